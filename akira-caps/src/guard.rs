@@ -1,0 +1,476 @@
+//! The call-time guard: grants compiled into bit sets, checked with one bit
+//! test per call, denials counted.
+//!
+//! A [`Guard`] lives in each app's store data. Bridge modules ask it before
+//! touching a resource; a check never allocates, never compares strings and
+//! never scans a list: names (vendor capabilities, network endpoints, IPC
+//! topics) are turned into small indices when the app is linked.
+
+use core::fmt;
+
+use crate::capability::{Capability, CapabilityMask};
+use crate::scope::{Band, CapabilitySet, DisplayScope, MAX_RF_BANDS, MAX_VENDOR_CAPS};
+use crate::sets::{AddrSet, IdSet, PinSet};
+
+/// How an app wants to use a pin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PinAccess {
+    /// Configure as input and read.
+    Input,
+    /// Configure as output and drive.
+    Output,
+    /// Wait for an edge.
+    Edge,
+}
+
+impl PinAccess {
+    fn describe(self) -> &'static str {
+        match self {
+            PinAccess::Input => "input pin",
+            PinAccess::Output => "output pin",
+            PinAccess::Edge => "edge-wait pin",
+        }
+    }
+}
+
+/// A vendor capability's position in an app's grants, found once when the
+/// app is linked ([`Grants::vendor_slot`]) so calls check it by index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct VendorSlot(u8);
+
+impl VendorSlot {
+    /// The slot's index in the app's vendor grants.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What an app was granted, compiled into fixed-size bit sets.
+///
+/// Only [`Grants::compile`] makes one, from a capability set that already
+/// passed the policy check, so a bridge module cannot forge grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Grants {
+    modules: CapabilityMask,
+    input: PinSet,
+    output: PinSet,
+    edge: PinSet,
+    i2c: [AddrSet; crate::scope::MAX_I2C_BUSES],
+    ids: [IdSet; Capability::COUNT],
+    ipc_subscribe: IdSet,
+    storage_quota: u32,
+    display: DisplayScope,
+    rf_bands: [Band; MAX_RF_BANDS],
+    rf_band_count: u8,
+    rf_max_power_dbm: i8,
+    vendor_names: heapless::Vec<crate::scope::VendorName, MAX_VENDOR_CAPS>,
+    vendor_ids: [IdSet; MAX_VENDOR_CAPS],
+}
+
+/// Makes an index set `0..n` (endpoints and topics are granted by their
+/// position in the manifest's lists).
+fn first_n(n: usize) -> IdSet {
+    (0..n as u32).collect()
+}
+
+impl Grants {
+    /// Grants that allow nothing: no module is linked.
+    pub fn none() -> Grants {
+        Grants::compile(&CapabilitySet::default())
+    }
+
+    /// Compiles a granted capability set (normally the output of
+    /// [`crate::policy::grant`]) into bit sets.
+    pub fn compile(caps: &CapabilitySet) -> Grants {
+        let mut modules = CapabilityMask::EMPTY;
+        for cap in Capability::ALL {
+            if caps.has(cap) {
+                modules.insert(cap);
+            }
+        }
+        let gpio = caps.gpio.unwrap_or_default();
+        let mut ids = [IdSet::EMPTY; Capability::COUNT];
+        let mut set = |cap: Capability, s: Option<IdSet>| ids[cap.index()] = s.unwrap_or_default();
+        set(Capability::Spi, caps.spi);
+        set(Capability::Uart, caps.uart);
+        set(Capability::Pwm, caps.pwm);
+        set(Capability::Adc, caps.adc);
+        set(Capability::Sensor, caps.sensor);
+        set(Capability::Hid, caps.hid);
+        set(Capability::Ble, caps.ble);
+        set(Capability::Net, caps.net.as_ref().map(|n| first_n(n.endpoints.len())));
+        // Endpoints and topics are granted by their index in the manifest's
+        // lists; the Ipc slot holds publish rights, subscribe rights have
+        // their own set.
+        set(Capability::Ipc, caps.ipc.as_ref().map(|i| first_n(i.publish.len())));
+        let mut rf_bands = [Band { from_hz: 0, to_hz: 0 }; MAX_RF_BANDS];
+        let mut rf_band_count = 0;
+        let mut rf_max_power_dbm = i8::MIN;
+        if let Some(rf) = &caps.rf {
+            for (slot, band) in rf_bands.iter_mut().zip(rf.bands.iter()) {
+                *slot = *band;
+                rf_band_count += 1;
+            }
+            rf_max_power_dbm = rf.max_power_dbm;
+        }
+        let mut vendor_names = heapless::Vec::new();
+        let mut vendor_ids = [IdSet::EMPTY; MAX_VENDOR_CAPS];
+        for (slot, v) in vendor_ids.iter_mut().zip(caps.vendor.iter()) {
+            *slot = v.ids;
+            // Capacities match: the set holds at most MAX_VENDOR_CAPS.
+            let _ = vendor_names.push(v.name.clone());
+        }
+        Grants {
+            modules,
+            input: gpio.input,
+            output: gpio.output,
+            edge: gpio.edge,
+            i2c: caps.i2c.map(|i| i.buses).unwrap_or_default(),
+            ids,
+            ipc_subscribe: caps
+                .ipc
+                .as_ref()
+                .map(|i| first_n(i.subscribe.len()))
+                .unwrap_or_default(),
+            storage_quota: caps.storage.map_or(0, |s| s.quota),
+            display: caps.display.unwrap_or(DisplayScope { x: 0, y: 0, width: 0, height: 0 }),
+            rf_bands,
+            rf_band_count,
+            rf_max_power_dbm,
+            vendor_names,
+            vendor_ids,
+        }
+    }
+
+    /// The built-in modules the app may link.
+    pub fn modules(&self) -> CapabilityMask {
+        self.modules
+    }
+
+    /// The slot of vendor capability `name`, if granted. Called once when
+    /// a vendor module is linked.
+    pub fn vendor_slot(&self, name: &str) -> Option<VendorSlot> {
+        self.vendor_names.iter().position(|n| n == name).map(|i| VendorSlot(i as u8))
+    }
+
+    /// The app's storage quota in bytes (0 without `storage`).
+    pub fn storage_quota(&self) -> u32 {
+        self.storage_quota
+    }
+
+    /// The display region the app may draw in.
+    pub fn display_region(&self) -> DisplayScope {
+        self.display
+    }
+
+    /// The app's transmit power cap in dBm.
+    pub fn rf_max_power_dbm(&self) -> i8 {
+        self.rf_max_power_dbm
+    }
+}
+
+/// The resource a denied call asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Resource {
+    /// A pin, used a certain way.
+    Pin {
+        /// Logical pin number.
+        pin: u32,
+        /// How it was to be used.
+        access: PinAccess,
+    },
+    /// An I2C device.
+    I2c {
+        /// Bus number.
+        bus: u32,
+        /// 7-bit address.
+        addr: u32,
+    },
+    /// A numbered resource of the capability (device, port, channel, role,
+    /// endpoint or topic index, vendor id).
+    Id(u32),
+    /// A display rectangle.
+    Rect {
+        /// Left edge.
+        x: u32,
+        /// Top edge.
+        y: u32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+    /// A radio frequency in Hz.
+    Frequency(u32),
+    /// A transmit power in dBm.
+    Power(i32),
+}
+
+/// Which capability a denial was counted against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Denied {
+    /// A built-in capability.
+    Builtin(Capability),
+    /// A vendor capability.
+    Vendor(VendorSlot),
+}
+
+/// A refused call: what was asked for, and under which capability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Denial {
+    /// The capability the call needed.
+    pub capability: Denied,
+    /// The resource it asked for.
+    pub resource: Resource,
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.capability {
+            Denied::Builtin(c) => write!(f, "{c}: ")?,
+            Denied::Vendor(s) => write!(f, "vendor capability #{}: ", s.index())?,
+        }
+        match self.resource {
+            Resource::Pin { pin, access } => write!(f, "{} {pin}", access.describe()),
+            Resource::I2c { bus, addr } => write!(f, "bus {bus} address {addr:#04x}"),
+            Resource::Id(id) => write!(f, "id {id}"),
+            Resource::Rect { x, y, width, height } => {
+                write!(f, "region {width}x{height} at ({x}, {y})")
+            }
+            Resource::Frequency(hz) => write!(f, "frequency {hz} Hz"),
+            Resource::Power(dbm) => write!(f, "transmit power {dbm} dBm"),
+        }?;
+        f.write_str(" is not granted")
+    }
+}
+
+impl core::error::Error for Denial {}
+
+/// Number of denial counters: one per built-in capability, one per vendor
+/// slot.
+const COUNTERS: usize = Capability::COUNT + MAX_VENDOR_CAPS;
+
+/// Per-app grants plus denial counters. Every check is a bit test.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Guard {
+    grants: Grants,
+    denials: [u32; COUNTERS],
+}
+
+impl Guard {
+    /// A guard over `grants`, with zeroed counters.
+    pub fn new(grants: Grants) -> Guard {
+        Guard { grants, denials: [0; COUNTERS] }
+    }
+
+    /// The compiled grants.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    #[cold]
+    fn deny(&mut self, capability: Denied, resource: Resource) -> Denial {
+        let counter = match capability {
+            Denied::Builtin(c) => c.index(),
+            Denied::Vendor(s) => Capability::COUNT + s.index(),
+        };
+        self.denials[counter] = self.denials[counter].saturating_add(1);
+        Denial { capability, resource }
+    }
+
+    #[inline(always)]
+    fn verdict(&mut self, allowed: bool, cap: Capability, resource: Resource) -> Result<(), Denial> {
+        if allowed { Ok(()) } else { Err(self.deny(Denied::Builtin(cap), resource)) }
+    }
+
+    /// Checks a pin access.
+    #[inline]
+    pub fn pin(&mut self, pin: u32, access: PinAccess) -> Result<(), Denial> {
+        let set = match access {
+            PinAccess::Input => self.grants.input,
+            PinAccess::Output => self.grants.output,
+            PinAccess::Edge => self.grants.edge,
+        };
+        self.verdict(set.contains(pin), Capability::Gpio, Resource::Pin { pin, access })
+    }
+
+    /// Checks an I2C device access.
+    #[inline]
+    pub fn i2c(&mut self, bus: u32, addr: u32) -> Result<(), Denial> {
+        let ok = self.grants.i2c.get(bus as usize).is_some_and(|s| s.contains(addr));
+        self.verdict(ok, Capability::I2c, Resource::I2c { bus, addr })
+    }
+
+    /// Checks a numbered resource of an id-scoped capability: `spi`
+    /// devices, `uart` ports, `pwm`/`adc`/`sensor` channels, `hid` kinds,
+    /// `ble` roles, `net` endpoint indices, `ipc` publish topic indices.
+    #[inline]
+    pub fn id(&mut self, cap: Capability, id: u32) -> Result<(), Denial> {
+        let ok = self.grants.ids[cap.index()].contains(id);
+        self.verdict(ok, cap, Resource::Id(id))
+    }
+
+    /// Checks the right to subscribe to IPC topic `index` (its position in
+    /// the manifest's subscribe list).
+    #[inline]
+    pub fn subscribe(&mut self, index: u32) -> Result<(), Denial> {
+        let ok = self.grants.ipc_subscribe.contains(index);
+        self.verdict(ok, Capability::Ipc, Resource::Id(index))
+    }
+
+    /// Checks a display rectangle against the granted region.
+    #[inline]
+    pub fn display(&mut self, x: u32, y: u32, width: u32, height: u32) -> Result<(), Denial> {
+        let ok = self.grants.modules.contains(Capability::Display)
+            && self.grants.display.contains_rect(x, y, width, height);
+        self.verdict(ok, Capability::Display, Resource::Rect { x, y, width, height })
+    }
+
+    /// Checks a radio frequency against the granted bands.
+    #[inline]
+    pub fn frequency(&mut self, hz: u32) -> Result<(), Denial> {
+        let bands = &self.grants.rf_bands[..usize::from(self.grants.rf_band_count)];
+        let ok = bands.iter().any(|b| b.contains(hz));
+        self.verdict(ok, Capability::Rf, Resource::Frequency(hz))
+    }
+
+    /// Checks a transmit power against the granted cap.
+    #[inline]
+    pub fn power(&mut self, dbm: i32) -> Result<(), Denial> {
+        let ok = self.grants.modules.contains(Capability::Rf)
+            && dbm <= i32::from(self.grants.rf_max_power_dbm);
+        self.verdict(ok, Capability::Rf, Resource::Power(dbm))
+    }
+
+    /// Checks resource `id` of a vendor capability.
+    #[inline]
+    pub fn vendor(&mut self, slot: VendorSlot, id: u32) -> Result<(), Denial> {
+        if self.grants.vendor_ids.get(slot.index()).is_some_and(|s| s.contains(id)) {
+            Ok(())
+        } else {
+            Err(self.deny(Denied::Vendor(slot), Resource::Id(id)))
+        }
+    }
+
+    /// Denials counted against a built-in capability.
+    pub fn denials(&self, cap: Capability) -> u32 {
+        self.denials[cap.index()]
+    }
+
+    /// Denials counted against a vendor capability.
+    pub fn vendor_denials(&self, slot: VendorSlot) -> u32 {
+        self.denials.get(Capability::COUNT + slot.index()).copied().unwrap_or(0)
+    }
+
+    /// All denials counted for this app.
+    pub fn total_denials(&self) -> u32 {
+        self.denials.iter().fold(0u32, |a, d| a.saturating_add(*d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::{GpioScope, IpcScope, RfScope, Topic, VendorScope};
+
+    fn guard() -> Guard {
+        let mut caps = CapabilitySet {
+            gpio: Some(GpioScope::new(
+                [0].into_iter().collect(),
+                [2].into_iter().collect(),
+                [4].into_iter().collect(),
+            )),
+            uart: Some([1].into_iter().collect()),
+            ..Default::default()
+        };
+        let mut bands = heapless::Vec::new();
+        bands.push(Band { from_hz: 863_000_000, to_hz: 870_000_000 }).unwrap();
+        caps.rf = Some(RfScope { bands, max_power_dbm: 14 });
+        let mut ipc = IpcScope::default();
+        ipc.publish.push(Topic::try_from("temp").unwrap()).unwrap();
+        caps.ipc = Some(ipc);
+        caps.vendor
+            .push(VendorScope {
+                name: crate::manifest::short_name("acme:valve"),
+                ids: [7].into_iter().collect(),
+            })
+            .unwrap();
+        Guard::new(Grants::compile(&caps))
+    }
+
+    #[test]
+    fn pins_by_direction() {
+        let mut g = guard();
+        assert!(g.pin(2, PinAccess::Output).is_ok());
+        assert!(g.pin(0, PinAccess::Input).is_ok());
+        assert!(g.pin(4, PinAccess::Input).is_ok(), "edge pins are inputs");
+        assert!(g.pin(4, PinAccess::Edge).is_ok());
+        let d = g.pin(0, PinAccess::Output).unwrap_err();
+        assert_eq!(d.resource, Resource::Pin { pin: 0, access: PinAccess::Output });
+        assert!(g.pin(64, PinAccess::Output).is_err());
+        assert!(g.pin(u32::MAX, PinAccess::Input).is_err());
+        assert_eq!(g.denials(Capability::Gpio), 3);
+        assert_eq!(g.total_denials(), 3);
+    }
+
+    #[test]
+    fn ids_are_per_capability() {
+        let mut g = guard();
+        assert!(g.id(Capability::Uart, 1).is_ok());
+        assert!(g.id(Capability::Uart, 0).is_err());
+        assert!(g.id(Capability::Spi, 1).is_err(), "uart grant does not leak to spi");
+        assert!(g.id(Capability::Ipc, 0).is_ok(), "publish topic 0");
+        assert!(g.subscribe(0).is_err(), "no subscribe topics");
+        assert!(g.id(Capability::Ota, 0).is_err(), "ota has no id scope");
+        assert_eq!(g.denials(Capability::Uart), 1);
+        assert_eq!(g.denials(Capability::Ipc), 1);
+    }
+
+    #[test]
+    fn radio_band_and_power() {
+        let mut g = guard();
+        assert!(g.frequency(868_100_000).is_ok());
+        assert!(g.frequency(915_000_000).is_err());
+        assert!(g.power(14).is_ok());
+        assert!(g.power(15).is_err());
+        assert_eq!(g.denials(Capability::Rf), 2);
+    }
+
+    #[test]
+    fn vendor_slots() {
+        let mut g = guard();
+        let slot = g.grants().vendor_slot("acme:valve").unwrap();
+        assert!(g.grants().vendor_slot("acme:pump").is_none());
+        assert!(g.vendor(slot, 7).is_ok());
+        assert!(g.vendor(slot, 6).is_err());
+        assert_eq!(g.vendor_denials(slot), 1);
+    }
+
+    #[test]
+    fn nothing_granted_denies_everything() {
+        let mut g = Guard::new(Grants::none());
+        assert!(g.grants().modules().is_empty());
+        assert!(g.pin(0, PinAccess::Input).is_err());
+        assert!(g.i2c(0, 0x48).is_err());
+        assert!(g.display(0, 0, 1, 1).is_err());
+        assert!(g.power(-10).is_err());
+        assert!(g.frequency(0).is_err());
+    }
+
+    #[test]
+    fn denial_message() {
+        let mut g = guard();
+        let d = g.pin(7, PinAccess::Output).unwrap_err();
+        let mut s = heapless::String::<64>::new();
+        core::fmt::write(&mut s, format_args!("{d}")).unwrap();
+        assert_eq!(s.as_str(), "gpio: output pin 7 is not granted");
+    }
+}

@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(test), no_std)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod capability;
+pub mod guard;
+pub mod imports;
+pub mod manifest;
+pub mod policy;
+pub mod scope;
+pub mod sets;
+#[cfg(feature = "toml")]
+pub mod toml_source;
+
+pub use capability::{Capability, CapabilityMask};
+pub use guard::{Denial, Denied, Grants, Guard, PinAccess, Resource, VendorSlot};
+pub use imports::{FnSpec, ImportError, ImportKind, ModuleCapability, ModuleSpec, Stability, ValType};
+pub use manifest::{ABI_VERSION, Manifest, ManifestError, SECTION_NAME, Version};
+pub use policy::{GrantError, Policy, grant};
+pub use scope::CapabilitySet;

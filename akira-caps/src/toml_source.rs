@@ -1,0 +1,510 @@
+//! Reading `Akira.toml`, the human source of a manifest, and policy files.
+//!
+//! Host tools only (feature `toml`). Every error names the key it is about,
+//! as a dotted path such as `capabilities.gpio.output[1]`; an unknown key or
+//! capability is an error, never ignored.
+
+extern crate std;
+
+use std::format;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use toml::{Table, Value};
+
+use crate::capability::{Capability, is_vendor_name};
+use crate::manifest::{ABI_VERSION, AppName, Manifest, Version, is_app_name, short_name};
+use crate::policy::Policy;
+use crate::scope::{
+    Band, CapabilitySet, DisplayScope, Endpoint, GpioScope, HostName, I2cScope, IpcScope,
+    MAX_I2C_BUSES, NetScope, RfScope, StorageScope, Topic, VendorScope, ble, hid,
+};
+use crate::sets::{AddrSet, IdSet, PinSet};
+
+/// Why an `Akira.toml` or policy file was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Not valid TOML.
+    Syntax(String),
+    /// A required key is missing.
+    Missing(String),
+    /// A key this format does not have.
+    UnknownKey(String),
+    /// A capability name that is neither built in nor a vendor name.
+    UnknownCapability(String),
+    /// A value of the wrong type or out of range.
+    Invalid {
+        /// Dotted path of the value.
+        path: String,
+        /// What was expected.
+        expected: String,
+    },
+}
+
+impl core::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            SourceError::Syntax(m) => write!(f, "not valid TOML: {m}"),
+            SourceError::Missing(p) => write!(f, "`{p}` is missing"),
+            SourceError::UnknownKey(p) => write!(f, "unknown key `{p}`"),
+            SourceError::UnknownCapability(n) => write!(
+                f,
+                "unknown capability `{n}` (built-in: {}; custom modules use `namespace:module`)",
+                Capability::ALL.map(Capability::name).join(", ")
+            ),
+            SourceError::Invalid { path, expected } => write!(f, "`{path}`: expected {expected}"),
+        }
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+type Result<T> = core::result::Result<T, SourceError>;
+
+fn invalid<T>(path: &str, expected: &str) -> Result<T> {
+    Err(SourceError::Invalid { path: path.to_string(), expected: expected.to_string() })
+}
+
+/// Refuses keys of `table` that are not in `known`.
+fn only_keys(table: &Table, path: &str, known: &[&str]) -> Result<()> {
+    match table.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(SourceError::UnknownKey(join(path, k))),
+        None => Ok(()),
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+fn table<'a>(v: &'a Value, path: &str) -> Result<&'a Table> {
+    v.as_table().map_or_else(|| invalid(path, "a table"), Ok)
+}
+
+fn string<'a>(v: &'a Value, path: &str) -> Result<&'a str> {
+    v.as_str().map_or_else(|| invalid(path, "a string"), Ok)
+}
+
+fn array<'a>(v: &'a Value, path: &str) -> Result<&'a [Value]> {
+    v.as_array().map_or_else(|| invalid(path, "an array"), |a| Ok(a.as_slice()))
+}
+
+fn int_in(v: &Value, path: &str, lo: i64, hi: i64) -> Result<i64> {
+    match v.as_integer() {
+        Some(n) if (lo..=hi).contains(&n) => Ok(n),
+        _ => invalid(path, &format!("an integer from {lo} to {hi}")),
+    }
+}
+
+/// A byte size: an integer, or a string such as `"16 KiB"`, `"4KiB"`,
+/// `"1 MiB"`, `"512"`.
+fn size(v: &Value, path: &str) -> Result<u32> {
+    const EXPECTED: &str = "a byte size such as 4096, \"16 KiB\" or \"1 MiB\"";
+    if let Some(n) = v.as_integer() {
+        return u32::try_from(n).or_else(|_| invalid(path, EXPECTED));
+    }
+    let Some(text) = v.as_str() else { return invalid(path, EXPECTED) };
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let Ok(n) = digits.replace('_', "").parse::<u64>() else { return invalid(path, EXPECTED) };
+    let scale = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" | "KB" | "kB" => 1024,
+        "MiB" | "M" | "MB" => 1024 * 1024,
+        _ => return invalid(path, EXPECTED),
+    };
+    n.checked_mul(scale).and_then(|b| u32::try_from(b).ok()).map_or_else(|| invalid(path, EXPECTED), Ok)
+}
+
+/// A `true`/`false` flag of a unit capability.
+fn flag(v: &Value, path: &str) -> Result<bool> {
+    match v {
+        Value::Boolean(b) => Ok(*b),
+        Value::Table(t) if t.is_empty() => Ok(true),
+        _ => invalid(path, "true, false or {}"),
+    }
+}
+
+/// A list of members of a bit set with `capacity` members.
+fn members(v: &Value, path: &str, capacity: u32) -> Result<Vec<u32>> {
+    array(v, path)?
+        .iter()
+        .enumerate()
+        .map(|(i, m)| int_in(m, &format!("{path}[{i}]"), 0, i64::from(capacity) - 1).map(|n| n as u32))
+        .collect()
+}
+
+fn pin_set(v: &Value, path: &str) -> Result<PinSet> {
+    Ok(members(v, path, PinSet::CAPACITY)?.into_iter().collect())
+}
+
+fn id_set(v: &Value, path: &str) -> Result<IdSet> {
+    Ok(members(v, path, IdSet::CAPACITY)?.into_iter().collect())
+}
+
+/// A list of names from `names`, as members numbered by position.
+fn named_set(v: &Value, path: &str, names: &[&str]) -> Result<IdSet> {
+    let mut set = IdSet::EMPTY;
+    for (i, item) in array(v, path)?.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let name = string(item, &p)?;
+        match names.iter().position(|n| *n == name) {
+            Some(m) => {
+                set.insert(m as u32);
+            }
+            None => return invalid(&p, &format!("one of {}", names.join(", "))),
+        }
+    }
+    Ok(set)
+}
+
+fn gpio(v: &Value, path: &str) -> Result<GpioScope> {
+    let t = table(v, path)?;
+    only_keys(t, path, &["input", "output", "edge"])?;
+    let get = |k: &str| t.get(k).map_or(Ok(PinSet::EMPTY), |v| pin_set(v, &join(path, k)));
+    Ok(GpioScope::new(get("input")?, get("output")?, get("edge")?))
+}
+
+fn i2c(v: &Value, path: &str) -> Result<I2cScope> {
+    let mut buses = [AddrSet::EMPTY; MAX_I2C_BUSES];
+    for (i, dev) in array(v, path)?.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let t = table(dev, &p)?;
+        only_keys(t, &p, &["bus", "addresses"])?;
+        let bus = t.get("bus").map_or(Ok(0), |b| int_in(b, &join(&p, "bus"), 0, MAX_I2C_BUSES as i64 - 1))?;
+        let key = join(&p, "addresses");
+        let list = t.get("addresses").ok_or_else(|| SourceError::Missing(key.clone()))?;
+        for (j, a) in array(list, &key)?.iter().enumerate() {
+            let ap = format!("{key}[{j}]");
+            let addr = int_in(a, &ap, 0x08, 0x77)
+                .or_else(|_| invalid(&ap, "a 7-bit device address from 0x08 to 0x77"))?;
+            buses[bus as usize].insert(addr as u32);
+        }
+    }
+    Ok(I2cScope { buses })
+}
+
+fn storage(v: &Value, path: &str) -> Result<StorageScope> {
+    let t = table(v, path)?;
+    only_keys(t, path, &["quota"])?;
+    let key = join(path, "quota");
+    let quota = t.get("quota").ok_or_else(|| SourceError::Missing(key.clone()))?;
+    Ok(StorageScope { quota: size(quota, &key)? })
+}
+
+fn display(v: &Value, path: &str) -> Result<DisplayScope> {
+    if v.as_str() == Some("whole") {
+        return Ok(DisplayScope::WHOLE);
+    }
+    let t = table(v, path).or_else(|_| invalid(path, "\"whole\" or { x, y, width, height }"))?;
+    only_keys(t, path, &["x", "y", "width", "height"])?;
+    let get = |k: &str| {
+        let key = join(path, k);
+        let v = t.get(k).ok_or_else(|| SourceError::Missing(key.clone()))?;
+        int_in(v, &key, 0, i64::from(u16::MAX)).map(|n| n as u16)
+    };
+    Ok(DisplayScope { x: get("x")?, y: get("y")?, width: get("width")?, height: get("height")? })
+}
+
+fn rf(v: &Value, path: &str) -> Result<RfScope> {
+    let t = table(v, path)?;
+    only_keys(t, path, &["bands", "max-power-dbm"])?;
+    let mut scope = RfScope::default();
+    let key = join(path, "bands");
+    let bands = t.get("bands").ok_or_else(|| SourceError::Missing(key.clone()))?;
+    for (i, b) in array(bands, &key)?.iter().enumerate() {
+        let p = format!("{key}[{i}]");
+        let pair = array(b, &p)?;
+        let [lo, hi] = pair else { return invalid(&p, "[from_hz, to_hz]") };
+        let lo = int_in(lo, &p, 0, i64::from(u32::MAX))? as u32;
+        let hi = int_in(hi, &p, 0, i64::from(u32::MAX))? as u32;
+        if lo > hi {
+            return invalid(&p, "from_hz <= to_hz");
+        }
+        scope
+            .bands
+            .push(Band { from_hz: lo, to_hz: hi })
+            .or_else(|_| invalid(&key, &format!("at most {} bands", crate::scope::MAX_RF_BANDS)))?;
+    }
+    let key = join(path, "max-power-dbm");
+    let power = t.get("max-power-dbm").ok_or_else(|| SourceError::Missing(key.clone()))?;
+    scope.max_power_dbm = int_in(power, &key, -40, 40)? as i8;
+    Ok(scope)
+}
+
+fn net(v: &Value, path: &str) -> Result<NetScope> {
+    let mut scope = NetScope::default();
+    for (i, e) in array(v, path)?.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let text = string(e, &p)?;
+        let expected = "\"host:port\" (host up to 64 bytes, port 0..65535; 0 = any in policies)";
+        let Some((host, port)) = text.rsplit_once(':') else { return invalid(&p, expected) };
+        let (Ok(host), Ok(port)) = (HostName::try_from(host), port.parse::<u16>()) else {
+            return invalid(&p, expected);
+        };
+        if host.is_empty() {
+            return invalid(&p, expected);
+        }
+        scope
+            .endpoints
+            .push(Endpoint { host, port })
+            .or_else(|_| invalid(path, &format!("at most {} endpoints", crate::scope::MAX_NET_ENDPOINTS)))?;
+    }
+    Ok(scope)
+}
+
+fn topics(v: &Value, path: &str) -> Result<heapless::Vec<Topic, { crate::scope::MAX_IPC_TOPICS }>> {
+    let mut out = heapless::Vec::new();
+    for (i, t) in array(v, path)?.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let topic = string(t, &p)?;
+        let Ok(topic) = Topic::try_from(topic) else { return invalid(&p, "a topic of 1 to 32 bytes") };
+        if topic.is_empty() {
+            return invalid(&p, "a topic of 1 to 32 bytes");
+        }
+        out.push(topic)
+            .or_else(|_| invalid(path, &format!("at most {} topics", crate::scope::MAX_IPC_TOPICS)))?;
+    }
+    Ok(out)
+}
+
+fn ipc(v: &Value, path: &str) -> Result<IpcScope> {
+    let t = table(v, path)?;
+    only_keys(t, path, &["publish", "subscribe"])?;
+    let get = |k: &str| t.get(k).map_or(Ok(heapless::Vec::new()), |v| topics(v, &join(path, k)));
+    Ok(IpcScope { publish: get("publish")?, subscribe: get("subscribe")? })
+}
+
+/// Reads a `[capabilities]` table (also the `allow` table of a policy).
+fn capabilities(t: &Table, path: &str) -> Result<CapabilitySet> {
+    let mut caps = CapabilitySet::default();
+    for (name, v) in t {
+        let p = join(path, name);
+        if is_vendor_name(name) {
+            caps.vendor
+                .push(VendorScope { name: short_name(name), ids: id_set(v, &p)? })
+                .or_else(|_| invalid(path, &format!("at most {} vendor capabilities", crate::scope::MAX_VENDOR_CAPS)))?;
+            continue;
+        }
+        let Some(cap) = Capability::from_name(name) else {
+            return Err(SourceError::UnknownCapability(name.clone()));
+        };
+        match cap {
+            Capability::Gpio => caps.gpio = Some(gpio(v, &p)?),
+            Capability::I2c => caps.i2c = Some(i2c(v, &p)?),
+            Capability::Spi => caps.spi = Some(id_set(v, &p)?),
+            Capability::Uart => caps.uart = Some(id_set(v, &p)?),
+            Capability::Pwm => caps.pwm = Some(id_set(v, &p)?),
+            Capability::Adc => caps.adc = Some(id_set(v, &p)?),
+            Capability::Timer => caps.timer = flag(v, &p)?,
+            Capability::Sensor => caps.sensor = Some(id_set(v, &p)?),
+            Capability::Storage => caps.storage = Some(storage(v, &p)?),
+            Capability::Display => caps.display = Some(display(v, &p)?),
+            Capability::Hid => caps.hid = Some(named_set(v, &p, &hid::NAMES)?),
+            Capability::Ble => caps.ble = Some(named_set(v, &p, &ble::NAMES)?),
+            Capability::Rf => caps.rf = Some(rf(v, &p)?),
+            Capability::Net => caps.net = Some(net(v, &p)?),
+            Capability::Ipc => caps.ipc = Some(ipc(v, &p)?),
+            Capability::Ota => caps.ota = flag(v, &p)?,
+            Capability::Rng => caps.rng = flag(v, &p)?,
+            Capability::Sys => caps.sys = flag(v, &p)?,
+            Capability::Log => caps.log = flag(v, &p)?,
+        }
+    }
+    Ok(caps)
+}
+
+fn parse_table(text: &str) -> Result<Table> {
+    text.parse::<Table>().map_err(|e| SourceError::Syntax(e.to_string().trim().to_string()))
+}
+
+/// Reads an `Akira.toml` into a [`Manifest`]. See `docs/manifest.md` for
+/// the format.
+pub fn manifest_from_toml(text: &str) -> Result<Manifest> {
+    let root = parse_table(text)?;
+    only_keys(&root, "", &["app", "limits", "capabilities"])?;
+    let app = table(root.get("app").ok_or_else(|| SourceError::Missing("app".into()))?, "app")?;
+    only_keys(app, "app", &["name", "version", "abi"])?;
+
+    let name = string(app.get("name").ok_or_else(|| SourceError::Missing("app.name".into()))?, "app.name")?;
+    if !is_app_name(name) {
+        return invalid("app.name", "1 to 32 characters of a-z, 0-9, '-' or '_'");
+    }
+    let version_text =
+        string(app.get("version").ok_or_else(|| SourceError::Missing("app.version".into()))?, "app.version")?;
+    let Some(version) = Version::parse(version_text) else {
+        return invalid("app.version", "\"major.minor.patch\"");
+    };
+    let name = AppName::try_from(name).or_else(|_| invalid("app.name", "at most 32 bytes"))?;
+    let mut m = Manifest::new(name, version);
+    if let Some(abi) = app.get("abi") {
+        m.abi = int_in(abi, "app.abi", 1, i64::from(u16::MAX))? as u16;
+    } else {
+        m.abi = ABI_VERSION;
+    }
+
+    if let Some(limits) = root.get("limits") {
+        let t = table(limits, "limits")?;
+        only_keys(t, "limits", &["memory", "stack", "heap", "cpu-budget"])?;
+        if let Some(v) = t.get("memory") {
+            m.memory_limit = size(v, "limits.memory")?;
+        }
+        if let Some(v) = t.get("stack") {
+            m.stack_size = size(v, "limits.stack")?;
+        }
+        if let Some(v) = t.get("heap") {
+            m.heap_size = size(v, "limits.heap")?;
+        }
+        if let Some(v) = t.get("cpu-budget") {
+            m.cpu_budget = int_in(v, "limits.cpu-budget", 1, i64::MAX)? as u64;
+        }
+    }
+    if let Some(caps) = root.get("capabilities") {
+        m.capabilities = capabilities(table(caps, "capabilities")?, "capabilities")?;
+    }
+    Ok(m)
+}
+
+/// Reads a device policy file:
+///
+/// ```toml
+/// [limits]
+/// memory = "256 KiB"      # most memory per app
+/// cpu-budget = 50_000_000 # largest budget per app
+///
+/// [allow]                 # same format as an app's [capabilities]
+/// log = true
+/// gpio = { output = [2, 3], input = [0] }
+/// ```
+pub fn policy_from_toml(text: &str) -> Result<Policy> {
+    let root = parse_table(text)?;
+    only_keys(&root, "", &["limits", "allow"])?;
+    let mut policy = Policy::deny_all();
+    if let Some(limits) = root.get("limits") {
+        let t = table(limits, "limits")?;
+        only_keys(t, "limits", &["memory", "cpu-budget"])?;
+        if let Some(v) = t.get("memory") {
+            policy.max_memory = size(v, "limits.memory")?;
+        }
+        if let Some(v) = t.get("cpu-budget") {
+            policy.max_cpu_budget = int_in(v, "limits.cpu-budget", 0, i64::MAX)? as u64;
+        }
+    }
+    if let Some(allow) = root.get("allow") {
+        policy.allow = capabilities(table(allow, "allow")?, "allow")?;
+    }
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BLINKY: &str = r#"
+[app]
+name = "blinky"
+version = "0.1.0"
+
+[limits]
+memory = "16 KiB"
+stack = "4KiB"
+cpu-budget = 200_000
+
+[capabilities]
+log = true
+timer = true
+gpio = { output = [2], edge = [0] }
+i2c = [{ bus = 1, addresses = [0x48, 0x76] }]
+storage = { quota = "4 KiB" }
+display = { x = 0, y = 0, width = 120, height = 60 }
+ble = ["advertise"]
+rf = { bands = [[863000000, 870000000]], max-power-dbm = 14 }
+net = ["api.example.com:443"]
+ipc = { publish = ["temp"] }
+"acme:valve" = [0, 1]
+"#;
+
+    #[test]
+    fn reads_every_kind_of_scope() {
+        let m = manifest_from_toml(BLINKY).unwrap();
+        assert_eq!(m.name, "blinky");
+        assert_eq!(m.version, Version::new(0, 1, 0));
+        assert_eq!(m.memory_limit, 16 * 1024);
+        assert_eq!(m.stack_size, 4096);
+        assert_eq!(m.cpu_budget, 200_000);
+        let c = &m.capabilities;
+        assert!(c.log && c.timer && !c.sys);
+        let g = c.gpio.unwrap();
+        assert!(g.output.contains(2) && g.input.contains(0) && g.edge.contains(0));
+        assert!(c.i2c.unwrap().buses[1].contains(0x76));
+        assert_eq!(c.storage.unwrap().quota, 4096);
+        assert_eq!(c.display.unwrap().width, 120);
+        assert!(c.ble.unwrap().contains(ble::ADVERTISE));
+        assert_eq!(c.rf.as_ref().unwrap().max_power_dbm, 14);
+        assert_eq!(c.net.as_ref().unwrap().endpoints[0].port, 443);
+        assert_eq!(c.ipc.as_ref().unwrap().publish[0], "temp");
+        assert!(c.vendor("acme:valve").unwrap().ids.contains(1));
+        // And the binary form carries all of it.
+        assert_eq!(Manifest::decode(&m.encode()).unwrap(), m);
+    }
+
+    fn err(caps: &str) -> String {
+        let text = format!("[app]\nname = \"a\"\nversion = \"1.0.0\"\n[capabilities]\n{caps}\n");
+        manifest_from_toml(&text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_culprit() {
+        assert!(err("lidar = true").starts_with("unknown capability `lidar`"));
+        assert_eq!(err("gpio = { output = [64] }"), "`capabilities.gpio.output[0]`: expected an integer from 0 to 63");
+        assert_eq!(err("gpio = { outptu = [1] }"), "unknown key `capabilities.gpio.outptu`");
+        assert_eq!(
+            err("i2c = [{ addresses = [0x00] }]"),
+            "`capabilities.i2c[0].addresses[0]`: expected a 7-bit device address from 0x08 to 0x77"
+        );
+        assert_eq!(err("ble = [\"sniff\"]"), "`capabilities.ble[0]`: expected one of advertise, scan, peripheral, central");
+        assert_eq!(err("log = 3"), "`capabilities.log`: expected true, false or {}");
+        assert!(err("net = [\"nohost\"]").starts_with("`capabilities.net[0]`"));
+        assert_eq!(err("storage = {}"), "`capabilities.storage.quota` is missing");
+        assert!(err("rf = { bands = [[2, 1]], max-power-dbm = 0 }").contains("from_hz <= to_hz"));
+    }
+
+    #[test]
+    fn app_section_errors() {
+        assert_eq!(manifest_from_toml("").unwrap_err(), SourceError::Missing("app".into()));
+        let e = manifest_from_toml("[app]\nname = \"Bad Name\"\nversion = \"1.0.0\"").unwrap_err();
+        assert!(e.to_string().starts_with("`app.name`"));
+        let e = manifest_from_toml("[app]\nname = \"a\"\nversion = \"1\"").unwrap_err();
+        assert!(e.to_string().starts_with("`app.version`"));
+        let e = manifest_from_toml("[app]\nname = \"a\"\nversion = \"1.0.0\"\n[limit]").unwrap_err();
+        assert_eq!(e, SourceError::UnknownKey("limit".into()));
+        assert!(matches!(manifest_from_toml("[app"), Err(SourceError::Syntax(_))));
+    }
+
+    #[test]
+    fn sizes() {
+        let v = |s: &str| size(&Value::String(s.into()), "x");
+        assert_eq!(v("512"), Ok(512));
+        assert_eq!(v("16 KiB"), Ok(16384));
+        assert_eq!(v("1MiB"), Ok(1 << 20));
+        assert!(v("1 GiB").is_err());
+        assert!(v("-1").is_err());
+        assert!(v("99999999 MiB").is_err());
+        assert_eq!(size(&Value::Integer(7), "x"), Ok(7));
+        assert!(size(&Value::Integer(-7), "x").is_err());
+    }
+
+    #[test]
+    fn policy_file() {
+        let p = policy_from_toml(
+            "[limits]\nmemory = \"64 KiB\"\ncpu-budget = 1000\n[allow]\nlog = true\ngpio = { output = [2] }\n",
+        )
+        .unwrap();
+        assert_eq!(p.max_memory, 65536);
+        assert!(p.allow.log);
+        assert!(p.allow.gpio.unwrap().output.contains(2));
+        assert!(policy_from_toml("[allow]\nfoo = 1").is_err());
+    }
+}
