@@ -18,6 +18,8 @@ use crate::sets::{AddrSet, IdSet, PinSet};
 pub enum PinAccess {
     /// Configure as input and read.
     Input,
+    /// Read the level: allowed on input and output pins.
+    Read,
     /// Configure as output and drive.
     Output,
     /// Wait for an edge.
@@ -28,6 +30,7 @@ impl PinAccess {
     fn describe(self) -> &'static str {
         match self {
             PinAccess::Input => "input pin",
+            PinAccess::Read => "readable pin",
             PinAccess::Output => "output pin",
             PinAccess::Edge => "edge-wait pin",
         }
@@ -296,6 +299,7 @@ impl Guard {
     pub fn pin(&mut self, pin: u32, access: PinAccess) -> Result<(), Denial> {
         let set = match access {
             PinAccess::Input => self.grants.input,
+            PinAccess::Read => self.grants.input.union(self.grants.output),
             PinAccess::Output => self.grants.output,
             PinAccess::Edge => self.grants.edge,
         };
@@ -413,6 +417,8 @@ mod tests {
         assert!(g.pin(0, PinAccess::Input).is_ok());
         assert!(g.pin(4, PinAccess::Input).is_ok(), "edge pins are inputs");
         assert!(g.pin(4, PinAccess::Edge).is_ok());
+        assert!(g.pin(2, PinAccess::Read).is_ok(), "outputs can be read back");
+        assert!(g.pin(0, PinAccess::Read).is_ok());
         let d = g.pin(0, PinAccess::Output).unwrap_err();
         assert_eq!(d.resource, Resource::Pin { pin: 0, access: PinAccess::Output });
         assert!(g.pin(64, PinAccess::Output).is_err());

@@ -1,0 +1,119 @@
+//! What the firmware provides: the board.
+//!
+//! A board is a cheap handle the firmware gives to each app's store (one
+//! clone per app), through which host functions reach the clock, the console
+//! and the peripherals. The base trait is [`Board`]; each bridge module that
+//! touches hardware adds its own trait (GPIO: [`crate::modules::gpio::Gpio`]),
+//! so a board implements only what it has and a module that needs a
+//! peripheral the board lacks does not compile into that firmware.
+//!
+//! Because every app holds a clone, a board handle usually wraps shared
+//! state: `&'static` cells on a microcontroller, `Rc<RefCell<..>>` in a
+//! simulator. Host calls are short and never hold the handle across a wait:
+//! waits are data ([`crate::Wait`]) that the scheduler completes.
+
+use core::fmt;
+
+use akira_caps::Denial;
+use akira_caps::manifest::{AppName, Version};
+
+use crate::time::Instant;
+
+/// A running app's identity, as host functions and boards see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct AppInfo {
+    /// Small number the firmware chose for this app instance.
+    pub id: u16,
+    /// The manifest's app name.
+    pub name: AppName,
+    /// The manifest's version.
+    pub version: Version,
+}
+
+/// Console message severity (the `level` argument of `akira:log.write`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum Level {
+    /// Something failed.
+    Error = 0,
+    /// Something is wrong but the app goes on.
+    Warn = 1,
+    /// Normal operation.
+    Info = 2,
+    /// Detail for developers.
+    Debug = 3,
+    /// Very fine detail.
+    Trace = 4,
+}
+
+impl Level {
+    /// The level for an app-supplied number, if valid.
+    pub fn from_u32(n: u32) -> Option<Level> {
+        Some(match n {
+            0 => Level::Error,
+            1 => Level::Warn,
+            2 => Level::Info,
+            3 => Level::Debug,
+            4 => Level::Trace,
+            _ => return None,
+        })
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+            Level::Debug => "debug",
+            Level::Trace => "trace",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Something a bridge module did for an app, reported to the board so a
+/// simulator or a debug build can show it. Firmware that does not care
+/// keeps the default no-op [`Board::trace`], which compiles away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Trace<'a> {
+    /// The guard refused a call.
+    Denied(&'a Denial),
+    /// A pin was configured (`output` = true for output).
+    PinConfigured {
+        /// Logical pin.
+        pin: u32,
+        /// Output (true) or input (false).
+        output: bool,
+    },
+    /// An output pin was driven.
+    PinWritten {
+        /// Logical pin.
+        pin: u32,
+        /// New level.
+        high: bool,
+    },
+}
+
+/// The board a firmware lends to its apps.
+pub trait Board: 'static {
+    /// The monotonic clock.
+    fn now(&self) -> Instant;
+
+    /// Writes one console line from an app.
+    fn log(&mut self, app: &AppInfo, level: Level, message: &str);
+
+    /// Reports what a module did for an app; the default ignores it.
+    #[inline(always)]
+    fn trace(&mut self, app: &AppInfo, event: Trace<'_>) {
+        let _ = (app, event);
+    }
+}

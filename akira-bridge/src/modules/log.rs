@@ -1,0 +1,54 @@
+//! `akira:log`: console output.
+
+use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use wasmi::{Caller, Linker};
+
+use super::{sig, stable};
+use crate::board::{Board, Level};
+use crate::errno::Errno;
+use crate::module::{HostModule, LinkContext, LinkError};
+use crate::state::{AppState, Refusal, memory_and_state, reply};
+
+/// Longest message one `write` accepts, in bytes.
+pub const MAX_MESSAGE: u32 = 1024;
+
+/// The module's spec.
+pub static SPEC: ModuleSpec = ModuleSpec {
+    import: builtin_import(Capability::Log),
+    capability: ModuleCapability::Builtin(Capability::Log),
+    functions: &[stable(
+        "write",
+        sig::III,
+        sig::I,
+        "write(level, ptr, len): one UTF-8 console line at level 0=error..4=trace",
+    )],
+};
+
+/// The `akira:log` module.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Log;
+
+fn write<B: Board>(c: &mut Caller<'_, AppState<B>>, level: u32, ptr: u32, len: u32) -> Result<i32, Refusal> {
+    let level = Level::from_u32(level).ok_or(Errno::Invalid)?;
+    if len > MAX_MESSAGE {
+        return Err(Errno::TooLarge.into());
+    }
+    let (memory, state) = memory_and_state(c)?;
+    let message = memory.str(ptr, len)?;
+    let info = state.info().clone();
+    state.board_mut().log(&info, level, message);
+    Ok(0)
+}
+
+impl<B: Board> HostModule<B> for Log {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
+        linker.func_wrap(SPEC.import, "write", |mut c: Caller<'_, AppState<B>>, level: u32, ptr: u32, len: u32| {
+            reply(write(&mut c, level, ptr, len))
+        })?;
+        Ok(())
+    }
+}

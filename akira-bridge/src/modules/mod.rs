@@ -1,0 +1,33 @@
+//! The built-in bridge modules of this crate: `akira:log`, `akira:timer`,
+//! `akira:gpio` and `akira:sys`. Each is documented function by function in
+//! `docs/abi.md`; the specs here are the source that document is checked
+//! against.
+
+pub mod gpio;
+pub mod log;
+pub mod sys;
+pub mod timer;
+
+use akira_caps::ValType::{I32, I64};
+use akira_caps::{FnSpec, Stability, ValType};
+
+/// A stable function spec (all built-in functions of ABI 1 are stable).
+pub(crate) const fn stable(
+    name: &'static str,
+    params: &'static [ValType],
+    results: &'static [ValType],
+    summary: &'static str,
+) -> FnSpec {
+    FnSpec { name, params, results, stability: Stability::Stable, summary }
+}
+
+/// Common signatures.
+pub(crate) mod sig {
+    use super::*;
+    pub const NONE: &[ValType] = &[];
+    pub const I: &[ValType] = &[I32];
+    pub const II: &[ValType] = &[I32, I32];
+    pub const III: &[ValType] = &[I32, I32, I32];
+    pub const IIL: &[ValType] = &[I32, I32, I64];
+    pub const L: &[ValType] = &[I64];
+}

@@ -1,0 +1,300 @@
+//! Per-app state in the wasmi `Store`, waits, and how host functions answer.
+
+use core::fmt;
+
+use akira_caps::{Denial, Guard};
+use wasmi::{Caller, Memory, ResourceLimiter};
+use wasmi_core::LimiterError;
+
+use crate::board::{AppInfo, Board, Trace};
+use crate::errno::Errno;
+use crate::memory::GuestMemory;
+use crate::time::Instant;
+
+/// Which registered module suspended an app; given to a module when it is
+/// linked ([`crate::LinkContext::module`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ModuleIndex(pub(crate) u8);
+
+/// What a suspended app waits for. Waits are plain data: the scheduler
+/// completes them (polling modules, or when `until` passes), so no host
+/// call ever holds the board across a wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Wait {
+    /// When the wait ends anyway: a sleep's deadline, or a module wait's
+    /// timeout (the app then gets [`Errno::TimedOut`]). [`Instant::MAX`]
+    /// for none.
+    pub until: Instant,
+    /// What ends it earlier.
+    pub kind: WaitKind,
+}
+
+/// The kinds of [`Wait`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum WaitKind {
+    /// Sleep until `until`; the app gets `0`.
+    Sleep,
+    /// Let other apps and tasks run, then continue; the app gets `0`.
+    Yield,
+    /// A module-defined wait (an edge, a bus transfer, a message), finished
+    /// when the module's [`crate::HostModule::poll_wait`] returns a result.
+    Module {
+        /// The module that suspended the app.
+        module: ModuleIndex,
+        /// Module-defined operation.
+        op: u32,
+        /// Module-defined argument.
+        arg: u64,
+    },
+}
+
+/// The host error a suspending host function returns; the sandbox turns it
+/// into a suspended app. Carries nothing: the wait is in [`AppState`].
+#[derive(Clone, Copy, Debug)]
+pub struct Suspend;
+
+impl fmt::Display for Suspend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("app suspended by a host call")
+    }
+}
+
+impl wasmi::errors::HostError for Suspend {}
+
+/// The host error a denied call returns in strict mode: the app is stopped
+/// with a fault instead of getting [`Errno::Denied`].
+#[derive(Clone, Copy, Debug)]
+pub struct DeniedFault(pub Denial);
+
+impl fmt::Display for DeniedFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl wasmi::errors::HostError for DeniedFault {}
+
+/// Why a host function did not return a value: an error code for the app,
+/// or a trap that stops it (exit, suspension, strict denial).
+#[derive(Debug)]
+pub enum Refusal {
+    /// Return this code to the app.
+    Errno(Errno),
+    /// Unwind the app's call with this error.
+    Trap(wasmi::Error),
+}
+
+impl From<Errno> for Refusal {
+    fn from(e: Errno) -> Self {
+        Refusal::Errno(e)
+    }
+}
+
+/// Turns a host function's outcome into what wasmi expects: codes go back
+/// to the app, traps unwind it.
+#[inline]
+pub fn reply(result: Result<i32, Refusal>) -> Result<i32, wasmi::Error> {
+    match result {
+        Ok(v) => Ok(v),
+        Err(Refusal::Errno(e)) => Ok(e.code()),
+        Err(Refusal::Trap(t)) => Err(t),
+    }
+}
+
+/// An app's data in its wasmi `Store`: identity, guard, board handle,
+/// memory handle, resource limits and the wait it is suspended on.
+pub struct AppState<B> {
+    info: AppInfo,
+    guard: Guard,
+    board: B,
+    memory: Option<Memory>,
+    wait: Option<Wait>,
+    limits: AppLimits,
+    strict: bool,
+}
+
+impl<B: Board> AppState<B> {
+    /// State for a new app instance.
+    pub fn new(info: AppInfo, guard: Guard, board: B, limits: AppLimits) -> Self {
+        AppState { info, guard, board, memory: None, wait: None, limits, strict: false }
+    }
+
+    /// The app's identity.
+    pub fn info(&self) -> &AppInfo {
+        &self.info
+    }
+
+    /// The app's guard.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// The board handle.
+    pub fn board(&self) -> &B {
+        &self.board
+    }
+
+    /// The board handle, mutably.
+    pub fn board_mut(&mut self) -> &mut B {
+        &mut self.board
+    }
+
+    /// The app's exported linear memory, once instantiated.
+    pub fn memory(&self) -> Option<Memory> {
+        self.memory
+    }
+
+    /// Records the app's exported linear memory (the sandbox does this once
+    /// after instantiation, so host calls never look it up by name).
+    pub fn set_memory(&mut self, memory: Option<Memory>) {
+        self.memory = memory;
+    }
+
+    /// The app's resource limits and memory figures.
+    pub fn limits(&self) -> &AppLimits {
+        &self.limits
+    }
+
+    /// The app's resource limits, for `Store::limiter`.
+    pub fn limits_mut(&mut self) -> &mut AppLimits {
+        &mut self.limits
+    }
+
+    /// Strict mode: a denied call stops the app with a fault instead of
+    /// returning [`Errno::Denied`].
+    pub fn set_strict(&mut self, strict: bool) {
+        self.strict = strict;
+    }
+
+    /// Takes the wait a suspending host call recorded.
+    pub fn take_wait(&mut self) -> Option<Wait> {
+        self.wait.take()
+    }
+
+    /// Runs a guard check; on denial reports it to the board and refuses
+    /// the call (an error code, or a fault in strict mode).
+    #[inline]
+    pub fn guarded(
+        &mut self,
+        check: impl FnOnce(&mut Guard) -> Result<(), Denial>,
+    ) -> Result<(), Refusal> {
+        match check(&mut self.guard) {
+            Ok(()) => Ok(()),
+            Err(denial) => Err(self.denied(denial)),
+        }
+    }
+
+    #[cold]
+    fn denied(&mut self, denial: Denial) -> Refusal {
+        self.board.trace(&self.info, Trace::Denied(&denial));
+        if self.strict {
+            Refusal::Trap(wasmi::Error::host(DeniedFault(denial)))
+        } else {
+            Refusal::Errno(Errno::Denied)
+        }
+    }
+
+    /// Reports a module event to the board.
+    #[inline]
+    pub fn trace(&mut self, event: Trace<'_>) {
+        self.board.trace(&self.info, event);
+    }
+
+    /// Suspends the app on `wait`: record it and return the refusal that
+    /// unwinds the call to the scheduler. The app later sees the value the
+    /// wait completes with as the host function's result.
+    pub fn suspend(&mut self, wait: Wait) -> Refusal {
+        self.wait = Some(wait);
+        Refusal::Trap(wasmi::Error::host(Suspend))
+    }
+}
+
+/// The app's memory and state at once, for host functions that read or
+/// write app buffers. Fails with [`Errno::Fault`] when the app exports no
+/// memory.
+pub fn memory_and_state<'a, B: Board>(
+    caller: &'a mut Caller<'_, AppState<B>>,
+) -> Result<(GuestMemory<'a>, &'a mut AppState<B>), Refusal> {
+    let memory = caller.data().memory.ok_or(Errno::Fault)?;
+    let (bytes, state) = memory.data_and_store_mut(caller);
+    Ok((GuestMemory::new(bytes), state))
+}
+
+/// Per-app resource limits: one memory of at most `memory_bytes`, one
+/// table of at most `table_elements`, one instance. Records the peak
+/// memory and the last refused request, so a refusal can be reported with
+/// its size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct AppLimits {
+    memory_bytes: usize,
+    table_elements: usize,
+    memory_peak: usize,
+    refused_memory: Option<usize>,
+}
+
+impl AppLimits {
+    /// Limits of `memory_bytes` of linear memory and `table_elements`
+    /// table entries.
+    pub fn new(memory_bytes: usize, table_elements: usize) -> Self {
+        AppLimits { memory_bytes, table_elements, memory_peak: 0, refused_memory: None }
+    }
+
+    /// The memory limit in bytes.
+    pub fn memory_limit(&self) -> usize {
+        self.memory_bytes
+    }
+
+    /// The largest size the app's memory reached, in bytes.
+    pub fn memory_peak(&self) -> usize {
+        self.memory_peak
+    }
+
+    /// The size of the last memory request refused, in bytes.
+    pub fn refused_memory(&self) -> Option<usize> {
+        self.refused_memory
+    }
+}
+
+impl ResourceLimiter for AppLimits {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, LimiterError> {
+        if desired > self.memory_bytes || maximum.is_some_and(|max| desired > max) {
+            // Refusing makes `memory.grow` return -1 (wasm semantics) or
+            // fails instantiation; the app is not trapped for asking.
+            self.refused_memory = Some(desired);
+            return Ok(false);
+        }
+        self.memory_peak = self.memory_peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, LimiterError> {
+        Ok(desired <= self.table_elements && maximum.is_none_or(|max| desired <= max))
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        1
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+}

@@ -1,0 +1,233 @@
+//! One running app: a store, its entry function, and where it stopped.
+//!
+//! An app runs in time slices. [`AppInstance::step`] runs at most one
+//! slice of fuel and returns why it stopped: the slice ended, the app is
+//! waiting (sleep, edge, yield), it exited, or it faulted. A waiting app is
+//! resumed with [`AppInstance::resume`] once its wait is over. Nothing here
+//! blocks or needs an executor; [`crate::Scheduler`] drives several apps,
+//! and its async wrapper lets a firmware executor run them beside its own
+//! tasks.
+
+use core::mem;
+
+use akira_bridge::{AppState, Board, DeniedFault, Suspend, Wait};
+use wasmi::{Func, ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, Store, Val};
+
+use crate::error::Fault;
+
+/// Why [`AppInstance::step`] returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Step {
+    /// The slice's fuel ran out; the app is ready to run again.
+    Yielded,
+    /// The app waits; call [`AppInstance::resume`] when the wait is over.
+    Waiting(Wait),
+    /// The app returned from `akira_main` or called `sys.exit`.
+    Exited(i32),
+    /// The app was stopped.
+    Faulted(Fault),
+}
+
+enum Run {
+    /// Not started yet.
+    Ready,
+    /// Ran out of slice fuel; resume when scheduled.
+    Paused(ResumableCallOutOfFuel),
+    /// Suspended in a host call; `result` is set by `resume`.
+    Waiting { call: ResumableCallHostTrap, wait: Wait, result: Option<i32> },
+    /// Exited or faulted; stays so.
+    Done(Step),
+    /// Transient state while a step runs.
+    Running,
+}
+
+/// Fuel and memory figures of one instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Usage {
+    /// Fuel consumed since the instance started.
+    pub fuel: u64,
+    /// Fuel consumed since the app last waited.
+    pub fuel_since_wait: u64,
+    /// Slices run.
+    pub slices: u64,
+    /// Waits the app entered.
+    pub waits: u64,
+}
+
+/// A running app.
+pub struct AppInstance<B: Board> {
+    store: Store<AppState<B>>,
+    entry: Func,
+    entry_returns_code: bool,
+    run: Run,
+    budget: u64,
+    slice: u64,
+    usage: Usage,
+}
+
+impl<B: Board> AppInstance<B> {
+    pub(crate) fn new(
+        store: Store<AppState<B>>,
+        entry: Func,
+        entry_returns_code: bool,
+        budget: u64,
+        slice: u64,
+    ) -> Self {
+        AppInstance {
+            store,
+            entry,
+            entry_returns_code,
+            run: Run::Ready,
+            budget,
+            slice: slice.max(1),
+            usage: Usage::default(),
+        }
+    }
+
+    /// The app's store data: identity, guard (with denial counts), board
+    /// handle, limits.
+    pub fn state(&self) -> &AppState<B> {
+        self.store.data()
+    }
+
+    /// The app's store data, mutably.
+    pub fn state_mut(&mut self) -> &mut AppState<B> {
+        self.store.data_mut()
+    }
+
+    /// Fuel and wait counts.
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    /// The wait the app is suspended on, if any.
+    pub fn wait(&self) -> Option<&Wait> {
+        match &self.run {
+            Run::Waiting { wait, result: None, .. } => Some(wait),
+            _ => None,
+        }
+    }
+
+    /// Whether the app exited or faulted.
+    pub fn is_done(&self) -> bool {
+        matches!(self.run, Run::Done(_))
+    }
+
+    /// Ends the app's current wait: its host call returns `result`. Does
+    /// nothing unless the app is waiting.
+    pub fn resume(&mut self, result: i32) {
+        if let Run::Waiting { result: slot @ None, .. } = &mut self.run {
+            *slot = Some(result);
+        }
+    }
+
+    /// Runs the app for at most one slice of fuel.
+    pub fn step(&mut self) -> Step {
+        let outcome = match mem::replace(&mut self.run, Run::Running) {
+            Run::Done(step) => {
+                self.run = Run::Done(step.clone());
+                return step;
+            }
+            Run::Waiting { call, wait, result: None } => {
+                self.run = Run::Waiting { call, wait, result: None };
+                return Step::Waiting(wait);
+            }
+            Run::Waiting { call, result: Some(value), .. } => {
+                // The app waited: its budget starts afresh.
+                self.usage.fuel_since_wait = 0;
+                let fuel = self.arm(0);
+                let mut out = self.outputs();
+                let n = self.results();
+                let r = call.resume(&mut self.store, &[Val::I32(value)], &mut out[..n]);
+                self.finish(fuel, r, out)
+            }
+            Run::Paused(call) => {
+                let fuel = self.arm(call.required_fuel());
+                let mut out = self.outputs();
+                let n = self.results();
+                let r = call.resume(&mut self.store, &mut out[..n]);
+                self.finish(fuel, r, out)
+            }
+            Run::Ready => {
+                let fuel = self.arm(0);
+                let mut out = self.outputs();
+                let n = self.results();
+                let r = self.entry.call_resumable(&mut self.store, &[], &mut out[..n]);
+                self.finish(fuel, r, out)
+            }
+            Run::Running => Step::Faulted(Fault::Host("re-entered step".into())),
+        };
+        outcome
+    }
+
+    fn outputs(&self) -> [Val; 1] {
+        [Val::I32(0)]
+    }
+
+    /// How many of [`Self::outputs`] the entry function fills.
+    fn results(&self) -> usize {
+        usize::from(self.entry_returns_code)
+    }
+
+    /// Gives the store fuel for one slice, within what is left of the
+    /// budget; returns the fuel given.
+    fn arm(&mut self, required: u64) -> u64 {
+        let left = self.budget.saturating_sub(self.usage.fuel_since_wait);
+        let fuel = self.slice.max(required).min(left);
+        // Fuel metering is always on in the runtime's engine.
+        let _ = self.store.set_fuel(fuel);
+        fuel
+    }
+
+    fn finish(&mut self, fuel: u64, result: Result<ResumableCall, wasmi::Error>, out: [Val; 1]) -> Step {
+        let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+        self.usage.fuel = self.usage.fuel.saturating_add(used);
+        self.usage.fuel_since_wait = self.usage.fuel_since_wait.saturating_add(used);
+        self.usage.slices += 1;
+        let step = match result {
+            Ok(ResumableCall::Finished) => {
+                let code = match (self.entry_returns_code, &out[0]) {
+                    (true, Val::I32(code)) => *code,
+                    _ => 0,
+                };
+                Step::Exited(code)
+            }
+            Ok(ResumableCall::OutOfFuel(call)) => {
+                let left = self.budget.saturating_sub(self.usage.fuel_since_wait);
+                if left < call.required_fuel().max(1) {
+                    Step::Faulted(Fault::CpuBudget { budget: self.budget })
+                } else {
+                    self.run = Run::Paused(call);
+                    return Step::Yielded;
+                }
+            }
+            Ok(ResumableCall::HostTrap(call)) => {
+                let error = call.host_error();
+                if let Some(code) = error.i32_exit_status() {
+                    Step::Exited(code)
+                } else if error.downcast_ref::<Suspend>().is_some() {
+                    match self.store.data_mut().take_wait() {
+                        Some(wait) => {
+                            self.usage.waits += 1;
+                            self.run = Run::Waiting { call, wait, result: None };
+                            return Step::Waiting(wait);
+                        }
+                        None => Step::Faulted(Fault::Host("suspended without a wait".into())),
+                    }
+                } else if let Some(DeniedFault(denial)) = error.downcast_ref::<DeniedFault>() {
+                    Step::Faulted(Fault::Denied(*denial))
+                } else {
+                    Step::Faulted(Fault::from_error(error))
+                }
+            }
+            Err(error) => match error.i32_exit_status() {
+                Some(code) => Step::Exited(code),
+                None => Step::Faulted(Fault::from_error(&error)),
+            },
+        };
+        self.run = Run::Done(step.clone());
+        step
+    }
+}

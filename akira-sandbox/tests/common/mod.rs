@@ -1,0 +1,154 @@
+//! A minimal board and helpers for the sandbox's tests.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::rc::Rc;
+
+use akira_sandbox::akira_bridge::{
+    AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, Instant, Level, PinBank, PinMode, PinSlot, Trace,
+};
+use akira_sandbox::akira_caps::{Manifest, Policy, manifest::AppName, Version};
+use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
+use embedded_hal::digital::{ErrorType, InputPin, OutputPin, StatefulOutputPin};
+
+/// A pin that remembers its level.
+#[derive(Default)]
+pub struct Pin(pub bool);
+
+impl ErrorType for Pin {
+    type Error = Infallible;
+}
+impl InputPin for Pin {
+    fn is_high(&mut self) -> Result<bool, Infallible> {
+        Ok(self.0)
+    }
+    fn is_low(&mut self) -> Result<bool, Infallible> {
+        Ok(!self.0)
+    }
+}
+impl OutputPin for Pin {
+    fn set_low(&mut self) -> Result<(), Infallible> {
+        self.0 = false;
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Infallible> {
+        self.0 = true;
+        Ok(())
+    }
+}
+impl StatefulOutputPin for Pin {
+    fn is_set_high(&mut self) -> Result<bool, Infallible> {
+        Ok(self.0)
+    }
+    fn is_set_low(&mut self) -> Result<bool, Infallible> {
+        Ok(!self.0)
+    }
+}
+
+pub struct Inner {
+    pub now: u64,
+    pub pins: PinBank<Pin, Pin, 4>,
+    pub log: Vec<String>,
+    pub denials: Vec<String>,
+    pub writes: Vec<(String, u32, bool)>,
+}
+
+/// Pins 0 and 1 are inputs, 2 and 3 outputs. Time only moves when a test
+/// moves it.
+#[derive(Clone)]
+pub struct TestBoard(pub Rc<RefCell<Inner>>);
+
+impl TestBoard {
+    pub fn new() -> Self {
+        let pins = PinBank::new([
+            PinSlot::Input(Pin(false)),
+            PinSlot::Input(Pin(false)),
+            PinSlot::Output(Pin(false)),
+            PinSlot::Output(Pin(false)),
+        ]);
+        TestBoard(Rc::new(RefCell::new(Inner {
+            now: 0,
+            pins,
+            log: Vec::new(),
+            denials: Vec::new(),
+            writes: Vec::new(),
+        })))
+    }
+    pub fn advance_us(&self, us: u64) {
+        self.0.borrow_mut().now += us;
+    }
+    pub fn set_us(&self, us: u64) {
+        self.0.borrow_mut().now = us;
+    }
+    pub fn log(&self) -> Vec<String> {
+        self.0.borrow().log.clone()
+    }
+    pub fn output(&self, pin: u32) -> bool {
+        self.0.borrow_mut().pins.read(pin).unwrap()
+    }
+}
+
+impl Board for TestBoard {
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.0.borrow().now)
+    }
+    fn log(&mut self, app: &AppInfo, level: Level, message: &str) {
+        self.0.borrow_mut().log.push(format!("{} {level}: {message}", app.name));
+    }
+    fn trace(&mut self, app: &AppInfo, event: Trace<'_>) {
+        let mut inner = self.0.borrow_mut();
+        match event {
+            Trace::Denied(d) => inner.denials.push(format!("{}: {d}", app.name)),
+            Trace::PinWritten { pin, high } => inner.writes.push((app.name.to_string(), pin, high)),
+            _ => {}
+        }
+    }
+}
+
+impl Gpio for TestBoard {
+    fn configure(&mut self, pin: u32, mode: PinMode) -> Result<(), Errno> {
+        self.0.borrow_mut().pins.configure(pin, mode)
+    }
+    fn read(&mut self, pin: u32) -> Result<bool, Errno> {
+        self.0.borrow_mut().pins.read(pin)
+    }
+    fn write(&mut self, pin: u32, high: bool) -> Result<(), Errno> {
+        self.0.borrow_mut().pins.write(pin, high)
+    }
+    fn toggle(&mut self, pin: u32) -> Result<bool, Errno> {
+        self.0.borrow_mut().pins.toggle(pin)
+    }
+    fn take_edge(&mut self, pin: u32, edges: Edges) -> Result<Option<Edge>, Errno> {
+        self.0.borrow_mut().pins.take_edge(pin, edges)
+    }
+}
+
+pub fn runtime_with(config: RuntimeConfig, policy: Policy) -> Runtime<TestBoard> {
+    Runtime::new(config, Bridge::with_builtins(), policy)
+}
+
+pub fn runtime() -> Runtime<TestBoard> {
+    runtime_with(RuntimeConfig::default(), Policy::development())
+}
+
+/// A manifest named `name` with the capabilities set by `f`.
+pub fn manifest(name: &str, f: impl FnOnce(&mut Manifest)) -> Manifest {
+    let mut m = Manifest::new(AppName::try_from(name).unwrap(), Version::new(1, 0, 0));
+    m.memory_limit = 64 * 1024;
+    f(&mut m);
+    m
+}
+
+/// Compiles WAT and embeds `manifest` (if any).
+pub fn wasm(wat: &str, manifest: Option<&Manifest>) -> Vec<u8> {
+    let mut bytes = wat::parse_str(wat).expect("test WAT parses");
+    if let Some(m) = manifest {
+        bytes.extend_from_slice(&m.custom_section());
+    }
+    bytes
+}
+
+pub fn load(wat: &str, manifest: Option<&Manifest>) -> LoadedApp {
+    runtime().load(&wasm(wat, manifest)).expect("app loads")
+}
