@@ -80,6 +80,13 @@ impl<B: Board> Runtime<B> {
             // A start function would run during instantiation, outside the
             // scheduler's time slices.
             .allow_start_fn(false)
+            // Compile every function at load time. With lazy translation
+            // wasmi compiles a function on its first call and charges fuel
+            // for it; running out of fuel there is not resumable (wasmi
+            // 2.0), so a slice boundary would kill the app. Eager
+            // compilation also keeps run-time latency and heap use
+            // predictable, and refuses bad code before the app starts.
+            .compilation_mode(wasmi::CompilationMode::Eager)
             .set_max_recursion_depth(config.max_recursion_depth)
             .set_min_stack_height(config.max_stack_bytes.min(1024))
             .set_max_stack_height(config.max_stack_bytes)

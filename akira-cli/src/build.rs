@@ -1,0 +1,127 @@
+//! Turning what the user named into an app ready to install: build a Rust
+//! app directory with cargo, embed its `Akira.toml`, shrink its memory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use akira_build::MemoryReport;
+use akira_caps::Manifest;
+use akira_caps::toml_source::manifest_from_toml;
+
+use crate::Failure;
+
+/// An app ready to load.
+pub struct Prepared {
+    /// The final module: manifest embedded, memory shrunk when possible.
+    pub wasm: Vec<u8>,
+    /// Where the final module was written (for app directories).
+    pub output: Option<PathBuf>,
+    /// The manifest, if the module has one.
+    pub manifest: Option<Manifest>,
+    /// What the memory rewrite did, when the build step ran it.
+    pub memory: Option<MemoryReport>,
+}
+
+fn read_toml(path: &Path) -> Result<Manifest, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    manifest_from_toml(&text).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))
+}
+
+/// Embeds `manifest` and shrinks memory to what the app needs.
+fn finish(wasm: &[u8], manifest: Manifest) -> Result<(Vec<u8>, MemoryReport), Failure> {
+    let with_manifest = akira_build::embed_manifest(wasm, &manifest)
+        .map_err(|e| Failure::Refused(format!("embedding the manifest: {e}")))?;
+    akira_build::shrink_memory(&with_manifest, manifest.heap_size)
+        .map_err(|e| Failure::Refused(format!("sizing memory: {e}")))
+}
+
+/// Prepares the app at `path`: an app directory (with `Cargo.toml` and
+/// `Akira.toml`) is built; a `.wasm` is used as is, or with `manifest`
+/// (an `Akira.toml`) embedded.
+pub fn prepare(path: &Path, manifest: Option<&Path>) -> Result<Prepared, Failure> {
+    if path.is_dir() {
+        if manifest.is_some() {
+            return Err(Failure::Usage("--manifest is for .wasm files; an app directory has its Akira.toml".into()));
+        }
+        return build_dir(path);
+    }
+    let wasm = std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    match manifest {
+        Some(toml) => {
+            let m = read_toml(toml)?;
+            let (wasm, report) = finish(&wasm, m.clone())?;
+            Ok(Prepared { wasm, output: None, manifest: Some(m), memory: Some(report) })
+        }
+        None => {
+            let m = akira_build::read_manifest(&wasm).map_err(|e| Failure::Refused(e.to_string()))?;
+            Ok(Prepared { wasm, output: None, manifest: m, memory: None })
+        }
+    }
+}
+
+fn build_dir(dir: &Path) -> Result<Prepared, Failure> {
+    let akira_toml = dir.join("Akira.toml");
+    let cargo_toml = dir.join("Cargo.toml");
+    if !akira_toml.is_file() || !cargo_toml.is_file() {
+        return Err(Failure::Usage(format!(
+            "{} is not an app directory: it needs Cargo.toml and Akira.toml",
+            dir.display()
+        )));
+    }
+    let manifest = read_toml(&akira_toml)?;
+    let raw = cargo_build(dir, &cargo_toml, manifest.stack_size)?;
+    let wasm = std::fs::read(&raw).map_err(|e| Failure::Build(format!("cannot read {}: {e}", raw.display())))?;
+    let (wasm, report) = finish(&wasm, manifest.clone())?;
+    let output = raw.with_file_name(format!("{}.akira.wasm", manifest.name));
+    std::fs::write(&output, &wasm)
+        .map_err(|e| Failure::Build(format!("cannot write {}: {e}", output.display())))?;
+    Ok(Prepared { wasm, output: Some(output), manifest: Some(manifest), memory: Some(report) })
+}
+
+/// Builds the app's `cdylib` for wasm32 in release mode, linked with the
+/// manifest's stack size, and returns the `.wasm` cargo produced.
+fn cargo_build(dir: &Path, cargo_toml: &Path, stack: u32) -> Result<PathBuf, Failure> {
+    eprintln!("akira: building {} (cargo, wasm32-unknown-unknown, release)", dir.display());
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // The app's own target directory: never the caller's, whose build lock
+    // may be held (for example by `cargo test`).
+    let target_dir = std::env::var_os("AKIRA_TARGET_DIR").map_or_else(|| dir.join("target"), PathBuf::from);
+    let output = Command::new(cargo)
+        .args(["rustc", "--release", "--lib", "--target", "wasm32-unknown-unknown"])
+        .arg("--manifest-path")
+        .arg(cargo_toml)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .args(["--message-format", "json-render-diagnostics", "--"])
+        .arg(format!("-Clink-arg=-zstack-size={stack}"))
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::Build(format!("cannot run cargo: {e}")))?;
+    if !output.status.success() {
+        return Err(Failure::Build(
+            "cargo build failed (is the target installed? `rustup target add wasm32-unknown-unknown`)".into(),
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut wasm = None;
+    for line in stdout.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let is_cdylib = msg["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|v| v == "cdylib"));
+        if !is_cdylib {
+            continue;
+        }
+        if let Some(files) = msg["filenames"].as_array() {
+            wasm = files.iter().filter_map(|f| f.as_str()).find(|f| f.ends_with(".wasm")).map(PathBuf::from);
+        }
+    }
+    wasm.ok_or_else(|| {
+        Failure::Build(format!(
+            "cargo built no .wasm: {} must have `crate-type = [\"cdylib\"]` under [lib]",
+            cargo_toml.display()
+        ))
+    })
+}

@@ -1,0 +1,101 @@
+//! Human descriptions of manifests, capabilities and sizes.
+
+use std::fmt::Write;
+
+use akira_caps::CapabilitySet;
+use akira_caps::scope::{ble, hid};
+use akira_caps::sets::IdSet;
+
+/// `5120` -> `5.0 KiB`.
+pub fn bytes(n: u64) -> String {
+    if n < 1024 {
+        format!("{n} B")
+    } else if n < 1024 * 1024 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
+    }
+}
+
+fn named(set: IdSet, names: &[&str]) -> String {
+    let list: Vec<&str> = set.iter().filter_map(|m| names.get(m as usize).copied()).collect();
+    list.join(", ")
+}
+
+/// One line per capability: `(name, scope)`.
+pub fn capabilities(c: &CapabilitySet) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut put = |name: &str, scope: String| out.push((name.to_string(), scope));
+    if let Some(g) = c.gpio {
+        let mut s = String::new();
+        for (what, set) in [("input", g.input), ("output", g.output), ("edge", g.edge)] {
+            if !set.is_empty() {
+                let _ = write!(s, "{}{what} {set}", if s.is_empty() { "" } else { "; " });
+            }
+        }
+        put("gpio", s);
+    }
+    if let Some(i) = c.i2c {
+        let buses: Vec<String> = i
+            .buses
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| !a.is_empty())
+            .map(|(bus, a)| {
+                let addrs: Vec<String> = a.iter().map(|x| format!("{x:#04x}")).collect();
+                format!("bus {bus}: {}", addrs.join(", "))
+            })
+            .collect();
+        put("i2c", buses.join("; "));
+    }
+    for (name, set) in [("spi", c.spi), ("uart", c.uart), ("pwm", c.pwm), ("adc", c.adc), ("sensor", c.sensor)] {
+        if let Some(s) = set {
+            put(name, s.to_string());
+        }
+    }
+    if let Some(s) = c.storage {
+        put("storage", format!("quota {}", bytes(s.quota.into())));
+    }
+    if let Some(d) = c.display {
+        if d == akira_caps::scope::DisplayScope::WHOLE {
+            put("display", "whole screen".into());
+        } else {
+            put("display", format!("{}x{} at ({}, {})", d.width, d.height, d.x, d.y));
+        }
+    }
+    if let Some(h) = c.hid {
+        put("hid", named(h, &hid::NAMES));
+    }
+    if let Some(b) = c.ble {
+        put("ble", named(b, &ble::NAMES));
+    }
+    if let Some(rf) = &c.rf {
+        let bands: Vec<String> = rf.bands.iter().map(|b| format!("{}..={} Hz", b.from_hz, b.to_hz)).collect();
+        put("rf", format!("{}; max {} dBm", bands.join(", "), rf.max_power_dbm));
+    }
+    if let Some(n) = &c.net {
+        let list: Vec<String> = n.endpoints.iter().map(|e| format!("{}:{}", e.host, e.port)).collect();
+        put("net", list.join(", "));
+    }
+    if let Some(i) = &c.ipc {
+        put("ipc", format!("publish {:?}; subscribe {:?}", i.publish, i.subscribe));
+    }
+    for (name, on) in [("timer", c.timer), ("ota", c.ota), ("rng", c.rng), ("sys", c.sys), ("log", c.log)] {
+        if on {
+            put(name, String::new());
+        }
+    }
+    for v in &c.vendor {
+        put(&v.name, format!("ids {}", v.ids));
+    }
+    out
+}
+
+/// `gpio (output {2}), timer, log`.
+pub fn capabilities_line(c: &CapabilitySet) -> String {
+    let list: Vec<String> = capabilities(c)
+        .into_iter()
+        .map(|(name, scope)| if scope.is_empty() { name } else { format!("{name} ({scope})") })
+        .collect();
+    if list.is_empty() { "nothing".into() } else { list.join(", ") }
+}

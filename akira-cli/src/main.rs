@@ -1,0 +1,126 @@
+//! `akira`: build, inspect and run Akira apps on a simulated board.
+
+mod build;
+mod describe;
+mod inspect;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// Why a command failed; each kind has its own exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad arguments or unreadable input (exit 2).
+    Usage(String),
+    /// An app was refused: manifest, grant, imports, wasm (exit 4).
+    Refused(String),
+    /// Building an app failed (exit 5).
+    Build(String),
+}
+
+impl Failure {
+    fn code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Refused(_) => 4,
+            Failure::Build(_) => 5,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Usage(m) | Failure::Refused(m) | Failure::Build(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Build, inspect and run Akira WebAssembly apps.
+#[derive(Parser)]
+#[command(name = "akira", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run apps on the simulated board (see `akira-sim` for its pins).
+    ///
+    /// Exit code: 0 when every app exited with 0 or was still running at
+    /// the time limit; 1 when an app exited with another code; 3 when an
+    /// app faulted (trap, CPU budget, strict denial, crash loop); 4 when an
+    /// app was refused at install; 5 when a build failed.
+    Run(run::RunArgs),
+    /// Show an app's manifest, imports and install verdict.
+    Inspect(inspect::InspectArgs),
+    /// Build an app directory into a `.wasm` with its manifest embedded.
+    Build {
+        /// The app directory (with Cargo.toml and Akira.toml).
+        app: PathBuf,
+    },
+}
+
+/// Parses `1.5s`, `500ms`, `2m`, `250us`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 3s or 500ms"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1e3,
+        "us" => value / 1e6,
+        "m" | "min" => value * 60.0,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use us, ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Run(args) => run::run(args),
+        Cmd::Inspect(args) => inspect::inspect(args),
+        Cmd::Build { app } => build_only(&app),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("akira: error: {failure}");
+            ExitCode::from(failure.code())
+        }
+    }
+}
+
+fn build_only(app: &std::path::Path) -> Result<u8, Failure> {
+    if !app.is_dir() {
+        return Err(Failure::Usage(format!("{} is not an app directory", app.display())));
+    }
+    let prepared = build::prepare(app, None)?;
+    run::report_build(&prepared);
+    if let Some(out) = &prepared.output {
+        println!("{}", out.display());
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("3 parsecs").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+}

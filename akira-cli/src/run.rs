@@ -1,0 +1,203 @@
+//! `akira run`: apps on the simulated board.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use akira_caps::Policy;
+use akira_caps::toml_source::policy_from_toml;
+use akira_sandbox::{Restart, RestartPolicy, Runtime, RuntimeConfig, Status};
+use akira_sim::{End, INPUTS, SimBoard, Simulation};
+use clap::{Args, ValueEnum};
+
+use crate::build::{Prepared, prepare};
+use crate::describe;
+use crate::{Failure, parse_duration};
+
+/// Arguments of `akira run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// App directories (built with cargo) or `.wasm` files; several run at
+    /// once on the same board.
+    #[arg(required = true)]
+    apps: Vec<PathBuf>,
+    /// Stop after this much board time (e.g. `3s`, `500ms`).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Virtual time: sleeps end at once and runs are repeatable.
+    #[arg(long)]
+    virtual_time: bool,
+    /// Press a button: `PIN@TIME`, e.g. `0@500ms` (held 50 ms).
+    #[arg(long, value_name = "PIN@TIME", value_parser = parse_press)]
+    press: Vec<(u32, Duration)>,
+    /// Embed this Akira.toml into a `.wasm` app (one `.wasm` only).
+    #[arg(long, value_name = "AKIRA_TOML")]
+    manifest: Option<PathBuf>,
+    /// Device policy file; the default allows every built-in capability.
+    #[arg(long, value_name = "POLICY_TOML")]
+    policy: Option<PathBuf>,
+    /// Stop an app at its first denied call instead of returning an error.
+    #[arg(long)]
+    strict: bool,
+    /// Restart faulted apps (with backoff and crash-loop detection).
+    #[arg(long, value_enum, default_value_t = RestartArg::Never)]
+    restart: RestartArg,
+    /// Fuel per time slice.
+    #[arg(long, value_name = "FUEL", default_value_t = RuntimeConfig::default().slice_fuel)]
+    slice: u64,
+    /// Print only the summary, not every event.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RestartArg {
+    Never,
+    OnFault,
+    Always,
+}
+
+fn parse_press(text: &str) -> Result<(u32, Duration), String> {
+    let (pin, at) = text.split_once('@').ok_or_else(|| format!("`{text}`: expected PIN@TIME, e.g. 0@500ms"))?;
+    let pin: u32 = pin.parse().map_err(|_| format!("`{pin}` is not a pin number"))?;
+    if pin >= INPUTS {
+        return Err(format!("pin {pin} is not a button: the simulated board's buttons are pins 0..{INPUTS}"));
+    }
+    Ok((pin, parse_duration(at)?))
+}
+
+/// Prints what the build step did.
+pub fn report_build(p: &Prepared) {
+    let name = p.manifest.as_ref().map_or("(no manifest)".to_string(), |m| format!("{} {}", m.name, m.version));
+    eprintln!("akira: {name}: {} of wasm", describe::bytes(p.wasm.len() as u64));
+    if let Some(r) = &p.memory {
+        if r.rewritten {
+            eprintln!(
+                "akira: {name}: memory {} -> {} (static data and stack {}, heap {}; custom page size 1 byte)",
+                describe::bytes(r.before_bytes),
+                describe::bytes(r.after_bytes),
+                describe::bytes(r.static_bytes),
+                describe::bytes(r.heap_bytes.into()),
+            );
+        } else {
+            eprintln!(
+                "akira: {name}: memory {} kept: {}",
+                describe::bytes(r.before_bytes),
+                r.reason.as_deref().unwrap_or("not rewritten")
+            );
+        }
+    }
+}
+
+pub fn load_policy(path: Option<&Path>) -> Result<Policy, Failure> {
+    match path {
+        None => Ok(Policy::development()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", p.display())))?;
+            policy_from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))
+        }
+    }
+}
+
+/// Runs `akira run`; returns the exit code.
+pub fn run(args: RunArgs) -> Result<u8, Failure> {
+    if args.manifest.is_some() && args.apps.len() != 1 {
+        return Err(Failure::Usage("--manifest goes with exactly one .wasm app".into()));
+    }
+    let policy = load_policy(args.policy.as_deref())?;
+    let config = RuntimeConfig { strict_denials: args.strict, slice_fuel: args.slice.max(1), ..akira_sim::config() };
+    let runtime: Runtime<SimBoard> = Runtime::new(config, akira_sim::bridge(), policy);
+
+    let mut loaded = Vec::new();
+    let mut refused = false;
+    for path in &args.apps {
+        let prepared = prepare(path, args.manifest.as_deref())?;
+        report_build(&prepared);
+        match runtime.load(&prepared.wasm) {
+            Ok(app) => {
+                eprintln!(
+                    "akira: {}: granted {}",
+                    app.manifest().name,
+                    describe::capabilities_line(&app.manifest().capabilities)
+                );
+                loaded.push(app);
+            }
+            Err(e) => {
+                eprintln!("akira: {}: REFUSED at install: {e}", path.display());
+                refused = true;
+            }
+        }
+    }
+
+    let board = if args.virtual_time { SimBoard::virtual_time() } else { SimBoard::real_time() };
+    if !args.quiet {
+        board.set_sink(|record| println!("{record}"));
+    }
+    let mut sim = Simulation::new(runtime, board);
+    let restart = match args.restart {
+        RestartArg::Never => RestartPolicy::never(),
+        RestartArg::OnFault => RestartPolicy::default(),
+        RestartArg::Always => RestartPolicy { restart: Restart::Always, ..RestartPolicy::default() },
+    };
+    let mut ids = Vec::new();
+    for app in loaded {
+        let name = app.manifest().name.clone();
+        match sim.spawn(app, restart) {
+            Ok(id) => ids.push(id),
+            Err(e) => {
+                eprintln!("akira: {name}: REFUSED at instantiation: {e}");
+                refused = true;
+            }
+        }
+    }
+    for (pin, at) in &args.press {
+        sim.press(*pin, *at);
+    }
+
+    let end = sim.run(args.duration);
+    let now = akira_bridge::Board::now(sim.board());
+    match end {
+        End::AllStopped => eprintln!("akira: all apps stopped at {now}"),
+        End::TimeLimit => eprintln!("akira: time limit reached at {now}"),
+        End::Stalled => eprintln!("akira: stopped at {now}: every app waits for input no one will give"),
+    }
+
+    let mut code = 0u8;
+    eprintln!("akira: {:<12} {:<28} {:>10} {:>8} {:>10}", "app", "status", "fuel", "denials", "memory");
+    for id in ids {
+        let sched = sim.scheduler();
+        let name = sched.info(id).map(|i| i.name.to_string()).unwrap_or_default();
+        let status = sched.status(id).cloned().unwrap_or(Status::RestartFailed);
+        let (fuel, denials, memory) = sched.instance(id).map_or((0, 0, 0), |i| {
+            (i.usage().fuel, i.state().guard().total_denials(), i.state().limits().memory_peak())
+        });
+        let text = match &status {
+            Status::Running => "running".to_string(),
+            Status::Waiting => "waiting".to_string(),
+            Status::BackingOff(at) => format!("restarting at {at}"),
+            Status::Exited(c) => format!("exited ({c})"),
+            Status::Failed(f) => match f {
+                akira_sandbox::Fault::CpuBudget { .. } => "stopped: cpu budget".to_string(),
+                akira_sandbox::Fault::Trap(t) => format!("stopped: {}", t.describe()),
+                akira_sandbox::Fault::Denied(_) => "stopped: denied (strict)".to_string(),
+                other => format!("stopped: {other}"),
+            },
+            Status::CrashLoop => "crash loop".to_string(),
+            Status::RestartFailed => "restart failed".to_string(),
+        };
+        eprintln!(
+            "akira: {name:<12} {text:<28} {fuel:>10} {denials:>8} {:>10}",
+            describe::bytes(memory as u64)
+        );
+        let app_code = match status {
+            Status::Exited(0) | Status::Running | Status::Waiting | Status::BackingOff(_) => 0,
+            Status::Exited(_) => 1,
+            Status::Failed(_) | Status::CrashLoop | Status::RestartFailed => 3,
+        };
+        code = code.max(app_code);
+    }
+    if refused {
+        code = code.max(4);
+    }
+    Ok(code)
+}

@@ -1,0 +1,219 @@
+//! The simulated board: 16 logical pins, a clock, a console.
+
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::rc::Rc;
+use std::time::Duration;
+
+use akira_bridge::{
+    AppInfo, Board, Edge, Edges, Errno, Gpio, Instant, Level, PinBank, PinMode, PinSlot, Trace,
+};
+use embedded_hal::digital::{ErrorType, InputPin, OutputPin, StatefulOutputPin};
+
+use crate::record::{Record, What};
+
+/// Number of logical pins on the simulated board.
+pub const PINS: usize = 16;
+/// Pins `0..INPUTS` are buttons (inputs, pulled up: idle high, pressed
+/// low); the rest are LEDs (outputs).
+pub const INPUTS: u32 = 2;
+
+/// A simulated pin: an embedded-hal 1.0 input or output that remembers its
+/// level. The board drives inputs from its script.
+#[derive(Debug, Default)]
+pub struct SimPin {
+    high: bool,
+}
+
+impl ErrorType for SimPin {
+    type Error = Infallible;
+}
+
+impl InputPin for SimPin {
+    fn is_high(&mut self) -> Result<bool, Infallible> {
+        Ok(self.high)
+    }
+    fn is_low(&mut self) -> Result<bool, Infallible> {
+        Ok(!self.high)
+    }
+}
+
+impl OutputPin for SimPin {
+    fn set_low(&mut self) -> Result<(), Infallible> {
+        self.high = false;
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Infallible> {
+        self.high = true;
+        Ok(())
+    }
+}
+
+impl StatefulOutputPin for SimPin {
+    fn is_set_high(&mut self) -> Result<bool, Infallible> {
+        Ok(self.high)
+    }
+    fn is_set_low(&mut self) -> Result<bool, Infallible> {
+        Ok(!self.high)
+    }
+}
+
+/// Where the board's time comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Clock {
+    /// Wall-clock time since the board was made: sleeps take real time.
+    Real(std::time::Instant),
+    /// Time that moves only when the simulation moves it: sleeps are
+    /// instant, runs are repeatable.
+    Virtual(u64),
+}
+
+struct State {
+    clock: Clock,
+    pins: PinBank<SimPin, SimPin, PINS>,
+    records: Vec<Record>,
+    sink: Option<Box<dyn FnMut(&Record)>>,
+}
+
+/// The simulated board. Cheap to clone: clones share the same hardware,
+/// as each app's store holds one.
+#[derive(Clone)]
+pub struct SimBoard(Rc<RefCell<State>>);
+
+impl SimBoard {
+    /// A board with the given clock; buttons idle high, LEDs off.
+    pub fn new(clock: Clock) -> SimBoard {
+        let pins = PinBank::new(std::array::from_fn(|n| {
+            if (n as u32) < INPUTS {
+                PinSlot::Input(SimPin { high: true })
+            } else {
+                PinSlot::Output(SimPin::default())
+            }
+        }));
+        SimBoard(Rc::new(RefCell::new(State { clock, pins, records: Vec::new(), sink: None })))
+    }
+
+    /// A board on virtual time, starting at zero.
+    pub fn virtual_time() -> SimBoard {
+        SimBoard::new(Clock::Virtual(0))
+    }
+
+    /// A board on wall-clock time, starting now.
+    pub fn real_time() -> SimBoard {
+        SimBoard::new(Clock::Real(std::time::Instant::now()))
+    }
+
+    /// Calls `sink` with every record as it happens (the CLI prints them).
+    pub fn set_sink(&self, sink: impl FnMut(&Record) + 'static) {
+        self.0.borrow_mut().sink = Some(Box::new(sink));
+    }
+
+    /// Whether time is virtual.
+    pub fn is_virtual(&self) -> bool {
+        matches!(self.0.borrow().clock, Clock::Virtual(_))
+    }
+
+    /// Moves virtual time forward to `t` (never back); waits for real time
+    /// to reach `t`.
+    pub fn advance_to(&self, t: Instant) {
+        let clock = self.0.borrow().clock;
+        match clock {
+            Clock::Virtual(now) => {
+                self.0.borrow_mut().clock = Clock::Virtual(now.max(t.as_micros()));
+            }
+            Clock::Real(_) => {
+                let now = self.now();
+                if t > now {
+                    std::thread::sleep(t.saturating_since(now).min(Duration::from_secs(3600)));
+                }
+            }
+        }
+    }
+
+    /// Sets an input pin's level, latching the edge if it changed.
+    pub fn set_input(&self, pin: u32, high: bool) -> Result<(), Errno> {
+        if pin >= INPUTS {
+            return Err(if (pin as usize) < PINS { Errno::Unsupported } else { Errno::NoSuchResource });
+        }
+        let changed = {
+            let mut s = self.0.borrow_mut();
+            let Some(PinSlot::Input(p)) = s.pins.slot_mut(pin) else { return Err(Errno::NoSuchResource) };
+            let changed = p.high != high;
+            p.high = high;
+            if changed {
+                s.pins.record_edge(pin, if high { Edge::Rising } else { Edge::Falling });
+            }
+            changed
+        };
+        if changed {
+            self.record(None, What::Input { pin, high });
+        }
+        Ok(())
+    }
+
+    /// The level of any pin.
+    pub fn level(&self, pin: u32) -> Result<bool, Errno> {
+        self.0.borrow_mut().pins.read(pin)
+    }
+
+    /// Everything recorded so far.
+    pub fn records(&self) -> Vec<Record> {
+        self.0.borrow().records.clone()
+    }
+
+    /// Records something at the current time.
+    pub fn record(&self, app: Option<&AppInfo>, what: What) {
+        let at = self.now();
+        let record = Record { at, app: app.map(|a| a.name.to_string()), what };
+        // Take the sink out while calling it, so it may use the board.
+        let sink = self.0.borrow_mut().sink.take();
+        if let Some(mut sink) = sink {
+            sink(&record);
+            self.0.borrow_mut().sink = Some(sink);
+        }
+        self.0.borrow_mut().records.push(record);
+    }
+}
+
+impl Board for SimBoard {
+    fn now(&self) -> Instant {
+        match self.0.borrow().clock {
+            Clock::Virtual(us) => Instant::from_micros(us),
+            Clock::Real(start) => {
+                Instant::from_micros(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX))
+            }
+        }
+    }
+
+    fn log(&mut self, app: &AppInfo, level: Level, message: &str) {
+        self.record(Some(app), What::Log { level, message: message.to_string() });
+    }
+
+    fn trace(&mut self, app: &AppInfo, event: Trace<'_>) {
+        let what = match event {
+            Trace::Denied(d) => What::Denied(d.to_string()),
+            Trace::PinConfigured { pin, output } => What::Configured { pin, output },
+            Trace::PinWritten { pin, high } => What::Pin { pin, high },
+            _ => return,
+        };
+        self.record(Some(app), what);
+    }
+}
+
+impl Gpio for SimBoard {
+    fn configure(&mut self, pin: u32, mode: PinMode) -> Result<(), Errno> {
+        self.0.borrow_mut().pins.configure(pin, mode)
+    }
+    fn read(&mut self, pin: u32) -> Result<bool, Errno> {
+        self.0.borrow_mut().pins.read(pin)
+    }
+    fn write(&mut self, pin: u32, high: bool) -> Result<(), Errno> {
+        self.0.borrow_mut().pins.write(pin, high)
+    }
+    fn toggle(&mut self, pin: u32) -> Result<bool, Errno> {
+        self.0.borrow_mut().pins.toggle(pin)
+    }
+    fn take_edge(&mut self, pin: u32, edges: Edges) -> Result<Option<Edge>, Errno> {
+        self.0.borrow_mut().pins.take_edge(pin, edges)
+    }
+}

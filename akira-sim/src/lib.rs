@@ -1,0 +1,33 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod board;
+mod record;
+mod simulation;
+
+pub use board::{Clock, INPUTS, PINS, SimBoard, SimPin};
+pub use record::{Record, What};
+pub use simulation::{End, PRESS, Simulation};
+
+use akira_bridge::Bridge;
+use akira_caps::Policy;
+use akira_sandbox::{Runtime, RuntimeConfig};
+
+/// The bridge modules the simulated board offers: every built-in module of
+/// `akira-bridge`.
+pub fn bridge() -> Bridge<SimBoard> {
+    Bridge::with_builtins()
+}
+
+/// The runtime configuration of the simulated board: the defaults, with
+/// room for host-built apps (a larger stack and module size than a
+/// microcontroller default).
+pub fn config() -> RuntimeConfig {
+    RuntimeConfig { max_stack_bytes: 256 * 1024, max_module_bytes: 4 * 1024 * 1024, ..RuntimeConfig::default() }
+}
+
+/// A runtime for the simulated board under `policy`, with [`config`].
+pub fn runtime(policy: Policy) -> Runtime<SimBoard> {
+    Runtime::new(config(), bridge(), policy)
+}

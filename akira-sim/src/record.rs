@@ -1,0 +1,95 @@
+//! What happened on the simulated board, in order, with timestamps.
+
+use std::fmt;
+
+use akira_bridge::{Instant, Level};
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// When, on the board's clock.
+    pub at: Instant,
+    /// The app it concerns (`None` for the board and the simulation).
+    pub app: Option<String>,
+    /// What happened.
+    pub what: What,
+}
+
+/// The kinds of [`Record`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum What {
+    /// A console line.
+    Log {
+        /// Its level.
+        level: Level,
+        /// The text.
+        message: String,
+    },
+    /// A pin was configured.
+    Configured {
+        /// Logical pin.
+        pin: u32,
+        /// As output (or input).
+        output: bool,
+    },
+    /// An output pin was driven.
+    Pin {
+        /// Logical pin.
+        pin: u32,
+        /// New level.
+        high: bool,
+    },
+    /// The script changed an input pin.
+    Input {
+        /// Logical pin.
+        pin: u32,
+        /// New level.
+        high: bool,
+    },
+    /// The guard refused a call.
+    Denied(String),
+    /// The app started.
+    Started,
+    /// The app exited.
+    Exited(i32),
+    /// The app was stopped by a fault.
+    Faulted(String),
+    /// The app will restart.
+    Restarting(Instant),
+    /// The app is in a crash loop.
+    CrashLoop(u32),
+    /// A note from the simulation itself.
+    Note(String),
+}
+
+impl fmt::Display for Record {
+    /// `[   1.500000s] blinky      gpio 2 -> high`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who = self.app.as_deref().unwrap_or("board");
+        write!(f, "[{:>12}] {who:<12} ", self.at.to_string())?;
+        match &self.what {
+            What::Log { level, message } => write!(f, "{level}: {message}"),
+            What::Configured { pin, output } => {
+                write!(f, "gpio {pin} configured as {}", if *output { "output" } else { "input" })
+            }
+            What::Pin { pin, high } => write!(
+                f,
+                "gpio {pin} -> {}",
+                if *high { "high  (LED on)" } else { "low   (LED off)" }
+            ),
+            What::Input { pin, high } => write!(
+                f,
+                "button on gpio {pin} {}",
+                if *high { "released (high)" } else { "pressed (low)" }
+            ),
+            What::Denied(d) => write!(f, "DENIED {d}"),
+            What::Started => f.write_str("started"),
+            What::Exited(code) => write!(f, "exited with code {code}"),
+            What::Faulted(why) => write!(f, "FAULT {why}"),
+            What::Restarting(at) => write!(f, "restarting at {at}"),
+            What::CrashLoop(n) => write!(f, "CRASH LOOP after {n} faults: not restarted"),
+            What::Note(n) => f.write_str(n),
+        }
+    }
+}

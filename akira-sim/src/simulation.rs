@@ -1,0 +1,121 @@
+//! Running apps on the simulated board until they stop or time runs out.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use akira_bridge::{Board, Instant};
+use akira_sandbox::{AppId, Event, LoadError, LoadedApp, RestartPolicy, Runtime, Scheduler};
+
+use crate::board::SimBoard;
+use crate::record::What;
+
+/// How long a scripted button press holds the pin low.
+pub const PRESS: Duration = Duration::from_millis(50);
+
+/// Why [`Simulation::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// Every app exited or was stopped for good.
+    AllStopped,
+    /// The time limit was reached with apps still live.
+    TimeLimit,
+    /// Every live app waits for an input the script will never give.
+    Stalled,
+}
+
+/// Apps on a simulated board, with a script of input changes.
+pub struct Simulation {
+    scheduler: Scheduler<SimBoard>,
+    board: SimBoard,
+    script: VecDeque<(Instant, u32, bool)>,
+}
+
+impl Simulation {
+    /// A simulation of `runtime`'s apps on `board`.
+    pub fn new(runtime: Runtime<SimBoard>, board: SimBoard) -> Simulation {
+        Simulation { scheduler: Scheduler::new(runtime), board, script: VecDeque::new() }
+    }
+
+    /// The board.
+    pub fn board(&self) -> &SimBoard {
+        &self.board
+    }
+
+    /// The scheduler, for statuses and usage figures.
+    pub fn scheduler(&self) -> &Scheduler<SimBoard> {
+        &self.scheduler
+    }
+
+    /// Adds an app; it starts in the next round.
+    pub fn spawn(&mut self, app: LoadedApp, policy: RestartPolicy) -> Result<AppId, LoadError> {
+        let id = self.scheduler.spawn(app, self.board.clone(), policy)?;
+        if let Some(info) = self.scheduler.info(id) {
+            let info = info.clone();
+            self.board.record(Some(&info), What::Started);
+        }
+        Ok(id)
+    }
+
+    /// Sets input `pin` to `high` at time `at` (since the board started).
+    pub fn set_input_at(&mut self, pin: u32, high: bool, at: Duration) {
+        let at = Instant::ZERO.saturating_add(at);
+        let pos = self.script.iter().position(|(t, ..)| *t > at).unwrap_or(self.script.len());
+        self.script.insert(pos, (at, pin, high));
+    }
+
+    /// Presses the button on `pin` at `at` for [`PRESS`].
+    pub fn press(&mut self, pin: u32, at: Duration) {
+        self.set_input_at(pin, false, at);
+        self.set_input_at(pin, true, at + PRESS);
+    }
+
+    /// Runs until every app stopped, the script and the apps have nothing
+    /// left to do, or `limit` (board time) passes.
+    pub fn run(&mut self, limit: Option<Duration>) -> End {
+        let limit = limit.map(|l| Instant::ZERO.saturating_add(l));
+        loop {
+            let now = self.board.now();
+            while let Some(&(at, pin, high)) = self.script.front() {
+                if at > now {
+                    break;
+                }
+                self.script.pop_front();
+                // Script pins were checked when the script was made; a bad
+                // one is reported, not fatal.
+                if let Err(e) = self.board.set_input(pin, high) {
+                    self.board.record(None, What::Note(format!("script: gpio {pin}: {e}")));
+                }
+            }
+            if limit.is_some_and(|l| now >= l) {
+                return End::TimeLimit;
+            }
+            let board = self.board.clone();
+            let round = self.scheduler.poll(now, |info, event| {
+                let what = match event {
+                    Event::Started => What::Started,
+                    Event::Exited(code) => What::Exited(*code),
+                    Event::Faulted(fault) => What::Faulted(fault.to_string()),
+                    Event::Restarting(at) => What::Restarting(*at),
+                    Event::CrashLoop { faults } => What::CrashLoop(*faults),
+                    Event::RestartFailed(e) => What::Faulted(format!("restart failed: {e}")),
+                    _ => return,
+                };
+                board.record(Some(info), what);
+            });
+            if round.live == 0 {
+                return End::AllStopped;
+            }
+            if round.busy {
+                continue;
+            }
+            let next = [round.next_wake, self.script.front().map(|(t, ..)| *t), limit]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) => self.board.advance_to(t),
+                None => return End::Stalled,
+            }
+        }
+    }
+}
