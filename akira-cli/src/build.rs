@@ -54,7 +54,8 @@ pub fn prepare(path: &Path, manifest: Option<&Path>) -> Result<Prepared, Failure
             Ok(Prepared { wasm, output: None, manifest: Some(m), memory: Some(report) })
         }
         None => {
-            let m = akira_build::read_manifest(&wasm).map_err(|e| Failure::Refused(e.to_string()))?;
+            let m = akira_build::read_manifest(&wasm)
+                .map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))?;
             Ok(Prepared { wasm, output: None, manifest: m, memory: None })
         }
     }

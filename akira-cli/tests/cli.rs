@@ -1,0 +1,168 @@
+//! The `akira` command end to end: builds the example apps with cargo for
+//! wasm32 and runs them on the simulated board with virtual time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn app(name: &str) -> PathBuf {
+    root().join("examples/apps").join(name)
+}
+
+fn akira(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_akira")).args(args).current_dir(root()).output().unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn blinky_toggles_the_led_on_the_simulated_board() {
+    let o = akira(&["run", app("blinky").to_str().unwrap(), "--virtual-time", "--for", "2s"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let toggles: Vec<&str> = out.lines().filter(|l| l.contains("blinky") && l.contains("gpio 2 ->")).collect();
+    assert_eq!(toggles.len(), 4, "on at 0, 1 s; off at 0.5, 1.5 s:\n{out}");
+    assert!(toggles[0].contains("0.000000s") && toggles[0].contains("high"));
+    assert!(toggles[1].contains("0.500000s") && toggles[1].contains("low"));
+    assert!(out.contains("info: LED on"));
+    assert!(err.contains("memory 64.0 KiB -> "), "memory shrunk to a custom page size:\n{err}");
+    assert!(err.contains("time limit reached at 2.000000s"));
+}
+
+#[test]
+fn misbehaving_app_is_contained_while_blinky_keeps_running() {
+    let o = akira(&[
+        "run",
+        app("misbehave").to_str().unwrap(),
+        app("blinky").to_str().unwrap(),
+        "--virtual-time",
+        "--for",
+        "1200ms",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "a fault gives exit code 3:\n{out}\n{err}");
+    assert!(out.contains("misbehave    DENIED gpio: output pin 7 is not granted"), "{out}");
+    assert!(out.contains("misbehave    error: pin 7 refused: not granted to this app (-1)"), "{out}");
+    assert!(out.contains("misbehave    FAULT cpu budget exceeded: ran 100000 fuel without waiting"), "{out}");
+    let after_fault = out.split("FAULT").nth(1).unwrap();
+    assert!(after_fault.contains("[   1.000000s] blinky       gpio 2"), "blinky runs on:\n{out}");
+    assert!(err.contains("misbehave    stopped: cpu budget"), "{err}");
+}
+
+#[test]
+fn button_presses_wake_the_edge_wait() {
+    let o = akira(&[
+        "run",
+        app("button-led").to_str().unwrap(),
+        "--virtual-time",
+        "--press",
+        "0@300ms",
+        "--press",
+        "0@900ms",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("[   0.300000s] button-led   info: press 1: LED on"), "{out}");
+    assert!(out.contains("[   0.900000s] button-led   info: press 2: LED off"), "{out}");
+    assert!(err.contains("every app waits for input no one will give"), "{err}");
+}
+
+#[test]
+fn inspect_shows_manifest_imports_and_verdict() {
+    let o = akira(&["inspect", app("misbehave").to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("app           misbehave 0.1.0 (ABI 1)"), "{out}");
+    assert!(out.contains("  gpio        output {3}"), "{out}");
+    assert!(out.contains("  ok       akira:gpio.write (i32, i32) -> (i32)"), "{out}");
+    assert!(out.contains("verdict       installable"), "{out}");
+}
+
+/// A `.wasm` plus an `Akira.toml` in a temporary directory.
+fn wasm_app(dir: &Path, wat: &str, toml: &str) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let wasm = dir.join("app.wasm");
+    std::fs::write(&wasm, wat::parse_str(wat).unwrap()).unwrap();
+    let manifest = dir.join("Akira.toml");
+    std::fs::write(&manifest, toml).unwrap();
+    (wasm, manifest)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("akira-cli-test-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn an_undeclared_import_is_refused_at_install_and_named() {
+    let (wasm, manifest) = wasm_app(
+        &tmp("undeclared"),
+        r#"(module (import "akira:gpio" "write" (func (param i32 i32) (result i32))) (func (export "akira_main")))"#,
+        "[app]\nname = \"sneaky\"\nversion = \"1.0.0\"\n[capabilities]\nlog = true\n",
+    );
+    let o = akira(&["run", wasm.to_str().unwrap(), "--manifest", manifest.to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{out}\n{err}");
+    assert!(
+        err.contains("REFUSED at install: refused import `akira:gpio.write`: capability `gpio` is not granted to this app"),
+        "{err}"
+    );
+    let o = akira(&["inspect", wasm.to_str().unwrap(), "--manifest", manifest.to_str().unwrap()]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(out.contains("  REFUSED  akira:gpio.write (i32, i32) -> (i32): import `akira:gpio.write`: capability `gpio` is not granted"), "{out}");
+}
+
+#[test]
+fn unknown_capability_in_akira_toml_is_an_error() {
+    let (wasm, manifest) = wasm_app(
+        &tmp("unknown-cap"),
+        r#"(module (func (export "akira_main")))"#,
+        "[app]\nname = \"x\"\nversion = \"1.0.0\"\n[capabilities]\nlidar = true\n",
+    );
+    let o = akira(&["run", wasm.to_str().unwrap(), "--manifest", manifest.to_str().unwrap(), "--virtual-time"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(err.contains("unknown capability `lidar`"), "{err}");
+}
+
+#[test]
+fn exit_code_reflects_the_app() {
+    let (wasm, manifest) = wasm_app(
+        &tmp("exit"),
+        r#"(module (func (export "akira_main") (result i32) (i32.const 9)))"#,
+        "[app]\nname = \"quitter\"\nversion = \"1.0.0\"\n",
+    );
+    let o = akira(&["run", wasm.to_str().unwrap(), "--manifest", manifest.to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(out.contains("quitter      exited with code 9"), "{out}");
+}
+
+#[test]
+fn a_policy_file_limits_what_apps_get() {
+    let dir = tmp("policy");
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, "[limits]\nmemory = \"64 KiB\"\ncpu-budget = 1_000_000\n[allow]\nlog = true\ntimer = true\ngpio = { output = [3] }\n").unwrap();
+    let o = akira(&["run", app("blinky").to_str().unwrap(), "--virtual-time", "--policy", policy.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(err.contains("capability `gpio`: output pin 2 is not allowed by the device policy"), "{err}");
+}
+
+#[test]
+fn malformed_wasm_is_refused_not_crashed() {
+    let dir = tmp("malformed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wasm = dir.join("junk.wasm");
+    std::fs::write(&wasm, b"\0asm\x01\0\0\0\x01\xff\xff").unwrap();
+    let o = akira(&["run", wasm.to_str().unwrap(), "--virtual-time"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("junk.wasm: malformed wasm module at byte 11"), "{err}");
+}
