@@ -196,3 +196,36 @@ fn import_error_variants_carry_names() {
         e => panic!("{e:?}"),
     }
 }
+
+#[test]
+fn every_specified_function_is_linked_with_its_specified_type() {
+    // An app that imports every function of every built-in module, with
+    // the signature the spec gives: the install check accepts it, and
+    // wasmi's linker (which compares real types) instantiates it.
+    use akira_sandbox::akira_caps::ValType;
+    let rt = runtime();
+    let name = |t: &ValType| t.name();
+    let mut imports = String::new();
+    for spec in rt.bridge().specs() {
+        for f in spec.functions {
+            let params: Vec<_> = f.params.iter().map(name).collect();
+            let results: Vec<_> = f.results.iter().map(name).collect();
+            imports.push_str(&format!(
+                r#"(import "{}" "{}" (func (param {}) (result {})))"#,
+                spec.import,
+                f.name,
+                params.join(" "),
+                results.join(" ")
+            ));
+        }
+    }
+    assert!(rt.bridge().specs().len() >= 4);
+    let m = manifest("all", |m| {
+        m.capabilities.log = true;
+        m.capabilities.timer = true;
+        m.capabilities.sys = true;
+        m.capabilities.gpio = Some(Default::default());
+    });
+    let app = rt.load(&wasm(&format!(r#"(module {imports} (func (export "akira_main")))"#), Some(&m))).unwrap();
+    rt.instantiate(&app, 0, TestBoard::new()).expect("every import links");
+}
