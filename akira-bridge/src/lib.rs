@@ -22,7 +22,9 @@ pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, PinBank, PinMode, PinSlot};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
-pub use state::{AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, memory_and_state, reply};
+pub use state::{
+    AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, memory_and_state, reply,
+};
 pub use time::Instant;
 
 impl<B: Board + Gpio> Bridge<B> {

@@ -162,10 +162,7 @@ impl<B: Board> Bridge<B> {
             WaitKind::Yield => Some(0),
             WaitKind::Sleep => (now >= wait.until).then_some(0),
             WaitKind::Module { module, op, arg } => {
-                let done = self
-                    .modules
-                    .get(usize::from(module.0))
-                    .and_then(|m| m.poll_wait(state, op, arg));
+                let done = self.modules.get(usize::from(module.0)).and_then(|m| m.poll_wait(state, op, arg));
                 done.or_else(|| (now >= wait.until).then_some(crate::Errno::TimedOut.code()))
             }
         }

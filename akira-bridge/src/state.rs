@@ -178,10 +178,7 @@ impl<B: Board> AppState<B> {
     /// Runs a guard check; on denial reports it to the board and refuses
     /// the call (an error code, or a fault in strict mode).
     #[inline]
-    pub fn guarded(
-        &mut self,
-        check: impl FnOnce(&mut Guard) -> Result<(), Denial>,
-    ) -> Result<(), Refusal> {
+    pub fn guarded(&mut self, check: impl FnOnce(&mut Guard) -> Result<(), Denial>) -> Result<(), Refusal> {
         match check(&mut self.guard) {
             Ok(()) => Ok(()),
             Err(denial) => Err(self.denied(denial)),
@@ -191,11 +188,7 @@ impl<B: Board> AppState<B> {
     #[cold]
     fn denied(&mut self, denial: Denial) -> Refusal {
         self.board.trace(&self.info, Trace::Denied(&denial));
-        if self.strict {
-            Refusal::Trap(wasmi::Error::host(DeniedFault(denial)))
-        } else {
-            Refusal::Errno(Errno::Denied)
-        }
+        if self.strict { Refusal::Trap(wasmi::Error::host(DeniedFault(denial))) } else { Refusal::Errno(Errno::Denied) }
     }
 
     /// Reports a module event to the board.
@@ -277,12 +270,7 @@ impl ResourceLimiter for AppLimits {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> Result<bool, LimiterError> {
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> Result<bool, LimiterError> {
         Ok(desired <= self.table_elements && maximum.is_none_or(|max| desired <= max))
     }
 

@@ -52,21 +52,12 @@ impl fmt::Display for BuildError {
             BuildError::Malformed { offset, message } => {
                 write!(f, "malformed wasm module at byte {offset}: {message}")
             }
-            BuildError::Component => {
-                f.write_str("input is a wasm component; only core modules are supported")
-            }
+            BuildError::Component => f.write_str("input is a wasm component; only core modules are supported"),
             BuildError::SeveralManifests { count } => {
-                write!(
-                    f,
-                    "module has {count} `{SECTION_NAME}` custom sections; expected at most one"
-                )
+                write!(f, "module has {count} `{SECTION_NAME}` custom sections; expected at most one")
             }
             BuildError::Manifest(err) => write!(f, "cannot read embedded manifest: {err}"),
-            BuildError::DataBeyondMemory {
-                segment,
-                end,
-                memory_bytes,
-            } => write!(
+            BuildError::DataBeyondMemory { segment, end, memory_bytes } => write!(
                 f,
                 "data segment {segment} ends at byte {end}, past the memory's initial size of {memory_bytes} bytes"
             ),
@@ -88,10 +79,7 @@ impl std::error::Error for BuildError {
 
 impl From<wasmparser::BinaryReaderError> for BuildError {
     fn from(err: wasmparser::BinaryReaderError) -> Self {
-        BuildError::Malformed {
-            offset: err.offset(),
-            message: err.message().to_string(),
-        }
+        BuildError::Malformed { offset: err.offset(), message: err.message().to_string() }
     }
 }
 

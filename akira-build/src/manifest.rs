@@ -24,11 +24,7 @@ pub fn embed_manifest(wasm: &[u8], manifest: &Manifest) -> Result<Vec<u8>, Build
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload?;
         match &payload {
-            Payload::Version {
-                encoding: Encoding::Module,
-                range,
-                ..
-            } => {
+            Payload::Version { encoding: Encoding::Module, range, .. } => {
                 out.extend_from_slice(section_bytes(wasm, 0, range.end)?);
                 pos = range.end;
             }
@@ -73,10 +69,7 @@ pub fn read_manifest(wasm: &[u8]) -> Result<Option<Manifest>, BuildError> {
     let mut count = 0;
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
-            Payload::Version {
-                encoding: Encoding::Module,
-                ..
-            } => {}
+            Payload::Version { encoding: Encoding::Module, .. } => {}
             Payload::Version { .. } => return Err(BuildError::Component),
             Payload::CustomSection(section) if section.name() == SECTION_NAME => {
                 count += 1;

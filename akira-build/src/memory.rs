@@ -5,8 +5,8 @@ use core::convert::Infallible;
 
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
 use wasmparser::{
-    ConstExpr, DataKind, Encoding, ExternalKind, MemoryType, Operator, Parser, Payload, TypeRef,
-    ValType, Validator, WasmFeatures,
+    ConstExpr, DataKind, Encoding, ExternalKind, MemoryType, Operator, Parser, Payload, TypeRef, ValType, Validator,
+    WasmFeatures,
 };
 
 use crate::BuildError;
@@ -119,28 +119,16 @@ pub fn shrink_memory(wasm: &[u8], heap: u32) -> Result<(Vec<u8>, MemoryReport), 
 
 /// Decides the new memory size: `Ok(Ok(bytes))` to rewrite, `Ok(Err(why))`
 /// to leave the module as it is. Fills in `report` as it learns.
-fn plan(
-    facts: &Facts,
-    heap: u32,
-    report: &mut MemoryReport,
-) -> Result<Result<u64, String>, BuildError> {
-    let memory = match (
-        facts.imported_memories.as_slice(),
-        facts.memories.as_slice(),
-    ) {
+fn plan(facts: &Facts, heap: u32, report: &mut MemoryReport) -> Result<Result<u64, String>, BuildError> {
+    let memory = match (facts.imported_memories.as_slice(), facts.memories.as_slice()) {
         ([], []) => return Ok(Err("the module has no memory".into())),
         ([imported, ..], _) => {
             report.before_bytes = memory_bytes(imported);
-            return Ok(Err(
-                "the memory is imported, so its size is the host's choice".into(),
-            ));
+            return Ok(Err("the memory is imported, so its size is the host's choice".into()));
         }
         ([], [memory]) => memory,
         ([], memories) => {
-            return Ok(Err(format!(
-                "the module defines {} memories; only one is supported",
-                memories.len()
-            )));
+            return Ok(Err(format!("the module defines {} memories; only one is supported", memories.len())));
         }
     };
     report.before_bytes = memory_bytes(memory);
@@ -151,19 +139,13 @@ fn plan(
         return Ok(Err("the memory is shared".into()));
     }
     if let Some(log2) = memory.page_size_log2 {
-        return Ok(Err(format!(
-            "the memory already uses a custom page size of {} bytes",
-            1u64 << log2
-        )));
+        return Ok(Err(format!("the memory already uses a custom page size of {} bytes", 1u64 << log2)));
     }
 
     let mut static_bytes = 0u64;
     for segment in &facts.segments {
         let Some(offset) = segment.offset else {
-            return Ok(Err(format!(
-                "data segment {} has a non-constant offset",
-                segment.index
-            )));
+            return Ok(Err(format!("data segment {} has a non-constant offset", segment.index)));
         };
         // `i32.const` offsets are addresses: read them unsigned.
         let end = u64::from(offset.cast_unsigned()) + segment.len;
@@ -182,12 +164,7 @@ fn plan(
             None => return Ok(Err(format!("`{HEAP_BASE_EXPORT}` is not a constant"))),
         }
     }
-    if let Some(sp) = facts
-        .globals
-        .iter()
-        .find(|g| g.is_stack_pointer)
-        .and_then(|g| g.value)
-    {
+    if let Some(sp) = facts.globals.iter().find(|g| g.is_stack_pointer).and_then(|g| g.value) {
         static_bytes = static_bytes.max(u64::from(sp.cast_unsigned()));
     }
     report.static_bytes = static_bytes;
@@ -210,11 +187,7 @@ fn plan(
 /// Initial size of a memory in bytes.
 fn memory_bytes(memory: &MemoryType) -> u64 {
     let log2 = memory.page_size_log2.unwrap_or(DEFAULT_PAGE_LOG2);
-    memory
-        .initial
-        .checked_shl(log2)
-        .filter(|b| b >> log2 == memory.initial)
-        .unwrap_or(u64::MAX)
+    memory.initial.checked_shl(log2).filter(|b| b >> log2 == memory.initial).unwrap_or(u64::MAX)
 }
 
 /// A global, as far as sizing memory cares.
@@ -251,10 +224,7 @@ struct Facts {
 impl Facts {
     fn gather(wasm: &[u8]) -> Result<Facts, BuildError> {
         // Refuse components before validating, for a clearer error.
-        if let Some(Ok(Payload::Version {
-            encoding: Encoding::Component,
-            ..
-        })) = Parser::new(0).parse_all(wasm).next()
+        if let Some(Ok(Payload::Version { encoding: Encoding::Component, .. })) = Parser::new(0).parse_all(wasm).next()
         {
             return Err(BuildError::Component);
         }
@@ -265,10 +235,7 @@ impl Facts {
         let mut defined_funcs = 0u32;
         for payload in Parser::new(0).parse_all(wasm) {
             match payload? {
-                Payload::Version {
-                    encoding: Encoding::Component,
-                    ..
-                } => {
+                Payload::Version { encoding: Encoding::Component, .. } => {
                     return Err(BuildError::Component);
                 }
                 Payload::ImportSection(reader) => {
@@ -276,10 +243,9 @@ impl Facts {
                         match import?.ty {
                             TypeRef::Func(_) => imported_funcs += 1,
                             TypeRef::Memory(memory) => facts.imported_memories.push(memory),
-                            TypeRef::Global(_) => facts.globals.push(GlobalFact {
-                                value: None,
-                                is_stack_pointer: false,
-                            }),
+                            TypeRef::Global(_) => {
+                                facts.globals.push(GlobalFact { value: None, is_stack_pointer: false })
+                            }
                             _ => {}
                         }
                     }
@@ -293,17 +259,9 @@ impl Facts {
                     for global in reader {
                         let global = global?;
                         let is_i32 = global.ty.content_type == ValType::I32;
-                        let value = if is_i32 {
-                            eval_i32(&global.init_expr, &facts.globals)?
-                        } else {
-                            None
-                        };
-                        let is_stack_pointer =
-                            is_i32 && global.ty.mutable && is_plain_i32_const(&global.init_expr)?;
-                        facts.globals.push(GlobalFact {
-                            value,
-                            is_stack_pointer,
-                        });
+                        let value = if is_i32 { eval_i32(&global.init_expr, &facts.globals)? } else { None };
+                        let is_stack_pointer = is_i32 && global.ty.mutable && is_plain_i32_const(&global.init_expr)?;
+                        facts.globals.push(GlobalFact { value, is_stack_pointer });
                     }
                 }
                 Payload::ExportSection(reader) => {
@@ -353,9 +311,7 @@ impl Facts {
 /// Whether `expr` is exactly `i32.const N; end`.
 fn is_plain_i32_const(expr: &ConstExpr<'_>) -> Result<bool, BuildError> {
     let mut ops = expr.get_operators_reader();
-    Ok(matches!(ops.read()?, Operator::I32Const { .. })
-        && matches!(ops.read()?, Operator::End)
-        && ops.eof())
+    Ok(matches!(ops.read()?, Operator::I32Const { .. }) && matches!(ops.read()?, Operator::End) && ops.eof())
 }
 
 /// Evaluates an `i32` constant expression: `i32.const`, `global.get` of a
@@ -369,12 +325,10 @@ fn eval_i32(expr: &ConstExpr<'_>, globals: &[GlobalFact]) -> Result<Option<i32>,
         let value = match ops.read()? {
             Operator::End => break,
             Operator::I32Const { value } => value,
-            Operator::GlobalGet { global_index } => {
-                match globals.get(global_index as usize).and_then(|g| g.value) {
-                    Some(value) => value,
-                    None => return Ok(None),
-                }
-            }
+            Operator::GlobalGet { global_index } => match globals.get(global_index as usize).and_then(|g| g.value) {
+                Some(value) => value,
+                None => return Ok(None),
+            },
             op @ (Operator::I32Add | Operator::I32Sub | Operator::I32Mul) => {
                 let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
                     return Ok(None);

@@ -25,11 +25,7 @@ fn app() -> Vec<u8> {
 /// Runs every entry point; only checks that none panics.
 fn exercise(bytes: &[u8]) -> [bool; 3] {
     let m = manifest("other", 0);
-    [
-        embed_manifest(bytes, &m).is_ok(),
-        read_manifest(bytes).is_ok(),
-        shrink_memory(bytes, 64).is_ok(),
-    ]
+    [embed_manifest(bytes, &m).is_ok(), read_manifest(bytes).is_ok(), shrink_memory(bytes, 64).is_ok()]
 }
 
 #[test]
@@ -56,10 +52,7 @@ fn truncated_module_reports_malformed() {
         shrink_memory(cut, 0).unwrap_err(),
     ] {
         assert!(matches!(err, BuildError::Malformed { .. }), "{err:?}");
-        assert!(
-            err.to_string().starts_with("malformed wasm module at byte"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("malformed wasm module at byte"), "{err}");
     }
 }
 
@@ -77,17 +70,9 @@ fn corrupting_any_byte_does_not_panic() {
 
 #[test]
 fn garbage_is_malformed() {
-    for bytes in [
-        &b""[..],
-        b"\0asm",
-        b"not wasm at all",
-        b"\0asm\x01\0\0\0\x05\xff\xff\xff\xff\x0f",
-    ] {
+    for bytes in [&b""[..], b"\0asm", b"not wasm at all", b"\0asm\x01\0\0\0\x05\xff\xff\xff\xff\x0f"] {
         let err = shrink_memory(bytes, 0).unwrap_err();
-        assert!(
-            matches!(err, BuildError::Malformed { .. }),
-            "{bytes:?}: {err:?}"
-        );
+        assert!(matches!(err, BuildError::Malformed { .. }), "{bytes:?}: {err:?}");
         assert!(read_manifest(bytes).is_err());
         assert!(embed_manifest(bytes, &manifest("x", 0)).is_err());
     }

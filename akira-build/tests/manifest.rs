@@ -17,10 +17,7 @@ const APP: &str = r#"(module
 /// Appends a custom section named `name` holding `data`.
 fn with_custom(mut wasm: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
     let mut module = wasm_encoder::Module::new();
-    module.section(&wasm_encoder::CustomSection {
-        name: name.into(),
-        data: data.into(),
-    });
+    module.section(&wasm_encoder::CustomSection { name: name.into(), data: data.into() });
     // Skip the new module's 8-byte header.
     wasm.extend_from_slice(&module.finish()[8..]);
     wasm
@@ -65,17 +62,11 @@ fn embed_replaces_sections_anywhere_in_the_module() {
             (func))"#,
     )
     .unwrap();
-    assert_eq!(
-        read_manifest(&wasm).unwrap_err(),
-        BuildError::SeveralManifests { count: 2 }
-    );
+    assert_eq!(read_manifest(&wasm).unwrap_err(), BuildError::SeveralManifests { count: 2 });
     let m = manifest("fresh", 0);
     let out = embed_manifest(&wasm, &m).unwrap();
     assert_eq!(read_manifest(&out).unwrap(), Some(m));
-    let kept: Vec<_> = sections(&wasm)
-        .into_iter()
-        .filter(|(_, name, _)| name != SECTION_NAME)
-        .collect();
+    let kept: Vec<_> = sections(&wasm).into_iter().filter(|(_, name, _)| name != SECTION_NAME).collect();
     let mut got = sections(&out);
     assert_eq!(got.pop().map(|s| s.1), Some(SECTION_NAME.to_string()));
     assert_eq!(got, kept);
@@ -84,19 +75,10 @@ fn embed_replaces_sections_anywhere_in_the_module() {
 #[test]
 fn several_manifests_are_refused() {
     let m = manifest("blinky", 0);
-    let wasm = [
-        wat::parse_str(APP).unwrap(),
-        m.custom_section(),
-        m.custom_section(),
-    ]
-    .concat();
+    let wasm = [wat::parse_str(APP).unwrap(), m.custom_section(), m.custom_section()].concat();
     let err = read_manifest(&wasm).unwrap_err();
     assert_eq!(err, BuildError::SeveralManifests { count: 2 });
-    assert!(
-        err.to_string()
-            .contains("2 `akira.manifest` custom sections"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("2 `akira.manifest` custom sections"), "{err}");
 }
 
 #[test]
@@ -107,10 +89,7 @@ fn undecodable_manifest_is_refused() {
     assert!(std::error::Error::source(&err).is_some());
     // Embedding over it replaces it.
     let m = manifest("blinky", 0);
-    assert_eq!(
-        read_manifest(&embed_manifest(&wasm, &m).unwrap()).unwrap(),
-        Some(m)
-    );
+    assert_eq!(read_manifest(&embed_manifest(&wasm, &m).unwrap()).unwrap(), Some(m));
 }
 
 #[test]
@@ -133,18 +112,12 @@ fn embed_does_not_validate() {
     // A type error in a function body is not embed's business.
     let wasm = wat::parse_str(r#"(module (func (result i32) i64.const 0))"#).unwrap();
     let m = manifest("blinky", 0);
-    assert_eq!(
-        read_manifest(&embed_manifest(&wasm, &m).unwrap()).unwrap(),
-        Some(m)
-    );
+    assert_eq!(read_manifest(&embed_manifest(&wasm, &m).unwrap()).unwrap(), Some(m));
 }
 
 #[test]
 fn components_are_refused() {
     let wasm = wat::parse_str("(component)").unwrap();
-    assert_eq!(
-        embed_manifest(&wasm, &manifest("x", 0)).unwrap_err(),
-        BuildError::Component
-    );
+    assert_eq!(embed_manifest(&wasm, &manifest("x", 0)).unwrap_err(), BuildError::Component);
     assert_eq!(read_manifest(&wasm).unwrap_err(), BuildError::Component);
 }

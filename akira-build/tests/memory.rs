@@ -169,10 +169,7 @@ fn assert_unchanged(wat: &str, heap: u32, reason: &str) -> MemoryReport {
     assert_eq!(report.after_bytes, report.before_bytes);
     assert_eq!(report.heap_bytes, heap);
     let why = report.reason.clone().expect("a reason");
-    assert!(
-        why.contains(reason),
-        "reason {why:?} should mention {reason:?}"
-    );
+    assert!(why.contains(reason), "reason {why:?} should mention {reason:?}");
     report
 }
 
@@ -208,21 +205,14 @@ fn memory_size_prevents_rewrite() {
 
 #[test]
 fn imported_memory_is_left_alone() {
-    let report = assert_unchanged(
-        r#"(module (import "env" "memory" (memory 3)) (data (i32.const 0) "x"))"#,
-        0,
-        "imported",
-    );
+    let report =
+        assert_unchanged(r#"(module (import "env" "memory" (memory 3)) (data (i32.const 0) "x"))"#, 0, "imported");
     assert_eq!(report.before_bytes, 3 * 65536);
 }
 
 #[test]
 fn custom_page_size_is_left_alone() {
-    assert_unchanged(
-        r#"(module (memory 100 (pagesize 1)))"#,
-        0,
-        "custom page size",
-    );
+    assert_unchanged(r#"(module (memory 100 (pagesize 1)))"#, 0, "custom page size");
 }
 
 #[test]
@@ -288,22 +278,14 @@ fn passive_segments_and_non_stack_globals_do_not_count() {
 
 #[test]
 fn data_beyond_memory_is_an_error() {
-    let wasm =
-        wat::parse_str(r#"(module (memory 1) (data (i32.const 65530) "0123456789"))"#).unwrap();
+    let wasm = wat::parse_str(r#"(module (memory 1) (data (i32.const 65530) "0123456789"))"#).unwrap();
     assert_eq!(
         shrink_memory(&wasm, 0).unwrap_err(),
-        BuildError::DataBeyondMemory {
-            segment: 0,
-            end: 65540,
-            memory_bytes: 65536
-        }
+        BuildError::DataBeyondMemory { segment: 0, end: 65540, memory_bytes: 65536 }
     );
     // Offsets are unsigned addresses: -1 is the last byte of 4 GiB.
     let wasm = wat::parse_str(r#"(module (memory 1) (data (i32.const -1) "x"))"#).unwrap();
-    assert!(matches!(
-        shrink_memory(&wasm, 0),
-        Err(BuildError::DataBeyondMemory { .. })
-    ));
+    assert!(matches!(shrink_memory(&wasm, 0), Err(BuildError::DataBeyondMemory { .. })));
 }
 
 #[test]

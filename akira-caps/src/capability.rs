@@ -175,8 +175,7 @@ pub fn is_vendor_name(name: &str) -> bool {
     };
     let part_ok = |p: &str| {
         (1..=24).contains(&p.len())
-            && p.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     };
     part_ok(namespace) && part_ok(module) && namespace != "akira"
 }

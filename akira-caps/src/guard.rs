@@ -133,11 +133,7 @@ impl Grants {
             edge: gpio.edge,
             i2c: caps.i2c.map(|i| i.buses).unwrap_or_default(),
             ids,
-            ipc_subscribe: caps
-                .ipc
-                .as_ref()
-                .map(|i| first_n(i.subscribe.len()))
-                .unwrap_or_default(),
+            ipc_subscribe: caps.ipc.as_ref().map(|i| first_n(i.subscribe.len())).unwrap_or_default(),
             storage_quota: caps.storage.map_or(0, |s| s.quota),
             display: caps.display.unwrap_or(DisplayScope { x: 0, y: 0, width: 0, height: 0 }),
             rf_bands,
@@ -333,8 +329,8 @@ impl Guard {
     /// Checks a display rectangle against the granted region.
     #[inline]
     pub fn display(&mut self, x: u32, y: u32, width: u32, height: u32) -> Result<(), Denial> {
-        let ok = self.grants.modules.contains(Capability::Display)
-            && self.grants.display.contains_rect(x, y, width, height);
+        let ok =
+            self.grants.modules.contains(Capability::Display) && self.grants.display.contains_rect(x, y, width, height);
         self.verdict(ok, Capability::Display, Resource::Rect { x, y, width, height })
     }
 
@@ -349,8 +345,7 @@ impl Guard {
     /// Checks a transmit power against the granted cap.
     #[inline]
     pub fn power(&mut self, dbm: i32) -> Result<(), Denial> {
-        let ok = self.grants.modules.contains(Capability::Rf)
-            && dbm <= i32::from(self.grants.rf_max_power_dbm);
+        let ok = self.grants.modules.contains(Capability::Rf) && dbm <= i32::from(self.grants.rf_max_power_dbm);
         self.verdict(ok, Capability::Rf, Resource::Power(dbm))
     }
 
@@ -387,11 +382,7 @@ mod tests {
 
     fn guard() -> Guard {
         let mut caps = CapabilitySet {
-            gpio: Some(GpioScope::new(
-                [0].into_iter().collect(),
-                [2].into_iter().collect(),
-                [4].into_iter().collect(),
-            )),
+            gpio: Some(GpioScope::new([0].into_iter().collect(), [2].into_iter().collect(), [4].into_iter().collect())),
             uart: Some([1].into_iter().collect()),
             ..Default::default()
         };
@@ -402,10 +393,7 @@ mod tests {
         ipc.publish.push(Topic::try_from("temp").unwrap()).unwrap();
         caps.ipc = Some(ipc);
         caps.vendor
-            .push(VendorScope {
-                name: crate::manifest::short_name("acme:valve"),
-                ids: [7].into_iter().collect(),
-            })
+            .push(VendorScope { name: crate::manifest::short_name("acme:valve"), ids: [7].into_iter().collect() })
             .unwrap();
         Guard::new(Grants::compile(&caps))
     }

@@ -214,10 +214,9 @@ impl fmt::Display for ImportError {
             ImportError::UnknownModule { module, name } => {
                 write!(f, "import `{module}.{name}`: no bridge module is called `{module}`")
             }
-            ImportError::NotGranted { module, name, capability } => write!(
-                f,
-                "import `{module}.{name}`: capability `{capability}` is not granted to this app"
-            ),
+            ImportError::NotGranted { module, name, capability } => {
+                write!(f, "import `{module}.{name}`: capability `{capability}` is not granted to this app")
+            }
             ImportError::UnknownFunction { module, name } => {
                 write!(f, "import `{module}.{name}`: module `{module}` has no function `{name}`")
             }
@@ -250,11 +249,7 @@ pub fn check_import(
         return Err(ImportError::UnknownModule { module: m, name: n });
     };
     if !spec.capability.granted_in(granted) {
-        return Err(ImportError::NotGranted {
-            module: m,
-            name: n,
-            capability: spec.capability.name(),
-        });
+        return Err(ImportError::NotGranted { module: m, name: n, capability: spec.capability.name() });
     }
     let Some(func) = spec.function(name) else {
         return Err(ImportError::UnknownFunction { module: m, name: n });
@@ -281,11 +276,8 @@ mod tests {
             summary: "drive a pin",
         }],
     };
-    static VALVE: ModuleSpec = ModuleSpec {
-        import: "acme:valve",
-        capability: ModuleCapability::Vendor("acme:valve"),
-        functions: &[],
-    };
+    static VALVE: ModuleSpec =
+        ModuleSpec { import: "acme:valve", capability: ModuleCapability::Vendor("acme:valve"), functions: &[] };
     const FN: ImportKind<'static> = ImportKind::Func { params: &[I32, I32], results: &[I32] };
 
     #[test]
@@ -297,20 +289,11 @@ mod tests {
         let e = check_import(&mods, &none, "env", "write", FN).unwrap_err();
         assert_eq!(e.to_string(), "import `env.write`: no bridge module is called `env`");
         let e = check_import(&mods, &none, "akira:gpio", "write", FN).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "import `akira:gpio.write`: capability `gpio` is not granted to this app"
-        );
+        assert_eq!(e.to_string(), "import `akira:gpio.write`: capability `gpio` is not granted to this app");
         let e = check_import(&mods, &gpio, "akira:gpio", "blink", FN).unwrap_err();
         assert!(matches!(e, ImportError::UnknownFunction { .. }));
-        let e = check_import(
-            &mods,
-            &gpio,
-            "akira:gpio",
-            "write",
-            ImportKind::Func { params: &[I32], results: &[I32] },
-        )
-        .unwrap_err();
+        let e = check_import(&mods, &gpio, "akira:gpio", "write", ImportKind::Func { params: &[I32], results: &[I32] })
+            .unwrap_err();
         assert!(matches!(e, ImportError::SignatureMismatch { .. }));
         let e = check_import(&mods, &gpio, "akira:gpio", "mem", ImportKind::Other).unwrap_err();
         assert!(matches!(e, ImportError::NotAFunction { .. }));

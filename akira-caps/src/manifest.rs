@@ -46,9 +46,7 @@ pub type AppName = heapless::String<MAX_APP_NAME_LEN>;
 /// Whether `name` is a valid app name.
 pub fn is_app_name(name: &str) -> bool {
     (1..=MAX_APP_NAME_LEN).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// An app version, ordered (the OTA store uses it to refuse downgrades).
@@ -154,9 +152,7 @@ impl fmt::Display for ManifestError {
             ManifestError::UnsupportedFormat(v) => {
                 write!(f, "manifest format {v} is not supported (this firmware reads {FORMAT_VERSION})")
             }
-            ManifestError::InvalidName => {
-                f.write_str("app name must be 1 to 32 characters of a-z, 0-9, '-' or '_'")
-            }
+            ManifestError::InvalidName => f.write_str("app name must be 1 to 32 characters of a-z, 0-9, '-' or '_'"),
             ManifestError::UnknownCapability(n) => write!(f, "unknown capability `{n}`"),
             ManifestError::MalformedScope(n) => write!(f, "malformed scope for capability `{n}`"),
             ManifestError::DuplicateCapability(n) => write!(f, "capability `{n}` is listed twice"),
@@ -253,8 +249,7 @@ impl Manifest {
                     .map_err(|_| ManifestError::TooManyCapabilities)?;
                 continue;
             }
-            let cap = Capability::from_name(name)
-                .ok_or_else(|| ManifestError::UnknownCapability(short_name(name)))?;
+            let cap = Capability::from_name(name).ok_or_else(|| ManifestError::UnknownCapability(short_name(name)))?;
             if seen.contains(cap) {
                 return Err(ManifestError::DuplicateCapability(short_name(name)));
             }
@@ -399,11 +394,7 @@ mod tests {
 
     fn sample() -> Manifest {
         let mut m = Manifest::new(AppName::try_from("blinky").unwrap(), Version::new(1, 2, 3));
-        m.capabilities.gpio = Some(GpioScope::new(
-            PinSet::EMPTY,
-            [2].into_iter().collect(),
-            PinSet::EMPTY,
-        ));
+        m.capabilities.gpio = Some(GpioScope::new(PinSet::EMPTY, [2].into_iter().collect(), PinSet::EMPTY));
         let mut buses = [AddrSet::EMPTY; 4];
         buses[1] = [0x48].into_iter().collect();
         m.capabilities.i2c = Some(I2cScope { buses });

@@ -33,11 +33,7 @@ impl Policy {
     /// and a budget of 10⁹ fuel. For simulators and benches, not for
     /// devices in the field.
     pub fn development() -> Policy {
-        Policy {
-            allow: CapabilitySet::everything(),
-            max_memory: 1024 * 1024,
-            max_cpu_budget: 1_000_000_000,
-        }
+        Policy { allow: CapabilitySet::everything(), max_memory: 1024 * 1024, max_cpu_budget: 1_000_000_000 }
     }
 }
 
@@ -78,14 +74,12 @@ impl fmt::Display for GrantError {
                 write!(f, "app needs ABI {app}, this firmware provides ABI {device}")
             }
             GrantError::BeyondPolicy(b) => b.fmt(f),
-            GrantError::Memory { asked, allowed } => write!(
-                f,
-                "memory limit {asked} bytes is beyond the device policy ({allowed} bytes)"
-            ),
-            GrantError::CpuBudget { asked, allowed } => write!(
-                f,
-                "cpu budget {asked} is beyond the device policy ({allowed})"
-            ),
+            GrantError::Memory { asked, allowed } => {
+                write!(f, "memory limit {asked} bytes is beyond the device policy ({allowed} bytes)")
+            }
+            GrantError::CpuBudget { asked, allowed } => {
+                write!(f, "cpu budget {asked} is beyond the device policy ({allowed})")
+            }
         }
     }
 }
@@ -106,10 +100,7 @@ pub fn grant(manifest: &Manifest, policy: &Policy) -> Result<Grants, GrantError>
         return Err(GrantError::Memory { asked: manifest.memory_limit, allowed: policy.max_memory });
     }
     if manifest.cpu_budget > policy.max_cpu_budget {
-        return Err(GrantError::CpuBudget {
-            asked: manifest.cpu_budget,
-            allowed: policy.max_cpu_budget,
-        });
+        return Err(GrantError::CpuBudget { asked: manifest.cpu_budget, allowed: policy.max_cpu_budget });
     }
     manifest.capabilities.check_within(&policy.allow).map_err(GrantError::BeyondPolicy)?;
     Ok(Grants::compile(&manifest.capabilities))
@@ -157,9 +148,6 @@ mod tests {
         );
         let mut m = manifest();
         m.abi = ABI_VERSION + 1;
-        assert!(matches!(
-            grant(&m, &Policy::development()).unwrap_err(),
-            GrantError::UnsupportedAbi { .. }
-        ));
+        assert!(matches!(grant(&m, &Policy::development()).unwrap_err(), GrantError::UnsupportedAbi { .. }));
     }
 }

@@ -150,18 +150,10 @@ impl DisplayScope {
     }
 
     fn check_within(&self, policy: &Self) -> Result<(), Excess> {
-        if policy.contains_rect(
-            self.x.into(),
-            self.y.into(),
-            self.width.into(),
-            self.height.into(),
-        ) {
+        if policy.contains_rect(self.x.into(), self.y.into(), self.width.into(), self.height.into()) {
             Ok(())
         } else {
-            Err(excess(format_args!(
-                "region {}x{} at ({}, {})",
-                self.width, self.height, self.x, self.y
-            )))
+            Err(excess(format_args!("region {}x{} at ({}, {})", self.width, self.height, self.x, self.y)))
         }
     }
 }
@@ -310,10 +302,9 @@ pub struct IpcScope {
 impl IpcScope {
     fn check_within(&self, policy: &Self) -> Result<(), Excess> {
         let allowed = |list: &[Topic], t: &Topic| list.iter().any(|p| p == "*" || p == t);
-        for (want, allow, what) in [
-            (&self.publish, &policy.publish, "publish"),
-            (&self.subscribe, &policy.subscribe, "subscribe"),
-        ] {
+        for (want, allow, what) in
+            [(&self.publish, &policy.publish, "publish"), (&self.subscribe, &policy.subscribe, "subscribe")]
+        {
             if let Some(t) = want.iter().find(|t| !allowed(allow, t)) {
                 return Err(excess(format_args!("{what} topic {t:?}")));
             }
@@ -403,11 +394,7 @@ impl fmt::Display for BeyondPolicy {
         if self.detail.is_empty() {
             write!(f, "capability `{}` is not allowed by the device policy", self.capability)
         } else {
-            write!(
-                f,
-                "capability `{}`: {} is not allowed by the device policy",
-                self.capability, self.detail
-            )
+            write!(f, "capability `{}`: {} is not allowed by the device policy", self.capability, self.detail)
         }
     }
 }
@@ -473,10 +460,9 @@ impl CapabilitySet {
         fn named(names: &'static [&'static str]) -> impl Fn(&IdSet, &IdSet) -> Result<(), Excess> {
             move |w, a| match w.first_outside(*a) {
                 None => Ok(()),
-                Some(id) => Err(excess(format_args!(
-                    "{}",
-                    names.get(id as usize).copied().unwrap_or("unknown member")
-                ))),
+                Some(id) => {
+                    Err(excess(format_args!("{}", names.get(id as usize).copied().unwrap_or("unknown member"))))
+                }
             }
         }
         let unit = |cap: Capability, want: bool, allow: bool| {
@@ -583,10 +569,8 @@ mod tests {
             gpio: Some(GpioScope::new(pins(&[0]), pins(&[2, 7]), PinSet::EMPTY)),
             ..Default::default()
         };
-        let allow = CapabilitySet {
-            gpio: Some(GpioScope::new(pins(&[0]), pins(&[2]), PinSet::EMPTY)),
-            ..Default::default()
-        };
+        let allow =
+            CapabilitySet { gpio: Some(GpioScope::new(pins(&[0]), pins(&[2]), PinSet::EMPTY)), ..Default::default() };
         let err = want.check_within(&allow).unwrap_err();
         assert_eq!(err.capability, "gpio");
         assert_eq!(err.detail, "output pin 7");
@@ -610,9 +594,7 @@ mod tests {
     #[test]
     fn everything_allows_any_builtin_request() {
         let mut endpoints = heapless::Vec::new();
-        endpoints
-            .push(Endpoint { host: HostName::try_from("example.com").unwrap(), port: 443 })
-            .unwrap();
+        endpoints.push(Endpoint { host: HostName::try_from("example.com").unwrap(), port: 443 }).unwrap();
         let want = CapabilitySet {
             gpio: Some(GpioScope::new(pins(&[1]), pins(&[63]), pins(&[5]))),
             storage: Some(StorageScope { quota: 4096 }),
@@ -627,16 +609,11 @@ mod tests {
     #[test]
     fn vendor_needs_policy_by_name() {
         let mut want = CapabilitySet::default();
-        want.vendor
-            .push(VendorScope { name: short_name("acme:valve"), ids: [0, 1].into_iter().collect() })
-            .unwrap();
+        want.vendor.push(VendorScope { name: short_name("acme:valve"), ids: [0, 1].into_iter().collect() }).unwrap();
         let err = want.check_within(&CapabilitySet::everything()).unwrap_err();
         assert_eq!(err.capability, "acme:valve");
         let mut allow = CapabilitySet::default();
-        allow
-            .vendor
-            .push(VendorScope { name: short_name("acme:valve"), ids: [0].into_iter().collect() })
-            .unwrap();
+        allow.vendor.push(VendorScope { name: short_name("acme:valve"), ids: [0].into_iter().collect() }).unwrap();
         let err = want.check_within(&allow).unwrap_err();
         assert_eq!(err.detail, "id 1");
     }

@@ -16,8 +16,8 @@ use crate::capability::{Capability, is_vendor_name};
 use crate::manifest::{ABI_VERSION, AppName, Manifest, Version, is_app_name, short_name};
 use crate::policy::Policy;
 use crate::scope::{
-    Band, CapabilitySet, DisplayScope, Endpoint, GpioScope, HostName, I2cScope, IpcScope,
-    MAX_I2C_BUSES, NetScope, RfScope, StorageScope, Topic, VendorScope, ble, hid,
+    Band, CapabilitySet, DisplayScope, Endpoint, GpioScope, HostName, I2cScope, IpcScope, MAX_I2C_BUSES, NetScope,
+    RfScope, StorageScope, Topic, VendorScope, ble, hid,
 };
 use crate::sets::{AddrSet, IdSet, PinSet};
 
@@ -178,8 +178,8 @@ fn i2c(v: &Value, path: &str) -> Result<I2cScope> {
         let list = t.get("addresses").ok_or_else(|| SourceError::Missing(key.clone()))?;
         for (j, a) in array(list, &key)?.iter().enumerate() {
             let ap = format!("{key}[{j}]");
-            let addr = int_in(a, &ap, 0x08, 0x77)
-                .or_else(|_| invalid(&ap, "a 7-bit device address from 0x08 to 0x77"))?;
+            let addr =
+                int_in(a, &ap, 0x08, 0x77).or_else(|_| invalid(&ap, "a 7-bit device address from 0x08 to 0x77"))?;
             buses[bus as usize].insert(addr as u32);
         }
     }
@@ -264,8 +264,7 @@ fn topics(v: &Value, path: &str) -> Result<heapless::Vec<Topic, { crate::scope::
         if topic.is_empty() {
             return invalid(&p, "a topic of 1 to 32 bytes");
         }
-        out.push(topic)
-            .or_else(|_| invalid(path, &format!("at most {} topics", crate::scope::MAX_IPC_TOPICS)))?;
+        out.push(topic).or_else(|_| invalid(path, &format!("at most {} topics", crate::scope::MAX_IPC_TOPICS)))?;
     }
     Ok(out)
 }
@@ -283,9 +282,9 @@ fn capabilities(t: &Table, path: &str) -> Result<CapabilitySet> {
     for (name, v) in t {
         let p = join(path, name);
         if is_vendor_name(name) {
-            caps.vendor
-                .push(VendorScope { name: short_name(name), ids: id_set(v, &p)? })
-                .or_else(|_| invalid(path, &format!("at most {} vendor capabilities", crate::scope::MAX_VENDOR_CAPS)))?;
+            caps.vendor.push(VendorScope { name: short_name(name), ids: id_set(v, &p)? }).or_else(|_| {
+                invalid(path, &format!("at most {} vendor capabilities", crate::scope::MAX_VENDOR_CAPS))
+            })?;
             continue;
         }
         let Some(cap) = Capability::from_name(name) else {
@@ -464,7 +463,10 @@ ipc = { publish = ["temp"] }
             err("i2c = [{ addresses = [0x00] }]"),
             "`capabilities.i2c[0].addresses[0]`: expected a 7-bit device address from 0x08 to 0x77"
         );
-        assert_eq!(err("ble = [\"sniff\"]"), "`capabilities.ble[0]`: expected one of advertise, scan, peripheral, central");
+        assert_eq!(
+            err("ble = [\"sniff\"]"),
+            "`capabilities.ble[0]`: expected one of advertise, scan, peripheral, central"
+        );
         assert_eq!(err("log = 3"), "`capabilities.log`: expected true, false or {}");
         assert!(err("net = [\"nohost\"]").starts_with("`capabilities.net[0]`"));
         assert_eq!(err("storage = {}"), "`capabilities.storage.quota` is missing");

@@ -23,8 +23,8 @@ pub struct Prepared {
 }
 
 fn read_toml(path: &Path) -> Result<Manifest, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
     manifest_from_toml(&text).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))
 }
 
@@ -54,8 +54,8 @@ pub fn prepare(path: &Path, manifest: Option<&Path>) -> Result<Prepared, Failure
             Ok(Prepared { wasm, output: None, manifest: Some(m), memory: Some(report) })
         }
         None => {
-            let m = akira_build::read_manifest(&wasm)
-                .map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))?;
+            let m =
+                akira_build::read_manifest(&wasm).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))?;
             Ok(Prepared { wasm, output: None, manifest: m, memory: None })
         }
     }
@@ -75,8 +75,7 @@ fn build_dir(dir: &Path) -> Result<Prepared, Failure> {
     let wasm = std::fs::read(&raw).map_err(|e| Failure::Build(format!("cannot read {}: {e}", raw.display())))?;
     let (wasm, report) = finish(&wasm, manifest.clone())?;
     let output = raw.with_file_name(format!("{}.akira.wasm", manifest.name));
-    std::fs::write(&output, &wasm)
-        .map_err(|e| Failure::Build(format!("cannot write {}: {e}", output.display())))?;
+    std::fs::write(&output, &wasm).map_err(|e| Failure::Build(format!("cannot write {}: {e}", output.display())))?;
     Ok(Prepared { wasm, output: Some(output), manifest: Some(manifest), memory: Some(report) })
 }
 

@@ -69,7 +69,8 @@ pub fn inspect(args: InspectArgs) -> Result<u8, Failure> {
     let caps = prepared.manifest.as_ref().map_or(&empty, |m| &m.capabilities);
 
     // List every import with its own verdict, then the overall one.
-    let module = Module::new(runtime.engine(), &prepared.wasm).map_err(|e| Failure::Refused(format!("invalid wasm: {e}")))?;
+    let module =
+        Module::new(runtime.engine(), &prepared.wasm).map_err(|e| Failure::Refused(format!("invalid wasm: {e}")))?;
     let imports: Vec<_> = module.imports().collect();
     println!("imports ({})", imports.len());
     for import in &imports {
@@ -81,7 +82,8 @@ pub fn inspect(args: InspectArgs) -> Result<u8, Failure> {
                 (format!("{}.{} {}", import.module(), import.name(), signature(&params, &results)), verdict)
             }
             _ => {
-                let verdict = check_import(runtime.bridge().specs(), caps, import.module(), import.name(), ImportKind::Other);
+                let verdict =
+                    check_import(runtime.bridge().specs(), caps, import.module(), import.name(), ImportKind::Other);
                 (format!("{}.{} (not a function)", import.module(), import.name()), verdict)
             }
         };

@@ -92,8 +92,8 @@ pub fn load_policy(path: Option<&Path>) -> Result<Policy, Failure> {
     match path {
         None => Ok(Policy::development()),
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", p.display())))?;
+            let text =
+                std::fs::read_to_string(p).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", p.display())))?;
             policy_from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))
         }
     }
@@ -185,10 +185,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             Status::CrashLoop => "crash loop".to_string(),
             Status::RestartFailed => "restart failed".to_string(),
         };
-        eprintln!(
-            "akira: {name:<12} {text:<28} {fuel:>10} {denials:>8} {:>10}",
-            describe::bytes(memory as u64)
-        );
+        eprintln!("akira: {name:<12} {text:<28} {fuel:>10} {denials:>8} {:>10}", describe::bytes(memory as u64));
         let app_code = match status {
             Status::Exited(0) | Status::Running | Status::Waiting | Status::BackingOff(_) => 0,
             Status::Exited(_) => 1,

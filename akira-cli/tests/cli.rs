@@ -108,7 +108,9 @@ fn an_undeclared_import_is_refused_at_install_and_named() {
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(4), "{out}\n{err}");
     assert!(
-        err.contains("REFUSED at install: refused import `akira:gpio.write`: capability `gpio` is not granted to this app"),
+        err.contains(
+            "REFUSED at install: refused import `akira:gpio.write`: capability `gpio` is not granted to this app"
+        ),
         "{err}"
     );
     let o = akira(&["inspect", wasm.to_str().unwrap(), "--manifest", manifest.to_str().unwrap()]);

@@ -5,9 +5,7 @@ use std::convert::Infallible;
 use std::rc::Rc;
 use std::time::Duration;
 
-use akira_bridge::{
-    AppInfo, Board, Edge, Edges, Errno, Gpio, Instant, Level, PinBank, PinMode, PinSlot, Trace,
-};
+use akira_bridge::{AppInfo, Board, Edge, Edges, Errno, Gpio, Instant, Level, PinBank, PinMode, PinSlot, Trace};
 use embedded_hal::digital::{ErrorType, InputPin, OutputPin, StatefulOutputPin};
 
 use crate::record::{Record, What};
@@ -84,11 +82,7 @@ impl SimBoard {
     /// A board with the given clock; buttons idle high, LEDs off.
     pub fn new(clock: Clock) -> SimBoard {
         let pins = PinBank::new(std::array::from_fn(|n| {
-            if (n as u32) < INPUTS {
-                PinSlot::Input(SimPin { high: true })
-            } else {
-                PinSlot::Output(SimPin::default())
-            }
+            if (n as u32) < INPUTS { PinSlot::Input(SimPin { high: true }) } else { PinSlot::Output(SimPin::default()) }
         }));
         SimBoard(Rc::new(RefCell::new(State { clock, pins, records: Vec::new(), sink: None })))
     }
@@ -179,9 +173,7 @@ impl Board for SimBoard {
     fn now(&self) -> Instant {
         match self.0.borrow().clock {
             Clock::Virtual(us) => Instant::from_micros(us),
-            Clock::Real(start) => {
-                Instant::from_micros(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX))
-            }
+            Clock::Real(start) => Instant::from_micros(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)),
         }
     }
 

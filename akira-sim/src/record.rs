@@ -73,16 +73,12 @@ impl fmt::Display for Record {
             What::Configured { pin, output } => {
                 write!(f, "gpio {pin} configured as {}", if *output { "output" } else { "input" })
             }
-            What::Pin { pin, high } => write!(
-                f,
-                "gpio {pin} -> {}",
-                if *high { "high  (LED on)" } else { "low   (LED off)" }
-            ),
-            What::Input { pin, high } => write!(
-                f,
-                "button on gpio {pin} {}",
-                if *high { "released (high)" } else { "pressed (low)" }
-            ),
+            What::Pin { pin, high } => {
+                write!(f, "gpio {pin} -> {}", if *high { "high  (LED on)" } else { "low   (LED off)" })
+            }
+            What::Input { pin, high } => {
+                write!(f, "button on gpio {pin} {}", if *high { "released (high)" } else { "pressed (low)" })
+            }
             What::Denied(d) => write!(f, "DENIED {d}"),
             What::Started => f.write_str("started"),
             What::Exited(code) => write!(f, "exited with code {code}"),

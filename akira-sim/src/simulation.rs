@@ -108,10 +108,7 @@ impl Simulation {
             if round.busy {
                 continue;
             }
-            let next = [round.next_wake, self.script.front().map(|(t, ..)| *t), limit]
-                .into_iter()
-                .flatten()
-                .min();
+            let next = [round.next_wake, self.script.front().map(|(t, ..)| *t), limit].into_iter().flatten().min();
             match next {
                 Some(t) => self.board.advance_to(t),
                 None => return End::Stalled,

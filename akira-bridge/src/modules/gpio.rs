@@ -298,13 +298,13 @@ impl<B: Board + Gpio> HostModule<B> for GpioModule {
         })?;
         linker.func_wrap(m, "read", |mut c: C<'_, B>, pin: u32| {
             let state = c.data_mut();
-            reply(state.guarded(|g| g.pin(pin, PinAccess::Read)).and_then(|()| {
-                Ok(i32::from(state.board_mut().read(pin)?))
-            }))
+            reply(
+                state
+                    .guarded(|g| g.pin(pin, PinAccess::Read))
+                    .and_then(|()| Ok(i32::from(state.board_mut().read(pin)?))),
+            )
         })?;
-        linker.func_wrap(m, "write", |mut c: C<'_, B>, pin: u32, level: u32| {
-            reply(write(c.data_mut(), pin, level))
-        })?;
+        linker.func_wrap(m, "write", |mut c: C<'_, B>, pin: u32, level: u32| reply(write(c.data_mut(), pin, level)))?;
         linker.func_wrap(m, "toggle", |mut c: C<'_, B>, pin: u32| reply(toggle(c.data_mut(), pin)))?;
         let module = cx.module;
         linker.func_wrap(m, "wait_edge", move |mut c: C<'_, B>, pin: u32, edges: u32, timeout: i64| {

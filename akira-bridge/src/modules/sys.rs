@@ -21,12 +21,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
             sig::I,
             "app_name(ptr, cap): copy up to `cap` bytes of the app's name; its full length",
         ),
-        stable(
-            "app_version",
-            sig::NONE,
-            sig::L,
-            "app_version(): major << 32 | minor << 16 | patch",
-        ),
+        stable("app_version", sig::NONE, sig::L, "app_version(): major << 32 | minor << 16 | patch"),
         stable("abi_version", sig::NONE, sig::I, "abi_version(): the ABI the firmware provides"),
         stable("denials", sig::NONE, sig::I, "denials(): calls of this app the guard refused"),
     ],
@@ -60,9 +55,7 @@ impl<B: Board> HostModule<B> for Sys {
             let now = state.board().now();
             reply(Err(state.suspend(Wait { until: now, kind: WaitKind::Yield })))
         })?;
-        linker.func_wrap(m, "app_name", |mut c: C<'_, B>, ptr: u32, cap: u32| {
-            reply(app_name(&mut c, ptr, cap))
-        })?;
+        linker.func_wrap(m, "app_name", |mut c: C<'_, B>, ptr: u32, cap: u32| reply(app_name(&mut c, ptr, cap)))?;
         linker.func_wrap(m, "app_version", |c: C<'_, B>| -> i64 {
             let v = c.data().info().version;
             i64::from(v.major) << 32 | i64::from(v.minor) << 16 | i64::from(v.patch)

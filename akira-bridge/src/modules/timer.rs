@@ -20,12 +20,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
     functions: &[
         stable("now_us", sig::NONE, sig::L, "now_us(): microseconds since boot"),
         stable("sleep_us", sig::L, sig::I, "sleep_us(us): suspend for `us` microseconds; 0"),
-        stable(
-            "sleep_until_us",
-            sig::L,
-            sig::I,
-            "sleep_until_us(t): suspend until `t` microseconds since boot; 0",
-        ),
+        stable("sleep_until_us", sig::L, sig::I, "sleep_until_us(t): suspend until `t` microseconds since boot; 0"),
     ],
 };
 

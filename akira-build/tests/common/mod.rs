@@ -32,10 +32,7 @@ pub fn sections(wasm: &[u8]) -> Vec<(u8, String, Vec<u8>)> {
 
 /// How many `akira.manifest` sections the module has.
 pub fn manifest_sections(wasm: &[u8]) -> usize {
-    sections(wasm)
-        .iter()
-        .filter(|(id, name, _)| *id == 0 && name == SECTION_NAME)
-        .count()
+    sections(wasm).iter().filter(|(id, name, _)| *id == 0 && name == SECTION_NAME).count()
 }
 
 /// A wasmi engine with custom page sizes enabled.
@@ -50,8 +47,7 @@ pub fn instantiate(wasm: &[u8]) -> (wasmi::Store<()>, wasmi::Instance) {
     let engine = engine();
     let module = wasmi::Module::new(&engine, wasm).expect("module compiles");
     let mut store = wasmi::Store::new(&engine, ());
-    let instance = wasmi::Linker::<()>::new(&engine)
-        .instantiate_and_start(&mut store, &module)
-        .expect("module instantiates");
+    let instance =
+        wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module).expect("module instantiates");
     (store, instance)
 }
