@@ -1,5 +1,6 @@
 //! Why an app was not loaded, and why a running app stopped.
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use core::fmt;
 
@@ -26,9 +27,9 @@ pub enum LoadError {
     /// The module has more than one `akira.manifest` section.
     DuplicateManifest,
     /// The manifest asks for more than the device policy allows.
-    Grant(GrantError),
+    Grant(Box<GrantError>),
     /// An import is unknown, ungranted or mistyped.
-    Import(ImportError),
+    Import(Box<ImportError>),
     /// The module's initial memory exceeds its manifest's limit.
     MemoryLimit {
         /// Bytes the module's memory starts with.
@@ -83,13 +84,13 @@ impl From<ManifestError> for LoadError {
 
 impl From<GrantError> for LoadError {
     fn from(e: GrantError) -> Self {
-        LoadError::Grant(e)
+        LoadError::Grant(Box::new(e))
     }
 }
 
 impl From<ImportError> for LoadError {
     fn from(e: ImportError) -> Self {
-        LoadError::Import(e)
+        LoadError::Import(Box::new(e))
     }
 }
 

@@ -125,14 +125,14 @@ impl<B: Board> AppInstance<B> {
 
     /// Runs the app for at most one slice of fuel.
     pub fn step(&mut self) -> Step {
-        let outcome = match mem::replace(&mut self.run, Run::Running) {
+        match mem::replace(&mut self.run, Run::Running) {
             Run::Done(step) => {
                 self.run = Run::Done(step.clone());
-                return step;
+                step
             }
             Run::Waiting { call, wait, result: None } => {
                 self.run = Run::Waiting { call, wait, result: None };
-                return Step::Waiting(wait);
+                Step::Waiting(wait)
             }
             Run::Waiting { call, result: Some(value), .. } => {
                 // The app waited: its budget starts afresh.
@@ -158,8 +158,7 @@ impl<B: Board> AppInstance<B> {
                 self.finish(fuel, r, out)
             }
             Run::Running => Step::Faulted(Fault::Host("re-entered step".into())),
-        };
-        outcome
+        }
     }
 
     fn outputs(&self) -> [Val; 1] {

@@ -66,11 +66,14 @@ pub enum Clock {
     Virtual(u64),
 }
 
+/// Where records go as they happen.
+type Sink = Box<dyn FnMut(&Record)>;
+
 struct State {
     clock: Clock,
     pins: PinBank<SimPin, SimPin, PINS>,
     records: Vec<Record>,
-    sink: Option<Box<dyn FnMut(&Record)>>,
+    sink: Option<Sink>,
 }
 
 /// The simulated board. Cheap to clone: clones share the same hardware,
