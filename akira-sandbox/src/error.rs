@@ -60,13 +60,10 @@ impl fmt::Display for LoadError {
             LoadError::DuplicateManifest => f.write_str("more than one akira.manifest section"),
             LoadError::Grant(e) => write!(f, "not granted: {e}"),
             LoadError::Import(e) => write!(f, "refused {e}"),
-            LoadError::MemoryLimit { declared, limit } => write!(
-                f,
-                "memory starts at {declared} bytes, beyond the manifest's limit of {limit} bytes"
-            ),
-            LoadError::NoEntry => {
-                f.write_str("no exported function `akira_main` of type () -> () or () -> i32")
+            LoadError::MemoryLimit { declared, limit } => {
+                write!(f, "memory starts at {declared} bytes, beyond the manifest's limit of {limit} bytes")
             }
+            LoadError::NoEntry => f.write_str("no exported function `akira_main` of type () -> () or () -> i32"),
             LoadError::Instantiate(m) => write!(f, "instantiation failed: {m}"),
             LoadError::Link(m) => write!(f, "link failed: {m}"),
             LoadError::WrongRuntime => f.write_str("app was loaded by another runtime"),

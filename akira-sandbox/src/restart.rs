@@ -99,13 +99,7 @@ pub struct Supervisor {
 impl Supervisor {
     /// A supervisor for an app started at `now`.
     pub fn new(policy: RestartPolicy, now: Instant) -> Self {
-        Supervisor {
-            policy,
-            started: now,
-            window_start: now,
-            faults_in_window: 0,
-            backoff: policy.initial_backoff,
-        }
+        Supervisor { policy, started: now, window_start: now, faults_in_window: 0, backoff: policy.initial_backoff }
     }
 
     /// The policy.

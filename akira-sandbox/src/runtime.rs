@@ -141,8 +141,8 @@ impl<B: Board> Runtime<B> {
             return Err(LoadError::TooLarge { bytes: wasm.len(), limit: self.config.max_module_bytes });
         }
         // SAFETY: the caller guarantees `wasm` is valid.
-        let module = unsafe { Module::new_unchecked(&self.engine, wasm) }
-            .map_err(|e| LoadError::InvalidWasm(e.to_string()))?;
+        let module =
+            unsafe { Module::new_unchecked(&self.engine, wasm) }.map_err(|e| LoadError::InvalidWasm(e.to_string()))?;
         self.check(module)
     }
 
@@ -191,23 +191,14 @@ impl<B: Board> Runtime<B> {
             .map_err(|e| LoadError::Link(e.to_string()))?;
         let instance = linker.instantiate_and_start(&mut store, &app.module).map_err(|e| {
             match store.data().limits().refused_memory() {
-                Some(declared) => LoadError::MemoryLimit {
-                    declared: declared as u64,
-                    limit: manifest.memory_limit,
-                },
+                Some(declared) => LoadError::MemoryLimit { declared: declared as u64, limit: manifest.memory_limit },
                 None => LoadError::Instantiate(e.to_string()),
             }
         })?;
         let memory = instance.get_memory(&store, "memory");
         store.data_mut().set_memory(memory);
         let entry = instance.get_func(&store, ENTRY_POINT).ok_or(LoadError::NoEntry)?;
-        Ok(AppInstance::new(
-            store,
-            entry,
-            app.entry_returns_code,
-            manifest.cpu_budget,
-            self.config.slice_fuel,
-        ))
+        Ok(AppInstance::new(store, entry, app.entry_returns_code, manifest.cpu_budget, self.config.slice_fuel))
     }
 }
 

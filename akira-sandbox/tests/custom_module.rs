@@ -74,7 +74,11 @@ fn runtime(policy: Policy) -> Runtime<Plant> {
 
 fn valve_policy() -> Policy {
     let mut policy = Policy::development();
-    policy.allow.vendor.push(VendorScope { name: "acme:valve".try_into().unwrap(), ids: [0, 1, 2].into_iter().collect() }).unwrap();
+    policy
+        .allow
+        .vendor
+        .push(VendorScope { name: "acme:valve".try_into().unwrap(), ids: [0, 1, 2].into_iter().collect() })
+        .unwrap();
     policy
 }
 

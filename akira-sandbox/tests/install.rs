@@ -17,10 +17,7 @@ const LOG_APP: &str = r#"(module
 fn no_manifest_links_nothing() {
     let rt = runtime();
     let err = rt.load(&wasm(LOG_APP, None)).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "refused import `akira:log.write`: capability `log` is not granted to this app"
-    );
+    assert_eq!(err.to_string(), "refused import `akira:log.write`: capability `log` is not granted to this app");
     // A module that imports nothing may run without a manifest, granted
     // nothing.
     let app = rt.load(&wasm(r#"(module (func (export "akira_main")))"#, None)).unwrap();
@@ -88,10 +85,7 @@ fn request_beyond_policy_is_named() {
     });
     let err = rt.load(&wasm(r#"(module (func (export "akira_main")))"#, Some(&m))).unwrap_err();
     assert!(matches!(err, LoadError::Grant(ref e) if matches!(**e, GrantError::BeyondPolicy(_))));
-    assert_eq!(
-        err.to_string(),
-        "not granted: capability `gpio`: output pin 3 is not allowed by the device policy"
-    );
+    assert_eq!(err.to_string(), "not granted: capability `gpio`: output pin 3 is not allowed by the device policy");
 }
 
 #[test]
@@ -140,7 +134,8 @@ fn start_functions_are_refused() {
 fn initial_memory_beyond_the_manifest_limit_is_refused() {
     let m = manifest("bomb", |m| m.memory_limit = 64 * 1024);
     let rt = runtime();
-    let app = rt.load(&wasm(r#"(module (memory (export "memory") 16) (func (export "akira_main")))"#, Some(&m))).unwrap();
+    let app =
+        rt.load(&wasm(r#"(module (memory (export "memory") 16) (func (export "akira_main")))"#, Some(&m))).unwrap();
     let err = rt.instantiate(&app, 0, TestBoard::new()).err().unwrap();
     assert_eq!(err, LoadError::MemoryLimit { declared: 16 * 65536, limit: 65536 });
 }

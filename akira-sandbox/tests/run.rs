@@ -6,9 +6,7 @@ use akira_sandbox::akira_bridge::{Edge, Errno, Instant, WaitKind};
 use akira_sandbox::akira_caps::scope::GpioScope;
 use akira_sandbox::akira_caps::sets::PinSet;
 use akira_sandbox::akira_caps::{Capability, Denied, PinAccess, Policy, Resource};
-use akira_sandbox::{
-    AppInstance, Event, Fault, Restart, RestartPolicy, RuntimeConfig, Scheduler, Status, Step, Trap,
-};
+use akira_sandbox::{AppInstance, Event, Fault, Restart, RestartPolicy, RuntimeConfig, Scheduler, Status, Step, Trap};
 use common::*;
 
 fn pins(list: &[u32]) -> PinSet {
@@ -71,9 +69,8 @@ fn granted_pin_is_driven_and_ungranted_pin_is_denied_and_counted() {
 
 #[test]
 fn strict_mode_turns_a_denial_into_a_fault() {
-    let wat = format!(
-        r#"(module {GPIO} (func (export "akira_main") (drop (call $write (i32.const 3) (i32.const 1)))))"#
-    );
+    let wat =
+        format!(r#"(module {GPIO} (func (export "akira_main") (drop (call $write (i32.const 3) (i32.const 1)))))"#);
     let rt = runtime_with(RuntimeConfig { strict_denials: true, ..Default::default() }, Policy::development());
     let app = rt.load(&wasm(&wat, Some(&gpio_manifest(&[2], &[])))).unwrap();
     let mut i = rt.instantiate(&app, 0, TestBoard::new()).unwrap();
@@ -314,7 +311,9 @@ fn a_runaway_app_is_stopped_while_another_keeps_running() {
 #[test]
 fn faulting_app_is_restarted_with_backoff_then_declared_a_crash_loop() {
     let rt = runtime();
-    let app = rt.load(&wasm(r#"(module (func (export "akira_main") (unreachable)))"#, Some(&manifest("crash", |_| {})))).unwrap();
+    let app = rt
+        .load(&wasm(r#"(module (func (export "akira_main") (unreachable)))"#, Some(&manifest("crash", |_| {}))))
+        .unwrap();
     let board = TestBoard::new();
     let mut sched = Scheduler::new(rt);
     let policy = RestartPolicy { restart: Restart::OnFault, crash_loop_faults: 3, ..Default::default() };

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use akira_sandbox::akira_bridge::{
     AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, Instant, Level, PinBank, PinMode, PinSlot, Trace,
 };
-use akira_sandbox::akira_caps::{Manifest, Policy, manifest::AppName, Version};
+use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
 use embedded_hal::digital::{ErrorType, InputPin, OutputPin, StatefulOutputPin};
 
