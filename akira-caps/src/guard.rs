@@ -275,7 +275,10 @@ impl Guard {
         &self.grants
     }
 
+    // Out of line: the allowed path stays a bit test, and the denial code
+    // is not copied into every host function.
     #[cold]
+    #[inline(never)]
     fn deny(&mut self, capability: Denied, resource: Resource) -> Denial {
         let counter = match capability {
             Denied::Builtin(c) => c.index(),

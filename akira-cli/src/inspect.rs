@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use akira_caps::imports::{ImportKind, check_import};
 use akira_caps::{CapabilitySet, ValType};
+use akira_sandbox::bridge_types;
 use clap::Args;
 use wasmi::{ExternType, Module};
 
@@ -23,17 +24,6 @@ pub struct InspectArgs {
     /// built-in capability.
     #[arg(long, value_name = "POLICY_TOML")]
     policy: Option<PathBuf>,
-}
-
-fn types(list: &[wasmi::ValType]) -> Vec<ValType> {
-    list.iter()
-        .map(|t| match t {
-            wasmi::ValType::I32 => ValType::I32,
-            wasmi::ValType::I64 => ValType::I64,
-            wasmi::ValType::F32 => ValType::F32,
-            _ => ValType::F64,
-        })
-        .collect()
 }
 
 fn signature(params: &[ValType], results: &[ValType]) -> String {
@@ -76,7 +66,7 @@ pub fn inspect(args: InspectArgs) -> Result<u8, Failure> {
     for import in &imports {
         let (line, verdict) = match import.ty() {
             ExternType::Func(f) => {
-                let (params, results) = (types(f.params()), types(f.results()));
+                let (params, results) = (bridge_types(f.params()), bridge_types(f.results()));
                 let kind = ImportKind::Func { params: &params, results: &results };
                 let verdict = check_import(runtime.bridge().specs(), caps, import.module(), import.name(), kind);
                 (format!("{}.{} {}", import.module(), import.name(), signature(&params, &results)), verdict)

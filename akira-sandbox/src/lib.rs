@@ -15,7 +15,7 @@ pub use config::RuntimeConfig;
 pub use error::{Fault, LoadError, Trap};
 pub use instance::{AppInstance, Step, Usage};
 pub use restart::{Decision, Restart, RestartPolicy, Supervisor};
-pub use runtime::{ENTRY_POINT, LoadedApp, Runtime, UNNAMED_APP};
+pub use runtime::{ENTRY_POINT, LoadedApp, Runtime, UNNAMED_APP, bridge_types};
 pub use scheduler::{AppId, Event, Round, Scheduler, Status};
 
 pub use akira_bridge;

@@ -57,15 +57,16 @@ impl LoadedApp {
     }
 }
 
-fn wasm_types(types: &[wasmi::ValType]) -> Vec<ValType> {
+/// A wasmi signature in the bridge's terms, for comparing an import with a
+/// [`akira_caps::FnSpec`]. Reference and vector types (which no bridge
+/// function uses) map to `F64`, so they compare as a mismatch.
+pub fn bridge_types(types: &[wasmi::ValType]) -> Vec<ValType> {
     types
         .iter()
         .map(|t| match t {
             wasmi::ValType::I32 => ValType::I32,
             wasmi::ValType::I64 => ValType::I64,
             wasmi::ValType::F32 => ValType::F32,
-            // Bridge functions use no reference or vector types; F64 stands
-            // in for them so the comparison fails as a signature mismatch.
             _ => ValType::F64,
         })
         .collect()
@@ -153,7 +154,7 @@ impl<B: Board> Runtime<B> {
             let (params, results);
             let kind = match import.ty() {
                 ExternType::Func(f) => {
-                    (params, results) = (wasm_types(f.params()), wasm_types(f.results()));
+                    (params, results) = (bridge_types(f.params()), bridge_types(f.results()));
                     ImportKind::Func { params: &params, results: &results }
                 }
                 _ => ImportKind::Other,
