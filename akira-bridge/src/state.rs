@@ -186,7 +186,6 @@ impl<B: Board> AppState<B> {
     }
 
     #[cold]
-    #[inline(never)]
     fn denied(&mut self, denial: Denial) -> Refusal {
         self.board.trace(&self.info, Trace::Denied(&denial));
         if self.strict { Refusal::Trap(wasmi::Error::host(DeniedFault(denial))) } else { Refusal::Errno(Errno::Denied) }
