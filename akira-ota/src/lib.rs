@@ -9,3 +9,6 @@ extern crate alloc;
 pub mod frame;
 pub mod package;
 pub mod protocol;
+pub mod store;
+#[cfg(feature = "std")]
+pub mod testing;
