@@ -122,11 +122,19 @@ impl<B: Board> Runtime<B> {
     /// manifest is granted nothing: if it imports anything it is refused.
     #[cfg(feature = "validate")]
     pub fn load(&self, wasm: &[u8]) -> Result<LoadedApp, LoadError> {
+        self.load_with_policy(wasm, &self.policy)
+    }
+
+    /// [`Runtime::load`] under another policy than the device's: the
+    /// policy of the key that signed the app's package (see `akira-ota`'s
+    /// trust policy), so an app gets at most what its signer may grant.
+    #[cfg(feature = "validate")]
+    pub fn load_with_policy(&self, wasm: &[u8], policy: &Policy) -> Result<LoadedApp, LoadError> {
         if wasm.len() > self.config.max_module_bytes {
             return Err(LoadError::TooLarge { bytes: wasm.len(), limit: self.config.max_module_bytes });
         }
         let module = Module::new(&self.engine, wasm).map_err(|e| LoadError::InvalidWasm(e.to_string()))?;
-        self.check(module)
+        self.check(module, policy)
     }
 
     /// Compiles `wasm` without validating it, then runs the same checks as
@@ -144,12 +152,12 @@ impl<B: Board> Runtime<B> {
         // SAFETY: the caller guarantees `wasm` is valid.
         let module =
             unsafe { Module::new_unchecked(&self.engine, wasm) }.map_err(|e| LoadError::InvalidWasm(e.to_string()))?;
-        self.check(module)
+        self.check(module, &self.policy)
     }
 
-    fn check(&self, module: Module) -> Result<LoadedApp, LoadError> {
+    fn check(&self, module: Module, policy: &Policy) -> Result<LoadedApp, LoadError> {
         let manifest = read_manifest(&module)?;
-        let grants = grant(&manifest, &self.policy)?;
+        let grants = grant(&manifest, policy)?;
         for import in module.imports() {
             let (params, results);
             let kind = match import.ty() {

@@ -89,6 +89,17 @@ fn request_beyond_policy_is_named() {
 }
 
 #[test]
+fn a_signer_policy_narrower_than_the_device_policy_wins() {
+    let mut signer = Policy::development();
+    signer.allow.log = false;
+    let m = manifest("logger", |m| m.capabilities.log = true);
+    let rt = runtime();
+    rt.load(&wasm(LOG_APP, Some(&m))).unwrap();
+    let err = rt.load_with_policy(&wasm(LOG_APP, Some(&m)), &signer).unwrap_err();
+    assert_eq!(err.to_string(), "not granted: capability `log` is not allowed by the device policy");
+}
+
+#[test]
 fn duplicate_manifest_is_refused() {
     let m = manifest("app", |_| {});
     let mut bytes = wasm(r#"(module (func (export "akira_main")))"#, Some(&m));
