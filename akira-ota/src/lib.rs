@@ -9,6 +9,9 @@ extern crate alloc;
 pub mod frame;
 pub mod package;
 pub mod protocol;
+pub mod server;
 pub mod store;
 #[cfg(feature = "std")]
 pub mod testing;
+
+pub use store::block_on;

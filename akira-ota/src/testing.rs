@@ -113,7 +113,7 @@ impl<const W: usize, const E: usize> SimFlash<W, E> {
 
     fn check(&self, offset: u32, len: usize, align: usize) -> Result<usize, SimError> {
         let start = offset as usize;
-        if start % align != 0 || len % align != 0 {
+        if !start.is_multiple_of(align) || !len.is_multiple_of(align) {
             return Err(SimError::NotAligned);
         }
         if start + len > self.data.len() {

@@ -140,9 +140,10 @@ impl<F: embedded_storage::nor_flash::NorFlash> NorFlash for BlockingFlash<F> {
     }
 }
 
-/// Runs a future whose leaf operations never pend (the store over a
-/// [`BlockingFlash`]) to completion.
-pub(crate) fn block_on<T>(future: impl Future<Output = T>) -> T {
+/// Runs a future whose leaf operations never pend to completion: the
+/// store and the protocol session over a [`BlockingFlash`] (and blocking
+/// verifiers). With futures that do pend, this spins.
+pub fn block_on<T>(future: impl Future<Output = T>) -> T {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
     loop {

@@ -61,10 +61,10 @@ impl<F: NorFlash> Store<F> {
         if F::WRITE_SIZE > MAX_WRITE_SIZE || F::READ_SIZE > MAX_WRITE_SIZE || F::ERASE_SIZE % F::WRITE_SIZE != 0 {
             return Err(StoreError::Config("write size must divide the erase size and be at most 32 bytes"));
         }
-        if (F::ERASE_SIZE as usize) < MAX_RECORD + 256 {
+        if F::ERASE_SIZE < MAX_RECORD + 256 {
             return Err(StoreError::Config("erase size must be at least 2816 bytes (4 KiB is typical)"));
         }
-        if region.offset % sector != 0 || region.size % sector != 0 {
+        if !region.offset.is_multiple_of(sector) || !region.size.is_multiple_of(sector) {
             return Err(StoreError::Config("region must start and end on erase-sector boundaries"));
         }
         if !(2..=MAX_META_SECTORS as u32).contains(&config.meta_sectors) {

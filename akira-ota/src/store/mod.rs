@@ -56,7 +56,7 @@ pub use state::{
 
 use flash::Flash;
 
-pub(crate) use flash::block_on;
+pub use flash::block_on;
 
 /// How to divide the region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
