@@ -3,7 +3,9 @@
 mod build;
 mod describe;
 mod inspect;
+mod ota;
 mod run;
+mod sim_device;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +66,23 @@ enum Cmd {
         /// The app directory (with Cargo.toml and Akira.toml).
         app: PathBuf,
     },
+    /// Make an Ed25519 signing key: `<OUT>.key` (secret) and `<OUT>.pub`.
+    Keygen {
+        /// Path without extension.
+        #[arg(long, short, default_value = "akira")]
+        out: PathBuf,
+    },
+    /// Pack an app into a signed `.akpkg` (validated and import-checked first).
+    Pack(ota::PackArgs),
+    /// Send a package to a device, with a progress bar; resumes if the link drops.
+    Push(ota::PushArgs),
+    /// Manage a device's apps.
+    Device {
+        #[command(subcommand)]
+        cmd: ota::DeviceCmd,
+    },
+    /// Run a simulated device: file-backed flash, OTA over TCP, apps on the simulated board.
+    SimDevice(sim_device::SimDeviceArgs),
 }
 
 /// Parses `1.5s`, `500ms`, `2m`, `250us`, or plain seconds.
@@ -88,6 +107,11 @@ fn main() -> ExitCode {
         Cmd::Run(args) => run::run(args),
         Cmd::Inspect(args) => inspect::inspect(args),
         Cmd::Build { app } => build_only(&app),
+        Cmd::Keygen { out } => ota::keygen(&out),
+        Cmd::Pack(args) => ota::pack(args),
+        Cmd::Push(args) => ota::push(args),
+        Cmd::Device { cmd } => ota::device(cmd),
+        Cmd::SimDevice(args) => sim_device::sim_device(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

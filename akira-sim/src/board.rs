@@ -153,6 +153,16 @@ impl SimBoard {
         self.0.borrow_mut().pins.read(pin)
     }
 
+    /// How many records there are.
+    pub fn record_count(&self) -> usize {
+        self.0.borrow().records.len()
+    }
+
+    /// The records from index `from` on.
+    pub fn records_from(&self, from: usize) -> Vec<Record> {
+        self.0.borrow().records.get(from..).map(<[Record]>::to_vec).unwrap_or_default()
+    }
+
     /// Everything recorded so far.
     pub fn records(&self) -> Vec<Record> {
         self.0.borrow().records.clone()

@@ -56,6 +56,11 @@ impl Simulation {
         Ok(id)
     }
 
+    /// Stops and removes an app; `false` if there is none.
+    pub fn remove(&mut self, id: AppId) -> bool {
+        self.scheduler.remove(id)
+    }
+
     /// Sets input `pin` to `high` at time `at` (since the board started).
     pub fn set_input_at(&mut self, pin: u32, high: bool, at: Duration) {
         let at = Instant::ZERO.saturating_add(at);

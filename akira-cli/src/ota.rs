@@ -1,0 +1,408 @@
+//! Over-the-air commands: `akira keygen`, `pack`, `push`, `device ...`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use akira_caps::manifest::AppName;
+use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
+use akira_ota::package;
+use akira_ota::protocol::{PROTOCOL_VERSION, Request, Response};
+use clap::{Args, Subcommand};
+use ed25519_dalek::SigningKey;
+use sha2::{Digest, Sha256};
+
+use crate::build::prepare;
+use crate::run::{load_policy, report_build};
+use crate::{Failure, describe};
+
+/// Where a device is.
+#[derive(Args, Clone)]
+pub struct Target {
+    /// The device's TCP address (`akira sim-device`, or a board's network).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "serial")]
+    tcp: Option<String>,
+    /// The device's serial port (UART or USB CDC).
+    #[arg(long, value_name = "PATH")]
+    serial: Option<PathBuf>,
+    /// Serial baud rate.
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
+}
+
+/// A byte stream to a device.
+trait Link: Read + Write {}
+impl<T: Read + Write> Link for T {}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Reads a 32-byte key written as hex.
+pub fn read_key(path: &Path) -> Result<[u8; 32], Failure> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    unhex(&text)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| Failure::Usage(format!("{}: expected 64 hex digits (a 32-byte key)", path.display())))
+}
+
+/// `akira keygen`: a new Ed25519 signing key.
+pub fn keygen(out: &Path) -> Result<u8, Failure> {
+    let secret = out.with_extension("key");
+    let public = out.with_extension("pub");
+    if secret.exists() {
+        return Err(Failure::Usage(format!("{} exists; not overwriting a key", secret.display())));
+    }
+    let key = package::generate_signing_key().map_err(|e| Failure::Usage(format!("no randomness: {e}")))?;
+    let pk = key.verifying_key().to_bytes();
+    let write = |path: &Path, text: String, private: bool| -> Result<(), Failure> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut f = options.open(path).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
+        f.write_all(text.as_bytes()).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))
+    };
+    write(&secret, format!("{}\n", hex(&key.to_bytes())), true)?;
+    write(&public, format!("{}\n", hex(&pk)), false)?;
+    println!("key id {}", hex(&package::key_id(&pk)));
+    println!("secret key {} (keep it private)", secret.display());
+    println!("public key {} (give it to devices: akira sim-device --trust-key)", public.display());
+    Ok(0)
+}
+
+/// Arguments of `akira pack`.
+#[derive(Args)]
+pub struct PackArgs {
+    /// An app directory or a `.wasm`.
+    app: PathBuf,
+    /// Embed this Akira.toml into a `.wasm` app first.
+    #[arg(long, value_name = "AKIRA_TOML")]
+    manifest: Option<PathBuf>,
+    /// Sign with this secret key (from `akira keygen`).
+    #[arg(long, value_name = "KEY", required_unless_present = "unsigned")]
+    key: Option<PathBuf>,
+    /// Make an unsigned package (only devices with a development policy take it).
+    #[arg(long, conflicts_with = "key")]
+    unsigned: bool,
+    /// Check the app against this policy (the signer's, on devices); the
+    /// default allows every built-in capability.
+    #[arg(long, value_name = "POLICY_TOML")]
+    policy: Option<PathBuf>,
+    /// Where to write the package (default: `<name>-<version>.akpkg`).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+/// `akira pack`.
+pub fn pack(args: PackArgs) -> Result<u8, Failure> {
+    let prepared = prepare(&args.app, args.manifest.as_deref())?;
+    report_build(&prepared);
+    let manifest = prepared
+        .manifest
+        .clone()
+        .ok_or_else(|| Failure::Refused("the app has no manifest: give --manifest Akira.toml".into()))?;
+    // The same checks a device makes at install: validation, grant, imports.
+    let policy = load_policy(args.policy.as_deref())?;
+    let runtime = akira_sim::runtime(policy.clone());
+    runtime
+        .load_with_policy(&prepared.wasm, &policy)
+        .map_err(|e| Failure::Refused(format!("a device would refuse this app: {e}")))?;
+    let key = match &args.key {
+        Some(path) => Some(SigningKey::from_bytes(&read_key(path)?)),
+        None => None,
+    };
+    let pkg = package::build(&manifest, &prepared.wasm, key.as_ref());
+    let out = args.out.unwrap_or_else(|| PathBuf::from(format!("{}-{}.akpkg", manifest.name, manifest.version)));
+    std::fs::write(&out, &pkg).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", out.display())))?;
+    let signer = key.map_or("unsigned".to_string(), |k| {
+        format!("signed by key {}", hex(&package::key_id(&k.verifying_key().to_bytes())))
+    });
+    println!(
+        "{}: {} {} ({}, {}), capabilities: {}",
+        out.display(),
+        manifest.name,
+        manifest.version,
+        describe::bytes(pkg.len() as u64),
+        signer,
+        describe::capabilities_line(&manifest.capabilities)
+    );
+    Ok(0)
+}
+
+/// A connection to a device speaking the Akira OTA protocol.
+pub struct Client {
+    link: Box<dyn Link>,
+    decoder: FrameDecoder<MAX_FRAME>,
+    pending: Vec<u8>,
+}
+
+/// Why talking to a device failed.
+#[derive(Debug)]
+pub enum LinkError {
+    /// The link failed or closed (worth reconnecting).
+    Io(String),
+    /// The device answered something unexpected.
+    Protocol(String),
+}
+
+impl std::fmt::Display for LinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkError::Io(m) => write!(f, "link: {m}"),
+            LinkError::Protocol(m) => write!(f, "protocol: {m}"),
+        }
+    }
+}
+
+impl Client {
+    /// Connects to `target`.
+    pub fn connect(target: &Target) -> Result<Client, LinkError> {
+        let link: Box<dyn Link> = match (&target.tcp, &target.serial) {
+            (Some(addr), _) => {
+                let stream = TcpStream::connect(addr).map_err(|e| LinkError::Io(format!("{addr}: {e}")))?;
+                stream.set_read_timeout(Some(Duration::from_secs(15))).map_err(|e| LinkError::Io(e.to_string()))?;
+                stream.set_nodelay(true).map_err(|e| LinkError::Io(e.to_string()))?;
+                Box::new(stream)
+            }
+            (None, Some(path)) => {
+                let port = serialport::new(path.to_string_lossy(), target.baud)
+                    .timeout(Duration::from_secs(15))
+                    .open()
+                    .map_err(|e| LinkError::Io(format!("{}: {e}", path.display())))?;
+                Box::new(port)
+            }
+            (None, None) => return Err(LinkError::Io("give --tcp HOST:PORT or --serial PATH".into())),
+        };
+        Ok(Client { link, decoder: FrameDecoder::new(), pending: Vec::new() })
+    }
+
+    /// Sends one request and waits for its response.
+    pub fn call(&mut self, request: &Request<'_>) -> Result<Response, LinkError> {
+        let mut out = [0u8; MAX_FRAME];
+        let n = frame::encode(request, &mut out).map_err(|e| LinkError::Protocol(e.to_string()))?;
+        self.link.write_all(&out[..n]).map_err(|e| LinkError::Io(e.to_string()))?;
+        self.link.flush().map_err(|e| LinkError::Io(e.to_string()))?;
+        let mut buf = [0u8; 1024];
+        loop {
+            while !self.pending.is_empty() {
+                let (used, done) = self.decoder.push(&self.pending);
+                self.pending.drain(..used);
+                match done {
+                    Some(Ok(_)) => {
+                        return frame::decode::<Response>(self.decoder.frame())
+                            .map_err(|e| LinkError::Protocol(format!("bad response: {e}")));
+                    }
+                    Some(Err(e)) => return Err(LinkError::Protocol(format!("bad response frame: {e}"))),
+                    None => {}
+                }
+            }
+            let n = self.link.read(&mut buf).map_err(|e| LinkError::Io(e.to_string()))?;
+            if n == 0 {
+                return Err(LinkError::Io("the device closed the connection".into()));
+            }
+            self.pending.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Greets the device and checks it speaks this protocol.
+    pub fn hello(&mut self) -> Result<Response, Failure> {
+        let hello = self.call(&Request::Hello).map_err(|e| Failure::Usage(e.to_string()))?;
+        match hello {
+            Response::Hello { protocol, .. } if protocol == PROTOCOL_VERSION => Ok(hello),
+            Response::Hello { protocol, .. } => {
+                Err(Failure::Usage(format!("the device speaks protocol {protocol}, this tool {PROTOCOL_VERSION}")))
+            }
+            other => Err(Failure::Usage(format!("unexpected answer to hello: {other:?}"))),
+        }
+    }
+}
+
+/// The answer's error as a failure, or `Ok` for the expected kind.
+fn device_error(response: Response) -> Failure {
+    match response {
+        Response::Error { code, detail } => {
+            Failure::Refused(format!("device refused: {} ({}): {detail}", code.as_str(), code.code()))
+        }
+        other => Failure::Usage(format!("unexpected answer: {other:?}")),
+    }
+}
+
+/// Arguments of `akira push`.
+#[derive(Args)]
+pub struct PushArgs {
+    /// The package (`akira pack`).
+    package: PathBuf,
+    #[command(flatten)]
+    target: Target,
+    /// Give up after this many reconnections.
+    #[arg(long, default_value_t = 5)]
+    retries: u32,
+}
+
+enum Attempt {
+    Installed(AppName, akira_caps::Version),
+    Refused(Response),
+}
+
+fn attempt(target: &Target, pkg: &[u8], id: [u8; 32], bar: &indicatif::ProgressBar) -> Result<Attempt, LinkError> {
+    let mut client = Client::connect(target)?;
+    let max_chunk = match client.call(&Request::Hello)? {
+        Response::Hello { max_chunk, .. } => usize::from(max_chunk).clamp(16, akira_ota::protocol::MAX_CHUNK),
+        other => return Ok(Attempt::Refused(other)),
+    };
+    let mut at = match client.call(&Request::Begin { size: pkg.len() as u32, id })? {
+        Response::Resume { offset } => offset as usize,
+        other => return Ok(Attempt::Refused(other)),
+    };
+    if at > 0 {
+        // Not `bar.println`: that is dropped when stderr is not a terminal.
+        bar.suspend(|| eprintln!("akira: resuming at byte {at} of {}", pkg.len()));
+    }
+    loop {
+        bar.set_position(at as u64);
+        let end = (at + max_chunk).min(pkg.len());
+        match client.call(&Request::Chunk { offset: at as u32, data: &pkg[at..end] })? {
+            Response::Ack { next } => at = next as usize,
+            Response::Installed { name, version } => {
+                bar.set_position(pkg.len() as u64);
+                return Ok(Attempt::Installed(name, version));
+            }
+            other => return Ok(Attempt::Refused(other)),
+        }
+    }
+}
+
+/// `akira push`: sends a package, reconnecting and resuming if the link
+/// drops.
+pub fn push(args: PushArgs) -> Result<u8, Failure> {
+    let pkg = std::fs::read(&args.package)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", args.package.display())))?;
+    let header: [u8; package::HEADER_LEN] = pkg
+        .get(..package::HEADER_LEN)
+        .and_then(|h| h.try_into().ok())
+        .ok_or_else(|| Failure::Usage(format!("{} is not a package", args.package.display())))?;
+    package::Header::parse(&header).map_err(|e| Failure::Usage(format!("{}: {e}", args.package.display())))?;
+    let id: [u8; 32] = Sha256::digest(&pkg).into();
+    let bar = indicatif::ProgressBar::new(pkg.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("pushing");
+    let mut failures = 0;
+    loop {
+        match attempt(&args.target, &pkg, id, &bar) {
+            Ok(Attempt::Installed(name, version)) => {
+                bar.finish_and_clear();
+                println!("installed {name} {version} (on trial until confirmed)");
+                return Ok(0);
+            }
+            Ok(Attempt::Refused(response)) => {
+                bar.abandon();
+                return Err(device_error(response));
+            }
+            Err(LinkError::Io(why)) if failures < args.retries => {
+                failures += 1;
+                bar.suspend(|| eprintln!("akira: link lost ({why}); reconnecting ({failures}/{})", args.retries));
+                std::thread::sleep(Duration::from_millis(200 * u64::from(failures)));
+            }
+            Err(e) => {
+                bar.abandon();
+                return Err(Failure::Usage(format!("push failed: {e}")));
+            }
+        }
+    }
+}
+
+/// `akira device ...`.
+#[derive(Subcommand)]
+pub enum DeviceCmd {
+    /// List installed apps.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Uninstall an app.
+    Remove {
+        /// The app.
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Return an app to its previous version.
+    Rollback {
+        /// The app.
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Make an app's version on trial permanent.
+    Confirm {
+        /// The app.
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+fn app_name(name: &str) -> Result<AppName, Failure> {
+    if akira_caps::manifest::is_app_name(name) {
+        AppName::try_from(name).map_err(|_| Failure::Usage(format!("`{name}` is not an app name")))
+    } else {
+        Err(Failure::Usage(format!("`{name}` is not an app name (a-z, 0-9, - and _, up to 32)")))
+    }
+}
+
+/// `akira device ...`.
+pub fn device(cmd: DeviceCmd) -> Result<u8, Failure> {
+    let (target, request) = match &cmd {
+        DeviceCmd::List { target } => (target, Request::List),
+        DeviceCmd::Remove { name, target } => (target, Request::Remove { name: app_name(name)? }),
+        DeviceCmd::Rollback { name, target } => (target, Request::Rollback { name: app_name(name)? }),
+        DeviceCmd::Confirm { name, target } => (target, Request::Confirm { name: app_name(name)? }),
+    };
+    let mut client = Client::connect(target).map_err(|e| Failure::Usage(e.to_string()))?;
+    let hello = client.hello()?;
+    let response = client.call(&request).map_err(|e| Failure::Usage(e.to_string()))?;
+    match response {
+        Response::Apps(apps) => {
+            if let Response::Hello { slot_bytes, free_slots, .. } = hello {
+                println!("{} apps; {free_slots} free slots of {}", apps.len(), describe::bytes(slot_bytes.into()));
+            }
+            for app in apps {
+                let state = if app.confirmed { "confirmed".to_string() } else { "on trial".to_string() };
+                let previous = app.previous.map_or(String::new(), |p| format!(", previous {p}"));
+                let signer = app.signer.map_or("unsigned".to_string(), |s| format!("key {}", hex(&s)));
+                println!(
+                    "{:<16} {:<10} {state}{previous}, {}, {signer}",
+                    app.name.as_str(),
+                    app.version.to_string(),
+                    describe::bytes(app.bytes.into())
+                );
+            }
+            Ok(0)
+        }
+        Response::Done => {
+            println!("done");
+            Ok(0)
+        }
+        other => Err(device_error(other)),
+    }
+}
