@@ -18,6 +18,7 @@ use core::fmt::{self, Write as _};
 use akira_caps::manifest::AppName;
 use embedded_storage_async::nor_flash::NorFlash;
 
+use crate::frame::{self, FrameReader, IoError, MAX_FRAME};
 use crate::package::{
     Accepted, Event, HEADER_LEN, MAX_MANIFEST_LEN, PackageError, PackageReader, TRAILER_LEN, TrustPolicy,
 };
@@ -364,4 +365,71 @@ async fn finish<F: NorFlash, V: Verifier<F>>(
     }
     let image = store.commit(staging).await.map_err(Stop::Store)?;
     Ok((accepted.manifest.name, image))
+}
+
+/// Serves requests from a byte stream (UART, USB CDC, TCP, a BLE serial
+/// characteristic: any embedded-io `Read + Write`) until it closes,
+/// calling `on_outcome` after each change. A garbled frame is answered with
+/// [`ErrorCode::BadFrame`] and the loop goes on. For a store over a
+/// blocking flash ([`BlockingFlash`](crate::store::BlockingFlash)).
+pub fn serve<T, F, V>(
+    io: &mut T,
+    session: &mut Session<'_>,
+    store: &mut Store<F>,
+    verifier: &mut V,
+    mut on_outcome: impl FnMut(Outcome),
+) -> Result<(), IoError<T::Error>>
+where
+    T: embedded_io::Read + embedded_io::Write,
+    F: NorFlash,
+    V: Verifier<F>,
+{
+    let mut reader = FrameReader::<MAX_FRAME>::new();
+    loop {
+        let (response, outcome) = match reader.read(io) {
+            Ok(bytes) => match frame::decode::<Request<'_>>(bytes) {
+                Ok(request) => crate::block_on(session.handle(request, store, verifier)),
+                Err(e) => (error(ErrorCode::BadFrame, e), None),
+            },
+            Err(IoError::Frame(e)) => (error(ErrorCode::BadFrame, e), None),
+            Err(IoError::Closed) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        frame::write_frame(io, &response)?;
+        if let Some(outcome) = outcome {
+            on_outcome(outcome);
+        }
+    }
+}
+
+/// [`serve`] for async streams and flash: awaits instead of blocking, so a
+/// firmware runs it as one executor task beside its apps.
+pub async fn serve_async<T, F, V>(
+    io: &mut T,
+    session: &mut Session<'_>,
+    store: &mut Store<F>,
+    verifier: &mut V,
+    mut on_outcome: impl FnMut(Outcome),
+) -> Result<(), IoError<T::Error>>
+where
+    T: embedded_io_async::Read + embedded_io_async::Write,
+    F: NorFlash,
+    V: Verifier<F>,
+{
+    let mut reader = FrameReader::<MAX_FRAME>::new();
+    loop {
+        let (response, outcome) = match reader.read_async(io).await {
+            Ok(bytes) => match frame::decode::<Request<'_>>(bytes) {
+                Ok(request) => session.handle(request, store, verifier).await,
+                Err(e) => (error(ErrorCode::BadFrame, e), None),
+            },
+            Err(IoError::Frame(e)) => (error(ErrorCode::BadFrame, e), None),
+            Err(IoError::Closed) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        frame::write_frame_async(io, &response).await?;
+        if let Some(outcome) = outcome {
+            on_outcome(outcome);
+        }
+    }
 }

@@ -300,3 +300,107 @@ fn unsigned_packages_get_only_the_development_policy() {
     let (r, _) = push(&mut session, &mut store, &package::build(&manifest("led", 2, &[9]), &wasm(1, 100), None));
     assert!(matches!(r, Response::Error { code: ErrorCode::NotAllowed, .. }), "{r:?}");
 }
+
+/// A byte stream: scripted input, collected output, reads in small pieces
+/// as a UART delivers them.
+struct Duplex<'a> {
+    input: &'a [u8],
+    output: Vec<u8>,
+}
+
+impl embedded_io::ErrorType for Duplex<'_> {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io::Read for Duplex<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = buf.len().min(self.input.len()).min(37);
+        buf[..n].copy_from_slice(&self.input[..n]);
+        self.input = &self.input[n..];
+        Ok(n)
+    }
+}
+
+impl embedded_io::Write for Duplex<'_> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.output.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl embedded_io_async::Read for Duplex<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        embedded_io::Read::read(self, buf)
+    }
+}
+
+impl embedded_io_async::Write for Duplex<'_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        embedded_io::Write::write(self, buf)
+    }
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// The frames of a whole push plus a List, as a host would send them,
+/// with a garbled frame in the middle.
+fn script(pkg: &[u8]) -> Vec<u8> {
+    use akira_ota::frame::{MAX_FRAME, encode};
+    let mut out = Vec::new();
+    let put = |out: &mut Vec<u8>, r: &Request<'_>| {
+        let mut buf = [0u8; MAX_FRAME];
+        let n = encode(r, &mut buf).unwrap();
+        out.extend_from_slice(&buf[..n]);
+    };
+    put(&mut out, &Request::Hello);
+    put(&mut out, &Request::Begin { size: pkg.len() as u32, id: id_of(pkg) });
+    for (i, chunk) in pkg.chunks(512).enumerate() {
+        put(&mut out, &Request::Chunk { offset: (i * 512) as u32, data: chunk });
+    }
+    out.extend_from_slice(b"\x05garbage\x00");
+    put(&mut out, &Request::List);
+    out
+}
+
+fn responses(bytes: &mut [u8]) -> Vec<Response> {
+    bytes
+        .split_mut(|b| *b == 0)
+        .filter(|f| !f.is_empty())
+        .map(|f| akira_ota::frame::decode::<Response>(f).unwrap())
+        .collect()
+}
+
+#[test]
+fn serve_loops_run_the_protocol_over_a_byte_stream() {
+    trust!(signer_policy(), keys, trust);
+    let pkg = package::build(&manifest("led", 1, &[2]), &wasm(1, 3000), Some(&key(1)));
+    let input = script(&pkg);
+    for asynchronous in [false, true] {
+        let mut store = store();
+        let mut session = Session::new(&trust, false);
+        let mut io = Duplex { input: &input, output: Vec::new() };
+        let mut outcomes = Vec::new();
+        let result = if asynchronous {
+            block_on(akira_ota::server::serve_async(&mut io, &mut session, store.as_async(), &mut AcceptAll, |o| {
+                outcomes.push(o)
+            }))
+        } else {
+            akira_ota::server::serve(&mut io, &mut session, store.as_async(), &mut AcceptAll, |o| outcomes.push(o))
+        };
+        assert!(result.is_ok(), "the stream closed cleanly");
+        let answers = responses(&mut io.output);
+        assert!(matches!(answers[0], Response::Hello { .. }));
+        assert!(answers.iter().any(|r| matches!(r, Response::Installed { .. })));
+        assert!(
+            answers.iter().any(|r| matches!(r, Response::Error { code: ErrorCode::BadFrame, .. })),
+            "garbage answered"
+        );
+        assert!(matches!(answers.last(), Some(Response::Apps(list)) if list.len() == 1), "and the loop went on");
+        assert!(matches!(outcomes.as_slice(), [Outcome::Installed { .. }]));
+        assert_eq!(store.apps().len(), 1);
+    }
+}
