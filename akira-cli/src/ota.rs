@@ -41,7 +41,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
@@ -257,18 +257,18 @@ pub struct PushArgs {
 
 enum Attempt {
     Installed(AppName, akira_caps::Version),
-    Refused(Response),
+    Refused(Box<Response>),
 }
 
 fn attempt(target: &Target, pkg: &[u8], id: [u8; 32], bar: &indicatif::ProgressBar) -> Result<Attempt, LinkError> {
     let mut client = Client::connect(target)?;
     let max_chunk = match client.call(&Request::Hello)? {
         Response::Hello { max_chunk, .. } => usize::from(max_chunk).clamp(16, akira_ota::protocol::MAX_CHUNK),
-        other => return Ok(Attempt::Refused(other)),
+        other => return Ok(Attempt::Refused(Box::new(other))),
     };
     let mut at = match client.call(&Request::Begin { size: pkg.len() as u32, id })? {
         Response::Resume { offset } => offset as usize,
-        other => return Ok(Attempt::Refused(other)),
+        other => return Ok(Attempt::Refused(Box::new(other))),
     };
     if at > 0 {
         // Not `bar.println`: that is dropped when stderr is not a terminal.
@@ -283,7 +283,7 @@ fn attempt(target: &Target, pkg: &[u8], id: [u8; 32], bar: &indicatif::ProgressB
                 bar.set_position(pkg.len() as u64);
                 return Ok(Attempt::Installed(name, version));
             }
-            other => return Ok(Attempt::Refused(other)),
+            other => return Ok(Attempt::Refused(Box::new(other))),
         }
     }
 }
@@ -316,7 +316,7 @@ pub fn push(args: PushArgs) -> Result<u8, Failure> {
             }
             Ok(Attempt::Refused(response)) => {
                 bar.abandon();
-                return Err(device_error(response));
+                return Err(device_error(*response));
             }
             Err(LinkError::Io(why)) if failures < args.retries => {
                 failures += 1;

@@ -1,6 +1,6 @@
 //! The device side of the protocol: one [`Session`] answers requests,
 //! streaming packages through the [`PackageReader`] into the
-//! [`Store`](crate::store::Store).
+//! [`Store`].
 //!
 //! A package is checked as it arrives: header, signer and manifest (with
 //! the grant under the signer's policy) before the store erases anything;
