@@ -15,6 +15,7 @@ extern crate alloc;
 pub mod frame;
 pub mod package;
 pub mod protocol;
+pub mod ram_flash;
 pub mod server;
 pub mod store;
 #[cfg(feature = "std")]

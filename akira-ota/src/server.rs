@@ -298,10 +298,9 @@ impl<'t> Session<'t> {
             return (Response::Ack { next: t.received }, None);
         }
         // The last byte: everything must have verified.
-        let Some(done) = self.transfer.take() else {
-            return (error(ErrorCode::Internal, "transfer lost"), None);
-        };
-        match finish(done, store, verifier).await {
+        let result = finish(t, store, verifier).await;
+        self.drop_transfer(store);
+        match result {
             Ok((name, image)) => {
                 let response = Response::Installed { name: name.clone(), version: image.version };
                 (response, Some(Outcome::Installed { name, image }))
@@ -325,6 +324,9 @@ async fn feed<F: NorFlash>(
                 if accepted.header.total_len() != u64::from(t.size) {
                     return Err(Stop::Size { declared: t.size, header: accepted.header.total_len() });
                 }
+                // Kept in the transfer before the store's await, so the
+                // future holds a reference, not the 2 KiB manifest.
+                let accepted = t.accepted.insert(accepted);
                 let signer: Option<SignerId> = accepted.signer;
                 let m = &accepted.manifest;
                 let staging = store
@@ -332,7 +334,6 @@ async fn feed<F: NorFlash>(
                     .await
                     .map_err(Stop::Store)?;
                 t.staging = Some(staging);
-                t.accepted = Some(accepted);
             }
             Some(Event::Wasm(bytes)) => {
                 let staging = t.staging.as_mut().ok_or(Stop::Package(PackageError::Poisoned))?;
@@ -345,26 +346,26 @@ async fn feed<F: NorFlash>(
     Ok(())
 }
 
-/// Checks the finished transfer and commits it.
+/// Checks the finished transfer and commits it. Borrows the transfer
+/// (the caller drops it) so the future does not carry a copy of it.
 async fn finish<F: NorFlash, V: Verifier<F>>(
-    t: Transfer<'_>,
+    t: &mut Transfer<'_>,
     store: &mut Store<F>,
     verifier: &mut V,
 ) -> Result<(AppName, Image), Stop> {
-    let Transfer { reader, accepted, staging, .. } = t;
-    let (Some(accepted), Some(mut staging)) = (accepted, staging) else {
-        return Err(Stop::Package(reader.finish().err().unwrap_or(PackageError::Poisoned)));
+    let (Some(accepted), Some(mut staging)) = (t.accepted.as_ref(), t.staging.take()) else {
+        return Err(Stop::Package(t.reader.finish().err().unwrap_or(PackageError::Poisoned)));
     };
-    if let Err(e) = reader.finish() {
+    if let Err(e) = t.reader.finish() {
         store.abort(staging);
         return Err(Stop::Package(e));
     }
-    if let Err(why) = verifier.verify(store, &mut staging, &accepted).await {
+    if let Err(why) = verifier.verify(store, &mut staging, accepted).await {
         store.abort(staging);
         return Err(Stop::Refused(why));
     }
     let image = store.commit(staging).await.map_err(Stop::Store)?;
-    Ok((accepted.manifest.name, image))
+    Ok((accepted.manifest.name.clone(), image))
 }
 
 /// Serves requests from a byte stream (UART, USB CDC, TCP, a BLE serial

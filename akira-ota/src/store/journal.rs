@@ -25,6 +25,35 @@ fn align_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
+/// Encodes a record into `buf`, padded to `write` bytes; returns its
+/// length. A free function so a snapshot of the store's state is encoded
+/// without copying the state.
+fn encode<T: Serialize>(
+    buf: &mut [u8; MAX_RECORD],
+    write: usize,
+    kind: u8,
+    seq: u32,
+    value: &T,
+) -> Result<usize, StoreError> {
+    let len = postcard::to_slice(value, &mut buf[HEADER..])
+        .map_err(|_| StoreError::Config("journal record too large"))?
+        .len();
+    let mut digest = CRC.digest();
+    digest.update(&[kind]);
+    digest.update(&(len as u16).to_le_bytes());
+    digest.update(&seq.to_le_bytes());
+    digest.update(&buf[HEADER..HEADER + len]);
+    let crc = digest.finalize();
+    buf[0] = RECORD_MAGIC;
+    buf[1] = kind;
+    buf[2..4].copy_from_slice(&(len as u16).to_le_bytes());
+    buf[4..8].copy_from_slice(&seq.to_le_bytes());
+    buf[8..12].copy_from_slice(&crc.to_le_bytes());
+    let total = align_up(HEADER + len, write);
+    buf[HEADER + len..total].fill(0);
+    Ok(total)
+}
+
 struct RecordHeader {
     kind: u8,
     len: usize,
@@ -192,27 +221,6 @@ impl<F: NorFlash> Store<F> {
         self.state = state;
     }
 
-    /// Encodes a record into `self.buf`; returns its padded length.
-    fn encode<T: Serialize>(&mut self, kind: u8, seq: u32, value: &T) -> Result<usize, StoreError> {
-        let len = postcard::to_slice(value, &mut self.buf[HEADER..])
-            .map_err(|_| StoreError::Config("journal record too large"))?
-            .len();
-        let mut digest = CRC.digest();
-        digest.update(&[kind]);
-        digest.update(&(len as u16).to_le_bytes());
-        digest.update(&seq.to_le_bytes());
-        digest.update(&self.buf[HEADER..HEADER + len]);
-        let crc = digest.finalize();
-        self.buf[0] = RECORD_MAGIC;
-        self.buf[1] = kind;
-        self.buf[2..4].copy_from_slice(&(len as u16).to_le_bytes());
-        self.buf[4..8].copy_from_slice(&seq.to_le_bytes());
-        self.buf[8..12].copy_from_slice(&crc.to_le_bytes());
-        let total = align_up(HEADER + len, F::WRITE_SIZE);
-        self.buf[HEADER + len..total].fill(0);
-        Ok(total)
-    }
-
     /// Starts the next journal sector with a snapshot of the state.
     pub(super) async fn rotate(&mut self) -> Result<(), StoreError> {
         let next = (self.cursor.sector + 1) % self.config.meta_sectors;
@@ -225,8 +233,7 @@ impl<F: NorFlash> Store<F> {
             }
         }
         let seq = self.cursor.seq.wrapping_add(1);
-        let state = self.state.clone();
-        let total = self.encode(KIND_SNAPSHOT, seq, &state)?;
+        let total = encode(&mut self.buf, F::WRITE_SIZE, KIND_SNAPSHOT, seq, &self.state)?;
         self.flash.write(base, &self.buf[..total]).await?;
         self.cursor = Cursor { sector: next, at: total as u32, seq, dirty: false };
         Ok(())
@@ -234,11 +241,11 @@ impl<F: NorFlash> Store<F> {
 
     /// Writes `op` to the journal, then applies it.
     pub(super) async fn append(&mut self, op: Op) -> Result<(), StoreError> {
-        let mut total = self.encode(KIND_OP, self.cursor.seq.wrapping_add(1), &op)?;
+        let mut total = encode(&mut self.buf, F::WRITE_SIZE, KIND_OP, self.cursor.seq.wrapping_add(1), &op)?;
         if self.cursor.dirty || self.cursor.at as usize + total > F::ERASE_SIZE {
             // A fresh sector holds a full snapshot and at least one op.
             self.rotate().await?;
-            total = self.encode(KIND_OP, self.cursor.seq.wrapping_add(1), &op)?;
+            total = encode(&mut self.buf, F::WRITE_SIZE, KIND_OP, self.cursor.seq.wrapping_add(1), &op)?;
         }
         let at = self.cursor.sector * Self::SECTOR + self.cursor.at;
         self.flash.write(at, &self.buf[..total]).await?;

@@ -1,0 +1,112 @@
+//! Builds the apps the firmware ships with (from WAT, manifests embedded)
+//! and bakes in the public key it trusts for OTA packages.
+
+use std::path::PathBuf;
+
+use akira_caps::manifest::AppName;
+use akira_caps::scope::GpioScope;
+use akira_caps::{Manifest, Version};
+
+fn app(name: &str, wat: &str, f: impl FnOnce(&mut Manifest)) -> Vec<u8> {
+    let mut m = Manifest::new(AppName::try_from(name).expect("app name"), Version::new(1, 0, 0));
+    m.memory_limit = 4096;
+    m.cpu_budget = 1_000_000_000;
+    f(&mut m);
+    let mut wasm = wat::parse_str(wat).expect("built-in app WAT");
+    wasm.extend(m.custom_section());
+    wasm
+}
+
+fn gpio(m: &mut Manifest) {
+    m.capabilities.gpio = Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default()));
+}
+
+/// A loop of `n` iterations whose body is `body` (with `$i` the counter).
+fn bench(body: &str, n: u32) -> String {
+    format!(
+        r#"(module
+            (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
+            (memory (export "memory") 4096 4096 (pagesize 1))
+            (func (export "akira_main") (result i32)
+                (local $i i32) (local $acc i32)
+                (loop $l
+                    (local.set $acc (i32.or (local.get $acc) {body}))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br_if $l (i32.lt_u (local.get $i) (i32.const {n}))))
+                (i32.and (local.get $acc) (i32.const 0))))"#
+    )
+}
+
+const HELLO: &str = r#"(module
+    (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
+    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+    (import "akira:log" "write" (func $log (param i32 i32 i32) (result i32)))
+    (memory (export "memory") 4096 4096 (pagesize 1))
+    (data (i32.const 0) "built-in app: blink")
+    (func (export "akira_main") (result i32)
+        (local $n i32)
+        (drop (call $log (i32.const 2) (i32.const 0) (i32.const 19)))
+        (loop $l
+            (drop (call $write (i32.const 2) (i32.const 1)))
+            (drop (call $sleep (i64.const 100000)))
+            (drop (call $write (i32.const 2) (i32.const 0)))
+            (drop (call $sleep (i64.const 100000)))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $n) (i32.const 3))))
+        ;; pin 7 is not granted: the guard refuses it (the call returns -1)
+        (i32.add (call $write (i32.const 7) (i32.const 1)) (i32.const 1))))"#;
+
+const FIB: &str = r#"(module
+    (memory (export "memory") 4096 4096 (pagesize 1))
+    (func $fib (param $n i32) (result i32)
+        (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+            (then (local.get $n))
+            (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                           (call $fib (i32.sub (local.get $n) (i32.const 2)))))))
+    (func (export "akira_main") (result i32) (call $fib (i32.const 20))))"#;
+
+/// Iterations of the host-call loops.
+const CALLS: u32 = 10_000;
+
+fn main() {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let apps = [
+        (
+            "hello.wasm",
+            app("hello", HELLO, |m| {
+                gpio(m);
+                m.capabilities.timer = true;
+                m.capabilities.log = true;
+            }),
+        ),
+        ("bench_empty.wasm", app("bench-empty", &bench("(local.get $i)", CALLS), gpio)),
+        (
+            "bench_guarded.wasm",
+            app(
+                "bench-guarded",
+                &bench("(call $write (i32.const 2) (i32.and (local.get $i) (i32.const 1)))", CALLS),
+                gpio,
+            ),
+        ),
+        ("bench_denied.wasm", app("bench-denied", &bench("(call $write (i32.const 7) (i32.const 1))", CALLS), gpio)),
+        ("bench_fib.wasm", app("bench-fib", FIB, |_| {})),
+    ];
+    for (file, wasm) in apps {
+        std::fs::write(out.join(file), wasm).expect("write app");
+    }
+    std::fs::write(out.join("calls.rs"), format!("pub const CALLS: u32 = {CALLS};\n")).expect("write");
+
+    // The key this firmware trusts for OTA packages (a test key: its secret
+    // half is in this directory so CI can sign; never ship it).
+    let pub_hex = std::fs::read_to_string("test-signer.pub").expect("test-signer.pub");
+    let bytes: Vec<String> = (0..32).map(|i| format!("0x{}", &pub_hex.trim()[2 * i..2 * i + 2])).collect();
+    std::fs::write(out.join("trusted_key.rs"), format!("pub const TRUSTED_KEY: [u8; 32] = [{}];\n", bytes.join(", ")))
+        .expect("write key");
+
+    // memory.x for cortex-m-rt.
+    std::fs::copy("memory.x", out.join("memory.x")).expect("memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed=test-signer.pub");
+    println!("cargo:rerun-if-changed=build.rs");
+}
