@@ -322,7 +322,8 @@ fn main() -> ! {
     println!("figure stack-high-water-bytes {}", stack::high_water());
 
     // 3. Over the air.
-    static mut STORE_MEM: [u8; STORE_SIZE] = [0xFF; STORE_SIZE];
+    // Zeroed (in .bss, not the image); RamFlash erases it to 0xFF.
+    static mut STORE_MEM: [u8; STORE_SIZE] = [0; STORE_SIZE];
     // SAFETY: taken once, here; nothing else refers to the region.
     let store_mem = unsafe { &mut *core::ptr::addr_of_mut!(STORE_MEM) };
     let flash = RamFlash::<4, 4096>::new(store_mem);
