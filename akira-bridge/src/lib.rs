@@ -20,7 +20,7 @@ pub use board::{AppInfo, Board, Level, Trace};
 pub use errno::Errno;
 pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
-pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, PinBank, PinMode, PinSlot};
+pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
 pub use state::{
     AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, memory_and_state, reply,

@@ -371,35 +371,44 @@ async fn finish<F: NorFlash, V: Verifier<F>>(
 /// Serves requests from a byte stream (UART, USB CDC, TCP, a BLE serial
 /// characteristic: any embedded-io `Read + Write`) until it closes,
 /// calling `on_outcome` after each change. A garbled frame is answered with
-/// [`ErrorCode::BadFrame`] and the loop goes on. For a store over a
-/// blocking flash ([`BlockingFlash`](crate::store::BlockingFlash)).
+/// [`ErrorCode::BadFrame`] and the loop goes on. For blocking streams and a
+/// store over a blocking flash ([`BlockingFlash`](crate::store::BlockingFlash)):
+/// it is [`serve_async`] run to completion.
 pub fn serve<T, F, V>(
     io: &mut T,
     session: &mut Session<'_>,
     store: &mut Store<F>,
     verifier: &mut V,
-    mut on_outcome: impl FnMut(Outcome),
+    on_outcome: impl FnMut(Outcome),
 ) -> Result<(), IoError<T::Error>>
 where
     T: embedded_io::Read + embedded_io::Write,
     F: NorFlash,
     V: Verifier<F>,
 {
-    let mut reader = FrameReader::<MAX_FRAME>::new();
-    loop {
-        let (response, outcome) = match reader.read(io) {
-            Ok(bytes) => match frame::decode::<Request<'_>>(bytes) {
-                Ok(request) => crate::block_on(session.handle(request, store, verifier)),
-                Err(e) => (error(ErrorCode::BadFrame, e), None),
-            },
-            Err(IoError::Frame(e)) => (error(ErrorCode::BadFrame, e), None),
-            Err(IoError::Closed) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        frame::write_frame(io, &response)?;
-        if let Some(outcome) = outcome {
-            on_outcome(outcome);
-        }
+    crate::block_on(serve_async(&mut BlockingIo(io), session, store, verifier, on_outcome))
+}
+
+/// A blocking stream seen as an async one whose futures never pend.
+struct BlockingIo<'a, T>(&'a mut T);
+
+impl<T: embedded_io::ErrorType> embedded_io_async::ErrorType for BlockingIo<'_, T> {
+    type Error = T::Error;
+}
+
+impl<T: embedded_io::Read> embedded_io_async::Read for BlockingIo<'_, T> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, T::Error> {
+        self.0.read(buf)
+    }
+}
+
+impl<T: embedded_io::Write> embedded_io_async::Write for BlockingIo<'_, T> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, T::Error> {
+        self.0.write(buf)
+    }
+
+    async fn flush(&mut self) -> Result<(), T::Error> {
+        self.0.flush()
     }
 }
 

@@ -1,12 +1,12 @@
 //! The simulated board: 16 logical pins, a clock, a console.
 
 use std::cell::RefCell;
-use std::convert::Infallible;
 use std::rc::Rc;
 use std::time::Duration;
 
-use akira_bridge::{AppInfo, Board, Edge, Edges, Errno, Gpio, Instant, Level, PinBank, PinMode, PinSlot, Trace};
-use embedded_hal::digital::{ErrorType, InputPin, OutputPin, StatefulOutputPin};
+use akira_bridge::{
+    AppInfo, Board, Edge, Edges, Errno, Gpio, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot, Trace,
+};
 
 use crate::record::{Record, What};
 
@@ -16,45 +16,10 @@ pub const PINS: usize = 16;
 /// low); the rest are LEDs (outputs).
 pub const INPUTS: u32 = 2;
 
-/// A simulated pin: an embedded-hal 1.0 input or output that remembers its
-/// level. The board drives inputs from its script.
-#[derive(Debug, Default)]
-pub struct SimPin {
-    high: bool,
-}
-
-impl ErrorType for SimPin {
-    type Error = Infallible;
-}
-
-impl InputPin for SimPin {
-    fn is_high(&mut self) -> Result<bool, Infallible> {
-        Ok(self.high)
-    }
-    fn is_low(&mut self) -> Result<bool, Infallible> {
-        Ok(!self.high)
-    }
-}
-
-impl OutputPin for SimPin {
-    fn set_low(&mut self) -> Result<(), Infallible> {
-        self.high = false;
-        Ok(())
-    }
-    fn set_high(&mut self) -> Result<(), Infallible> {
-        self.high = true;
-        Ok(())
-    }
-}
-
-impl StatefulOutputPin for SimPin {
-    fn is_set_high(&mut self) -> Result<bool, Infallible> {
-        Ok(self.high)
-    }
-    fn is_set_low(&mut self) -> Result<bool, Infallible> {
-        Ok(!self.high)
-    }
-}
+/// A simulated pin: the bridge's [`MemoryPin`], an embedded-hal 1.0 input
+/// and output pin that remembers its level. The board drives inputs from
+/// its script.
+pub type SimPin = MemoryPin;
 
 /// Where the board's time comes from.
 #[derive(Clone, Copy, Debug)]
@@ -85,7 +50,7 @@ impl SimBoard {
     /// A board with the given clock; buttons idle high, LEDs off.
     pub fn new(clock: Clock) -> SimBoard {
         let pins = PinBank::new(std::array::from_fn(|n| {
-            if (n as u32) < INPUTS { PinSlot::Input(SimPin { high: true }) } else { PinSlot::Output(SimPin::default()) }
+            if (n as u32) < INPUTS { PinSlot::Input(SimPin::new(true)) } else { PinSlot::Output(SimPin::new(false)) }
         }));
         SimBoard(Rc::new(RefCell::new(State { clock, pins, records: Vec::new(), sink: None })))
     }

@@ -89,6 +89,54 @@ pub trait Gpio {
     fn take_edge(&mut self, pin: u32, edges: Edges) -> Result<Option<Edge>, Errno>;
 }
 
+/// A pin that only remembers its level: an embedded-hal 1.0 input and
+/// output pin for simulators, emulators without a GPIO model, and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryPin {
+    /// The level.
+    pub high: bool,
+}
+
+impl MemoryPin {
+    /// A pin at `high`.
+    pub const fn new(high: bool) -> Self {
+        MemoryPin { high }
+    }
+}
+
+impl embedded_hal::digital::ErrorType for MemoryPin {
+    type Error = core::convert::Infallible;
+}
+
+impl InputPin for MemoryPin {
+    fn is_high(&mut self) -> Result<bool, Self::Error> {
+        Ok(self.high)
+    }
+    fn is_low(&mut self) -> Result<bool, Self::Error> {
+        Ok(!self.high)
+    }
+}
+
+impl OutputPin for MemoryPin {
+    fn set_low(&mut self) -> Result<(), Self::Error> {
+        self.high = false;
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Self::Error> {
+        self.high = true;
+        Ok(())
+    }
+}
+
+impl StatefulOutputPin for MemoryPin {
+    fn is_set_high(&mut self) -> Result<bool, Self::Error> {
+        Ok(self.high)
+    }
+    fn is_set_low(&mut self) -> Result<bool, Self::Error> {
+        Ok(!self.high)
+    }
+}
+
 /// What sits at one logical pin of a [`PinBank`].
 pub enum PinSlot<I, O> {
     /// No pin: calls get [`Errno::NoSuchResource`].

@@ -2,49 +2,14 @@
 #![allow(dead_code)]
 
 use std::cell::RefCell;
-use std::convert::Infallible;
 use std::rc::Rc;
 
 use akira_sandbox::akira_bridge::{
-    AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, Instant, Level, PinBank, PinMode, PinSlot, Trace,
+    AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, Instant, Level, MemoryPin as Pin, PinBank, PinMode, PinSlot,
+    Trace,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
-use embedded_hal::digital::{ErrorType, InputPin, OutputPin, StatefulOutputPin};
-
-/// A pin that remembers its level.
-#[derive(Default)]
-pub struct Pin(pub bool);
-
-impl ErrorType for Pin {
-    type Error = Infallible;
-}
-impl InputPin for Pin {
-    fn is_high(&mut self) -> Result<bool, Infallible> {
-        Ok(self.0)
-    }
-    fn is_low(&mut self) -> Result<bool, Infallible> {
-        Ok(!self.0)
-    }
-}
-impl OutputPin for Pin {
-    fn set_low(&mut self) -> Result<(), Infallible> {
-        self.0 = false;
-        Ok(())
-    }
-    fn set_high(&mut self) -> Result<(), Infallible> {
-        self.0 = true;
-        Ok(())
-    }
-}
-impl StatefulOutputPin for Pin {
-    fn is_set_high(&mut self) -> Result<bool, Infallible> {
-        Ok(self.0)
-    }
-    fn is_set_low(&mut self) -> Result<bool, Infallible> {
-        Ok(!self.0)
-    }
-}
 
 pub struct Inner {
     pub now: u64,
@@ -62,10 +27,10 @@ pub struct TestBoard(pub Rc<RefCell<Inner>>);
 impl TestBoard {
     pub fn new() -> Self {
         let pins = PinBank::new([
-            PinSlot::Input(Pin(false)),
-            PinSlot::Input(Pin(false)),
-            PinSlot::Output(Pin(false)),
-            PinSlot::Output(Pin(false)),
+            PinSlot::Input(Pin::new(false)),
+            PinSlot::Input(Pin::new(false)),
+            PinSlot::Output(Pin::new(false)),
+            PinSlot::Output(Pin::new(false)),
         ]);
         TestBoard(Rc::new(RefCell::new(Inner {
             now: 0,

@@ -9,56 +9,18 @@
 //! | 2–7 | LEDs (printed on the console) | output |
 
 use core::cell::RefCell;
-use core::convert::Infallible;
 use core::fmt::Write as _;
 
-use akira_bridge::{AppInfo, Board, Edge, Edges, Errno, Gpio, Instant, Level, PinBank, PinMode, PinSlot, Trace};
+use akira_bridge::{
+    AppInfo, Board, Edge, Edges, Errno, Gpio, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot, Trace,
+};
 use critical_section::Mutex;
-use embedded_hal::digital::{ErrorType, InputPin, OutputPin, StatefulOutputPin};
 
 use crate::{clock, uart::Uart};
 
-/// A pin kept in RAM.
-pub struct RamPin {
-    high: bool,
-}
-
-impl ErrorType for RamPin {
-    type Error = Infallible;
-}
-
-impl InputPin for RamPin {
-    fn is_high(&mut self) -> Result<bool, Infallible> {
-        Ok(self.high)
-    }
-    fn is_low(&mut self) -> Result<bool, Infallible> {
-        Ok(!self.high)
-    }
-}
-
-impl OutputPin for RamPin {
-    fn set_low(&mut self) -> Result<(), Infallible> {
-        self.high = false;
-        Ok(())
-    }
-    fn set_high(&mut self) -> Result<(), Infallible> {
-        self.high = true;
-        Ok(())
-    }
-}
-
-impl StatefulOutputPin for RamPin {
-    fn is_set_high(&mut self) -> Result<bool, Infallible> {
-        Ok(self.high)
-    }
-    fn is_set_low(&mut self) -> Result<bool, Infallible> {
-        Ok(!self.high)
-    }
-}
-
 struct State {
     console: Uart,
-    pins: PinBank<RamPin, RamPin, 8>,
+    pins: PinBank<MemoryPin, MemoryPin, 8>,
     quiet: bool,
 }
 
@@ -72,7 +34,7 @@ impl Mps2 {
     /// Sets the board up.
     pub fn init(console: Uart) -> Mps2 {
         let pins = PinBank::new(core::array::from_fn(|n| {
-            if n < 2 { PinSlot::Input(RamPin { high: true }) } else { PinSlot::Output(RamPin { high: false }) }
+            if n < 2 { PinSlot::Input(MemoryPin::new(true)) } else { PinSlot::Output(MemoryPin::new(false)) }
         }));
         critical_section::with(|cs| *STATE.borrow_ref_mut(cs) = Some(State { console, pins, quiet: false }));
         Mps2
