@@ -7,6 +7,7 @@ extern crate alloc;
 
 pub mod board;
 pub mod errno;
+pub mod latch;
 pub mod memory;
 pub mod module;
 pub mod modules;
@@ -18,6 +19,7 @@ pub use wasmi;
 
 pub use board::{AppInfo, Board, Level, Trace};
 pub use errno::Errno;
+pub use latch::{InputLatch, LatchedInput};
 pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
