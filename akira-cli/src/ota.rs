@@ -189,7 +189,11 @@ impl Client {
             }
             (None, None) => return Err(LinkError::Io("give --tcp HOST:PORT or --serial PATH".into())),
         };
-        Ok(Client { link, decoder: FrameDecoder::new(), pending: Vec::new() })
+        let mut client = Client { link, decoder: FrameDecoder::new(), pending: Vec::new() };
+        // A lone delimiter ends any half frame the device still holds from
+        // an earlier connection (an empty frame is ignored).
+        client.link.write_all(&[frame::DELIMITER]).map_err(|e| LinkError::Io(e.to_string()))?;
+        Ok(client)
     }
 
     /// Sends one request and waits for its response.

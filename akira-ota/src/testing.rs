@@ -64,6 +64,14 @@ impl<const W: usize, const E: usize> SimFlash<W, E> {
         }
     }
 
+    /// A flash holding `bytes` (whole sectors), as if powered on with them.
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        let sectors = bytes.len() / E;
+        let mut flash = Self::new(sectors);
+        flash.data[..sectors * E].copy_from_slice(&bytes[..sectors * E]);
+        flash
+    }
+
     /// The contents.
     pub fn bytes(&self) -> &[u8] {
         &self.data

@@ -1,0 +1,402 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+use core::time::Duration;
+
+use akira_bridge::{AppInfo, Board, Instant};
+use akira_caps::manifest::AppName;
+use akira_caps::{Policy, Version};
+use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
+use akira_ota::package::{Accepted, KeyId, TrustPolicy};
+use akira_ota::protocol::{Detail, ErrorCode, Request, Response};
+use akira_ota::server::{Outcome, Session, Verifier};
+use akira_ota::store::{Staging, Store, StoreError};
+use akira_sandbox::{AppId, Event, LoadError, LoadedApp, RestartPolicy, Round, Runtime, Scheduler};
+use embedded_storage_async::nor_flash::NorFlash;
+
+/// How the device treats its apps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DeviceConfig {
+    /// A version on trial is confirmed after running this long without a
+    /// fault.
+    pub confirm_after: Duration,
+    /// How faulted apps are restarted; its crash-loop detection triggers
+    /// the rollback of a version on trial.
+    pub restart: RestartPolicy,
+    /// Let packages at or below an app's anti-rollback floor in (only on
+    /// the device owner's request).
+    pub allow_downgrade: bool,
+}
+
+impl Default for DeviceConfig {
+    /// Confirm after 10 s; the default restart policy; no downgrades.
+    fn default() -> Self {
+        DeviceConfig {
+            confirm_after: Duration::from_secs(10),
+            restart: RestartPolicy::default(),
+            allow_downgrade: false,
+        }
+    }
+}
+
+/// What the device did, for the firmware's log or display.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Note<'a> {
+    /// An app version started.
+    Started {
+        /// The app.
+        name: &'a AppName,
+        /// Its version.
+        version: Version,
+        /// Whether it is on trial.
+        trial: bool,
+    },
+    /// A package was installed.
+    Installed {
+        /// The app.
+        name: &'a AppName,
+        /// Its new version.
+        version: Version,
+        /// Bytes of wasm.
+        bytes: u32,
+    },
+    /// A version on trial was confirmed.
+    Confirmed {
+        /// The app.
+        name: &'a AppName,
+    },
+    /// An app went back to its previous version (on request, or because
+    /// the version on trial crash-looped or was found corrupt).
+    RolledBack {
+        /// The app.
+        name: &'a AppName,
+        /// The version now active.
+        to: Version,
+    },
+    /// An app was uninstalled.
+    Removed {
+        /// The app.
+        name: &'a AppName,
+    },
+    /// An installed image no longer matches its digest (flash corruption).
+    Corrupt {
+        /// The app.
+        name: &'a AppName,
+        /// The corrupt version.
+        version: Version,
+    },
+    /// An installed app could not be started.
+    NotStarted {
+        /// The app.
+        name: &'a AppName,
+        /// Why.
+        error: &'a LoadError,
+    },
+    /// The store failed (flash error).
+    Store(&'a StoreError),
+    /// Something happened to a running app (started, exited, faulted, ...).
+    App {
+        /// The app.
+        app: &'a AppInfo,
+        /// What.
+        event: &'a Event,
+    },
+}
+
+struct Running {
+    name: AppName,
+    id: AppId,
+    /// Since when it has run without a fault; `None` after a fault.
+    healthy_since: Option<Instant>,
+}
+
+/// The policy a signer's apps are granted under.
+fn policy_for<'a>(trust: &'a TrustPolicy<'a>, signer: Option<KeyId>) -> Option<&'a Policy> {
+    match signer {
+        Some(id) => trust.find(&id).map(|k| k.policy),
+        None => trust.unsigned,
+    }
+}
+
+fn detail(what: impl core::fmt::Display) -> Detail {
+    struct Cut(Detail);
+    impl core::fmt::Write for Cut {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            for c in s.chars() {
+                if self.0.push(c).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut cut = Cut(Detail::new());
+    let _ = write!(cut, "{what}");
+    cut.0
+}
+
+/// The install check: the sandbox's full load of the staged image under
+/// its signer's policy. The loaded app is kept, so the device starts it
+/// without compiling it again.
+struct Check<'a, B: Board> {
+    runtime: &'a Runtime<B>,
+    trust: &'a TrustPolicy<'a>,
+    loaded: &'a mut Option<LoadedApp>,
+}
+
+impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
+    async fn verify(&mut self, store: &mut Store<F>, staging: &mut Staging, app: &Accepted) -> Result<(), Detail> {
+        let policy = policy_for(self.trust, app.signer).ok_or_else(|| detail("no policy for this signer"))?;
+        let mut wasm = vec![0u8; staging.len() as usize];
+        store.read_staged(staging, 0, &mut wasm).await.map_err(detail)?;
+        let loaded = self.runtime.load_with_policy(&wasm, policy).map_err(detail)?;
+        if loaded.manifest() != &app.manifest {
+            return Err(detail("the manifest inside the wasm differs from the package's"));
+        }
+        *self.loaded = Some(loaded);
+        Ok(())
+    }
+}
+
+/// A device: the OTA store, a protocol session and the apps running on a
+/// scheduler. Feed it bytes from the host link with [`Device::receive`] and
+/// let it run with [`Device::round`]; it starts installed apps, restarts
+/// faulted ones, rolls a version on trial back when it crash-loops and
+/// confirms it after a healthy run.
+pub struct Device<'t, B: Board + Clone, F: NorFlash> {
+    store: Store<F>,
+    session: Session<'t>,
+    trust: &'t TrustPolicy<'t>,
+    sched: Scheduler<B>,
+    board: B,
+    config: DeviceConfig,
+    decoder: FrameDecoder<MAX_FRAME>,
+    running: Vec<Running>,
+    verified: Option<LoadedApp>,
+}
+
+/// An encoded response frame, ready to write to the link.
+pub type ReplyFrame = heapless::Vec<u8, MAX_FRAME>;
+
+impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
+    /// A device over `store`, running apps on `board` with `runtime`, taking
+    /// packages signed by `trust`. Starts every installed app.
+    pub async fn new(
+        store: Store<F>,
+        runtime: Runtime<B>,
+        board: B,
+        trust: &'t TrustPolicy<'t>,
+        config: DeviceConfig,
+        mut notes: impl FnMut(Note<'_>),
+    ) -> Self {
+        let mut device = Device {
+            store,
+            session: Session::new(trust, config.allow_downgrade),
+            trust,
+            sched: Scheduler::new(runtime),
+            board,
+            config,
+            decoder: FrameDecoder::new(),
+            running: Vec::new(),
+            verified: None,
+        };
+        let names: Vec<AppName> = device.store.apps().iter().map(|a| a.name.clone()).collect();
+        for name in &names {
+            device.start(name, &mut notes).await;
+        }
+        device
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store<F> {
+        &self.store
+    }
+
+    /// Stops the apps and gives the store back.
+    pub fn into_store(self) -> Store<F> {
+        self.store
+    }
+
+    /// The scheduler running the apps.
+    pub fn scheduler(&self) -> &Scheduler<B> {
+        &self.sched
+    }
+
+    /// Forgets a half-received frame: call it when a connection-oriented
+    /// link (TCP, USB) reconnects. The transfer in progress is kept, so
+    /// the host can resume it. (On a UART the host sends a lone `0x00`
+    /// first, which does the same.)
+    pub fn link_reset(&mut self) {
+        self.decoder.reset();
+    }
+
+    /// Bytes of a transfer in progress: `(received, total)`.
+    pub fn transfer_progress(&self) -> Option<(u32, u32)> {
+        self.session.transfer_progress()
+    }
+
+    fn stop(&mut self, name: &AppName) {
+        if let Some(i) = self.running.iter().position(|r| &r.name == name) {
+            let r = self.running.remove(i);
+            self.sched.remove(r.id);
+        }
+    }
+
+    fn spawn(&mut self, name: &AppName, app: LoadedApp, trial: bool, notes: &mut impl FnMut(Note<'_>)) {
+        let version = app.manifest().version;
+        match self.sched.spawn(app, self.board.clone(), self.config.restart) {
+            Ok(id) => {
+                let now = self.board.now();
+                self.running.push(Running { name: name.clone(), id, healthy_since: Some(now) });
+                notes(Note::Started { name, version, trial });
+            }
+            Err(error) => notes(Note::NotStarted { name, error: &error }),
+        }
+    }
+
+    /// Starts `name`'s active version (checking its digest first; a
+    /// corrupt version on trial is rolled back).
+    async fn start(&mut self, name: &AppName, notes: &mut impl FnMut(Note<'_>)) {
+        self.stop(name);
+        // At most two tries: the active version, then the previous one if
+        // the active one is corrupt.
+        for _ in 0..2 {
+            let Some(app) = self.store.app(name).cloned() else { return };
+            match self.store.verify(&app.active).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    notes(Note::Corrupt { name, version: app.active.version });
+                    if app.previous.is_some() && self.rollback(name, notes).await {
+                        continue;
+                    }
+                    return;
+                }
+                Err(e) => return notes(Note::Store(&e)),
+            }
+            let mut wasm = vec![0u8; app.active.len as usize];
+            if let Err(e) = self.store.read(&app.active, 0, &mut wasm).await {
+                return notes(Note::Store(&e));
+            }
+            let Some(policy) = policy_for(self.trust, app.active.signer) else {
+                let error = LoadError::Instantiate("the signer of this app is no longer trusted".into());
+                return notes(Note::NotStarted { name, error: &error });
+            };
+            match self.sched.runtime().load_with_policy(&wasm, policy) {
+                Ok(loaded) => self.spawn(name, loaded, !app.confirmed, notes),
+                Err(error) => notes(Note::NotStarted { name, error: &error }),
+            }
+            return;
+        }
+    }
+
+    /// Rolls `name` back in the store; `true` on success.
+    async fn rollback(&mut self, name: &AppName, notes: &mut impl FnMut(Note<'_>)) -> bool {
+        match self.store.rollback(name).await {
+            Ok(image) => {
+                notes(Note::RolledBack { name, to: image.version });
+                true
+            }
+            Err(e) => {
+                notes(Note::Store(&e));
+                false
+            }
+        }
+    }
+
+    async fn apply(&mut self, outcome: Outcome, notes: &mut impl FnMut(Note<'_>)) {
+        match outcome {
+            Outcome::Installed { name, image } => {
+                notes(Note::Installed { name: &name, version: image.version, bytes: image.len });
+                self.stop(&name);
+                match self.verified.take() {
+                    Some(app) => self.spawn(&name, app, true, notes),
+                    None => self.start(&name, notes).await,
+                }
+            }
+            Outcome::RolledBack { name, image } => {
+                notes(Note::RolledBack { name: &name, to: image.version });
+                self.start(&name, notes).await;
+            }
+            Outcome::Removed { name } => {
+                self.stop(&name);
+                notes(Note::Removed { name: &name });
+            }
+            Outcome::Confirmed { name } => notes(Note::Confirmed { name: &name }),
+        }
+    }
+
+    /// Takes bytes from the host link. Consumes a prefix of `data` and
+    /// returns how much, and the response frame to write back if a request
+    /// was complete; call again with the rest.
+    pub async fn receive(&mut self, data: &[u8], mut notes: impl FnMut(Note<'_>)) -> (usize, Option<ReplyFrame>) {
+        let (used, done) = self.decoder.push(data);
+        let response = match done {
+            None => return (used, None),
+            Some(Err(e)) => (Response::error(ErrorCode::BadFrame, e.as_str()), None),
+            Some(Ok(_)) => match frame::decode::<Request<'_>>(self.decoder.frame()) {
+                Err(e) => (Response::error(ErrorCode::BadFrame, e.as_str()), None),
+                Ok(request) => {
+                    let mut check =
+                        Check { runtime: self.sched.runtime(), trust: self.trust, loaded: &mut self.verified };
+                    self.session.handle(request, &mut self.store, &mut check).await
+                }
+            },
+        };
+        let mut buf = [0u8; MAX_FRAME];
+        let reply = frame::encode(&response.0, &mut buf).ok().and_then(|n| ReplyFrame::from_slice(&buf[..n]).ok());
+        if let Some(outcome) = response.1 {
+            self.apply(outcome, &mut notes).await;
+        }
+        self.verified = None;
+        (used, reply)
+    }
+
+    /// Runs one scheduler round at `now` and supervises: a version on
+    /// trial that crash-loops is rolled back and its previous version
+    /// started; one that ran `confirm_after` without a fault is confirmed.
+    pub async fn round(&mut self, now: Instant, mut notes: impl FnMut(Note<'_>)) -> Round {
+        let mut events: Vec<(AppId, Event)> = Vec::new();
+        let round = self.sched.poll(now, |info, event| {
+            notes(Note::App { app: info, event });
+            events.push((AppId(info.id), event.clone()));
+        });
+        for (id, event) in events {
+            let Some(r) = self.running.iter_mut().find(|r| r.id == id) else { continue };
+            match event {
+                Event::Faulted(_) => r.healthy_since = None,
+                Event::Started => r.healthy_since = Some(now),
+                Event::CrashLoop { .. } => {
+                    let name = r.name.clone();
+                    let trial = self.store.app(&name).is_some_and(|a| !a.confirmed && a.previous.is_some());
+                    if trial && self.rollback(&name, &mut notes).await {
+                        self.start(&name, &mut notes).await;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let due: Vec<AppName> = self
+            .running
+            .iter()
+            .filter(|r| r.healthy_since.is_some_and(|t| now.saturating_since(t) >= self.config.confirm_after))
+            .filter(|r| self.store.app(&r.name).is_some_and(|a| !a.confirmed))
+            .map(|r| r.name.clone())
+            .collect();
+        for name in due {
+            match self.store.confirm(&name).await {
+                Ok(()) => notes(Note::Confirmed { name: &name }),
+                Err(e) => notes(Note::Store(&e)),
+            }
+        }
+        round
+    }
+}
