@@ -221,6 +221,14 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
         &self.store
     }
 
+    /// Runs an app built into the firmware (not in the store, not updated
+    /// over the air), granted under `policy`, with the device's restart
+    /// policy.
+    pub fn run_builtin(&mut self, wasm: &[u8], policy: &Policy) -> Result<AppId, LoadError> {
+        let app = self.sched.runtime().load_with_policy(wasm, policy)?;
+        self.sched.spawn(app, self.board.clone(), self.config.restart)
+    }
+
     /// Stops the apps and gives the store back.
     pub fn into_store(self) -> Store<F> {
         self.store

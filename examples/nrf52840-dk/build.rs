@@ -1,0 +1,44 @@
+//! The preinstalled app (blinky, from WAT, manifest embedded), the key this
+//! firmware trusts for OTA packages, and memory.x.
+
+use std::path::PathBuf;
+
+use akira_caps::manifest::AppName;
+use akira_caps::scope::GpioScope;
+use akira_caps::{Manifest, Version};
+
+/// Toggles LED 1 (logical pin 2) every 500 ms, forever.
+const BLINKY: &str = r#"(module
+    (import "akira:gpio" "toggle" (func $toggle (param i32) (result i32)))
+    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+    (func (export "akira_main")
+        (loop $l
+            (drop (call $toggle (i32.const 2)))
+            (drop (call $sleep (i64.const 500000)))
+            (br $l))))"#;
+
+fn main() {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let mut m = Manifest::new(AppName::try_from("blinky").expect("name"), Version::new(1, 0, 0));
+    m.memory_limit = 4096;
+    m.cpu_budget = 100_000;
+    m.capabilities.gpio = Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default()));
+    m.capabilities.timer = true;
+    let mut wasm = wat::parse_str(BLINKY).expect("blinky WAT");
+    wasm.extend(m.custom_section());
+    std::fs::write(out.join("blinky.wasm"), wasm).expect("write blinky");
+
+    // The key this firmware trusts: replace trusted-key.pub with your own
+    // (`akira keygen`). The one shipped is a public test key.
+    let hex = std::fs::read_to_string("trusted-key.pub").expect("trusted-key.pub");
+    let hex = hex.trim();
+    assert_eq!(hex.len(), 64, "trusted-key.pub: 64 hex digits expected");
+    let bytes: Vec<String> = (0..32).map(|i| format!("0x{}", &hex[2 * i..2 * i + 2])).collect();
+    std::fs::write(out.join("trusted_key.rs"), format!("pub const TRUSTED_KEY: [u8; 32] = [{}];\n", bytes.join(", ")))
+        .expect("write key");
+
+    std::fs::copy("memory.x", out.join("memory.x")).expect("memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed=trusted-key.pub");
+}

@@ -1,0 +1,166 @@
+//! Akira on the nRF52840-DK.
+//!
+//! - The board: LEDs 1–4 and buttons 1–2 as logical pins (see README),
+//!   the console on RTT (defmt).
+//! - The OTA store on the top 192 KiB of the internal flash (NVMC).
+//! - Packages from `akira push --serial` on the DK's VCOM UART (the J-Link
+//!   USB serial port), 115 200 baud.
+//! - Installed apps start at boot; a preinstalled blinky runs from the
+//!   firmware image.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use akira_bridge::{AppInfo, Board, Bridge, Level, PinSlot};
+use akira_caps::scope::GpioScope;
+use akira_caps::Policy;
+use akira_device::{Device, DeviceConfig, Note};
+use akira_hal_nrf::{MAX_PINS, NrfBoard, Slot};
+use akira_ota::package::{TrustPolicy, TrustedKey};
+use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
+use akira_sandbox::{Runtime, RuntimeConfig};
+use defmt::{info, warn};
+use embassy_executor::Spawner;
+use embassy_futures::select::{Either, select};
+use embassy_nrf::buffered_uarte::{self, BufferedUarte};
+use embassy_nrf::gpio::{Input, Level as PinLevel, Output, OutputDrive, Pull};
+use embassy_nrf::nvmc::Nvmc;
+use embassy_nrf::{bind_interrupts, peripherals, uarte};
+use embedded_alloc::LlffHeap;
+use embedded_io_async::Write;
+use static_cell::StaticCell;
+use {defmt_rtt as _, panic_probe as _};
+
+mod built {
+    include!(concat!(env!("OUT_DIR"), "/trusted_key.rs"));
+}
+
+const BLINKY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blinky.wasm"));
+
+/// Heap for wasmi: modules, instances, stacks (about 20 KB per small app).
+const HEAP_SIZE: usize = 128 * 1024;
+/// The OTA store: the top 192 KiB of flash (memory.x links below it): two
+/// journal pages and three slots of 60 KiB.
+const STORE: Region = Region { offset: 0xD_0000, size: 0x3_0000 };
+
+#[global_allocator]
+static HEAP: LlffHeap = LlffHeap::empty();
+
+bind_interrupts!(struct Irqs {
+    UARTE0 => buffered_uarte::InterruptHandler<peripherals::UARTE0>;
+});
+
+#[embassy_executor::task(pool_size = 2)]
+async fn button(pin: u32, input: Input<'static>) -> ! {
+    NrfBoard::watch(pin, input).await
+}
+
+fn console(app: &AppInfo, level: Level, message: &str) {
+    info!("{=str} {=str}: {=str}", app.name.as_str(), level.name(), message);
+}
+
+fn note(note: Note<'_>) {
+    info!("device: {}", defmt::Debug2Format(&note));
+}
+
+/// What apps may have on this board: the LEDs, the buttons, the timer, the
+/// console.
+fn policy() -> Policy {
+    let mut p = Policy::deny_all();
+    p.max_memory = 64 * 1024;
+    p.max_cpu_budget = 10_000_000;
+    p.allow.gpio = Some(GpioScope::new([0, 1].into_iter().collect(), (2..=5).collect(), [0, 1].into_iter().collect()));
+    p.allow.timer = true;
+    p.allow.log = true;
+    p.allow.sys = true;
+    p
+}
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    {
+        static HEAP_MEM: StaticCell<[u8; HEAP_SIZE]> = StaticCell::new();
+        let mem = HEAP_MEM.init([0; HEAP_SIZE]);
+        // SAFETY: called once, before any allocation, with memory owned
+        // for the rest of the program.
+        unsafe { HEAP.init(mem.as_mut_ptr() as usize, HEAP_SIZE) }
+    }
+    let p = embassy_nrf::init(Default::default());
+
+    // Logical pins: 0–1 buttons 1–2 (active low), 2–5 LEDs 1–4 (active low:
+    // start high = off).
+    let mut pins: [Slot; MAX_PINS] = core::array::from_fn(|_| PinSlot::Unused);
+    pins[0] = NrfBoard::input(0);
+    pins[1] = NrfBoard::input(1);
+    pins[2] = PinSlot::Output(Output::new(p.P0_13, PinLevel::High, OutputDrive::Standard));
+    pins[3] = PinSlot::Output(Output::new(p.P0_14, PinLevel::High, OutputDrive::Standard));
+    pins[4] = PinSlot::Output(Output::new(p.P0_15, PinLevel::High, OutputDrive::Standard));
+    pins[5] = PinSlot::Output(Output::new(p.P0_16, PinLevel::High, OutputDrive::Standard));
+    let Ok(board) = NrfBoard::init(pins, console) else { panic!("board set up twice") };
+    for (pin, input) in [(0, Input::new(p.P0_11, Pull::Up)), (1, Input::new(p.P0_12, Pull::Up))] {
+        match button(pin, input) {
+            Ok(task) => spawner.spawn(task),
+            Err(_) => warn!("button {} not watched: task pool full", pin),
+        }
+    }
+
+    let store = match Store::open(BlockingFlash(Nvmc::new(p.NVMC)), STORE, StoreConfig { meta_sectors: 2, slots: 3 }).await {
+        Ok(store) => store,
+        Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
+    };
+    let policy = policy();
+    let keys = [TrustedKey { name: "release", public_key: built::TRUSTED_KEY, policy: &policy }];
+    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
+    let runtime = Runtime::new(config, Bridge::with_builtins(), policy.clone());
+    let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), note).await;
+    if device.store().apps().is_empty() {
+        match device.run_builtin(BLINKY, &policy) {
+            Ok(_) => info!("no app installed: running the preinstalled blinky"),
+            Err(e) => warn!("preinstalled blinky: {}", defmt::Display2Format(&e)),
+        }
+    }
+
+    static RX: StaticCell<[u8; 1024]> = StaticCell::new();
+    static TX: StaticCell<[u8; 1024]> = StaticCell::new();
+    let mut uart_config = uarte::Config::default();
+    uart_config.baudrate = uarte::Baudrate::Baud115200;
+    let mut uart = BufferedUarte::new(
+        p.UARTE0,
+        p.TIMER1,
+        p.PPI_CH0,
+        p.PPI_CH1,
+        p.PPI_GROUP0,
+        p.P0_08,
+        p.P0_06,
+        Irqs,
+        uart_config,
+        RX.init([0; 1024]),
+        TX.init([0; 1024]),
+    );
+    info!("akira on nRF52840-DK: waiting for packages on the VCOM UART");
+
+    let mut buf = [0u8; 256];
+    let mut wake = None;
+    loop {
+        // Run the apps until their next deadline, an input edge, or bytes
+        // from the host, whichever comes first.
+        if let Either::First(Ok(n)) = select(uart.read(&mut buf), NrfBoard::idle(wake)).await {
+            let mut data = &buf[..n];
+            while !data.is_empty() {
+                let (used, reply) = device.receive(data, note).await;
+                data = &data[used..];
+                if let Some(frame) = reply
+                    && uart.write_all(&frame).await.is_err()
+                {
+                    warn!("UART write failed");
+                }
+            }
+        }
+        let now = board.now();
+        let round = device.round(now, note).await;
+        wake = if round.busy { Some(now) } else { round.next_wake };
+    }
+}
