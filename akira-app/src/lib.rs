@@ -8,6 +8,7 @@
 
 mod error;
 pub mod gpio;
+pub mod i2c;
 pub mod log;
 pub mod sys;
 pub mod timer;

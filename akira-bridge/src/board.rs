@@ -101,6 +101,21 @@ pub enum Trace<'a> {
         /// New level.
         high: bool,
     },
+    /// An I2C transaction ran (or failed).
+    I2c {
+        /// Bus number.
+        bus: u32,
+        /// 7-bit device address.
+        addr: u8,
+        /// The register number written first, for `read_reg`/`write_reg`.
+        reg: Option<u8>,
+        /// The bytes written (after the register number).
+        wrote: &'a [u8],
+        /// The bytes read (unspecified if the transfer failed).
+        read: &'a [u8],
+        /// How it ended.
+        result: Result<(), crate::Errno>,
+    },
 }
 
 /// The board a firmware lends to its apps.

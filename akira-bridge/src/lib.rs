@@ -12,9 +12,12 @@ pub mod memory;
 pub mod module;
 pub mod modules;
 pub mod state;
+#[cfg(test)]
+mod testing;
 pub mod time;
 
 pub use akira_caps;
+pub use embedded_hal;
 pub use wasmi;
 
 pub use board::{AppInfo, Board, Level, Trace};
@@ -23,6 +26,7 @@ pub use latch::{InputLatch, LatchedInput};
 pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
+pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
 pub use state::{
     AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, memory_and_state, reply,
@@ -39,6 +43,20 @@ impl<B: Board + Gpio> Bridge<B> {
         let _ = bridge.register(Timer);
         let _ = bridge.register(GpioModule);
         let _ = bridge.register(Sys);
+        bridge
+    }
+}
+
+impl<B: Board + Gpio + I2c> Bridge<B> {
+    /// A bridge with every module of this crate: the built-in four
+    /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`).
+    /// The board must implement every module's trait; firmware for a board
+    /// without some peripheral starts from [`Bridge::with_builtins`] and
+    /// registers the modules it has (`bridge.register(I2cModule)`).
+    pub fn with_all() -> Self {
+        let mut bridge = Bridge::with_builtins();
+        // Distinct import names: registration cannot fail.
+        let _ = bridge.register(I2cModule);
         bridge
     }
 }

@@ -3,7 +3,7 @@
 
 use akira_bridge::Errno;
 use akira_bridge::akira_caps::{FnSpec, ModuleSpec, Stability, ValType};
-use akira_bridge::modules::{gpio, log, sys, timer};
+use akira_bridge::modules::{gpio, i2c, log, sys, timer};
 
 fn doc() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/abi.md")).unwrap()
@@ -19,7 +19,7 @@ fn signature(f: &FnSpec) -> String {
     format!("({}) -> {results}", list(f.params))
 }
 
-const SPECS: [&ModuleSpec; 4] = [&log::SPEC, &timer::SPEC, &gpio::SPEC, &sys::SPEC];
+const SPECS: &[&ModuleSpec] = &[&log::SPEC, &timer::SPEC, &gpio::SPEC, &sys::SPEC, &i2c::SPEC];
 
 /// The function rows of the section headed by `module`.
 fn rows<'a>(doc: &'a str, module: &str) -> Vec<&'a str> {
@@ -33,7 +33,7 @@ fn rows<'a>(doc: &'a str, module: &str) -> Vec<&'a str> {
 #[test]
 fn every_function_is_documented_with_its_signature_and_stability() {
     let doc = doc();
-    for spec in SPECS {
+    for spec in SPECS.iter().copied() {
         let rows = rows(&doc, spec.import);
         assert_eq!(rows.len(), spec.functions.len(), "{}: documented functions vs linked ones", spec.import);
         for f in spec.functions {
@@ -60,4 +60,13 @@ fn error_table_matches_errno() {
         let row = format!("| {} | `{}` | {} |", e.code(), e.name(), e.describe());
         assert!(doc.contains(&row), "abi.md lacks the row {row}");
     }
+}
+
+#[test]
+fn every_documented_module_is_a_spec() {
+    let doc = doc();
+    let documented: Vec<&str> =
+        doc.lines().filter_map(|l| l.strip_prefix("## `")).filter_map(|l| l.split('`').next()).collect();
+    let specified: Vec<&str> = SPECS.iter().map(|s| s.import).collect();
+    assert_eq!(documented, specified, "abi.md's module sections, in order, vs the specs");
 }

@@ -210,7 +210,8 @@ fn every_specified_function_is_linked_with_its_specified_type() {
     // the signature the spec gives: the install check accepts it, and
     // wasmi's linker (which compares real types) instantiates it.
     use akira_sandbox::akira_caps::ValType;
-    let rt = runtime();
+    use akira_sandbox::akira_caps::scope::I2cScope;
+    let rt = runtime_all();
     let name = |t: &ValType| t.name();
     let mut imports = String::new();
     for spec in rt.bridge().specs() {
@@ -226,12 +227,14 @@ fn every_specified_function_is_linked_with_its_specified_type() {
             ));
         }
     }
-    assert!(rt.bridge().specs().len() >= 4);
+    let imported: Vec<_> = rt.bridge().specs().iter().map(|s| s.import).collect();
+    assert_eq!(imported, ["akira:log", "akira:timer", "akira:gpio", "akira:sys", "akira:i2c"]);
     let m = manifest("all", |m| {
         m.capabilities.log = true;
         m.capabilities.timer = true;
         m.capabilities.sys = true;
         m.capabilities.gpio = Some(Default::default());
+        m.capabilities.i2c = Some(I2cScope::default());
     });
     let app = rt.load(&wasm(&format!(r#"(module {imports} (func (export "akira_main")))"#), Some(&m))).unwrap();
     rt.instantiate(&app, 0, TestBoard::new()).expect("every import links");

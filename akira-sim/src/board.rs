@@ -5,9 +5,12 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use akira_bridge::{
-    AppInfo, Board, Edge, Edges, Errno, Gpio, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot, Trace,
+    AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot,
+    Trace,
 };
+use embedded_hal::i2c::Operation;
 
+use crate::i2c::{Eeprom24c02, Env, SimI2cBus, Tmp102};
 use crate::record::{Record, What};
 
 /// Number of logical pins on the simulated board.
@@ -37,6 +40,8 @@ type Sink = Box<dyn FnMut(&Record)>;
 struct State {
     clock: Clock,
     pins: PinBank<SimPin, SimPin, PINS>,
+    i2c: I2cBuses<SimI2cBus, 2>,
+    temperature_mc: Option<i32>,
     records: Vec<Record>,
     sink: Option<Sink>,
 }
@@ -52,7 +57,18 @@ impl SimBoard {
         let pins = PinBank::new(std::array::from_fn(|n| {
             if (n as u32) < INPUTS { PinSlot::Input(SimPin::new(true)) } else { PinSlot::Output(SimPin::new(false)) }
         }));
-        SimBoard(Rc::new(RefCell::new(State { clock, pins, records: Vec::new(), sink: None })))
+        let i2c = I2cBuses::new([
+            SimI2cBus::new().with(0x48, Tmp102::default()).with(0x50, Eeprom24c02::default()),
+            SimI2cBus::new(),
+        ]);
+        SimBoard(Rc::new(RefCell::new(State {
+            clock,
+            pins,
+            i2c,
+            temperature_mc: None,
+            records: Vec::new(),
+            sink: None,
+        })))
     }
 
     /// A board on virtual time, starting at zero.
@@ -113,6 +129,23 @@ impl SimBoard {
         Ok(())
     }
 
+    /// Fixes the board's temperature (milli-degrees Celsius), or with
+    /// `None` returns to the default: 22.5 °C ± 2.5 °C, a sine of board
+    /// time with a 60 s period (0 s: 22.5 °C, 15 s: 25 °C).
+    pub fn set_temperature(&self, mc: Option<i32>) {
+        self.0.borrow_mut().temperature_mc = mc;
+    }
+
+    /// The board's temperature now, in milli-degrees Celsius: what the
+    /// TMP102 on I2C bus 0 and the temperature sensor channel measure.
+    pub fn temperature_mc(&self) -> i32 {
+        let fixed = self.0.borrow().temperature_mc;
+        fixed.unwrap_or_else(|| {
+            let t = self.now().as_micros() as f64 / 1e6;
+            (22_500.0 + 2_500.0 * (t * std::f64::consts::TAU / 60.0).sin()).round() as i32
+        })
+    }
+
     /// The level of any pin.
     pub fn level(&self, pin: u32) -> Result<bool, Errno> {
         self.0.borrow_mut().pins.read(pin)
@@ -164,6 +197,14 @@ impl Board for SimBoard {
             Trace::Denied(d) => What::Denied(d.to_string()),
             Trace::PinConfigured { pin, output } => What::Configured { pin, output },
             Trace::PinWritten { pin, high } => What::Pin { pin, high },
+            Trace::I2c { bus, addr, reg, wrote, read, result } => What::I2c {
+                bus,
+                addr,
+                reg,
+                wrote: wrote.to_vec(),
+                read: if result.is_ok() { read.to_vec() } else { Vec::new() },
+                result,
+            },
             _ => return,
         };
         self.record(Some(app), what);
@@ -185,5 +226,16 @@ impl Gpio for SimBoard {
     }
     fn take_edge(&mut self, pin: u32, edges: Edges) -> Result<Option<Edge>, Errno> {
         self.0.borrow_mut().pins.take_edge(pin, edges)
+    }
+}
+
+impl I2c for SimBoard {
+    fn transaction(&mut self, bus: u32, addr: u8, ops: &mut [Operation<'_>]) -> Result<(), Errno> {
+        let env = Env { temperature_mc: self.temperature_mc() };
+        let mut s = self.0.borrow_mut();
+        if let Some(b) = s.i2c.bus_mut(bus) {
+            b.set_env(env);
+        }
+        s.i2c.transaction(bus, addr, ops)
     }
 }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod board;
+pub mod i2c;
 mod record;
 mod simulation;
 
@@ -14,10 +15,10 @@ use akira_bridge::Bridge;
 use akira_caps::Policy;
 use akira_sandbox::{Runtime, RuntimeConfig};
 
-/// The bridge modules the simulated board offers: every built-in module of
-/// `akira-bridge`.
+/// The bridge modules the simulated board offers: every module of
+/// `akira-bridge` ([`Bridge::with_all`]).
 pub fn bridge() -> Bridge<SimBoard> {
-    Bridge::with_builtins()
+    Bridge::with_all()
 }
 
 /// The runtime configuration of the simulated board: the defaults, with

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use akira_bridge::{Instant, Level};
+use akira_bridge::{Errno, Instant, Level};
 
 /// One thing that happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +47,21 @@ pub enum What {
         /// New level.
         high: bool,
     },
+    /// An I2C transaction.
+    I2c {
+        /// Bus number.
+        bus: u32,
+        /// 7-bit address.
+        addr: u8,
+        /// Register number written first (`read_reg`, `write_reg`).
+        reg: Option<u8>,
+        /// Bytes written (after the register number).
+        wrote: Vec<u8>,
+        /// Bytes read.
+        read: Vec<u8>,
+        /// How it ended.
+        result: Result<(), Errno>,
+    },
     /// The guard refused a call.
     Denied(String),
     /// The app started.
@@ -79,6 +94,22 @@ impl fmt::Display for Record {
             What::Input { pin, high } => {
                 write!(f, "button on gpio {pin} {}", if *high { "released (high)" } else { "pressed (low)" })
             }
+            What::I2c { bus, addr, reg, wrote, read, result } => {
+                write!(f, "i2c{bus} {addr:#04x}")?;
+                if let Some(reg) = reg {
+                    write!(f, " reg {reg:#04x}")?;
+                }
+                if !wrote.is_empty() || (reg.is_none() && read.is_empty()) {
+                    write!(f, " write {}", Hex(wrote))?;
+                }
+                if !read.is_empty() {
+                    write!(f, " read {}", Hex(read))?;
+                }
+                match result {
+                    Ok(()) => Ok(()),
+                    Err(e) => write!(f, " -> {} ({})", e.describe(), e.name()),
+                }
+            }
             What::Denied(d) => write!(f, "DENIED {d}"),
             What::Started => f.write_str("started"),
             What::Exited(code) => write!(f, "exited with code {code}"),
@@ -87,5 +118,21 @@ impl fmt::Display for Record {
             What::CrashLoop(n) => write!(f, "CRASH LOOP after {n} faults: not restarted"),
             What::Note(n) => f.write_str(n),
         }
+    }
+}
+
+/// Bytes as `[19 60]`.
+struct Hex<'a>(&'a [u8]);
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[")?;
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str("]")
     }
 }

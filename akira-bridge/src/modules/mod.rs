@@ -1,9 +1,10 @@
-//! The built-in bridge modules of this crate: `akira:log`, `akira:timer`,
-//! `akira:gpio` and `akira:sys`. Each is documented function by function in
-//! `docs/abi.md`; the specs here are the source that document is checked
-//! against.
+//! The bridge modules of this crate: the core four (`akira:log`,
+//! `akira:timer`, `akira:gpio`, `akira:sys`) and the peripheral modules
+//! (`akira:i2c`). Each is documented function by function in `docs/abi.md`;
+//! the specs here are the source that document is checked against.
 
 pub mod gpio;
+pub mod i2c;
 pub mod log;
 pub mod sys;
 pub mod timer;
@@ -21,6 +22,17 @@ pub(crate) const fn stable(
     FnSpec { name, params, results, stability: Stability::Stable, summary }
 }
 
+/// An experimental function spec: the modules added after the core four
+/// may still change in a minor release.
+pub(crate) const fn experimental(
+    name: &'static str,
+    params: &'static [ValType],
+    results: &'static [ValType],
+    summary: &'static str,
+) -> FnSpec {
+    FnSpec { name, params, results, stability: Stability::Experimental, summary }
+}
+
 /// Common signatures.
 pub(crate) mod sig {
     use super::*;
@@ -29,5 +41,8 @@ pub(crate) mod sig {
     pub const II: &[ValType] = &[I32, I32];
     pub const III: &[ValType] = &[I32, I32, I32];
     pub const IIL: &[ValType] = &[I32, I32, I64];
+    pub const IIII: &[ValType] = &[I32, I32, I32, I32];
+    pub const IIIII: &[ValType] = &[I32, I32, I32, I32, I32];
+    pub const IIIIII: &[ValType] = &[I32, I32, I32, I32, I32, I32];
     pub const L: &[ValType] = &[I64];
 }

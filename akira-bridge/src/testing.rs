@@ -1,0 +1,46 @@
+//! Helpers for the modules' unit tests: app state over a test board with
+//! given grants, and an app memory.
+
+use akira_caps::manifest::{AppName, Version};
+use akira_caps::{CapabilitySet, Grants, Guard};
+
+use crate::board::{AppInfo, Board, Level, Trace};
+use crate::state::{AppLimits, AppState, Refusal};
+use crate::time::Instant;
+
+/// A board that keeps console lines and traces as text; the test board of
+/// each module wraps one.
+#[derive(Default)]
+pub struct Recorder {
+    /// Board time in microseconds.
+    pub now: u64,
+    /// Console lines and traces, formatted.
+    pub events: Vec<String>,
+}
+
+impl Board for Recorder {
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.now)
+    }
+    fn log(&mut self, _: &AppInfo, level: Level, message: &str) {
+        self.events.push(format!("{level}: {message}"));
+    }
+    fn trace(&mut self, _: &AppInfo, event: Trace<'_>) {
+        self.events.push(format!("{event:?}"));
+    }
+}
+
+/// App state for `board` with the grants of `caps`.
+pub fn state<B: Board>(board: B, caps: &CapabilitySet) -> AppState<B> {
+    let info = AppInfo { id: 1, name: AppName::try_from("test").unwrap(), version: Version::new(1, 0, 0) };
+    AppState::new(info, Guard::new(Grants::compile(caps)), board, AppLimits::new(65536, 16))
+}
+
+/// The code an app would see for a host function's outcome.
+pub fn code(r: Result<i32, Refusal>) -> i32 {
+    match r {
+        Ok(v) => v,
+        Err(Refusal::Errno(e)) => e.code(),
+        Err(Refusal::Trap(t)) => panic!("unexpected trap: {t}"),
+    }
+}

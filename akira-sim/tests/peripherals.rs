@@ -1,0 +1,77 @@
+//! Apps (in WAT) using the peripheral modules on the simulated board:
+//! every call goes through the sandbox, the guard and the simulated
+//! hardware, and the results the app saw are checked.
+
+use std::time::Duration;
+
+use akira_caps::scope::I2cScope;
+use akira_caps::{Manifest, Policy, Version, manifest::AppName};
+use akira_sim::{End, SimBoard, Simulation, What};
+
+/// Runs `wat` on `board` with the capabilities `caps` sets; returns the
+/// board and the app's exit code.
+fn run_on(board: SimBoard, wat: &str, caps: impl FnOnce(&mut Manifest)) -> (SimBoard, i32) {
+    let mut manifest = Manifest::new(AppName::try_from("t").unwrap(), Version::new(0, 1, 0));
+    caps(&mut manifest);
+    let mut wasm = wat::parse_str(wat).unwrap();
+    wasm.extend(manifest.custom_section());
+    let runtime = akira_sim::runtime(Policy::development());
+    let app = runtime.load(&wasm).unwrap();
+    let mut sim = Simulation::new(runtime, board.clone());
+    sim.spawn(app, Default::default()).unwrap();
+    assert_eq!(sim.run(Some(Duration::from_secs(10))), End::AllStopped);
+    let code = board
+        .records()
+        .iter()
+        .find_map(|r| match r.what {
+            What::Exited(c) => Some(c),
+            _ => None,
+        })
+        .expect("the app exited");
+    (board, code)
+}
+
+/// `$expect(got, want, n)`: the app checks each result itself and exits
+/// with the number of the last wrong check (0 when all were right).
+const CHECKS: &str = r#"
+    (func $expect (param $got i32) (param $want i32) (param $n i32)
+        (if (i32.ne (local.get $got) (local.get $want)) (then (global.set $failed (local.get $n)))))
+    (global $failed (mut i32) (i32.const 0))
+"#;
+
+#[test]
+fn i2c_reads_the_tmp102_within_its_grant_only() {
+    let wat = format!(
+        r#"(module
+        (import "akira:i2c" "read_reg" (func $read_reg (param i32 i32 i32 i32 i32) (result i32)))
+        (import "akira:i2c" "write_reg" (func $write_reg (param i32 i32 i32 i32 i32) (result i32)))
+        (import "akira:i2c" "write" (func $write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        {CHECKS}
+        (func (export "akira_main") (result i32)
+            ;; temperature register of the TMP102 at 0x48: 25 °C = 0x19 0x00
+            (call $expect (call $read_reg (i32.const 0) (i32.const 0x48) (i32.const 0) (i32.const 16) (i32.const 2)) (i32.const 0) (i32.const 1))
+            (call $expect (i32.load16_u (i32.const 16)) (i32.const 0x0019) (i32.const 2))
+            ;; the EEPROM at 0x50 is on the bus but not granted
+            (call $expect (call $write_reg (i32.const 0) (i32.const 0x50) (i32.const 0) (i32.const 16) (i32.const 2)) (i32.const -1) (i32.const 3))
+            ;; granted but absent: nobody acknowledges
+            (call $expect (call $write (i32.const 1) (i32.const 0x48) (i32.const 0) (i32.const 0)) (i32.const -2) (i32.const 4))
+            ;; a buffer past the end of memory
+            (call $expect (call $read_reg (i32.const 0) (i32.const 0x48) (i32.const 0) (i32.const 65535) (i32.const 2)) (i32.const -4) (i32.const 5))
+            (global.get $failed)))"#
+    );
+    let board = SimBoard::virtual_time();
+    board.set_temperature(Some(25_000));
+    let (board, code) = run_on(board, &wat, |m| {
+        let mut scope = I2cScope::default();
+        scope.buses[0].insert(0x48);
+        scope.buses[1].insert(0x48);
+        m.capabilities.i2c = Some(scope);
+    });
+    assert_eq!(code, 0, "check {code} failed");
+    let lines: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
+    let text = lines.join("\n");
+    assert!(text.contains("t            i2c0 0x48 reg 0x00 read [19 00]"), "{text}");
+    assert!(text.contains("t            DENIED i2c: bus 0 address 0x50 is not granted"), "{text}");
+    assert!(text.contains("i2c1 0x48 write [] -> no such resource on this board (AKIRA_ENORES)"), "{text}");
+}
