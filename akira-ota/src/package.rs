@@ -82,6 +82,38 @@ pub const SIGNATURE_CONTEXT: &[u8; 16] = b"akira-package-v1";
 /// Names a signer: the first 8 bytes of SHA-256 of its Ed25519 public key.
 pub type KeyId = [u8; 8];
 
+/// A public key written as 64 hex digits (what `akira keygen` writes to
+/// `NAME.pub`), parsed at compile time:
+/// `const KEY: [u8; 32] = public_key_from_hex(include_str!("../trusted-key.pub"));`
+/// Surrounding whitespace is ignored; anything else than 64 hex digits
+/// stops the build.
+pub const fn public_key_from_hex(text: &str) -> [u8; 32] {
+    const fn digit(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => panic!("a public key file holds 64 hex digits"),
+        }
+    }
+    let bytes = text.as_bytes();
+    let (mut start, mut end) = (0, bytes.len());
+    while start < end && bytes[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    while end > start && bytes[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    assert!(end - start == 64, "a public key file holds 64 hex digits");
+    let mut key = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        key[i] = digit(bytes[start + 2 * i]) << 4 | digit(bytes[start + 2 * i + 1]);
+        i += 1;
+    }
+    key
+}
+
 /// The [`KeyId`] of an Ed25519 public key.
 pub fn key_id(public_key: &[u8; 32]) -> KeyId {
     let hash = Sha256::digest(public_key);

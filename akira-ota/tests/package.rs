@@ -685,3 +685,13 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn public_keys_parse_from_hex_at_compile_time() {
+    const KEY: [u8; 32] =
+        akira_ota::package::public_key_from_hex("  00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\n");
+    assert_eq!(KEY[0], 0x00);
+    assert_eq!(KEY[1], 0x11);
+    assert_eq!(KEY[15], 0xff);
+    assert_eq!(KEY[31], 0xff);
+}

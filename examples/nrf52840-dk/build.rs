@@ -1,5 +1,5 @@
-//! The preinstalled app (blinky, from WAT, manifest embedded), the key this
-//! firmware trusts for OTA packages, and memory.x.
+//! The preinstalled app: blinky, from WAT, with its manifest embedded.
+//! Also puts memory.x where the linker finds it.
 
 use std::path::PathBuf;
 
@@ -28,17 +28,7 @@ fn main() {
     wasm.extend(m.custom_section());
     std::fs::write(out.join("blinky.wasm"), wasm).expect("write blinky");
 
-    // The key this firmware trusts: replace trusted-key.pub with your own
-    // (`akira keygen`). The one shipped is a public test key.
-    let hex = std::fs::read_to_string("trusted-key.pub").expect("trusted-key.pub");
-    let hex = hex.trim();
-    assert_eq!(hex.len(), 64, "trusted-key.pub: 64 hex digits expected");
-    let bytes: Vec<String> = (0..32).map(|i| format!("0x{}", &hex[2 * i..2 * i + 2])).collect();
-    std::fs::write(out.join("trusted_key.rs"), format!("pub const TRUSTED_KEY: [u8; 32] = [{}];\n", bytes.join(", ")))
-        .expect("write key");
-
     std::fs::copy("memory.x", out.join("memory.x")).expect("memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
-    println!("cargo:rerun-if-changed=trusted-key.pub");
 }

@@ -33,9 +33,9 @@ use embedded_io_async::Write;
 use static_cell::StaticCell;
 use {defmt_rtt as _, panic_probe as _};
 
-mod built {
-    include!(concat!(env!("OUT_DIR"), "/trusted_key.rs"));
-}
+/// The key this firmware trusts: replace `trusted-key.pub` with your own
+/// (`akira keygen`). The one shipped is a public test key.
+const TRUSTED_KEY: [u8; 32] = akira_ota::package::public_key_from_hex(include_str!("../trusted-key.pub"));
 
 const BLINKY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blinky.wasm"));
 
@@ -111,7 +111,7 @@ async fn main(spawner: Spawner) {
         Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
     };
     let policy = policy();
-    let keys = [TrustedKey { name: "release", public_key: built::TRUSTED_KEY, policy: &policy }];
+    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
     let runtime = Runtime::new(config, Bridge::with_builtins(), policy.clone());
