@@ -116,6 +116,17 @@ pub enum Trace<'a> {
         /// How it ended.
         result: Result<(), crate::Errno>,
     },
+    /// An SPI transaction ran (or failed).
+    Spi {
+        /// Device id.
+        device: u32,
+        /// The bytes written (empty for a read).
+        wrote: &'a [u8],
+        /// The bytes received (empty for a write).
+        read: &'a [u8],
+        /// How it ended.
+        result: Result<(), crate::Errno>,
+    },
 }
 
 /// The board a firmware lends to its apps.

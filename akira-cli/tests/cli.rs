@@ -88,6 +88,17 @@ fn thermometer_reads_the_simulated_tmp102_over_i2c() {
 }
 
 #[test]
+fn spi_flash_programs_and_reads_back_the_simulated_nor_flash() {
+    let o = akira(&["run", app("spi-flash").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("spi-flash    spi0 write [9f] read [ef 40 14]"), "{out}");
+    assert!(out.contains("spi-flash    spi0 write [20 00 10 00]"), "sector erase:\n{out}");
+    assert!(out.contains("spi-flash    spi0 write [03 00 10 00] read [68 65 6c 6c 6f 2c 20 66 6c 61 73 68]"), "{out}");
+    assert!(out.contains("spi-flash    info: read back \"hello, flash\""), "{out}");
+}
+
+#[test]
 fn inspect_shows_manifest_imports_and_verdict() {
     let o = akira(&["inspect", app("misbehave").to_str().unwrap()]);
     let (out, err) = text(&o);

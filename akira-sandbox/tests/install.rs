@@ -228,13 +228,14 @@ fn every_specified_function_is_linked_with_its_specified_type() {
         }
     }
     let imported: Vec<_> = rt.bridge().specs().iter().map(|s| s.import).collect();
-    assert_eq!(imported, ["akira:log", "akira:timer", "akira:gpio", "akira:sys", "akira:i2c"]);
+    assert_eq!(imported, ["akira:log", "akira:timer", "akira:gpio", "akira:sys", "akira:i2c", "akira:spi"]);
     let m = manifest("all", |m| {
         m.capabilities.log = true;
         m.capabilities.timer = true;
         m.capabilities.sys = true;
         m.capabilities.gpio = Some(Default::default());
         m.capabilities.i2c = Some(I2cScope::default());
+        m.capabilities.spi = Some(Default::default());
     });
     let app = rt.load(&wasm(&format!(r#"(module {imports} (func (export "akira_main")))"#), Some(&m))).unwrap();
     rt.instantiate(&app, 0, TestBoard::new()).expect("every import links");

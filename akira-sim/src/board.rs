@@ -5,13 +5,15 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use akira_bridge::{
-    AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot,
-    Trace,
+    AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot, Spi,
+    SpiDevices, Trace,
 };
 use embedded_hal::i2c::Operation;
+use embedded_hal::spi::Operation as SpiOperation;
 
 use crate::i2c::{Eeprom24c02, Env, SimI2cBus, Tmp102};
 use crate::record::{Record, What};
+use crate::spi::{Loopback, SimSpiDevice, SpiFlash};
 
 /// Number of logical pins on the simulated board.
 pub const PINS: usize = 16;
@@ -41,6 +43,7 @@ struct State {
     clock: Clock,
     pins: PinBank<SimPin, SimPin, PINS>,
     i2c: I2cBuses<SimI2cBus, 2>,
+    spi: SpiDevices<SimSpiDevice, 2>,
     temperature_mc: Option<i32>,
     records: Vec<Record>,
     sink: Option<Sink>,
@@ -61,10 +64,12 @@ impl SimBoard {
             SimI2cBus::new().with(0x48, Tmp102::default()).with(0x50, Eeprom24c02::default()),
             SimI2cBus::new(),
         ]);
+        let spi = SpiDevices::new([SimSpiDevice::new(SpiFlash::default()), SimSpiDevice::new(Loopback)]);
         SimBoard(Rc::new(RefCell::new(State {
             clock,
             pins,
             i2c,
+            spi,
             temperature_mc: None,
             records: Vec::new(),
             sink: None,
@@ -205,6 +210,9 @@ impl Board for SimBoard {
                 read: if result.is_ok() { read.to_vec() } else { Vec::new() },
                 result,
             },
+            Trace::Spi { device, wrote, read, result } => {
+                What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
+            }
             _ => return,
         };
         self.record(Some(app), what);
@@ -237,5 +245,11 @@ impl I2c for SimBoard {
             b.set_env(env);
         }
         s.i2c.transaction(bus, addr, ops)
+    }
+}
+
+impl Spi for SimBoard {
+    fn transaction(&mut self, device: u32, ops: &mut [SpiOperation<'_, u8>]) -> Result<(), Errno> {
+        self.0.borrow_mut().spi.transaction(device, ops)
     }
 }

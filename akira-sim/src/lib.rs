@@ -6,6 +6,7 @@ mod board;
 pub mod i2c;
 mod record;
 mod simulation;
+pub mod spi;
 
 pub use board::{Clock, INPUTS, PINS, SimBoard, SimPin};
 pub use record::{Record, What};

@@ -62,6 +62,17 @@ pub enum What {
         /// How it ended.
         result: Result<(), Errno>,
     },
+    /// An SPI transaction.
+    Spi {
+        /// Device id.
+        device: u32,
+        /// Bytes written.
+        wrote: Vec<u8>,
+        /// Bytes received.
+        read: Vec<u8>,
+        /// How it ended.
+        result: Result<(), Errno>,
+    },
     /// The guard refused a call.
     Denied(String),
     /// The app started.
@@ -100,6 +111,19 @@ impl fmt::Display for Record {
                     write!(f, " reg {reg:#04x}")?;
                 }
                 if !wrote.is_empty() || (reg.is_none() && read.is_empty()) {
+                    write!(f, " write {}", Hex(wrote))?;
+                }
+                if !read.is_empty() {
+                    write!(f, " read {}", Hex(read))?;
+                }
+                match result {
+                    Ok(()) => Ok(()),
+                    Err(e) => write!(f, " -> {} ({})", e.describe(), e.name()),
+                }
+            }
+            What::Spi { device, wrote, read, result } => {
+                write!(f, "spi{device}")?;
+                if !wrote.is_empty() {
                     write!(f, " write {}", Hex(wrote))?;
                 }
                 if !read.is_empty() {

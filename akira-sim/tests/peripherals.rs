@@ -75,3 +75,34 @@ fn i2c_reads_the_tmp102_within_its_grant_only() {
     assert!(text.contains("t            DENIED i2c: bus 0 address 0x50 is not granted"), "{text}");
     assert!(text.contains("i2c1 0x48 write [] -> no such resource on this board (AKIRA_ENORES)"), "{text}");
 }
+
+#[test]
+fn spi_reads_the_flash_id_and_is_denied_other_devices() {
+    let wat = format!(
+        r#"(module
+        (import "akira:spi" "write_then_read" (func $wtr (param i32 i32 i32 i32 i32) (result i32)))
+        (import "akira:spi" "transfer" (func $transfer (param i32 i32 i32 i32 i32) (result i32)))
+        (import "akira:spi" "write" (func $write (param i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 0) "\9f")
+        {CHECKS}
+        (func (export "akira_main") (result i32)
+            (call $expect (call $wtr (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16) (i32.const 3)) (i32.const 0) (i32.const 1))
+            ;; ef 40 14, little-endian in an i32 load
+            (call $expect (i32.and (i32.load (i32.const 16)) (i32.const 0xffffff)) (i32.const 0x1440ef) (i32.const 2))
+            ;; the loopback (device 1) is not granted
+            (call $expect (call $transfer (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16) (i32.const 1)) (i32.const -1) (i32.const 3))
+            ;; overlapping buffers
+            (call $expect (call $transfer (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 2) (i32.const 4)) (i32.const -3) (i32.const 4))
+            ;; past the end of memory
+            (call $expect (call $write (i32.const 0) (i32.const 65534) (i32.const 4)) (i32.const -4) (i32.const 5))
+            (global.get $failed)))"#
+    );
+    let (board, code) =
+        run_on(SimBoard::virtual_time(), &wat, |m| m.capabilities.spi = Some([0].into_iter().collect()));
+    assert_eq!(code, 0, "check {code} failed");
+    let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
+    let text = text.join("\n");
+    assert!(text.contains("t            spi0 write [9f] read [ef 40 14]"), "{text}");
+    assert!(text.contains("t            DENIED spi: id 1 is not granted"), "{text}");
+}

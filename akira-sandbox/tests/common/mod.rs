@@ -5,9 +5,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use akira_sandbox::akira_bridge::embedded_hal::i2c::Operation;
+use akira_sandbox::akira_bridge::embedded_hal::spi::Operation as SpiOperation;
 use akira_sandbox::akira_bridge::{
     AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode, PinSlot,
-    Trace,
+    Spi, Trace,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
@@ -96,6 +97,21 @@ impl I2c for TestBoard {
         for op in ops {
             if let Operation::Read(buf) = op {
                 buf.fill(0);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// SPI devices read zeros.
+impl Spi for TestBoard {
+    fn transaction(&mut self, _device: u32, ops: &mut [SpiOperation<'_, u8>]) -> Result<(), Errno> {
+        for op in ops {
+            match op {
+                SpiOperation::Read(buf) | SpiOperation::TransferInPlace(buf) | SpiOperation::Transfer(buf, _) => {
+                    buf.fill(0)
+                }
+                _ => {}
             }
         }
         Ok(())

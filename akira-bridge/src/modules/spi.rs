@@ -1,0 +1,350 @@
+//! `akira:spi`: SPI devices the board defines, by id.
+//!
+//! An app never sees a bus or a chip-select pin: the board decides which
+//! devices exist (a bus, a mode, a clock and a chip select each, the
+//! embedded-hal 1.0 `SpiDevice` contract) and numbers them 0–31; the
+//! manifest grants device ids (`spi = [0]`). Every call checks its device
+//! with one bit test ([`akira_caps::Guard::id`]) before the bus is touched,
+//! and runs as one transaction: chip select asserted for the whole call.
+//!
+//! Boards implement [`Spi`]; most forward to an [`SpiDevices`] of the
+//! HAL's (or `embedded-hal-bus`'s) `SpiDevice`s. Like I2C, transfers are
+//! blocking and bounded ([`MAX_TRANSFER`] bytes each way, about 4 ms at
+//! 8 MHz); see the `akira:i2c` module docs for why bus transfers do not
+//! suspend the app.
+
+use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use embedded_hal::spi::{self as hal, Operation};
+use wasmi::{Caller, Linker};
+
+use super::{experimental, sig};
+use crate::board::{Board, Trace};
+use crate::errno::Errno;
+use crate::memory::GuestMemory;
+use crate::module::{HostModule, LinkContext, LinkError};
+use crate::state::{AppState, Refusal, memory_and_state, reply};
+
+/// Most bytes one call moves in each direction.
+pub const MAX_TRANSFER: u32 = 4096;
+
+/// Most devices a board can number (ids `0..MAX_DEVICES`).
+pub const MAX_DEVICES: usize = 32;
+
+/// A board's SPI devices, by id. Errors are the codes apps see:
+/// [`Errno::NoSuchResource`] for an id the board does not have,
+/// [`Errno::Io`] when the transfer fails.
+pub trait Spi {
+    /// Runs `ops` on device `device` as one transaction (chip select
+    /// asserted throughout), with the meaning of embedded-hal's
+    /// `SpiDevice::transaction`.
+    fn transaction(&mut self, device: u32, ops: &mut [Operation<'_, u8>]) -> Result<(), Errno>;
+}
+
+/// Numbered SPI devices over embedded-hal 1.0: id `n` is `devices[n]`,
+/// up to [`MAX_DEVICES`] of them, all of one type (a HAL's device type, or
+/// `embedded_hal_bus::spi::RefCellDevice` for devices sharing a bus).
+///
+/// A single-operation transaction goes to the matching `SpiDevice` method
+/// (`write`, `read`, `transfer`, `transfer_in_place`), anything else to
+/// `transaction`.
+pub struct SpiDevices<D, const N: usize> {
+    devices: [D; N],
+}
+
+impl<D: hal::SpiDevice<u8>, const N: usize> SpiDevices<D, N> {
+    const FITS: () = assert!(N <= MAX_DEVICES, "an SpiDevices holds at most 32 devices");
+
+    /// Devices `0..N`.
+    pub fn new(devices: [D; N]) -> Self {
+        let () = Self::FITS;
+        SpiDevices { devices }
+    }
+
+    /// Device `id`, for firmware code that uses it directly.
+    pub fn device_mut(&mut self, id: u32) -> Option<&mut D> {
+        self.devices.get_mut(id as usize)
+    }
+
+    /// Gives the devices back.
+    pub fn into_inner(self) -> [D; N] {
+        self.devices
+    }
+}
+
+impl<D: hal::SpiDevice<u8>, const N: usize> Spi for SpiDevices<D, N> {
+    fn transaction(&mut self, device: u32, ops: &mut [Operation<'_, u8>]) -> Result<(), Errno> {
+        let d = self.devices.get_mut(device as usize).ok_or(Errno::NoSuchResource)?;
+        let result = match ops {
+            [Operation::Write(w)] => d.write(w),
+            [Operation::Read(r)] => d.read(r),
+            [Operation::Transfer(r, w)] => d.transfer(r, w),
+            [Operation::TransferInPlace(b)] => d.transfer_in_place(b),
+            ops => d.transaction(ops),
+        };
+        // Every SPI error kind (overrun, mode fault, frame format, chip
+        // select) is a failed transfer to the app.
+        result.map_err(|_| Errno::Io)
+    }
+}
+
+/// The module's spec.
+pub static SPEC: ModuleSpec = ModuleSpec {
+    import: builtin_import(Capability::Spi),
+    capability: ModuleCapability::Builtin(Capability::Spi),
+    functions: &[
+        experimental("write", sig::III, sig::I, "write(device, ptr, len): clock out len bytes, ignore MISO; 0"),
+        experimental("read", sig::III, sig::I, "read(device, ptr, len): clock in len bytes (MOSI idle); 0"),
+        experimental(
+            "transfer",
+            sig::IIIII,
+            sig::I,
+            "transfer(device, wptr, wlen, rptr, rlen): full duplex, max(wlen, rlen) bytes; 0",
+        ),
+        experimental(
+            "transfer_in_place",
+            sig::III,
+            sig::I,
+            "transfer_in_place(device, ptr, len): full duplex, received bytes replace sent ones; 0",
+        ),
+        experimental(
+            "write_then_read",
+            sig::IIIII,
+            sig::I,
+            "write_then_read(device, wptr, wlen, rptr, rlen): write, then read, one chip select; 0",
+        ),
+    ],
+};
+
+/// The `akira:spi` module; the board must implement [`Spi`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SpiModule;
+
+fn length(len: u32) -> Result<(), Refusal> {
+    if len > MAX_TRANSFER { Err(Errno::TooLarge.into()) } else { Ok(()) }
+}
+
+/// Runs the transaction and reports it to the board.
+fn run<B: Board + Spi>(state: &mut AppState<B>, device: u32, ops: &mut [Operation<'_, u8>]) -> Result<i32, Refusal> {
+    let result = state.board_mut().transaction(device, ops);
+    let (mut wrote, mut read): (&[u8], &[u8]) = (&[], &[]);
+    for op in ops.iter() {
+        match op {
+            Operation::Write(w) => wrote = w,
+            Operation::Read(r) => read = &**r,
+            Operation::Transfer(r, w) => (wrote, read) = (&**w, &**r),
+            Operation::TransferInPlace(b) => read = &**b,
+            Operation::DelayNs(_) => {}
+        }
+    }
+    state.trace(Trace::Spi { device, wrote, read, result });
+    result?;
+    Ok(0)
+}
+
+/// One buffer: write, read or in place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum One {
+    Write,
+    Read,
+    InPlace,
+}
+
+fn one<B: Board + Spi>(
+    memory: &mut GuestMemory<'_>,
+    state: &mut AppState<B>,
+    kind: One,
+    device: u32,
+    ptr: u32,
+    len: u32,
+) -> Result<i32, Refusal> {
+    state.guarded(|g| g.id(Capability::Spi, device))?;
+    length(len)?;
+    if kind == One::Write {
+        let bytes = memory.bytes(ptr, len)?;
+        return run(state, device, &mut [Operation::Write(bytes)]);
+    }
+    let buf = memory.bytes_mut(ptr, len)?;
+    if kind == One::Read {
+        run(state, device, &mut [Operation::Read(buf)])
+    } else {
+        // Traced as what was received; what was sent is overwritten.
+        run(state, device, &mut [Operation::TransferInPlace(buf)])
+    }
+}
+
+/// Two buffers: full duplex, or write then read.
+fn two<B: Board + Spi>(
+    memory: &mut GuestMemory<'_>,
+    state: &mut AppState<B>,
+    duplex: bool,
+    device: u32,
+    src: (u32, u32),
+    dst: (u32, u32),
+) -> Result<i32, Refusal> {
+    state.guarded(|g| g.id(Capability::Spi, device))?;
+    length(src.1)?;
+    length(dst.1)?;
+    let (w, r) = memory.in_out(src, dst)?;
+    if duplex {
+        run(state, device, &mut [Operation::Transfer(r, w)])
+    } else {
+        run(state, device, &mut [Operation::Write(w), Operation::Read(r)])
+    }
+}
+
+impl<B: Board + Spi> HostModule<B> for SpiModule {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
+        type C<'a, B> = Caller<'a, AppState<B>>;
+        let m = SPEC.import;
+        for (name, kind) in [("write", One::Write), ("read", One::Read), ("transfer_in_place", One::InPlace)] {
+            linker.func_wrap(m, name, move |mut c: C<'_, B>, device: u32, ptr: u32, len: u32| {
+                reply(memory_and_state(&mut c).and_then(|(mut mem, s)| one(&mut mem, s, kind, device, ptr, len)))
+            })?;
+        }
+        for (name, duplex) in [("transfer", true), ("write_then_read", false)] {
+            linker.func_wrap(
+                m,
+                name,
+                move |mut c: C<'_, B>, device: u32, wptr: u32, wlen: u32, rptr: u32, rlen: u32| {
+                    reply(
+                        memory_and_state(&mut c)
+                            .and_then(|(mut mem, s)| two(&mut mem, s, duplex, device, (wptr, wlen), (rptr, rlen))),
+                    )
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Recorder, code, state};
+    use akira_caps::CapabilitySet;
+    use embedded_hal_mock::eh1::spi::{Mock, Transaction as T};
+
+    struct Board2 {
+        rec: Recorder,
+        devices: SpiDevices<Mock<u8>, 2>,
+    }
+
+    impl Board for Board2 {
+        fn now(&self) -> crate::Instant {
+            self.rec.now()
+        }
+        fn log(&mut self, app: &crate::AppInfo, level: crate::Level, message: &str) {
+            self.rec.log(app, level, message)
+        }
+        fn trace(&mut self, app: &crate::AppInfo, event: Trace<'_>) {
+            self.rec.trace(app, event)
+        }
+    }
+
+    impl Spi for Board2 {
+        fn transaction(&mut self, device: u32, ops: &mut [Operation<'_, u8>]) -> Result<(), Errno> {
+            self.devices.transaction(device, ops)
+        }
+    }
+
+    /// An app granted device 0 only; `dev0` and `dev1` are expected.
+    fn app(dev0: &[T<u8>], dev1: &[T<u8>]) -> AppState<Board2> {
+        let caps = CapabilitySet { spi: Some([0].into_iter().collect()), ..Default::default() };
+        let board = Board2 { rec: Recorder::default(), devices: SpiDevices::new([Mock::new(dev0), Mock::new(dev1)]) };
+        state(board, &caps)
+    }
+
+    fn done(mut s: AppState<Board2>) -> Vec<String> {
+        for d in s.board_mut().devices.devices.iter_mut() {
+            d.done();
+        }
+        core::mem::take(&mut s.board_mut().rec.events)
+    }
+
+    fn framed(inner: T<u8>) -> [T<u8>; 3] {
+        [T::transaction_start(), inner, T::transaction_end()]
+    }
+
+    #[test]
+    fn each_call_is_one_chip_select_with_the_exact_bytes() {
+        let mut expected = Vec::new();
+        expected.extend(framed(T::write_vec(vec![0x06])));
+        expected.extend(framed(T::read_vec(vec![0xef, 0x40])));
+        expected.extend(framed(T::transfer(vec![0x9f, 0, 0, 0], vec![0xff, 0xef, 0x40, 0x14])));
+        expected.extend(framed(T::transfer_in_place(vec![0x05, 0x00], vec![0xff, 0x02])));
+        expected.extend([
+            T::transaction_start(),
+            T::write_vec(vec![0x03, 0x00, 0x10, 0x00]),
+            T::read_vec(vec![1, 2, 3]),
+            T::transaction_end(),
+        ]);
+        let mut s = app(&expected, &[]);
+        let mut backing = [0u8; 64];
+        backing[0] = 0x06;
+        backing[16..20].copy_from_slice(&[0x9f, 0, 0, 0]);
+        backing[32..34].copy_from_slice(&[0x05, 0x00]);
+        backing[40..44].copy_from_slice(&[0x03, 0x00, 0x10, 0x00]);
+        let mut mem = GuestMemory::new(&mut backing);
+        assert_eq!(code(one(&mut mem, &mut s, One::Write, 0, 0, 1)), 0);
+        assert_eq!(code(one(&mut mem, &mut s, One::Read, 0, 8, 2)), 0);
+        assert_eq!(mem.bytes(8, 2).unwrap(), &[0xef, 0x40]);
+        assert_eq!(code(two(&mut mem, &mut s, true, 0, (16, 4), (20, 4))), 0);
+        assert_eq!(mem.bytes(20, 4).unwrap(), &[0xff, 0xef, 0x40, 0x14]);
+        assert_eq!(code(one(&mut mem, &mut s, One::InPlace, 0, 32, 2)), 0);
+        assert_eq!(mem.bytes(32, 2).unwrap(), &[0xff, 0x02]);
+        assert_eq!(code(two(&mut mem, &mut s, false, 0, (40, 4), (48, 3))), 0);
+        assert_eq!(mem.bytes(48, 3).unwrap(), &[1, 2, 3]);
+        let events = done(s);
+        assert_eq!(events.len(), 5);
+        assert!(events[4].contains("wrote: [3, 0, 16, 0], read: [1, 2, 3], result: Ok(())"), "{}", events[4]);
+    }
+
+    #[test]
+    fn the_guard_checks_the_device_before_the_bus_is_touched() {
+        let mut s = app(&[], &[]);
+        let mut backing = [0u8; 16];
+        let mut mem = GuestMemory::new(&mut backing);
+        let denied = Errno::Denied.code();
+        assert_eq!(code(one(&mut mem, &mut s, One::Write, 1, 0, 1)), denied, "device 1 exists but is not granted");
+        assert_eq!(code(one(&mut mem, &mut s, One::Read, 31, 0, 1)), denied);
+        assert_eq!(code(two(&mut mem, &mut s, true, 32, (0, 1), (1, 1))), denied, "beyond the id range");
+        assert_eq!(code(two(&mut mem, &mut s, false, u32::MAX, (0, 1), (1, 1))), denied);
+        assert_eq!(s.guard().denials(Capability::Spi), 4);
+        assert!(done(s).iter().all(|e| e.starts_with("Denied")));
+    }
+
+    #[test]
+    fn bad_pointers_and_lengths_never_reach_the_bus() {
+        let mut s = app(&[], &[]);
+        let mut backing = [0u8; 16];
+        let mut mem = GuestMemory::new(&mut backing);
+        let (fault, big, inval) = (Errno::Fault.code(), Errno::TooLarge.code(), Errno::Invalid.code());
+        assert_eq!(code(one(&mut mem, &mut s, One::Write, 0, 12, 5)), fault);
+        assert_eq!(code(one(&mut mem, &mut s, One::InPlace, 0, u32::MAX, 1)), fault);
+        assert_eq!(code(two(&mut mem, &mut s, true, 0, (0, 4), (14, 4))), fault);
+        assert_eq!(code(two(&mut mem, &mut s, true, 0, (0, 4), (3, 4))), inval, "overlap");
+        assert_eq!(code(one(&mut mem, &mut s, One::Read, 0, 0, MAX_TRANSFER + 1)), big);
+        assert!(done(s).is_empty());
+    }
+
+    #[test]
+    fn bus_errors_are_io_and_missing_devices_no_such_resource() {
+        use embedded_hal::spi::{ErrorKind, ErrorType, SpiDevice};
+        struct Broken;
+        impl ErrorType for Broken {
+            type Error = ErrorKind;
+        }
+        impl SpiDevice<u8> for Broken {
+            fn transaction(&mut self, _: &mut [Operation<'_, u8>]) -> Result<(), ErrorKind> {
+                Err(ErrorKind::ChipSelectFault)
+            }
+        }
+        let mut devices = SpiDevices::new([Broken]);
+        assert_eq!(devices.transaction(0, &mut [Operation::Write(&[1])]), Err(Errno::Io));
+        assert_eq!(devices.transaction(1, &mut [Operation::Write(&[1])]), Err(Errno::NoSuchResource));
+    }
+}
