@@ -1,5 +1,4 @@
-//! Builds the apps the firmware ships with (from WAT, manifests embedded)
-//! and bakes in the public key it trusts for OTA packages.
+//! Builds the apps the firmware ships with (from WAT, manifests embedded).
 
 use std::path::PathBuf;
 
@@ -96,17 +95,9 @@ fn main() {
     }
     std::fs::write(out.join("calls.rs"), format!("pub const CALLS: u32 = {CALLS};\n")).expect("write");
 
-    // The key this firmware trusts for OTA packages (a test key: its secret
-    // half is in this directory so CI can sign; never ship it).
-    let pub_hex = std::fs::read_to_string("test-signer.pub").expect("test-signer.pub");
-    let bytes: Vec<String> = (0..32).map(|i| format!("0x{}", &pub_hex.trim()[2 * i..2 * i + 2])).collect();
-    std::fs::write(out.join("trusted_key.rs"), format!("pub const TRUSTED_KEY: [u8; 32] = [{}];\n", bytes.join(", ")))
-        .expect("write key");
-
     // memory.x for cortex-m-rt.
     std::fs::copy("memory.x", out.join("memory.x")).expect("memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
-    println!("cargo:rerun-if-changed=test-signer.pub");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -43,8 +43,11 @@ use embedded_alloc::LlffHeap;
 
 mod built {
     include!(concat!(env!("OUT_DIR"), "/calls.rs"));
-    include!(concat!(env!("OUT_DIR"), "/trusted_key.rs"));
 }
+
+/// The key this firmware trusts for OTA packages (a test key: its secret
+/// half is in this directory so CI can sign; never ship it).
+const TRUSTED_KEY: [u8; 32] = akira_ota::package::public_key_from_hex(include_str!("../test-signer.pub"));
 
 const HELLO: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hello.wasm"));
 const BENCH_EMPTY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bench_empty.wasm"));
@@ -333,7 +336,7 @@ fn main() -> ! {
         StoreConfig { meta_sectors: 2, slots: 3 },
     )
     .unwrap_or_else(|e| panic!("store: {e}"));
-    let keys = [TrustedKey { name: "test-signer", public_key: built::TRUSTED_KEY, policy: &policy }];
+    let keys = [TrustedKey { name: "test-signer", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };
     let mut session = Session::new(&trust, false);
     let mut check = FirmwareCheck { runtime: sched.runtime(), policy: &policy };
