@@ -13,6 +13,7 @@ pub mod log;
 pub mod spi;
 pub mod sys;
 pub mod timer;
+pub mod uart;
 
 pub use error::{Error, Result};
 

@@ -116,6 +116,15 @@ pub enum Trace<'a> {
         /// How it ended.
         result: Result<(), crate::Errno>,
     },
+    /// Bytes moved on a serial port.
+    Uart {
+        /// Port number.
+        port: u32,
+        /// Queued for transmission (true) or received (false).
+        transmitted: bool,
+        /// The bytes.
+        bytes: &'a [u8],
+    },
     /// An SPI transaction ran (or failed).
     Spi {
         /// Device id.

@@ -28,6 +28,7 @@ pub use module::{Bridge, HostModule, LinkContext, LinkError};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::spi::{Spi, SpiDevices, SpiModule};
+pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
 pub use state::{
     AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, memory_and_state, reply,
@@ -48,10 +49,10 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
-impl<B: Board + Gpio + I2c + Spi> Bridge<B> {
+impl<B: Board + Gpio + I2c + Spi + Uart> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
-    /// `akira:spi`).
+    /// `akira:spi`, `akira:uart`).
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
     /// registers the modules it has (`bridge.register(I2cModule)`).
@@ -60,6 +61,7 @@ impl<B: Board + Gpio + I2c + Spi> Bridge<B> {
         // Distinct import names: registration cannot fail.
         let _ = bridge.register(I2cModule);
         let _ = bridge.register(SpiModule);
+        let _ = bridge.register(UartModule);
         bridge
     }
 }

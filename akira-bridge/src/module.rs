@@ -8,6 +8,7 @@ use akira_caps::{CapabilitySet, Grants, ModuleCapability, ModuleSpec, VendorSlot
 use wasmi::Linker;
 
 use crate::board::Board;
+use crate::memory::GuestMemory;
 use crate::state::{AppState, ModuleIndex, Wait, WaitKind};
 
 /// What a module gets when it is linked for one app.
@@ -53,6 +54,23 @@ pub trait HostModule<B: Board> {
     fn poll_wait(&self, state: &mut AppState<B>, op: u32, arg: u64) -> Option<i32> {
         let _ = (state, op, arg);
         None
+    }
+
+    /// Like [`HostModule::poll_wait`], with the app's memory: for waits
+    /// that end by writing into it (a UART read copies the received bytes
+    /// into the app's buffer when they arrive). The app is suspended, so
+    /// its memory holds still; the module re-borrows its buffer through
+    /// `memory`, bounds-checked as at call time. The default ignores the
+    /// memory and calls `poll_wait`.
+    fn poll_wait_with_memory(
+        &self,
+        memory: &mut GuestMemory<'_>,
+        state: &mut AppState<B>,
+        op: u32,
+        arg: u64,
+    ) -> Option<i32> {
+        let _ = memory;
+        self.poll_wait(state, op, arg)
     }
 }
 
@@ -156,13 +174,23 @@ impl<B: Board> Bridge<B> {
 
     /// Polls a suspended app's wait at time `now`: `Some(result)` when it is
     /// over. Sleeps end at their deadline; yields at once; module waits when
-    /// the module says so, or with `TimedOut` at their deadline.
-    pub fn poll_wait(&self, state: &mut AppState<B>, wait: &Wait, now: crate::Instant) -> Option<i32> {
+    /// the module says so ([`HostModule::poll_wait_with_memory`], which may
+    /// write the app's `memory`), or with `TimedOut` at their deadline.
+    pub fn poll_wait(
+        &self,
+        memory: &mut GuestMemory<'_>,
+        state: &mut AppState<B>,
+        wait: &Wait,
+        now: crate::Instant,
+    ) -> Option<i32> {
         match wait.kind {
             WaitKind::Yield => Some(0),
             WaitKind::Sleep => (now >= wait.until).then_some(0),
             WaitKind::Module { module, op, arg } => {
-                let done = self.modules.get(usize::from(module.0)).and_then(|m| m.poll_wait(state, op, arg));
+                let done = self
+                    .modules
+                    .get(usize::from(module.0))
+                    .and_then(|m| m.poll_wait_with_memory(memory, state, op, arg));
                 done.or_else(|| (now >= wait.until).then_some(crate::Errno::TimedOut.code()))
             }
         }

@@ -29,6 +29,10 @@ pub struct RunArgs {
     /// Press a button: `PIN@TIME`, e.g. `0@500ms` (held 50 ms).
     #[arg(long, value_name = "PIN@TIME", value_parser = parse_press)]
     press: Vec<(u32, Duration)>,
+    /// Send text to a serial port: `PORT@TIME:TEXT`, e.g.
+    /// `1@500ms:hello\n` (escapes: `\n`, `\r`, `\t`, `\\`, `\xNN`).
+    #[arg(long, value_name = "PORT@TIME:TEXT", value_parser = parse_uart_input)]
+    uart_input: Vec<(u32, Duration, Vec<u8>)>,
     /// Embed this Akira.toml into a `.wasm` app (one `.wasm` only).
     #[arg(long, value_name = "AKIRA_TOML")]
     manifest: Option<PathBuf>,
@@ -63,6 +67,45 @@ fn parse_press(text: &str) -> Result<(u32, Duration), String> {
         return Err(format!("pin {pin} is not a button: the simulated board's buttons are pins 0..{INPUTS}"));
     }
     Ok((pin, parse_duration(at)?))
+}
+
+fn parse_uart_input(text: &str) -> Result<(u32, Duration, Vec<u8>), String> {
+    let usage = || format!("`{text}`: expected PORT@TIME:TEXT, e.g. 1@500ms:hello\\n");
+    let (port, rest) = text.split_once('@').ok_or_else(usage)?;
+    let (at, data) = rest.split_once(':').ok_or_else(usage)?;
+    let port: u32 = port.parse().map_err(|_| format!("`{port}` is not a port number"))?;
+    if port as usize >= akira_sim::uart::PORTS {
+        return Err(format!("the simulated board's serial ports are 0..{}", akira_sim::uart::PORTS));
+    }
+    Ok((port, parse_duration(at)?, unescape(data)?))
+}
+
+/// `\n`, `\r`, `\t`, `\\` and `\xNN` escapes.
+fn unescape(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'n') => out.push(b'\n'),
+            Some(b'r') => out.push(b'\r'),
+            Some(b't') => out.push(b'\t'),
+            Some(b'\\') => out.push(b'\\'),
+            Some(b'x') => {
+                let hex: Vec<u8> = bytes.by_ref().take(2).collect();
+                let byte = std::str::from_utf8(&hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                out.push(byte.ok_or_else(|| format!("`{text}`: \\x needs two hex digits"))?);
+            }
+            other => {
+                let c = other.map_or(String::from("end of text"), |c| format!("`\\{}`", c as char));
+                return Err(format!("`{text}`: unknown escape {c}"));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Prints what the build step did.
@@ -152,6 +195,9 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     for (pin, at) in &args.press {
         sim.press(*pin, *at);
+    }
+    for (port, at, bytes) in &args.uart_input {
+        sim.uart_input_at(*port, bytes, *at);
     }
 
     let end = sim.run(args.duration);

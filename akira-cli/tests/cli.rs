@@ -99,6 +99,48 @@ fn spi_flash_programs_and_reads_back_the_simulated_nor_flash() {
 }
 
 #[test]
+fn uart_echo_waits_suspended_for_input_and_echoes_it() {
+    let o = akira(&[
+        "run",
+        app("uart-echo").to_str().unwrap(),
+        "--virtual-time",
+        "--uart-input",
+        "1@500ms:hello\\r\\n",
+        "--uart-input",
+        "1@2s:quit\\n",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("[   0.000000s] uart-echo    uart0 tx \"ping\""), "{out}");
+    assert!(out.contains("[   0.000000s] uart-echo    uart0 rx \"ping\""), "loopback:\n{out}");
+    assert!(out.contains("[   0.000000s] uart-echo    uart1 tx \"echo ready\\r\\n\""), "{out}");
+    assert!(out.contains("[   0.500000s] board        uart1 <- \"hello\\r\\n\""), "{out}");
+    assert!(out.contains("[   0.500000s] uart-echo    uart1 rx \"hello\\r\\n\""), "woken at once:\n{out}");
+    assert!(out.contains("[   0.500000s] uart-echo    uart1 tx \"HELLO\\r\\n\""), "{out}");
+    assert!(out.contains("[   2.000000s] uart-echo    info: bye"), "{out}");
+    // Suspended between inputs: the fuel used is the work done, not the
+    // time waited.
+    let fuel: u64 = err
+        .lines()
+        .find(|l| l.contains("uart-echo") && l.contains("exited (0)"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|f| f.parse().ok())
+        .expect("summary line");
+    assert!(fuel < 20_000, "{fuel} fuel:\n{err}");
+}
+
+#[test]
+fn bad_uart_input_is_a_usage_error() {
+    let o = akira(&["run", app("uart-echo").to_str().unwrap(), "--uart-input", "5@1s:x"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("the simulated board's serial ports are 0..2"), "{err}");
+    let o = akira(&["run", app("uart-echo").to_str().unwrap(), "--uart-input", "1@1s:\\q"]);
+    let (_, err) = text(&o);
+    assert!(err.contains("unknown escape `\\q`"), "{err}");
+}
+
+#[test]
 fn inspect_shows_manifest_imports_and_verdict() {
     let o = akira(&["inspect", app("misbehave").to_str().unwrap()]);
     let (out, err) = text(&o);

@@ -10,7 +10,7 @@
 
 use core::mem;
 
-use akira_bridge::{AppState, Board, DeniedFault, Suspend, Wait};
+use akira_bridge::{AppState, Board, Bridge, DeniedFault, GuestMemory, Instant, Suspend, Wait};
 use wasmi::{Func, ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, Store, Val};
 
 use crate::error::Fault;
@@ -95,6 +95,21 @@ impl<B: Board> AppInstance<B> {
     /// The app's store data, mutably.
     pub fn state_mut(&mut self) -> &mut AppState<B> {
         self.store.data_mut()
+    }
+
+    /// Polls the app's wait (if it is suspended) through `bridge` at time
+    /// `now`: `Some(result)` when the wait is over (then call
+    /// [`AppInstance::resume`] with it). Modules may write the app's memory
+    /// to complete a wait (a UART read).
+    pub fn poll_wait(&mut self, bridge: &Bridge<B>, now: Instant) -> Option<i32> {
+        let wait = *self.wait()?;
+        match self.store.data().memory() {
+            Some(memory) => {
+                let (bytes, state) = memory.data_and_store_mut(&mut self.store);
+                bridge.poll_wait(&mut GuestMemory::new(bytes), state, &wait, now)
+            }
+            None => bridge.poll_wait(&mut GuestMemory::new(&mut []), self.store.data_mut(), &wait, now),
+        }
     }
 
     /// Fuel and wait counts.

@@ -206,7 +206,7 @@ impl<B: Board + Clone> Scheduler<B> {
                 continue;
             }
             if let Some(wait) = instance.wait().copied() {
-                match self.runtime.bridge().poll_wait(instance.state_mut(), &wait, now) {
+                match instance.poll_wait(self.runtime.bridge(), now) {
                     Some(result) => instance.resume(result),
                     None => {
                         round.live += 1;

@@ -120,14 +120,14 @@ fn edge_wait_completes_from_a_latched_edge_or_times_out() {
     let Step::Waiting(wait) = run(&mut i) else { panic!() };
     assert_eq!(wait.until, Instant::MAX, "no timeout");
     let bridge = rt.bridge();
-    assert_eq!(bridge.poll_wait(i.state_mut(), &wait, Instant::from_micros(10)), None);
+    assert_eq!(i.poll_wait(bridge, Instant::from_micros(10)), None);
     board.0.borrow_mut().pins.record_edge(0, Edge::Rising);
-    let result = bridge.poll_wait(i.state_mut(), &wait, Instant::from_micros(10)).unwrap();
+    let result = i.poll_wait(bridge, Instant::from_micros(10)).unwrap();
     assert_eq!(result, 1);
     i.resume(result);
     let Step::Waiting(second) = run(&mut i) else { panic!() };
     assert_eq!(second.until, Instant::from_micros(1000));
-    let timeout = bridge.poll_wait(i.state_mut(), &second, Instant::from_micros(1000)).unwrap();
+    let timeout = i.poll_wait(bridge, Instant::from_micros(1000)).unwrap();
     assert_eq!(timeout, Errno::TimedOut.code());
     i.resume(timeout);
     assert_eq!(run(&mut i), Step::Exited(100 + Errno::TimedOut.code()));

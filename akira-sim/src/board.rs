@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use akira_bridge::{
     AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot, Spi,
-    SpiDevices, Trace,
+    SpiDevices, Trace, Uart,
 };
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
@@ -14,6 +14,7 @@ use embedded_hal::spi::Operation as SpiOperation;
 use crate::i2c::{Eeprom24c02, Env, SimI2cBus, Tmp102};
 use crate::record::{Record, What};
 use crate::spi::{Loopback, SimSpiDevice, SpiFlash};
+use crate::uart::SimUarts;
 
 /// Number of logical pins on the simulated board.
 pub const PINS: usize = 16;
@@ -44,6 +45,7 @@ struct State {
     pins: PinBank<SimPin, SimPin, PINS>,
     i2c: I2cBuses<SimI2cBus, 2>,
     spi: SpiDevices<SimSpiDevice, 2>,
+    uarts: SimUarts,
     temperature_mc: Option<i32>,
     records: Vec<Record>,
     sink: Option<Sink>,
@@ -70,6 +72,7 @@ impl SimBoard {
             pins,
             i2c,
             spi,
+            uarts: SimUarts::default(),
             temperature_mc: None,
             records: Vec::new(),
             sink: None,
@@ -151,6 +154,23 @@ impl SimBoard {
         })
     }
 
+    /// Bytes arrive on serial port `port` (the script's `--uart-input`).
+    pub fn uart_input(&self, port: u32, bytes: &[u8]) -> Result<(), Errno> {
+        let dropped = self.0.borrow_mut().uarts.receive(port, bytes)?;
+        self.record(None, What::UartInput { port, bytes: bytes.to_vec() });
+        if dropped > 0 {
+            self.record(None, What::Note(format!("uart{port}: receive buffer full, {dropped} bytes dropped")));
+        }
+        Ok(())
+    }
+
+    /// A counter that moves whenever something arrives that a suspended
+    /// app may be waiting for (serial bytes): the simulation runs another
+    /// round at the same time when it moved.
+    pub fn arrivals(&self) -> u64 {
+        self.0.borrow().uarts.arrivals()
+    }
+
     /// The level of any pin.
     pub fn level(&self, pin: u32) -> Result<bool, Errno> {
         self.0.borrow_mut().pins.read(pin)
@@ -210,6 +230,7 @@ impl Board for SimBoard {
                 read: if result.is_ok() { read.to_vec() } else { Vec::new() },
                 result,
             },
+            Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
             }
@@ -251,5 +272,14 @@ impl I2c for SimBoard {
 impl Spi for SimBoard {
     fn transaction(&mut self, device: u32, ops: &mut [SpiOperation<'_, u8>]) -> Result<(), Errno> {
         self.0.borrow_mut().spi.transaction(device, ops)
+    }
+}
+
+impl Uart for SimBoard {
+    fn read(&mut self, port: u32, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.0.borrow_mut().uarts.read(port, buf)
+    }
+    fn write(&mut self, port: u32, data: &[u8]) -> Result<usize, Errno> {
+        self.0.borrow_mut().uarts.write(port, data)
     }
 }

@@ -7,6 +7,7 @@ pub mod i2c;
 mod record;
 mod simulation;
 pub mod spi;
+pub mod uart;
 
 pub use board::{Clock, INPUTS, PINS, SimBoard, SimPin};
 pub use record::{Record, What};

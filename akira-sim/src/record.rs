@@ -73,6 +73,22 @@ pub enum What {
         /// How it ended.
         result: Result<(), Errno>,
     },
+    /// An app moved bytes on a serial port.
+    Uart {
+        /// Port number.
+        port: u32,
+        /// Written (true) or read (false) by the app.
+        transmitted: bool,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// The script sent bytes to a serial port.
+    UartInput {
+        /// Port number.
+        port: u32,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// The guard refused a call.
     Denied(String),
     /// The app started.
@@ -133,6 +149,13 @@ impl fmt::Display for Record {
                     Ok(()) => Ok(()),
                     Err(e) => write!(f, " -> {} ({})", e.describe(), e.name()),
                 }
+            }
+            What::Uart { port, transmitted, bytes } => {
+                let dir = if *transmitted { "tx" } else { "rx" };
+                write!(f, "uart{port} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
+            }
+            What::UartInput { port, bytes } => {
+                write!(f, "uart{port} <- \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
             }
             What::Denied(d) => write!(f, "DENIED {d}"),
             What::Started => f.write_str("started"),

@@ -23,11 +23,19 @@ pub enum End {
     Stalled,
 }
 
+/// Something the script does to the board.
+enum Input {
+    /// Sets an input pin's level.
+    Pin { pin: u32, high: bool },
+    /// Bytes arrive on a serial port.
+    Uart { port: u32, bytes: Vec<u8> },
+}
+
 /// Apps on a simulated board, with a script of input changes.
 pub struct Simulation {
     scheduler: Scheduler<SimBoard>,
     board: SimBoard,
-    script: VecDeque<(Instant, u32, bool)>,
+    script: VecDeque<(Instant, Input)>,
 }
 
 impl Simulation {
@@ -61,11 +69,21 @@ impl Simulation {
         self.scheduler.remove(id)
     }
 
-    /// Sets input `pin` to `high` at time `at` (since the board started).
-    pub fn set_input_at(&mut self, pin: u32, high: bool, at: Duration) {
+    fn schedule(&mut self, at: Duration, input: Input) {
         let at = Instant::ZERO.saturating_add(at);
         let pos = self.script.iter().position(|(t, ..)| *t > at).unwrap_or(self.script.len());
-        self.script.insert(pos, (at, pin, high));
+        self.script.insert(pos, (at, input));
+    }
+
+    /// Sets input `pin` to `high` at time `at` (since the board started).
+    pub fn set_input_at(&mut self, pin: u32, high: bool, at: Duration) {
+        self.schedule(at, Input::Pin { pin, high });
+    }
+
+    /// Sends `bytes` to serial port `port` at time `at`: a suspended
+    /// `uart.read` on that port completes.
+    pub fn uart_input_at(&mut self, port: u32, bytes: &[u8], at: Duration) {
+        self.schedule(at, Input::Uart { port, bytes: bytes.to_vec() });
     }
 
     /// Presses the button on `pin` at `at` for [`PRESS`].
@@ -80,21 +98,28 @@ impl Simulation {
         let limit = limit.map(|l| Instant::ZERO.saturating_add(l));
         loop {
             let now = self.board.now();
-            while let Some(&(at, pin, high)) = self.script.front() {
-                if at > now {
-                    break;
-                }
-                self.script.pop_front();
-                // Script pins were checked when the script was made; a bad
-                // one is reported, not fatal.
-                if let Err(e) = self.board.set_input(pin, high) {
-                    self.board.record(None, What::Note(format!("script: gpio {pin}: {e}")));
+            while self.script.front().is_some_and(|(at, _)| *at <= now) {
+                let Some((_, input)) = self.script.pop_front() else { break };
+                // Script pins and ports were checked when the script was
+                // made; a bad one is reported, not fatal.
+                match input {
+                    Input::Pin { pin, high } => {
+                        if let Err(e) = self.board.set_input(pin, high) {
+                            self.board.record(None, What::Note(format!("script: gpio {pin}: {e}")));
+                        }
+                    }
+                    Input::Uart { port, bytes } => {
+                        if let Err(e) = self.board.uart_input(port, &bytes) {
+                            self.board.record(None, What::Note(format!("script: uart {port}: {e}")));
+                        }
+                    }
                 }
             }
             if limit.is_some_and(|l| now >= l) {
                 return End::TimeLimit;
             }
             let board = self.board.clone();
+            let arrivals = board.arrivals();
             let round = self.scheduler.poll(now, |info, event| {
                 let what = match event {
                     Event::Started => What::Started,
@@ -110,7 +135,9 @@ impl Simulation {
             if round.live == 0 {
                 return End::AllStopped;
             }
-            if round.busy {
+            // Bytes that arrived during the round (a loopback) may complete
+            // a wait: run another round before time moves.
+            if round.busy || self.board.arrivals() != arrivals {
                 continue;
             }
             let next = [round.next_wake, self.script.front().map(|(t, ..)| *t), limit].into_iter().flatten().min();

@@ -106,3 +106,48 @@ fn spi_reads_the_flash_id_and_is_denied_other_devices() {
     assert!(text.contains("t            spi0 write [9f] read [ef 40 14]"), "{text}");
     assert!(text.contains("t            DENIED spi: id 1 is not granted"), "{text}");
 }
+
+#[test]
+fn uart_read_suspends_until_timeout_or_bytes() {
+    let wat = format!(
+        r#"(module
+        (import "akira:uart" "read" (func $read (param i32 i32 i32 i64) (result i32)))
+        (import "akira:uart" "write" (func $write (param i32 i32 i32 i64) (result i32)))
+        (import "akira:timer" "now_us" (func $now (result i64)))
+        (memory (export "memory") 1)
+        (data (i32.const 0) "abc")
+        {CHECKS}
+        (func (export "akira_main") (result i32)
+            ;; nothing received: suspended until the 250 ms timeout
+            (call $expect (call $read (i32.const 0) (i32.const 16) (i32.const 8) (i64.const 250000)) (i32.const -7) (i32.const 1))
+            (call $expect (i32.wrap_i64 (call $now)) (i32.const 250000) (i32.const 2))
+            ;; the loopback: written bytes come back at once
+            (call $expect (call $write (i32.const 0) (i32.const 0) (i32.const 3) (i64.const -1)) (i32.const 3) (i32.const 3))
+            (call $expect (call $read (i32.const 0) (i32.const 16) (i32.const 8) (i64.const -1)) (i32.const 3) (i32.const 4))
+            (call $expect (i32.load8_u (i32.const 18)) (i32.const 0x63) (i32.const 5))
+            ;; port 1 (the terminal) gets "hi" from the script at 1 s
+            (call $expect (call $read (i32.const 1) (i32.const 16) (i32.const 8) (i64.const -1)) (i32.const 2) (i32.const 6))
+            (call $expect (i32.wrap_i64 (call $now)) (i32.const 1000000) (i32.const 7))
+            (call $expect (i32.load16_u (i32.const 16)) (i32.const 0x6968) (i32.const 8))
+            ;; denied, and a bad buffer
+            (call $expect (call $read (i32.const 2) (i32.const 16) (i32.const 8) (i64.const 0)) (i32.const -1) (i32.const 9))
+            (call $expect (call $write (i32.const 1) (i32.const 65530) (i32.const 8) (i64.const 0)) (i32.const -4) (i32.const 10))
+            (global.get $failed)))"#
+    );
+    let mut manifest = Manifest::new(AppName::try_from("t").unwrap(), Version::new(0, 1, 0));
+    manifest.capabilities.uart = Some([0, 1].into_iter().collect());
+    manifest.capabilities.timer = true;
+    let mut wasm = wat::parse_str(&wat).unwrap();
+    wasm.extend(manifest.custom_section());
+    let runtime = akira_sim::runtime(Policy::development());
+    let app = runtime.load(&wasm).unwrap();
+    let board = SimBoard::virtual_time();
+    let mut sim = Simulation::new(runtime, board.clone());
+    sim.spawn(app, Default::default()).unwrap();
+    sim.uart_input_at(1, b"hi", Duration::from_secs(1));
+    assert_eq!(sim.run(Some(Duration::from_secs(10))), End::AllStopped);
+    let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
+    let text = text.join("\n");
+    assert!(text.contains("exited with code 0"), "{text}");
+    assert!(text.contains("[   1.000000s] t            uart1 rx \"hi\""), "{text}");
+}

@@ -1,6 +1,6 @@
 //! The bridge modules of this crate: the core four (`akira:log`,
 //! `akira:timer`, `akira:gpio`, `akira:sys`) and the peripheral modules
-//! (`akira:i2c`, `akira:spi`). Each is documented function by function in `docs/abi.md`;
+//! (`akira:i2c`, `akira:spi`, `akira:uart`). Each is documented function by function in `docs/abi.md`;
 //! the specs here are the source that document is checked against.
 
 pub mod gpio;
@@ -9,6 +9,7 @@ pub mod log;
 pub mod spi;
 pub mod sys;
 pub mod timer;
+pub mod uart;
 
 use akira_caps::ValType::{I32, I64};
 use akira_caps::{FnSpec, Stability, ValType};
@@ -43,6 +44,7 @@ pub(crate) mod sig {
     pub const III: &[ValType] = &[I32, I32, I32];
     pub const IIL: &[ValType] = &[I32, I32, I64];
     pub const IIII: &[ValType] = &[I32, I32, I32, I32];
+    pub const IIIL: &[ValType] = &[I32, I32, I32, I64];
     pub const IIIII: &[ValType] = &[I32, I32, I32, I32, I32];
     pub const IIIIII: &[ValType] = &[I32, I32, I32, I32, I32, I32];
     pub const L: &[ValType] = &[I64];

@@ -8,7 +8,7 @@ use akira_sandbox::akira_bridge::embedded_hal::i2c::Operation;
 use akira_sandbox::akira_bridge::embedded_hal::spi::Operation as SpiOperation;
 use akira_sandbox::akira_bridge::{
     AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode, PinSlot,
-    Spi, Trace,
+    Spi, Trace, Uart,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
@@ -115,6 +115,16 @@ impl Spi for TestBoard {
             }
         }
         Ok(())
+    }
+}
+
+/// Serial ports receive nothing and take every write.
+impl Uart for TestBoard {
+    fn read(&mut self, _port: u32, _buf: &mut [u8]) -> Result<usize, Errno> {
+        Ok(0)
+    }
+    fn write(&mut self, _port: u32, data: &[u8]) -> Result<usize, Errno> {
+        Ok(data.len())
     }
 }
 
