@@ -10,6 +10,7 @@ mod error;
 pub mod gpio;
 pub mod i2c;
 pub mod log;
+pub mod pwm;
 pub mod spi;
 pub mod sys;
 pub mod timer;

@@ -116,6 +116,22 @@ pub enum Trace<'a> {
         /// How it ended.
         result: Result<(), crate::Errno>,
     },
+    /// A PWM channel's duty was set.
+    PwmDuty {
+        /// Channel.
+        channel: u32,
+        /// New duty.
+        duty: u16,
+        /// The duty meaning 100 %.
+        max: u16,
+    },
+    /// A PWM channel's frequency was set.
+    PwmFrequency {
+        /// Channel.
+        channel: u32,
+        /// Hertz.
+        hz: u32,
+    },
     /// Bytes moved on a serial port.
     Uart {
         /// Port number.

@@ -27,6 +27,7 @@ pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
+pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
 pub use modules::spi::{Spi, SpiDevices, SpiModule};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
@@ -49,10 +50,10 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
-impl<B: Board + Gpio + I2c + Spi + Uart> Bridge<B> {
+impl<B: Board + Gpio + I2c + Spi + Uart + Pwm> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
-    /// `akira:spi`, `akira:uart`).
+    /// `akira:spi`, `akira:uart`, `akira:pwm`).
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
     /// registers the modules it has (`bridge.register(I2cModule)`).
@@ -62,6 +63,7 @@ impl<B: Board + Gpio + I2c + Spi + Uart> Bridge<B> {
         let _ = bridge.register(I2cModule);
         let _ = bridge.register(SpiModule);
         let _ = bridge.register(UartModule);
+        let _ = bridge.register(PwmModule);
         bridge
     }
 }

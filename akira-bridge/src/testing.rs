@@ -44,3 +44,22 @@ pub fn code(r: Result<i32, Refusal>) -> i32 {
         Err(Refusal::Trap(t)) => panic!("unexpected trap: {t}"),
     }
 }
+
+/// Implements [`Board`] for a test board struct with a `rec: Recorder`
+/// field.
+macro_rules! recorder_board {
+    ($t:ty) => {
+        impl $crate::board::Board for $t {
+            fn now(&self) -> $crate::time::Instant {
+                $crate::board::Board::now(&self.rec)
+            }
+            fn log(&mut self, app: &$crate::board::AppInfo, level: $crate::board::Level, message: &str) {
+                $crate::board::Board::log(&mut self.rec, app, level, message)
+            }
+            fn trace(&mut self, app: &$crate::board::AppInfo, event: $crate::board::Trace<'_>) {
+                $crate::board::Board::trace(&mut self.rec, app, event)
+            }
+        }
+    };
+}
+pub(crate) use recorder_board;

@@ -230,7 +230,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
     let imported: Vec<_> = rt.bridge().specs().iter().map(|s| s.import).collect();
     assert_eq!(
         imported,
-        ["akira:log", "akira:timer", "akira:gpio", "akira:sys", "akira:i2c", "akira:spi", "akira:uart"]
+        ["akira:log", "akira:timer", "akira:gpio", "akira:sys", "akira:i2c", "akira:spi", "akira:uart", "akira:pwm"]
     );
     let m = manifest("all", |m| {
         m.capabilities.log = true;
@@ -240,6 +240,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
         m.capabilities.i2c = Some(I2cScope::default());
         m.capabilities.spi = Some(Default::default());
         m.capabilities.uart = Some(Default::default());
+        m.capabilities.pwm = Some(Default::default());
     });
     let app = rt.load(&wasm(&format!(r#"(module {imports} (func (export "akira_main")))"#), Some(&m))).unwrap();
     rt.instantiate(&app, 0, TestBoard::new()).expect("every import links");

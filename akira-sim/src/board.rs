@@ -5,13 +5,14 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use akira_bridge::{
-    AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot, Spi,
-    SpiDevices, Trace, Uart,
+    AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot, Pwm,
+    PwmChannels, Spi, SpiDevices, Trace, Uart,
 };
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
 
 use crate::i2c::{Eeprom24c02, Env, SimI2cBus, Tmp102};
+use crate::pwm::SimPwmChannel;
 use crate::record::{Record, What};
 use crate::spi::{Loopback, SimSpiDevice, SpiFlash};
 use crate::uart::SimUarts;
@@ -46,6 +47,8 @@ struct State {
     i2c: I2cBuses<SimI2cBus, 2>,
     spi: SpiDevices<SimSpiDevice, 2>,
     uarts: SimUarts,
+    pwm: PwmChannels<SimPwmChannel, { crate::pwm::CHANNELS }>,
+    buzzer_hz: u32,
     temperature_mc: Option<i32>,
     records: Vec<Record>,
     sink: Option<Sink>,
@@ -73,6 +76,8 @@ impl SimBoard {
             i2c,
             spi,
             uarts: SimUarts::default(),
+            pwm: PwmChannels::new(Default::default()),
+            buzzer_hz: 2_000,
             temperature_mc: None,
             records: Vec::new(),
             sink: None,
@@ -171,6 +176,16 @@ impl SimBoard {
         self.0.borrow().uarts.arrivals()
     }
 
+    /// A PWM channel's duty and the duty meaning 100 %.
+    pub fn pwm_duty(&self, channel: u32) -> Option<(u16, u16)> {
+        self.0.borrow_mut().pwm.channel_mut(channel).map(|c| (c.duty, c.max))
+    }
+
+    /// The buzzer's (PWM channel 3) frequency in hertz.
+    pub fn buzzer_hz(&self) -> u32 {
+        self.0.borrow().buzzer_hz
+    }
+
     /// The level of any pin.
     pub fn level(&self, pin: u32) -> Result<bool, Errno> {
         self.0.borrow_mut().pins.read(pin)
@@ -230,6 +245,8 @@ impl Board for SimBoard {
                 read: if result.is_ok() { read.to_vec() } else { Vec::new() },
                 result,
             },
+            Trace::PwmDuty { channel, duty, max } => What::PwmDuty { channel, duty, max },
+            Trace::PwmFrequency { channel, hz } => What::PwmFrequency { channel, hz },
             Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
@@ -281,5 +298,19 @@ impl Uart for SimBoard {
     }
     fn write(&mut self, port: u32, data: &[u8]) -> Result<usize, Errno> {
         self.0.borrow_mut().uarts.write(port, data)
+    }
+}
+
+impl Pwm for SimBoard {
+    fn max_duty(&mut self, channel: u32) -> Result<u16, Errno> {
+        self.0.borrow_mut().pwm.max_duty(channel)
+    }
+    fn set_duty(&mut self, channel: u32, duty: u16) -> Result<(), Errno> {
+        self.0.borrow_mut().pwm.set_duty(channel, duty)
+    }
+    fn set_frequency(&mut self, channel: u32, hz: u32) -> Result<(), Errno> {
+        crate::pwm::check_frequency(channel, hz)?;
+        self.0.borrow_mut().buzzer_hz = hz;
+        Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 mod board;
 pub mod i2c;
+pub mod pwm;
 mod record;
 mod simulation;
 pub mod spi;

@@ -73,6 +73,22 @@ pub enum What {
         /// How it ended.
         result: Result<(), Errno>,
     },
+    /// A PWM channel's duty was set.
+    PwmDuty {
+        /// Channel.
+        channel: u32,
+        /// Duty.
+        duty: u16,
+        /// Duty meaning 100 %.
+        max: u16,
+    },
+    /// A PWM channel's frequency was set.
+    PwmFrequency {
+        /// Channel.
+        channel: u32,
+        /// Hertz.
+        hz: u32,
+    },
     /// An app moved bytes on a serial port.
     Uart {
         /// Port number.
@@ -150,6 +166,11 @@ impl fmt::Display for Record {
                     Err(e) => write!(f, " -> {} ({})", e.describe(), e.name()),
                 }
             }
+            What::PwmDuty { channel, duty, max } => {
+                let percent = f64::from(*duty) * 100.0 / f64::from((*max).max(1));
+                write!(f, "pwm{channel} duty {duty}/{max} ({percent:.1}%)")
+            }
+            What::PwmFrequency { channel, hz } => write!(f, "pwm{channel} frequency {hz} Hz"),
             What::Uart { port, transmitted, bytes } => {
                 let dir = if *transmitted { "tx" } else { "rx" };
                 write!(f, "uart{port} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())

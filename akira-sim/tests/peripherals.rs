@@ -151,3 +151,31 @@ fn uart_read_suspends_until_timeout_or_bytes() {
     assert!(text.contains("exited with code 0"), "{text}");
     assert!(text.contains("[   1.000000s] t            uart1 rx \"hi\""), "{text}");
 }
+
+#[test]
+fn pwm_sets_duty_and_only_the_buzzer_takes_a_frequency() {
+    let wat = format!(
+        r#"(module
+        (import "akira:pwm" "max_duty" (func $max (param i32) (result i32)))
+        (import "akira:pwm" "set_duty" (func $duty (param i32 i32) (result i32)))
+        (import "akira:pwm" "set_frequency" (func $freq (param i32 i32) (result i32)))
+        {CHECKS}
+        (func (export "akira_main") (result i32)
+            (call $expect (call $max (i32.const 0)) (i32.const 1000) (i32.const 1))
+            (call $expect (call $duty (i32.const 0) (i32.const 250)) (i32.const 0) (i32.const 2))
+            (call $expect (call $duty (i32.const 0) (i32.const 1001)) (i32.const -3) (i32.const 3))
+            (call $expect (call $freq (i32.const 0) (i32.const 440)) (i32.const -9) (i32.const 4))
+            (call $expect (call $freq (i32.const 3) (i32.const 440)) (i32.const 0) (i32.const 5))
+            (call $expect (call $duty (i32.const 1) (i32.const 1)) (i32.const -1) (i32.const 6))
+            (global.get $failed)))"#
+    );
+    let (board, code) =
+        run_on(SimBoard::virtual_time(), &wat, |m| m.capabilities.pwm = Some([0, 3].into_iter().collect()));
+    assert_eq!(code, 0, "check {code} failed");
+    assert_eq!(board.pwm_duty(0), Some((250, 1000)));
+    assert_eq!(board.buzzer_hz(), 440);
+    let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
+    let text = text.join("\n");
+    assert!(text.contains("t            pwm0 duty 250/1000 (25.0%)"), "{text}");
+    assert!(text.contains("t            pwm3 frequency 440 Hz"), "{text}");
+}

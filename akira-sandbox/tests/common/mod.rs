@@ -8,7 +8,7 @@ use akira_sandbox::akira_bridge::embedded_hal::i2c::Operation;
 use akira_sandbox::akira_bridge::embedded_hal::spi::Operation as SpiOperation;
 use akira_sandbox::akira_bridge::{
     AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode, PinSlot,
-    Spi, Trace, Uart,
+    Pwm, Spi, Trace, Uart,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
@@ -125,6 +125,16 @@ impl Uart for TestBoard {
     }
     fn write(&mut self, _port: u32, data: &[u8]) -> Result<usize, Errno> {
         Ok(data.len())
+    }
+}
+
+/// Four PWM channels, duty 0..=255.
+impl Pwm for TestBoard {
+    fn max_duty(&mut self, channel: u32) -> Result<u16, Errno> {
+        if channel < 4 { Ok(255) } else { Err(Errno::NoSuchResource) }
+    }
+    fn set_duty(&mut self, _channel: u32, _duty: u16) -> Result<(), Errno> {
+        Ok(())
     }
 }
 
