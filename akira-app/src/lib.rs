@@ -6,6 +6,7 @@
 // clash (the examples' import lists are checked in CI).
 #![allow(clashing_extern_declarations)]
 
+pub mod adc;
 mod error;
 pub mod gpio;
 pub mod i2c;

@@ -132,6 +132,15 @@ pub enum Trace<'a> {
         /// Hertz.
         hz: u32,
     },
+    /// An analog input was converted.
+    Adc {
+        /// Channel.
+        channel: u32,
+        /// The raw code, or millivolts.
+        value: u32,
+        /// Whether `value` is in millivolts.
+        millivolts: bool,
+    },
     /// Bytes moved on a serial port.
     Uart {
         /// Port number.

@@ -25,6 +25,7 @@ pub use errno::Errno;
 pub use latch::{InputLatch, LatchedInput};
 pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
+pub use modules::adc::{Adc, AdcModule};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
@@ -50,10 +51,10 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
-impl<B: Board + Gpio + I2c + Spi + Uart + Pwm> Bridge<B> {
+impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
-    /// `akira:spi`, `akira:uart`, `akira:pwm`).
+    /// `akira:spi`, `akira:uart`, `akira:pwm`, `akira:adc`).
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
     /// registers the modules it has (`bridge.register(I2cModule)`).
@@ -64,6 +65,7 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm> Bridge<B> {
         let _ = bridge.register(SpiModule);
         let _ = bridge.register(UartModule);
         let _ = bridge.register(PwmModule);
+        let _ = bridge.register(AdcModule);
         bridge
     }
 }

@@ -3,7 +3,7 @@
 
 use akira_bridge::Errno;
 use akira_bridge::akira_caps::{FnSpec, ModuleSpec, Stability, ValType};
-use akira_bridge::modules::{gpio, i2c, log, pwm, spi, sys, timer, uart};
+use akira_bridge::modules::{adc, gpio, i2c, log, pwm, spi, sys, timer, uart};
 
 fn doc() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/abi.md")).unwrap()
@@ -20,7 +20,7 @@ fn signature(f: &FnSpec) -> String {
 }
 
 const SPECS: &[&ModuleSpec] =
-    &[&log::SPEC, &timer::SPEC, &gpio::SPEC, &sys::SPEC, &i2c::SPEC, &spi::SPEC, &uart::SPEC, &pwm::SPEC];
+    &[&log::SPEC, &timer::SPEC, &gpio::SPEC, &sys::SPEC, &i2c::SPEC, &spi::SPEC, &uart::SPEC, &pwm::SPEC, &adc::SPEC];
 
 /// The function rows of the section headed by `module`.
 fn rows<'a>(doc: &'a str, module: &str) -> Vec<&'a str> {

@@ -141,6 +141,19 @@ fn bad_uart_input_is_a_usage_error() {
 }
 
 #[test]
+fn dimmer_follows_the_simulated_potentiometer() {
+    let o = akira(&["run", app("dimmer").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("[   0.000000s] dimmer       adc0 0 mV"), "{out}");
+    assert!(out.contains("[   2.500000s] dimmer       adc0 1650 mV"), "{out}");
+    assert!(out.contains("[   2.500000s] dimmer       pwm0 duty 500/1000 (50.0%)"), "{out}");
+    assert!(out.contains("[   2.500000s] dimmer       info: knob 1650 mV -> LED 50%"), "{out}");
+    assert!(out.contains("[   5.000000s] dimmer       pwm3 frequency 440 Hz"), "{out}");
+    assert!(out.contains("[   5.200000s] dimmer       pwm3 duty 0/1000 (0.0%)"), "{out}");
+}
+
+#[test]
 fn inspect_shows_manifest_imports_and_verdict() {
     let o = akira(&["inspect", app("misbehave").to_str().unwrap()]);
     let (out, err) = text(&o);

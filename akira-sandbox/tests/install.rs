@@ -230,7 +230,17 @@ fn every_specified_function_is_linked_with_its_specified_type() {
     let imported: Vec<_> = rt.bridge().specs().iter().map(|s| s.import).collect();
     assert_eq!(
         imported,
-        ["akira:log", "akira:timer", "akira:gpio", "akira:sys", "akira:i2c", "akira:spi", "akira:uart", "akira:pwm"]
+        [
+            "akira:log",
+            "akira:timer",
+            "akira:gpio",
+            "akira:sys",
+            "akira:i2c",
+            "akira:spi",
+            "akira:uart",
+            "akira:pwm",
+            "akira:adc"
+        ]
     );
     let m = manifest("all", |m| {
         m.capabilities.log = true;
@@ -241,6 +251,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
         m.capabilities.spi = Some(Default::default());
         m.capabilities.uart = Some(Default::default());
         m.capabilities.pwm = Some(Default::default());
+        m.capabilities.adc = Some(Default::default());
     });
     let app = rt.load(&wasm(&format!(r#"(module {imports} (func (export "akira_main")))"#), Some(&m))).unwrap();
     rt.instantiate(&app, 0, TestBoard::new()).expect("every import links");

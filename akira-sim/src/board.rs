@@ -5,8 +5,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use akira_bridge::{
-    AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot, Pwm,
-    PwmChannels, Spi, SpiDevices, Trace, Uart,
+    Adc, AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot,
+    Pwm, PwmChannels, Spi, SpiDevices, Trace, Uart,
 };
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
@@ -49,6 +49,7 @@ struct State {
     uarts: SimUarts,
     pwm: PwmChannels<SimPwmChannel, { crate::pwm::CHANNELS }>,
     buzzer_hz: u32,
+    adc_mv: [Option<u32>; crate::adc::CHANNELS],
     temperature_mc: Option<i32>,
     records: Vec<Record>,
     sink: Option<Sink>,
@@ -78,6 +79,7 @@ impl SimBoard {
             uarts: SimUarts::default(),
             pwm: PwmChannels::new(Default::default()),
             buzzer_hz: 2_000,
+            adc_mv: [None; crate::adc::CHANNELS],
             temperature_mc: None,
             records: Vec::new(),
             sink: None,
@@ -186,6 +188,19 @@ impl SimBoard {
         self.0.borrow().buzzer_hz
     }
 
+    /// Fixes analog input `channel` at `mv` millivolts, or with `None`
+    /// returns it to its default (see [`crate::adc`]).
+    pub fn set_adc_mv(&self, channel: u32, mv: Option<u32>) -> Result<(), Errno> {
+        let mut s = self.0.borrow_mut();
+        *s.adc_mv.get_mut(channel as usize).ok_or(Errno::NoSuchResource)? = mv;
+        Ok(())
+    }
+
+    fn adc_input(&self, channel: u32) -> Result<u32, Errno> {
+        let fixed = *self.0.borrow().adc_mv.get(channel as usize).ok_or(Errno::NoSuchResource)?;
+        Ok(fixed.unwrap_or_else(|| crate::adc::default_mv(channel, self.now())))
+    }
+
     /// The level of any pin.
     pub fn level(&self, pin: u32) -> Result<bool, Errno> {
         self.0.borrow_mut().pins.read(pin)
@@ -247,6 +262,7 @@ impl Board for SimBoard {
             },
             Trace::PwmDuty { channel, duty, max } => What::PwmDuty { channel, duty, max },
             Trace::PwmFrequency { channel, hz } => What::PwmFrequency { channel, hz },
+            Trace::Adc { channel, value, millivolts } => What::Adc { channel, value, millivolts },
             Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
@@ -312,5 +328,19 @@ impl Pwm for SimBoard {
         crate::pwm::check_frequency(channel, hz)?;
         self.0.borrow_mut().buzzer_hz = hz;
         Ok(())
+    }
+}
+
+impl Adc for SimBoard {
+    fn resolution(&mut self, channel: u32) -> Result<u8, Errno> {
+        self.adc_input(channel)?;
+        Ok(crate::adc::BITS)
+    }
+    fn read_raw(&mut self, channel: u32) -> Result<u16, Errno> {
+        Ok(crate::adc::code(self.adc_input(channel)?))
+    }
+    fn full_scale_mv(&mut self, channel: u32) -> Result<u32, Errno> {
+        self.adc_input(channel)?;
+        Ok(crate::adc::FULL_SCALE_MV)
     }
 }

@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod adc;
 mod board;
 pub mod i2c;
 pub mod pwm;

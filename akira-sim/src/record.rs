@@ -89,6 +89,15 @@ pub enum What {
         /// Hertz.
         hz: u32,
     },
+    /// An analog input was converted.
+    Adc {
+        /// Channel.
+        channel: u32,
+        /// Raw code, or millivolts.
+        value: u32,
+        /// Whether `value` is millivolts.
+        millivolts: bool,
+    },
     /// An app moved bytes on a serial port.
     Uart {
         /// Port number.
@@ -171,6 +180,8 @@ impl fmt::Display for Record {
                 write!(f, "pwm{channel} duty {duty}/{max} ({percent:.1}%)")
             }
             What::PwmFrequency { channel, hz } => write!(f, "pwm{channel} frequency {hz} Hz"),
+            What::Adc { channel, value, millivolts: true } => write!(f, "adc{channel} {value} mV"),
+            What::Adc { channel, value, millivolts: false } => write!(f, "adc{channel} raw {value}"),
             What::Uart { port, transmitted, bytes } => {
                 let dir = if *transmitted { "tx" } else { "rx" };
                 write!(f, "uart{port} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())

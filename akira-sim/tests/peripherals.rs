@@ -179,3 +179,29 @@ fn pwm_sets_duty_and_only_the_buzzer_takes_a_frequency() {
     assert!(text.contains("t            pwm0 duty 250/1000 (25.0%)"), "{text}");
     assert!(text.contains("t            pwm3 frequency 440 Hz"), "{text}");
 }
+
+#[test]
+fn adc_reads_the_potentiometer_within_its_grant_only() {
+    let wat = format!(
+        r#"(module
+        (import "akira:adc" "resolution" (func $bits (param i32) (result i32)))
+        (import "akira:adc" "read_raw" (func $raw (param i32) (result i32)))
+        (import "akira:adc" "read_mv" (func $mv (param i32) (result i32)))
+        {CHECKS}
+        (func (export "akira_main") (result i32)
+            (call $expect (call $bits (i32.const 0)) (i32.const 12) (i32.const 1))
+            (call $expect (call $raw (i32.const 0)) (i32.const 1241) (i32.const 2))
+            (call $expect (call $mv (i32.const 0)) (i32.const 1000) (i32.const 3))
+            (call $expect (call $mv (i32.const 1)) (i32.const -1) (i32.const 4))
+            (global.get $failed)))"#
+    );
+    let board = SimBoard::virtual_time();
+    board.set_adc_mv(0, Some(1000)).unwrap();
+    let (board, code) = run_on(board, &wat, |m| m.capabilities.adc = Some([0].into_iter().collect()));
+    assert_eq!(code, 0, "check {code} failed");
+    let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
+    let text = text.join("\n");
+    assert!(text.contains("t            adc0 raw 1241\n"), "{text}");
+    assert!(text.contains("t            adc0 1000 mV"), "{text}");
+    assert!(text.contains("DENIED adc: id 1 is not granted"), "{text}");
+}

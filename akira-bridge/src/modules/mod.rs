@@ -3,6 +3,7 @@
 //! (`akira:i2c`, `akira:spi`, `akira:uart`, `akira:pwm`, ...). Each is documented function by function in `docs/abi.md`;
 //! the specs here are the source that document is checked against.
 
+pub mod adc;
 pub mod gpio;
 pub mod i2c;
 pub mod log;

@@ -7,8 +7,8 @@ use std::rc::Rc;
 use akira_sandbox::akira_bridge::embedded_hal::i2c::Operation;
 use akira_sandbox::akira_bridge::embedded_hal::spi::Operation as SpiOperation;
 use akira_sandbox::akira_bridge::{
-    AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode, PinSlot,
-    Pwm, Spi, Trace, Uart,
+    Adc, AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode,
+    PinSlot, Pwm, Spi, Trace, Uart,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
@@ -135,6 +135,19 @@ impl Pwm for TestBoard {
     }
     fn set_duty(&mut self, _channel: u32, _duty: u16) -> Result<(), Errno> {
         Ok(())
+    }
+}
+
+/// Two 12-bit channels reading mid-scale.
+impl Adc for TestBoard {
+    fn resolution(&mut self, _channel: u32) -> Result<u8, Errno> {
+        Ok(12)
+    }
+    fn read_raw(&mut self, channel: u32) -> Result<u16, Errno> {
+        if channel < 2 { Ok(2048) } else { Err(Errno::NoSuchResource) }
+    }
+    fn full_scale_mv(&mut self, _channel: u32) -> Result<u32, Errno> {
+        Ok(3300)
     }
 }
 
