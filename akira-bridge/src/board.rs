@@ -141,6 +141,15 @@ pub enum Trace<'a> {
         /// Whether `value` is in millivolts.
         millivolts: bool,
     },
+    /// A sensor channel was read.
+    Sensor {
+        /// Channel.
+        channel: u32,
+        /// What it measures.
+        kind: crate::modules::sensor::SensorKind,
+        /// The values, in the kind's unit.
+        values: &'a [i32],
+    },
     /// Bytes moved on a serial port.
     Uart {
         /// Port number.

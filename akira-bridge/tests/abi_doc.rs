@@ -3,7 +3,7 @@
 
 use akira_bridge::Errno;
 use akira_bridge::akira_caps::{FnSpec, ModuleSpec, Stability, ValType};
-use akira_bridge::modules::{adc, gpio, i2c, log, pwm, spi, sys, timer, uart};
+use akira_bridge::modules::{adc, gpio, i2c, log, pwm, sensor, spi, sys, timer, uart};
 
 fn doc() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/abi.md")).unwrap()
@@ -19,8 +19,18 @@ fn signature(f: &FnSpec) -> String {
     format!("({}) -> {results}", list(f.params))
 }
 
-const SPECS: &[&ModuleSpec] =
-    &[&log::SPEC, &timer::SPEC, &gpio::SPEC, &sys::SPEC, &i2c::SPEC, &spi::SPEC, &uart::SPEC, &pwm::SPEC, &adc::SPEC];
+const SPECS: &[&ModuleSpec] = &[
+    &log::SPEC,
+    &timer::SPEC,
+    &gpio::SPEC,
+    &sys::SPEC,
+    &i2c::SPEC,
+    &spi::SPEC,
+    &uart::SPEC,
+    &pwm::SPEC,
+    &adc::SPEC,
+    &sensor::SPEC,
+];
 
 /// The function rows of the section headed by `module`.
 fn rows<'a>(doc: &'a str, module: &str) -> Vec<&'a str> {

@@ -154,6 +154,17 @@ fn dimmer_follows_the_simulated_potentiometer() {
 }
 
 #[test]
+fn weather_reads_typed_sensor_channels() {
+    let o = akira(&["run", app("weather").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("weather      sensor0 temperature 22500 m°C"), "{out}");
+    assert!(out.contains("weather      info: 22.5 °C, 45.0 %RH, 1013.25 hPa"), "{out}");
+    assert!(out.contains("weather      sensor3 acceleration [0, 0, 9807] mm/s²"), "{out}");
+    assert!(out.contains("weather      info: acceleration 0 0 9807 mm/s²: lying flat"), "{out}");
+}
+
+#[test]
 fn inspect_shows_manifest_imports_and_verdict() {
     let o = akira(&["inspect", app("misbehave").to_str().unwrap()]);
     let (out, err) = text(&o);

@@ -239,7 +239,8 @@ fn every_specified_function_is_linked_with_its_specified_type() {
             "akira:spi",
             "akira:uart",
             "akira:pwm",
-            "akira:adc"
+            "akira:adc",
+            "akira:sensor",
         ]
     );
     let m = manifest("all", |m| {
@@ -252,6 +253,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
         m.capabilities.uart = Some(Default::default());
         m.capabilities.pwm = Some(Default::default());
         m.capabilities.adc = Some(Default::default());
+        m.capabilities.sensor = Some(Default::default());
     });
     let app = rt.load(&wasm(&format!(r#"(module {imports} (func (export "akira_main")))"#), Some(&m))).unwrap();
     rt.instantiate(&app, 0, TestBoard::new()).expect("every import links");

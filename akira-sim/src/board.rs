@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use akira_bridge::{
     Adc, AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot,
-    Pwm, PwmChannels, Spi, SpiDevices, Trace, Uart,
+    Pwm, PwmChannels, Reading, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
 };
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
@@ -263,6 +263,7 @@ impl Board for SimBoard {
             Trace::PwmDuty { channel, duty, max } => What::PwmDuty { channel, duty, max },
             Trace::PwmFrequency { channel, hz } => What::PwmFrequency { channel, hz },
             Trace::Adc { channel, value, millivolts } => What::Adc { channel, value, millivolts },
+            Trace::Sensor { channel, kind, values } => What::Sensor { channel, kind, values: values.to_vec() },
             Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
@@ -342,5 +343,21 @@ impl Adc for SimBoard {
     fn full_scale_mv(&mut self, channel: u32) -> Result<u32, Errno> {
         self.adc_input(channel)?;
         Ok(crate::adc::FULL_SCALE_MV)
+    }
+}
+
+impl Sensors for SimBoard {
+    fn kind(&mut self, channel: u32) -> Result<SensorKind, Errno> {
+        crate::sensor::kind(channel)
+    }
+    fn read(&mut self, channel: u32) -> Result<Reading, Errno> {
+        if channel != 0 {
+            return crate::sensor::fixed(channel);
+        }
+        // The temperature channel is the TMP102 on bus 0, read as its
+        // driver would.
+        let mut raw = [0u8; 2];
+        I2c::transaction(self, 0, 0x48, &mut [Operation::Write(&[0x00]), Operation::Read(&mut raw)])?;
+        Reading::scalar(SensorKind::Temperature, Tmp102::decode(u16::from_be_bytes(raw))).ok_or(Errno::Io)
     }
 }

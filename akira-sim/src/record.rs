@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use akira_bridge::{Errno, Instant, Level};
+use akira_bridge::{Errno, Instant, Level, SensorKind};
 
 /// One thing that happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +98,15 @@ pub enum What {
         /// Whether `value` is millivolts.
         millivolts: bool,
     },
+    /// A sensor channel was read.
+    Sensor {
+        /// Channel.
+        channel: u32,
+        /// What it measures.
+        kind: SensorKind,
+        /// Values in the kind's unit.
+        values: Vec<i32>,
+    },
     /// An app moved bytes on a serial port.
     Uart {
         /// Port number.
@@ -182,6 +191,10 @@ impl fmt::Display for Record {
             What::PwmFrequency { channel, hz } => write!(f, "pwm{channel} frequency {hz} Hz"),
             What::Adc { channel, value, millivolts: true } => write!(f, "adc{channel} {value} mV"),
             What::Adc { channel, value, millivolts: false } => write!(f, "adc{channel} raw {value}"),
+            What::Sensor { channel, kind, values } => match values.as_slice() {
+                [v] => write!(f, "sensor{channel} {} {v} {}", kind.name(), kind.unit()),
+                vs => write!(f, "sensor{channel} {} {vs:?} {}", kind.name(), kind.unit()),
+            },
             What::Uart { port, transmitted, bytes } => {
                 let dir = if *transmitted { "tx" } else { "rx" };
                 write!(f, "uart{port} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())

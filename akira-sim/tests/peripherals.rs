@@ -205,3 +205,30 @@ fn adc_reads_the_potentiometer_within_its_grant_only() {
     assert!(text.contains("t            adc0 1000 mV"), "{text}");
     assert!(text.contains("DENIED adc: id 1 is not granted"), "{text}");
 }
+
+#[test]
+fn sensor_values_go_through_memory_and_negative_ones_survive() {
+    let wat = format!(
+        r#"(module
+        (import "akira:sensor" "kind" (func $kind (param i32) (result i32)))
+        (import "akira:sensor" "read" (func $read (param i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        {CHECKS}
+        (func (export "akira_main") (result i32)
+            (call $expect (call $kind (i32.const 0)) (i32.const 1) (i32.const 1))
+            (call $expect (call $read (i32.const 0) (i32.const 16) (i32.const 4)) (i32.const 1) (i32.const 2))
+            (call $expect (i32.load (i32.const 16)) (i32.const -5000) (i32.const 3))
+            (call $expect (call $read (i32.const 3) (i32.const 32) (i32.const 12)) (i32.const 3) (i32.const 4))
+            (call $expect (i32.load (i32.const 40)) (i32.const 9807) (i32.const 5))
+            (call $expect (call $read (i32.const 3) (i32.const 32) (i32.const 8)) (i32.const -8) (i32.const 6))
+            (call $expect (call $read (i32.const 1) (i32.const 32) (i32.const 4)) (i32.const -1) (i32.const 7))
+            (call $expect (call $read (i32.const 0) (i32.const 65534) (i32.const 4)) (i32.const -4) (i32.const 8))
+            (global.get $failed)))"#
+    );
+    let board = SimBoard::virtual_time();
+    board.set_temperature(Some(-5_000));
+    let (board, code) = run_on(board, &wat, |m| m.capabilities.sensor = Some([0, 3].into_iter().collect()));
+    assert_eq!(code, 0, "check {code} failed");
+    let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
+    assert!(text.join("\n").contains("t            sensor0 temperature -5000 m°C"), "{text:?}");
+}

@@ -8,7 +8,7 @@ use akira_sandbox::akira_bridge::embedded_hal::i2c::Operation;
 use akira_sandbox::akira_bridge::embedded_hal::spi::Operation as SpiOperation;
 use akira_sandbox::akira_bridge::{
     Adc, AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode,
-    PinSlot, Pwm, Spi, Trace, Uart,
+    PinSlot, Pwm, Reading, SensorKind, Sensors, Spi, Trace, Uart,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
@@ -148,6 +148,17 @@ impl Adc for TestBoard {
     }
     fn full_scale_mv(&mut self, _channel: u32) -> Result<u32, Errno> {
         Ok(3300)
+    }
+}
+
+/// One thermometer at 21 °C.
+impl Sensors for TestBoard {
+    fn kind(&mut self, channel: u32) -> Result<SensorKind, Errno> {
+        if channel == 0 { Ok(SensorKind::Temperature) } else { Err(Errno::NoSuchResource) }
+    }
+    fn read(&mut self, channel: u32) -> Result<Reading, Errno> {
+        self.kind(channel)?;
+        Reading::scalar(SensorKind::Temperature, 21_000).ok_or(Errno::Io)
     }
 }
 
