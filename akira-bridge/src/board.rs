@@ -150,6 +150,11 @@ pub enum Trace<'a> {
         /// The values, in the kind's unit.
         values: &'a [i32],
     },
+    /// Random bytes were drawn.
+    Random {
+        /// How many.
+        len: u32,
+    },
     /// Bytes moved on a serial port.
     Uart {
         /// Port number.

@@ -29,6 +29,7 @@ pub use modules::adc::{Adc, AdcModule};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
+pub use modules::rng::{Rng, RngModule};
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};
 pub use modules::spi::{Spi, SpiDevices, SpiModule};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
@@ -52,10 +53,11 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
-impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors> Bridge<B> {
+impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
-    /// `akira:spi`, `akira:uart`, `akira:pwm`, `akira:adc`, `akira:sensor`).
+    /// `akira:spi`, `akira:uart`, `akira:pwm`, `akira:adc`, `akira:sensor`,
+    /// `akira:rng`).
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
     /// registers the modules it has (`bridge.register(I2cModule)`).
@@ -68,6 +70,7 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors> Bridge<B> {
         let _ = bridge.register(PwmModule);
         let _ = bridge.register(AdcModule);
         let _ = bridge.register(SensorModule);
+        let _ = bridge.register(RngModule);
         bridge
     }
 }

@@ -241,6 +241,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
             "akira:pwm",
             "akira:adc",
             "akira:sensor",
+            "akira:rng",
         ]
     );
     let m = manifest("all", |m| {
@@ -254,6 +255,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
         m.capabilities.pwm = Some(Default::default());
         m.capabilities.adc = Some(Default::default());
         m.capabilities.sensor = Some(Default::default());
+        m.capabilities.rng = true;
     });
     let app = rt.load(&wasm(&format!(r#"(module {imports} (func (export "akira_main")))"#), Some(&m))).unwrap();
     rt.instantiate(&app, 0, TestBoard::new()).expect("every import links");

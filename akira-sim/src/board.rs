@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use akira_bridge::{
     Adc, AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot,
-    Pwm, PwmChannels, Reading, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
+    Pwm, PwmChannels, Reading, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
 };
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
@@ -49,6 +49,7 @@ struct State {
     uarts: SimUarts,
     pwm: PwmChannels<SimPwmChannel, { crate::pwm::CHANNELS }>,
     buzzer_hz: u32,
+    rng: crate::rng::SimRng,
     adc_mv: [Option<u32>; crate::adc::CHANNELS],
     temperature_mc: Option<i32>,
     records: Vec<Record>,
@@ -79,6 +80,7 @@ impl SimBoard {
             uarts: SimUarts::default(),
             pwm: PwmChannels::new(Default::default()),
             buzzer_hz: 2_000,
+            rng: crate::rng::SimRng::default(),
             adc_mv: [None; crate::adc::CHANNELS],
             temperature_mc: None,
             records: Vec::new(),
@@ -201,6 +203,12 @@ impl SimBoard {
         Ok(fixed.unwrap_or_else(|| crate::adc::default_mv(channel, self.now())))
     }
 
+    /// Reseeds the random number generator (runs with the same seed draw
+    /// the same bytes).
+    pub fn seed_rng(&self, seed: u64) {
+        self.0.borrow_mut().rng = crate::rng::SimRng::new(seed);
+    }
+
     /// The level of any pin.
     pub fn level(&self, pin: u32) -> Result<bool, Errno> {
         self.0.borrow_mut().pins.read(pin)
@@ -264,6 +272,7 @@ impl Board for SimBoard {
             Trace::PwmFrequency { channel, hz } => What::PwmFrequency { channel, hz },
             Trace::Adc { channel, value, millivolts } => What::Adc { channel, value, millivolts },
             Trace::Sensor { channel, kind, values } => What::Sensor { channel, kind, values: values.to_vec() },
+            Trace::Random { len } => What::Random { len },
             Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
@@ -359,5 +368,12 @@ impl Sensors for SimBoard {
         let mut raw = [0u8; 2];
         I2c::transaction(self, 0, 0x48, &mut [Operation::Write(&[0x00]), Operation::Read(&mut raw)])?;
         Reading::scalar(SensorKind::Temperature, Tmp102::decode(u16::from_be_bytes(raw))).ok_or(Errno::Io)
+    }
+}
+
+impl Rng for SimBoard {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
+        self.0.borrow_mut().rng.fill(buf);
+        Ok(())
     }
 }

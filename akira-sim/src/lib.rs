@@ -7,6 +7,7 @@ mod board;
 pub mod i2c;
 pub mod pwm;
 mod record;
+pub mod rng;
 pub mod sensor;
 mod simulation;
 pub mod spi;

@@ -107,6 +107,11 @@ pub enum What {
         /// Values in the kind's unit.
         values: Vec<i32>,
     },
+    /// Random bytes were drawn.
+    Random {
+        /// How many.
+        len: u32,
+    },
     /// An app moved bytes on a serial port.
     Uart {
         /// Port number.
@@ -195,6 +200,7 @@ impl fmt::Display for Record {
                 [v] => write!(f, "sensor{channel} {} {v} {}", kind.name(), kind.unit()),
                 vs => write!(f, "sensor{channel} {} {vs:?} {}", kind.name(), kind.unit()),
             },
+            What::Random { len } => write!(f, "rng {len} bytes"),
             What::Uart { port, transmitted, bytes } => {
                 let dir = if *transmitted { "tx" } else { "rx" };
                 write!(f, "uart{port} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())

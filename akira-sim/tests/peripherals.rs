@@ -232,3 +232,30 @@ fn sensor_values_go_through_memory_and_negative_ones_survive() {
     let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
     assert!(text.join("\n").contains("t            sensor0 temperature -5000 m°C"), "{text:?}");
 }
+
+#[test]
+fn rng_fills_the_app_buffer_repeatably() {
+    let wat = format!(
+        r#"(module
+        (import "akira:rng" "fill" (func $fill (param i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        {CHECKS}
+        (func (export "akira_main") (result i32)
+            (call $expect (call $fill (i32.const 16) (i32.const 16)) (i32.const 0) (i32.const 1))
+            ;; the bytes around the buffer are untouched
+            (call $expect (i32.load (i32.const 12)) (i32.const 0) (i32.const 2))
+            (call $expect (i32.load (i32.const 32)) (i32.const 0) (i32.const 3))
+            (call $expect (i32.eqz (i64.eqz (i64.load (i32.const 16)))) (i32.const 1) (i32.const 4))
+            (call $expect (call $fill (i32.const 65530) (i32.const 16)) (i32.const -4) (i32.const 5))
+            (i32.wrap_i64 (i64.load (i32.const 16)))))"#
+    );
+    let (_, first) = run_on(SimBoard::virtual_time(), &wat, |m| m.capabilities.rng = true);
+    let (_, again) = run_on(SimBoard::virtual_time(), &wat, |m| m.capabilities.rng = true);
+    assert_eq!(first, again, "the same seed draws the same bytes");
+    let board = SimBoard::virtual_time();
+    board.seed_rng(7);
+    let (board, other) = run_on(board, &wat, |m| m.capabilities.rng = true);
+    assert_ne!(first, other);
+    let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
+    assert!(text.join("\n").contains("t            rng 16 bytes"), "{text:?}");
+}

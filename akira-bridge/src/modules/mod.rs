@@ -8,6 +8,7 @@ pub mod gpio;
 pub mod i2c;
 pub mod log;
 pub mod pwm;
+pub mod rng;
 pub mod sensor;
 pub mod spi;
 pub mod sys;

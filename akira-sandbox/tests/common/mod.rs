@@ -8,7 +8,7 @@ use akira_sandbox::akira_bridge::embedded_hal::i2c::Operation;
 use akira_sandbox::akira_bridge::embedded_hal::spi::Operation as SpiOperation;
 use akira_sandbox::akira_bridge::{
     Adc, AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode,
-    PinSlot, Pwm, Reading, SensorKind, Sensors, Spi, Trace, Uart,
+    PinSlot, Pwm, Reading, Rng, SensorKind, Sensors, Spi, Trace, Uart,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
@@ -159,6 +159,14 @@ impl Sensors for TestBoard {
     fn read(&mut self, channel: u32) -> Result<Reading, Errno> {
         self.kind(channel)?;
         Reading::scalar(SensorKind::Temperature, 21_000).ok_or(Errno::Io)
+    }
+}
+
+/// Random bytes that are all 4 (chosen by fair dice roll).
+impl Rng for TestBoard {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
+        buf.fill(4);
+        Ok(())
     }
 }
 
