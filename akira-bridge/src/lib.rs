@@ -26,6 +26,8 @@ pub use latch::{InputLatch, LatchedInput};
 pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
 pub use modules::adc::{Adc, AdcModule};
+#[cfg(feature = "crypto")]
+pub use modules::crypto::CryptoModule;
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
@@ -35,7 +37,8 @@ pub use modules::spi::{Spi, SpiDevices, SpiModule};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
 pub use state::{
-    AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, memory_and_state, reply,
+    AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, charge_fuel, memory_and_state,
+    reply,
 };
 pub use time::Instant;
 
@@ -57,7 +60,7 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
     /// `akira:spi`, `akira:uart`, `akira:pwm`, `akira:adc`, `akira:sensor`,
-    /// `akira:rng`).
+    /// `akira:rng`) and, with the `crypto` feature, `akira:crypto`.
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
     /// registers the modules it has (`bridge.register(I2cModule)`).
@@ -71,6 +74,8 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
         let _ = bridge.register(AdcModule);
         let _ = bridge.register(SensorModule);
         let _ = bridge.register(RngModule);
+        #[cfg(feature = "crypto")]
+        let _ = bridge.register(CryptoModule);
         bridge
     }
 }

@@ -115,12 +115,13 @@ pub struct AppState<B> {
     wait: Option<Wait>,
     limits: AppLimits,
     strict: bool,
+    fuel_debt: u64,
 }
 
 impl<B: Board> AppState<B> {
     /// State for a new app instance.
     pub fn new(info: AppInfo, guard: Guard, board: B, limits: AppLimits) -> Self {
-        AppState { info, guard, board, memory: None, wait: None, limits, strict: false }
+        AppState { info, guard, board, memory: None, wait: None, limits, strict: false, fuel_debt: 0 }
     }
 
     /// The app's identity.
@@ -170,6 +171,13 @@ impl<B: Board> AppState<B> {
         self.strict = strict;
     }
 
+    /// Fuel charged by host calls beyond what was left of the app's time
+    /// slice (see [`charge_fuel`]); the sandbox adds it to the app's usage
+    /// and takes it here.
+    pub fn take_fuel_debt(&mut self) -> u64 {
+        core::mem::take(&mut self.fuel_debt)
+    }
+
     /// Takes the wait a suspending host call recorded.
     pub fn take_wait(&mut self) -> Option<Wait> {
         self.wait.take()
@@ -215,6 +223,24 @@ pub fn memory_and_state<'a, B: Board>(
     let memory = caller.data().memory.ok_or(Errno::Fault)?;
     let (bytes, state) = memory.data_and_store_mut(caller);
     Ok((GuestMemory::new(bytes), state))
+}
+
+/// Charges the calling app `fuel` for native work a host call did on its
+/// behalf (hashing, decoding), so its CPU budget counts that work like the
+/// instructions it replaces. What the time slice has left is taken at
+/// once (the app then yields at its next instruction); the rest is
+/// recorded and added to the app's usage when the slice ends, so a charge
+/// larger than a slice counts in full.
+pub fn charge_fuel<B: Board>(caller: &mut Caller<'_, AppState<B>>, fuel: u64) {
+    // Without fuel metering there is no slice to take from; the whole
+    // charge is recorded.
+    let left = caller.get_fuel().unwrap_or(0);
+    let now = fuel.min(left);
+    if now > 0 {
+        let _ = caller.set_fuel(left - now);
+    }
+    let data = caller.data_mut();
+    data.fuel_debt = data.fuel_debt.saturating_add(fuel - now);
 }
 
 /// Per-app resource limits: one memory of at most `memory_bytes`, one

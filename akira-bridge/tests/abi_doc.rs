@@ -3,7 +3,7 @@
 
 use akira_bridge::Errno;
 use akira_bridge::akira_caps::{FnSpec, ModuleSpec, Stability, ValType};
-use akira_bridge::modules::{adc, gpio, i2c, log, pwm, rng, sensor, spi, sys, timer, uart};
+use akira_bridge::modules::{adc, crypto, gpio, i2c, log, pwm, rng, sensor, spi, sys, timer, uart};
 
 fn doc() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/abi.md")).unwrap()
@@ -31,6 +31,7 @@ const SPECS: &[&ModuleSpec] = &[
     &adc::SPEC,
     &sensor::SPEC,
     &rng::SPEC,
+    &crypto::SPEC,
 ];
 
 /// The function rows of the section headed by `module`.

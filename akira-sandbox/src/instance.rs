@@ -196,7 +196,10 @@ impl<B: Board> AppInstance<B> {
     }
 
     fn finish(&mut self, fuel: u64, result: Result<ResumableCall, wasmi::Error>, out: [Val; 1]) -> Step {
-        let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+        // Fuel burnt by instructions, plus what host calls charged beyond
+        // the slice for native work.
+        let debt = self.store.data_mut().take_fuel_debt();
+        let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0)).saturating_add(debt);
         self.usage.fuel = self.usage.fuel.saturating_add(used);
         self.usage.fuel_since_wait = self.usage.fuel_since_wait.saturating_add(used);
         self.usage.slices += 1;

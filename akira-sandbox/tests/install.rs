@@ -242,6 +242,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
             "akira:adc",
             "akira:sensor",
             "akira:rng",
+            "akira:crypto",
         ]
     );
     let m = manifest("all", |m| {

@@ -259,3 +259,47 @@ fn rng_fills_the_app_buffer_repeatably() {
     let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
     assert!(text.join("\n").contains("t            rng 16 bytes"), "{text:?}");
 }
+
+#[test]
+fn crypto_hashes_natively_and_charges_fuel_for_it() {
+    // Hashes 60 000 bytes of memory ten times; the native work is charged
+    // as fuel, so the app's usage shows it.
+    let wat = r#"(module
+        (import "akira:crypto" "sha256" (func $sha (param i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "akira_main") (result i32)
+            (local $i i32)
+            (loop $again
+                (drop (call $sha (i32.const 0) (i32.const 60000) (i32.const 60000)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $again (i32.lt_u (local.get $i) (i32.const 10))))
+            (call $sha (i32.const 0) (i32.const 1) (i32.const 65535))))"#;
+    let mut manifest = Manifest::new(AppName::try_from("t").unwrap(), Version::new(0, 1, 0));
+    manifest.capabilities.sys = true;
+    let mut wasm = wat::parse_str(wat).unwrap();
+    wasm.extend(manifest.custom_section());
+    let runtime = akira_sim::runtime(Policy::development());
+    let app = runtime.load(&wasm).unwrap();
+    let mut sim = Simulation::new(runtime, SimBoard::virtual_time());
+    let id = sim.spawn(app, Default::default()).unwrap();
+    assert_eq!(sim.run(Some(Duration::from_secs(1))), End::AllStopped);
+    let code = sim.board().records().iter().find_map(|r| match r.what {
+        What::Exited(c) => Some(c),
+        _ => None,
+    });
+    assert_eq!(code, Some(-4), "the last output runs past the end of memory");
+    let fuel = sim.scheduler().usage(id).map(|u| u.fuel).unwrap_or(0);
+    assert!(fuel >= 600_000, "native hashing is charged: {fuel} fuel");
+
+    // Under a CPU budget of 200 000 fuel, the same loop is stopped.
+    manifest.cpu_budget = 200_000;
+    let mut wasm = wat::parse_str(wat).unwrap();
+    wasm.extend(manifest.custom_section());
+    let runtime = akira_sim::runtime(Policy::development());
+    let app = runtime.load(&wasm).unwrap();
+    let mut sim = Simulation::new(runtime, SimBoard::virtual_time());
+    sim.spawn(app, akira_sandbox::RestartPolicy::never()).unwrap();
+    sim.run(Some(Duration::from_secs(1)));
+    let text: Vec<String> = sim.board().records().iter().map(|r| r.to_string()).collect();
+    assert!(text.join("\n").contains("FAULT cpu budget exceeded"), "{text:?}");
+}

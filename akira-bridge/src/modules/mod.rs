@@ -4,6 +4,8 @@
 //! the specs here are the source that document is checked against.
 
 pub mod adc;
+#[cfg(feature = "crypto")]
+pub mod crypto;
 pub mod gpio;
 pub mod i2c;
 pub mod log;
