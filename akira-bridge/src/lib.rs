@@ -11,6 +11,7 @@ pub mod latch;
 pub mod memory;
 pub mod module;
 pub mod modules;
+pub mod shared;
 pub mod state;
 #[cfg(test)]
 mod testing;
@@ -36,6 +37,7 @@ pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};
 pub use modules::spi::{Spi, SpiDevices, SpiModule};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
+pub use shared::{AlreadyInitialised, BoardCell, SharedBoard};
 pub use state::{
     AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, charge_fuel, memory_and_state,
     reply,

@@ -14,10 +14,10 @@
 extern crate alloc;
 
 use akira_bridge::{AppInfo, Board, Bridge, Level, PinSlot};
-use akira_caps::scope::GpioScope;
 use akira_caps::Policy;
+use akira_caps::scope::GpioScope;
 use akira_device::{Device, DeviceConfig, Note};
-use akira_hal_nrf::{MAX_PINS, NrfBoard, Slot};
+use akira_hal_nrf::{MAX_PINS, Slot};
 use akira_ota::package::{TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_sandbox::{Runtime, RuntimeConfig};
@@ -54,7 +54,7 @@ bind_interrupts!(struct Irqs {
 
 #[embassy_executor::task(pool_size = 2)]
 async fn button(pin: u32, input: Input<'static>) -> ! {
-    NrfBoard::watch(pin, input).await
+    akira_hal_nrf::watch(pin, input).await
 }
 
 fn console(app: &AppInfo, level: Level, message: &str) {
@@ -92,13 +92,13 @@ async fn main(spawner: Spawner) {
     // Logical pins: 0–1 buttons 1–2 (active low), 2–5 LEDs 1–4 (active low:
     // start high = off).
     let mut pins: [Slot; MAX_PINS] = core::array::from_fn(|_| PinSlot::Unused);
-    pins[0] = NrfBoard::input(0);
-    pins[1] = NrfBoard::input(1);
+    pins[0] = akira_hal_nrf::input(0);
+    pins[1] = akira_hal_nrf::input(1);
     pins[2] = PinSlot::Output(Output::new(p.P0_13, PinLevel::High, OutputDrive::Standard));
     pins[3] = PinSlot::Output(Output::new(p.P0_14, PinLevel::High, OutputDrive::Standard));
     pins[4] = PinSlot::Output(Output::new(p.P0_15, PinLevel::High, OutputDrive::Standard));
     pins[5] = PinSlot::Output(Output::new(p.P0_16, PinLevel::High, OutputDrive::Standard));
-    let Ok(board) = NrfBoard::init(pins, console) else { panic!("board set up twice") };
+    let Ok(board) = akira_hal_nrf::init(pins, console) else { panic!("board set up twice") };
     for (pin, input) in [(0, Input::new(p.P0_11, Pull::Up)), (1, Input::new(p.P0_12, Pull::Up))] {
         match button(pin, input) {
             Ok(task) => spawner.spawn(task),
@@ -106,10 +106,11 @@ async fn main(spawner: Spawner) {
         }
     }
 
-    let store = match Store::open(BlockingFlash(Nvmc::new(p.NVMC)), STORE, StoreConfig { meta_sectors: 2, slots: 3 }).await {
-        Ok(store) => store,
-        Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
-    };
+    let store =
+        match Store::open(BlockingFlash(Nvmc::new(p.NVMC)), STORE, StoreConfig { meta_sectors: 2, slots: 3 }).await {
+            Ok(store) => store,
+            Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
+        };
     let policy = policy();
     let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };
@@ -147,7 +148,7 @@ async fn main(spawner: Spawner) {
     loop {
         // Run the apps until their next deadline, an input edge, or bytes
         // from the host, whichever comes first.
-        if let Either::First(Ok(n)) = select(uart.read(&mut buf), NrfBoard::idle(wake)).await {
+        if let Either::First(Ok(n)) = select(uart.read(&mut buf), akira_hal_nrf::idle(wake)).await {
             let mut data = &buf[..n];
             while !data.is_empty() {
                 let (used, reply) = device.receive(data, note).await;
