@@ -1,9 +1,11 @@
 //! `docs/abi.md` must list exactly the functions, signatures and error
 //! codes the bridge implements.
 
+mod common;
+
 use akira_bridge::Errno;
-use akira_bridge::akira_caps::{FnSpec, ModuleSpec, Stability, ValType};
-use akira_bridge::modules::{adc, crypto, gpio, i2c, log, pwm, rng, sensor, spi, sys, timer, uart};
+use akira_bridge::akira_caps::{FnSpec, Stability, ValType};
+use common::SPECS;
 
 fn doc() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/abi.md")).unwrap()
@@ -18,21 +20,6 @@ fn signature(f: &FnSpec) -> String {
     };
     format!("({}) -> {results}", list(f.params))
 }
-
-const SPECS: &[&ModuleSpec] = &[
-    &log::SPEC,
-    &timer::SPEC,
-    &gpio::SPEC,
-    &sys::SPEC,
-    &i2c::SPEC,
-    &spi::SPEC,
-    &uart::SPEC,
-    &pwm::SPEC,
-    &adc::SPEC,
-    &sensor::SPEC,
-    &rng::SPEC,
-    &crypto::SPEC,
-];
 
 /// The function rows of the section headed by `module`.
 fn rows<'a>(doc: &'a str, module: &str) -> Vec<&'a str> {

@@ -1,0 +1,21 @@
+//! What the bridge's documentation tests check against.
+
+use akira_bridge::akira_caps::ModuleSpec;
+use akira_bridge::modules::{adc, crypto, gpio, i2c, log, pwm, rng, sensor, spi, sys, timer, uart};
+
+/// Every module of the crate, in `Bridge::with_all` order (the sandbox's
+/// install test checks that order against a real `with_all` bridge).
+pub const SPECS: &[&ModuleSpec] = &[
+    &log::SPEC,
+    &timer::SPEC,
+    &gpio::SPEC,
+    &sys::SPEC,
+    &i2c::SPEC,
+    &spi::SPEC,
+    &uart::SPEC,
+    &pwm::SPEC,
+    &adc::SPEC,
+    &sensor::SPEC,
+    &rng::SPEC,
+    &crypto::SPEC,
+];
