@@ -79,6 +79,32 @@ pub fn write_reg(bus: u8, addr: u8, reg: u8, bytes: &[u8]) -> Result<()> {
     Error::check(unsafe { ffi::write_reg(bus.into(), addr.into(), reg.into(), bytes.as_ptr(), n) }).map(|_| ())
 }
 
+/// A whole I2C bus, for drivers that take an `embedded_hal::i2c::I2c`
+/// and an address (feature `embedded-hal`). Only the addresses the
+/// manifest lists on this bus answer; the others are
+/// [`Error::DENIED`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bus {
+    bus: u8,
+}
+
+impl Bus {
+    /// Bus `bus` (0–3).
+    pub const fn new(bus: u8) -> Bus {
+        Bus { bus }
+    }
+
+    /// The bus number.
+    pub const fn number(&self) -> u8 {
+        self.bus
+    }
+
+    /// The device at `addr` on this bus.
+    pub const fn device(&self, addr: u8) -> Device {
+        Device::new(self.bus, addr)
+    }
+}
+
 /// One I2C device: a bus number and a 7-bit address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Device {

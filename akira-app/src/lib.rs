@@ -10,6 +10,8 @@ pub mod adc;
 pub mod crypto;
 mod error;
 pub mod gpio;
+#[cfg(feature = "embedded-hal")]
+pub mod hal;
 pub mod i2c;
 pub mod log;
 pub mod pwm;

@@ -80,7 +80,7 @@ fn thermometer_reads_the_simulated_tmp102_over_i2c() {
     assert!(out.contains("[   0.000000s] thermometer  i2c0 0x48 reg 0x03 write [1e 00]"), "{out}");
     assert!(out.contains("thermometer  info: T_HIGH = 30000 m°C"), "{out}");
     // 22.5 °C + 2.5 °C sin(2π t / 60 s), in 1/16 °C steps.
-    assert!(out.contains("[   0.000000s] thermometer  i2c0 0x48 reg 0x00 read [16 80]"), "{out}");
+    assert!(out.contains("[   0.000000s] thermometer  i2c0 0x48 write [00] read [16 80]"), "{out}");
     assert!(out.contains("[   0.000000s] thermometer  info: temperature 22.500 °C"), "{out}");
     assert!(out.contains("[   4.000000s] thermometer  info: temperature 23.500 °C"), "{out}");
     assert!(err.contains("granted i2c (bus 0: 0x48), timer, log"), "{err}");

@@ -174,8 +174,11 @@ fn register(slot: &Mutex<RefCell<Option<Waker>>>, waker: &Waker) {
 }
 
 impl<const RX: usize, const TX: usize> SerialBuffer<RX, TX> {
+    const NOT_EMPTY: () = assert!(RX > 0 && TX > 0, "a SerialBuffer's rings hold at least one byte");
+
     /// Empty rings.
     pub const fn new() -> Self {
+        let () = Self::NOT_EMPTY;
         SerialBuffer {
             rx: Mutex::new(RefCell::new(Ring::new())),
             tx: Mutex::new(RefCell::new(Ring::new())),
@@ -338,16 +341,17 @@ fn attempt<B: Board + Uart>(
 ) -> Result<usize, Errno> {
     if op == OP_READ {
         let buf = memory.bytes_mut(ptr, len)?;
-        let n = state.board_mut().read(port, buf)?;
+        // A board cannot claim more than the buffer holds.
+        let n = state.board_mut().read(port, buf)?.min(buf.len());
         if n > 0 {
-            state.trace(Trace::Uart { port, transmitted: false, bytes: &buf[..n.min(buf.len())] });
+            state.trace(Trace::Uart { port, transmitted: false, bytes: &buf[..n] });
         }
         Ok(n)
     } else {
         let data = memory.bytes(ptr, len)?;
-        let n = state.board_mut().write(port, data)?;
+        let n = state.board_mut().write(port, data)?.min(data.len());
         if n > 0 {
-            state.trace(Trace::Uart { port, transmitted: true, bytes: &data[..n.min(data.len())] });
+            state.trace(Trace::Uart { port, transmitted: true, bytes: &data[..n] });
         }
         Ok(n)
     }
