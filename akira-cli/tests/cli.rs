@@ -165,6 +165,25 @@ fn weather_reads_typed_sensor_channels() {
 }
 
 #[test]
+fn signed_hello_verifies_signatures_and_answers_a_random_challenge_natively() {
+    let o = akira(&["run", app("signed-hello").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("signed-hello info: signature of the message: valid; of another: invalid"), "{out}");
+    assert!(out.contains("signed-hello rng 16 bytes"), "{out}");
+    assert!(out.contains("signed-hello info: challenge answered: "), "{out}");
+    assert!(out.contains("signed-hello info: sha256(\"abc\") starts ba78"), "{out}");
+    // Two signature checks are charged 100 000 fuel each.
+    let fuel: u64 = err
+        .lines()
+        .find(|l| l.contains("signed-hello") && l.contains("exited (0)"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|f| f.parse().ok())
+        .expect("summary line");
+    assert!(fuel > 200_000, "{fuel} fuel:\n{err}");
+}
+
+#[test]
 fn inspect_shows_manifest_imports_and_verdict() {
     let o = akira(&["inspect", app("misbehave").to_str().unwrap()]);
     let (out, err) = text(&o);
