@@ -19,6 +19,7 @@ pub mod time;
 
 pub use akira_caps;
 pub use embedded_hal;
+pub use embedded_hal_async;
 pub use wasmi;
 
 pub use board::{AppInfo, Board, Level, Trace};
@@ -31,6 +32,7 @@ pub use modules::adc::{Adc, AdcModule};
 pub use modules::crypto::CryptoModule;
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
+pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
 pub use modules::rng::{Rng, RngModule};
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};

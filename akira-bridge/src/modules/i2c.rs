@@ -7,19 +7,23 @@
 //! ([`akira_caps::Guard::i2c`]) before the bus is touched; app buffers are
 //! bounds-checked loans ([`GuestMemory`]), never copied.
 //!
-//! # Why transfers block
+//! # Blocking or suspending
 //!
-//! A transfer runs on the blocking embedded-hal `I2c` trait, inside the host
-//! call; it does not suspend the app. The time it takes is bounded and
-//! short: at most [`MAX_TRANSFER`] bytes, which is 2.6 ms at 400 kHz and
-//! 10.5 ms at 100 kHz for the largest transfer, and well under a
-//! millisecond for the register reads and writes I2C sensors mostly see.
-//! Suspending would need a transfer in flight outside the host call: a
-//! firmware task per bus owning the bus and a copy of the app's buffers
-//! (the app's memory may move while it is suspended), and a scheduler
-//! round trip per register read, which costs more than the transfer for
-//! small ones. Waits that are unbounded (a UART read, a socket, a message)
-//! suspend the app: `akira:uart` is the module that shows that path.
+//! With [`I2cModule`] a transfer runs on the blocking embedded-hal `I2c`
+//! trait, inside the host call; it does not suspend the app. The time it
+//! takes is bounded and short: at most [`MAX_TRANSFER`] bytes, which is
+//! 26 ms at 400 kHz for the largest transfer, and well under a millisecond
+//! for the register reads and writes I2C sensors mostly see, where a
+//! scheduler round trip would cost more than the transfer. This is the
+//! path for blocking HALs and the simulator.
+//!
+//! On an async HAL, register [`AsyncI2cModule`](super::i2c_async::AsyncI2cModule)
+//! instead: the same functions, checked the same way, but the transfer is
+//! queued to a firmware task that owns the bus
+//! ([`I2cMailbox`](super::i2c_async::I2cMailbox) over
+//! `embedded_hal_async::i2c::I2c`) and the app is suspended until it is
+//! done, so a slow or clock-stretched transfer never holds up the
+//! firmware or the other apps.
 //!
 //! # Errors
 //!
@@ -160,28 +164,108 @@ fn register(reg: u32) -> Result<u8, Refusal> {
     u8::try_from(reg).map_err(|_| Errno::Invalid.into())
 }
 
-/// Runs the transaction and reports it to the board.
-fn run<B: Board + I2c>(
+/// A checked I2C call: the device, the register and the app's buffers,
+/// validated against the grant and the app's memory before any bus work.
+/// Both bridge modules for `akira:i2c` (blocking and suspending) run it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Request {
+    pub bus: u32,
+    pub addr: u8,
+    /// The register number written first (`read_reg`, `write_reg`).
+    pub reg: Option<u8>,
+    /// The bytes to write: `(ptr, len)` in the app's memory.
+    pub write: (u32, u32),
+    /// Where the bytes read go: `(ptr, len)`; `len` 0 for no read.
+    pub read: (u32, u32),
+}
+
+/// An `akira:i2c` call as the app made it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Call {
+    Write { bus: u32, addr: u32, ptr: u32, len: u32 },
+    Read { bus: u32, addr: u32, ptr: u32, len: u32 },
+    WriteRead { bus: u32, addr: u32, wptr: u32, wlen: u32, rptr: u32, rlen: u32 },
+    ReadReg { bus: u32, addr: u32, reg: u32, ptr: u32, len: u32 },
+    WriteReg { bus: u32, addr: u32, reg: u32, ptr: u32, len: u32 },
+}
+
+/// Checks a call: the guard first (one bit test), then the register, the
+/// lengths and the app's buffers.
+pub(crate) fn check<B: Board>(
+    memory: &GuestMemory<'_>,
     state: &mut AppState<B>,
-    bus: u32,
-    addr: u8,
-    reg: Option<u8>,
-    ops: &mut [Operation<'_>],
-) -> Result<i32, Refusal> {
-    let result = state.board_mut().transaction(bus, addr, ops);
-    let (mut wrote, mut read): (&[u8], &[u8]) = (&[], &[]);
-    // The register number is reported on its own.
-    for op in ops.iter().skip(usize::from(reg.is_some())) {
-        match op {
-            Operation::Write(w) => wrote = w,
-            Operation::Read(r) => read = &**r,
+    call: Call,
+) -> Result<Request, Refusal> {
+    let none = (0, 0);
+    let req = match call {
+        Call::Write { bus, addr, ptr, len } => {
+            let addr = device(state, bus, addr)?;
+            length(len, 0)?;
+            Request { bus, addr, reg: None, write: (ptr, len), read: none }
+        }
+        Call::Read { bus, addr, ptr, len } => {
+            let addr = device(state, bus, addr)?;
+            length(len, 1)?;
+            Request { bus, addr, reg: None, write: none, read: (ptr, len) }
+        }
+        Call::WriteRead { bus, addr, wptr, wlen, rptr, rlen } => {
+            let addr = device(state, bus, addr)?;
+            length(wlen, 1)?;
+            length(rlen, 1)?;
+            Request { bus, addr, reg: None, write: (wptr, wlen), read: (rptr, rlen) }
+        }
+        Call::ReadReg { bus, addr, reg, ptr, len } => {
+            let addr = device(state, bus, addr)?;
+            let reg = register(reg)?;
+            length(len, 1)?;
+            Request { bus, addr, reg: Some(reg), write: none, read: (ptr, len) }
+        }
+        Call::WriteReg { bus, addr, reg, ptr, len } => {
+            let addr = device(state, bus, addr)?;
+            let reg = register(reg)?;
+            length(len, 0)?;
+            Request { bus, addr, reg: Some(reg), write: (ptr, len), read: none }
+        }
+    };
+    memory.bytes(req.write.0, req.write.1)?;
+    memory.bytes(req.read.0, req.read.1)?;
+    if req.write.1 > 0 && req.read.1 > 0 {
+        let (w, r) = (req.write.0..req.write.0 + req.write.1, req.read.0..req.read.0 + req.read.1);
+        if w.start < r.end && r.start < w.end {
+            return Err(Errno::Invalid.into());
         }
     }
-    state.trace(Trace::I2c { bus, addr, reg, wrote, read, result });
+    Ok(req)
+}
+
+/// Runs a checked request on the blocking bus and reports it to the
+/// board.
+fn run<B: Board + I2c>(memory: &mut GuestMemory<'_>, state: &mut AppState<B>, req: Request) -> Result<i32, Refusal> {
+    let Request { bus, addr, reg, write, read } = req;
+    let (w, r) = memory.in_out(write, read)?;
+    let prefix = reg.map(|r| [r]);
+    let result = {
+        let ops: &mut [Operation<'_>] = match (&prefix, read.1 > 0) {
+            (None, false) => &mut [Operation::Write(w)],
+            (None, true) if write.1 == 0 => &mut [Operation::Read(r)],
+            (None, true) => &mut [Operation::Write(w), Operation::Read(r)],
+            (Some(p), false) => &mut [Operation::Write(p), Operation::Write(w)],
+            (Some(p), true) => &mut [Operation::Write(p), Operation::Read(r)],
+        };
+        state.board_mut().transaction(bus, addr, ops)
+    };
+    state.trace(Trace::I2c { bus, addr, reg, wrote: w, read: r, result });
     result?;
     Ok(0)
 }
 
+/// Checks and runs a call on the blocking bus.
+fn blocking<B: Board + I2c>(memory: &mut GuestMemory<'_>, state: &mut AppState<B>, call: Call) -> Result<i32, Refusal> {
+    let req = check(memory, state, call)?;
+    run(memory, state, req)
+}
+
+#[cfg(test)]
 fn write<B: Board + I2c>(
     memory: &mut GuestMemory<'_>,
     state: &mut AppState<B>,
@@ -190,12 +274,10 @@ fn write<B: Board + I2c>(
     ptr: u32,
     len: u32,
 ) -> Result<i32, Refusal> {
-    let addr = device(state, bus, addr)?;
-    length(len, 0)?;
-    let bytes = memory.bytes(ptr, len)?;
-    run(state, bus, addr, None, &mut [Operation::Write(bytes)])
+    blocking(memory, state, Call::Write { bus, addr, ptr, len })
 }
 
+#[cfg(test)]
 fn read<B: Board + I2c>(
     memory: &mut GuestMemory<'_>,
     state: &mut AppState<B>,
@@ -204,13 +286,11 @@ fn read<B: Board + I2c>(
     ptr: u32,
     len: u32,
 ) -> Result<i32, Refusal> {
-    let addr = device(state, bus, addr)?;
-    length(len, 1)?;
-    let buf = memory.bytes_mut(ptr, len)?;
-    run(state, bus, addr, None, &mut [Operation::Read(buf)])
+    blocking(memory, state, Call::Read { bus, addr, ptr, len })
 }
 
 /// `write_read`'s arguments after bus and address.
+#[cfg(test)]
 struct Pair {
     wptr: u32,
     wlen: u32,
@@ -218,6 +298,7 @@ struct Pair {
     rlen: u32,
 }
 
+#[cfg(test)]
 fn write_read<B: Board + I2c>(
     memory: &mut GuestMemory<'_>,
     state: &mut AppState<B>,
@@ -225,13 +306,10 @@ fn write_read<B: Board + I2c>(
     addr: u32,
     p: Pair,
 ) -> Result<i32, Refusal> {
-    let addr = device(state, bus, addr)?;
-    length(p.wlen, 1)?;
-    length(p.rlen, 1)?;
-    let (w, r) = memory.in_out((p.wptr, p.wlen), (p.rptr, p.rlen))?;
-    run(state, bus, addr, None, &mut [Operation::Write(w), Operation::Read(r)])
+    blocking(memory, state, Call::WriteRead { bus, addr, wptr: p.wptr, wlen: p.wlen, rptr: p.rptr, rlen: p.rlen })
 }
 
+#[cfg(test)]
 fn read_reg<B: Board + I2c>(
     memory: &mut GuestMemory<'_>,
     state: &mut AppState<B>,
@@ -241,13 +319,10 @@ fn read_reg<B: Board + I2c>(
     ptr: u32,
     len: u32,
 ) -> Result<i32, Refusal> {
-    let addr = device(state, bus, addr)?;
-    let reg = register(reg)?;
-    length(len, 1)?;
-    let buf = memory.bytes_mut(ptr, len)?;
-    run(state, bus, addr, Some(reg), &mut [Operation::Write(&[reg]), Operation::Read(buf)])
+    blocking(memory, state, Call::ReadReg { bus, addr, reg, ptr, len })
 }
 
+#[cfg(test)]
 fn write_reg<B: Board + I2c>(
     memory: &mut GuestMemory<'_>,
     state: &mut AppState<B>,
@@ -257,11 +332,39 @@ fn write_reg<B: Board + I2c>(
     ptr: u32,
     len: u32,
 ) -> Result<i32, Refusal> {
-    let addr = device(state, bus, addr)?;
-    let reg = register(reg)?;
-    length(len, 0)?;
-    let bytes = memory.bytes(ptr, len)?;
-    run(state, bus, addr, Some(reg), &mut [Operation::Write(&[reg]), Operation::Write(bytes)])
+    blocking(memory, state, Call::WriteReg { bus, addr, reg, ptr, len })
+}
+
+/// Defines the five `akira:i2c` functions, each checking its call and
+/// handing it to `exec` (blocking, or suspending the app).
+pub(crate) fn link_calls<B: Board>(
+    linker: &mut Linker<AppState<B>>,
+    exec: impl Fn(&mut GuestMemory<'_>, &mut AppState<B>, Call) -> Result<i32, Refusal> + Copy + Send + Sync + 'static,
+) -> Result<(), LinkError> {
+    type C<'a, B> = Caller<'a, AppState<B>>;
+    let m = SPEC.import;
+    let go =
+        move |c: &mut C<'_, B>, call: Call| reply(memory_and_state(c).and_then(|(mut mem, s)| exec(&mut mem, s, call)));
+    linker.func_wrap(m, "write", move |mut c: C<'_, B>, bus: u32, addr: u32, ptr: u32, len: u32| {
+        go(&mut c, Call::Write { bus, addr, ptr, len })
+    })?;
+    linker.func_wrap(m, "read", move |mut c: C<'_, B>, bus: u32, addr: u32, ptr: u32, len: u32| {
+        go(&mut c, Call::Read { bus, addr, ptr, len })
+    })?;
+    linker.func_wrap(
+        m,
+        "write_read",
+        move |mut c: C<'_, B>, bus: u32, addr: u32, wptr: u32, wlen: u32, rptr: u32, rlen: u32| {
+            go(&mut c, Call::WriteRead { bus, addr, wptr, wlen, rptr, rlen })
+        },
+    )?;
+    linker.func_wrap(m, "read_reg", move |mut c: C<'_, B>, bus: u32, addr: u32, reg: u32, ptr: u32, len: u32| {
+        go(&mut c, Call::ReadReg { bus, addr, reg, ptr, len })
+    })?;
+    linker.func_wrap(m, "write_reg", move |mut c: C<'_, B>, bus: u32, addr: u32, reg: u32, ptr: u32, len: u32| {
+        go(&mut c, Call::WriteReg { bus, addr, reg, ptr, len })
+    })?;
+    Ok(())
 }
 
 impl<B: Board + I2c> HostModule<B> for I2cModule {
@@ -270,29 +373,7 @@ impl<B: Board + I2c> HostModule<B> for I2cModule {
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
-        type C<'a, B> = Caller<'a, AppState<B>>;
-        let m = SPEC.import;
-        linker.func_wrap(m, "write", |mut c: C<'_, B>, bus: u32, addr: u32, ptr: u32, len: u32| {
-            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| write(&mut mem, s, bus, addr, ptr, len)))
-        })?;
-        linker.func_wrap(m, "read", |mut c: C<'_, B>, bus: u32, addr: u32, ptr: u32, len: u32| {
-            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| read(&mut mem, s, bus, addr, ptr, len)))
-        })?;
-        linker.func_wrap(
-            m,
-            "write_read",
-            |mut c: C<'_, B>, bus: u32, addr: u32, wptr: u32, wlen: u32, rptr: u32, rlen: u32| {
-                let pair = Pair { wptr, wlen, rptr, rlen };
-                reply(memory_and_state(&mut c).and_then(|(mut mem, s)| write_read(&mut mem, s, bus, addr, pair)))
-            },
-        )?;
-        linker.func_wrap(m, "read_reg", |mut c: C<'_, B>, bus: u32, addr: u32, reg: u32, ptr: u32, len: u32| {
-            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| read_reg(&mut mem, s, bus, addr, reg, ptr, len)))
-        })?;
-        linker.func_wrap(m, "write_reg", |mut c: C<'_, B>, bus: u32, addr: u32, reg: u32, ptr: u32, len: u32| {
-            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| write_reg(&mut mem, s, bus, addr, reg, ptr, len)))
-        })?;
-        Ok(())
+        link_calls(linker, blocking::<B>)
     }
 }
 

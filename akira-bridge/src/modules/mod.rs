@@ -8,6 +8,7 @@ pub mod adc;
 pub mod crypto;
 pub mod gpio;
 pub mod i2c;
+pub mod i2c_async;
 pub mod log;
 pub mod pwm;
 pub mod rng;
