@@ -170,6 +170,25 @@ AKIRA_IMPORT("akira:crypto", "hmac_sha256") int32_t akira_crypto_hmac_sha256(con
 /* 1 valid, 0 not. */
 AKIRA_IMPORT("akira:crypto", "ed25519_verify") int32_t akira_crypto_ed25519_verify(const uint8_t *key32, const void *msg, uint32_t msg_len, const uint8_t *sig64);
 
+/* ---- akira:display (capability `display`: the whole screen or a region) */
+
+/* Colours are RGB565; coordinates absolute screen pixels. A primitive not
+ * wholly inside the app's region is refused (AKIRA_EDENIED), not clipped. */
+#define AKIRA_RGB565(r, g, b) ((uint32_t)((((r) & 0xf8) << 8) | (((g) & 0xfc) << 3) | ((b) >> 3)))
+/* Screen width << 16 | height. */
+AKIRA_IMPORT("akira:display", "size") int32_t akira_display_size(void);
+/* Fills the app's region. */
+AKIRA_IMPORT("akira:display", "fill") int32_t akira_display_fill(uint32_t color);
+AKIRA_IMPORT("akira:display", "pixel") int32_t akira_display_pixel(uint32_t x, uint32_t y, uint32_t color);
+AKIRA_IMPORT("akira:display", "line") int32_t akira_display_line(uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1, uint32_t color);
+/* filled: 1 filled, 0 a 1-pixel outline inside the rectangle. */
+AKIRA_IMPORT("akira:display", "rect") int32_t akira_display_rect(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t color, int32_t filled);
+/* UTF-8 text in the 6x10 font, top-left at (x, y). */
+AKIRA_IMPORT("akira:display", "text") int32_t akira_display_text(uint32_t x, uint32_t y, const char *text, uint32_t len, uint32_t color);
+/* w*h RGB565 pixels, little-endian, row by row; len = 2*w*h bytes. */
+AKIRA_IMPORT("akira:display", "blit") int32_t akira_display_blit(uint32_t x, uint32_t y, uint32_t w, uint32_t h, const void *pixels, uint32_t len);
+AKIRA_IMPORT("akira:display", "flush") int32_t akira_display_flush(void);
+
 /* ---- Helpers (not imports) -------------------------------------------- */
 
 /* Logs a NUL-terminated string. */

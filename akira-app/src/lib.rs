@@ -8,6 +8,7 @@
 
 pub mod adc;
 pub mod crypto;
+pub mod display;
 mod error;
 pub mod gpio;
 #[cfg(feature = "embedded-hal")]

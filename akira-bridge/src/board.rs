@@ -175,6 +175,22 @@ pub enum Trace<'a> {
         /// How it ended.
         result: Result<(), crate::Errno>,
     },
+    /// A primitive was drawn on the display (`fill`, `pixel`, `line`,
+    /// `rect`, `text`, `blit`), within this bounding box.
+    Drawn {
+        /// The function that drew it.
+        op: &'static str,
+        /// Left edge.
+        x: u32,
+        /// Top edge.
+        y: u32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+    /// The display was flushed: what was drawn is shown.
+    Flushed,
 }
 
 /// The board a firmware lends to its apps.

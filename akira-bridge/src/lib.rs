@@ -18,6 +18,7 @@ mod testing;
 pub mod time;
 
 pub use akira_caps;
+pub use embedded_graphics;
 pub use embedded_hal;
 pub use embedded_hal_async;
 pub use wasmi;
@@ -30,6 +31,7 @@ pub use module::{Bridge, HostModule, LinkContext, LinkError};
 pub use modules::adc::{Adc, AdcModule};
 #[cfg(feature = "crypto")]
 pub use modules::crypto::CryptoModule;
+pub use modules::display::{Display, DisplayModule, Screen};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
@@ -60,11 +62,12 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
-impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
+impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + Display> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
     /// `akira:spi`, `akira:uart`, `akira:pwm`, `akira:adc`, `akira:sensor`,
-    /// `akira:rng`) and, with the `crypto` feature, `akira:crypto`.
+    /// `akira:rng`, `akira:display`) and, with the `crypto` feature,
+    /// `akira:crypto`.
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
     /// registers the modules it has (`bridge.register(I2cModule)`).
@@ -80,6 +83,7 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
         let _ = bridge.register(RngModule);
         #[cfg(feature = "crypto")]
         let _ = bridge.register(CryptoModule);
+        let _ = bridge.register(DisplayModule);
         bridge
     }
 }

@@ -184,6 +184,47 @@ fn signed_hello_verifies_signatures_and_answers_a_random_challenge_natively() {
 }
 
 #[test]
+fn display_demo_saves_its_flushed_frame_as_a_png() {
+    let dir = tmp("display-out");
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = akira(&[
+        "run",
+        app("display-demo").to_str().unwrap(),
+        "--virtual-time",
+        "--display-out",
+        dir.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("display-demo info: screen 240 x 135"), "{out}");
+    assert!(out.contains("display-demo display blit 16x16 at (200, 100)"), "{out}");
+    assert!(out.contains("display-demo display frame 1 shown"), "{out}");
+    assert!(err.contains("1 display frame(s) saved in"), "{err}");
+    let png = std::fs::read(dir.join("frame-0001.png")).expect("the frame was saved");
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
+    let mut rgb = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut rgb).unwrap();
+    assert_eq!((info.width, info.height, info.color_type), (240, 135, png::ColorType::Rgb));
+    let at = |x: usize, y: usize| [rgb[(y * 240 + x) * 3], rgb[(y * 240 + x) * 3 + 1], rgb[(y * 240 + x) * 3 + 2]];
+    assert_eq!(at(0, 0), [255, 255, 255], "the white frame around the screen");
+    assert_eq!(at(239, 134), [255, 255, 255]);
+    assert_eq!(at(10, 10), [255, 0, 0], "the filled red rectangle");
+    assert_eq!(at(69, 49), [255, 0, 0]);
+    assert_eq!(at(80, 10), [255, 255, 0], "the yellow outline");
+    let background = at(5, 120);
+    assert_eq!(at(100, 30), background, "inside the outline");
+    assert_ne!(background, [0, 0, 0], "the background was filled");
+    assert_eq!((at(150, 10), at(229, 49)), ([0, 255, 0], [0, 255, 0]), "the green line's ends");
+    assert_eq!((at(150, 49), at(229, 10)), ([0, 255, 255], [0, 255, 255]), "the cyan line's ends");
+    assert_eq!(at(200, 100), [255, 0, 255], "the blitted checkerboard");
+    assert_eq!(at(204, 100), [255, 255, 255]);
+    assert_eq!(at(204, 104), [255, 0, 255]);
+    let lit = (10..40).flat_map(|x| (62..72).map(move |y| (x, y))).filter(|&(x, y)| at(x, y) == [255, 255, 255]);
+    assert!(lit.count() > 30, "\"Akira\" in white");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn inspect_shows_manifest_imports_and_verdict() {
     let o = akira(&["inspect", app("misbehave").to_str().unwrap()]);
     let (out, err) = text(&o);

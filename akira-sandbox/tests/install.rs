@@ -243,6 +243,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
             "akira:sensor",
             "akira:rng",
             "akira:crypto",
+            "akira:display",
         ]
     );
     let m = manifest("all", |m| {
@@ -257,6 +258,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
         m.capabilities.adc = Some(Default::default());
         m.capabilities.sensor = Some(Default::default());
         m.capabilities.rng = true;
+        m.capabilities.display = Some(Default::default());
     });
     let app = rt.load(&wasm(&format!(r#"(module {imports} (func (export "akira_main")))"#), Some(&m))).unwrap();
     rt.instantiate(&app, 0, TestBoard::new()).expect("every import links");

@@ -5,12 +5,13 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use akira_bridge::{
-    Adc, AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot,
-    Pwm, PwmChannels, Reading, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
+    Adc, AppInfo, Board, Display, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode,
+    PinSlot, Pwm, PwmChannels, Reading, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
 };
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
 
+use crate::display::{Frame, SimFramebuffer, SimScreen};
 use crate::i2c::{Eeprom24c02, Env, SimI2cBus, Tmp102};
 use crate::pwm::SimPwmChannel;
 use crate::record::{Record, What};
@@ -41,6 +42,9 @@ pub enum Clock {
 /// Where records go as they happen.
 type Sink = Box<dyn FnMut(&Record)>;
 
+/// Where flushed frames go.
+type FrameSink = Box<dyn FnMut(&Frame)>;
+
 struct State {
     clock: Clock,
     pins: PinBank<SimPin, SimPin, PINS>,
@@ -52,6 +56,9 @@ struct State {
     rng: crate::rng::SimRng,
     adc_mv: [Option<u32>; crate::adc::CHANNELS],
     temperature_mc: Option<i32>,
+    screen: SimScreen,
+    frames: u32,
+    frame_sink: Option<FrameSink>,
     records: Vec<Record>,
     sink: Option<Sink>,
 }
@@ -83,6 +90,9 @@ impl SimBoard {
             rng: crate::rng::SimRng::default(),
             adc_mv: [None; crate::adc::CHANNELS],
             temperature_mc: None,
+            screen: crate::display::screen(),
+            frames: 0,
+            frame_sink: None,
             records: Vec::new(),
             sink: None,
         })))
@@ -101,6 +111,24 @@ impl SimBoard {
     /// Calls `sink` with every record as it happens (the CLI prints them).
     pub fn set_sink(&self, sink: impl FnMut(&Record) + 'static) {
         self.0.borrow_mut().sink = Some(Box::new(sink));
+    }
+
+    /// Calls `sink` with every frame the apps flush to the screen (`akira
+    /// run --display-out` saves them).
+    pub fn set_frame_sink(&self, sink: impl FnMut(&Frame) + 'static) {
+        self.0.borrow_mut().frame_sink = Some(Box::new(sink));
+    }
+
+    /// What the screen's buffer holds now (drawn, maybe not yet flushed),
+    /// numbered as the next frame.
+    pub fn screen(&self) -> Frame {
+        let s = self.0.borrow();
+        Frame::capture(s.frames + 1, s.screen.target())
+    }
+
+    /// How many frames were flushed.
+    pub fn frames(&self) -> u32 {
+        self.0.borrow().frames
     }
 
     /// Whether time is virtual.
@@ -277,6 +305,8 @@ impl Board for SimBoard {
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
             }
+            Trace::Drawn { op, x, y, width, height } => What::Drawn { op, x, y, width, height },
+            Trace::Flushed => What::Flushed { frame: self.frames() },
             _ => return,
         };
         self.record(Some(app), what);
@@ -374,6 +404,27 @@ impl Sensors for SimBoard {
 impl Rng for SimBoard {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
         self.0.borrow_mut().rng.fill(buf);
+        Ok(())
+    }
+}
+
+impl Display for SimBoard {
+    type Target = SimFramebuffer;
+    fn draw<R>(&mut self, f: impl FnOnce(&mut Self::Target) -> R) -> Result<R, Errno> {
+        self.0.borrow_mut().screen.draw(f)
+    }
+    /// Numbers the frame and hands it to the frame sink.
+    fn flush(&mut self) -> Result<(), Errno> {
+        let (frame, sink) = {
+            let mut s = self.0.borrow_mut();
+            s.frames += 1;
+            (Frame::capture(s.frames, s.screen.target()), s.frame_sink.take())
+        };
+        // Called with the board released, so it may use the board.
+        if let Some(mut sink) = sink {
+            sink(&frame);
+            self.0.borrow_mut().frame_sink = Some(sink);
+        }
         Ok(())
     }
 }

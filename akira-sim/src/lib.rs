@@ -4,6 +4,7 @@
 
 pub mod adc;
 mod board;
+pub mod display;
 pub mod i2c;
 pub mod pwm;
 mod record;

@@ -128,6 +128,24 @@ pub enum What {
         /// The bytes.
         bytes: Vec<u8>,
     },
+    /// An app drew on the screen.
+    Drawn {
+        /// The function (`fill`, `pixel`, `line`, `rect`, `text`, `blit`).
+        op: &'static str,
+        /// Left edge of the bounding box.
+        x: u32,
+        /// Top edge.
+        y: u32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+    /// An app flushed the screen: frame `frame` is shown.
+    Flushed {
+        /// The frame's number, from 1.
+        frame: u32,
+    },
     /// The guard refused a call.
     Denied(String),
     /// The app started.
@@ -208,6 +226,8 @@ impl fmt::Display for Record {
             What::UartInput { port, bytes } => {
                 write!(f, "uart{port} <- \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
             }
+            What::Drawn { op, x, y, width, height } => write!(f, "display {op} {width}x{height} at ({x}, {y})"),
+            What::Flushed { frame } => write!(f, "display frame {frame} shown"),
             What::Denied(d) => write!(f, "DENIED {d}"),
             What::Started => f.write_str("started"),
             What::Exited(code) => write!(f, "exited with code {code}"),

@@ -4,11 +4,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use akira_sandbox::akira_bridge::embedded_graphics::{mock_display::MockDisplay, pixelcolor::Rgb565};
 use akira_sandbox::akira_bridge::embedded_hal::i2c::Operation;
 use akira_sandbox::akira_bridge::embedded_hal::spi::Operation as SpiOperation;
 use akira_sandbox::akira_bridge::{
     Adc, AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode,
-    PinSlot, Pwm, Reading, Rng, SensorKind, Sensors, Spi, Trace, Uart,
+    PinSlot, Pwm, Reading, Rng, Screen, SensorKind, Sensors, Spi, Trace, Uart,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
@@ -19,6 +20,7 @@ pub struct Inner {
     pub log: Vec<String>,
     pub denials: Vec<String>,
     pub writes: Vec<(String, u32, bool)>,
+    pub screen: Screen<MockDisplay<Rgb565>>,
 }
 
 /// Pins 0 and 1 are inputs, 2 and 3 outputs. Time only moves when a test
@@ -40,6 +42,7 @@ impl TestBoard {
             log: Vec::new(),
             denials: Vec::new(),
             writes: Vec::new(),
+            screen: Screen::new(MockDisplay::new()),
         })))
     }
     pub fn advance_us(&self, us: u64) {
@@ -202,4 +205,15 @@ pub fn wasm(wat: &str, manifest: Option<&Manifest>) -> Vec<u8> {
 
 pub fn load(wat: &str, manifest: Option<&Manifest>) -> LoadedApp {
     runtime().load(&wasm(wat, manifest)).expect("app loads")
+}
+
+/// A 64 x 64 screen that records pixels.
+impl akira_sandbox::akira_bridge::Display for TestBoard {
+    type Target = MockDisplay<Rgb565>;
+    fn draw<R>(&mut self, f: impl FnOnce(&mut Self::Target) -> R) -> Result<R, Errno> {
+        self.0.borrow_mut().screen.draw(f)
+    }
+    fn flush(&mut self) -> Result<(), Errno> {
+        self.0.borrow_mut().screen.flush()
+    }
 }
