@@ -189,6 +189,31 @@ AKIRA_IMPORT("akira:display", "text") int32_t akira_display_text(uint32_t x, uin
 AKIRA_IMPORT("akira:display", "blit") int32_t akira_display_blit(uint32_t x, uint32_t y, uint32_t w, uint32_t h, const void *pixels, uint32_t len);
 AKIRA_IMPORT("akira:display", "flush") int32_t akira_display_flush(void);
 
+/* ---- akira:hid (capability `hid`: device kinds) ----------------------- */
+
+/* Reports wait (suspended) up to 1 s for the host to take earlier ones. */
+#define AKIRA_HID_LEFT_CTRL 0x01
+#define AKIRA_HID_LEFT_SHIFT 0x02
+#define AKIRA_HID_LEFT_ALT 0x04
+#define AKIRA_HID_LEFT_GUI 0x08
+/* One keyboard report holding n (<= 6) keys (HID usage ids). */
+AKIRA_IMPORT("akira:hid", "keyboard") int32_t akira_hid_keyboard(uint32_t modifiers, const uint8_t *keys, uint32_t n);
+/* Types ASCII (US layout); returns the characters typed (>= 1): loop for the rest. */
+AKIRA_IMPORT("akira:hid", "type_text") int32_t akira_hid_type_text(const char *text, uint32_t len);
+/* dx, dy, wheel in -127..127; buttons bit 0 left, 1 right, 2 middle. */
+AKIRA_IMPORT("akira:hid", "mouse") int32_t akira_hid_mouse(uint32_t buttons, int32_t dx, int32_t dy, int32_t wheel);
+AKIRA_IMPORT("akira:hid", "gamepad") int32_t akira_hid_gamepad(uint32_t buttons, int32_t x, int32_t y, int32_t rx, int32_t ry);
+AKIRA_IMPORT("akira:hid", "consumer") int32_t akira_hid_consumer(uint32_t usage);
+AKIRA_IMPORT("akira:hid", "raw") int32_t akira_hid_raw(const void *report, uint32_t len);
+/* An input event: kind 1 pressed, 2 released (code: button), 3 keyboard LEDs (value). */
+typedef struct {
+    uint16_t kind;
+    uint16_t code;
+    int32_t value;
+} akira_hid_event_t;
+/* Suspends until an event arrives (timeout_us < 0: no timeout); returns 8. */
+AKIRA_IMPORT("akira:hid", "next_event") int32_t akira_hid_next_event(akira_hid_event_t *event, uint32_t len, int64_t timeout_us);
+
 /* ---- Helpers (not imports) -------------------------------------------- */
 
 /* Logs a NUL-terminated string. */

@@ -13,6 +13,7 @@ mod error;
 pub mod gpio;
 #[cfg(feature = "embedded-hal")]
 pub mod hal;
+pub mod hid;
 pub mod i2c;
 pub mod log;
 pub mod pwm;

@@ -191,6 +191,13 @@ pub enum Trace<'a> {
     },
     /// The display was flushed: what was drawn is shown.
     Flushed,
+    /// A HID report was sent to the host.
+    HidReport {
+        /// The device kind ([`akira_caps::scope::hid`] number).
+        kind: u32,
+        /// The report's bytes ([`crate::modules::hid::Report::encode`]).
+        bytes: &'a [u8],
+    },
 }
 
 /// The board a firmware lends to its apps.

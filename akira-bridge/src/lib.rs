@@ -33,6 +33,7 @@ pub use modules::adc::{Adc, AdcModule};
 pub use modules::crypto::CryptoModule;
 pub use modules::display::{Display, DisplayModule, Screen};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
+pub use modules::hid::{Event, EventKind, EventQueue, Hid, HidModule, Report};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
@@ -62,11 +63,11 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
-impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + Display> Bridge<B> {
+impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + Display + Hid> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
     /// `akira:spi`, `akira:uart`, `akira:pwm`, `akira:adc`, `akira:sensor`,
-    /// `akira:rng`, `akira:display`) and, with the `crypto` feature,
+    /// `akira:rng`, `akira:display`, `akira:hid`) and, with the `crypto` feature,
     /// `akira:crypto`.
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
@@ -84,6 +85,7 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + Display> B
         #[cfg(feature = "crypto")]
         let _ = bridge.register(CryptoModule);
         let _ = bridge.register(DisplayModule);
+        let _ = bridge.register(HidModule);
         bridge
     }
 }

@@ -225,6 +225,40 @@ fn display_demo_saves_its_flushed_frame_as_a_png() {
 }
 
 #[test]
+fn hid_keys_types_a_line_when_the_button_event_arrives() {
+    let o = akira(&[
+        "run",
+        app("hid-keys").to_str().unwrap(),
+        "--virtual-time",
+        "--press",
+        "0@200ms",
+        "--press",
+        "1@500ms",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains("granted hid (keyboard, consumer), log"), "{err}");
+    let reports: Vec<&str> = out.lines().filter(|l| l.contains("hid-keys     hid ")).collect();
+    assert_eq!(reports.len(), 2 * 18 + 2, "a press and a release per character, two media reports:\n{out}");
+    assert!(reports.iter().take(36).all(|l| l.starts_with("[   0.200000s]")), "typed when button 0 went down:\n{out}");
+    assert_eq!(reports[0], "[   0.200000s] hid-keys     hid keyboard [02 00 0b 00 00 00 00 00] types 'H'");
+    assert_eq!(reports[1], "[   0.200000s] hid-keys     hid keyboard [00 00 00 00 00 00 00 00]");
+    assert_eq!(reports[35], "[   0.200000s] hid-keys     hid keyboard [00 00 00 00 00 00 00 00]");
+    let typed: String = reports
+        .iter()
+        .filter_map(|l| l.split_once(" types ").map(|(_, c)| c.trim_matches('\'')))
+        .map(|c| if c == "\\n" { "\n" } else { c })
+        .collect();
+    assert_eq!(typed, "Hello from Akira!\n", "what the host sees");
+    assert_eq!(
+        reports[36..],
+        ["[   0.500000s] hid-keys     hid consumer [e9 00]", "[   0.500000s] hid-keys     hid consumer [00 00]"]
+    );
+    assert!(out.contains("[   0.500000s] hid-keys     info: volume up"), "{out}");
+    assert!(err.contains("every app waits for input no one will give"), "{err}");
+}
+
+#[test]
 fn inspect_shows_manifest_imports_and_verdict() {
     let o = akira(&["inspect", app("misbehave").to_str().unwrap()]);
     let (out, err) = text(&o);

@@ -5,8 +5,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use akira_bridge::{
-    Adc, AppInfo, Board, Display, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode,
-    PinSlot, Pwm, PwmChannels, Reading, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
+    Adc, AppInfo, Board, Display, Edge, Edges, Errno, Event, Gpio, Hid, I2c, I2cBuses, Instant, Level, MemoryPin,
+    PinBank, PinMode, PinSlot, Pwm, PwmChannels, Reading, Report, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace,
+    Uart,
 };
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
@@ -59,6 +60,7 @@ struct State {
     screen: SimScreen,
     frames: u32,
     frame_sink: Option<FrameSink>,
+    hid: crate::hid::SimHid,
     records: Vec<Record>,
     sink: Option<Sink>,
 }
@@ -93,6 +95,7 @@ impl SimBoard {
             screen: crate::display::screen(),
             frames: 0,
             frame_sink: None,
+            hid: crate::hid::SimHid::default(),
             records: Vec::new(),
             sink: None,
         })))
@@ -131,6 +134,12 @@ impl SimBoard {
         self.0.borrow().frames
     }
 
+    /// An input event arrives for the HID device (the buttons make their
+    /// own); `false` when the queue was full and it was dropped.
+    pub fn hid_event(&self, event: Event) -> bool {
+        self.0.borrow_mut().hid.events.push(event)
+    }
+
     /// Whether time is virtual.
     pub fn is_virtual(&self) -> bool {
         matches!(self.0.borrow().clock, Clock::Virtual(_))
@@ -165,6 +174,9 @@ impl SimBoard {
             p.high = high;
             if changed {
                 s.pins.record_edge(pin, if high { Edge::Rising } else { Edge::Falling });
+                // The buttons are also the HID device's buttons.
+                let code = pin as u16;
+                s.hid.events.push(if high { Event::released(code) } else { Event::pressed(code) });
             }
             changed
         };
@@ -307,6 +319,14 @@ impl Board for SimBoard {
             }
             Trace::Drawn { op, x, y, width, height } => What::Drawn { op, x, y, width, height },
             Trace::Flushed => What::Flushed { frame: self.frames() },
+            Trace::HidReport { kind, bytes } => {
+                let typed = if kind == akira_caps::scope::hid::KEYBOARD {
+                    self.0.borrow_mut().hid.host_sees(bytes)
+                } else {
+                    None
+                };
+                What::HidReport { kind, bytes: bytes.to_vec(), typed }
+            }
             _ => return,
         };
         self.record(Some(app), what);
@@ -426,5 +446,18 @@ impl Display for SimBoard {
             self.0.borrow_mut().frame_sink = Some(sink);
         }
         Ok(())
+    }
+}
+
+impl Hid for SimBoard {
+    fn room(&mut self, kind: u32) -> Result<usize, Errno> {
+        crate::hid::SimHid::room(kind)
+    }
+    fn send(&mut self, _report: &Report<'_>) -> Result<(), Errno> {
+        // The host takes every report at once; the bridge's trace records it.
+        Ok(())
+    }
+    fn next_event(&mut self) -> Option<Event> {
+        self.0.borrow_mut().hid.events.pop()
     }
 }

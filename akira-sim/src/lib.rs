@@ -5,6 +5,7 @@
 pub mod adc;
 mod board;
 pub mod display;
+pub mod hid;
 pub mod i2c;
 pub mod pwm;
 mod record;

@@ -146,6 +146,16 @@ pub enum What {
         /// The frame's number, from 1.
         frame: u32,
     },
+    /// An app sent a HID report to the (simulated) host.
+    HidReport {
+        /// Device kind ([`akira_caps::scope::hid`] number).
+        kind: u32,
+        /// The report's bytes.
+        bytes: Vec<u8>,
+        /// For a keyboard report, the character the host sees typed (a key
+        /// newly held down), if it is ASCII.
+        typed: Option<char>,
+    },
     /// The guard refused a call.
     Denied(String),
     /// The app started.
@@ -228,6 +238,14 @@ impl fmt::Display for Record {
             }
             What::Drawn { op, x, y, width, height } => write!(f, "display {op} {width}x{height} at ({x}, {y})"),
             What::Flushed { frame } => write!(f, "display frame {frame} shown"),
+            What::HidReport { kind, bytes, typed } => {
+                let name = akira_caps::scope::hid::NAMES.get(*kind as usize).copied().unwrap_or("?");
+                write!(f, "hid {name} {}", Hex(bytes))?;
+                match typed {
+                    Some(c) => write!(f, " types {:?}", c),
+                    None => Ok(()),
+                }
+            }
             What::Denied(d) => write!(f, "DENIED {d}"),
             What::Started => f.write_str("started"),
             What::Exited(code) => write!(f, "exited with code {code}"),

@@ -359,3 +359,61 @@ fn display_draws_into_the_frame_buffer_within_the_region_and_flushes_frames() {
     assert!(text.contains("t            DENIED display: region 1x1 at (100, 0) is not granted"), "{text}");
     assert!(text.contains("t            display frame 1 shown"), "{text}");
 }
+
+#[test]
+fn hid_waits_for_a_button_event_then_types_and_the_host_sees_the_reports() {
+    use akira_caps::scope::hid::KEYBOARD;
+    let wat = format!(
+        r#"(module
+        (import "akira:hid" "next_event" (func $next (param i32 i32 i64) (result i32)))
+        (import "akira:hid" "type_text" (func $type (param i32 i32) (result i32)))
+        (import "akira:hid" "mouse" (func $mouse (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 32) "Ok!")
+        {CHECKS}
+        (func (export "akira_main") (result i32)
+            ;; suspended until the button on pin 1 goes down
+            (call $expect (call $next (i32.const 16) (i32.const 8) (i64.const -1)) (i32.const 8) (i32.const 1))
+            (call $expect (i32.load16_u (i32.const 16)) (i32.const 1) (i32.const 2))
+            (call $expect (i32.load16_u (i32.const 18)) (i32.const 1) (i32.const 3))
+            (call $expect (call $type (i32.const 32) (i32.const 3)) (i32.const 3) (i32.const 4))
+            ;; the mouse is not granted
+            (call $expect (call $mouse (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -1) (i32.const 5))
+            ;; the release comes 50 ms later
+            (call $expect (call $next (i32.const 16) (i32.const 8) (i64.const 100000)) (i32.const 8) (i32.const 6))
+            (call $expect (i32.load16_u (i32.const 16)) (i32.const 2) (i32.const 7))
+            ;; nothing more: a zero timeout does not wait; a bad buffer
+            (call $expect (call $next (i32.const 16) (i32.const 8) (i64.const 0)) (i32.const -7) (i32.const 8))
+            (call $expect (call $next (i32.const 65530) (i32.const 8) (i64.const 0)) (i32.const -4) (i32.const 9))
+            (global.get $failed)))"#
+    );
+    let mut manifest = Manifest::new(AppName::try_from("t").unwrap(), Version::new(0, 1, 0));
+    manifest.capabilities.hid = Some([KEYBOARD].into_iter().collect());
+    let mut wasm = wat::parse_str(&wat).unwrap();
+    wasm.extend(manifest.custom_section());
+    let runtime = akira_sim::runtime(Policy::development());
+    let app = runtime.load(&wasm).unwrap();
+    let board = SimBoard::virtual_time();
+    let mut sim = Simulation::new(runtime, board.clone());
+    sim.spawn(app, Default::default()).unwrap();
+    sim.press(1, Duration::from_millis(300));
+    assert_eq!(sim.run(Some(Duration::from_secs(2))), End::AllStopped);
+    let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
+    let text = text.join("\n");
+    assert!(text.contains("exited with code 0"), "{text}");
+    let reports: Vec<&str> = text.lines().filter(|l| l.contains(" hid ")).collect();
+    assert_eq!(
+        reports,
+        [
+            "[   0.300000s] t            hid keyboard [02 00 12 00 00 00 00 00] types 'O'",
+            "[   0.300000s] t            hid keyboard [00 00 00 00 00 00 00 00]",
+            "[   0.300000s] t            hid keyboard [00 00 0e 00 00 00 00 00] types 'k'",
+            "[   0.300000s] t            hid keyboard [00 00 00 00 00 00 00 00]",
+            "[   0.300000s] t            hid keyboard [02 00 1e 00 00 00 00 00] types '!'",
+            "[   0.300000s] t            hid keyboard [00 00 00 00 00 00 00 00]",
+        ],
+        "typed when the press arrived, not before:\n{text}"
+    );
+    assert!(text.contains("t            DENIED hid: id 1 is not granted"), "{text}");
+    assert!(text.contains("[   0.350000s] t            exited with code 0"), "woken by the release:\n{text}");
+}

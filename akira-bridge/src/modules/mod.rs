@@ -1,6 +1,6 @@
 //! The bridge modules of this crate: the core four (`akira:log`,
 //! `akira:timer`, `akira:gpio`, `akira:sys`) and the peripheral modules
-//! (`akira:i2c`, `akira:spi`, `akira:uart`, `akira:pwm`, `akira:display`, ...). Each is documented function by function in `docs/abi.md`;
+//! (`akira:i2c`, `akira:spi`, `akira:uart`, `akira:pwm`, `akira:display`, `akira:hid`, ...). Each is documented function by function in `docs/abi.md`;
 //! the specs here are the source that document is checked against.
 
 pub mod adc;
@@ -8,6 +8,7 @@ pub mod adc;
 pub mod crypto;
 pub mod display;
 pub mod gpio;
+pub mod hid;
 pub mod i2c;
 pub mod i2c_async;
 pub mod log;

@@ -9,7 +9,7 @@ use akira_sandbox::akira_bridge::embedded_hal::i2c::Operation;
 use akira_sandbox::akira_bridge::embedded_hal::spi::Operation as SpiOperation;
 use akira_sandbox::akira_bridge::{
     Adc, AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode,
-    PinSlot, Pwm, Reading, Rng, Screen, SensorKind, Sensors, Spi, Trace, Uart,
+    PinSlot, Pwm, Reading, Report, Rng, Screen, SensorKind, Sensors, Spi, Trace, Uart,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
@@ -215,5 +215,18 @@ impl akira_sandbox::akira_bridge::Display for TestBoard {
     }
     fn flush(&mut self) -> Result<(), Errno> {
         self.0.borrow_mut().screen.flush()
+    }
+}
+
+/// A HID stack that always has room and no input events.
+impl akira_sandbox::akira_bridge::Hid for TestBoard {
+    fn room(&mut self, _kind: u32) -> Result<usize, Errno> {
+        Ok(8)
+    }
+    fn send(&mut self, _report: &Report<'_>) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn next_event(&mut self) -> Option<akira_sandbox::akira_bridge::Event> {
+        None
     }
 }
