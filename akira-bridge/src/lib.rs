@@ -39,7 +39,7 @@ pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};
 pub use modules::spi::{Spi, SpiDevices, SpiModule};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
-pub use shared::{AlreadyInitialised, BoardCell, SharedBoard};
+pub use shared::{AlreadyInitialised, BoardCell, Shared, SharedBoard};
 pub use state::{
     AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, charge_fuel, memory_and_state,
     reply,
