@@ -170,6 +170,21 @@ AKIRA_IMPORT("akira:crypto", "hmac_sha256") int32_t akira_crypto_hmac_sha256(con
 /* 1 valid, 0 not. */
 AKIRA_IMPORT("akira:crypto", "ed25519_verify") int32_t akira_crypto_ed25519_verify(const uint8_t *key32, const void *msg, uint32_t msg_len, const uint8_t *sig64);
 
+/* ---- akira:storage (capability `storage`) ----------------------------- */
+
+/* The app's own key-value store: keys 1-32 bytes, values 0-256 bytes. */
+#define AKIRA_STORAGE_MAX_KEY 32
+#define AKIRA_STORAGE_MAX_VALUE 256
+
+/* Copies up to buf_len bytes of the value; returns its full length
+   (AKIRA_ENORES if the key is not set). */
+AKIRA_IMPORT("akira:storage", "get") int32_t akira_storage_get(const void *key, uint32_t key_len, void *buf, uint32_t buf_len);
+/* AKIRA_ENOSPC past the app's quota. */
+AKIRA_IMPORT("akira:storage", "set") int32_t akira_storage_set(const void *key, uint32_t key_len, const void *value, uint32_t value_len);
+AKIRA_IMPORT("akira:storage", "remove") int32_t akira_storage_remove(const void *key, uint32_t key_len);
+AKIRA_IMPORT("akira:storage", "used") int64_t akira_storage_used(void);
+AKIRA_IMPORT("akira:storage", "quota") int64_t akira_storage_quota(void);
+
 /* ---- Helpers (not imports) -------------------------------------------- */
 
 /* Logs a NUL-terminated string. */

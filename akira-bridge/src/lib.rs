@@ -37,6 +37,9 @@ pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
 pub use modules::rng::{Rng, RngModule};
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};
 pub use modules::spi::{Spi, SpiDevices, SpiModule};
+#[cfg(feature = "flash-kv")]
+pub use modules::storage::{FlashKv, FlashKvError};
+pub use modules::storage::{KvStore, StorageModule, StorageOp};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
 pub use shared::{AlreadyInitialised, BoardCell, SharedBoard};
@@ -60,11 +63,12 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
-impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
+impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + KvStore> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
     /// `akira:spi`, `akira:uart`, `akira:pwm`, `akira:adc`, `akira:sensor`,
-    /// `akira:rng`) and, with the `crypto` feature, `akira:crypto`.
+    /// `akira:rng`, `akira:storage`) and, with the `crypto` feature,
+    /// `akira:crypto`.
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
     /// registers the modules it has (`bridge.register(I2cModule)`).
@@ -80,6 +84,7 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
         let _ = bridge.register(RngModule);
         #[cfg(feature = "crypto")]
         let _ = bridge.register(CryptoModule);
+        let _ = bridge.register(StorageModule);
         bridge
     }
 }

@@ -14,6 +14,7 @@ pub mod pwm;
 pub mod rng;
 pub mod sensor;
 pub mod spi;
+pub mod storage;
 pub mod sys;
 pub mod timer;
 pub mod uart;
