@@ -185,6 +185,18 @@ AKIRA_IMPORT("akira:storage", "remove") int32_t akira_storage_remove(const void 
 AKIRA_IMPORT("akira:storage", "used") int64_t akira_storage_used(void);
 AKIRA_IMPORT("akira:storage", "quota") int64_t akira_storage_quota(void);
 
+/* ---- akira:ota (capability `ota`) ------------------------------------- */
+
+/* Versions packed as major << 32 | minor << 16 | patch. */
+AKIRA_IMPORT("akira:ota", "version") int64_t akira_ota_version(void);
+/* AKIRA_ENORES if there is no previous version. */
+AKIRA_IMPORT("akira:ota", "previous_version") int64_t akira_ota_previous_version(void);
+/* 1 on trial, 0 confirmed. */
+AKIRA_IMPORT("akira:ota", "is_trial") int32_t akira_ota_is_trial(void);
+/* Carried out at the firmware's next round. */
+AKIRA_IMPORT("akira:ota", "confirm") int32_t akira_ota_confirm(void);
+AKIRA_IMPORT("akira:ota", "request_rollback") int32_t akira_ota_request_rollback(void);
+
 /* ---- Helpers (not imports) -------------------------------------------- */
 
 /* Logs a NUL-terminated string. */

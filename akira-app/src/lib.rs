@@ -14,6 +14,7 @@ pub mod gpio;
 pub mod hal;
 pub mod i2c;
 pub mod log;
+pub mod ota;
 pub mod pwm;
 pub mod rng;
 pub mod sensor;

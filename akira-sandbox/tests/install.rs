@@ -244,6 +244,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
             "akira:rng",
             "akira:crypto",
             "akira:storage",
+            "akira:ota",
         ]
     );
     let m = manifest("all", |m| {
@@ -259,6 +260,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
         m.capabilities.sensor = Some(Default::default());
         m.capabilities.rng = true;
         m.capabilities.storage = Some(akira_sandbox::akira_caps::scope::StorageScope { quota: 1024 });
+        m.capabilities.ota = true;
     });
     let app = rt.load(&wasm(&format!(r#"(module {imports} (func (export "akira_main")))"#), Some(&m))).unwrap();
     rt.instantiate(&app, 0, TestBoard::new()).expect("every import links");

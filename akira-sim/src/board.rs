@@ -5,8 +5,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use akira_bridge::{
-    Adc, AppInfo, Board, Edge, Edges, Errno, FlashKv, Gpio, I2c, I2cBuses, Instant, KvStore, Level, MemoryPin, PinBank,
-    PinMode, PinSlot, Pwm, PwmChannels, Reading, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
+    Adc, AppInfo, Board, Edge, Edges, Errno, FlashKv, Gpio, I2c, I2cBuses, Instant, KvStore, Level, MemoryPin,
+    OtaControl, OtaMailbox, OtaRequest, OtaStatus, PinBank, PinMode, PinSlot, Pwm, PwmChannels, Reading, Rng,
+    SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
 };
 use akira_ota::testing::{FileFlash, SimFlash};
 use embedded_hal::i2c::Operation;
@@ -42,6 +43,9 @@ pub enum Clock {
 /// Sectors of the simulated storage flash (4 KiB each): 64 KiB.
 pub const STORAGE_SECTORS: usize = 16;
 
+/// Store-managed apps the simulated board's `akira:ota` tracks.
+pub const OTA_APPS: usize = 8;
+
 /// Where records go as they happen.
 type Sink = Box<dyn FnMut(&Record)>;
 
@@ -57,6 +61,7 @@ struct State {
     adc_mv: [Option<u32>; crate::adc::CHANNELS],
     temperature_mc: Option<i32>,
     storage: Box<dyn KvStore>,
+    ota: Option<&'static OtaMailbox<OTA_APPS>>,
     records: Vec<Record>,
     sink: Option<Sink>,
 }
@@ -89,6 +94,7 @@ impl SimBoard {
             adc_mv: [None; crate::adc::CHANNELS],
             temperature_mc: None,
             storage: Box::new(Self::ram_storage()),
+            ota: None,
             records: Vec::new(),
             sink: None,
         })))
@@ -111,6 +117,13 @@ impl SimBoard {
         let kv = FlashKv::new(flash, 0..bytes).map_err(std::io::Error::other)?;
         self.0.borrow_mut().storage = Box::new(kv);
         Ok(())
+    }
+
+    /// Answers `akira:ota` from `mailbox`, which a device loop serves
+    /// (`akira_device::Device::serve_app_requests`). Without one every app
+    /// is unmanaged: never on trial, no previous version.
+    pub fn set_ota(&self, mailbox: &'static OtaMailbox<OTA_APPS>) {
+        self.0.borrow_mut().ota = Some(mailbox);
     }
 
     /// A board on virtual time, starting at zero.
@@ -416,5 +429,18 @@ impl KvStore for SimBoard {
     }
     fn used(&mut self, app: &str) -> Result<u32, Errno> {
         self.0.borrow_mut().storage.used(app)
+    }
+}
+
+impl OtaControl for SimBoard {
+    fn status(&mut self, app: &str) -> OtaStatus {
+        self.0.borrow().ota.map(|m| m.status(app)).unwrap_or_default()
+    }
+    fn request(&mut self, app: &str, request: OtaRequest) -> Result<(), Errno> {
+        match self.0.borrow().ota {
+            Some(m) => m.request(app, request),
+            None if request == OtaRequest::Rollback => Err(Errno::NoSuchResource),
+            None => Ok(()),
+        }
     }
 }

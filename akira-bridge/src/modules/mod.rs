@@ -10,6 +10,7 @@ pub mod gpio;
 pub mod i2c;
 pub mod i2c_async;
 pub mod log;
+pub mod ota;
 pub mod pwm;
 pub mod rng;
 pub mod sensor;
