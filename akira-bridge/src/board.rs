@@ -175,6 +175,18 @@ pub enum Trace<'a> {
         /// How it ended.
         result: Result<(), crate::Errno>,
     },
+    /// An app used its key-value store.
+    Storage {
+        /// What it did.
+        op: crate::modules::storage::StorageOp,
+        /// The key (in the app's own namespace).
+        key: &'a [u8],
+        /// The value's length (read or written; 0 for a removal or a
+        /// failed read).
+        len: u32,
+        /// How it ended.
+        result: Result<(), crate::Errno>,
+    },
 }
 
 /// The board a firmware lends to its apps.

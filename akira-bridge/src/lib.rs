@@ -33,10 +33,14 @@ pub use modules::crypto::CryptoModule;
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
+pub use modules::ota::{OtaControl, OtaMailbox, OtaModule, OtaRequest, OtaRequests, OtaStatus};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
 pub use modules::rng::{Rng, RngModule};
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};
 pub use modules::spi::{Spi, SpiDevices, SpiModule};
+#[cfg(feature = "flash-kv")]
+pub use modules::storage::{FlashKv, FlashKvError};
+pub use modules::storage::{KvStore, StorageModule, StorageOp};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
 pub use shared::{AlreadyInitialised, BoardCell, Shared, SharedBoard};
@@ -60,11 +64,12 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
-impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
+impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + KvStore + OtaControl> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
     /// `akira:spi`, `akira:uart`, `akira:pwm`, `akira:adc`, `akira:sensor`,
-    /// `akira:rng`) and, with the `crypto` feature, `akira:crypto`.
+    /// `akira:rng`, `akira:storage`, `akira:ota`) and, with the `crypto` feature,
+    /// `akira:crypto`.
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
     /// registers the modules it has (`bridge.register(I2cModule)`).
@@ -80,6 +85,8 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
         let _ = bridge.register(RngModule);
         #[cfg(feature = "crypto")]
         let _ = bridge.register(CryptoModule);
+        let _ = bridge.register(StorageModule);
+        let _ = bridge.register(OtaModule);
         bridge
     }
 }

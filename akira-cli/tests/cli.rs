@@ -184,6 +184,36 @@ fn signed_hello_verifies_signatures_and_answers_a_random_challenge_natively() {
 }
 
 #[test]
+fn counter_store_counts_boots_across_runs_in_its_storage_file() {
+    let flash = tmp("counter-store.flash");
+    let _ = std::fs::remove_file(&flash);
+    let run = || {
+        let o = akira(&[
+            "run",
+            app("counter-store").to_str().unwrap(),
+            "--virtual-time",
+            "--storage",
+            flash.to_str().unwrap(),
+        ]);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+        out
+    };
+    let first = run();
+    assert!(first.contains("counter-store info: boot count: 1"), "{first}");
+    assert!(first.contains("storage get \"boots\" -> no such resource on this board (AKIRA_ENORES)"), "{first}");
+    assert!(first.contains("storage set \"too-big\" 64 bytes -> no space left (AKIRA_ENOSPC)"), "{first}");
+    assert!(first.contains("counter-store info: using 9 of 64 bytes"), "{first}");
+    let second = run();
+    assert!(second.contains("storage get \"boots\" -> 4 bytes"), "{second}");
+    assert!(second.contains("counter-store info: boot count: 2"), "{second}");
+    // Without the file, the store starts empty again.
+    let o = akira(&["run", app("counter-store").to_str().unwrap(), "--virtual-time"]);
+    assert!(text(&o).0.contains("boot count: 1"));
+    let _ = std::fs::remove_file(&flash);
+}
+
+#[test]
 fn inspect_shows_manifest_imports_and_verdict() {
     let o = akira(&["inspect", app("misbehave").to_str().unwrap()]);
     let (out, err) = text(&o);

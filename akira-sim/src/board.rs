@@ -5,9 +5,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use akira_bridge::{
-    Adc, AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot,
-    Pwm, PwmChannels, Reading, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
+    Adc, AppInfo, Board, Edge, Edges, Errno, FlashKv, Gpio, I2c, I2cBuses, Instant, KvStore, Level, MemoryPin,
+    OtaControl, OtaMailbox, OtaRequest, OtaStatus, PinBank, PinMode, PinSlot, Pwm, PwmChannels, Reading, Rng,
+    SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
 };
+use akira_ota::testing::{FileFlash, SimFlash};
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
 
@@ -38,6 +40,12 @@ pub enum Clock {
     Virtual(u64),
 }
 
+/// Sectors of the simulated storage flash (4 KiB each): 64 KiB.
+pub const STORAGE_SECTORS: usize = 16;
+
+/// Store-managed apps the simulated board's `akira:ota` tracks.
+pub const OTA_APPS: usize = 8;
+
 /// Where records go as they happen.
 type Sink = Box<dyn FnMut(&Record)>;
 
@@ -52,6 +60,8 @@ struct State {
     rng: crate::rng::SimRng,
     adc_mv: [Option<u32>; crate::adc::CHANNELS],
     temperature_mc: Option<i32>,
+    storage: Box<dyn KvStore>,
+    ota: Option<&'static OtaMailbox<OTA_APPS>>,
     records: Vec<Record>,
     sink: Option<Sink>,
 }
@@ -83,9 +93,37 @@ impl SimBoard {
             rng: crate::rng::SimRng::default(),
             adc_mv: [None; crate::adc::CHANNELS],
             temperature_mc: None,
+            storage: Box::new(Self::ram_storage()),
+            ota: None,
             records: Vec::new(),
             sink: None,
         })))
+    }
+
+    /// The default storage: an erased flash in RAM, forgotten at exit.
+    fn ram_storage() -> FlashKv<SimFlash> {
+        let bytes = (STORAGE_SECTORS * 4096) as u32;
+        // A whole, sector-aligned region of a flash that size: accepted.
+        FlashKv::new(SimFlash::new(STORAGE_SECTORS), 0..bytes).expect("the storage region fits its flash")
+    }
+
+    /// Keeps `akira:storage` in the file `path` (a flash image of
+    /// [`STORAGE_SECTORS`] sectors, created erased if missing), so apps'
+    /// values persist across runs. Every write goes through to the file,
+    /// so a killed run leaves it as a power cut leaves flash.
+    pub fn use_storage_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let flash = FileFlash::<4, 4096>::open(path, STORAGE_SECTORS)?;
+        let bytes = (STORAGE_SECTORS * 4096) as u32;
+        let kv = FlashKv::new(flash, 0..bytes).map_err(std::io::Error::other)?;
+        self.0.borrow_mut().storage = Box::new(kv);
+        Ok(())
+    }
+
+    /// Answers `akira:ota` from `mailbox`, which a device loop serves
+    /// (`akira_device::Device::serve_app_requests`). Without one every app
+    /// is unmanaged: never on trial, no previous version.
+    pub fn set_ota(&self, mailbox: &'static OtaMailbox<OTA_APPS>) {
+        self.0.borrow_mut().ota = Some(mailbox);
     }
 
     /// A board on virtual time, starting at zero.
@@ -273,6 +311,7 @@ impl Board for SimBoard {
             Trace::Adc { channel, value, millivolts } => What::Adc { channel, value, millivolts },
             Trace::Sensor { channel, kind, values } => What::Sensor { channel, kind, values: values.to_vec() },
             Trace::Random { len } => What::Random { len },
+            Trace::Storage { op, key, len, result } => What::Storage { op, key: key.to_vec(), len, result },
             Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
@@ -375,5 +414,33 @@ impl Rng for SimBoard {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
         self.0.borrow_mut().rng.fill(buf);
         Ok(())
+    }
+}
+
+impl KvStore for SimBoard {
+    fn get(&mut self, app: &str, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        self.0.borrow_mut().storage.get(app, key, buf)
+    }
+    fn set(&mut self, app: &str, key: &[u8], value: &[u8], quota: u32) -> Result<(), Errno> {
+        self.0.borrow_mut().storage.set(app, key, value, quota)
+    }
+    fn remove(&mut self, app: &str, key: &[u8]) -> Result<bool, Errno> {
+        self.0.borrow_mut().storage.remove(app, key)
+    }
+    fn used(&mut self, app: &str) -> Result<u32, Errno> {
+        self.0.borrow_mut().storage.used(app)
+    }
+}
+
+impl OtaControl for SimBoard {
+    fn status(&mut self, app: &str) -> OtaStatus {
+        self.0.borrow().ota.map(|m| m.status(app)).unwrap_or_default()
+    }
+    fn request(&mut self, app: &str, request: OtaRequest) -> Result<(), Errno> {
+        match self.0.borrow().ota {
+            Some(m) => m.request(app, request),
+            None if request == OtaRequest::Rollback => Err(Errno::NoSuchResource),
+            None => Ok(()),
+        }
     }
 }

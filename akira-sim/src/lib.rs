@@ -13,7 +13,7 @@ mod simulation;
 pub mod spi;
 pub mod uart;
 
-pub use board::{Clock, INPUTS, PINS, SimBoard, SimPin};
+pub use board::{Clock, INPUTS, OTA_APPS, PINS, STORAGE_SECTORS, SimBoard, SimPin};
 pub use record::{Record, What};
 pub use simulation::{End, PRESS, Simulation};
 

@@ -107,6 +107,17 @@ pub enum What {
         /// Values in the kind's unit.
         values: Vec<i32>,
     },
+    /// An app used its key-value store.
+    Storage {
+        /// What it did.
+        op: akira_bridge::StorageOp,
+        /// The key.
+        key: Vec<u8>,
+        /// The value's length.
+        len: u32,
+        /// How it ended.
+        result: Result<(), akira_bridge::Errno>,
+    },
     /// Random bytes were drawn.
     Random {
         /// How many.
@@ -201,6 +212,20 @@ impl fmt::Display for Record {
                 vs => write!(f, "sensor{channel} {} {vs:?} {}", kind.name(), kind.unit()),
             },
             What::Random { len } => write!(f, "rng {len} bytes"),
+            What::Storage { op, key, len, result } => {
+                let key = String::from_utf8_lossy(key);
+                let key = key.escape_debug();
+                match op {
+                    akira_bridge::StorageOp::Get => write!(f, "storage get \"{key}\"")?,
+                    akira_bridge::StorageOp::Set => write!(f, "storage set \"{key}\" {len} bytes")?,
+                    _ => write!(f, "storage remove \"{key}\"")?,
+                }
+                match result {
+                    Ok(()) if *op == akira_bridge::StorageOp::Get => write!(f, " -> {len} bytes"),
+                    Ok(()) => Ok(()),
+                    Err(e) => write!(f, " -> {} ({})", e.describe(), e.name()),
+                }
+            }
             What::Uart { port, transmitted, bytes } => {
                 let dir = if *transmitted { "tx" } else { "rx" };
                 write!(f, "uart{port} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())

@@ -1,7 +1,7 @@
 //! What the bridge's documentation tests check against.
 
 use akira_bridge::akira_caps::ModuleSpec;
-use akira_bridge::modules::{adc, crypto, gpio, i2c, log, pwm, rng, sensor, spi, sys, timer, uart};
+use akira_bridge::modules::{adc, crypto, gpio, i2c, log, ota, pwm, rng, sensor, spi, storage, sys, timer, uart};
 
 /// Every module of the crate, in `Bridge::with_all` order (the sandbox's
 /// install test checks that order against a real `with_all` bridge).
@@ -18,4 +18,6 @@ pub const SPECS: &[&ModuleSpec] = &[
     &sensor::SPEC,
     &rng::SPEC,
     &crypto::SPEC,
+    &storage::SPEC,
+    &ota::SPEC,
 ];
