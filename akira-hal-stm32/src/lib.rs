@@ -28,3 +28,7 @@ pub use embassy_stm32;
 mod board;
 #[cfg(any(feature = "stm32f405rg", feature = "stm32f411re", feature = "stm32f446re", feature = "stm32f429zi"))]
 pub use board::*;
+#[cfg(any(feature = "stm32f405rg", feature = "stm32f411re", feature = "stm32f446re", feature = "stm32f429zi"))]
+mod peripherals;
+#[cfg(any(feature = "stm32f405rg", feature = "stm32f411re", feature = "stm32f446re", feature = "stm32f429zi"))]
+pub use peripherals::*;

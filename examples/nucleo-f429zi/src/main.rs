@@ -6,6 +6,9 @@
 //!   it does not stall the firmware, which runs from bank 1.
 //! - Packages from `akira push --serial` on the ST-LINK virtual COM port
 //!   (USART3), 115 200 baud.
+//! - I2C1 on the Arduino header (D15 SCL / D14 SDA) as app bus 0, served
+//!   by a task with DMA while the app waits suspended, and the hardware
+//!   RNG as `akira:rng`.
 //! - Installed apps start at boot; a preinstalled blinky runs from the
 //!   firmware image.
 
@@ -14,11 +17,11 @@
 
 extern crate alloc;
 
-use akira_bridge::{AppInfo, Board, Bridge, Level, PinSlot};
+use akira_bridge::{AppInfo, AsyncI2cModule, Board, Bridge, Level, PinSlot, RngModule, Shared};
 use akira_caps::Policy;
-use akira_caps::scope::GpioScope;
+use akira_caps::scope::{GpioScope, I2cScope};
 use akira_device::{Device, DeviceConfig, Note};
-use akira_hal_stm32::{MAX_PINS, Slot};
+use akira_hal_stm32::{HwRng, I2cBus, MAX_PINS, Peripherals, Slot};
 use akira_ota::package::{TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_sandbox::{Runtime, RuntimeConfig};
@@ -28,9 +31,12 @@ use embassy_futures::select::{Either, select};
 use embassy_stm32::exti::{self, ExtiInput};
 use embassy_stm32::flash::Flash;
 use embassy_stm32::gpio::{Level as PinLevel, Output, Pull, Speed};
+use embassy_stm32::i2c::{self, I2c};
 use embassy_stm32::mode::Async;
+use embassy_stm32::rng::{self, Rng};
+use embassy_stm32::time::Hertz;
 use embassy_stm32::usart::{self, BufferedUart};
-use embassy_stm32::{bind_interrupts, interrupt, peripherals, rcc};
+use embassy_stm32::{bind_interrupts, dma, interrupt, peripherals, rcc};
 use embedded_alloc::LlffHeap;
 use embedded_io_async::{Read, Write};
 use static_cell::StaticCell;
@@ -54,7 +60,22 @@ static HEAP: LlffHeap = LlffHeap::empty();
 bind_interrupts!(struct Irqs {
     USART3 => usart::BufferedInterruptHandler<peripherals::USART3>;
     EXTI15_10 => exti::InterruptHandler<interrupt::typelevel::EXTI15_10>;
+    I2C1_EV => i2c::EventInterruptHandler<peripherals::I2C1>;
+    I2C1_ER => i2c::ErrorInterruptHandler<peripherals::I2C1>;
+    DMA1_STREAM6 => dma::InterruptHandler<peripherals::DMA1_CH6>;
+    DMA1_STREAM0 => dma::InterruptHandler<peripherals::DMA1_CH0>;
+    HASH_RNG => rng::InterruptHandler<peripherals::RNG>;
 });
+
+/// App I2C bus 0: I2C1's transfer queue.
+static I2C1_BUS: I2cBus = I2cBus::new();
+/// The hardware RNG, shared by every app.
+static RNG: Shared<HwRng> = Shared::new();
+
+#[embassy_executor::task]
+async fn i2c1(bus: I2c<'static, embassy_stm32::mode::Async, i2c::Master>) -> ! {
+    I2C1_BUS.serve(bus).await
+}
 
 #[embassy_executor::task]
 async fn button(pin: u32, input: ExtiInput<'static, Async>) -> ! {
@@ -79,6 +100,11 @@ fn policy() -> Policy {
     p.allow.timer = true;
     p.allow.log = true;
     p.allow.sys = true;
+    p.allow.rng = true;
+    // Any device address on bus 0 (I2C1, the Arduino header).
+    let mut i2c = I2cScope::default();
+    i2c.buses[0] = akira_caps::sets::AddrSet::FULL;
+    p.allow.i2c = Some(i2c);
     p
 }
 
@@ -119,7 +145,19 @@ async fn main(spawner: Spawner) {
     pins[1] = PinSlot::Output(Output::new(p.PB0, PinLevel::Low, Speed::Low));
     pins[2] = PinSlot::Output(Output::new(p.PB7, PinLevel::Low, Speed::Low));
     pins[3] = PinSlot::Output(Output::new(p.PB14, PinLevel::Low, Speed::Low));
-    let Ok(board) = akira_hal_stm32::init(pins, console) else { panic!("board set up twice") };
+    // I2C1 at 100 kHz on PB8 (SCL, Arduino D15) and PB9 (SDA, D14), with
+    // DMA; the board's external pull-ups or the sensor module's.
+    let mut i2c_config = i2c::Config::default();
+    i2c_config.frequency = Hertz(100_000);
+    let bus = I2c::new(p.I2C1, p.PB8, p.PB9, p.DMA1_CH6, p.DMA1_CH0, Irqs, i2c_config);
+    match i2c1(bus) {
+        Ok(task) => spawner.spawn(task),
+        Err(_) => warn!("I2C1 not served: task pool full"),
+    }
+    let Ok(rng) = RNG.init(HwRng(Rng::new(p.RNG, Irqs))) else { panic!("RNG set up twice") };
+    let mut extra = Peripherals { rng: Some(rng), ..Peripherals::default() };
+    extra.i2c[0] = Some(&I2C1_BUS);
+    let Ok(board) = akira_hal_stm32::init(pins, console, extra) else { panic!("board set up twice") };
     match button(0, ExtiInput::new(p.PC13, p.EXTI13, Pull::Down, Irqs)) {
         Ok(task) => spawner.spawn(task),
         Err(_) => warn!("button not watched: task pool full"),
@@ -134,7 +172,10 @@ async fn main(spawner: Spawner) {
     let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
-    let runtime = Runtime::new(config, Bridge::with_builtins(), policy.clone());
+    let Ok(bridge) = Bridge::with_builtins().with(AsyncI2cModule).and_then(|b| b.with(RngModule)) else {
+        panic!("module names clash")
+    };
+    let runtime = Runtime::new(config, bridge, policy.clone());
     let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), note).await;
     if device.store().apps().is_empty() {
         match device.run_builtin(BLINKY, &policy) {
