@@ -11,6 +11,7 @@ pub mod i2c;
 pub mod i2c_async;
 pub mod log;
 pub mod pwm;
+pub mod rf;
 pub mod rng;
 pub mod sensor;
 pub mod spi;
