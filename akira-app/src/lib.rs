@@ -15,6 +15,7 @@ pub mod hal;
 pub mod i2c;
 pub mod log;
 pub mod pwm;
+pub mod rf;
 pub mod rng;
 pub mod sensor;
 pub mod spi;
