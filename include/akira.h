@@ -197,6 +197,19 @@ AKIRA_IMPORT("akira:ota", "is_trial") int32_t akira_ota_is_trial(void);
 AKIRA_IMPORT("akira:ota", "confirm") int32_t akira_ota_confirm(void);
 AKIRA_IMPORT("akira:ota", "request_rollback") int32_t akira_ota_request_rollback(void);
 
+/* ---- akira:rf (capability `rf`) --------------------------------------- */
+
+/* LoRa settings: frequency in Hz, spreading factor 7-12, bandwidth in Hz
+ * (7810 ... 500000), coding rate 5-8 (4/5 ... 4/8), power in dBm. */
+AKIRA_IMPORT("akira:rf", "configure") int32_t akira_rf_configure(uint32_t frequency_hz, int32_t spreading_factor, uint32_t bandwidth_hz, int32_t coding_rate, int32_t power_dbm);
+/* Suspends until sent; AKIRA_ENOSPC when the duty cycle is spent. */
+AKIRA_IMPORT("akira:rf", "send") int32_t akira_rf_send(const void *data, uint32_t len);
+/* Suspends until a packet arrives; returns its length. */
+AKIRA_IMPORT("akira:rf", "receive") int32_t akira_rf_receive(void *buf, uint32_t len, int64_t timeout_us);
+/* Writes int16_t rssi_dbm, snr_db; returns 1, or 0 before any packet. */
+AKIRA_IMPORT("akira:rf", "last_packet") int32_t akira_rf_last_packet(int16_t *rssi_snr);
+AKIRA_IMPORT("akira:rf", "airtime_left") int64_t akira_rf_airtime_left(void);
+
 /* ---- Helpers (not imports) -------------------------------------------- */
 
 /* Logs a NUL-terminated string. */

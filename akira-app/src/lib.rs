@@ -16,6 +16,7 @@ pub mod i2c;
 pub mod log;
 pub mod ota;
 pub mod pwm;
+pub mod rf;
 pub mod rng;
 pub mod sensor;
 pub mod spi;

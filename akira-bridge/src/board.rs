@@ -187,6 +187,28 @@ pub enum Trace<'a> {
         /// How it ended.
         result: Result<(), crate::Errno>,
     },
+    /// A LoRa packet was queued for transmission (its airtime charged).
+    RfSent {
+        /// Carrier frequency in Hz.
+        frequency_hz: u32,
+        /// Transmit power in dBm.
+        power_dbm: i8,
+        /// The payload.
+        bytes: &'a [u8],
+        /// Time on air, in microseconds.
+        airtime_us: u32,
+    },
+    /// A LoRa packet was received.
+    RfReceived {
+        /// Carrier frequency in Hz.
+        frequency_hz: u32,
+        /// The payload.
+        bytes: &'a [u8],
+        /// Received signal strength in dBm.
+        rssi_dbm: i16,
+        /// Signal-to-noise ratio in dB.
+        snr_db: i16,
+    },
 }
 
 /// The board a firmware lends to its apps.

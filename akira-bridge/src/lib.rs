@@ -35,6 +35,7 @@ pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
 pub use modules::ota::{OtaControl, OtaMailbox, OtaModule, OtaRequest, OtaRequests, OtaStatus};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
+pub use modules::rf::{LoraConfig, PacketInfo, Radio, Rf, RfMailbox, RfModule};
 pub use modules::rng::{Rng, RngModule};
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};
 pub use modules::spi::{Spi, SpiDevices, SpiModule};

@@ -4,10 +4,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use akira_bridge::modules::rf::{Job, Outcome};
 use akira_bridge::{
-    Adc, AppInfo, Board, Edge, Edges, Errno, FlashKv, Gpio, I2c, I2cBuses, Instant, KvStore, Level, MemoryPin,
-    OtaControl, OtaMailbox, OtaRequest, OtaStatus, PinBank, PinMode, PinSlot, Pwm, PwmChannels, Reading, Rng,
-    SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
+    Adc, AppInfo, Board, Edge, Edges, Errno, FlashKv, Gpio, I2c, I2cBuses, Instant, KvStore, Level, LoraConfig,
+    MemoryPin, OtaControl, OtaMailbox, OtaRequest, OtaStatus, PacketInfo, PinBank, PinMode, PinSlot, Pwm, PwmChannels,
+    Reading, Rf, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
 };
 use akira_ota::testing::{FileFlash, SimFlash};
 use embedded_hal::i2c::Operation;
@@ -55,6 +56,7 @@ struct State {
     i2c: I2cBuses<SimI2cBus, 2>,
     spi: SpiDevices<SimSpiDevice, 2>,
     uarts: SimUarts,
+    air: crate::rf::SimAir,
     pwm: PwmChannels<SimPwmChannel, { crate::pwm::CHANNELS }>,
     buzzer_hz: u32,
     rng: crate::rng::SimRng,
@@ -88,6 +90,7 @@ impl SimBoard {
             i2c,
             spi,
             uarts: SimUarts::default(),
+            air: crate::rf::SimAir::default(),
             pwm: PwmChannels::new(Default::default()),
             buzzer_hz: 2_000,
             rng: crate::rng::SimRng::default(),
@@ -212,10 +215,16 @@ impl SimBoard {
     }
 
     /// A counter that moves whenever something arrives that a suspended
-    /// app may be waiting for (serial bytes): the simulation runs another
-    /// round at the same time when it moved.
+    /// app may be waiting for (serial bytes, radio packets): the
+    /// simulation runs another round at the same time when it moved.
     pub fn arrivals(&self) -> u64 {
-        self.0.borrow().uarts.arrivals()
+        let s = self.0.borrow();
+        s.uarts.arrivals() + s.air.deliveries()
+    }
+
+    /// When the next radio transmission on the simulated air ends.
+    pub fn next_air_event(&self) -> Option<Instant> {
+        self.0.borrow().air.next_event()
     }
 
     /// A PWM channel's duty and the duty meaning 100 %.
@@ -315,6 +324,12 @@ impl Board for SimBoard {
             Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
+            }
+            Trace::RfSent { frequency_hz, bytes, airtime_us, .. } => {
+                What::RfSent { frequency_hz, bytes: bytes.to_vec(), airtime_us }
+            }
+            Trace::RfReceived { frequency_hz, bytes, rssi_dbm, snr_db } => {
+                What::RfReceived { frequency_hz, bytes: bytes.to_vec(), rssi_dbm, snr_db }
             }
             _ => return,
         };
@@ -442,5 +457,25 @@ impl OtaControl for SimBoard {
             None if request == OtaRequest::Rollback => Err(Errno::NoSuchResource),
             None => Ok(()),
         }
+    }
+}
+
+impl Rf for SimBoard {
+    fn configure(&mut self, app: u16, config: &LoraConfig) -> Result<(), Errno> {
+        self.0.borrow_mut().air.configure(app, config);
+        Ok(())
+    }
+    fn config(&self, app: u16) -> Option<LoraConfig> {
+        self.0.borrow().air.config(app)
+    }
+    fn start(&mut self, app: u16, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
+        let now = self.now();
+        self.0.borrow_mut().air.start(app, now, job, deadline)
+    }
+    fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
+        self.0.borrow_mut().air.poll(app, now, buf)
+    }
+    fn last_packet(&self, app: u16) -> Option<PacketInfo> {
+        self.0.borrow().air.last_packet(app)
     }
 }

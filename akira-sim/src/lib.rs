@@ -7,6 +7,7 @@ mod board;
 pub mod i2c;
 pub mod pwm;
 mod record;
+pub mod rf;
 pub mod rng;
 pub mod sensor;
 mod simulation;
@@ -22,9 +23,13 @@ use akira_caps::Policy;
 use akira_sandbox::{Runtime, RuntimeConfig};
 
 /// The bridge modules the simulated board offers: every module of
-/// `akira-bridge` ([`Bridge::with_all`]).
+/// `akira-bridge` ([`Bridge::with_all`]) and `akira:rf` on the simulated
+/// air ([`rf`]).
 pub fn bridge() -> Bridge<SimBoard> {
-    Bridge::with_all()
+    let mut bridge = Bridge::with_all();
+    // A name `with_all` does not register: cannot fail.
+    let _ = bridge.register(akira_bridge::RfModule);
+    bridge
 }
 
 /// The runtime configuration of the simulated board: the defaults, with

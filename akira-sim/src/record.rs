@@ -132,6 +132,26 @@ pub enum What {
         /// The bytes.
         bytes: Vec<u8>,
     },
+    /// An app sent a LoRa packet.
+    RfSent {
+        /// Frequency in Hz.
+        frequency_hz: u32,
+        /// The payload.
+        bytes: Vec<u8>,
+        /// Time on air in microseconds.
+        airtime_us: u32,
+    },
+    /// An app received a LoRa packet.
+    RfReceived {
+        /// Frequency in Hz.
+        frequency_hz: u32,
+        /// The payload.
+        bytes: Vec<u8>,
+        /// Signal strength in dBm.
+        rssi_dbm: i16,
+        /// Signal-to-noise ratio in dB.
+        snr_db: i16,
+    },
     /// The script sent bytes to a serial port.
     UartInput {
         /// Port number.
@@ -230,6 +250,19 @@ impl fmt::Display for Record {
                 let dir = if *transmitted { "tx" } else { "rx" };
                 write!(f, "uart{port} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
             }
+            What::RfSent { frequency_hz, bytes, airtime_us } => write!(
+                f,
+                "rf tx {:.1} MHz \"{}\" ({:.1} ms on air)",
+                *frequency_hz as f64 / 1e6,
+                String::from_utf8_lossy(bytes).escape_debug(),
+                *airtime_us as f64 / 1e3
+            ),
+            What::RfReceived { frequency_hz, bytes, rssi_dbm, snr_db } => write!(
+                f,
+                "rf rx {:.1} MHz \"{}\" ({rssi_dbm} dBm, SNR {snr_db} dB)",
+                *frequency_hz as f64 / 1e6,
+                String::from_utf8_lossy(bytes).escape_debug()
+            ),
             What::UartInput { port, bytes } => {
                 write!(f, "uart{port} <- \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
             }

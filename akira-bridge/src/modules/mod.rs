@@ -12,6 +12,7 @@ pub mod i2c_async;
 pub mod log;
 pub mod ota;
 pub mod pwm;
+pub mod rf;
 pub mod rng;
 pub mod sensor;
 pub mod spi;
