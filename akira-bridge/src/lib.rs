@@ -36,13 +36,18 @@ pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMo
 pub use modules::hid::{Event, EventKind, EventQueue, Hid, HidModule, Report};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
+pub use modules::ota::{OtaControl, OtaMailbox, OtaModule, OtaRequest, OtaRequests, OtaStatus};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
+pub use modules::rf::{LoraConfig, PacketInfo, Radio, Rf, RfMailbox, RfModule};
 pub use modules::rng::{Rng, RngModule};
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};
 pub use modules::spi::{Spi, SpiDevices, SpiModule};
+#[cfg(feature = "flash-kv")]
+pub use modules::storage::{FlashKv, FlashKvError};
+pub use modules::storage::{KvStore, StorageModule, StorageOp};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
-pub use shared::{AlreadyInitialised, BoardCell, SharedBoard};
+pub use shared::{AlreadyInitialised, BoardCell, Shared, SharedBoard};
 pub use state::{
     AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, charge_fuel, memory_and_state,
     reply,
@@ -63,11 +68,11 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
-impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + Display + Hid> Bridge<B> {
+impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + KvStore + OtaControl + Display + Hid> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
     /// `akira:spi`, `akira:uart`, `akira:pwm`, `akira:adc`, `akira:sensor`,
-    /// `akira:rng`, `akira:display`, `akira:hid`) and, with the `crypto` feature,
+    /// `akira:rng`, `akira:storage`, `akira:ota`, `akira:display`, `akira:hid`) and, with the `crypto` feature,
     /// `akira:crypto`.
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
@@ -84,6 +89,8 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + Display + 
         let _ = bridge.register(RngModule);
         #[cfg(feature = "crypto")]
         let _ = bridge.register(CryptoModule);
+        let _ = bridge.register(StorageModule);
+        let _ = bridge.register(OtaModule);
         let _ = bridge.register(DisplayModule);
         let _ = bridge.register(HidModule);
         bridge

@@ -52,6 +52,11 @@ pub struct RunArgs {
     /// Fuel per time slice.
     #[arg(long, value_name = "FUEL", default_value_t = RuntimeConfig::default().slice_fuel)]
     slice: u64,
+    /// Keep the apps' `akira:storage` in this file (a flash image, created
+    /// if missing), so stored values persist across runs. Without it the
+    /// store starts empty and is forgotten at exit.
+    #[arg(long, value_name = "FILE")]
+    storage: Option<PathBuf>,
     /// Print only the summary, not every event.
     #[arg(long, short)]
     quiet: bool,
@@ -195,6 +200,9 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     }
 
     let board = if args.virtual_time { SimBoard::virtual_time() } else { SimBoard::real_time() };
+    if let Some(path) = &args.storage {
+        board.use_storage_file(path).map_err(|e| Failure::Usage(format!("storage file {}: {e}", path.display())))?;
+    }
     if !args.quiet {
         board.set_sink(|record| println!("{record}"));
     }

@@ -130,6 +130,21 @@ fn uart_echo_waits_suspended_for_input_and_echoes_it() {
 }
 
 #[test]
+fn lora_ping_and_pong_talk_over_the_simulated_air() {
+    let o = akira(&["run", app("lora-pong").to_str().unwrap(), app("lora-ping").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("lora-ping    DENIED rf: frequency 869525000 Hz is not granted"), "{out}");
+    // Each packet arrives when its 123.9 ms on air (SF9, 6 bytes) ends.
+    assert!(out.contains("[   0.000000s] lora-ping    rf tx 868.1 MHz \"ping 1\" (123.9 ms on air)"), "{out}");
+    assert!(out.contains("[   0.123904s] lora-pong    rf rx 868.1 MHz \"ping 1\" (-60 dBm, SNR 9 dB)"), "{out}");
+    assert!(out.contains("[   0.247808s] lora-ping    info: got \"pong 1\" (-60 dBm, SNR 9 dB)"), "{out}");
+    assert!(out.contains("lora-pong    info: answered five pings"), "{out}");
+    // Its five packets of 123.904 ms charged to its 36 s an hour (1 %).
+    assert!(out.contains("lora-ping    info: 5/5 answered; airtime left 35380 ms"), "{out}");
+}
+
+#[test]
 fn bad_uart_input_is_a_usage_error() {
     let o = akira(&["run", app("uart-echo").to_str().unwrap(), "--uart-input", "5@1s:x"]);
     let (_, err) = text(&o);
@@ -181,6 +196,36 @@ fn signed_hello_verifies_signatures_and_answers_a_random_challenge_natively() {
         .and_then(|f| f.parse().ok())
         .expect("summary line");
     assert!(fuel > 200_000, "{fuel} fuel:\n{err}");
+}
+
+#[test]
+fn counter_store_counts_boots_across_runs_in_its_storage_file() {
+    let flash = tmp("counter-store.flash");
+    let _ = std::fs::remove_file(&flash);
+    let run = || {
+        let o = akira(&[
+            "run",
+            app("counter-store").to_str().unwrap(),
+            "--virtual-time",
+            "--storage",
+            flash.to_str().unwrap(),
+        ]);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+        out
+    };
+    let first = run();
+    assert!(first.contains("counter-store info: boot count: 1"), "{first}");
+    assert!(first.contains("storage get \"boots\" -> no such resource on this board (AKIRA_ENORES)"), "{first}");
+    assert!(first.contains("storage set \"too-big\" 64 bytes -> no space left (AKIRA_ENOSPC)"), "{first}");
+    assert!(first.contains("counter-store info: using 9 of 64 bytes"), "{first}");
+    let second = run();
+    assert!(second.contains("storage get \"boots\" -> 4 bytes"), "{second}");
+    assert!(second.contains("counter-store info: boot count: 2"), "{second}");
+    // Without the file, the store starts empty again.
+    let o = akira(&["run", app("counter-store").to_str().unwrap(), "--virtual-time"]);
+    assert!(text(&o).0.contains("boot count: 1"));
+    let _ = std::fs::remove_file(&flash);
 }
 
 #[test]

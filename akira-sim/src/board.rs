@@ -4,11 +4,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use akira_bridge::modules::rf::{Job, Outcome};
 use akira_bridge::{
-    Adc, AppInfo, Board, Display, Edge, Edges, Errno, Event, Gpio, Hid, I2c, I2cBuses, Instant, Level, MemoryPin,
-    PinBank, PinMode, PinSlot, Pwm, PwmChannels, Reading, Report, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace,
-    Uart,
+    Adc, AppInfo, Board, Display, Edge, Edges, Errno, Event, FlashKv, Gpio, Hid, I2c, I2cBuses, Instant, KvStore,
+    Level, LoraConfig, MemoryPin, OtaControl, OtaMailbox, OtaRequest, OtaStatus, PacketInfo, PinBank, PinMode, PinSlot,
+    Pwm, PwmChannels, Reading, Report, Rf, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
 };
+use akira_ota::testing::{FileFlash, SimFlash};
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
 
@@ -40,6 +42,12 @@ pub enum Clock {
     Virtual(u64),
 }
 
+/// Sectors of the simulated storage flash (4 KiB each): 64 KiB.
+pub const STORAGE_SECTORS: usize = 16;
+
+/// Store-managed apps the simulated board's `akira:ota` tracks.
+pub const OTA_APPS: usize = 8;
+
 /// Where records go as they happen.
 type Sink = Box<dyn FnMut(&Record)>;
 
@@ -52,11 +60,14 @@ struct State {
     i2c: I2cBuses<SimI2cBus, 2>,
     spi: SpiDevices<SimSpiDevice, 2>,
     uarts: SimUarts,
+    air: crate::rf::SimAir,
     pwm: PwmChannels<SimPwmChannel, { crate::pwm::CHANNELS }>,
     buzzer_hz: u32,
     rng: crate::rng::SimRng,
     adc_mv: [Option<u32>; crate::adc::CHANNELS],
     temperature_mc: Option<i32>,
+    storage: Box<dyn KvStore>,
+    ota: Option<&'static OtaMailbox<OTA_APPS>>,
     screen: SimScreen,
     frames: u32,
     frame_sink: Option<FrameSink>,
@@ -87,11 +98,14 @@ impl SimBoard {
             i2c,
             spi,
             uarts: SimUarts::default(),
+            air: crate::rf::SimAir::default(),
             pwm: PwmChannels::new(Default::default()),
             buzzer_hz: 2_000,
             rng: crate::rng::SimRng::default(),
             adc_mv: [None; crate::adc::CHANNELS],
             temperature_mc: None,
+            storage: Box::new(Self::ram_storage()),
+            ota: None,
             screen: crate::display::screen(),
             frames: 0,
             frame_sink: None,
@@ -99,6 +113,32 @@ impl SimBoard {
             records: Vec::new(),
             sink: None,
         })))
+    }
+
+    /// The default storage: an erased flash in RAM, forgotten at exit.
+    fn ram_storage() -> FlashKv<SimFlash> {
+        let bytes = (STORAGE_SECTORS * 4096) as u32;
+        // A whole, sector-aligned region of a flash that size: accepted.
+        FlashKv::new(SimFlash::new(STORAGE_SECTORS), 0..bytes).expect("the storage region fits its flash")
+    }
+
+    /// Keeps `akira:storage` in the file `path` (a flash image of
+    /// [`STORAGE_SECTORS`] sectors, created erased if missing), so apps'
+    /// values persist across runs. Every write goes through to the file,
+    /// so a killed run leaves it as a power cut leaves flash.
+    pub fn use_storage_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let flash = FileFlash::<4, 4096>::open(path, STORAGE_SECTORS)?;
+        let bytes = (STORAGE_SECTORS * 4096) as u32;
+        let kv = FlashKv::new(flash, 0..bytes).map_err(std::io::Error::other)?;
+        self.0.borrow_mut().storage = Box::new(kv);
+        Ok(())
+    }
+
+    /// Answers `akira:ota` from `mailbox`, which a device loop serves
+    /// (`akira_device::Device::serve_app_requests`). Without one every app
+    /// is unmanaged: never on trial, no previous version.
+    pub fn set_ota(&self, mailbox: &'static OtaMailbox<OTA_APPS>) {
+        self.0.borrow_mut().ota = Some(mailbox);
     }
 
     /// A board on virtual time, starting at zero.
@@ -214,10 +254,16 @@ impl SimBoard {
     }
 
     /// A counter that moves whenever something arrives that a suspended
-    /// app may be waiting for (serial bytes): the simulation runs another
-    /// round at the same time when it moved.
+    /// app may be waiting for (serial bytes, radio packets): the
+    /// simulation runs another round at the same time when it moved.
     pub fn arrivals(&self) -> u64 {
-        self.0.borrow().uarts.arrivals()
+        let s = self.0.borrow();
+        s.uarts.arrivals() + s.air.deliveries()
+    }
+
+    /// When the next radio transmission on the simulated air ends.
+    pub fn next_air_event(&self) -> Option<Instant> {
+        self.0.borrow().air.next_event()
     }
 
     /// A PWM channel's duty and the duty meaning 100 %.
@@ -313,9 +359,16 @@ impl Board for SimBoard {
             Trace::Adc { channel, value, millivolts } => What::Adc { channel, value, millivolts },
             Trace::Sensor { channel, kind, values } => What::Sensor { channel, kind, values: values.to_vec() },
             Trace::Random { len } => What::Random { len },
+            Trace::Storage { op, key, len, result } => What::Storage { op, key: key.to_vec(), len, result },
             Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
+            }
+            Trace::RfSent { frequency_hz, bytes, airtime_us, .. } => {
+                What::RfSent { frequency_hz, bytes: bytes.to_vec(), airtime_us }
+            }
+            Trace::RfReceived { frequency_hz, bytes, rssi_dbm, snr_db } => {
+                What::RfReceived { frequency_hz, bytes: bytes.to_vec(), rssi_dbm, snr_db }
             }
             Trace::Drawn { op, x, y, width, height } => What::Drawn { op, x, y, width, height },
             Trace::Flushed => What::Flushed { frame: self.frames() },
@@ -425,6 +478,54 @@ impl Rng for SimBoard {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
         self.0.borrow_mut().rng.fill(buf);
         Ok(())
+    }
+}
+
+impl KvStore for SimBoard {
+    fn get(&mut self, app: &str, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        self.0.borrow_mut().storage.get(app, key, buf)
+    }
+    fn set(&mut self, app: &str, key: &[u8], value: &[u8], quota: u32) -> Result<(), Errno> {
+        self.0.borrow_mut().storage.set(app, key, value, quota)
+    }
+    fn remove(&mut self, app: &str, key: &[u8]) -> Result<bool, Errno> {
+        self.0.borrow_mut().storage.remove(app, key)
+    }
+    fn used(&mut self, app: &str) -> Result<u32, Errno> {
+        self.0.borrow_mut().storage.used(app)
+    }
+}
+
+impl OtaControl for SimBoard {
+    fn status(&mut self, app: &str) -> OtaStatus {
+        self.0.borrow().ota.map(|m| m.status(app)).unwrap_or_default()
+    }
+    fn request(&mut self, app: &str, request: OtaRequest) -> Result<(), Errno> {
+        match self.0.borrow().ota {
+            Some(m) => m.request(app, request),
+            None if request == OtaRequest::Rollback => Err(Errno::NoSuchResource),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Rf for SimBoard {
+    fn configure(&mut self, app: u16, config: &LoraConfig) -> Result<(), Errno> {
+        self.0.borrow_mut().air.configure(app, config);
+        Ok(())
+    }
+    fn config(&self, app: u16) -> Option<LoraConfig> {
+        self.0.borrow().air.config(app)
+    }
+    fn start(&mut self, app: u16, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
+        let now = self.now();
+        self.0.borrow_mut().air.start(app, now, job, deadline)
+    }
+    fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
+        self.0.borrow_mut().air.poll(app, now, buf)
+    }
+    fn last_packet(&self, app: u16) -> Option<PacketInfo> {
+        self.0.borrow().air.last_packet(app)
     }
 }
 

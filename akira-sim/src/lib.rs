@@ -9,13 +9,14 @@ pub mod hid;
 pub mod i2c;
 pub mod pwm;
 mod record;
+pub mod rf;
 pub mod rng;
 pub mod sensor;
 mod simulation;
 pub mod spi;
 pub mod uart;
 
-pub use board::{Clock, INPUTS, PINS, SimBoard, SimPin};
+pub use board::{Clock, INPUTS, OTA_APPS, PINS, STORAGE_SECTORS, SimBoard, SimPin};
 pub use record::{Record, What};
 pub use simulation::{End, PRESS, Simulation};
 
@@ -24,9 +25,13 @@ use akira_caps::Policy;
 use akira_sandbox::{Runtime, RuntimeConfig};
 
 /// The bridge modules the simulated board offers: every module of
-/// `akira-bridge` ([`Bridge::with_all`]).
+/// `akira-bridge` ([`Bridge::with_all`]) and `akira:rf` on the simulated
+/// air ([`rf`]).
 pub fn bridge() -> Bridge<SimBoard> {
-    Bridge::with_all()
+    let mut bridge = Bridge::with_all();
+    // A name `with_all` does not register: cannot fail.
+    let _ = bridge.register(akira_bridge::RfModule);
+    bridge
 }
 
 /// The runtime configuration of the simulated board: the defaults, with

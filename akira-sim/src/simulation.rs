@@ -140,7 +140,8 @@ impl Simulation {
             if round.busy || self.board.arrivals() != arrivals {
                 continue;
             }
-            let next = [round.next_wake, self.script.front().map(|(t, ..)| *t), limit].into_iter().flatten().min();
+            let air = self.board.next_air_event();
+            let next = [round.next_wake, self.script.front().map(|(t, ..)| *t), air, limit].into_iter().flatten().min();
             match next {
                 Some(t) => self.board.advance_to(t),
                 None => return End::Stalled,

@@ -1,10 +1,13 @@
 //! What the bridge's documentation tests check against.
 
 use akira_bridge::akira_caps::ModuleSpec;
-use akira_bridge::modules::{adc, crypto, display, gpio, hid, i2c, log, pwm, rng, sensor, spi, sys, timer, uart};
+use akira_bridge::modules::{
+    adc, crypto, display, gpio, hid, i2c, log, ota, pwm, rf, rng, sensor, spi, storage, sys, timer, uart,
+};
 
-/// Every module of the crate, in `Bridge::with_all` order (the sandbox's
-/// install test checks that order against a real `with_all` bridge).
+/// Every module of the crate: those of `Bridge::with_all`, in its order
+/// (the sandbox's install test checks that order against a real
+/// `with_all` bridge), then the radio modules boards register themselves.
 pub const SPECS: &[&ModuleSpec] = &[
     &log::SPEC,
     &timer::SPEC,
@@ -18,6 +21,9 @@ pub const SPECS: &[&ModuleSpec] = &[
     &sensor::SPEC,
     &rng::SPEC,
     &crypto::SPEC,
+    &storage::SPEC,
+    &ota::SPEC,
     &display::SPEC,
     &hid::SPEC,
+    &rf::SPEC,
 ];

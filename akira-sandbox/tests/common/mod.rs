@@ -8,8 +8,9 @@ use akira_sandbox::akira_bridge::embedded_graphics::{mock_display::MockDisplay, 
 use akira_sandbox::akira_bridge::embedded_hal::i2c::Operation;
 use akira_sandbox::akira_bridge::embedded_hal::spi::Operation as SpiOperation;
 use akira_sandbox::akira_bridge::{
-    Adc, AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode,
-    PinSlot, Pwm, Reading, Report, Rng, Screen, SensorKind, Sensors, Spi, Trace, Uart,
+    Adc, AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, KvStore, Level, MemoryPin as Pin, OtaControl,
+    OtaRequest, OtaStatus, PinBank, PinMode, PinSlot, Pwm, Reading, Report, Rng, Screen, SensorKind, Sensors, Spi,
+    Trace, Uart,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
@@ -170,6 +171,33 @@ impl Rng for TestBoard {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
         buf.fill(4);
         Ok(())
+    }
+}
+
+/// A store that holds nothing and refuses writes (the sandbox's tests only
+/// link `akira:storage`; its behaviour is tested in akira-bridge).
+impl KvStore for TestBoard {
+    fn get(&mut self, _app: &str, _key: &[u8], _buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        Ok(None)
+    }
+    fn set(&mut self, _app: &str, _key: &[u8], _value: &[u8], _quota: u32) -> Result<(), Errno> {
+        Err(Errno::NoSpace)
+    }
+    fn remove(&mut self, _app: &str, _key: &[u8]) -> Result<bool, Errno> {
+        Ok(false)
+    }
+    fn used(&mut self, _app: &str) -> Result<u32, Errno> {
+        Ok(0)
+    }
+}
+
+/// No app is managed by an OTA store.
+impl OtaControl for TestBoard {
+    fn status(&mut self, _app: &str) -> OtaStatus {
+        OtaStatus::default()
+    }
+    fn request(&mut self, _app: &str, _request: OtaRequest) -> Result<(), Errno> {
+        Err(Errno::NoSuchResource)
     }
 }
 
