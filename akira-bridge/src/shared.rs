@@ -21,6 +21,9 @@
 //! and nothing else changes.
 
 use core::cell::RefCell;
+use core::future::{Future, poll_fn};
+use core::pin::pin;
+use core::task::Poll;
 
 use critical_section::Mutex;
 use embedded_hal::digital::{OutputPin, StatefulOutputPin};
@@ -31,7 +34,7 @@ use crate::latch::{InputLatch, LatchedInput};
 use crate::modules::adc::Adc;
 use crate::modules::gpio::{Edge, Edges, Gpio, PinBank, PinMode, PinSlot};
 use crate::modules::i2c::I2c;
-use crate::modules::i2c_async::AsyncI2c;
+use crate::modules::i2c_async::{AsyncI2c, I2cMailbox};
 use crate::modules::pwm::Pwm;
 use crate::modules::rng::Rng;
 use crate::modules::sensor::{Reading, SensorKind, Sensors};
@@ -289,6 +292,113 @@ impl<T> Shared<T> {
     }
 }
 
+/// An I2C bus's transfer queue as the vendor adapters size it: one
+/// transfer queued per app for up to [`I2C_APPS`] apps, up to
+/// [`I2C_BUF`] bytes each way (`AKIRA_E2BIG` beyond).
+pub type I2cBus = I2cMailbox<I2C_APPS, I2C_BUF>;
+/// Apps that can each have a transfer queued on an [`I2cBus`].
+pub const I2C_APPS: usize = 4;
+/// Largest transfer on an [`I2cBus`], in bytes each way.
+pub const I2C_BUF: usize = 64;
+/// I2C buses [`Peripherals`] can hold (app bus `n` is `i2c[n]`).
+pub const I2C_BUSES: usize = 4;
+
+/// A random number generator the board does not have (for
+/// [`Peripherals`] on a chip without one).
+#[derive(Clone, Copy, Debug)]
+pub enum NoRng {}
+
+impl Rng for NoRng {
+    fn fill(&mut self, _: &mut [u8]) -> Result<(), Errno> {
+        match *self {}
+    }
+}
+
+/// The peripherals the vendor adapters offer beside pins: I2C buses
+/// served by firmware tasks over the HAL's async driver (apps suspended
+/// during a transfer, [`AsyncI2cModule`](crate::AsyncI2cModule)) and the
+/// chip's random number generator `R` in a [`Shared`] cell
+/// ([`RngModule`](crate::RngModule)). A `None` is a peripheral the board
+/// lacks: apps asking for it get `AKIRA_ENORES` or `AKIRA_ENOTSUP`.
+///
+/// ```rust,ignore
+/// static I2C0: I2cBus = I2cBus::new();
+/// static RNG: Shared<HwRng> = Shared::new();
+/// // A task owning the HAL's async I2C driver: I2C0.serve(driver).await
+/// let mut extra = Peripherals { rng: Some(RNG.init(HwRng(driver))?), ..Peripherals::default() };
+/// extra.i2c[0] = Some(&I2C0);
+/// let board = board.with_peripherals(extra);
+/// ```
+pub struct Peripherals<R: 'static> {
+    /// I2C buses, by app bus number.
+    pub i2c: [Option<&'static I2cBus>; I2C_BUSES],
+    /// The random number generator.
+    pub rng: Option<&'static Shared<R>>,
+}
+
+impl<R> Clone for Peripherals<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Peripherals<R> {}
+
+impl<R> Default for Peripherals<R> {
+    fn default() -> Self {
+        Peripherals { i2c: [None; I2C_BUSES], rng: None }
+    }
+}
+
+impl<R> Peripherals<R> {
+    fn bus(&self, bus: u32) -> Option<&'static I2cBus> {
+        self.i2c.get(bus as usize).copied().flatten()
+    }
+
+    /// Resolves when a transfer on any bus finishes: part of a board's
+    /// idle future, so a suspended app resumes as soon as its bytes are in.
+    pub async fn i2c_changed(self) {
+        async fn changed(bus: Option<&'static I2cBus>) {
+            match bus {
+                Some(bus) => bus.changed().await,
+                None => core::future::pending().await,
+            }
+        }
+        let [a, b, c, d] = self.i2c;
+        let (mut a, mut b) = (pin!(changed(a)), pin!(changed(b)));
+        let (mut c, mut d) = (pin!(changed(c)), pin!(changed(d)));
+        poll_fn(|cx| {
+            // Poll every bus (`|`, not `||`) so each has the waker.
+            let ready = a.as_mut().poll(cx).is_ready()
+                | b.as_mut().poll(cx).is_ready()
+                | c.as_mut().poll(cx).is_ready()
+                | d.as_mut().poll(cx).is_ready();
+            if ready { Poll::Ready(()) } else { Poll::Pending }
+        })
+        .await
+    }
+}
+
+impl<R> AsyncI2c for Peripherals<R> {
+    fn start(&mut self, app: u16, bus: u32, addr: u8, write: [&[u8]; 2], read_len: usize) -> Result<(), Errno> {
+        self.bus(bus).ok_or(Errno::NoSuchResource)?.start(app, addr, write, read_len)
+    }
+
+    fn poll(&mut self, app: u16, bus: u32, read: &mut [u8]) -> Option<Result<(), Errno>> {
+        match self.bus(bus) {
+            Some(mailbox) => mailbox.poll(app, read),
+            None => Some(Err(Errno::NoSuchResource)),
+        }
+    }
+}
+
+impl<R: Rng> Rng for Peripherals<R> {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
+        let mut rng = self.rng.ok_or(Errno::Unsupported)?;
+        rng.fill(buf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +463,37 @@ mod tests {
         copy.fill(&mut buf).unwrap();
         assert_eq!(buf, [4, 5, 6], "copies share the driver");
         assert_eq!(board.now(), Instant::from_micros(42), "the base board still works");
+    }
+
+    static BUS_2: I2cBus = I2cBus::new();
+    static PERIPHERALS_RNG: Shared<Counter> = Shared::new();
+
+    #[test]
+    fn adapter_peripherals_route_buses_and_wake_the_idle_future() {
+        use core::task::{Context, Waker};
+        use embedded_hal_mock::eh1::i2c::{Mock, Transaction};
+
+        let mut extra = Peripherals { rng: Some(PERIPHERALS_RNG.init(Counter(0)).unwrap()), ..Default::default() };
+        extra.i2c[2] = Some(&BUS_2);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut idle = pin!(extra.i2c_changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+
+        assert_eq!(extra.start(1, 0, 0x48, [&[0], &[]], 2), Err(Errno::NoSuchResource), "bus 0 is not fitted");
+        assert_eq!(extra.poll(1, 9, &mut []), Some(Err(Errno::NoSuchResource)));
+        extra.start(1, 2, 0x48, [&[0], &[]], 2).unwrap();
+        let mut bus = Mock::new(&[Transaction::write_read(0x48, vec![0], vec![0x19, 0x40])]);
+        assert!(pin!(BUS_2.serve(&mut bus)).poll(&mut cx).is_pending(), "served, then waiting for more");
+        assert!(idle.as_mut().poll(&mut cx).is_ready(), "the finished transfer on bus 2 wakes the board");
+        let mut read = [0u8; 2];
+        assert_eq!(extra.poll(1, 2, &mut read), Some(Ok(())));
+        assert_eq!(read, [0x19, 0x40]);
+        bus.done();
+
+        let mut buf = [0u8; 2];
+        extra.fill(&mut buf).unwrap();
+        assert_eq!(buf, [1, 2]);
+        let mut none: Peripherals<NoRng> = Peripherals::default();
+        assert_eq!(none.fill(&mut buf), Err(Errno::Unsupported));
     }
 }
