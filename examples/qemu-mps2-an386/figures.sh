@@ -24,7 +24,7 @@ for validation in on off; do
         read -r text rodata data bss < <("$size" -A "$firmware" | awk '$1==".text"{t=$2} $1==".rodata"{r=$2} $1==".data"{d=$2} $1==".bss"{b=$2} END{print t, r, d, b}')
         log=$(timeout 60 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic -monitor none \
             -icount shift=0,sleep=off -semihosting-config enable=on,target=native \
-            -serial stdio -serial null -kernel "$firmware" 2>&1 | sed -E '/waiting for a package|not taking packages/q' || true)
+            -serial stdio -serial null -kernel "$firmware" 2>&1 | tr -d '\r' | sed -E '/waiting for a package|not taking packages/q' || true)
         fig() { echo "$log" | awk -v k="figure $1" 'index($0, k) == 1 {print $3}'; }
         heap=$(echo "$log" | sed -n 's/.*heap: module \([0-9]*\) B, with instance \([0-9]*\) B, peak \([0-9]*\) B.*/\1 \/ \2 \/ \3 B/p')
         printf '| %s | %s | %s | %d | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n' "$validation" "$opt" "$dispatch" \
