@@ -1,7 +1,9 @@
 //! What the bridge's documentation tests check against.
 
 use akira_bridge::akira_caps::ModuleSpec;
-use akira_bridge::modules::{adc, crypto, gpio, i2c, log, ota, pwm, rf, rng, sensor, spi, storage, sys, timer, uart};
+use akira_bridge::modules::{
+    adc, ble, crypto, gpio, i2c, log, ota, pwm, rf, rng, sensor, spi, storage, sys, timer, uart,
+};
 
 /// Every module of the crate: those of `Bridge::with_all`, in its order
 /// (the sandbox's install test checks that order against a real
@@ -22,4 +24,5 @@ pub const SPECS: &[&ModuleSpec] = &[
     &storage::SPEC,
     &ota::SPEC,
     &rf::SPEC,
+    &ble::SPEC,
 ];
