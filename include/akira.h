@@ -254,6 +254,22 @@ AKIRA_IMPORT("akira:rf", "receive") int32_t akira_rf_receive(void *buf, uint32_t
 AKIRA_IMPORT("akira:rf", "last_packet") int32_t akira_rf_last_packet(int16_t *rssi_snr);
 AKIRA_IMPORT("akira:rf", "airtime_left") int64_t akira_rf_airtime_left(void);
 
+/* ---- akira:ble (capability `ble`) ------------------------------------- */
+
+/* Legacy advertising: up to 31 bytes of AD structures, an optional scan
+ * response (rsp_len 0: none), interval 20-10240 ms. Suspends until the
+ * controller advertises; AKIRA_ENOSPC beyond the data change cap. */
+AKIRA_IMPORT("akira:ble", "advertise") int32_t akira_ble_advertise(const void *data, uint32_t data_len, const void *rsp, uint32_t rsp_len, uint32_t interval_ms);
+AKIRA_IMPORT("akira:ble", "advertise_stop") int32_t akira_ble_advertise_stop(void);
+/* active 1 or 0; interval and window 3-10240 ms, window <= interval. */
+AKIRA_IMPORT("akira:ble", "scan") int32_t akira_ble_scan(int32_t active, uint32_t interval_ms, uint32_t window_ms);
+AKIRA_IMPORT("akira:ble", "scan_stop") int32_t akira_ble_scan_stop(void);
+/* Writes address[6], address type, int8_t rssi, packet type, data length,
+ * data (AKIRA_BLE_MAX_REPORT holds any report); suspends until one
+ * arrives. Returns the bytes written. */
+AKIRA_IMPORT("akira:ble", "next_report") int32_t akira_ble_next_report(void *buf, uint32_t len, int64_t timeout_us);
+#define AKIRA_BLE_MAX_REPORT 41
+
 /* ---- Helpers (not imports) -------------------------------------------- */
 
 /* Logs a NUL-terminated string. */

@@ -7,6 +7,7 @@
 #![allow(clashing_extern_declarations)]
 
 pub mod adc;
+pub mod ble;
 pub mod crypto;
 pub mod display;
 mod error;

@@ -232,6 +232,22 @@ pub enum Trace<'a> {
         /// The report's bytes ([`crate::modules::hid::Report::encode`]).
         bytes: &'a [u8],
     },
+    /// An app started (or updated) BLE advertising.
+    BleAdvertising {
+        /// Advertising interval in milliseconds.
+        interval_ms: u16,
+        /// The advertising data.
+        data: &'a [u8],
+    },
+    /// An app received a BLE scan report.
+    BleReport {
+        /// The advertiser's address, least significant byte first.
+        address: [u8; 6],
+        /// Received signal strength in dBm.
+        rssi_dbm: i8,
+        /// The advertising data (as far as the app's buffer held it).
+        data: &'a [u8],
+    },
 }
 
 /// The board a firmware lends to its apps.

@@ -29,6 +29,7 @@ pub use latch::{InputLatch, LatchedInput};
 pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
 pub use modules::adc::{Adc, AdcModule};
+pub use modules::ble::{AdvConfig, AdvData, Ble, BleJob, BleMailbox, BleModule, BleRadio, ScanConfig, ScanReport};
 #[cfg(feature = "crypto")]
 pub use modules::crypto::CryptoModule;
 pub use modules::display::{Display, DisplayModule, Screen};

@@ -70,6 +70,8 @@ pub struct Grants {
     rf_band_count: u8,
     rf_max_power_dbm: i8,
     rf_duty_cycle_permille: u16,
+    ble_min_adv_interval_ms: u16,
+    ble_adv_changes_per_s: u16,
     vendor_names: heapless::Vec<crate::scope::VendorName, MAX_VENDOR_CAPS>,
     vendor_ids: [IdSet; MAX_VENDOR_CAPS],
 }
@@ -104,7 +106,7 @@ impl Grants {
         set(Capability::Adc, caps.adc);
         set(Capability::Sensor, caps.sensor);
         set(Capability::Hid, caps.hid);
-        set(Capability::Ble, caps.ble);
+        set(Capability::Ble, caps.ble.map(|b| b.roles));
         set(Capability::Net, caps.net.as_ref().map(|n| first_n(n.endpoints.len())));
         // Endpoints and topics are granted by their index in the manifest's
         // lists; the Ipc slot holds publish rights, subscribe rights have
@@ -143,6 +145,9 @@ impl Grants {
             rf_band_count,
             rf_max_power_dbm,
             rf_duty_cycle_permille,
+            // Without `ble`, no interval passes and no change is allowed.
+            ble_min_adv_interval_ms: caps.ble.map_or(u16::MAX, |b| b.min_adv_interval_ms),
+            ble_adv_changes_per_s: caps.ble.map_or(0, |b| b.adv_changes_per_s),
             vendor_names,
             vendor_ids,
         }
@@ -174,6 +179,18 @@ impl Grants {
         self.rf_max_power_dbm
     }
 
+    /// The app's shortest advertising interval, in milliseconds
+    /// (`u16::MAX` without `ble`).
+    pub fn ble_min_adv_interval_ms(&self) -> u16 {
+        self.ble_min_adv_interval_ms
+    }
+
+    /// The advertising data changes the app may make over any second (0
+    /// without `ble`).
+    pub fn ble_adv_changes_per_s(&self) -> u16 {
+        self.ble_adv_changes_per_s
+    }
+
     /// The app's airtime over any rolling hour, in microseconds (0
     /// without `rf`).
     pub fn rf_airtime_budget_us(&self) -> u64 {
@@ -191,34 +208,67 @@ pub const AIRTIME_BUCKET_US: u64 = 300_000_000;
 /// minutes after it.
 const AIRTIME_BUCKETS: usize = (AIRTIME_WINDOW_US / AIRTIME_BUCKET_US) as usize + 1;
 
-/// An app's transmissions over the last hour, for its duty cycle: the
-/// airtime of each five-minute bucket and their running total, so a check
-/// is a few additions, never a scan of past packets.
+/// The rolling window BLE advertising data changes are counted over: one
+/// second.
+pub const ADV_CHANGE_WINDOW_US: u64 = 1_000_000;
+/// Advertising data changes are counted in buckets of this length
+/// (100 ms).
+pub const ADV_CHANGE_BUCKET_US: u64 = 100_000;
+/// Buckets summed for a check: the current one and the ten before it, so
+/// the cap holds over every rolling second.
+const ADV_CHANGE_BUCKETS: usize = (ADV_CHANGE_WINDOW_US / ADV_CHANGE_BUCKET_US) as usize + 1;
+
+/// Amounts charged over a rolling window, kept in `N` buckets of
+/// `BUCKET_US` and a running total, so a check is a few additions, never a
+/// scan of past events. Holds an app's airtime (duty cycle) and its
+/// advertising data changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-struct Airtime {
-    used_us: [u32; AIRTIME_BUCKETS],
-    total_us: u64,
+struct Rolling<const N: usize, const BUCKET_US: u64> {
+    used: [u32; N],
+    total: u64,
     /// The bucket number (time / bucket length) of the newest bucket.
     current: u64,
 }
 
-impl Airtime {
-    const NEW: Airtime = Airtime { used_us: [0; AIRTIME_BUCKETS], total_us: 0, current: 0 };
+type Airtime = Rolling<AIRTIME_BUCKETS, AIRTIME_BUCKET_US>;
+type AdvChanges = Rolling<ADV_CHANGE_BUCKETS, ADV_CHANGE_BUCKET_US>;
+
+impl<const N: usize, const BUCKET_US: u64> Rolling<N, BUCKET_US> {
+    const NEW: Self = Rolling { used: [0; N], total: 0, current: 0 };
 
     /// Moves the window to `now_us`, forgetting buckets that left it.
     fn roll(&mut self, now_us: u64) {
-        let bucket = now_us / AIRTIME_BUCKET_US;
+        let bucket = now_us / BUCKET_US;
         if bucket <= self.current {
             return;
         }
-        let steps = (bucket - self.current).min(AIRTIME_BUCKETS as u64);
+        let steps = (bucket - self.current).min(N as u64);
         for i in 1..=steps {
-            let slot = &mut self.used_us[((self.current + i) % AIRTIME_BUCKETS as u64) as usize];
-            self.total_us -= u64::from(*slot);
+            let slot = &mut self.used[((self.current + i) % N as u64) as usize];
+            self.total -= u64::from(*slot);
             *slot = 0;
         }
         self.current = bucket;
+    }
+
+    /// Charges `amount` at `now_us` if the window's total stays within
+    /// `budget`; otherwise charges nothing and returns the total used.
+    fn charge(&mut self, now_us: u64, amount: u32, budget: u64) -> Result<(), u64> {
+        self.roll(now_us);
+        if self.total + u64::from(amount) > budget {
+            return Err(self.total);
+        }
+        let slot = &mut self.used[(self.current % N as u64) as usize];
+        *slot = slot.saturating_add(amount);
+        self.total += u64::from(amount);
+        Ok(())
+    }
+
+    /// The amount charged over the window ending at `now_us`.
+    fn used(&mut self, now_us: u64) -> u64 {
+        self.roll(now_us);
+        self.total
     }
 }
 
@@ -247,6 +297,24 @@ impl fmt::Display for AirtimeExhausted {
 }
 
 impl core::error::Error for AirtimeExhausted {}
+
+/// An advertising data change refused because the app already made as
+/// many as its grant allows over the last second. Not a denial: the app
+/// may change it again a moment later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct TooManyAdvChanges {
+    /// Changes the app may make over any second.
+    pub per_second: u16,
+}
+
+impl fmt::Display for TooManyAdvChanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ble: more than {} advertising data changes in a second", self.per_second)
+    }
+}
+
+impl core::error::Error for TooManyAdvChanges {}
 
 /// The resource a denied call asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,6 +353,8 @@ pub enum Resource {
     Frequency(u32),
     /// A transmit power in dBm.
     Power(i32),
+    /// A BLE advertising interval in milliseconds.
+    AdvInterval(u32),
 }
 
 /// Which capability a denial was counted against.
@@ -322,6 +392,7 @@ impl fmt::Display for Denial {
             }
             Resource::Frequency(hz) => write!(f, "frequency {hz} Hz"),
             Resource::Power(dbm) => write!(f, "transmit power {dbm} dBm"),
+            Resource::AdvInterval(ms) => write!(f, "advertising interval {ms} ms"),
         }?;
         f.write_str(" is not granted")
     }
@@ -340,12 +411,13 @@ pub struct Guard {
     grants: Grants,
     denials: [u32; COUNTERS],
     airtime: Airtime,
+    adv_changes: AdvChanges,
 }
 
 impl Guard {
     /// A guard over `grants`, with zeroed counters.
     pub fn new(grants: Grants) -> Guard {
-        Guard { grants, denials: [0; COUNTERS], airtime: Airtime::NEW }
+        Guard { grants, denials: [0; COUNTERS], airtime: Airtime::NEW, adv_changes: AdvChanges::NEW }
     }
 
     /// The compiled grants.
@@ -436,22 +508,35 @@ impl Guard {
     /// ([`Grants::rf_airtime_budget_us`]). Constant time: the hour is kept
     /// in thirteen five-minute buckets and a running total.
     pub fn airtime(&mut self, now_us: u64, airtime_us: u32) -> Result<(), AirtimeExhausted> {
-        let a = &mut self.airtime;
-        a.roll(now_us);
         let budget_us = self.grants.rf_airtime_budget_us();
-        if a.total_us + u64::from(airtime_us) > budget_us {
-            return Err(AirtimeExhausted { asked_us: airtime_us, used_us: a.total_us, budget_us });
-        }
-        let slot = &mut a.used_us[(a.current % AIRTIME_BUCKETS as u64) as usize];
-        *slot = slot.saturating_add(airtime_us);
-        a.total_us += u64::from(airtime_us);
-        Ok(())
+        self.airtime.charge(now_us, airtime_us, budget_us).map_err(|used_us| AirtimeExhausted {
+            asked_us: airtime_us,
+            used_us,
+            budget_us,
+        })
     }
 
     /// Airtime the app may still use now, in microseconds.
     pub fn airtime_left(&mut self, now_us: u64) -> u64 {
-        self.airtime.roll(now_us);
-        self.grants.rf_airtime_budget_us().saturating_sub(self.airtime.total_us)
+        self.grants.rf_airtime_budget_us().saturating_sub(self.airtime.used(now_us))
+    }
+
+    /// Checks a BLE advertising interval against the app's floor (a
+    /// denial below it, or without `ble`).
+    #[inline]
+    pub fn adv_interval(&mut self, ms: u32) -> Result<(), Denial> {
+        let ok = ms >= u32::from(self.grants.ble_min_adv_interval_ms);
+        self.verdict(ok, Capability::Ble, Resource::AdvInterval(ms))
+    }
+
+    /// Counts an advertising data change at board time `now_us`, or
+    /// refuses it if the app already made its grant's
+    /// ([`Grants::ble_adv_changes_per_s`]) over the last second. Constant
+    /// time: the second is kept in eleven 100 ms buckets and a running
+    /// total.
+    pub fn adv_change(&mut self, now_us: u64) -> Result<(), TooManyAdvChanges> {
+        let per_second = self.grants.ble_adv_changes_per_s;
+        self.adv_changes.charge(now_us, 1, per_second.into()).map_err(|_| TooManyAdvChanges { per_second })
     }
 
     /// Checks resource `id` of a vendor capability.
@@ -483,7 +568,7 @@ impl Guard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scope::{GpioScope, IpcScope, RfScope, Topic, VendorScope};
+    use crate::scope::{BleScope, GpioScope, IpcScope, RfScope, Topic, VendorScope, ble};
 
     fn guard() -> Guard {
         let mut caps = CapabilitySet {
@@ -565,6 +650,35 @@ mod tests {
         // A transmission never fits a budget smaller than itself.
         assert!(g.airtime(1000 * MIN, 36_000_001).is_err());
         assert_eq!(g.airtime_left(1000 * MIN), 36_000_000, "a refused transmission is not charged");
+    }
+
+    #[test]
+    fn ble_interval_floor_and_change_rate() {
+        let scope =
+            BleScope { roles: [ble::ADVERTISE].into_iter().collect(), min_adv_interval_ms: 100, adv_changes_per_s: 2 };
+        let mut g = Guard::new(Grants::compile(&CapabilitySet { ble: Some(scope), ..Default::default() }));
+        assert!(g.id(Capability::Ble, ble::ADVERTISE).is_ok());
+        assert!(g.id(Capability::Ble, ble::SCAN).is_err());
+        assert!(g.adv_interval(100).is_ok());
+        assert_eq!(g.adv_interval(99).unwrap_err().resource, Resource::AdvInterval(99));
+        assert_eq!(g.denials(Capability::Ble), 2);
+        // Two changes in a second, then refused until the first leaves
+        // the rolling second.
+        g.adv_change(50_000).unwrap();
+        g.adv_change(950_000).unwrap();
+        assert_eq!(g.adv_change(1_050_000), Err(TooManyAdvChanges { per_second: 2 }));
+        assert_eq!(g.denials(Capability::Ble), 2, "a rate refusal is not a denial");
+        // The 0..100 ms bucket leaves the window 1.1 s in.
+        g.adv_change(1_100_000).unwrap();
+        assert!(g.adv_change(1_200_000).is_err());
+        g.adv_change(100_000_000).unwrap();
+    }
+
+    #[test]
+    fn no_ble_grant_no_advertising() {
+        let mut g = Guard::new(Grants::none());
+        assert!(g.adv_interval(10_240).is_err());
+        assert!(g.adv_change(0).is_err());
     }
 
     #[test]

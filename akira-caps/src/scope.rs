@@ -194,6 +194,74 @@ pub mod ble {
     pub const NAMES: [&str; 4] = ["advertise", "scan", "peripheral", "central"];
 }
 
+/// BLE scope: the roles the app may take (members of [`ble`]), the
+/// shortest advertising interval it may ask for, and how often it may
+/// change its advertising data (no spamming the 2.4 GHz band).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BleScope {
+    /// Roles, by [`ble`] member number.
+    pub roles: IdSet,
+    /// Shortest advertising interval, in milliseconds (at least
+    /// [`BleScope::MIN_ADV_INTERVAL_MS`]).
+    pub min_adv_interval_ms: u16,
+    /// Most advertising data changes (each `advertise` call) over any
+    /// second.
+    pub adv_changes_per_s: u16,
+}
+
+impl Default for BleScope {
+    fn default() -> Self {
+        BleScope {
+            roles: IdSet::EMPTY,
+            min_adv_interval_ms: BleScope::DEFAULT_MIN_ADV_INTERVAL_MS,
+            adv_changes_per_s: BleScope::DEFAULT_ADV_CHANGES_PER_S,
+        }
+    }
+}
+
+impl BleScope {
+    /// The shortest advertising interval Bluetooth allows: 20 ms.
+    pub const MIN_ADV_INTERVAL_MS: u16 = 20;
+    /// The longest legacy advertising interval: 10.24 s.
+    pub const MAX_ADV_INTERVAL_MS: u16 = 10_240;
+    /// The interval floor a manifest or policy gets when it names none:
+    /// 100 ms.
+    pub const DEFAULT_MIN_ADV_INTERVAL_MS: u16 = 100;
+    /// The advertising data changes per second a manifest or policy gets
+    /// when it names none: 1.
+    pub const DEFAULT_ADV_CHANGES_PER_S: u16 = 1;
+
+    /// A scope with these roles and the default floor and change rate.
+    pub fn with_roles(roles: IdSet) -> Self {
+        BleScope { roles, ..Default::default() }
+    }
+
+    fn check_within(&self, policy: &Self) -> Result<(), Excess> {
+        if let Some(role) = self.roles.first_outside(policy.roles) {
+            return Err(excess(format_args!("{}", ble::NAMES.get(role as usize).copied().unwrap_or("unknown role"))));
+        }
+        if self.min_adv_interval_ms < policy.min_adv_interval_ms {
+            return Err(excess(format_args!(
+                "advertising interval {} ms (policy allows {} ms and up)",
+                self.min_adv_interval_ms, policy.min_adv_interval_ms
+            )));
+        }
+        if self.adv_changes_per_s > policy.adv_changes_per_s {
+            return Err(excess(format_args!(
+                "{} advertising data changes per second (policy allows {})",
+                self.adv_changes_per_s, policy.adv_changes_per_s
+            )));
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> bool {
+        (Self::MIN_ADV_INTERVAL_MS..=Self::MAX_ADV_INTERVAL_MS).contains(&self.min_adv_interval_ms)
+            && self.roles.iter().all(|r| (r as usize) < ble::NAMES.len())
+    }
+}
+
 /// A radio frequency band, in hertz, inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -384,8 +452,8 @@ pub struct CapabilitySet {
     pub display: Option<DisplayScope>,
     /// `hid`: device kinds, see [`hid`].
     pub hid: Option<IdSet>,
-    /// `ble`: roles, see [`ble`].
-    pub ble: Option<IdSet>,
+    /// `ble`: roles, advertising interval floor and data change rate.
+    pub ble: Option<BleScope>,
     /// `rf`.
     pub rf: Option<RfScope>,
     /// `net`.
@@ -513,7 +581,7 @@ impl CapabilitySet {
         })?;
         scoped(Capability::Display, &self.display, &policy.display, DisplayScope::check_within)?;
         scoped(Capability::Hid, &self.hid, &policy.hid, named(&hid::NAMES))?;
-        scoped(Capability::Ble, &self.ble, &policy.ble, named(&ble::NAMES))?;
+        scoped(Capability::Ble, &self.ble, &policy.ble, BleScope::check_within)?;
         scoped(Capability::Rf, &self.rf, &policy.rf, RfScope::check_within)?;
         scoped(Capability::Net, &self.net, &policy.net, NetScope::check_within)?;
         scoped(Capability::Ipc, &self.ipc, &policy.ipc, IpcScope::check_within)?;
@@ -534,6 +602,7 @@ impl CapabilitySet {
     pub(crate) fn validate(&self) -> Result<(), Capability> {
         let bad = |ok: bool, cap| if ok { Ok(()) } else { Err(cap) };
         bad(self.i2c.as_ref().is_none_or(I2cScope::validate), Capability::I2c)?;
+        bad(self.ble.as_ref().is_none_or(BleScope::validate), Capability::Ble)?;
         bad(self.rf.as_ref().is_none_or(RfScope::validate), Capability::Rf)?;
         bad(self.net.as_ref().is_none_or(NetScope::validate), Capability::Net)?;
         bad(self.ipc.as_ref().is_none_or(IpcScope::validate), Capability::Ipc)?;
@@ -541,8 +610,9 @@ impl CapabilitySet {
     }
 
     /// A set that allows everything a scope can express: every pin, bus
-    /// address, id, the whole display, any band up to `+30 dBm` without a
-    /// duty-cycle limit, any
+    /// address, id, the whole display, every BLE role down to the 20 ms
+    /// interval without a change-rate limit, any band up to `+30 dBm`
+    /// without a duty-cycle limit, any
     /// endpoint, any topic. Meant for development policies and simulators,
     /// never for devices in the field. Vendor capabilities must still be
     /// listed by name.
@@ -569,7 +639,11 @@ impl CapabilitySet {
             storage: Some(StorageScope { quota: u32::MAX }),
             display: Some(DisplayScope::WHOLE),
             hid: Some(IdSet::FULL),
-            ble: Some(IdSet::FULL),
+            ble: Some(BleScope {
+                roles: (0..ble::NAMES.len() as u32).collect(),
+                min_adv_interval_ms: BleScope::MIN_ADV_INTERVAL_MS,
+                adv_changes_per_s: u16::MAX,
+            }),
             rf: Some(RfScope { bands, max_power_dbm: 30, duty_cycle_permille: RfScope::NO_DUTY_CYCLE_LIMIT }),
             net: Some(NetScope { endpoints }),
             ipc: Some(IpcScope { publish: topics.clone(), subscribe: topics }),
@@ -643,6 +717,25 @@ mod tests {
         allow.vendor.push(VendorScope { name: short_name("acme:valve"), ids: [0].into_iter().collect() }).unwrap();
         let err = want.check_within(&allow).unwrap_err();
         assert_eq!(err.detail, "id 1");
+    }
+
+    #[test]
+    fn ble_beyond_policy_names_role_floor_or_rate() {
+        let policy = BleScope { roles: [ble::SCAN].into_iter().collect(), ..Default::default() };
+        let allow = CapabilitySet { ble: Some(policy), ..Default::default() };
+        let ask = |b: BleScope| CapabilitySet { ble: Some(b), ..Default::default() }.check_within(&allow);
+        assert_eq!(ask(BleScope::with_roles([ble::ADVERTISE].into_iter().collect())).unwrap_err().detail, "advertise");
+        let scan = BleScope::with_roles([ble::SCAN].into_iter().collect());
+        ask(scan).unwrap();
+        ask(BleScope { min_adv_interval_ms: 500, ..scan }).unwrap();
+        let e = ask(BleScope { min_adv_interval_ms: 20, ..scan }).unwrap_err();
+        assert_eq!(e.detail, "advertising interval 20 ms (policy allows 100 ms and up)");
+        let e = ask(BleScope { adv_changes_per_s: 5, ..scan }).unwrap_err();
+        assert_eq!(e.detail, "5 advertising data changes per second (policy allows 1)");
+        let everything = BleScope { adv_changes_per_s: 1000, min_adv_interval_ms: 20, ..scan };
+        CapabilitySet { ble: Some(everything), ..Default::default() }
+            .check_within(&CapabilitySet::everything())
+            .unwrap();
     }
 
     #[test]

@@ -16,8 +16,8 @@ use crate::capability::{Capability, is_vendor_name};
 use crate::manifest::{ABI_VERSION, AppName, Manifest, Version, is_app_name, short_name};
 use crate::policy::Policy;
 use crate::scope::{
-    Band, CapabilitySet, DisplayScope, Endpoint, GpioScope, HostName, I2cScope, IpcScope, MAX_I2C_BUSES, NetScope,
-    RfScope, StorageScope, Topic, VendorScope, ble, hid,
+    Band, BleScope, CapabilitySet, DisplayScope, Endpoint, GpioScope, HostName, I2cScope, IpcScope, MAX_I2C_BUSES,
+    NetScope, RfScope, StorageScope, Topic, VendorScope, ble, hid,
 };
 use crate::sets::{AddrSet, IdSet, PinSet};
 
@@ -208,6 +208,27 @@ fn display(v: &Value, path: &str) -> Result<DisplayScope> {
     Ok(DisplayScope { x: get("x")?, y: get("y")?, width: get("width")?, height: get("height")? })
 }
 
+/// `ble = ["advertise", ...]` (roles, default floor and change rate) or
+/// `ble = { roles = [...], min-adv-interval-ms = 100, adv-changes-per-second = 1 }`.
+fn ble_scope(v: &Value, path: &str) -> Result<BleScope> {
+    if v.is_array() {
+        return Ok(BleScope::with_roles(named_set(v, path, &ble::NAMES)?));
+    }
+    let t = table(v, path)?;
+    only_keys(t, path, &["roles", "min-adv-interval-ms", "adv-changes-per-second"])?;
+    let key = join(path, "roles");
+    let roles = t.get("roles").ok_or_else(|| SourceError::Missing(key.clone()))?;
+    let mut scope = BleScope::with_roles(named_set(roles, &key, &ble::NAMES)?);
+    if let Some(ms) = t.get("min-adv-interval-ms") {
+        let (lo, hi) = (BleScope::MIN_ADV_INTERVAL_MS, BleScope::MAX_ADV_INTERVAL_MS);
+        scope.min_adv_interval_ms = int_in(ms, &join(path, "min-adv-interval-ms"), lo.into(), hi.into())? as u16;
+    }
+    if let Some(n) = t.get("adv-changes-per-second") {
+        scope.adv_changes_per_s = int_in(n, &join(path, "adv-changes-per-second"), 0, u16::MAX.into())? as u16;
+    }
+    Ok(scope)
+}
+
 fn rf(v: &Value, path: &str) -> Result<RfScope> {
     let t = table(v, path)?;
     only_keys(t, path, &["bands", "max-power-dbm", "duty-cycle-permille"])?;
@@ -306,7 +327,7 @@ fn capabilities(t: &Table, path: &str) -> Result<CapabilitySet> {
             Capability::Storage => caps.storage = Some(storage(v, &p)?),
             Capability::Display => caps.display = Some(display(v, &p)?),
             Capability::Hid => caps.hid = Some(named_set(v, &p, &hid::NAMES)?),
-            Capability::Ble => caps.ble = Some(named_set(v, &p, &ble::NAMES)?),
+            Capability::Ble => caps.ble = Some(ble_scope(v, &p)?),
             Capability::Rf => caps.rf = Some(rf(v, &p)?),
             Capability::Net => caps.net = Some(net(v, &p)?),
             Capability::Ipc => caps.ipc = Some(ipc(v, &p)?),
@@ -444,7 +465,9 @@ ipc = { publish = ["temp"] }
         assert!(c.i2c.unwrap().buses[1].contains(0x76));
         assert_eq!(c.storage.unwrap().quota, 4096);
         assert_eq!(c.display.unwrap().width, 120);
-        assert!(c.ble.unwrap().contains(ble::ADVERTISE));
+        let b = c.ble.unwrap();
+        assert!(b.roles.contains(ble::ADVERTISE));
+        assert_eq!((b.min_adv_interval_ms, b.adv_changes_per_s), (100, 1), "defaults for the list form");
         assert_eq!(c.rf.as_ref().unwrap().max_power_dbm, 14);
         assert_eq!(c.rf.as_ref().unwrap().duty_cycle_permille, 10, "1 % unless the manifest says otherwise");
         assert_eq!(c.net.as_ref().unwrap().endpoints[0].port, 443);
@@ -472,6 +495,12 @@ ipc = { publish = ["temp"] }
             err("ble = [\"sniff\"]"),
             "`capabilities.ble[0]`: expected one of advertise, scan, peripheral, central"
         );
+        assert_eq!(
+            err("ble = { roles = [\"scan\"], min-adv-interval-ms = 10 }"),
+            "`capabilities.ble.min-adv-interval-ms`: expected an integer from 20 to 10240"
+        );
+        assert_eq!(err("ble = { min-adv-interval-ms = 100 }"), "`capabilities.ble.roles` is missing");
+        assert_eq!(err("ble = { roles = [], rate = 1 }"), "unknown key `capabilities.ble.rate`");
         assert_eq!(err("log = 3"), "`capabilities.log`: expected true, false or {}");
         assert!(err("net = [\"nohost\"]").starts_with("`capabilities.net[0]`"));
         assert_eq!(err("storage = {}"), "`capabilities.storage.quota` is missing");
@@ -480,6 +509,18 @@ ipc = { publish = ["temp"] }
             err("rf = { bands = [], max-power-dbm = 0, duty-cycle-permille = 1001 }"),
             "`capabilities.rf.duty-cycle-permille`: expected an integer from 0 to 1000"
         );
+    }
+
+    #[test]
+    fn ble_table_form_sets_floor_and_change_rate() {
+        let text = "[app]\nname = \"a\"\nversion = \"1.0.0\"\n[capabilities]\n\
+                    ble = { roles = [\"advertise\", \"scan\"], min-adv-interval-ms = 250, adv-changes-per-second = 4 }\n";
+        let m = manifest_from_toml(text).unwrap();
+        let b = m.capabilities.ble.unwrap();
+        assert!(b.roles.contains(ble::ADVERTISE) && b.roles.contains(ble::SCAN) && !b.roles.contains(ble::PERIPHERAL));
+        assert_eq!((b.min_adv_interval_ms, b.adv_changes_per_s), (250, 4));
+        let decoded = Manifest::decode(&m.encode()).unwrap();
+        assert_eq!(decoded.capabilities.ble, Some(b), "the binary form keeps the scope");
     }
 
     #[test]

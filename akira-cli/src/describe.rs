@@ -67,7 +67,15 @@ pub fn capabilities(c: &CapabilitySet) -> Vec<(String, String)> {
         put("hid", named(h, &hid::NAMES));
     }
     if let Some(b) = c.ble {
-        put("ble", named(b, &ble::NAMES));
+        put(
+            "ble",
+            format!(
+                "{}; interval >= {} ms; {} data changes/s",
+                named(b.roles, &ble::NAMES),
+                b.min_adv_interval_ms,
+                b.adv_changes_per_s
+            ),
+        );
     }
     if let Some(rf) = &c.rf {
         let bands: Vec<String> = rf.bands.iter().map(|b| format!("{}..={} Hz", b.from_hz, b.to_hz)).collect();

@@ -145,6 +145,30 @@ fn lora_ping_and_pong_talk_over_the_simulated_air() {
 }
 
 #[test]
+fn ble_beacon_and_scanner_meet_on_the_simulated_air() {
+    let o =
+        akira(&["run", app("ble-beacon").to_str().unwrap(), app("ble-scanner").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    // Below its 100 ms floor: a denial; a second change at once: refused.
+    assert!(out.contains("ble-beacon   DENIED ble: advertising interval 20 ms is not granted"), "{out}");
+    assert!(out.contains("[   0.000000s] ble-beacon   info: a second change within a second: refused"), "{out}");
+    // Its advertisements, every 500 ms, are the scanner's reports.
+    let data = "02 01 06 0d 09 61 6b 69 72 61 2d 62 65 61 63 6f 6e 04 ff ff ff 01";
+    assert!(out.contains(&format!("[   0.000000s] ble-beacon   ble advertising every 500 ms [{data}]")), "{out}");
+    assert!(
+        out.contains(&format!("[   0.500000s] ble-scanner  ble report from c0:de:00:00:00:00 (-50 dBm) [{data}]")),
+        "{out}"
+    );
+    assert!(
+        out.contains("[   2.000000s] ble-scanner  info: akira-beacon c0:de:00:00:00:00 count 2 (-50 dBm)"),
+        "{out}"
+    );
+    assert!(out.contains("[   4.000000s] ble-scanner  info: saw counts 1 to 3"), "{out}");
+    assert!(out.contains("[   6.000000s] ble-beacon   info: stopped"), "{out}");
+}
+
+#[test]
 fn bad_uart_input_is_a_usage_error() {
     let o = akira(&["run", app("uart-echo").to_str().unwrap(), "--uart-input", "5@1s:x"]);
     let (_, err) = text(&o);

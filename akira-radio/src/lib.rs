@@ -3,5 +3,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "bt-hci")]
+pub mod ble;
 #[cfg(feature = "lora-phy")]
 pub mod lora;

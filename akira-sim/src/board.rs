@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use akira_bridge::modules::rf::{Job, Outcome};
 use akira_bridge::{
-    Adc, AppInfo, Board, Display, Edge, Edges, Errno, Event, FlashKv, Gpio, Hid, I2c, I2cBuses, Instant, KvStore,
-    Level, LoraConfig, MemoryPin, OtaControl, OtaMailbox, OtaRequest, OtaStatus, PacketInfo, PinBank, PinMode, PinSlot,
-    Pwm, PwmChannels, Reading, Report, Rf, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
+    Adc, AppInfo, Ble, BleJob, Board, Display, Edge, Edges, Errno, Event, FlashKv, Gpio, Hid, I2c, I2cBuses, Instant,
+    KvStore, Level, LoraConfig, MemoryPin, OtaControl, OtaMailbox, OtaRequest, OtaStatus, PacketInfo, PinBank, PinMode,
+    PinSlot, Pwm, PwmChannels, Reading, Report, Rf, Rng, ScanReport, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
 };
 use akira_ota::testing::{FileFlash, SimFlash};
 use embedded_hal::i2c::Operation;
@@ -61,6 +61,7 @@ struct State {
     spi: SpiDevices<SimSpiDevice, 2>,
     uarts: SimUarts,
     air: crate::rf::SimAir,
+    ble: crate::ble::SimBle,
     pwm: PwmChannels<SimPwmChannel, { crate::pwm::CHANNELS }>,
     buzzer_hz: u32,
     rng: crate::rng::SimRng,
@@ -99,6 +100,7 @@ impl SimBoard {
             spi,
             uarts: SimUarts::default(),
             air: crate::rf::SimAir::default(),
+            ble: crate::ble::SimBle::default(),
             pwm: PwmChannels::new(Default::default()),
             buzzer_hz: 2_000,
             rng: crate::rng::SimRng::default(),
@@ -258,12 +260,14 @@ impl SimBoard {
     /// simulation runs another round at the same time when it moved.
     pub fn arrivals(&self) -> u64 {
         let s = self.0.borrow();
-        s.uarts.arrivals() + s.air.deliveries()
+        s.uarts.arrivals() + s.air.deliveries() + s.ble.deliveries()
     }
 
-    /// When the next radio transmission on the simulated air ends.
+    /// When the next radio transmission on the simulated air ends, or the
+    /// next BLE advertising event someone may hear.
     pub fn next_air_event(&self) -> Option<Instant> {
-        self.0.borrow().air.next_event()
+        let s = self.0.borrow();
+        [s.air.next_event(), s.ble.next_event()].into_iter().flatten().min()
     }
 
     /// A PWM channel's duty and the duty meaning 100 %.
@@ -380,6 +384,8 @@ impl Board for SimBoard {
                 };
                 What::HidReport { kind, bytes: bytes.to_vec(), typed }
             }
+            Trace::BleAdvertising { interval_ms, data } => What::BleAdvertising { interval_ms, data: data.to_vec() },
+            Trace::BleReport { address, rssi_dbm, data } => What::BleReport { address, rssi_dbm, data: data.to_vec() },
             _ => return,
         };
         self.record(Some(app), what);
@@ -560,5 +566,18 @@ impl Hid for SimBoard {
     }
     fn next_event(&mut self) -> Option<Event> {
         self.0.borrow_mut().hid.events.pop()
+    }
+}
+
+impl Ble for SimBoard {
+    fn start(&mut self, app: u16, job: BleJob, _deadline: Instant) -> Result<(), Errno> {
+        let now = self.now();
+        self.0.borrow_mut().ble.start(app, now, job)
+    }
+    fn poll(&mut self, app: u16, _now: Instant) -> Option<Result<(), Errno>> {
+        self.0.borrow_mut().ble.poll(app)
+    }
+    fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
+        self.0.borrow_mut().ble.next_report(app, now)
     }
 }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adc;
+pub mod ble;
 mod board;
 pub mod display;
 pub mod hid;
@@ -25,12 +26,13 @@ use akira_caps::Policy;
 use akira_sandbox::{Runtime, RuntimeConfig};
 
 /// The bridge modules the simulated board offers: every module of
-/// `akira-bridge` ([`Bridge::with_all`]) and `akira:rf` on the simulated
-/// air ([`rf`]).
+/// `akira-bridge` ([`Bridge::with_all`]), `akira:rf` on the simulated
+/// air ([`rf`]) and `akira:ble` on the simulated BLE air ([`ble`]).
 pub fn bridge() -> Bridge<SimBoard> {
     let mut bridge = Bridge::with_all();
     // A name `with_all` does not register: cannot fail.
     let _ = bridge.register(akira_bridge::RfModule);
+    let _ = bridge.register(akira_bridge::BleModule);
     bridge
 }
 

@@ -152,6 +152,22 @@ pub enum What {
         /// Signal-to-noise ratio in dB.
         snr_db: i16,
     },
+    /// An app started or updated BLE advertising.
+    BleAdvertising {
+        /// Interval in milliseconds.
+        interval_ms: u16,
+        /// The advertising data.
+        data: Vec<u8>,
+    },
+    /// An app received a BLE scan report.
+    BleReport {
+        /// The advertiser's address, least significant byte first.
+        address: [u8; 6],
+        /// Signal strength in dBm.
+        rssi_dbm: i8,
+        /// The advertising data.
+        data: Vec<u8>,
+    },
     /// The script sent bytes to a serial port.
     UartInput {
         /// Port number.
@@ -291,6 +307,13 @@ impl fmt::Display for Record {
                 *frequency_hz as f64 / 1e6,
                 String::from_utf8_lossy(bytes).escape_debug()
             ),
+            What::BleAdvertising { interval_ms, data } => {
+                write!(f, "ble advertising every {interval_ms} ms [{}]", hex(data))
+            }
+            What::BleReport { address, rssi_dbm, data } => {
+                let a = address.iter().rev().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+                write!(f, "ble report from {a} ({rssi_dbm} dBm) [{}]", hex(data))
+            }
             What::UartInput { port, bytes } => {
                 write!(f, "uart{port} <- \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
             }
@@ -329,4 +352,9 @@ impl fmt::Display for Hex<'_> {
         }
         f.write_str("]")
     }
+}
+
+/// Bytes as space-separated hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
 }

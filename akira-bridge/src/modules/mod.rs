@@ -4,6 +4,7 @@
 //! the specs here are the source that document is checked against.
 
 pub mod adc;
+pub mod ble;
 #[cfg(feature = "crypto")]
 pub mod crypto;
 pub mod display;

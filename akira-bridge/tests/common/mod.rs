@@ -2,7 +2,7 @@
 
 use akira_bridge::akira_caps::ModuleSpec;
 use akira_bridge::modules::{
-    adc, crypto, display, gpio, hid, i2c, log, ota, pwm, rf, rng, sensor, spi, storage, sys, timer, uart,
+    adc, ble, crypto, display, gpio, hid, i2c, log, ota, pwm, rf, rng, sensor, spi, storage, sys, timer, uart,
 };
 
 /// Every module of the crate: those of `Bridge::with_all`, in its order
@@ -26,4 +26,5 @@ pub const SPECS: &[&ModuleSpec] = &[
     &display::SPEC,
     &hid::SPEC,
     &rf::SPEC,
+    &ble::SPEC,
 ];
