@@ -164,6 +164,18 @@ pub enum Trace<'a> {
         /// The bytes.
         bytes: &'a [u8],
     },
+    /// A message was published (`published`) or taken from the app's
+    /// mailbox.
+    Ipc {
+        /// The topic's index in the app's `publish` or `subscribe` list.
+        topic: u32,
+        /// Published (true) or received (false).
+        published: bool,
+        /// The message.
+        bytes: &'a [u8],
+        /// For a publish, how many subscribers it reached.
+        subscribers: u32,
+    },
     /// An SPI transaction ran (or failed).
     Spi {
         /// Device id.

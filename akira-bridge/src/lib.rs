@@ -33,6 +33,7 @@ pub use modules::crypto::CryptoModule;
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
+pub use modules::ipc::{AttachError, Attachment, Broker, IpcBroker, IpcModule, Received};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
 pub use modules::rng::{Rng, RngModule};
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod gpio;
 pub mod i2c;
 pub mod i2c_async;
+pub mod ipc;
 pub mod log;
 pub mod pwm;
 pub mod rng;
