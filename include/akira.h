@@ -170,6 +170,21 @@ AKIRA_IMPORT("akira:crypto", "hmac_sha256") int32_t akira_crypto_hmac_sha256(con
 /* 1 valid, 0 not. */
 AKIRA_IMPORT("akira:crypto", "ed25519_verify") int32_t akira_crypto_ed25519_verify(const uint8_t *key32, const void *msg, uint32_t msg_len, const uint8_t *sig64);
 
+/* ---- akira:ipc (capability `ipc`: publish and subscribe topics) ------- */
+
+/* Topics are indices into the app's own `publish` / `subscribe` lists in
+ * Akira.toml. publish returns the number of subscribers reached
+ * (AKIRA_ENOSPC, nothing sent, when one of them is full). receive suspends
+ * the app until a message arrives (timeout_us < 0: no timeout; 0: do not
+ * wait) and returns topic << 16 | length: see AKIRA_IPC_TOPIC / _LEN. */
+AKIRA_IMPORT("akira:ipc", "publish") int32_t akira_ipc_publish(int32_t topic, const void *data, uint32_t len);
+AKIRA_IMPORT("akira:ipc", "subscribe") int32_t akira_ipc_subscribe(int32_t topic);
+AKIRA_IMPORT("akira:ipc", "unsubscribe") int32_t akira_ipc_unsubscribe(int32_t topic);
+AKIRA_IMPORT("akira:ipc", "receive") int32_t akira_ipc_receive(void *buf, uint32_t cap, int64_t timeout_us);
+AKIRA_IMPORT("akira:ipc", "pending") int32_t akira_ipc_pending(void);
+#define AKIRA_IPC_TOPIC(received) ((int32_t)(received) >> 16)
+#define AKIRA_IPC_LEN(received) ((int32_t)(received) & 0xffff)
+
 /* ---- Helpers (not imports) -------------------------------------------- */
 
 /* Logs a NUL-terminated string. */

@@ -13,6 +13,7 @@ pub mod gpio;
 #[cfg(feature = "embedded-hal")]
 pub mod hal;
 pub mod i2c;
+pub mod ipc;
 pub mod log;
 pub mod pwm;
 pub mod rng;

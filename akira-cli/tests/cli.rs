@@ -279,3 +279,37 @@ fn malformed_wasm_is_refused_not_crashed() {
     assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(err.contains("junk.wasm: malformed wasm module at byte 11"), "{err}");
 }
+
+#[test]
+fn ipc_ping_and_pong_talk_through_the_broker_while_the_other_waits() {
+    let o = akira(&["run", app("ipc-ping").to_str().unwrap(), app("ipc-pong").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains("ipc-ping: granted ipc (publish [\"ping\"]; subscribe [\"pong\"]), timer, log"), "{err}");
+    // ping runs first, before pong has subscribed: nobody gets it, and
+    // it retries 10 ms later.
+    assert!(out.contains("[   0.000000s] ipc-ping     ipc publish topic 0 \"ping 1\" -> 0 subscriber(s)"), "{out}");
+    assert!(out.contains("[   0.010000s] ipc-ping     ipc publish topic 0 \"ping 1\" -> 1 subscriber(s)"), "{out}");
+    // pong was suspended in receive; it wakes in the same instant.
+    assert!(out.contains("[   0.010000s] ipc-pong     ipc receive topic 0 \"ping 1\""), "{out}");
+    for n in 1..=3 {
+        assert!(out.contains(&format!("[   0.010000s] ipc-ping     info: got \"pong {n}\"")), "{out}");
+    }
+    assert!(out.contains("ipc-pong     exited with code 0") && out.contains("ipc-ping     exited with code 0"));
+    // pong used fuel only for its work, none while it waited.
+    let fuel: u64 = err
+        .lines()
+        .find(|l| l.contains("ipc-pong") && l.contains("exited (0)"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|f| f.parse().ok())
+        .expect("summary line");
+    assert!(fuel < 5_000, "{fuel} fuel:\n{err}");
+}
+
+#[test]
+fn ipc_pong_alone_waits_suspended_then_gives_up() {
+    let o = akira(&["run", app("ipc-pong").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("[   2.000000s] ipc-pong     info: no ping for 2 s"), "{out}");
+}

@@ -274,6 +274,9 @@ impl Board for SimBoard {
             Trace::Sensor { channel, kind, values } => What::Sensor { channel, kind, values: values.to_vec() },
             Trace::Random { len } => What::Random { len },
             Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
+            Trace::Ipc { topic, published, bytes, subscribers } => {
+                What::Ipc { topic, published, bytes: bytes.to_vec(), subscribers }
+            }
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
             }

@@ -13,18 +13,33 @@ mod simulation;
 pub mod spi;
 pub mod uart;
 
+// The critical-section implementation the bridge's broker needs on a host.
+use critical_section as _;
+
 pub use board::{Clock, INPUTS, PINS, SimBoard, SimPin};
 pub use record::{Record, What};
 pub use simulation::{End, PRESS, Simulation};
 
-use akira_bridge::Bridge;
+use akira_bridge::{Bridge, IpcBroker, IpcModule};
 use akira_caps::Policy;
 use akira_sandbox::{Runtime, RuntimeConfig};
 
+/// The simulator's IPC broker: the default [`IpcBroker`] (8 apps, 16
+/// topics, mailboxes of 4 messages of at most 64 bytes).
+pub type SimBroker = IpcBroker;
+
 /// The bridge modules the simulated board offers: every module of
-/// `akira-bridge` ([`Bridge::with_all`]).
+/// `akira-bridge` ([`Bridge::with_all`]), and `akira:ipc` over a broker of
+/// its own ([`SimBroker`], one per bridge, so simulations never share
+/// mailboxes).
 pub fn bridge() -> Bridge<SimBoard> {
-    Bridge::with_all()
+    let mut bridge = Bridge::with_all();
+    // A few KiB per runtime, kept for the life of the process: host
+    // tools make a handful of runtimes.
+    let broker: &'static SimBroker = Box::leak(Box::new(SimBroker::new()));
+    // A name with_all does not use: registration cannot fail.
+    let _ = bridge.register(IpcModule::new(broker));
+    bridge
 }
 
 /// The runtime configuration of the simulated board: the defaults, with

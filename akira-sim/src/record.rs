@@ -121,6 +121,17 @@ pub enum What {
         /// The bytes.
         bytes: Vec<u8>,
     },
+    /// An app published a message or took one from its mailbox.
+    Ipc {
+        /// The topic's index in the app's `publish` or `subscribe` list.
+        topic: u32,
+        /// Published (true) or received (false).
+        published: bool,
+        /// The message.
+        bytes: Vec<u8>,
+        /// For a publish, the subscribers it reached.
+        subscribers: u32,
+    },
     /// The script sent bytes to a serial port.
     UartInput {
         /// Port number.
@@ -204,6 +215,14 @@ impl fmt::Display for Record {
             What::Uart { port, transmitted, bytes } => {
                 let dir = if *transmitted { "tx" } else { "rx" };
                 write!(f, "uart{port} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
+            }
+            What::Ipc { topic, published: true, bytes, subscribers } => write!(
+                f,
+                "ipc publish topic {topic} \"{}\" -> {subscribers} subscriber(s)",
+                String::from_utf8_lossy(bytes).escape_debug()
+            ),
+            What::Ipc { topic, published: false, bytes, .. } => {
+                write!(f, "ipc receive topic {topic} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
             }
             What::UartInput { port, bytes } => {
                 write!(f, "uart{port} <- \"{}\"", String::from_utf8_lossy(bytes).escape_debug())

@@ -120,6 +120,7 @@ impl Simulation {
             }
             let board = self.board.clone();
             let arrivals = board.arrivals();
+            let activity = self.scheduler.runtime().bridge().activity();
             let round = self.scheduler.poll(now, |info, event| {
                 let what = match event {
                     Event::Started => What::Started,
@@ -135,9 +136,13 @@ impl Simulation {
             if round.live == 0 {
                 return End::AllStopped;
             }
-            // Bytes that arrived during the round (a loopback) may complete
-            // a wait: run another round before time moves.
-            if round.busy || self.board.arrivals() != arrivals {
+            // Bytes that arrived during the round (a loopback) or messages
+            // published by an app may complete a wait: run another round
+            // before time moves.
+            if round.busy
+                || self.board.arrivals() != arrivals
+                || self.scheduler.runtime().bridge().activity() != activity
+            {
                 continue;
             }
             let next = [round.next_wake, self.script.front().map(|(t, ..)| *t), limit].into_iter().flatten().min();
