@@ -176,6 +176,26 @@ pub enum Trace<'a> {
         /// For a publish, how many subscribers it reached.
         subscribers: u32,
     },
+    /// An app opened a socket to an endpoint of its grant (or failed to).
+    NetOpen {
+        /// The endpoint's index in the app's `net` list.
+        endpoint: u32,
+        /// The granted host.
+        host: &'a str,
+        /// The port.
+        port: u16,
+        /// How the board's `open` ended.
+        result: Result<(), crate::Errno>,
+    },
+    /// Bytes moved on a socket.
+    Net {
+        /// The app's socket id.
+        socket: u32,
+        /// Sent (true) or received (false).
+        sent: bool,
+        /// The bytes.
+        bytes: &'a [u8],
+    },
     /// An SPI transaction ran (or failed).
     Spi {
         /// Device id.

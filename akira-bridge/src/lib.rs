@@ -34,6 +34,7 @@ pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMo
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
 pub use modules::ipc::{AttachError, Attachment, Broker, IpcBroker, IpcModule, Received};
+pub use modules::net::{Net, NetModule, NetSockets, SocketTable, Transport};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
 pub use modules::rng::{Rng, RngModule};
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};

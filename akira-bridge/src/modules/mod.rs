@@ -11,6 +11,7 @@ pub mod i2c;
 pub mod i2c_async;
 pub mod ipc;
 pub mod log;
+pub mod net;
 pub mod pwm;
 pub mod rng;
 pub mod sensor;
