@@ -185,6 +185,20 @@ AKIRA_IMPORT("akira:ipc", "pending") int32_t akira_ipc_pending(void);
 #define AKIRA_IPC_TOPIC(received) ((int32_t)(received) >> 16)
 #define AKIRA_IPC_LEN(received) ((int32_t)(received) & 0xffff)
 
+/* ---- akira:net (capability `net`: endpoints) -------------------------- */
+
+/* endpoint: index into the app's `net` list; transport: AKIRA_NET_TCP or
+ * AKIRA_NET_UDP (UDP to that one peer); port 0: the endpoint's own.
+ * connect returns a socket id; the others suspend the app until bytes
+ * move (timeout_us < 0: no timeout; 0: do not wait); receive returns 0
+ * when the peer closed the connection. */
+#define AKIRA_NET_TCP 0
+#define AKIRA_NET_UDP 1
+AKIRA_IMPORT("akira:net", "connect") int32_t akira_net_connect(int32_t endpoint, int32_t transport, int32_t port, int64_t timeout_us);
+AKIRA_IMPORT("akira:net", "send") int32_t akira_net_send(int32_t socket, const void *data, uint32_t len, int64_t timeout_us);
+AKIRA_IMPORT("akira:net", "receive") int32_t akira_net_receive(int32_t socket, void *buf, uint32_t len, int64_t timeout_us);
+AKIRA_IMPORT("akira:net", "close") int32_t akira_net_close(int32_t socket);
+
 /* ---- Helpers (not imports) -------------------------------------------- */
 
 /* Logs a NUL-terminated string. */

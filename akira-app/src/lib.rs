@@ -15,6 +15,7 @@ pub mod hal;
 pub mod i2c;
 pub mod ipc;
 pub mod log;
+pub mod net;
 pub mod pwm;
 pub mod rng;
 pub mod sensor;

@@ -5,8 +5,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use akira_bridge::{
-    Adc, AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot,
-    Pwm, PwmChannels, Reading, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
+    Adc, AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, Net, PinBank, PinMode,
+    PinSlot, Pwm, PwmChannels, Reading, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Transport, Uart,
 };
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
@@ -47,6 +47,7 @@ struct State {
     i2c: I2cBuses<SimI2cBus, 2>,
     spi: SpiDevices<SimSpiDevice, 2>,
     uarts: SimUarts,
+    net: crate::net::SimNet,
     pwm: PwmChannels<SimPwmChannel, { crate::pwm::CHANNELS }>,
     buzzer_hz: u32,
     rng: crate::rng::SimRng,
@@ -78,6 +79,7 @@ impl SimBoard {
             i2c,
             spi,
             uarts: SimUarts::default(),
+            net: crate::net::SimNet::default(),
             pwm: PwmChannels::new(Default::default()),
             buzzer_hz: 2_000,
             rng: crate::rng::SimRng::default(),
@@ -180,6 +182,12 @@ impl SimBoard {
         self.0.borrow().uarts.arrivals()
     }
 
+    /// Sockets open on the simulated network: while there are any, a
+    /// simulation on virtual time waits for real time to pass.
+    pub fn open_sockets(&self) -> usize {
+        self.0.borrow().net.open_count()
+    }
+
     /// A PWM channel's duty and the duty meaning 100 %.
     pub fn pwm_duty(&self, channel: u32) -> Option<(u16, u16)> {
         self.0.borrow_mut().pwm.channel_mut(channel).map(|c| (c.duty, c.max))
@@ -277,6 +285,10 @@ impl Board for SimBoard {
             Trace::Ipc { topic, published, bytes, subscribers } => {
                 What::Ipc { topic, published, bytes: bytes.to_vec(), subscribers }
             }
+            Trace::NetOpen { endpoint, host, port, result } => {
+                What::NetOpen { endpoint, host: host.to_string(), port, result }
+            }
+            Trace::Net { socket, sent, bytes } => What::Net { socket, sent, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
             }
@@ -327,6 +339,24 @@ impl Uart for SimBoard {
     }
     fn write(&mut self, port: u32, data: &[u8]) -> Result<usize, Errno> {
         self.0.borrow_mut().uarts.write(port, data)
+    }
+}
+
+impl Net for SimBoard {
+    fn open(&mut self, transport: Transport, host: &str, port: u16) -> Result<u32, Errno> {
+        self.0.borrow_mut().net.open(transport, host, port)
+    }
+    fn is_open(&mut self, socket: u32) -> Result<bool, Errno> {
+        self.0.borrow_mut().net.is_open(socket)
+    }
+    fn send(&mut self, socket: u32, data: &[u8]) -> Result<usize, Errno> {
+        self.0.borrow_mut().net.send(socket, data)
+    }
+    fn receive(&mut self, socket: u32, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        self.0.borrow_mut().net.receive(socket, buf)
+    }
+    fn close(&mut self, socket: u32) {
+        self.0.borrow_mut().net.close(socket)
     }
 }
 

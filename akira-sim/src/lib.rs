@@ -5,6 +5,7 @@
 pub mod adc;
 mod board;
 pub mod i2c;
+pub mod net;
 pub mod pwm;
 mod record;
 pub mod rng;
@@ -20,7 +21,7 @@ pub use board::{Clock, INPUTS, PINS, SimBoard, SimPin};
 pub use record::{Record, What};
 pub use simulation::{End, PRESS, Simulation};
 
-use akira_bridge::{Bridge, IpcBroker, IpcModule};
+use akira_bridge::{Bridge, IpcBroker, IpcModule, NetModule, NetSockets};
 use akira_caps::Policy;
 use akira_sandbox::{Runtime, RuntimeConfig};
 
@@ -29,9 +30,9 @@ use akira_sandbox::{Runtime, RuntimeConfig};
 pub type SimBroker = IpcBroker;
 
 /// The bridge modules the simulated board offers: every module of
-/// `akira-bridge` ([`Bridge::with_all`]), and `akira:ipc` over a broker of
+/// `akira-bridge` ([`Bridge::with_all`]), `akira:ipc` over a broker of
 /// its own ([`SimBroker`], one per bridge, so simulations never share
-/// mailboxes).
+/// mailboxes) and `akira:net` over the host's sockets ([`net`]).
 pub fn bridge() -> Bridge<SimBoard> {
     let mut bridge = Bridge::with_all();
     // A few KiB per runtime, kept for the life of the process: host
@@ -39,6 +40,8 @@ pub fn bridge() -> Bridge<SimBoard> {
     let broker: &'static SimBroker = Box::leak(Box::new(SimBroker::new()));
     // A name with_all does not use: registration cannot fail.
     let _ = bridge.register(IpcModule::new(broker));
+    let sockets: &'static NetSockets<{ net::SOCKETS }> = Box::leak(Box::new(NetSockets::new()));
+    let _ = bridge.register(NetModule::new(sockets));
     bridge
 }
 

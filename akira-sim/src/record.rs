@@ -132,6 +132,26 @@ pub enum What {
         /// For a publish, the subscribers it reached.
         subscribers: u32,
     },
+    /// An app opened a socket (or failed to).
+    NetOpen {
+        /// The endpoint's index in the app's `net` list.
+        endpoint: u32,
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// How it went.
+        result: Result<(), Errno>,
+    },
+    /// An app moved bytes on a socket.
+    Net {
+        /// The app's socket id.
+        socket: u32,
+        /// Sent (true) or received (false).
+        sent: bool,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// The script sent bytes to a serial port.
     UartInput {
         /// Port number.
@@ -223,6 +243,16 @@ impl fmt::Display for Record {
             ),
             What::Ipc { topic, published: false, bytes, .. } => {
                 write!(f, "ipc receive topic {topic} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
+            }
+            What::NetOpen { endpoint, host, port, result: Ok(()) } => {
+                write!(f, "net connect endpoint {endpoint} ({host}:{port})")
+            }
+            What::NetOpen { endpoint, host, port, result: Err(e) } => {
+                write!(f, "net connect endpoint {endpoint} ({host}:{port}) failed: {e}")
+            }
+            What::Net { socket, sent, bytes } => {
+                let dir = if *sent { "send" } else { "receive" };
+                write!(f, "net socket {socket} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
             }
             What::UartInput { port, bytes } => {
                 write!(f, "uart{port} <- \"{}\"", String::from_utf8_lossy(bytes).escape_debug())

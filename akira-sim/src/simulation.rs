@@ -12,6 +12,9 @@ use crate::record::What;
 /// How long a scripted button press holds the pin low.
 pub const PRESS: Duration = Duration::from_millis(50);
 
+/// How far board time moves per round while sockets are open.
+const NET_STEP: Duration = Duration::from_millis(1);
+
 /// Why [`Simulation::run`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
@@ -145,7 +148,14 @@ impl Simulation {
             {
                 continue;
             }
-            let next = [round.next_wake, self.script.front().map(|(t, ..)| *t), limit].into_iter().flatten().min();
+            let mut next = [round.next_wake, self.script.front().map(|(t, ..)| *t), limit].into_iter().flatten().min();
+            if self.board.open_sockets() > 0 {
+                // The network runs on real time: let 1 ms of it pass for
+                // the host's sockets, and no more than that of board time.
+                std::thread::sleep(NET_STEP);
+                let step = now.saturating_add(NET_STEP);
+                next = Some(next.map_or(step, |t| t.min(step)));
+            }
             match next {
                 Some(t) => self.board.advance_to(t),
                 None => return End::Stalled,

@@ -144,10 +144,10 @@ impl<const N: usize> SocketTable for NetSockets<N> {
 
     fn connected(&self, app: u16, id: u32) {
         self.with(|s| {
-            if let Some(Some((owner, _, open))) = s.get_mut(id as usize) {
-                if *owner == app {
-                    *open = true;
-                }
+            if let Some(Some((owner, _, open))) = s.get_mut(id as usize)
+                && *owner == app
+            {
+                *open = true;
             }
         })
     }
