@@ -105,6 +105,12 @@ AKIRA_IMPORT("akira:sys", "app_name") int32_t akira_sys_app_name(char *buf, uint
 AKIRA_IMPORT("akira:sys", "app_version") int64_t akira_sys_app_version(void);
 AKIRA_IMPORT("akira:sys", "abi_version") int32_t akira_sys_abi_version(void);
 AKIRA_IMPORT("akira:sys", "denials") int32_t akira_sys_denials(void);
+/* Microseconds since the device started. */
+AKIRA_IMPORT("akira:sys", "uptime_us") int64_t akira_sys_uptime_us(void);
+/* 0 unknown, 1 power-on, 2 pin, 3 software, 4 watchdog, 5 brown-out, 6 fault, 7 wake-up. */
+AKIRA_IMPORT("akira:sys", "reset_reason") int32_t akira_sys_reset_reason(void);
+/* 0 stay ready, 1 light sleep, 2 deep sleep between this app's deadlines. */
+AKIRA_IMPORT("akira:sys", "sleep_hint") int32_t akira_sys_sleep_hint(int32_t level);
 
 /* ---- akira:i2c (capability `i2c`: bus and 7-bit address) -------------- */
 

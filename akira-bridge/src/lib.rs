@@ -22,7 +22,7 @@ pub use embedded_hal;
 pub use embedded_hal_async;
 pub use wasmi;
 
-pub use board::{AppInfo, Board, Level, Trace};
+pub use board::{AppInfo, Board, Level, PowerHint, ResetReason, Trace};
 pub use errno::Errno;
 pub use latch::{InputLatch, LatchedInput};
 pub use memory::GuestMemory;

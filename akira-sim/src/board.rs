@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use akira_bridge::{
     Adc, AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, Net, PinBank, PinMode,
-    PinSlot, Pwm, PwmChannels, Reading, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace, Transport, Uart,
+    PinSlot, PowerHint, Pwm, PwmChannels, Reading, ResetReason, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace,
+    Transport, Uart,
 };
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
@@ -252,6 +253,14 @@ impl SimBoard {
 }
 
 impl Board for SimBoard {
+    fn reset_reason(&self) -> ResetReason {
+        ResetReason::PowerOn
+    }
+
+    fn power_hint(&mut self, app: &AppInfo, hint: PowerHint) {
+        self.record(Some(app), What::Note(format!("sleep hint: {hint:?}")));
+    }
+
     fn now(&self) -> Instant {
         match self.0.borrow().clock {
             Clock::Virtual(us) => Instant::from_micros(us),
