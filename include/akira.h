@@ -205,6 +205,15 @@ AKIRA_IMPORT("akira:net", "send") int32_t akira_net_send(int32_t socket, const v
 AKIRA_IMPORT("akira:net", "receive") int32_t akira_net_receive(int32_t socket, void *buf, uint32_t len, int64_t timeout_us);
 AKIRA_IMPORT("akira:net", "close") int32_t akira_net_close(int32_t socket);
 
+/* ---- akira:app (capability `app`: names of controlled apps) ----------- */
+
+/* app: index into the app's `app` list. status: 0 running, 1 waiting,
+ * 2 stopped, 3 exited, 4 failed, 5 restarting. start and stop suspend the
+ * caller until the firmware has applied them, then return 0. */
+AKIRA_IMPORT("akira:app", "status") int32_t akira_app_status(int32_t app);
+AKIRA_IMPORT("akira:app", "start") int32_t akira_app_start(int32_t app);
+AKIRA_IMPORT("akira:app", "stop") int32_t akira_app_stop(int32_t app);
+
 /* ---- Helpers (not imports) -------------------------------------------- */
 
 /* Logs a NUL-terminated string. */

@@ -7,6 +7,7 @@
 #![allow(clashing_extern_declarations)]
 
 pub mod adc;
+pub mod app;
 pub mod crypto;
 mod error;
 pub mod gpio;

@@ -28,6 +28,7 @@ pub use latch::{InputLatch, LatchedInput};
 pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
 pub use modules::adc::{Adc, AdcModule};
+pub use modules::app::{AppModule, AppStatus, AppTable, Control, Lifecycle};
 #[cfg(feature = "crypto")]
 pub use modules::crypto::CryptoModule;
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};

@@ -230,10 +230,11 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             },
             Status::CrashLoop => "crash loop".to_string(),
             Status::RestartFailed => "restart failed".to_string(),
+            Status::Stopped => "stopped".to_string(),
         };
         eprintln!("akira: {name:<12} {text:<28} {fuel:>10} {denials:>8} {:>10}", describe::bytes(memory as u64));
         let app_code = match status {
-            Status::Exited(0) | Status::Running | Status::Waiting | Status::BackingOff(_) => 0,
+            Status::Exited(0) | Status::Running | Status::Waiting | Status::BackingOff(_) | Status::Stopped => 0,
             Status::Exited(_) => 1,
             Status::Failed(_) | Status::CrashLoop | Status::RestartFailed => 3,
         };

@@ -4,6 +4,7 @@
 //! the specs here are the source that document is checked against.
 
 pub mod adc;
+pub mod app;
 #[cfg(feature = "crypto")]
 pub mod crypto;
 pub mod gpio;
