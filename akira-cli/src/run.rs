@@ -149,7 +149,8 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     let policy = load_policy(args.policy.as_deref())?;
     let config = RuntimeConfig { strict_denials: args.strict, slice_fuel: args.slice.max(1), ..akira_sim::config() };
-    let runtime: Runtime<SimBoard> = Runtime::new(config, akira_sim::bridge(), policy);
+    let (bridge, apps) = akira_sim::bridge_with_apps();
+    let runtime: Runtime<SimBoard> = Runtime::new(config, bridge, policy);
 
     let mut loaded = Vec::new();
     let mut refused = false;
@@ -177,6 +178,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         board.set_sink(|record| println!("{record}"));
     }
     let mut sim = Simulation::new(runtime, board);
+    sim.serve_apps(apps);
     let restart = match args.restart {
         RestartArg::Never => RestartPolicy::never(),
         RestartArg::OnFault => RestartPolicy::default(),

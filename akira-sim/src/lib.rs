@@ -21,7 +21,7 @@ pub use board::{Clock, INPUTS, PINS, SimBoard, SimPin};
 pub use record::{Record, What};
 pub use simulation::{End, PRESS, Simulation};
 
-use akira_bridge::{Bridge, IpcBroker, IpcModule, NetModule, NetSockets};
+use akira_bridge::{AppModule, AppTable, Bridge, IpcBroker, IpcModule, NetModule, NetSockets};
 use akira_caps::Policy;
 use akira_sandbox::{Runtime, RuntimeConfig};
 
@@ -29,11 +29,23 @@ use akira_sandbox::{Runtime, RuntimeConfig};
 /// topics, mailboxes of 4 messages of at most 64 bytes).
 pub type SimBroker = IpcBroker;
 
+/// The simulator's app table for `akira:app` (16 apps).
+pub type SimApps = AppTable<16>;
+
 /// The bridge modules the simulated board offers: every module of
 /// `akira-bridge` ([`Bridge::with_all`]), `akira:ipc` over a broker of
 /// its own ([`SimBroker`], one per bridge, so simulations never share
-/// mailboxes) and `akira:net` over the host's sockets ([`net`]).
+/// mailboxes), `akira:net` over the host's sockets ([`net`]) and
+/// `akira:app` over an app table nobody serves: a supervisor's `start`
+/// and `stop` time out. Use [`bridge_with_apps`] and
+/// [`Simulation::serve_apps`] to serve it.
 pub fn bridge() -> Bridge<SimBoard> {
+    bridge_with_apps().0
+}
+
+/// [`bridge`], and the app table of its `akira:app` module, for
+/// [`Simulation::serve_apps`].
+pub fn bridge_with_apps() -> (Bridge<SimBoard>, &'static SimApps) {
     let mut bridge = Bridge::with_all();
     // A few KiB per runtime, kept for the life of the process: host
     // tools make a handful of runtimes.
@@ -42,7 +54,9 @@ pub fn bridge() -> Bridge<SimBoard> {
     let _ = bridge.register(IpcModule::new(broker));
     let sockets: &'static NetSockets<{ net::SOCKETS }> = Box::leak(Box::new(NetSockets::new()));
     let _ = bridge.register(NetModule::new(sockets));
-    bridge
+    let apps: &'static SimApps = Box::leak(Box::new(SimApps::new()));
+    let _ = bridge.register(AppModule::new(apps));
+    (bridge, apps)
 }
 
 /// The runtime configuration of the simulated board: the defaults, with

@@ -163,6 +163,8 @@ pub enum What {
     Denied(String),
     /// The app started.
     Started,
+    /// The app was stopped by a supervisor app.
+    Stopped,
     /// The app exited.
     Exited(i32),
     /// The app was stopped by a fault.
@@ -259,6 +261,7 @@ impl fmt::Display for Record {
             }
             What::Denied(d) => write!(f, "DENIED {d}"),
             What::Started => f.write_str("started"),
+            What::Stopped => f.write_str("stopped"),
             What::Exited(code) => write!(f, "exited with code {code}"),
             What::Faulted(why) => write!(f, "FAULT {why}"),
             What::Restarting(at) => write!(f, "restarting at {at}"),

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use akira_bridge::{Board, Instant};
+use akira_bridge::{Board, Instant, Lifecycle};
 use akira_sandbox::{AppId, Event, LoadError, LoadedApp, RestartPolicy, Runtime, Scheduler};
 
 use crate::board::SimBoard;
@@ -67,6 +67,12 @@ impl Simulation {
         Ok(id)
     }
 
+    /// Serves `akira:app`'s table (from [`crate::bridge_with_apps`]): apps
+    /// granted `app` can then start and stop the others.
+    pub fn serve_apps(&mut self, table: &'static dyn Lifecycle) {
+        self.scheduler.set_lifecycle(table);
+    }
+
     /// Stops and removes an app; `false` if there is none.
     pub fn remove(&mut self, id: AppId) -> bool {
         self.scheduler.remove(id)
@@ -127,6 +133,7 @@ impl Simulation {
             let round = self.scheduler.poll(now, |info, event| {
                 let what = match event {
                     Event::Started => What::Started,
+                    Event::Stopped => What::Stopped,
                     Event::Exited(code) => What::Exited(*code),
                     Event::Faulted(fault) => What::Faulted(fault.to_string()),
                     Event::Restarting(at) => What::Restarting(*at),

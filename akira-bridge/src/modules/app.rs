@@ -19,6 +19,7 @@
 
 use core::cell::RefCell;
 use core::fmt;
+use core::sync::atomic::{AtomicU32, Ordering};
 use core::time::Duration;
 
 use akira_caps::manifest::AppName;
@@ -88,6 +89,9 @@ pub trait Lifecycle: Sync {
     fn take_request(&self) -> Option<(AppName, Control)>;
     /// Forgets app `name` (uninstalled).
     fn remove(&self, name: &str);
+    /// A counter that moves whenever a request is posted, so the
+    /// scheduler's loop runs another round (to apply it) before it sleeps.
+    fn changes(&self) -> u32;
 }
 
 struct Entry {
@@ -102,6 +106,7 @@ struct Entry {
 /// `static APPS: AppTable<8> = AppTable::new();`.
 pub struct AppTable<const N: usize> {
     entries: Mutex<RefCell<heapless::Vec<Entry, N>>>,
+    requests: AtomicU32,
 }
 
 impl<const N: usize> Default for AppTable<N> {
@@ -113,7 +118,7 @@ impl<const N: usize> Default for AppTable<N> {
 impl<const N: usize> AppTable<N> {
     /// An empty table.
     pub const fn new() -> Self {
-        AppTable { entries: Mutex::new(RefCell::new(heapless::Vec::new())) }
+        AppTable { entries: Mutex::new(RefCell::new(heapless::Vec::new())), requests: AtomicU32::new(0) }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut heapless::Vec<Entry, N>) -> R) -> R {
@@ -134,6 +139,7 @@ impl<const N: usize> Lifecycle for AppTable<N> {
             }
             e[i].request = Some(control);
             e[i].taken = false;
+            self.requests.fetch_add(1, Ordering::Release);
             Ok(i as u32)
         })
     }
@@ -168,6 +174,10 @@ impl<const N: usize> Lifecycle for AppTable<N> {
 
     fn remove(&self, name: &str) {
         self.with(|e| e.retain(|e| e.name != name))
+    }
+
+    fn changes(&self) -> u32 {
+        self.requests.load(Ordering::Acquire)
     }
 }
 
@@ -262,5 +272,9 @@ impl<B: Board> HostModule<B> for AppModule {
             return Some(Errno::Invalid.code());
         }
         (!self.table.pending(arg as u32)).then_some(0)
+    }
+
+    fn activity(&self) -> u32 {
+        self.table.changes()
     }
 }
