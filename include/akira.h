@@ -176,6 +176,90 @@ AKIRA_IMPORT("akira:crypto", "hmac_sha256") int32_t akira_crypto_hmac_sha256(con
 /* 1 valid, 0 not. */
 AKIRA_IMPORT("akira:crypto", "ed25519_verify") int32_t akira_crypto_ed25519_verify(const uint8_t *key32, const void *msg, uint32_t msg_len, const uint8_t *sig64);
 
+/* ---- akira:storage (capability `storage`) ----------------------------- */
+
+/* The app's own key-value store: keys 1-32 bytes, values 0-256 bytes. */
+#define AKIRA_STORAGE_MAX_KEY 32
+#define AKIRA_STORAGE_MAX_VALUE 256
+
+/* Copies up to buf_len bytes of the value; returns its full length
+   (AKIRA_ENORES if the key is not set). */
+AKIRA_IMPORT("akira:storage", "get") int32_t akira_storage_get(const void *key, uint32_t key_len, void *buf, uint32_t buf_len);
+/* AKIRA_ENOSPC past the app's quota. */
+AKIRA_IMPORT("akira:storage", "set") int32_t akira_storage_set(const void *key, uint32_t key_len, const void *value, uint32_t value_len);
+AKIRA_IMPORT("akira:storage", "remove") int32_t akira_storage_remove(const void *key, uint32_t key_len);
+AKIRA_IMPORT("akira:storage", "used") int64_t akira_storage_used(void);
+AKIRA_IMPORT("akira:storage", "quota") int64_t akira_storage_quota(void);
+
+/* ---- akira:ota (capability `ota`) ------------------------------------- */
+
+/* Versions packed as major << 32 | minor << 16 | patch. */
+AKIRA_IMPORT("akira:ota", "version") int64_t akira_ota_version(void);
+/* AKIRA_ENORES if there is no previous version. */
+AKIRA_IMPORT("akira:ota", "previous_version") int64_t akira_ota_previous_version(void);
+/* 1 on trial, 0 confirmed. */
+AKIRA_IMPORT("akira:ota", "is_trial") int32_t akira_ota_is_trial(void);
+/* Carried out at the firmware's next round. */
+AKIRA_IMPORT("akira:ota", "confirm") int32_t akira_ota_confirm(void);
+AKIRA_IMPORT("akira:ota", "request_rollback") int32_t akira_ota_request_rollback(void);
+
+/* ---- akira:display (capability `display`: the whole screen or a region) */
+
+/* Colours are RGB565; coordinates absolute screen pixels. A primitive not
+ * wholly inside the app's region is refused (AKIRA_EDENIED), not clipped. */
+#define AKIRA_RGB565(r, g, b) ((uint32_t)((((r) & 0xf8) << 8) | (((g) & 0xfc) << 3) | ((b) >> 3)))
+/* Screen width << 16 | height. */
+AKIRA_IMPORT("akira:display", "size") int32_t akira_display_size(void);
+/* Fills the app's region. */
+AKIRA_IMPORT("akira:display", "fill") int32_t akira_display_fill(uint32_t color);
+AKIRA_IMPORT("akira:display", "pixel") int32_t akira_display_pixel(uint32_t x, uint32_t y, uint32_t color);
+AKIRA_IMPORT("akira:display", "line") int32_t akira_display_line(uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1, uint32_t color);
+/* filled: 1 filled, 0 a 1-pixel outline inside the rectangle. */
+AKIRA_IMPORT("akira:display", "rect") int32_t akira_display_rect(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t color, int32_t filled);
+/* UTF-8 text in the 6x10 font, top-left at (x, y). */
+AKIRA_IMPORT("akira:display", "text") int32_t akira_display_text(uint32_t x, uint32_t y, const char *text, uint32_t len, uint32_t color);
+/* w*h RGB565 pixels, little-endian, row by row; len = 2*w*h bytes. */
+AKIRA_IMPORT("akira:display", "blit") int32_t akira_display_blit(uint32_t x, uint32_t y, uint32_t w, uint32_t h, const void *pixels, uint32_t len);
+AKIRA_IMPORT("akira:display", "flush") int32_t akira_display_flush(void);
+
+/* ---- akira:hid (capability `hid`: device kinds) ----------------------- */
+
+/* Reports wait (suspended) up to 1 s for the host to take earlier ones. */
+#define AKIRA_HID_LEFT_CTRL 0x01
+#define AKIRA_HID_LEFT_SHIFT 0x02
+#define AKIRA_HID_LEFT_ALT 0x04
+#define AKIRA_HID_LEFT_GUI 0x08
+/* One keyboard report holding n (<= 6) keys (HID usage ids). */
+AKIRA_IMPORT("akira:hid", "keyboard") int32_t akira_hid_keyboard(uint32_t modifiers, const uint8_t *keys, uint32_t n);
+/* Types ASCII (US layout); returns the characters typed (>= 1): loop for the rest. */
+AKIRA_IMPORT("akira:hid", "type_text") int32_t akira_hid_type_text(const char *text, uint32_t len);
+/* dx, dy, wheel in -127..127; buttons bit 0 left, 1 right, 2 middle. */
+AKIRA_IMPORT("akira:hid", "mouse") int32_t akira_hid_mouse(uint32_t buttons, int32_t dx, int32_t dy, int32_t wheel);
+AKIRA_IMPORT("akira:hid", "gamepad") int32_t akira_hid_gamepad(uint32_t buttons, int32_t x, int32_t y, int32_t rx, int32_t ry);
+AKIRA_IMPORT("akira:hid", "consumer") int32_t akira_hid_consumer(uint32_t usage);
+AKIRA_IMPORT("akira:hid", "raw") int32_t akira_hid_raw(const void *report, uint32_t len);
+/* An input event: kind 1 pressed, 2 released (code: button), 3 keyboard LEDs (value). */
+typedef struct {
+    uint16_t kind;
+    uint16_t code;
+    int32_t value;
+} akira_hid_event_t;
+/* Suspends until an event arrives (timeout_us < 0: no timeout); returns 8. */
+AKIRA_IMPORT("akira:hid", "next_event") int32_t akira_hid_next_event(akira_hid_event_t *event, uint32_t len, int64_t timeout_us);
+
+/* ---- akira:rf (capability `rf`) --------------------------------------- */
+
+/* LoRa settings: frequency in Hz, spreading factor 7-12, bandwidth in Hz
+ * (7810 ... 500000), coding rate 5-8 (4/5 ... 4/8), power in dBm. */
+AKIRA_IMPORT("akira:rf", "configure") int32_t akira_rf_configure(uint32_t frequency_hz, int32_t spreading_factor, uint32_t bandwidth_hz, int32_t coding_rate, int32_t power_dbm);
+/* Suspends until sent; AKIRA_ENOSPC when the duty cycle is spent. */
+AKIRA_IMPORT("akira:rf", "send") int32_t akira_rf_send(const void *data, uint32_t len);
+/* Suspends until a packet arrives; returns its length. */
+AKIRA_IMPORT("akira:rf", "receive") int32_t akira_rf_receive(void *buf, uint32_t len, int64_t timeout_us);
+/* Writes int16_t rssi_dbm, snr_db; returns 1, or 0 before any packet. */
+AKIRA_IMPORT("akira:rf", "last_packet") int32_t akira_rf_last_packet(int16_t *rssi_snr);
+AKIRA_IMPORT("akira:rf", "airtime_left") int64_t akira_rf_airtime_left(void);
+
 /* ---- akira:ipc (capability `ipc`: publish and subscribe topics) ------- */
 
 /* Topics are indices into the app's own `publish` / `subscribe` lists in

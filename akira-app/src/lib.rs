@@ -9,18 +9,23 @@
 pub mod adc;
 pub mod app;
 pub mod crypto;
+pub mod display;
 mod error;
 pub mod gpio;
 #[cfg(feature = "embedded-hal")]
 pub mod hal;
+pub mod hid;
 pub mod i2c;
 pub mod ipc;
 pub mod log;
 pub mod net;
+pub mod ota;
 pub mod pwm;
+pub mod rf;
 pub mod rng;
 pub mod sensor;
 pub mod spi;
+pub mod storage;
 pub mod sys;
 pub mod timer;
 pub mod uart;

@@ -207,6 +207,63 @@ pub enum Trace<'a> {
         /// How it ended.
         result: Result<(), crate::Errno>,
     },
+    /// An app used its key-value store.
+    Storage {
+        /// What it did.
+        op: crate::modules::storage::StorageOp,
+        /// The key (in the app's own namespace).
+        key: &'a [u8],
+        /// The value's length (read or written; 0 for a removal or a
+        /// failed read).
+        len: u32,
+        /// How it ended.
+        result: Result<(), crate::Errno>,
+    },
+    /// A LoRa packet was queued for transmission (its airtime charged).
+    RfSent {
+        /// Carrier frequency in Hz.
+        frequency_hz: u32,
+        /// Transmit power in dBm.
+        power_dbm: i8,
+        /// The payload.
+        bytes: &'a [u8],
+        /// Time on air, in microseconds.
+        airtime_us: u32,
+    },
+    /// A LoRa packet was received.
+    RfReceived {
+        /// Carrier frequency in Hz.
+        frequency_hz: u32,
+        /// The payload.
+        bytes: &'a [u8],
+        /// Received signal strength in dBm.
+        rssi_dbm: i16,
+        /// Signal-to-noise ratio in dB.
+        snr_db: i16,
+    },
+    /// A primitive was drawn on the display (`fill`, `pixel`, `line`,
+    /// `rect`, `text`, `blit`), within this bounding box.
+    Drawn {
+        /// The function that drew it.
+        op: &'static str,
+        /// Left edge.
+        x: u32,
+        /// Top edge.
+        y: u32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+    /// The display was flushed: what was drawn is shown.
+    Flushed,
+    /// A HID report was sent to the host.
+    HidReport {
+        /// The device kind ([`akira_caps::scope::hid`] number).
+        kind: u32,
+        /// The report's bytes ([`crate::modules::hid::Report::encode`]).
+        bytes: &'a [u8],
+    },
 }
 
 /// Why the device last reset (`akira:sys.reset_reason`).

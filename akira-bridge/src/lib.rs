@@ -18,6 +18,7 @@ mod testing;
 pub mod time;
 
 pub use akira_caps;
+pub use embedded_graphics;
 pub use embedded_hal;
 pub use embedded_hal_async;
 pub use wasmi;
@@ -31,18 +32,25 @@ pub use modules::adc::{Adc, AdcModule};
 pub use modules::app::{AppModule, AppStatus, AppTable, Control, Lifecycle};
 #[cfg(feature = "crypto")]
 pub use modules::crypto::CryptoModule;
+pub use modules::display::{Display, DisplayModule, Screen};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
+pub use modules::hid::{Event, EventKind, EventQueue, Hid, HidModule, Report};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
 pub use modules::ipc::{AttachError, Attachment, Broker, IpcBroker, IpcModule, Received};
 pub use modules::net::{Net, NetModule, NetSockets, SocketTable, Transport};
+pub use modules::ota::{OtaControl, OtaMailbox, OtaModule, OtaRequest, OtaRequests, OtaStatus};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
+pub use modules::rf::{LoraConfig, PacketInfo, Radio, Rf, RfMailbox, RfModule};
 pub use modules::rng::{Rng, RngModule};
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};
 pub use modules::spi::{Spi, SpiDevices, SpiModule};
+#[cfg(feature = "flash-kv")]
+pub use modules::storage::{FlashKv, FlashKvError};
+pub use modules::storage::{KvStore, StorageModule, StorageOp};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
-pub use shared::{AlreadyInitialised, BoardCell, SharedBoard};
+pub use shared::{AlreadyInitialised, BoardCell, I2cBus, NoRng, Peripherals, Shared, SharedBoard};
 pub use state::{
     AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, charge_fuel, memory_and_state,
     reply,
@@ -63,11 +71,12 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
-impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
+impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + KvStore + OtaControl + Display + Hid> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
     /// `akira:spi`, `akira:uart`, `akira:pwm`, `akira:adc`, `akira:sensor`,
-    /// `akira:rng`) and, with the `crypto` feature, `akira:crypto`.
+    /// `akira:rng`, `akira:storage`, `akira:ota`, `akira:display`, `akira:hid`) and, with the `crypto` feature,
+    /// `akira:crypto`.
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
     /// registers the modules it has (`bridge.register(I2cModule)`).
@@ -83,6 +92,10 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng> Bridge<B> {
         let _ = bridge.register(RngModule);
         #[cfg(feature = "crypto")]
         let _ = bridge.register(CryptoModule);
+        let _ = bridge.register(StorageModule);
+        let _ = bridge.register(OtaModule);
+        let _ = bridge.register(DisplayModule);
+        let _ = bridge.register(HidModule);
         bridge
     }
 }

@@ -134,6 +134,14 @@ impl<B: Board> AppState<B> {
         &self.guard
     }
 
+    /// The app's guard, mutably: for checks that are not denials, such as
+    /// charging airtime to the app's duty cycle
+    /// ([`akira_caps::Guard::airtime`]). Resource checks go through
+    /// [`AppState::guarded`], which reports denials.
+    pub fn guard_mut(&mut self) -> &mut Guard {
+        &mut self.guard
+    }
+
     /// The board handle.
     pub fn board(&self) -> &B {
         &self.board

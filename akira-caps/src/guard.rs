@@ -69,6 +69,7 @@ pub struct Grants {
     rf_bands: [Band; MAX_RF_BANDS],
     rf_band_count: u8,
     rf_max_power_dbm: i8,
+    rf_duty_cycle_permille: u16,
     vendor_names: heapless::Vec<crate::scope::VendorName, MAX_VENDOR_CAPS>,
     vendor_ids: [IdSet; MAX_VENDOR_CAPS],
 }
@@ -114,7 +115,9 @@ impl Grants {
         let mut rf_bands = [Band { from_hz: 0, to_hz: 0 }; MAX_RF_BANDS];
         let mut rf_band_count = 0;
         let mut rf_max_power_dbm = i8::MIN;
+        let mut rf_duty_cycle_permille = 0;
         if let Some(rf) = &caps.rf {
+            rf_duty_cycle_permille = rf.duty_cycle_permille;
             for (slot, band) in rf_bands.iter_mut().zip(rf.bands.iter()) {
                 *slot = *band;
                 rf_band_count += 1;
@@ -141,6 +144,7 @@ impl Grants {
             rf_bands,
             rf_band_count,
             rf_max_power_dbm,
+            rf_duty_cycle_permille,
             vendor_names,
             vendor_ids,
         }
@@ -171,7 +175,80 @@ impl Grants {
     pub fn rf_max_power_dbm(&self) -> i8 {
         self.rf_max_power_dbm
     }
+
+    /// The app's airtime over any rolling hour, in microseconds (0
+    /// without `rf`).
+    pub fn rf_airtime_budget_us(&self) -> u64 {
+        u64::from(self.rf_duty_cycle_permille) * (AIRTIME_WINDOW_US / 1000)
+    }
 }
+
+/// The rolling window a duty cycle is measured over: one hour.
+pub const AIRTIME_WINDOW_US: u64 = 3_600_000_000;
+/// Airtime is counted in buckets of this length (five minutes).
+pub const AIRTIME_BUCKET_US: u64 = 300_000_000;
+/// Buckets summed for a check: enough to cover any hour ending now (the
+/// current bucket, partly past, and the twelve before it), so the budget
+/// holds over every rolling hour; a transmission is forgotten 60 to 65
+/// minutes after it.
+const AIRTIME_BUCKETS: usize = (AIRTIME_WINDOW_US / AIRTIME_BUCKET_US) as usize + 1;
+
+/// An app's transmissions over the last hour, for its duty cycle: the
+/// airtime of each five-minute bucket and their running total, so a check
+/// is a few additions, never a scan of past packets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+struct Airtime {
+    used_us: [u32; AIRTIME_BUCKETS],
+    total_us: u64,
+    /// The bucket number (time / bucket length) of the newest bucket.
+    current: u64,
+}
+
+impl Airtime {
+    const NEW: Airtime = Airtime { used_us: [0; AIRTIME_BUCKETS], total_us: 0, current: 0 };
+
+    /// Moves the window to `now_us`, forgetting buckets that left it.
+    fn roll(&mut self, now_us: u64) {
+        let bucket = now_us / AIRTIME_BUCKET_US;
+        if bucket <= self.current {
+            return;
+        }
+        let steps = (bucket - self.current).min(AIRTIME_BUCKETS as u64);
+        for i in 1..=steps {
+            let slot = &mut self.used_us[((self.current + i) % AIRTIME_BUCKETS as u64) as usize];
+            self.total_us -= u64::from(*slot);
+            *slot = 0;
+        }
+        self.current = bucket;
+    }
+}
+
+/// A transmission refused because it would take the app beyond its duty
+/// cycle. Not a denial: the app may send again once older transmissions
+/// leave the rolling hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct AirtimeExhausted {
+    /// Airtime the transmission needed, in microseconds.
+    pub asked_us: u32,
+    /// Airtime already used in the rolling hour, in microseconds.
+    pub used_us: u64,
+    /// The app's budget over the hour, in microseconds.
+    pub budget_us: u64,
+}
+
+impl fmt::Display for AirtimeExhausted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rf: {} us of airtime would exceed the duty cycle ({} of {} us used this hour)",
+            self.asked_us, self.used_us, self.budget_us
+        )
+    }
+}
+
+impl core::error::Error for AirtimeExhausted {}
 
 /// The resource a denied call asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -264,12 +341,13 @@ const COUNTERS: usize = Capability::COUNT + MAX_VENDOR_CAPS;
 pub struct Guard {
     grants: Grants,
     denials: [u32; COUNTERS],
+    airtime: Airtime,
 }
 
 impl Guard {
     /// A guard over `grants`, with zeroed counters.
     pub fn new(grants: Grants) -> Guard {
-        Guard { grants, denials: [0; COUNTERS] }
+        Guard { grants, denials: [0; COUNTERS], airtime: Airtime::NEW }
     }
 
     /// The compiled grants.
@@ -355,6 +433,30 @@ impl Guard {
         self.verdict(ok, Capability::Rf, Resource::Power(dbm))
     }
 
+    /// Charges `airtime_us` of transmission at board time `now_us` to the
+    /// app's duty cycle, or refuses it if the app's transmissions in the
+    /// rolling hour would then exceed its budget
+    /// ([`Grants::rf_airtime_budget_us`]). Constant time: the hour is kept
+    /// in thirteen five-minute buckets and a running total.
+    pub fn airtime(&mut self, now_us: u64, airtime_us: u32) -> Result<(), AirtimeExhausted> {
+        let a = &mut self.airtime;
+        a.roll(now_us);
+        let budget_us = self.grants.rf_airtime_budget_us();
+        if a.total_us + u64::from(airtime_us) > budget_us {
+            return Err(AirtimeExhausted { asked_us: airtime_us, used_us: a.total_us, budget_us });
+        }
+        let slot = &mut a.used_us[(a.current % AIRTIME_BUCKETS as u64) as usize];
+        *slot = slot.saturating_add(airtime_us);
+        a.total_us += u64::from(airtime_us);
+        Ok(())
+    }
+
+    /// Airtime the app may still use now, in microseconds.
+    pub fn airtime_left(&mut self, now_us: u64) -> u64 {
+        self.airtime.roll(now_us);
+        self.grants.rf_airtime_budget_us().saturating_sub(self.airtime.total_us)
+    }
+
     /// Checks resource `id` of a vendor capability.
     #[inline]
     pub fn vendor(&mut self, slot: VendorSlot, id: u32) -> Result<(), Denial> {
@@ -394,7 +496,7 @@ mod tests {
         };
         let mut bands = heapless::Vec::new();
         bands.push(Band { from_hz: 863_000_000, to_hz: 870_000_000 }).unwrap();
-        caps.rf = Some(RfScope { bands, max_power_dbm: 14 });
+        caps.rf = Some(RfScope { bands, max_power_dbm: 14, duty_cycle_permille: 10 });
         let mut ipc = IpcScope::default();
         ipc.publish.push(Topic::try_from("temp").unwrap()).unwrap();
         caps.ipc = Some(ipc);
@@ -442,6 +544,37 @@ mod tests {
         assert!(g.power(14).is_ok());
         assert!(g.power(15).is_err());
         assert_eq!(g.denials(Capability::Rf), 2);
+    }
+
+    #[test]
+    fn duty_cycle_over_a_rolling_hour() {
+        const MIN: u64 = 60_000_000;
+        let mut g = guard();
+        assert_eq!(g.grants().rf_airtime_budget_us(), 36_000_000, "1 % of an hour");
+        // 30 s at minute 1, 6 s at minute 30: the budget is spent.
+        g.airtime(MIN, 30_000_000).unwrap();
+        g.airtime(30 * MIN, 6_000_000).unwrap();
+        let e = g.airtime(31 * MIN, 1).unwrap_err();
+        assert_eq!(e, AirtimeExhausted { asked_us: 1, used_us: 36_000_000, budget_us: 36_000_000 });
+        assert_eq!(g.denials(Capability::Rf), 0, "not a denial: the grant allows rf");
+        // Still within an hour of minute 1.
+        assert!(g.airtime(60 * MIN, 1).is_err());
+        assert_eq!(g.airtime_left(64 * MIN), 0);
+        // Minute 1's bucket (0..5 min) leaves the window after 65 minutes.
+        assert_eq!(g.airtime_left(65 * MIN), 30_000_000);
+        g.airtime(65 * MIN, 30_000_000).unwrap();
+        // Long silence: everything is forgotten.
+        assert_eq!(g.airtime_left(1000 * MIN), 36_000_000);
+        // A transmission never fits a budget smaller than itself.
+        assert!(g.airtime(1000 * MIN, 36_000_001).is_err());
+        assert_eq!(g.airtime_left(1000 * MIN), 36_000_000, "a refused transmission is not charged");
+    }
+
+    #[test]
+    fn no_rf_grant_no_airtime() {
+        let mut g = Guard::new(Grants::none());
+        assert!(g.airtime(0, 1).is_err());
+        assert_eq!(g.airtime_left(0), 0);
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod sets;
 pub mod toml_source;
 
 pub use capability::{Capability, CapabilityMask};
-pub use guard::{Denial, Denied, Grants, Guard, PinAccess, Resource, VendorSlot};
+pub use guard::{AirtimeExhausted, Denial, Denied, Grants, Guard, PinAccess, Resource, VendorSlot};
 pub use imports::{FnSpec, ImportError, ImportKind, ModuleCapability, ModuleSpec, Stability, ValType};
 pub use manifest::{ABI_VERSION, Manifest, ManifestError, SECTION_NAME, Version};
 pub use policy::{GrantError, Policy, grant};

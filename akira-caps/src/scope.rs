@@ -218,17 +218,37 @@ impl Band {
     }
 }
 
-/// RF scope: the bands the app may use and its transmit power cap.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// RF scope: the bands the app may use, its transmit power cap and its
+/// duty cycle (share of airtime over a rolling hour, EU868 style).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RfScope {
     /// Allowed frequency bands.
     pub bands: heapless::Vec<Band, MAX_RF_BANDS>,
     /// Highest transmit power, in dBm.
     pub max_power_dbm: i8,
+    /// Airtime the app may use, in thousandths of the time over any rolling
+    /// hour: `10` is 1 % (36 s an hour, the EU868 g1 sub-band limit),
+    /// `1000` is no limit.
+    pub duty_cycle_permille: u16,
+}
+
+impl Default for RfScope {
+    fn default() -> Self {
+        RfScope {
+            bands: heapless::Vec::new(),
+            max_power_dbm: 0,
+            duty_cycle_permille: RfScope::DEFAULT_DUTY_CYCLE_PERMILLE,
+        }
+    }
 }
 
 impl RfScope {
+    /// The duty cycle a manifest or policy gets when it names none: 1 %.
+    pub const DEFAULT_DUTY_CYCLE_PERMILLE: u16 = 10;
+    /// The duty cycle meaning "no limit".
+    pub const NO_DUTY_CYCLE_LIMIT: u16 = 1000;
+
     fn check_within(&self, policy: &Self) -> Result<(), Excess> {
         for band in &self.bands {
             if !policy.bands.iter().any(|allowed| allowed.covers(band)) {
@@ -241,11 +261,17 @@ impl RfScope {
                 self.max_power_dbm, policy.max_power_dbm
             )));
         }
+        if self.duty_cycle_permille > policy.duty_cycle_permille {
+            return Err(excess(format_args!(
+                "duty cycle {} permille (policy allows {} permille)",
+                self.duty_cycle_permille, policy.duty_cycle_permille
+            )));
+        }
         Ok(())
     }
 
     fn validate(&self) -> bool {
-        self.bands.iter().all(|b| b.from_hz <= b.to_hz)
+        self.bands.iter().all(|b| b.from_hz <= b.to_hz) && self.duty_cycle_permille <= Self::NO_DUTY_CYCLE_LIMIT
     }
 }
 
@@ -544,8 +570,9 @@ impl CapabilitySet {
     }
 
     /// A set that allows everything a scope can express: every pin, bus
-    /// address, id, the whole display, any band up to `+30 dBm`, any
-    /// endpoint, any topic, control of any app. Meant for development policies and simulators,
+    /// address, id, the whole display, any band up to `+30 dBm` without a
+    /// duty-cycle limit, any endpoint, any topic, control of any app. Meant for
+    /// development policies and simulators,
     /// never for devices in the field. Vendor capabilities must still be
     /// listed by name.
     pub fn everything() -> CapabilitySet {
@@ -572,7 +599,7 @@ impl CapabilitySet {
             display: Some(DisplayScope::WHOLE),
             hid: Some(IdSet::FULL),
             ble: Some(IdSet::FULL),
-            rf: Some(RfScope { bands, max_power_dbm: 30 }),
+            rf: Some(RfScope { bands, max_power_dbm: 30, duty_cycle_permille: RfScope::NO_DUTY_CYCLE_LIMIT }),
             net: Some(NetScope { endpoints }),
             ipc: Some(IpcScope { publish: topics.clone(), subscribe: topics }),
             ota: true,

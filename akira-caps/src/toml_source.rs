@@ -210,7 +210,7 @@ fn display(v: &Value, path: &str) -> Result<DisplayScope> {
 
 fn rf(v: &Value, path: &str) -> Result<RfScope> {
     let t = table(v, path)?;
-    only_keys(t, path, &["bands", "max-power-dbm"])?;
+    only_keys(t, path, &["bands", "max-power-dbm", "duty-cycle-permille"])?;
     let mut scope = RfScope::default();
     let key = join(path, "bands");
     let bands = t.get("bands").ok_or_else(|| SourceError::Missing(key.clone()))?;
@@ -231,6 +231,10 @@ fn rf(v: &Value, path: &str) -> Result<RfScope> {
     let key = join(path, "max-power-dbm");
     let power = t.get("max-power-dbm").ok_or_else(|| SourceError::Missing(key.clone()))?;
     scope.max_power_dbm = int_in(power, &key, -40, 40)? as i8;
+    if let Some(duty) = t.get("duty-cycle-permille") {
+        let key = join(path, "duty-cycle-permille");
+        scope.duty_cycle_permille = int_in(duty, &key, 0, i64::from(RfScope::NO_DUTY_CYCLE_LIMIT))? as u16;
+    }
     Ok(scope)
 }
 
@@ -462,6 +466,7 @@ app = ["weather", "ui-2"]
         assert_eq!(c.display.unwrap().width, 120);
         assert!(c.ble.unwrap().contains(ble::ADVERTISE));
         assert_eq!(c.rf.as_ref().unwrap().max_power_dbm, 14);
+        assert_eq!(c.rf.as_ref().unwrap().duty_cycle_permille, 10, "1 % unless the manifest says otherwise");
         assert_eq!(c.net.as_ref().unwrap().endpoints[0].port, 443);
         assert_eq!(c.ipc.as_ref().unwrap().publish[0], "temp");
         assert_eq!(c.app.as_ref().unwrap().apps, ["weather", "ui-2"]);
@@ -515,6 +520,10 @@ app = ["weather", "ui-2"]
         assert!(err("net = [\"nohost\"]").starts_with("`capabilities.net[0]`"));
         assert_eq!(err("storage = {}"), "`capabilities.storage.quota` is missing");
         assert!(err("rf = { bands = [[2, 1]], max-power-dbm = 0 }").contains("from_hz <= to_hz"));
+        assert_eq!(
+            err("rf = { bands = [], max-power-dbm = 0, duty-cycle-permille = 1001 }"),
+            "`capabilities.rf.duty-cycle-permille`: expected an integer from 0 to 1000"
+        );
     }
 
     #[test]

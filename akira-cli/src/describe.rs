@@ -71,7 +71,15 @@ pub fn capabilities(c: &CapabilitySet) -> Vec<(String, String)> {
     }
     if let Some(rf) = &c.rf {
         let bands: Vec<String> = rf.bands.iter().map(|b| format!("{}..={} Hz", b.from_hz, b.to_hz)).collect();
-        put("rf", format!("{}; max {} dBm", bands.join(", "), rf.max_power_dbm));
+        put(
+            "rf",
+            format!(
+                "{}; max {} dBm; duty cycle {} permille",
+                bands.join(", "),
+                rf.max_power_dbm,
+                rf.duty_cycle_permille
+            ),
+        );
     }
     if let Some(n) = &c.net {
         let list: Vec<String> = n.endpoints.iter().map(|e| format!("{}:{}", e.host, e.port)).collect();

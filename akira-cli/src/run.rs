@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// `1@500ms:hello\n` (escapes: `\n`, `\r`, `\t`, `\\`, `\xNN`).
     #[arg(long, value_name = "PORT@TIME:TEXT", value_parser = parse_uart_input)]
     uart_input: Vec<(u32, Duration, Vec<u8>)>,
+    /// Save each frame apps flush to the simulated screen (240 x 135) as
+    /// `DIR/frame-0001.png`, `frame-0002.png`, ...
+    #[arg(long, value_name = "DIR")]
+    display_out: Option<PathBuf>,
     /// Embed this Akira.toml into a `.wasm` app (one `.wasm` only).
     #[arg(long, value_name = "AKIRA_TOML")]
     manifest: Option<PathBuf>,
@@ -48,6 +52,11 @@ pub struct RunArgs {
     /// Fuel per time slice.
     #[arg(long, value_name = "FUEL", default_value_t = RuntimeConfig::default().slice_fuel)]
     slice: u64,
+    /// Keep the apps' `akira:storage` in this file (a flash image, created
+    /// if missing), so stored values persist across runs. Without it the
+    /// store starts empty and is forgotten at exit.
+    #[arg(long, value_name = "FILE")]
+    storage: Option<PathBuf>,
     /// Print only the summary, not every event.
     #[arg(long, short)]
     quiet: bool,
@@ -142,6 +151,24 @@ pub fn load_policy(path: Option<&Path>) -> Result<Policy, Failure> {
     }
 }
 
+/// Saves every flushed frame of `board` as a PNG in `dir` (created if
+/// missing).
+fn save_frames(board: &SimBoard, dir: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| Failure::Usage(format!("cannot create {}: {e}", dir.display())))?;
+    let dir = dir.to_path_buf();
+    board.set_frame_sink(move |frame| {
+        let path = dir.join(format!("frame-{:04}.png", frame.number));
+        let written = frame
+            .to_png()
+            .map_err(|e| e.to_string())
+            .and_then(|png| std::fs::write(&path, png).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("akira: cannot save {}: {e}", path.display());
+        }
+    });
+    Ok(())
+}
+
 /// Runs `akira run`; returns the exit code.
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
     if args.manifest.is_some() && args.apps.len() != 1 {
@@ -174,8 +201,14 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     }
 
     let board = if args.virtual_time { SimBoard::virtual_time() } else { SimBoard::real_time() };
+    if let Some(path) = &args.storage {
+        board.use_storage_file(path).map_err(|e| Failure::Usage(format!("storage file {}: {e}", path.display())))?;
+    }
     if !args.quiet {
         board.set_sink(|record| println!("{record}"));
+    }
+    if let Some(dir) = &args.display_out {
+        save_frames(&board, dir)?;
     }
     let mut sim = Simulation::new(runtime, board);
     sim.serve_apps(apps);
@@ -208,6 +241,10 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         End::AllStopped => eprintln!("akira: all apps stopped at {now}"),
         End::TimeLimit => eprintln!("akira: time limit reached at {now}"),
         End::Stalled => eprintln!("akira: stopped at {now}: every app waits for input no one will give"),
+    }
+
+    if let Some(dir) = &args.display_out {
+        eprintln!("akira: {} display frame(s) saved in {}", sim.board().frames(), dir.display());
     }
 
     let mut code = 0u8;

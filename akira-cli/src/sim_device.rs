@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use akira_bridge::Board;
+use akira_bridge::OtaMailbox;
 use akira_device::{Device, DeviceConfig, Note};
 use akira_ota::block_on;
 use akira_ota::package::{TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_ota::testing::FileFlash;
 use akira_sandbox::Event;
-use akira_sim::{SimBoard, What};
+use akira_sim::{OTA_APPS, SimBoard, What};
 use clap::Args;
 
 use crate::run::load_policy;
@@ -87,6 +88,10 @@ fn record(board: &SimBoard, note: Note<'_>) {
 
 type SimDevice<'t> = Device<'t, SimBoard, BlockingFlash<Flash>>;
 
+/// The apps' `akira:ota` status and requests, between the board and the
+/// device loop.
+static OTA: OtaMailbox<OTA_APPS> = OtaMailbox::new();
+
 /// Serves one client's bytes; `false` when the client is gone.
 fn serve(client: &mut TcpStream, device: &mut SimDevice<'_>, board: &SimBoard) -> bool {
     let mut buf = [0u8; 2048];
@@ -141,6 +146,7 @@ pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
 
     let board = SimBoard::real_time();
     board.set_sink(|record| println!("{record}"));
+    board.set_ota(&OTA);
     let config = DeviceConfig {
         confirm_after: args.confirm_after,
         allow_downgrade: args.allow_downgrade,
@@ -149,6 +155,7 @@ pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
     let runtime = akira_sim::runtime(policy.clone());
     let mut device: SimDevice<'_> =
         block_on(Device::new(store, runtime, board.clone(), &trust, config, |note| record(&board, note)));
+    device.serve_app_requests(&OTA);
 
     let listener =
         TcpListener::bind(&args.tcp).map_err(|e| Failure::Usage(format!("cannot listen on {}: {e}", args.tcp)))?;

@@ -85,3 +85,26 @@ fn c_tour_uses_every_peripheral_module_from_c() {
         assert!(out.contains(line), "missing `{line}`:\n{out}");
     }
 }
+
+#[test]
+fn c_services_uses_the_service_modules_from_c() {
+    if !have_clang() {
+        return;
+    }
+    let wasm = build("c-services", "services");
+    let (o, out, err) = run("c-services", &wasm, &[]);
+    assert_eq!(o.status.code(), Some(0), "exit code = the failed check:\n{out}\n{err}");
+    for line in [
+        "c-services   storage set \"big\" 60 bytes -> no space left (AKIRA_ENOSPC)",
+        "c-services   DENIED display: region 20x20 at (130, 10) is not granted",
+        "c-services   display frame 1 shown",
+        "c-services   hid keyboard [00 00 0e 00 00 00 00 00] types 'k'",
+        "c-services   DENIED hid: id 1 is not granted",
+        "c-services   DENIED rf: frequency 869525000 Hz is not granted",
+        "c-services   DENIED rf: transmit power 20 dBm is not granted",
+        "c-services   rf tx 868.1 MHz \"hello\" (123.9 ms on air)",
+        "c-services   info: ota: version 0.1.0, not on trial, no previous version",
+    ] {
+        assert!(out.contains(line), "missing `{line}`:\n{out}");
+    }
+}

@@ -130,6 +130,21 @@ fn uart_echo_waits_suspended_for_input_and_echoes_it() {
 }
 
 #[test]
+fn lora_ping_and_pong_talk_over_the_simulated_air() {
+    let o = akira(&["run", app("lora-pong").to_str().unwrap(), app("lora-ping").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("lora-ping    DENIED rf: frequency 869525000 Hz is not granted"), "{out}");
+    // Each packet arrives when its 123.9 ms on air (SF9, 6 bytes) ends.
+    assert!(out.contains("[   0.000000s] lora-ping    rf tx 868.1 MHz \"ping 1\" (123.9 ms on air)"), "{out}");
+    assert!(out.contains("[   0.123904s] lora-pong    rf rx 868.1 MHz \"ping 1\" (-60 dBm, SNR 9 dB)"), "{out}");
+    assert!(out.contains("[   0.247808s] lora-ping    info: got \"pong 1\" (-60 dBm, SNR 9 dB)"), "{out}");
+    assert!(out.contains("lora-pong    info: answered five pings"), "{out}");
+    // Its five packets of 123.904 ms charged to its 36 s an hour (1 %).
+    assert!(out.contains("lora-ping    info: 5/5 answered; airtime left 35380 ms"), "{out}");
+}
+
+#[test]
 fn bad_uart_input_is_a_usage_error() {
     let o = akira(&["run", app("uart-echo").to_str().unwrap(), "--uart-input", "5@1s:x"]);
     let (_, err) = text(&o);
@@ -181,6 +196,111 @@ fn signed_hello_verifies_signatures_and_answers_a_random_challenge_natively() {
         .and_then(|f| f.parse().ok())
         .expect("summary line");
     assert!(fuel > 200_000, "{fuel} fuel:\n{err}");
+}
+
+#[test]
+fn counter_store_counts_boots_across_runs_in_its_storage_file() {
+    let flash = tmp("counter-store.flash");
+    let _ = std::fs::remove_file(&flash);
+    let run = || {
+        let o = akira(&[
+            "run",
+            app("counter-store").to_str().unwrap(),
+            "--virtual-time",
+            "--storage",
+            flash.to_str().unwrap(),
+        ]);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+        out
+    };
+    let first = run();
+    assert!(first.contains("counter-store info: boot count: 1"), "{first}");
+    assert!(first.contains("storage get \"boots\" -> no such resource on this board (AKIRA_ENORES)"), "{first}");
+    assert!(first.contains("storage set \"too-big\" 64 bytes -> no space left (AKIRA_ENOSPC)"), "{first}");
+    assert!(first.contains("counter-store info: using 9 of 64 bytes"), "{first}");
+    let second = run();
+    assert!(second.contains("storage get \"boots\" -> 4 bytes"), "{second}");
+    assert!(second.contains("counter-store info: boot count: 2"), "{second}");
+    // Without the file, the store starts empty again.
+    let o = akira(&["run", app("counter-store").to_str().unwrap(), "--virtual-time"]);
+    assert!(text(&o).0.contains("boot count: 1"));
+    let _ = std::fs::remove_file(&flash);
+}
+
+#[test]
+fn display_demo_saves_its_flushed_frame_as_a_png() {
+    let dir = tmp("display-out");
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = akira(&[
+        "run",
+        app("display-demo").to_str().unwrap(),
+        "--virtual-time",
+        "--display-out",
+        dir.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("display-demo info: screen 240 x 135"), "{out}");
+    assert!(out.contains("display-demo display blit 16x16 at (200, 100)"), "{out}");
+    assert!(out.contains("display-demo display frame 1 shown"), "{out}");
+    assert!(err.contains("1 display frame(s) saved in"), "{err}");
+    let png = std::fs::read(dir.join("frame-0001.png")).expect("the frame was saved");
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
+    let mut rgb = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut rgb).unwrap();
+    assert_eq!((info.width, info.height, info.color_type), (240, 135, png::ColorType::Rgb));
+    let at = |x: usize, y: usize| [rgb[(y * 240 + x) * 3], rgb[(y * 240 + x) * 3 + 1], rgb[(y * 240 + x) * 3 + 2]];
+    assert_eq!(at(0, 0), [255, 255, 255], "the white frame around the screen");
+    assert_eq!(at(239, 134), [255, 255, 255]);
+    assert_eq!(at(10, 10), [255, 0, 0], "the filled red rectangle");
+    assert_eq!(at(69, 49), [255, 0, 0]);
+    assert_eq!(at(80, 10), [255, 255, 0], "the yellow outline");
+    let background = at(5, 120);
+    assert_eq!(at(100, 30), background, "inside the outline");
+    assert_ne!(background, [0, 0, 0], "the background was filled");
+    assert_eq!((at(150, 10), at(229, 49)), ([0, 255, 0], [0, 255, 0]), "the green line's ends");
+    assert_eq!((at(150, 49), at(229, 10)), ([0, 255, 255], [0, 255, 255]), "the cyan line's ends");
+    assert_eq!(at(200, 100), [255, 0, 255], "the blitted checkerboard");
+    assert_eq!(at(204, 100), [255, 255, 255]);
+    assert_eq!(at(204, 104), [255, 0, 255]);
+    let lit = (10..40).flat_map(|x| (62..72).map(move |y| (x, y))).filter(|&(x, y)| at(x, y) == [255, 255, 255]);
+    assert!(lit.count() > 30, "\"Akira\" in white");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn hid_keys_types_a_line_when_the_button_event_arrives() {
+    let o = akira(&[
+        "run",
+        app("hid-keys").to_str().unwrap(),
+        "--virtual-time",
+        "--press",
+        "0@200ms",
+        "--press",
+        "1@500ms",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains("granted hid (keyboard, consumer), log"), "{err}");
+    let reports: Vec<&str> = out.lines().filter(|l| l.contains("hid-keys     hid ")).collect();
+    assert_eq!(reports.len(), 2 * 18 + 2, "a press and a release per character, two media reports:\n{out}");
+    assert!(reports.iter().take(36).all(|l| l.starts_with("[   0.200000s]")), "typed when button 0 went down:\n{out}");
+    assert_eq!(reports[0], "[   0.200000s] hid-keys     hid keyboard [02 00 0b 00 00 00 00 00] types 'H'");
+    assert_eq!(reports[1], "[   0.200000s] hid-keys     hid keyboard [00 00 00 00 00 00 00 00]");
+    assert_eq!(reports[35], "[   0.200000s] hid-keys     hid keyboard [00 00 00 00 00 00 00 00]");
+    let typed: String = reports
+        .iter()
+        .filter_map(|l| l.split_once(" types ").map(|(_, c)| c.trim_matches('\'')))
+        .map(|c| if c == "\\n" { "\n" } else { c })
+        .collect();
+    assert_eq!(typed, "Hello from Akira!\n", "what the host sees");
+    assert_eq!(
+        reports[36..],
+        ["[   0.500000s] hid-keys     hid consumer [e9 00]", "[   0.500000s] hid-keys     hid consumer [00 00]"]
+    );
+    assert!(out.contains("[   0.500000s] hid-keys     info: volume up"), "{out}");
+    assert!(err.contains("every app waits for input no one will give"), "{err}");
 }
 
 #[test]

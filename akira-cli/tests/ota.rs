@@ -35,7 +35,8 @@ struct Device {
 impl Device {
     fn start(dir: &Path, extra: &[&str]) -> Device {
         let mut child = Command::new(env!("CARGO_BIN_EXE_akira"))
-            .args(["sim-device", "--tcp", "127.0.0.1:0", "--flash", "device.flash", "--confirm-after", "1s"])
+            .args(["sim-device", "--tcp", "127.0.0.1:0", "--flash", "device.flash"])
+            .args(if extra.contains(&"--confirm-after") { &[][..] } else { &["--confirm-after", "1s"][..] })
             .args(extra)
             .current_dir(dir)
             .stdout(Stdio::piped())
@@ -209,6 +210,33 @@ fn push_resumes_after_the_link_drops_and_the_app_runs_then_rollback_confirm_remo
     device.wait_for("removed blinky");
     let list = ok(&akira(&dir, &["device", "list", "--tcp", &device.address]));
     assert!(list.starts_with("0 apps"), "{list}");
+}
+
+#[test]
+fn an_app_confirms_its_own_update_without_waiting_for_the_healthy_run() {
+    let dir = workdir("self-confirm");
+    ok(&akira(&dir, &["keygen", "-o", "release"]));
+    let app = r#"(module
+        (import "akira:ota" "is_trial" (func $is_trial (result i32)))
+        (import "akira:ota" "confirm" (func $confirm (result i32)))
+        (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+        (func (export "akira_main")
+            (if (i32.eq (call $is_trial) (i32.const 1)) (then (drop (call $confirm))))
+            (loop $l (drop (call $sleep (i64.const 100000))) (br $l))))"#;
+    std::fs::write(dir.join("selftest.wasm"), wat::parse_str(app).unwrap()).unwrap();
+    let toml = "[app]\nname = \"selftest\"\nversion = \"1.0.0\"\n[capabilities]\nota = true\ntimer = true\n";
+    std::fs::write(dir.join("selftest.toml"), toml).unwrap();
+    ok(&akira(
+        &dir,
+        &["pack", "selftest.wasm", "--manifest", "selftest.toml", "--key", "release.key", "-o", "selftest.akpkg"],
+    ));
+    // The healthy-run timer is an hour (60m): only the app's own call confirms.
+    let device = Device::start(&dir, &["--trust-key", "release.pub", "--confirm-after", "60m"]);
+    ok(&akira(&dir, &["push", "selftest.akpkg", "--tcp", &device.address]));
+    device.wait_for("selftest 1.0.0 started, on trial");
+    device.wait_for("selftest: confirmed");
+    let list = ok(&akira(&dir, &["device", "list", "--tcp", &device.address]));
+    assert!(list.contains("selftest") && list.contains("confirmed"), "{list}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use core::fmt::Write as _;
 use core::time::Duration;
 
-use akira_bridge::{AppInfo, Board, Instant};
+use akira_bridge::{AppInfo, Board, Instant, OtaRequest, OtaRequests, OtaStatus};
 use akira_caps::manifest::AppName;
 use akira_caps::{Policy, Version};
 use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
@@ -182,6 +182,7 @@ pub struct Device<'t, B: Board + Clone, F: NorFlash> {
     decoder: FrameDecoder<MAX_FRAME>,
     running: Vec<Running>,
     verified: Option<LoadedApp>,
+    ota: Option<&'t dyn OtaRequests>,
 }
 
 /// An encoded response frame, ready to write to the link.
@@ -208,6 +209,7 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
             decoder: FrameDecoder::new(),
             running: Vec::new(),
             verified: None,
+            ota: None,
         };
         let names: Vec<AppName> = device.store.apps().iter().map(|a| a.name.clone()).collect();
         for name in &names {
@@ -227,6 +229,62 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
     pub fn run_builtin(&mut self, wasm: &[u8], policy: &Policy) -> Result<AppId, LoadError> {
         let app = self.sched.runtime().load_with_policy(wasm, policy)?;
         self.sched.spawn(app, self.board.clone(), self.config.restart)
+    }
+
+    /// Serves the apps' `akira:ota` calls: from now on the device
+    /// publishes each store-managed app's update status into `requests`
+    /// (the [`akira_bridge::OtaMailbox`] the board answers `akira:ota`
+    /// from) and carries out the apps' requests at each
+    /// [`Device::round`]: an app that confirms itself is confirmed at
+    /// once, without waiting for [`DeviceConfig::confirm_after`]; one that
+    /// asks for a rollback is stopped, rolled back and its previous
+    /// version started.
+    pub fn serve_app_requests(&mut self, requests: &'t dyn OtaRequests) {
+        self.ota = Some(requests);
+        let names: Vec<AppName> = self.running.iter().map(|r| r.name.clone()).collect();
+        for name in &names {
+            self.publish(name);
+        }
+    }
+
+    /// Publishes `name`'s update status (or its absence) to the apps.
+    fn publish(&self, name: &AppName) {
+        if let Some(ota) = self.ota {
+            let status = self
+                .store
+                .app(name)
+                .map(|a| OtaStatus { trial: !a.confirmed, previous: a.previous.as_ref().map(|p| p.version) });
+            ota.publish(name, status);
+        }
+    }
+
+    /// Confirms `name` if it is on trial.
+    async fn confirm(&mut self, name: &AppName, notes: &mut impl FnMut(Note<'_>)) {
+        if self.store.app(name).is_none_or(|a| a.confirmed) {
+            return;
+        }
+        match self.store.confirm(name).await {
+            Ok(()) => notes(Note::Confirmed { name }),
+            Err(e) => notes(Note::Store(&e)),
+        }
+        self.publish(name);
+    }
+
+    /// Carries out the requests apps made through `akira:ota`.
+    async fn serve_requests(&mut self, notes: &mut impl FnMut(Note<'_>)) {
+        let Some(ota) = self.ota else { return };
+        while let Some((name, request)) = ota.take_request() {
+            match request {
+                OtaRequest::Confirm => self.confirm(&name, notes).await,
+                OtaRequest::Rollback
+                    if self.store.app(&name).is_some_and(|a| a.previous.is_some())
+                        && self.rollback(&name, notes).await =>
+                {
+                    self.start(&name, notes).await;
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Stops the apps and gives the store back.
@@ -265,6 +323,7 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
             Ok(id) => {
                 let now = self.board.now();
                 self.running.push(Running { name: name.clone(), id, healthy_since: Some(now) });
+                self.publish(name);
                 notes(Note::Started { name, version, trial });
             }
             Err(error) => notes(Note::NotStarted { name, error: &error }),
@@ -310,6 +369,7 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
     async fn rollback(&mut self, name: &AppName, notes: &mut impl FnMut(Note<'_>)) -> bool {
         match self.store.rollback(name).await {
             Ok(image) => {
+                self.publish(name);
                 notes(Note::RolledBack { name, to: image.version });
                 true
             }
@@ -336,9 +396,13 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
             }
             Outcome::Removed { name } => {
                 self.stop(&name);
+                self.publish(&name);
                 notes(Note::Removed { name: &name });
             }
-            Outcome::Confirmed { name } => notes(Note::Confirmed { name: &name }),
+            Outcome::Confirmed { name } => {
+                self.publish(&name);
+                notes(Note::Confirmed { name: &name })
+            }
         }
     }
 
@@ -370,7 +434,9 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
 
     /// Runs one scheduler round at `now` and supervises: a version on
     /// trial that crash-loops is rolled back and its previous version
-    /// started; one that ran `confirm_after` without a fault is confirmed.
+    /// started; one that ran `confirm_after` without a fault is confirmed;
+    /// the apps' own confirmations and rollback requests are carried out
+    /// (see [`Device::serve_app_requests`]).
     pub async fn round(&mut self, now: Instant, mut notes: impl FnMut(Note<'_>)) -> Round {
         let mut events: Vec<(AppId, Event)> = Vec::new();
         let round = self.sched.poll(now, |info, event| {
@@ -392,6 +458,7 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
                 _ => {}
             }
         }
+        self.serve_requests(&mut notes).await;
         let due: Vec<AppName> = self
             .running
             .iter()
@@ -400,10 +467,7 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
             .map(|r| r.name.clone())
             .collect();
         for name in due {
-            match self.store.confirm(&name).await {
-                Ok(()) => notes(Note::Confirmed { name: &name }),
-                Err(e) => notes(Note::Store(&e)),
-            }
+            self.confirm(&name, &mut notes).await;
         }
         round
     }

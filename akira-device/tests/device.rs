@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use akira_bridge::Board;
+use akira_bridge::{Board, OtaMailbox, OtaStatus};
 use akira_caps::manifest::AppName;
 use akira_caps::scope::GpioScope;
 use akira_caps::{Manifest, Policy, Version};
@@ -41,7 +41,10 @@ const BLINK: &str = r#"(module
 const CRASH: &str = r#"(module (import "akira:timer" "sleep_us" (func (param i64) (result i32))) (func (export "akira_main") unreachable))"#;
 
 fn package(wat: &str, minor: u16) -> Vec<u8> {
-    let m = manifest(minor);
+    package_with(wat, manifest(minor))
+}
+
+fn package_with(wat: &str, m: Manifest) -> Vec<u8> {
     let mut wasm = wat::parse_str(wat).unwrap();
     wasm.extend(m.custom_section());
     package::build(&m, &wasm, Some(&key()))
@@ -179,4 +182,83 @@ fn notes_name_what_happened() {
     let name = AppName::try_from("x").unwrap();
     let note = Note::Removed { name: &name };
     assert!(format!("{note:?}").contains("Removed"));
+}
+
+/// Confirms itself if on trial, checks the confirmation took, then idles.
+const SELF_CONFIRM: &str = r#"(module
+    (import "akira:ota" "is_trial" (func $is_trial (result i32)))
+    (import "akira:ota" "confirm" (func $confirm (result i32)))
+    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+    (func (export "akira_main")
+        (if (i32.eq (call $is_trial) (i32.const 1)) (then
+            (if (i32.ne (call $confirm) (i32.const 0)) (then unreachable))
+            (drop (call $sleep (i64.const 10000)))
+            (if (i32.ne (call $is_trial) (i32.const 0)) (then unreachable))))
+        (loop $l (drop (call $sleep (i64.const 100000))) (br $l))))"#;
+
+/// Checks it is 1.2.0 on trial over 1.1.0, asks to go back, then idles.
+const SELF_ROLLBACK: &str = r#"(module
+    (import "akira:ota" "is_trial" (func $is_trial (result i32)))
+    (import "akira:ota" "version" (func $version (result i64)))
+    (import "akira:ota" "previous_version" (func $previous (result i64)))
+    (import "akira:ota" "request_rollback" (func $rollback (result i32)))
+    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+    (func (export "akira_main")
+        (if (i32.ne (call $is_trial) (i32.const 1)) (then unreachable))
+        (if (i64.ne (call $version) (i64.const 0x100020000)) (then unreachable))
+        (if (i64.ne (call $previous) (i64.const 0x100010000)) (then unreachable))
+        (if (i32.ne (call $rollback) (i32.const 0)) (then unreachable))
+        (loop $l (drop (call $sleep (i64.const 100000))) (br $l))))"#;
+
+fn ota_manifest(minor: u16) -> Manifest {
+    let mut m = Manifest::new(AppName::try_from("led").unwrap(), Version::new(1, minor, 0));
+    m.capabilities.ota = true;
+    m.capabilities.timer = true;
+    m
+}
+
+#[test]
+fn an_app_confirms_itself_and_asks_for_its_own_rollback() {
+    static MAILBOX: OtaMailbox<{ akira_sim::OTA_APPS }> = OtaMailbox::new();
+    let policy = Policy::development();
+    let keys = [TrustedKey { name: "k", public_key: key().verifying_key().to_bytes(), policy: &policy }];
+    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let board = SimBoard::virtual_time();
+    board.set_ota(&MAILBOX);
+    // The healthy-run timer is far away: only the apps' own calls act.
+    let config = DeviceConfig { confirm_after: Duration::from_secs(3600), ..DeviceConfig::default() };
+    let mut log = Vec::new();
+    let mut device: Dev<'_> = block_on(Device::new(
+        open_store(SimFlash::new(SECTORS)),
+        akira_sim::runtime(policy.clone()),
+        board.clone(),
+        &trust,
+        config,
+        |n| log.push(format!("{n:?}")),
+    ));
+    device.serve_app_requests(&MAILBOX);
+
+    let r = push(&mut device, &package_with(SELF_CONFIRM, ota_manifest(1)), &mut log);
+    assert!(matches!(r, Response::Installed { .. }), "{r:?}");
+    assert!(!device.store().app("led").unwrap().confirmed, "installed on trial");
+    run_for(&mut device, &board, Duration::from_millis(50), &mut log);
+    assert!(device.store().app("led").unwrap().confirmed, "confirmed by the app itself: {log:#?}");
+    assert!(log.iter().any(|l| l.starts_with("Confirmed")));
+
+    // 1.2.0 finds itself on trial over 1.1.0 and asks to go back: rolled
+    // back at the next round and 1.1.0 started, without a fault.
+    let r = push(&mut device, &package_with(SELF_ROLLBACK, ota_manifest(2)), &mut log);
+    assert!(matches!(r, Response::Installed { .. }), "{r:?}");
+    let from = log.len();
+    run_for(&mut device, &board, Duration::from_millis(50), &mut log);
+    let app = device.store().app("led").unwrap();
+    assert_eq!((app.active.version, app.confirmed), (Version::new(1, 1, 0), true), "{log:#?}");
+    let after = &log[from..];
+    let rolled = after.iter().position(|l| l.starts_with("RolledBack")).expect("rolled back");
+    assert!(after[rolled..].iter().any(|l| l.starts_with("Started") && l.contains("minor: 1")), "{after:#?}");
+    assert!(!log.iter().any(|l| l.contains("Faulted") || l.contains("CrashLoop")), "every check passed: {log:#?}");
+    // 1.1.0 runs on, confirmed: nothing to roll back to.
+    assert_eq!(MAILBOX.status("led"), OtaStatus { trial: false, previous: None });
+    run_for(&mut device, &board, Duration::from_millis(200), &mut log);
+    assert!(!log.iter().any(|l| l.contains("Faulted")), "{log:#?}");
 }

@@ -11,8 +11,13 @@ compile_error!("akira-hal-nrf: choose the chip with a feature: `nrf52840` or `nr
 #[cfg(all(feature = "nrf52840", feature = "nrf52833"))]
 compile_error!("akira-hal-nrf: choose one chip feature, not both `nrf52840` and `nrf52833`");
 
-use akira_bridge::{BoardCell, Instant, LatchedInput, PinSlot, SharedBoard};
+use core::cell::Cell;
+
+use akira_bridge::{BoardCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard};
+use critical_section::Mutex;
 use embassy_nrf::gpio::{Input, Output};
+
+pub use akira_bridge::{I2cBus, Shared};
 
 pub use akira_bridge;
 pub use akira_bridge::AlreadyInitialised;
@@ -34,15 +39,40 @@ pub type Slot = PinSlot<LatchedInput, Output<'static>>;
 /// copies share one state (pins and console in a critical-section mutex,
 /// input levels and edges in atomics), so it works with any embassy
 /// executor and any number of app tasks.
-pub type NrfBoard = SharedBoard<Output<'static>, MAX_PINS>;
+pub type NrfBoard = SharedBoard<Output<'static>, MAX_PINS, Peripherals>;
+
+/// The chip's random number generator (bias-corrected, blocking mode).
+pub struct HwRng(pub embassy_nrf::rng::Rng<'static, embassy_nrf::mode::Blocking>);
+
+impl akira_bridge::Rng for HwRng {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
+        self.0.blocking_fill_bytes(buf);
+        Ok(())
+    }
+}
+
+/// What the board offers besides pins, clock and console: I2C buses
+/// (`i2c[n]` is app bus `n`; serve each from a task with embassy-nrf's
+/// TWIM driver: `BUS.serve(Twim::new(p.TWISPI0, irqs, sda, scl, config,
+/// ram_buffer)).await`) and the RNG. `None` for what the board lacks.
+pub type Peripherals = akira_bridge::Peripherals<HwRng>;
 
 static CELL: BoardCell<Output<'static>, MAX_PINS> = BoardCell::new();
+/// The peripherals [`init`] was given, for [`idle`].
+static PERIPHERALS: Mutex<Cell<Option<Peripherals>>> = Mutex::new(Cell::new(None));
 
 /// Sets the board up with its logical pin table (slot `n` is logical pin
-/// `n`) and console. Input slots come from [`input`]; spawn a [`watch`]
-/// task for each. The clock is embassy-time's.
-pub fn init(pins: [Slot; MAX_PINS], console: Console) -> Result<NrfBoard, AlreadyInitialised> {
-    SharedBoard::init(&CELL, pins, now, console)
+/// `n`), console and other peripherals (`Peripherals::default()` for
+/// none). Input slots come from [`input`]; spawn a [`watch`] task for
+/// each, and a task serving each I2C bus. The clock is embassy-time's.
+pub fn init(
+    pins: [Slot; MAX_PINS],
+    console: Console,
+    peripherals: Peripherals,
+) -> Result<NrfBoard, AlreadyInitialised> {
+    let board = SharedBoard::init(&CELL, pins, now, console)?;
+    critical_section::with(|cs| PERIPHERALS.borrow(cs).set(Some(peripherals)));
+    Ok(board.with_peripherals(peripherals))
 }
 
 /// The input slot for logical pin `pin`.
@@ -56,11 +86,17 @@ pub async fn watch(pin: u32, input: Input<'static>) -> ! {
     CELL.latch().watch(pin, input).await
 }
 
-/// What a scheduler awaits when no app can run: the next deadline or the
-/// next input edge, whichever comes first.
+/// What a scheduler awaits when no app can run: the next deadline, the
+/// next input edge or the end of an I2C transfer, whichever comes first.
 pub async fn idle(until: Option<Instant>) {
     let deadline = until.map_or(embassy_time::Instant::MAX, |t| embassy_time::Instant::from_micros(t.as_micros()));
-    embassy_futures::select::select(embassy_time::Timer::at(deadline), CELL.latch().changed()).await;
+    let peripherals = critical_section::with(|cs| PERIPHERALS.borrow(cs).get()).unwrap_or_default();
+    embassy_futures::select::select3(
+        embassy_time::Timer::at(deadline),
+        CELL.latch().changed(),
+        peripherals.i2c_changed(),
+    )
+    .await;
 }
 
 fn now() -> Instant {

@@ -243,6 +243,10 @@ fn every_specified_function_is_linked_with_its_specified_type() {
             "akira:sensor",
             "akira:rng",
             "akira:crypto",
+            "akira:storage",
+            "akira:ota",
+            "akira:display",
+            "akira:hid",
         ]
     );
     let m = manifest("all", |m| {
@@ -257,7 +261,30 @@ fn every_specified_function_is_linked_with_its_specified_type() {
         m.capabilities.adc = Some(Default::default());
         m.capabilities.sensor = Some(Default::default());
         m.capabilities.rng = true;
+        m.capabilities.storage = Some(akira_sandbox::akira_caps::scope::StorageScope { quota: 1024 });
+        m.capabilities.ota = true;
+        m.capabilities.display = Some(Default::default());
+        m.capabilities.hid = Some(Default::default());
     });
     let app = rt.load(&wasm(&format!(r#"(module {imports} (func (export "akira_main")))"#), Some(&m))).unwrap();
     rt.instantiate(&app, 0, TestBoard::new()).expect("every import links");
+}
+
+#[test]
+fn storage_without_its_capability_is_refused_at_install() {
+    let rt = runtime_all();
+    let wat = r#"(module (import "akira:storage" "get" (func (param i32 i32 i32 i32) (result i32)))
+                 (func (export "akira_main")))"#;
+    let m = manifest("nosto", |m| m.capabilities.log = true);
+    match rt.load(&wasm(wat, Some(&m))).unwrap_err() {
+        LoadError::Import(e) => {
+            let ImportError::NotGranted { module, capability, .. } = *e else { panic!("{e:?}") };
+            assert_eq!((module.as_str(), capability), ("akira:storage", "storage"));
+        }
+        e => panic!("{e:?}"),
+    }
+    let m = manifest("sto", |m| {
+        m.capabilities.storage = Some(akira_sandbox::akira_caps::scope::StorageScope { quota: 64 })
+    });
+    rt.load(&wasm(wat, Some(&m))).expect("granted: linked");
 }

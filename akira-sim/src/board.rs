@@ -4,14 +4,18 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use akira_bridge::modules::rf::{Job, Outcome};
 use akira_bridge::{
-    Adc, AppInfo, Board, Edge, Edges, Errno, Gpio, I2c, I2cBuses, Instant, Level, MemoryPin, Net, PinBank, PinMode,
-    PinSlot, PowerHint, Pwm, PwmChannels, Reading, ResetReason, Rng, SensorKind, Sensors, Spi, SpiDevices, Trace,
-    Transport, Uart,
+    Adc, AppInfo, Board, Display, Edge, Edges, Errno, Event, FlashKv, Gpio, Hid, I2c, I2cBuses, Instant, KvStore,
+    Level, LoraConfig, MemoryPin, Net, OtaControl, OtaMailbox, OtaRequest, OtaStatus, PacketInfo, PinBank, PinMode,
+    PinSlot, PowerHint, Pwm, PwmChannels, Reading, Report, ResetReason, Rf, Rng, SensorKind, Sensors, Spi, SpiDevices,
+    Trace, Transport, Uart,
 };
+use akira_ota::testing::{FileFlash, SimFlash};
 use embedded_hal::i2c::Operation;
 use embedded_hal::spi::Operation as SpiOperation;
 
+use crate::display::{Frame, SimFramebuffer, SimScreen};
 use crate::i2c::{Eeprom24c02, Env, SimI2cBus, Tmp102};
 use crate::pwm::SimPwmChannel;
 use crate::record::{Record, What};
@@ -39,8 +43,17 @@ pub enum Clock {
     Virtual(u64),
 }
 
+/// Sectors of the simulated storage flash (4 KiB each): 64 KiB.
+pub const STORAGE_SECTORS: usize = 16;
+
+/// Store-managed apps the simulated board's `akira:ota` tracks.
+pub const OTA_APPS: usize = 8;
+
 /// Where records go as they happen.
 type Sink = Box<dyn FnMut(&Record)>;
+
+/// Where flushed frames go.
+type FrameSink = Box<dyn FnMut(&Frame)>;
 
 struct State {
     clock: Clock,
@@ -49,11 +62,18 @@ struct State {
     spi: SpiDevices<SimSpiDevice, 2>,
     uarts: SimUarts,
     net: crate::net::SimNet,
+    air: crate::rf::SimAir,
     pwm: PwmChannels<SimPwmChannel, { crate::pwm::CHANNELS }>,
     buzzer_hz: u32,
     rng: crate::rng::SimRng,
     adc_mv: [Option<u32>; crate::adc::CHANNELS],
     temperature_mc: Option<i32>,
+    storage: Box<dyn KvStore>,
+    ota: Option<&'static OtaMailbox<OTA_APPS>>,
+    screen: SimScreen,
+    frames: u32,
+    frame_sink: Option<FrameSink>,
+    hid: crate::hid::SimHid,
     records: Vec<Record>,
     sink: Option<Sink>,
 }
@@ -81,14 +101,47 @@ impl SimBoard {
             spi,
             uarts: SimUarts::default(),
             net: crate::net::SimNet::default(),
+            air: crate::rf::SimAir::default(),
             pwm: PwmChannels::new(Default::default()),
             buzzer_hz: 2_000,
             rng: crate::rng::SimRng::default(),
             adc_mv: [None; crate::adc::CHANNELS],
             temperature_mc: None,
+            storage: Box::new(Self::ram_storage()),
+            ota: None,
+            screen: crate::display::screen(),
+            frames: 0,
+            frame_sink: None,
+            hid: crate::hid::SimHid::default(),
             records: Vec::new(),
             sink: None,
         })))
+    }
+
+    /// The default storage: an erased flash in RAM, forgotten at exit.
+    fn ram_storage() -> FlashKv<SimFlash> {
+        let bytes = (STORAGE_SECTORS * 4096) as u32;
+        // A whole, sector-aligned region of a flash that size: accepted.
+        FlashKv::new(SimFlash::new(STORAGE_SECTORS), 0..bytes).expect("the storage region fits its flash")
+    }
+
+    /// Keeps `akira:storage` in the file `path` (a flash image of
+    /// [`STORAGE_SECTORS`] sectors, created erased if missing), so apps'
+    /// values persist across runs. Every write goes through to the file,
+    /// so a killed run leaves it as a power cut leaves flash.
+    pub fn use_storage_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let flash = FileFlash::<4, 4096>::open(path, STORAGE_SECTORS)?;
+        let bytes = (STORAGE_SECTORS * 4096) as u32;
+        let kv = FlashKv::new(flash, 0..bytes).map_err(std::io::Error::other)?;
+        self.0.borrow_mut().storage = Box::new(kv);
+        Ok(())
+    }
+
+    /// Answers `akira:ota` from `mailbox`, which a device loop serves
+    /// (`akira_device::Device::serve_app_requests`). Without one every app
+    /// is unmanaged: never on trial, no previous version.
+    pub fn set_ota(&self, mailbox: &'static OtaMailbox<OTA_APPS>) {
+        self.0.borrow_mut().ota = Some(mailbox);
     }
 
     /// A board on virtual time, starting at zero.
@@ -104,6 +157,30 @@ impl SimBoard {
     /// Calls `sink` with every record as it happens (the CLI prints them).
     pub fn set_sink(&self, sink: impl FnMut(&Record) + 'static) {
         self.0.borrow_mut().sink = Some(Box::new(sink));
+    }
+
+    /// Calls `sink` with every frame the apps flush to the screen (`akira
+    /// run --display-out` saves them).
+    pub fn set_frame_sink(&self, sink: impl FnMut(&Frame) + 'static) {
+        self.0.borrow_mut().frame_sink = Some(Box::new(sink));
+    }
+
+    /// What the screen's buffer holds now (drawn, maybe not yet flushed),
+    /// numbered as the next frame.
+    pub fn screen(&self) -> Frame {
+        let s = self.0.borrow();
+        Frame::capture(s.frames + 1, s.screen.target())
+    }
+
+    /// How many frames were flushed.
+    pub fn frames(&self) -> u32 {
+        self.0.borrow().frames
+    }
+
+    /// An input event arrives for the HID device (the buttons make their
+    /// own); `false` when the queue was full and it was dropped.
+    pub fn hid_event(&self, event: Event) -> bool {
+        self.0.borrow_mut().hid.events.push(event)
     }
 
     /// Whether time is virtual.
@@ -140,6 +217,9 @@ impl SimBoard {
             p.high = high;
             if changed {
                 s.pins.record_edge(pin, if high { Edge::Rising } else { Edge::Falling });
+                // The buttons are also the HID device's buttons.
+                let code = pin as u16;
+                s.hid.events.push(if high { Event::released(code) } else { Event::pressed(code) });
             }
             changed
         };
@@ -177,10 +257,16 @@ impl SimBoard {
     }
 
     /// A counter that moves whenever something arrives that a suspended
-    /// app may be waiting for (serial bytes): the simulation runs another
-    /// round at the same time when it moved.
+    /// app may be waiting for (serial bytes, radio packets): the
+    /// simulation runs another round at the same time when it moved.
     pub fn arrivals(&self) -> u64 {
-        self.0.borrow().uarts.arrivals()
+        let s = self.0.borrow();
+        s.uarts.arrivals() + s.air.deliveries()
+    }
+
+    /// When the next radio transmission on the simulated air ends.
+    pub fn next_air_event(&self) -> Option<Instant> {
+        self.0.borrow().air.next_event()
     }
 
     /// Sockets open on the simulated network: while there are any, a
@@ -290,6 +376,7 @@ impl Board for SimBoard {
             Trace::Adc { channel, value, millivolts } => What::Adc { channel, value, millivolts },
             Trace::Sensor { channel, kind, values } => What::Sensor { channel, kind, values: values.to_vec() },
             Trace::Random { len } => What::Random { len },
+            Trace::Storage { op, key, len, result } => What::Storage { op, key: key.to_vec(), len, result },
             Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
             Trace::Ipc { topic, published, bytes, subscribers } => {
                 What::Ipc { topic, published, bytes: bytes.to_vec(), subscribers }
@@ -300,6 +387,22 @@ impl Board for SimBoard {
             Trace::Net { socket, sent, bytes } => What::Net { socket, sent, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
+            }
+            Trace::RfSent { frequency_hz, bytes, airtime_us, .. } => {
+                What::RfSent { frequency_hz, bytes: bytes.to_vec(), airtime_us }
+            }
+            Trace::RfReceived { frequency_hz, bytes, rssi_dbm, snr_db } => {
+                What::RfReceived { frequency_hz, bytes: bytes.to_vec(), rssi_dbm, snr_db }
+            }
+            Trace::Drawn { op, x, y, width, height } => What::Drawn { op, x, y, width, height },
+            Trace::Flushed => What::Flushed { frame: self.frames() },
+            Trace::HidReport { kind, bytes } => {
+                let typed = if kind == akira_caps::scope::hid::KEYBOARD {
+                    self.0.borrow_mut().hid.host_sees(bytes)
+                } else {
+                    None
+                };
+                What::HidReport { kind, bytes: bytes.to_vec(), typed }
             }
             _ => return,
         };
@@ -417,5 +520,87 @@ impl Rng for SimBoard {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
         self.0.borrow_mut().rng.fill(buf);
         Ok(())
+    }
+}
+
+impl KvStore for SimBoard {
+    fn get(&mut self, app: &str, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        self.0.borrow_mut().storage.get(app, key, buf)
+    }
+    fn set(&mut self, app: &str, key: &[u8], value: &[u8], quota: u32) -> Result<(), Errno> {
+        self.0.borrow_mut().storage.set(app, key, value, quota)
+    }
+    fn remove(&mut self, app: &str, key: &[u8]) -> Result<bool, Errno> {
+        self.0.borrow_mut().storage.remove(app, key)
+    }
+    fn used(&mut self, app: &str) -> Result<u32, Errno> {
+        self.0.borrow_mut().storage.used(app)
+    }
+}
+
+impl OtaControl for SimBoard {
+    fn status(&mut self, app: &str) -> OtaStatus {
+        self.0.borrow().ota.map(|m| m.status(app)).unwrap_or_default()
+    }
+    fn request(&mut self, app: &str, request: OtaRequest) -> Result<(), Errno> {
+        match self.0.borrow().ota {
+            Some(m) => m.request(app, request),
+            None if request == OtaRequest::Rollback => Err(Errno::NoSuchResource),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Rf for SimBoard {
+    fn configure(&mut self, app: u16, config: &LoraConfig) -> Result<(), Errno> {
+        self.0.borrow_mut().air.configure(app, config);
+        Ok(())
+    }
+    fn config(&self, app: u16) -> Option<LoraConfig> {
+        self.0.borrow().air.config(app)
+    }
+    fn start(&mut self, app: u16, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
+        let now = self.now();
+        self.0.borrow_mut().air.start(app, now, job, deadline)
+    }
+    fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
+        self.0.borrow_mut().air.poll(app, now, buf)
+    }
+    fn last_packet(&self, app: u16) -> Option<PacketInfo> {
+        self.0.borrow().air.last_packet(app)
+    }
+}
+
+impl Display for SimBoard {
+    type Target = SimFramebuffer;
+    fn draw<R>(&mut self, f: impl FnOnce(&mut Self::Target) -> R) -> Result<R, Errno> {
+        self.0.borrow_mut().screen.draw(f)
+    }
+    /// Numbers the frame and hands it to the frame sink.
+    fn flush(&mut self) -> Result<(), Errno> {
+        let (frame, sink) = {
+            let mut s = self.0.borrow_mut();
+            s.frames += 1;
+            (Frame::capture(s.frames, s.screen.target()), s.frame_sink.take())
+        };
+        // Called with the board released, so it may use the board.
+        if let Some(mut sink) = sink {
+            sink(&frame);
+            self.0.borrow_mut().frame_sink = Some(sink);
+        }
+        Ok(())
+    }
+}
+
+impl Hid for SimBoard {
+    fn room(&mut self, kind: u32) -> Result<usize, Errno> {
+        crate::hid::SimHid::room(kind)
+    }
+    fn send(&mut self, _report: &Report<'_>) -> Result<(), Errno> {
+        // The host takes every report at once; the bridge's trace records it.
+        Ok(())
+    }
+    fn next_event(&mut self) -> Option<Event> {
+        self.0.borrow_mut().hid.events.pop()
     }
 }

@@ -4,20 +4,24 @@
 
 pub mod adc;
 mod board;
+pub mod display;
+pub mod hid;
 pub mod i2c;
 pub mod net;
 pub mod pwm;
 mod record;
+pub mod rf;
 pub mod rng;
 pub mod sensor;
 mod simulation;
 pub mod spi;
 pub mod uart;
 
-// The critical-section implementation the bridge's broker needs on a host.
+// The critical-section implementation the bridge's broker and the
+// `akira:ota` mailbox need on a host.
 use critical_section as _;
 
-pub use board::{Clock, INPUTS, PINS, SimBoard, SimPin};
+pub use board::{Clock, INPUTS, OTA_APPS, PINS, STORAGE_SECTORS, SimBoard, SimPin};
 pub use record::{Record, What};
 pub use simulation::{End, PRESS, Simulation};
 
@@ -33,7 +37,8 @@ pub type SimBroker = IpcBroker;
 pub type SimApps = AppTable<16>;
 
 /// The bridge modules the simulated board offers: every module of
-/// `akira-bridge` ([`Bridge::with_all`]), `akira:ipc` over a broker of
+/// `akira-bridge` ([`Bridge::with_all`]), `akira:rf` on the simulated air
+/// ([`rf`]), `akira:ipc` over a broker of
 /// its own ([`SimBroker`], one per bridge, so simulations never share
 /// mailboxes), `akira:net` over the host's sockets ([`net`]) and
 /// `akira:app` over an app table nobody serves: a supervisor's `start`
@@ -47,10 +52,11 @@ pub fn bridge() -> Bridge<SimBoard> {
 /// [`Simulation::serve_apps`].
 pub fn bridge_with_apps() -> (Bridge<SimBoard>, &'static SimApps) {
     let mut bridge = Bridge::with_all();
+    // Names `with_all` does not register: registration cannot fail.
+    let _ = bridge.register(akira_bridge::RfModule);
     // A few KiB per runtime, kept for the life of the process: host
     // tools make a handful of runtimes.
     let broker: &'static SimBroker = Box::leak(Box::new(SimBroker::new()));
-    // A name with_all does not use: registration cannot fail.
     let _ = bridge.register(IpcModule::new(broker));
     let sockets: &'static NetSockets<{ net::SOCKETS }> = Box::leak(Box::new(NetSockets::new()));
     let _ = bridge.register(NetModule::new(sockets));

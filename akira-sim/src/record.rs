@@ -107,6 +107,17 @@ pub enum What {
         /// Values in the kind's unit.
         values: Vec<i32>,
     },
+    /// An app used its key-value store.
+    Storage {
+        /// What it did.
+        op: akira_bridge::StorageOp,
+        /// The key.
+        key: Vec<u8>,
+        /// The value's length.
+        len: u32,
+        /// How it ended.
+        result: Result<(), akira_bridge::Errno>,
+    },
     /// Random bytes were drawn.
     Random {
         /// How many.
@@ -152,12 +163,60 @@ pub enum What {
         /// The bytes.
         bytes: Vec<u8>,
     },
+    /// An app sent a LoRa packet.
+    RfSent {
+        /// Frequency in Hz.
+        frequency_hz: u32,
+        /// The payload.
+        bytes: Vec<u8>,
+        /// Time on air in microseconds.
+        airtime_us: u32,
+    },
+    /// An app received a LoRa packet.
+    RfReceived {
+        /// Frequency in Hz.
+        frequency_hz: u32,
+        /// The payload.
+        bytes: Vec<u8>,
+        /// Signal strength in dBm.
+        rssi_dbm: i16,
+        /// Signal-to-noise ratio in dB.
+        snr_db: i16,
+    },
     /// The script sent bytes to a serial port.
     UartInput {
         /// Port number.
         port: u32,
         /// The bytes.
         bytes: Vec<u8>,
+    },
+    /// An app drew on the screen.
+    Drawn {
+        /// The function (`fill`, `pixel`, `line`, `rect`, `text`, `blit`).
+        op: &'static str,
+        /// Left edge of the bounding box.
+        x: u32,
+        /// Top edge.
+        y: u32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+    /// An app flushed the screen: frame `frame` is shown.
+    Flushed {
+        /// The frame's number, from 1.
+        frame: u32,
+    },
+    /// An app sent a HID report to the (simulated) host.
+    HidReport {
+        /// Device kind ([`akira_caps::scope::hid`] number).
+        kind: u32,
+        /// The report's bytes.
+        bytes: Vec<u8>,
+        /// For a keyboard report, the character the host sees typed (a key
+        /// newly held down), if it is ASCII.
+        typed: Option<char>,
     },
     /// The guard refused a call.
     Denied(String),
@@ -234,6 +293,20 @@ impl fmt::Display for Record {
                 vs => write!(f, "sensor{channel} {} {vs:?} {}", kind.name(), kind.unit()),
             },
             What::Random { len } => write!(f, "rng {len} bytes"),
+            What::Storage { op, key, len, result } => {
+                let key = String::from_utf8_lossy(key);
+                let key = key.escape_debug();
+                match op {
+                    akira_bridge::StorageOp::Get => write!(f, "storage get \"{key}\"")?,
+                    akira_bridge::StorageOp::Set => write!(f, "storage set \"{key}\" {len} bytes")?,
+                    _ => write!(f, "storage remove \"{key}\"")?,
+                }
+                match result {
+                    Ok(()) if *op == akira_bridge::StorageOp::Get => write!(f, " -> {len} bytes"),
+                    Ok(()) => Ok(()),
+                    Err(e) => write!(f, " -> {} ({})", e.describe(), e.name()),
+                }
+            }
             What::Uart { port, transmitted, bytes } => {
                 let dir = if *transmitted { "tx" } else { "rx" };
                 write!(f, "uart{port} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
@@ -256,8 +329,31 @@ impl fmt::Display for Record {
                 let dir = if *sent { "send" } else { "receive" };
                 write!(f, "net socket {socket} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
             }
+            What::RfSent { frequency_hz, bytes, airtime_us } => write!(
+                f,
+                "rf tx {:.1} MHz \"{}\" ({:.1} ms on air)",
+                *frequency_hz as f64 / 1e6,
+                String::from_utf8_lossy(bytes).escape_debug(),
+                *airtime_us as f64 / 1e3
+            ),
+            What::RfReceived { frequency_hz, bytes, rssi_dbm, snr_db } => write!(
+                f,
+                "rf rx {:.1} MHz \"{}\" ({rssi_dbm} dBm, SNR {snr_db} dB)",
+                *frequency_hz as f64 / 1e6,
+                String::from_utf8_lossy(bytes).escape_debug()
+            ),
             What::UartInput { port, bytes } => {
                 write!(f, "uart{port} <- \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
+            }
+            What::Drawn { op, x, y, width, height } => write!(f, "display {op} {width}x{height} at ({x}, {y})"),
+            What::Flushed { frame } => write!(f, "display frame {frame} shown"),
+            What::HidReport { kind, bytes, typed } => {
+                let name = akira_caps::scope::hid::NAMES.get(*kind as usize).copied().unwrap_or("?");
+                write!(f, "hid {name} {}", Hex(bytes))?;
+                match typed {
+                    Some(c) => write!(f, " types {:?}", c),
+                    None => Ok(()),
+                }
             }
             What::Denied(d) => write!(f, "DENIED {d}"),
             What::Started => f.write_str("started"),

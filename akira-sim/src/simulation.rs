@@ -155,7 +155,9 @@ impl Simulation {
             {
                 continue;
             }
-            let mut next = [round.next_wake, self.script.front().map(|(t, ..)| *t), limit].into_iter().flatten().min();
+            let air = self.board.next_air_event();
+            let mut next =
+                [round.next_wake, self.script.front().map(|(t, ..)| *t), air, limit].into_iter().flatten().min();
             if self.board.open_sockets() > 0 {
                 // The network runs on real time: let 1 ms of it pass for
                 // the host's sockets, and no more than that of board time.

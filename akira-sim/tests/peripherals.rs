@@ -303,3 +303,117 @@ fn crypto_hashes_natively_and_charges_fuel_for_it() {
     let text: Vec<String> = sim.board().records().iter().map(|r| r.to_string()).collect();
     assert!(text.join("\n").contains("FAULT cpu budget exceeded"), "{text:?}");
 }
+
+#[test]
+fn display_draws_into_the_frame_buffer_within_the_region_and_flushes_frames() {
+    use akira_caps::scope::DisplayScope;
+    let wat = format!(
+        r#"(module
+        (import "akira:display" "size" (func $size (result i32)))
+        (import "akira:display" "fill" (func $fill (param i32) (result i32)))
+        (import "akira:display" "pixel" (func $pixel (param i32 i32 i32) (result i32)))
+        (import "akira:display" "text" (func $text (param i32 i32 i32 i32 i32) (result i32)))
+        (import "akira:display" "blit" (func $blit (param i32 i32 i32 i32 i32 i32) (result i32)))
+        (import "akira:display" "flush" (func $flush (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "Akira")
+        ;; a 2 x 1 image: green, blue
+        (data (i32.const 32) "\e0\07\1f\00")
+        {CHECKS}
+        (func (export "akira_main") (result i32)
+            (call $expect (call $size) (i32.const 0x00f00087) (i32.const 1))
+            (call $expect (call $fill (i32.const 0xf800)) (i32.const 0) (i32.const 2))
+            (call $expect (call $text (i32.const 2) (i32.const 2) (i32.const 16) (i32.const 5) (i32.const 0xffff)) (i32.const 0) (i32.const 3))
+            (call $expect (call $blit (i32.const 40) (i32.const 20) (i32.const 2) (i32.const 1) (i32.const 32) (i32.const 4)) (i32.const 0) (i32.const 4))
+            ;; outside the 100 x 50 region: refused
+            (call $expect (call $pixel (i32.const 100) (i32.const 0) (i32.const 0)) (i32.const -1) (i32.const 5))
+            ;; the image's bytes past the end of memory, a wrong length
+            (call $expect (call $blit (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 1) (i32.const 65534) (i32.const 4)) (i32.const -4) (i32.const 6))
+            (call $expect (call $blit (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 1) (i32.const 32) (i32.const 3)) (i32.const -3) (i32.const 7))
+            (call $expect (call $flush) (i32.const 0) (i32.const 8))
+            (global.get $failed)))"#
+    );
+    let board = SimBoard::virtual_time();
+    let frames = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = frames.clone();
+    board.set_frame_sink(move |f| sink.borrow_mut().push(f.clone()));
+    let region = DisplayScope { x: 0, y: 0, width: 100, height: 50 };
+    let (board, code) = run_on(board, &wat, |m| m.capabilities.display = Some(region));
+    assert_eq!(code, 0, "check {code} failed");
+    let frames = frames.borrow();
+    assert_eq!(frames.len(), 1);
+    let f = &frames[0];
+    assert_eq!(f.number, 1);
+    assert_eq!(f.pixel(0, 0), Some(0xf800), "filled");
+    assert_eq!(f.pixel(99, 49), Some(0xf800), "the region's last pixel");
+    assert_eq!(f.pixel(100, 0), Some(0), "the fill stopped at the region's edge");
+    assert_eq!(f.pixel(0, 50), Some(0));
+    assert_eq!((f.pixel(40, 20), f.pixel(41, 20)), (Some(0x07e0), Some(0x001f)), "blitted");
+    let white = (2..32).flat_map(|x| (2..12).map(move |y| (x, y))).filter(|&(x, y)| f.pixel(x, y) == Some(0xffff));
+    assert!(white.count() > 20, "the text is drawn");
+    assert_eq!(board.frames(), 1);
+    let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
+    let text = text.join("\n");
+    assert!(text.contains("t            display fill 100x50 at (0, 0)"), "{text}");
+    assert!(text.contains("t            display text 30x10 at (2, 2)"), "{text}");
+    assert!(text.contains("t            DENIED display: region 1x1 at (100, 0) is not granted"), "{text}");
+    assert!(text.contains("t            display frame 1 shown"), "{text}");
+}
+
+#[test]
+fn hid_waits_for_a_button_event_then_types_and_the_host_sees_the_reports() {
+    use akira_caps::scope::hid::KEYBOARD;
+    let wat = format!(
+        r#"(module
+        (import "akira:hid" "next_event" (func $next (param i32 i32 i64) (result i32)))
+        (import "akira:hid" "type_text" (func $type (param i32 i32) (result i32)))
+        (import "akira:hid" "mouse" (func $mouse (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 32) "Ok!")
+        {CHECKS}
+        (func (export "akira_main") (result i32)
+            ;; suspended until the button on pin 1 goes down
+            (call $expect (call $next (i32.const 16) (i32.const 8) (i64.const -1)) (i32.const 8) (i32.const 1))
+            (call $expect (i32.load16_u (i32.const 16)) (i32.const 1) (i32.const 2))
+            (call $expect (i32.load16_u (i32.const 18)) (i32.const 1) (i32.const 3))
+            (call $expect (call $type (i32.const 32) (i32.const 3)) (i32.const 3) (i32.const 4))
+            ;; the mouse is not granted
+            (call $expect (call $mouse (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -1) (i32.const 5))
+            ;; the release comes 50 ms later
+            (call $expect (call $next (i32.const 16) (i32.const 8) (i64.const 100000)) (i32.const 8) (i32.const 6))
+            (call $expect (i32.load16_u (i32.const 16)) (i32.const 2) (i32.const 7))
+            ;; nothing more: a zero timeout does not wait; a bad buffer
+            (call $expect (call $next (i32.const 16) (i32.const 8) (i64.const 0)) (i32.const -7) (i32.const 8))
+            (call $expect (call $next (i32.const 65530) (i32.const 8) (i64.const 0)) (i32.const -4) (i32.const 9))
+            (global.get $failed)))"#
+    );
+    let mut manifest = Manifest::new(AppName::try_from("t").unwrap(), Version::new(0, 1, 0));
+    manifest.capabilities.hid = Some([KEYBOARD].into_iter().collect());
+    let mut wasm = wat::parse_str(&wat).unwrap();
+    wasm.extend(manifest.custom_section());
+    let runtime = akira_sim::runtime(Policy::development());
+    let app = runtime.load(&wasm).unwrap();
+    let board = SimBoard::virtual_time();
+    let mut sim = Simulation::new(runtime, board.clone());
+    sim.spawn(app, Default::default()).unwrap();
+    sim.press(1, Duration::from_millis(300));
+    assert_eq!(sim.run(Some(Duration::from_secs(2))), End::AllStopped);
+    let text: Vec<String> = board.records().iter().map(|r| r.to_string()).collect();
+    let text = text.join("\n");
+    assert!(text.contains("exited with code 0"), "{text}");
+    let reports: Vec<&str> = text.lines().filter(|l| l.contains(" hid ")).collect();
+    assert_eq!(
+        reports,
+        [
+            "[   0.300000s] t            hid keyboard [02 00 12 00 00 00 00 00] types 'O'",
+            "[   0.300000s] t            hid keyboard [00 00 00 00 00 00 00 00]",
+            "[   0.300000s] t            hid keyboard [00 00 0e 00 00 00 00 00] types 'k'",
+            "[   0.300000s] t            hid keyboard [00 00 00 00 00 00 00 00]",
+            "[   0.300000s] t            hid keyboard [02 00 1e 00 00 00 00 00] types '!'",
+            "[   0.300000s] t            hid keyboard [00 00 00 00 00 00 00 00]",
+        ],
+        "typed when the press arrived, not before:\n{text}"
+    );
+    assert!(text.contains("t            DENIED hid: id 1 is not granted"), "{text}");
+    assert!(text.contains("[   0.350000s] t            exited with code 0"), "woken by the release:\n{text}");
+}

@@ -1,22 +1,27 @@
 //! The bridge modules of this crate: the core four (`akira:log`,
 //! `akira:timer`, `akira:gpio`, `akira:sys`) and the peripheral modules
-//! (`akira:i2c`, `akira:spi`, `akira:uart`, `akira:pwm`, ...). Each is documented function by function in `docs/abi.md`;
+//! (`akira:i2c`, `akira:spi`, `akira:uart`, `akira:pwm`, `akira:display`, `akira:hid`, ...). Each is documented function by function in `docs/abi.md`;
 //! the specs here are the source that document is checked against.
 
 pub mod adc;
 pub mod app;
 #[cfg(feature = "crypto")]
 pub mod crypto;
+pub mod display;
 pub mod gpio;
+pub mod hid;
 pub mod i2c;
 pub mod i2c_async;
 pub mod ipc;
 pub mod log;
 pub mod net;
+pub mod ota;
 pub mod pwm;
+pub mod rf;
 pub mod rng;
 pub mod sensor;
 pub mod spi;
+pub mod storage;
 pub mod sys;
 pub mod timer;
 pub mod uart;

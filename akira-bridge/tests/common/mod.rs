@@ -1,13 +1,16 @@
 //! What the bridge's documentation tests check against.
 
 use akira_bridge::akira_caps::ModuleSpec;
-use akira_bridge::modules::{adc, app, crypto, gpio, i2c, ipc, log, net, pwm, rng, sensor, spi, sys, timer, uart};
+use akira_bridge::modules::{
+    adc, app, crypto, display, gpio, hid, i2c, ipc, log, net, ota, pwm, rf, rng, sensor, spi, storage, sys, timer, uart,
+};
 
 /// Every module of the crate: those of `Bridge::with_all`, in its order
 /// (the sandbox's install test checks that order against a real
-/// `with_all` bridge), then the modules over a firmware object that a
-/// firmware registers itself (`akira:ipc` over its broker, `akira:net`
-/// over its socket table, `akira:app` over its lifecycle table).
+/// `with_all` bridge), then the modules a firmware registers itself: the
+/// radio (`akira:rf` over its radio task), and those over a firmware object
+/// (`akira:ipc` over its broker, `akira:net` over its socket table,
+/// `akira:app` over its lifecycle table).
 pub const SPECS: &[&ModuleSpec] = &[
     &log::SPEC,
     &timer::SPEC,
@@ -21,6 +24,11 @@ pub const SPECS: &[&ModuleSpec] = &[
     &sensor::SPEC,
     &rng::SPEC,
     &crypto::SPEC,
+    &storage::SPEC,
+    &ota::SPEC,
+    &display::SPEC,
+    &hid::SPEC,
+    &rf::SPEC,
     &ipc::SPEC,
     &net::SPEC,
     &app::SPEC,

@@ -4,11 +4,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use akira_sandbox::akira_bridge::embedded_graphics::{mock_display::MockDisplay, pixelcolor::Rgb565};
 use akira_sandbox::akira_bridge::embedded_hal::i2c::Operation;
 use akira_sandbox::akira_bridge::embedded_hal::spi::Operation as SpiOperation;
 use akira_sandbox::akira_bridge::{
-    Adc, AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, Level, MemoryPin as Pin, PinBank, PinMode,
-    PinSlot, Pwm, Reading, Rng, SensorKind, Sensors, Spi, Trace, Uart,
+    Adc, AppInfo, Board, Bridge, Edge, Edges, Errno, Gpio, I2c, Instant, KvStore, Level, MemoryPin as Pin, OtaControl,
+    OtaRequest, OtaStatus, PinBank, PinMode, PinSlot, Pwm, Reading, Report, Rng, Screen, SensorKind, Sensors, Spi,
+    Trace, Uart,
 };
 use akira_sandbox::akira_caps::{Manifest, Policy, Version, manifest::AppName};
 use akira_sandbox::{LoadedApp, Runtime, RuntimeConfig};
@@ -19,6 +21,7 @@ pub struct Inner {
     pub log: Vec<String>,
     pub denials: Vec<String>,
     pub writes: Vec<(String, u32, bool)>,
+    pub screen: Screen<MockDisplay<Rgb565>>,
 }
 
 /// Pins 0 and 1 are inputs, 2 and 3 outputs. Time only moves when a test
@@ -40,6 +43,7 @@ impl TestBoard {
             log: Vec::new(),
             denials: Vec::new(),
             writes: Vec::new(),
+            screen: Screen::new(MockDisplay::new()),
         })))
     }
     pub fn advance_us(&self, us: u64) {
@@ -170,6 +174,33 @@ impl Rng for TestBoard {
     }
 }
 
+/// A store that holds nothing and refuses writes (the sandbox's tests only
+/// link `akira:storage`; its behaviour is tested in akira-bridge).
+impl KvStore for TestBoard {
+    fn get(&mut self, _app: &str, _key: &[u8], _buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        Ok(None)
+    }
+    fn set(&mut self, _app: &str, _key: &[u8], _value: &[u8], _quota: u32) -> Result<(), Errno> {
+        Err(Errno::NoSpace)
+    }
+    fn remove(&mut self, _app: &str, _key: &[u8]) -> Result<bool, Errno> {
+        Ok(false)
+    }
+    fn used(&mut self, _app: &str) -> Result<u32, Errno> {
+        Ok(0)
+    }
+}
+
+/// No app is managed by an OTA store.
+impl OtaControl for TestBoard {
+    fn status(&mut self, _app: &str) -> OtaStatus {
+        OtaStatus::default()
+    }
+    fn request(&mut self, _app: &str, _request: OtaRequest) -> Result<(), Errno> {
+        Err(Errno::NoSuchResource)
+    }
+}
+
 /// A runtime with every module of the bridge ([`Bridge::with_all`]).
 pub fn runtime_all() -> Runtime<TestBoard> {
     Runtime::new(RuntimeConfig::default(), Bridge::with_all(), Policy::development())
@@ -202,4 +233,28 @@ pub fn wasm(wat: &str, manifest: Option<&Manifest>) -> Vec<u8> {
 
 pub fn load(wat: &str, manifest: Option<&Manifest>) -> LoadedApp {
     runtime().load(&wasm(wat, manifest)).expect("app loads")
+}
+
+/// A 64 x 64 screen that records pixels.
+impl akira_sandbox::akira_bridge::Display for TestBoard {
+    type Target = MockDisplay<Rgb565>;
+    fn draw<R>(&mut self, f: impl FnOnce(&mut Self::Target) -> R) -> Result<R, Errno> {
+        self.0.borrow_mut().screen.draw(f)
+    }
+    fn flush(&mut self) -> Result<(), Errno> {
+        self.0.borrow_mut().screen.flush()
+    }
+}
+
+/// A HID stack that always has room and no input events.
+impl akira_sandbox::akira_bridge::Hid for TestBoard {
+    fn room(&mut self, _kind: u32) -> Result<usize, Errno> {
+        Ok(8)
+    }
+    fn send(&mut self, _report: &Report<'_>) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn next_event(&mut self) -> Option<akira_sandbox::akira_bridge::Event> {
+        None
+    }
 }

@@ -13,11 +13,11 @@
 
 extern crate alloc;
 
-use akira_bridge::{AppInfo, Board, Bridge, Level, PinSlot};
+use akira_bridge::{AppInfo, AsyncI2cModule, Board, Bridge, Level, PinSlot, RngModule};
 use akira_caps::Policy;
-use akira_caps::scope::GpioScope;
+use akira_caps::scope::{GpioScope, I2cScope};
 use akira_device::{Device, DeviceConfig, Note};
-use akira_hal_nrf::{MAX_PINS, Slot};
+use akira_hal_nrf::{HwRng, I2cBus, MAX_PINS, Peripherals, Shared, Slot};
 use akira_ota::package::{TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_sandbox::{Runtime, RuntimeConfig};
@@ -27,6 +27,8 @@ use embassy_futures::select::{Either, select};
 use embassy_nrf::buffered_uarte::{self, BufferedUarte};
 use embassy_nrf::gpio::{Input, Level as PinLevel, Output, OutputDrive, Pull};
 use embassy_nrf::nvmc::Nvmc;
+use embassy_nrf::rng::Rng;
+use embassy_nrf::twim::{self, Twim};
 use embassy_nrf::{bind_interrupts, peripherals, uarte};
 use embedded_alloc::LlffHeap;
 use embedded_io_async::Write;
@@ -50,7 +52,18 @@ static HEAP: LlffHeap = LlffHeap::empty();
 
 bind_interrupts!(struct Irqs {
     UARTE0 => buffered_uarte::InterruptHandler<peripherals::UARTE0>;
+    TWISPI0 => twim::InterruptHandler<peripherals::TWISPI0>;
 });
+
+/// App I2C bus 0: TWIM0's transfer queue.
+static I2C0_BUS: I2cBus = I2cBus::new();
+/// The RNG, shared by every app.
+static RNG: Shared<HwRng> = Shared::new();
+
+#[embassy_executor::task]
+async fn i2c0(bus: Twim<'static>) -> ! {
+    I2C0_BUS.serve(bus).await
+}
 
 #[embassy_executor::task(pool_size = 2)]
 async fn button(pin: u32, input: Input<'static>) -> ! {
@@ -75,6 +88,11 @@ fn policy() -> Policy {
     p.allow.timer = true;
     p.allow.log = true;
     p.allow.sys = true;
+    p.allow.rng = true;
+    // Any device address on bus 0 (TWIM0, the Arduino header).
+    let mut i2c = I2cScope::default();
+    i2c.buses[0] = akira_caps::sets::AddrSet::FULL;
+    p.allow.i2c = Some(i2c);
     p
 }
 
@@ -98,7 +116,17 @@ async fn main(spawner: Spawner) {
     pins[3] = PinSlot::Output(Output::new(p.P0_14, PinLevel::High, OutputDrive::Standard));
     pins[4] = PinSlot::Output(Output::new(p.P0_15, PinLevel::High, OutputDrive::Standard));
     pins[5] = PinSlot::Output(Output::new(p.P0_16, PinLevel::High, OutputDrive::Standard));
-    let Ok(board) = akira_hal_nrf::init(pins, console) else { panic!("board set up twice") };
+    // TWIM0 at 100 kHz on the Arduino header: P0.27 SCL, P0.26 SDA (the
+    // sensor module's pull-ups). Transfers come from RAM: no TX buffer.
+    let bus = Twim::new(p.TWISPI0, Irqs, p.P0_26, p.P0_27, twim::Config::default(), &mut []);
+    match i2c0(bus) {
+        Ok(task) => spawner.spawn(task),
+        Err(_) => warn!("TWIM0 not served: task pool full"),
+    }
+    let Ok(rng) = RNG.init(HwRng(Rng::new_blocking(p.RNG))) else { panic!("RNG set up twice") };
+    let mut extra = Peripherals { rng: Some(rng), ..Peripherals::default() };
+    extra.i2c[0] = Some(&I2C0_BUS);
+    let Ok(board) = akira_hal_nrf::init(pins, console, extra) else { panic!("board set up twice") };
     for (pin, input) in [(0, Input::new(p.P0_11, Pull::Up)), (1, Input::new(p.P0_12, Pull::Up))] {
         match button(pin, input) {
             Ok(task) => spawner.spawn(task),
@@ -115,7 +143,10 @@ async fn main(spawner: Spawner) {
     let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
-    let runtime = Runtime::new(config, Bridge::with_builtins(), policy.clone());
+    let Ok(bridge) = Bridge::with_builtins().with(AsyncI2cModule).and_then(|b| b.with(RngModule)) else {
+        panic!("module names clash")
+    };
+    let runtime = Runtime::new(config, bridge, policy.clone());
     let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), note).await;
     if device.store().apps().is_empty() {
         match device.run_builtin(BLINKY, &policy) {

@@ -19,23 +19,16 @@ mod uart;
 
 extern crate alloc;
 
-use alloc::vec;
 use alloc::vec::Vec;
 use core::alloc::{GlobalAlloc, Layout};
 use core::hint::black_box;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use akira_bridge::wasmi;
-use akira_bridge::{Board, Bridge, Instant};
+use akira_bridge::{Board, Bridge};
 use akira_caps::scope::GpioScope;
 use akira_caps::{Capability, Grants, Guard, PinAccess, Policy};
-use akira_ota::frame::{self, FrameReader, MAX_FRAME};
-use akira_ota::package::{Accepted, TrustPolicy, TrustedKey};
-use akira_ota::protocol::{Detail, Request};
-use akira_ota::ram_flash::RamFlash;
-use akira_ota::server::{Outcome, Session, Verifier};
-use akira_ota::store::{BlockingFlash, BlockingStore, Region, Staging, Store, StoreConfig};
-use akira_sandbox::{Event, RestartPolicy, Runtime, RuntimeConfig, Scheduler, Step};
+use akira_sandbox::{Event, LoadError, LoadedApp, RestartPolicy, Runtime, RuntimeConfig, Scheduler, Step};
 use board::Mps2;
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
@@ -45,10 +38,6 @@ mod built {
     include!(concat!(env!("OUT_DIR"), "/calls.rs"));
 }
 
-/// The key this firmware trusts for OTA packages (a test key: its secret
-/// half is in this directory so CI can sign; never ship it).
-const TRUSTED_KEY: [u8; 32] = akira_ota::package::public_key_from_hex(include_str!("../test-signer.pub"));
-
 const HELLO: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hello.wasm"));
 const BENCH_EMPTY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bench_empty.wasm"));
 const BENCH_GUARDED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bench_guarded.wasm"));
@@ -57,8 +46,6 @@ const BENCH_FIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bench_fib.was
 
 /// Heap for wasmi (modules, stores, stacks) and the firmware.
 const HEAP_SIZE: usize = 1024 * 1024;
-/// The OTA store's "flash": a RAM region (QEMU has no flash model).
-const STORE_SIZE: usize = 256 * 1024;
 
 /// The allocator, counting live and peak bytes for the figures.
 struct Counting {
@@ -91,6 +78,12 @@ static HEAP: Counting = Counting { heap: LlffHeap::empty(), live: AtomicUsize::n
 macro_rules! println {
     ($($t:tt)*) => { Mps2.print(format_args!($($t)*)) };
 }
+
+// After `println!`, which it uses.
+#[cfg(feature = "validate")]
+mod ota;
+#[cfg(feature = "validate")]
+use ota::over_the_air;
 
 fn exit(success: bool) -> ! {
     debug::exit(if success { EXIT_SUCCESS } else { EXIT_FAILURE });
@@ -159,10 +152,37 @@ fn run_all(sched: &mut Scheduler<Mps2>) -> i32 {
     }
 }
 
+/// Loads an app built into this firmware (build.rs made it). Without the
+/// `validate` feature, a firmware that runs only such apps, wasmi skips
+/// validation; apps from elsewhere always need it.
+fn load_builtin(runtime: &Runtime<Mps2>, wasm: &'static [u8]) -> Result<LoadedApp, LoadError> {
+    #[cfg(feature = "validate")]
+    return runtime.load(wasm);
+    // SAFETY: `wasm` is one of the modules build.rs compiled into this
+    // firmware from WAT, so it is valid.
+    #[cfg(not(feature = "validate"))]
+    unsafe {
+        runtime.load_unchecked(wasm)
+    }
+}
+
+/// A module built into this firmware, compiled without the sandbox's
+/// checks (the bare-wasmi baseline).
+fn bare_builtin(runtime: &Runtime<Mps2>, wasm: &[u8]) -> Result<wasmi::Module, wasmi::Error> {
+    #[cfg(feature = "validate")]
+    return wasmi::Module::new(runtime.engine(), wasm);
+    // SAFETY: a module build.rs made, with one import renamed to a name
+    // of the same length (still valid).
+    #[cfg(not(feature = "validate"))]
+    unsafe {
+        wasmi::Module::new_unchecked(runtime.engine(), wasm)
+    }
+}
+
 /// Nanoseconds of virtual time (= instructions under -icount shift=0) to
 /// run `wasm` from its first instruction to its exit.
-fn time_app(runtime: &Runtime<Mps2>, wasm: &[u8]) -> u64 {
-    let app = runtime.load(wasm).unwrap_or_else(|e| panic!("bench app: {e}"));
+fn time_app(runtime: &Runtime<Mps2>, wasm: &'static [u8]) -> u64 {
+    let app = load_builtin(runtime, wasm).unwrap_or_else(|e| panic!("bench app: {e}"));
     let mut instance = runtime.instantiate(&app, 99, Mps2).unwrap_or_else(|e| panic!("bench app: {e}"));
     let start = clock::micros();
     loop {
@@ -178,7 +198,7 @@ fn time_app(runtime: &Runtime<Mps2>, wasm: &[u8]) -> u64 {
 /// Nanoseconds for `CALLS` calls of a bare wasmi host function (no
 /// guard, no board), the baseline for the guarded call.
 fn time_bare_wasmi(runtime: &Runtime<Mps2>) -> u64 {
-    let module = wasmi::Module::new(runtime.engine(), bare_module()).unwrap_or_else(|e| panic!("bare: {e}"));
+    let module = bare_builtin(runtime, &bare_module()).unwrap_or_else(|e| panic!("bare: {e}"));
     let mut store = wasmi::Store::new(runtime.engine(), ());
     let _ = store.set_fuel(u64::MAX / 2);
     let mut linker = wasmi::Linker::<()>::new(runtime.engine());
@@ -228,51 +248,6 @@ fn time_guard() -> (u64, u64) {
     (checks * 1000 / u64::from(N), harness * 1000 / u64::from(N))
 }
 
-/// The firmware's install check: the sandbox's full load of the staged
-/// image under the signer's policy.
-struct FirmwareCheck<'r> {
-    runtime: &'r Runtime<Mps2>,
-    policy: &'r Policy,
-}
-
-type StoreFlash = BlockingFlash<RamFlash<'static, 4, 4096>>;
-
-impl Verifier<StoreFlash> for FirmwareCheck<'_> {
-    async fn verify(
-        &mut self,
-        store: &mut Store<StoreFlash>,
-        staging: &mut Staging,
-        _: &Accepted,
-    ) -> Result<(), Detail> {
-        let mut wasm = vec![0u8; staging.len() as usize];
-        store.read_staged(staging, 0, &mut wasm).await.map_err(|_| detail("cannot read the staged image"))?;
-        self.runtime.load_with_policy(&wasm, self.policy).map(|_| ()).map_err(|e| {
-            let mut d = Detail::new();
-            let _ = core::fmt::write(&mut Cut(&mut d), format_args!("{e}"));
-            d
-        })
-    }
-}
-
-struct Cut<'a>(&'a mut Detail);
-
-impl core::fmt::Write for Cut<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for c in s.chars() {
-            if self.0.push(c).is_err() {
-                break;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn detail(text: &str) -> Detail {
-    let mut d = Detail::new();
-    let _ = core::fmt::write(&mut Cut(&mut d), format_args!("{text}"));
-    d
-}
-
 #[entry]
 fn main() -> ! {
     stack::paint();
@@ -293,7 +268,7 @@ fn main() -> ! {
     // 1. The built-in app.
     let before = HEAP.live.load(Ordering::Relaxed);
     HEAP.peak.store(before, Ordering::Relaxed);
-    let hello = runtime.load(HELLO).unwrap_or_else(|e| panic!("built-in app refused: {e}"));
+    let hello = load_builtin(&runtime, HELLO).unwrap_or_else(|e| panic!("built-in app refused: {e}"));
     let loaded = HEAP.live.load(Ordering::Relaxed) - before;
     let mut sched = Scheduler::new(runtime);
     if let Err(e) = sched.spawn(hello, board, RestartPolicy::never()) {
@@ -325,52 +300,12 @@ fn main() -> ! {
     println!("figure stack-high-water-bytes {}", stack::high_water());
 
     // 3. Over the air.
-    // Zeroed (in .bss, not the image); RamFlash erases it to 0xFF.
-    static mut STORE_MEM: [u8; STORE_SIZE] = [0; STORE_SIZE];
-    // SAFETY: taken once, here; nothing else refers to the region.
-    let store_mem = unsafe { &mut *core::ptr::addr_of_mut!(STORE_MEM) };
-    let flash = RamFlash::<4, 4096>::new(store_mem);
-    let mut store = BlockingStore::open(
-        flash,
-        Region { offset: 0, size: STORE_SIZE as u32 },
-        StoreConfig { meta_sectors: 2, slots: 3 },
-    )
-    .unwrap_or_else(|e| panic!("store: {e}"));
-    let keys = [TrustedKey { name: "test-signer", public_key: TRUSTED_KEY, policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
-    let mut session = Session::new(&trust, false);
-    let mut check = FirmwareCheck { runtime: sched.runtime(), policy: &policy };
-    let mut link = uart::Uart::new(uart::UART1);
-    let mut reader = FrameReader::<MAX_FRAME>::new();
-    println!("waiting for a package on UART1 (akira push)");
-    let installed = loop {
-        let (response, outcome) = match reader.read(&mut link) {
-            Ok(bytes) => match frame::decode::<Request<'_>>(bytes) {
-                Ok(request) => akira_ota::block_on(session.handle(request, store.as_async(), &mut check)),
-                Err(e) => {
-                    (akira_ota::protocol::Response::error(akira_ota::protocol::ErrorCode::BadFrame, e.as_str()), None)
-                }
-            },
-            Err(_) => continue,
-        };
-        let _ = frame::write_frame(&mut link, &response);
-        if let Some(Outcome::Installed { name, image }) = outcome {
-            println!("installed {name} {} ({} bytes) from UART1", image.version, image.len);
-            break (name, image);
-        }
-    };
+    over_the_air(&mut sched, board, &policy)
+}
 
-    let (name, image) = installed;
-    let mut wasm = vec![0u8; image.len as usize];
-    if store.read(&image, 0, &mut wasm).is_err() || !store.verify(&image).unwrap_or(false) {
-        panic!("installed image unreadable");
-    }
-    let app = sched.runtime().load_with_policy(&wasm, &policy).unwrap_or_else(|e| panic!("{name}: {e}"));
-    drop(wasm);
-    if let Err(e) = sched.spawn(app, board, RestartPolicy::never()) {
-        panic!("{name}: {e}");
-    }
-    let code = run_all(&mut sched);
-    println!("pushed app {name} exited with {code} at {}", Instant::from_micros(clock::micros()));
-    exit(code == 0)
+/// Built without validation: this firmware runs only its own apps.
+#[cfg(not(feature = "validate"))]
+fn over_the_air(_: &mut Scheduler<Mps2>, _: Mps2, _: &Policy) -> ! {
+    println!("built without validation: not taking packages over the air");
+    exit(true)
 }

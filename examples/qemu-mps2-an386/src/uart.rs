@@ -18,6 +18,7 @@ pub struct Uart {
 /// UART0: the console.
 pub const UART0: usize = 0x4000_4000;
 /// UART1: the OTA link.
+#[cfg(feature = "validate")]
 pub const UART1: usize = 0x4000_5000;
 
 impl Uart {

@@ -1,0 +1,584 @@
+//! `akira:display`: drawing on the board's screen, inside the app's region.
+//!
+//! The screen is any embedded-graphics 0.8 [`DrawTarget`] of [`Rgb565`]
+//! colours that knows its size ([`OriginDimensions`]): every display
+//! driver crate written for embedded-graphics (mipidsi, st7789, ili9341,
+//! ssd1351, ...) works. Boards implement [`Display`], usually by
+//! forwarding to a [`Screen`], the adapter that holds a draw target and the
+//! flush hook of a buffered driver.
+//!
+//! ## The guard
+//!
+//! The manifest grants a region of the screen (`display = "whole"` or
+//! `display = { x, y, width, height }`). Every primitive's bounding box is
+//! checked against it with four integer compares
+//! ([`akira_caps::Guard::display`]): a primitive that does not lie wholly
+//! inside the region is **refused** (`AKIRA_EDENIED`, counted like any
+//! denial) and nothing of it is drawn. Refusing rather than clipping keeps
+//! the rule simple to state and to test, and an app that draws outside
+//! its region has a bug it should hear about. `fill` fills the region, not
+//! the screen. What is inside the region but off the screen (a "whole"
+//! region is 65535 pixels wide) is clipped: drawing goes through a
+//! [`Clipped`](embedded_graphics::draw_target::Clipped) view of the region
+//! cut to the screen, so no pixel outside it can be touched even by a
+//! primitive whose bounding box was computed wrongly.
+//!
+//! Coordinates are absolute screen pixels, unsigned (a negative `i32` is
+//! a huge `u32` and so outside every region). Colours are RGB565 in the low
+//! 16 bits (anything above is `AKIRA_EINVAL`).
+//!
+//! ## Cost
+//!
+//! Drawing is native work done on the app's behalf, so each call charges
+//! fuel ([`crate::charge_fuel`]): [`FUEL_PER_CALL`] plus [`FUEL_PER_PIXEL`]
+//! for each pixel the primitive can cover (a filled area, a line's length,
+//! a rectangle's outline, a text's or image's bounding box).
+
+use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import, scope::DisplayScope};
+use embedded_graphics::draw_target::{DrawTarget, DrawTargetExt};
+use embedded_graphics::geometry::{Dimensions, OriginDimensions, Point, Size};
+use embedded_graphics::mono_font::{MonoTextStyle, ascii::FONT_6X10};
+use embedded_graphics::pixelcolor::{Rgb565, raw::RawU16};
+use embedded_graphics::primitives::{
+    Line, Primitive, PrimitiveStyle, PrimitiveStyleBuilder, Rectangle, StrokeAlignment,
+};
+use embedded_graphics::text::{Baseline, Text};
+use embedded_graphics::{Drawable, Pixel};
+use wasmi::{Caller, Linker};
+
+use super::{experimental, sig};
+use crate::board::{Board, Trace};
+use crate::errno::Errno;
+use crate::memory::GuestMemory;
+use crate::module::{HostModule, LinkContext, LinkError};
+use crate::state::{AppState, Refusal, charge_fuel, memory_and_state, reply};
+
+/// Longest text one `text` call draws, in bytes.
+pub const MAX_TEXT: u32 = 256;
+/// Largest image one `blit` call copies, in bytes (16384 pixels, e.g.
+/// 128 x 128).
+pub const MAX_BLIT_BYTES: u32 = 32 * 1024;
+/// Fuel charged per call.
+pub const FUEL_PER_CALL: u64 = 20;
+/// Fuel charged per pixel a primitive can cover.
+pub const FUEL_PER_PIXEL: u64 = 1;
+/// The font of `text`: embedded-graphics' 6 x 10 pixel ASCII mono font
+/// (characters outside ASCII are drawn as `?`).
+pub const FONT: &embedded_graphics::mono_font::MonoFont<'static> = &FONT_6X10;
+
+/// A board's screen. Errors are the codes apps see: [`Errno::Io`] when the
+/// driver fails (the module maps draw-target errors to it).
+pub trait Display {
+    /// The driver: any embedded-graphics draw target of RGB565 colours
+    /// that knows its size.
+    type Target: DrawTarget<Color = Rgb565> + OriginDimensions;
+
+    /// Runs `f` on the screen's draw target.
+    fn draw<R>(&mut self, f: impl FnOnce(&mut Self::Target) -> R) -> Result<R, Errno>;
+
+    /// Shows what was drawn: a buffered driver sends its frame buffer to
+    /// the panel; a driver that draws straight to the panel does nothing.
+    fn flush(&mut self) -> Result<(), Errno>;
+}
+
+/// The flush hook of a [`Screen`] that needs none.
+pub type NoFlush<T> = fn(&mut T) -> Result<(), Errno>;
+
+/// A [`Display`] over any embedded-graphics draw target, with a flush
+/// hook: `Screen::new(driver)` for drivers that draw straight to the
+/// panel, `Screen::with_flush(driver, |d| d.flush().map_err(|_| Errno::Io))`
+/// for buffered ones. A board holds one and forwards its [`Display`]
+/// methods to it.
+pub struct Screen<T, F = NoFlush<T>> {
+    target: T,
+    flush: F,
+}
+
+impl<T> Screen<T> {
+    /// A screen whose flush does nothing.
+    pub fn new(target: T) -> Self {
+        Screen { target, flush: |_| Ok(()) }
+    }
+}
+
+impl<T, F> Screen<T, F> {
+    /// A screen whose flush calls `flush` on the driver.
+    pub fn with_flush(target: T, flush: F) -> Self {
+        Screen { target, flush }
+    }
+
+    /// The driver.
+    pub fn target(&self) -> &T {
+        &self.target
+    }
+
+    /// The driver, mutably (firmware code that draws its own things).
+    pub fn target_mut(&mut self) -> &mut T {
+        &mut self.target
+    }
+}
+
+impl<T, F> Display for Screen<T, F>
+where
+    T: DrawTarget<Color = Rgb565> + OriginDimensions,
+    F: FnMut(&mut T) -> Result<(), Errno>,
+{
+    type Target = T;
+
+    fn draw<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> Result<R, Errno> {
+        Ok(f(&mut self.target))
+    }
+
+    fn flush(&mut self) -> Result<(), Errno> {
+        (self.flush)(&mut self.target)
+    }
+}
+
+/// The module's spec.
+pub static SPEC: ModuleSpec = ModuleSpec {
+    import: builtin_import(Capability::Display),
+    capability: ModuleCapability::Builtin(Capability::Display),
+    functions: &[
+        experimental("size", sig::NONE, sig::I, "size(): screen width << 16 | height"),
+        experimental("fill", sig::I, sig::I, "fill(color): fill the app's region; 0"),
+        experimental("pixel", sig::III, sig::I, "pixel(x, y, color): one pixel; 0"),
+        experimental("line", sig::IIIII, sig::I, "line(x0, y0, x1, y1, color): a 1-pixel line, both ends included; 0"),
+        experimental(
+            "rect",
+            sig::IIIIII,
+            sig::I,
+            "rect(x, y, w, h, color, filled): filled 1, or a 1-pixel outline inside the rectangle (0); 0",
+        ),
+        experimental(
+            "text",
+            sig::IIIII,
+            sig::I,
+            "text(x, y, ptr, len, color): UTF-8 text in the 6x10 font, top-left at (x, y); 0",
+        ),
+        experimental(
+            "blit",
+            sig::IIIIII,
+            sig::I,
+            "blit(x, y, w, h, ptr, len): w*h RGB565 pixels, little-endian, row by row; len = 2*w*h; 0",
+        ),
+        experimental("flush", sig::NONE, sig::I, "flush(): show what was drawn; 0"),
+    ],
+};
+
+/// The `akira:display` module; the board must implement [`Display`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DisplayModule;
+
+/// A call's result and the fuel its work costs.
+type Charged = Result<(i32, u64), Refusal>;
+
+fn color(c: u32) -> Result<Rgb565, Errno> {
+    u16::try_from(c).map(|raw| RawU16::new(raw).into()).map_err(|_| Errno::Invalid)
+}
+
+fn cost(pixels: u64) -> u64 {
+    FUEL_PER_CALL + pixels * FUEL_PER_PIXEL
+}
+
+/// The rectangle of a granted region.
+fn region_rect(r: DisplayScope) -> Rectangle {
+    Rectangle::new(Point::new(r.x.into(), r.y.into()), Size::new(r.width.into(), r.height.into()))
+}
+
+/// A point the guard has checked: inside a region, so below 2^17.
+fn point(x: u32, y: u32) -> Point {
+    Point::new(x as i32, y as i32)
+}
+
+/// Draws `d` on the board's screen, clipped to the app's region cut to the
+/// screen. A draw-target error is [`Errno::Io`].
+fn draw_clipped<B: Board + Display>(
+    state: &mut AppState<B>,
+    d: impl FnOnce(&mut embedded_graphics::draw_target::Clipped<'_, B::Target>) -> bool,
+) -> Result<(), Errno> {
+    let region = region_rect(state.guard().grants().display_region());
+    let ok = state.board_mut().draw(|t| {
+        let area = region.intersection(&t.bounding_box());
+        d(&mut t.clipped(&area))
+    })?;
+    if ok { Ok(()) } else { Err(Errno::Io) }
+}
+
+/// Checks the rectangle with the guard, draws, traces.
+fn guarded_draw<B: Board + Display>(
+    state: &mut AppState<B>,
+    op: &'static str,
+    (x, y, width, height): (u32, u32, u32, u32),
+    d: impl FnOnce(&mut embedded_graphics::draw_target::Clipped<'_, B::Target>) -> bool,
+) -> Result<(), Refusal> {
+    state.guarded(|g| g.display(x, y, width, height))?;
+    draw_clipped(state, d)?;
+    state.trace(Trace::Drawn { op, x, y, width, height });
+    Ok(())
+}
+
+fn size<B: Board + Display>(state: &mut AppState<B>) -> Charged {
+    let s = state.board_mut().draw(|t| t.size())?;
+    let (w, h) = (s.width.min(0x7fff), s.height.min(0xffff));
+    Ok(((w << 16 | h) as i32, cost(0)))
+}
+
+fn fill<B: Board + Display>(state: &mut AppState<B>, c: u32) -> Charged {
+    let c = color(c)?;
+    // The app's own region needs no guard check: the clip is the region.
+    let region = region_rect(state.guard().grants().display_region());
+    let area = state.board_mut().draw(|t| region.intersection(&t.bounding_box()))?;
+    draw_clipped(state, |t| t.fill_solid(&area, c).is_ok())?;
+    let Size { width, height } = area.size;
+    let (x, y) = (area.top_left.x as u32, area.top_left.y as u32);
+    state.trace(Trace::Drawn { op: "fill", x, y, width, height });
+    Ok((0, cost(u64::from(width) * u64::from(height))))
+}
+
+fn pixel<B: Board + Display>(state: &mut AppState<B>, x: u32, y: u32, c: u32) -> Charged {
+    let c = color(c)?;
+    guarded_draw(state, "pixel", (x, y, 1, 1), |t| Pixel(point(x, y), c).draw(t).is_ok())?;
+    Ok((0, cost(1)))
+}
+
+fn line<B: Board + Display>(state: &mut AppState<B>, (x0, y0): (u32, u32), (x1, y1): (u32, u32), c: u32) -> Charged {
+    let c = color(c)?;
+    let (w, h) = (x0.abs_diff(x1).saturating_add(1), y0.abs_diff(y1).saturating_add(1));
+    let bbox = (x0.min(x1), y0.min(y1), w, h);
+    guarded_draw(state, "line", bbox, |t| {
+        Line::new(point(x0, y0), point(x1, y1)).into_styled(PrimitiveStyle::with_stroke(c, 1)).draw(t).is_ok()
+    })?;
+    Ok((0, cost(u64::from(w.max(h)))))
+}
+
+fn rect<B: Board + Display>(
+    state: &mut AppState<B>,
+    (x, y, w, h): (u32, u32, u32, u32),
+    c: u32,
+    filled: u32,
+) -> Charged {
+    let c = color(c)?;
+    let style = match filled {
+        0 => PrimitiveStyleBuilder::new().stroke_color(c).stroke_width(1).stroke_alignment(StrokeAlignment::Inside),
+        1 => PrimitiveStyleBuilder::new().fill_color(c),
+        _ => return Err(Errno::Invalid.into()),
+    }
+    .build();
+    guarded_draw(state, "rect", (x, y, w, h), |t| {
+        Rectangle::new(point(x, y), Size::new(w, h)).into_styled(style).draw(t).is_ok()
+    })?;
+    let pixels = if filled == 1 { u64::from(w) * u64::from(h) } else { 2 * (u64::from(w) + u64::from(h)) };
+    Ok((0, cost(pixels)))
+}
+
+fn text<B: Board + Display>(
+    memory: &GuestMemory<'_>,
+    state: &mut AppState<B>,
+    (x, y): (u32, u32),
+    (ptr, len): (u32, u32),
+    c: u32,
+) -> Charged {
+    let c = color(c)?;
+    if len > MAX_TEXT {
+        return Err(Errno::TooLarge.into());
+    }
+    let s = memory.str(ptr, len)?;
+    let style = MonoTextStyle::new(FONT, c);
+    // The size from the font's metrics, at the origin; the guard checks it
+    // at (x, y) before any coordinate becomes a signed point.
+    let Size { width, height } = Text::with_baseline(s, Point::zero(), style, Baseline::Top).bounding_box().size;
+    guarded_draw(state, "text", (x, y, width, height), |t| {
+        Text::with_baseline(s, point(x, y), style, Baseline::Top).draw(t).is_ok()
+    })?;
+    Ok((0, cost(u64::from(width) * u64::from(height))))
+}
+
+fn blit<B: Board + Display>(
+    memory: &GuestMemory<'_>,
+    state: &mut AppState<B>,
+    (x, y, w, h): (u32, u32, u32, u32),
+    (ptr, len): (u32, u32),
+) -> Charged {
+    let need = (u64::from(w) * u64::from(h)).saturating_mul(2);
+    if need > u64::from(MAX_BLIT_BYTES) {
+        return Err(Errno::TooLarge.into());
+    }
+    if u64::from(len) != need {
+        return Err(Errno::Invalid.into());
+    }
+    state.guarded(|g| g.display(x, y, w, h))?;
+    let bytes = memory.bytes(ptr, len)?;
+    let pixels = bytes.chunks_exact(2).map(|p| Rgb565::from(RawU16::new(u16::from_le_bytes([p[0], p[1]]))));
+    let area = Rectangle::new(point(x, y), Size::new(w, h));
+    draw_clipped(state, |t| t.fill_contiguous(&area, pixels).is_ok())?;
+    state.trace(Trace::Drawn { op: "blit", x, y, width: w, height: h });
+    Ok((0, cost(u64::from(w) * u64::from(h))))
+}
+
+fn flush<B: Board + Display>(state: &mut AppState<B>) -> Charged {
+    state.board_mut().flush()?;
+    state.trace(Trace::Flushed);
+    Ok((0, cost(0)))
+}
+
+/// Charges a call's fuel and replies.
+fn charged<B: Board>(c: &mut Caller<'_, AppState<B>>, result: Charged) -> Result<i32, wasmi::Error> {
+    match result {
+        Ok((value, fuel)) => {
+            charge_fuel(c, fuel);
+            Ok(value)
+        }
+        Err(refusal) => reply(Err(refusal)),
+    }
+}
+
+impl<B: Board + Display> HostModule<B> for DisplayModule {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
+        type C<'a, B> = Caller<'a, AppState<B>>;
+        let m = SPEC.import;
+        linker.func_wrap(m, "size", |mut c: C<'_, B>| {
+            let r = size(c.data_mut());
+            charged(&mut c, r)
+        })?;
+        linker.func_wrap(m, "fill", |mut c: C<'_, B>, color: u32| {
+            let r = fill(c.data_mut(), color);
+            charged(&mut c, r)
+        })?;
+        linker.func_wrap(m, "pixel", |mut c: C<'_, B>, x: u32, y: u32, color: u32| {
+            let r = pixel(c.data_mut(), x, y, color);
+            charged(&mut c, r)
+        })?;
+        linker.func_wrap(m, "line", |mut c: C<'_, B>, x0: u32, y0: u32, x1: u32, y1: u32, color: u32| {
+            let r = line(c.data_mut(), (x0, y0), (x1, y1), color);
+            charged(&mut c, r)
+        })?;
+        linker.func_wrap(m, "rect", |mut c: C<'_, B>, x: u32, y: u32, w: u32, h: u32, color: u32, filled: u32| {
+            let r = rect(c.data_mut(), (x, y, w, h), color, filled);
+            charged(&mut c, r)
+        })?;
+        linker.func_wrap(m, "text", |mut c: C<'_, B>, x: u32, y: u32, ptr: u32, len: u32, color: u32| {
+            let r = memory_and_state(&mut c).and_then(|(mem, s)| text(&mem, s, (x, y), (ptr, len), color));
+            charged(&mut c, r)
+        })?;
+        linker.func_wrap(m, "blit", |mut c: C<'_, B>, x: u32, y: u32, w: u32, h: u32, ptr: u32, len: u32| {
+            let r = memory_and_state(&mut c).and_then(|(mem, s)| blit(&mem, s, (x, y, w, h), (ptr, len)));
+            charged(&mut c, r)
+        })?;
+        linker.func_wrap(m, "flush", |mut c: C<'_, B>| {
+            let r = flush(c.data_mut());
+            charged(&mut c, r)
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Recorder, recorder_board, state};
+    use akira_caps::CapabilitySet;
+    use embedded_graphics::mock_display::MockDisplay;
+    use embedded_graphics::pixelcolor::RgbColor;
+
+    /// A 64 x 64 mock screen (embedded-graphics' test display: it records
+    /// every pixel and panics on drawing outside itself) whose flush
+    /// counts.
+    struct Board1 {
+        rec: Recorder,
+        screen: Screen<MockDisplay<Rgb565>>,
+        flushes: u32,
+    }
+    recorder_board!(Board1);
+
+    impl Display for Board1 {
+        type Target = MockDisplay<Rgb565>;
+        fn draw<R>(&mut self, f: impl FnOnce(&mut Self::Target) -> R) -> Result<R, Errno> {
+            self.screen.draw(f)
+        }
+        fn flush(&mut self) -> Result<(), Errno> {
+            self.flushes += 1;
+            self.screen.flush()
+        }
+    }
+
+    fn app(region: DisplayScope) -> AppState<Board1> {
+        let caps = CapabilitySet { display: Some(region), ..Default::default() };
+        let mut screen = MockDisplay::new();
+        // Tests draw over earlier drawings.
+        screen.set_allow_overdraw(true);
+        state(Board1 { rec: Recorder::default(), screen: Screen::new(screen), flushes: 0 }, &caps)
+    }
+
+    const RED: u32 = 0xf800;
+    const GREEN: u32 = 0x07e0;
+    const BLUE: u32 = 0x001f;
+    const WHITE: u32 = 0xffff;
+
+    fn value(r: Charged) -> (i32, u64) {
+        match r {
+            Ok(v) => v,
+            Err(Refusal::Errno(e)) => panic!("{e}"),
+            Err(Refusal::Trap(t)) => panic!("{t}"),
+        }
+    }
+
+    fn err(r: Charged) -> Errno {
+        match r {
+            Err(Refusal::Errno(e)) => e,
+            Ok(v) => panic!("expected an error, got {v:?}"),
+            Err(Refusal::Trap(t)) => panic!("{t}"),
+        }
+    }
+
+    fn screen(s: &AppState<Board1>) -> &MockDisplay<Rgb565> {
+        s.board().screen.target()
+    }
+
+    /// The top-left 8 x 6 pixels of the screen as a pattern.
+    fn corner(s: &AppState<Board1>) -> Vec<String> {
+        (0..6)
+            .map(|y| {
+                (0..8)
+                    .map(|x| match screen(s).get_pixel(Point::new(x, y)) {
+                        None => ' ',
+                        Some(Rgb565::RED) => 'R',
+                        Some(Rgb565::GREEN) => 'G',
+                        Some(Rgb565::BLUE) => 'B',
+                        Some(Rgb565::WHITE) => 'W',
+                        Some(_) => '?',
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn primitives_draw_exact_pixels() {
+        let mut s = app(DisplayScope::WHOLE);
+        assert_eq!(value(size(&mut s)).0, 64 << 16 | 64);
+        assert_eq!(value(pixel(&mut s, 0, 0, RED)), (0, FUEL_PER_CALL + 1));
+        value(line(&mut s, (2, 0), (5, 3), GREEN));
+        value(rect(&mut s, (0, 2, 3, 3), BLUE, 0));
+        value(rect(&mut s, (1, 5, 2, 1), WHITE, 1));
+        assert_eq!(
+            corner(&s),
+            [
+                "R G     ", //
+                "   G    ", //
+                "BBB G   ", //
+                "B B  G  ", //
+                "BBB     ", //
+                " WW     ",
+            ]
+        );
+        assert_eq!(value(rect(&mut s, (0, 0, 4, 2), RED, 1)).1, FUEL_PER_CALL + 8, "a filled area costs its pixels");
+        assert_eq!(err(rect(&mut s, (0, 0, 1, 1), RED, 2)), Errno::Invalid);
+        assert_eq!(err(pixel(&mut s, 0, 0, 0x1_0000)), Errno::Invalid, "colours are 16 bits");
+        assert_eq!(
+            s.board().rec.events[..2],
+            [
+                "Drawn { op: \"pixel\", x: 0, y: 0, width: 1, height: 1 }",
+                "Drawn { op: \"line\", x: 2, y: 0, width: 4, height: 4 }"
+            ]
+        );
+        value(flush(&mut s));
+        assert_eq!(s.board().flushes, 1);
+        assert_eq!(s.board().rec.events.last().map(String::as_str), Some("Flushed"));
+    }
+
+    #[test]
+    fn text_uses_the_6x10_font_top_left_at_the_point() {
+        let mut s = app(DisplayScope::WHOLE);
+        let mut backing = [0u8; 32];
+        backing[..2].copy_from_slice(b"Hi");
+        let mut mem = GuestMemory::new(&mut backing);
+        assert_eq!(value(text(&mem, &mut s, (10, 20), (0, 2), WHITE)), (0, FUEL_PER_CALL + 12 * 10));
+        // The same text drawn by embedded-graphics on a display of its own.
+        let mut expected = MockDisplay::<Rgb565>::new();
+        Text::with_baseline("Hi", Point::new(10, 20), MonoTextStyle::new(&FONT_6X10, Rgb565::WHITE), Baseline::Top)
+            .draw(&mut expected)
+            .unwrap();
+        screen(&s).assert_eq(&expected);
+        assert!(screen(&s).affected_area().top_left.y >= 20 && screen(&s).affected_area().top_left.x >= 10);
+        assert_eq!(s.board().rec.events, ["Drawn { op: \"text\", x: 10, y: 20, width: 12, height: 10 }"]);
+        // Bad pointers, bad UTF-8, too long.
+        assert_eq!(err(text(&mem, &mut s, (0, 0), (30, 4), WHITE)), Errno::Fault);
+        mem.write(4, &[0xff]).unwrap();
+        assert_eq!(err(text(&mem, &mut s, (0, 0), (4, 1), WHITE)), Errno::Invalid);
+        assert_eq!(err(text(&mem, &mut s, (0, 0), (0, MAX_TEXT + 1), WHITE)), Errno::TooLarge);
+    }
+
+    #[test]
+    fn the_region_guard_refuses_what_is_not_wholly_inside_and_fill_fills_only_the_region() {
+        let region = DisplayScope { x: 2, y: 1, width: 3, height: 2 };
+        let mut s = app(region);
+        assert_eq!(value(fill(&mut s, RED)), (0, FUEL_PER_CALL + 6));
+        value(pixel(&mut s, 4, 2, GREEN));
+        assert_eq!(
+            corner(&s),
+            ["        ", "  RRR   ", "  RRG   ", "        ", "        ", "        "],
+            "fill covered the region and nothing else"
+        );
+        assert_eq!(err(pixel(&mut s, 5, 2, BLUE)), Errno::Denied, "one past the right edge");
+        assert_eq!(err(pixel(&mut s, 1, 1, BLUE)), Errno::Denied);
+        assert_eq!(err(line(&mut s, (2, 1), (5, 1), BLUE)), Errno::Denied, "a line crossing the edge");
+        assert_eq!(err(rect(&mut s, (2, 1, 3, 3), BLUE, 1)), Errno::Denied);
+        assert_eq!(err(rect(&mut s, (u32::MAX, 1, 2, 1), BLUE, 1)), Errno::Denied, "a negative x");
+        let mut backing = *b"abc";
+        let mem = GuestMemory::new(&mut backing);
+        assert_eq!(err(text(&mem, &mut s, (2, 1), (0, 1), BLUE)), Errno::Denied, "a 6x10 glyph does not fit in 3x2");
+        assert_eq!(err(blit(&mem, &mut s, (4, 2, 2, 1), (0, 4))), Errno::Denied);
+        assert_eq!(s.guard().denials(Capability::Display), 7);
+        assert_eq!(corner(&s)[1..3], ["  RRR   ", "  RRG   "], "nothing of a refused primitive was drawn");
+        value(rect(&mut s, (2, 1, 3, 2), BLUE, 0));
+        assert_eq!(corner(&s)[1..3], ["  BBB   ", "  BBB   "], "the whole region is allowed");
+    }
+
+    #[test]
+    fn a_whole_screen_region_is_clipped_to_the_screen() {
+        let mut s = app(DisplayScope::WHOLE);
+        // MockDisplay panics on a pixel outside its 64 x 64: the clip must
+        // stop them.
+        assert_eq!(value(fill(&mut s, BLUE)), (0, FUEL_PER_CALL + 64 * 64));
+        value(rect(&mut s, (60, 60, 10, 10), RED, 1));
+        value(line(&mut s, (0, 63), (200, 63), GREEN));
+        assert_eq!(screen(&s).get_pixel(Point::new(63, 62)), Some(Rgb565::RED));
+        assert_eq!(screen(&s).get_pixel(Point::new(63, 63)), Some(Rgb565::GREEN));
+        assert_eq!(screen(&s).affected_area(), Rectangle::new(Point::zero(), Size::new(64, 64)));
+    }
+
+    #[test]
+    fn blit_copies_little_endian_rgb565_from_app_memory() {
+        let mut s = app(DisplayScope::WHOLE);
+        let mut backing = [0u8; 16];
+        // 2 x 2: red, green / blue, white.
+        backing[4..12].copy_from_slice(&[0x00, 0xf8, 0xe0, 0x07, 0x1f, 0x00, 0xff, 0xff]);
+        let mem = GuestMemory::new(&mut backing);
+        assert_eq!(value(blit(&mem, &mut s, (1, 1, 2, 2), (4, 8))), (0, FUEL_PER_CALL + 4));
+        assert_eq!(corner(&s)[..4], ["        ", " RG     ", " BW     ", "        "]);
+        assert_eq!(err(blit(&mem, &mut s, (0, 0, 2, 2), (4, 6))), Errno::Invalid, "length is not 2*w*h");
+        assert_eq!(err(blit(&mem, &mut s, (0, 0, 2, 2), (12, 8))), Errno::Fault, "past the end of memory");
+        assert_eq!(err(blit(&mem, &mut s, (0, 0, 2, 2), (u32::MAX, 8))), Errno::Fault);
+        assert_eq!(err(blit(&mem, &mut s, (0, 0, 129, 128), (0, 0))), Errno::TooLarge);
+        assert_eq!(err(blit(&mem, &mut s, (0, 0, u32::MAX, u32::MAX), (0, 0))), Errno::TooLarge, "no overflow");
+        assert_eq!(corner(&s)[0], "        ", "refused blits drew nothing");
+        assert_eq!(value(blit(&mem, &mut s, (0, 0, 0, 5), (0, 0))).0, 0, "an empty image");
+    }
+
+    #[test]
+    fn screen_adapter_calls_the_flush_hook() {
+        let mut flushed = 0;
+        let mut screen = Screen::with_flush(MockDisplay::<Rgb565>::new(), |_: &mut MockDisplay<Rgb565>| {
+            flushed += 1;
+            Err(Errno::Io)
+        });
+        assert_eq!(screen.draw(|t| t.size()), Ok(Size::new(64, 64)));
+        assert_eq!(screen.flush(), Err(Errno::Io), "the hook's error reaches the app");
+        assert_eq!(screen.flush(), Err(Errno::Io));
+        assert_eq!(flushed, 2);
+    }
+}

@@ -1,0 +1,33 @@
+//! Peripherals beyond pins: I2C buses served by firmware tasks, and the
+//! hardware random number generator on the chips that have one. The
+//! shape is the bridge's [`akira_bridge::Peripherals`], shared by the
+//! vendor adapters.
+
+pub use akira_bridge::{I2cBus, Shared};
+
+/// The chip's true random number generator (STM32F405 and STM32F429).
+#[cfg(any(feature = "stm32f405rg", feature = "stm32f429zi"))]
+pub struct HwRng(pub embassy_stm32::rng::Rng<'static, embassy_stm32::peripherals::RNG>);
+
+#[cfg(any(feature = "stm32f405rg", feature = "stm32f429zi"))]
+impl akira_bridge::Rng for HwRng {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), akira_bridge::Errno> {
+        // The driver recovers from seed and clock errors itself (it resets
+        // the generator and retries), so a fill always completes.
+        self.0.fill_bytes(buf);
+        Ok(())
+    }
+}
+
+/// What the board offers besides pins, clock and console: I2C buses
+/// (`i2c[n]` is app bus `n`; serve each from a task with embassy-stm32's
+/// async driver: `BUS.serve(I2c::new(p.I2C1, scl, sda, tx_dma, rx_dma,
+/// irqs, config)).await`) and the RNG. `None` for what the board lacks.
+#[cfg(any(feature = "stm32f405rg", feature = "stm32f429zi"))]
+pub type Peripherals = akira_bridge::Peripherals<HwRng>;
+
+/// What the board offers besides pins, clock and console: I2C buses
+/// (`i2c[n]` is app bus `n`; serve each from a task with embassy-stm32's
+/// async driver). This chip has no RNG.
+#[cfg(not(any(feature = "stm32f405rg", feature = "stm32f429zi")))]
+pub type Peripherals = akira_bridge::Peripherals<akira_bridge::NoRng>;

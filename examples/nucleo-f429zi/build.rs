@@ -1,0 +1,34 @@
+//! The preinstalled app: blinky, from WAT, with its manifest embedded.
+//! Also puts memory.x where the linker finds it.
+
+use std::path::PathBuf;
+
+use akira_caps::manifest::AppName;
+use akira_caps::scope::GpioScope;
+use akira_caps::{Manifest, Version};
+
+/// Toggles LD1, the green LED (logical pin 1) every 500 ms, forever.
+const BLINKY: &str = r#"(module
+    (import "akira:gpio" "toggle" (func $toggle (param i32) (result i32)))
+    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+    (func (export "akira_main")
+        (loop $l
+            (drop (call $toggle (i32.const 1)))
+            (drop (call $sleep (i64.const 500000)))
+            (br $l))))"#;
+
+fn main() {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let mut m = Manifest::new(AppName::try_from("blinky").expect("name"), Version::new(1, 0, 0));
+    m.memory_limit = 4096;
+    m.cpu_budget = 100_000;
+    m.capabilities.gpio = Some(GpioScope::new(Default::default(), [1].into_iter().collect(), Default::default()));
+    m.capabilities.timer = true;
+    let mut wasm = wat::parse_str(BLINKY).expect("blinky WAT");
+    wasm.extend(m.custom_section());
+    std::fs::write(out.join("blinky.wasm"), wasm).expect("write blinky");
+
+    std::fs::copy("memory.x", out.join("memory.x")).expect("memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x");
+}

@@ -1,0 +1,219 @@
+//! Akira on the NUCLEO-F429ZI.
+//!
+//! - The board: the user button and LD1–LD3 as logical pins (see README),
+//!   the console on RTT (defmt), the core at 168 MHz from the HSI.
+//! - The OTA store on flash bank 2 (sectors 17–23, 7 × 128 KiB): erasing
+//!   it does not stall the firmware, which runs from bank 1.
+//! - Packages from `akira push --serial` on the ST-LINK virtual COM port
+//!   (USART3), 115 200 baud.
+//! - I2C1 on the Arduino header (D15 SCL / D14 SDA) as app bus 0, served
+//!   by a task with DMA while the app waits suspended, and the hardware
+//!   RNG as `akira:rng`.
+//! - Installed apps start at boot; a preinstalled blinky runs from the
+//!   firmware image.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use akira_bridge::{AppInfo, AsyncI2cModule, Board, Bridge, Level, PinSlot, RngModule, Shared};
+use akira_caps::Policy;
+use akira_caps::scope::{GpioScope, I2cScope};
+use akira_device::{Device, DeviceConfig, Note};
+use akira_hal_stm32::{HwRng, I2cBus, MAX_PINS, Peripherals, Slot};
+use akira_ota::package::{TrustPolicy, TrustedKey};
+use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
+use akira_sandbox::{Runtime, RuntimeConfig};
+use defmt::{info, warn};
+use embassy_executor::Spawner;
+use embassy_futures::select::{Either, select};
+use embassy_stm32::exti::{self, ExtiInput};
+use embassy_stm32::flash::Flash;
+use embassy_stm32::gpio::{Level as PinLevel, Output, Pull, Speed};
+use embassy_stm32::i2c::{self, I2c};
+use embassy_stm32::mode::Async;
+use embassy_stm32::rng::{self, Rng};
+use embassy_stm32::time::Hertz;
+use embassy_stm32::usart::{self, BufferedUart};
+use embassy_stm32::{bind_interrupts, dma, interrupt, peripherals, rcc};
+use embedded_alloc::LlffHeap;
+use embedded_io_async::{Read, Write};
+use static_cell::StaticCell;
+use {defmt_rtt as _, panic_probe as _};
+
+/// The key this firmware trusts: replace `trusted-key.pub` with your own
+/// (`akira keygen`). The one shipped is a public test key.
+const TRUSTED_KEY: [u8; 32] = akira_ota::package::public_key_from_hex(include_str!("../trusted-key.pub"));
+
+const BLINKY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blinky.wasm"));
+
+/// Heap for wasmi: modules, instances, stacks (about 20 KB per small app).
+const HEAP_SIZE: usize = 96 * 1024;
+/// The OTA store: all of `bank2_region3` (sectors 17–23), two journal
+/// sectors and five slots of 128 KiB.
+const STORE: Region = Region { offset: 0, size: 7 * 128 * 1024 };
+
+#[global_allocator]
+static HEAP: LlffHeap = LlffHeap::empty();
+
+bind_interrupts!(struct Irqs {
+    USART3 => usart::BufferedInterruptHandler<peripherals::USART3>;
+    EXTI15_10 => exti::InterruptHandler<interrupt::typelevel::EXTI15_10>;
+    I2C1_EV => i2c::EventInterruptHandler<peripherals::I2C1>;
+    I2C1_ER => i2c::ErrorInterruptHandler<peripherals::I2C1>;
+    DMA1_STREAM6 => dma::InterruptHandler<peripherals::DMA1_CH6>;
+    DMA1_STREAM0 => dma::InterruptHandler<peripherals::DMA1_CH0>;
+    HASH_RNG => rng::InterruptHandler<peripherals::RNG>;
+});
+
+/// App I2C bus 0: I2C1's transfer queue.
+static I2C1_BUS: I2cBus = I2cBus::new();
+/// The hardware RNG, shared by every app.
+static RNG: Shared<HwRng> = Shared::new();
+
+#[embassy_executor::task]
+async fn i2c1(bus: I2c<'static, embassy_stm32::mode::Async, i2c::Master>) -> ! {
+    I2C1_BUS.serve(bus).await
+}
+
+#[embassy_executor::task]
+async fn button(pin: u32, input: ExtiInput<'static, Async>) -> ! {
+    akira_hal_stm32::watch(pin, input).await
+}
+
+fn console(app: &AppInfo, level: Level, message: &str) {
+    info!("{=str} {=str}: {=str}", app.name.as_str(), level.name(), message);
+}
+
+fn note(note: Note<'_>) {
+    info!("device: {}", defmt::Debug2Format(&note));
+}
+
+/// What apps may have on this board: the LEDs, the button, the timer, the
+/// console.
+fn policy() -> Policy {
+    let mut p = Policy::deny_all();
+    p.max_memory = 64 * 1024;
+    p.max_cpu_budget = 10_000_000;
+    p.allow.gpio = Some(GpioScope::new([0].into_iter().collect(), (1..=3).collect(), [0].into_iter().collect()));
+    p.allow.timer = true;
+    p.allow.log = true;
+    p.allow.sys = true;
+    p.allow.rng = true;
+    // Any device address on bus 0 (I2C1, the Arduino header).
+    let mut i2c = I2cScope::default();
+    i2c.buses[0] = akira_caps::sets::AddrSet::FULL;
+    p.allow.i2c = Some(i2c);
+    p
+}
+
+/// 168 MHz from the 16 MHz HSI (no crystal needed: the ST-LINK's 8 MHz
+/// clock output is an alternative through `rcc.hse`).
+fn clocks() -> embassy_stm32::Config {
+    let mut config = embassy_stm32::Config::default();
+    config.rcc.pll_src = rcc::PllSource::HSI;
+    config.rcc.pll = Some(rcc::Pll {
+        prediv: rcc::PllPreDiv::DIV8,
+        mul: rcc::PllMul::MUL168,
+        divp: Some(rcc::PllPDiv::DIV2),
+        divq: Some(rcc::PllQDiv::DIV7),
+        divr: None,
+    });
+    config.rcc.sys = rcc::Sysclk::PLL1_P;
+    config.rcc.ahb_pre = rcc::AHBPrescaler::DIV1;
+    config.rcc.apb1_pre = rcc::APBPrescaler::DIV4;
+    config.rcc.apb2_pre = rcc::APBPrescaler::DIV2;
+    config
+}
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    {
+        static HEAP_MEM: StaticCell<[u8; HEAP_SIZE]> = StaticCell::new();
+        let mem = HEAP_MEM.init([0; HEAP_SIZE]);
+        // SAFETY: called once, before any allocation, with memory owned
+        // for the rest of the program.
+        unsafe { HEAP.init(mem.as_mut_ptr() as usize, HEAP_SIZE) }
+    }
+    let p = embassy_stm32::init(clocks());
+
+    // Logical pins: 0 the blue user button B1 (pressed = high), 1–3 LD1
+    // green, LD2 blue, LD3 red (active high: start low = off).
+    let mut pins: [Slot; MAX_PINS] = core::array::from_fn(|_| PinSlot::Unused);
+    pins[0] = akira_hal_stm32::input(0);
+    pins[1] = PinSlot::Output(Output::new(p.PB0, PinLevel::Low, Speed::Low));
+    pins[2] = PinSlot::Output(Output::new(p.PB7, PinLevel::Low, Speed::Low));
+    pins[3] = PinSlot::Output(Output::new(p.PB14, PinLevel::Low, Speed::Low));
+    // I2C1 at 100 kHz on PB8 (SCL, Arduino D15) and PB9 (SDA, D14), with
+    // DMA; the board's external pull-ups or the sensor module's.
+    let mut i2c_config = i2c::Config::default();
+    i2c_config.frequency = Hertz(100_000);
+    let bus = I2c::new(p.I2C1, p.PB8, p.PB9, p.DMA1_CH6, p.DMA1_CH0, Irqs, i2c_config);
+    match i2c1(bus) {
+        Ok(task) => spawner.spawn(task),
+        Err(_) => warn!("I2C1 not served: task pool full"),
+    }
+    let Ok(rng) = RNG.init(HwRng(Rng::new(p.RNG, Irqs))) else { panic!("RNG set up twice") };
+    let mut extra = Peripherals { rng: Some(rng), ..Peripherals::default() };
+    extra.i2c[0] = Some(&I2C1_BUS);
+    let Ok(board) = akira_hal_stm32::init(pins, console, extra) else { panic!("board set up twice") };
+    match button(0, ExtiInput::new(p.PC13, p.EXTI13, Pull::Down, Irqs)) {
+        Ok(task) => spawner.spawn(task),
+        Err(_) => warn!("button not watched: task pool full"),
+    }
+
+    let flash = Flash::new_blocking(p.FLASH).into_blocking_regions().bank2_region3;
+    let store = match Store::open(BlockingFlash(flash), STORE, StoreConfig { meta_sectors: 2, slots: 5 }).await {
+        Ok(store) => store,
+        Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
+    };
+    let policy = policy();
+    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
+    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
+    let Ok(bridge) = Bridge::with_builtins().with(AsyncI2cModule).and_then(|b| b.with(RngModule)) else {
+        panic!("module names clash")
+    };
+    let runtime = Runtime::new(config, bridge, policy.clone());
+    let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), note).await;
+    if device.store().apps().is_empty() {
+        match device.run_builtin(BLINKY, &policy) {
+            Ok(_) => info!("no app installed: running the preinstalled blinky"),
+            Err(e) => warn!("preinstalled blinky: {}", defmt::Display2Format(&e)),
+        }
+    }
+
+    static RX: StaticCell<[u8; 1024]> = StaticCell::new();
+    static TX: StaticCell<[u8; 1024]> = StaticCell::new();
+    let mut uart_config = usart::Config::default();
+    uart_config.baudrate = 115_200;
+    let mut uart =
+        match BufferedUart::new(p.USART3, p.PD9, p.PD8, TX.init([0; 1024]), RX.init([0; 1024]), Irqs, uart_config) {
+            Ok(uart) => uart,
+            Err(e) => panic!("USART3: {:?}", e),
+        };
+    info!("akira on NUCLEO-F429ZI: waiting for packages on the ST-LINK virtual COM port");
+
+    let mut buf = [0u8; 256];
+    let mut wake = None;
+    loop {
+        // Run the apps until their next deadline, an input edge, or bytes
+        // from the host, whichever comes first.
+        if let Either::First(Ok(n)) = select(uart.read(&mut buf), akira_hal_stm32::idle(wake)).await {
+            let mut data = &buf[..n];
+            while !data.is_empty() {
+                let (used, reply) = device.receive(data, note).await;
+                data = &data[used..];
+                if let Some(frame) = reply
+                    && uart.write_all(&frame).await.is_err()
+                {
+                    warn!("UART write failed");
+                }
+            }
+        }
+        let now = board.now();
+        let round = device.round(now, note).await;
+        wake = if round.busy { Some(now) } else { round.next_wake };
+    }
+}
