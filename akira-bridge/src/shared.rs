@@ -15,7 +15,7 @@
 //! ([`SharedBoard::with_peripherals`]): anything implementing the module
 //! traits ([`AsyncI2c`], [`Rng`], [`Pwm`], [`Adc`], [`Spi`], [`I2c`],
 //! [`Sensors`], [`Uart`]), usually `&'static` references to firmware
-//! statics — [`I2cMailbox`](crate::I2cMailbox)es served by bus tasks, or
+//! statics — [`I2cMailbox`]es served by bus tasks, or
 //! blocking drivers in a [`Shared`] cell. The board forwards each trait
 //! its peripherals implement, so a firmware registers the matching modules
 //! and nothing else changes.
@@ -257,7 +257,7 @@ forward_to_peripherals!(AsyncI2c {
 /// running the call inside a critical section. Meant for calls that take
 /// microseconds (RNG, PWM duty, one ADC conversion); bus transfers on an
 /// async HAL go through a mailbox and a task instead
-/// ([`I2cMailbox`](crate::I2cMailbox)).
+/// ([`I2cMailbox`]).
 pub struct Shared<T> {
     driver: Mutex<RefCell<Option<T>>>,
 }
