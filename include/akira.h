@@ -105,6 +105,12 @@ AKIRA_IMPORT("akira:sys", "app_name") int32_t akira_sys_app_name(char *buf, uint
 AKIRA_IMPORT("akira:sys", "app_version") int64_t akira_sys_app_version(void);
 AKIRA_IMPORT("akira:sys", "abi_version") int32_t akira_sys_abi_version(void);
 AKIRA_IMPORT("akira:sys", "denials") int32_t akira_sys_denials(void);
+/* Microseconds since the device started. */
+AKIRA_IMPORT("akira:sys", "uptime_us") int64_t akira_sys_uptime_us(void);
+/* 0 unknown, 1 power-on, 2 pin, 3 software, 4 watchdog, 5 brown-out, 6 fault, 7 wake-up. */
+AKIRA_IMPORT("akira:sys", "reset_reason") int32_t akira_sys_reset_reason(void);
+/* 0 stay ready, 1 light sleep, 2 deep sleep between this app's deadlines. */
+AKIRA_IMPORT("akira:sys", "sleep_hint") int32_t akira_sys_sleep_hint(int32_t level);
 
 /* ---- akira:i2c (capability `i2c`: bus and 7-bit address) -------------- */
 
@@ -269,6 +275,44 @@ AKIRA_IMPORT("akira:ble", "scan_stop") int32_t akira_ble_scan_stop(void);
  * arrives. Returns the bytes written. */
 AKIRA_IMPORT("akira:ble", "next_report") int32_t akira_ble_next_report(void *buf, uint32_t len, int64_t timeout_us);
 #define AKIRA_BLE_MAX_REPORT 41
+
+/* ---- akira:ipc (capability `ipc`: publish and subscribe topics) ------- */
+
+/* Topics are indices into the app's own `publish` / `subscribe` lists in
+ * Akira.toml. publish returns the number of subscribers reached
+ * (AKIRA_ENOSPC, nothing sent, when one of them is full). receive suspends
+ * the app until a message arrives (timeout_us < 0: no timeout; 0: do not
+ * wait) and returns topic << 16 | length: see AKIRA_IPC_TOPIC / _LEN. */
+AKIRA_IMPORT("akira:ipc", "publish") int32_t akira_ipc_publish(int32_t topic, const void *data, uint32_t len);
+AKIRA_IMPORT("akira:ipc", "subscribe") int32_t akira_ipc_subscribe(int32_t topic);
+AKIRA_IMPORT("akira:ipc", "unsubscribe") int32_t akira_ipc_unsubscribe(int32_t topic);
+AKIRA_IMPORT("akira:ipc", "receive") int32_t akira_ipc_receive(void *buf, uint32_t cap, int64_t timeout_us);
+AKIRA_IMPORT("akira:ipc", "pending") int32_t akira_ipc_pending(void);
+#define AKIRA_IPC_TOPIC(received) ((int32_t)(received) >> 16)
+#define AKIRA_IPC_LEN(received) ((int32_t)(received) & 0xffff)
+
+/* ---- akira:net (capability `net`: endpoints) -------------------------- */
+
+/* endpoint: index into the app's `net` list; transport: AKIRA_NET_TCP or
+ * AKIRA_NET_UDP (UDP to that one peer); port 0: the endpoint's own.
+ * connect returns a socket id; the others suspend the app until bytes
+ * move (timeout_us < 0: no timeout; 0: do not wait); receive returns 0
+ * when the peer closed the connection. */
+#define AKIRA_NET_TCP 0
+#define AKIRA_NET_UDP 1
+AKIRA_IMPORT("akira:net", "connect") int32_t akira_net_connect(int32_t endpoint, int32_t transport, int32_t port, int64_t timeout_us);
+AKIRA_IMPORT("akira:net", "send") int32_t akira_net_send(int32_t socket, const void *data, uint32_t len, int64_t timeout_us);
+AKIRA_IMPORT("akira:net", "receive") int32_t akira_net_receive(int32_t socket, void *buf, uint32_t len, int64_t timeout_us);
+AKIRA_IMPORT("akira:net", "close") int32_t akira_net_close(int32_t socket);
+
+/* ---- akira:app (capability `app`: names of controlled apps) ----------- */
+
+/* app: index into the app's `app` list. status: 0 running, 1 waiting,
+ * 2 stopped, 3 exited, 4 failed, 5 restarting. start and stop suspend the
+ * caller until the firmware has applied them, then return 0. */
+AKIRA_IMPORT("akira:app", "status") int32_t akira_app_status(int32_t app);
+AKIRA_IMPORT("akira:app", "start") int32_t akira_app_start(int32_t app);
+AKIRA_IMPORT("akira:app", "stop") int32_t akira_app_stop(int32_t app);
 
 /* ---- Helpers (not imports) -------------------------------------------- */
 

@@ -7,6 +7,7 @@
 #![allow(clashing_extern_declarations)]
 
 pub mod adc;
+pub mod app;
 pub mod ble;
 pub mod crypto;
 pub mod display;
@@ -16,7 +17,9 @@ pub mod gpio;
 pub mod hal;
 pub mod hid;
 pub mod i2c;
+pub mod ipc;
 pub mod log;
+pub mod net;
 pub mod ota;
 pub mod pwm;
 pub mod rf;

@@ -1,4 +1,5 @@
-//! `akira:sys`: the app's identity, yielding, exiting. Needs the `sys`
+//! `akira:sys`: the app's identity, yielding, exiting, and the device's
+//! power state (uptime, reset reason, low-power hint). Needs the `sys`
 //! capability.
 
 mod ffi {
@@ -10,6 +11,9 @@ mod ffi {
         pub fn app_version() -> i64;
         pub fn abi_version() -> i32;
         pub fn denials() -> i32;
+        pub fn uptime_us() -> i64;
+        pub fn reset_reason() -> i32;
+        pub fn sleep_hint(level: i32) -> i32;
     }
 }
 
@@ -52,4 +56,65 @@ pub fn abi_version() -> u32 {
 pub fn denials() -> u32 {
     // SAFETY: a plain import without pointers.
     unsafe { ffi::denials() as u32 }
+}
+
+/// Time since the device started.
+pub fn uptime() -> core::time::Duration {
+    // SAFETY: a plain import without pointers.
+    core::time::Duration::from_micros(unsafe { ffi::uptime_us() }.max(0) as u64)
+}
+
+/// Why the device last reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResetReason {
+    /// The board cannot tell.
+    Unknown,
+    /// Power was applied.
+    PowerOn,
+    /// The reset pin.
+    Pin,
+    /// The firmware asked for it.
+    Software,
+    /// A watchdog expired.
+    Watchdog,
+    /// The supply dropped too low.
+    Brownout,
+    /// A CPU fault.
+    Fault,
+    /// Woken from deep sleep.
+    Wakeup,
+}
+
+/// Why the device last reset.
+pub fn reset_reason() -> ResetReason {
+    // SAFETY: a plain import without pointers.
+    match unsafe { ffi::reset_reason() } {
+        1 => ResetReason::PowerOn,
+        2 => ResetReason::Pin,
+        3 => ResetReason::Software,
+        4 => ResetReason::Watchdog,
+        5 => ResetReason::Brownout,
+        6 => ResetReason::Fault,
+        7 => ResetReason::Wakeup,
+        _ => ResetReason::Unknown,
+    }
+}
+
+/// How deeply the device may sleep while this app waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SleepHint {
+    /// Stay ready for fast wake-ups (the default).
+    Active = 0,
+    /// Light sleep is fine.
+    Light = 1,
+    /// Deep sleep is fine between the app's deadlines.
+    Deep = 2,
+}
+
+/// Tells the firmware how deeply the device may sleep while this app
+/// waits (the firmware combines every app's hint; the shallowest wins).
+pub fn sleep_hint(hint: SleepHint) {
+    // SAFETY: a plain import without pointers; every `SleepHint` is valid.
+    unsafe { ffi::sleep_hint(hint as i32) };
 }

@@ -164,6 +164,38 @@ pub enum Trace<'a> {
         /// The bytes.
         bytes: &'a [u8],
     },
+    /// A message was published (`published`) or taken from the app's
+    /// mailbox.
+    Ipc {
+        /// The topic's index in the app's `publish` or `subscribe` list.
+        topic: u32,
+        /// Published (true) or received (false).
+        published: bool,
+        /// The message.
+        bytes: &'a [u8],
+        /// For a publish, how many subscribers it reached.
+        subscribers: u32,
+    },
+    /// An app opened a socket to an endpoint of its grant (or failed to).
+    NetOpen {
+        /// The endpoint's index in the app's `net` list.
+        endpoint: u32,
+        /// The granted host.
+        host: &'a str,
+        /// The port.
+        port: u16,
+        /// How the board's `open` ended.
+        result: Result<(), crate::Errno>,
+    },
+    /// Bytes moved on a socket.
+    Net {
+        /// The app's socket id.
+        socket: u32,
+        /// Sent (true) or received (false).
+        sent: bool,
+        /// The bytes.
+        bytes: &'a [u8],
+    },
     /// An SPI transaction ran (or failed).
     Spi {
         /// Device id.
@@ -250,10 +282,81 @@ pub enum Trace<'a> {
     },
 }
 
+/// Why the device last reset (`akira:sys.reset_reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum ResetReason {
+    /// The board cannot tell.
+    Unknown = 0,
+    /// Power was applied.
+    PowerOn = 1,
+    /// The reset pin.
+    Pin = 2,
+    /// The firmware asked for it.
+    Software = 3,
+    /// A watchdog expired.
+    Watchdog = 4,
+    /// The supply dropped too low.
+    Brownout = 5,
+    /// A CPU fault (lockup).
+    Fault = 6,
+    /// Woken from deep sleep.
+    Wakeup = 7,
+}
+
+/// How deeply the device may sleep while an app waits
+/// (`akira:sys.sleep_hint`): the app's tolerance for wake-up latency. The
+/// firmware combines the hints of all apps (the shallowest wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum PowerHint {
+    /// Stay ready: the app needs fast wake-ups (the default).
+    Active = 0,
+    /// Light sleep is fine: wake-ups may take a little longer, peripherals
+    /// keep their state.
+    Light = 1,
+    /// Deep sleep is fine between the app's deadlines: only its timers and
+    /// edge waits need to wake it.
+    Deep = 2,
+}
+
+impl PowerHint {
+    /// The hint for an app-supplied number, if valid.
+    pub fn from_u32(n: u32) -> Option<PowerHint> {
+        Some(match n {
+            0 => PowerHint::Active,
+            1 => PowerHint::Light,
+            2 => PowerHint::Deep,
+            _ => return None,
+        })
+    }
+}
+
 /// The board a firmware lends to its apps.
 pub trait Board: 'static {
     /// The monotonic clock.
     fn now(&self) -> Instant;
+
+    /// Time since the device started, in microseconds. The default is the
+    /// clock's reading, for boards whose clock starts at boot.
+    fn uptime_us(&self) -> u64 {
+        self.now().as_micros()
+    }
+
+    /// Why the device last reset; the default is
+    /// [`ResetReason::Unknown`].
+    fn reset_reason(&self) -> ResetReason {
+        ResetReason::Unknown
+    }
+
+    /// Records app `app`'s low-power hint; the firmware's idle loop reads
+    /// the hints to choose how deeply to sleep. The default ignores it.
+    fn power_hint(&mut self, app: &AppInfo, hint: PowerHint) {
+        let _ = (app, hint);
+    }
 
     /// Writes one console line from an app.
     fn log(&mut self, app: &AppInfo, level: Level, message: &str);

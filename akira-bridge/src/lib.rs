@@ -23,12 +23,13 @@ pub use embedded_hal;
 pub use embedded_hal_async;
 pub use wasmi;
 
-pub use board::{AppInfo, Board, Level, Trace};
+pub use board::{AppInfo, Board, Level, PowerHint, ResetReason, Trace};
 pub use errno::Errno;
 pub use latch::{InputLatch, LatchedInput};
 pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
 pub use modules::adc::{Adc, AdcModule};
+pub use modules::app::{AppModule, AppStatus, AppTable, Control, Lifecycle};
 pub use modules::ble::{AdvConfig, AdvData, Ble, BleJob, BleMailbox, BleModule, BleRadio, ScanConfig, ScanReport};
 #[cfg(feature = "crypto")]
 pub use modules::crypto::CryptoModule;
@@ -37,6 +38,8 @@ pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMo
 pub use modules::hid::{Event, EventKind, EventQueue, Hid, HidModule, Report};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
 pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
+pub use modules::ipc::{AttachError, Attachment, Broker, IpcBroker, IpcModule, Received};
+pub use modules::net::{Net, NetModule, NetSockets, SocketTable, Transport};
 pub use modules::ota::{OtaControl, OtaMailbox, OtaModule, OtaRequest, OtaRequests, OtaStatus};
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
 pub use modules::rf::{LoraConfig, PacketInfo, Radio, Rf, RfMailbox, RfModule};

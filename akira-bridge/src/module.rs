@@ -7,7 +7,7 @@ use core::fmt;
 use akira_caps::{CapabilitySet, Grants, ModuleCapability, ModuleSpec, VendorSlot};
 use wasmi::Linker;
 
-use crate::board::Board;
+use crate::board::{AppInfo, Board};
 use crate::memory::GuestMemory;
 use crate::state::{AppState, ModuleIndex, Wait, WaitKind};
 
@@ -15,6 +15,10 @@ use crate::state::{AppState, ModuleIndex, Wait, WaitKind};
 pub struct LinkContext<'a> {
     /// The module's index in the bridge, for [`WaitKind::Module`] waits.
     pub module: ModuleIndex,
+    /// The app being linked (its id is the scheduler's number for it,
+    /// the same across restarts), for modules that keep per-app state in
+    /// a firmware object (the IPC broker's mailboxes).
+    pub app: &'a AppInfo,
     /// The app's granted capabilities, with names (network endpoints, IPC
     /// topics) for modules that resolve them to indices once, here.
     pub granted: &'a CapabilitySet,
@@ -72,6 +76,15 @@ pub trait HostModule<B: Board> {
         let _ = memory;
         self.poll_wait(state, op, arg)
     }
+
+    /// A counter that moves whenever something happened inside the
+    /// module that may end another app's wait (a message published): a
+    /// scheduler loop that sees it move runs another round before it
+    /// sleeps. The default never moves (modules whose waits end by
+    /// hardware events latched by the board).
+    fn activity(&self) -> u32 {
+        0
+    }
 }
 
 /// Why a module could not be registered or linked.
@@ -86,6 +99,9 @@ pub enum LinkError {
     NotGranted,
     /// wasmi refused a definition (a module defined a function twice).
     Linker(wasmi::errors::LinkerError),
+    /// A firmware object the module keeps per-app state in is full (the
+    /// IPC broker's app slots or topic table); names the object.
+    Exhausted(&'static str),
 }
 
 impl fmt::Display for LinkError {
@@ -95,6 +111,7 @@ impl fmt::Display for LinkError {
             LinkError::TooManyModules => f.write_str("more than 255 bridge modules"),
             LinkError::NotGranted => f.write_str("module linked without its capability"),
             LinkError::Linker(e) => write!(f, "linker: {e}"),
+            LinkError::Exhausted(what) => write!(f, "{what} is full"),
         }
     }
 }
@@ -156,6 +173,7 @@ impl<B: Board> Bridge<B> {
     pub fn link(
         &self,
         linker: &mut Linker<AppState<B>>,
+        app: &AppInfo,
         granted: &CapabilitySet,
         grants: &Grants,
     ) -> Result<(), LinkError> {
@@ -165,11 +183,18 @@ impl<B: Board> Bridge<B> {
                 ModuleCapability::Vendor(name) => grants.vendor_slot(name).is_some(),
             };
             if allowed {
-                let cx = LinkContext { module: ModuleIndex(i as u8), granted, grants };
+                let cx = LinkContext { module: ModuleIndex(i as u8), app, granted, grants };
                 module.link(linker, &cx)?;
             }
         }
         Ok(())
+    }
+
+    /// The sum of every module's [`HostModule::activity`] counter: when it
+    /// moved during a scheduler round, a wait may have ended, so run
+    /// another round before sleeping.
+    pub fn activity(&self) -> u32 {
+        self.modules.iter().fold(0u32, |sum, m| sum.wrapping_add(m.activity()))
     }
 
     /// Polls a suspended app's wait at time `now`: `Some(result)` when it is

@@ -54,11 +54,14 @@ pub enum Capability {
     Sys = 17,
     /// Console output.
     Log = 18,
+    /// Controlling other apps (status, start, stop), limited to the apps
+    /// named in the scope.
+    App = 19,
 }
 
 impl Capability {
     /// Number of built-in capabilities.
-    pub const COUNT: usize = 19;
+    pub const COUNT: usize = 20;
 
     /// Every built-in capability, in discriminant order.
     pub const ALL: [Capability; Self::COUNT] = [
@@ -81,6 +84,7 @@ impl Capability {
         Capability::Rng,
         Capability::Sys,
         Capability::Log,
+        Capability::App,
     ];
 
     /// The capability's name as written in manifests.
@@ -105,6 +109,7 @@ impl Capability {
             Capability::Rng => "rng",
             Capability::Sys => "sys",
             Capability::Log => "log",
+            Capability::App => "app",
         }
     }
 

@@ -108,6 +108,8 @@ impl Grants {
         set(Capability::Hid, caps.hid);
         set(Capability::Ble, caps.ble.map(|b| b.roles));
         set(Capability::Net, caps.net.as_ref().map(|n| first_n(n.endpoints.len())));
+        // Controlled apps are granted by their index in the `app` list.
+        set(Capability::App, caps.app.as_ref().map(|a| first_n(a.apps.len())));
         // Endpoints and topics are granted by their index in the manifest's
         // lists; the Ipc slot holds publish rights, subscribe rights have
         // their own set.
@@ -464,7 +466,8 @@ impl Guard {
 
     /// Checks a numbered resource of an id-scoped capability: `spi`
     /// devices, `uart` ports, `pwm`/`adc`/`sensor` channels, `hid` kinds,
-    /// `ble` roles, `net` endpoint indices, `ipc` publish topic indices.
+    /// `ble` roles, `net` endpoint indices, `ipc` publish topic indices,
+    /// `app` indices of controlled apps.
     #[inline]
     pub fn id(&mut self, cap: Capability, id: u32) -> Result<(), Denial> {
         let ok = self.grants.ids[cap.index()].contains(id);

@@ -133,6 +133,7 @@ pub const fn builtin_import(cap: Capability) -> &'static str {
         Capability::Rng => "akira:rng",
         Capability::Sys => "akira:sys",
         Capability::Log => "akira:log",
+        Capability::App => "akira:app",
     }
 }
 

@@ -277,6 +277,7 @@ impl Manifest {
                 Capability::Rng => caps.rng = unit(bytes, name)?,
                 Capability::Sys => caps.sys = unit(bytes, name)?,
                 Capability::Log => caps.log = unit(bytes, name)?,
+                Capability::App => caps.app = Some(scope(bytes, name)?),
             }
         }
         caps.validate().map_err(|cap| ManifestError::MalformedScope(short_name(cap.name())))?;
@@ -330,6 +331,7 @@ impl Manifest {
         put(Capability::Rng, unit(c.rng));
         put(Capability::Sys, unit(c.sys));
         put(Capability::Log, unit(c.log));
+        put(Capability::App, c.app.as_ref().map(bytes));
         for v in &c.vendor {
             scopes.push((v.name.as_str(), bytes(&v.ids)));
         }

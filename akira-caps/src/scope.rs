@@ -8,7 +8,7 @@ use core::fmt::{self, Write as _};
 use serde::{Deserialize, Serialize};
 
 use crate::capability::Capability;
-use crate::manifest::short_name;
+use crate::manifest::{AppName, is_app_name, short_name};
 use crate::sets::{AddrSet, IdSet, PinSet};
 
 /// Number of I2C buses a scope can name (`0..MAX_I2C_BUSES`).
@@ -19,6 +19,8 @@ pub const MAX_RF_BANDS: usize = 4;
 pub const MAX_NET_ENDPOINTS: usize = 8;
 /// Number of IPC topics one scope can list per direction.
 pub const MAX_IPC_TOPICS: usize = 8;
+/// Number of apps one `app` scope can name.
+pub const MAX_CONTROLLED_APPS: usize = 8;
 /// Number of vendor capabilities one set can hold.
 pub const MAX_VENDOR_CAPS: usize = 8;
 /// Longest network host name, in bytes.
@@ -411,6 +413,28 @@ impl IpcScope {
     }
 }
 
+/// App-control scope: the apps the app may query, start and stop, by
+/// name. In a policy, `*` matches any app.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct AppScope {
+    /// App names (the other apps' manifest names).
+    pub apps: heapless::Vec<AppName, MAX_CONTROLLED_APPS>,
+}
+
+impl AppScope {
+    fn check_within(&self, policy: &Self) -> Result<(), Excess> {
+        match self.apps.iter().find(|a| !policy.apps.iter().any(|p| p == "*" || p == *a)) {
+            Some(a) => Err(excess(format_args!("app {a:?}"))),
+            None => Ok(()),
+        }
+    }
+
+    fn validate(&self) -> bool {
+        self.apps.iter().all(|a| a == "*" || is_app_name(a))
+    }
+}
+
 /// A capability of a custom (vendor) module, with the resource ids the app
 /// may use in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -468,6 +492,8 @@ pub struct CapabilitySet {
     pub sys: bool,
     /// `log`.
     pub log: bool,
+    /// `app`: the apps it may control.
+    pub app: Option<AppScope>,
     /// Capabilities of custom modules.
     pub vendor: heapless::Vec<VendorScope, MAX_VENDOR_CAPS>,
 }
@@ -516,6 +542,7 @@ impl CapabilitySet {
             Capability::Rng => self.rng,
             Capability::Sys => self.sys,
             Capability::Log => self.log,
+            Capability::App => self.app.is_some(),
         }
     }
 
@@ -589,6 +616,7 @@ impl CapabilitySet {
         unit(Capability::Rng, self.rng, policy.rng)?;
         unit(Capability::Sys, self.sys, policy.sys)?;
         unit(Capability::Log, self.log, policy.log)?;
+        scoped(Capability::App, &self.app, &policy.app, AppScope::check_within)?;
         for want in &self.vendor {
             let beyond = |detail| BeyondPolicy { capability: want.name.clone(), detail };
             let allow = policy.vendor(&want.name).ok_or_else(|| beyond(Excess::new()))?;
@@ -606,14 +634,15 @@ impl CapabilitySet {
         bad(self.rf.as_ref().is_none_or(RfScope::validate), Capability::Rf)?;
         bad(self.net.as_ref().is_none_or(NetScope::validate), Capability::Net)?;
         bad(self.ipc.as_ref().is_none_or(IpcScope::validate), Capability::Ipc)?;
+        bad(self.app.as_ref().is_none_or(AppScope::validate), Capability::App)?;
         Ok(())
     }
 
     /// A set that allows everything a scope can express: every pin, bus
     /// address, id, the whole display, every BLE role down to the 20 ms
     /// interval without a change-rate limit, any band up to `+30 dBm`
-    /// without a duty-cycle limit, any
-    /// endpoint, any topic. Meant for development policies and simulators,
+    /// without a duty-cycle limit, any endpoint, any topic, control of any
+    /// app. Meant for development policies and simulators,
     /// never for devices in the field. Vendor capabilities must still be
     /// listed by name.
     pub fn everything() -> CapabilitySet {
@@ -651,6 +680,7 @@ impl CapabilitySet {
             rng: true,
             sys: true,
             log: true,
+            app: Some(AppScope { apps: heapless::Vec::from_iter(AppName::try_from("*").ok()) }),
             vendor: heapless::Vec::new(),
         }
     }

@@ -16,8 +16,8 @@ use crate::capability::{Capability, is_vendor_name};
 use crate::manifest::{ABI_VERSION, AppName, Manifest, Version, is_app_name, short_name};
 use crate::policy::Policy;
 use crate::scope::{
-    Band, BleScope, CapabilitySet, DisplayScope, Endpoint, GpioScope, HostName, I2cScope, IpcScope, MAX_I2C_BUSES,
-    NetScope, RfScope, StorageScope, Topic, VendorScope, ble, hid,
+    AppScope, Band, BleScope, CapabilitySet, DisplayScope, Endpoint, GpioScope, HostName, I2cScope, IpcScope,
+    MAX_I2C_BUSES, NetScope, RfScope, StorageScope, Topic, VendorScope, ble, hid,
 };
 use crate::sets::{AddrSet, IdSet, PinSet};
 
@@ -301,6 +301,24 @@ fn ipc(v: &Value, path: &str) -> Result<IpcScope> {
     Ok(IpcScope { publish: get("publish")?, subscribe: get("subscribe")? })
 }
 
+fn app(v: &Value, path: &str) -> Result<AppScope> {
+    let mut scope = AppScope::default();
+    for (i, a) in array(v, path)?.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let name = string(a, &p)?;
+        let expected = "an app name (1 to 32 characters of a-z, 0-9, '-' or '_'), or \"*\" in a policy";
+        if name != "*" && !is_app_name(name) {
+            return invalid(&p, expected);
+        }
+        let Ok(name) = AppName::try_from(name) else { return invalid(&p, expected) };
+        scope
+            .apps
+            .push(name)
+            .or_else(|_| invalid(path, &format!("at most {} apps", crate::scope::MAX_CONTROLLED_APPS)))?;
+    }
+    Ok(scope)
+}
+
 /// Reads a `[capabilities]` table (also the `allow` table of a policy).
 fn capabilities(t: &Table, path: &str) -> Result<CapabilitySet> {
     let mut caps = CapabilitySet::default();
@@ -335,6 +353,7 @@ fn capabilities(t: &Table, path: &str) -> Result<CapabilitySet> {
             Capability::Rng => caps.rng = flag(v, &p)?,
             Capability::Sys => caps.sys = flag(v, &p)?,
             Capability::Log => caps.log = flag(v, &p)?,
+            Capability::App => caps.app = Some(app(v, &p)?),
         }
     }
     Ok(caps)
@@ -447,6 +466,7 @@ ble = ["advertise"]
 rf = { bands = [[863000000, 870000000]], max-power-dbm = 14 }
 net = ["api.example.com:443"]
 ipc = { publish = ["temp"] }
+app = ["weather", "ui-2"]
 "acme:valve" = [0, 1]
 "#;
 
@@ -472,6 +492,7 @@ ipc = { publish = ["temp"] }
         assert_eq!(c.rf.as_ref().unwrap().duty_cycle_permille, 10, "1 % unless the manifest says otherwise");
         assert_eq!(c.net.as_ref().unwrap().endpoints[0].port, 443);
         assert_eq!(c.ipc.as_ref().unwrap().publish[0], "temp");
+        assert_eq!(c.app.as_ref().unwrap().apps, ["weather", "ui-2"]);
         assert!(c.vendor("acme:valve").unwrap().ids.contains(1));
         // And the binary form carries all of it.
         assert_eq!(Manifest::decode(&m.encode()).unwrap(), m);
@@ -480,6 +501,29 @@ ipc = { publish = ["temp"] }
     fn err(caps: &str) -> String {
         let text = format!("[app]\nname = \"a\"\nversion = \"1.0.0\"\n[capabilities]\n{caps}\n");
         manifest_from_toml(&text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn app_scopes_name_apps_and_policies_may_say_any() {
+        assert!(
+            err("app = [\"Weather\"]").contains("`capabilities.app[0]`: expected an app name"),
+            "{}",
+            err("app = [\"Weather\"]")
+        );
+        assert!(err("app = \"weather\"").contains("`capabilities.app`: expected an array"));
+        let nine = (0..9).map(|i| format!("\"a{i}\"")).collect::<Vec<_>>().join(", ");
+        assert!(err(&format!("app = [{nine}]")).contains("at most 8 apps"));
+        let want = manifest_from_toml("[app]\nname = \"s\"\nversion = \"1.0.0\"\n[capabilities]\napp = [\"worker\"]\n")
+            .unwrap()
+            .capabilities;
+        let only_ui = policy_from_toml("[allow]\napp = [\"ui\"]\n").unwrap().allow;
+        let err = want.check_within(&only_ui).unwrap_err();
+        assert_eq!(err.to_string(), "capability `app`: app \"worker\" is not allowed by the device policy");
+        want.check_within(&policy_from_toml("[allow]\napp = [\"*\"]\n").unwrap().allow).unwrap();
+        want.check_within(&CapabilitySet::everything()).unwrap();
+        let mut star = want.clone();
+        star.app.as_mut().unwrap().apps[0] = AppName::try_from("*").unwrap();
+        assert!(star.check_within(&only_ui).is_err(), "`*` in a request is only within `*`");
     }
 
     #[test]

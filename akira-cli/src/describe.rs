@@ -96,6 +96,10 @@ pub fn capabilities(c: &CapabilitySet) -> Vec<(String, String)> {
     if let Some(i) = &c.ipc {
         put("ipc", format!("publish {:?}; subscribe {:?}", i.publish, i.subscribe));
     }
+    if let Some(a) = &c.app {
+        let list: Vec<&str> = a.apps.iter().map(|n| n.as_str()).collect();
+        put("app", list.join(", "));
+    }
     for (name, on) in [("timer", c.timer), ("ota", c.ota), ("rng", c.rng), ("sys", c.sys), ("log", c.log)] {
         if on {
             put(name, String::new());

@@ -176,7 +176,8 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     let policy = load_policy(args.policy.as_deref())?;
     let config = RuntimeConfig { strict_denials: args.strict, slice_fuel: args.slice.max(1), ..akira_sim::config() };
-    let runtime: Runtime<SimBoard> = Runtime::new(config, akira_sim::bridge(), policy);
+    let (bridge, apps) = akira_sim::bridge_with_apps();
+    let runtime: Runtime<SimBoard> = Runtime::new(config, bridge, policy);
 
     let mut loaded = Vec::new();
     let mut refused = false;
@@ -210,6 +211,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         save_frames(&board, dir)?;
     }
     let mut sim = Simulation::new(runtime, board);
+    sim.serve_apps(apps);
     let restart = match args.restart {
         RestartArg::Never => RestartPolicy::never(),
         RestartArg::OnFault => RestartPolicy::default(),
@@ -267,10 +269,11 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             },
             Status::CrashLoop => "crash loop".to_string(),
             Status::RestartFailed => "restart failed".to_string(),
+            Status::Stopped => "stopped".to_string(),
         };
         eprintln!("akira: {name:<12} {text:<28} {fuel:>10} {denials:>8} {:>10}", describe::bytes(memory as u64));
         let app_code = match status {
-            Status::Exited(0) | Status::Running | Status::Waiting | Status::BackingOff(_) => 0,
+            Status::Exited(0) | Status::Running | Status::Waiting | Status::BackingOff(_) | Status::Stopped => 0,
             Status::Exited(_) => 1,
             Status::Failed(_) | Status::CrashLoop | Status::RestartFailed => 3,
         };

@@ -423,3 +423,121 @@ fn malformed_wasm_is_refused_not_crashed() {
     assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(err.contains("junk.wasm: malformed wasm module at byte 11"), "{err}");
 }
+
+#[test]
+fn ipc_ping_and_pong_talk_through_the_broker_while_the_other_waits() {
+    let o = akira(&["run", app("ipc-ping").to_str().unwrap(), app("ipc-pong").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains("ipc-ping: granted ipc (publish [\"ping\"]; subscribe [\"pong\"]), timer, log"), "{err}");
+    // ping runs first, before pong has subscribed: nobody gets it, and
+    // it retries 10 ms later.
+    assert!(out.contains("[   0.000000s] ipc-ping     ipc publish topic 0 \"ping 1\" -> 0 subscriber(s)"), "{out}");
+    assert!(out.contains("[   0.010000s] ipc-ping     ipc publish topic 0 \"ping 1\" -> 1 subscriber(s)"), "{out}");
+    // pong was suspended in receive; it wakes in the same instant.
+    assert!(out.contains("[   0.010000s] ipc-pong     ipc receive topic 0 \"ping 1\""), "{out}");
+    for n in 1..=3 {
+        assert!(out.contains(&format!("[   0.010000s] ipc-ping     info: got \"pong {n}\"")), "{out}");
+    }
+    assert!(out.contains("ipc-pong     exited with code 0") && out.contains("ipc-ping     exited with code 0"));
+    // pong used fuel only for its work, none while it waited.
+    let fuel: u64 = err
+        .lines()
+        .find(|l| l.contains("ipc-pong") && l.contains("exited (0)"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|f| f.parse().ok())
+        .expect("summary line");
+    assert!(fuel < 5_000, "{fuel} fuel:\n{err}");
+}
+
+#[test]
+fn ipc_pong_alone_waits_suspended_then_gives_up() {
+    let o = akira(&["run", app("ipc-pong").to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("[   2.000000s] ipc-pong     info: no ping for 2 s"), "{out}");
+}
+
+/// An echo server on an ephemeral port of 127.0.0.1 that serves one
+/// connection; it returns the port.
+fn echo_server() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 256];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => stream.write_all(&buf[..n]).unwrap(),
+            }
+        }
+    });
+    port
+}
+
+/// `examples/apps/net-echo` built, as a `.wasm` without a manifest, and
+/// its `Akira.toml` with endpoint 0 replaced by `endpoint`.
+fn net_echo(endpoint: &str) -> (PathBuf, PathBuf) {
+    let o = akira(&["build", app("net-echo").to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    // `akira build` prints the built module's path; cargo's own output,
+    // without a manifest, is beside it.
+    let built = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let wasm = built.with_file_name("net_echo.wasm");
+    let toml = std::fs::read_to_string(app("net-echo").join("Akira.toml")).unwrap();
+    let toml = toml.replace("\"127.0.0.1:7\"", &format!("\"{endpoint}\""));
+    let path = std::env::temp_dir().join(format!("net-echo-{}-{}.toml", std::process::id(), endpoint.len()));
+    std::fs::write(&path, toml).unwrap();
+    (wasm, path)
+}
+
+#[test]
+fn net_echo_talks_to_a_local_tcp_echo_server() {
+    let port = echo_server();
+    let (wasm, manifest) = net_echo(&format!("127.0.0.1:{port}"));
+    let o = akira(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--virtual-time",
+        "--for",
+        "10s",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains(&format!("granted net (127.0.0.1:{port}), log")), "{err}");
+    assert!(out.contains(&format!("net-echo     net connect endpoint 0 (127.0.0.1:{port})")), "{out}");
+    assert!(out.contains("net-echo     net socket 0 send \"hello, net\\n\""), "{out}");
+    assert!(out.contains("net-echo     net socket 0 receive \"hello, net\\n\""), "{out}");
+    assert!(out.contains("net-echo     info: echoed \"bye\""), "{out}");
+    assert!(out.contains("net-echo     exited with code 0"), "{out}");
+}
+
+#[test]
+fn net_echo_cannot_reach_an_endpoint_the_policy_does_not_allow() {
+    // The policy allows only port 1 of 127.0.0.1: the app's manifest
+    // (port 9) is refused at install, before it runs or opens anything.
+    let (wasm, manifest) = net_echo("127.0.0.1:9");
+    let policy = std::env::temp_dir().join(format!("net-policy-{}.toml", std::process::id()));
+    std::fs::write(
+        &policy,
+        "[limits]\nmemory = \"64 KiB\"\ncpu-budget = 1_000_000\n[allow]\nlog = true\nnet = [\"127.0.0.1:1\"]\n",
+    )
+    .unwrap();
+    let o = akira(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--virtual-time",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{out}\n{err}");
+    assert!(err.contains("capability `net`: endpoint 127.0.0.1:9 is not allowed by the device policy"), "{err}");
+    assert!(!out.contains("net connect"), "{out}");
+}

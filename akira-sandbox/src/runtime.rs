@@ -190,13 +190,13 @@ impl<B: Board> Runtime<B> {
         let manifest = &app.manifest;
         let limits = AppLimits::new(manifest.memory_limit as usize, self.config.max_table_elements);
         let info = AppInfo { id, name: manifest.name.clone(), version: manifest.version };
-        let mut state = AppState::new(info, Guard::new(app.grants.clone()), board, limits);
+        let mut state = AppState::new(info.clone(), Guard::new(app.grants.clone()), board, limits);
         state.set_strict(self.config.strict_denials);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state.limits_mut());
         let mut linker = Linker::new(&self.engine);
         self.bridge
-            .link(&mut linker, &manifest.capabilities, &app.grants)
+            .link(&mut linker, &info, &manifest.capabilities, &app.grants)
             .map_err(|e| LoadError::Link(e.to_string()))?;
         let instance = linker.instantiate_and_start(&mut store, &app.module).map_err(|e| {
             match store.data().limits().refused_memory() {

@@ -15,7 +15,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll as TaskPoll};
 
-use akira_bridge::{AppInfo, Board, Instant, WaitKind};
+use akira_bridge::{AppInfo, AppStatus, Board, Control, Instant, Lifecycle, WaitKind};
 
 use crate::error::{Fault, LoadError};
 use crate::instance::{AppInstance, Step, Usage};
@@ -45,6 +45,9 @@ pub enum Status {
     CrashLoop,
     /// Could not be restarted.
     RestartFailed,
+    /// Stopped by a controlling app (`akira:app.stop`) or the firmware
+    /// ([`Scheduler::stop`]); runs again when started.
+    Stopped,
 }
 
 impl Status {
@@ -61,6 +64,8 @@ impl Status {
 pub enum Event {
     /// The app (re)started.
     Started,
+    /// The app was stopped ([`Scheduler::stop`], or `akira:app.stop`).
+    Stopped,
     /// The app exited with a code.
     Exited(i32),
     /// The app faulted.
@@ -104,12 +109,108 @@ pub struct Scheduler<B: Board + Clone> {
     runtime: Runtime<B>,
     slots: Vec<Slot<B>>,
     next_id: u16,
+    lifecycle: Option<&'static dyn Lifecycle>,
+}
+
+/// What `akira:app.status` reports for a scheduler status.
+fn app_status(status: &Status) -> AppStatus {
+    match status {
+        Status::Running => AppStatus::Running,
+        Status::Waiting => AppStatus::Waiting,
+        Status::BackingOff(_) => AppStatus::Restarting,
+        Status::Exited(_) => AppStatus::Exited,
+        Status::Stopped => AppStatus::Stopped,
+        Status::Failed(_) | Status::CrashLoop | Status::RestartFailed => AppStatus::Failed,
+    }
 }
 
 impl<B: Board + Clone> Scheduler<B> {
     /// A scheduler with no apps.
     pub fn new(runtime: Runtime<B>) -> Self {
-        Scheduler { runtime, slots: Vec::new(), next_id: 0 }
+        Scheduler { runtime, slots: Vec::new(), next_id: 0, lifecycle: None }
+    }
+
+    /// Serves `table`, the one the firmware's `akira:app` module
+    /// ([`akira_bridge::AppModule`]) uses: each round starts by applying
+    /// the start and stop requests apps posted there, and every app's
+    /// status is published there.
+    pub fn set_lifecycle(&mut self, table: &'static dyn Lifecycle) {
+        self.lifecycle = Some(table);
+        for slot in &self.slots {
+            table.set_status(&slot.info.name, app_status(&slot.status));
+        }
+    }
+
+    fn publish(&self, slot: usize) {
+        if let (Some(table), Some(slot)) = (self.lifecycle, self.slots.get(slot)) {
+            table.set_status(&slot.info.name, app_status(&slot.status));
+        }
+    }
+
+    /// Stops an app: its instance is dropped (the firmware reclaims its
+    /// memory) and it stays [`Status::Stopped`] until
+    /// [`Scheduler::start`]. `false` if there is no such app.
+    pub fn stop(&mut self, id: AppId) -> bool {
+        let Some(i) = self.slots.iter().position(|s| s.id == id) else { return false };
+        let slot = &mut self.slots[i];
+        slot.instance = None;
+        slot.status = Status::Stopped;
+        self.publish(i);
+        true
+    }
+
+    /// Starts an app afresh at `now` if it is not live (stopped, exited,
+    /// failed); a live app is left as it is. `Err` if it cannot be
+    /// instantiated (it is then [`Status::RestartFailed`]).
+    pub fn start(&mut self, id: AppId, now: Instant) -> Result<bool, LoadError> {
+        let Some(i) = self.slots.iter().position(|s| s.id == id) else { return Ok(false) };
+        let slot = &mut self.slots[i];
+        if slot.status.is_live() {
+            return Ok(true);
+        }
+        let result = match self.runtime.instantiate(&slot.app, slot.id.0, slot.board.clone()) {
+            Ok(instance) => {
+                slot.instance = Some(instance);
+                slot.status = Status::Running;
+                slot.supervisor = Supervisor::new(*slot.supervisor.policy(), now);
+                Ok(true)
+            }
+            Err(e) => {
+                slot.status = Status::RestartFailed;
+                Err(e)
+            }
+        };
+        self.publish(i);
+        result
+    }
+
+    /// Applies the requests posted to the lifecycle table.
+    fn serve_lifecycle(&mut self, now: Instant, on_event: &mut impl FnMut(&AppInfo, &Event)) {
+        let Some(table) = self.lifecycle else { return };
+        while let Some((name, control)) = table.take_request() {
+            let ids: Vec<AppId> = self.slots.iter().filter(|s| s.info.name == name).map(|s| s.id).collect();
+            for id in ids {
+                let Some(info) = self.info(id).cloned() else { continue };
+                match control {
+                    Control::Stop => {
+                        if self.status(id) != Some(&Status::Stopped) {
+                            self.stop(id);
+                            on_event(&info, &Event::Stopped);
+                        }
+                    }
+                    Control::Start => {
+                        let live = self.status(id).is_some_and(Status::is_live);
+                        match self.start(id, now) {
+                            Ok(_) if !live => on_event(&info, &Event::Started),
+                            Ok(_) => {}
+                            Err(e) => on_event(&info, &Event::RestartFailed(e)),
+                        }
+                    }
+                }
+            }
+            // Marks the request applied, also when no app had the name.
+            table.set_status(&name, table.status(&name).unwrap_or(AppStatus::Stopped));
+        }
     }
 
     /// The runtime.
@@ -125,6 +226,9 @@ impl<B: Board + Clone> Scheduler<B> {
         let instance = self.runtime.instantiate(&app, id.0, board.clone())?;
         let info = instance.state().info().clone();
         self.next_id = self.next_id.wrapping_add(1);
+        if let Some(table) = self.lifecycle {
+            table.set_status(&info.name, AppStatus::Running);
+        }
         self.slots.push(Slot {
             id,
             app,
@@ -139,9 +243,14 @@ impl<B: Board + Clone> Scheduler<B> {
 
     /// Removes an app, whatever its state; `false` if there is none.
     pub fn remove(&mut self, id: AppId) -> bool {
-        let before = self.slots.len();
+        let Some(name) = self.info(id).map(|i| i.name.clone()) else { return false };
         self.slots.retain(|s| s.id != id);
-        self.slots.len() != before
+        if let Some(table) = self.lifecycle
+            && !self.slots.iter().any(|s| s.info.name == name)
+        {
+            table.remove(&name);
+        }
+        true
     }
 
     /// The ids of all apps, in spawn order.
@@ -176,6 +285,7 @@ impl<B: Board + Clone> Scheduler<B> {
     /// Runs one round at time `now` (the boards' clock), reporting what
     /// happens to `on_event`.
     pub fn poll(&mut self, now: Instant, mut on_event: impl FnMut(&AppInfo, &Event)) -> Round {
+        self.serve_lifecycle(now, &mut on_event);
         let mut round = Round { busy: false, next_wake: None, live: 0 };
         let wake = |t: Instant, round: &mut Round| {
             round.next_wake = Some(round.next_wake.map_or(t, |w| w.min(t)));
@@ -247,6 +357,9 @@ impl<B: Board + Clone> Scheduler<B> {
             }
             if status.is_live() {
                 round.live += 1;
+            }
+            if let Some(table) = self.lifecycle {
+                table.set_status(&slot.info.name, app_status(&status));
             }
             slot.status = status;
         }

@@ -7,8 +7,9 @@ use std::time::Duration;
 use akira_bridge::modules::rf::{Job, Outcome};
 use akira_bridge::{
     Adc, AppInfo, Ble, BleJob, Board, Display, Edge, Edges, Errno, Event, FlashKv, Gpio, Hid, I2c, I2cBuses, Instant,
-    KvStore, Level, LoraConfig, MemoryPin, OtaControl, OtaMailbox, OtaRequest, OtaStatus, PacketInfo, PinBank, PinMode,
-    PinSlot, Pwm, PwmChannels, Reading, Report, Rf, Rng, ScanReport, SensorKind, Sensors, Spi, SpiDevices, Trace, Uart,
+    KvStore, Level, LoraConfig, MemoryPin, Net, OtaControl, OtaMailbox, OtaRequest, OtaStatus, PacketInfo, PinBank,
+    PinMode, PinSlot, PowerHint, Pwm, PwmChannels, Reading, Report, ResetReason, Rf, Rng, ScanReport, SensorKind,
+    Sensors, Spi, SpiDevices, Trace, Transport, Uart,
 };
 use akira_ota::testing::{FileFlash, SimFlash};
 use embedded_hal::i2c::Operation;
@@ -60,6 +61,7 @@ struct State {
     i2c: I2cBuses<SimI2cBus, 2>,
     spi: SpiDevices<SimSpiDevice, 2>,
     uarts: SimUarts,
+    net: crate::net::SimNet,
     air: crate::rf::SimAir,
     ble: crate::ble::SimBle,
     pwm: PwmChannels<SimPwmChannel, { crate::pwm::CHANNELS }>,
@@ -99,6 +101,7 @@ impl SimBoard {
             i2c,
             spi,
             uarts: SimUarts::default(),
+            net: crate::net::SimNet::default(),
             air: crate::rf::SimAir::default(),
             ble: crate::ble::SimBle::default(),
             pwm: PwmChannels::new(Default::default()),
@@ -270,6 +273,12 @@ impl SimBoard {
         [s.air.next_event(), s.ble.next_event()].into_iter().flatten().min()
     }
 
+    /// Sockets open on the simulated network: while there are any, a
+    /// simulation on virtual time waits for real time to pass.
+    pub fn open_sockets(&self) -> usize {
+        self.0.borrow().net.open_count()
+    }
+
     /// A PWM channel's duty and the duty meaning 100 %.
     pub fn pwm_duty(&self, channel: u32) -> Option<(u16, u16)> {
         self.0.borrow_mut().pwm.channel_mut(channel).map(|c| (c.duty, c.max))
@@ -334,6 +343,14 @@ impl SimBoard {
 }
 
 impl Board for SimBoard {
+    fn reset_reason(&self) -> ResetReason {
+        ResetReason::PowerOn
+    }
+
+    fn power_hint(&mut self, app: &AppInfo, hint: PowerHint) {
+        self.record(Some(app), What::Note(format!("sleep hint: {hint:?}")));
+    }
+
     fn now(&self) -> Instant {
         match self.0.borrow().clock {
             Clock::Virtual(us) => Instant::from_micros(us),
@@ -365,6 +382,13 @@ impl Board for SimBoard {
             Trace::Random { len } => What::Random { len },
             Trace::Storage { op, key, len, result } => What::Storage { op, key: key.to_vec(), len, result },
             Trace::Uart { port, transmitted, bytes } => What::Uart { port, transmitted, bytes: bytes.to_vec() },
+            Trace::Ipc { topic, published, bytes, subscribers } => {
+                What::Ipc { topic, published, bytes: bytes.to_vec(), subscribers }
+            }
+            Trace::NetOpen { endpoint, host, port, result } => {
+                What::NetOpen { endpoint, host: host.to_string(), port, result }
+            }
+            Trace::Net { socket, sent, bytes } => What::Net { socket, sent, bytes: bytes.to_vec() },
             Trace::Spi { device, wrote, read, result } => {
                 What::Spi { device, wrote: wrote.to_vec(), read: read.to_vec(), result }
             }
@@ -433,6 +457,24 @@ impl Uart for SimBoard {
     }
     fn write(&mut self, port: u32, data: &[u8]) -> Result<usize, Errno> {
         self.0.borrow_mut().uarts.write(port, data)
+    }
+}
+
+impl Net for SimBoard {
+    fn open(&mut self, transport: Transport, host: &str, port: u16) -> Result<u32, Errno> {
+        self.0.borrow_mut().net.open(transport, host, port)
+    }
+    fn is_open(&mut self, socket: u32) -> Result<bool, Errno> {
+        self.0.borrow_mut().net.is_open(socket)
+    }
+    fn send(&mut self, socket: u32, data: &[u8]) -> Result<usize, Errno> {
+        self.0.borrow_mut().net.send(socket, data)
+    }
+    fn receive(&mut self, socket: u32, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        self.0.borrow_mut().net.receive(socket, buf)
+    }
+    fn close(&mut self, socket: u32) {
+        self.0.borrow_mut().net.close(socket)
     }
 }
 

@@ -132,6 +132,37 @@ pub enum What {
         /// The bytes.
         bytes: Vec<u8>,
     },
+    /// An app published a message or took one from its mailbox.
+    Ipc {
+        /// The topic's index in the app's `publish` or `subscribe` list.
+        topic: u32,
+        /// Published (true) or received (false).
+        published: bool,
+        /// The message.
+        bytes: Vec<u8>,
+        /// For a publish, the subscribers it reached.
+        subscribers: u32,
+    },
+    /// An app opened a socket (or failed to).
+    NetOpen {
+        /// The endpoint's index in the app's `net` list.
+        endpoint: u32,
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// How it went.
+        result: Result<(), Errno>,
+    },
+    /// An app moved bytes on a socket.
+    Net {
+        /// The app's socket id.
+        socket: u32,
+        /// Sent (true) or received (false).
+        sent: bool,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// An app sent a LoRa packet.
     RfSent {
         /// Frequency in Hz.
@@ -207,6 +238,8 @@ pub enum What {
     Denied(String),
     /// The app started.
     Started,
+    /// The app was stopped by a supervisor app.
+    Stopped,
     /// The app exited.
     Exited(i32),
     /// The app was stopped by a fault.
@@ -294,6 +327,24 @@ impl fmt::Display for Record {
                 let dir = if *transmitted { "tx" } else { "rx" };
                 write!(f, "uart{port} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
             }
+            What::Ipc { topic, published: true, bytes, subscribers } => write!(
+                f,
+                "ipc publish topic {topic} \"{}\" -> {subscribers} subscriber(s)",
+                String::from_utf8_lossy(bytes).escape_debug()
+            ),
+            What::Ipc { topic, published: false, bytes, .. } => {
+                write!(f, "ipc receive topic {topic} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
+            }
+            What::NetOpen { endpoint, host, port, result: Ok(()) } => {
+                write!(f, "net connect endpoint {endpoint} ({host}:{port})")
+            }
+            What::NetOpen { endpoint, host, port, result: Err(e) } => {
+                write!(f, "net connect endpoint {endpoint} ({host}:{port}) failed: {e}")
+            }
+            What::Net { socket, sent, bytes } => {
+                let dir = if *sent { "send" } else { "receive" };
+                write!(f, "net socket {socket} {dir} \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
+            }
             What::RfSent { frequency_hz, bytes, airtime_us } => write!(
                 f,
                 "rf tx {:.1} MHz \"{}\" ({:.1} ms on air)",
@@ -329,6 +380,7 @@ impl fmt::Display for Record {
             }
             What::Denied(d) => write!(f, "DENIED {d}"),
             What::Started => f.write_str("started"),
+            What::Stopped => f.write_str("stopped"),
             What::Exited(code) => write!(f, "exited with code {code}"),
             What::Faulted(why) => write!(f, "FAULT {why}"),
             What::Restarting(at) => write!(f, "restarting at {at}"),

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use akira_bridge::{Board, Instant};
+use akira_bridge::{Board, Instant, Lifecycle};
 use akira_sandbox::{AppId, Event, LoadError, LoadedApp, RestartPolicy, Runtime, Scheduler};
 
 use crate::board::SimBoard;
@@ -11,6 +11,9 @@ use crate::record::What;
 
 /// How long a scripted button press holds the pin low.
 pub const PRESS: Duration = Duration::from_millis(50);
+
+/// How far board time moves per round while sockets are open.
+const NET_STEP: Duration = Duration::from_millis(1);
 
 /// Why [`Simulation::run`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +65,12 @@ impl Simulation {
             self.board.record(Some(&info), What::Started);
         }
         Ok(id)
+    }
+
+    /// Serves `akira:app`'s table (from [`crate::bridge_with_apps`]): apps
+    /// granted `app` can then start and stop the others.
+    pub fn serve_apps(&mut self, table: &'static dyn Lifecycle) {
+        self.scheduler.set_lifecycle(table);
     }
 
     /// Stops and removes an app; `false` if there is none.
@@ -120,9 +129,11 @@ impl Simulation {
             }
             let board = self.board.clone();
             let arrivals = board.arrivals();
+            let activity = self.scheduler.runtime().bridge().activity();
             let round = self.scheduler.poll(now, |info, event| {
                 let what = match event {
                     Event::Started => What::Started,
+                    Event::Stopped => What::Stopped,
                     Event::Exited(code) => What::Exited(*code),
                     Event::Faulted(fault) => What::Faulted(fault.to_string()),
                     Event::Restarting(at) => What::Restarting(*at),
@@ -135,13 +146,25 @@ impl Simulation {
             if round.live == 0 {
                 return End::AllStopped;
             }
-            // Bytes that arrived during the round (a loopback) may complete
-            // a wait: run another round before time moves.
-            if round.busy || self.board.arrivals() != arrivals {
+            // Bytes that arrived during the round (a loopback) or messages
+            // published by an app may complete a wait: run another round
+            // before time moves.
+            if round.busy
+                || self.board.arrivals() != arrivals
+                || self.scheduler.runtime().bridge().activity() != activity
+            {
                 continue;
             }
             let air = self.board.next_air_event();
-            let next = [round.next_wake, self.script.front().map(|(t, ..)| *t), air, limit].into_iter().flatten().min();
+            let mut next =
+                [round.next_wake, self.script.front().map(|(t, ..)| *t), air, limit].into_iter().flatten().min();
+            if self.board.open_sockets() > 0 {
+                // The network runs on real time: let 1 ms of it pass for
+                // the host's sockets, and no more than that of board time.
+                std::thread::sleep(NET_STEP);
+                let step = now.saturating_add(NET_STEP);
+                next = Some(next.map_or(step, |t| t.min(step)));
+            }
             match next {
                 Some(t) => self.board.advance_to(t),
                 None => return End::Stalled,

@@ -4,6 +4,7 @@
 //! the specs here are the source that document is checked against.
 
 pub mod adc;
+pub mod app;
 pub mod ble;
 #[cfg(feature = "crypto")]
 pub mod crypto;
@@ -12,7 +13,9 @@ pub mod gpio;
 pub mod hid;
 pub mod i2c;
 pub mod i2c_async;
+pub mod ipc;
 pub mod log;
+pub mod net;
 pub mod ota;
 pub mod pwm;
 pub mod rf;

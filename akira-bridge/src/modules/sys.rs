@@ -1,10 +1,14 @@
-//! `akira:sys`: the app's own identity, yielding and exiting.
+//! `akira:sys`: the app's own identity, yielding and exiting, and the
+//! device's power state: uptime, why it last reset, and the app's
+//! low-power hint (through [`Board`]'s default methods, so every board
+//! has them).
 
 use akira_caps::{ABI_VERSION, Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
 use wasmi::{Caller, Linker};
 
-use super::{sig, stable};
-use crate::board::Board;
+use super::{experimental, sig, stable};
+use crate::board::{Board, PowerHint};
+use crate::errno::Errno;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, Wait, WaitKind, memory_and_state, reply};
 
@@ -24,6 +28,14 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         stable("app_version", sig::NONE, sig::L, "app_version(): major << 32 | minor << 16 | patch"),
         stable("abi_version", sig::NONE, sig::I, "abi_version(): the ABI the firmware provides"),
         stable("denials", sig::NONE, sig::I, "denials(): calls of this app the guard refused"),
+        experimental("uptime_us", sig::NONE, sig::L, "uptime_us(): microseconds since the device started"),
+        experimental("reset_reason", sig::NONE, sig::I, "reset_reason(): why the device last reset (0 unknown)"),
+        experimental(
+            "sleep_hint",
+            sig::I,
+            sig::I,
+            "sleep_hint(level): how deeply the device may sleep while the app waits; 0",
+        ),
     ],
 };
 
@@ -37,6 +49,13 @@ fn app_name<B: Board>(c: &mut Caller<'_, AppState<B>>, ptr: u32, cap: u32) -> Re
     let n = name.len().min(cap as usize);
     memory.write(ptr, &name[..n])?;
     Ok(name.len() as i32)
+}
+
+fn sleep_hint<B: Board>(state: &mut AppState<B>, level: u32) -> i32 {
+    let Some(hint) = PowerHint::from_u32(level) else { return Errno::Invalid.code() };
+    let info = state.info().clone();
+    state.board_mut().power_hint(&info, hint);
+    0
 }
 
 impl<B: Board> HostModule<B> for Sys {
@@ -64,6 +83,66 @@ impl<B: Board> HostModule<B> for Sys {
         linker.func_wrap(m, "denials", |c: C<'_, B>| -> i32 {
             c.data().guard().total_denials().min(i32::MAX as u32) as i32
         })?;
+        linker.func_wrap(m, "uptime_us", |c: C<'_, B>| -> i64 {
+            c.data().board().uptime_us().min(i64::MAX as u64) as i64
+        })?;
+        linker.func_wrap(m, "reset_reason", |c: C<'_, B>| -> i32 { c.data().board().reset_reason() as i32 })?;
+        linker.func_wrap(m, "sleep_hint", |mut c: C<'_, B>, level: u32| -> i32 { sleep_hint(c.data_mut(), level) })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Recorder, recorder_board, state};
+    use crate::{AppInfo, ResetReason};
+    use akira_caps::CapabilitySet;
+
+    /// A board that woke from deep sleep and keeps the hints it gets.
+    struct Sleepy {
+        rec: Recorder,
+        hints: Vec<(u16, PowerHint)>,
+    }
+
+    impl Board for Sleepy {
+        fn now(&self) -> crate::Instant {
+            self.rec.now()
+        }
+        fn log(&mut self, app: &AppInfo, level: crate::Level, message: &str) {
+            self.rec.log(app, level, message)
+        }
+        fn reset_reason(&self) -> ResetReason {
+            ResetReason::Wakeup
+        }
+        fn power_hint(&mut self, app: &AppInfo, hint: PowerHint) {
+            self.hints.push((app.id, hint));
+        }
+    }
+
+    #[test]
+    fn hints_reach_the_board_and_bad_levels_do_not() {
+        let caps = CapabilitySet { sys: true, ..Default::default() };
+        let mut s = state(Sleepy { rec: Recorder::default(), hints: Vec::new() }, &caps);
+        assert_eq!(sleep_hint(&mut s, 2), 0);
+        assert_eq!(sleep_hint(&mut s, 0), 0);
+        assert_eq!(sleep_hint(&mut s, 3), Errno::Invalid.code());
+        assert_eq!(s.board().hints, [(1, PowerHint::Deep), (1, PowerHint::Active)]);
+        assert_eq!(s.board().reset_reason() as i32, 7);
+    }
+
+    struct Plain {
+        rec: Recorder,
+    }
+    recorder_board!(Plain);
+
+    #[test]
+    fn boards_that_say_nothing_get_the_defaults() {
+        let mut b = Plain { rec: Recorder { now: 1_234, events: Vec::new() } };
+        assert_eq!(b.uptime_us(), 1_234, "uptime is the clock's reading");
+        assert_eq!(b.reset_reason(), ResetReason::Unknown);
+        let info = AppInfo { id: 0, name: Default::default(), version: Default::default() };
+        b.power_hint(&info, PowerHint::Deep);
+        assert!(b.rec.events.is_empty());
     }
 }

@@ -2,12 +2,16 @@
 
 use akira_bridge::akira_caps::ModuleSpec;
 use akira_bridge::modules::{
-    adc, ble, crypto, display, gpio, hid, i2c, log, ota, pwm, rf, rng, sensor, spi, storage, sys, timer, uart,
+    adc, app, ble, crypto, display, gpio, hid, i2c, ipc, log, net, ota, pwm, rf, rng, sensor, spi, storage, sys, timer,
+    uart,
 };
 
 /// Every module of the crate: those of `Bridge::with_all`, in its order
 /// (the sandbox's install test checks that order against a real
-/// `with_all` bridge), then the radio modules boards register themselves.
+/// `with_all` bridge), then the modules a firmware registers itself: the
+/// radio (`akira:rf` over its radio task), and those over a firmware object
+/// (`akira:ipc` over its broker, `akira:net` over its socket table,
+/// `akira:app` over its lifecycle table).
 pub const SPECS: &[&ModuleSpec] = &[
     &log::SPEC,
     &timer::SPEC,
@@ -27,4 +31,7 @@ pub const SPECS: &[&ModuleSpec] = &[
     &hid::SPEC,
     &rf::SPEC,
     &ble::SPEC,
+    &ipc::SPEC,
+    &net::SPEC,
+    &app::SPEC,
 ];
