@@ -45,7 +45,8 @@ pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
 pub use modules::rf::{LoraConfig, PacketInfo, Radio, Rf, RfMailbox, RfModule};
 pub use modules::rng::{Rng, RngModule};
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};
-pub use modules::spi::{Spi, SpiDevices, SpiModule};
+pub use modules::spi::{Spi, SpiDevices, SpiModule, SpiOp};
+pub use modules::spi_async::{AsyncSpi, AsyncSpiModule, SpiMailbox};
 #[cfg(feature = "flash-kv")]
 pub use modules::storage::{FlashKv, FlashKvError};
 pub use modules::storage::{KvStore, StorageModule, StorageOp};

@@ -22,6 +22,7 @@ pub mod rf;
 pub mod rng;
 pub mod sensor;
 pub mod spi;
+pub mod spi_async;
 pub mod storage;
 pub mod sys;
 pub mod timer;

@@ -7,11 +7,21 @@
 //! with one bit test ([`akira_caps::Guard::id`]) before the bus is touched,
 //! and runs as one transaction: chip select asserted for the whole call.
 //!
-//! Boards implement [`Spi`]; most forward to an [`SpiDevices`] of the
-//! HAL's (or `embedded-hal-bus`'s) `SpiDevice`s. Like I2C, transfers are
-//! blocking and bounded ([`MAX_TRANSFER`] bytes each way, about 4 ms at
-//! 8 MHz); see the `akira:i2c` module docs for why bus transfers do not
-//! suspend the app.
+//! # Blocking or suspending
+//!
+//! With [`SpiModule`] the board implements [`Spi`], most by forwarding to
+//! an [`SpiDevices`] of the HAL's (or `embedded-hal-bus`'s) blocking
+//! `SpiDevice`s, and a transfer runs inside the host call: bounded
+//! ([`MAX_TRANSFER`] bytes each way, about 4 ms at 8 MHz) and without
+//! suspending the app, the path for blocking HALs and the simulator.
+//!
+//! On an async HAL, register
+//! [`AsyncSpiModule`](super::spi_async::AsyncSpiModule) instead: the same
+//! functions, checked the same way, but each call is queued to a firmware
+//! task that owns the device ([`SpiMailbox`](super::spi_async::SpiMailbox)
+//! over `embedded_hal_async::spi::SpiDevice`) and the app is suspended
+//! until it is done. Both issue the same embedded-hal operations per call
+//! ([`SpiOp`]).
 
 use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
 use embedded_hal::spi::{self as hal, Operation};
@@ -119,77 +129,149 @@ pub static SPEC: ModuleSpec = ModuleSpec {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SpiModule;
 
+/// What one `akira:spi` call does: one transaction, chip select asserted
+/// throughout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum SpiOp {
+    /// `write`: clock out the bytes sent, ignore what comes back.
+    Write,
+    /// `read`: clock in the bytes received.
+    Read,
+    /// `transfer`: full duplex for as many clocks as the longer buffer.
+    Transfer,
+    /// `transfer_in_place`: full duplex in one buffer, each received byte
+    /// replacing the one sent.
+    TransferInPlace,
+    /// `write_then_read`: a write, then a read.
+    WriteThenRead,
+}
+
+/// The embedded-hal operations of one call.
+pub(crate) enum Operations<'a> {
+    One([Operation<'a, u8>; 1]),
+    Two([Operation<'a, u8>; 2]),
+}
+
+impl<'a> Operations<'a> {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [Operation<'a, u8>] {
+        match self {
+            Operations::One(ops) => ops,
+            Operations::Two(ops) => ops,
+        }
+    }
+}
+
+impl SpiOp {
+    /// The operations both modules issue for this call: `write` is what is
+    /// sent, `read` where received bytes go; for
+    /// [`SpiOp::TransferInPlace`], `read` holds the bytes sent and `write`
+    /// is unused.
+    pub(crate) fn operations<'a>(self, write: &'a [u8], read: &'a mut [u8]) -> Operations<'a> {
+        match self {
+            SpiOp::Write => Operations::One([Operation::Write(write)]),
+            SpiOp::Read => Operations::One([Operation::Read(read)]),
+            SpiOp::Transfer => Operations::One([Operation::Transfer(read, write)]),
+            SpiOp::TransferInPlace => Operations::One([Operation::TransferInPlace(read)]),
+            SpiOp::WriteThenRead => Operations::Two([Operation::Write(write), Operation::Read(read)]),
+        }
+    }
+}
+
+/// An `akira:spi` call as the app made it, and once [`check`]ed. Both
+/// bridge modules for `akira:spi` (blocking and suspending) run it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Call {
+    pub device: u32,
+    pub op: SpiOp,
+    /// The bytes sent: `(ptr, len)` in the app's memory (for
+    /// [`SpiOp::TransferInPlace`], the buffer itself).
+    pub write: (u32, u32),
+    /// Where the bytes received go: `(ptr, len)`; `len` 0 for none.
+    pub read: (u32, u32),
+}
+
+impl Call {
+    /// A one-buffer call: `write`, `read` or `transfer_in_place`.
+    pub(crate) fn one(op: SpiOp, device: u32, ptr: u32, len: u32) -> Call {
+        let (buf, none) = ((ptr, len), (0, 0));
+        match op {
+            SpiOp::Write => Call { device, op, write: buf, read: none },
+            SpiOp::Read => Call { device, op, write: none, read: buf },
+            _ => Call { device, op, write: buf, read: buf },
+        }
+    }
+}
+
 fn length(len: u32) -> Result<(), Refusal> {
     if len > MAX_TRANSFER { Err(Errno::TooLarge.into()) } else { Ok(()) }
 }
 
-/// Runs the transaction and reports it to the board.
-fn run<B: Board + Spi>(state: &mut AppState<B>, device: u32, ops: &mut [Operation<'_, u8>]) -> Result<i32, Refusal> {
-    let result = state.board_mut().transaction(device, ops);
-    let (mut wrote, mut read): (&[u8], &[u8]) = (&[], &[]);
-    for op in ops.iter() {
-        match op {
-            Operation::Write(w) => wrote = w,
-            Operation::Read(r) => read = &**r,
-            Operation::Transfer(r, w) => (wrote, read) = (&**w, &**r),
-            Operation::TransferInPlace(b) => read = &**b,
-            Operation::DelayNs(_) => {}
-        }
+/// Checks a call: the guard first (one bit test), then the lengths and the
+/// app's buffers (which must not overlap, but in place).
+pub(crate) fn check<B: Board>(
+    memory: &mut GuestMemory<'_>,
+    state: &mut AppState<B>,
+    call: Call,
+) -> Result<Call, Refusal> {
+    state.guarded(|g| g.id(Capability::Spi, call.device))?;
+    length(call.write.1)?;
+    length(call.read.1)?;
+    if call.op == SpiOp::TransferInPlace {
+        memory.bytes(call.read.0, call.read.1)?;
+    } else {
+        memory.in_out(call.write, call.read)?;
     }
-    state.trace(Trace::Spi { device, wrote, read, result });
+    Ok(call)
+}
+
+/// Runs a checked call on the blocking device and reports it to the board.
+fn run<B: Board + Spi>(memory: &mut GuestMemory<'_>, state: &mut AppState<B>, call: Call) -> Result<i32, Refusal> {
+    let Call { device, op, write, read } = call;
+    // In place is traced as what was received; what was sent is overwritten.
+    let (w, r) = if op == SpiOp::TransferInPlace {
+        (&[][..], memory.bytes_mut(read.0, read.1)?)
+    } else {
+        memory.in_out(write, read)?
+    };
+    let result = state.board_mut().transaction(device, op.operations(w, &mut *r).as_mut_slice());
+    state.trace(Trace::Spi { device, wrote: w, read: r, result });
     result?;
     Ok(0)
 }
 
-/// One buffer: write, read or in place.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum One {
-    Write,
-    Read,
-    InPlace,
+/// Checks and runs a call on the blocking device.
+fn blocking<B: Board + Spi>(memory: &mut GuestMemory<'_>, state: &mut AppState<B>, call: Call) -> Result<i32, Refusal> {
+    let call = check(memory, state, call)?;
+    run(memory, state, call)
 }
 
-fn one<B: Board + Spi>(
-    memory: &mut GuestMemory<'_>,
-    state: &mut AppState<B>,
-    kind: One,
-    device: u32,
-    ptr: u32,
-    len: u32,
-) -> Result<i32, Refusal> {
-    state.guarded(|g| g.id(Capability::Spi, device))?;
-    length(len)?;
-    if kind == One::Write {
-        let bytes = memory.bytes(ptr, len)?;
-        return run(state, device, &mut [Operation::Write(bytes)]);
+/// Defines the five `akira:spi` functions, each checking its call and
+/// handing it to `exec` (blocking, or suspending the app).
+pub(crate) fn link_calls<B: Board>(
+    linker: &mut Linker<AppState<B>>,
+    exec: impl Fn(&mut GuestMemory<'_>, &mut AppState<B>, Call) -> Result<i32, Refusal> + Copy + Send + Sync + 'static,
+) -> Result<(), LinkError> {
+    type C<'a, B> = Caller<'a, AppState<B>>;
+    let m = SPEC.import;
+    let go =
+        move |c: &mut C<'_, B>, call: Call| reply(memory_and_state(c).and_then(|(mut mem, s)| exec(&mut mem, s, call)));
+    for (name, op) in [("write", SpiOp::Write), ("read", SpiOp::Read), ("transfer_in_place", SpiOp::TransferInPlace)] {
+        linker.func_wrap(m, name, move |mut c: C<'_, B>, device: u32, ptr: u32, len: u32| {
+            go(&mut c, Call::one(op, device, ptr, len))
+        })?;
     }
-    let buf = memory.bytes_mut(ptr, len)?;
-    if kind == One::Read {
-        run(state, device, &mut [Operation::Read(buf)])
-    } else {
-        // Traced as what was received; what was sent is overwritten.
-        run(state, device, &mut [Operation::TransferInPlace(buf)])
+    for (name, op) in [("transfer", SpiOp::Transfer), ("write_then_read", SpiOp::WriteThenRead)] {
+        linker.func_wrap(
+            m,
+            name,
+            move |mut c: C<'_, B>, device: u32, wptr: u32, wlen: u32, rptr: u32, rlen: u32| {
+                go(&mut c, Call { device, op, write: (wptr, wlen), read: (rptr, rlen) })
+            },
+        )?;
     }
-}
-
-/// Two buffers: full duplex, or write then read.
-fn two<B: Board + Spi>(
-    memory: &mut GuestMemory<'_>,
-    state: &mut AppState<B>,
-    duplex: bool,
-    device: u32,
-    src: (u32, u32),
-    dst: (u32, u32),
-) -> Result<i32, Refusal> {
-    state.guarded(|g| g.id(Capability::Spi, device))?;
-    length(src.1)?;
-    length(dst.1)?;
-    let (w, r) = memory.in_out(src, dst)?;
-    if duplex {
-        run(state, device, &mut [Operation::Transfer(r, w)])
-    } else {
-        run(state, device, &mut [Operation::Write(w), Operation::Read(r)])
-    }
+    Ok(())
 }
 
 impl<B: Board + Spi> HostModule<B> for SpiModule {
@@ -198,26 +280,7 @@ impl<B: Board + Spi> HostModule<B> for SpiModule {
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
-        type C<'a, B> = Caller<'a, AppState<B>>;
-        let m = SPEC.import;
-        for (name, kind) in [("write", One::Write), ("read", One::Read), ("transfer_in_place", One::InPlace)] {
-            linker.func_wrap(m, name, move |mut c: C<'_, B>, device: u32, ptr: u32, len: u32| {
-                reply(memory_and_state(&mut c).and_then(|(mut mem, s)| one(&mut mem, s, kind, device, ptr, len)))
-            })?;
-        }
-        for (name, duplex) in [("transfer", true), ("write_then_read", false)] {
-            linker.func_wrap(
-                m,
-                name,
-                move |mut c: C<'_, B>, device: u32, wptr: u32, wlen: u32, rptr: u32, rlen: u32| {
-                    reply(
-                        memory_and_state(&mut c)
-                            .and_then(|(mut mem, s)| two(&mut mem, s, duplex, device, (wptr, wlen), (rptr, rlen))),
-                    )
-                },
-            )?;
-        }
-        Ok(())
+        link_calls(linker, blocking::<B>)
     }
 }
 
@@ -258,6 +321,30 @@ mod tests {
         state(board, &caps)
     }
 
+    /// A one-buffer call on the blocking module.
+    fn one(
+        memory: &mut GuestMemory<'_>,
+        state: &mut AppState<Board2>,
+        op: SpiOp,
+        device: u32,
+        ptr: u32,
+        len: u32,
+    ) -> Result<i32, Refusal> {
+        blocking(memory, state, Call::one(op, device, ptr, len))
+    }
+
+    /// A two-buffer call on the blocking module.
+    fn two(
+        memory: &mut GuestMemory<'_>,
+        state: &mut AppState<Board2>,
+        op: SpiOp,
+        device: u32,
+        write: (u32, u32),
+        read: (u32, u32),
+    ) -> Result<i32, Refusal> {
+        blocking(memory, state, Call { device, op, write, read })
+    }
+
     fn done(mut s: AppState<Board2>) -> Vec<String> {
         for d in s.board_mut().devices.devices.iter_mut() {
             d.done();
@@ -289,14 +376,14 @@ mod tests {
         backing[32..34].copy_from_slice(&[0x05, 0x00]);
         backing[40..44].copy_from_slice(&[0x03, 0x00, 0x10, 0x00]);
         let mut mem = GuestMemory::new(&mut backing);
-        assert_eq!(code(one(&mut mem, &mut s, One::Write, 0, 0, 1)), 0);
-        assert_eq!(code(one(&mut mem, &mut s, One::Read, 0, 8, 2)), 0);
+        assert_eq!(code(one(&mut mem, &mut s, SpiOp::Write, 0, 0, 1)), 0);
+        assert_eq!(code(one(&mut mem, &mut s, SpiOp::Read, 0, 8, 2)), 0);
         assert_eq!(mem.bytes(8, 2).unwrap(), &[0xef, 0x40]);
-        assert_eq!(code(two(&mut mem, &mut s, true, 0, (16, 4), (20, 4))), 0);
+        assert_eq!(code(two(&mut mem, &mut s, SpiOp::Transfer, 0, (16, 4), (20, 4))), 0);
         assert_eq!(mem.bytes(20, 4).unwrap(), &[0xff, 0xef, 0x40, 0x14]);
-        assert_eq!(code(one(&mut mem, &mut s, One::InPlace, 0, 32, 2)), 0);
+        assert_eq!(code(one(&mut mem, &mut s, SpiOp::TransferInPlace, 0, 32, 2)), 0);
         assert_eq!(mem.bytes(32, 2).unwrap(), &[0xff, 0x02]);
-        assert_eq!(code(two(&mut mem, &mut s, false, 0, (40, 4), (48, 3))), 0);
+        assert_eq!(code(two(&mut mem, &mut s, SpiOp::WriteThenRead, 0, (40, 4), (48, 3))), 0);
         assert_eq!(mem.bytes(48, 3).unwrap(), &[1, 2, 3]);
         let events = done(s);
         assert_eq!(events.len(), 5);
@@ -309,10 +396,10 @@ mod tests {
         let mut backing = [0u8; 16];
         let mut mem = GuestMemory::new(&mut backing);
         let denied = Errno::Denied.code();
-        assert_eq!(code(one(&mut mem, &mut s, One::Write, 1, 0, 1)), denied, "device 1 exists but is not granted");
-        assert_eq!(code(one(&mut mem, &mut s, One::Read, 31, 0, 1)), denied);
-        assert_eq!(code(two(&mut mem, &mut s, true, 32, (0, 1), (1, 1))), denied, "beyond the id range");
-        assert_eq!(code(two(&mut mem, &mut s, false, u32::MAX, (0, 1), (1, 1))), denied);
+        assert_eq!(code(one(&mut mem, &mut s, SpiOp::Write, 1, 0, 1)), denied, "device 1 exists but is not granted");
+        assert_eq!(code(one(&mut mem, &mut s, SpiOp::Read, 31, 0, 1)), denied);
+        assert_eq!(code(two(&mut mem, &mut s, SpiOp::Transfer, 32, (0, 1), (1, 1))), denied, "beyond the id range");
+        assert_eq!(code(two(&mut mem, &mut s, SpiOp::WriteThenRead, u32::MAX, (0, 1), (1, 1))), denied);
         assert_eq!(s.guard().denials(Capability::Spi), 4);
         assert!(done(s).iter().all(|e| e.starts_with("Denied")));
     }
@@ -323,11 +410,11 @@ mod tests {
         let mut backing = [0u8; 16];
         let mut mem = GuestMemory::new(&mut backing);
         let (fault, big, inval) = (Errno::Fault.code(), Errno::TooLarge.code(), Errno::Invalid.code());
-        assert_eq!(code(one(&mut mem, &mut s, One::Write, 0, 12, 5)), fault);
-        assert_eq!(code(one(&mut mem, &mut s, One::InPlace, 0, u32::MAX, 1)), fault);
-        assert_eq!(code(two(&mut mem, &mut s, true, 0, (0, 4), (14, 4))), fault);
-        assert_eq!(code(two(&mut mem, &mut s, true, 0, (0, 4), (3, 4))), inval, "overlap");
-        assert_eq!(code(one(&mut mem, &mut s, One::Read, 0, 0, MAX_TRANSFER + 1)), big);
+        assert_eq!(code(one(&mut mem, &mut s, SpiOp::Write, 0, 12, 5)), fault);
+        assert_eq!(code(one(&mut mem, &mut s, SpiOp::TransferInPlace, 0, u32::MAX, 1)), fault);
+        assert_eq!(code(two(&mut mem, &mut s, SpiOp::Transfer, 0, (0, 4), (14, 4))), fault);
+        assert_eq!(code(two(&mut mem, &mut s, SpiOp::Transfer, 0, (0, 4), (3, 4))), inval, "overlap");
+        assert_eq!(code(one(&mut mem, &mut s, SpiOp::Read, 0, 0, MAX_TRANSFER + 1)), big);
         assert!(done(s).is_empty());
     }
 
