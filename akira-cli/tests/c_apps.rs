@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::echo_server;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -29,12 +32,16 @@ fn build(app: &str, name: &str) -> PathBuf {
 }
 
 fn run(app: &str, wasm: &Path, extra: &[&str]) -> (Output, String, String) {
-    let manifest = root().join("examples/apps").join(app).join("Akira.toml");
+    run_with(&root().join("examples/apps").join(app).join("Akira.toml"), wasm, extra)
+}
+
+/// Runs `wasm` on the simulated board with the manifest at `manifest`.
+fn run_with(manifest: &Path, wasm: &Path, extra: &[&str]) -> (Output, String, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_akira"))
         .arg("run")
         .arg(wasm)
         .arg("--manifest")
-        .arg(&manifest)
+        .arg(manifest)
         .args(["--virtual-time"])
         .args(extra)
         .current_dir(root())
@@ -92,7 +99,12 @@ fn c_services_uses_the_service_modules_from_c() {
         return;
     }
     let wasm = build("c-services", "services");
-    let (o, out, err) = run("c-services", &wasm, &[]);
+    // Endpoint 0 of the manifest is an echo server on a port of this test's.
+    let port = echo_server();
+    let toml = std::fs::read_to_string(root().join("examples/apps/c-services/Akira.toml")).unwrap();
+    let manifest = wasm.with_file_name("Akira.toml");
+    std::fs::write(&manifest, toml.replace("127.0.0.1:7", &format!("127.0.0.1:{port}"))).unwrap();
+    let (o, out, err) = run_with(&manifest, &wasm, &[]);
     assert_eq!(o.status.code(), Some(0), "exit code = the failed check:\n{out}\n{err}");
     for line in [
         "c-services   storage set \"big\" 60 bytes -> no space left (AKIRA_ENOSPC)",
@@ -104,6 +116,13 @@ fn c_services_uses_the_service_modules_from_c() {
         "c-services   DENIED rf: transmit power 20 dBm is not granted",
         "c-services   rf tx 868.1 MHz \"hello\" (123.9 ms on air)",
         "c-services   info: ota: version 0.1.0, not on trial, no previous version",
+        "c-services   ipc receive topic 0 \"hi\"",
+        "c-services   DENIED ipc: id 1 is not granted",
+        "c-services   DENIED net: id 1 is not granted",
+        "c-services   net socket 0 receive \"ping\"",
+        "c-services   DENIED app: id 1 is not granted",
+        "c-services   sleep hint: Light",
+        "c-services   info: sys: uptime past the LoRa packet, sleep hint taken",
     ] {
         assert!(out.contains(line), "missing `{line}`:\n{out}");
     }

@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::echo_server;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -456,25 +459,6 @@ fn ipc_pong_alone_waits_suspended_then_gives_up() {
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     assert!(out.contains("[   2.000000s] ipc-pong     info: no ping for 2 s"), "{out}");
-}
-
-/// An echo server on an ephemeral port of 127.0.0.1 that serves one
-/// connection; it returns the port.
-fn echo_server() -> u16 {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 256];
-        loop {
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => stream.write_all(&buf[..n]).unwrap(),
-            }
-        }
-    });
-    port
 }
 
 /// `examples/apps/net-echo` built, as a `.wasm` without a manifest, and

@@ -1,6 +1,7 @@
 /*
- * The native API's service modules from C: storage, display, HID, LoRa
- * and the app's own update state, on the simulated board. Each result is
+ * The native API's service modules from C: storage, display, HID, LoRa,
+ * the app's own update state, IPC, networking, app control and the power
+ * functions of sys, on the simulated board. Each result is
  * checked; the app exits with 0 when all are as expected, or with the
  * number of the first check that failed.
  */
@@ -56,5 +57,45 @@ AKIRA_EXPORT("akira_main") int32_t akira_main(void) {
     if (akira_ota_is_trial() != 0) return 19;
     if (akira_ota_previous_version() != AKIRA_ENORES) return 20;
     say("ota: version 0.1.0, not on trial, no previous version");
+
+    /* IPC: subscribed to its own topic, the app receives what it publishes;
+       topic 1 is in neither list. */
+    if (akira_ipc_subscribe(0) != 0) return 21;
+    if (akira_ipc_publish(0, "hi", 2) != 1) return 22;
+    char msg[8];
+    int32_t got = akira_ipc_receive(msg, sizeof msg, 0);
+    if (AKIRA_IPC_TOPIC(got) != 0 || AKIRA_IPC_LEN(got) != 2 || msg[0] != 'h' || msg[1] != 'i') return 23;
+    if (akira_ipc_publish(1, "x", 1) != AKIRA_EDENIED) return 24;
+    say("ipc: got its own \"hi\" back; topic 1 refused");
+
+    /* Net: endpoint 0 (the echo server) is granted, endpoint 1 is not. */
+    if (akira_net_connect(1, AKIRA_NET_TCP, 0, 1000000) != AKIRA_EDENIED) return 25;
+    int32_t sock = akira_net_connect(0, AKIRA_NET_TCP, 0, 1000000);
+    if (sock < 0) return 26;
+    if (akira_net_send(sock, "ping", 4, 1000000) != 4) return 27;
+    char echo[8];
+    uint32_t n = 0;
+    while (n < 4) {
+        int32_t r = akira_net_receive(sock, echo + n, 4 - n, 1000000);
+        if (r <= 0) return 28;
+        n += (uint32_t)r;
+    }
+    if (echo[0] != 'p' || echo[3] != 'g') return 29;
+    if (akira_net_close(sock) != 0) return 30;
+    say("net: \"ping\" echoed over TCP; endpoint 1 refused");
+
+    /* App control: the app may see itself (running, or waiting as the
+       firmware last saw it: the table is refreshed each round); nothing
+       else. */
+    int32_t self = akira_app_status(0);
+    if (self != 0 && self != 1) return 31;
+    if (akira_app_status(1) != AKIRA_EDENIED) return 32;
+    say("app: itself running; app 1 refused");
+
+    /* sys power: the rf send above took 123.9 ms of (virtual) time. */
+    if (akira_sys_uptime_us() < 123904) return 33;
+    if (akira_sys_reset_reason() < 0) return 34;
+    if (akira_sys_sleep_hint(1) != 0) return 35;
+    say("sys: uptime past the LoRa packet, sleep hint taken");
     return 0;
 }
