@@ -11,15 +11,12 @@
 //! scheduler's idle future awaits [`InputLatch::changed`] beside its timer.
 //! Nothing here depends on an executor.
 
-use core::cell::RefCell;
-use core::future::poll_fn;
 use core::sync::atomic::{AtomicU32, Ordering};
-use core::task::{Poll, Waker};
 
-use critical_section::Mutex;
 use embedded_hal::digital::{ErrorType, InputPin};
 
 use crate::modules::gpio::{Edge, Edges};
+use crate::wake::Changes;
 
 /// Levels and latched edges of up to 32 input pins (by logical number).
 pub struct InputLatch {
@@ -27,8 +24,7 @@ pub struct InputLatch {
     rising: AtomicU32,
     falling: AtomicU32,
     /// Bumped on every edge, so `changed` can tell a new one from an old.
-    count: AtomicU32,
-    waker: Mutex<RefCell<Option<Waker>>>,
+    changes: Changes,
 }
 
 impl Default for InputLatch {
@@ -44,8 +40,7 @@ impl InputLatch {
             level: AtomicU32::new(0),
             rising: AtomicU32::new(0),
             falling: AtomicU32::new(0),
-            count: AtomicU32::new(0),
-            waker: Mutex::new(RefCell::new(None)),
+            changes: Changes::new(),
         }
     }
 
@@ -65,12 +60,7 @@ impl InputLatch {
         if was != high {
             let edges = if high { &self.rising } else { &self.falling };
             edges.fetch_or(bit, Ordering::Relaxed);
-            self.count.fetch_add(1, Ordering::Release);
-            critical_section::with(|cs| {
-                if let Some(waker) = self.waker.borrow_ref_mut(cs).take() {
-                    waker.wake();
-                }
-            });
+            self.changes.bump();
         }
     }
 
@@ -101,16 +91,7 @@ impl InputLatch {
     /// Resolves at the next edge on any pin (one waiter: the scheduler's
     /// idle future).
     pub async fn changed(&self) {
-        let seen = self.count.load(Ordering::Acquire);
-        poll_fn(|cx| {
-            if self.count.load(Ordering::Acquire) != seen {
-                return Poll::Ready(());
-            }
-            critical_section::with(|cs| *self.waker.borrow_ref_mut(cs) = Some(cx.waker().clone()));
-            // An edge between the check and the registration wakes us anyway.
-            if self.count.load(Ordering::Acquire) != seen { Poll::Ready(()) } else { Poll::Pending }
-        })
-        .await
+        self.changes.changed().await
     }
 
     /// Owns `input` and records its level and edges forever: run it as a

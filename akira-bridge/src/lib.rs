@@ -16,6 +16,7 @@ pub mod state;
 #[cfg(test)]
 mod testing;
 pub mod time;
+mod wake;
 
 pub use akira_caps;
 pub use embedded_graphics;

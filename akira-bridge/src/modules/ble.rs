@@ -32,8 +32,7 @@
 use core::cell::RefCell;
 use core::future::{Future, poll_fn};
 use core::pin::pin;
-use core::sync::atomic::{AtomicU32, Ordering};
-use core::task::{Poll, Waker};
+use core::task::Poll;
 use core::time::Duration;
 
 use akira_caps::scope::ble as role;
@@ -48,6 +47,7 @@ use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
 use crate::time::Instant;
+use crate::wake::{Changes, WakerSlot};
 
 /// Longest legacy advertising data or scan response, in bytes.
 pub const MAX_ADV_DATA: usize = 31;
@@ -352,27 +352,14 @@ impl<const SLOTS: usize, const QUEUE: usize> Slots<SLOTS, QUEUE> {
 pub struct BleMailbox<const SLOTS: usize, const QUEUE: usize> {
     slots: Mutex<RefCell<Slots<SLOTS, QUEUE>>>,
     /// Bumped when a job finishes or a report arrives.
-    changes: AtomicU32,
-    serve_waker: Mutex<RefCell<Option<Waker>>>,
-    idle_waker: Mutex<RefCell<Option<Waker>>>,
+    changes: Changes,
+    serve_waker: WakerSlot,
 }
 
 impl<const SLOTS: usize, const QUEUE: usize> Default for BleMailbox<SLOTS, QUEUE> {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn wake(slot: &Mutex<RefCell<Option<Waker>>>) {
-    critical_section::with(|cs| {
-        if let Some(w) = slot.borrow_ref_mut(cs).take() {
-            w.wake();
-        }
-    });
-}
-
-fn register(slot: &Mutex<RefCell<Option<Waker>>>, waker: &Waker) {
-    critical_section::with(|cs| *slot.borrow_ref_mut(cs) = Some(waker.clone()));
 }
 
 /// Lets other tasks run once.
@@ -397,24 +384,15 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
         let () = Self::SOUND;
         BleMailbox {
             slots: Mutex::new(RefCell::new(Slots { slots: [Slot::FREE; SLOTS], next_seq: 0, advertiser: None })),
-            changes: AtomicU32::new(0),
-            serve_waker: Mutex::new(RefCell::new(None)),
-            idle_waker: Mutex::new(RefCell::new(None)),
+            changes: Changes::new(),
+            serve_waker: WakerSlot::new(),
         }
     }
 
     /// Resolves when a job finishes or a report arrives (one waiter: the
     /// scheduler's idle future).
     pub async fn changed(&self) {
-        let seen = self.changes.load(Ordering::Acquire);
-        poll_fn(|cx| {
-            if self.changes.load(Ordering::Acquire) != seen {
-                return Poll::Ready(());
-            }
-            register(&self.idle_waker, cx.waker());
-            if self.changes.load(Ordering::Acquire) != seen { Poll::Ready(()) } else { Poll::Pending }
-        })
-        .await
+        self.changes.changed().await
     }
 
     /// Reports app `app` lost because its queue was full.
@@ -423,8 +401,7 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
     }
 
     fn changed_now(&self) {
-        self.changes.fetch_add(1, Ordering::Release);
-        wake(&self.idle_waker);
+        self.changes.bump();
     }
 
     /// Takes the oldest queued job: its slot and the job.
@@ -477,7 +454,7 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
                     if let Some(job) = self.next() {
                         return Poll::Ready(job);
                     }
-                    register(&self.serve_waker, cx.waker());
+                    self.serve_waker.register(cx.waker());
                     match self.next() {
                         Some(job) => Poll::Ready(job),
                         None => Poll::Pending,
@@ -556,7 +533,7 @@ impl<const SLOTS: usize, const QUEUE: usize> Ble for &'static BleMailbox<SLOTS, 
             Ok(queue)
         })?;
         if queued {
-            wake(&self.serve_waker);
+            self.serve_waker.wake();
         }
         Ok(())
     }

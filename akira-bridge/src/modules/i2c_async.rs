@@ -22,8 +22,7 @@
 
 use core::cell::RefCell;
 use core::future::poll_fn;
-use core::sync::atomic::{AtomicU32, Ordering};
-use core::task::{Poll, Waker};
+use core::task::Poll;
 use core::time::Duration;
 
 use akira_caps::ModuleSpec;
@@ -37,6 +36,7 @@ use crate::errno::Errno;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind};
+use crate::wake::{Changes, WakerSlot};
 
 /// How long an app waits for its transfer before `AKIRA_ETIMEDOUT`.
 pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(1);
@@ -93,27 +93,14 @@ struct Slots<const SLOTS: usize, const BUF: usize> {
 pub struct I2cMailbox<const SLOTS: usize, const BUF: usize> {
     slots: Mutex<RefCell<Slots<SLOTS, BUF>>>,
     /// Bumped when a transfer finishes, so `changed` can tell new from old.
-    finished: AtomicU32,
-    serve_waker: Mutex<RefCell<Option<Waker>>>,
-    idle_waker: Mutex<RefCell<Option<Waker>>>,
+    finished: Changes,
+    serve_waker: WakerSlot,
 }
 
 impl<const SLOTS: usize, const BUF: usize> Default for I2cMailbox<SLOTS, BUF> {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn wake(slot: &Mutex<RefCell<Option<Waker>>>) {
-    critical_section::with(|cs| {
-        if let Some(w) = slot.borrow_ref_mut(cs).take() {
-            w.wake();
-        }
-    });
-}
-
-fn register(slot: &Mutex<RefCell<Option<Waker>>>, waker: &Waker) {
-    critical_section::with(|cs| *slot.borrow_ref_mut(cs) = Some(waker.clone()));
 }
 
 impl<const SLOTS: usize, const BUF: usize> I2cMailbox<SLOTS, BUF> {
@@ -124,9 +111,8 @@ impl<const SLOTS: usize, const BUF: usize> I2cMailbox<SLOTS, BUF> {
         let () = Self::SOUND;
         I2cMailbox {
             slots: Mutex::new(RefCell::new(Slots { slots: [Slot::FREE; SLOTS], next_seq: 0 })),
-            finished: AtomicU32::new(0),
-            serve_waker: Mutex::new(RefCell::new(None)),
-            idle_waker: Mutex::new(RefCell::new(None)),
+            finished: Changes::new(),
+            serve_waker: WakerSlot::new(),
         }
     }
 
@@ -153,7 +139,7 @@ impl<const SLOTS: usize, const BUF: usize> I2cMailbox<SLOTS, BUF> {
             s.next_seq = seq.wrapping_add(1);
             Ok(())
         })?;
-        wake(&self.serve_waker);
+        self.serve_waker.wake();
         Ok(())
     }
 
@@ -176,15 +162,7 @@ impl<const SLOTS: usize, const BUF: usize> I2cMailbox<SLOTS, BUF> {
     /// Resolves when a transfer finishes (one waiter: the scheduler's idle
     /// future).
     pub async fn changed(&self) {
-        let seen = self.finished.load(Ordering::Acquire);
-        poll_fn(|cx| {
-            if self.finished.load(Ordering::Acquire) != seen {
-                return Poll::Ready(());
-            }
-            register(&self.idle_waker, cx.waker());
-            if self.finished.load(Ordering::Acquire) != seen { Poll::Ready(()) } else { Poll::Pending }
-        })
-        .await
+        self.finished.changed().await
     }
 
     /// Takes the oldest queued transfer: its slot, address and lengths,
@@ -210,7 +188,7 @@ impl<const SLOTS: usize, const BUF: usize> I2cMailbox<SLOTS, BUF> {
                 if let Some(job) = self.next(&mut write) {
                     return Poll::Ready(job);
                 }
-                register(&self.serve_waker, cx.waker());
+                self.serve_waker.register(cx.waker());
                 match self.next(&mut write) {
                     Some(job) => Poll::Ready(job),
                     None => Poll::Pending,
@@ -229,8 +207,7 @@ impl<const SLOTS: usize, const BUF: usize> I2cMailbox<SLOTS, BUF> {
                 slot.buf[..rlen].copy_from_slice(&read[..rlen]);
                 slot.phase = Phase::Done(result);
             });
-            self.finished.fetch_add(1, Ordering::Release);
-            wake(&self.idle_waker);
+            self.finished.bump();
         }
     }
 }

@@ -25,9 +25,6 @@
 
 use core::cell::RefCell;
 use core::fmt;
-use core::future::poll_fn;
-use core::sync::atomic::{AtomicU32, Ordering};
-use core::task::{Poll, Waker};
 
 use akira_caps::scope::{IpcScope, MAX_IPC_TOPICS, Topic};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
@@ -41,6 +38,7 @@ use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
 use crate::time::Instant;
+use crate::wake::Changes;
 
 /// Marks an unused entry of a topic table.
 const NO_TOPIC: u8 = u8::MAX;
@@ -172,8 +170,7 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
 /// 2.3 KiB of RAM.
 pub struct IpcBroker<const APPS: usize = 8, const TOPICS: usize = 16, const DEPTH: usize = 4, const SIZE: usize = 64> {
     inner: Mutex<RefCell<Inner<APPS, TOPICS, DEPTH, SIZE>>>,
-    changes: AtomicU32,
-    waker: Mutex<RefCell<Option<Waker>>>,
+    changes: Changes,
 }
 
 impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usize> Default
@@ -201,8 +198,7 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
                 subscribers: [0; TOPICS],
                 mailboxes: [const { None }; APPS],
             })),
-            changes: AtomicU32::new(0),
-            waker: Mutex::new(RefCell::new(None)),
+            changes: Changes::new(),
         }
     }
 
@@ -213,15 +209,7 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
     /// Resolves when a message is delivered (one waiter: the scheduler's
     /// idle future).
     pub async fn changed(&self) {
-        let seen = self.changes.load(Ordering::Acquire);
-        poll_fn(|cx| {
-            if self.changes.load(Ordering::Acquire) != seen {
-                return Poll::Ready(());
-            }
-            critical_section::with(|cs| *self.waker.borrow_ref_mut(cs) = Some(cx.waker().clone()));
-            if self.changes.load(Ordering::Acquire) != seen { Poll::Ready(()) } else { Poll::Pending }
-        })
-        .await
+        self.changes.changed().await
     }
 }
 
@@ -308,12 +296,7 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
             Ok(delivered)
         })?;
         if delivered > 0 {
-            self.changes.fetch_add(1, Ordering::Release);
-            critical_section::with(|cs| {
-                if let Some(w) = self.waker.borrow_ref_mut(cs).take() {
-                    w.wake();
-                }
-            });
+            self.changes.bump();
         }
         Ok(delivered)
     }
@@ -342,7 +325,7 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
     }
 
     fn changes(&self) -> u32 {
-        self.changes.load(Ordering::Acquire)
+        self.changes.count()
     }
 }
 
@@ -548,6 +531,7 @@ mod tests {
     use crate::Bridge;
     use crate::testing::{Recorder, code, state};
     use akira_caps::CapabilitySet;
+    use core::task::Waker;
 
     fn topics(names: &[&str]) -> heapless::Vec<Topic, MAX_IPC_TOPICS> {
         names.iter().map(|n| Topic::try_from(*n).unwrap()).collect()

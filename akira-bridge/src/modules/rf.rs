@@ -26,8 +26,7 @@
 use core::cell::RefCell;
 use core::future::{Future, poll_fn};
 use core::pin::pin;
-use core::sync::atomic::{AtomicU32, Ordering};
-use core::task::{Poll, Waker};
+use core::task::Poll;
 use core::time::Duration;
 
 use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
@@ -41,6 +40,7 @@ use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
 use crate::time::Instant;
+use crate::wake::{Changes, WakerSlot};
 
 /// Largest LoRa payload, in bytes.
 pub const MAX_PACKET: usize = 255;
@@ -247,27 +247,14 @@ impl<const SLOTS: usize, const BUF: usize> Slots<SLOTS, BUF> {
 pub struct RfMailbox<const SLOTS: usize, const BUF: usize> {
     slots: Mutex<RefCell<Slots<SLOTS, BUF>>>,
     /// Bumped when a job finishes, so `changed` can tell new from old.
-    finished: AtomicU32,
-    serve_waker: Mutex<RefCell<Option<Waker>>>,
-    idle_waker: Mutex<RefCell<Option<Waker>>>,
+    finished: Changes,
+    serve_waker: WakerSlot,
 }
 
 impl<const SLOTS: usize, const BUF: usize> Default for RfMailbox<SLOTS, BUF> {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn wake(slot: &Mutex<RefCell<Option<Waker>>>) {
-    critical_section::with(|cs| {
-        if let Some(w) = slot.borrow_ref_mut(cs).take() {
-            w.wake();
-        }
-    });
-}
-
-fn register(slot: &Mutex<RefCell<Option<Waker>>>, waker: &Waker) {
-    critical_section::with(|cs| *slot.borrow_ref_mut(cs) = Some(waker.clone()));
 }
 
 /// Runs `job` until it finishes (`Some`) or `cancelled` resolves (`None`).
@@ -297,24 +284,15 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
         let () = Self::SOUND;
         RfMailbox {
             slots: Mutex::new(RefCell::new(Slots { slots: [Slot::FREE; SLOTS], next_seq: 0 })),
-            finished: AtomicU32::new(0),
-            serve_waker: Mutex::new(RefCell::new(None)),
-            idle_waker: Mutex::new(RefCell::new(None)),
+            finished: Changes::new(),
+            serve_waker: WakerSlot::new(),
         }
     }
 
     /// Resolves when a job finishes (one waiter: the scheduler's idle
     /// future).
     pub async fn changed(&self) {
-        let seen = self.finished.load(Ordering::Acquire);
-        poll_fn(|cx| {
-            if self.finished.load(Ordering::Acquire) != seen {
-                return Poll::Ready(());
-            }
-            register(&self.idle_waker, cx.waker());
-            if self.finished.load(Ordering::Acquire) != seen { Poll::Ready(()) } else { Poll::Pending }
-        })
-        .await
+        self.finished.changed().await
     }
 
     /// Takes the oldest queued job: its slot, configuration, kind and
@@ -340,7 +318,7 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
             if gone() {
                 return Poll::Ready(());
             }
-            register(&self.serve_waker, cx.waker());
+            self.serve_waker.register(cx.waker());
             if gone() { Poll::Ready(()) } else { Poll::Pending }
         })
         .await
@@ -356,7 +334,7 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
                 if let Some(job) = self.next(&mut data) {
                     return Poll::Ready(job);
                 }
-                register(&self.serve_waker, cx.waker());
+                self.serve_waker.register(cx.waker());
                 match self.next(&mut data) {
                     Some(job) => Poll::Ready(job),
                     None => Poll::Pending,
@@ -394,8 +372,7 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
                     Err(e) => Err(e),
                 });
             });
-            self.finished.fetch_add(1, Ordering::Release);
-            wake(&self.idle_waker);
+            self.finished.bump();
         }
     }
 }
@@ -448,7 +425,7 @@ impl<const SLOTS: usize, const BUF: usize> Rf for &'static RfMailbox<SLOTS, BUF>
             s.next_seq = seq.wrapping_add(1);
             Ok(())
         })?;
-        wake(&self.serve_waker);
+        self.serve_waker.wake();
         Ok(())
     }
 
@@ -475,7 +452,7 @@ impl<const SLOTS: usize, const BUF: usize> Rf for &'static RfMailbox<SLOTS, BUF>
             }
         });
         if cancel {
-            wake(&self.serve_waker);
+            self.serve_waker.wake();
         }
         result
     }

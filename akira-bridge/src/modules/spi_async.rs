@@ -24,8 +24,7 @@
 
 use core::cell::RefCell;
 use core::future::poll_fn;
-use core::sync::atomic::{AtomicU32, Ordering};
-use core::task::{Poll, Waker};
+use core::task::Poll;
 use core::time::Duration;
 
 use akira_caps::ModuleSpec;
@@ -38,6 +37,7 @@ use crate::errno::Errno;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind};
+use crate::wake::{Changes, WakerSlot};
 
 /// How long an app waits for its transaction before `AKIRA_ETIMEDOUT`.
 pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(1);
@@ -97,27 +97,14 @@ struct Slots<const SLOTS: usize, const BUF: usize> {
 pub struct SpiMailbox<const SLOTS: usize, const BUF: usize> {
     slots: Mutex<RefCell<Slots<SLOTS, BUF>>>,
     /// Bumped when a call finishes, so `changed` can tell new from old.
-    finished: AtomicU32,
-    serve_waker: Mutex<RefCell<Option<Waker>>>,
-    idle_waker: Mutex<RefCell<Option<Waker>>>,
+    finished: Changes,
+    serve_waker: WakerSlot,
 }
 
 impl<const SLOTS: usize, const BUF: usize> Default for SpiMailbox<SLOTS, BUF> {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn wake(slot: &Mutex<RefCell<Option<Waker>>>) {
-    critical_section::with(|cs| {
-        if let Some(w) = slot.borrow_ref_mut(cs).take() {
-            w.wake();
-        }
-    });
-}
-
-fn register(slot: &Mutex<RefCell<Option<Waker>>>, waker: &Waker) {
-    critical_section::with(|cs| *slot.borrow_ref_mut(cs) = Some(waker.clone()));
 }
 
 impl<const SLOTS: usize, const BUF: usize> SpiMailbox<SLOTS, BUF> {
@@ -128,9 +115,8 @@ impl<const SLOTS: usize, const BUF: usize> SpiMailbox<SLOTS, BUF> {
         let () = Self::SOUND;
         SpiMailbox {
             slots: Mutex::new(RefCell::new(Slots { slots: [Slot::FREE; SLOTS], next_seq: 0 })),
-            finished: AtomicU32::new(0),
-            serve_waker: Mutex::new(RefCell::new(None)),
-            idle_waker: Mutex::new(RefCell::new(None)),
+            finished: Changes::new(),
+            serve_waker: WakerSlot::new(),
         }
     }
 
@@ -160,7 +146,7 @@ impl<const SLOTS: usize, const BUF: usize> SpiMailbox<SLOTS, BUF> {
             s.next_seq = seq.wrapping_add(1);
             Ok(())
         })?;
-        wake(&self.serve_waker);
+        self.serve_waker.wake();
         Ok(())
     }
 
@@ -183,15 +169,7 @@ impl<const SLOTS: usize, const BUF: usize> SpiMailbox<SLOTS, BUF> {
     /// Resolves when a call finishes (one waiter: the scheduler's idle
     /// future).
     pub async fn changed(&self) {
-        let seen = self.finished.load(Ordering::Acquire);
-        poll_fn(|cx| {
-            if self.finished.load(Ordering::Acquire) != seen {
-                return Poll::Ready(());
-            }
-            register(&self.idle_waker, cx.waker());
-            if self.finished.load(Ordering::Acquire) != seen { Poll::Ready(()) } else { Poll::Pending }
-        })
-        .await
+        self.finished.changed().await
     }
 
     /// Takes the oldest queued call: its slot, operation and lengths, with
@@ -218,7 +196,7 @@ impl<const SLOTS: usize, const BUF: usize> SpiMailbox<SLOTS, BUF> {
                 if let Some(job) = self.next(&mut write) {
                     return Poll::Ready(job);
                 }
-                register(&self.serve_waker, cx.waker());
+                self.serve_waker.register(cx.waker());
                 match self.next(&mut write) {
                     Some(job) => Poll::Ready(job),
                     None => Poll::Pending,
@@ -238,8 +216,7 @@ impl<const SLOTS: usize, const BUF: usize> SpiMailbox<SLOTS, BUF> {
                 slot.buf[..rlen].copy_from_slice(&read[..rlen]);
                 slot.phase = Phase::Done(result);
             });
-            self.finished.fetch_add(1, Ordering::Release);
-            wake(&self.idle_waker);
+            self.finished.bump();
         }
     }
 }

@@ -27,7 +27,7 @@
 use core::cell::RefCell;
 use core::future::poll_fn;
 use core::sync::atomic::{AtomicU32, Ordering};
-use core::task::{Poll, Waker};
+use core::task::Poll;
 
 use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
 use critical_section::Mutex;
@@ -40,6 +40,7 @@ use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
 use crate::time::Instant;
+use crate::wake::{Changes, WakerSlot};
 
 /// Most bytes one call moves.
 pub const MAX_TRANSFER: u32 = 4096;
@@ -146,31 +147,17 @@ pub struct SerialBuffer<const RX: usize, const TX: usize> {
     rx: Mutex<RefCell<Ring<RX>>>,
     tx: Mutex<RefCell<Ring<TX>>>,
     dropped: AtomicU32,
-    /// Bumped when bytes arrive, so `changed` can tell new from old.
-    received: AtomicU32,
-    /// Bumped when bytes are queued or room appears.
-    moved: AtomicU32,
-    rx_waker: Mutex<RefCell<Option<Waker>>>,
-    tx_waker: Mutex<RefCell<Option<Waker>>>,
-    idle_waker: Mutex<RefCell<Option<Waker>>>,
+    /// Counts bytes arriving, bytes queued and room appearing, for the
+    /// scheduler's idle future.
+    activity: Changes,
+    rx_waker: WakerSlot,
+    tx_waker: WakerSlot,
 }
 
 impl<const RX: usize, const TX: usize> Default for SerialBuffer<RX, TX> {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn wake(slot: &Mutex<RefCell<Option<Waker>>>) {
-    critical_section::with(|cs| {
-        if let Some(w) = slot.borrow_ref_mut(cs).take() {
-            w.wake();
-        }
-    });
-}
-
-fn register(slot: &Mutex<RefCell<Option<Waker>>>, waker: &Waker) {
-    critical_section::with(|cs| *slot.borrow_ref_mut(cs) = Some(waker.clone()));
 }
 
 impl<const RX: usize, const TX: usize> SerialBuffer<RX, TX> {
@@ -183,11 +170,9 @@ impl<const RX: usize, const TX: usize> SerialBuffer<RX, TX> {
             rx: Mutex::new(RefCell::new(Ring::new())),
             tx: Mutex::new(RefCell::new(Ring::new())),
             dropped: AtomicU32::new(0),
-            received: AtomicU32::new(0),
-            moved: AtomicU32::new(0),
-            rx_waker: Mutex::new(RefCell::new(None)),
-            tx_waker: Mutex::new(RefCell::new(None)),
-            idle_waker: Mutex::new(RefCell::new(None)),
+            activity: Changes::new(),
+            rx_waker: WakerSlot::new(),
+            tx_waker: WakerSlot::new(),
         }
     }
 
@@ -199,8 +184,7 @@ impl<const RX: usize, const TX: usize> SerialBuffer<RX, TX> {
             self.dropped.fetch_add((data.len() - n) as u32, Ordering::Relaxed);
         }
         if n > 0 {
-            self.received.fetch_add(1, Ordering::Release);
-            wake(&self.idle_waker);
+            self.activity.bump();
         }
     }
 
@@ -209,7 +193,7 @@ impl<const RX: usize, const TX: usize> SerialBuffer<RX, TX> {
     pub fn take(&self, buf: &mut [u8]) -> usize {
         let n = critical_section::with(|cs| self.rx.borrow_ref_mut(cs).pop(buf));
         if n > 0 {
-            wake(&self.rx_waker);
+            self.rx_waker.wake();
         }
         n
     }
@@ -219,7 +203,7 @@ impl<const RX: usize, const TX: usize> SerialBuffer<RX, TX> {
     pub fn queue(&self, data: &[u8]) -> usize {
         let n = critical_section::with(|cs| self.tx.borrow_ref_mut(cs).push(data));
         if n > 0 {
-            wake(&self.tx_waker);
+            self.tx_waker.wake();
         }
         n
     }
@@ -232,16 +216,7 @@ impl<const RX: usize, const TX: usize> SerialBuffer<RX, TX> {
     /// Resolves when bytes arrive or transmit room appears (one waiter:
     /// the scheduler's idle future).
     pub async fn changed(&self) {
-        let seen = (self.received.load(Ordering::Acquire), self.moved.load(Ordering::Acquire));
-        poll_fn(|cx| {
-            let now = || (self.received.load(Ordering::Acquire), self.moved.load(Ordering::Acquire));
-            if now() != seen {
-                return Poll::Ready(());
-            }
-            register(&self.idle_waker, cx.waker());
-            if now() != seen { Poll::Ready(()) } else { Poll::Pending }
-        })
-        .await
+        self.activity.changed().await
     }
 
     /// Reads the port forever into the receive ring: run it as a firmware
@@ -259,7 +234,7 @@ impl<const RX: usize, const TX: usize> SerialBuffer<RX, TX> {
                 if room > 0 {
                     return Poll::Ready(room);
                 }
-                register(&self.rx_waker, cx.waker());
+                self.rx_waker.register(cx.waker());
                 let again = critical_section::with(|cs| RX - self.rx.borrow_ref(cs).len);
                 if again > 0 { Poll::Ready(again) } else { Poll::Pending }
             })
@@ -281,13 +256,12 @@ impl<const RX: usize, const TX: usize> SerialBuffer<RX, TX> {
                 if n > 0 {
                     return Poll::Ready(n);
                 }
-                register(&self.tx_waker, cx.waker());
+                self.tx_waker.register(cx.waker());
                 let n = critical_section::with(|cs| self.tx.borrow_ref_mut(cs).pop(&mut chunk));
                 if n > 0 { Poll::Ready(n) } else { Poll::Pending }
             })
             .await;
-            self.moved.fetch_add(1, Ordering::Release);
-            wake(&self.idle_waker);
+            self.activity.bump();
             let _ = tx.write_all(&chunk[..n]).await;
         }
     }
