@@ -525,3 +525,30 @@ fn net_echo_cannot_reach_an_endpoint_the_policy_does_not_allow() {
     assert!(err.contains("capability `net`: endpoint 127.0.0.1:9 is not allowed by the device policy"), "{err}");
     assert!(!out.contains("net connect"), "{out}");
 }
+
+#[test]
+fn a_supervisor_app_stops_and_restarts_blinky() {
+    let o = akira(&[
+        "run",
+        app("supervisor").to_str().unwrap(),
+        app("blinky").to_str().unwrap(),
+        "--virtual-time",
+        "--for",
+        "3s",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains("supervisor: granted app (blinky), timer, log"), "{err}");
+    for line in [
+        "[   1.200000s] supervisor   info: blinky is Waiting",
+        "[   1.200000s] blinky       stopped",
+        "[   2.200000s] blinky       started",
+        "[   2.200000s] supervisor   info: blinky started again: Running",
+        "[   2.200000s] supervisor   DENIED app: id 1 is not granted",
+        "[   2.200000s] supervisor   exited with code 0",
+    ] {
+        assert!(out.contains(line), "missing `{line}`:\n{out}");
+    }
+    // Stopped, blinky drove nothing between 1.2 s and 2.2 s.
+    assert!(!out.contains("[   1.500000s] blinky"), "{out}");
+}
