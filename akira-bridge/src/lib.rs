@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod board;
 pub mod errno;
 pub mod latch;
+mod mailbox;
 pub mod memory;
 pub mod module;
 pub mod modules;

@@ -20,23 +20,19 @@
 //!
 //! [`I2cModule`]: super::i2c::I2cModule
 
-use core::cell::RefCell;
-use core::future::poll_fn;
-use core::task::Poll;
 use core::time::Duration;
 
 use akira_caps::ModuleSpec;
-use critical_section::Mutex;
 use embedded_hal::i2c::Error as _;
 use wasmi::Linker;
 
 use super::i2c::{Call, Request, SPEC, check, errno, link_calls};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::mailbox::Mailbox;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind};
-use crate::wake::{Changes, WakerSlot};
 
 /// How long an app waits for its transfer before `AKIRA_ETIMEDOUT`.
 pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(1);
@@ -57,45 +53,11 @@ pub trait AsyncI2c {
     fn poll(&mut self, app: u16, bus: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
 }
 
-/// Where a slot's transfer is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    Free,
-    Queued,
-    Running,
-    Done(Result<(), Errno>),
-}
-
-/// One app's transfer: its write bytes, then its read bytes, in `buf`.
-struct Slot<const BUF: usize> {
-    phase: Phase,
-    app: u16,
-    seq: u32,
-    addr: u8,
-    wlen: usize,
-    rlen: usize,
-    buf: [u8; BUF],
-}
-
-impl<const BUF: usize> Slot<BUF> {
-    const FREE: Slot<BUF> = Slot { phase: Phase::Free, app: 0, seq: 0, addr: 0, wlen: 0, rlen: 0, buf: [0; BUF] };
-}
-
-struct Slots<const SLOTS: usize, const BUF: usize> {
-    slots: [Slot<BUF>; SLOTS],
-    next_seq: u32,
-}
-
 /// One bus's queue of transfers, served by a firmware task over an
 /// embedded-hal-async bus: up to `SLOTS` apps with one transfer each, of
 /// at most `BUF` bytes each way. Transfers run in the order they were
 /// queued.
-pub struct I2cMailbox<const SLOTS: usize, const BUF: usize> {
-    slots: Mutex<RefCell<Slots<SLOTS, BUF>>>,
-    /// Bumped when a transfer finishes, so `changed` can tell new from old.
-    finished: Changes,
-    serve_waker: WakerSlot,
-}
+pub struct I2cMailbox<const SLOTS: usize, const BUF: usize>(Mailbox<u8, SLOTS, BUF>);
 
 impl<const SLOTS: usize, const BUF: usize> Default for I2cMailbox<SLOTS, BUF> {
     fn default() -> Self {
@@ -109,106 +71,39 @@ impl<const SLOTS: usize, const BUF: usize> I2cMailbox<SLOTS, BUF> {
     /// An empty mailbox.
     pub const fn new() -> Self {
         let () = Self::SOUND;
-        I2cMailbox {
-            slots: Mutex::new(RefCell::new(Slots { slots: [Slot::FREE; SLOTS], next_seq: 0 })),
-            finished: Changes::new(),
-            serve_waker: WakerSlot::new(),
-        }
+        I2cMailbox(Mailbox::new(0))
     }
 
     /// Queues app `app`'s transfer (see [`AsyncI2c::start`]).
     pub fn start(&self, app: u16, addr: u8, write: [&[u8]; 2], read_len: usize) -> Result<(), Errno> {
-        let wlen = write[0].len() + write[1].len();
-        if wlen > BUF || read_len > BUF {
-            return Err(Errno::TooLarge);
-        }
-        critical_section::with(|cs| {
-            let mut s = self.slots.borrow_ref_mut(cs);
-            if let Some(mine) = s.slots.iter_mut().find(|t| t.phase != Phase::Free && t.app == app) {
-                match mine.phase {
-                    // Finished after its app stopped waiting: recycled.
-                    Phase::Done(_) => mine.phase = Phase::Free,
-                    _ => return Err(Errno::Busy),
-                }
-            }
-            let seq = s.next_seq;
-            let slot = s.slots.iter_mut().find(|t| t.phase == Phase::Free).ok_or(Errno::Busy)?;
-            slot.buf[..write[0].len()].copy_from_slice(write[0]);
-            slot.buf[write[0].len()..wlen].copy_from_slice(write[1]);
-            *slot = Slot { phase: Phase::Queued, app, seq, addr, wlen, rlen: read_len, buf: slot.buf };
-            s.next_seq = seq.wrapping_add(1);
-            Ok(())
-        })?;
-        self.serve_waker.wake();
-        Ok(())
+        self.0.start(app, addr, write, read_len)
     }
 
     /// App `app`'s outcome (see [`AsyncI2c::poll`]); `Some(Err(Invalid))`
     /// if it has no transfer.
     pub fn poll(&self, app: u16, read: &mut [u8]) -> Option<Result<(), Errno>> {
-        critical_section::with(|cs| {
-            let mut s = self.slots.borrow_ref_mut(cs);
-            let Some(slot) = s.slots.iter_mut().find(|t| t.phase != Phase::Free && t.app == app) else {
-                return Some(Err(Errno::Invalid));
-            };
-            let Phase::Done(result) = slot.phase else { return None };
-            let n = read.len().min(slot.rlen);
-            read[..n].copy_from_slice(&slot.buf[..n]);
-            slot.phase = Phase::Free;
-            Some(result)
-        })
+        self.0.poll(app, read)
     }
 
     /// Resolves when a transfer finishes (one waiter: the scheduler's idle
     /// future).
     pub async fn changed(&self) {
-        self.finished.changed().await
-    }
-
-    /// Takes the oldest queued transfer: its slot, address and lengths,
-    /// with its write bytes copied to `out`.
-    fn next(&self, out: &mut [u8; BUF]) -> Option<(usize, u8, usize, usize)> {
-        critical_section::with(|cs| {
-            let mut s = self.slots.borrow_ref_mut(cs);
-            let (i, slot) =
-                s.slots.iter_mut().enumerate().filter(|(_, t)| t.phase == Phase::Queued).min_by_key(|(_, t)| t.seq)?;
-            out[..slot.wlen].copy_from_slice(&slot.buf[..slot.wlen]);
-            slot.phase = Phase::Running;
-            Some((i, slot.addr, slot.wlen, slot.rlen))
-        })
+        self.0.changed().await
     }
 
     /// Runs the queued transfers on `bus` forever: run it as a firmware
     /// task per bus, owning the HAL's async I2C driver.
     pub async fn serve<I: embedded_hal_async::i2c::I2c>(&self, mut bus: I) -> ! {
-        let mut write = [0u8; BUF];
-        let mut read = [0u8; BUF];
-        loop {
-            let (i, addr, wlen, rlen) = poll_fn(|cx| {
-                if let Some(job) = self.next(&mut write) {
-                    return Poll::Ready(job);
+        self.0
+            .serve(async |addr, write: &[u8], read: &mut [u8]| {
+                match (write.len(), read.len()) {
+                    (_, 0) => bus.write(addr, write).await,
+                    (0, _) => bus.read(addr, read).await,
+                    _ => bus.write_read(addr, write, read).await,
                 }
-                self.serve_waker.register(cx.waker());
-                match self.next(&mut write) {
-                    Some(job) => Poll::Ready(job),
-                    None => Poll::Pending,
-                }
+                .map_err(|e| errno(e.kind()))
             })
-            .await;
-            let result = match (wlen, rlen) {
-                (w, 0) => bus.write(addr, &write[..w]).await,
-                (0, r) => bus.read(addr, &mut read[..r]).await,
-                (w, r) => bus.write_read(addr, &write[..w], &mut read[..r]).await,
-            }
-            .map_err(|e| errno(e.kind()));
-            critical_section::with(|cs| {
-                let mut s = self.slots.borrow_ref_mut(cs);
-                let slot = &mut s.slots[i];
-                slot.buf[..rlen].copy_from_slice(&read[..rlen]);
-                slot.phase = Phase::Done(result);
-            });
-            self.finished.bump();
-        }
+            .await
     }
 }
 

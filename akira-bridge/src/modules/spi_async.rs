@@ -22,22 +22,18 @@
 //!
 //! [`SpiModule`]: super::spi::SpiModule
 
-use core::cell::RefCell;
-use core::future::poll_fn;
-use core::task::Poll;
 use core::time::Duration;
 
 use akira_caps::ModuleSpec;
-use critical_section::Mutex;
 use wasmi::Linker;
 
 use super::spi::{Call, SPEC, SpiOp, check, link_calls};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::mailbox::Mailbox;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind};
-use crate::wake::{Changes, WakerSlot};
 
 /// How long an app waits for its transaction before `AKIRA_ETIMEDOUT`.
 pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(1);
@@ -60,46 +56,11 @@ pub trait AsyncSpi {
     fn poll(&mut self, app: u16, device: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
 }
 
-/// Where a slot's call is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    Free,
-    Queued,
-    Running,
-    Done(Result<(), Errno>),
-}
-
-/// One app's call: its bytes sent, then its bytes received, in `buf`.
-struct Slot<const BUF: usize> {
-    phase: Phase,
-    app: u16,
-    seq: u32,
-    op: SpiOp,
-    wlen: usize,
-    rlen: usize,
-    buf: [u8; BUF],
-}
-
-impl<const BUF: usize> Slot<BUF> {
-    const FREE: Slot<BUF> =
-        Slot { phase: Phase::Free, app: 0, seq: 0, op: SpiOp::Write, wlen: 0, rlen: 0, buf: [0; BUF] };
-}
-
-struct Slots<const SLOTS: usize, const BUF: usize> {
-    slots: [Slot<BUF>; SLOTS],
-    next_seq: u32,
-}
-
 /// One device's queue of calls, served by a firmware task over an
 /// embedded-hal-async `SpiDevice`: up to `SLOTS` apps with one call each,
 /// of at most `BUF` bytes each way. Calls run in the order they were
 /// queued.
-pub struct SpiMailbox<const SLOTS: usize, const BUF: usize> {
-    slots: Mutex<RefCell<Slots<SLOTS, BUF>>>,
-    /// Bumped when a call finishes, so `changed` can tell new from old.
-    finished: Changes,
-    serve_waker: WakerSlot,
-}
+pub struct SpiMailbox<const SLOTS: usize, const BUF: usize>(Mailbox<SpiOp, SLOTS, BUF>);
 
 impl<const SLOTS: usize, const BUF: usize> Default for SpiMailbox<SLOTS, BUF> {
     fn default() -> Self {
@@ -113,111 +74,50 @@ impl<const SLOTS: usize, const BUF: usize> SpiMailbox<SLOTS, BUF> {
     /// An empty mailbox.
     pub const fn new() -> Self {
         let () = Self::SOUND;
-        SpiMailbox {
-            slots: Mutex::new(RefCell::new(Slots { slots: [Slot::FREE; SLOTS], next_seq: 0 })),
-            finished: Changes::new(),
-            serve_waker: WakerSlot::new(),
-        }
+        SpiMailbox(Mailbox::new(SpiOp::Write))
     }
 
     /// Queues app `app`'s call (see [`AsyncSpi::start`]); in place with
     /// `read_len != write.len()` is [`Errno::Invalid`].
     pub fn start(&self, app: u16, op: SpiOp, write: &[u8], read_len: usize) -> Result<(), Errno> {
-        let wlen = write.len();
-        if wlen > BUF || read_len > BUF {
+        // Too large before invalid, as apps have always seen it.
+        if write.len() > BUF || read_len > BUF {
             return Err(Errno::TooLarge);
         }
-        if op == SpiOp::TransferInPlace && read_len != wlen {
+        if op == SpiOp::TransferInPlace && read_len != write.len() {
             return Err(Errno::Invalid);
         }
-        critical_section::with(|cs| {
-            let mut s = self.slots.borrow_ref_mut(cs);
-            if let Some(mine) = s.slots.iter_mut().find(|t| t.phase != Phase::Free && t.app == app) {
-                match mine.phase {
-                    // Finished after its app stopped waiting: recycled.
-                    Phase::Done(_) => mine.phase = Phase::Free,
-                    _ => return Err(Errno::Busy),
-                }
-            }
-            let seq = s.next_seq;
-            let slot = s.slots.iter_mut().find(|t| t.phase == Phase::Free).ok_or(Errno::Busy)?;
-            slot.buf[..wlen].copy_from_slice(write);
-            *slot = Slot { phase: Phase::Queued, app, seq, op, wlen, rlen: read_len, buf: slot.buf };
-            s.next_seq = seq.wrapping_add(1);
-            Ok(())
-        })?;
-        self.serve_waker.wake();
-        Ok(())
+        self.0.start(app, op, [write, &[]], read_len)
     }
 
     /// App `app`'s outcome (see [`AsyncSpi::poll`]); `Some(Err(Invalid))`
     /// if it has no call queued.
     pub fn poll(&self, app: u16, read: &mut [u8]) -> Option<Result<(), Errno>> {
-        critical_section::with(|cs| {
-            let mut s = self.slots.borrow_ref_mut(cs);
-            let Some(slot) = s.slots.iter_mut().find(|t| t.phase != Phase::Free && t.app == app) else {
-                return Some(Err(Errno::Invalid));
-            };
-            let Phase::Done(result) = slot.phase else { return None };
-            let n = read.len().min(slot.rlen);
-            read[..n].copy_from_slice(&slot.buf[..n]);
-            slot.phase = Phase::Free;
-            Some(result)
-        })
+        self.0.poll(app, read)
     }
 
     /// Resolves when a call finishes (one waiter: the scheduler's idle
     /// future).
     pub async fn changed(&self) {
-        self.finished.changed().await
-    }
-
-    /// Takes the oldest queued call: its slot, operation and lengths, with
-    /// its bytes sent copied to `out`.
-    fn next(&self, out: &mut [u8; BUF]) -> Option<(usize, SpiOp, usize, usize)> {
-        critical_section::with(|cs| {
-            let mut s = self.slots.borrow_ref_mut(cs);
-            let (i, slot) =
-                s.slots.iter_mut().enumerate().filter(|(_, t)| t.phase == Phase::Queued).min_by_key(|(_, t)| t.seq)?;
-            out[..slot.wlen].copy_from_slice(&slot.buf[..slot.wlen]);
-            slot.phase = Phase::Running;
-            Some((i, slot.op, slot.wlen, slot.rlen))
-        })
+        self.0.changed().await
     }
 
     /// Runs the queued calls on `device` forever, each as one
     /// `SpiDevice::transaction`: run it as a firmware task per device,
     /// owning the HAL's async SPI device (bus, mode, clock, chip select).
     pub async fn serve<D: embedded_hal_async::spi::SpiDevice<u8>>(&self, mut device: D) -> ! {
-        let mut write = [0u8; BUF];
-        let mut read = [0u8; BUF];
-        loop {
-            let (i, op, wlen, rlen) = poll_fn(|cx| {
-                if let Some(job) = self.next(&mut write) {
-                    return Poll::Ready(job);
+        self.0
+            .serve(async |op, write: &[u8], read: &mut [u8]| {
+                if op == SpiOp::TransferInPlace {
+                    // Same lengths: checked by `start`.
+                    read.copy_from_slice(write);
                 }
-                self.serve_waker.register(cx.waker());
-                match self.next(&mut write) {
-                    Some(job) => Poll::Ready(job),
-                    None => Poll::Pending,
-                }
+                let mut ops = op.operations(write, read);
+                // Every SPI error kind is a failed transfer to the app, as
+                // with the blocking `SpiDevices`.
+                device.transaction(ops.as_mut_slice()).await.map_err(|_| Errno::Io)
             })
-            .await;
-            if op == SpiOp::TransferInPlace {
-                read[..rlen].copy_from_slice(&write[..rlen]);
-            }
-            let mut ops = op.operations(&write[..wlen], &mut read[..rlen]);
-            // Every SPI error kind is a failed transfer to the app, as with
-            // the blocking `SpiDevices`.
-            let result = device.transaction(ops.as_mut_slice()).await.map_err(|_| Errno::Io);
-            critical_section::with(|cs| {
-                let mut s = self.slots.borrow_ref_mut(cs);
-                let slot = &mut s.slots[i];
-                slot.buf[..rlen].copy_from_slice(&read[..rlen]);
-                slot.phase = Phase::Done(result);
-            });
-            self.finished.bump();
-        }
+            .await
     }
 }
 
