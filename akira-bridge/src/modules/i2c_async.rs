@@ -165,6 +165,12 @@ impl<const SLOTS: usize, const BUF: usize> I2cMailbox<SLOTS, BUF> {
         self.finished.changed().await
     }
 
+    /// The counter of finished transfers, for an idle future over several
+    /// mailboxes.
+    pub(crate) fn finished(&self) -> &Changes {
+        &self.finished
+    }
+
     /// Takes the oldest queued transfer: its slot, address and lengths,
     /// with its write bytes copied to `out`.
     fn next(&self, out: &mut [u8; BUF]) -> Option<(usize, u8, usize, usize)> {

@@ -172,6 +172,12 @@ impl<const SLOTS: usize, const BUF: usize> SpiMailbox<SLOTS, BUF> {
         self.finished.changed().await
     }
 
+    /// The counter of finished calls, for an idle future over several
+    /// mailboxes.
+    pub(crate) fn finished(&self) -> &Changes {
+        &self.finished
+    }
+
     /// Takes the oldest queued call: its slot, operation and lengths, with
     /// its bytes sent copied to `out`.
     fn next(&self, out: &mut [u8; BUF]) -> Option<(usize, SpiOp, usize, usize)> {
