@@ -60,12 +60,8 @@ pub async fn watch(pin: u32, input: ExtiInput<'static, Async>) -> ! {
 pub async fn idle(until: Option<Instant>) {
     let deadline = until.map_or(embassy_time::Instant::MAX, |t| embassy_time::Instant::from_micros(t.as_micros()));
     let peripherals = critical_section::with(|cs| PERIPHERALS.borrow(cs).get()).unwrap_or_default();
-    embassy_futures::select::select3(
-        embassy_time::Timer::at(deadline),
-        CELL.latch().changed(),
-        peripherals.changed(),
-    )
-    .await;
+    embassy_futures::select::select3(embassy_time::Timer::at(deadline), CELL.latch().changed(), peripherals.changed())
+        .await;
 }
 
 fn now() -> Instant {
