@@ -121,6 +121,11 @@ impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
         self.finished.changed().await
     }
 
+    /// The counter of finished jobs.
+    pub(crate) fn finished(&self) -> &Changes {
+        &self.finished
+    }
+
     /// Takes the oldest queued transfer: its slot, job and lengths, with
     /// its write bytes copied to `out`.
     fn next(&self, out: &mut [u8; BUF]) -> Option<(usize, J, usize, usize)> {

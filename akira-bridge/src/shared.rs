@@ -13,17 +13,14 @@
 //!
 //! Other peripherals ride along as a `Copy` handle
 //! ([`SharedBoard::with_peripherals`]): anything implementing the module
-//! traits ([`AsyncI2c`], [`Rng`], [`Pwm`], [`Adc`], [`Spi`], [`I2c`],
+//! traits ([`AsyncI2c`], [`AsyncSpi`], [`Rng`], [`Pwm`], [`Adc`], [`Spi`], [`I2c`],
 //! [`Sensors`], [`Uart`]), usually `&'static` references to firmware
-//! statics — [`I2cMailbox`]es served by bus tasks, or
+//! statics — [`I2cMailbox`]es and [`SpiMailbox`]es served by bus tasks, or
 //! blocking drivers in a [`Shared`] cell. The board forwards each trait
 //! its peripherals implement, so a firmware registers the matching modules
 //! and nothing else changes.
 
 use core::cell::RefCell;
-use core::future::{Future, poll_fn};
-use core::pin::pin;
-use core::task::Poll;
 
 use critical_section::Mutex;
 use embedded_hal::digital::{OutputPin, StatefulOutputPin};
@@ -38,9 +35,11 @@ use crate::modules::i2c_async::{AsyncI2c, I2cMailbox};
 use crate::modules::pwm::Pwm;
 use crate::modules::rng::Rng;
 use crate::modules::sensor::{Reading, SensorKind, Sensors};
-use crate::modules::spi::Spi;
+use crate::modules::spi::{Spi, SpiOp};
+use crate::modules::spi_async::{AsyncSpi, SpiMailbox};
 use crate::modules::uart::Uart;
 use crate::time::Instant;
+use crate::wake::Changes;
 
 /// Where console lines from apps go.
 pub type Console = fn(&AppInfo, Level, &str);
@@ -251,13 +250,17 @@ forward_to_peripherals!(AsyncI2c {
     fn start(&mut self, app: u16, bus: u32, addr: u8, write: [&[u8]; 2], read_len: usize) -> Result<(), Errno>;
     fn poll(&mut self, app: u16, bus: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
 });
+forward_to_peripherals!(AsyncSpi {
+    fn start(&mut self, app: u16, device: u32, op: SpiOp, write: &[u8], read_len: usize) -> Result<(), Errno>;
+    fn poll(&mut self, app: u16, device: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
+});
 
 /// A blocking driver in a `static`, shared by every copy of a board:
 /// `&'static Shared<T>` implements each module trait `T` implements, by
 /// running the call inside a critical section. Meant for calls that take
 /// microseconds (RNG, PWM duty, one ADC conversion); bus transfers on an
 /// async HAL go through a mailbox and a task instead
-/// ([`I2cMailbox`]).
+/// ([`I2cMailbox`], [`SpiMailbox`]).
 pub struct Shared<T> {
     driver: Mutex<RefCell<Option<T>>>,
 }
@@ -303,6 +306,19 @@ pub const I2C_BUF: usize = 64;
 /// I2C buses [`Peripherals`] can hold (app bus `n` is `i2c[n]`).
 pub const I2C_BUSES: usize = 4;
 
+/// An SPI device's call queue as the vendor adapters size it: one call
+/// queued per app for up to [`SPI_APPS`] apps, up to [`SPI_BUF`] bytes
+/// each way (`AKIRA_E2BIG` beyond).
+pub type SpiDev = SpiMailbox<SPI_APPS, SPI_BUF>;
+/// Apps that can each have a call queued on an [`SpiDev`].
+pub const SPI_APPS: usize = 4;
+/// Largest call on an [`SpiDev`], in bytes each way: a 4-byte flash
+/// command and address with 60 bytes of data, or a sensor's whole
+/// register block.
+pub const SPI_BUF: usize = 64;
+/// SPI devices [`Peripherals`] can hold (app device `n` is `spi[n]`).
+pub const SPI_DEVICES: usize = 4;
+
 /// A random number generator the board does not have (for
 /// [`Peripherals`] on a chip without one).
 #[derive(Clone, Copy, Debug)]
@@ -314,24 +330,30 @@ impl Rng for NoRng {
     }
 }
 
-/// The peripherals the vendor adapters offer beside pins: I2C buses
-/// served by firmware tasks over the HAL's async driver (apps suspended
-/// during a transfer, [`AsyncI2cModule`](crate::AsyncI2cModule)) and the
+/// The peripherals the vendor adapters offer beside pins: I2C buses and
+/// SPI devices served by firmware tasks over the HAL's async drivers (apps
+/// suspended during a transfer, [`AsyncI2cModule`](crate::AsyncI2cModule),
+/// [`AsyncSpiModule`](crate::AsyncSpiModule)) and the
 /// chip's random number generator `R` in a [`Shared`] cell
 /// ([`RngModule`](crate::RngModule)). A `None` is a peripheral the board
 /// lacks: apps asking for it get `AKIRA_ENORES` or `AKIRA_ENOTSUP`.
 ///
 /// ```rust,ignore
 /// static I2C0: I2cBus = I2cBus::new();
+/// static FLASH: SpiDev = SpiDev::new();
 /// static RNG: Shared<HwRng> = Shared::new();
 /// // A task owning the HAL's async I2C driver: I2C0.serve(driver).await
+/// // A task owning an async SpiDevice (bus + chip select): FLASH.serve(device).await
 /// let mut extra = Peripherals { rng: Some(RNG.init(HwRng(driver))?), ..Peripherals::default() };
 /// extra.i2c[0] = Some(&I2C0);
+/// extra.spi[0] = Some(&FLASH);
 /// let board = board.with_peripherals(extra);
 /// ```
 pub struct Peripherals<R: 'static> {
     /// I2C buses, by app bus number.
     pub i2c: [Option<&'static I2cBus>; I2C_BUSES],
+    /// SPI devices, by app device id.
+    pub spi: [Option<&'static SpiDev>; SPI_DEVICES],
     /// The random number generator.
     pub rng: Option<&'static Shared<R>>,
 }
@@ -346,7 +368,7 @@ impl<R> Copy for Peripherals<R> {}
 
 impl<R> Default for Peripherals<R> {
     fn default() -> Self {
-        Peripherals { i2c: [None; I2C_BUSES], rng: None }
+        Peripherals { i2c: [None; I2C_BUSES], spi: [None; SPI_DEVICES], rng: None }
     }
 }
 
@@ -355,27 +377,23 @@ impl<R> Peripherals<R> {
         self.i2c.get(bus as usize).copied().flatten()
     }
 
-    /// Resolves when a transfer on any bus finishes: part of a board's
-    /// idle future, so a suspended app resumes as soon as its bytes are in.
-    pub async fn i2c_changed(self) {
-        async fn changed(bus: Option<&'static I2cBus>) {
-            match bus {
-                Some(bus) => bus.changed().await,
-                None => core::future::pending().await,
-            }
+    fn device(&self, device: u32) -> Option<&'static SpiDev> {
+        self.spi.get(device as usize).copied().flatten()
+    }
+
+    /// Resolves when a transfer on any I2C bus or SPI device finishes: part
+    /// of a board's idle future, so a suspended app resumes as soon as its
+    /// bytes are in.
+    pub async fn changed(self) {
+        let mut counters: [Option<&'static Changes>; I2C_BUSES + SPI_DEVICES] = [None; I2C_BUSES + SPI_DEVICES];
+        let (i2c, spi) = counters.split_at_mut(I2C_BUSES);
+        for (counter, bus) in i2c.iter_mut().zip(self.i2c) {
+            *counter = bus.map(|bus| bus.finished());
         }
-        let [a, b, c, d] = self.i2c;
-        let (mut a, mut b) = (pin!(changed(a)), pin!(changed(b)));
-        let (mut c, mut d) = (pin!(changed(c)), pin!(changed(d)));
-        poll_fn(|cx| {
-            // Poll every bus (`|`, not `||`) so each has the waker.
-            let ready = a.as_mut().poll(cx).is_ready()
-                | b.as_mut().poll(cx).is_ready()
-                | c.as_mut().poll(cx).is_ready()
-                | d.as_mut().poll(cx).is_ready();
-            if ready { Poll::Ready(()) } else { Poll::Pending }
-        })
-        .await
+        for (counter, device) in spi.iter_mut().zip(self.spi) {
+            *counter = device.map(|device| device.finished());
+        }
+        Changes::any(counters).await
     }
 }
 
@@ -386,6 +404,19 @@ impl<R> AsyncI2c for Peripherals<R> {
 
     fn poll(&mut self, app: u16, bus: u32, read: &mut [u8]) -> Option<Result<(), Errno>> {
         match self.bus(bus) {
+            Some(mailbox) => mailbox.poll(app, read),
+            None => Some(Err(Errno::NoSuchResource)),
+        }
+    }
+}
+
+impl<R> AsyncSpi for Peripherals<R> {
+    fn start(&mut self, app: u16, device: u32, op: SpiOp, write: &[u8], read_len: usize) -> Result<(), Errno> {
+        self.device(device).ok_or(Errno::NoSuchResource)?.start(app, op, write, read_len)
+    }
+
+    fn poll(&mut self, app: u16, device: u32, read: &mut [u8]) -> Option<Result<(), Errno>> {
+        match self.device(device) {
             Some(mailbox) => mailbox.poll(app, read),
             None => Some(Err(Errno::NoSuchResource)),
         }
@@ -466,34 +497,83 @@ mod tests {
     }
 
     static BUS_2: I2cBus = I2cBus::new();
+    static FLASH_1: SpiDev = SpiDev::new();
+    static ADAPTER_CELL: BoardCell<MemoryPin, 1> = BoardCell::new();
     static PERIPHERALS_RNG: Shared<Counter> = Shared::new();
 
     #[test]
-    fn adapter_peripherals_route_buses_and_wake_the_idle_future() {
+    fn adapter_peripherals_route_buses_and_devices_and_wake_the_idle_future() {
+        use core::future::Future;
+        use core::pin::pin;
         use core::task::{Context, Waker};
         use embedded_hal_mock::eh1::i2c::{Mock, Transaction};
+        use embedded_hal_mock::eh1::spi::{Mock as SpiMock, Transaction as SpiTransaction};
 
         let mut extra = Peripherals { rng: Some(PERIPHERALS_RNG.init(Counter(0)).unwrap()), ..Default::default() };
         extra.i2c[2] = Some(&BUS_2);
+        extra.spi[1] = Some(&FLASH_1);
         let mut cx = Context::from_waker(Waker::noop());
-        let mut idle = pin!(extra.i2c_changed());
+        let mut idle = pin!(extra.changed());
         assert!(idle.as_mut().poll(&mut cx).is_pending());
 
-        assert_eq!(extra.start(1, 0, 0x48, [&[0], &[]], 2), Err(Errno::NoSuchResource), "bus 0 is not fitted");
-        assert_eq!(extra.poll(1, 9, &mut []), Some(Err(Errno::NoSuchResource)));
-        extra.start(1, 2, 0x48, [&[0], &[]], 2).unwrap();
+        // Through the board, as the modules see it.
+        let board = SharedBoard::init(&ADAPTER_CELL, [PinSlot::Unused], clock, |_, _, _| {}).unwrap();
+        let mut board = board.with_peripherals(extra);
+
+        assert_eq!(
+            AsyncI2c::start(&mut board, 1, 0, 0x48, [&[0], &[]], 2),
+            Err(Errno::NoSuchResource),
+            "bus 0 is not fitted"
+        );
+        assert_eq!(AsyncI2c::poll(&mut board, 1, 9, &mut []), Some(Err(Errno::NoSuchResource)));
+        AsyncI2c::start(&mut board, 1, 2, 0x48, [&[0], &[]], 2).unwrap();
         let mut bus = Mock::new(&[Transaction::write_read(0x48, vec![0], vec![0x19, 0x40])]);
         assert!(pin!(BUS_2.serve(&mut bus)).poll(&mut cx).is_pending(), "served, then waiting for more");
         assert!(idle.as_mut().poll(&mut cx).is_ready(), "the finished transfer on bus 2 wakes the board");
         let mut read = [0u8; 2];
-        assert_eq!(extra.poll(1, 2, &mut read), Some(Ok(())));
+        assert_eq!(AsyncI2c::poll(&mut board, 1, 2, &mut read), Some(Ok(())));
         assert_eq!(read, [0x19, 0x40]);
         bus.done();
+
+        // SPI device 1 only; the JEDEC id of a W25Q80, as one transaction.
+        let mut idle = pin!(extra.changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending(), "the I2C transfer is old news");
+        let jedec = [0x9f];
+        assert_eq!(
+            AsyncSpi::start(&mut board, 1, 0, SpiOp::WriteThenRead, &jedec, 3),
+            Err(Errno::NoSuchResource),
+            "device 0 is not fitted"
+        );
+        assert_eq!(AsyncSpi::start(&mut board, 1, 4, SpiOp::Write, &jedec, 0), Err(Errno::NoSuchResource));
+        assert_eq!(AsyncSpi::poll(&mut board, 1, 4, &mut []), Some(Err(Errno::NoSuchResource)));
+        assert_eq!(
+            AsyncSpi::start(&mut board, 1, 1, SpiOp::Write, &[0; SPI_BUF + 1], 0),
+            Err(Errno::TooLarge),
+            "beyond the adapters' buffers"
+        );
+        AsyncSpi::start(&mut board, 1, 1, SpiOp::WriteThenRead, &jedec, 3).unwrap();
+        let mut read = [0u8; 3];
+        assert_eq!(AsyncSpi::poll(&mut board, 1, 1, &mut read), None, "not served yet");
+        let mut device = SpiMock::new(&[
+            SpiTransaction::transaction_start(),
+            SpiTransaction::write_vec(vec![0x9f]),
+            SpiTransaction::read_vec(vec![0xef, 0x40, 0x14]),
+            SpiTransaction::transaction_end(),
+        ]);
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+        assert!(pin!(FLASH_1.serve(&mut device)).poll(&mut cx).is_pending(), "served, then waiting for more");
+        assert!(idle.as_mut().poll(&mut cx).is_ready(), "the finished call on SPI device 1 wakes the board");
+        assert_eq!(AsyncSpi::poll(&mut board, 1, 1, &mut read), Some(Ok(())));
+        assert_eq!(read, [0xef, 0x40, 0x14]);
+        device.done();
 
         let mut buf = [0u8; 2];
         extra.fill(&mut buf).unwrap();
         assert_eq!(buf, [1, 2]);
         let mut none: Peripherals<NoRng> = Peripherals::default();
         assert_eq!(none.fill(&mut buf), Err(Errno::Unsupported));
+        assert_eq!(AsyncSpi::start(&mut none, 1, 0, SpiOp::Write, &jedec, 0), Err(Errno::NoSuchResource));
+        let mut nothing = pin!(none.changed());
+        assert!(nothing.as_mut().poll(&mut cx).is_pending(), "no bus or device: idle waits on the rest");
     }
 }

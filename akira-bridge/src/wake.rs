@@ -63,6 +63,26 @@ impl Changes {
         self.waiter.wake();
     }
 
+    /// Resolves at the next event on any of `changes` (each waiter slot
+    /// gets the caller's waker; `None`s are skipped).
+    pub(crate) async fn any<const N: usize>(changes: [Option<&Changes>; N]) {
+        let seen = changes.map(|c| c.map(Changes::count));
+        let moved = || {
+            changes.iter().zip(&seen).any(|(c, seen)| matches!((c, seen), (Some(c), Some(seen)) if c.count() != *seen))
+        };
+        poll_fn(|cx| {
+            if moved() {
+                return Poll::Ready(());
+            }
+            for c in changes.iter().flatten() {
+                c.waiter.register(cx.waker());
+            }
+            // An event between the check and the registration wakes us anyway.
+            if moved() { Poll::Ready(()) } else { Poll::Pending }
+        })
+        .await
+    }
+
     /// Resolves at the next event.
     pub(crate) async fn changed(&self) {
         let seen = self.count();

@@ -17,7 +17,7 @@ use akira_bridge::{BoardCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard
 use critical_section::Mutex;
 use embassy_nrf::gpio::{Input, Output};
 
-pub use akira_bridge::{I2cBus, Shared};
+pub use akira_bridge::{I2cBus, Shared, SpiDev};
 
 pub use akira_bridge;
 pub use akira_bridge::AlreadyInitialised;
@@ -54,7 +54,11 @@ impl akira_bridge::Rng for HwRng {
 /// What the board offers besides pins, clock and console: I2C buses
 /// (`i2c[n]` is app bus `n`; serve each from a task with embassy-nrf's
 /// TWIM driver: `BUS.serve(Twim::new(p.TWISPI0, irqs, sda, scl, config,
-/// ram_buffer)).await`) and the RNG. `None` for what the board lacks.
+/// ram_buffer)).await`), SPI devices (`spi[n]` is app device `n`; serve
+/// each from a task with an async `SpiDevice` over embassy-nrf's `Spim`
+/// and a chip-select `Output`, e.g. embassy-embedded-hal's:
+/// `DEV.serve(SpiDevice::new(&SPIM3_BUS, cs)).await`) and the RNG. `None`
+/// for what the board lacks.
 pub type Peripherals = akira_bridge::Peripherals<HwRng>;
 
 static CELL: BoardCell<Output<'static>, MAX_PINS> = BoardCell::new();
@@ -64,7 +68,7 @@ static PERIPHERALS: Mutex<Cell<Option<Peripherals>>> = Mutex::new(Cell::new(None
 /// Sets the board up with its logical pin table (slot `n` is logical pin
 /// `n`), console and other peripherals (`Peripherals::default()` for
 /// none). Input slots come from [`input`]; spawn a [`watch`] task for
-/// each, and a task serving each I2C bus. The clock is embassy-time's.
+/// each, and a task serving each I2C bus and SPI device. The clock is embassy-time's.
 pub fn init(
     pins: [Slot; MAX_PINS],
     console: Console,
@@ -87,16 +91,13 @@ pub async fn watch(pin: u32, input: Input<'static>) -> ! {
 }
 
 /// What a scheduler awaits when no app can run: the next deadline, the
-/// next input edge or the end of an I2C transfer, whichever comes first.
+/// next input edge or the end of an I2C or SPI transfer, whichever comes
+/// first.
 pub async fn idle(until: Option<Instant>) {
     let deadline = until.map_or(embassy_time::Instant::MAX, |t| embassy_time::Instant::from_micros(t.as_micros()));
     let peripherals = critical_section::with(|cs| PERIPHERALS.borrow(cs).get()).unwrap_or_default();
-    embassy_futures::select::select3(
-        embassy_time::Timer::at(deadline),
-        CELL.latch().changed(),
-        peripherals.i2c_changed(),
-    )
-    .await;
+    embassy_futures::select::select3(embassy_time::Timer::at(deadline), CELL.latch().changed(), peripherals.changed())
+        .await;
 }
 
 fn now() -> Instant {

@@ -32,7 +32,7 @@ static PERIPHERALS: Mutex<Cell<Option<Peripherals>>> = Mutex::new(Cell::new(None
 /// Sets the board up with its logical pin table (slot `n` is logical pin
 /// `n`), console and other peripherals (`Peripherals::default()` for
 /// none). Input slots come from [`input`]; spawn a [`watch`] task for
-/// each, and a task serving each I2C bus. The clock is embassy-time's.
+/// each, and a task serving each I2C bus and SPI device. The clock is embassy-time's.
 pub fn init(
     pins: [Slot; MAX_PINS],
     console: Console,
@@ -55,16 +55,13 @@ pub async fn watch(pin: u32, input: ExtiInput<'static, Async>) -> ! {
 }
 
 /// What a scheduler awaits when no app can run: the next deadline, the
-/// next input edge or the end of an I2C transfer, whichever comes first.
+/// next input edge or the end of an I2C or SPI transfer, whichever comes
+/// first.
 pub async fn idle(until: Option<Instant>) {
     let deadline = until.map_or(embassy_time::Instant::MAX, |t| embassy_time::Instant::from_micros(t.as_micros()));
     let peripherals = critical_section::with(|cs| PERIPHERALS.borrow(cs).get()).unwrap_or_default();
-    embassy_futures::select::select3(
-        embassy_time::Timer::at(deadline),
-        CELL.latch().changed(),
-        peripherals.i2c_changed(),
-    )
-    .await;
+    embassy_futures::select::select3(embassy_time::Timer::at(deadline), CELL.latch().changed(), peripherals.changed())
+        .await;
 }
 
 fn now() -> Instant {

@@ -1,9 +1,10 @@
-//! Peripherals beyond pins: I2C buses served by firmware tasks, and the
+//! Peripherals beyond pins: I2C buses and SPI devices served by firmware
+//! tasks, and the
 //! hardware random number generator on the chips that have one. The
 //! shape is the bridge's [`akira_bridge::Peripherals`], shared by the
 //! vendor adapters.
 
-pub use akira_bridge::{I2cBus, Shared};
+pub use akira_bridge::{I2cBus, Shared, SpiDev};
 
 /// The chip's true random number generator (STM32F405 and STM32F429).
 #[cfg(any(feature = "stm32f405rg", feature = "stm32f429zi"))]
@@ -22,12 +23,17 @@ impl akira_bridge::Rng for HwRng {
 /// What the board offers besides pins, clock and console: I2C buses
 /// (`i2c[n]` is app bus `n`; serve each from a task with embassy-stm32's
 /// async driver: `BUS.serve(I2c::new(p.I2C1, scl, sda, tx_dma, rx_dma,
-/// irqs, config)).await`) and the RNG. `None` for what the board lacks.
+/// irqs, config)).await`), SPI devices (`spi[n]` is app device `n`; serve
+/// each from a task with an async `SpiDevice` over embassy-stm32's `Spi`
+/// with DMA and a chip-select `Output`, e.g. embassy-embedded-hal's:
+/// `DEV.serve(SpiDevice::new(&SPI1_BUS, cs)).await`) and the RNG. `None`
+/// for what the board lacks.
 #[cfg(any(feature = "stm32f405rg", feature = "stm32f429zi"))]
 pub type Peripherals = akira_bridge::Peripherals<HwRng>;
 
 /// What the board offers besides pins, clock and console: I2C buses
 /// (`i2c[n]` is app bus `n`; serve each from a task with embassy-stm32's
-/// async driver). This chip has no RNG.
+/// async driver) and SPI devices (`spi[n]` is app device `n`, served
+/// likewise over an async `SpiDevice`). This chip has no RNG.
 #[cfg(not(any(feature = "stm32f405rg", feature = "stm32f429zi")))]
 pub type Peripherals = akira_bridge::Peripherals<akira_bridge::NoRng>;

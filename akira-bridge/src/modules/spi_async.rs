@@ -34,6 +34,7 @@ use crate::mailbox::Mailbox;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind};
+use crate::wake::Changes;
 
 /// How long an app waits for its transaction before `AKIRA_ETIMEDOUT`.
 pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(1);
@@ -100,6 +101,12 @@ impl<const SLOTS: usize, const BUF: usize> SpiMailbox<SLOTS, BUF> {
     /// future).
     pub async fn changed(&self) {
         self.0.changed().await
+    }
+
+    /// The counter of finished calls, for an idle future over several
+    /// mailboxes.
+    pub(crate) fn finished(&self) -> &Changes {
+        self.0.finished()
     }
 
     /// Runs the queued calls on `device` forever, each as one

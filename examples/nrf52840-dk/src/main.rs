@@ -5,6 +5,10 @@
 //! - The OTA store on the top 192 KiB of the internal flash (NVMC).
 //! - Packages from `akira push --serial` on the DK's VCOM UART (the J-Link
 //!   USB serial port), 115 200 baud.
+//! - TWIM0 on the Arduino header (P0.27 SCL / P0.26 SDA) as app I2C bus
+//!   0, and SPIM2 on the header (D13 SCK, D12 MISO, D11 MOSI, D10 chip
+//!   select) as app SPI device 0, each served by a task while the app
+//!   waits suspended; the RNG as `akira:rng`.
 //! - Installed apps start at boot; a preinstalled blinky runs from the
 //!   firmware image.
 
@@ -13,23 +17,27 @@
 
 extern crate alloc;
 
-use akira_bridge::{AppInfo, AsyncI2cModule, Board, Bridge, Level, PinSlot, RngModule};
+use akira_bridge::{AppInfo, AsyncI2cModule, AsyncSpiModule, Board, Bridge, Level, PinSlot, RngModule};
 use akira_caps::Policy;
 use akira_caps::scope::{GpioScope, I2cScope};
 use akira_device::{Device, DeviceConfig, Note};
-use akira_hal_nrf::{HwRng, I2cBus, MAX_PINS, Peripherals, Shared, Slot};
+use akira_hal_nrf::{HwRng, I2cBus, MAX_PINS, Peripherals, Shared, Slot, SpiDev};
 use akira_ota::package::{TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_sandbox::{Runtime, RuntimeConfig};
 use defmt::{info, warn};
+use embassy_embedded_hal::shared_bus::asynch::spi::SpiDevice;
 use embassy_executor::Spawner;
 use embassy_futures::select::{Either, select};
 use embassy_nrf::buffered_uarte::{self, BufferedUarte};
 use embassy_nrf::gpio::{Input, Level as PinLevel, Output, OutputDrive, Pull};
 use embassy_nrf::nvmc::Nvmc;
 use embassy_nrf::rng::Rng;
+use embassy_nrf::spim::{self, Spim};
 use embassy_nrf::twim::{self, Twim};
 use embassy_nrf::{bind_interrupts, peripherals, uarte};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::mutex::Mutex;
 use embedded_alloc::LlffHeap;
 use embedded_io_async::Write;
 use static_cell::StaticCell;
@@ -53,16 +61,27 @@ static HEAP: LlffHeap = LlffHeap::empty();
 bind_interrupts!(struct Irqs {
     UARTE0 => buffered_uarte::InterruptHandler<peripherals::UARTE0>;
     TWISPI0 => twim::InterruptHandler<peripherals::TWISPI0>;
+    SPI2 => spim::InterruptHandler<peripherals::SPI2>;
 });
 
 /// App I2C bus 0: TWIM0's transfer queue.
 static I2C0_BUS: I2cBus = I2cBus::new();
+/// App SPI device 0: the device on SPIM2 with chip select D10.
+static SPIM2_DEV0: SpiDev = SpiDev::new();
 /// The RNG, shared by every app.
 static RNG: Shared<HwRng> = Shared::new();
 
 #[embassy_executor::task]
 async fn i2c0(bus: Twim<'static>) -> ! {
     I2C0_BUS.serve(bus).await
+}
+
+/// SPIM2, shared by its devices (one here).
+type Spim2 = Mutex<NoopRawMutex, Spim<'static>>;
+
+#[embassy_executor::task]
+async fn spim2_dev0(device: SpiDevice<'static, NoopRawMutex, Spim<'static>, Output<'static>>) -> ! {
+    SPIM2_DEV0.serve(device).await
 }
 
 #[embassy_executor::task(pool_size = 2)]
@@ -79,7 +98,7 @@ fn note(note: Note<'_>) {
 }
 
 /// What apps may have on this board: the LEDs, the buttons, the timer, the
-/// console.
+/// console, I2C bus 0, SPI device 0, the RNG.
 fn policy() -> Policy {
     let mut p = Policy::deny_all();
     p.max_memory = 64 * 1024;
@@ -93,6 +112,8 @@ fn policy() -> Policy {
     let mut i2c = I2cScope::default();
     i2c.buses[0] = akira_caps::sets::AddrSet::FULL;
     p.allow.i2c = Some(i2c);
+    // The device on SPIM2 with chip select D10.
+    p.allow.spi = Some([0].into_iter().collect());
     p
 }
 
@@ -123,9 +144,23 @@ async fn main(spawner: Spawner) {
         Ok(task) => spawner.spawn(task),
         Err(_) => warn!("TWIM0 not served: task pool full"),
     }
+    // SPIM2 at 8 MHz (its fastest), mode 0, on the Arduino header: P1.15
+    // SCK (D13), P1.14 MISO (D12), P1.13 MOSI (D11); chip select P1.12
+    // (D10), idle high. EasyDMA moves the bytes from the task's RAM buffers.
+    let mut spi_config = spim::Config::default();
+    spi_config.frequency = spim::Frequency::M8;
+    let spim2 = Spim::new(p.SPI2, Irqs, p.P1_15, p.P1_14, p.P1_13, spi_config);
+    static SPIM2: StaticCell<Spim2> = StaticCell::new();
+    let spim2: &'static Spim2 = SPIM2.init(Mutex::new(spim2));
+    let cs = Output::new(p.P1_12, PinLevel::High, OutputDrive::Standard);
+    match spim2_dev0(SpiDevice::new(spim2, cs)) {
+        Ok(task) => spawner.spawn(task),
+        Err(_) => warn!("SPIM2 not served: task pool full"),
+    }
     let Ok(rng) = RNG.init(HwRng(Rng::new_blocking(p.RNG))) else { panic!("RNG set up twice") };
     let mut extra = Peripherals { rng: Some(rng), ..Peripherals::default() };
     extra.i2c[0] = Some(&I2C0_BUS);
+    extra.spi[0] = Some(&SPIM2_DEV0);
     let Ok(board) = akira_hal_nrf::init(pins, console, extra) else { panic!("board set up twice") };
     for (pin, input) in [(0, Input::new(p.P0_11, Pull::Up)), (1, Input::new(p.P0_12, Pull::Up))] {
         match button(pin, input) {
@@ -143,7 +178,11 @@ async fn main(spawner: Spawner) {
     let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
-    let Ok(bridge) = Bridge::with_builtins().with(AsyncI2cModule).and_then(|b| b.with(RngModule)) else {
+    let Ok(bridge) = Bridge::with_builtins()
+        .with(AsyncI2cModule)
+        .and_then(|b| b.with(AsyncSpiModule))
+        .and_then(|b| b.with(RngModule))
+    else {
         panic!("module names clash")
     };
     let runtime = Runtime::new(config, bridge, policy.clone());

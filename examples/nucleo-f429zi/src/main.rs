@@ -9,6 +9,9 @@
 //! - I2C1 on the Arduino header (D15 SCL / D14 SDA) as app bus 0, served
 //!   by a task with DMA while the app waits suspended, and the hardware
 //!   RNG as `akira:rng`.
+//! - SPI1 on the Arduino header (D13 SCK, D12 MISO, D11 MOSI, D10 chip
+//!   select) as app SPI device 0, served by a task with DMA while the app
+//!   waits suspended.
 //! - Installed apps start at boot; a preinstalled blinky runs from the
 //!   firmware image.
 
@@ -17,15 +20,16 @@
 
 extern crate alloc;
 
-use akira_bridge::{AppInfo, AsyncI2cModule, Board, Bridge, Level, PinSlot, RngModule, Shared};
+use akira_bridge::{AppInfo, AsyncI2cModule, AsyncSpiModule, Board, Bridge, Level, PinSlot, RngModule, Shared};
 use akira_caps::Policy;
 use akira_caps::scope::{GpioScope, I2cScope};
 use akira_device::{Device, DeviceConfig, Note};
-use akira_hal_stm32::{HwRng, I2cBus, MAX_PINS, Peripherals, Slot};
+use akira_hal_stm32::{HwRng, I2cBus, MAX_PINS, Peripherals, Slot, SpiDev};
 use akira_ota::package::{TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_sandbox::{Runtime, RuntimeConfig};
 use defmt::{info, warn};
+use embassy_embedded_hal::shared_bus::asynch::spi::SpiDevice;
 use embassy_executor::Spawner;
 use embassy_futures::select::{Either, select};
 use embassy_stm32::exti::{self, ExtiInput};
@@ -34,9 +38,12 @@ use embassy_stm32::gpio::{Level as PinLevel, Output, Pull, Speed};
 use embassy_stm32::i2c::{self, I2c};
 use embassy_stm32::mode::Async;
 use embassy_stm32::rng::{self, Rng};
+use embassy_stm32::spi::{self, Spi};
 use embassy_stm32::time::Hertz;
 use embassy_stm32::usart::{self, BufferedUart};
 use embassy_stm32::{bind_interrupts, dma, interrupt, peripherals, rcc};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::mutex::Mutex;
 use embedded_alloc::LlffHeap;
 use embedded_io_async::{Read, Write};
 use static_cell::StaticCell;
@@ -65,16 +72,30 @@ bind_interrupts!(struct Irqs {
     DMA1_STREAM6 => dma::InterruptHandler<peripherals::DMA1_CH6>;
     DMA1_STREAM0 => dma::InterruptHandler<peripherals::DMA1_CH0>;
     HASH_RNG => rng::InterruptHandler<peripherals::RNG>;
+    DMA2_STREAM3 => dma::InterruptHandler<peripherals::DMA2_CH3>;
+    DMA2_STREAM0 => dma::InterruptHandler<peripherals::DMA2_CH0>;
 });
 
 /// App I2C bus 0: I2C1's transfer queue.
 static I2C1_BUS: I2cBus = I2cBus::new();
+/// App SPI device 0: the device on SPI1 with chip select D10.
+static SPI1_DEV0: SpiDev = SpiDev::new();
 /// The hardware RNG, shared by every app.
 static RNG: Shared<HwRng> = Shared::new();
 
 #[embassy_executor::task]
 async fn i2c1(bus: I2c<'static, embassy_stm32::mode::Async, i2c::Master>) -> ! {
     I2C1_BUS.serve(bus).await
+}
+
+/// SPI1 with DMA, shared by its devices (one here).
+type Spi1 = Mutex<NoopRawMutex, Spi<'static, Async, spi::mode::Master>>;
+
+#[embassy_executor::task]
+async fn spi1_dev0(
+    device: SpiDevice<'static, NoopRawMutex, Spi<'static, Async, spi::mode::Master>, Output<'static>>,
+) -> ! {
+    SPI1_DEV0.serve(device).await
 }
 
 #[embassy_executor::task]
@@ -91,7 +112,7 @@ fn note(note: Note<'_>) {
 }
 
 /// What apps may have on this board: the LEDs, the button, the timer, the
-/// console.
+/// console, I2C bus 0, SPI device 0, the RNG.
 fn policy() -> Policy {
     let mut p = Policy::deny_all();
     p.max_memory = 64 * 1024;
@@ -105,6 +126,8 @@ fn policy() -> Policy {
     let mut i2c = I2cScope::default();
     i2c.buses[0] = akira_caps::sets::AddrSet::FULL;
     p.allow.i2c = Some(i2c);
+    // The device on SPI1 with chip select D10.
+    p.allow.spi = Some([0].into_iter().collect());
     p
 }
 
@@ -154,9 +177,24 @@ async fn main(spawner: Spawner) {
         Ok(task) => spawner.spawn(task),
         Err(_) => warn!("I2C1 not served: task pool full"),
     }
+    // SPI1 at 10.5 MHz (APB2's 84 MHz / 8; a W25Q reads at up to 50 MHz),
+    // mode 0, on PA5 (SCK, Arduino D13), PA6 (MISO, D12), PA7 (MOSI, D11),
+    // with DMA2 streams 3 (TX) and 0 (RX); chip select PD14 (D10), idle
+    // high.
+    let mut spi_config = spi::Config::default();
+    spi_config.frequency = Hertz(10_500_000);
+    let spi1 = Spi::new(p.SPI1, p.PA5, p.PA7, p.PA6, p.DMA2_CH3, p.DMA2_CH0, Irqs, spi_config);
+    static SPI1: StaticCell<Spi1> = StaticCell::new();
+    let spi1: &'static Spi1 = SPI1.init(Mutex::new(spi1));
+    let cs = Output::new(p.PD14, PinLevel::High, Speed::VeryHigh);
+    match spi1_dev0(SpiDevice::new(spi1, cs)) {
+        Ok(task) => spawner.spawn(task),
+        Err(_) => warn!("SPI1 not served: task pool full"),
+    }
     let Ok(rng) = RNG.init(HwRng(Rng::new(p.RNG, Irqs))) else { panic!("RNG set up twice") };
     let mut extra = Peripherals { rng: Some(rng), ..Peripherals::default() };
     extra.i2c[0] = Some(&I2C1_BUS);
+    extra.spi[0] = Some(&SPI1_DEV0);
     let Ok(board) = akira_hal_stm32::init(pins, console, extra) else { panic!("board set up twice") };
     match button(0, ExtiInput::new(p.PC13, p.EXTI13, Pull::Down, Irqs)) {
         Ok(task) => spawner.spawn(task),
@@ -172,7 +210,11 @@ async fn main(spawner: Spawner) {
     let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
-    let Ok(bridge) = Bridge::with_builtins().with(AsyncI2cModule).and_then(|b| b.with(RngModule)) else {
+    let Ok(bridge) = Bridge::with_builtins()
+        .with(AsyncI2cModule)
+        .and_then(|b| b.with(AsyncSpiModule))
+        .and_then(|b| b.with(RngModule))
+    else {
         panic!("module names clash")
     };
     let runtime = Runtime::new(config, bridge, policy.clone());
