@@ -9,12 +9,23 @@
 //! queue of [`QUEUE`]; beyond it the oldest is dropped. The simulation
 //! wakes at each advertising event while someone scans
 //! ([`SimBle::next_event`]).
+//!
+//! GATT: every app may serve its own table. One simulated central, "the
+//! phone" at [`PHONE`], is driven by the script ([`CentralOp`], `akira run
+//! --gatt-client 500ms:connect`): it connects to the lowest-numbered app
+//! serving, reads, writes, subscribes and disconnects, naming
+//! characteristics by UUID. What it sees (values read, notifications) is
+//! returned for the board to record. Events wait in each server's queue of
+//! [`QUEUE`]; beyond it the oldest is dropped.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use akira_bridge::modules::ble::ReportKind;
-use akira_bridge::{AdvConfig, BleJob, Errno, Instant, ScanConfig, ScanReport};
+use akira_bridge::modules::gatt::{Uuid, Value, property};
+use akira_bridge::{
+    AdvConfig, BleJob, Errno, GattDeclaration, GattEvent, GattJob, GattTable, Instant, ScanConfig, ScanReport,
+};
 
 /// Signal strength of every simulated report.
 pub const RSSI_DBM: i8 = -50;
@@ -27,6 +38,102 @@ pub const QUEUE: usize = 8;
 pub fn address(app: u16) -> [u8; 6] {
     let [lo, hi] = app.to_le_bytes();
     [lo, hi, 0x00, 0x00, 0xde, 0xc0]
+}
+
+/// The simulated phone's address (random static), least significant byte
+/// first: `ca:fe:00:00:00:01`.
+pub const PHONE: [u8; 6] = [0x01, 0x00, 0x00, 0x00, 0xfe, 0xca];
+
+/// The HCI reason a disconnection by the phone gives: remote user
+/// terminated the connection.
+pub const PHONE_DISCONNECTED: u8 = 0x13;
+
+/// Something the scripted central does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CentralOp {
+    /// Connect to the first app serving GATT.
+    Connect,
+    /// Disconnect.
+    Disconnect,
+    /// Read the characteristic with this UUID.
+    Read(Uuid),
+    /// Write these bytes to the characteristic with this UUID.
+    Write(Uuid, Vec<u8>),
+    /// Subscribe to notifications of the characteristic with this UUID.
+    Subscribe(Uuid),
+    /// Unsubscribe.
+    Unsubscribe(Uuid),
+}
+
+/// Parses a UUID as written: 4 hex digits (`2a6e`) or 32 (dashes allowed,
+/// `12345678-9abc-...`), most significant first.
+pub fn parse_uuid(text: &str) -> Result<Uuid, String> {
+    let digits: String = text.chars().filter(|c| *c != '-').collect();
+    let bytes = parse_hex(&digits).map_err(|_| format!("`{text}` is not a UUID"))?;
+    match bytes.len() {
+        2 => Ok(Uuid::Short(u16::from_be_bytes([bytes[0], bytes[1]]))),
+        16 => {
+            let mut le = [0u8; 16];
+            for (i, b) in bytes.iter().rev().enumerate() {
+                le[i] = *b;
+            }
+            Ok(Uuid::Long(le))
+        }
+        _ => Err(format!("`{text}`: a UUID has 4 or 32 hex digits")),
+    }
+}
+
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return Err(format!("`{text}` is not hex bytes"));
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|_| format!("`{text}` is not hex bytes")))
+        .collect()
+}
+
+impl std::str::FromStr for CentralOp {
+    type Err = String;
+
+    /// `connect`, `disconnect`, `read:UUID`, `write:UUID=HEX`,
+    /// `subscribe:UUID`, `unsubscribe:UUID`.
+    fn from_str(text: &str) -> Result<CentralOp, String> {
+        let (op, arg) = text.split_once(':').unwrap_or((text, ""));
+        Ok(match (op, arg) {
+            ("connect", "") => CentralOp::Connect,
+            ("disconnect", "") => CentralOp::Disconnect,
+            ("read", uuid) => CentralOp::Read(parse_uuid(uuid)?),
+            ("subscribe", uuid) => CentralOp::Subscribe(parse_uuid(uuid)?),
+            ("unsubscribe", uuid) => CentralOp::Unsubscribe(parse_uuid(uuid)?),
+            ("write", arg) => {
+                let (uuid, value) = arg.split_once('=').ok_or_else(|| format!("`{text}`: expected write:UUID=HEX"))?;
+                CentralOp::Write(parse_uuid(uuid)?, parse_hex(value)?)
+            }
+            _ => {
+                return Err(format!(
+                    "`{text}`: expected connect, disconnect, read:UUID, write:UUID=HEX, subscribe:UUID or unsubscribe:UUID"
+                ));
+            }
+        })
+    }
+}
+
+/// One app's GATT server.
+#[derive(Default)]
+struct AppServer {
+    table: GattTable,
+    serving: bool,
+    values: Vec<Vec<u8>>,
+    events: VecDeque<GattEvent>,
+    done: Option<Result<(), Errno>>,
+}
+
+/// The phone's connection.
+#[derive(Default)]
+struct Phone {
+    connected_to: Option<u16>,
+    subscribed: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -43,6 +150,8 @@ struct AppController {
 #[derive(Default)]
 pub struct SimBle {
     apps: HashMap<u16, AppController>,
+    servers: HashMap<u16, AppServer>,
+    phone: Phone,
     /// Bumped when a report reaches a scanner or a job completes.
     deliveries: u64,
 }
@@ -138,12 +247,156 @@ impl SimBle {
         Some(self.apps.get_mut(&app).and_then(|a| a.done.take()).unwrap_or(Err(Errno::Invalid)))
     }
 
+    /// Adds to app `app`'s GATT table.
+    pub fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
+        let server = self.servers.entry(app).or_default();
+        if server.serving {
+            return Err(Errno::Busy);
+        }
+        let handle = server.table.declare(declaration)?;
+        server.values.resize(server.table.characteristics().len(), Vec::new());
+        Ok(handle)
+    }
+
+    /// Carries out app `app`'s GATT job; returns what the phone saw (a
+    /// notification, a disconnection), if anything, and `false` when
+    /// there was nothing to do.
+    pub fn gatt_start(&mut self, app: u16, job: GattJob, value: &[u8]) -> Result<(bool, Option<String>), Errno> {
+        let Some(server) = self.servers.get_mut(&app) else {
+            return if job == GattJob::Stop { Ok((false, None)) } else { Err(Errno::Invalid) };
+        };
+        server.table.check(&job, value.len())?;
+        let mut seen = None;
+        match job {
+            GattJob::Start(_) if server.serving => return Err(Errno::Busy),
+            GattJob::Start(_) => server.serving = true,
+            GattJob::SetValue(_) | GattJob::Notify(_) if !server.serving => return Err(Errno::Invalid),
+            GattJob::SetValue(h) => server.values[usize::from(h)] = value.to_vec(),
+            GattJob::Notify(h) => {
+                server.values[usize::from(h)] = value.to_vec();
+                if self.phone.connected_to == Some(app) && self.phone.subscribed.contains(&h) {
+                    let uuid = server.table.characteristic(h).map(|c| c.uuid.to_string()).unwrap_or_default();
+                    seen = Some(format!("notified {uuid} [{}]", hex(value)));
+                }
+            }
+            GattJob::Stop => {
+                *server = AppServer::default();
+                if self.phone.connected_to == Some(app) {
+                    self.phone = Phone::default();
+                    seen = Some("disconnected by the peripheral".into());
+                }
+            }
+        }
+        server.done = Some(Ok(()));
+        self.deliveries += 1;
+        Ok((true, seen))
+    }
+
+    /// App `app`'s GATT job result.
+    pub fn gatt_poll(&mut self, app: u16) -> Option<Result<(), Errno>> {
+        Some(self.servers.get_mut(&app).and_then(|s| s.done.take()).unwrap_or(Err(Errno::Invalid)))
+    }
+
+    /// The oldest GATT event queued for app `app`.
+    pub fn gatt_next_event(&mut self, app: u16) -> Result<Option<GattEvent>, Errno> {
+        let server = self.servers.get_mut(&app).filter(|s| s.serving).ok_or(Errno::Invalid)?;
+        Ok(server.events.pop_front())
+    }
+
+    /// Forgets app `app`'s GATT server (it stopped); returns what the phone
+    /// saw.
+    pub fn forget(&mut self, app: u16) -> Option<String> {
+        self.apps.remove(&app);
+        self.servers.remove(&app);
+        if self.phone.connected_to == Some(app) {
+            self.phone = Phone::default();
+            return Some("disconnected: the peripheral went away".into());
+        }
+        None
+    }
+
+    /// Queues `event` for app `app`'s server.
+    fn event(&mut self, app: u16, event: GattEvent) {
+        if let Some(server) = self.servers.get_mut(&app) {
+            if server.events.len() == QUEUE {
+                server.events.pop_front();
+            }
+            server.events.push_back(event);
+            self.deliveries += 1;
+        }
+    }
+
+    /// The phone does `op`: returns what it saw, or why it could not.
+    pub fn central(&mut self, op: &CentralOp) -> Result<String, String> {
+        if let CentralOp::Connect = op {
+            if self.phone.connected_to.is_some() {
+                return Err("already connected".into());
+            }
+            let mut serving: Vec<u16> = self.servers.iter().filter(|(_, s)| s.serving).map(|(id, _)| *id).collect();
+            serving.sort();
+            let app = *serving.first().ok_or("no app serves GATT")?;
+            self.phone.connected_to = Some(app);
+            self.event(app, GattEvent::Connected { address: PHONE, address_kind: 1 });
+            let a = address(app).iter().rev().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+            return Ok(format!("connected to {a}"));
+        }
+        let app = self.phone.connected_to.ok_or("not connected")?;
+        let server = self.servers.get_mut(&app).ok_or("not connected")?;
+        let find = |uuid: &Uuid, needs: u8| -> Result<u8, String> {
+            let h = server.table.find(uuid).ok_or_else(|| format!("no characteristic {uuid}"))?;
+            match server.table.characteristic(h) {
+                Some(c) if c.properties & needs != 0 => Ok(h),
+                _ => Err(format!("{uuid}: not permitted")),
+            }
+        };
+        let (event, seen) = match op {
+            CentralOp::Connect => unreachable!("handled above"),
+            CentralOp::Disconnect => {
+                self.phone = Phone::default();
+                (GattEvent::Disconnected { reason: PHONE_DISCONNECTED }, "disconnected".to_string())
+            }
+            CentralOp::Read(uuid) => {
+                let h = find(uuid, property::READ)?;
+                return Ok(format!("read {uuid} [{}]", hex(&server.values[usize::from(h)])));
+            }
+            CentralOp::Write(uuid, bytes) => {
+                let h = find(uuid, property::WRITE | property::WRITE_WITHOUT_RESPONSE)?;
+                let max = server.table.characteristic(h).map_or(0, |c| usize::from(c.max_len));
+                if bytes.len() > max {
+                    return Err(format!("write {uuid}: {} bytes, at most {max}", bytes.len()));
+                }
+                server.values[usize::from(h)] = bytes.clone();
+                let value = Value::new(bytes).map_err(|e| e.to_string())?;
+                (GattEvent::Written { characteristic: h, value }, format!("wrote {uuid} [{}]", hex(bytes)))
+            }
+            CentralOp::Subscribe(uuid) => {
+                let h = find(uuid, property::NOTIFY)?;
+                if !self.phone.subscribed.contains(&h) {
+                    self.phone.subscribed.push(h);
+                }
+                (GattEvent::Subscribed { characteristic: h }, format!("subscribed to {uuid}"))
+            }
+            CentralOp::Unsubscribe(uuid) => {
+                let h = find(uuid, property::NOTIFY)?;
+                self.phone.subscribed.retain(|s| *s != h);
+                (GattEvent::Unsubscribed { characteristic: h }, format!("unsubscribed from {uuid}"))
+            }
+        };
+        self.event(app, event);
+        Ok(seen)
+    }
+
     /// The oldest report queued for app `app` at `now`.
     pub fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
         self.settle(now);
         let a = self.apps.get_mut(&app).filter(|a| a.scanning.is_some()).ok_or(Errno::Invalid)?;
         Ok(a.queue.pop_front())
     }
+}
+
+/// Bytes as space-separated hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -186,5 +439,45 @@ mod tests {
         assert_eq!(left, QUEUE - 1);
         air.start(2, at(3_600_000), BleJob::StopScanning).unwrap();
         assert_eq!(air.next_event(), None, "nobody scans");
+    }
+
+    #[test]
+    fn the_phone_connects_writes_reads_and_is_notified() {
+        use akira_bridge::modules::gatt::Characteristic;
+        let mut air = SimBle::default();
+        let op = |t: &str| t.parse::<CentralOp>().unwrap();
+        assert_eq!(air.central(&op("connect")), Err("no app serves GATT".into()));
+        air.gatt_declare(1, GattDeclaration::Service(Uuid::Short(0x181a))).unwrap();
+        let chr = |uuid, properties| {
+            GattDeclaration::Characteristic(Characteristic {
+                service: 0,
+                uuid: Uuid::Short(uuid),
+                properties,
+                max_len: 2,
+            })
+        };
+        assert_eq!(air.gatt_declare(1, chr(0x2a6e, property::READ | property::NOTIFY)), Ok(0));
+        assert_eq!(air.gatt_declare(1, chr(0x2a1f, property::WRITE)), Ok(1));
+        let adv = AdvConfig { interval_ms: 100, data: AdvData::EMPTY, scan_response: None };
+        assert_eq!(air.gatt_start(1, GattJob::Start(adv), &[]), Ok((true, None)));
+        assert_eq!(air.gatt_poll(1), Some(Ok(())));
+        air.gatt_start(1, GattJob::SetValue(0), &[0x66, 0x08]).unwrap();
+        assert_eq!(air.central(&op("connect")), Ok("connected to c0:de:00:00:00:01".into()));
+        assert_eq!(air.central(&op("read:2a6e")), Ok("read 2a6e [66 08]".into()));
+        assert_eq!(air.central(&op("read:2a1f")), Err("2a1f: not permitted".into()));
+        assert_eq!(air.central(&op("write:2a1f=e80300")), Err("write 2a1f: 3 bytes, at most 2".into()));
+        assert_eq!(air.central(&op("write:2a1f=e803")), Ok("wrote 2a1f [e8 03]".into()));
+        // Not subscribed yet: a notification reaches nobody.
+        assert_eq!(air.gatt_start(1, GattJob::Notify(0), &[1, 2]), Ok((true, None)));
+        assert_eq!(air.central(&op("subscribe:2a6e")), Ok("subscribed to 2a6e".into()));
+        assert_eq!(air.gatt_start(1, GattJob::Notify(0), &[3, 4]), Ok((true, Some("notified 2a6e [03 04]".into()))));
+        assert_eq!(air.central(&op("disconnect")), Ok("disconnected".into()));
+        let events: Vec<u8> = std::iter::from_fn(|| air.gatt_next_event(1).unwrap()).map(|e| e.kind()).collect();
+        assert_eq!(events, [1, 3, 4, 2]);
+        assert_eq!(air.gatt_next_event(2), Err(Errno::Invalid), "not serving");
+        assert!("write:2a1f".parse::<CentralOp>().is_err());
+        assert!("fly".parse::<CentralOp>().is_err());
+        let long = "12345678-9abc-def0-1234-56789abcdef0";
+        assert_eq!(parse_uuid(long).unwrap().to_string(), long);
     }
 }
