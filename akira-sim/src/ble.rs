@@ -303,8 +303,8 @@ impl SimBle {
         Ok(server.events.pop_front())
     }
 
-    /// Forgets app `app`'s GATT server (it stopped); returns what the phone
-    /// saw.
+    /// Forgets app `app`'s controller (it stopped running): its
+    /// advertising, scanning and GATT server; returns what the phone saw.
     pub fn forget(&mut self, app: u16) -> Option<String> {
         self.apps.remove(&app);
         self.servers.remove(&app);

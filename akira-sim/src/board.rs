@@ -635,6 +635,12 @@ impl Ble for SimBoard {
     fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
         self.0.borrow_mut().ble.next_report(app, now)
     }
+    fn release(&mut self, app: u16) {
+        let seen = self.0.borrow_mut().ble.forget(app);
+        if let Some(seen) = seen {
+            self.record(None, What::GattCentral(seen));
+        }
+    }
     fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
         self.0.borrow_mut().ble.gatt_declare(app, declaration)
     }

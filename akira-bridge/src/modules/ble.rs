@@ -266,6 +266,13 @@ pub trait Ble {
     /// scanning.
     fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno>;
 
+    /// App `app` stopped running (it exited, faulted or was stopped):
+    /// stop its advertising, its scanning (if no other app scans) and its
+    /// GATT server, and forget its queues. The default does nothing.
+    fn release(&mut self, app: u16) {
+        let _ = app;
+    }
+
     /// Adds to app `app`'s GATT table (already checked by the guard),
     /// returning the handle ([`gatt::GattTable::declare`]); [`Errno::Busy`]
     /// if another app owns the server or the app already serves. Boards
@@ -320,6 +327,8 @@ struct Slot<const QUEUE: usize> {
     head: usize,
     len: usize,
     dropped: u32,
+    /// Its app stopped running: the slot is freed when its job ends.
+    orphan: bool,
 }
 
 impl<const QUEUE: usize> Slot<QUEUE> {
@@ -334,6 +343,7 @@ impl<const QUEUE: usize> Slot<QUEUE> {
         head: 0,
         len: 0,
         dropped: 0,
+        orphan: false,
     };
 
     /// Queues a report, dropping the oldest when full (the newest tells
@@ -363,6 +373,9 @@ struct Slots<const SLOTS: usize, const QUEUE: usize> {
     slots: [Slot<QUEUE>; SLOTS],
     next_seq: u32,
     advertiser: Option<u16>,
+    /// Clean-up jobs after apps that stopped running, by queue order:
+    /// stop advertising, stop scanning.
+    cleanup: [Option<u32>; 2],
 }
 
 impl<const SLOTS: usize, const QUEUE: usize> Slots<SLOTS, QUEUE> {
@@ -405,7 +418,12 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
     pub const fn new() -> Self {
         let () = Self::SOUND;
         BleMailbox {
-            slots: Mutex::new(RefCell::new(Slots { slots: [Slot::FREE; SLOTS], next_seq: 0, advertiser: None })),
+            slots: Mutex::new(RefCell::new(Slots {
+                slots: [Slot::FREE; SLOTS],
+                next_seq: 0,
+                advertiser: None,
+                cleanup: [None; 2],
+            })),
             changes: Changes::new(),
             serve_waker: WakerSlot::new(),
             gatt: GattMailbox::new(),
@@ -441,19 +459,36 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
         self.changes.bump();
     }
 
-    /// Takes the oldest queued job: its slot and the job.
-    fn next(&self) -> Option<(usize, BleJob)> {
+    /// Takes the oldest queued job: its slot (`None` for a clean-up) and
+    /// the job.
+    fn next(&self) -> Option<(Option<usize>, BleJob)> {
         critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
-            let (i, slot) =
-                s.slots.iter_mut().enumerate().filter(|(_, t)| t.phase == Phase::Queued).min_by_key(|(_, t)| t.seq)?;
-            slot.phase = Phase::Running;
-            Some((i, slot.job))
+            let queued =
+                s.slots.iter().enumerate().filter(|(_, t)| t.phase == Phase::Queued).min_by_key(|(_, t)| t.seq);
+            let queued = queued.map(|(i, t)| (t.seq, Some(i)));
+            let cleanup = s.cleanup.iter().enumerate().filter_map(|(k, seq)| seq.map(|seq| (seq, k))).min();
+            match (queued, cleanup) {
+                // Queue order, across a wrap of the sequence numbers.
+                (Some((seq, Some(i))), c) if c.is_none_or(|(cseq, _)| (seq.wrapping_sub(cseq) as i32) < 0) => {
+                    s.slots[i].phase = Phase::Running;
+                    Some((Some(i), s.slots[i].job))
+                }
+                (_, Some((_, k))) => {
+                    s.cleanup[k] = None;
+                    Some((None, if k == 0 { BleJob::StopAdvertising } else { BleJob::StopScanning }))
+                }
+                _ => None,
+            }
         })
     }
 
-    /// Records how slot `i`'s job ended.
-    fn finish(&self, i: usize, job: BleJob, result: Result<(), Errno>) {
+    /// Records how slot `i`'s job ended (nothing for a clean-up, `None`).
+    fn finish(&self, i: Option<usize>, job: BleJob, result: Result<(), Errno>) {
+        let Some(i) = i else {
+            self.changed_now();
+            return;
+        };
         critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
             let app = s.slots[i].app;
@@ -466,9 +501,49 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
                 }
             }
             let slot = &mut s.slots[i];
-            slot.phase = if slot.phase == Phase::Abandoned { Phase::Idle } else { Phase::Done(result) };
+            if slot.orphan {
+                *slot = Slot::FREE;
+            } else {
+                slot.phase = if slot.phase == Phase::Abandoned { Phase::Idle } else { Phase::Done(result) };
+            }
         });
         self.changed_now();
+    }
+
+    /// App `app` stopped running: queues stopping its advertising and (if
+    /// it scanned last) scanning after its pending job, and releases its
+    /// GATT server.
+    fn release(&self, app: u16) {
+        let queued = critical_section::with(|cs| {
+            let mut s = self.slots.borrow_ref_mut(cs);
+            let others_scanning = s.slots.iter().filter(|t| t.scanning && t.app != Some(app)).count();
+            let mut stop = [false; 2];
+            if s.advertiser == Some(app) {
+                s.advertiser = None;
+                stop[0] = true;
+            }
+            if let Some(slot) = s.find(app) {
+                stop[1] = slot.scanning && others_scanning == 0;
+                match slot.phase {
+                    Phase::Queued | Phase::Running | Phase::Abandoned => {
+                        slot.orphan = true;
+                        slot.scanning = false;
+                        slot.len = 0;
+                    }
+                    Phase::Idle | Phase::Done(_) => *slot = Slot::FREE,
+                }
+            }
+            for (k, _) in stop.iter().enumerate().filter(|(_, stop)| **stop) {
+                let seq = s.next_seq;
+                s.cleanup[k] = Some(seq);
+                s.next_seq = seq.wrapping_add(1);
+            }
+            stop.contains(&true)
+        });
+        if queued {
+            self.serve_waker.wake();
+        }
+        self.gatt.release(app);
     }
 
     /// Hands a report to every scanning app.
@@ -602,6 +677,10 @@ impl<const SLOTS: usize, const QUEUE: usize> Ble for &'static BleMailbox<SLOTS, 
             let slot = s.find(app).filter(|s| s.scanning).ok_or(Errno::Invalid)?;
             Ok(slot.pop())
         })
+    }
+
+    fn release(&mut self, app: u16) {
+        BleMailbox::release(self, app)
     }
 
     fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
@@ -990,6 +1069,10 @@ impl<B: Board + Ble> HostModule<B> for BleModule {
         Ok(())
     }
 
+    fn app_stopped(&self, board: &mut B, app: u16) {
+        board.release(app);
+    }
+
     fn poll_wait_with_memory(
         &self,
         memory: &mut GuestMemory<'_>,
@@ -1137,6 +1220,9 @@ mod tests {
         }
         fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
             self.ble.next_report(app, now)
+        }
+        fn release(&mut self, app: u16) {
+            self.ble.release(app)
         }
         fn gatt_declare(&mut self, app: u16, d: GattDeclaration) -> Result<u8, Errno> {
             self.ble.gatt_declare(app, d)
@@ -1565,6 +1651,52 @@ mod tests {
         assert_eq!(wait.until, Instant::from_micros(5_000));
         let bridge: crate::Bridge<Board1> = crate::Bridge::new().with(BleModule).unwrap();
         assert_eq!(bridge.poll_wait(&mut mem, &mut s, &wait, Instant::from_micros(5_000)), Some(-7));
+    }
+
+    #[test]
+    fn an_app_that_stops_leaves_no_advertising_scanning_or_gatt_server_behind() {
+        static BLE: BleMailbox<2, 3> = BleMailbox::new();
+        let mut task = Task::new(&BLE);
+        let mut gatt_task = GattTask::new(&BLE);
+        let mut a = app(1, &BLE, &[role::ADVERTISE, role::SCAN, role::PERIPHERAL]);
+        let mut b = app(2, &BLE, &[role::ADVERTISE, role::SCAN, role::PERIPHERAL]);
+        let mut backing = gatt_memory();
+        let mut mem = GuestMemory::new(&mut backing);
+        thermometer(&mut mem, &mut a, &mut gatt_task);
+        for s in [&mut a, &mut b] {
+            let Err(Refusal::Trap(_)) = scan(s, M, [0, 100, 100]) else { panic!() };
+            task.step();
+            assert_eq!(done(s, &mut mem), Some(0));
+        }
+        // App 1's advertising is still queued when it goes away: it runs,
+        // then the clean-up stops it.
+        let Err(Refusal::Trap(_)) = advertise(&mut mem, &mut a, M, [0, 3, 0, 0, 250]) else { panic!() };
+        BleModule.app_stopped(a.board_mut(), 1);
+        task.step();
+        gatt_task.step();
+        assert_eq!(
+            task.log(),
+            ["scan active=false 100/100 ms", "advertise 250 ms [1a, 18, 6e] rsp None", "stop advertising"]
+        );
+        assert_eq!(gatt_task.log().last().unwrap(), "stop");
+        assert_eq!(done(&mut a, &mut mem), Some(Errno::Invalid.code()), "its job was dropped with it");
+        // App 2 still scans; the advertising set and the GATT server are free.
+        task.hear(&[report(3, -60, b"z")]);
+        task.step();
+        assert_eq!(code(next_report(&mut mem, &mut b, M, 64, 41, 0)), 11);
+        let Err(Refusal::Trap(_)) = advertise(&mut mem, &mut b, M, [0, 3, 0, 0, 250]) else { panic!("set not freed") };
+        assert_eq!(service(&mut mem, &mut b, 0, 2), 0, "server not freed");
+        // When the last scanner goes, scanning stops.
+        task.step();
+        BleModule.app_stopped(b.board_mut(), 2);
+        task.step();
+        assert_eq!(task.log()[3..], ["advertise 250 ms [1a, 18, 6e] rsp None", "stop advertising", "stop scanning"]);
+        // Releasing an app that holds nothing sends nothing.
+        BleModule.app_stopped(b.board_mut(), 2);
+        task.step();
+        gatt_task.step();
+        assert_eq!(task.log().len(), 6);
+        assert_eq!(gatt_task.log().iter().filter(|l| *l == "stop").count(), 1, "b never served");
     }
 
     #[test]

@@ -415,11 +415,11 @@ struct Server<const QUEUE: usize> {
 }
 
 /// The GATT side of a [`crate::BleMailbox`]: one table and one event
-/// queue of `QUEUE`, and a job queue (only the owner queues jobs; a
-/// second slot holds a job its previous owner stopped waiting for).
+/// queue of `QUEUE`, and a job queue: the owner's job, one its previous
+/// owner stopped waiting for, and the stop after an owner that went away.
 pub(crate) struct GattMailbox<const QUEUE: usize> {
     server: Mutex<RefCell<Server<QUEUE>>>,
-    jobs: Mailbox<GattJob, 2, MAX_VALUE>,
+    jobs: Mailbox<GattJob, 3, MAX_VALUE>,
 }
 
 /// Lets other tasks run once.
@@ -525,6 +525,29 @@ impl<const QUEUE: usize> GattMailbox<QUEUE> {
         Ok(true)
     }
 
+    /// App `app` stopped running: if it owned the server, the server is
+    /// stopped (after its pending job) and freed for other apps.
+    pub(crate) fn release(&self, app: u16) {
+        self.jobs.forget(app);
+        let was_serving = critical_section::with(|cs| {
+            let mut s = self.server.borrow_ref_mut(cs);
+            if s.owner != Some(app) {
+                return false;
+            }
+            let serving = s.serving;
+            s.owner = None;
+            s.serving = false;
+            s.table = GattTable::EMPTY;
+            s.len = 0;
+            serving
+        });
+        if was_serving {
+            // With every slot taken by the owner's abandoned jobs, there
+            // is nothing to do but leave the server to the next `gatt_stop`.
+            let _ = self.jobs.start_detached(app, GattJob::Stop, &[]);
+        }
+    }
+
     /// App `app`'s job outcome: `None` while it runs.
     pub(crate) fn poll(&self, app: u16) -> Option<Result<(), Errno>> {
         self.jobs.poll(app, &mut [])
@@ -573,6 +596,10 @@ impl<const QUEUE: usize> GattMailbox<QUEUE> {
         let jobs = self.jobs.serve(async |job, value: &[u8], _read: &mut [u8]| match job {
             GattJob::Start(adv) => {
                 let table = critical_section::with(|cs| self.server.borrow_ref(cs).table);
+                if table.services().is_empty() {
+                    // Its app went away before the server got to it.
+                    return Err(Errno::Invalid);
+                }
                 let result = server.start(&table, &adv).await;
                 if result.is_err() {
                     critical_section::with(|cs| self.server.borrow_ref_mut(cs).serving = false);
