@@ -389,6 +389,9 @@ pub trait GattServer {
     /// Builds the attribute table from `table` (characteristic values
     /// empty until set) and advertises connectable with `adv`, again after
     /// each disconnection, until [`GattServer::stop`].
+    /// The controller's advertising set is shared with
+    /// [`crate::BleRadio::advertise`]: an adapter that cannot advertise
+    /// both at once answers [`Errno::Busy`].
     async fn start(&self, table: &GattTable, adv: &AdvConfig) -> Result<(), Errno>;
     /// Stops advertising, disconnects any central and drops the table.
     async fn stop(&self) -> Result<(), Errno>;
@@ -542,8 +545,8 @@ impl<const QUEUE: usize> GattMailbox<QUEUE> {
             serving
         });
         if was_serving {
-            // With every slot taken by the owner's abandoned jobs, there
-            // is nothing to do but leave the server to the next `gatt_stop`.
+            // Every slot taken by jobs of apps that went away: the stop is
+            // dropped and the server runs until the next owner's `gatt_stop`.
             let _ = self.jobs.start_detached(app, GattJob::Stop, &[]);
         }
     }
