@@ -27,10 +27,11 @@
 //! use akira_app::ble::{self, gatt, Uuid};
 //! let service = gatt::service(Uuid::Short(0x181a))?;
 //! let temp = gatt::characteristic(service, Uuid::Short(0x2a6e), gatt::READ | gatt::NOTIFY, 2)?;
+//! let setpoint = gatt::characteristic(service, Uuid::Short(0x2a1f), gatt::WRITE, 2)?;
 //! gatt::start(&AdvData::new().flags(0x06).name("thermo"), Duration::from_millis(200))?;
 //! gatt::notify(temp, &2150i16.to_le_bytes())?;
 //! match gatt::next_event(None)? {
-//!     gatt::Event::Written { characteristic, .. } => { /* ... */ }
+//!     gatt::Event::Written(c, value) if c == setpoint => { /* value.as_bytes() */ }
 //!     _ => {}
 //! }
 //! ```
@@ -400,6 +401,20 @@ pub mod gatt {
         Error::check(unsafe { ffi::gatt_notify(c.0.into(), value.as_ptr(), value.len() as i32) }).map(|_| ())
     }
 
+    /// Bytes a central wrote, up to [`MAX_VALUE`].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Value {
+        len: u8,
+        bytes: [u8; MAX_VALUE],
+    }
+
+    impl Value {
+        /// The bytes.
+        pub fn as_bytes(&self) -> &[u8] {
+            &self.bytes[..usize::from(self.len)]
+        }
+    }
+
     /// Something a central did.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum Event {
@@ -410,20 +425,14 @@ pub mod gatt {
             /// Whether the address is random (else public).
             random: bool,
         },
-        /// The central disconnected; `reason` is the HCI code.
+        /// The central disconnected.
         Disconnected {
-            /// 0x13: the central ended it; 0x08: the link was lost.
+            /// The HCI reason: 0x13 the central ended it, 0x08 the link
+            /// was lost.
             reason: u8,
         },
-        /// The central wrote a value.
-        Written {
-            /// Which characteristic.
-            characteristic: Characteristic,
-            /// The bytes written ([`Event::value`]).
-            len: u8,
-            /// Storage for the bytes.
-            bytes: [u8; MAX_VALUE],
-        },
+        /// The central wrote this value to the characteristic.
+        Written(Characteristic, Value),
         /// The central subscribed to notifications.
         Subscribed(Characteristic),
         /// The central unsubscribed.
@@ -431,14 +440,6 @@ pub mod gatt {
     }
 
     impl Event {
-        /// The bytes written, for [`Event::Written`] (else empty).
-        pub fn value(&self) -> &[u8] {
-            match self {
-                Event::Written { len, bytes, .. } => &bytes[..usize::from(*len)],
-                _ => &[],
-            }
-        }
-
         pub(super) fn parse(buf: &[u8]) -> Result<Event> {
             let [kind, handle, len, _, payload @ ..] = buf else { return Err(Error::INVALID) };
             let payload = &payload[..usize::from(*len).min(payload.len())];
@@ -452,7 +453,7 @@ pub mod gatt {
                     let mut bytes = [0u8; MAX_VALUE];
                     let n = value.len().min(MAX_VALUE);
                     bytes[..n].copy_from_slice(&value[..n]);
-                    Event::Written { characteristic: c, len: n as u8, bytes }
+                    Event::Written(c, Value { len: n as u8, bytes })
                 }
                 (4, _) => Event::Subscribed(c),
                 (5, _) => Event::Unsubscribed(c),
@@ -482,9 +483,8 @@ mod tests {
     fn gatt_events_and_uuids_follow_the_abi_layout() {
         let e = gatt::Event::parse(&[1, 0, 7, 0, 1, 2, 3, 4, 5, 6, 1]).unwrap();
         assert_eq!(e, gatt::Event::Connected { address: [6, 5, 4, 3, 2, 1], random: true });
-        let w = gatt::Event::parse(&[3, 1, 2, 0, 0xe8, 0x03]).unwrap();
-        assert!(matches!(w, gatt::Event::Written { characteristic: gatt::Characteristic(1), .. }));
-        assert_eq!(w.value(), &[0xe8, 0x03]);
+        let gatt::Event::Written(c, v) = gatt::Event::parse(&[3, 1, 2, 0, 0xe8, 0x03]).unwrap() else { panic!() };
+        assert_eq!((c, v.as_bytes()), (gatt::Characteristic(1), &[0xe8, 0x03][..]));
         assert_eq!(gatt::Event::parse(&[2, 0, 1, 0, 0x13]).unwrap(), gatt::Event::Disconnected { reason: 0x13 });
         assert_eq!(gatt::Event::parse(&[4, 2, 0, 0]).unwrap(), gatt::Event::Subscribed(gatt::Characteristic(2)));
         assert_eq!(gatt::Event::parse(&[9, 0, 0, 0]), Err(Error::INVALID));

@@ -46,7 +46,7 @@ fn run() -> akira_app::Result<()> {
             }
             Ok(Event::Subscribed(c)) if c == temp => info!("central subscribed to the temperature"),
             Ok(Event::Unsubscribed(c)) if c == temp => info!("central unsubscribed"),
-            Ok(e @ Event::Written { characteristic, .. }) if characteristic == setpoint => match e.value() {
+            Ok(Event::Written(c, value)) if c == setpoint => match value.as_bytes() {
                 [lo, hi] => {
                     target = i16::from_le_bytes([*lo, *hi]);
                     info!("setpoint written: {target}");
