@@ -10,7 +10,9 @@
 //! wakes at each advertising event while someone scans
 //! ([`SimBle::next_event`]).
 //!
-//! GATT: every app may serve its own table. One simulated central, "the
+//! GATT: every app may serve its own table; a serving app advertises
+//! connectable (`ADV_IND` reports to scanners) while no central is
+//! connected to it. One simulated central, "the
 //! phone" at [`PHONE`], is driven by the script ([`CentralOp`], `akira run
 //! --gatt-client 500ms:connect`): it connects to the lowest-numbered app
 //! serving, reads, writes, subscribes and disconnects, naming
@@ -124,6 +126,9 @@ impl std::str::FromStr for CentralOp {
 struct AppServer {
     table: GattTable,
     serving: bool,
+    /// Its connectable advertising, and when its next event is (`None`
+    /// while the phone is connected to it).
+    advertising: Option<(AdvConfig, Option<Instant>)>,
     values: Vec<Vec<u8>>,
     events: VecDeque<GattEvent>,
     done: Option<Result<(), Errno>>,
@@ -167,34 +172,31 @@ impl SimBle {
     /// scans.
     pub fn next_event(&self) -> Option<Instant> {
         let scanners = self.apps.iter().filter(|(_, a)| a.scanning.is_some()).count();
-        self.apps
-            .values()
-            .filter_map(|a| {
-                let (_, next) = a.advertising?;
-                let other_scans = scanners > usize::from(a.scanning.is_some());
-                other_scans.then_some(next)
-            })
-            .min()
+        let scans = |id: &u16| self.apps.get(id).is_some_and(|a| a.scanning.is_some());
+        let legacy = self.apps.iter().filter_map(|(id, a)| Some((id, a.advertising?.1)));
+        let gatt = self.servers.iter().filter_map(|(id, s)| Some((id, s.advertising?.1?)));
+        legacy.chain(gatt).filter(|(id, _)| scanners > usize::from(scans(id))).map(|(_, next)| next).min()
     }
 
     /// Delivers the advertising events due by `now`.
     fn settle(&mut self, now: Instant) {
         let mut events = Vec::new();
         for (id, a) in &mut self.apps {
-            let Some((config, next)) = &mut a.advertising else { continue };
-            let interval = Duration::from_millis(config.interval_ms.into());
-            // Only the last QUEUE events can still be in a queue.
-            let due = (now.as_micros().saturating_sub(next.as_micros()) / interval.as_micros() as u64) as usize;
-            if *next <= now && due > QUEUE {
-                *next = next.saturating_add(interval * (due - QUEUE) as u32);
-            }
-            while *next <= now {
-                events.push((*id, *config));
-                *next = next.saturating_add(interval);
+            if let Some((config, next)) = &mut a.advertising {
+                due(*id, config, next, now, false, &mut events);
             }
         }
-        for (from, config) in events {
-            let kind = if config.scan_response.is_some() { ReportKind::AdvScanInd } else { ReportKind::AdvNonconnInd };
+        for (id, s) in &mut self.servers {
+            if let Some((config, Some(next))) = &mut s.advertising {
+                due(*id, config, next, now, true, &mut events);
+            }
+        }
+        for (from, config, connectable) in events {
+            let kind = match (connectable, config.scan_response) {
+                (true, _) => ReportKind::AdvInd,
+                (false, Some(_)) => ReportKind::AdvScanInd,
+                (false, None) => ReportKind::AdvNonconnInd,
+            };
             let report =
                 |kind, data| ScanReport { address: address(from), address_kind: 1, rssi_dbm: RSSI_DBM, kind, data };
             for (id, a) in &mut self.apps {
@@ -261,7 +263,14 @@ impl SimBle {
     /// Carries out app `app`'s GATT job; returns what the phone saw (a
     /// notification, a disconnection), if anything, and `false` when
     /// there was nothing to do.
-    pub fn gatt_start(&mut self, app: u16, job: GattJob, value: &[u8]) -> Result<(bool, Option<String>), Errno> {
+    pub fn gatt_start(
+        &mut self,
+        app: u16,
+        now: Instant,
+        job: GattJob,
+        value: &[u8],
+    ) -> Result<(bool, Option<String>), Errno> {
+        self.settle(now);
         let Some(server) = self.servers.get_mut(&app) else {
             return if job == GattJob::Stop { Ok((false, None)) } else { Err(Errno::Invalid) };
         };
@@ -269,7 +278,10 @@ impl SimBle {
         let mut seen = None;
         match job {
             GattJob::Start(_) if server.serving => return Err(Errno::Busy),
-            GattJob::Start(_) => server.serving = true,
+            GattJob::Start(config) => {
+                server.serving = true;
+                server.advertising = Some((config, Some(now)));
+            }
             GattJob::SetValue(_) | GattJob::Notify(_) if !server.serving => return Err(Errno::Invalid),
             GattJob::SetValue(h) => server.values[usize::from(h)] = value.to_vec(),
             GattJob::Notify(h) => {
@@ -280,7 +292,7 @@ impl SimBle {
                 }
             }
             GattJob::Stop => {
-                *server = AppServer::default();
+                *server = AppServer { done: Some(Ok(())), ..AppServer::default() };
                 if self.phone.connected_to == Some(app) {
                     self.phone = Phone::default();
                     seen = Some("disconnected by the peripheral".into());
@@ -289,6 +301,8 @@ impl SimBle {
         }
         server.done = Some(Ok(()));
         self.deliveries += 1;
+        // An advertising event due now reaches the scanners at once.
+        self.settle(now);
         Ok((true, seen))
     }
 
@@ -327,7 +341,8 @@ impl SimBle {
     }
 
     /// The phone does `op`: returns what it saw, or why it could not.
-    pub fn central(&mut self, op: &CentralOp) -> Result<String, String> {
+    pub fn central(&mut self, op: &CentralOp, now: Instant) -> Result<String, String> {
+        self.settle(now);
         if let CentralOp::Connect = op {
             if self.phone.connected_to.is_some() {
                 return Err("already connected".into());
@@ -336,6 +351,10 @@ impl SimBle {
             serving.sort();
             let app = *serving.first().ok_or("no app serves GATT")?;
             self.phone.connected_to = Some(app);
+            // Connected: it stops advertising.
+            if let Some((_, next)) = self.servers.get_mut(&app).and_then(|s| s.advertising.as_mut()) {
+                *next = None;
+            }
             self.event(app, GattEvent::Connected { address: PHONE, address_kind: 1 });
             let a = address(app).iter().rev().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
             return Ok(format!("connected to {a}"));
@@ -353,6 +372,10 @@ impl SimBle {
             CentralOp::Connect => unreachable!("handled above"),
             CentralOp::Disconnect => {
                 self.phone = Phone::default();
+                // Advertising again from now.
+                if let Some((_, next)) = server.advertising.as_mut() {
+                    *next = Some(now);
+                }
                 (GattEvent::Disconnected { reason: PHONE_DISCONNECTED }, "disconnected".to_string())
             }
             CentralOp::Read(uuid) => {
@@ -391,6 +414,27 @@ impl SimBle {
         self.settle(now);
         let a = self.apps.get_mut(&app).filter(|a| a.scanning.is_some()).ok_or(Errno::Invalid)?;
         Ok(a.queue.pop_front())
+    }
+}
+
+/// Collects the advertising events of `app` due by `now` (at most the
+/// last [`QUEUE`], which is all a queue can hold) and moves `next` on.
+fn due(
+    app: u16,
+    config: &AdvConfig,
+    next: &mut Instant,
+    now: Instant,
+    connectable: bool,
+    events: &mut Vec<(u16, AdvConfig, bool)>,
+) {
+    let interval = Duration::from_millis(config.interval_ms.into());
+    let behind = (now.as_micros().saturating_sub(next.as_micros()) / interval.as_micros() as u64) as usize;
+    if *next <= now && behind > QUEUE {
+        *next = next.saturating_add(interval * (behind - QUEUE) as u32);
+    }
+    while *next <= now {
+        events.push((app, *config, connectable));
+        *next = next.saturating_add(interval);
     }
 }
 
@@ -441,12 +485,18 @@ mod tests {
         assert_eq!(air.next_event(), None, "nobody scans");
     }
 
+    impl SimBle {
+        fn central_at(&mut self, op: &CentralOp) -> Result<String, String> {
+            self.central(op, at(0))
+        }
+    }
+
     #[test]
     fn the_phone_connects_writes_reads_and_is_notified() {
         use akira_bridge::modules::gatt::Characteristic;
         let mut air = SimBle::default();
         let op = |t: &str| t.parse::<CentralOp>().unwrap();
-        assert_eq!(air.central(&op("connect")), Err("no app serves GATT".into()));
+        assert_eq!(air.central_at(&op("connect")), Err("no app serves GATT".into()));
         air.gatt_declare(1, GattDeclaration::Service(Uuid::Short(0x181a))).unwrap();
         let chr = |uuid, properties| {
             GattDeclaration::Characteristic(Characteristic {
@@ -459,19 +509,22 @@ mod tests {
         assert_eq!(air.gatt_declare(1, chr(0x2a6e, property::READ | property::NOTIFY)), Ok(0));
         assert_eq!(air.gatt_declare(1, chr(0x2a1f, property::WRITE)), Ok(1));
         let adv = AdvConfig { interval_ms: 100, data: AdvData::EMPTY, scan_response: None };
-        assert_eq!(air.gatt_start(1, GattJob::Start(adv), &[]), Ok((true, None)));
+        assert_eq!(air.gatt_start(1, at(0), GattJob::Start(adv), &[]), Ok((true, None)));
         assert_eq!(air.gatt_poll(1), Some(Ok(())));
-        air.gatt_start(1, GattJob::SetValue(0), &[0x66, 0x08]).unwrap();
-        assert_eq!(air.central(&op("connect")), Ok("connected to c0:de:00:00:00:01".into()));
-        assert_eq!(air.central(&op("read:2a6e")), Ok("read 2a6e [66 08]".into()));
-        assert_eq!(air.central(&op("read:2a1f")), Err("2a1f: not permitted".into()));
-        assert_eq!(air.central(&op("write:2a1f=e80300")), Err("write 2a1f: 3 bytes, at most 2".into()));
-        assert_eq!(air.central(&op("write:2a1f=e803")), Ok("wrote 2a1f [e8 03]".into()));
+        air.gatt_start(1, at(0), GattJob::SetValue(0), &[0x66, 0x08]).unwrap();
+        assert_eq!(air.central_at(&op("connect")), Ok("connected to c0:de:00:00:00:01".into()));
+        assert_eq!(air.central_at(&op("read:2a6e")), Ok("read 2a6e [66 08]".into()));
+        assert_eq!(air.central_at(&op("read:2a1f")), Err("2a1f: not permitted".into()));
+        assert_eq!(air.central_at(&op("write:2a1f=e80300")), Err("write 2a1f: 3 bytes, at most 2".into()));
+        assert_eq!(air.central_at(&op("write:2a1f=e803")), Ok("wrote 2a1f [e8 03]".into()));
         // Not subscribed yet: a notification reaches nobody.
-        assert_eq!(air.gatt_start(1, GattJob::Notify(0), &[1, 2]), Ok((true, None)));
-        assert_eq!(air.central(&op("subscribe:2a6e")), Ok("subscribed to 2a6e".into()));
-        assert_eq!(air.gatt_start(1, GattJob::Notify(0), &[3, 4]), Ok((true, Some("notified 2a6e [03 04]".into()))));
-        assert_eq!(air.central(&op("disconnect")), Ok("disconnected".into()));
+        assert_eq!(air.gatt_start(1, at(0), GattJob::Notify(0), &[1, 2]), Ok((true, None)));
+        assert_eq!(air.central_at(&op("subscribe:2a6e")), Ok("subscribed to 2a6e".into()));
+        assert_eq!(
+            air.gatt_start(1, at(0), GattJob::Notify(0), &[3, 4]),
+            Ok((true, Some("notified 2a6e [03 04]".into())))
+        );
+        assert_eq!(air.central_at(&op("disconnect")), Ok("disconnected".into()));
         let events: Vec<u8> = std::iter::from_fn(|| air.gatt_next_event(1).unwrap()).map(|e| e.kind()).collect();
         assert_eq!(events, [1, 3, 4, 2]);
         assert_eq!(air.gatt_next_event(2), Err(Errno::Invalid), "not serving");
@@ -479,5 +532,24 @@ mod tests {
         assert!("fly".parse::<CentralOp>().is_err());
         let long = "12345678-9abc-def0-1234-56789abcdef0";
         assert_eq!(parse_uuid(long).unwrap().to_string(), long);
+    }
+
+    #[test]
+    fn a_gatt_server_advertises_connectable_until_the_phone_connects() {
+        let mut air = SimBle::default();
+        air.start(2, at(0), BleJob::Scan(ScanConfig::new(0, 100, 100).unwrap())).unwrap();
+        air.gatt_declare(1, GattDeclaration::Service(Uuid::Short(0x181a))).unwrap();
+        let adv = AdvConfig { interval_ms: 200, data: AdvData::new(b"\x02\x01\x06").unwrap(), scan_response: None };
+        air.gatt_start(1, at(0), GattJob::Start(adv), &[]).unwrap();
+        let r = air.next_report(2, at(0)).unwrap().unwrap();
+        assert_eq!((r.address, r.kind), (address(1), ReportKind::AdvInd));
+        assert_eq!(air.next_event(), Some(at(200)));
+        air.central(&"connect".parse().unwrap(), at(250)).unwrap();
+        assert!(air.next_report(2, at(250)).unwrap().is_some(), "the 200 ms event");
+        assert_eq!(air.next_event(), None, "connected: no more advertising");
+        assert_eq!(air.next_report(2, at(1000)).unwrap(), None);
+        air.central(&"disconnect".parse().unwrap(), at(1000)).unwrap();
+        assert!(air.next_report(2, at(1000)).unwrap().is_some(), "advertising again at once");
+        assert_eq!(air.next_event(), Some(at(1200)));
     }
 }

@@ -261,7 +261,8 @@ impl SimBoard {
     /// The scripted central ("the phone", `--gatt-client`) does `op`; what
     /// it sees is recorded.
     pub fn gatt_central(&self, op: &crate::ble::CentralOp) {
-        let seen = self.0.borrow_mut().ble.central(op);
+        let now = self.now();
+        let seen = self.0.borrow_mut().ble.central(op, now);
         match seen {
             Ok(seen) => self.record(None, What::GattCentral(seen)),
             Err(why) => self.record(None, What::Note(format!("script: gatt central: {why}"))),
@@ -645,7 +646,8 @@ impl Ble for SimBoard {
         self.0.borrow_mut().ble.gatt_declare(app, declaration)
     }
     fn gatt_start(&mut self, app: u16, job: GattJob, value: &[u8], _deadline: Instant) -> Result<bool, Errno> {
-        let (queued, seen) = self.0.borrow_mut().ble.gatt_start(app, job, value)?;
+        let now = self.now();
+        let (queued, seen) = self.0.borrow_mut().ble.gatt_start(app, now, job, value)?;
         if let Some(seen) = seen {
             self.record(None, What::GattCentral(seen));
         }
