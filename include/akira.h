@@ -275,6 +275,31 @@ AKIRA_IMPORT("akira:ble", "scan_stop") int32_t akira_ble_scan_stop(void);
  * arrives. Returns the bytes written. */
 AKIRA_IMPORT("akira:ble", "next_report") int32_t akira_ble_next_report(void *buf, uint32_t len, int64_t timeout_us);
 #define AKIRA_BLE_MAX_REPORT 41
+/* GATT peripheral (role `peripheral`): declare services and
+ * characteristics (UUIDs of 2 or 16 bytes, least significant byte first),
+ * each call returning a handle; at most 2 services, 8 characteristics,
+ * 256 value bytes (AKIRA_ENOSPC). */
+AKIRA_IMPORT("akira:ble", "gatt_service") int32_t akira_ble_gatt_service(const void *uuid, uint32_t uuid_len);
+AKIRA_IMPORT("akira:ble", "gatt_characteristic") int32_t akira_ble_gatt_characteristic(uint32_t service, const void *uuid, uint32_t uuid_len, uint32_t properties, uint32_t max_len);
+#define AKIRA_GATT_READ 0x02
+#define AKIRA_GATT_WRITE_WITHOUT_RESPONSE 0x04
+#define AKIRA_GATT_WRITE 0x08
+#define AKIRA_GATT_NOTIFY 0x10
+/* Serves the table, advertising connectable; suspends until serving. */
+AKIRA_IMPORT("akira:ble", "gatt_start") int32_t akira_ble_gatt_start(const void *data, uint32_t data_len, uint32_t interval_ms);
+AKIRA_IMPORT("akira:ble", "gatt_stop") int32_t akira_ble_gatt_stop(void);
+AKIRA_IMPORT("akira:ble", "gatt_set_value") int32_t akira_ble_gatt_set_value(uint32_t handle, const void *value, uint32_t len);
+/* Sets the value and notifies a subscribed central. */
+AKIRA_IMPORT("akira:ble", "gatt_notify") int32_t akira_ble_gatt_notify(uint32_t handle, const void *value, uint32_t len);
+/* Writes kind, handle, payload length, 0, payload (AKIRA_GATT_MAX_EVENT
+ * holds any event); suspends until one arrives. Returns the bytes written. */
+AKIRA_IMPORT("akira:ble", "gatt_next_event") int32_t akira_ble_gatt_next_event(void *buf, uint32_t len, int64_t timeout_us);
+#define AKIRA_GATT_MAX_EVENT 68
+#define AKIRA_GATT_CONNECTED 1
+#define AKIRA_GATT_DISCONNECTED 2
+#define AKIRA_GATT_WRITTEN 3
+#define AKIRA_GATT_SUBSCRIBED 4
+#define AKIRA_GATT_UNSUBSCRIBED 5
 
 /* ---- akira:ipc (capability `ipc`: publish and subscribe topics) ------- */
 

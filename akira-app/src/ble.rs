@@ -19,6 +19,22 @@
 //! ble::scan(ble::Scan::passive())?;
 //! let report = ble::next_report(Some(Duration::from_secs(1)))?;
 //! ```
+//!
+//! A GATT peripheral (role `peripheral`) declares its table, serves it and
+//! reads what centrals do:
+//!
+//! ```ignore
+//! use akira_app::ble::{self, gatt, Uuid};
+//! let service = gatt::service(Uuid::Short(0x181a))?;
+//! let temp = gatt::characteristic(service, Uuid::Short(0x2a6e), gatt::READ | gatt::NOTIFY, 2)?;
+//! let setpoint = gatt::characteristic(service, Uuid::Short(0x2a1f), gatt::WRITE, 2)?;
+//! gatt::start(&AdvData::new().flags(0x06).name("thermo"), Duration::from_millis(200))?;
+//! gatt::notify(temp, &2150i16.to_le_bytes())?;
+//! match gatt::next_event(None)? {
+//!     gatt::Event::Written(c, value) if c == setpoint => { /* value.as_bytes() */ }
+//!     _ => {}
+//! }
+//! ```
 
 use core::time::Duration;
 
@@ -38,6 +54,13 @@ mod ffi {
         pub fn scan(active: i32, interval_ms: i32, window_ms: i32) -> i32;
         pub fn scan_stop() -> i32;
         pub fn next_report(ptr: *mut u8, len: i32, timeout_us: i64) -> i32;
+        pub fn gatt_service(uuid: *const u8, uuid_len: i32) -> i32;
+        pub fn gatt_characteristic(service: i32, uuid: *const u8, uuid_len: i32, properties: i32, max_len: i32) -> i32;
+        pub fn gatt_start(data: *const u8, data_len: i32, interval_ms: i32) -> i32;
+        pub fn gatt_stop() -> i32;
+        pub fn gatt_set_value(handle: i32, value: *const u8, len: i32) -> i32;
+        pub fn gatt_notify(handle: i32, value: *const u8, len: i32) -> i32;
+        pub fn gatt_next_event(ptr: *mut u8, len: i32, timeout_us: i64) -> i32;
     }
 }
 
@@ -272,9 +295,206 @@ pub fn next_report(timeout: Option<Duration>) -> Result<Report> {
     Report::parse(&buf[..n as usize])
 }
 
+/// A service or characteristic UUID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Uuid {
+    /// A 16-bit UUID assigned by the Bluetooth SIG.
+    Short(u16),
+    /// A 128-bit UUID, most significant byte first (as written
+    /// `12345678-...`).
+    Long([u8; 16]),
+}
+
+impl Uuid {
+    /// The UUID as the host takes it: least significant byte first.
+    fn le_bytes(&self) -> ([u8; 16], usize) {
+        let mut out = [0u8; 16];
+        match self {
+            Uuid::Short(u) => {
+                out[..2].copy_from_slice(&u.to_le_bytes());
+                (out, 2)
+            }
+            Uuid::Long(b) => {
+                out.copy_from_slice(b);
+                out.reverse();
+                (out, 16)
+            }
+        }
+    }
+}
+
+/// A GATT peripheral: the app's services and characteristics, served to
+/// one central at a time. Needs the `peripheral` role.
+pub mod gatt {
+    use super::{AdvData, Duration, Error, Result, Uuid, ffi};
+
+    /// Property: the central may read the value.
+    pub const READ: u8 = 0x02;
+    /// Property: the central may write the value without a response.
+    pub const WRITE_WITHOUT_RESPONSE: u8 = 0x04;
+    /// Property: the central may write the value.
+    pub const WRITE: u8 = 0x08;
+    /// Property: the central may subscribe to notifications.
+    pub const NOTIFY: u8 = 0x10;
+
+    /// Longest characteristic value, in bytes.
+    pub const MAX_VALUE: usize = 64;
+
+    /// Bytes of an event, header and the longest payload.
+    pub const MAX_EVENT: usize = 4 + MAX_VALUE;
+
+    /// A declared service.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Service(u8);
+
+    /// A declared characteristic.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub struct Characteristic(pub u8);
+
+    /// Declares a primary service ([`Error::NO_SPACE`] beyond two).
+    pub fn service(uuid: Uuid) -> Result<Service> {
+        let (bytes, n) = uuid.le_bytes();
+        // SAFETY: the host reads `n` bytes of `bytes`, owned here.
+        let handle = Error::check(unsafe { ffi::gatt_service(bytes.as_ptr(), n as i32) })?;
+        Ok(Service(handle as u8))
+    }
+
+    /// Declares a characteristic on `service` with `properties` ([`READ`],
+    /// [`WRITE`], ... or-ed) and values of up to `max_len` bytes (1 to
+    /// [`MAX_VALUE`]). [`Error::NO_SPACE`] beyond eight characteristics
+    /// or 256 value bytes.
+    pub fn characteristic(service: Service, uuid: Uuid, properties: u8, max_len: usize) -> Result<Characteristic> {
+        let (bytes, n) = uuid.le_bytes();
+        let max_len = max_len.min(i32::MAX as usize) as i32;
+        // SAFETY: the host reads `n` bytes of `bytes`, owned here.
+        let handle = Error::check(unsafe {
+            ffi::gatt_characteristic(service.0.into(), bytes.as_ptr(), n as i32, properties.into(), max_len)
+        })?;
+        Ok(Characteristic(handle as u8))
+    }
+
+    /// Serves the declared table, advertising connectable with `data`
+    /// every `interval` (and again after each disconnection).
+    pub fn start(data: &AdvData, interval: Duration) -> Result<()> {
+        let d = data.as_bytes();
+        let ms = interval.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: the host reads the bytes of `data`, borrowed here.
+        Error::check(unsafe { ffi::gatt_start(d.as_ptr(), d.len() as i32, ms) }).map(|_| ())
+    }
+
+    /// Stops serving: no more advertising, the central is disconnected and
+    /// the table forgotten.
+    pub fn stop() -> Result<()> {
+        // SAFETY: no arguments.
+        Error::check(unsafe { ffi::gatt_stop() }).map(|_| ())
+    }
+
+    /// Sets the value centrals read.
+    pub fn set_value(c: Characteristic, value: &[u8]) -> Result<()> {
+        // SAFETY: the host reads `value`, borrowed here.
+        Error::check(unsafe { ffi::gatt_set_value(c.0.into(), value.as_ptr(), value.len() as i32) }).map(|_| ())
+    }
+
+    /// Sets the value and notifies the central if it subscribed.
+    pub fn notify(c: Characteristic, value: &[u8]) -> Result<()> {
+        // SAFETY: the host reads `value`, borrowed here.
+        Error::check(unsafe { ffi::gatt_notify(c.0.into(), value.as_ptr(), value.len() as i32) }).map(|_| ())
+    }
+
+    /// Bytes a central wrote, up to [`MAX_VALUE`].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Value {
+        len: u8,
+        bytes: [u8; MAX_VALUE],
+    }
+
+    impl Value {
+        /// The bytes.
+        pub fn as_bytes(&self) -> &[u8] {
+            &self.bytes[..usize::from(self.len)]
+        }
+    }
+
+    /// Something a central did.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Event {
+        /// A central connected.
+        Connected {
+            /// Its address, most significant byte first.
+            address: [u8; 6],
+            /// Whether the address is random (else public).
+            random: bool,
+        },
+        /// The central disconnected.
+        Disconnected {
+            /// The HCI reason: 0x13 the central ended it, 0x08 the link
+            /// was lost.
+            reason: u8,
+        },
+        /// The central wrote this value to the characteristic.
+        Written(Characteristic, Value),
+        /// The central subscribed to notifications.
+        Subscribed(Characteristic),
+        /// The central unsubscribed.
+        Unsubscribed(Characteristic),
+    }
+
+    impl Event {
+        pub(super) fn parse(buf: &[u8]) -> Result<Event> {
+            let [kind, handle, len, _, payload @ ..] = buf else { return Err(Error::INVALID) };
+            let payload = &payload[..usize::from(*len).min(payload.len())];
+            let c = Characteristic(*handle);
+            Ok(match (kind, payload) {
+                (1, [a0, a1, a2, a3, a4, a5, kind, ..]) => {
+                    Event::Connected { address: [*a5, *a4, *a3, *a2, *a1, *a0], random: *kind == 1 }
+                }
+                (2, [reason, ..]) => Event::Disconnected { reason: *reason },
+                (3, value) => {
+                    let mut bytes = [0u8; MAX_VALUE];
+                    let n = value.len().min(MAX_VALUE);
+                    bytes[..n].copy_from_slice(&value[..n]);
+                    Event::Written(c, Value { len: n as u8, bytes })
+                }
+                (4, _) => Event::Subscribed(c),
+                (5, _) => Event::Unsubscribed(c),
+                _ => return Err(Error::INVALID),
+            })
+        }
+    }
+
+    /// Takes the oldest event, waiting up to `timeout` (then
+    /// [`Error::TIMED_OUT`]; `None` waits for ever). [`Error::INVALID`]
+    /// if the app does not serve.
+    pub fn next_event(timeout: Option<Duration>) -> Result<Event> {
+        let mut buf = [0u8; MAX_EVENT];
+        let us = timeout.map_or(-1, |t| t.as_micros().min(i64::MAX as u128) as i64);
+        // SAFETY: the host writes at most `buf.len()` bytes into `buf`,
+        // borrowed exclusively while the app is suspended.
+        let n = Error::check(unsafe { ffi::gatt_next_event(buf.as_mut_ptr(), buf.len() as i32, us) })?;
+        Event::parse(&buf[..n as usize])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gatt_events_and_uuids_follow_the_abi_layout() {
+        let e = gatt::Event::parse(&[1, 0, 7, 0, 1, 2, 3, 4, 5, 6, 1]).unwrap();
+        assert_eq!(e, gatt::Event::Connected { address: [6, 5, 4, 3, 2, 1], random: true });
+        let gatt::Event::Written(c, v) = gatt::Event::parse(&[3, 1, 2, 0, 0xe8, 0x03]).unwrap() else { panic!() };
+        assert_eq!((c, v.as_bytes()), (gatt::Characteristic(1), &[0xe8, 0x03][..]));
+        assert_eq!(gatt::Event::parse(&[2, 0, 1, 0, 0x13]).unwrap(), gatt::Event::Disconnected { reason: 0x13 });
+        assert_eq!(gatt::Event::parse(&[4, 2, 0, 0]).unwrap(), gatt::Event::Subscribed(gatt::Characteristic(2)));
+        assert_eq!(gatt::Event::parse(&[9, 0, 0, 0]), Err(Error::INVALID));
+        assert_eq!(gatt::Event::parse(&[1, 0, 0]), Err(Error::INVALID));
+        assert_eq!(Uuid::Short(0x181a).le_bytes().1, 2);
+        let mut long = [0u8; 16];
+        long[0] = 0x12;
+        let (bytes, n) = Uuid::Long(long).le_bytes();
+        assert_eq!((bytes[15], n), (0x12, 16));
+    }
 
     #[test]
     fn ad_structures_build_and_parse() {

@@ -280,6 +280,16 @@ pub enum Trace<'a> {
         /// The advertising data (as far as the app's buffer held it).
         data: &'a [u8],
     },
+    /// An app received a GATT event (`akira:ble.gatt_next_event`).
+    GattEvent {
+        /// The event's kind number (1 connected, 2 disconnected, 3
+        /// written, 4 subscribed, 5 unsubscribed).
+        kind: u8,
+        /// The characteristic's handle (0 for connections).
+        characteristic: u8,
+        /// The payload (as far as the app's buffer held it).
+        data: &'a [u8],
+    },
 }
 
 /// Why the device last reset (`akira:sys.reset_reason`).

@@ -36,6 +36,7 @@ pub use modules::ble::{AdvConfig, AdvData, Ble, BleJob, BleMailbox, BleModule, B
 #[cfg(feature = "crypto")]
 pub use modules::crypto::CryptoModule;
 pub use modules::display::{Display, DisplayModule, Screen};
+pub use modules::gatt::{GattDeclaration, GattEvent, GattJob, GattServer, GattTable};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
 pub use modules::hid::{Event, EventKind, EventQueue, Hid, HidModule, Report};
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};

@@ -6,7 +6,10 @@
 //! A slot goes Free -> Queued ([`Mailbox::start`]) -> Running (the serving
 //! task took it) -> Done (the task finished it) -> Free ([`Mailbox::poll`]
 //! collected it). A slot left Done because its app stopped waiting (a
-//! timeout) is recycled by that app's next `start`.
+//! timeout) is recycled by that app's next `start`. A detached job
+//! ([`Mailbox::start_detached`], or one whose app went away,
+//! [`Mailbox::forget`]) has no app to collect it: its slot is freed when
+//! it finishes.
 //!
 //! [`I2cMailbox`]: crate::I2cMailbox
 //! [`SpiMailbox`]: crate::SpiMailbox
@@ -35,6 +38,8 @@ enum Phase {
 struct Slot<J, const BUF: usize> {
     phase: Phase,
     app: u16,
+    /// Nobody collects the outcome: freed when done.
+    detached: bool,
     seq: u32,
     job: J,
     wlen: usize,
@@ -60,7 +65,8 @@ pub(crate) struct Mailbox<J, const SLOTS: usize, const BUF: usize> {
 impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
     /// An empty mailbox; `blank` fills the free slots' jobs.
     pub(crate) const fn new(blank: J) -> Self {
-        let free = Slot { phase: Phase::Free, app: 0, seq: 0, job: blank, wlen: 0, rlen: 0, buf: [0; BUF] };
+        let free =
+            Slot { phase: Phase::Free, app: 0, detached: false, seq: 0, job: blank, wlen: 0, rlen: 0, buf: [0; BUF] };
         Mailbox {
             slots: Mutex::new(RefCell::new(Slots { slots: [free; SLOTS], next_seq: 0 })),
             finished: Changes::new(),
@@ -79,7 +85,7 @@ impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
         }
         critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
-            if let Some(mine) = s.slots.iter_mut().find(|t| t.phase != Phase::Free && t.app == app) {
+            if let Some(mine) = s.slots.iter_mut().find(|t| t.phase != Phase::Free && !t.detached && t.app == app) {
                 match mine.phase {
                     // Finished after its app stopped waiting: recycled.
                     Phase::Done(_) => mine.phase = Phase::Free,
@@ -90,7 +96,7 @@ impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
             let slot = s.slots.iter_mut().find(|t| t.phase == Phase::Free).ok_or(Errno::Busy)?;
             slot.buf[..write[0].len()].copy_from_slice(write[0]);
             slot.buf[write[0].len()..wlen].copy_from_slice(write[1]);
-            *slot = Slot { phase: Phase::Queued, app, seq, job, wlen, rlen: read_len, buf: slot.buf };
+            *slot = Slot { phase: Phase::Queued, app, detached: false, seq, job, wlen, rlen: read_len, buf: slot.buf };
             s.next_seq = seq.wrapping_add(1);
             Ok(())
         })?;
@@ -104,7 +110,7 @@ impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
     pub(crate) fn poll(&self, app: u16, read: &mut [u8]) -> Option<Result<(), Errno>> {
         critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
-            let Some(slot) = s.slots.iter_mut().find(|t| t.phase != Phase::Free && t.app == app) else {
+            let Some(slot) = s.slots.iter_mut().find(|t| t.phase != Phase::Free && !t.detached && t.app == app) else {
                 return Some(Err(Errno::Invalid));
             };
             let Phase::Done(result) = slot.phase else { return None };
@@ -112,6 +118,41 @@ impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
             read[..n].copy_from_slice(&slot.buf[..n]);
             slot.phase = Phase::Free;
             Some(result)
+        })
+    }
+
+    /// Queues `job` with `write` on behalf of no app (a clean-up after
+    /// one): it runs in turn and its outcome is dropped.
+    /// [`Errno::Busy`] if every slot is taken.
+    pub(crate) fn start_detached(&self, app: u16, job: J, write: &[u8]) -> Result<(), Errno> {
+        if write.len() > BUF {
+            return Err(Errno::TooLarge);
+        }
+        critical_section::with(|cs| {
+            let mut s = self.slots.borrow_ref_mut(cs);
+            let seq = s.next_seq;
+            let slot = s.slots.iter_mut().find(|t| t.phase == Phase::Free).ok_or(Errno::Busy)?;
+            slot.buf[..write.len()].copy_from_slice(write);
+            *slot =
+                Slot { phase: Phase::Queued, app, detached: true, seq, job, wlen: write.len(), rlen: 0, buf: slot.buf };
+            s.next_seq = seq.wrapping_add(1);
+            Ok(())
+        })?;
+        self.serve_waker.wake();
+        Ok(())
+    }
+
+    /// App `app` went away: its finished transfer is freed, a queued one
+    /// still runs (in order) and a running one finishes, each then freed.
+    pub(crate) fn forget(&self, app: u16) {
+        critical_section::with(|cs| {
+            for slot in self.slots.borrow_ref_mut(cs).slots.iter_mut().filter(|t| t.app == app) {
+                match slot.phase {
+                    Phase::Done(_) => slot.phase = Phase::Free,
+                    Phase::Queued | Phase::Running => slot.detached = true,
+                    Phase::Free => {}
+                }
+            }
         })
     }
 
@@ -146,7 +187,7 @@ impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
             let mut s = self.slots.borrow_ref_mut(cs);
             let slot = &mut s.slots[i];
             slot.buf[..read.len()].copy_from_slice(read);
-            slot.phase = Phase::Done(result);
+            slot.phase = if slot.detached { Phase::Free } else { Phase::Done(result) };
         });
         self.finished.bump();
     }
@@ -200,5 +241,25 @@ mod tests {
         assert_eq!(mailbox.poll(2, &mut read), Some(Err(Errno::Io)));
         assert_eq!(read, [9], "bytes read are handed over with the outcome");
         assert_eq!(mailbox.poll(1, &mut read), None, "still running");
+    }
+
+    #[test]
+    fn detached_and_forgotten_jobs_free_their_slots_when_done() {
+        let mailbox: Mailbox<u8, 2, 4> = Mailbox::new(0);
+        let mut out = [0u8; 4];
+        mailbox.start(1, 0xa, [&[1], &[]], 0).unwrap();
+        mailbox.start_detached(1, 0xb, &[2]).unwrap();
+        assert_eq!(mailbox.start_detached(2, 0xc, &[]), Err(Errno::Busy), "both slots taken");
+        assert_eq!(mailbox.next(&mut out), Some((0, 0xa, 1, 0)));
+        // App 1 goes away while its transfer runs: nobody collects it.
+        mailbox.forget(1);
+        mailbox.finish(0, &[], Ok(()));
+        assert_eq!(mailbox.poll(1, &mut []), Some(Err(Errno::Invalid)), "freed, not handed over");
+        assert_eq!(mailbox.next(&mut out), Some((1, 0xb, 1, 0)), "the detached job runs in turn");
+        assert_eq!(out[0], 2);
+        mailbox.finish(1, &[], Ok(()));
+        // Both slots are free again.
+        mailbox.start(2, 0xd, [&[], &[]], 0).unwrap();
+        mailbox.start(3, 0xe, [&[], &[]], 0).unwrap();
     }
 }

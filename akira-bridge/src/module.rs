@@ -85,6 +85,15 @@ pub trait HostModule<B: Board> {
     fn activity(&self) -> u32 {
         0
     }
+
+    /// App `app` stopped running (exited, faulted, was stopped or
+    /// removed; a restart comes back as a new instance): the module
+    /// releases what it holds for the app in firmware objects that outlive
+    /// its instance (a radio it keeps advertising or scanning). Called by
+    /// the scheduler with the app's board; the default does nothing.
+    fn app_stopped(&self, board: &mut B, app: u16) {
+        let _ = (board, app);
+    }
 }
 
 /// Why a module could not be registered or linked.
@@ -195,6 +204,15 @@ impl<B: Board> Bridge<B> {
     /// another round before sleeping.
     pub fn activity(&self) -> u32 {
         self.modules.iter().fold(0u32, |sum, m| sum.wrapping_add(m.activity()))
+    }
+
+    /// Tells every module that app `app` stopped running
+    /// ([`HostModule::app_stopped`]): the scheduler calls it when an app
+    /// exits, faults, is stopped or is removed.
+    pub fn app_stopped(&self, board: &mut B, app: u16) {
+        for module in &self.modules {
+            module.app_stopped(board, app);
+        }
     }
 
     /// Polls a suspended app's wait at time `now`: `Some(result)` when it is

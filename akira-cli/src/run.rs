@@ -33,6 +33,12 @@ pub struct RunArgs {
     /// `1@500ms:hello\n` (escapes: `\n`, `\r`, `\t`, `\\`, `\xNN`).
     #[arg(long, value_name = "PORT@TIME:TEXT", value_parser = parse_uart_input)]
     uart_input: Vec<(u32, Duration, Vec<u8>)>,
+    /// Have a simulated BLE central (a phone) act on the apps' GATT
+    /// servers: `TIME:connect`, `TIME:disconnect`, `TIME:read:UUID`,
+    /// `TIME:write:UUID=HEX`, `TIME:subscribe:UUID`, `TIME:unsubscribe:UUID`
+    /// (UUID: `2a6e` or 128-bit), e.g. `500ms:write:2a1f=e803`.
+    #[arg(long, value_name = "TIME:OP", value_parser = parse_gatt_client)]
+    gatt_client: Vec<(Duration, akira_sim::ble::CentralOp)>,
     /// Save each frame apps flush to the simulated screen (240 x 135) as
     /// `DIR/frame-0001.png`, `frame-0002.png`, ...
     #[arg(long, value_name = "DIR")]
@@ -87,6 +93,11 @@ fn parse_uart_input(text: &str) -> Result<(u32, Duration, Vec<u8>), String> {
         return Err(format!("the simulated board's serial ports are 0..{}", akira_sim::uart::PORTS));
     }
     Ok((port, parse_duration(at)?, unescape(data)?))
+}
+
+fn parse_gatt_client(text: &str) -> Result<(Duration, akira_sim::ble::CentralOp), String> {
+    let (at, op) = text.split_once(':').ok_or_else(|| format!("`{text}`: expected TIME:OP, e.g. 500ms:connect"))?;
+    Ok((parse_duration(at)?, op.parse()?))
 }
 
 /// `\n`, `\r`, `\t`, `\\` and `\xNN` escapes.
@@ -233,6 +244,9 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     for (port, at, bytes) in &args.uart_input {
         sim.uart_input_at(*port, bytes, *at);
+    }
+    for (at, op) in &args.gatt_client {
+        sim.gatt_client_at(op.clone(), *at);
     }
 
     let end = sim.run(args.duration);

@@ -172,6 +172,69 @@ fn ble_beacon_and_scanner_meet_on_the_simulated_air() {
 }
 
 #[test]
+fn ble_gatt_thermometer_serves_a_scripted_phone() {
+    let setpoint = "12345678-1234-5678-1234-56789abcdef0";
+    let script = [
+        "500ms:connect".to_string(),
+        "1200ms:subscribe:2a6e".into(),
+        format!("1500ms:write:{setpoint}=d007"),
+        format!("2500ms:read:{setpoint}"),
+        "2600ms:read:2a6e".into(),
+        "3500ms:disconnect".into(),
+    ];
+    let mut args = vec!["run".to_string(), app("ble-gatt").to_str().unwrap().into(), "--virtual-time".into()];
+    for op in &script {
+        args.extend(["--gatt-client".to_string(), op.clone()]);
+    }
+    let o = akira(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    // Both sides of the connection, the write and the notifications.
+    for line in [
+        "[   0.500000s] board        gatt central: connected to c0:de:00:00:00:00",
+        "[   0.500000s] ble-gatt     info: central ca:fe:00:00:00:01 connected",
+        "[   1.000000s] ble-gatt     info: temperature 2275 (setpoint 2100)",
+        "[   1.200000s] ble-gatt     info: central subscribed to the temperature",
+        "[   1.500000s] board        gatt central: wrote 12345678-1234-5678-1234-56789abcdef0 [d0 07]",
+        "[   1.500000s] ble-gatt     gatt event written (characteristic 1) [d0 07]",
+        "[   1.500000s] ble-gatt     info: setpoint written: 2000",
+        "[   2.000000s] board        gatt central: notified 2a6e [fc 08]",
+        "[   2.500000s] board        gatt central: read 12345678-1234-5678-1234-56789abcdef0 [d0 07]",
+        "[   2.600000s] board        gatt central: read 2a6e [fc 08]",
+        "[   3.000000s] board        gatt central: notified 2a6e [15 09]",
+        "[   3.500000s] ble-gatt     info: central disconnected (reason 0x13)",
+        "[   3.500000s] ble-gatt     info: stopped",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+    // Before the phone subscribed, the 1 s notification reached nobody.
+    assert!(!out.contains("[   1.000000s] board        gatt central: notified"), "{out}");
+}
+
+#[test]
+fn bad_gatt_client_ops_are_usage_errors_or_notes() {
+    let o = akira(&["run", app("ble-gatt").to_str().unwrap(), "--gatt-client", "1s:fly"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("expected connect, disconnect"), "{err}");
+    let o = akira(&["run", app("ble-gatt").to_str().unwrap(), "--gatt-client", "1s:read:2a6"]);
+    assert_eq!(o.status.code(), Some(2));
+    // A read before connecting is noted, not fatal.
+    let o = akira(&[
+        "run",
+        app("ble-gatt").to_str().unwrap(),
+        "--virtual-time",
+        "--for",
+        "2s",
+        "--gatt-client",
+        "500ms:read:2a6e",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("[   0.500000s] board        script: gatt central: not connected"), "{out}");
+}
+
+#[test]
 fn bad_uart_input_is_a_usage_error() {
     let o = akira(&["run", app("uart-echo").to_str().unwrap(), "--uart-input", "5@1s:x"]);
     let (_, err) = text(&o);

@@ -153,7 +153,10 @@ impl<B: Board + Clone> Scheduler<B> {
     pub fn stop(&mut self, id: AppId) -> bool {
         let Some(i) = self.slots.iter().position(|s| s.id == id) else { return false };
         let slot = &mut self.slots[i];
-        slot.instance = None;
+        // An app that exited or faulted was released then.
+        if slot.instance.take().is_some() && slot.status.is_live() {
+            self.runtime.bridge().app_stopped(&mut slot.board, slot.id.0);
+        }
         slot.status = Status::Stopped;
         self.publish(i);
         true
@@ -243,8 +246,12 @@ impl<B: Board + Clone> Scheduler<B> {
 
     /// Removes an app, whatever its state; `false` if there is none.
     pub fn remove(&mut self, id: AppId) -> bool {
-        let Some(name) = self.info(id).map(|i| i.name.clone()) else { return false };
-        self.slots.retain(|s| s.id != id);
+        let Some(i) = self.slots.iter().position(|s| s.id == id) else { return false };
+        let mut slot = self.slots.remove(i);
+        if slot.instance.is_some() && slot.status.is_live() {
+            self.runtime.bridge().app_stopped(&mut slot.board, slot.id.0);
+        }
+        let name = slot.info.name.clone();
         if let Some(table) = self.lifecycle
             && !self.slots.iter().any(|s| s.info.name == name)
         {
@@ -342,11 +349,13 @@ impl<B: Board + Clone> Scheduler<B> {
                     Status::Waiting
                 }
                 Step::Exited(code) => {
+                    self.runtime.bridge().app_stopped(&mut slot.board, slot.id.0);
                     on_event(&slot.info, &Event::Exited(code));
                     let decision = slot.supervisor.exited(now);
                     after_stop(slot, decision, Status::Exited(code), &mut on_event)
                 }
                 Step::Faulted(fault) => {
+                    self.runtime.bridge().app_stopped(&mut slot.board, slot.id.0);
                     on_event(&slot.info, &Event::Faulted(fault.clone()));
                     let decision = slot.supervisor.fault(now);
                     after_stop(slot, decision, Status::Failed(fault), &mut on_event)

@@ -17,6 +17,8 @@ use common::{manifest, wasm};
 
 trait Valves {
     fn set_valve(&mut self, valve: u32, open: bool) -> Result<(), Errno>;
+    /// App `app` stopped: its valves close.
+    fn close_all(&mut self, app: u16);
 }
 
 static VALVE: ModuleSpec = ModuleSpec {
@@ -48,10 +50,13 @@ impl<B: Board + Valves> HostModule<B> for ValveModule {
         })?;
         Ok(())
     }
+    fn app_stopped(&self, board: &mut B, app: u16) {
+        board.close_all(app);
+    }
 }
 
 #[derive(Clone, Default)]
-struct Plant(Rc<RefCell<[bool; 4]>>);
+struct Plant(Rc<RefCell<[bool; 4]>>, Rc<RefCell<Vec<u16>>>);
 
 impl Board for Plant {
     fn now(&self) -> Instant {
@@ -64,6 +69,10 @@ impl Valves for Plant {
     fn set_valve(&mut self, valve: u32, open: bool) -> Result<(), Errno> {
         *self.0.borrow_mut().get_mut(valve as usize).ok_or(Errno::NoSuchResource)? = open;
         Ok(())
+    }
+    fn close_all(&mut self, app: u16) {
+        *self.0.borrow_mut() = [false; 4];
+        self.1.borrow_mut().push(app);
     }
 }
 
@@ -122,4 +131,44 @@ fn vendor_capability_must_be_declared_and_allowed() {
     // The development policy lists no vendor capabilities.
     let err = runtime(Policy::development()).load(&wasm(APP, Some(&valve_manifest(&[1])))).unwrap_err();
     assert_eq!(err.to_string(), "not granted: capability `acme:valve` is not allowed by the device policy");
+}
+
+#[test]
+fn modules_release_what_an_app_held_when_it_exits_faults_or_is_stopped() {
+    use akira_sandbox::{RestartPolicy, Scheduler, Status};
+    let rt = runtime(valve_policy());
+    let opens_then = |end: &str| {
+        let wat = format!(
+            r#"(module
+                (import "acme:valve" "set" (func $set (param i32 i32) (result i32)))
+                (func (export "akira_main") (result i32)
+                    (drop (call $set (i32.const 1) (i32.const 1)))
+                    {end}))"#
+        );
+        rt.load(&wasm(&wat, Some(&valve_manifest(&[1])))).unwrap()
+    };
+    let apps = [opens_then("(i32.const 0)"), opens_then("unreachable"), opens_then("(loop $l (br $l)) (i32.const 0)")];
+    let mut s = Scheduler::new(rt);
+    let mut plants = Vec::new();
+    let mut ids = Vec::new();
+    for app in apps {
+        let plant = Plant::default();
+        ids.push(s.spawn(app, plant.clone(), RestartPolicy::never()).unwrap());
+        plants.push(plant);
+    }
+    s.poll(Instant::ZERO, |_, _| {});
+    // The first exited and the second trapped: both released; the third
+    // runs on with its valve open.
+    assert!(matches!(s.status(ids[0]), Some(Status::Exited(0))));
+    assert!(matches!(s.status(ids[1]), Some(Status::Failed(_))));
+    let released = |p: &Plant| (p.1.borrow().clone(), *p.0.borrow());
+    assert_eq!(released(&plants[0]), (vec![ids[0].0], [false; 4]));
+    assert_eq!(released(&plants[1]), (vec![ids[1].0], [false; 4]));
+    assert_eq!(released(&plants[2]), (vec![], [false, true, false, false]));
+    // Stopped by a supervisor: released once, also when removed after.
+    assert!(s.stop(ids[2]));
+    assert!(s.remove(ids[2]));
+    assert!(s.remove(ids[0]));
+    assert_eq!(released(&plants[2]), (vec![ids[2].0], [false; 4]));
+    assert_eq!(plants[0].1.borrow().len(), 1, "an exited app is not released twice");
 }

@@ -9,12 +9,25 @@
 //! queue of [`QUEUE`]; beyond it the oldest is dropped. The simulation
 //! wakes at each advertising event while someone scans
 //! ([`SimBle::next_event`]).
+//!
+//! GATT: every app may serve its own table; a serving app advertises
+//! connectable (`ADV_IND` reports to scanners) while no central is
+//! connected to it. One simulated central, "the
+//! phone" at [`PHONE`], is driven by the script ([`CentralOp`], `akira run
+//! --gatt-client 500ms:connect`): it connects to the lowest-numbered app
+//! serving, reads, writes, subscribes and disconnects, naming
+//! characteristics by UUID. What it sees (values read, notifications) is
+//! returned for the board to record. Events wait in each server's queue of
+//! [`QUEUE`]; beyond it the oldest is dropped.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use akira_bridge::modules::ble::ReportKind;
-use akira_bridge::{AdvConfig, BleJob, Errno, Instant, ScanConfig, ScanReport};
+use akira_bridge::modules::gatt::{Uuid, Value, property};
+use akira_bridge::{
+    AdvConfig, BleJob, Errno, GattDeclaration, GattEvent, GattJob, GattTable, Instant, ScanConfig, ScanReport,
+};
 
 /// Signal strength of every simulated report.
 pub const RSSI_DBM: i8 = -50;
@@ -27,6 +40,105 @@ pub const QUEUE: usize = 8;
 pub fn address(app: u16) -> [u8; 6] {
     let [lo, hi] = app.to_le_bytes();
     [lo, hi, 0x00, 0x00, 0xde, 0xc0]
+}
+
+/// The simulated phone's address (random static), least significant byte
+/// first: `ca:fe:00:00:00:01`.
+pub const PHONE: [u8; 6] = [0x01, 0x00, 0x00, 0x00, 0xfe, 0xca];
+
+/// The HCI reason a disconnection by the phone gives: remote user
+/// terminated the connection.
+pub const PHONE_DISCONNECTED: u8 = 0x13;
+
+/// Something the scripted central does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CentralOp {
+    /// Connect to the first app serving GATT.
+    Connect,
+    /// Disconnect.
+    Disconnect,
+    /// Read the characteristic with this UUID.
+    Read(Uuid),
+    /// Write these bytes to the characteristic with this UUID.
+    Write(Uuid, Vec<u8>),
+    /// Subscribe to notifications of the characteristic with this UUID.
+    Subscribe(Uuid),
+    /// Unsubscribe.
+    Unsubscribe(Uuid),
+}
+
+/// Parses a UUID as written: 4 hex digits (`2a6e`) or 32 (dashes allowed,
+/// `12345678-9abc-...`), most significant first.
+pub fn parse_uuid(text: &str) -> Result<Uuid, String> {
+    let digits: String = text.chars().filter(|c| *c != '-').collect();
+    let bytes = parse_hex(&digits).map_err(|_| format!("`{text}` is not a UUID"))?;
+    match bytes.len() {
+        2 => Ok(Uuid::Short(u16::from_be_bytes([bytes[0], bytes[1]]))),
+        16 => {
+            let mut le = [0u8; 16];
+            for (i, b) in bytes.iter().rev().enumerate() {
+                le[i] = *b;
+            }
+            Ok(Uuid::Long(le))
+        }
+        _ => Err(format!("`{text}`: a UUID has 4 or 32 hex digits")),
+    }
+}
+
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return Err(format!("`{text}` is not hex bytes"));
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|_| format!("`{text}` is not hex bytes")))
+        .collect()
+}
+
+impl std::str::FromStr for CentralOp {
+    type Err = String;
+
+    /// `connect`, `disconnect`, `read:UUID`, `write:UUID=HEX`,
+    /// `subscribe:UUID`, `unsubscribe:UUID`.
+    fn from_str(text: &str) -> Result<CentralOp, String> {
+        let (op, arg) = text.split_once(':').unwrap_or((text, ""));
+        Ok(match (op, arg) {
+            ("connect", "") => CentralOp::Connect,
+            ("disconnect", "") => CentralOp::Disconnect,
+            ("read", uuid) => CentralOp::Read(parse_uuid(uuid)?),
+            ("subscribe", uuid) => CentralOp::Subscribe(parse_uuid(uuid)?),
+            ("unsubscribe", uuid) => CentralOp::Unsubscribe(parse_uuid(uuid)?),
+            ("write", arg) => {
+                let (uuid, value) = arg.split_once('=').ok_or_else(|| format!("`{text}`: expected write:UUID=HEX"))?;
+                CentralOp::Write(parse_uuid(uuid)?, parse_hex(value)?)
+            }
+            _ => {
+                return Err(format!(
+                    "`{text}`: expected connect, disconnect, read:UUID, write:UUID=HEX, subscribe:UUID or unsubscribe:UUID"
+                ));
+            }
+        })
+    }
+}
+
+/// One app's GATT server.
+#[derive(Default)]
+struct AppServer {
+    table: GattTable,
+    serving: bool,
+    /// Its connectable advertising, and when its next event is (`None`
+    /// while the phone is connected to it).
+    advertising: Option<(AdvConfig, Option<Instant>)>,
+    values: Vec<Vec<u8>>,
+    events: VecDeque<GattEvent>,
+    done: Option<Result<(), Errno>>,
+}
+
+/// The phone's connection.
+#[derive(Default)]
+struct Phone {
+    connected_to: Option<u16>,
+    subscribed: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -43,6 +155,8 @@ struct AppController {
 #[derive(Default)]
 pub struct SimBle {
     apps: HashMap<u16, AppController>,
+    servers: HashMap<u16, AppServer>,
+    phone: Phone,
     /// Bumped when a report reaches a scanner or a job completes.
     deliveries: u64,
 }
@@ -58,34 +172,31 @@ impl SimBle {
     /// scans.
     pub fn next_event(&self) -> Option<Instant> {
         let scanners = self.apps.iter().filter(|(_, a)| a.scanning.is_some()).count();
-        self.apps
-            .values()
-            .filter_map(|a| {
-                let (_, next) = a.advertising?;
-                let other_scans = scanners > usize::from(a.scanning.is_some());
-                other_scans.then_some(next)
-            })
-            .min()
+        let scans = |id: &u16| self.apps.get(id).is_some_and(|a| a.scanning.is_some());
+        let legacy = self.apps.iter().filter_map(|(id, a)| Some((id, a.advertising?.1)));
+        let gatt = self.servers.iter().filter_map(|(id, s)| Some((id, s.advertising?.1?)));
+        legacy.chain(gatt).filter(|(id, _)| scanners > usize::from(scans(id))).map(|(_, next)| next).min()
     }
 
     /// Delivers the advertising events due by `now`.
     fn settle(&mut self, now: Instant) {
         let mut events = Vec::new();
         for (id, a) in &mut self.apps {
-            let Some((config, next)) = &mut a.advertising else { continue };
-            let interval = Duration::from_millis(config.interval_ms.into());
-            // Only the last QUEUE events can still be in a queue.
-            let due = (now.as_micros().saturating_sub(next.as_micros()) / interval.as_micros() as u64) as usize;
-            if *next <= now && due > QUEUE {
-                *next = next.saturating_add(interval * (due - QUEUE) as u32);
-            }
-            while *next <= now {
-                events.push((*id, *config));
-                *next = next.saturating_add(interval);
+            if let Some((config, next)) = &mut a.advertising {
+                due(*id, config, next, now, false, &mut events);
             }
         }
-        for (from, config) in events {
-            let kind = if config.scan_response.is_some() { ReportKind::AdvScanInd } else { ReportKind::AdvNonconnInd };
+        for (id, s) in &mut self.servers {
+            if let Some((config, Some(next))) = &mut s.advertising {
+                due(*id, config, next, now, true, &mut events);
+            }
+        }
+        for (from, config, connectable) in events {
+            let kind = match (connectable, config.scan_response) {
+                (true, _) => ReportKind::AdvInd,
+                (false, Some(_)) => ReportKind::AdvScanInd,
+                (false, None) => ReportKind::AdvNonconnInd,
+            };
             let report =
                 |kind, data| ScanReport { address: address(from), address_kind: 1, rssi_dbm: RSSI_DBM, kind, data };
             for (id, a) in &mut self.apps {
@@ -138,12 +249,198 @@ impl SimBle {
         Some(self.apps.get_mut(&app).and_then(|a| a.done.take()).unwrap_or(Err(Errno::Invalid)))
     }
 
+    /// Adds to app `app`'s GATT table.
+    pub fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
+        let server = self.servers.entry(app).or_default();
+        if server.serving {
+            return Err(Errno::Busy);
+        }
+        let handle = server.table.declare(declaration)?;
+        server.values.resize(server.table.characteristics().len(), Vec::new());
+        Ok(handle)
+    }
+
+    /// Carries out app `app`'s GATT job; returns what the phone saw (a
+    /// notification, a disconnection), if anything, and `false` when
+    /// there was nothing to do.
+    pub fn gatt_start(
+        &mut self,
+        app: u16,
+        now: Instant,
+        job: GattJob,
+        value: &[u8],
+    ) -> Result<(bool, Option<String>), Errno> {
+        self.settle(now);
+        let Some(server) = self.servers.get_mut(&app) else {
+            return if job == GattJob::Stop { Ok((false, None)) } else { Err(Errno::Invalid) };
+        };
+        server.table.check(&job, value.len())?;
+        let mut seen = None;
+        match job {
+            GattJob::Start(_) if server.serving => return Err(Errno::Busy),
+            GattJob::Start(config) => {
+                server.serving = true;
+                server.advertising = Some((config, Some(now)));
+            }
+            GattJob::SetValue(_) | GattJob::Notify(_) if !server.serving => return Err(Errno::Invalid),
+            GattJob::SetValue(h) => server.values[usize::from(h)] = value.to_vec(),
+            GattJob::Notify(h) => {
+                server.values[usize::from(h)] = value.to_vec();
+                if self.phone.connected_to == Some(app) && self.phone.subscribed.contains(&h) {
+                    let uuid = server.table.characteristic(h).map(|c| c.uuid.to_string()).unwrap_or_default();
+                    seen = Some(format!("notified {uuid} [{}]", hex(value)));
+                }
+            }
+            GattJob::Stop => {
+                *server = AppServer { done: Some(Ok(())), ..AppServer::default() };
+                if self.phone.connected_to == Some(app) {
+                    self.phone = Phone::default();
+                    seen = Some("disconnected by the peripheral".into());
+                }
+            }
+        }
+        server.done = Some(Ok(()));
+        self.deliveries += 1;
+        // An advertising event due now reaches the scanners at once.
+        self.settle(now);
+        Ok((true, seen))
+    }
+
+    /// App `app`'s GATT job result.
+    pub fn gatt_poll(&mut self, app: u16) -> Option<Result<(), Errno>> {
+        Some(self.servers.get_mut(&app).and_then(|s| s.done.take()).unwrap_or(Err(Errno::Invalid)))
+    }
+
+    /// The oldest GATT event queued for app `app`.
+    pub fn gatt_next_event(&mut self, app: u16) -> Result<Option<GattEvent>, Errno> {
+        let server = self.servers.get_mut(&app).filter(|s| s.serving).ok_or(Errno::Invalid)?;
+        Ok(server.events.pop_front())
+    }
+
+    /// Forgets app `app`'s controller (it stopped running): its
+    /// advertising, scanning and GATT server; returns what the phone saw.
+    pub fn forget(&mut self, app: u16) -> Option<String> {
+        self.apps.remove(&app);
+        self.servers.remove(&app);
+        if self.phone.connected_to == Some(app) {
+            self.phone = Phone::default();
+            return Some("disconnected: the peripheral went away".into());
+        }
+        None
+    }
+
+    /// Queues `event` for app `app`'s server.
+    fn event(&mut self, app: u16, event: GattEvent) {
+        if let Some(server) = self.servers.get_mut(&app) {
+            if server.events.len() == QUEUE {
+                server.events.pop_front();
+            }
+            server.events.push_back(event);
+            self.deliveries += 1;
+        }
+    }
+
+    /// The phone does `op`: returns what it saw, or why it could not.
+    pub fn central(&mut self, op: &CentralOp, now: Instant) -> Result<String, String> {
+        self.settle(now);
+        if let CentralOp::Connect = op {
+            if self.phone.connected_to.is_some() {
+                return Err("already connected".into());
+            }
+            let mut serving: Vec<u16> = self.servers.iter().filter(|(_, s)| s.serving).map(|(id, _)| *id).collect();
+            serving.sort();
+            let app = *serving.first().ok_or("no app serves GATT")?;
+            self.phone.connected_to = Some(app);
+            // Connected: it stops advertising.
+            if let Some((_, next)) = self.servers.get_mut(&app).and_then(|s| s.advertising.as_mut()) {
+                *next = None;
+            }
+            self.event(app, GattEvent::Connected { address: PHONE, address_kind: 1 });
+            let a = address(app).iter().rev().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+            return Ok(format!("connected to {a}"));
+        }
+        let app = self.phone.connected_to.ok_or("not connected")?;
+        let server = self.servers.get_mut(&app).ok_or("not connected")?;
+        let find = |uuid: &Uuid, needs: u8| -> Result<u8, String> {
+            let h = server.table.find(uuid).ok_or_else(|| format!("no characteristic {uuid}"))?;
+            match server.table.characteristic(h) {
+                Some(c) if c.properties & needs != 0 => Ok(h),
+                _ => Err(format!("{uuid}: not permitted")),
+            }
+        };
+        let (event, seen) = match op {
+            CentralOp::Connect => unreachable!("handled above"),
+            CentralOp::Disconnect => {
+                self.phone = Phone::default();
+                // Advertising again from now.
+                if let Some((_, next)) = server.advertising.as_mut() {
+                    *next = Some(now);
+                }
+                (GattEvent::Disconnected { reason: PHONE_DISCONNECTED }, "disconnected".to_string())
+            }
+            CentralOp::Read(uuid) => {
+                let h = find(uuid, property::READ)?;
+                return Ok(format!("read {uuid} [{}]", hex(&server.values[usize::from(h)])));
+            }
+            CentralOp::Write(uuid, bytes) => {
+                let h = find(uuid, property::WRITE | property::WRITE_WITHOUT_RESPONSE)?;
+                let max = server.table.characteristic(h).map_or(0, |c| usize::from(c.max_len));
+                if bytes.len() > max {
+                    return Err(format!("write {uuid}: {} bytes, at most {max}", bytes.len()));
+                }
+                server.values[usize::from(h)] = bytes.clone();
+                let value = Value::new(bytes).map_err(|e| e.to_string())?;
+                (GattEvent::Written { characteristic: h, value }, format!("wrote {uuid} [{}]", hex(bytes)))
+            }
+            CentralOp::Subscribe(uuid) => {
+                let h = find(uuid, property::NOTIFY)?;
+                if !self.phone.subscribed.contains(&h) {
+                    self.phone.subscribed.push(h);
+                }
+                (GattEvent::Subscribed { characteristic: h }, format!("subscribed to {uuid}"))
+            }
+            CentralOp::Unsubscribe(uuid) => {
+                let h = find(uuid, property::NOTIFY)?;
+                self.phone.subscribed.retain(|s| *s != h);
+                (GattEvent::Unsubscribed { characteristic: h }, format!("unsubscribed from {uuid}"))
+            }
+        };
+        self.event(app, event);
+        Ok(seen)
+    }
+
     /// The oldest report queued for app `app` at `now`.
     pub fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
         self.settle(now);
         let a = self.apps.get_mut(&app).filter(|a| a.scanning.is_some()).ok_or(Errno::Invalid)?;
         Ok(a.queue.pop_front())
     }
+}
+
+/// Collects the advertising events of `app` due by `now` (at most the
+/// last [`QUEUE`], which is all a queue can hold) and moves `next` on.
+fn due(
+    app: u16,
+    config: &AdvConfig,
+    next: &mut Instant,
+    now: Instant,
+    connectable: bool,
+    events: &mut Vec<(u16, AdvConfig, bool)>,
+) {
+    let interval = Duration::from_millis(config.interval_ms.into());
+    let behind = (now.as_micros().saturating_sub(next.as_micros()) / interval.as_micros() as u64) as usize;
+    if *next <= now && behind > QUEUE {
+        *next = next.saturating_add(interval * (behind - QUEUE) as u32);
+    }
+    while *next <= now {
+        events.push((app, *config, connectable));
+        *next = next.saturating_add(interval);
+    }
+}
+
+/// Bytes as space-separated hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -186,5 +483,73 @@ mod tests {
         assert_eq!(left, QUEUE - 1);
         air.start(2, at(3_600_000), BleJob::StopScanning).unwrap();
         assert_eq!(air.next_event(), None, "nobody scans");
+    }
+
+    impl SimBle {
+        fn central_at(&mut self, op: &CentralOp) -> Result<String, String> {
+            self.central(op, at(0))
+        }
+    }
+
+    #[test]
+    fn the_phone_connects_writes_reads_and_is_notified() {
+        use akira_bridge::modules::gatt::Characteristic;
+        let mut air = SimBle::default();
+        let op = |t: &str| t.parse::<CentralOp>().unwrap();
+        assert_eq!(air.central_at(&op("connect")), Err("no app serves GATT".into()));
+        air.gatt_declare(1, GattDeclaration::Service(Uuid::Short(0x181a))).unwrap();
+        let chr = |uuid, properties| {
+            GattDeclaration::Characteristic(Characteristic {
+                service: 0,
+                uuid: Uuid::Short(uuid),
+                properties,
+                max_len: 2,
+            })
+        };
+        assert_eq!(air.gatt_declare(1, chr(0x2a6e, property::READ | property::NOTIFY)), Ok(0));
+        assert_eq!(air.gatt_declare(1, chr(0x2a1f, property::WRITE)), Ok(1));
+        let adv = AdvConfig { interval_ms: 100, data: AdvData::EMPTY, scan_response: None };
+        assert_eq!(air.gatt_start(1, at(0), GattJob::Start(adv), &[]), Ok((true, None)));
+        assert_eq!(air.gatt_poll(1), Some(Ok(())));
+        air.gatt_start(1, at(0), GattJob::SetValue(0), &[0x66, 0x08]).unwrap();
+        assert_eq!(air.central_at(&op("connect")), Ok("connected to c0:de:00:00:00:01".into()));
+        assert_eq!(air.central_at(&op("read:2a6e")), Ok("read 2a6e [66 08]".into()));
+        assert_eq!(air.central_at(&op("read:2a1f")), Err("2a1f: not permitted".into()));
+        assert_eq!(air.central_at(&op("write:2a1f=e80300")), Err("write 2a1f: 3 bytes, at most 2".into()));
+        assert_eq!(air.central_at(&op("write:2a1f=e803")), Ok("wrote 2a1f [e8 03]".into()));
+        // Not subscribed yet: a notification reaches nobody.
+        assert_eq!(air.gatt_start(1, at(0), GattJob::Notify(0), &[1, 2]), Ok((true, None)));
+        assert_eq!(air.central_at(&op("subscribe:2a6e")), Ok("subscribed to 2a6e".into()));
+        assert_eq!(
+            air.gatt_start(1, at(0), GattJob::Notify(0), &[3, 4]),
+            Ok((true, Some("notified 2a6e [03 04]".into())))
+        );
+        assert_eq!(air.central_at(&op("disconnect")), Ok("disconnected".into()));
+        let events: Vec<u8> = std::iter::from_fn(|| air.gatt_next_event(1).unwrap()).map(|e| e.kind()).collect();
+        assert_eq!(events, [1, 3, 4, 2]);
+        assert_eq!(air.gatt_next_event(2), Err(Errno::Invalid), "not serving");
+        assert!("write:2a1f".parse::<CentralOp>().is_err());
+        assert!("fly".parse::<CentralOp>().is_err());
+        let long = "12345678-9abc-def0-1234-56789abcdef0";
+        assert_eq!(parse_uuid(long).unwrap().to_string(), long);
+    }
+
+    #[test]
+    fn a_gatt_server_advertises_connectable_until_the_phone_connects() {
+        let mut air = SimBle::default();
+        air.start(2, at(0), BleJob::Scan(ScanConfig::new(0, 100, 100).unwrap())).unwrap();
+        air.gatt_declare(1, GattDeclaration::Service(Uuid::Short(0x181a))).unwrap();
+        let adv = AdvConfig { interval_ms: 200, data: AdvData::new(b"\x02\x01\x06").unwrap(), scan_response: None };
+        air.gatt_start(1, at(0), GattJob::Start(adv), &[]).unwrap();
+        let r = air.next_report(2, at(0)).unwrap().unwrap();
+        assert_eq!((r.address, r.kind), (address(1), ReportKind::AdvInd));
+        assert_eq!(air.next_event(), Some(at(200)));
+        air.central(&"connect".parse().unwrap(), at(250)).unwrap();
+        assert!(air.next_report(2, at(250)).unwrap().is_some(), "the 200 ms event");
+        assert_eq!(air.next_event(), None, "connected: no more advertising");
+        assert_eq!(air.next_report(2, at(1000)).unwrap(), None);
+        air.central(&"disconnect".parse().unwrap(), at(1000)).unwrap();
+        assert!(air.next_report(2, at(1000)).unwrap().is_some(), "advertising again at once");
+        assert_eq!(air.next_event(), Some(at(1200)));
     }
 }

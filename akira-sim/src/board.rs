@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use akira_bridge::modules::rf::{Job, Outcome};
 use akira_bridge::{
-    Adc, AppInfo, Ble, BleJob, Board, Display, Edge, Edges, Errno, Event, FlashKv, Gpio, Hid, I2c, I2cBuses, Instant,
-    KvStore, Level, LoraConfig, MemoryPin, Net, OtaControl, OtaMailbox, OtaRequest, OtaStatus, PacketInfo, PinBank,
-    PinMode, PinSlot, PowerHint, Pwm, PwmChannels, Reading, Report, ResetReason, Rf, Rng, ScanReport, SensorKind,
-    Sensors, Spi, SpiDevices, Trace, Transport, Uart,
+    Adc, AppInfo, Ble, BleJob, Board, Display, Edge, Edges, Errno, Event, FlashKv, GattDeclaration, GattEvent, GattJob,
+    Gpio, Hid, I2c, I2cBuses, Instant, KvStore, Level, LoraConfig, MemoryPin, Net, OtaControl, OtaMailbox, OtaRequest,
+    OtaStatus, PacketInfo, PinBank, PinMode, PinSlot, PowerHint, Pwm, PwmChannels, Reading, Report, ResetReason, Rf,
+    Rng, ScanReport, SensorKind, Sensors, Spi, SpiDevices, Trace, Transport, Uart,
 };
 use akira_ota::testing::{FileFlash, SimFlash};
 use embedded_hal::i2c::Operation;
@@ -258,6 +258,17 @@ impl SimBoard {
         Ok(())
     }
 
+    /// The scripted central ("the phone", `--gatt-client`) does `op`; what
+    /// it sees is recorded.
+    pub fn gatt_central(&self, op: &crate::ble::CentralOp) {
+        let now = self.now();
+        let seen = self.0.borrow_mut().ble.central(op, now);
+        match seen {
+            Ok(seen) => self.record(None, What::GattCentral(seen)),
+            Err(why) => self.record(None, What::Note(format!("script: gatt central: {why}"))),
+        }
+    }
+
     /// A counter that moves whenever something arrives that a suspended
     /// app may be waiting for (serial bytes, radio packets): the
     /// simulation runs another round at the same time when it moved.
@@ -410,6 +421,9 @@ impl Board for SimBoard {
             }
             Trace::BleAdvertising { interval_ms, data } => What::BleAdvertising { interval_ms, data: data.to_vec() },
             Trace::BleReport { address, rssi_dbm, data } => What::BleReport { address, rssi_dbm, data: data.to_vec() },
+            Trace::GattEvent { kind, characteristic, data } => {
+                What::GattEvent { kind, characteristic, data: data.to_vec() }
+            }
             _ => return,
         };
         self.record(Some(app), what);
@@ -621,5 +635,28 @@ impl Ble for SimBoard {
     }
     fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
         self.0.borrow_mut().ble.next_report(app, now)
+    }
+    fn release(&mut self, app: u16) {
+        let seen = self.0.borrow_mut().ble.forget(app);
+        if let Some(seen) = seen {
+            self.record(None, What::GattCentral(seen));
+        }
+    }
+    fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
+        self.0.borrow_mut().ble.gatt_declare(app, declaration)
+    }
+    fn gatt_start(&mut self, app: u16, job: GattJob, value: &[u8], _deadline: Instant) -> Result<bool, Errno> {
+        let now = self.now();
+        let (queued, seen) = self.0.borrow_mut().ble.gatt_start(app, now, job, value)?;
+        if let Some(seen) = seen {
+            self.record(None, What::GattCentral(seen));
+        }
+        Ok(queued)
+    }
+    fn gatt_poll(&mut self, app: u16, _now: Instant) -> Option<Result<(), Errno>> {
+        self.0.borrow_mut().ble.gatt_poll(app)
+    }
+    fn gatt_next_event(&mut self, app: u16, _now: Instant) -> Result<Option<GattEvent>, Errno> {
+        self.0.borrow_mut().ble.gatt_next_event(app)
     }
 }

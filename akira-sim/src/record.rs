@@ -199,6 +199,18 @@ pub enum What {
         /// The advertising data.
         data: Vec<u8>,
     },
+    /// An app received a GATT event.
+    GattEvent {
+        /// Kind (1 connected, 2 disconnected, 3 written, 4 subscribed, 5
+        /// unsubscribed).
+        kind: u8,
+        /// The characteristic's handle.
+        characteristic: u8,
+        /// The payload.
+        data: Vec<u8>,
+    },
+    /// What the scripted GATT central (`--gatt-client`) did or saw.
+    GattCentral(String),
     /// The script sent bytes to a serial port.
     UartInput {
         /// Port number.
@@ -365,6 +377,12 @@ impl fmt::Display for Record {
                 let a = address.iter().rev().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
                 write!(f, "ble report from {a} ({rssi_dbm} dBm) [{}]", hex(data))
             }
+            What::GattEvent { kind, characteristic, data } => {
+                let name = ["?", "connected", "disconnected", "written", "subscribed", "unsubscribed"];
+                let name = name.get(usize::from(*kind)).copied().unwrap_or("?");
+                write!(f, "gatt event {name} (characteristic {characteristic}) [{}]", hex(data))
+            }
+            What::GattCentral(seen) => write!(f, "gatt central: {seen}"),
             What::UartInput { port, bytes } => {
                 write!(f, "uart{port} <- \"{}\"", String::from_utf8_lossy(bytes).escape_debug())
             }

@@ -32,6 +32,8 @@ enum Input {
     Pin { pin: u32, high: bool },
     /// Bytes arrive on a serial port.
     Uart { port: u32, bytes: Vec<u8> },
+    /// The scripted GATT central acts.
+    Central(crate::ble::CentralOp),
 }
 
 /// Apps on a simulated board, with a script of input changes.
@@ -95,6 +97,12 @@ impl Simulation {
         self.schedule(at, Input::Uart { port, bytes: bytes.to_vec() });
     }
 
+    /// Has the simulated GATT central ("the phone") do `op` at time `at`
+    /// (see [`crate::ble`]).
+    pub fn gatt_client_at(&mut self, op: crate::ble::CentralOp, at: Duration) {
+        self.schedule(at, Input::Central(op));
+    }
+
     /// Presses the button on `pin` at `at` for [`PRESS`].
     pub fn press(&mut self, pin: u32, at: Duration) {
         self.set_input_at(pin, false, at);
@@ -122,6 +130,7 @@ impl Simulation {
                             self.board.record(None, What::Note(format!("script: uart {port}: {e}")));
                         }
                     }
+                    Input::Central(op) => self.board.gatt_central(&op),
                 }
             }
             if limit.is_some_and(|l| now >= l) {

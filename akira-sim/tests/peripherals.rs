@@ -417,3 +417,66 @@ fn hid_waits_for_a_button_event_then_types_and_the_host_sees_the_reports() {
     assert!(text.contains("t            DENIED hid: id 1 is not granted"), "{text}");
     assert!(text.contains("[   0.350000s] t            exited with code 0"), "woken by the release:\n{text}");
 }
+
+#[test]
+fn a_radio_app_that_traps_stops_advertising_and_serving_gatt() {
+    use akira_caps::scope::{BleScope, ble};
+    let load = |runtime: &akira_sandbox::Runtime<SimBoard>, name: &str, roles: &[u32], wat: &str| {
+        let mut manifest = Manifest::new(AppName::try_from(name).unwrap(), Version::new(0, 1, 0));
+        let roles = roles.iter().copied().collect();
+        manifest.capabilities.ble = Some(BleScope { roles, adv_changes_per_s: 2, ..BleScope::default() });
+        let mut wasm = wat::parse_str(wat).unwrap();
+        wasm.extend(manifest.custom_section());
+        runtime.load(&wasm).unwrap()
+    };
+    // Counts the reports it hears until two seconds pass without one.
+    let scanner = r#"(module
+        (import "akira:ble" "scan" (func $scan (param i32 i32 i32) (result i32)))
+        (import "akira:ble" "next_report" (func $next (param i32 i32 i64) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "akira_main") (result i32) (local $n i32)
+            (drop (call $scan (i32.const 0) (i32.const 100) (i32.const 100)))
+            (loop $l
+                (if (i32.gt_s (call $next (i32.const 64) (i32.const 41) (i64.const 2000000)) (i32.const 0))
+                    (then (local.set $n (i32.add (local.get $n) (i32.const 1))) (br $l))))
+            (local.get $n)))"#;
+    // Serves a GATT table and advertises every 100 ms, then traps.
+    let beacon = r#"(module
+        (import "akira:ble" "advertise" (func $adv (param i32 i32 i32 i32 i32) (result i32)))
+        (import "akira:ble" "gatt_service" (func $svc (param i32 i32) (result i32)))
+        (import "akira:ble" "gatt_characteristic" (func $chr (param i32 i32 i32 i32 i32) (result i32)))
+        (import "akira:ble" "gatt_start" (func $start (param i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 0) "\1a\18\6e\2a")
+        (data (i32.const 8) "\02\01\06")
+        (func (export "akira_main") (result i32)
+            (if (i32.ne (call $svc (i32.const 0) (i32.const 2)) (i32.const 0)) (then (return (i32.const 1))))
+            (if (i32.ne (call $chr (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 0x12) (i32.const 2)) (i32.const 0))
+                (then (return (i32.const 2))))
+            (if (i32.ne (call $start (i32.const 8) (i32.const 3) (i32.const 100)) (i32.const 0)) (then (return (i32.const 3))))
+            (if (i32.ne (call $adv (i32.const 8) (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 100)) (i32.const 0))
+                (then (return (i32.const 4))))
+            unreachable))"#;
+    let runtime = akira_sim::runtime(Policy::development());
+    let scanner = load(&runtime, "scanner", &[ble::SCAN], scanner);
+    let beacon = load(&runtime, "beacon", &[ble::ADVERTISE, ble::PERIPHERAL], beacon);
+    let board = SimBoard::virtual_time();
+    let mut sim = Simulation::new(runtime, board.clone());
+    sim.spawn(scanner, Default::default()).unwrap();
+    sim.spawn(beacon, akira_sandbox::RestartPolicy::never()).unwrap();
+    sim.gatt_client_at("connect".parse().unwrap(), Duration::from_millis(500));
+    assert_eq!(sim.run(Some(Duration::from_secs(10))), End::AllStopped);
+    let records = board.records();
+    let faulted = records.iter().any(|r| r.app.as_deref() == Some("beacon") && matches!(r.what, What::Faulted(_)));
+    assert!(faulted, "{records:#?}");
+    // The scanner heard the first event of each advertising (the GATT
+    // server's connectable one and the legacy one) only: the trap stopped
+    // the rest.
+    let exited = records.iter().find_map(|r| match (r.app.as_deref(), &r.what) {
+        (Some("scanner"), What::Exited(c)) => Some(*c),
+        _ => None,
+    });
+    assert_eq!(exited, Some(2), "{records:#?}");
+    // Nobody serves GATT any more.
+    assert!(records.iter().any(|r| r.what == What::Note("script: gatt central: no app serves GATT".into())));
+}

@@ -28,6 +28,12 @@
 //! scanning app sets the scan parameters, later ones join, every scanning
 //! app gets every report, and the controller stops scanning when the last
 //! one stops.
+//!
+//! An app granted the `peripheral` role serves a GATT table
+//! ([`super::gatt`]): it declares services and characteristics, starts
+//! serving them with connectable advertising (`gatt_start`), sets and
+//! notifies values, and reads what centrals do from a bounded event queue
+//! with `gatt_next_event` (suspending like `next_report`).
 
 use core::cell::RefCell;
 use core::future::{Future, poll_fn};
@@ -40,6 +46,7 @@ use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_impo
 use critical_section::Mutex;
 use wasmi::{Caller, Linker};
 
+use super::gatt::{self, Characteristic, GattDeclaration, GattEvent, GattJob, GattMailbox, GattServer, Uuid};
 use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
@@ -258,6 +265,40 @@ pub trait Ble {
     /// `Ok(None)` if none yet, [`Errno::Invalid`] if the app is not
     /// scanning.
     fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno>;
+
+    /// App `app` stopped running (it exited, faulted or was stopped):
+    /// stop its advertising, its scanning (if no other app scans) and its
+    /// GATT server, and forget its queues. The default does nothing.
+    fn release(&mut self, app: u16) {
+        let _ = app;
+    }
+
+    /// Adds to app `app`'s GATT table (already checked by the guard),
+    /// returning the handle ([`gatt::GattTable::declare`]); [`Errno::Busy`]
+    /// if another app owns the server or the app already serves. Boards
+    /// without a GATT server keep the default, [`Errno::Unsupported`].
+    fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
+        let _ = (app, declaration);
+        Err(Errno::Unsupported)
+    }
+    /// Queues app `app`'s GATT job with the value bytes `value`
+    /// ([`gatt::GattTable::check`]); `Ok(false)` when there is nothing to
+    /// do (stopping a server the app does not own).
+    fn gatt_start(&mut self, app: u16, job: GattJob, value: &[u8], deadline: Instant) -> Result<bool, Errno> {
+        let _ = (app, job, value, deadline);
+        Err(Errno::Unsupported)
+    }
+    /// App `app`'s GATT job at time `now`: `None` while it runs.
+    fn gatt_poll(&mut self, app: u16, now: Instant) -> Option<Result<(), Errno>> {
+        let _ = (app, now);
+        Some(Err(Errno::Unsupported))
+    }
+    /// Takes the oldest GATT event for app `app` at time `now`: `Ok(None)`
+    /// if none yet, [`Errno::Invalid`] if the app does not serve.
+    fn gatt_next_event(&mut self, app: u16, now: Instant) -> Result<Option<GattEvent>, Errno> {
+        let _ = (app, now);
+        Err(Errno::Unsupported)
+    }
 }
 
 /// Where a slot's job is.
@@ -286,6 +327,8 @@ struct Slot<const QUEUE: usize> {
     head: usize,
     len: usize,
     dropped: u32,
+    /// Its app stopped running: the slot is freed when its job ends.
+    orphan: bool,
 }
 
 impl<const QUEUE: usize> Slot<QUEUE> {
@@ -300,6 +343,7 @@ impl<const QUEUE: usize> Slot<QUEUE> {
         head: 0,
         len: 0,
         dropped: 0,
+        orphan: false,
     };
 
     /// Queues a report, dropping the oldest when full (the newest tells
@@ -329,6 +373,9 @@ struct Slots<const SLOTS: usize, const QUEUE: usize> {
     slots: [Slot<QUEUE>; SLOTS],
     next_seq: u32,
     advertiser: Option<u16>,
+    /// Clean-up jobs after apps that stopped running, by queue order:
+    /// stop advertising, stop scanning.
+    cleanup: [Option<u32>; 2],
 }
 
 impl<const SLOTS: usize, const QUEUE: usize> Slots<SLOTS, QUEUE> {
@@ -354,26 +401,14 @@ pub struct BleMailbox<const SLOTS: usize, const QUEUE: usize> {
     /// Bumped when a job finishes or a report arrives.
     changes: Changes,
     serve_waker: WakerSlot,
+    /// The GATT server's side, served by [`BleMailbox::serve_gatt`].
+    gatt: GattMailbox<QUEUE>,
 }
 
 impl<const SLOTS: usize, const QUEUE: usize> Default for BleMailbox<SLOTS, QUEUE> {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// Lets other tasks run once.
-async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            return Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-    .await
 }
 
 impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
@@ -383,16 +418,36 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
     pub const fn new() -> Self {
         let () = Self::SOUND;
         BleMailbox {
-            slots: Mutex::new(RefCell::new(Slots { slots: [Slot::FREE; SLOTS], next_seq: 0, advertiser: None })),
+            slots: Mutex::new(RefCell::new(Slots {
+                slots: [Slot::FREE; SLOTS],
+                next_seq: 0,
+                advertiser: None,
+                cleanup: [None; 2],
+            })),
             changes: Changes::new(),
             serve_waker: WakerSlot::new(),
+            gatt: GattMailbox::new(),
         }
     }
 
-    /// Resolves when a job finishes or a report arrives (one waiter: the
-    /// scheduler's idle future).
+    /// Resolves when a job finishes, a report arrives or a GATT event
+    /// arrives (one waiter: the scheduler's idle future).
     pub async fn changed(&self) {
-        self.changes.changed().await
+        Changes::any([Some(&self.changes), Some(self.gatt.changes())]).await
+    }
+
+    /// GATT events the serving app lost because its queue of `QUEUE` was
+    /// full.
+    pub fn dropped_gatt_events(&self) -> u32 {
+        self.gatt.dropped()
+    }
+
+    /// Runs the GATT jobs on `server` and reads its events, forever: run
+    /// it as a firmware task owning the host stack's GATT server (the
+    /// task may be the one running [`BleMailbox::serve`], joined). Until
+    /// a task serves it, `gatt_*` calls get [`Errno::Unsupported`].
+    pub async fn serve_gatt<S: GattServer>(&self, server: S) -> ! {
+        self.gatt.serve(server).await
     }
 
     /// Reports app `app` lost because its queue was full.
@@ -404,19 +459,36 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
         self.changes.bump();
     }
 
-    /// Takes the oldest queued job: its slot and the job.
-    fn next(&self) -> Option<(usize, BleJob)> {
+    /// Takes the oldest queued job: its slot (`None` for a clean-up) and
+    /// the job.
+    fn next(&self) -> Option<(Option<usize>, BleJob)> {
         critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
-            let (i, slot) =
-                s.slots.iter_mut().enumerate().filter(|(_, t)| t.phase == Phase::Queued).min_by_key(|(_, t)| t.seq)?;
-            slot.phase = Phase::Running;
-            Some((i, slot.job))
+            let queued =
+                s.slots.iter().enumerate().filter(|(_, t)| t.phase == Phase::Queued).min_by_key(|(_, t)| t.seq);
+            let queued = queued.map(|(i, t)| (t.seq, Some(i)));
+            let cleanup = s.cleanup.iter().enumerate().filter_map(|(k, seq)| seq.map(|seq| (seq, k))).min();
+            match (queued, cleanup) {
+                // Queue order, across a wrap of the sequence numbers.
+                (Some((seq, Some(i))), c) if c.is_none_or(|(cseq, _)| (seq.wrapping_sub(cseq) as i32) < 0) => {
+                    s.slots[i].phase = Phase::Running;
+                    Some((Some(i), s.slots[i].job))
+                }
+                (_, Some((_, k))) => {
+                    s.cleanup[k] = None;
+                    Some((None, if k == 0 { BleJob::StopAdvertising } else { BleJob::StopScanning }))
+                }
+                _ => None,
+            }
         })
     }
 
-    /// Records how slot `i`'s job ended.
-    fn finish(&self, i: usize, job: BleJob, result: Result<(), Errno>) {
+    /// Records how slot `i`'s job ended (nothing for a clean-up, `None`).
+    fn finish(&self, i: Option<usize>, job: BleJob, result: Result<(), Errno>) {
+        let Some(i) = i else {
+            self.changed_now();
+            return;
+        };
         critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
             let app = s.slots[i].app;
@@ -429,9 +501,49 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
                 }
             }
             let slot = &mut s.slots[i];
-            slot.phase = if slot.phase == Phase::Abandoned { Phase::Idle } else { Phase::Done(result) };
+            if slot.orphan {
+                *slot = Slot::FREE;
+            } else {
+                slot.phase = if slot.phase == Phase::Abandoned { Phase::Idle } else { Phase::Done(result) };
+            }
         });
         self.changed_now();
+    }
+
+    /// App `app` stopped running: queues stopping its advertising and (if
+    /// it scanned last) scanning after its pending job, and releases its
+    /// GATT server.
+    fn release(&self, app: u16) {
+        let queued = critical_section::with(|cs| {
+            let mut s = self.slots.borrow_ref_mut(cs);
+            let others_scanning = s.slots.iter().filter(|t| t.scanning && t.app != Some(app)).count();
+            let mut stop = [false; 2];
+            if s.advertiser == Some(app) {
+                s.advertiser = None;
+                stop[0] = true;
+            }
+            if let Some(slot) = s.find(app) {
+                stop[1] = slot.scanning && others_scanning == 0;
+                match slot.phase {
+                    Phase::Queued | Phase::Running | Phase::Abandoned => {
+                        slot.orphan = true;
+                        slot.scanning = false;
+                        slot.len = 0;
+                    }
+                    Phase::Idle | Phase::Done(_) => *slot = Slot::FREE,
+                }
+            }
+            for (k, _) in stop.iter().enumerate().filter(|(_, stop)| **stop) {
+                let seq = s.next_seq;
+                s.cleanup[k] = Some(seq);
+                s.next_seq = seq.wrapping_add(1);
+            }
+            stop.contains(&true)
+        });
+        if queued {
+            self.serve_waker.wake();
+        }
+        self.gatt.release(app);
     }
 
     /// Hands a report to every scanning app.
@@ -475,7 +587,7 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
                 if radio.read_reports(&mut |r| self.deliver(r)).await.is_err() {
                     // A transport error: let the rest of the firmware run
                     // before reading again.
-                    yield_now().await;
+                    gatt::yield_now().await;
                 }
             }
         };
@@ -566,6 +678,26 @@ impl<const SLOTS: usize, const QUEUE: usize> Ble for &'static BleMailbox<SLOTS, 
             Ok(slot.pop())
         })
     }
+
+    fn release(&mut self, app: u16) {
+        BleMailbox::release(self, app)
+    }
+
+    fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
+        self.gatt.declare(app, declaration)
+    }
+
+    fn gatt_start(&mut self, app: u16, job: GattJob, value: &[u8], _deadline: Instant) -> Result<bool, Errno> {
+        self.gatt.start(app, job, value)
+    }
+
+    fn gatt_poll(&mut self, app: u16, _now: Instant) -> Option<Result<(), Errno>> {
+        self.gatt.poll(app)
+    }
+
+    fn gatt_next_event(&mut self, app: u16, _now: Instant) -> Result<Option<GattEvent>, Errno> {
+        self.gatt.next_event(app)
+    }
 }
 
 /// The module's spec.
@@ -593,6 +725,43 @@ pub static SPEC: ModuleSpec = ModuleSpec {
             sig::I,
             "next_report(ptr, len, timeout_us): wait for a scan report, suspending; bytes written",
         ),
+        experimental(
+            "gatt_service",
+            sig::II,
+            sig::I,
+            "gatt_service(uuid_ptr, uuid_len): declare a primary service (2- or 16-byte UUID); its handle",
+        ),
+        experimental(
+            "gatt_characteristic",
+            sig::IIIII,
+            sig::I,
+            "gatt_characteristic(service, uuid_ptr, uuid_len, properties, max_len): declare a characteristic; its handle",
+        ),
+        experimental(
+            "gatt_start",
+            sig::III,
+            sig::I,
+            "gatt_start(data_ptr, data_len, interval_ms): serve the table, advertising connectable, suspending; 0",
+        ),
+        experimental("gatt_stop", sig::NONE, sig::I, "gatt_stop(): stop serving and forget the table, suspending; 0"),
+        experimental(
+            "gatt_set_value",
+            sig::III,
+            sig::I,
+            "gatt_set_value(handle, ptr, len): set a characteristic's value, suspending; 0",
+        ),
+        experimental(
+            "gatt_notify",
+            sig::III,
+            sig::I,
+            "gatt_notify(handle, ptr, len): set a value and notify a subscribed central, suspending; 0",
+        ),
+        experimental(
+            "gatt_next_event",
+            sig::IIL,
+            sig::I,
+            "gatt_next_event(ptr, len, timeout_us): wait for a GATT event, suspending; bytes written",
+        ),
     ],
 };
 
@@ -603,6 +772,8 @@ pub struct BleModule;
 /// Wait operation codes.
 const OP_JOB: u32 = 1;
 const OP_REPORT: u32 = 2;
+const OP_GATT_JOB: u32 = 3;
+const OP_GATT_EVENT: u32 = 4;
 
 fn pack(ptr: u32, len: u32) -> u64 {
     u64::from(len) << 32 | u64::from(ptr)
@@ -689,6 +860,130 @@ fn next_report<B: Board + Ble>(
     Err(state.suspend(Wait { until, kind: WaitKind::Module { module, op: OP_REPORT, arg: pack(ptr, len) } }))
 }
 
+/// The peripheral role check every GATT call starts with.
+fn peripheral<B: Board>(state: &mut AppState<B>) -> Result<(), Refusal> {
+    state.guarded(|g| g.id(Capability::Ble, role::PERIPHERAL))
+}
+
+fn gatt_declare<B: Board + Ble>(
+    memory: &mut GuestMemory<'_>,
+    state: &mut AppState<B>,
+    service: Option<u32>,
+    uuid: (u32, u32),
+    properties: u32,
+    max_len: u32,
+) -> Result<i32, Refusal> {
+    peripheral(state)?;
+    let uuid = Uuid::from_le_bytes(memory.bytes(uuid.0, uuid.1)?)?;
+    let declaration = match service {
+        None => GattDeclaration::Service(uuid),
+        Some(service) => {
+            if max_len as usize > gatt::MAX_VALUE {
+                return Err(Errno::TooLarge.into());
+            }
+            let service = u8::try_from(service).map_err(|_| Errno::Invalid)?;
+            let properties = u8::try_from(properties).map_err(|_| Errno::Invalid)?;
+            GattDeclaration::Characteristic(Characteristic { service, uuid, properties, max_len: max_len as u8 })
+        }
+    };
+    let app = state.info().id;
+    Ok(i32::from(state.board_mut().gatt_declare(app, declaration)?))
+}
+
+/// Queues a GATT job with `value` and suspends the app until the server
+/// has done it (at once when there is nothing to do).
+fn gatt_run<B: Board + Ble>(
+    state: &mut AppState<B>,
+    module: ModuleIndex,
+    job: GattJob,
+    value: &[u8],
+) -> Result<i32, Refusal> {
+    let app = state.info().id;
+    let deadline = state.board().now().saturating_add(COMMAND_TIMEOUT);
+    if !state.board_mut().gatt_start(app, job, value, deadline)? {
+        return Ok(0);
+    }
+    Err(state.suspend(Wait { until: deadline, kind: WaitKind::Module { module, op: OP_GATT_JOB, arg: 0 } }))
+}
+
+fn gatt_start<B: Board + Ble>(
+    memory: &mut GuestMemory<'_>,
+    state: &mut AppState<B>,
+    module: ModuleIndex,
+    args: [u32; 3],
+) -> Result<i32, Refusal> {
+    let [data_ptr, data_len, interval_ms] = args;
+    peripheral(state)?;
+    state.guarded(|g| g.adv_interval(interval_ms))?;
+    if !ADV_INTERVAL_MS.contains(&interval_ms) {
+        return Err(Errno::Invalid.into());
+    }
+    let data = AdvData::new(memory.bytes(data_ptr, data_len)?)?;
+    let now = state.board().now();
+    if state.guard_mut().adv_change(now.as_micros()).is_err() {
+        return Err(Errno::NoSpace.into());
+    }
+    let config = AdvConfig { interval_ms: interval_ms as u16, data, scan_response: None };
+    let result = gatt_run(state, module, GattJob::Start(config), &[]);
+    if matches!(result, Err(Refusal::Trap(_))) {
+        state.trace(Trace::BleAdvertising { interval_ms: config.interval_ms, data: config.data.as_bytes() });
+    }
+    result
+}
+
+fn gatt_value<B: Board + Ble>(
+    memory: &mut GuestMemory<'_>,
+    state: &mut AppState<B>,
+    module: ModuleIndex,
+    notify: bool,
+    args: [u32; 3],
+) -> Result<i32, Refusal> {
+    let [handle, ptr, len] = args;
+    peripheral(state)?;
+    let handle = u8::try_from(handle).map_err(|_| Errno::Invalid)?;
+    let value = memory.bytes(ptr, len)?;
+    let job = if notify { GattJob::Notify(handle) } else { GattJob::SetValue(handle) };
+    gatt_run(state, module, job, value)
+}
+
+/// Writes `event` into the app's buffer `buf` and traces it.
+fn give_event<B: Board>(state: &mut AppState<B>, event: &GattEvent, buf: &mut [u8]) -> i32 {
+    let n = event.encode(buf);
+    state.trace(Trace::GattEvent {
+        kind: event.kind(),
+        characteristic: event.characteristic(),
+        data: &buf[gatt::EVENT_HEADER..n],
+    });
+    n as i32
+}
+
+fn gatt_next_event<B: Board + Ble>(
+    memory: &mut GuestMemory<'_>,
+    state: &mut AppState<B>,
+    module: ModuleIndex,
+    ptr: u32,
+    len: u32,
+    timeout_us: i64,
+) -> Result<i32, Refusal> {
+    peripheral(state)?;
+    if (len as usize) < gatt::EVENT_HEADER {
+        return Err(Errno::Invalid.into());
+    }
+    let len = len.min(gatt::MAX_EVENT as u32);
+    let buf = memory.bytes_mut(ptr, len)?;
+    let app = state.info().id;
+    let now = state.board().now();
+    if let Some(event) = state.board_mut().gatt_next_event(app, now)? {
+        return Ok(give_event(state, &event, buf));
+    }
+    let until = match u64::try_from(timeout_us) {
+        Ok(0) => return Err(Errno::TimedOut.into()),
+        Ok(us) => now.saturating_add(Duration::from_micros(us)),
+        Err(_) => Instant::MAX,
+    };
+    Err(state.suspend(Wait { until, kind: WaitKind::Module { module, op: OP_GATT_EVENT, arg: pack(ptr, len) } }))
+}
+
 impl<B: Board + Ble> HostModule<B> for BleModule {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
@@ -725,7 +1020,57 @@ impl<B: Board + Ble> HostModule<B> for BleModule {
                     .and_then(|(mut mem, s)| next_report(&mut mem, s, module, ptr, len, timeout_us)),
             )
         })?;
+        linker.func_wrap(SPEC.import, "gatt_service", move |mut c: C<'_, B>, uuid_ptr: u32, uuid_len: u32| {
+            reply(
+                memory_and_state(&mut c)
+                    .and_then(|(mut mem, s)| gatt_declare(&mut mem, s, None, (uuid_ptr, uuid_len), 0, 0)),
+            )
+        })?;
+        linker.func_wrap(
+            SPEC.import,
+            "gatt_characteristic",
+            move |mut c: C<'_, B>, service: u32, uuid_ptr: u32, uuid_len: u32, properties: u32, max_len: u32| {
+                reply(memory_and_state(&mut c).and_then(|(mut mem, s)| {
+                    gatt_declare(&mut mem, s, Some(service), (uuid_ptr, uuid_len), properties, max_len)
+                }))
+            },
+        )?;
+        linker.func_wrap(SPEC.import, "gatt_start", move |mut c: C<'_, B>, ptr: u32, len: u32, interval: u32| {
+            reply(
+                memory_and_state(&mut c).and_then(|(mut mem, s)| gatt_start(&mut mem, s, module, [ptr, len, interval])),
+            )
+        })?;
+        linker.func_wrap(SPEC.import, "gatt_stop", move |mut c: C<'_, B>| {
+            let s = c.data_mut();
+            reply(peripheral(s).and_then(|()| gatt_run(s, module, GattJob::Stop, &[])))
+        })?;
+        linker.func_wrap(SPEC.import, "gatt_set_value", move |mut c: C<'_, B>, handle: u32, ptr: u32, len: u32| {
+            reply(
+                memory_and_state(&mut c)
+                    .and_then(|(mut mem, s)| gatt_value(&mut mem, s, module, false, [handle, ptr, len])),
+            )
+        })?;
+        linker.func_wrap(SPEC.import, "gatt_notify", move |mut c: C<'_, B>, handle: u32, ptr: u32, len: u32| {
+            reply(
+                memory_and_state(&mut c)
+                    .and_then(|(mut mem, s)| gatt_value(&mut mem, s, module, true, [handle, ptr, len])),
+            )
+        })?;
+        linker.func_wrap(
+            SPEC.import,
+            "gatt_next_event",
+            move |mut c: C<'_, B>, ptr: u32, len: u32, timeout_us: i64| {
+                reply(
+                    memory_and_state(&mut c)
+                        .and_then(|(mut mem, s)| gatt_next_event(&mut mem, s, module, ptr, len, timeout_us)),
+                )
+            },
+        )?;
         Ok(())
+    }
+
+    fn app_stopped(&self, board: &mut B, app: u16) {
+        board.release(app);
     }
 
     fn poll_wait_with_memory(
@@ -757,6 +1102,20 @@ impl<B: Board + Ble> HostModule<B> for BleModule {
                     data: &buf[REPORT_HEADER..n],
                 });
                 Some(n as i32)
+            }
+            OP_GATT_JOB => state.board_mut().gatt_poll(app, now).map(|r| r.map_or_else(|e| e.code(), |()| 0)),
+            OP_GATT_EVENT => {
+                let (ptr, len) = unpack(arg);
+                let event = match state.board_mut().gatt_next_event(app, now) {
+                    Ok(Some(event)) => event,
+                    Ok(None) => return None,
+                    Err(e) => return Some(e.code()),
+                };
+                let buf = match memory.bytes_mut(ptr, len) {
+                    Ok(buf) => buf,
+                    Err(e) => return Some(e.code()),
+                };
+                Some(give_event(state, &event, buf))
             }
             _ => Some(Errno::Invalid.code()),
         }
@@ -861,6 +1220,21 @@ mod tests {
         }
         fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
             self.ble.next_report(app, now)
+        }
+        fn release(&mut self, app: u16) {
+            self.ble.release(app)
+        }
+        fn gatt_declare(&mut self, app: u16, d: GattDeclaration) -> Result<u8, Errno> {
+            self.ble.gatt_declare(app, d)
+        }
+        fn gatt_start(&mut self, app: u16, job: GattJob, value: &[u8], deadline: Instant) -> Result<bool, Errno> {
+            self.ble.gatt_start(app, job, value, deadline)
+        }
+        fn gatt_poll(&mut self, app: u16, now: Instant) -> Option<Result<(), Errno>> {
+            self.ble.gatt_poll(app, now)
+        }
+        fn gatt_next_event(&mut self, app: u16, now: Instant) -> Result<Option<GattEvent>, Errno> {
+            self.ble.gatt_next_event(app, now)
         }
     }
 
@@ -1037,6 +1411,292 @@ mod tests {
         task.air.borrow_mut().stuck = false;
         task.step();
         let Err(Refusal::Trap(_)) = scan(&mut s, M, [0, 100, 100]) else { panic!("slot not recovered") };
+    }
+
+    /// What the test GATT server was asked, and the events centrals cause.
+    #[derive(Default)]
+    struct Host {
+        log: Vec<String>,
+        events: VecDeque<GattEvent>,
+    }
+
+    /// A GATT server that logs what it is asked; events arrive when the
+    /// test queues them.
+    struct LogServer(Rc<StdRefCell<Host>>);
+
+    impl GattServer for LogServer {
+        async fn start(&self, table: &gatt::GattTable, adv: &AdvConfig) -> Result<(), Errno> {
+            let chars: Vec<String> = table
+                .characteristics()
+                .iter()
+                .map(|c| format!("{}/{:#04x}/{}", c.uuid, c.properties, c.max_len))
+                .collect();
+            let services: Vec<String> = table.services().iter().map(|u| u.to_string()).collect();
+            self.0.borrow_mut().log.push(format!("start {services:?} {chars:?} every {} ms", adv.interval_ms));
+            Ok(())
+        }
+        async fn stop(&self) -> Result<(), Errno> {
+            self.0.borrow_mut().log.push("stop".into());
+            Ok(())
+        }
+        async fn set_value(&self, handle: u8, value: &[u8]) -> Result<(), Errno> {
+            self.0.borrow_mut().log.push(format!("set {handle} {value:02x?}"));
+            Ok(())
+        }
+        async fn notify(&self, handle: u8, value: &[u8]) -> Result<(), Errno> {
+            self.0.borrow_mut().log.push(format!("notify {handle} {value:02x?}"));
+            Ok(())
+        }
+        async fn next_event(&self) -> Result<GattEvent, Errno> {
+            poll_fn(|_| match self.0.borrow_mut().events.pop_front() {
+                Some(e) => Poll::Ready(Ok(e)),
+                None => Poll::Pending,
+            })
+            .await
+        }
+    }
+
+    struct GattTask {
+        serve: core::pin::Pin<Box<dyn Future<Output = core::convert::Infallible>>>,
+        host: Rc<StdRefCell<Host>>,
+    }
+
+    impl GattTask {
+        fn new<const S: usize, const Q: usize>(mailbox: &'static BleMailbox<S, Q>) -> GattTask {
+            let host = Rc::new(StdRefCell::new(Host::default()));
+            let server = LogServer(host.clone());
+            let mut task = GattTask { serve: Box::pin(async move { mailbox.serve_gatt(server).await }), host };
+            task.step();
+            task
+        }
+
+        fn step(&mut self) {
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(self.serve.as_mut().poll(&mut cx).is_pending());
+        }
+
+        fn log(&self) -> Vec<String> {
+            self.host.borrow().log.clone()
+        }
+
+        fn central(&mut self, events: &[GattEvent]) {
+            self.host.borrow_mut().events.extend(events.iter().copied());
+            self.step();
+        }
+    }
+
+    /// Memory holding the UUIDs 0x181a (at 0), 0x2a6e (at 2), 0x2a1f (at
+    /// 4) and a 128-bit one (at 16), and a value at 40.
+    fn gatt_memory() -> [u8; 128] {
+        let mut m = [0u8; 128];
+        m[..6].copy_from_slice(&[0x1a, 0x18, 0x6e, 0x2a, 0x1f, 0x2a]);
+        m[16..32].copy_from_slice(&[0xab; 16]);
+        m[40..42].copy_from_slice(&[0x34, 0x08]);
+        m
+    }
+
+    fn service(mem: &mut GuestMemory<'_>, s: &mut AppState<Board1>, ptr: u32, len: u32) -> i32 {
+        code(gatt_declare(mem, s, None, (ptr, len), 0, 0))
+    }
+
+    fn characteristic(mem: &mut GuestMemory<'_>, s: &mut AppState<Board1>, uuid: u32, props: u8, max: u32) -> i32 {
+        code(gatt_declare(mem, s, Some(0), (uuid, 2), props.into(), max))
+    }
+
+    fn gatt_done(s: &mut AppState<Board1>, mem: &mut GuestMemory<'_>) -> Option<i32> {
+        BleModule.poll_wait_with_memory(mem, s, OP_GATT_JOB, 0)
+    }
+
+    /// Declares the thermometer (temperature read+notify at handle 0,
+    /// setpoint write at 1) and starts serving it.
+    fn thermometer(mem: &mut GuestMemory<'_>, s: &mut AppState<Board1>, task: &mut GattTask) {
+        assert_eq!(service(mem, s, 0, 2), 0);
+        assert_eq!(characteristic(mem, s, 2, gatt::property::READ | gatt::property::NOTIFY, 2), 0);
+        assert_eq!(characteristic(mem, s, 4, gatt::property::WRITE, 2), 1);
+        let Err(Refusal::Trap(_)) = gatt_start(mem, s, M, [0, 3, 200]) else { panic!("not suspended") };
+        assert_eq!(gatt_done(s, mem), None, "the task has not run");
+        task.step();
+        assert_eq!(gatt_done(s, mem), Some(0));
+    }
+
+    #[test]
+    fn a_gatt_server_starts_sets_notifies_and_hears_centrals() {
+        static BLE: BleMailbox<2, 3> = BleMailbox::new();
+        let mut task = GattTask::new(&BLE);
+        let mut s = app(1, &BLE, &[role::PERIPHERAL]);
+        let mut backing = gatt_memory();
+        let mut mem = GuestMemory::new(&mut backing);
+        thermometer(&mut mem, &mut s, &mut task);
+        assert_eq!(task.log(), ["start [\"181a\"] [\"2a6e/0x12/2\", \"2a1f/0x08/2\"] every 200 ms"]);
+        // Declaring while serving, or another app serving, is refused.
+        assert_eq!(service(&mut mem, &mut s, 0, 2), Errno::Busy.code());
+        let mut other = app(2, &BLE, &[role::PERIPHERAL]);
+        assert_eq!(service(&mut mem, &mut other, 0, 2), Errno::Busy.code());
+        assert_eq!(code(gatt_start(&mut mem, &mut other, M, [0, 3, 200])), Errno::Busy.code());
+        assert_eq!(code(gatt_value(&mut mem, &mut other, M, false, [0, 40, 2])), Errno::Invalid.code());
+        // Values go to the server; notify needs a notifiable characteristic.
+        let Err(Refusal::Trap(_)) = gatt_value(&mut mem, &mut s, M, false, [0, 40, 2]) else { panic!() };
+        task.step();
+        assert_eq!(gatt_done(&mut s, &mut mem), Some(0));
+        let Err(Refusal::Trap(_)) = gatt_value(&mut mem, &mut s, M, true, [0, 40, 2]) else { panic!() };
+        task.step();
+        assert_eq!(gatt_done(&mut s, &mut mem), Some(0));
+        assert_eq!(code(gatt_value(&mut mem, &mut s, M, true, [1, 40, 2])), Errno::Invalid.code(), "write-only");
+        assert_eq!(code(gatt_value(&mut mem, &mut s, M, false, [0, 40, 3])), Errno::TooLarge.code());
+        assert_eq!(code(gatt_value(&mut mem, &mut s, M, false, [9, 40, 2])), Errno::Invalid.code());
+        assert_eq!(task.log()[1..], ["set 0 [34, 08]", "notify 0 [34, 08]"]);
+        // The app waits for an event until a central connects.
+        let Err(Refusal::Trap(_)) = gatt_next_event(&mut mem, &mut s, M, 64, 64, -1) else { panic!() };
+        let wait = s.take_wait().unwrap();
+        assert_eq!(wait.until, Instant::MAX);
+        let WaitKind::Module { op, arg, .. } = wait.kind else { panic!() };
+        assert_eq!(BleModule.poll_wait_with_memory(&mut mem, &mut s, op, arg), None);
+        task.central(&[GattEvent::Connected { address: [1, 2, 3, 4, 5, 6], address_kind: 1 }]);
+        assert_eq!(BleModule.poll_wait_with_memory(&mut mem, &mut s, op, arg), Some(11));
+        assert_eq!(mem.bytes(64, 11).unwrap(), &[1, 0, 7, 0, 1, 2, 3, 4, 5, 6, 1]);
+        let written = GattEvent::Written { characteristic: 1, value: gatt::Value::new(&[0xe8, 0x03]).unwrap() };
+        task.central(&[written, GattEvent::Subscribed { characteristic: 0 }]);
+        assert_eq!(code(gatt_next_event(&mut mem, &mut s, M, 64, 64, 0)), 6);
+        assert_eq!(mem.bytes(64, 6).unwrap(), &[3, 1, 2, 0, 0xe8, 0x03]);
+        assert!(s.board().rec.events.last().unwrap().starts_with("GattEvent { kind: 3, characteristic: 1"));
+        assert_eq!(code(gatt_next_event(&mut mem, &mut s, M, 64, 64, 0)), 4);
+        assert_eq!(mem.bytes(64, 4).unwrap(), &[4, 0, 0, 0]);
+        assert_eq!(code(gatt_next_event(&mut mem, &mut s, M, 64, 64, 0)), Errno::TimedOut.code());
+        // Stopping frees the server for another app; stopping again is a no-op.
+        let Err(Refusal::Trap(_)) = gatt_run(&mut s, M, GattJob::Stop, &[]) else { panic!() };
+        task.step();
+        assert_eq!(gatt_done(&mut s, &mut mem), Some(0));
+        assert_eq!(code(gatt_run(&mut s, M, GattJob::Stop, &[])), 0);
+        assert_eq!(task.log().last().unwrap(), "stop");
+        assert_eq!(code(gatt_next_event(&mut mem, &mut s, M, 64, 64, 0)), Errno::Invalid.code(), "not serving");
+        assert_eq!(service(&mut mem, &mut other, 16, 16), 0, "a 128-bit service");
+    }
+
+    #[test]
+    fn gatt_calls_outside_the_peripheral_role_never_reach_the_server() {
+        static BLE: BleMailbox<2, 3> = BleMailbox::new();
+        let mut task = GattTask::new(&BLE);
+        let mut s = app(1, &BLE, &[role::ADVERTISE, role::SCAN]);
+        let mut backing = gatt_memory();
+        let mut mem = GuestMemory::new(&mut backing);
+        assert_eq!(service(&mut mem, &mut s, 0, 2), Errno::Denied.code());
+        assert_eq!(characteristic(&mut mem, &mut s, 2, gatt::property::READ, 2), Errno::Denied.code());
+        assert_eq!(code(gatt_start(&mut mem, &mut s, M, [0, 3, 200])), Errno::Denied.code());
+        assert_eq!(code(gatt_value(&mut mem, &mut s, M, true, [0, 40, 2])), Errno::Denied.code());
+        assert_eq!(code(gatt_next_event(&mut mem, &mut s, M, 64, 64, 0)), Errno::Denied.code());
+        assert_eq!(s.guard().denials(Capability::Ble), 5);
+        task.step();
+        assert!(task.log().is_empty());
+        // The owner-to-be was never made one: another app may declare.
+        let mut p = app(2, &BLE, &[role::PERIPHERAL]);
+        assert_eq!(service(&mut mem, &mut p, 0, 2), 0);
+        // Below the advertising floor is a denial too, and queues nothing.
+        assert_eq!(characteristic(&mut mem, &mut p, 2, gatt::property::READ, 2), 0);
+        assert_eq!(code(gatt_start(&mut mem, &mut p, M, [0, 3, 50])), Errno::Denied.code());
+        task.step();
+        assert!(task.log().is_empty());
+    }
+
+    #[test]
+    fn gatt_bad_pointers_lengths_and_a_full_table() {
+        static BLE: BleMailbox<2, 3> = BleMailbox::new();
+        let mut task = GattTask::new(&BLE);
+        let mut s = app(1, &BLE, &[role::PERIPHERAL]);
+        let mut backing = gatt_memory();
+        let mut mem = GuestMemory::new(&mut backing);
+        assert_eq!(service(&mut mem, &mut s, 127, 2), Errno::Fault.code());
+        assert_eq!(service(&mut mem, &mut s, 0, 3), Errno::Invalid.code(), "a UUID is 2 or 16 bytes");
+        assert_eq!(code(gatt_start(&mut mem, &mut s, M, [0, 3, 200])), Errno::Invalid.code(), "nothing declared");
+        assert_eq!(service(&mut mem, &mut s, 0, 2), 0);
+        assert_eq!(characteristic(&mut mem, &mut s, 200, gatt::property::READ, 2), Errno::Fault.code());
+        assert_eq!(characteristic(&mut mem, &mut s, 2, gatt::property::READ, 65), Errno::TooLarge.code());
+        assert_eq!(code(gatt_declare(&mut mem, &mut s, Some(1), (2, 2), 2, 2)), Errno::Invalid.code());
+        assert_eq!(code(gatt_declare(&mut mem, &mut s, Some(0), (2, 2), 0x102, 2)), Errno::Invalid.code());
+        for handle in 0..4 {
+            assert_eq!(characteristic(&mut mem, &mut s, 2, gatt::property::READ, 64), handle);
+        }
+        assert_eq!(characteristic(&mut mem, &mut s, 2, gatt::property::READ, 1), Errno::NoSpace.code());
+        assert_eq!(service(&mut mem, &mut s, 16, 16), 1);
+        assert_eq!(service(&mut mem, &mut s, 16, 16), Errno::NoSpace.code());
+        assert_eq!(code(gatt_start(&mut mem, &mut s, M, [120, 9, 200])), Errno::Fault.code());
+        assert_eq!(code(gatt_start(&mut mem, &mut s, M, [0, 32, 200])), Errno::TooLarge.code());
+        let Err(Refusal::Trap(_)) = gatt_start(&mut mem, &mut s, M, [0, 3, 200]) else { panic!() };
+        task.step();
+        assert_eq!(gatt_done(&mut s, &mut mem), Some(0));
+        assert_eq!(code(gatt_value(&mut mem, &mut s, M, false, [0, 100, 64])), Errno::Fault.code());
+        assert_eq!(code(gatt_next_event(&mut mem, &mut s, M, 0, 3, 0)), Errno::Invalid.code(), "shorter than a header");
+        assert_eq!(code(gatt_next_event(&mut mem, &mut s, M, 126, 8, 0)), Errno::Fault.code());
+        assert_eq!(task.log().len(), 1, "only the start reached the server");
+    }
+
+    #[test]
+    fn gatt_events_queue_is_bounded_and_unserved_gatt_is_unsupported() {
+        static BLE: BleMailbox<2, 3> = BleMailbox::new();
+        let mut s = app(1, &BLE, &[role::PERIPHERAL]);
+        let mut backing = gatt_memory();
+        let mut mem = GuestMemory::new(&mut backing);
+        assert_eq!(service(&mut mem, &mut s, 0, 2), Errno::Unsupported.code(), "no task serves GATT");
+        let mut task = GattTask::new(&BLE);
+        thermometer(&mut mem, &mut s, &mut task);
+        let sub = |c| GattEvent::Subscribed { characteristic: c };
+        task.central(&[GattEvent::Connected { address: [9; 6], address_kind: 0 }, sub(0), sub(1), sub(2)]);
+        assert_eq!(BLE.dropped_gatt_events(), 1, "three places: the oldest went");
+        for c in 0..3 {
+            assert_eq!(code(gatt_next_event(&mut mem, &mut s, M, 64, 64, 0)), 4);
+            assert_eq!(mem.bytes(64, 2).unwrap(), &[4, c]);
+        }
+        // A timed wait ends with ETIMEDOUT at its deadline.
+        let Err(Refusal::Trap(_)) = gatt_next_event(&mut mem, &mut s, M, 64, 64, 5_000) else { panic!() };
+        let wait = s.take_wait().unwrap();
+        assert_eq!(wait.until, Instant::from_micros(5_000));
+        let bridge: crate::Bridge<Board1> = crate::Bridge::new().with(BleModule).unwrap();
+        assert_eq!(bridge.poll_wait(&mut mem, &mut s, &wait, Instant::from_micros(5_000)), Some(-7));
+    }
+
+    #[test]
+    fn an_app_that_stops_leaves_no_advertising_scanning_or_gatt_server_behind() {
+        static BLE: BleMailbox<2, 3> = BleMailbox::new();
+        let mut task = Task::new(&BLE);
+        let mut gatt_task = GattTask::new(&BLE);
+        let mut a = app(1, &BLE, &[role::ADVERTISE, role::SCAN, role::PERIPHERAL]);
+        let mut b = app(2, &BLE, &[role::ADVERTISE, role::SCAN, role::PERIPHERAL]);
+        let mut backing = gatt_memory();
+        let mut mem = GuestMemory::new(&mut backing);
+        thermometer(&mut mem, &mut a, &mut gatt_task);
+        for s in [&mut a, &mut b] {
+            let Err(Refusal::Trap(_)) = scan(s, M, [0, 100, 100]) else { panic!() };
+            task.step();
+            assert_eq!(done(s, &mut mem), Some(0));
+        }
+        // App 1's advertising is still queued when it goes away: it runs,
+        // then the clean-up stops it.
+        let Err(Refusal::Trap(_)) = advertise(&mut mem, &mut a, M, [0, 3, 0, 0, 250]) else { panic!() };
+        BleModule.app_stopped(a.board_mut(), 1);
+        task.step();
+        gatt_task.step();
+        assert_eq!(
+            task.log(),
+            ["scan active=false 100/100 ms", "advertise 250 ms [1a, 18, 6e] rsp None", "stop advertising"]
+        );
+        assert_eq!(gatt_task.log().last().unwrap(), "stop");
+        assert_eq!(done(&mut a, &mut mem), Some(Errno::Invalid.code()), "its job was dropped with it");
+        // App 2 still scans; the advertising set and the GATT server are free.
+        task.hear(&[report(3, -60, b"z")]);
+        task.step();
+        assert_eq!(code(next_report(&mut mem, &mut b, M, 64, 41, 0)), 11);
+        let Err(Refusal::Trap(_)) = advertise(&mut mem, &mut b, M, [0, 3, 0, 0, 250]) else { panic!("set not freed") };
+        assert_eq!(service(&mut mem, &mut b, 0, 2), 0, "server not freed");
+        // When the last scanner goes, scanning stops.
+        task.step();
+        BleModule.app_stopped(b.board_mut(), 2);
+        task.step();
+        assert_eq!(task.log()[3..], ["advertise 250 ms [1a, 18, 6e] rsp None", "stop advertising", "stop scanning"]);
+        // Releasing an app that holds nothing sends nothing.
+        BleModule.app_stopped(b.board_mut(), 2);
+        task.step();
+        gatt_task.step();
+        assert_eq!(task.log().len(), 6);
+        assert_eq!(gatt_task.log().iter().filter(|l| *l == "stop").count(), 1, "b never served");
     }
 
     #[test]

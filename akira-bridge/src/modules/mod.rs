@@ -9,6 +9,7 @@ pub mod ble;
 #[cfg(feature = "crypto")]
 pub mod crypto;
 pub mod display;
+pub mod gatt;
 pub mod gpio;
 pub mod hid;
 pub mod i2c;

@@ -190,6 +190,12 @@ pub trait Rf {
     fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>>;
     /// Signal quality of the last packet app `app` received.
     fn last_packet(&self, app: u16) -> Option<PacketInfo>;
+    /// App `app` stopped running (it exited, faulted or was stopped):
+    /// cancel its job (the radio goes to standby) and forget its
+    /// configuration. The default does nothing.
+    fn release(&mut self, app: u16) {
+        let _ = app;
+    }
 }
 
 /// Where a slot's job is.
@@ -378,6 +384,21 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
 }
 
 impl<const SLOTS: usize, const BUF: usize> Rf for &'static RfMailbox<SLOTS, BUF> {
+    fn release(&mut self, app: u16) {
+        let cancel = critical_section::with(|cs| {
+            let mut s = self.slots.borrow_ref_mut(cs);
+            let Some(slot) = s.find(app) else { return false };
+            // A running job is dropped by the serving task, which then
+            // marks the slot idle; the slot is free for other apps now.
+            let running = matches!(slot.phase, Phase::Running | Phase::Cancelling);
+            *slot = Slot { phase: if running { Phase::Cancelling } else { Phase::Idle }, ..Slot::FREE };
+            running
+        });
+        if cancel {
+            self.serve_waker.wake();
+        }
+    }
+
     fn configure(&mut self, app: u16, config: &LoraConfig) -> Result<(), Errno> {
         critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
@@ -590,6 +611,10 @@ impl<B: Board + Rf> HostModule<B> for RfModule {
         &SPEC
     }
 
+    fn app_stopped(&self, board: &mut B, app: u16) {
+        board.release(app);
+    }
+
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
         let module = cx.module;
@@ -749,6 +774,9 @@ mod tests {
         fn last_packet(&self, app: u16) -> Option<PacketInfo> {
             self.radio.last_packet(app)
         }
+        fn release(&mut self, app: u16) {
+            self.radio.release(app)
+        }
     }
 
     /// An app granted 863–870 MHz at up to 14 dBm, with 1 % duty cycle.
@@ -863,6 +891,32 @@ mod tests {
         task.step();
         assert_eq!(RfModule.poll_wait_with_memory(&mut mem, &mut s, OP_SEND, pack(0, 1)), Some(0));
         let _ = (op, arg);
+    }
+
+    #[test]
+    fn an_app_that_stops_mid_receive_leaves_the_radio_in_standby_and_its_slot_free() {
+        static RADIO: RfMailbox<2, 64> = RfMailbox::new();
+        let mut task = Task::new(&RADIO);
+        let mut s = app(&RADIO);
+        let id = s.info().id;
+        let mut backing = [0u8; 16];
+        let mut mem = GuestMemory::new(&mut backing);
+        assert_eq!(code(configure(&mut s, [EU868, 7, 125_000, 5, 14])), 0);
+        let Err(Refusal::Trap(_)) = receive(&mut mem, &mut s, M, 0, 16, -1) else { panic!() };
+        task.step();
+        RfModule.app_stopped(s.board_mut(), id);
+        task.step();
+        assert_eq!(task.log(), ["rx 868100000 max 16", "standby"]);
+        assert_eq!((&RADIO).config(id), None, "its configuration is forgotten");
+        // Its restart starts afresh: configures and sends.
+        assert_eq!(code(configure(&mut s, [EU868, 7, 125_000, 5, 14])), 0);
+        let Err(Refusal::Trap(_)) = send(&mut mem, &mut s, M, 0, 1) else { panic!() };
+        task.step();
+        assert_eq!(RfModule.poll_wait_with_memory(&mut mem, &mut s, OP_SEND, pack(0, 1)), Some(0));
+        // Releasing an app with nothing running sends nothing.
+        RfModule.app_stopped(s.board_mut(), id);
+        task.step();
+        assert_eq!(task.log().len(), 3);
     }
 
     #[test]
