@@ -10,11 +10,13 @@
 //! wakes at each advertising event while someone scans
 //! ([`SimBle::next_event`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use akira_bridge::modules::ble::ReportKind;
 use akira_bridge::{AdvConfig, BleJob, Errno, Instant, ScanConfig, ScanReport};
+
+use crate::rf::RadioId;
 
 /// Signal strength of every simulated report.
 pub const RSSI_DBM: i8 = -50;
@@ -22,11 +24,14 @@ pub const RSSI_DBM: i8 = -50;
 /// Reports an app's queue holds before dropping the oldest.
 pub const QUEUE: usize = 8;
 
-/// App `app`'s simulated address: a random static address (top two bits
-/// set), least significant byte first, `c0:de:00:00:` then the app id.
-pub fn address(app: u16) -> [u8; 6] {
-    let [lo, hi] = app.to_le_bytes();
-    [lo, hi, 0x00, 0x00, 0xde, 0xc0]
+/// The simulated address of radio `radio` ([`crate::rf::RadioId`]: on
+/// its own board the app id, on the air of [`crate::air`] the device
+/// number and app id): a random static address (top two bits set), least
+/// significant byte first, `c0:de:` then the device number and the app
+/// id (`c0:de:00:00:00:00` for app 0 of device 0).
+pub fn address(radio: RadioId) -> [u8; 6] {
+    let [a0, a1, d0, d1] = radio.to_le_bytes();
+    [a0, a1, d0, d1, 0xde, 0xc0]
 }
 
 #[derive(Default)]
@@ -42,7 +47,7 @@ struct AppController {
 /// The apps' controllers and the air between them.
 #[derive(Default)]
 pub struct SimBle {
-    apps: HashMap<u16, AppController>,
+    apps: BTreeMap<RadioId, AppController>,
     /// Bumped when a report reaches a scanner or a job completes.
     deliveries: u64,
 }
@@ -68,8 +73,13 @@ impl SimBle {
             .min()
     }
 
+    /// Takes radio `radio`'s controller off the air (a device that left).
+    pub fn remove(&mut self, radio: RadioId) {
+        self.apps.remove(&radio);
+    }
+
     /// Delivers the advertising events due by `now`.
-    fn settle(&mut self, now: Instant) {
+    pub fn settle(&mut self, now: Instant) {
         let mut events = Vec::new();
         for (id, a) in &mut self.apps {
             let Some((config, next)) = &mut a.advertising else { continue };
@@ -109,7 +119,7 @@ impl SimBle {
     }
 
     /// Carries out app `app`'s job at `now`.
-    pub fn start(&mut self, app: u16, now: Instant, job: BleJob) -> Result<(), Errno> {
+    pub fn start(&mut self, app: RadioId, now: Instant, job: BleJob) -> Result<(), Errno> {
         self.settle(now);
         if let BleJob::Advertise(_) = job
             && self.apps.iter().any(|(id, a)| *id != app && a.advertising.is_some())
@@ -134,12 +144,12 @@ impl SimBle {
     }
 
     /// App `app`'s job result.
-    pub fn poll(&mut self, app: u16) -> Option<Result<(), Errno>> {
+    pub fn poll(&mut self, app: RadioId) -> Option<Result<(), Errno>> {
         Some(self.apps.get_mut(&app).and_then(|a| a.done.take()).unwrap_or(Err(Errno::Invalid)))
     }
 
     /// The oldest report queued for app `app` at `now`.
-    pub fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
+    pub fn next_report(&mut self, app: RadioId, now: Instant) -> Result<Option<ScanReport>, Errno> {
         self.settle(now);
         let a = self.apps.get_mut(&app).filter(|a| a.scanning.is_some()).ok_or(Errno::Invalid)?;
         Ok(a.queue.pop_front())
