@@ -307,12 +307,15 @@ enum Down {
     },
 }
 
+/// A received packet on the wire: its bytes, RSSI and SNR.
+type WirePacket = (Vec<u8>, i16, i16);
+
 /// The answer to a radio call; errors are `Errno` codes.
 #[derive(Serialize, Deserialize)]
 enum Reply {
     Done(Result<(), i32>),
     Config(Option<WireLora>),
-    RfPoll(Option<Result<Option<(Vec<u8>, i16, i16)>, i32>>),
+    RfPoll(Option<Result<Option<WirePacket>, i32>>),
     Packet(Option<(i16, i16)>),
     BlePoll(Option<Result<(), i32>>),
     Report(Result<Option<WireReport>, i32>),
