@@ -209,3 +209,25 @@ fn a_taken_device_number_is_refused() {
     std::io::Read::read_to_string(&mut log, &mut rest).unwrap();
     assert!(rest.contains("every device left at 1.000000s"), "{rest}");
 }
+
+#[test]
+fn devices_report_a_hub_that_goes_away() {
+    // Two blinkies blink forever; the air is killed under them.
+    let (mut hub, addr) = hub(2);
+    let a = device(&addr, 0, &[&app("blinky")]);
+    let b = device(&addr, 1, &[&app("blinky")]);
+    let mut log = BufReader::new(hub.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("time starts") {
+        line.clear();
+        assert!(log.read_line(&mut line).unwrap() > 0, "the hub ended first");
+    }
+    hub.kill().unwrap();
+    hub.wait().unwrap();
+    for o in wait_all(vec![a, b]) {
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(6), "{out}\n{err}");
+        assert!(err.contains(": lost the air hub: "), "{err}");
+        assert!(out.contains("blinky       started"), "{out}");
+    }
+}
