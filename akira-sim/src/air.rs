@@ -41,7 +41,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use akira_bridge::modules::ble::{AdvData, ReportKind};
+use akira_bridge::modules::ble::{ADV_INTERVAL_MS, AdvData, ReportKind};
 use akira_bridge::modules::rf::{Job, Outcome};
 use akira_bridge::{AdvConfig, BleJob, Errno, Instant, LoraConfig, PacketInfo, ScanConfig, ScanReport};
 use serde::de::DeserializeOwned;
@@ -134,15 +134,21 @@ impl From<&LoraConfig> for WireLora {
     }
 }
 
-impl From<WireLora> for LoraConfig {
-    fn from(c: WireLora) -> Self {
-        LoraConfig {
-            frequency_hz: c.frequency_hz,
-            spreading_factor: c.spreading_factor,
-            bandwidth_hz: c.bandwidth_hz,
-            coding_rate: c.coding_rate,
-            power_dbm: c.power_dbm,
-        }
+impl WireLora {
+    /// The configuration, if a radio takes it (a peer's word is checked:
+    /// the air computes with it).
+    fn config(&self) -> Option<LoraConfig> {
+        let c = self;
+        // Its checks: the spreading factor, bandwidth, coding rate and
+        // power a LoRa radio takes.
+        LoraConfig::new(
+            c.frequency_hz,
+            c.spreading_factor.into(),
+            c.bandwidth_hz,
+            c.coding_rate.into(),
+            c.power_dbm.into(),
+        )
+        .ok()
     }
 }
 
@@ -176,6 +182,9 @@ impl WireBleJob {
     /// The job, or [`Errno::Invalid`] for data too long.
     fn job(self) -> Result<BleJob, Errno> {
         Ok(match self {
+            WireBleJob::Advertise { interval_ms, .. } if !ADV_INTERVAL_MS.contains(&u32::from(interval_ms)) => {
+                return Err(Errno::Invalid);
+            }
             WireBleJob::Advertise { interval_ms, data, scan_response } => BleJob::Advertise(AdvConfig {
                 interval_ms,
                 data: AdvData::new(&data)?,
@@ -183,7 +192,7 @@ impl WireBleJob {
             }),
             WireBleJob::StopAdvertising => BleJob::StopAdvertising,
             WireBleJob::Scan { active, interval_ms, window_ms } => {
-                BleJob::Scan(ScanConfig { active, interval_ms, window_ms })
+                BleJob::Scan(ScanConfig::new(active.into(), interval_ms.into(), window_ms.into())?)
             }
             WireBleJob::StopScanning => BleJob::StopScanning,
         })
@@ -523,8 +532,14 @@ impl Link {
     /// [`akira_bridge::Rf::config`] on the air.
     pub fn rf_config(&mut self, app: u16) -> Option<LoraConfig> {
         match self.call(Up::RfConfig { app }) {
-            Some(Reply::Config(c)) => c.map(LoraConfig::from),
-            None => None,
+            Some(Reply::Config(None)) | None => None,
+            Some(Reply::Config(Some(c))) => match c.config() {
+                Some(c) => Some(c),
+                None => {
+                    self.mismatch();
+                    None
+                }
+            },
             Some(_) => {
                 self.mismatch();
                 None
@@ -725,11 +740,17 @@ impl Medium {
         let radio = radio_id(peer.device, app);
         let deadline = |us: u64| Instant::from_micros(us);
         Some(match call {
-            Up::RfConfigure { config, .. } => {
-                self.air.configure(radio, &config.into());
-                Reply::Done(Ok(()))
-            }
+            Up::RfConfigure { config, .. } => match config.config() {
+                Some(config) => {
+                    self.air.configure(radio, &config);
+                    Reply::Done(Ok(()))
+                }
+                None => Reply::Done(Err(Errno::Invalid.code())),
+            },
             Up::RfConfig { .. } => Reply::Config(self.air.config(radio).as_ref().map(WireLora::from)),
+            Up::RfSend { data, .. } if data.len() > akira_bridge::modules::rf::MAX_PACKET => {
+                Reply::Done(Err(Errno::TooLarge.code()))
+            }
             Up::RfSend { data, deadline: d, .. } => {
                 Reply::Done(code(self.air.start(radio, now, Job::Send(&data), deadline(d))))
             }
@@ -1101,6 +1122,37 @@ mod tests {
         let (_, log) = hub.join().unwrap();
         let refused = log.iter().filter(|e| matches!(e, HubEvent::Refused { .. })).count();
         assert_eq!(refused, 2, "{log:?}");
+    }
+
+    #[test]
+    fn a_peers_bad_radio_settings_are_refused_and_bad_frames_end_it() {
+        let (addr, hub) = hub(1, None);
+        let mut link = Link::connect(&addr, None).unwrap();
+        assert_eq!(link.turn().unwrap(), Turn::Run(ms(0)));
+        let refused =
+            |reply: Option<Reply>, errno: Errno| matches!(reply, Some(Reply::Done(Err(c))) if c == errno.code());
+        // Settings no radio takes (a zero bandwidth would divide by zero).
+        let bad =
+            WireLora { frequency_hz: 868_100_000, spreading_factor: 70, bandwidth_hz: 0, coding_rate: 0, power_dbm: 1 };
+        assert!(refused(link.call(Up::RfConfigure { app: 0, config: bad }), Errno::Invalid));
+        assert_eq!(link.rf_config(0), None);
+        link.rf_configure(0, &lora()).unwrap();
+        let long = Up::RfSend { app: 0, data: vec![0; 300], deadline: u64::MAX };
+        assert!(refused(link.call(long), Errno::TooLarge));
+        let adv = WireBleJob::Advertise { interval_ms: 0, data: vec![], scan_response: None };
+        assert!(refused(link.call(Up::BleStart { app: 0, job: adv }), Errno::Invalid));
+        let scan = WireBleJob::Scan { active: true, interval_ms: 10, window_ms: 20 };
+        assert!(refused(link.call(Up::BleStart { app: 0, job: scan }), Errno::Invalid));
+        // A frame that does not decode: the device is dropped.
+        link.stream.write_all(&[2, 0, 0, 0, 0xff, 0xff]).unwrap();
+        assert!(matches!(link.turn(), Err(AirError::HubGone(_))));
+        let (end, log) = hub.join().unwrap();
+        assert_eq!(end, HubEnd::AllLeft(ms(0)));
+        let reason = log.iter().find_map(|e| match e {
+            HubEvent::Left { reason, .. } => Some(reason.clone()),
+            _ => None,
+        });
+        assert!(reason.is_some_and(|r| r.starts_with("protocol error: malformed message")), "{log:?}");
     }
 
     #[test]
