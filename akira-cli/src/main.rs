@@ -1,5 +1,6 @@
 //! `akira`: build, inspect and run Akira apps on a simulated board.
 
+mod air;
 mod build;
 mod describe;
 mod inspect;
@@ -22,6 +23,8 @@ pub enum Failure {
     Refused(String),
     /// Building an app failed (exit 5).
     Build(String),
+    /// The shared radio air could not be joined or was lost (exit 6).
+    Air(akira_sim::air::AirError),
 }
 
 impl Failure {
@@ -30,6 +33,7 @@ impl Failure {
             Failure::Usage(_) => 2,
             Failure::Refused(_) => 4,
             Failure::Build(_) => 5,
+            Failure::Air(_) => 6,
         }
     }
 }
@@ -38,6 +42,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Usage(m) | Failure::Refused(m) | Failure::Build(m) => f.write_str(m),
+            Failure::Air(e) => write!(f, "{e}"),
         }
     }
 }
@@ -57,8 +62,13 @@ enum Cmd {
     /// Exit code: 0 when every app exited with 0 or was still running at
     /// the time limit; 1 when an app exited with another code; 3 when an
     /// app faulted (trap, CPU budget, strict denial, crash loop); 4 when an
-    /// app was refused at install; 5 when a build failed.
+    /// app was refused at install; 5 when a build failed; 6 when the
+    /// radio air (`--air`) could not be joined or was lost.
     Run(run::RunArgs),
+    /// Run a radio air that simulated devices (`akira run --air`) share:
+    /// their LoRa and BLE radios in range of each other, their virtual
+    /// clocks in step.
+    Air(air::AirArgs),
     /// Show an app's manifest, imports and install verdict.
     Inspect(inspect::InspectArgs),
     /// Build an app directory into a `.wasm` with its manifest embedded.
@@ -105,6 +115,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Run(args) => run::run(args),
+        Cmd::Air(args) => air::air(args),
         Cmd::Inspect(args) => inspect::inspect(args),
         Cmd::Build { app } => build_only(&app),
         Cmd::Keygen { out } => ota::keygen(&out),

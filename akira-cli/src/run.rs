@@ -6,6 +6,7 @@ use std::time::Duration;
 use akira_caps::Policy;
 use akira_caps::toml_source::policy_from_toml;
 use akira_sandbox::{Restart, RestartPolicy, Runtime, RuntimeConfig, Status};
+use akira_sim::air::Link;
 use akira_sim::{End, INPUTS, SimBoard, Simulation};
 use clap::{Args, ValueEnum};
 
@@ -63,6 +64,17 @@ pub struct RunArgs {
     /// store starts empty and is forgotten at exit.
     #[arg(long, value_name = "FILE")]
     storage: Option<PathBuf>,
+    /// Join the radio air of `akira air` at this address (e.g.
+    /// `127.0.0.1:4400`): the board is one device on it, its apps'
+    /// LoRa and BLE radios in range of the other devices' apps, time
+    /// virtual and kept in step by the hub. Implies --virtual-time.
+    #[arg(long, value_name = "HOST:PORT")]
+    air: Option<String>,
+    /// This device's number on the air (its BLE addresses are
+    /// `c0:de:DD:DD:AA:AA`, device then app); the lowest free one if not
+    /// given.
+    #[arg(long, value_name = "N", requires = "air")]
+    device: Option<u16>,
     /// Print only the summary, not every event.
     #[arg(long, short)]
     quiet: bool,
@@ -211,7 +223,13 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         }
     }
 
-    let board = if args.virtual_time { SimBoard::virtual_time() } else { SimBoard::real_time() };
+    let on_air = args.air.is_some();
+    let board = if args.virtual_time || on_air { SimBoard::virtual_time() } else { SimBoard::real_time() };
+    if let Some(addr) = &args.air {
+        let link = Link::connect(addr, args.device).map_err(Failure::Air)?;
+        eprintln!("akira: on the air at {addr} as device {}", link.device());
+        board.join_air(link);
+    }
     if let Some(path) = &args.storage {
         board.use_storage_file(path).map_err(|e| Failure::Usage(format!("storage file {}: {e}", path.display())))?;
     }
@@ -254,7 +272,14 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     match end {
         End::AllStopped => eprintln!("akira: all apps stopped at {now}"),
         End::TimeLimit => eprintln!("akira: time limit reached at {now}"),
+        End::Stalled if on_air => {
+            eprintln!("akira: stopped at {now}: every app waits, and nothing is left to happen on the air")
+        }
         End::Stalled => eprintln!("akira: stopped at {now}: every app waits for input no one will give"),
+        End::AirLost => {
+            let why = sim.air_error().map_or_else(|| "the air hub is gone".to_string(), |e| e.to_string());
+            eprintln!("akira: error at {now}: {why}");
+        }
     }
 
     if let Some(dir) = &args.display_out {
@@ -295,6 +320,9 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     if refused {
         code = code.max(4);
+    }
+    if end == End::AirLost {
+        code = code.max(6);
     }
     Ok(code)
 }

@@ -20,7 +20,7 @@
 //! returned for the board to record. Events wait in each server's queue of
 //! [`QUEUE`]; beyond it the oldest is dropped.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use akira_bridge::modules::ble::ReportKind;
@@ -29,17 +29,22 @@ use akira_bridge::{
     AdvConfig, BleJob, Errno, GattDeclaration, GattEvent, GattJob, GattTable, Instant, ScanConfig, ScanReport,
 };
 
+use crate::rf::RadioId;
+
 /// Signal strength of every simulated report.
 pub const RSSI_DBM: i8 = -50;
 
 /// Reports an app's queue holds before dropping the oldest.
 pub const QUEUE: usize = 8;
 
-/// App `app`'s simulated address: a random static address (top two bits
-/// set), least significant byte first, `c0:de:00:00:` then the app id.
-pub fn address(app: u16) -> [u8; 6] {
-    let [lo, hi] = app.to_le_bytes();
-    [lo, hi, 0x00, 0x00, 0xde, 0xc0]
+/// The simulated address of radio `radio` ([`crate::rf::RadioId`]: on
+/// its own board the app id, on the air of [`crate::air`] the device
+/// number and app id): a random static address (top two bits set), least
+/// significant byte first, `c0:de:` then the device number and the app
+/// id (`c0:de:00:00:00:00` for app 0 of device 0).
+pub fn address(radio: RadioId) -> [u8; 6] {
+    let [a0, a1, d0, d1] = radio.to_le_bytes();
+    [a0, a1, d0, d1, 0xde, 0xc0]
 }
 
 /// The simulated phone's address (random static), least significant byte
@@ -137,7 +142,7 @@ struct AppServer {
 /// The phone's connection.
 #[derive(Default)]
 struct Phone {
-    connected_to: Option<u16>,
+    connected_to: Option<RadioId>,
     subscribed: Vec<u8>,
 }
 
@@ -154,8 +159,8 @@ struct AppController {
 /// The apps' controllers and the air between them.
 #[derive(Default)]
 pub struct SimBle {
-    apps: HashMap<u16, AppController>,
-    servers: HashMap<u16, AppServer>,
+    apps: BTreeMap<RadioId, AppController>,
+    servers: BTreeMap<RadioId, AppServer>,
     phone: Phone,
     /// Bumped when a report reaches a scanner or a job completes.
     deliveries: u64,
@@ -172,14 +177,19 @@ impl SimBle {
     /// scans.
     pub fn next_event(&self) -> Option<Instant> {
         let scanners = self.apps.iter().filter(|(_, a)| a.scanning.is_some()).count();
-        let scans = |id: &u16| self.apps.get(id).is_some_and(|a| a.scanning.is_some());
+        let scans = |id: &RadioId| self.apps.get(id).is_some_and(|a| a.scanning.is_some());
         let legacy = self.apps.iter().filter_map(|(id, a)| Some((id, a.advertising?.1)));
         let gatt = self.servers.iter().filter_map(|(id, s)| Some((id, s.advertising?.1?)));
         legacy.chain(gatt).filter(|(id, _)| scanners > usize::from(scans(id))).map(|(_, next)| next).min()
     }
 
+    /// Takes radio `radio`'s controller off the air (a device that left).
+    pub fn remove(&mut self, radio: RadioId) {
+        self.apps.remove(&radio);
+    }
+
     /// Delivers the advertising events due by `now`.
-    fn settle(&mut self, now: Instant) {
+    pub fn settle(&mut self, now: Instant) {
         let mut events = Vec::new();
         for (id, a) in &mut self.apps {
             if let Some((config, next)) = &mut a.advertising {
@@ -220,7 +230,7 @@ impl SimBle {
     }
 
     /// Carries out app `app`'s job at `now`.
-    pub fn start(&mut self, app: u16, now: Instant, job: BleJob) -> Result<(), Errno> {
+    pub fn start(&mut self, app: RadioId, now: Instant, job: BleJob) -> Result<(), Errno> {
         self.settle(now);
         if let BleJob::Advertise(_) = job
             && self.apps.iter().any(|(id, a)| *id != app && a.advertising.is_some())
@@ -245,12 +255,12 @@ impl SimBle {
     }
 
     /// App `app`'s job result.
-    pub fn poll(&mut self, app: u16) -> Option<Result<(), Errno>> {
+    pub fn poll(&mut self, app: RadioId) -> Option<Result<(), Errno>> {
         Some(self.apps.get_mut(&app).and_then(|a| a.done.take()).unwrap_or(Err(Errno::Invalid)))
     }
 
     /// Adds to app `app`'s GATT table.
-    pub fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
+    pub fn gatt_declare(&mut self, app: RadioId, declaration: GattDeclaration) -> Result<u8, Errno> {
         let server = self.servers.entry(app).or_default();
         if server.serving {
             return Err(Errno::Busy);
@@ -265,7 +275,7 @@ impl SimBle {
     /// there was nothing to do.
     pub fn gatt_start(
         &mut self,
-        app: u16,
+        app: RadioId,
         now: Instant,
         job: GattJob,
         value: &[u8],
@@ -307,19 +317,19 @@ impl SimBle {
     }
 
     /// App `app`'s GATT job result.
-    pub fn gatt_poll(&mut self, app: u16) -> Option<Result<(), Errno>> {
+    pub fn gatt_poll(&mut self, app: RadioId) -> Option<Result<(), Errno>> {
         Some(self.servers.get_mut(&app).and_then(|s| s.done.take()).unwrap_or(Err(Errno::Invalid)))
     }
 
     /// The oldest GATT event queued for app `app`.
-    pub fn gatt_next_event(&mut self, app: u16) -> Result<Option<GattEvent>, Errno> {
+    pub fn gatt_next_event(&mut self, app: RadioId) -> Result<Option<GattEvent>, Errno> {
         let server = self.servers.get_mut(&app).filter(|s| s.serving).ok_or(Errno::Invalid)?;
         Ok(server.events.pop_front())
     }
 
     /// Forgets app `app`'s controller (it stopped running): its
     /// advertising, scanning and GATT server; returns what the phone saw.
-    pub fn forget(&mut self, app: u16) -> Option<String> {
+    pub fn forget(&mut self, app: RadioId) -> Option<String> {
         self.apps.remove(&app);
         self.servers.remove(&app);
         if self.phone.connected_to == Some(app) {
@@ -330,7 +340,7 @@ impl SimBle {
     }
 
     /// Queues `event` for app `app`'s server.
-    fn event(&mut self, app: u16, event: GattEvent) {
+    fn event(&mut self, app: RadioId, event: GattEvent) {
         if let Some(server) = self.servers.get_mut(&app) {
             if server.events.len() == QUEUE {
                 server.events.pop_front();
@@ -347,9 +357,8 @@ impl SimBle {
             if self.phone.connected_to.is_some() {
                 return Err("already connected".into());
             }
-            let mut serving: Vec<u16> = self.servers.iter().filter(|(_, s)| s.serving).map(|(id, _)| *id).collect();
-            serving.sort();
-            let app = *serving.first().ok_or("no app serves GATT")?;
+            // The map is ordered: the first serving is the lowest-numbered.
+            let app = self.servers.iter().find(|(_, s)| s.serving).map(|(id, _)| *id).ok_or("no app serves GATT")?;
             self.phone.connected_to = Some(app);
             // Connected: it stops advertising.
             if let Some((_, next)) = self.servers.get_mut(&app).and_then(|s| s.advertising.as_mut()) {
@@ -410,7 +419,7 @@ impl SimBle {
     }
 
     /// The oldest report queued for app `app` at `now`.
-    pub fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
+    pub fn next_report(&mut self, app: RadioId, now: Instant) -> Result<Option<ScanReport>, Errno> {
         self.settle(now);
         let a = self.apps.get_mut(&app).filter(|a| a.scanning.is_some()).ok_or(Errno::Invalid)?;
         Ok(a.queue.pop_front())
@@ -420,12 +429,12 @@ impl SimBle {
 /// Collects the advertising events of `app` due by `now` (at most the
 /// last [`QUEUE`], which is all a queue can hold) and moves `next` on.
 fn due(
-    app: u16,
+    app: RadioId,
     config: &AdvConfig,
     next: &mut Instant,
     now: Instant,
     connectable: bool,
-    events: &mut Vec<(u16, AdvConfig, bool)>,
+    events: &mut Vec<(RadioId, AdvConfig, bool)>,
 ) {
     let interval = Duration::from_millis(config.interval_ms.into());
     let behind = (now.as_micros().saturating_sub(next.as_micros()) / interval.as_micros() as u64) as usize;

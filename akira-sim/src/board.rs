@@ -75,6 +75,8 @@ struct State {
     frames: u32,
     frame_sink: Option<FrameSink>,
     hid: crate::hid::SimHid,
+    /// The shared air this board joined, if any: radio calls go there.
+    link: Option<crate::air::Link>,
     records: Vec<Record>,
     sink: Option<Sink>,
 }
@@ -115,6 +117,7 @@ impl SimBoard {
             frames: 0,
             frame_sink: None,
             hid: crate::hid::SimHid::default(),
+            link: None,
             records: Vec::new(),
             sink: None,
         })))
@@ -274,7 +277,8 @@ impl SimBoard {
     /// simulation runs another round at the same time when it moved.
     pub fn arrivals(&self) -> u64 {
         let s = self.0.borrow();
-        s.uarts.arrivals() + s.air.deliveries() + s.ble.deliveries()
+        let shared = s.link.as_ref().map_or(0, crate::air::Link::deliveries);
+        s.uarts.arrivals() + s.air.deliveries() + s.ble.deliveries() + shared
     }
 
     /// When the next radio transmission on the simulated air ends, or the
@@ -282,6 +286,34 @@ impl SimBoard {
     pub fn next_air_event(&self) -> Option<Instant> {
         let s = self.0.borrow();
         [s.air.next_event(), s.ble.next_event()].into_iter().flatten().min()
+    }
+
+    /// Joins the air of a [`crate::air::Hub`]: from now on the apps'
+    /// `akira:rf` and `akira:ble` calls go to the hub's medium, shared
+    /// with the other devices on it, and [`crate::Simulation::run`] takes
+    /// its time from the hub (the board must be on virtual time).
+    pub fn join_air(&self, link: crate::air::Link) {
+        self.0.borrow_mut().link = Some(link);
+    }
+
+    /// This board's number on the air it joined.
+    pub fn air_device(&self) -> Option<u16> {
+        self.0.borrow().link.as_ref().map(crate::air::Link::device)
+    }
+
+    /// Whether the board joined an air.
+    pub(crate) fn on_air(&self) -> bool {
+        self.0.borrow().link.is_some()
+    }
+
+    /// Runs `f` on the link, if the board joined an air.
+    pub(crate) fn with_link<R>(&self, f: impl FnOnce(&mut crate::air::Link) -> R) -> Option<R> {
+        self.0.borrow_mut().link.as_mut().map(f)
+    }
+
+    /// Why the board lost its air, if it did.
+    pub fn air_error(&self) -> Option<crate::air::AirError> {
+        self.0.borrow().link.as_ref().and_then(|l| l.error().cloned())
     }
 
     /// Sockets open on the simulated network: while there are any, a
@@ -573,21 +605,50 @@ impl OtaControl for SimBoard {
 
 impl Rf for SimBoard {
     fn configure(&mut self, app: u16, config: &LoraConfig) -> Result<(), Errno> {
-        self.0.borrow_mut().air.configure(app, config);
-        Ok(())
+        let mut s = self.0.borrow_mut();
+        match s.link.as_mut() {
+            Some(link) => link.rf_configure(app, config),
+            None => {
+                s.air.configure(app.into(), config);
+                Ok(())
+            }
+        }
     }
     fn config(&self, app: u16) -> Option<LoraConfig> {
-        self.0.borrow().air.config(app)
+        let mut s = self.0.borrow_mut();
+        match s.link.as_mut() {
+            Some(link) => link.rf_config(app),
+            None => s.air.config(app.into()),
+        }
     }
     fn start(&mut self, app: u16, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
         let now = self.now();
-        self.0.borrow_mut().air.start(app, now, job, deadline)
+        let mut s = self.0.borrow_mut();
+        match s.link.as_mut() {
+            Some(link) => link.rf_start(app, job, deadline),
+            None => s.air.start(app.into(), now, job, deadline),
+        }
     }
     fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
-        self.0.borrow_mut().air.poll(app, now, buf)
+        let mut s = self.0.borrow_mut();
+        match s.link.as_mut() {
+            Some(link) => link.rf_poll(app, buf),
+            None => s.air.poll(app.into(), now, buf),
+        }
     }
     fn last_packet(&self, app: u16) -> Option<PacketInfo> {
-        self.0.borrow().air.last_packet(app)
+        let mut s = self.0.borrow_mut();
+        match s.link.as_mut() {
+            Some(link) => link.rf_last_packet(app),
+            None => s.air.last_packet(app.into()),
+        }
+    }
+    fn release(&mut self, app: u16) {
+        let mut s = self.0.borrow_mut();
+        match s.link.as_mut() {
+            Some(link) => link.rf_release(app),
+            None => s.air.remove(app.into()),
+        }
     }
 }
 
@@ -628,35 +689,51 @@ impl Hid for SimBoard {
 impl Ble for SimBoard {
     fn start(&mut self, app: u16, job: BleJob, _deadline: Instant) -> Result<(), Errno> {
         let now = self.now();
-        self.0.borrow_mut().ble.start(app, now, job)
+        let mut s = self.0.borrow_mut();
+        match s.link.as_mut() {
+            Some(link) => link.ble_start(app, job),
+            None => s.ble.start(app.into(), now, job),
+        }
     }
     fn poll(&mut self, app: u16, _now: Instant) -> Option<Result<(), Errno>> {
-        self.0.borrow_mut().ble.poll(app)
+        let mut s = self.0.borrow_mut();
+        match s.link.as_mut() {
+            Some(link) => link.ble_poll(app),
+            None => s.ble.poll(app.into()),
+        }
     }
     fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
-        self.0.borrow_mut().ble.next_report(app, now)
+        let mut s = self.0.borrow_mut();
+        match s.link.as_mut() {
+            Some(link) => link.ble_next_report(app),
+            None => s.ble.next_report(app.into(), now),
+        }
     }
     fn release(&mut self, app: u16) {
-        let seen = self.0.borrow_mut().ble.forget(app);
+        if let Some(link) = self.0.borrow_mut().link.as_mut() {
+            link.ble_release(app);
+        }
+        // GATT servers and the phone stay on the board, joined or not.
+        let seen = self.0.borrow_mut().ble.forget(app.into());
         if let Some(seen) = seen {
             self.record(None, What::GattCentral(seen));
         }
     }
     fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
-        self.0.borrow_mut().ble.gatt_declare(app, declaration)
+        self.0.borrow_mut().ble.gatt_declare(app.into(), declaration)
     }
     fn gatt_start(&mut self, app: u16, job: GattJob, value: &[u8], _deadline: Instant) -> Result<bool, Errno> {
         let now = self.now();
-        let (queued, seen) = self.0.borrow_mut().ble.gatt_start(app, now, job, value)?;
+        let (queued, seen) = self.0.borrow_mut().ble.gatt_start(app.into(), now, job, value)?;
         if let Some(seen) = seen {
             self.record(None, What::GattCentral(seen));
         }
         Ok(queued)
     }
     fn gatt_poll(&mut self, app: u16, _now: Instant) -> Option<Result<(), Errno>> {
-        self.0.borrow_mut().ble.gatt_poll(app)
+        self.0.borrow_mut().ble.gatt_poll(app.into())
     }
     fn gatt_next_event(&mut self, app: u16, _now: Instant) -> Result<Option<GattEvent>, Errno> {
-        self.0.borrow_mut().ble.gatt_next_event(app)
+        self.0.borrow_mut().ble.gatt_next_event(app.into())
     }
 }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adc;
+pub mod air;
 pub mod ble;
 mod board;
 pub mod display;

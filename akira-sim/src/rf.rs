@@ -1,5 +1,8 @@
 //! The simulated LoRa air: every app on the board has its own radio on a
 //! shared medium, so two apps are two devices in range of each other.
+//! Radios are keyed by a [`RadioId`]: on one board, the app's id; on the
+//! air of [`crate::air`], the device's number and the app's id, so apps
+//! of several simulated devices share one medium.
 //!
 //! A packet is on the air for its time on air: the sender's `send`
 //! returns when it ends, and then it reaches every other app listening
@@ -8,13 +11,22 @@
 //! simulation wakes at the end of each transmission
 //! ([`SimAir::next_event`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use akira_bridge::modules::rf::{Job, Outcome};
 use akira_bridge::{Errno, Instant, LoraConfig, PacketInfo};
 
 /// Signal quality of every simulated packet.
 pub const QUALITY: PacketInfo = PacketInfo { rssi_dbm: -60, snr_db: 9 };
+
+/// A radio on the air: `device << 16 | app` (see [`radio_id`]); on a
+/// board of its own an app's radio is its app id.
+pub type RadioId = u32;
+
+/// The radio of app `app` on device `device`.
+pub const fn radio_id(device: u16, app: u16) -> RadioId {
+    (device as u32) << 16 | app as u32
+}
 
 /// Packets an app's radio holds before dropping.
 pub const INBOX: usize = 8;
@@ -32,7 +44,7 @@ struct AppRadio {
 
 /// A packet on the air.
 struct Flight {
-    from: u16,
+    from: RadioId,
     config: LoraConfig,
     end: Instant,
     bytes: Vec<u8>,
@@ -41,7 +53,7 @@ struct Flight {
 /// The apps' radios and the air between them.
 #[derive(Default)]
 pub struct SimAir {
-    radios: HashMap<u16, AppRadio>,
+    radios: BTreeMap<RadioId, AppRadio>,
     flights: Vec<Flight>,
     /// Bumped when a packet reaches a listener.
     deliveries: u64,
@@ -58,12 +70,12 @@ impl SimAir {
     }
 
     /// Records app `app`'s settings.
-    pub fn configure(&mut self, app: u16, config: &LoraConfig) {
+    pub fn configure(&mut self, app: RadioId, config: &LoraConfig) {
         self.radios.entry(app).or_default().config = Some(*config);
     }
 
     /// App `app`'s settings.
-    pub fn config(&self, app: u16) -> Option<LoraConfig> {
+    pub fn config(&self, app: RadioId) -> Option<LoraConfig> {
         self.radios.get(&app).and_then(|r| r.config)
     }
 
@@ -72,9 +84,16 @@ impl SimAir {
         self.flights.iter().map(|f| f.end).min()
     }
 
+    /// Takes radio `radio` off the air, with its packet on the air if it
+    /// was sending (a device that left, an app that stopped).
+    pub fn remove(&mut self, radio: RadioId) {
+        self.radios.remove(&radio);
+        self.flights.retain(|f| f.from != radio);
+    }
+
     /// Delivers the packets whose transmission ended by `now` to the apps
     /// listening on their channel.
-    fn settle(&mut self, now: Instant) {
+    pub fn settle(&mut self, now: Instant) {
         let (ended, flying): (Vec<Flight>, Vec<Flight>) = self.flights.drain(..).partition(|f| f.end <= now);
         self.flights = flying;
         for f in ended {
@@ -90,7 +109,7 @@ impl SimAir {
 
     /// Starts a job at `now`: a send goes on the air for its time on air;
     /// a receive listens.
-    pub fn start(&mut self, app: u16, now: Instant, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
+    pub fn start(&mut self, app: RadioId, now: Instant, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
         self.settle(now);
         let radio = self.radios.get_mut(&app).ok_or(Errno::Invalid)?;
         let config = radio.config.ok_or(Errno::Invalid)?;
@@ -107,7 +126,7 @@ impl SimAir {
     }
 
     /// App `app`'s job at `now`.
-    pub fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
+    pub fn poll(&mut self, app: RadioId, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
         self.settle(now);
         let Some(radio) = self.radios.get_mut(&app) else { return Some(Err(Errno::Invalid)) };
         if let Some(end) = radio.sending_until {
@@ -133,7 +152,7 @@ impl SimAir {
     }
 
     /// Signal quality of app `app`'s last packet.
-    pub fn last_packet(&self, app: u16) -> Option<PacketInfo> {
+    pub fn last_packet(&self, app: RadioId) -> Option<PacketInfo> {
         self.radios.get(&app).and_then(|r| r.last)
     }
 }

@@ -22,8 +22,12 @@ pub enum End {
     AllStopped,
     /// The time limit was reached with apps still live.
     TimeLimit,
-    /// Every live app waits for an input the script will never give.
+    /// Every live app waits for an input the script will never give (on a
+    /// shared air: nothing is left to happen on any device nor the air).
     Stalled,
+    /// The board lost the shared air it joined ([`Simulation::air_error`]
+    /// says why).
+    AirLost,
 }
 
 /// Something the script does to the board.
@@ -109,11 +113,40 @@ impl Simulation {
         self.set_input_at(pin, true, at + PRESS);
     }
 
+    /// Why the board lost the shared air it joined, after
+    /// [`End::AirLost`].
+    pub fn air_error(&self) -> Option<crate::air::AirError> {
+        self.board.air_error()
+    }
+
     /// Runs until every app stopped, the script and the apps have nothing
     /// left to do, or `limit` (board time) passes.
+    ///
+    /// On a shared air ([`SimBoard::join_air`]) time moves as its hub says
+    /// (see [`crate::air`]): at each instant the board runs when its turn
+    /// comes, and then tells the hub its next event; the board leaves the
+    /// air when this returns.
     pub fn run(&mut self, limit: Option<Duration>) -> End {
+        let end = self.run_rounds(limit);
+        self.board.with_link(crate::air::Link::leave);
+        end
+    }
+
+    fn run_rounds(&mut self, limit: Option<Duration>) -> End {
         let limit = limit.map(|l| Instant::ZERO.saturating_add(l));
+        let on_air = self.board.on_air();
+        // On a shared air, each instant starts with the hub's turn.
+        let mut wait_turn = on_air;
         loop {
+            if wait_turn {
+                wait_turn = false;
+                match self.board.with_link(crate::air::Link::turn) {
+                    Some(Ok(crate::air::Turn::Run(t))) => self.board.advance_to(t),
+                    Some(Ok(crate::air::Turn::Stalled)) => return End::Stalled,
+                    Some(Ok(crate::air::Turn::TimeLimit)) => return End::TimeLimit,
+                    Some(Err(_)) | None => return End::AirLost,
+                }
+            }
             let now = self.board.now();
             while self.script.front().is_some_and(|(at, _)| *at <= now) {
                 let Some((_, input)) = self.script.pop_front() else { break };
@@ -155,6 +188,9 @@ impl Simulation {
             if round.live == 0 {
                 return End::AllStopped;
             }
+            if on_air && self.board.air_error().is_some() {
+                return End::AirLost;
+            }
             // Bytes that arrived during the round (a loopback) or messages
             // published by an app may complete a wait: run another round
             // before time moves.
@@ -173,6 +209,15 @@ impl Simulation {
                 std::thread::sleep(NET_STEP);
                 let step = now.saturating_add(NET_STEP);
                 next = Some(next.map_or(step, |t| t.min(step)));
+            }
+            if on_air {
+                // The hub moves time: to this board's next event at the
+                // latest, earlier if something happens on the air.
+                if self.board.with_link(|l| l.done(next)).is_none_or(|r| r.is_err()) {
+                    return End::AirLost;
+                }
+                wait_turn = true;
+                continue;
             }
             match next {
                 Some(t) => self.board.advance_to(t),
