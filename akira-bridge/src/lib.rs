@@ -55,7 +55,7 @@ pub use modules::storage::{KvStore, StorageModule, StorageOp};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
 pub use shared::{
-    AdcRoute, AlreadyInitialised, BoardCell, I2cBus, NoRng, Peripherals, PwmRoute, Route, Shared, SharedAdc,
+    AdcRoute, AlreadyInitialised, BoardCell, I2cBus, LoraRadio, NoRng, Peripherals, PwmRoute, Route, Shared, SharedAdc,
     SharedBoard, SharedKv, SharedPwm, SpiDev, UartPort,
 };
 pub use state::{

@@ -34,6 +34,7 @@ use crate::modules::gpio::{Edge, Edges, Gpio, PinBank, PinMode, PinSlot};
 use crate::modules::i2c::I2c;
 use crate::modules::i2c_async::{AsyncI2c, I2cMailbox};
 use crate::modules::pwm::Pwm;
+use crate::modules::rf::{Job, LoraConfig, MAX_PACKET, Outcome, PacketInfo, Rf, RfMailbox};
 use crate::modules::rng::Rng;
 use crate::modules::sensor::{Reading, SensorKind, Sensors};
 use crate::modules::spi::{Spi, SpiOp};
@@ -254,6 +255,27 @@ forward_to_peripherals!(KvStore {
     fn remove(&mut self, app: &str, key: &[u8]) -> Result<bool, Errno>;
     fn used(&mut self, app: &str) -> Result<u32, Errno>;
 });
+impl<O, const N: usize, X: Rf + Copy + 'static> Rf for SharedBoard<O, N, X> {
+    fn configure(&mut self, app: u16, config: &LoraConfig) -> Result<(), Errno> {
+        self.peripherals.configure(app, config)
+    }
+
+    fn config(&self, app: u16) -> Option<LoraConfig> {
+        self.peripherals.config(app)
+    }
+
+    fn start(&mut self, app: u16, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
+        self.peripherals.start(app, job, deadline)
+    }
+
+    fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
+        self.peripherals.poll(app, now, buf)
+    }
+
+    fn last_packet(&self, app: u16) -> Option<PacketInfo> {
+        self.peripherals.last_packet(app)
+    }
+}
 forward_to_peripherals!(AsyncI2c {
     fn start(&mut self, app: u16, bus: u32, addr: u8, write: [&[u8]; 2], read_len: usize) -> Result<(), Errno>;
     fn poll(&mut self, app: u16, bus: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
@@ -340,6 +362,13 @@ pub const UART_RX: usize = 256;
 pub const UART_TX: usize = 256;
 /// Serial ports [`Peripherals`] can hold (app port `n` is `uart[n]`).
 pub const UART_PORTS: usize = 4;
+/// A LoRa radio's job queue as the vendor adapters size it: one job
+/// queued per app for up to [`RF_APPS`] apps, packets up to the LoRa
+/// maximum; a firmware task serves it over the radio driver
+/// ([`RfMailbox::serve`], e.g. akira-radio's `LoraPhyRadio`).
+pub type LoraRadio = RfMailbox<RF_APPS, MAX_PACKET>;
+/// Apps that can each have a job queued on a [`LoraRadio`].
+pub const RF_APPS: usize = 4;
 /// PWM channels [`Peripherals`] can hold (app channel `n` is `pwm[n]`).
 pub const PWM_CHANNELS: usize = 8;
 /// Analog inputs [`Peripherals`] can hold (app channel `n` is `adc[n]`).
@@ -503,6 +532,8 @@ impl Rng for NoRng {
 ///   channels may share one timer or converter);
 /// - the apps' key-value store ([`SharedKv`], a [`FlashKv`](crate::FlashKv)
 ///   on the chip's flash in a [`Shared`] cell);
+/// - a LoRa radio ([`LoraRadio`], served by a firmware task;
+///   [`RfModule`](crate::RfModule));
 /// - the chip's random number generator `R` in a [`Shared`] cell
 ///   ([`RngModule`](crate::RngModule)).
 ///
@@ -541,6 +572,8 @@ pub struct Peripherals<R: 'static> {
     pub adc: [Option<AdcRoute>; ADC_CHANNELS],
     /// The apps' key-value store ([`StorageModule`](crate::StorageModule)).
     pub storage: Option<&'static dyn SharedKv>,
+    /// The LoRa radio ([`RfModule`](crate::RfModule)).
+    pub rf: Option<&'static LoraRadio>,
     /// The random number generator.
     pub rng: Option<&'static Shared<R>>,
 }
@@ -562,6 +595,7 @@ impl<R> Default for Peripherals<R> {
             pwm: [None; PWM_CHANNELS],
             adc: [None; ADC_CHANNELS],
             storage: None,
+            rf: None,
             rng: None,
         }
     }
@@ -597,10 +631,12 @@ impl<R> Peripherals<R> {
     /// board's idle future, so a suspended app resumes as soon as its
     /// bytes are in.
     pub async fn changed(self) {
-        const ALL: usize = I2C_BUSES + SPI_DEVICES + UART_PORTS;
+        const ALL: usize = I2C_BUSES + SPI_DEVICES + UART_PORTS + 1;
         let mut counters: [Option<&'static Changes>; ALL] = [None; ALL];
         let (i2c, rest) = counters.split_at_mut(I2C_BUSES);
-        let (spi, uart) = rest.split_at_mut(SPI_DEVICES);
+        let (spi, rest) = rest.split_at_mut(SPI_DEVICES);
+        let (uart, rf) = rest.split_at_mut(UART_PORTS);
+        rf[0] = self.rf.map(|radio| radio.finished());
         for (counter, bus) in i2c.iter_mut().zip(self.i2c) {
             *counter = bus.map(|bus| bus.finished());
         }
@@ -611,6 +647,31 @@ impl<R> Peripherals<R> {
             *counter = port.map(|port| port.activity());
         }
         Changes::any(counters).await
+    }
+}
+
+impl<R> Rf for Peripherals<R> {
+    fn configure(&mut self, app: u16, config: &LoraConfig) -> Result<(), Errno> {
+        self.rf.ok_or(Errno::Unsupported)?.configure(app, config)
+    }
+
+    fn config(&self, app: u16) -> Option<LoraConfig> {
+        self.rf?.config(app)
+    }
+
+    fn start(&mut self, app: u16, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
+        self.rf.ok_or(Errno::Unsupported)?.start(app, job, deadline)
+    }
+
+    fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
+        match self.rf {
+            Some(mut radio) => radio.poll(app, now, buf),
+            None => Some(Err(Errno::Unsupported)),
+        }
+    }
+
+    fn last_packet(&self, app: u16) -> Option<PacketInfo> {
+        self.rf?.last_packet(app)
     }
 }
 
@@ -1038,5 +1099,80 @@ mod tests {
         assert_eq!(KvStore::used(&mut copy, "weather"), Ok(5));
         assert_eq!(KvStore::remove(&mut extra, "weather", b"unit"), Ok(true));
         assert_eq!(KvStore::get(&mut copy, "weather", b"unit", &mut buf), Ok(None));
+    }
+
+    static RADIO: LoraRadio = LoraRadio::new();
+    static RF_CELL: BoardCell<MemoryPin, 1> = BoardCell::new();
+
+    /// A radio that "sends" by recording the bytes and "receives" a fixed
+    /// packet.
+    struct Loopback(std::rc::Rc<core::cell::RefCell<std::vec::Vec<std::vec::Vec<u8>>>>);
+
+    impl crate::Radio for Loopback {
+        async fn transmit(&mut self, _: &LoraConfig, data: &[u8]) -> Result<(), Errno> {
+            self.0.borrow_mut().push(data.to_vec());
+            Ok(())
+        }
+
+        async fn receive(&mut self, _: &LoraConfig, buf: &mut [u8]) -> Result<(usize, PacketInfo), Errno> {
+            let n = buf.len().min(3);
+            buf[..n].copy_from_slice(&b"pong"[..n]);
+            Ok((n, PacketInfo { rssi_dbm: -70, snr_db: 9 }))
+        }
+
+        async fn standby(&mut self) -> Result<(), Errno> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_lora_radio_is_routed_through_the_board_and_wakes_the_idle_future() {
+        use core::future::Future;
+        use core::pin::pin;
+        use core::task::{Context, Waker};
+
+        let config = LoraConfig {
+            frequency_hz: 868_100_000,
+            spreading_factor: 7,
+            bandwidth_hz: 125_000,
+            coding_rate: 5,
+            power_dbm: 14,
+        };
+        let deadline = Instant::from_micros(1_000_000);
+        let mut none: Peripherals<NoRng> = Peripherals::default();
+        assert_eq!(Rf::configure(&mut none, 1, &config), Err(Errno::Unsupported), "no radio fitted");
+        assert_eq!(Rf::poll(&mut none, 1, Instant::ZERO, &mut []), Some(Err(Errno::Unsupported)));
+        assert_eq!(none.config(1), None);
+
+        let extra: Peripherals<NoRng> = Peripherals { rf: Some(&RADIO), ..Default::default() };
+        let board = SharedBoard::init(&RF_CELL, [PinSlot::Unused], clock, |_, _, _| {}).unwrap();
+        let mut board = board.with_peripherals(extra);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut idle = pin!(extra.changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+
+        Rf::configure(&mut board, 1, &config).unwrap();
+        assert_eq!(board.config(1), Some(config));
+        Rf::start(&mut board, 1, Job::Send(b"ping"), deadline).unwrap();
+        assert_eq!(Rf::start(&mut board, 1, Job::Send(b"again"), deadline), Err(Errno::Busy), "one job per app");
+        let mut buf = [0u8; 8];
+        assert_eq!(Rf::poll(&mut board, 1, Instant::ZERO, &mut buf), None, "not served yet");
+
+        let sent = std::rc::Rc::new(core::cell::RefCell::new(std::vec::Vec::new()));
+        {
+            let mut task = pin!(RADIO.serve(Loopback(sent.clone())));
+            assert!(task.as_mut().poll(&mut cx).is_pending(), "served, then waiting for more");
+            assert!(idle.as_mut().poll(&mut cx).is_ready(), "the finished send wakes the board");
+            assert_eq!(Rf::poll(&mut board, 1, Instant::ZERO, &mut buf), Some(Ok(Outcome::Sent)));
+
+            Rf::start(&mut board, 1, Job::Receive { max_len: 8 }, deadline).unwrap();
+            assert!(task.as_mut().poll(&mut cx).is_pending());
+            let got = Rf::poll(&mut board, 1, Instant::ZERO, &mut buf);
+            let packet = PacketInfo { rssi_dbm: -70, snr_db: 9 };
+            assert_eq!(got, Some(Ok(Outcome::Received { len: 3, packet })));
+            assert_eq!(&buf[..3], b"pon");
+            assert_eq!(board.last_packet(1), Some(packet));
+        }
+        assert_eq!(*sent.borrow(), [b"ping".to_vec()], "the app's bytes went to the radio");
     }
 }
