@@ -17,12 +17,21 @@ use akira_bridge::{BoardCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard
 use critical_section::Mutex;
 use esp_hal::gpio::{Input, Output};
 
-pub use akira_bridge::{I2cBus, Shared, SpiDev};
+pub use akira_bridge::{AdcRoute, I2cBus, PwmRoute, Shared, SpiDev, UartPort};
+
+mod adc;
+mod flash;
+mod pwm;
+
+pub use adc::{ADC_BITS, AdcInputs, EspAdc};
+pub use flash::{AppStorage, FlashPartition, SharedFlash, partition};
+pub use pwm::LedcPwm;
 
 pub use akira_bridge;
 pub use akira_bridge::AlreadyInitialised;
 pub use akira_bridge::shared::Console;
 pub use esp_hal;
+pub use esp_storage;
 
 /// Logical pins a board can have (`0..MAX_PINS`).
 pub const MAX_PINS: usize = 16;
