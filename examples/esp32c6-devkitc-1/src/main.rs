@@ -112,6 +112,14 @@ struct LoraPins {
     dio1: AnyPin<'static>,
 }
 
+/// The input at 11 dB attenuation that reads full scale, in millivolts
+/// (approximate, uncalibrated: about the supply on the C6, about 3.1 V on
+/// the S3).
+#[cfg(target_arch = "riscv32")]
+const ADC_FULL_SCALE_MV: u32 = 3300;
+#[cfg(target_arch = "xtensa")]
+const ADC_FULL_SCALE_MV: u32 = 3100;
+
 /// App ADC channel 0's pin (ADC1 channel 0).
 #[cfg(target_arch = "riscv32")]
 type AdcInput = esp_hal::peripherals::GPIO0<'static>;
@@ -421,10 +429,10 @@ async fn main(spawner: Spawner) {
         Err(e) => println!("LEDC timer: {e:?}"),
     }
 
-    // ADC1, 11 dB attenuation (about 0–3.3 V at the pin), raw codes.
+    // ADC1, 11 dB attenuation, raw codes.
     let mut adc_config = AdcConfig::new();
     let adc_pin = adc_config.enable_pin(adc_input, Attenuation::_11dB);
-    let adc = EspAdc::new(Adc::new(p.ADC1, adc_config), adc_pin, 3300);
+    let adc = EspAdc::new(Adc::new(p.ADC1, adc_config), adc_pin, ADC_FULL_SCALE_MV);
     match ADC.init(adc) {
         Ok(adc) => extra.adc[0] = Some(AdcRoute::adc(adc, 0)),
         Err(_) => println!("ADC set up twice"),
