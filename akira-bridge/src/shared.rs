@@ -30,6 +30,7 @@ use crate::board::{AppInfo, Board, Level};
 use crate::errno::Errno;
 use crate::latch::{InputLatch, LatchedInput};
 use crate::modules::adc::Adc;
+use crate::modules::ble::{Ble, BleJob, BleMailbox, ScanReport};
 use crate::modules::gpio::{Edge, Edges, Gpio, PinBank, PinMode, PinSlot};
 use crate::modules::i2c::I2c;
 use crate::modules::i2c_async::{AsyncI2c, I2cMailbox};
@@ -276,6 +277,11 @@ impl<O, const N: usize, X: Rf + Copy + 'static> Rf for SharedBoard<O, N, X> {
         self.peripherals.last_packet(app)
     }
 }
+forward_to_peripherals!(Ble {
+    fn start(&mut self, app: u16, job: BleJob, deadline: Instant) -> Result<(), Errno>;
+    fn poll(&mut self, app: u16, now: Instant) -> Option<Result<(), Errno>>;
+    fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno>;
+});
 forward_to_peripherals!(AsyncI2c {
     fn start(&mut self, app: u16, bus: u32, addr: u8, write: [&[u8]; 2], read_len: usize) -> Result<(), Errno>;
     fn poll(&mut self, app: u16, bus: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
@@ -369,6 +375,16 @@ pub const UART_PORTS: usize = 4;
 pub type LoraRadio = RfMailbox<RF_APPS, MAX_PACKET>;
 /// Apps that can each have a job queued on a [`LoraRadio`].
 pub const RF_APPS: usize = 4;
+/// A BLE controller's job and report queues as the vendor adapters size
+/// them: one job and [`BLE_REPORTS`] scan reports queued per app for up to
+/// [`BLE_APPS`] apps; a firmware task serves it over the controller
+/// ([`BleMailbox::serve`], e.g. akira-radio's `HciBle`).
+pub type BleController = BleMailbox<BLE_APPS, BLE_REPORTS>;
+/// Apps that can each use a [`BleController`].
+pub const BLE_APPS: usize = 4;
+/// Scan reports a [`BleController`] keeps per app until the app reads
+/// them (older ones are dropped and counted beyond).
+pub const BLE_REPORTS: usize = 8;
 /// PWM channels [`Peripherals`] can hold (app channel `n` is `pwm[n]`).
 pub const PWM_CHANNELS: usize = 8;
 /// Analog inputs [`Peripherals`] can hold (app channel `n` is `adc[n]`).
@@ -533,7 +549,8 @@ impl Rng for NoRng {
 /// - the apps' key-value store ([`SharedKv`], a [`FlashKv`](crate::FlashKv)
 ///   on the chip's flash in a [`Shared`] cell);
 /// - a LoRa radio ([`LoraRadio`], served by a firmware task;
-///   [`RfModule`](crate::RfModule));
+///   [`RfModule`](crate::RfModule)) and a BLE controller
+///   ([`BleController`], likewise; [`BleModule`](crate::BleModule));
 /// - the chip's random number generator `R` in a [`Shared`] cell
 ///   ([`RngModule`](crate::RngModule)).
 ///
@@ -574,6 +591,8 @@ pub struct Peripherals<R: 'static> {
     pub storage: Option<&'static dyn SharedKv>,
     /// The LoRa radio ([`RfModule`](crate::RfModule)).
     pub rf: Option<&'static LoraRadio>,
+    /// The BLE controller ([`BleModule`](crate::BleModule)).
+    pub ble: Option<&'static BleController>,
     /// The random number generator.
     pub rng: Option<&'static Shared<R>>,
 }
@@ -596,6 +615,7 @@ impl<R> Default for Peripherals<R> {
             adc: [None; ADC_CHANNELS],
             storage: None,
             rf: None,
+            ble: None,
             rng: None,
         }
     }
@@ -631,12 +651,13 @@ impl<R> Peripherals<R> {
     /// board's idle future, so a suspended app resumes as soon as its
     /// bytes are in.
     pub async fn changed(self) {
-        const ALL: usize = I2C_BUSES + SPI_DEVICES + UART_PORTS + 1;
+        const ALL: usize = I2C_BUSES + SPI_DEVICES + UART_PORTS + 2;
         let mut counters: [Option<&'static Changes>; ALL] = [None; ALL];
         let (i2c, rest) = counters.split_at_mut(I2C_BUSES);
         let (spi, rest) = rest.split_at_mut(SPI_DEVICES);
-        let (uart, rf) = rest.split_at_mut(UART_PORTS);
-        rf[0] = self.rf.map(|radio| radio.finished());
+        let (uart, radios) = rest.split_at_mut(UART_PORTS);
+        radios[0] = self.rf.map(|radio| radio.finished());
+        radios[1] = self.ble.map(|controller| controller.changes());
         for (counter, bus) in i2c.iter_mut().zip(self.i2c) {
             *counter = bus.map(|bus| bus.finished());
         }
@@ -647,6 +668,23 @@ impl<R> Peripherals<R> {
             *counter = port.map(|port| port.activity());
         }
         Changes::any(counters).await
+    }
+}
+
+impl<R> Ble for Peripherals<R> {
+    fn start(&mut self, app: u16, job: BleJob, deadline: Instant) -> Result<(), Errno> {
+        self.ble.ok_or(Errno::Unsupported)?.start(app, job, deadline)
+    }
+
+    fn poll(&mut self, app: u16, now: Instant) -> Option<Result<(), Errno>> {
+        match self.ble {
+            Some(mut controller) => controller.poll(app, now),
+            None => Some(Err(Errno::Unsupported)),
+        }
+    }
+
+    fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
+        self.ble.ok_or(Errno::Unsupported)?.next_report(app, now)
     }
 }
 
@@ -1174,5 +1212,66 @@ mod tests {
             assert_eq!(board.last_packet(1), Some(packet));
         }
         assert_eq!(*sent.borrow(), [b"ping".to_vec()], "the app's bytes went to the radio");
+    }
+
+    static CONTROLLER: BleController = BleController::new();
+    static BLE_CELL: BoardCell<MemoryPin, 1> = BoardCell::new();
+
+    /// A controller that records the advertising data it is given and
+    /// never reports.
+    struct Recorder(std::rc::Rc<core::cell::RefCell<std::vec::Vec<std::vec::Vec<u8>>>>);
+
+    impl crate::BleRadio for Recorder {
+        async fn advertise(&self, config: &crate::AdvConfig) -> Result<(), Errno> {
+            self.0.borrow_mut().push(config.data.as_bytes().to_vec());
+            Ok(())
+        }
+
+        async fn stop_advertising(&self) -> Result<(), Errno> {
+            Ok(())
+        }
+
+        async fn scan(&self, _: &crate::ScanConfig) -> Result<(), Errno> {
+            Ok(())
+        }
+
+        async fn stop_scanning(&self) -> Result<(), Errno> {
+            Ok(())
+        }
+
+        async fn read_reports(&self, _: &mut dyn FnMut(&ScanReport)) -> Result<(), Errno> {
+            core::future::pending().await
+        }
+    }
+
+    #[test]
+    fn the_ble_controller_is_routed_through_the_board_and_wakes_the_idle_future() {
+        use core::future::Future;
+        use core::pin::pin;
+        use core::task::{Context, Waker};
+
+        let config =
+            crate::AdvConfig { interval_ms: 100, data: crate::AdvData::new(&[2, 1, 6]).unwrap(), scan_response: None };
+        let deadline = Instant::from_micros(1_000_000);
+        let mut none: Peripherals<NoRng> = Peripherals::default();
+        assert_eq!(Ble::start(&mut none, 1, BleJob::Advertise(config), deadline), Err(Errno::Unsupported));
+        assert_eq!(Ble::poll(&mut none, 1, Instant::ZERO), Some(Err(Errno::Unsupported)));
+        assert_eq!(none.next_report(1, Instant::ZERO), Err(Errno::Unsupported));
+
+        let extra: Peripherals<NoRng> = Peripherals { ble: Some(&CONTROLLER), ..Default::default() };
+        let board = SharedBoard::init(&BLE_CELL, [PinSlot::Unused], clock, |_, _, _| {}).unwrap();
+        let mut board = board.with_peripherals(extra);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut idle = pin!(extra.changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+
+        Ble::start(&mut board, 1, BleJob::Advertise(config), deadline).unwrap();
+        assert_eq!(Ble::poll(&mut board, 1, Instant::ZERO), None, "not served yet");
+        let advertised = std::rc::Rc::new(core::cell::RefCell::new(std::vec::Vec::new()));
+        let mut task = pin!(CONTROLLER.serve(Recorder(advertised.clone())));
+        assert!(task.as_mut().poll(&mut cx).is_pending(), "served, then waiting for more");
+        assert!(idle.as_mut().poll(&mut cx).is_ready(), "the finished job wakes the board");
+        assert_eq!(Ble::poll(&mut board, 1, Instant::ZERO), Some(Ok(())));
+        assert_eq!(*advertised.borrow(), [std::vec![2, 1, 6]], "the app's data went to the controller");
     }
 }
