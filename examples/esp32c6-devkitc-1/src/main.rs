@@ -204,6 +204,9 @@ static ADC: Shared<EspAdc<ADC1<'static>, AdcPin<AdcInput, ADC1<'static>>>> = Sha
 static KV: Shared<AppStorage> = Shared::new();
 /// The RNG, shared by every app.
 static RNG: Shared<HwRng> = Shared::new();
+/// The BLE controller's job and report queues (feature `ble`).
+#[cfg(feature = "ble")]
+static BLE: akira_bridge::BleController = akira_bridge::BleController::new();
 /// The SX1262's job queue (feature `lora`).
 #[cfg(feature = "lora")]
 static RADIO: akira_bridge::LoraRadio = akira_bridge::LoraRadio::new();
@@ -274,6 +277,41 @@ async fn lora(device: Spi2Device, reset: AnyPin<'static>, busy: AnyPin<'static>,
     }
 }
 
+/// Brings the chip's BLE controller up over HCI (reset, the LE
+/// advertising-report events on) and serves the apps' advertising and
+/// scanning jobs forever (or reports why BLE is absent).
+#[cfg(feature = "ble")]
+#[embassy_executor::task]
+async fn ble(connector: esp_radio::ble::controller::BleConnector<'static>) {
+    use bt_hci::cmd::SyncCmd;
+    use bt_hci::cmd::controller_baseband::{Reset, SetEventMask};
+    use bt_hci::cmd::le::LeSetEventMask;
+    use bt_hci::controller::{Controller, ExternalController};
+    use bt_hci::param::{AddrKind, EventMask, LeEventMask};
+
+    let controller: ExternalController<_, 4> = ExternalController::new(connector);
+    let setup = {
+        let commands = async {
+            Reset::new().exec(&controller).await?;
+            SetEventMask::new(EventMask::new().enable_le_meta(true)).exec(&controller).await?;
+            LeSetEventMask::new(LeEventMask::new().enable_le_adv_report(true)).exec(&controller).await
+        };
+        // Command completions arrive as events: read them meanwhile.
+        let events = async {
+            loop {
+                if let Ok(mut buf) = controller.alloc_buf() {
+                    let _ = controller.read(&mut buf).await;
+                }
+            }
+        };
+        select(commands, events).await
+    };
+    match setup {
+        Either::First(Ok(())) => BLE.serve(akira_radio::ble::HciBle::new(controller, AddrKind::PUBLIC)).await,
+        Either::First(Err(e)) => println!("BLE controller set-up: {e:?}"),
+    }
+}
+
 fn console(app: &AppInfo, level: Level, message: &str) {
     println!("{} {}: {}", app.name.as_str(), level.name(), message);
 }
@@ -284,8 +322,10 @@ fn note(note: Note<'_>) {
 
 /// What apps may have on this board: the LEDs, the button, the timer, the
 /// console, I2C bus 0, SPI device 0, UART port 0, PWM channels 0–1, ADC
-/// channel 0, the RNG, 4 KiB each in the key-value store and, with `lora`,
-/// the radio on the EU868 g1 sub-band (+14 dBm, 1 % duty cycle).
+/// channel 0, the RNG, 4 KiB each in the key-value store; with `ble`,
+/// advertising and scanning (at least 100 ms between advertisements);
+/// with `lora`, the radio on the EU868 g1 sub-band (+14 dBm, 1 % duty
+/// cycle).
 fn policy() -> Policy {
     let mut p = Policy::deny_all();
     p.max_memory = 64 * 1024;
@@ -304,6 +344,12 @@ fn policy() -> Policy {
     p.allow.pwm = Some([0, 1].into_iter().collect());
     p.allow.adc = Some([0].into_iter().collect());
     p.allow.storage = Some(StorageScope { quota: KV_QUOTA });
+    #[cfg(feature = "ble")]
+    {
+        use akira_caps::scope::{BleScope, ble};
+        let roles = [ble::ADVERTISE, ble::SCAN].into_iter().collect();
+        p.allow.ble = Some(BleScope { roles, ..BleScope::default() });
+    }
     #[cfg(feature = "lora")]
     {
         use akira_caps::scope::{Band, RfScope};
@@ -375,6 +421,18 @@ async fn main(spawner: Spawner) {
             }
             Err(_) => println!("SX1262 not served: task pool full"),
         }
+    }
+
+    #[cfg(feature = "ble")]
+    match esp_radio::ble::controller::BleConnector::new(p.BT, Default::default()) {
+        Ok(connector) => match ble(connector) {
+            Ok(task) => {
+                spawner.spawn(task);
+                extra.ble = Some(&BLE);
+            }
+            Err(_) => println!("BLE not served: task pool full"),
+        },
+        Err(e) => println!("BLE controller: {e:?}"),
     }
 
     // UART1 at 115 200 baud for apps, pumped by two tasks.
@@ -480,6 +538,8 @@ async fn main(spawner: Spawner) {
         .and_then(|b| b.with(RngModule));
     #[cfg(feature = "lora")]
     let bridge = bridge.and_then(|b| b.with(akira_bridge::RfModule));
+    #[cfg(feature = "ble")]
+    let bridge = bridge.and_then(|b| b.with(akira_bridge::BleModule));
     let Ok(bridge) = bridge else { panic!("module names clash") };
     let runtime = Runtime::new(config, bridge, policy.clone());
     let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), note).await;
