@@ -14,9 +14,10 @@
 //! Other peripherals ride along as a `Copy` handle
 //! ([`SharedBoard::with_peripherals`]): anything implementing the module
 //! traits ([`AsyncI2c`], [`AsyncSpi`], [`Rng`], [`Pwm`], [`Adc`], [`Spi`], [`I2c`],
-//! [`Sensors`], [`Uart`]), usually `&'static` references to firmware
-//! statics — [`I2cMailbox`]es and [`SpiMailbox`]es served by bus tasks, or
-//! blocking drivers in a [`Shared`] cell. The board forwards each trait
+//! [`Sensors`], [`Uart`], [`KvStore`]), usually `&'static` references to
+//! firmware statics — [`I2cMailbox`]es and [`SpiMailbox`]es served by bus
+//! tasks, serial buffers pumped by UART tasks, or blocking drivers in a
+//! [`Shared`] cell — gathered in a [`Peripherals`]. The board forwards each trait
 //! its peripherals implement, so a firmware registers the matching modules
 //! and nothing else changes.
 
@@ -29,15 +30,19 @@ use crate::board::{AppInfo, Board, Level};
 use crate::errno::Errno;
 use crate::latch::{InputLatch, LatchedInput};
 use crate::modules::adc::Adc;
+use crate::modules::ble::{Ble, BleJob, BleMailbox, ScanReport};
+use crate::modules::gatt::{GattDeclaration, GattEvent, GattJob};
 use crate::modules::gpio::{Edge, Edges, Gpio, PinBank, PinMode, PinSlot};
 use crate::modules::i2c::I2c;
 use crate::modules::i2c_async::{AsyncI2c, I2cMailbox};
 use crate::modules::pwm::Pwm;
+use crate::modules::rf::{Job, LoraConfig, MAX_PACKET, Outcome, PacketInfo, Rf, RfMailbox};
 use crate::modules::rng::Rng;
 use crate::modules::sensor::{Reading, SensorKind, Sensors};
 use crate::modules::spi::{Spi, SpiOp};
 use crate::modules::spi_async::{AsyncSpi, SpiMailbox};
-use crate::modules::uart::Uart;
+use crate::modules::storage::KvStore;
+use crate::modules::uart::{SerialBuffer, Uart};
 use crate::time::Instant;
 use crate::wake::Changes;
 
@@ -246,6 +251,47 @@ forward!(Uart {
     fn read(&mut self, port: u32, buf: &mut [u8]) -> Result<usize, Errno>;
     fn write(&mut self, port: u32, data: &[u8]) -> Result<usize, Errno>;
 });
+forward_to_peripherals!(KvStore {
+    fn get(&mut self, app: &str, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno>;
+    fn set(&mut self, app: &str, key: &[u8], value: &[u8], quota: u32) -> Result<(), Errno>;
+    fn remove(&mut self, app: &str, key: &[u8]) -> Result<bool, Errno>;
+    fn used(&mut self, app: &str) -> Result<u32, Errno>;
+});
+impl<O, const N: usize, X: Rf + Copy + 'static> Rf for SharedBoard<O, N, X> {
+    fn configure(&mut self, app: u16, config: &LoraConfig) -> Result<(), Errno> {
+        self.peripherals.configure(app, config)
+    }
+
+    fn config(&self, app: u16) -> Option<LoraConfig> {
+        self.peripherals.config(app)
+    }
+
+    fn start(&mut self, app: u16, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
+        self.peripherals.start(app, job, deadline)
+    }
+
+    fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
+        self.peripherals.poll(app, now, buf)
+    }
+
+    fn last_packet(&self, app: u16) -> Option<PacketInfo> {
+        self.peripherals.last_packet(app)
+    }
+
+    fn release(&mut self, app: u16) {
+        self.peripherals.release(app)
+    }
+}
+forward_to_peripherals!(Ble {
+    fn start(&mut self, app: u16, job: BleJob, deadline: Instant) -> Result<(), Errno>;
+    fn poll(&mut self, app: u16, now: Instant) -> Option<Result<(), Errno>>;
+    fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno>;
+    fn release(&mut self, app: u16) -> ();
+    fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno>;
+    fn gatt_start(&mut self, app: u16, job: GattJob, value: &[u8], deadline: Instant) -> Result<bool, Errno>;
+    fn gatt_poll(&mut self, app: u16, now: Instant) -> Option<Result<(), Errno>>;
+    fn gatt_next_event(&mut self, app: u16, now: Instant) -> Result<Option<GattEvent>, Errno>;
+});
 forward_to_peripherals!(AsyncI2c {
     fn start(&mut self, app: u16, bus: u32, addr: u8, write: [&[u8]; 2], read_len: usize) -> Result<(), Errno>;
     fn poll(&mut self, app: u16, bus: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
@@ -319,6 +365,172 @@ pub const SPI_BUF: usize = 64;
 /// SPI devices [`Peripherals`] can hold (app device `n` is `spi[n]`).
 pub const SPI_DEVICES: usize = 4;
 
+/// A serial port's buffers as the vendor adapters size them: a firmware
+/// task fills the receive ring from the HAL's async UART
+/// ([`SerialBuffer::pump_rx`]) and one drains the transmit ring into it
+/// ([`SerialBuffer::pump_tx`]); apps take and queue bytes without waiting
+/// on the hardware. Received bytes that do not fit while no app reads are
+/// dropped and counted ([`SerialBuffer::dropped`]).
+pub type UartPort = SerialBuffer<UART_RX, UART_TX>;
+/// Bytes a [`UartPort`] holds received and not yet read by an app.
+pub const UART_RX: usize = 256;
+/// Bytes a [`UartPort`] holds queued by apps and not yet sent.
+pub const UART_TX: usize = 256;
+/// Serial ports [`Peripherals`] can hold (app port `n` is `uart[n]`).
+pub const UART_PORTS: usize = 4;
+/// A LoRa radio's job queue as the vendor adapters size it: one job
+/// queued per app for up to [`RF_APPS`] apps, packets up to the LoRa
+/// maximum; a firmware task serves it over the radio driver
+/// ([`RfMailbox::serve`], e.g. akira-radio's `LoraPhyRadio`).
+pub type LoraRadio = RfMailbox<RF_APPS, MAX_PACKET>;
+/// Apps that can each have a job queued on a [`LoraRadio`].
+pub const RF_APPS: usize = 4;
+/// A BLE controller's job and report queues as the vendor adapters size
+/// them: one job and [`BLE_REPORTS`] scan reports queued per app for up to
+/// [`BLE_APPS`] apps; a firmware task serves it over the controller
+/// ([`BleMailbox::serve`], e.g. akira-radio's `HciBle`).
+pub type BleController = BleMailbox<BLE_APPS, BLE_REPORTS>;
+/// Apps that can each use a [`BleController`].
+pub const BLE_APPS: usize = 4;
+/// Scan reports a [`BleController`] keeps per app until the app reads
+/// them (older ones are dropped and counted beyond).
+pub const BLE_REPORTS: usize = 8;
+/// PWM channels [`Peripherals`] can hold (app channel `n` is `pwm[n]`).
+pub const PWM_CHANNELS: usize = 8;
+/// Analog inputs [`Peripherals`] can hold (app channel `n` is `adc[n]`).
+pub const ADC_CHANNELS: usize = 8;
+
+/// A PWM driver in a [`Shared`] cell, as [`Peripherals`] routes app
+/// channels to it: the [`Pwm`] methods on `&self`, each run in a
+/// critical section. Implemented for every `Shared<T>` with `T: Pwm`;
+/// `channel` is the driver's own output number.
+pub trait SharedPwm: Sync {
+    /// [`Pwm::max_duty`] on the driver.
+    fn max_duty(&self, channel: u32) -> Result<u16, Errno>;
+    /// [`Pwm::set_duty`] on the driver.
+    fn set_duty(&self, channel: u32, duty: u16) -> Result<(), Errno>;
+    /// [`Pwm::set_frequency`] on the driver.
+    fn set_frequency(&self, channel: u32, hz: u32) -> Result<(), Errno>;
+}
+
+impl<T: Pwm + Send> SharedPwm for Shared<T> {
+    fn max_duty(&self, channel: u32) -> Result<u16, Errno> {
+        self.with(|driver| driver.max_duty(channel))?
+    }
+
+    fn set_duty(&self, channel: u32, duty: u16) -> Result<(), Errno> {
+        self.with(|driver| driver.set_duty(channel, duty))?
+    }
+
+    fn set_frequency(&self, channel: u32, hz: u32) -> Result<(), Errno> {
+        self.with(|driver| driver.set_frequency(channel, hz))?
+    }
+}
+
+/// An ADC driver in a [`Shared`] cell, as [`Peripherals`] routes app
+/// channels to it: the [`Adc`] methods on `&self`, each run in a critical
+/// section. Implemented for every `Shared<T>` with `T: Adc`; `channel` is
+/// the driver's own input number.
+pub trait SharedAdc: Sync {
+    /// [`Adc::resolution`] on the driver.
+    fn resolution(&self, channel: u32) -> Result<u8, Errno>;
+    /// [`Adc::read_raw`] on the driver.
+    fn read_raw(&self, channel: u32) -> Result<u16, Errno>;
+    /// [`Adc::full_scale_mv`] on the driver.
+    fn full_scale_mv(&self, channel: u32) -> Result<u32, Errno>;
+    /// [`Adc::read_millivolts`] on the driver (its calibration, if any).
+    fn read_millivolts(&self, channel: u32) -> Result<u32, Errno>;
+}
+
+impl<T: Adc + Send> SharedAdc for Shared<T> {
+    fn resolution(&self, channel: u32) -> Result<u8, Errno> {
+        self.with(|driver| driver.resolution(channel))?
+    }
+
+    fn read_raw(&self, channel: u32) -> Result<u16, Errno> {
+        self.with(|driver| driver.read_raw(channel))?
+    }
+
+    fn full_scale_mv(&self, channel: u32) -> Result<u32, Errno> {
+        self.with(|driver| driver.full_scale_mv(channel))?
+    }
+
+    fn read_millivolts(&self, channel: u32) -> Result<u32, Errno> {
+        self.with(|driver| driver.read_millivolts(channel))?
+    }
+}
+
+/// A key-value store in a [`Shared`] cell (a
+/// [`FlashKv`](crate::FlashKv) on the chip's flash, usually): the
+/// [`KvStore`] methods on `&self`, each run in a critical section (a write
+/// that erases a flash page holds it for the erase).
+pub trait SharedKv: Sync {
+    /// [`KvStore::get`] on the store.
+    fn get(&self, app: &str, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno>;
+    /// [`KvStore::set`] on the store.
+    fn set(&self, app: &str, key: &[u8], value: &[u8], quota: u32) -> Result<(), Errno>;
+    /// [`KvStore::remove`] on the store.
+    fn remove(&self, app: &str, key: &[u8]) -> Result<bool, Errno>;
+    /// [`KvStore::used`] on the store.
+    fn used(&self, app: &str) -> Result<u32, Errno>;
+}
+
+impl<T: KvStore + Send> SharedKv for Shared<T> {
+    fn get(&self, app: &str, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        self.with(|store| store.get(app, key, buf))?
+    }
+
+    fn set(&self, app: &str, key: &[u8], value: &[u8], quota: u32) -> Result<(), Errno> {
+        self.with(|store| store.set(app, key, value, quota))?
+    }
+
+    fn remove(&self, app: &str, key: &[u8]) -> Result<bool, Errno> {
+        self.with(|store| store.remove(app, key))?
+    }
+
+    fn used(&self, app: &str) -> Result<u32, Errno> {
+        self.with(|store| store.used(app))?
+    }
+}
+
+/// Where an app channel goes: channel `channel` of driver `driver` (a
+/// [`Shared`] PWM or ADC driver seen as [`SharedPwm`] or [`SharedAdc`]).
+/// Several app channels may share a driver: a timer's four outputs are
+/// four routes to one driver.
+pub struct Route<D: ?Sized + 'static> {
+    /// The driver.
+    pub driver: &'static D,
+    /// The driver's own channel number.
+    pub channel: u32,
+}
+
+impl<D: ?Sized> Clone for Route<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D: ?Sized> Copy for Route<D> {}
+
+/// An app PWM channel's route.
+pub type PwmRoute = Route<dyn SharedPwm>;
+/// An app ADC channel's route.
+pub type AdcRoute = Route<dyn SharedAdc>;
+
+impl PwmRoute {
+    /// Output `channel` of PWM driver `driver`.
+    pub fn pwm(driver: &'static dyn SharedPwm, channel: u32) -> Self {
+        Route { driver, channel }
+    }
+}
+
+impl AdcRoute {
+    /// Input `channel` of ADC driver `driver`.
+    pub fn adc(driver: &'static dyn SharedAdc, channel: u32) -> Self {
+        Route { driver, channel }
+    }
+}
+
 /// A random number generator the board does not have (for
 /// [`Peripherals`] on a chip without one).
 #[derive(Clone, Copy, Debug)]
@@ -330,23 +542,48 @@ impl Rng for NoRng {
     }
 }
 
-/// The peripherals the vendor adapters offer beside pins: I2C buses and
-/// SPI devices served by firmware tasks over the HAL's async drivers (apps
-/// suspended during a transfer, [`AsyncI2cModule`](crate::AsyncI2cModule),
-/// [`AsyncSpiModule`](crate::AsyncSpiModule)) and the
-/// chip's random number generator `R` in a [`Shared`] cell
-/// ([`RngModule`](crate::RngModule)). A `None` is a peripheral the board
-/// lacks: apps asking for it get `AKIRA_ENORES` or `AKIRA_ENOTSUP`.
+/// The peripherals the vendor adapters offer beside pins, one piece of
+/// code for every chip:
+///
+/// - I2C buses and SPI devices served by firmware tasks over the HAL's
+///   async drivers (apps suspended during a transfer,
+///   [`AsyncI2cModule`](crate::AsyncI2cModule),
+///   [`AsyncSpiModule`](crate::AsyncSpiModule));
+/// - serial ports ([`UartPort`]: rings that a receive task and a transmit
+///   task pump over the HAL's embedded-io-async UART; apps wait suspended
+///   for bytes or room, [`UartModule`](crate::UartModule));
+/// - PWM outputs and analog inputs: each app channel is a [`Route`] to one
+///   output or input of a chip driver in a [`Shared`] cell (the adapter
+///   implements [`Pwm`] or [`Adc`] for the HAL's driver; several app
+///   channels may share one timer or converter);
+/// - the apps' key-value store ([`SharedKv`], a [`FlashKv`](crate::FlashKv)
+///   on the chip's flash in a [`Shared`] cell);
+/// - a LoRa radio ([`LoraRadio`], served by a firmware task;
+///   [`RfModule`](crate::RfModule)) and a BLE controller
+///   ([`BleController`], likewise; [`BleModule`](crate::BleModule));
+/// - the chip's random number generator `R` in a [`Shared`] cell
+///   ([`RngModule`](crate::RngModule)).
+///
+/// A `None` is a peripheral the board lacks: apps asking for it get
+/// `AKIRA_ENORES` (a port, channel, bus or device) or `AKIRA_ENOTSUP` (the
+/// RNG, the store).
 ///
 /// ```rust,ignore
 /// static I2C0: I2cBus = I2cBus::new();
 /// static FLASH: SpiDev = SpiDev::new();
+/// static UART1: UartPort = UartPort::new();
+/// static TIMER: Shared<ChipPwm> = Shared::new();
 /// static RNG: Shared<HwRng> = Shared::new();
 /// // A task owning the HAL's async I2C driver: I2C0.serve(driver).await
 /// // A task owning an async SpiDevice (bus + chip select): FLASH.serve(device).await
+/// // Two tasks over the split UART: UART1.pump_rx(rx).await, UART1.pump_tx(tx).await
+/// let timer = TIMER.init(ChipPwm(driver))?;
 /// let mut extra = Peripherals { rng: Some(RNG.init(HwRng(driver))?), ..Peripherals::default() };
 /// extra.i2c[0] = Some(&I2C0);
 /// extra.spi[0] = Some(&FLASH);
+/// extra.uart[0] = Some(&UART1);
+/// extra.pwm[0] = Some(PwmRoute::pwm(timer, 0));
+/// extra.pwm[1] = Some(PwmRoute::pwm(timer, 1));
 /// let board = board.with_peripherals(extra);
 /// ```
 pub struct Peripherals<R: 'static> {
@@ -354,6 +591,18 @@ pub struct Peripherals<R: 'static> {
     pub i2c: [Option<&'static I2cBus>; I2C_BUSES],
     /// SPI devices, by app device id.
     pub spi: [Option<&'static SpiDev>; SPI_DEVICES],
+    /// Serial ports, by app port number ([`UartModule`](crate::UartModule)).
+    pub uart: [Option<&'static UartPort>; UART_PORTS],
+    /// PWM outputs, by app channel number ([`PwmModule`](crate::PwmModule)).
+    pub pwm: [Option<PwmRoute>; PWM_CHANNELS],
+    /// Analog inputs, by app channel number ([`AdcModule`](crate::AdcModule)).
+    pub adc: [Option<AdcRoute>; ADC_CHANNELS],
+    /// The apps' key-value store ([`StorageModule`](crate::StorageModule)).
+    pub storage: Option<&'static dyn SharedKv>,
+    /// The LoRa radio ([`RfModule`](crate::RfModule)).
+    pub rf: Option<&'static LoraRadio>,
+    /// The BLE controller ([`BleModule`](crate::BleModule)).
+    pub ble: Option<&'static BleController>,
     /// The random number generator.
     pub rng: Option<&'static Shared<R>>,
 }
@@ -368,7 +617,17 @@ impl<R> Copy for Peripherals<R> {}
 
 impl<R> Default for Peripherals<R> {
     fn default() -> Self {
-        Peripherals { i2c: [None; I2C_BUSES], spi: [None; SPI_DEVICES], rng: None }
+        Peripherals {
+            i2c: [None; I2C_BUSES],
+            spi: [None; SPI_DEVICES],
+            uart: [None; UART_PORTS],
+            pwm: [None; PWM_CHANNELS],
+            adc: [None; ADC_CHANNELS],
+            storage: None,
+            rf: None,
+            ble: None,
+            rng: None,
+        }
     }
 }
 
@@ -381,19 +640,117 @@ impl<R> Peripherals<R> {
         self.spi.get(device as usize).copied().flatten()
     }
 
-    /// Resolves when a transfer on any I2C bus or SPI device finishes: part
-    /// of a board's idle future, so a suspended app resumes as soon as its
+    fn port(&self, port: u32) -> Result<&'static UartPort, Errno> {
+        self.uart.get(port as usize).copied().flatten().ok_or(Errno::NoSuchResource)
+    }
+
+    fn pwm_route(&self, channel: u32) -> Result<PwmRoute, Errno> {
+        self.pwm.get(channel as usize).copied().flatten().ok_or(Errno::NoSuchResource)
+    }
+
+    fn adc_route(&self, channel: u32) -> Result<AdcRoute, Errno> {
+        self.adc.get(channel as usize).copied().flatten().ok_or(Errno::NoSuchResource)
+    }
+
+    fn kv(&self) -> Result<&'static dyn SharedKv, Errno> {
+        self.storage.ok_or(Errno::Unsupported)
+    }
+
+    /// Resolves when a transfer on any I2C bus or SPI device finishes, or
+    /// bytes arrive or transmit room appears on any serial port: part of a
+    /// board's idle future, so a suspended app resumes as soon as its
     /// bytes are in.
     pub async fn changed(self) {
-        let mut counters: [Option<&'static Changes>; I2C_BUSES + SPI_DEVICES] = [None; I2C_BUSES + SPI_DEVICES];
-        let (i2c, spi) = counters.split_at_mut(I2C_BUSES);
+        const ALL: usize = I2C_BUSES + SPI_DEVICES + UART_PORTS + 2;
+        let mut counters: [Option<&'static Changes>; ALL] = [None; ALL];
+        let (i2c, rest) = counters.split_at_mut(I2C_BUSES);
+        let (spi, rest) = rest.split_at_mut(SPI_DEVICES);
+        let (uart, radios) = rest.split_at_mut(UART_PORTS);
+        radios[0] = self.rf.map(|radio| radio.finished());
+        radios[1] = self.ble.map(|controller| controller.changes());
         for (counter, bus) in i2c.iter_mut().zip(self.i2c) {
             *counter = bus.map(|bus| bus.finished());
         }
         for (counter, device) in spi.iter_mut().zip(self.spi) {
             *counter = device.map(|device| device.finished());
         }
+        for (counter, port) in uart.iter_mut().zip(self.uart) {
+            *counter = port.map(|port| port.activity());
+        }
         Changes::any(counters).await
+    }
+}
+
+impl<R> Ble for Peripherals<R> {
+    fn start(&mut self, app: u16, job: BleJob, deadline: Instant) -> Result<(), Errno> {
+        self.ble.ok_or(Errno::Unsupported)?.start(app, job, deadline)
+    }
+
+    fn poll(&mut self, app: u16, now: Instant) -> Option<Result<(), Errno>> {
+        match self.ble {
+            Some(mut controller) => controller.poll(app, now),
+            None => Some(Err(Errno::Unsupported)),
+        }
+    }
+
+    fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
+        self.ble.ok_or(Errno::Unsupported)?.next_report(app, now)
+    }
+
+    fn release(&mut self, app: u16) {
+        if let Some(mut controller) = self.ble {
+            controller.release(app)
+        }
+    }
+
+    fn gatt_declare(&mut self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
+        self.ble.ok_or(Errno::Unsupported)?.gatt_declare(app, declaration)
+    }
+
+    fn gatt_start(&mut self, app: u16, job: GattJob, value: &[u8], deadline: Instant) -> Result<bool, Errno> {
+        self.ble.ok_or(Errno::Unsupported)?.gatt_start(app, job, value, deadline)
+    }
+
+    fn gatt_poll(&mut self, app: u16, now: Instant) -> Option<Result<(), Errno>> {
+        match self.ble {
+            Some(mut controller) => controller.gatt_poll(app, now),
+            None => Some(Err(Errno::Unsupported)),
+        }
+    }
+
+    fn gatt_next_event(&mut self, app: u16, now: Instant) -> Result<Option<GattEvent>, Errno> {
+        self.ble.ok_or(Errno::Unsupported)?.gatt_next_event(app, now)
+    }
+}
+
+impl<R> Rf for Peripherals<R> {
+    fn configure(&mut self, app: u16, config: &LoraConfig) -> Result<(), Errno> {
+        self.rf.ok_or(Errno::Unsupported)?.configure(app, config)
+    }
+
+    fn config(&self, app: u16) -> Option<LoraConfig> {
+        self.rf?.config(app)
+    }
+
+    fn start(&mut self, app: u16, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
+        self.rf.ok_or(Errno::Unsupported)?.start(app, job, deadline)
+    }
+
+    fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
+        match self.rf {
+            Some(mut radio) => radio.poll(app, now, buf),
+            None => Some(Err(Errno::Unsupported)),
+        }
+    }
+
+    fn last_packet(&self, app: u16) -> Option<PacketInfo> {
+        self.rf?.last_packet(app)
+    }
+
+    fn release(&mut self, app: u16) {
+        if let Some(mut radio) = self.rf {
+            radio.release(app)
+        }
     }
 }
 
@@ -420,6 +777,73 @@ impl<R> AsyncSpi for Peripherals<R> {
             Some(mailbox) => mailbox.poll(app, read),
             None => Some(Err(Errno::NoSuchResource)),
         }
+    }
+}
+
+impl<R> Uart for Peripherals<R> {
+    fn read(&mut self, port: u32, buf: &mut [u8]) -> Result<usize, Errno> {
+        Ok(self.port(port)?.take(buf))
+    }
+
+    fn write(&mut self, port: u32, data: &[u8]) -> Result<usize, Errno> {
+        Ok(self.port(port)?.queue(data))
+    }
+}
+
+impl<R> Pwm for Peripherals<R> {
+    fn max_duty(&mut self, channel: u32) -> Result<u16, Errno> {
+        let route = self.pwm_route(channel)?;
+        route.driver.max_duty(route.channel)
+    }
+
+    fn set_duty(&mut self, channel: u32, duty: u16) -> Result<(), Errno> {
+        let route = self.pwm_route(channel)?;
+        route.driver.set_duty(route.channel, duty)
+    }
+
+    fn set_frequency(&mut self, channel: u32, hz: u32) -> Result<(), Errno> {
+        let route = self.pwm_route(channel)?;
+        route.driver.set_frequency(route.channel, hz)
+    }
+}
+
+impl<R> Adc for Peripherals<R> {
+    fn resolution(&mut self, channel: u32) -> Result<u8, Errno> {
+        let route = self.adc_route(channel)?;
+        route.driver.resolution(route.channel)
+    }
+
+    fn read_raw(&mut self, channel: u32) -> Result<u16, Errno> {
+        let route = self.adc_route(channel)?;
+        route.driver.read_raw(route.channel)
+    }
+
+    fn full_scale_mv(&mut self, channel: u32) -> Result<u32, Errno> {
+        let route = self.adc_route(channel)?;
+        route.driver.full_scale_mv(route.channel)
+    }
+
+    fn read_millivolts(&mut self, channel: u32) -> Result<u32, Errno> {
+        let route = self.adc_route(channel)?;
+        route.driver.read_millivolts(route.channel)
+    }
+}
+
+impl<R> KvStore for Peripherals<R> {
+    fn get(&mut self, app: &str, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        self.kv()?.get(app, key, buf)
+    }
+
+    fn set(&mut self, app: &str, key: &[u8], value: &[u8], quota: u32) -> Result<(), Errno> {
+        self.kv()?.set(app, key, value, quota)
+    }
+
+    fn remove(&mut self, app: &str, key: &[u8]) -> Result<bool, Errno> {
+        self.kv()?.remove(app, key)
+    }
+
+    fn used(&mut self, app: &str) -> Result<u32, Errno> {
+        self.kv()?.used(app)
     }
 }
 
@@ -575,5 +999,328 @@ mod tests {
         assert_eq!(AsyncSpi::start(&mut none, 1, 0, SpiOp::Write, &jedec, 0), Err(Errno::NoSuchResource));
         let mut nothing = pin!(none.changed());
         assert!(nothing.as_mut().poll(&mut cx).is_pending(), "no bus or device: idle waits on the rest");
+    }
+
+    /// A PWM driver with four outputs (max duty 1000) recording each call.
+    struct RecordingPwm(Vec<String>);
+
+    impl Pwm for RecordingPwm {
+        fn max_duty(&mut self, channel: u32) -> Result<u16, Errno> {
+            if channel < 4 { Ok(1000) } else { Err(Errno::NoSuchResource) }
+        }
+        fn set_duty(&mut self, channel: u32, duty: u16) -> Result<(), Errno> {
+            self.0.push(format!("output {channel} duty {duty}"));
+            Ok(())
+        }
+        fn set_frequency(&mut self, channel: u32, hz: u32) -> Result<(), Errno> {
+            self.0.push(format!("output {channel} {hz} Hz"));
+            Ok(())
+        }
+    }
+
+    /// A 12-bit converter over 3.3 V whose inputs read fixed codes.
+    struct FixedAdc([u16; 2]);
+
+    impl Adc for FixedAdc {
+        fn resolution(&mut self, _: u32) -> Result<u8, Errno> {
+            Ok(12)
+        }
+        fn read_raw(&mut self, channel: u32) -> Result<u16, Errno> {
+            self.0.get(channel as usize).copied().ok_or(Errno::NoSuchResource)
+        }
+        fn full_scale_mv(&mut self, _: u32) -> Result<u32, Errno> {
+            Ok(3300)
+        }
+    }
+
+    static TIMER_A: Shared<RecordingPwm> = Shared::new();
+    static TIMER_B: Shared<RecordingPwm> = Shared::new();
+    static CONVERTER: Shared<FixedAdc> = Shared::new();
+    static UNSET_CONVERTER: Shared<FixedAdc> = Shared::new();
+
+    #[test]
+    fn pwm_and_adc_channels_are_routed_to_their_driver_outputs() {
+        TIMER_A.init(RecordingPwm(Vec::new())).unwrap();
+        TIMER_B.init(RecordingPwm(Vec::new())).unwrap();
+        CONVERTER.init(FixedAdc([0, 2048])).unwrap();
+        let mut extra: Peripherals<NoRng> = Peripherals::default();
+        // App channels 0-1 are outputs 2-3 of timer A, channel 5 output 0 of timer B.
+        extra.pwm[0] = Some(PwmRoute::pwm(&TIMER_A, 2));
+        extra.pwm[1] = Some(PwmRoute::pwm(&TIMER_A, 3));
+        extra.pwm[5] = Some(PwmRoute::pwm(&TIMER_B, 0));
+        extra.pwm[7] = Some(PwmRoute::pwm(&TIMER_B, 4));
+        extra.adc[0] = Some(AdcRoute::adc(&CONVERTER, 1));
+        extra.adc[1] = Some(AdcRoute::adc(&UNSET_CONVERTER, 0));
+
+        assert_eq!(extra.max_duty(0), Ok(1000));
+        extra.set_duty(0, 250).unwrap();
+        extra.set_duty(1, 1000).unwrap();
+        extra.set_duty(5, 0).unwrap();
+        extra.set_frequency(5, 440).unwrap();
+        assert_eq!(extra.set_duty(2, 1), Err(Errno::NoSuchResource), "channel 2 is not fitted");
+        assert_eq!(extra.set_frequency(PWM_CHANNELS as u32, 1), Err(Errno::NoSuchResource));
+        assert_eq!(extra.max_duty(u32::MAX), Err(Errno::NoSuchResource));
+        assert_eq!(extra.max_duty(7), Err(Errno::NoSuchResource), "the driver's own refusal comes through");
+        assert_eq!(TIMER_A.with(|t| t.0.clone()).unwrap(), ["output 2 duty 250", "output 3 duty 1000"]);
+        assert_eq!(TIMER_B.with(|t| t.0.clone()).unwrap(), ["output 0 duty 0", "output 0 440 Hz"]);
+
+        // Through the board, as the modules see it.
+        static ADC_CELL: BoardCell<MemoryPin, 1> = BoardCell::new();
+        let board = SharedBoard::init(&ADC_CELL, [PinSlot::Unused], clock, |_, _, _| {}).unwrap();
+        let mut board = board.with_peripherals(extra);
+        assert_eq!(Adc::resolution(&mut board, 0), Ok(12));
+        assert_eq!(Adc::full_scale_mv(&mut board, 0), Ok(3300));
+        assert_eq!(Adc::read_raw(&mut board, 0), Ok(2048), "app channel 0 is input 1");
+        assert_eq!(Adc::read_millivolts(&mut board, 0), Ok(1650));
+        assert_eq!(Adc::read_raw(&mut board, 1), Err(Errno::Unsupported), "a driver cell never filled");
+        assert_eq!(Adc::read_raw(&mut board, 2), Err(Errno::NoSuchResource));
+        Pwm::set_duty(&mut board, 1, 500).unwrap();
+        assert_eq!(TIMER_A.with(|t| t.0.last().cloned()).unwrap().as_deref(), Some("output 3 duty 500"));
+    }
+
+    static PORT_0: UartPort = UartPort::new();
+    static PORT_2: UartPort = UartPort::new();
+
+    /// A UART transmitter that keeps what it was given.
+    struct Sent(Vec<u8>);
+
+    impl embedded_io_async::ErrorType for Sent {
+        type Error = core::convert::Infallible;
+    }
+
+    impl embedded_io_async::Write for Sent {
+        async fn write(&mut self, data: &[u8]) -> Result<usize, Self::Error> {
+            self.0.extend_from_slice(data);
+            Ok(data.len())
+        }
+        async fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    /// A UART receiver that has `bytes` and then nothing more.
+    struct Incoming(&'static [u8]);
+
+    impl embedded_io_async::ErrorType for Incoming {
+        type Error = core::convert::Infallible;
+    }
+
+    impl embedded_io_async::Read for Incoming {
+        async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            if self.0.is_empty() {
+                return core::future::pending().await;
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn uart_ports_move_bytes_between_apps_and_the_pump_tasks_and_wake_the_idle_future() {
+        use core::future::Future;
+        use core::pin::pin;
+        use core::task::{Context, Waker};
+
+        let mut extra: Peripherals<NoRng> = Peripherals::default();
+        extra.uart[0] = Some(&PORT_0);
+        extra.uart[2] = Some(&PORT_2);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut idle = pin!(extra.changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+
+        let mut buf = [0u8; 8];
+        assert_eq!(Uart::read(&mut extra, 2, &mut buf), Ok(0), "nothing received yet");
+        assert_eq!(Uart::read(&mut extra, 1, &mut buf), Err(Errno::NoSuchResource), "port 1 is not fitted");
+        assert_eq!(Uart::write(&mut extra, UART_PORTS as u32, b"x"), Err(Errno::NoSuchResource));
+
+        // The receive task reads "hello" off the wire into port 2.
+        assert!(pin!(PORT_2.pump_rx(Incoming(b"hello"))).poll(&mut cx).is_pending());
+        assert!(idle.as_mut().poll(&mut cx).is_ready(), "bytes on port 2 wake the board");
+        assert_eq!(Uart::read(&mut extra, 2, &mut buf[..3]), Ok(3));
+        assert_eq!(&buf[..3], b"hel");
+        assert_eq!(Uart::read(&mut extra, 2, &mut buf), Ok(2));
+        assert_eq!(&buf[..2], b"lo");
+        assert_eq!(Uart::read(&mut extra, 0, &mut buf), Ok(0), "ports are apart");
+
+        // An app queues more than the transmit ring holds: it takes what fits.
+        let long = [0x55u8; UART_TX + 10];
+        assert_eq!(Uart::write(&mut extra, 0, &long), Ok(UART_TX));
+        assert_eq!(Uart::write(&mut extra, 0, b"!"), Ok(0), "full until the task sends");
+        let mut idle = pin!(extra.changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+        let mut wire = Sent(Vec::new());
+        assert!(pin!(PORT_0.pump_tx(&mut wire)).poll(&mut cx).is_pending());
+        assert_eq!(wire.0, [0x55; UART_TX], "the task sent the queued bytes in order");
+        assert!(idle.as_mut().poll(&mut cx).is_ready(), "room on port 0 wakes the board");
+        assert_eq!(Uart::write(&mut extra, 0, b"!"), Ok(1));
+    }
+
+    type Flash = akira_ota::testing::SimFlash<4, 1024>;
+    static KV: Shared<crate::FlashKv<Flash>> = Shared::new();
+
+    #[test]
+    fn the_key_value_store_is_shared_by_every_copy_and_absent_without_one() {
+        let mut none: Peripherals<NoRng> = Peripherals::default();
+        let mut buf = [0u8; 8];
+        assert_eq!(KvStore::get(&mut none, "a", b"k", &mut buf), Err(Errno::Unsupported));
+        assert_eq!(KvStore::set(&mut none, "a", b"k", b"v", 64), Err(Errno::Unsupported));
+
+        let kv = KV.init(crate::FlashKv::new(Flash::new(4), 0..4096).unwrap()).unwrap();
+        let mut extra: Peripherals<NoRng> = Peripherals { storage: Some(kv), ..Default::default() };
+        let mut copy = extra;
+        KvStore::set(&mut extra, "weather", b"unit", b"C", 64).unwrap();
+        assert_eq!(KvStore::get(&mut copy, "weather", b"unit", &mut buf), Ok(Some(1)));
+        assert_eq!(&buf[..1], b"C");
+        assert_eq!(KvStore::get(&mut copy, "other", b"unit", &mut buf), Ok(None), "apps are apart");
+        assert_eq!(KvStore::set(&mut copy, "weather", b"log", &[0; 100], 64), Err(Errno::NoSpace), "past the quota");
+        assert_eq!(KvStore::used(&mut copy, "weather"), Ok(5));
+        assert_eq!(KvStore::remove(&mut extra, "weather", b"unit"), Ok(true));
+        assert_eq!(KvStore::get(&mut copy, "weather", b"unit", &mut buf), Ok(None));
+    }
+
+    static RADIO: LoraRadio = LoraRadio::new();
+    static RF_CELL: BoardCell<MemoryPin, 1> = BoardCell::new();
+
+    /// A radio that "sends" by recording the bytes and "receives" a fixed
+    /// packet.
+    struct Loopback(std::rc::Rc<core::cell::RefCell<std::vec::Vec<std::vec::Vec<u8>>>>);
+
+    impl crate::Radio for Loopback {
+        async fn transmit(&mut self, _: &LoraConfig, data: &[u8]) -> Result<(), Errno> {
+            self.0.borrow_mut().push(data.to_vec());
+            Ok(())
+        }
+
+        async fn receive(&mut self, _: &LoraConfig, buf: &mut [u8]) -> Result<(usize, PacketInfo), Errno> {
+            let n = buf.len().min(3);
+            buf[..n].copy_from_slice(&b"pong"[..n]);
+            Ok((n, PacketInfo { rssi_dbm: -70, snr_db: 9 }))
+        }
+
+        async fn standby(&mut self) -> Result<(), Errno> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_lora_radio_is_routed_through_the_board_and_wakes_the_idle_future() {
+        use core::future::Future;
+        use core::pin::pin;
+        use core::task::{Context, Waker};
+
+        let config = LoraConfig {
+            frequency_hz: 868_100_000,
+            spreading_factor: 7,
+            bandwidth_hz: 125_000,
+            coding_rate: 5,
+            power_dbm: 14,
+        };
+        let deadline = Instant::from_micros(1_000_000);
+        let mut none: Peripherals<NoRng> = Peripherals::default();
+        assert_eq!(Rf::configure(&mut none, 1, &config), Err(Errno::Unsupported), "no radio fitted");
+        assert_eq!(Rf::poll(&mut none, 1, Instant::ZERO, &mut []), Some(Err(Errno::Unsupported)));
+        assert_eq!(none.config(1), None);
+
+        let extra: Peripherals<NoRng> = Peripherals { rf: Some(&RADIO), ..Default::default() };
+        let board = SharedBoard::init(&RF_CELL, [PinSlot::Unused], clock, |_, _, _| {}).unwrap();
+        let mut board = board.with_peripherals(extra);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut idle = pin!(extra.changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+
+        Rf::configure(&mut board, 1, &config).unwrap();
+        assert_eq!(board.config(1), Some(config));
+        Rf::start(&mut board, 1, Job::Send(b"ping"), deadline).unwrap();
+        assert_eq!(Rf::start(&mut board, 1, Job::Send(b"again"), deadline), Err(Errno::Busy), "one job per app");
+        let mut buf = [0u8; 8];
+        assert_eq!(Rf::poll(&mut board, 1, Instant::ZERO, &mut buf), None, "not served yet");
+
+        let sent = std::rc::Rc::new(core::cell::RefCell::new(std::vec::Vec::new()));
+        {
+            let mut task = pin!(RADIO.serve(Loopback(sent.clone())));
+            assert!(task.as_mut().poll(&mut cx).is_pending(), "served, then waiting for more");
+            assert!(idle.as_mut().poll(&mut cx).is_ready(), "the finished send wakes the board");
+            assert_eq!(Rf::poll(&mut board, 1, Instant::ZERO, &mut buf), Some(Ok(Outcome::Sent)));
+
+            Rf::start(&mut board, 1, Job::Receive { max_len: 8 }, deadline).unwrap();
+            assert!(task.as_mut().poll(&mut cx).is_pending());
+            let got = Rf::poll(&mut board, 1, Instant::ZERO, &mut buf);
+            let packet = PacketInfo { rssi_dbm: -70, snr_db: 9 };
+            assert_eq!(got, Some(Ok(Outcome::Received { len: 3, packet })));
+            assert_eq!(&buf[..3], b"pon");
+            assert_eq!(board.last_packet(1), Some(packet));
+        }
+        assert_eq!(*sent.borrow(), [b"ping".to_vec()], "the app's bytes went to the radio");
+    }
+
+    static CONTROLLER: BleController = BleController::new();
+    static BLE_CELL: BoardCell<MemoryPin, 1> = BoardCell::new();
+
+    /// A controller that records the advertising data it is given (an
+    /// empty entry for a stop) and never reports.
+    struct Recorder(std::rc::Rc<core::cell::RefCell<std::vec::Vec<std::vec::Vec<u8>>>>);
+
+    impl crate::BleRadio for Recorder {
+        async fn advertise(&self, config: &crate::AdvConfig) -> Result<(), Errno> {
+            self.0.borrow_mut().push(config.data.as_bytes().to_vec());
+            Ok(())
+        }
+
+        async fn stop_advertising(&self) -> Result<(), Errno> {
+            self.0.borrow_mut().push(std::vec::Vec::new());
+            Ok(())
+        }
+
+        async fn scan(&self, _: &crate::ScanConfig) -> Result<(), Errno> {
+            Ok(())
+        }
+
+        async fn stop_scanning(&self) -> Result<(), Errno> {
+            Ok(())
+        }
+
+        async fn read_reports(&self, _: &mut dyn FnMut(&ScanReport)) -> Result<(), Errno> {
+            core::future::pending().await
+        }
+    }
+
+    #[test]
+    fn the_ble_controller_is_routed_through_the_board_and_wakes_the_idle_future() {
+        use core::future::Future;
+        use core::pin::pin;
+        use core::task::{Context, Waker};
+
+        let config =
+            crate::AdvConfig { interval_ms: 100, data: crate::AdvData::new(&[2, 1, 6]).unwrap(), scan_response: None };
+        let deadline = Instant::from_micros(1_000_000);
+        let mut none: Peripherals<NoRng> = Peripherals::default();
+        assert_eq!(Ble::start(&mut none, 1, BleJob::Advertise(config), deadline), Err(Errno::Unsupported));
+        assert_eq!(Ble::poll(&mut none, 1, Instant::ZERO), Some(Err(Errno::Unsupported)));
+        assert_eq!(none.next_report(1, Instant::ZERO), Err(Errno::Unsupported));
+
+        let extra: Peripherals<NoRng> = Peripherals { ble: Some(&CONTROLLER), ..Default::default() };
+        let board = SharedBoard::init(&BLE_CELL, [PinSlot::Unused], clock, |_, _, _| {}).unwrap();
+        let mut board = board.with_peripherals(extra);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut idle = pin!(extra.changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+
+        Ble::start(&mut board, 1, BleJob::Advertise(config), deadline).unwrap();
+        assert_eq!(Ble::poll(&mut board, 1, Instant::ZERO), None, "not served yet");
+        let advertised = std::rc::Rc::new(core::cell::RefCell::new(std::vec::Vec::new()));
+        let mut task = pin!(CONTROLLER.serve(Recorder(advertised.clone())));
+        assert!(task.as_mut().poll(&mut cx).is_pending(), "served, then waiting for more");
+        assert!(idle.as_mut().poll(&mut cx).is_ready(), "the finished job wakes the board");
+        assert_eq!(Ble::poll(&mut board, 1, Instant::ZERO), Some(Ok(())));
+        assert_eq!(*advertised.borrow(), [std::vec![2, 1, 6]], "the app's data went to the controller");
+
+        // The board hands the app's clean-up to the controller too.
+        Ble::release(&mut board, 1);
+        assert!(task.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(*advertised.borrow(), [std::vec![2, 1, 6], std::vec![]], "the app stopped: advertising stops");
+        let table = crate::modules::gatt::GattDeclaration::Service(crate::modules::gatt::Uuid::Short(0x180f));
+        assert_eq!(none.gatt_declare(1, table), Err(Errno::Unsupported), "no controller, no GATT");
     }
 }

@@ -11,124 +11,108 @@ compile_error!("akira-hal-esp: choose the chip with a feature: `esp32c6` or `esp
 #[cfg(all(feature = "esp32c6", feature = "esp32s3"))]
 compile_error!("akira-hal-esp: choose one chip feature, not both `esp32c6` and `esp32s3`");
 
-use core::cell::RefCell;
+use core::cell::Cell;
 
-use akira_bridge::{AppInfo, Board, Edge, Edges, Errno, Gpio, Instant, Level, PinBank, PinMode, PinSlot};
+use akira_bridge::{BoardCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard};
 use critical_section::Mutex;
 use esp_hal::gpio::{Input, Output};
 
+pub use akira_bridge::{AdcRoute, I2cBus, PwmRoute, Shared, SpiDev, UartPort};
+
+mod adc;
+mod flash;
+mod pwm;
+
+pub use adc::{ADC_BITS, AdcInputs, EspAdc};
+pub use flash::{AppStorage, FlashPartition, SharedFlash, partition};
+pub use pwm::LedcPwm;
+
 pub use akira_bridge;
+pub use akira_bridge::AlreadyInitialised;
+pub use akira_bridge::shared::Console;
 pub use esp_hal;
+pub use esp_storage;
 
 /// Logical pins a board can have (`0..MAX_PINS`).
 pub const MAX_PINS: usize = 16;
 
-/// Where console lines from apps go (esp-println, a UART, ...).
-pub type Console = fn(&AppInfo, Level, &str);
+/// The SPI flash's erase sector (`esp_storage::FlashStorage`), the OTA
+/// store's and the app storage's sector size.
+pub const FLASH_SECTOR: u32 = 4096;
 
-/// What sits at a logical pin: an esp-hal input or output.
-pub type Slot = PinSlot<Input<'static>, Output<'static>>;
-
-struct State {
-    pins: PinBank<Input<'static>, Output<'static>, MAX_PINS>,
-    /// Input levels at the last [`EspBoard::sample_inputs`].
-    levels: u32,
-    console: Console,
-}
-
-static STATE: Mutex<RefCell<Option<State>>> = Mutex::new(RefCell::new(None));
-
-/// The board was set up twice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct AlreadyInitialised;
+/// What sits at a logical pin: an input watched by [`watch`], or an
+/// esp-hal output.
+pub type Slot = PinSlot<LatchedInput, Output<'static>>;
 
 /// The board handle Akira apps get: copy it into each app's store. All
-/// copies share one state (in a critical-section mutex).
-#[derive(Clone, Copy, Debug)]
-pub struct EspBoard;
+/// copies share one state (pins and console in a critical-section mutex,
+/// input levels and edges in atomics), so it works with esp-rtos's embassy
+/// executor and any number of app tasks.
+pub type EspBoard = SharedBoard<Output<'static>, MAX_PINS, Peripherals>;
 
-impl EspBoard {
-    /// Sets the board up with its logical pin table (slot `n` is logical
-    /// pin `n`) and console.
-    pub fn init(pins: [Slot; MAX_PINS], console: Console) -> Result<EspBoard, AlreadyInitialised> {
-        critical_section::with(|cs| {
-            let mut state = STATE.borrow_ref_mut(cs);
-            if state.is_some() {
-                return Err(AlreadyInitialised);
-            }
-            let mut s = State { pins: PinBank::new(pins), levels: 0, console };
-            s.levels = sample(&mut s.pins);
-            *state = Some(s);
-            Ok(EspBoard)
-        })
-    }
+/// The chip's random number generator. Its output is truly random while
+/// an entropy source runs (the radio, or esp-hal's `TrngSource` on the
+/// SAR ADC), pseudo-random otherwise: see esp-hal's `rng` module.
+pub struct HwRng(pub esp_hal::rng::Rng);
 
-    /// Reads every input pin and latches the edges since the last call:
-    /// call it from the firmware's loop (a pulse shorter than the loop
-    /// period is missed; drive this from a GPIO interrupt for fast
-    /// signals).
-    pub fn sample_inputs(self) {
-        let _ = self.with(|s| {
-            let now = sample(&mut s.pins);
-            let changed = now ^ s.levels;
-            for pin in 0..MAX_PINS as u32 {
-                if changed & (1 << pin) != 0 {
-                    s.pins.record_edge(pin, if now & (1 << pin) != 0 { Edge::Rising } else { Edge::Falling });
-                }
-            }
-            s.levels = now;
-        });
-    }
-
-    fn with<R>(self, f: impl FnOnce(&mut State) -> R) -> Result<R, Errno> {
-        critical_section::with(|cs| STATE.borrow_ref_mut(cs).as_mut().map(f)).ok_or(Errno::Unsupported)
+impl akira_bridge::Rng for HwRng {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
+        self.0.read(buf);
+        Ok(())
     }
 }
 
-/// The levels of the input pins, one bit each.
-fn sample(pins: &mut PinBank<Input<'static>, Output<'static>, MAX_PINS>) -> u32 {
-    let mut levels = 0;
-    for pin in 0..MAX_PINS as u32 {
-        if let Some(PinSlot::Input(input)) = pins.slot_mut(pin)
-            && input.is_high()
-        {
-            levels |= 1 << pin;
-        }
-    }
-    levels
+/// What the board offers besides pins, clock and console: I2C buses
+/// (`i2c[n]` is app bus `n`; serve each from a task with esp-hal's async
+/// I2C master: `BUS.serve(I2c::new(p.I2C0, config)?.with_sda(sda)
+/// .with_scl(scl).into_async()).await`), SPI devices (`spi[n]` is app
+/// device `n`; serve each from a task with an async `SpiDevice` over
+/// esp-hal's DMA SPI master (`Spi::new(..)?.with_dma(..).with_buffers(..)
+/// .into_async()`) and a chip-select `Output`, e.g. embassy-embedded-hal's:
+/// `DEV.serve(SpiDevice::new(&SPI2_BUS, cs)).await`) and the RNG. `None`
+/// for what the board lacks.
+pub type Peripherals = akira_bridge::Peripherals<HwRng>;
+
+static CELL: BoardCell<Output<'static>, MAX_PINS> = BoardCell::new();
+/// The peripherals [`init`] was given, for [`idle`].
+static PERIPHERALS: Mutex<Cell<Option<Peripherals>>> = Mutex::new(Cell::new(None));
+
+/// Sets the board up with its logical pin table (slot `n` is logical pin
+/// `n`), console and other peripherals (`Peripherals::default()` for
+/// none). Input slots come from [`input`]; spawn a [`watch`] task for
+/// each, and a task serving each I2C bus and SPI device. The clock is
+/// embassy-time's (esp-rtos's time driver).
+pub fn init(
+    pins: [Slot; MAX_PINS],
+    console: Console,
+    peripherals: Peripherals,
+) -> Result<EspBoard, AlreadyInitialised> {
+    let board = SharedBoard::init(&CELL, pins, now, console)?;
+    critical_section::with(|cs| PERIPHERALS.borrow(cs).set(Some(peripherals)));
+    Ok(board.with_peripherals(peripherals))
 }
 
-impl Board for EspBoard {
-    fn now(&self) -> Instant {
-        Instant::from_micros(esp_hal::time::Instant::now().duration_since_epoch().as_micros())
-    }
-
-    fn log(&mut self, app: &AppInfo, level: Level, message: &str) {
-        if let Ok(console) = self.with(|s| s.console) {
-            console(app, level, message);
-        }
-    }
+/// The input slot for logical pin `pin`.
+pub fn input(pin: u32) -> Slot {
+    CELL.input(pin)
 }
 
-impl Gpio for EspBoard {
-    fn configure(&mut self, pin: u32, mode: PinMode) -> Result<(), Errno> {
-        self.with(|s| s.pins.configure(pin, mode))?
-    }
+/// Watches an esp-hal input (GPIO edge interrupts) as logical pin `pin`:
+/// run it in a task per input pin.
+pub async fn watch(pin: u32, input: Input<'static>) -> ! {
+    CELL.latch().watch(pin, input).await
+}
 
-    fn read(&mut self, pin: u32) -> Result<bool, Errno> {
-        self.with(|s| s.pins.read(pin))?
-    }
+/// What a scheduler awaits when no app can run: the next deadline, the
+/// next input edge or the end of an I2C or SPI transfer, whichever comes
+/// first.
+pub async fn idle(until: Option<Instant>) {
+    let deadline = until.map_or(embassy_time::Instant::MAX, |t| embassy_time::Instant::from_micros(t.as_micros()));
+    let peripherals = critical_section::with(|cs| PERIPHERALS.borrow(cs).get()).unwrap_or_default();
+    embassy_futures::select::select3(embassy_time::Timer::at(deadline), CELL.latch().changed(), peripherals.changed())
+        .await;
+}
 
-    fn write(&mut self, pin: u32, high: bool) -> Result<(), Errno> {
-        self.with(|s| s.pins.write(pin, high))?
-    }
-
-    fn toggle(&mut self, pin: u32) -> Result<bool, Errno> {
-        self.with(|s| s.pins.toggle(pin))?
-    }
-
-    fn take_edge(&mut self, pin: u32, edges: Edges) -> Result<Option<Edge>, Errno> {
-        self.with(|s| s.pins.take_edge(pin, edges))?
-    }
+fn now() -> Instant {
+    Instant::from_micros(embassy_time::Instant::now().as_micros())
 }

@@ -301,6 +301,12 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
         self.finished.changed().await
     }
 
+    /// The counter behind [`RfMailbox::changed`], for idle futures that
+    /// wait on several peripherals at once.
+    pub(crate) fn finished(&self) -> &Changes {
+        &self.finished
+    }
+
     /// Takes the oldest queued job: its slot, configuration, kind and
     /// length, with the bytes to send copied to `out`.
     fn next(&self, out: &mut [u8; BUF]) -> Option<(usize, LoraConfig, bool, usize)> {

@@ -219,6 +219,12 @@ impl<const RX: usize, const TX: usize> SerialBuffer<RX, TX> {
         self.activity.changed().await
     }
 
+    /// The activity counter behind [`SerialBuffer::changed`], for idle
+    /// futures that wait on several ports at once.
+    pub(crate) fn activity(&self) -> &Changes {
+        &self.activity
+    }
+
     /// Reads the port forever into the receive ring: run it as a firmware
     /// task. While the ring is full it waits for the app to take bytes
     /// rather than read more (a driver with flow control then holds the
