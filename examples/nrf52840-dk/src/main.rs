@@ -258,7 +258,8 @@ async fn main(spawner: Spawner) {
     // The NVMC, split into the key-value store's and the OTA store's
     // partitions.
     static NVMC: StaticCell<SharedNvmc> = StaticCell::new();
-    let nvmc: &'static SharedNvmc = NVMC.init(embassy_sync::blocking_mutex::Mutex::new(RefCell::new(Nvmc::new(p.NVMC))));
+    let nvmc: &'static SharedNvmc =
+        NVMC.init(embassy_sync::blocking_mutex::Mutex::new(RefCell::new(Nvmc::new(p.NVMC))));
     let kv = match FlashKv::new(Partition::new(nvmc, KV_AT, KV_SIZE), 0..KV_SIZE) {
         Ok(kv) => kv,
         Err(e) => panic!("key-value store: {}", defmt::Display2Format(&e)),
@@ -284,16 +285,16 @@ async fn main(spawner: Spawner) {
         }
     }
 
-    let store =
-        match Store::open(BlockingFlash(Partition::new(nvmc, STORE_AT, STORE.size)), STORE, StoreConfig {
-            meta_sectors: 2,
-            slots: 3,
-        })
-        .await
-        {
-            Ok(store) => store,
-            Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
-        };
+    let store = match Store::open(
+        BlockingFlash(Partition::new(nvmc, STORE_AT, STORE.size)),
+        STORE,
+        StoreConfig { meta_sectors: 2, slots: 3 },
+    )
+    .await
+    {
+        Ok(store) => store,
+        Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
+    };
     let policy = policy();
     let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };

@@ -43,8 +43,8 @@ use defmt::{info, warn};
 use embassy_embedded_hal::shared_bus::asynch::spi::SpiDevice;
 use embassy_executor::Spawner;
 use embassy_futures::select::{Either, select};
-use embassy_stm32::exti::{self, ExtiInput};
 use embassy_stm32::adc::{self, AdcChannel, SampleTime};
+use embassy_stm32::exti::{self, ExtiInput};
 use embassy_stm32::flash::{Blocking, Flash};
 use embassy_stm32::gpio::{Level as PinLevel, Output, OutputType, Pull, Speed};
 use embassy_stm32::i2c::{self, I2c};
@@ -309,10 +309,12 @@ async fn main(spawner: Spawner) {
         Err(_) => warn!("button not watched: task pool full"),
     }
 
-    let store = match Store::open(BlockingFlash(regions.bank2_region3), STORE, StoreConfig { meta_sectors: 2, slots: 5 }).await {
-        Ok(store) => store,
-        Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
-    };
+    let store =
+        match Store::open(BlockingFlash(regions.bank2_region3), STORE, StoreConfig { meta_sectors: 2, slots: 5 }).await
+        {
+            Ok(store) => store,
+            Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
+        };
     let policy = policy();
     let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };
