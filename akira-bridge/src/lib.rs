@@ -55,8 +55,8 @@ pub use modules::storage::{KvStore, StorageModule, StorageOp};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
 pub use shared::{
-    AdcRoute, AlreadyInitialised, BoardCell, I2cBus, NoRng, Peripherals, PwmRoute, Route, Shared, SharedAdc,
-    SharedBoard, SharedKv, SharedPwm, SpiDev, UartPort,
+    AdcRoute, AlreadyInitialised, BleController, BoardCell, I2cBus, NoRng, Peripherals, PwmRoute, Route, Shared,
+    SharedAdc, SharedBoard, SharedKv, SharedPwm, SpiDev, UartPort,
 };
 pub use state::{
     AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, charge_fuel, memory_and_state,

@@ -30,6 +30,7 @@ use crate::board::{AppInfo, Board, Level};
 use crate::errno::Errno;
 use crate::latch::{InputLatch, LatchedInput};
 use crate::modules::adc::Adc;
+use crate::modules::ble::{Ble, BleJob, BleMailbox, ScanReport};
 use crate::modules::gpio::{Edge, Edges, Gpio, PinBank, PinMode, PinSlot};
 use crate::modules::i2c::I2c;
 use crate::modules::i2c_async::{AsyncI2c, I2cMailbox};
@@ -254,6 +255,11 @@ forward_to_peripherals!(KvStore {
     fn remove(&mut self, app: &str, key: &[u8]) -> Result<bool, Errno>;
     fn used(&mut self, app: &str) -> Result<u32, Errno>;
 });
+forward_to_peripherals!(Ble {
+    fn start(&mut self, app: u16, job: BleJob, deadline: Instant) -> Result<(), Errno>;
+    fn poll(&mut self, app: u16, now: Instant) -> Option<Result<(), Errno>>;
+    fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno>;
+});
 forward_to_peripherals!(AsyncI2c {
     fn start(&mut self, app: u16, bus: u32, addr: u8, write: [&[u8]; 2], read_len: usize) -> Result<(), Errno>;
     fn poll(&mut self, app: u16, bus: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
@@ -340,6 +346,17 @@ pub const UART_RX: usize = 256;
 pub const UART_TX: usize = 256;
 /// Serial ports [`Peripherals`] can hold (app port `n` is `uart[n]`).
 pub const UART_PORTS: usize = 4;
+/// A BLE controller's job queue as the vendor adapters size it: one job
+/// and [`BLE_REPORTS`] scan reports queued per app for up to [`BLE_APPS`]
+/// apps, served by a firmware task over the chip's controller
+/// ([`BleMailbox::serve`] with a [`BleRadio`](crate::BleRadio), e.g.
+/// `akira-radio`'s `HciBle` over a bt-hci controller).
+pub type BleController = BleMailbox<BLE_APPS, BLE_REPORTS>;
+/// Apps that can each use a [`BleController`] at once.
+pub const BLE_APPS: usize = 4;
+/// Scan reports a [`BleController`] keeps per app (older ones are dropped
+/// and counted when an app does not take them).
+pub const BLE_REPORTS: usize = 8;
 /// PWM channels [`Peripherals`] can hold (app channel `n` is `pwm[n]`).
 pub const PWM_CHANNELS: usize = 8;
 /// Analog inputs [`Peripherals`] can hold (app channel `n` is `adc[n]`).
@@ -503,12 +520,13 @@ impl Rng for NoRng {
 ///   channels may share one timer or converter);
 /// - the apps' key-value store ([`SharedKv`], a [`FlashKv`](crate::FlashKv)
 ///   on the chip's flash in a [`Shared`] cell);
+/// - the BLE controller ([`BleController`], served by a task);
 /// - the chip's random number generator `R` in a [`Shared`] cell
 ///   ([`RngModule`](crate::RngModule)).
 ///
 /// A `None` is a peripheral the board lacks: apps asking for it get
 /// `AKIRA_ENORES` (a port, channel, bus or device) or `AKIRA_ENOTSUP` (the
-/// RNG, the store).
+/// RNG, the store, BLE).
 ///
 /// ```rust,ignore
 /// static I2C0: I2cBus = I2cBus::new();
@@ -541,6 +559,8 @@ pub struct Peripherals<R: 'static> {
     pub adc: [Option<AdcRoute>; ADC_CHANNELS],
     /// The apps' key-value store ([`StorageModule`](crate::StorageModule)).
     pub storage: Option<&'static dyn SharedKv>,
+    /// The BLE controller ([`BleModule`](crate::BleModule)).
+    pub ble: Option<&'static BleController>,
     /// The random number generator.
     pub rng: Option<&'static Shared<R>>,
 }
@@ -562,6 +582,7 @@ impl<R> Default for Peripherals<R> {
             pwm: [None; PWM_CHANNELS],
             adc: [None; ADC_CHANNELS],
             storage: None,
+            ble: None,
             rng: None,
         }
     }
@@ -592,15 +613,17 @@ impl<R> Peripherals<R> {
         self.storage.ok_or(Errno::Unsupported)
     }
 
-    /// Resolves when a transfer on any I2C bus or SPI device finishes, or
-    /// bytes arrive or transmit room appears on any serial port: part of a
-    /// board's idle future, so a suspended app resumes as soon as its
-    /// bytes are in.
+    /// Resolves when a transfer on any I2C bus or SPI device finishes,
+    /// bytes arrive or transmit room appears on any serial port, or a BLE
+    /// job finishes or a scan report arrives: part of a board's idle
+    /// future, so a suspended app resumes as soon as its bytes are in.
     pub async fn changed(self) {
-        const ALL: usize = I2C_BUSES + SPI_DEVICES + UART_PORTS;
+        const ALL: usize = I2C_BUSES + SPI_DEVICES + UART_PORTS + 1;
         let mut counters: [Option<&'static Changes>; ALL] = [None; ALL];
         let (i2c, rest) = counters.split_at_mut(I2C_BUSES);
-        let (spi, uart) = rest.split_at_mut(SPI_DEVICES);
+        let (spi, rest) = rest.split_at_mut(SPI_DEVICES);
+        let (uart, ble) = rest.split_at_mut(UART_PORTS);
+        ble[0] = self.ble.map(|controller| controller.changes());
         for (counter, bus) in i2c.iter_mut().zip(self.i2c) {
             *counter = bus.map(|bus| bus.finished());
         }
@@ -686,6 +709,23 @@ impl<R> Adc for Peripherals<R> {
     fn read_millivolts(&mut self, channel: u32) -> Result<u32, Errno> {
         let route = self.adc_route(channel)?;
         route.driver.read_millivolts(route.channel)
+    }
+}
+
+impl<R> Ble for Peripherals<R> {
+    fn start(&mut self, app: u16, job: BleJob, deadline: Instant) -> Result<(), Errno> {
+        self.ble.ok_or(Errno::Unsupported)?.start(app, job, deadline)
+    }
+
+    fn poll(&mut self, app: u16, now: Instant) -> Option<Result<(), Errno>> {
+        match self.ble {
+            Some(mut controller) => controller.poll(app, now),
+            None => Some(Err(Errno::Unsupported)),
+        }
+    }
+
+    fn next_report(&mut self, app: u16, now: Instant) -> Result<Option<ScanReport>, Errno> {
+        self.ble.ok_or(Errno::Unsupported)?.next_report(app, now)
     }
 }
 
@@ -1038,5 +1078,68 @@ mod tests {
         assert_eq!(KvStore::used(&mut copy, "weather"), Ok(5));
         assert_eq!(KvStore::remove(&mut extra, "weather", b"unit"), Ok(true));
         assert_eq!(KvStore::get(&mut copy, "weather", b"unit", &mut buf), Ok(None));
+    }
+
+    /// A controller that records the jobs it ran and never reports.
+    struct JobLog(std::rc::Rc<core::cell::RefCell<Vec<String>>>);
+
+    impl crate::BleRadio for JobLog {
+        async fn advertise(&self, config: &crate::AdvConfig) -> Result<(), Errno> {
+            self.0.borrow_mut().push(format!("advertise {} ms {:02x?}", config.interval_ms, config.data.as_bytes()));
+            Ok(())
+        }
+        async fn stop_advertising(&self) -> Result<(), Errno> {
+            self.0.borrow_mut().push("stop advertising".into());
+            Ok(())
+        }
+        async fn scan(&self, _: &crate::ScanConfig) -> Result<(), Errno> {
+            self.0.borrow_mut().push("scan".into());
+            Ok(())
+        }
+        async fn stop_scanning(&self) -> Result<(), Errno> {
+            self.0.borrow_mut().push("stop scanning".into());
+            Ok(())
+        }
+        async fn read_reports(&self, _: &mut dyn FnMut(&ScanReport)) -> Result<(), Errno> {
+            core::future::pending().await
+        }
+    }
+
+    static CONTROLLER: BleController = BleController::new();
+
+    #[test]
+    fn ble_jobs_go_to_the_controller_task_and_wake_the_idle_future() {
+        use core::future::Future;
+        use core::pin::pin;
+        use core::task::{Context, Waker};
+
+        let job = BleJob::Advertise(crate::AdvConfig {
+            interval_ms: 100,
+            data: crate::AdvData::new(&[2, 1, 6]).unwrap(),
+            scan_response: None,
+        });
+        let now = Instant::from_micros(0);
+        let deadline = Instant::from_micros(1_000_000);
+        let mut none: Peripherals<NoRng> = Peripherals::default();
+        assert_eq!(Ble::start(&mut none, 1, job, deadline), Err(Errno::Unsupported), "no controller");
+        assert_eq!(Ble::poll(&mut none, 1, now), Some(Err(Errno::Unsupported)));
+        assert_eq!(Ble::next_report(&mut none, 1, now), Err(Errno::Unsupported));
+
+        let extra: Peripherals<NoRng> = Peripherals { ble: Some(&CONTROLLER), ..Default::default() };
+        static BLE_CELL: BoardCell<MemoryPin, 1> = BoardCell::new();
+        let board = SharedBoard::init(&BLE_CELL, [PinSlot::Unused], clock, |_, _, _| {}).unwrap();
+        let mut board = board.with_peripherals(extra);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut idle = pin!(extra.changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+        Ble::start(&mut board, 1, job, deadline).unwrap();
+        assert_eq!(Ble::poll(&mut board, 1, now), None, "queued for the task");
+        let jobs = std::rc::Rc::new(core::cell::RefCell::new(Vec::new()));
+        let mut task = pin!(CONTROLLER.serve(JobLog(jobs.clone())));
+        assert!(task.as_mut().poll(&mut cx).is_pending());
+        assert!(task.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(*jobs.borrow(), ["advertise 100 ms [02, 01, 06]"]);
+        assert!(idle.as_mut().poll(&mut cx).is_ready(), "the finished job wakes the board");
+        assert_eq!(Ble::poll(&mut board, 1, now), Some(Ok(())));
     }
 }

@@ -395,6 +395,12 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
         self.changes.changed().await
     }
 
+    /// The counter behind [`BleMailbox::changed`], for idle futures that
+    /// wait on several peripherals at once.
+    pub(crate) fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
     /// Reports app `app` lost because its queue was full.
     pub fn dropped_reports(&self, app: u16) -> u32 {
         critical_section::with(|cs| self.slots.borrow_ref_mut(cs).find(app).map_or(0, |s| s.dropped))
