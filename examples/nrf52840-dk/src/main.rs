@@ -16,34 +16,46 @@
 //!   as app ADC channels 0–3.
 //! - Installed apps start at boot; a preinstalled blinky runs from the
 //!   firmware image.
+//! - With the `ble` feature: BLE advertising and scanning for apps
+//!   through Nordic's SoftDevice Controller (see `ble.rs`); flash then
+//!   goes through MPSL's timeslots and the key-value store is left out.
 
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
+#[cfg(feature = "ble")]
+mod ble;
+
+#[cfg(not(feature = "ble"))]
 use core::cell::RefCell;
 
 use akira_bridge::{
-    AdcModule, AppInfo, AsyncI2cModule, AsyncSpiModule, Board, Bridge, FlashKv, Level, PinSlot, PwmModule, RngModule,
-    StorageModule, UartModule,
+    AdcModule, AppInfo, AsyncI2cModule, AsyncSpiModule, Board, Bridge, Level, PinSlot, PwmModule, RngModule, UartModule,
 };
+#[cfg(not(feature = "ble"))]
+use akira_bridge::{FlashKv, StorageModule};
 use akira_caps::Policy;
-use akira_caps::scope::{GpioScope, I2cScope, StorageScope};
+use akira_caps::scope::{GpioScope, I2cScope};
 use akira_device::{Device, DeviceConfig, Note};
 use akira_hal_nrf::{
     AdcRoute, HwRng, I2cBus, MAX_PINS, NrfAdc, NrfPwm, Peripherals, PwmRoute, Shared, Slot, SpiDev, UartPort,
 };
 use akira_ota::package::{TrustPolicy, TrustedKey};
-use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
+#[cfg(not(feature = "ble"))]
+use akira_ota::store::BlockingFlash;
+use akira_ota::store::{Region, Store, StoreConfig};
 use akira_sandbox::{Runtime, RuntimeConfig};
 use defmt::{info, warn};
+#[cfg(not(feature = "ble"))]
 use embassy_embedded_hal::flash::partition::BlockingPartition;
 use embassy_embedded_hal::shared_bus::asynch::spi::SpiDevice;
 use embassy_executor::Spawner;
 use embassy_futures::select::{Either, select};
 use embassy_nrf::buffered_uarte::{self, BufferedUarte, BufferedUarteRx, BufferedUarteTx};
 use embassy_nrf::gpio::{Input, Level as PinLevel, Output, OutputDrive, Pull};
+#[cfg(not(feature = "ble"))]
 use embassy_nrf::nvmc::Nvmc;
 use embassy_nrf::pwm::{SimpleConfig, SimplePwm};
 use embassy_nrf::rng::Rng;
@@ -51,7 +63,9 @@ use embassy_nrf::saadc::{self, ChannelConfig, Saadc};
 use embassy_nrf::spim::{self, Spim};
 use embassy_nrf::twim::{self, Twim};
 use embassy_nrf::{bind_interrupts, peripherals, uarte};
-use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex};
+#[cfg(not(feature = "ble"))]
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
 use embedded_alloc::LlffHeap;
 use embedded_io_async::Write;
@@ -66,15 +80,27 @@ const BLINKY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blinky.wasm"));
 
 /// Heap for wasmi: modules, instances, stacks (about 20 KB per small app).
 const HEAP_SIZE: usize = 128 * 1024;
-/// Where the OTA store starts: the top 192 KiB of flash (memory.x links
+/// Where the OTA store starts: the top 192 KiB of flash (memory-default.x links
 /// the firmware below the key-value store).
+#[cfg(not(feature = "ble"))]
 const STORE_AT: u32 = 0xD_0000;
-/// The OTA store within its partition: two journal pages and three slots
-/// of 60 KiB.
-const STORE: Region = Region { offset: 0, size: 0x3_0000 };
+/// The OTA store's size: two journal pages and three slots of 60 KiB.
+#[cfg(not(feature = "ble"))]
+const STORE_SIZE: u32 = 0x3_0000;
+/// With BLE, the OTA store is the top 128 KiB (memory-ble.x links the
+/// larger firmware below it).
+#[cfg(feature = "ble")]
+const STORE_AT: u32 = 0xE_0000;
+/// Its size: two journal pages and two slots of 60 KiB.
+#[cfg(feature = "ble")]
+const STORE_SIZE: u32 = 0x2_0000;
+/// App slots in the OTA store.
+const STORE_SLOTS: u32 = if cfg!(feature = "ble") { 2 } else { 3 };
 /// The apps' key-value store: the 16 KiB (four pages) below the OTA store.
+#[cfg(not(feature = "ble"))]
 const KV_AT: u32 = 0xC_C000;
 /// Its size.
+#[cfg(not(feature = "ble"))]
 const KV_SIZE: u32 = 0x4000;
 
 #[global_allocator]
@@ -86,6 +112,16 @@ bind_interrupts!(struct Irqs {
     SAADC => saadc::InterruptHandler;
     TWISPI0 => twim::InterruptHandler<peripherals::TWISPI0>;
     SPI2 => spim::InterruptHandler<peripherals::SPI2>;
+    #[cfg(feature = "ble")]
+    EGU0_SWI0 => nrf_sdc::mpsl::LowPrioInterruptHandler;
+    #[cfg(feature = "ble")]
+    CLOCK_POWER => nrf_sdc::mpsl::ClockInterruptHandler;
+    #[cfg(feature = "ble")]
+    RADIO => nrf_sdc::mpsl::HighPrioInterruptHandler;
+    #[cfg(feature = "ble")]
+    TIMER0 => nrf_sdc::mpsl::HighPrioInterruptHandler;
+    #[cfg(feature = "ble")]
+    RTC0 => nrf_sdc::mpsl::HighPrioInterruptHandler;
 });
 
 /// App I2C bus 0: TWIM0's transfer queue.
@@ -102,10 +138,13 @@ static PWM0: Shared<NrfPwm> = Shared::new();
 static ADC: Shared<NrfAdc<4>> = Shared::new();
 /// The NVMC, shared by the OTA store's and the key-value store's
 /// partitions (each operation takes it whole, so they never interleave).
+#[cfg(not(feature = "ble"))]
 type SharedNvmc = embassy_sync::blocking_mutex::Mutex<CriticalSectionRawMutex, RefCell<Nvmc<'static>>>;
 /// A partition of the NVMC.
+#[cfg(not(feature = "ble"))]
 type Partition = BlockingPartition<'static, CriticalSectionRawMutex, Nvmc<'static>>;
 /// The apps' key-value store.
+#[cfg(not(feature = "ble"))]
 static KV: Shared<FlashKv<Partition>> = Shared::new();
 
 #[embassy_executor::task]
@@ -146,7 +185,8 @@ fn note(note: Note<'_>) {
 
 /// What apps may have on this board: the LEDs, the buttons, the timer, the
 /// console, I2C bus 0, SPI device 0, serial port 0, PWM channels 0–3, ADC
-/// channels 0–3, 4 KiB in the key-value store, the RNG.
+/// channels 0–3, 4 KiB in the key-value store (without BLE), advertising
+/// and scanning (with BLE), the RNG.
 fn policy() -> Policy {
     let mut p = Policy::deny_all();
     p.max_memory = 64 * 1024;
@@ -167,7 +207,21 @@ fn policy() -> Policy {
     // PWM0 on D3, D5, D6, D9; the SAADC on A0-A3.
     p.allow.pwm = Some((0..4).collect());
     p.allow.adc = Some((0..4).collect());
-    p.allow.storage = Some(StorageScope { quota: 4096 });
+    #[cfg(not(feature = "ble"))]
+    {
+        p.allow.storage = Some(akira_caps::scope::StorageScope { quota: 4096 });
+    }
+    #[cfg(feature = "ble")]
+    {
+        use akira_caps::scope::{BleScope, ble};
+        // Advertising (no faster than every 100 ms, data changed at most
+        // twice a second) and scanning.
+        p.allow.ble = Some(BleScope {
+            roles: [ble::ADVERTISE, ble::SCAN].into_iter().collect(),
+            min_adv_interval_ms: 100,
+            adv_changes_per_s: 2,
+        });
+    }
     p
 }
 
@@ -180,7 +234,16 @@ async fn main(spawner: Spawner) {
         // for the rest of the program.
         unsafe { HEAP.init(mem.as_mut_ptr() as usize, HEAP_SIZE) }
     }
+    #[cfg(not(feature = "ble"))]
     let p = embassy_nrf::init(Default::default());
+    // MPSL keeps interrupt priority 0 for the radio's timing.
+    #[cfg(feature = "ble")]
+    let p = {
+        let mut config = embassy_nrf::config::Config::default();
+        config.gpiote_interrupt_priority = embassy_nrf::interrupt::Priority::P2;
+        config.time_interrupt_priority = embassy_nrf::interrupt::Priority::P2;
+        embassy_nrf::init(config)
+    };
 
     // Logical pins: 0–1 buttons 1–2 (active low), 2–5 LEDs 1–4 (active low:
     // start high = off).
@@ -255,19 +318,42 @@ async fn main(spawner: Spawner) {
     saadc.calibrate().await;
     let Ok(saadc) = ADC.init(NrfAdc::new(saadc)) else { panic!("SAADC set up twice") };
 
-    // The NVMC, split into the key-value store's and the OTA store's
-    // partitions.
-    static NVMC: StaticCell<SharedNvmc> = StaticCell::new();
-    let nvmc: &'static SharedNvmc =
-        NVMC.init(embassy_sync::blocking_mutex::Mutex::new(RefCell::new(Nvmc::new(p.NVMC))));
-    let kv = match FlashKv::new(Partition::new(nvmc, KV_AT, KV_SIZE), 0..KV_SIZE) {
-        Ok(kv) => kv,
-        Err(e) => panic!("key-value store: {}", defmt::Display2Format(&e)),
-    };
-    let Ok(kv) = KV.init(kv) else { panic!("key-value store set up twice") };
-
     let Ok(rng) = RNG.init(HwRng(Rng::new_blocking(p.RNG))) else { panic!("RNG set up twice") };
-    let mut extra = Peripherals { rng: Some(rng), storage: Some(kv), ..Peripherals::default() };
+    let mut extra = Peripherals { rng: Some(rng), ..Peripherals::default() };
+
+    // Without BLE: the NVMC, split into the key-value store's and the OTA
+    // store's partitions.
+    #[cfg(not(feature = "ble"))]
+    let (store_flash, store_region) = {
+        static NVMC: StaticCell<SharedNvmc> = StaticCell::new();
+        let nvmc: &'static SharedNvmc =
+            NVMC.init(embassy_sync::blocking_mutex::Mutex::new(RefCell::new(Nvmc::new(p.NVMC))));
+        let kv = match FlashKv::new(Partition::new(nvmc, KV_AT, KV_SIZE), 0..KV_SIZE) {
+            Ok(kv) => kv,
+            Err(e) => panic!("key-value store: {}", defmt::Display2Format(&e)),
+        };
+        let Ok(kv) = KV.init(kv) else { panic!("key-value store set up twice") };
+        extra.storage = Some(kv);
+        (BlockingFlash(Partition::new(nvmc, STORE_AT, STORE_SIZE)), Region { offset: 0, size: STORE_SIZE })
+    };
+    // With BLE: MPSL and the SoftDevice Controller; the flash through
+    // MPSL's timeslots (the OTA store only).
+    #[cfg(feature = "ble")]
+    let (store_flash, store_region) = {
+        ble::lower_priorities();
+        static MPSL: StaticCell<nrf_sdc::mpsl::MultiprotocolServiceLayer<'static>> = StaticCell::new();
+        let mpsl_p = nrf_sdc::mpsl::Peripherals::new(p.RTC0, p.TIMER0, p.TEMP, p.PPI_CH19, p.PPI_CH30, p.PPI_CH31);
+        let mpsl = match nrf_sdc::mpsl::MultiprotocolServiceLayer::new(mpsl_p, Irqs, ble::LFCLK) {
+            Ok(mpsl) => MPSL.init(mpsl),
+            Err(e) => panic!("MPSL: {:?}", e),
+        };
+        let sdc_p = nrf_sdc::Peripherals::new(
+            p.PPI_CH17, p.PPI_CH18, p.PPI_CH20, p.PPI_CH21, p.PPI_CH22, p.PPI_CH23, p.PPI_CH24, p.PPI_CH25, p.PPI_CH26,
+            p.PPI_CH27, p.PPI_CH28, p.PPI_CH29,
+        );
+        extra.ble = ble::start(&spawner, mpsl, sdc_p);
+        (nrf_sdc::mpsl::Flash::take(mpsl, p.NVMC), Region { offset: STORE_AT, size: STORE_SIZE })
+    };
     extra.i2c[0] = Some(&I2C0_BUS);
     extra.spi[0] = Some(&SPIM2_DEV0);
     extra.uart[0] = Some(&UART1_PORT);
@@ -285,12 +371,7 @@ async fn main(spawner: Spawner) {
         }
     }
 
-    let store = match Store::open(
-        BlockingFlash(Partition::new(nvmc, STORE_AT, STORE.size)),
-        STORE,
-        StoreConfig { meta_sectors: 2, slots: 3 },
-    )
-    .await
+    let store = match Store::open(store_flash, store_region, StoreConfig { meta_sectors: 2, slots: STORE_SLOTS }).await
     {
         Ok(store) => store,
         Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
@@ -299,17 +380,18 @@ async fn main(spawner: Spawner) {
     let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
-    let Ok(bridge) = Bridge::with_builtins()
+    let bridge = Bridge::with_builtins()
         .with(AsyncI2cModule)
         .and_then(|b| b.with(AsyncSpiModule))
         .and_then(|b| b.with(RngModule))
         .and_then(|b| b.with(UartModule))
         .and_then(|b| b.with(PwmModule))
-        .and_then(|b| b.with(AdcModule))
-        .and_then(|b| b.with(StorageModule))
-    else {
-        panic!("module names clash")
-    };
+        .and_then(|b| b.with(AdcModule));
+    #[cfg(not(feature = "ble"))]
+    let bridge = bridge.and_then(|b| b.with(StorageModule));
+    #[cfg(feature = "ble")]
+    let bridge = bridge.and_then(|b| b.with(akira_bridge::BleModule));
+    let Ok(bridge) = bridge else { panic!("module names clash") };
     let runtime = Runtime::new(config, bridge, policy.clone());
     let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), note).await;
     if device.store().apps().is_empty() {
