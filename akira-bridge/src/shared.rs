@@ -566,7 +566,7 @@ impl Rng for NoRng {
 ///
 /// A `None` is a peripheral the board lacks: apps asking for it get
 /// `AKIRA_ENORES` (a port, channel, bus or device) or `AKIRA_ENOTSUP` (the
-/// RNG, the store).
+/// RNG, the store, BLE).
 ///
 /// ```rust,ignore
 /// static I2C0: I2cBus = I2cBus::new();
@@ -656,10 +656,10 @@ impl<R> Peripherals<R> {
         self.storage.ok_or(Errno::Unsupported)
     }
 
-    /// Resolves when a transfer on any I2C bus or SPI device finishes, or
-    /// bytes arrive or transmit room appears on any serial port: part of a
-    /// board's idle future, so a suspended app resumes as soon as its
-    /// bytes are in.
+    /// Resolves when a transfer on any I2C bus or SPI device finishes,
+    /// bytes arrive or transmit room appears on any serial port, or a BLE
+    /// job finishes or a scan report arrives: part of a board's idle
+    /// future, so a suspended app resumes as soon as its bytes are in.
     pub async fn changed(self) {
         const ALL: usize = I2C_BUSES + SPI_DEVICES + UART_PORTS + 2;
         let mut counters: [Option<&'static Changes>; ALL] = [None; ALL];

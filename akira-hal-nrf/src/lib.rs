@@ -17,7 +17,10 @@ use akira_bridge::{BoardCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard
 use critical_section::Mutex;
 use embassy_nrf::gpio::{Input, Output};
 
-pub use akira_bridge::{I2cBus, Shared, SpiDev};
+pub use akira_bridge::{AdcRoute, I2cBus, PwmRoute, Shared, SpiDev, UartPort};
+
+mod analog;
+pub use analog::{NrfAdc, NrfPwm};
 
 pub use akira_bridge;
 pub use akira_bridge::AlreadyInitialised;
@@ -57,8 +60,13 @@ impl akira_bridge::Rng for HwRng {
 /// ram_buffer)).await`), SPI devices (`spi[n]` is app device `n`; serve
 /// each from a task with an async `SpiDevice` over embassy-nrf's `Spim`
 /// and a chip-select `Output`, e.g. embassy-embedded-hal's:
-/// `DEV.serve(SpiDevice::new(&SPIM3_BUS, cs)).await`) and the RNG. `None`
-/// for what the board lacks.
+/// `DEV.serve(SpiDevice::new(&SPIM3_BUS, cs)).await`), serial ports
+/// (`uart[n]` is app port `n`, a [`UartPort`] pumped by two tasks over a
+/// split `BufferedUarte`: `PORT.pump_rx(rx).await`, `PORT.pump_tx(tx).await`),
+/// PWM outputs and analog inputs (`pwm[n]`, `adc[n]`: routes to an
+/// [`NrfPwm`] or [`NrfAdc`] in a [`Shared`] cell), the apps' key-value
+/// store (a `Shared<FlashKv<_>>` on NVMC pages) and the RNG. `None` for
+/// what the board lacks.
 pub type Peripherals = akira_bridge::Peripherals<HwRng>;
 
 static CELL: BoardCell<Output<'static>, MAX_PINS> = BoardCell::new();
@@ -68,7 +76,8 @@ static PERIPHERALS: Mutex<Cell<Option<Peripherals>>> = Mutex::new(Cell::new(None
 /// Sets the board up with its logical pin table (slot `n` is logical pin
 /// `n`), console and other peripherals (`Peripherals::default()` for
 /// none). Input slots come from [`input`]; spawn a [`watch`] task for
-/// each, and a task serving each I2C bus and SPI device. The clock is embassy-time's.
+/// each, a task serving each I2C bus and SPI device, and two pumping each
+/// serial port. The clock is embassy-time's.
 pub fn init(
     pins: [Slot; MAX_PINS],
     console: Console,
@@ -91,8 +100,8 @@ pub async fn watch(pin: u32, input: Input<'static>) -> ! {
 }
 
 /// What a scheduler awaits when no app can run: the next deadline, the
-/// next input edge or the end of an I2C or SPI transfer, whichever comes
-/// first.
+/// next input edge, the end of an I2C or SPI transfer, or bytes (or room)
+/// on a serial port, whichever comes first.
 pub async fn idle(until: Option<Instant>) {
     let deadline = until.map_or(embassy_time::Instant::MAX, |t| embassy_time::Instant::from_micros(t.as_micros()));
     let peripherals = critical_section::with(|cs| PERIPHERALS.borrow(cs).get()).unwrap_or_default();

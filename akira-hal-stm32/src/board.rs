@@ -32,7 +32,8 @@ static PERIPHERALS: Mutex<Cell<Option<Peripherals>>> = Mutex::new(Cell::new(None
 /// Sets the board up with its logical pin table (slot `n` is logical pin
 /// `n`), console and other peripherals (`Peripherals::default()` for
 /// none). Input slots come from [`input`]; spawn a [`watch`] task for
-/// each, and a task serving each I2C bus and SPI device. The clock is embassy-time's.
+/// each, a task serving each I2C bus and SPI device, and two pumping each
+/// serial port. The clock is embassy-time's.
 pub fn init(
     pins: [Slot; MAX_PINS],
     console: Console,
@@ -55,8 +56,8 @@ pub async fn watch(pin: u32, input: ExtiInput<'static, Async>) -> ! {
 }
 
 /// What a scheduler awaits when no app can run: the next deadline, the
-/// next input edge or the end of an I2C or SPI transfer, whichever comes
-/// first.
+/// next input edge, the end of an I2C or SPI transfer, or bytes (or room)
+/// on a serial port, whichever comes first.
 pub async fn idle(until: Option<Instant>) {
     let deadline = until.map_or(embassy_time::Instant::MAX, |t| embassy_time::Instant::from_micros(t.as_micros()));
     let peripherals = critical_section::with(|cs| PERIPHERALS.borrow(cs).get()).unwrap_or_default();

@@ -32,3 +32,7 @@ pub use board::*;
 mod peripherals;
 #[cfg(any(feature = "stm32f405rg", feature = "stm32f411re", feature = "stm32f446re", feature = "stm32f429zi"))]
 pub use peripherals::*;
+#[cfg(any(feature = "stm32f405rg", feature = "stm32f411re", feature = "stm32f446re", feature = "stm32f429zi"))]
+mod analog;
+#[cfg(any(feature = "stm32f405rg", feature = "stm32f411re", feature = "stm32f446re", feature = "stm32f429zi"))]
+pub use analog::*;

@@ -1,10 +1,12 @@
 //! Peripherals beyond pins: I2C buses and SPI devices served by firmware
-//! tasks, and the
+//! tasks, serial ports pumped by firmware tasks, PWM outputs and analog
+//! inputs ([`Stm32Pwm`](crate::Stm32Pwm), [`Stm32Adc`](crate::Stm32Adc)),
+//! the apps' key-value store, and the
 //! hardware random number generator on the chips that have one. The
 //! shape is the bridge's [`akira_bridge::Peripherals`], shared by the
 //! vendor adapters.
 
-pub use akira_bridge::{I2cBus, Shared, SpiDev};
+pub use akira_bridge::{AdcRoute, I2cBus, PwmRoute, Shared, SpiDev, UartPort};
 
 /// The chip's true random number generator (STM32F405 and STM32F429).
 #[cfg(any(feature = "stm32f405rg", feature = "stm32f429zi"))]
@@ -26,14 +28,21 @@ impl akira_bridge::Rng for HwRng {
 /// irqs, config)).await`), SPI devices (`spi[n]` is app device `n`; serve
 /// each from a task with an async `SpiDevice` over embassy-stm32's `Spi`
 /// with DMA and a chip-select `Output`, e.g. embassy-embedded-hal's:
-/// `DEV.serve(SpiDevice::new(&SPI1_BUS, cs)).await`) and the RNG. `None`
-/// for what the board lacks.
+/// `DEV.serve(SpiDevice::new(&SPI1_BUS, cs)).await`), serial ports
+/// (`uart[n]` is app port `n`, a [`UartPort`] pumped by two tasks over a
+/// split `BufferedUart`: `PORT.pump_rx(rx).await`, `PORT.pump_tx(tx).await`),
+/// PWM outputs and analog inputs (`pwm[n]`, `adc[n]`: routes to a
+/// [`Stm32Pwm`](crate::Stm32Pwm) or [`Stm32Adc`](crate::Stm32Adc) in a
+/// [`Shared`] cell), the apps' key-value store (a `Shared<FlashKv<_>>` on
+/// a flash region) and the RNG. `None` for what the board lacks.
 #[cfg(any(feature = "stm32f405rg", feature = "stm32f429zi"))]
 pub type Peripherals = akira_bridge::Peripherals<HwRng>;
 
 /// What the board offers besides pins, clock and console: I2C buses
 /// (`i2c[n]` is app bus `n`; serve each from a task with embassy-stm32's
-/// async driver) and SPI devices (`spi[n]` is app device `n`, served
-/// likewise over an async `SpiDevice`). This chip has no RNG.
+/// async driver), SPI devices (`spi[n]` is app device `n`, served
+/// likewise over an async `SpiDevice`), serial ports, PWM outputs, analog
+/// inputs and the key-value store, as on the chips with an RNG. This chip
+/// has no RNG.
 #[cfg(not(any(feature = "stm32f405rg", feature = "stm32f429zi")))]
 pub type Peripherals = akira_bridge::Peripherals<akira_bridge::NoRng>;

@@ -1,5 +1,6 @@
 //! The preinstalled app: blinky, from WAT, with its manifest embedded.
-//! Also puts memory.x where the linker finds it.
+//! Also puts the memory layout where the linker finds it as memory.x:
+//! memory-default.x, or memory-ble.x with the `ble` feature.
 
 use std::path::PathBuf;
 
@@ -28,7 +29,13 @@ fn main() {
     wasm.extend(m.custom_section());
     std::fs::write(out.join("blinky.wasm"), wasm).expect("write blinky");
 
-    std::fs::copy("memory.x", out.join("memory.x")).expect("memory.x");
+    // The BLE firmware (nrf-sdc's controller is some 60 KB more code)
+    // links below a smaller OTA store: memory-ble.x.
+    // (No memory.x in the package root: the linker would find that one
+    // first.)
+    let memory = if std::env::var_os("CARGO_FEATURE_BLE").is_some() { "memory-ble.x" } else { "memory-default.x" };
+    std::fs::copy(memory, out.join("memory.x")).expect("memory.x");
     println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed=memory-default.x");
+    println!("cargo:rerun-if-changed=memory-ble.x");
 }

@@ -3,7 +3,9 @@
 //! - The board: the user button and LD1–LD3 as logical pins (see README),
 //!   the console on RTT (defmt), the core at 168 MHz from the HSI.
 //! - The OTA store on flash bank 2 (sectors 17–23, 7 × 128 KiB): erasing
-//!   it does not stall the firmware, which runs from bank 1.
+//!   it does not stall the firmware, which runs from bank 1. The apps'
+//!   key-value store (`akira:storage`) on bank 2's sectors 12–15
+//!   (4 × 16 KiB).
 //! - Packages from `akira push --serial` on the ST-LINK virtual COM port
 //!   (USART3), 115 200 baud.
 //! - I2C1 on the Arduino header (D15 SCL / D14 SDA) as app bus 0, served
@@ -12,6 +14,10 @@
 //! - SPI1 on the Arduino header (D13 SCK, D12 MISO, D11 MOSI, D10 chip
 //!   select) as app SPI device 0, served by a task with DMA while the app
 //!   waits suspended.
+//! - USART6 on the Arduino header (D0 RX, D1 TX) as app serial port 0,
+//!   pumped by two tasks (USART3, the ST-LINK VCOM, stays the OTA link);
+//!   TIM1 CH1–CH3 on D6, D5, D3 and TIM4 CH4 on D9 as app PWM channels
+//!   0–3; ADC1 on A0–A2 as app ADC channels 0–2.
 //! - Installed apps start at boot; a preinstalled blinky runs from the
 //!   firmware image.
 
@@ -20,11 +26,16 @@
 
 extern crate alloc;
 
-use akira_bridge::{AppInfo, AsyncI2cModule, AsyncSpiModule, Board, Bridge, Level, PinSlot, RngModule, Shared};
+use akira_bridge::{
+    AdcModule, AppInfo, AsyncI2cModule, AsyncSpiModule, Board, Bridge, FlashKv, Level, PinSlot, PwmModule, RngModule,
+    Shared, StorageModule, UartModule,
+};
 use akira_caps::Policy;
-use akira_caps::scope::{GpioScope, I2cScope};
+use akira_caps::scope::{GpioScope, I2cScope, StorageScope};
 use akira_device::{Device, DeviceConfig, Note};
-use akira_hal_stm32::{HwRng, I2cBus, MAX_PINS, Peripherals, Slot, SpiDev};
+use akira_hal_stm32::{
+    AdcRoute, HwRng, I2cBus, MAX_PINS, Peripherals, PwmRoute, Slot, SpiDev, Stm32Adc, Stm32Pwm, UartPort,
+};
 use akira_ota::package::{TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_sandbox::{Runtime, RuntimeConfig};
@@ -32,15 +43,18 @@ use defmt::{info, warn};
 use embassy_embedded_hal::shared_bus::asynch::spi::SpiDevice;
 use embassy_executor::Spawner;
 use embassy_futures::select::{Either, select};
+use embassy_stm32::adc::{self, AdcChannel, SampleTime};
 use embassy_stm32::exti::{self, ExtiInput};
-use embassy_stm32::flash::Flash;
-use embassy_stm32::gpio::{Level as PinLevel, Output, Pull, Speed};
+use embassy_stm32::flash::{Blocking, Flash};
+use embassy_stm32::gpio::{Level as PinLevel, Output, OutputType, Pull, Speed};
 use embassy_stm32::i2c::{self, I2c};
 use embassy_stm32::mode::Async;
 use embassy_stm32::rng::{self, Rng};
 use embassy_stm32::spi::{self, Spi};
 use embassy_stm32::time::Hertz;
-use embassy_stm32::usart::{self, BufferedUart};
+use embassy_stm32::timer::low_level::CountingMode;
+use embassy_stm32::timer::simple_pwm::{PwmPin, SimplePwm};
+use embassy_stm32::usart::{self, BufferedUart, BufferedUartRx, BufferedUartTx};
 use embassy_stm32::{bind_interrupts, dma, interrupt, peripherals, rcc};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
@@ -60,12 +74,16 @@ const HEAP_SIZE: usize = 96 * 1024;
 /// The OTA store: all of `bank2_region3` (sectors 17–23), two journal
 /// sectors and five slots of 128 KiB.
 const STORE: Region = Region { offset: 0, size: 7 * 128 * 1024 };
+/// The apps' key-value store: all of `bank2_region1` (sectors 12-15,
+/// 4 x 16 KiB at 0x0810_0000).
+const KV_SIZE: u32 = 4 * 16 * 1024;
 
 #[global_allocator]
 static HEAP: LlffHeap = LlffHeap::empty();
 
 bind_interrupts!(struct Irqs {
     USART3 => usart::BufferedInterruptHandler<peripherals::USART3>;
+    USART6 => usart::BufferedInterruptHandler<peripherals::USART6>;
     EXTI15_10 => exti::InterruptHandler<interrupt::typelevel::EXTI15_10>;
     I2C1_EV => i2c::EventInterruptHandler<peripherals::I2C1>;
     I2C1_ER => i2c::ErrorInterruptHandler<peripherals::I2C1>;
@@ -82,6 +100,27 @@ static I2C1_BUS: I2cBus = I2cBus::new();
 static SPI1_DEV0: SpiDev = SpiDev::new();
 /// The hardware RNG, shared by every app.
 static RNG: Shared<HwRng> = Shared::new();
+/// App serial port 0: USART6's buffers.
+static USART6_PORT: UartPort = UartPort::new();
+/// TIM1's channels (D6, D5, D3 on CH1-CH3).
+static TIM1_PWM: Shared<Stm32Pwm<peripherals::TIM1>> = Shared::new();
+/// TIM4's channels (D9 on CH4).
+static TIM4_PWM: Shared<Stm32Pwm<peripherals::TIM4>> = Shared::new();
+/// ADC1 on A0-A2.
+static ADC1: Shared<Stm32Adc<3>> = Shared::new();
+/// The apps' key-value store on bank 2's 16 KiB sectors.
+type KvFlash = embassy_stm32::flash::Bank2Region1<'static, Blocking>;
+static KV: Shared<FlashKv<KvFlash>> = Shared::new();
+
+#[embassy_executor::task]
+async fn usart6_rx(rx: BufferedUartRx<'static>) -> ! {
+    USART6_PORT.pump_rx(rx).await
+}
+
+#[embassy_executor::task]
+async fn usart6_tx(tx: BufferedUartTx<'static>) -> ! {
+    USART6_PORT.pump_tx(tx).await
+}
 
 #[embassy_executor::task]
 async fn i2c1(bus: I2c<'static, embassy_stm32::mode::Async, i2c::Master>) -> ! {
@@ -112,7 +151,8 @@ fn note(note: Note<'_>) {
 }
 
 /// What apps may have on this board: the LEDs, the button, the timer, the
-/// console, I2C bus 0, SPI device 0, the RNG.
+/// console, I2C bus 0, SPI device 0, serial port 0, PWM channels 0–3, ADC
+/// channels 0–2, 4 KiB in the key-value store, the RNG.
 fn policy() -> Policy {
     let mut p = Policy::deny_all();
     p.max_memory = 64 * 1024;
@@ -128,6 +168,12 @@ fn policy() -> Policy {
     p.allow.i2c = Some(i2c);
     // The device on SPI1 with chip select D10.
     p.allow.spi = Some([0].into_iter().collect());
+    // USART6 on D0/D1.
+    p.allow.uart = Some([0].into_iter().collect());
+    // TIM1 CH1-CH3 and TIM4 CH4 on D6, D5, D3, D9; ADC1 on A0-A2.
+    p.allow.pwm = Some((0..4).collect());
+    p.allow.adc = Some((0..3).collect());
+    p.allow.storage = Some(StorageScope { quota: 4096 });
     p
 }
 
@@ -191,21 +237,84 @@ async fn main(spawner: Spawner) {
         Ok(task) => spawner.spawn(task),
         Err(_) => warn!("SPI1 not served: task pool full"),
     }
+    // USART6 at 115 200 baud on the Arduino header: PG9 RX (D0), PG14 TX
+    // (D1). Two tasks pump app serial port 0.
+    static RX6: StaticCell<[u8; 256]> = StaticCell::new();
+    static TX6: StaticCell<[u8; 256]> = StaticCell::new();
+    let mut usart6_config = usart::Config::default();
+    usart6_config.baudrate = 115_200;
+    match BufferedUart::new(p.USART6, p.PG9, p.PG14, TX6.init([0; 256]), RX6.init([0; 256]), Irqs, usart6_config) {
+        Ok(usart6) => {
+            let (tx6, rx6) = usart6.split();
+            match (usart6_rx(rx6), usart6_tx(tx6)) {
+                (Ok(rx), Ok(tx)) => {
+                    spawner.spawn(rx);
+                    spawner.spawn(tx);
+                }
+                _ => warn!("USART6 not pumped: task pool full"),
+            }
+        }
+        Err(e) => warn!("USART6: {}", defmt::Debug2Format(&e)),
+    }
+    // PWM at 1 kHz: TIM1 CH1 PE9 (D6), CH2 PE11 (D5), CH3 PE13 (D3); TIM4
+    // CH4 PD15 (D9).
+    let tim1 = SimplePwm::new(
+        p.TIM1,
+        Some(PwmPin::new(p.PE9, OutputType::PushPull)),
+        Some(PwmPin::new(p.PE11, OutputType::PushPull)),
+        Some(PwmPin::new(p.PE13, OutputType::PushPull)),
+        None,
+        Hertz(1_000),
+        CountingMode::EdgeAlignedUp,
+    );
+    let Ok(tim1) = TIM1_PWM.init(Stm32Pwm::new(tim1)) else { panic!("TIM1 set up twice") };
+    let tim4 = SimplePwm::new(
+        p.TIM4,
+        None,
+        None,
+        None,
+        Some(PwmPin::new(p.PD15, OutputType::PushPull)),
+        Hertz(1_000),
+        CountingMode::EdgeAlignedUp,
+    );
+    let Ok(tim4) = TIM4_PWM.init(Stm32Pwm::new(tim4)) else { panic!("TIM4 set up twice") };
+    // ADC1, 12 bits over VDDA = 3.3 V, 144 cycles per sample: A0 PA3
+    // (IN3), A1 PC0 (IN10), A2 PC3 (IN13).
+    let inputs = [p.PA3.degrade_adc(), p.PC0.degrade_adc(), p.PC3.degrade_adc()];
+    let adc1 = Stm32Adc::new(adc::Adc::new(p.ADC1), inputs, SampleTime::CYCLES144, 3300);
+    let Ok(adc1) = ADC1.init(adc1) else { panic!("ADC1 set up twice") };
+
+    let regions = Flash::new_blocking(p.FLASH).into_blocking_regions();
+    let kv = match FlashKv::new(regions.bank2_region1, 0..KV_SIZE) {
+        Ok(kv) => kv,
+        Err(e) => panic!("key-value store: {}", defmt::Display2Format(&e)),
+    };
+    let Ok(kv) = KV.init(kv) else { panic!("key-value store set up twice") };
+
     let Ok(rng) = RNG.init(HwRng(Rng::new(p.RNG, Irqs))) else { panic!("RNG set up twice") };
-    let mut extra = Peripherals { rng: Some(rng), ..Peripherals::default() };
+    let mut extra = Peripherals { rng: Some(rng), storage: Some(kv), ..Peripherals::default() };
     extra.i2c[0] = Some(&I2C1_BUS);
     extra.spi[0] = Some(&SPI1_DEV0);
+    extra.uart[0] = Some(&USART6_PORT);
+    extra.pwm[0] = Some(PwmRoute::pwm(tim1, 0));
+    extra.pwm[1] = Some(PwmRoute::pwm(tim1, 1));
+    extra.pwm[2] = Some(PwmRoute::pwm(tim1, 2));
+    extra.pwm[3] = Some(PwmRoute::pwm(tim4, 3));
+    for (channel, route) in extra.adc.iter_mut().take(3).enumerate() {
+        *route = Some(AdcRoute::adc(adc1, channel as u32));
+    }
     let Ok(board) = akira_hal_stm32::init(pins, console, extra) else { panic!("board set up twice") };
     match button(0, ExtiInput::new(p.PC13, p.EXTI13, Pull::Down, Irqs)) {
         Ok(task) => spawner.spawn(task),
         Err(_) => warn!("button not watched: task pool full"),
     }
 
-    let flash = Flash::new_blocking(p.FLASH).into_blocking_regions().bank2_region3;
-    let store = match Store::open(BlockingFlash(flash), STORE, StoreConfig { meta_sectors: 2, slots: 5 }).await {
-        Ok(store) => store,
-        Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
-    };
+    let store =
+        match Store::open(BlockingFlash(regions.bank2_region3), STORE, StoreConfig { meta_sectors: 2, slots: 5 }).await
+        {
+            Ok(store) => store,
+            Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
+        };
     let policy = policy();
     let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
     let trust = TrustPolicy { keys: &keys, unsigned: None };
@@ -214,6 +323,10 @@ async fn main(spawner: Spawner) {
         .with(AsyncI2cModule)
         .and_then(|b| b.with(AsyncSpiModule))
         .and_then(|b| b.with(RngModule))
+        .and_then(|b| b.with(UartModule))
+        .and_then(|b| b.with(PwmModule))
+        .and_then(|b| b.with(AdcModule))
+        .and_then(|b| b.with(StorageModule))
     else {
         panic!("module names clash")
     };
