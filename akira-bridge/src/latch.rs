@@ -94,6 +94,12 @@ impl InputLatch {
         self.changes.changed().await
     }
 
+    /// The counter behind [`InputLatch::changed`], for idle futures that
+    /// wait on inputs and peripherals at once.
+    pub(crate) fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
     /// Owns `input` and records its level and edges forever: run it as a
     /// firmware task per input pin.
     pub async fn watch<P>(&self, pin: u32, mut input: P) -> !

@@ -56,8 +56,8 @@ pub use modules::storage::{KvStore, StorageModule, StorageOp};
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
 pub use shared::{
-    AdcRoute, AlreadyInitialised, BleController, BoardCell, I2cBus, LoraRadio, NoRng, Peripherals, PwmRoute, Route,
-    Shared, SharedAdc, SharedBoard, SharedKv, SharedPwm, SpiDev, UartPort,
+    AdapterCell, AdcRoute, AlreadyInitialised, BleController, BoardCell, I2cBus, LoraRadio, NoRng, Peripherals,
+    PwmRoute, Route, Shared, SharedAdc, SharedBoard, SharedKv, SharedPwm, SpiDev, UartPort,
 };
 pub use state::{
     AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, charge_fuel, memory_and_state,

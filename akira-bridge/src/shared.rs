@@ -21,7 +21,7 @@
 //! its peripherals implement, so a firmware registers the matching modules
 //! and nothing else changes.
 
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 
 use critical_section::Mutex;
 use embedded_hal::digital::{OutputPin, StatefulOutputPin};
@@ -661,13 +661,18 @@ impl<R> Peripherals<R> {
     /// job finishes or a scan report arrives: part of a board's idle
     /// future, so a suspended app resumes as soon as its bytes are in.
     pub async fn changed(self) {
-        const ALL: usize = I2C_BUSES + SPI_DEVICES + UART_PORTS + 2;
-        let mut counters: [Option<&'static Changes>; ALL] = [None; ALL];
+        Changes::any(self.counters(None)).await
+    }
+
+    /// The event counters [`Peripherals::changed`] waits on, and `extra`.
+    fn counters(self, extra: Option<&'static Changes>) -> [Option<&'static Changes>; WATCHED] {
+        let mut counters: [Option<&'static Changes>; WATCHED] = [None; WATCHED];
         let (i2c, rest) = counters.split_at_mut(I2C_BUSES);
         let (spi, rest) = rest.split_at_mut(SPI_DEVICES);
-        let (uart, radios) = rest.split_at_mut(UART_PORTS);
-        radios[0] = self.rf.map(|radio| radio.finished());
-        radios[1] = self.ble.map(|controller| controller.changes());
+        let (uart, others) = rest.split_at_mut(UART_PORTS);
+        others[0] = self.rf.map(|radio| radio.finished());
+        others[1] = self.ble.map(|controller| controller.changes());
+        others[2] = extra;
         for (counter, bus) in i2c.iter_mut().zip(self.i2c) {
             *counter = bus.map(|bus| bus.finished());
         }
@@ -677,7 +682,69 @@ impl<R> Peripherals<R> {
         for (counter, port) in uart.iter_mut().zip(self.uart) {
             *counter = port.map(|port| port.activity());
         }
-        Changes::any(counters).await
+        counters
+    }
+}
+
+/// Event counters one [`Peripherals`] can have: every bus, device and
+/// port, the radio, the BLE controller, and one more (the input latch).
+const WATCHED: usize = I2C_BUSES + SPI_DEVICES + UART_PORTS + 3;
+
+/// A vendor adapter's board in a `static`: the [`BoardCell`] (pins, clock,
+/// console, input latch) and the [`Peripherals`] it was set up with, so
+/// the scheduler's idle future waits on both ([`AdapterCell::changed`]).
+/// Each adapter keeps one and wraps it in its `init`, `input`, `watch` and
+/// `idle` functions.
+pub struct AdapterCell<O: 'static, const N: usize, R: 'static> {
+    board: BoardCell<O, N>,
+    peripherals: Mutex<Cell<Option<Peripherals<R>>>>,
+}
+
+impl<O, const N: usize, R> Default for AdapterCell<O, N, R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<O, const N: usize, R> AdapterCell<O, N, R> {
+    /// An empty cell, for a `static`.
+    pub const fn new() -> Self {
+        AdapterCell { board: BoardCell::new(), peripherals: Mutex::new(Cell::new(None)) }
+    }
+
+    /// The input latch, for the watcher tasks (`latch().watch(pin, input)`).
+    pub fn latch(&'static self) -> &'static InputLatch {
+        self.board.latch()
+    }
+
+    /// The input slot for logical pin `pin` (see [`BoardCell::input`]).
+    pub fn input(&'static self, pin: u32) -> PinSlot<LatchedInput, O> {
+        self.board.input(pin)
+    }
+
+    /// Resolves at the next input edge or peripheral event (a transfer
+    /// done, serial bytes or room, a radio job done, a scan report): with
+    /// the next deadline, what a scheduler awaits when no app can run.
+    /// Before [`AdapterCell::init`], inputs only.
+    pub async fn changed(&'static self) {
+        let peripherals = critical_section::with(|cs| self.peripherals.borrow(cs).get()).unwrap_or_default();
+        Changes::any(peripherals.counters(Some(self.board.latch.changes()))).await
+    }
+}
+
+impl<O: OutputPin + StatefulOutputPin + 'static, const N: usize, R> AdapterCell<O, N, R> {
+    /// Sets the board up (see [`SharedBoard::init`]) with `peripherals`,
+    /// and returns the handle apps get.
+    pub fn init(
+        &'static self,
+        pins: [PinSlot<LatchedInput, O>; N],
+        clock: Clock,
+        console: Console,
+        peripherals: Peripherals<R>,
+    ) -> Result<SharedBoard<O, N, Peripherals<R>>, AlreadyInitialised> {
+        let board = SharedBoard::init(&self.board, pins, clock, console)?;
+        critical_section::with(|cs| self.peripherals.borrow(cs).set(Some(peripherals)));
+        Ok(board.with_peripherals(peripherals))
     }
 }
 
@@ -886,6 +953,34 @@ mod tests {
         assert_eq!(board.take_edge(0, Edges::ANY), Ok(None), "configure clears latched edges");
         let copy = board;
         assert!(core::ptr::eq(copy.latch(), board.latch()));
+    }
+
+    static ADAPTER: AdapterCell<MemoryPin, 2, NoRng> = AdapterCell::new();
+    static ADAPTER_PORT: UartPort = UartPort::new();
+
+    #[test]
+    fn an_adapter_cell_sets_the_board_up_once_and_wakes_on_inputs_and_peripherals() {
+        use core::future::Future;
+        use core::pin::pin;
+        use core::task::{Context, Waker};
+
+        let mut cx = Context::from_waker(Waker::noop());
+        let extra: Peripherals<NoRng> =
+            Peripherals { uart: [Some(&ADAPTER_PORT), None, None, None], ..Default::default() };
+        let board = ADAPTER.init([ADAPTER.input(0), PinSlot::Unused], clock, |_, _, _| {}, extra).unwrap();
+        let again = ADAPTER.init([PinSlot::Unused, PinSlot::Unused], clock, |_, _, _| {}, Peripherals::default());
+        assert_eq!(again.err(), Some(AlreadyInitialised));
+        assert!(board.peripherals().uart[0].is_some(), "the handle carries the peripherals");
+
+        let mut idle = pin!(ADAPTER.changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+        ADAPTER.latch().record(0, true);
+        assert!(idle.as_mut().poll(&mut cx).is_ready(), "an input edge wakes it");
+
+        let mut idle = pin!(ADAPTER.changed());
+        assert!(idle.as_mut().poll(&mut cx).is_pending());
+        ADAPTER_PORT.receive(b"hi");
+        assert!(idle.as_mut().poll(&mut cx).is_ready(), "bytes on a port the board was given wake it");
     }
 
     /// A counting "generator" for the forwarding test.

@@ -11,10 +11,8 @@ compile_error!("akira-hal-esp: choose the chip with a feature: `esp32c6` or `esp
 #[cfg(all(feature = "esp32c6", feature = "esp32s3"))]
 compile_error!("akira-hal-esp: choose one chip feature, not both `esp32c6` and `esp32s3`");
 
-use core::cell::Cell;
 
-use akira_bridge::{BoardCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard};
-use critical_section::Mutex;
+use akira_bridge::{AdapterCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard};
 use esp_hal::gpio::{Input, Output};
 
 pub use akira_bridge::{AdcRoute, I2cBus, PwmRoute, Shared, SpiDev, UartPort};
@@ -73,9 +71,7 @@ impl akira_bridge::Rng for HwRng {
 /// for what the board lacks.
 pub type Peripherals = akira_bridge::Peripherals<HwRng>;
 
-static CELL: BoardCell<Output<'static>, MAX_PINS> = BoardCell::new();
-/// The peripherals [`init`] was given, for [`idle`].
-static PERIPHERALS: Mutex<Cell<Option<Peripherals>>> = Mutex::new(Cell::new(None));
+static CELL: AdapterCell<Output<'static>, MAX_PINS, HwRng> = AdapterCell::new();
 
 /// Sets the board up with its logical pin table (slot `n` is logical pin
 /// `n`), console and other peripherals (`Peripherals::default()` for
@@ -87,9 +83,7 @@ pub fn init(
     console: Console,
     peripherals: Peripherals,
 ) -> Result<EspBoard, AlreadyInitialised> {
-    let board = SharedBoard::init(&CELL, pins, now, console)?;
-    critical_section::with(|cs| PERIPHERALS.borrow(cs).set(Some(peripherals)));
-    Ok(board.with_peripherals(peripherals))
+    CELL.init(pins, now, console, peripherals)
 }
 
 /// The input slot for logical pin `pin`.
@@ -108,9 +102,7 @@ pub async fn watch(pin: u32, input: Input<'static>) -> ! {
 /// first.
 pub async fn idle(until: Option<Instant>) {
     let deadline = until.map_or(embassy_time::Instant::MAX, |t| embassy_time::Instant::from_micros(t.as_micros()));
-    let peripherals = critical_section::with(|cs| PERIPHERALS.borrow(cs).get()).unwrap_or_default();
-    embassy_futures::select::select3(embassy_time::Timer::at(deadline), CELL.latch().changed(), peripherals.changed())
-        .await;
+    embassy_futures::select::select(embassy_time::Timer::at(deadline), CELL.changed()).await;
 }
 
 fn now() -> Instant {

@@ -11,10 +11,8 @@ compile_error!("akira-hal-nrf: choose the chip with a feature: `nrf52840` or `nr
 #[cfg(all(feature = "nrf52840", feature = "nrf52833"))]
 compile_error!("akira-hal-nrf: choose one chip feature, not both `nrf52840` and `nrf52833`");
 
-use core::cell::Cell;
 
-use akira_bridge::{BoardCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard};
-use critical_section::Mutex;
+use akira_bridge::{AdapterCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard};
 use embassy_nrf::gpio::{Input, Output};
 
 pub use akira_bridge::{AdcRoute, I2cBus, PwmRoute, Shared, SpiDev, UartPort};
@@ -69,9 +67,7 @@ impl akira_bridge::Rng for HwRng {
 /// what the board lacks.
 pub type Peripherals = akira_bridge::Peripherals<HwRng>;
 
-static CELL: BoardCell<Output<'static>, MAX_PINS> = BoardCell::new();
-/// The peripherals [`init`] was given, for [`idle`].
-static PERIPHERALS: Mutex<Cell<Option<Peripherals>>> = Mutex::new(Cell::new(None));
+static CELL: AdapterCell<Output<'static>, MAX_PINS, HwRng> = AdapterCell::new();
 
 /// Sets the board up with its logical pin table (slot `n` is logical pin
 /// `n`), console and other peripherals (`Peripherals::default()` for
@@ -83,9 +79,7 @@ pub fn init(
     console: Console,
     peripherals: Peripherals,
 ) -> Result<NrfBoard, AlreadyInitialised> {
-    let board = SharedBoard::init(&CELL, pins, now, console)?;
-    critical_section::with(|cs| PERIPHERALS.borrow(cs).set(Some(peripherals)));
-    Ok(board.with_peripherals(peripherals))
+    CELL.init(pins, now, console, peripherals)
 }
 
 /// The input slot for logical pin `pin`.
@@ -104,9 +98,7 @@ pub async fn watch(pin: u32, input: Input<'static>) -> ! {
 /// on a serial port, whichever comes first.
 pub async fn idle(until: Option<Instant>) {
     let deadline = until.map_or(embassy_time::Instant::MAX, |t| embassy_time::Instant::from_micros(t.as_micros()));
-    let peripherals = critical_section::with(|cs| PERIPHERALS.borrow(cs).get()).unwrap_or_default();
-    embassy_futures::select::select3(embassy_time::Timer::at(deadline), CELL.latch().changed(), peripherals.changed())
-        .await;
+    embassy_futures::select::select(embassy_time::Timer::at(deadline), CELL.changed()).await;
 }
 
 fn now() -> Instant {

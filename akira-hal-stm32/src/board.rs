@@ -1,8 +1,6 @@
 //! The board over embassy-stm32 (built once a chip is chosen).
 
-use akira_bridge::{BoardCell, Instant, LatchedInput, PinSlot, SharedBoard};
-use core::cell::Cell;
-use critical_section::Mutex;
+use akira_bridge::{AdapterCell, Instant, LatchedInput, PinSlot, SharedBoard};
 use embassy_stm32::exti::ExtiInput;
 use embassy_stm32::gpio::Output;
 use embassy_stm32::mode::Async;
@@ -11,6 +9,7 @@ pub use akira_bridge::AlreadyInitialised;
 pub use akira_bridge::shared::Console;
 
 use crate::Peripherals;
+use crate::peripherals::ChipRng;
 
 /// Logical pins a board can have (`0..MAX_PINS`).
 pub const MAX_PINS: usize = 16;
@@ -25,9 +24,7 @@ pub type Slot = PinSlot<LatchedInput, Output<'static>>;
 /// executor and any number of app tasks.
 pub type Stm32Board = SharedBoard<Output<'static>, MAX_PINS, Peripherals>;
 
-static CELL: BoardCell<Output<'static>, MAX_PINS> = BoardCell::new();
-/// The peripherals [`init`] was given, for [`idle`].
-static PERIPHERALS: Mutex<Cell<Option<Peripherals>>> = Mutex::new(Cell::new(None));
+static CELL: AdapterCell<Output<'static>, MAX_PINS, ChipRng> = AdapterCell::new();
 
 /// Sets the board up with its logical pin table (slot `n` is logical pin
 /// `n`), console and other peripherals (`Peripherals::default()` for
@@ -39,9 +36,7 @@ pub fn init(
     console: Console,
     peripherals: Peripherals,
 ) -> Result<Stm32Board, AlreadyInitialised> {
-    let board = SharedBoard::init(&CELL, pins, now, console)?;
-    critical_section::with(|cs| PERIPHERALS.borrow(cs).set(Some(peripherals)));
-    Ok(board.with_peripherals(peripherals))
+    CELL.init(pins, now, console, peripherals)
 }
 
 /// The input slot for logical pin `pin`.
@@ -60,9 +55,7 @@ pub async fn watch(pin: u32, input: ExtiInput<'static, Async>) -> ! {
 /// on a serial port, whichever comes first.
 pub async fn idle(until: Option<Instant>) {
     let deadline = until.map_or(embassy_time::Instant::MAX, |t| embassy_time::Instant::from_micros(t.as_micros()));
-    let peripherals = critical_section::with(|cs| PERIPHERALS.borrow(cs).get()).unwrap_or_default();
-    embassy_futures::select::select3(embassy_time::Timer::at(deadline), CELL.latch().changed(), peripherals.changed())
-        .await;
+    embassy_futures::select::select(embassy_time::Timer::at(deadline), CELL.changed()).await;
 }
 
 fn now() -> Instant {

@@ -38,6 +38,10 @@ impl akira_bridge::Rng for HwRng {
 #[cfg(any(feature = "stm32f405rg", feature = "stm32f429zi"))]
 pub type Peripherals = akira_bridge::Peripherals<HwRng>;
 
+/// The chip's random number generator, as [`Peripherals`] holds it.
+#[cfg(any(feature = "stm32f405rg", feature = "stm32f429zi"))]
+pub(crate) type ChipRng = HwRng;
+
 /// What the board offers besides pins, clock and console: I2C buses
 /// (`i2c[n]` is app bus `n`; serve each from a task with embassy-stm32's
 /// async driver), SPI devices (`spi[n]` is app device `n`, served
@@ -46,3 +50,7 @@ pub type Peripherals = akira_bridge::Peripherals<HwRng>;
 /// has no RNG.
 #[cfg(not(any(feature = "stm32f405rg", feature = "stm32f429zi")))]
 pub type Peripherals = akira_bridge::Peripherals<akira_bridge::NoRng>;
+
+/// No random number generator on this chip.
+#[cfg(not(any(feature = "stm32f405rg", feature = "stm32f429zi")))]
+pub(crate) type ChipRng = akira_bridge::NoRng;
