@@ -231,7 +231,7 @@ pub fn build_table<'v, const N: usize>(
 struct Reports<'a>(&'a Channel<CriticalSectionRawMutex, ScanReport, REPORTS>);
 
 impl EventHandler for Reports<'_> {
-    fn on_adv_reports(&self, reports: bt_hci::param::LeAdvReportsIter) {
+    fn on_adv_reports(&self, reports: trouble_host::scan::LeAdvReportsIter<'_>) {
         for report in reports {
             // A malformed report ends the event; the ones before it were
             // delivered.
