@@ -260,3 +260,76 @@ fn an_app_serves_its_table_to_a_central_through_trouble_host() {
         Either::Second(()) => {}
     }
 }
+
+#[test]
+fn apps_advertise_and_scan_through_trouble_host() {
+    use akira_bridge::modules::ble::ReportKind;
+    use akira_bridge::{BleJob, ScanConfig};
+
+    let air = Rc::new(Air::default());
+    let controller: ExternalController<_, 4> = ExternalController::new(Scripted(air.clone()));
+    let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
+    let stack = trouble_host::new(controller, &mut resources).build();
+    let host = TroubleBle::new(stack);
+    let mailbox: &'static BleMailbox<2, 4> = Box::leak(Box::new(BleMailbox::new()));
+    let mut board = mailbox;
+
+    let app = async {
+        let now = Instant::ZERO;
+        let deadline = Instant::from_micros(1_000_000);
+        // A beacon with a scan response: scannable, not connectable
+        // (ADV_SCAN_IND), every 250 ms (400 units).
+        let adv = AdvConfig {
+            interval_ms: 250,
+            data: AdvData::new(&[2, 1, 6]).unwrap(),
+            scan_response: Some(AdvData::new(&[3, 9, b'a', b'k']).unwrap()),
+        };
+        assert_eq!(board.start(APP, BleJob::Advertise(adv), deadline), Ok(()));
+        assert_eq!(until("advertise", || board.poll(APP, now)).await, Ok(()));
+        let commands = air.commands();
+        let at = commands.iter().position(|(op, _)| *op == 0x2006).expect("LE Set Advertising Parameters");
+        assert_eq!(commands[at].1[..5], [0x90, 1, 0x90, 1, 0x02]);
+        assert_eq!(commands[at + 1].1[..4], [3, 2, 1, 6], "LE Set Advertising Data");
+        assert_eq!(commands[at + 2].0, 0x2009, "LE Set Scan Response Data");
+        assert_eq!(commands[at + 2].1[..5], [4, 3, 9, b'a', b'k']);
+        assert_eq!(commands[at + 3], (0x200a, vec![1]));
+        // While it advertises, nobody can serve GATT.
+        assert_eq!(board.gatt_declare(2, GattDeclaration::Service(Uuid::Short(0x181a))), Ok(0));
+        let gatt = AdvConfig { scan_response: None, ..adv };
+        assert_eq!(board.gatt_start(2, GattJob::Start(gatt), &[], deadline), Ok(true));
+        assert_eq!(until("refused start", || board.gatt_poll(2, now)).await, Err(Errno::Busy));
+
+        // Active scanning, 100 ms interval, 50 ms window (160 and 80 units).
+        let scan = ScanConfig::new(1, 100, 50).unwrap();
+        assert_eq!(board.start(APP, BleJob::Scan(scan), deadline), Ok(()));
+        assert_eq!(until("scan", || board.poll(APP, now)).await, Ok(()));
+        let commands = air.commands();
+        let at = commands.iter().position(|(op, _)| *op == 0x200b).expect("LE Set Scan Parameters");
+        assert_eq!(commands[at].1, [1, 160, 0, 80, 0, 0, 0]);
+        assert_eq!(commands[at + 1], (0x200c, vec![1, 0]), "LE Set Scan Enable, duplicates kept");
+
+        // An LE Advertising Report reaches the app.
+        let mut report = vec![4, 0x3e, 15, 0x02, 1, 0x03, 1, 6, 5, 4, 3, 2, 0xc1, 3, 2, 1, 6];
+        report.push(-60i8 as u8);
+        air.push(report);
+        let heard = until("report", || board.next_report(APP, now).ok().flatten()).await;
+        assert_eq!(heard.address, [6, 5, 4, 3, 2, 0xc1]);
+        assert_eq!(heard.address_kind, 1);
+        assert_eq!(heard.rssi_dbm, -60);
+        assert_eq!(heard.kind, ReportKind::AdvNonconnInd);
+        assert_eq!(heard.data.as_bytes(), [2, 1, 6]);
+
+        // Stops: scanning off, advertising off.
+        assert_eq!(board.start(APP, BleJob::StopScanning, deadline), Ok(()));
+        assert_eq!(until("stop scanning", || board.poll(APP, now)).await, Ok(()));
+        until("scan off", || air.commands().contains(&(0x200c, vec![0, 0])).then_some(())).await;
+        assert_eq!(board.start(APP, BleJob::StopAdvertising, deadline), Ok(()));
+        assert_eq!(until("stop advertising", || board.poll(APP, now)).await, Ok(()));
+        until("advertising off", || air.commands().contains(&(0x200a, vec![0])).then_some(())).await;
+    };
+    let serve = Box::pin(host.serve(mailbox));
+    match embassy_futures::block_on(select(serve, Box::pin(app))) {
+        Either::First(never) => never,
+        Either::Second(()) => {}
+    }
+}
