@@ -7,3 +7,5 @@
 pub mod ble;
 #[cfg(feature = "lora-phy")]
 pub mod lora;
+#[cfg(feature = "trouble")]
+pub mod trouble;

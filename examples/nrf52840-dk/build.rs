@@ -1,6 +1,7 @@
 //! The preinstalled app: blinky, from WAT, with its manifest embedded.
 //! Also puts the memory layout where the linker finds it as memory.x:
-//! memory-default.x, or memory-ble.x with the `ble` feature.
+//! memory-default.x, memory-ble.x with the `ble` feature, memory-gatt.x
+//! with `gatt`.
 
 use std::path::PathBuf;
 
@@ -33,9 +34,18 @@ fn main() {
     // links below a smaller OTA store: memory-ble.x.
     // (No memory.x in the package root: the linker would find that one
     // first.)
-    let memory = if std::env::var_os("CARGO_FEATURE_BLE").is_some() { "memory-ble.x" } else { "memory-default.x" };
+    // With `gatt` (trouble-host, some 60 KB more again), below an OTA
+    // store of 64 KiB: memory-gatt.x.
+    let memory = if std::env::var_os("CARGO_FEATURE_GATT").is_some() {
+        "memory-gatt.x"
+    } else if std::env::var_os("CARGO_FEATURE_BLE").is_some() {
+        "memory-ble.x"
+    } else {
+        "memory-default.x"
+    };
     std::fs::copy(memory, out.join("memory.x")).expect("memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory-default.x");
     println!("cargo:rerun-if-changed=memory-ble.x");
+    println!("cargo:rerun-if-changed=memory-gatt.x");
 }

@@ -277,10 +277,25 @@ async fn lora(device: Spi2Device, reset: AnyPin<'static>, busy: AnyPin<'static>,
     }
 }
 
+/// Serves the apps' advertising, scanning and GATT server (feature
+/// `gatt`) through trouble-host over the chip's controller, forever:
+/// trouble-host resets and sets the controller up; one central at a time.
+#[cfg(feature = "gatt")]
+#[embassy_executor::task]
+async fn ble(connector: esp_radio::ble::controller::BleConnector<'static>) {
+    use trouble_host::prelude::{DefaultPacketPool, ExternalController, HostResources};
+
+    let controller: ExternalController<_, 4> = ExternalController::new(connector);
+    // One connection; its signalling and ATT channels.
+    let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
+    let stack = trouble_host::new(controller, &mut resources).build();
+    akira_radio::trouble::TroubleBle::new(stack).serve(&BLE).await
+}
+
 /// Brings the chip's BLE controller up over HCI (reset, the LE
 /// advertising-report events on) and serves the apps' advertising and
 /// scanning jobs forever (or reports why BLE is absent).
-#[cfg(feature = "ble")]
+#[cfg(all(feature = "ble", not(feature = "gatt")))]
 #[embassy_executor::task]
 async fn ble(connector: esp_radio::ble::controller::BleConnector<'static>) {
     use bt_hci::cmd::SyncCmd;
@@ -347,7 +362,10 @@ fn policy() -> Policy {
     #[cfg(feature = "ble")]
     {
         use akira_caps::scope::{BleScope, ble};
+        #[cfg(not(feature = "gatt"))]
         let roles = [ble::ADVERTISE, ble::SCAN].into_iter().collect();
+        #[cfg(feature = "gatt")]
+        let roles = [ble::ADVERTISE, ble::SCAN, ble::PERIPHERAL].into_iter().collect();
         p.allow.ble = Some(BleScope { roles, ..BleScope::default() });
     }
     #[cfg(feature = "lora")]

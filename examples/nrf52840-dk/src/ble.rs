@@ -10,10 +10,15 @@
 //! timeslots (`nrf_mpsl::Flash`).
 
 use akira_bridge::BleController;
+#[cfg(not(feature = "gatt"))]
 use akira_radio::ble::HciBle;
+#[cfg(not(feature = "gatt"))]
 use bt_hci::cmd::controller_baseband::SetEventMask;
+#[cfg(not(feature = "gatt"))]
 use bt_hci::cmd::le::{LeSetEventMask, LeSetRandomAddr};
+#[cfg(not(feature = "gatt"))]
 use bt_hci::controller::ControllerCmdSync;
+#[cfg(not(feature = "gatt"))]
 use bt_hci::param::{AddrKind, BdAddr, EventMask, LeEventMask};
 use defmt::{info, warn};
 use embassy_executor::Spawner;
@@ -26,8 +31,14 @@ use static_cell::StaticCell;
 pub static BLE: BleController = BleController::new();
 
 /// Memory for the SoftDevice Controller: one legacy advertiser and a
-/// scanner (the builder checks it is enough at boot).
-const SDC_MEM: usize = 4096;
+/// scanner, with `gatt` one peripheral link and its buffers (the builder
+/// checks it is enough at boot).
+const SDC_MEM: usize = if cfg!(feature = "gatt") { 8192 } else { 4096 };
+
+/// ACL buffers per link (`gatt`): trouble-host's default packet pool's
+/// 251-byte packets, three each way.
+#[cfg(feature = "gatt")]
+const LINK_BUFFERS: u8 = 3;
 
 /// The firmware's own interrupts, below MPSL's priority 0.
 pub fn lower_priorities() {
@@ -67,8 +78,23 @@ async fn mpsl_task(mpsl: &'static MultiprotocolServiceLayer<'static>) -> ! {
     mpsl.run().await
 }
 
+/// Serves the apps' advertising, scanning and GATT server (feature
+/// `gatt`) through trouble-host, with a random static address from the
+/// chip's FICR, forever (trouble-host sets the controller up).
+#[cfg(feature = "gatt")]
+#[embassy_executor::task]
+async fn ble_task(sdc: SoftdeviceController<'static>) -> ! {
+    use trouble_host::prelude::{Address, DefaultPacketPool, HostResources};
+    // One connection; its signalling and ATT channels.
+    let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
+    let stack = trouble_host::new(sdc, &mut resources).set_random_address(Address::random(static_address())).build();
+    info!("BLE host ready");
+    akira_radio::trouble::TroubleBle::new(stack).serve(&BLE).await
+}
+
 /// Configures the controller (events, a random static address from the
 /// chip's FICR) and serves the apps' jobs forever.
+#[cfg(not(feature = "gatt"))]
 #[embassy_executor::task]
 async fn ble_task(sdc: SoftdeviceController<'static>) -> ! {
     let setup = async {
@@ -103,9 +129,11 @@ pub fn start(
 ) -> Option<&'static BleController> {
     static RNG: StaticCell<SdcRng> = StaticCell::new();
     static MEM: StaticCell<sdc::Mem<SDC_MEM>> = StaticCell::new();
-    let built = sdc::Builder::new()
-        .and_then(|b| b.support_adv().support_scan().adv_count(1))
-        .and_then(|b| b.build(p, RNG.init(SdcRng), mpsl, MEM.init(sdc::Mem::new())));
+    let built = sdc::Builder::new().and_then(|b| b.support_adv().support_scan().adv_count(1));
+    #[cfg(feature = "gatt")]
+    let built = built
+        .and_then(|b| b.support_peripheral().peripheral_count(1)?.buffer_cfg(251, 251, LINK_BUFFERS, LINK_BUFFERS));
+    let built = built.and_then(|b| b.build(p, RNG.init(SdcRng), mpsl, MEM.init(sdc::Mem::new())));
     let sdc = match built {
         Ok(sdc) => sdc,
         Err(e) => {

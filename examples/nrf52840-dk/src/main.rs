@@ -89,11 +89,18 @@ const STORE_AT: u32 = 0xD_0000;
 const STORE_SIZE: u32 = 0x3_0000;
 /// With BLE, the OTA store is the top 128 KiB (memory-ble.x links the
 /// larger firmware below it).
-#[cfg(feature = "ble")]
+#[cfg(all(feature = "ble", not(feature = "gatt")))]
 const STORE_AT: u32 = 0xE_0000;
 /// Its size: two journal pages and two slots of 60 KiB.
-#[cfg(feature = "ble")]
+#[cfg(all(feature = "ble", not(feature = "gatt")))]
 const STORE_SIZE: u32 = 0x2_0000;
+/// With `gatt` (trouble-host too), the OTA store is the top 64 KiB
+/// (memory-gatt.x).
+#[cfg(feature = "gatt")]
+const STORE_AT: u32 = 0xF_0000;
+/// Its size: two journal pages and two slots of 28 KiB.
+#[cfg(feature = "gatt")]
+const STORE_SIZE: u32 = 0x1_0000;
 /// App slots in the OTA store.
 const STORE_SLOTS: u32 = if cfg!(feature = "ble") { 2 } else { 3 };
 /// The apps' key-value store: the 16 KiB (four pages) below the OTA store.
@@ -217,7 +224,11 @@ fn policy() -> Policy {
         // Advertising (no faster than every 100 ms, data changed at most
         // twice a second) and scanning.
         p.allow.ble = Some(BleScope {
+            #[cfg(not(feature = "gatt"))]
             roles: [ble::ADVERTISE, ble::SCAN].into_iter().collect(),
+            // With `gatt`, a GATT peripheral too.
+            #[cfg(feature = "gatt")]
+            roles: [ble::ADVERTISE, ble::SCAN, ble::PERIPHERAL].into_iter().collect(),
             min_adv_interval_ms: 100,
             adv_changes_per_s: 2,
         });

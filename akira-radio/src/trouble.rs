@@ -1,0 +1,816 @@
+//! The bridge's [`BleRadio`] and [`GattServer`] over the `trouble-host`
+//! Bluetooth host (feature `trouble`), for any controller trouble-host
+//! drives (bt-hci 0.10: nrf-sdc 0.4, esp-radio's `BleConnector` in a
+//! bt-hci `ExternalController`, a controller over UART).
+//!
+//! trouble-host's runner owns the controller's event stream, so
+//! [`HciBle`](crate::ble::HciBle) cannot run beside it: [`TroubleBle`]
+//! does both sides of `akira:ble` (apps' advertising and scanning, and the
+//! GATT server) through trouble-host's peripheral, central and GATT
+//! server. One firmware task serves it with the board's
+//! [`BleMailbox`]:
+//!
+//! ```rust,ignore
+//! static BLE: akira_bridge::BleController = akira_bridge::BleController::new();
+//!
+//! #[embassy_executor::task]
+//! async fn ble(controller: ExternalController<BleConnector<'static>, 4>) -> ! {
+//!     // One central, the signalling and ATT channels.
+//!     let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
+//!     let stack = trouble_host::new(controller, &mut resources).build();
+//!     TroubleBle::new(stack).serve(&BLE).await
+//! }
+//! ```
+//!
+//! No trouble-host or bt-hci type crosses into the bridge: apps' tables
+//! ([`GattTable`]) are built into a trouble-host attribute table when an
+//! app starts serving, with value storage in the serving task's frame
+//! ([`VALUE_BYTES`]) and at most [`ATTRIBUTES`] attributes; nothing is
+//! allocated. The controller has one legacy advertising set: while an app
+//! serves GATT (connectable `ADV_IND`, again after each disconnection),
+//! another app's advertising gets [`Errno::Busy`], and the other way
+//! round. One central at a time.
+
+use core::pin::pin;
+
+use akira_bridge::modules::ble::{AdvData, ReportKind};
+use akira_bridge::modules::gatt::{GattEvent as AppEvent, Uuid as AppUuid};
+use akira_bridge::modules::gatt::{MAX_CHARACTERISTICS, MAX_SERVICES, MAX_VALUE, VALUE_BYTES, Value, property};
+use akira_bridge::{AdvConfig, BleMailbox, BleRadio, Errno, GattServer, GattTable, ScanConfig, ScanReport};
+use embassy_futures::select::{Either, Either4, select, select4};
+use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex};
+use embassy_sync::channel::Channel;
+use embassy_sync::mutex::Mutex;
+use embassy_sync::signal::Signal;
+use trouble_host::prelude::{
+    Advertisement, AdvertisementParameters, AttributeServer, AttributeTable, Characteristic, CharacteristicProp,
+    CharacteristicProps, Connection, DefaultPacketPool, EventHandler, GattConnection, GattConnectionEvent,
+    GattEvent as HostEvent, PacketPool, Scanner, Service, Stack, Uuid as HostUuid,
+};
+use trouble_host::scan::ScanSession;
+use trouble_host::{Controller, att::AttErrorCode};
+
+use bt_hci::param::LeAdvEventKind;
+
+fn report_kind(kind: LeAdvEventKind) -> ReportKind {
+    match kind {
+        LeAdvEventKind::AdvInd => ReportKind::AdvInd,
+        LeAdvEventKind::AdvDirectInd => ReportKind::AdvDirectInd,
+        LeAdvEventKind::AdvScanInd => ReportKind::AdvScanInd,
+        LeAdvEventKind::AdvNonconnInd => ReportKind::AdvNonconnInd,
+        LeAdvEventKind::ScanRsp => ReportKind::ScanRsp,
+    }
+}
+
+/// Attributes an app's table can take: a declaration per service, and a
+/// declaration, a value and a client configuration per characteristic.
+pub const ATTRIBUTES: usize = MAX_SERVICES + 3 * MAX_CHARACTERISTICS;
+
+/// Scan reports held between the runner and the serving task.
+const REPORTS: usize = 8;
+
+/// GATT events held between the GATT side and the bridge.
+const EVENTS: usize = 8;
+
+type Table<'v> = AttributeTable<'v, NoopRawMutex, ATTRIBUTES>;
+type Server<'v, P> = AttributeServer<'v, NoopRawMutex, P, ATTRIBUTES, 1>;
+
+/// What the bridge asks of the host task (one at a time, in a channel of
+/// one: the table travels by value rather than in an allocation).
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Copy)]
+enum Request {
+    Advertise(AdvConfig),
+    StopAdvertising,
+    Scan(ScanConfig),
+    StopScanning,
+    GattStart(GattTable, AdvConfig),
+    GattStop,
+    SetValue(u8, Value),
+    Notify(u8, Value),
+}
+
+/// `akira:ble` over a trouble-host [`Stack`]: [`BleRadio`] and
+/// [`GattServer`] are implemented for `&TroubleBle`, and
+/// [`TroubleBle::serve`] runs the host, the requests and a
+/// [`BleMailbox`]'s both sides in one task.
+pub struct TroubleBle<'d, C: Controller, P: PacketPool = DefaultPacketPool> {
+    stack: Stack<'d, C, P>,
+    /// One request in flight at a time (the radio and GATT sides both ask).
+    client: Mutex<CriticalSectionRawMutex, ()>,
+    requests: Channel<CriticalSectionRawMutex, Request, 1>,
+    replies: Signal<CriticalSectionRawMutex, Result<(), Errno>>,
+    reports: Channel<CriticalSectionRawMutex, ScanReport, REPORTS>,
+    events: Channel<CriticalSectionRawMutex, AppEvent, EVENTS>,
+}
+
+/// A host or controller error: `AKIRA_EIO` for apps.
+fn io<E>(_: E) -> Errno {
+    Errno::Io
+}
+
+/// An app's UUID as trouble-host's: both carry 128-bit UUIDs least
+/// significant byte first, as ATT does.
+pub fn host_uuid(uuid: &AppUuid) -> HostUuid {
+    match uuid {
+        AppUuid::Short(u) => HostUuid::new_short(*u),
+        AppUuid::Long(bytes) => HostUuid::new_long(*bytes),
+    }
+}
+
+/// An app's [`property`] bits as trouble-host's characteristic properties.
+pub fn host_props(properties: u8) -> CharacteristicProps {
+    let all = [
+        (property::READ, CharacteristicProp::Read),
+        (property::WRITE_WITHOUT_RESPONSE, CharacteristicProp::WriteWithoutResponse),
+        (property::WRITE, CharacteristicProp::Write),
+        (property::NOTIFY, CharacteristicProp::Notify),
+    ];
+    let mut props = [CharacteristicProp::Read; 4];
+    let mut n = 0;
+    for (bit, prop) in all {
+        if properties & bit != 0 {
+            props[n] = prop;
+            n += 1;
+        }
+    }
+    CharacteristicProps::from(&props[..n])
+}
+
+/// The ATT handles of an app's characteristics, by Akira handle.
+#[derive(Debug, Default)]
+pub struct Handles {
+    characteristics: [Option<Characteristic<[u8]>>; MAX_CHARACTERISTICS],
+    lengths: [u8; MAX_CHARACTERISTICS],
+}
+
+impl Handles {
+    /// Characteristic `handle`'s value handle and client configuration
+    /// handle (`None` for one without notifications).
+    pub fn att(&self, handle: u8) -> Option<(u16, Option<u16>)> {
+        let c = self.characteristics.get(usize::from(handle))?.as_ref()?;
+        Some((c.handle, c.cccd_handle))
+    }
+
+    fn get(&self, handle: u8) -> Result<&Characteristic<[u8]>, Errno> {
+        self.characteristics.get(usize::from(handle)).and_then(Option::as_ref).ok_or(Errno::Invalid)
+    }
+
+    /// What a central's write of `data` at `offset` to ATT handle
+    /// `att` means for the app: `Ok(None)` for a handle that is not an
+    /// app's value or configuration, or a configuration write that sets
+    /// nothing it reads. `Err` carries the ATT error for a value longer
+    /// than the characteristic or a write at an offset.
+    pub fn write(&self, att: u16, offset: usize, data: &[u8]) -> Result<Option<AppEvent>, AttErrorCode> {
+        for (i, c) in self.characteristics.iter().enumerate() {
+            let Some(c) = c else { continue };
+            let characteristic = i as u8;
+            if c.handle == att {
+                if offset != 0 {
+                    return Err(AttErrorCode::INVALID_OFFSET);
+                }
+                if data.len() > usize::from(self.lengths[i]) {
+                    return Err(AttErrorCode::INVALID_ATTRIBUTE_VALUE_LENGTH);
+                }
+                let value = Value::new(data).map_err(|_| AttErrorCode::INVALID_ATTRIBUTE_VALUE_LENGTH)?;
+                return Ok(Some(AppEvent::Written { characteristic, value }));
+            }
+            if c.cccd_handle == Some(att) {
+                // Bit 0 of the configuration: notifications.
+                return Ok(match data.first() {
+                    Some(b) if b & 1 != 0 => Some(AppEvent::Subscribed { characteristic }),
+                    Some(_) => Some(AppEvent::Unsubscribed { characteristic }),
+                    None => None,
+                });
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Builds an app's table into `attributes`, giving each characteristic
+/// its maximum length of `store` (values start empty). Services keep
+/// their order; each service's characteristics follow it in the order
+/// declared. [`Errno::NoSpace`] if `store` or the attribute table is too
+/// small for it.
+pub fn build_table<'v, const N: usize>(
+    table: &GattTable,
+    mut store: &'v mut [u8],
+    attributes: &mut AttributeTable<'v, NoopRawMutex, N>,
+) -> Result<Handles, Errno> {
+    let needed = table.services().len()
+        + table.characteristics().iter().map(|c| if c.has(property::NOTIFY) { 3 } else { 2 }).sum::<usize>();
+    if needed + attributes.len() > N {
+        return Err(Errno::NoSpace);
+    }
+    let mut handles = Handles::default();
+    for (s, uuid) in table.services().iter().enumerate() {
+        let mut service = attributes.add_service(Service::new(host_uuid(uuid)));
+        for (i, c) in table.characteristics().iter().enumerate() {
+            if usize::from(c.service) != s {
+                continue;
+            }
+            let len = usize::from(c.max_len);
+            if len > store.len() {
+                return Err(Errno::NoSpace);
+            }
+            let (slot, rest) = core::mem::take(&mut store).split_at_mut(len);
+            store = rest;
+            let empty: heapless::Vec<u8, MAX_VALUE> = heapless::Vec::new();
+            let built =
+                service.add_characteristic(host_uuid(&c.uuid), host_props(c.properties), empty, slot).build().to_raw();
+            handles.characteristics[i] = Some(built);
+            handles.lengths[i] = c.max_len;
+        }
+        service.build();
+    }
+    Ok(handles)
+}
+
+/// The runner's handler: advertising reports to the serving task.
+struct Reports<'a>(&'a Channel<CriticalSectionRawMutex, ScanReport, REPORTS>);
+
+impl EventHandler for Reports<'_> {
+    fn on_adv_reports(&self, reports: trouble_host::scan::LeAdvReportsIter<'_>) {
+        for report in reports {
+            // A malformed report ends the event; the ones before it were
+            // delivered.
+            let Ok(r) = report else { break };
+            let mut address = [0; 6];
+            address.copy_from_slice(r.addr.raw());
+            // A full queue drops the report, as a busy air would.
+            let _ = self.0.try_send(ScanReport {
+                address,
+                address_kind: r.addr_kind.into_inner(),
+                rssi_dbm: r.rssi,
+                kind: report_kind(r.event_kind),
+                data: AdvData::new(&r.data[..r.data.len().min(31)]).unwrap_or(AdvData::EMPTY),
+            });
+        }
+    }
+}
+
+/// An interval in milliseconds as trouble-host's duration.
+fn ms(ms: u16) -> embassy_time::Duration {
+    embassy_time::Duration::from_millis(u64::from(ms))
+}
+
+/// The app's advertising or scanning, owned by the host task.
+struct Radio<'s, C: Controller, P: PacketPool> {
+    advertiser: Option<trouble_host::prelude::Advertiser<'s, C, P>>,
+    scan: Option<ScanSession<'s, false>>,
+}
+
+impl<'d, C: Controller, P: PacketPool> TroubleBle<'d, C, P> {
+    /// Wraps a built stack (its random address set, if any, through
+    /// trouble-host's `StackBuilder`).
+    pub fn new(stack: Stack<'d, C, P>) -> Self {
+        TroubleBle {
+            stack,
+            client: Mutex::new(()),
+            requests: Channel::new(),
+            replies: Signal::new(),
+            reports: Channel::new(),
+            events: Channel::new(),
+        }
+    }
+
+    /// The stack, for firmware code that uses it directly.
+    pub fn stack(&self) -> &Stack<'d, C, P> {
+        &self.stack
+    }
+
+    async fn ask(&self, request: Request) -> Result<(), Errno> {
+        let _one = self.client.lock().await;
+        self.replies.reset();
+        self.requests.send(request).await;
+        self.replies.wait().await
+    }
+
+    fn reply(&self, result: Result<(), Errno>) {
+        self.replies.signal(result);
+    }
+
+    fn deliver(&self, event: AppEvent) {
+        // A full queue drops the newest: the bridge's own queue drops the
+        // oldest and counts it, this one only bridges the two tasks.
+        let _ = self.events.try_send(event);
+    }
+
+    /// Runs the host, the requests and both sides of `mailbox` (its
+    /// [`BleMailbox::serve`] and [`BleMailbox::serve_gatt`]), forever.
+    /// Call it once: trouble-host hands out one runner per stack.
+    pub async fn serve<const SLOTS: usize, const QUEUE: usize>(&self, mailbox: &BleMailbox<SLOTS, QUEUE>) -> !
+    where
+        C: bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvData>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvParams>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvEnable>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetScanResponseData>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetScanParams>,
+    {
+        let mut runner = self.stack.runner();
+        let handler = Reports(&self.reports);
+        let run = async {
+            loop {
+                // A controller error: let the rest of the firmware run.
+                if runner.run_with_handler(&handler).await.is_err() {
+                    akira_bridge_yield().await;
+                }
+            }
+        };
+        match select4(run, self.host(), mailbox.serve(self), mailbox.serve_gatt(self)).await {
+            Either4::First(n) | Either4::Second(n) => n,
+            Either4::Third(n) | Either4::Fourth(n) => n,
+        }
+    }
+
+    /// Serves requests, forever.
+    async fn host(&self) -> !
+    where
+        C: bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvData>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvParams>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvEnable>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetScanResponseData>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetScanParams>,
+    {
+        let mut peripheral = self.stack.peripheral();
+        let mut central = self.stack.central();
+        let mut scanner = Scanner::new(&mut central);
+        let mut radio = Radio { advertiser: None, scan: None };
+        loop {
+            let result = match self.requests.receive().await {
+                Request::GattStart(table, adv) if radio.advertiser.is_none() => {
+                    self.gatt(&mut peripheral, &mut scanner, &mut radio, &table, &adv).await;
+                    continue;
+                }
+                Request::GattStart(..) => Err(Errno::Busy),
+                // Nothing served: nothing to stop.
+                Request::GattStop => Ok(()),
+                Request::SetValue(..) | Request::Notify(..) => Err(Errno::Invalid),
+                Request::Advertise(config) => {
+                    radio.advertiser = None;
+                    let data = config.data;
+                    let rsp = config.scan_response;
+                    let adv = match &rsp {
+                        Some(rsp) => Advertisement::NonconnectableScannableUndirected {
+                            adv_data: data.as_bytes(),
+                            scan_data: rsp.as_bytes(),
+                        },
+                        None => Advertisement::NonconnectableNonscannableUndirected { adv_data: data.as_bytes() },
+                    };
+                    let params = AdvertisementParameters {
+                        interval_min: ms(config.interval_ms),
+                        interval_max: ms(config.interval_ms),
+                        ..Default::default()
+                    };
+                    match peripheral.advertise(&params, adv).await {
+                        Ok(a) => {
+                            radio.advertiser = Some(a);
+                            Ok(())
+                        }
+                        Err(e) => Err(io(e)),
+                    }
+                }
+                Request::StopAdvertising => {
+                    radio.advertiser = None;
+                    Ok(())
+                }
+                request @ (Request::Scan(_) | Request::StopScanning) => {
+                    self.scan(&mut scanner, &mut radio, request).await
+                }
+            };
+            self.reply(result);
+        }
+    }
+
+    async fn scan<'s>(
+        &self,
+        scanner: &mut Scanner<'_, 's, C, P>,
+        radio: &mut Radio<'s, C, P>,
+        request: Request,
+    ) -> Result<(), Errno>
+    where
+        C: bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetScanParams>,
+    {
+        if let Some(session) = radio.scan.take() {
+            session.stop().await;
+        }
+        let Request::Scan(config) = request else { return Ok(()) };
+        let config = trouble_host::prelude::ScanConfig {
+            active: config.active,
+            interval: ms(config.interval_ms),
+            window: ms(config.window_ms),
+            timeout: embassy_time::Duration::from_ticks(0),
+            ..Default::default()
+        };
+        radio.scan = Some(scanner.scan(&config).await.map_err(io)?);
+        Ok(())
+    }
+
+    /// Serves an app's table until `GattStop`; replies to the start.
+    async fn gatt<'s>(
+        &'s self,
+        peripheral: &mut trouble_host::prelude::Peripheral<'s, C, P>,
+        scanner: &mut Scanner<'_, 's, C, P>,
+        radio: &mut Radio<'s, C, P>,
+        table: &GattTable,
+        adv: &AdvConfig,
+    ) where
+        C: bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvData>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvParams>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvEnable>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetScanResponseData>
+            + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetScanParams>,
+    {
+        let mut store = [0u8; VALUE_BYTES];
+        let mut attributes: Table<'_> = AttributeTable::new();
+        let handles = match build_table(table, &mut store, &mut attributes) {
+            Ok(h) => h,
+            Err(e) => return self.reply(Err(e)),
+        };
+        let server: Server<'_, P> = AttributeServer::new(attributes);
+        let mut started = false;
+        loop {
+            // Connectable advertising, again after each disconnection.
+            let data = adv.data;
+            let rsp = adv.scan_response.unwrap_or(AdvData::EMPTY);
+            let params = AdvertisementParameters {
+                interval_min: ms(adv.interval_ms),
+                interval_max: ms(adv.interval_ms),
+                ..Default::default()
+            };
+            let advertisement =
+                Advertisement::ConnectableScannableUndirected { adv_data: data.as_bytes(), scan_data: rsp.as_bytes() };
+            let advertiser = match peripheral.advertise(&params, advertisement).await {
+                Ok(a) => a,
+                Err(e) if !started => return self.reply(Err(io(e))),
+                Err(_) => {
+                    // Serve requests without advertising until the next
+                    // one, then try again.
+                    let request = self.requests.receive().await;
+                    match self.in_session(request, &server, &handles, scanner, radio, None).await {
+                        Some(result) => {
+                            self.reply(result);
+                            continue;
+                        }
+                        None => return self.reply(Ok(())),
+                    }
+                }
+            };
+            if !started {
+                started = true;
+                self.reply(Ok(()));
+            }
+            let mut accept = pin!(advertiser.accept());
+            let connection = loop {
+                match select(accept.as_mut(), self.requests.receive()).await {
+                    Either::First(Ok(c)) => break Some(c),
+                    // Advertising ended (the controller stopped it).
+                    Either::First(Err(_)) => break None,
+                    Either::Second(request) => {
+                        match self.in_session(request, &server, &handles, scanner, radio, None).await {
+                            Some(result) => self.reply(result),
+                            None => return self.reply(Ok(())),
+                        }
+                    }
+                }
+            };
+            let Some(connection) = connection else { continue };
+            if self.connected(connection, &server, &handles, scanner, radio).await.is_none() {
+                return self.reply(Ok(()));
+            }
+        }
+    }
+
+    /// Serves a central until it disconnects (`Some`) or the app stops
+    /// serving (`None`, the central disconnected).
+    async fn connected<'s>(
+        &'s self,
+        connection: Connection<'s, P>,
+        server: &Server<'_, P>,
+        handles: &Handles,
+        scanner: &mut Scanner<'_, 's, C, P>,
+        radio: &mut Radio<'s, C, P>,
+    ) -> Option<()>
+    where
+        C: bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetScanParams>,
+    {
+        let peer = connection.peer_address();
+        let Ok(gatt) = connection.with_attribute_server(server) else { return Some(()) };
+        let mut address = [0; 6];
+        address.copy_from_slice(peer.addr.raw());
+        self.deliver(AppEvent::Connected { address, address_kind: peer.kind.into_inner() });
+        loop {
+            match select(gatt.next(), self.requests.receive()).await {
+                Either::First(GattConnectionEvent::Disconnected { reason }) => {
+                    self.deliver(AppEvent::Disconnected { reason: reason.into_inner() });
+                    return Some(());
+                }
+                Either::First(GattConnectionEvent::Gatt { event }) => self.on_gatt(event, handles).await,
+                // Only a central is asked (trouble-host); a peripheral
+                // takes what the central proposes.
+                Either::First(GattConnectionEvent::RequestConnectionParams(request)) => {
+                    let _ = request.accept(None, &self.stack).await;
+                }
+                Either::First(_) => {}
+                Either::Second(request) => {
+                    match self.in_session(request, server, handles, scanner, radio, Some(&gatt)).await {
+                        Some(result) => self.reply(result),
+                        None => {
+                            gatt.raw().disconnect();
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_gatt(&self, event: HostEvent<'_, '_, P>, handles: &Handles) {
+        let reply = match event {
+            HostEvent::Write(write) => {
+                let att = write.handle();
+                match write.with_data(|offset, data| handles.write(att, offset, data)) {
+                    Ok(app) => {
+                        let reply = write.accept();
+                        if let (Ok(_), Some(app)) = (&reply, app) {
+                            self.deliver(app);
+                        }
+                        reply
+                    }
+                    Err(code) => write.reject(code),
+                }
+            }
+            other => other.accept(),
+        };
+        if let Ok(reply) = reply {
+            reply.send().await;
+        }
+    }
+
+    /// A request while serving: `None` for `GattStop`.
+    async fn in_session<'s>(
+        &self,
+        request: Request,
+        server: &Server<'_, P>,
+        handles: &Handles,
+        scanner: &mut Scanner<'_, 's, C, P>,
+        radio: &mut Radio<'s, C, P>,
+        gatt: Option<&GattConnection<'_, '_, P>>,
+    ) -> Option<Result<(), Errno>>
+    where
+        C: bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetScanParams>,
+    {
+        Some(match request {
+            Request::GattStop => return None,
+            // The advertising set serves the table.
+            Request::GattStart(..) | Request::Advertise(_) => Err(Errno::Busy),
+            Request::StopAdvertising => Ok(()),
+            Request::SetValue(h, value) => set(server, handles, h, &value),
+            Request::Notify(h, value) => match (set(server, handles, h, &value), gatt) {
+                (Ok(()), Some(gatt)) => match handles.get(h) {
+                    Ok(c) => c.notify(gatt, value.as_bytes(), false).await.map_err(io),
+                    Err(e) => Err(e),
+                },
+                (result, _) => result,
+            },
+            request @ (Request::Scan(_) | Request::StopScanning) => self.scan(scanner, radio, request).await,
+        })
+    }
+}
+
+fn set<P: PacketPool>(server: &Server<'_, P>, handles: &Handles, handle: u8, value: &Value) -> Result<(), Errno> {
+    handles.get(handle)?.set(server, value.as_bytes()).map_err(io)
+}
+
+/// Lets other tasks run once.
+async fn akira_bridge_yield() {
+    let mut yielded = false;
+    core::future::poll_fn(|cx| {
+        if yielded {
+            return core::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        core::task::Poll::Pending
+    })
+    .await
+}
+
+impl<C: Controller, P: PacketPool> BleRadio for &TroubleBle<'_, C, P> {
+    async fn advertise(&self, config: &AdvConfig) -> Result<(), Errno> {
+        self.ask(Request::Advertise(*config)).await
+    }
+
+    async fn stop_advertising(&self) -> Result<(), Errno> {
+        self.ask(Request::StopAdvertising).await
+    }
+
+    async fn scan(&self, config: &ScanConfig) -> Result<(), Errno> {
+        self.ask(Request::Scan(*config)).await
+    }
+
+    async fn stop_scanning(&self) -> Result<(), Errno> {
+        self.ask(Request::StopScanning).await
+    }
+
+    async fn read_reports(&self, sink: &mut dyn FnMut(&ScanReport)) -> Result<(), Errno> {
+        sink(&self.reports.receive().await);
+        while let Ok(report) = self.reports.try_receive() {
+            sink(&report);
+        }
+        Ok(())
+    }
+}
+
+impl<C: Controller, P: PacketPool> GattServer for &TroubleBle<'_, C, P> {
+    async fn start(&self, table: &GattTable, adv: &AdvConfig) -> Result<(), Errno> {
+        // Events of an earlier session are stale.
+        self.events.clear();
+        self.ask(Request::GattStart(*table, *adv)).await
+    }
+
+    async fn stop(&self) -> Result<(), Errno> {
+        self.ask(Request::GattStop).await
+    }
+
+    async fn set_value(&self, handle: u8, value: &[u8]) -> Result<(), Errno> {
+        self.ask(Request::SetValue(handle, Value::new(value)?)).await
+    }
+
+    async fn notify(&self, handle: u8, value: &[u8]) -> Result<(), Errno> {
+        self.ask(Request::Notify(handle, Value::new(value)?)).await
+    }
+
+    async fn next_event(&self) -> Result<AppEvent, Errno> {
+        Ok(self.events.receive().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use akira_bridge::GattDeclaration;
+    use akira_bridge::modules::gatt::Characteristic as AppCharacteristic;
+
+    use super::*;
+
+    const PRIMARY_SERVICE: u16 = 0x2800;
+    const CHARACTERISTIC: u16 = 0x2803;
+    const CLIENT_CONFIGURATION: u16 = 0x2902;
+
+    fn long() -> [u8; 16] {
+        core::array::from_fn(|i| i as u8)
+    }
+
+    /// Environmental sensing (0x181a) and a vendor service with a 128-bit
+    /// UUID, the characteristics declared interleaved.
+    fn app_table() -> GattTable {
+        let mut t = GattTable::EMPTY;
+        let chr = |service, uuid, properties, max_len| {
+            GattDeclaration::Characteristic(AppCharacteristic { service, uuid, properties, max_len })
+        };
+        t.declare(GattDeclaration::Service(AppUuid::Short(0x181a))).unwrap();
+        t.declare(GattDeclaration::Service(AppUuid::Long(long()))).unwrap();
+        // 0: temperature, read and notify, on service 0.
+        t.declare(chr(0, AppUuid::Short(0x2a6e), property::READ | property::NOTIFY, 2)).unwrap();
+        // 1: a vendor command, writes only, on service 1.
+        t.declare(chr(1, AppUuid::Long([0xee; 16]), property::WRITE | property::WRITE_WITHOUT_RESPONSE, 8)).unwrap();
+        // 2: humidity, read, on service 0.
+        t.declare(chr(0, AppUuid::Short(0x2a6f), property::READ, 64)).unwrap();
+        t
+    }
+
+    fn read(attributes: &Table<'_>, handle: u16) -> heapless::Vec<u8, 64> {
+        let mut buf = [0u8; 64];
+        let n = attributes.read(handle, 0, &mut buf).unwrap();
+        heapless::Vec::from_slice(&buf[..n]).unwrap()
+    }
+
+    #[test]
+    fn an_app_table_becomes_services_characteristics_and_configurations() {
+        let mut store = [0u8; VALUE_BYTES];
+        let mut attributes: Table<'_> = AttributeTable::new();
+        let handles = build_table(&app_table(), &mut store, &mut attributes).unwrap();
+        // Service 0 (1), temperature (2 declaration, 3 value, 4
+        // configuration), humidity (5, 6), service 1 (7), command (8, 9).
+        assert_eq!(attributes.len(), 9);
+        assert_eq!(handles.att(0), Some((3, Some(4))));
+        assert_eq!(handles.att(2), Some((6, None)), "no notifications, no configuration");
+        assert_eq!(handles.att(1), Some((9, None)));
+        assert_eq!(handles.att(3), None);
+        let uuid = |h| attributes.uuid(h).unwrap();
+        assert_eq!(uuid(1), HostUuid::new_short(PRIMARY_SERVICE));
+        assert_eq!(uuid(7), HostUuid::new_short(PRIMARY_SERVICE));
+        for h in [2, 5, 8] {
+            assert_eq!(uuid(h), HostUuid::new_short(CHARACTERISTIC));
+        }
+        assert_eq!(uuid(4), HostUuid::new_short(CLIENT_CONFIGURATION));
+        assert_eq!(uuid(3), HostUuid::new_short(0x2a6e));
+        assert_eq!(uuid(9), HostUuid::new_long([0xee; 16]));
+        // A service declaration's value is its UUID as ATT carries it,
+        // least significant byte first, as apps give it.
+        assert_eq!(read(&attributes, 1)[..], [0x1a, 0x18]);
+        assert_eq!(read(&attributes, 7)[..], long());
+        // A characteristic declaration: properties, value handle, UUID.
+        assert_eq!(read(&attributes, 2)[..], [0x12, 3, 0, 0x6e, 0x2a]);
+        assert_eq!(read(&attributes, 5)[..], [0x02, 6, 0, 0x6f, 0x2a]);
+        let command = read(&attributes, 8);
+        assert_eq!(command[..3], [0x0c, 9, 0]);
+        assert_eq!(command[3..], [0xee; 16]);
+        // Values start empty; reads and writes as the properties allow.
+        assert!(read(&attributes, 3).is_empty());
+        let permissions = |h| attributes.permissions(h).unwrap();
+        assert_eq!(permissions(3).read, trouble_host::prelude::PermissionLevel::Allowed);
+        assert_eq!(permissions(3).write, trouble_host::prelude::PermissionLevel::NotAllowed);
+        assert_eq!(permissions(9).read, trouble_host::prelude::PermissionLevel::NotAllowed);
+        assert_eq!(permissions(9).write, trouble_host::prelude::PermissionLevel::Allowed);
+        // Each value holds its characteristic's maximum length.
+        assert!(attributes.write(6, 0, &[7; 64]).is_ok());
+        assert!(attributes.write(3, 0, &[1, 2, 3]).is_err(), "temperature holds 2 bytes");
+        assert!(attributes.write(3, 0, &[1, 2]).is_ok());
+        assert_eq!(read(&attributes, 3)[..], [1, 2]);
+        assert_eq!(read(&attributes, 6)[..], [7; 64]);
+    }
+
+    #[test]
+    fn set_values_are_what_a_central_reads() {
+        let mut store = [0u8; VALUE_BYTES];
+        let mut attributes: Table<'_> = AttributeTable::new();
+        let handles = build_table(&app_table(), &mut store, &mut attributes).unwrap();
+        let server: Server<'_, DefaultPacketPool> = AttributeServer::new(attributes);
+        assert_eq!(set(&server, &handles, 2, &Value::new(b"55%").unwrap()), Ok(()));
+        assert_eq!(set(&server, &handles, 0, &Value::new(&[0x10, 0x09]).unwrap()), Ok(()));
+        assert_eq!(set(&server, &handles, 0, &Value::new(&[1, 2, 3]).unwrap()), Err(Errno::Io), "too long");
+        assert_eq!(set(&server, &handles, 3, &Value::EMPTY), Err(Errno::Invalid), "no such characteristic");
+        assert_eq!(read(server.table(), 6)[..], *b"55%");
+        assert_eq!(read(server.table(), 3)[..], [0x10, 0x09]);
+        // A shorter value replaces a longer one.
+        assert_eq!(set(&server, &handles, 2, &Value::new(b"7").unwrap()), Ok(()));
+        assert_eq!(read(server.table(), 6)[..], *b"7");
+    }
+
+    #[test]
+    fn writes_and_subscriptions_become_app_events() {
+        let mut store = [0u8; VALUE_BYTES];
+        let mut attributes: Table<'_> = AttributeTable::new();
+        let handles = build_table(&app_table(), &mut store, &mut attributes).unwrap();
+        let written = handles.write(9, 0, b"go").unwrap().unwrap();
+        assert_eq!(written, AppEvent::Written { characteristic: 1, value: Value::new(b"go").unwrap() });
+        assert_eq!(handles.write(9, 0, &[0; 9]), Err(AttErrorCode::INVALID_ATTRIBUTE_VALUE_LENGTH));
+        assert_eq!(handles.write(9, 1, b"o"), Err(AttErrorCode::INVALID_OFFSET));
+        assert_eq!(handles.write(4, 0, &[1, 0]), Ok(Some(AppEvent::Subscribed { characteristic: 0 })));
+        assert_eq!(handles.write(4, 0, &[0, 0]), Ok(Some(AppEvent::Unsubscribed { characteristic: 0 })));
+        assert_eq!(handles.write(4, 0, &[2, 0]), Ok(Some(AppEvent::Unsubscribed { characteristic: 0 })), "indicate");
+        assert_eq!(handles.write(4, 0, &[]), Ok(None));
+        assert_eq!(handles.write(1, 0, &[0]), Ok(None), "not an app's attribute");
+        assert_eq!(handles.write(40, 0, &[0]), Ok(None));
+    }
+
+    #[test]
+    fn properties_map_bit_for_bit() {
+        for bits in 1..=property::ALL {
+            if bits & !property::ALL != 0 {
+                continue;
+            }
+            assert_eq!(host_props(bits).to_raw(), bits, "{bits:#04x}");
+        }
+        assert!(host_props(property::NOTIFY).has_cccd());
+        assert!(!host_props(property::READ | property::WRITE).has_cccd());
+    }
+
+    #[test]
+    fn uuids_keep_their_byte_order() {
+        assert_eq!(host_uuid(&AppUuid::Short(0x181a)).as_raw(), [0x1a, 0x18]);
+        assert_eq!(host_uuid(&AppUuid::Long(long())).as_raw(), long());
+        let from_app = AppUuid::from_le_bytes(&long()).unwrap();
+        assert_eq!(host_uuid(&from_app), HostUuid::new_long(long()));
+    }
+
+    #[test]
+    fn a_table_beyond_the_bounds_is_refused_without_a_panic() {
+        let mut t = GattTable::EMPTY;
+        t.declare(GattDeclaration::Service(AppUuid::Short(1))).unwrap();
+        for _ in 0..MAX_CHARACTERISTICS {
+            t.declare(GattDeclaration::Characteristic(AppCharacteristic {
+                service: 0,
+                uuid: AppUuid::Short(2),
+                properties: property::NOTIFY,
+                max_len: 32,
+            }))
+            .unwrap();
+        }
+        // The largest table fits the bounds.
+        let mut store = [0u8; VALUE_BYTES];
+        let mut attributes: Table<'_> = AttributeTable::new();
+        assert!(build_table(&t, &mut store, &mut attributes).is_ok());
+        assert_eq!(attributes.len(), 1 + 3 * MAX_CHARACTERISTICS);
+        // Less storage or fewer attributes than it needs.
+        let mut small = [0u8; VALUE_BYTES - 1];
+        let mut attributes: Table<'_> = AttributeTable::new();
+        assert_eq!(build_table(&t, &mut small, &mut attributes).err(), Some(Errno::NoSpace));
+        let mut store = [0u8; VALUE_BYTES];
+        let mut few: AttributeTable<'_, NoopRawMutex, 24> = AttributeTable::new();
+        assert_eq!(build_table(&t, &mut store, &mut few).err(), Some(Errno::NoSpace));
+        assert_eq!(few.len(), 0, "nothing added");
+    }
+}
