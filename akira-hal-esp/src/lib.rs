@@ -11,7 +11,6 @@ compile_error!("akira-hal-esp: choose the chip with a feature: `esp32c6` or `esp
 #[cfg(all(feature = "esp32c6", feature = "esp32s3"))]
 compile_error!("akira-hal-esp: choose one chip feature, not both `esp32c6` and `esp32s3`");
 
-
 use akira_bridge::{AdapterCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard};
 use esp_hal::gpio::{Input, Output};
 

@@ -11,7 +11,6 @@ compile_error!("akira-hal-nrf: choose the chip with a feature: `nrf52840` or `nr
 #[cfg(all(feature = "nrf52840", feature = "nrf52833"))]
 compile_error!("akira-hal-nrf: choose one chip feature, not both `nrf52840` and `nrf52833`");
 
-
 use akira_bridge::{AdapterCell, Errno, Instant, LatchedInput, PinSlot, SharedBoard};
 use embassy_nrf::gpio::{Input, Output};
 
