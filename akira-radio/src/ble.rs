@@ -91,7 +91,9 @@ where
     }
 }
 
-fn report_kind(kind: LeAdvEventKind) -> ReportKind {
+/// The bridge's report kind for an HCI advertising event type (shared
+/// with `TroubleBle`).
+pub(crate) fn report_kind(kind: LeAdvEventKind) -> ReportKind {
     match kind {
         LeAdvEventKind::AdvInd => ReportKind::AdvInd,
         LeAdvEventKind::AdvDirectInd => ReportKind::AdvDirectInd,

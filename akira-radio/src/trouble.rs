@@ -33,7 +33,7 @@
 
 use core::pin::pin;
 
-use akira_bridge::modules::ble::{AdvData, ReportKind};
+use akira_bridge::modules::ble::AdvData;
 use akira_bridge::modules::gatt::{GattEvent as AppEvent, Uuid as AppUuid};
 use akira_bridge::modules::gatt::{MAX_CHARACTERISTICS, MAX_SERVICES, MAX_VALUE, VALUE_BYTES, Value, property};
 use akira_bridge::{AdvConfig, BleMailbox, BleRadio, Errno, GattServer, GattTable, ScanConfig, ScanReport};
@@ -50,17 +50,7 @@ use trouble_host::prelude::{
 use trouble_host::scan::ScanSession;
 use trouble_host::{Controller, att::AttErrorCode};
 
-use bt_hci::param::LeAdvEventKind;
-
-fn report_kind(kind: LeAdvEventKind) -> ReportKind {
-    match kind {
-        LeAdvEventKind::AdvInd => ReportKind::AdvInd,
-        LeAdvEventKind::AdvDirectInd => ReportKind::AdvDirectInd,
-        LeAdvEventKind::AdvScanInd => ReportKind::AdvScanInd,
-        LeAdvEventKind::AdvNonconnInd => ReportKind::AdvNonconnInd,
-        LeAdvEventKind::ScanRsp => ReportKind::ScanRsp,
-    }
-}
+use crate::ble::report_kind;
 
 /// Attributes an app's table can take: a declaration per service, and a
 /// declaration, a value and a client configuration per characteristic.
