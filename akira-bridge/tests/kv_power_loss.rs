@@ -30,6 +30,9 @@ fn soak() -> bool {
 /// `(app, key, value)` of every key a base holds besides `a/k`.
 const FIXED: [(&str, &[u8], &[u8]); 2] = [("a", b"other", b"stays"), ("b", b"gone", &[7; 10])];
 
+/// An app's name and a key.
+type AppKey = (&'static str, &'static [u8]);
+
 #[derive(Clone, Copy)]
 enum Scenario {
     Update,
@@ -41,7 +44,7 @@ impl Scenario {
     const ALL: [Scenario; 3] = [Scenario::Update, Scenario::NewKey, Scenario::Remove];
 
     /// The key it changes, and its value before and after.
-    fn key(self, k_before: &[u8]) -> ((&'static str, &'static [u8]), Option<Vec<u8>>, Option<Vec<u8>>) {
+    fn key(self, k_before: &[u8]) -> (AppKey, Option<Vec<u8>>, Option<Vec<u8>>) {
         match self {
             Scenario::Update => (("a", b"k"), Some(k_before.to_vec()), Some(vec![0xEE; BIG])),
             Scenario::NewKey => (("c", b"fresh"), None, Some(vec![0x5A; 40])),
