@@ -17,6 +17,10 @@ use akira_ota::testing::SimFlash;
 use akira_sim::SimBoard;
 use ed25519_dalek::SigningKey;
 
+mod common;
+
+use common::{BLINK, CRASH};
+
 const SECTORS: usize = 2 + 4 * 4;
 
 type Dev<'t> = Device<'t, SimBoard, BlockingFlash<SimFlash>>;
@@ -31,14 +35,6 @@ fn manifest(minor: u16) -> Manifest {
     m.capabilities.timer = true;
     m
 }
-
-/// Blinks pin 2 every 100 ms forever.
-const BLINK: &str = r#"(module
-    (import "akira:gpio" "toggle" (func $toggle (param i32) (result i32)))
-    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
-    (func (export "akira_main") (loop $l (drop (call $toggle (i32.const 2))) (drop (call $sleep (i64.const 100000))) (br $l))))"#;
-/// Traps at once.
-const CRASH: &str = r#"(module (import "akira:timer" "sleep_us" (func (param i64) (result i32))) (func (export "akira_main") unreachable))"#;
 
 fn package(wat: &str, minor: u16) -> Vec<u8> {
     package_with(wat, manifest(minor))

@@ -30,17 +30,15 @@ use akira_ota::testing::{Fault, SimFlash, Tear};
 use akira_sim::SimBoard;
 use ed25519_dalek::SigningKey;
 
+mod common;
+
+use common::{BLINK, CRASH};
+
 const KIB: usize = 1024;
 
 fn key() -> SigningKey {
     SigningKey::from_bytes(&[5; 32])
 }
-
-const BLINK: &str = r#"(module
-    (import "akira:gpio" "toggle" (func $toggle (param i32) (result i32)))
-    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
-    (func (export "akira_main") (loop $l (drop (call $toggle (i32.const 2))) (drop (call $sleep (i64.const 100000))) (br $l))))"#;
-const CRASH: &str = r#"(module (import "akira:timer" "sleep_us" (func (param i64) (result i32))) (func (export "akira_main") unreachable))"#;
 
 fn package(wat: &str, minor: u16) -> Vec<u8> {
     let mut m = Manifest::new(AppName::try_from("led").unwrap(), Version::new(1, minor, 0));
