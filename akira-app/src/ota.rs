@@ -7,8 +7,10 @@
 //! ```
 //!
 //! A freshly installed version runs on trial until the firmware confirms
-//! it after a healthy run. An app can confirm itself as soon as its own
-//! self-test passed, or ask to go back to the previous version:
+//! it after a healthy run; if the device boots again first, the version
+//! is reverted (docs/abi.md says exactly when). An app can confirm itself
+//! as soon as its own self-test passed, or ask to go back to the previous
+//! version:
 //!
 //! ```ignore
 //! use akira_app::ota;

@@ -54,6 +54,10 @@ pub struct SimDeviceArgs {
     /// Let packages at or below an app's anti-rollback floor in (device owner only).
     #[arg(long)]
     allow_downgrade: bool,
+    /// Boots a version on trial may run in, counting the one that installed
+    /// it; at the boot after the last, an unconfirmed version is reverted.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..))]
+    max_trial_boots: u8,
 }
 
 /// Turns what the device did into board records (printed as they happen).
@@ -66,6 +70,9 @@ fn record(board: &SimBoard, note: Note<'_>) {
         Note::Installed { name, version, bytes } => note_text(format!("installed {name} {version} ({bytes} bytes)")),
         Note::Confirmed { name } => note_text(format!("{name}: confirmed")),
         Note::RolledBack { name, to } => note_text(format!("{name}: rolled back to {to}")),
+        Note::TrialExpired { name, version } => {
+            note_text(format!("{name} {version}: still on trial at this boot, not confirmed: reverting"))
+        }
         Note::Removed { name } => note_text(format!("removed {name}")),
         Note::Corrupt { name, version } => note_text(format!("{name} {version}: image corrupt in flash")),
         Note::NotStarted { name, error } => note_text(format!("{name}: not started: {error}")),
@@ -150,6 +157,7 @@ pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
     let config = DeviceConfig {
         confirm_after: args.confirm_after,
         allow_downgrade: args.allow_downgrade,
+        max_trial_boots: args.max_trial_boots,
         ..DeviceConfig::default()
     };
     let runtime = akira_sim::runtime(policy.clone());

@@ -258,11 +258,46 @@ fn the_device_refuses_unsigned_and_unknown_signers_and_keeps_state_across_restar
         }
         ok(&akira(&dir, &["push", "release.akpkg", "--tcp", &device.address]));
         device.wait_for("blinky 0.1.0 started");
+        device.wait_for("blinky: confirmed");
     }
     // The device restarts on the same flash file and runs the app again.
     let device = Device::start(&dir, &["--trust-key", "release.pub"]);
     device.wait_for("1 apps installed");
     device.wait_for("blinky 0.1.0 started");
+}
+
+#[test]
+fn a_device_killed_during_a_trial_reverts_it_when_it_starts_again() {
+    let dir = workdir("trial-reboot");
+    ok(&akira(&dir, &["keygen", "-o", "release"]));
+    let blinky = root().join("examples/apps/blinky");
+    ok(&akira(&dir, &["pack", blinky.to_str().unwrap(), "--key", "release.key", "-o", "v1.akpkg"]));
+    let toml = std::fs::read_to_string(blinky.join("Akira.toml")).unwrap().replace("0.1.0", "0.2.0");
+    std::fs::write(dir.join("v2.toml"), toml).unwrap();
+    let built = blinky.join("target/wasm32-unknown-unknown/release/blinky.wasm");
+    ok(&akira(
+        &dir,
+        &["pack", built.to_str().unwrap(), "--manifest", "v2.toml", "--key", "release.key", "-o", "v2.akpkg"],
+    ));
+    {
+        let device = Device::start(&dir, &["--trust-key", "release.pub"]);
+        ok(&akira(&dir, &["push", "v1.akpkg", "--tcp", &device.address]));
+        device.wait_for("blinky: confirmed");
+    }
+    {
+        // 0.2.0 on trial for an hour: the process is killed (as a power cut
+        // or a reset would stop the board) while it runs unconfirmed.
+        let device = Device::start(&dir, &["--trust-key", "release.pub", "--confirm-after", "60m"]);
+        ok(&akira(&dir, &["push", "v2.akpkg", "--tcp", &device.address]));
+        device.wait_for("blinky 0.2.0 started, on trial");
+    }
+    let device = Device::start(&dir, &["--trust-key", "release.pub"]);
+    device.wait_for("blinky 0.2.0: still on trial at this boot, not confirmed: reverting");
+    device.wait_for("blinky: rolled back to 0.1.0");
+    device.wait_for("blinky 0.1.0 started");
+    let list = ok(&akira(&dir, &["device", "list", "--tcp", &device.address]));
+    assert!(list.contains("0.1.0") && list.contains("confirmed") && !list.contains("0.2.0"), "{list}");
+    assert_eq!(device.count("0.2.0 started"), 0, "0.2.0 never ran again");
 }
 
 #[test]

@@ -17,7 +17,7 @@ use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
 use akira_ota::package::{Accepted, KeyId, TrustPolicy};
 use akira_ota::protocol::{Detail, ErrorCode, Request, Response};
 use akira_ota::server::{Outcome, Session, Verifier};
-use akira_ota::store::{Staging, Store, StoreError};
+use akira_ota::store::{Boot, Staging, Store, StoreError};
 use akira_sandbox::{AppId, Event, LoadError, LoadedApp, RestartPolicy, Round, Runtime, Scheduler};
 use embedded_storage_async::nor_flash::NorFlash;
 
@@ -34,15 +34,24 @@ pub struct DeviceConfig {
     /// Let packages at or below an app's anti-rollback floor in (only on
     /// the device owner's request).
     pub allow_downgrade: bool,
+    /// Boots a version on trial may run in before it must be confirmed,
+    /// the one that installed it included (0 is taken as 1). At the boot
+    /// after its last one, a version still on trial is reverted before
+    /// anything runs: rolled back to its previous version, or uninstalled
+    /// if it was the app's first (see `akira_ota::store::Store::boot`).
+    /// Each boot is counted in the store before the version runs.
+    pub max_trial_boots: u8,
 }
 
 impl Default for DeviceConfig {
-    /// Confirm after 10 s; the default restart policy; no downgrades.
+    /// Confirm after 10 s; the default restart policy; no downgrades; a
+    /// trial reverted at the next boot (1 trial boot).
     fn default() -> Self {
         DeviceConfig {
             confirm_after: Duration::from_secs(10),
             restart: RestartPolicy::default(),
             allow_downgrade: false,
+            max_trial_boots: 1,
         }
     }
 }
@@ -83,7 +92,18 @@ pub enum Note<'a> {
         /// The version now active.
         to: Version,
     },
-    /// An app was uninstalled.
+    /// A version on trial was still unconfirmed at the boot after its
+    /// last trial boot ([`DeviceConfig::max_trial_boots`]): it is reverted
+    /// before it runs again ([`Note::RolledBack`] or [`Note::Removed`]
+    /// follows).
+    TrialExpired {
+        /// The app.
+        name: &'a AppName,
+        /// The version dropped.
+        version: Version,
+    },
+    /// An app was uninstalled (on request, or its first version's trial
+    /// expired).
     Removed {
         /// The app.
         name: &'a AppName,
@@ -191,7 +211,9 @@ pub type ReplyFrame = heapless::Vec<u8, MAX_FRAME>;
 
 impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
     /// A device over `store`, running apps on `board` with `runtime`, taking
-    /// packages signed by `trust`. Starts every installed app.
+    /// packages signed by `trust`. Boots every installed app: a version on
+    /// trial has this boot counted in the store before it starts, or is
+    /// reverted if it already ran [`DeviceConfig::max_trial_boots`] boots.
     pub async fn new(
         store: Store<F>,
         runtime: Runtime<B>,
@@ -214,9 +236,28 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
         };
         let names: Vec<AppName> = device.store.apps().iter().map(|a| a.name.clone()).collect();
         for name in &names {
-            device.start(name, &mut notes).await;
+            device.boot(name, &mut notes).await;
         }
         device
+    }
+
+    /// Starts `name` at boot, after the store's trial step (see
+    /// [`DeviceConfig::max_trial_boots`]). If the boot cannot be counted,
+    /// nothing of the app runs.
+    async fn boot(&mut self, name: &AppName, notes: &mut impl FnMut(Note<'_>)) {
+        match self.store.boot(name, self.config.max_trial_boots).await {
+            Err(e) => return notes(Note::Store(&e)),
+            Ok(Boot::Removed { version }) => {
+                notes(Note::TrialExpired { name, version });
+                return notes(Note::Removed { name });
+            }
+            Ok(Boot::RolledBack { from, to }) => {
+                notes(Note::TrialExpired { name, version: from });
+                notes(Note::RolledBack { name, to: to.version });
+            }
+            Ok(_) => {}
+        }
+        self.start(name, notes).await;
     }
 
     /// The store.

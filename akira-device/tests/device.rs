@@ -17,6 +17,10 @@ use akira_ota::testing::SimFlash;
 use akira_sim::SimBoard;
 use ed25519_dalek::SigningKey;
 
+mod common;
+
+use common::{BLINK, CRASH};
+
 const SECTORS: usize = 2 + 4 * 4;
 
 type Dev<'t> = Device<'t, SimBoard, BlockingFlash<SimFlash>>;
@@ -31,14 +35,6 @@ fn manifest(minor: u16) -> Manifest {
     m.capabilities.timer = true;
     m
 }
-
-/// Blinks pin 2 every 100 ms forever.
-const BLINK: &str = r#"(module
-    (import "akira:gpio" "toggle" (func $toggle (param i32) (result i32)))
-    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
-    (func (export "akira_main") (loop $l (drop (call $toggle (i32.const 2))) (drop (call $sleep (i64.const 100000))) (br $l))))"#;
-/// Traps at once.
-const CRASH: &str = r#"(module (import "akira:timer" "sleep_us" (func (param i64) (result i32))) (func (export "akira_main") unreachable))"#;
 
 fn package(wat: &str, minor: u16) -> Vec<u8> {
     package_with(wat, manifest(minor))
@@ -261,4 +257,85 @@ fn an_app_confirms_itself_and_asks_for_its_own_rollback() {
     assert_eq!(MAILBOX.status("led"), OtaStatus { trial: false, previous: None });
     run_for(&mut device, &board, Duration::from_millis(200), &mut log);
     assert!(!log.iter().any(|l| l.contains("Faulted")), "{log:#?}");
+}
+
+/// Boots a device on `flash` (a power cycle: the store reopened, the apps
+/// booted); returns it with its log.
+fn boot<'t>(flash: SimFlash, trust: &'t TrustPolicy<'t>, config: DeviceConfig) -> (Dev<'t>, SimBoard, Vec<String>) {
+    let board = SimBoard::virtual_time();
+    let mut log = Vec::new();
+    let device = block_on(Device::new(
+        open_store(flash),
+        akira_sim::runtime(Policy::development()),
+        board.clone(),
+        trust,
+        config,
+        |n| log.push(format!("{n:?}")),
+    ));
+    (device, board, log)
+}
+
+fn active(device: &Dev<'_>) -> (Version, bool) {
+    let app = device.store().app("led").unwrap();
+    (app.active.version, app.confirmed)
+}
+
+#[test]
+fn a_reboot_during_a_trial_reverts_it_and_confirmed_versions_survive_reboots() {
+    let policy = Policy::development();
+    let keys = [TrustedKey { name: "k", public_key: key().verifying_key().to_bytes(), policy: &policy }];
+    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let config = DeviceConfig { confirm_after: Duration::from_secs(2), ..DeviceConfig::default() };
+    let (mut device, board, mut log) = boot(SimFlash::new(SECTORS), &trust, config);
+    push(&mut device, &package(BLINK, 1), &mut log);
+    run_for(&mut device, &board, Duration::from_secs(3), &mut log);
+    assert_eq!(active(&device), (Version::new(1, 1, 0), true));
+
+    // 1.2.0 on trial; the device resets 1 s later, before confirming it.
+    push(&mut device, &package(BLINK, 2), &mut log);
+    run_for(&mut device, &board, Duration::from_secs(1), &mut log);
+    assert_eq!(active(&device), (Version::new(1, 2, 0), false));
+    let (device, _, log) = boot(device.into_store().into_flash().0, &trust, config);
+    assert_eq!(active(&device), (Version::new(1, 1, 0), true), "{log:#?}");
+    let expired = log.iter().position(|l| l.starts_with("TrialExpired") && l.contains("minor: 2")).expect("expired");
+    assert!(log[expired + 1].starts_with("RolledBack"), "{log:#?}");
+    assert!(log[expired + 2].starts_with("Started") && log[expired + 2].contains("minor: 1"), "{log:#?}");
+    assert!(!log.iter().any(|l| l.starts_with("Started") && l.contains("minor: 2")), "1.2.0 never runs again");
+
+    // The confirmed 1.1.0 survives reboots.
+    let (mut device, board, mut log) = boot(device.into_store().into_flash().0, &trust, config);
+    assert!(log.iter().any(|l| l.starts_with("Started") && l.contains("trial: false")), "{log:#?}");
+    // 1.3.0 is confirmed after its healthy run, then survives two reboots.
+    push(&mut device, &package(BLINK, 3), &mut log);
+    run_for(&mut device, &board, Duration::from_secs(3), &mut log);
+    let mut flash = device.into_store().into_flash().0;
+    for _ in 0..2 {
+        let (device, _, log) = boot(flash, &trust, config);
+        assert_eq!(active(&device), (Version::new(1, 3, 0), true), "{log:#?}");
+        assert!(!log.iter().any(|l| l.starts_with("TrialExpired")));
+        flash = device.into_store().into_flash().0;
+    }
+
+    // A policy of two trial boots: 1.4.0 runs again after one reset, is
+    // confirmed in that boot, and stays.
+    let two = DeviceConfig { max_trial_boots: 2, ..config };
+    let (mut device, board, mut log) = boot(flash, &trust, two);
+    push(&mut device, &package(BLINK, 4), &mut log);
+    let (mut device, board2, mut log) = {
+        drop(board);
+        boot(device.into_store().into_flash().0, &trust, two)
+    };
+    assert!(log.iter().any(|l| l.starts_with("Started") && l.contains("minor: 4") && l.contains("trial: true")));
+    assert_eq!(device.store().app("led").unwrap().trial_boots, 2);
+    run_for(&mut device, &board2, Duration::from_secs(3), &mut log);
+    let (device, _, log) = boot(device.into_store().into_flash().0, &trust, two);
+    assert_eq!(active(&device), (Version::new(1, 4, 0), true), "{log:#?}");
+
+    // A first version never confirmed is uninstalled at the next boot.
+    let fresh = DeviceConfig { confirm_after: Duration::from_secs(3600), ..config };
+    let (mut device, _, mut log) = boot(SimFlash::new(SECTORS), &trust, fresh);
+    push(&mut device, &package(BLINK, 1), &mut log);
+    let (device, _, log) = boot(device.into_store().into_flash().0, &trust, fresh);
+    assert!(device.store().app("led").is_none(), "{log:#?}");
+    assert!(log.iter().any(|l| l.starts_with("TrialExpired")) && log.iter().any(|l| l.starts_with("Removed")));
 }

@@ -182,8 +182,11 @@ pub struct AppStatus {
     pub name: Name,
     /// The version that runs.
     pub version: Version,
-    /// Whether that version is confirmed (`false`: on trial, rolled back at
-    /// the next boot unless confirmed).
+    /// Whether that version is confirmed. `false`: on trial; unless it is
+    /// confirmed first, it is reverted (to `previous`, or uninstalled if
+    /// there is none) at the boot after the last one the device's trial
+    /// policy gives it, by default the next boot (see
+    /// [`crate::store::Store::boot`]).
     pub confirmed: bool,
     /// The version kept for rollback, if any.
     pub previous: Option<Version>,

@@ -1,10 +1,21 @@
 //! Flash models for tests and simulators (feature `std`).
 //!
 //! [`SimFlash`] is a RAM NOR flash that enforces NOR rules (a write may only
-//! program erased bytes; writes and erases are aligned), counts erases per
-//! sector, and can cut the power at the Nth write or erase, the way
-//! MCUboot's simulator does: the interrupted operation is half done, and
-//! every later operation fails until [`SimFlash::power_on`].
+//! program erased bytes, as MCUboot's simulator checks; writes and erases
+//! are aligned), counts erases per sector, and injects the faults a real
+//! part shows, at the Nth write or erase:
+//!
+//! - **power cuts** ([`Fault::PowerCut`]): the operation is interrupted and
+//!   every later one fails until [`SimFlash::power_on`];
+//! - **driver failures** ([`Fault::Failure`]): the driver reports a
+//!   program or erase error and the flash stays powered;
+//!
+//! each leaving the cells it was changing as a [`Tear`] says: nothing,
+//! half, a write unit torn (its first bytes programmed, the rest erased),
+//! mixed bits (some bits of each byte programmed, or erased), or all of
+//! it. Sectors may be uniform or mixed, as on STM32F4
+//! ([`SimFlash::with_sectors`]).
+//!
 //! [`FileFlash`] is the same flash kept in a file, for `akira sim-device`.
 
 use std::fs::File;
@@ -17,6 +28,7 @@ use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashError, NorFlashEr
 
 /// Why a [`SimFlash`] operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SimError {
     /// Offset or length not aligned.
     NotAligned,
@@ -26,6 +38,10 @@ pub enum SimError {
     PowerCut,
     /// A write to bytes that were not erased (real NOR would corrupt them).
     NotErased,
+    /// The driver reported a program failure ([`Fault::Failure`]).
+    WriteFailed,
+    /// The driver reported an erase failure ([`Fault::Failure`]).
+    EraseFailed,
     /// The backing file failed.
     Io,
 }
@@ -40,31 +56,99 @@ impl NorFlashError for SimError {
     }
 }
 
-/// A RAM NOR flash of `W`-byte writes and `E`-byte erase sectors.
+/// What goes wrong at the faulty operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The power fails during it: it is left as its [`Tear`] says, and
+    /// every operation after it fails until [`SimFlash::power_on`].
+    PowerCut,
+    /// The driver reports an error for it ([`SimError::WriteFailed`] or
+    /// [`SimError::EraseFailed`]), leaving it as its [`Tear`] says; the
+    /// flash stays powered and later operations work.
+    Failure,
+}
+
+/// How much of an interrupted operation reached the cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tear {
+    /// Nothing.
+    Nothing,
+    /// A write's first half of write units; an erase's first half of
+    /// sectors and half of the next.
+    Half,
+    /// A write's units before the middle one, which is torn: its first
+    /// bytes programmed, the rest still erased. An erase's first half of
+    /// sectors, and the next erased from its middle on.
+    TornUnit,
+    /// Mixed bits. A write's units before the middle one, which has only
+    /// some of the bits it clears cleared. An erase's first half of
+    /// sectors, then a sector with only some of its bits set.
+    Garbage,
+    /// All of it (the fault came at the very end).
+    Everything,
+}
+
+impl Tear {
+    /// Every tear, in order.
+    pub const ALL: [Tear; 5] = [Tear::Nothing, Tear::Half, Tear::TornUnit, Tear::Garbage, Tear::Everything];
+}
+
+/// A RAM NOR flash of `W`-byte writes and sectors of `E` bytes (uniform)
+/// or of the sizes given to [`SimFlash::with_sectors`] (`E` is then the
+/// largest, the granularity a driver of such a part advertises).
 #[derive(Clone, Debug)]
 pub struct SimFlash<const W: usize = 4, const E: usize = 4096> {
     data: Vec<u8>,
+    /// Start of each sector, then the end of the flash.
+    bounds: Vec<usize>,
     erases: Vec<u32>,
     ops: u64,
-    cut_at: Option<u64>,
+    fault: Option<(u64, Fault, Tear)>,
     powered: bool,
     violations: u32,
 }
 
+/// A small deterministic generator for mixed bits.
+fn noise(seed: u64, i: usize) -> u8 {
+    let mut x = seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    x ^= x >> 33;
+    x as u8
+}
+
 impl<const W: usize, const E: usize> SimFlash<W, E> {
-    /// An erased flash of `sectors` sectors.
+    /// An erased flash of `sectors` sectors of `E` bytes.
     pub fn new(sectors: usize) -> Self {
+        Self::with_sectors(&[(sectors, E)])
+    }
+
+    /// An erased flash of mixed sectors: `(count, bytes)` runs in address
+    /// order, e.g. an STM32F4 bank: `&[(4, 16 << 10), (1, 64 << 10), (7,
+    /// 128 << 10)]` with `E` = 128 KiB. An erase must start and end on
+    /// sector boundaries and erases sector after sector (a fault hits one
+    /// of them).
+    pub fn with_sectors(runs: &[(usize, usize)]) -> Self {
+        let mut bounds = vec![0];
+        for &(count, bytes) in runs {
+            for _ in 0..count {
+                bounds.push(bounds[bounds.len() - 1] + bytes);
+            }
+        }
+        let size = bounds[bounds.len() - 1];
         SimFlash {
-            data: vec![0xFF; sectors * E],
-            erases: vec![0; sectors],
+            data: vec![0xFF; size],
+            erases: vec![0; bounds.len() - 1],
+            bounds,
             ops: 0,
-            cut_at: None,
+            fault: None,
             powered: true,
             violations: 0,
         }
     }
 
-    /// A flash holding `bytes` (whole sectors), as if powered on with them.
+    /// A flash holding `bytes` (whole sectors of `E`), as if powered on
+    /// with them.
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
         let sectors = bytes.len() / E;
         let mut flash = Self::new(sectors);
@@ -94,9 +178,16 @@ impl<const W: usize, const E: usize> SimFlash<W, E> {
     }
 
     /// Cuts the power during the `n`th write or erase from now (1 = the
-    /// next one).
+    /// next one), which lands half done ([`Tear::Half`]).
     pub fn cut_after(&mut self, n: u64) {
-        self.cut_at = Some(self.ops + n);
+        self.fault_after(n, Fault::PowerCut, Tear::Half);
+    }
+
+    /// Injects `fault` into the `n`th write or erase from now (1 = the
+    /// next one), leaving it as `tear` says. One fault at a time: this
+    /// replaces any pending one.
+    pub fn fault_after(&mut self, n: u64, fault: Fault, tear: Tear) {
+        self.fault = Some((self.ops + n, fault, tear));
     }
 
     /// Whether the power is on.
@@ -107,16 +198,33 @@ impl<const W: usize, const E: usize> SimFlash<W, E> {
     /// Restores the power (the contents stay as the cut left them).
     pub fn power_on(&mut self) {
         self.powered = true;
-        self.cut_at = None;
+        self.fault = None;
     }
 
-    /// Counts an operation; `Ok(true)` if the power fails during it.
-    fn begin_op(&mut self) -> Result<bool, SimError> {
+    /// Counts an operation; the fault to inject into it, if any.
+    fn begin_op(&mut self) -> Result<Option<(Fault, Tear)>, SimError> {
         if !self.powered {
             return Err(SimError::PowerCut);
         }
         self.ops += 1;
-        Ok(self.cut_at == Some(self.ops))
+        match self.fault {
+            Some((at, fault, tear)) if at == self.ops => {
+                self.fault = None;
+                Ok(Some((fault, tear)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The error a fault reports (and a cut's power loss).
+    fn fail(&mut self, fault: Fault, failed: SimError) -> SimError {
+        match fault {
+            Fault::PowerCut => {
+                self.powered = false;
+                SimError::PowerCut
+            }
+            Fault::Failure => failed,
+        }
     }
 
     fn check(&self, offset: u32, len: usize, align: usize) -> Result<usize, SimError> {
@@ -128,6 +236,34 @@ impl<const W: usize, const E: usize> SimFlash<W, E> {
             return Err(SimError::OutOfBounds);
         }
         Ok(start)
+    }
+
+    /// The sectors `from..to` covers, if both are sector boundaries.
+    fn sectors(&self, from: usize, to: usize) -> Result<core::ops::Range<usize>, SimError> {
+        if to > self.data.len() {
+            return Err(SimError::OutOfBounds);
+        }
+        let first = self.bounds.binary_search(&from).map_err(|_| SimError::NotAligned)?;
+        let end = self.bounds.binary_search(&to).map_err(|_| SimError::NotAligned)?;
+        Ok(first..end)
+    }
+
+    /// Sector `s` partly erased as `tear` says (`seed` for mixed bits).
+    fn tear_sector(&mut self, s: usize, tear: Tear, seed: u64) {
+        let (start, end) = (self.bounds[s], self.bounds[s + 1]);
+        let mid = start + (end - start) / 2;
+        match tear {
+            Tear::Nothing => return,
+            Tear::Half => self.data[start..mid].fill(0xFF),
+            Tear::TornUnit => self.data[mid..end].fill(0xFF),
+            Tear::Garbage => {
+                for (i, b) in self.data[start..end].iter_mut().enumerate() {
+                    *b |= noise(seed, i);
+                }
+            }
+            Tear::Everything => self.data[start..end].fill(0xFF),
+        }
+        self.erases[s] += 1;
     }
 }
 
@@ -160,21 +296,28 @@ impl<const W: usize, const E: usize> NorFlash for SimFlash<W, E> {
         if to < from {
             return Err(SimError::OutOfBounds);
         }
-        let start = self.check(from, (to - from) as usize, E)?;
-        let end = to as usize;
-        let cut = self.begin_op()?;
-        if cut {
-            // Half of the first sector is erased, the rest untouched.
-            self.data[start..start + E / 2].fill(0xFF);
-            self.erases[start / E] += 1;
-            self.powered = false;
-            return Err(SimError::PowerCut);
-        }
-        self.data[start..end].fill(0xFF);
-        for s in start / E..end / E {
+        let sectors = self.sectors(from as usize, to as usize)?;
+        let fault = self.begin_op()?;
+        let (whole, torn) = match fault {
+            None | Some((_, Tear::Everything)) => (sectors.end, None),
+            Some((_, Tear::Nothing)) => (sectors.start, None),
+            // The first half of the sectors, then one torn.
+            Some((_, tear)) => {
+                let mid = sectors.start + sectors.len() / 2;
+                (mid, Some((mid, tear)))
+            }
+        };
+        for s in sectors.start..whole {
+            self.data[self.bounds[s]..self.bounds[s + 1]].fill(0xFF);
             self.erases[s] += 1;
         }
-        Ok(())
+        if let Some((s, tear)) = torn {
+            self.tear_sector(s, tear, self.ops);
+        }
+        match fault {
+            Some((fault, _)) => Err(self.fail(fault, SimError::EraseFailed)),
+            None => Ok(()),
+        }
     }
 
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), SimError> {
@@ -183,16 +326,37 @@ impl<const W: usize, const E: usize> NorFlash for SimFlash<W, E> {
             self.violations += 1;
             return Err(SimError::NotErased);
         }
-        let cut = self.begin_op()?;
-        if cut {
-            // The first half of the words are programmed.
-            let n = (bytes.len() / W / 2) * W;
-            self.data[start..start + n].copy_from_slice(&bytes[..n]);
-            self.powered = false;
-            return Err(SimError::PowerCut);
+        let Some((fault, tear)) = self.begin_op()? else {
+            self.data[start..start + bytes.len()].copy_from_slice(bytes);
+            return Ok(());
+        };
+        let units = bytes.len() / W;
+        // Whole units landed, then the torn unit's bytes: how many were
+        // programmed, or mixed bits in all of them.
+        let (whole, torn) = match tear {
+            Tear::Nothing => (0, None),
+            Tear::Half => (units / 2, None),
+            Tear::TornUnit => (units / 2, Some(false)),
+            Tear::Garbage => (units / 2, Some(true)),
+            Tear::Everything => (units, None),
+        };
+        let n = whole * W;
+        self.data[start..start + n].copy_from_slice(&bytes[..n]);
+        if let Some(mixed) = torn
+            && whole < units
+        {
+            let unit = &bytes[n..n + W];
+            let cells = &mut self.data[start + n..start + n + W];
+            for (i, (cell, target)) in cells.iter_mut().zip(unit).enumerate() {
+                *cell = match (mixed, i < W.div_ceil(2)) {
+                    // Some of the bits the target clears are cleared.
+                    (true, _) => *target | noise(self.ops, i),
+                    (false, true) => *target,
+                    (false, false) => 0xFF,
+                };
+            }
         }
-        self.data[start..start + bytes.len()].copy_from_slice(bytes);
-        Ok(())
+        Err(self.fail(fault, SimError::WriteFailed))
     }
 }
 

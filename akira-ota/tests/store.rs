@@ -5,7 +5,7 @@
 
 use akira_caps::Version;
 use akira_caps::manifest::AppName;
-use akira_ota::store::{BlockingStore, Region, StoreConfig, StoreError};
+use akira_ota::store::{BlockingStore, Boot, Region, StoreConfig, StoreError};
 use akira_ota::testing::SimFlash;
 
 const SECTORS: usize = 2 + 4 * 4; // journal + 4 slots of 4 sectors (16 KiB)
@@ -194,4 +194,90 @@ fn configuration_errors() {
     assert!(matches!(e, Err(StoreError::Config(_))));
     let e = BlockingStore::open(flash, Region { offset: 0, size: 4 * 4096 }, StoreConfig { meta_sectors: 2, slots: 4 });
     assert!(matches!(e, Err(StoreError::Config(_))), "two data sectors cannot make four slots");
+}
+
+/// Reopens the store as a reboot does and runs its boot step for `app`.
+fn reboot(store: BlockingStore<SimFlash>, app: &str, max_trial_boots: u8) -> (BlockingStore<SimFlash>, Boot) {
+    let mut store = open(store.into_flash());
+    let boot = store.boot(&name(app), max_trial_boots).unwrap();
+    (store, boot)
+}
+
+#[test]
+fn a_reboot_during_a_trial_reverts_it() {
+    let mut store = fresh();
+    install(&mut store, "a", v(1), &image(1, 3000)).unwrap();
+    store.confirm(&name("a")).unwrap();
+    install(&mut store, "a", v(2), &image(2, 5000)).unwrap();
+    assert_eq!(store.app("a").unwrap().trial_boots, 1, "the install's own run is the first boot");
+    // The default policy: a trial lasts the boot that installed it.
+    let (mut store, boot) = reboot(store, "a", 1);
+    let Boot::RolledBack { from, to } = boot else { panic!("{boot:?}") };
+    assert_eq!((from, to.version), (v(2), v(1)));
+    let app = store.app("a").unwrap();
+    assert!(app.confirmed && app.previous.is_none() && app.trial_boots == 0);
+    assert_eq!(read_back(&mut store, "a"), image(1, 3000));
+    assert_eq!(store.capacity().free_slots, 3, "v2's slot is free again");
+    // The revert is in the journal: the next boot runs v1, confirmed.
+    let (store, boot) = reboot(store, "a", 1);
+    assert_eq!(boot, Boot::Confirmed);
+    // v2 stays refused (anti-rollback), v3 installs.
+    let mut store = store;
+    assert!(matches!(install(&mut store, "a", v(2), &image(2, 10)), Err(StoreError::Downgrade { .. })));
+    install(&mut store, "a", v(3), &image(3, 10)).unwrap();
+}
+
+#[test]
+fn a_trial_runs_as_many_boots_as_the_policy_allows() {
+    let mut store = fresh();
+    install(&mut store, "a", v(1), &image(1, 100)).unwrap();
+    store.confirm(&name("a")).unwrap();
+    install(&mut store, "a", v(2), &image(2, 100)).unwrap();
+    let (store, boot) = reboot(store, "a", 3);
+    assert_eq!(boot, Boot::Trial { boots: 2 });
+    let (store, boot) = reboot(store, "a", 3);
+    assert_eq!(boot, Boot::Trial { boots: 3 });
+    assert_eq!(store.app("a").unwrap().active.version, v(2));
+    let (store, boot) = reboot(store, "a", 3);
+    assert!(matches!(boot, Boot::RolledBack { .. }), "{boot:?}");
+    assert_eq!(store.app("a").unwrap().active.version, v(1));
+    // 0 is taken as 1.
+    let mut store = store;
+    install(&mut store, "a", v(3), &image(3, 100)).unwrap();
+    let (store, boot) = reboot(store, "a", 0);
+    assert!(matches!(boot, Boot::RolledBack { .. }), "{boot:?}");
+    assert_eq!(store.app("a").unwrap().active.version, v(1));
+}
+
+#[test]
+fn a_first_install_that_is_never_confirmed_is_uninstalled_at_reboot() {
+    let mut store = fresh();
+    install(&mut store, "a", v(4), &image(1, 100)).unwrap();
+    let (store, boot) = reboot(store, "a", 1);
+    assert_eq!(boot, Boot::Removed { version: v(4) });
+    assert!(store.app("a").is_none());
+    assert_eq!(store.state().floor("a"), Some(v(4)), "its floor stays");
+    assert_eq!(store.capacity().free_slots, 4);
+}
+
+#[test]
+fn a_confirmed_version_survives_reboots() {
+    let mut store = fresh();
+    install(&mut store, "a", v(1), &image(1, 100)).unwrap();
+    store.confirm(&name("a")).unwrap();
+    install(&mut store, "a", v(2), &image(2, 6000)).unwrap();
+    let (mut store, boot) = reboot(store, "a", 2);
+    assert_eq!(boot, Boot::Trial { boots: 2 });
+    // Confirmed during its second boot: every later boot keeps it.
+    store.confirm(&name("a")).unwrap();
+    let mut store = store;
+    for _ in 0..5 {
+        let (s, boot) = reboot(store, "a", 1);
+        assert_eq!(boot, Boot::Confirmed);
+        store = s;
+    }
+    let app = store.app("a").unwrap();
+    assert_eq!((app.active.version, app.confirmed, app.trial_boots), (v(2), true, 0));
+    assert_eq!(read_back(&mut store, "a"), image(2, 6000));
+    assert_eq!(store.boot(&name("nope"), 1), Err(StoreError::NotFound));
 }

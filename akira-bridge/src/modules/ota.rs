@@ -2,7 +2,9 @@
 //!
 //! A version freshly installed over the air runs *on trial*: the firmware
 //! (akira-device) confirms it after a healthy run, or rolls it back to the
-//! previous version when it crash-loops. With this module an app takes
+//! previous version when it crash-loops or when the device boots again
+//! before it was confirmed (after its configured trial boots, by default
+//! the next boot). With this module an app takes
 //! part: it asks whether it is on trial and which version a rollback
 //! would return to, confirms itself once its own self-test passed (no
 //! need to wait for the healthy-run timer), or asks to be rolled back

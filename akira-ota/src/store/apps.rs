@@ -271,7 +271,10 @@ impl<F: NorFlash> Store<F> {
     /// Makes a fully written image the app's active version, on trial:
     /// one journal record. Returns the new image.
     pub async fn commit(&mut self, mut staging: Staging) -> Result<Image, StoreError> {
-        self.flush(&mut staging).await?;
+        if let Err(e) = self.flush(&mut staging).await {
+            self.staging_slot = None;
+            return Err(e);
+        }
         if staging.written != staging.len {
             self.staging_slot = None;
             return Err(StoreError::Incomplete { written: staging.written, len: staging.len });

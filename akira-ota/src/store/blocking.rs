@@ -6,7 +6,7 @@ use embedded_storage::nor_flash::NorFlash;
 
 use super::block_on;
 use super::{
-    AppRecord, BlockingFlash, Capacity, Image, Region, SignerId, Staging, State, Store, StoreConfig, StoreError,
+    AppRecord, BlockingFlash, Boot, Capacity, Image, Region, SignerId, Staging, State, Store, StoreConfig, StoreError,
 };
 
 /// [`Store`] over a blocking `embedded_storage::nor_flash::NorFlash`: the
@@ -127,6 +127,11 @@ impl<F: NorFlash> BlockingStore<F> {
     /// See [`Store::rollback`].
     pub fn rollback(&mut self, name: &AppName) -> Result<Image, StoreError> {
         block_on(self.inner.rollback(name))
+    }
+
+    /// See [`Store::boot`].
+    pub fn boot(&mut self, name: &AppName, max_trial_boots: u8) -> Result<Boot, StoreError> {
+        block_on(self.inner.boot(name, max_trial_boots))
     }
 
     /// See [`Store::remove`].

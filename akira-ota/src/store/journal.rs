@@ -225,6 +225,9 @@ impl<F: NorFlash> Store<F> {
     pub(super) async fn rotate(&mut self) -> Result<(), StoreError> {
         let next = (self.cursor.sector + 1) % self.config.meta_sectors;
         let base = next * Self::SECTOR;
+        // A failed erase or write may have left anything in `next`: keep
+        // the cursor dirty so the next append starts it again.
+        self.cursor.dirty = true;
         let erased = self.flash.is_erased(base, Self::SECTOR).await?;
         if !erased {
             self.flash.erase(next, 1).await?;
@@ -248,7 +251,13 @@ impl<F: NorFlash> Store<F> {
             total = encode(&mut self.buf, F::WRITE_SIZE, KIND_OP, self.cursor.seq.wrapping_add(1), &op)?;
         }
         let at = self.cursor.sector * Self::SECTOR + self.cursor.at;
-        self.flash.write(at, &self.buf[..total]).await?;
+        if let Err(e) = self.flash.write(at, &self.buf[..total]).await {
+            // Part of the record (or all of it, if the driver failed after
+            // programming) may be in flash: never write over it; the next
+            // append starts a new sector whose snapshot supersedes it.
+            self.cursor.dirty = true;
+            return Err(e.into());
+        }
         self.cursor.at += total as u32;
         self.cursor.seq = self.cursor.seq.wrapping_add(1);
         self.state.apply(&op);

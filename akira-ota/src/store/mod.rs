@@ -24,7 +24,11 @@
 //!
 //! A new version is on trial until confirmed; the last confirmed version
 //! stays in flash until then, so a crash loop or an explicit request rolls
-//! back to it. Each app has an anti-rollback floor (the highest version
+//! back to it. A trial also ends with the boots it may run in
+//! ([`Store::boot`], MCUboot's test-then-confirm): the device counts each
+//! boot in the journal before the version runs, and at the boot after the
+//! last one reverts a version still unconfirmed, so a version that resets
+//! the device is reverted too. Each app has an anti-rollback floor (the highest version
 //! ever installed); installing at or below it is refused unless the device
 //! owner allows downgrades.
 //!
@@ -41,6 +45,7 @@ mod blocking;
 mod flash;
 mod journal;
 mod state;
+mod trial;
 
 use core::fmt;
 
@@ -53,6 +58,7 @@ pub use flash::{BlockingFlash, FlashFault, MAX_WRITE_SIZE, Region};
 pub use state::{
     AppRecord, Floor, Image, MAX_APPS, MAX_DATA_SECTORS, MAX_FLOORS, MAX_META_SECTORS, MAX_SLOTS, Op, SignerId, State,
 };
+pub use trial::Boot;
 
 use flash::Flash;
 

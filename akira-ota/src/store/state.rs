@@ -52,6 +52,10 @@ pub struct AppRecord {
     pub confirmed: bool,
     /// The last confirmed version, kept while `active` is on trial.
     pub previous: Option<Image>,
+    /// Boots `active` has run in while on trial, counted before each run:
+    /// its install counts as the first, each later boot adds one
+    /// ([`crate::store::Store::boot`]); 0 once confirmed.
+    pub trial_boots: u8,
 }
 
 /// The lowest version an app may be updated to (anti-rollback).
@@ -108,6 +112,11 @@ pub enum Op {
     },
     /// The app was uninstalled (its floor stays).
     Removed {
+        /// The app.
+        name: AppName,
+    },
+    /// The app's version on trial is about to run in one more boot.
+    TrialBoot {
         /// The app.
         name: AppName,
     },
@@ -181,6 +190,7 @@ impl State {
                         // An unconfirmed active version is simply replaced.
                         app.active = image.clone();
                         app.confirmed = false;
+                        app.trial_boots = 1;
                     }
                     None => {
                         let _ = self.apps.push(AppRecord {
@@ -188,6 +198,7 @@ impl State {
                             active: image.clone(),
                             confirmed: false,
                             previous: None,
+                            trial_boots: 1,
                         });
                     }
                 }
@@ -196,6 +207,7 @@ impl State {
                 if let Some(app) = self.app_mut(name) {
                     app.confirmed = true;
                     app.previous = None;
+                    app.trial_boots = 0;
                 }
             }
             Op::RolledBack { name } => {
@@ -204,11 +216,19 @@ impl State {
                 {
                     app.active = previous;
                     app.confirmed = true;
+                    app.trial_boots = 0;
                 }
             }
             Op::Removed { name } => {
                 if let Some(i) = self.apps.iter().position(|a| &a.name == name) {
                     self.apps.remove(i);
+                }
+            }
+            Op::TrialBoot { name } => {
+                if let Some(app) = self.app_mut(name)
+                    && !app.confirmed
+                {
+                    app.trial_boots = app.trial_boots.saturating_add(1);
                 }
             }
         }
