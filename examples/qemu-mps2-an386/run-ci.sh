@@ -36,10 +36,10 @@ wait_for() {
 }
 wait_for "waiting for packages"
 akira push "$here/target/countdown.akpkg" --tcp "127.0.0.1:$port"
-wait_for "countdown: Exited(0)"
-wait_for "stack high-water"
+wait_for "countdown stopped"
 stop
 cat "$log"
+grep -q 'name: "countdown".*event: Exited(0)' "$log"
 echo "QEMU mps2-an386: the product firmware installed a pushed app over UART1 and ran it"
 
 timeout 120 ./run.sh target/thumbv7em-none-eabihf/release/bench | tee target/bench.log

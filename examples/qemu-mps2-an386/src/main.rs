@@ -8,9 +8,9 @@
 //! crash-loop rollback), with a preinstalled blinky. It runs until it is
 //! switched off; the measurements live in `src/bin/bench.rs`.
 //!
-//! Besides its log, it reports what it costs: the heap in use when each
-//! app starts, and the stack high-water mark when an app stops (the size
-//! report reads both).
+//! Besides its log, it reports what it costs (`memory after ...` lines: the
+//! heap in use and the stack high-water mark) at boot and whenever an app
+//! starts or stops; the size report reads them.
 
 #![no_std]
 #![no_main]
@@ -71,17 +71,23 @@ macro_rules! ram_flash {
     }};
 }
 
+/// Logs what the firmware costs at this point (the size report reads it).
+fn memory(after: &str, app: &str) {
+    println!(
+        "memory after {=str}{=str}: heap {=usize} B in use, stack high-water {=usize} B",
+        app,
+        after,
+        heap::live(),
+        stack::high_water()
+    );
+}
+
 fn note(note: Note<'_>) {
+    info!("{}", note);
     match note {
-        Note::Started { .. } => {
-            info!("{}", note);
-            println!("heap in use {=usize} B", heap::live());
-        }
-        Note::App { app, event: event @ (Event::Exited(_) | Event::Faulted(_)) } => {
-            info!("{=str}: {}", app.name.as_str(), event);
-            println!("stack high-water {=usize} B", stack::high_water());
-        }
-        other => info!("{}", other),
+        Note::Started { name, .. } => memory(" started", name.as_str()),
+        Note::App { app, event: Event::Exited(_) | Event::Faulted(_) } => memory(" stopped", app.name.as_str()),
+        _ => {}
     }
 }
 
@@ -122,12 +128,13 @@ fn main() -> ! {
             }
         };
         let mut device = Device::new(store, runtime, board, trust, DeviceConfig::default(), note).await;
-        if device.store().apps().is_empty()
-            && let Err(e) = device.run_builtin(BLINKY, policy)
-        {
-            warn!("preinstalled blinky: {}", e);
+        memory("boot", "");
+        if device.store().apps().is_empty() {
+            match device.run_builtin(BLINKY, policy) {
+                Ok(_) => memory(" started", "blinky"),
+                Err(e) => warn!("preinstalled blinky: {}", e),
+            }
         }
-        println!("heap in use {=usize} B", heap::live());
         info!("waiting for packages on UART1 (akira push)");
         let link = Uart::new(UART1);
         link.wake_on_receive();
