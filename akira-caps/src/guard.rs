@@ -446,19 +446,21 @@ impl Guard {
     }
 
     /// Checks a pin access.
-    #[inline]
+    #[inline(always)]
     pub fn pin(&mut self, pin: u32, access: PinAccess) -> Result<(), Denial> {
-        let set = match access {
-            PinAccess::Input => self.grants.input,
-            PinAccess::Read => self.grants.input.union(self.grants.output),
-            PinAccess::Output => self.grants.output,
-            PinAccess::Edge => self.grants.edge,
+        // Tested in place: a copy of the set would go through the stack.
+        let g = &self.grants;
+        let ok = match access {
+            PinAccess::Input => g.input.contains(pin),
+            PinAccess::Read => g.input.contains(pin) || g.output.contains(pin),
+            PinAccess::Output => g.output.contains(pin),
+            PinAccess::Edge => g.edge.contains(pin),
         };
-        self.verdict(set.contains(pin), Capability::Gpio, Resource::Pin { pin, access })
+        self.verdict(ok, Capability::Gpio, Resource::Pin { pin, access })
     }
 
     /// Checks an I2C device access.
-    #[inline]
+    #[inline(always)]
     pub fn i2c(&mut self, bus: u32, addr: u32) -> Result<(), Denial> {
         let ok = self.grants.i2c.get(bus as usize).is_some_and(|s| s.contains(addr));
         self.verdict(ok, Capability::I2c, Resource::I2c { bus, addr })
@@ -468,7 +470,7 @@ impl Guard {
     /// devices, `uart` ports, `pwm`/`adc`/`sensor` channels, `hid` kinds,
     /// `ble` roles, `net` endpoint indices, `ipc` publish topic indices,
     /// `app` indices of controlled apps.
-    #[inline]
+    #[inline(always)]
     pub fn id(&mut self, cap: Capability, id: u32) -> Result<(), Denial> {
         let ok = self.grants.ids[cap.index()].contains(id);
         self.verdict(ok, cap, Resource::Id(id))
@@ -476,14 +478,14 @@ impl Guard {
 
     /// Checks the right to subscribe to IPC topic `index` (its position in
     /// the manifest's subscribe list).
-    #[inline]
+    #[inline(always)]
     pub fn subscribe(&mut self, index: u32) -> Result<(), Denial> {
         let ok = self.grants.ipc_subscribe.contains(index);
         self.verdict(ok, Capability::Ipc, Resource::Id(index))
     }
 
     /// Checks a display rectangle against the granted region.
-    #[inline]
+    #[inline(always)]
     pub fn display(&mut self, x: u32, y: u32, width: u32, height: u32) -> Result<(), Denial> {
         let ok =
             self.grants.modules.contains(Capability::Display) && self.grants.display.contains_rect(x, y, width, height);
@@ -491,7 +493,7 @@ impl Guard {
     }
 
     /// Checks a radio frequency against the granted bands.
-    #[inline]
+    #[inline(always)]
     pub fn frequency(&mut self, hz: u32) -> Result<(), Denial> {
         let bands = &self.grants.rf_bands[..usize::from(self.grants.rf_band_count)];
         let ok = bands.iter().any(|b| b.contains(hz));
@@ -499,7 +501,7 @@ impl Guard {
     }
 
     /// Checks a transmit power against the granted cap.
-    #[inline]
+    #[inline(always)]
     pub fn power(&mut self, dbm: i32) -> Result<(), Denial> {
         let ok = self.grants.modules.contains(Capability::Rf) && dbm <= i32::from(self.grants.rf_max_power_dbm);
         self.verdict(ok, Capability::Rf, Resource::Power(dbm))
@@ -526,7 +528,7 @@ impl Guard {
 
     /// Checks a BLE advertising interval against the app's floor (a
     /// denial below it, or without `ble`).
-    #[inline]
+    #[inline(always)]
     pub fn adv_interval(&mut self, ms: u32) -> Result<(), Denial> {
         let ok = ms >= u32::from(self.grants.ble_min_adv_interval_ms);
         self.verdict(ok, Capability::Ble, Resource::AdvInterval(ms))
@@ -543,7 +545,7 @@ impl Guard {
     }
 
     /// Checks resource `id` of a vendor capability.
-    #[inline]
+    #[inline(always)]
     pub fn vendor(&mut self, slot: VendorSlot, id: u32) -> Result<(), Denial> {
         if self.grants.vendor_ids.get(slot.index()).is_some_and(|s| s.contains(id)) {
             Ok(())

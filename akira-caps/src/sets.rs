@@ -7,35 +7,53 @@
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
+// A set is stored as 32-bit words, so that a call-time check on a 32-bit
+// core is one indexed word load and a shift by at most 31: a variable shift
+// of a 64- or 128-bit integer takes a dozen instructions on a Cortex-M4,
+// and LLVM turns a word select back into one. The API speaks the integer
+// (`from_bits`, `bits`) and serializes as it, so the manifest encoding is
+// unchanged.
+
 macro_rules! bit_set {
-    ($(#[$doc:meta])* $name:ident, $int:ty, $what:literal) => {
+    ($(#[$doc:meta])* $name:ident, $int:ty, $words:literal, $what:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name($int);
+        #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+        pub struct $name([u32; $words]);
 
         impl $name {
             /// Number of members the set can hold (members are `0..CAPACITY`).
             pub const CAPACITY: u32 = <$int>::BITS;
             /// The empty set.
-            pub const EMPTY: $name = $name(0);
+            pub const EMPTY: $name = $name([0; $words]);
             /// Every member `0..CAPACITY`.
-            pub const FULL: $name = $name(<$int>::MAX);
+            pub const FULL: $name = $name([u32::MAX; $words]);
 
             /// A set from its raw bits (bit `n` = member `n`).
             pub const fn from_bits(bits: $int) -> Self {
-                $name(bits)
+                let mut words = [0; $words];
+                let mut i = 0;
+                while i < $words {
+                    words[i] = (bits >> (32 * i)) as u32;
+                    i += 1;
+                }
+                $name(words)
             }
 
             /// The raw bits (bit `n` = member `n`).
             pub const fn bits(self) -> $int {
-                self.0
+                let mut bits: $int = 0;
+                let mut i = 0;
+                while i < $words {
+                    bits |= (self.0[i] as $int) << (32 * i);
+                    i += 1;
+                }
+                bits
             }
 
             /// Whether `member` is in the set; members beyond the capacity never are.
             #[inline(always)]
-            pub const fn contains(self, member: u32) -> bool {
-                member < Self::CAPACITY && (self.0 >> member) & 1 == 1
+            pub const fn contains(&self, member: u32) -> bool {
+                member < Self::CAPACITY && (self.0[(member / 32) as usize] >> (member % 32)) & 1 == 1
             }
 
             /// Adds `member`; returns `false` (and changes nothing) when it is
@@ -44,39 +62,51 @@ macro_rules! bit_set {
                 if member >= Self::CAPACITY {
                     return false;
                 }
-                self.0 |= 1 << member;
+                self.0[(member / 32) as usize] |= 1 << (member % 32);
                 true
             }
 
             /// Whether the set has no members.
             pub const fn is_empty(self) -> bool {
-                self.0 == 0
+                self.bits() == 0
             }
 
             /// Whether every member of `self` is in `other`.
             pub const fn is_subset(self, other: Self) -> bool {
-                self.0 & !other.0 == 0
+                self.bits() & !other.bits() == 0
             }
 
             /// The smallest member of `self` that is not in `other`, if any.
             pub const fn first_outside(self, other: Self) -> Option<u32> {
-                let extra = self.0 & !other.0;
+                let extra = self.bits() & !other.bits();
                 if extra == 0 { None } else { Some(extra.trailing_zeros()) }
             }
 
             /// Members in both sets.
             pub const fn intersection(self, other: Self) -> Self {
-                $name(self.0 & other.0)
+                Self::from_bits(self.bits() & other.bits())
             }
 
             /// Members in either set.
             pub const fn union(self, other: Self) -> Self {
-                $name(self.0 | other.0)
+                Self::from_bits(self.bits() | other.bits())
             }
 
             /// The members, smallest first.
             pub fn iter(self) -> impl Iterator<Item = u32> {
                 (0..Self::CAPACITY).filter(move |m| self.contains(*m))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.bits().serialize(serializer)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <$int>::deserialize(deserializer).map(Self::from_bits)
             }
         }
 
@@ -114,7 +144,7 @@ macro_rules! bit_set {
         #[cfg(feature = "defmt")]
         impl defmt::Format for $name {
             fn format(&self, f: defmt::Formatter<'_>) {
-                defmt::write!(f, "{=?}", self.0)
+                defmt::write!(f, "{=?}", self.bits())
             }
         }
     };
@@ -122,16 +152,16 @@ macro_rules! bit_set {
 
 bit_set!(
     /// A set of logical pin numbers `0..64`.
-    PinSet, u64, "pins"
+    PinSet, u64, 2, "pins"
 );
 bit_set!(
     /// A set of small resource ids `0..32`: SPI devices, UART ports, PWM,
     /// ADC and sensor channels, vendor resources.
-    IdSet, u32, "ids"
+    IdSet, u32, 1, "ids"
 );
 bit_set!(
     /// A set of 7-bit I2C addresses `0..128`.
-    AddrSet, u128, "addresses"
+    AddrSet, u128, 4, "addresses"
 );
 
 #[cfg(test)]
