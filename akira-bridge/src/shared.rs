@@ -33,8 +33,25 @@ mod tests;
 pub use adapter::AdapterCell;
 pub use board::{BoardCell, Clock, Console, SharedBoard};
 pub use cell::{AlreadyInitialised, Shared};
-pub use peripherals::{
-    ADC_CHANNELS, BLE_APPS, BLE_REPORTS, BleController, I2C_APPS, I2C_BUF, I2C_BUSES, I2cBus, LoraRadio, NoRng,
-    PWM_CHANNELS, Peripherals, RF_APPS, SPI_APPS, SPI_BUF, SPI_DEVICES, SpiDev, UART_PORTS, UART_RX, UART_TX, UartPort,
-};
-pub use routes::{AdcRoute, PwmRoute, Route, SharedAdc, SharedKv, SharedPwm};
+#[cfg(feature = "adc")]
+pub use peripherals::ADC_CHANNELS;
+#[cfg(feature = "pwm")]
+pub use peripherals::PWM_CHANNELS;
+#[cfg(feature = "ble")]
+pub use peripherals::{BLE_APPS, BLE_REPORTS, BleController};
+#[cfg(feature = "i2c")]
+pub use peripherals::{I2C_APPS, I2C_BUF, I2C_BUSES, I2cBus};
+#[cfg(feature = "rf")]
+pub use peripherals::{LoraRadio, RF_APPS};
+pub use peripherals::{NoRng, Peripherals};
+#[cfg(feature = "spi")]
+pub use peripherals::{SPI_APPS, SPI_BUF, SPI_DEVICES, SpiDev};
+#[cfg(feature = "uart")]
+pub use peripherals::{UART_PORTS, UART_RX, UART_TX, UartPort};
+pub use routes::Route;
+#[cfg(feature = "storage")]
+pub use routes::SharedKv;
+#[cfg(feature = "adc")]
+pub use routes::{AdcRoute, SharedAdc};
+#[cfg(feature = "pwm")]
+pub use routes::{PwmRoute, SharedPwm};

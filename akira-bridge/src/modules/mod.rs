@@ -3,30 +3,52 @@
 //! (`akira:i2c`, `akira:spi`, `akira:uart`, `akira:pwm`, `akira:display`, `akira:hid`, ...). Each is documented function by function in `docs/abi.md`;
 //! the specs here are the source that document is checked against.
 
+// The core four, in every firmware.
+pub mod gpio;
+pub mod log;
+pub mod sys;
+pub mod timer;
+
+// One cargo feature per module family (see the crate's feature table).
+#[cfg(feature = "adc")]
 pub mod adc;
+#[cfg(feature = "app")]
 pub mod app;
+#[cfg(feature = "ble")]
 pub mod ble;
 #[cfg(feature = "crypto")]
 pub mod crypto;
+#[cfg(feature = "display")]
 pub mod display;
+#[cfg(feature = "ble")]
 pub mod gatt;
-pub mod gpio;
+#[cfg(feature = "hid")]
 pub mod hid;
+#[cfg(feature = "i2c")]
 pub mod i2c;
+#[cfg(feature = "i2c")]
 pub mod i2c_async;
+#[cfg(feature = "ipc")]
 pub mod ipc;
-pub mod log;
+#[cfg(feature = "net")]
 pub mod net;
+#[cfg(feature = "ota")]
 pub mod ota;
+#[cfg(feature = "pwm")]
 pub mod pwm;
+#[cfg(feature = "rf")]
 pub mod rf;
+#[cfg(feature = "rng")]
 pub mod rng;
+#[cfg(feature = "sensor")]
 pub mod sensor;
+#[cfg(feature = "spi")]
 pub mod spi;
+#[cfg(feature = "spi")]
 pub mod spi_async;
+#[cfg(feature = "storage")]
 pub mod storage;
-pub mod sys;
-pub mod timer;
+#[cfg(feature = "uart")]
 pub mod uart;
 
 use akira_caps::ValType::{I32, I64};
@@ -53,7 +75,8 @@ pub(crate) const fn experimental(
     FnSpec { name, params, results, stability: Stability::Experimental, summary }
 }
 
-/// Common signatures.
+/// Common signatures (which ones are used depends on the features).
+#[allow(dead_code)]
 pub(crate) mod sig {
     use super::*;
     pub const NONE: &[ValType] = &[];

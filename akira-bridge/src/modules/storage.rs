@@ -66,18 +66,7 @@ pub trait KvStore {
     fn used(&mut self, app: &str) -> Result<u32, Errno>;
 }
 
-/// What a storage call did, for [`Trace::Storage`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum StorageOp {
-    /// A value was read.
-    Get,
-    /// A value was written.
-    Set,
-    /// A key was removed.
-    Remove,
-}
+pub use crate::board::StorageOp;
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {

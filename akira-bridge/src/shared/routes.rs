@@ -2,16 +2,22 @@
 //! sees them: [`SharedPwm`], [`SharedAdc`], [`SharedKv`], and the
 //! [`Route`] from an app channel to one of a driver's channels.
 
+#[allow(unused_imports)] // which drivers can be shared depends on the features
 use super::cell::Shared;
+#[allow(unused_imports)]
 use crate::errno::Errno;
+#[cfg(feature = "adc")]
 use crate::modules::adc::Adc;
+#[cfg(feature = "pwm")]
 use crate::modules::pwm::Pwm;
+#[cfg(feature = "storage")]
 use crate::modules::storage::KvStore;
 
 /// A PWM driver in a [`Shared`] cell, as [`Peripherals`](crate::Peripherals) routes app
 /// channels to it: the [`Pwm`] methods on `&self`, each run in a
 /// critical section. Implemented for every `Shared<T>` with `T: Pwm`;
 /// `channel` is the driver's own output number.
+#[cfg(feature = "pwm")]
 pub trait SharedPwm: Sync {
     /// [`Pwm::max_duty`] on the driver.
     fn max_duty(&self, channel: u32) -> Result<u16, Errno>;
@@ -21,6 +27,7 @@ pub trait SharedPwm: Sync {
     fn set_frequency(&self, channel: u32, hz: u32) -> Result<(), Errno>;
 }
 
+#[cfg(feature = "pwm")]
 impl<T: Pwm + Send> SharedPwm for Shared<T> {
     fn max_duty(&self, channel: u32) -> Result<u16, Errno> {
         self.with(|driver| driver.max_duty(channel))?
@@ -39,6 +46,7 @@ impl<T: Pwm + Send> SharedPwm for Shared<T> {
 /// channels to it: the [`Adc`] methods on `&self`, each run in a critical
 /// section. Implemented for every `Shared<T>` with `T: Adc`; `channel` is
 /// the driver's own input number.
+#[cfg(feature = "adc")]
 pub trait SharedAdc: Sync {
     /// [`Adc::resolution`] on the driver.
     fn resolution(&self, channel: u32) -> Result<u8, Errno>;
@@ -50,6 +58,7 @@ pub trait SharedAdc: Sync {
     fn read_millivolts(&self, channel: u32) -> Result<u32, Errno>;
 }
 
+#[cfg(feature = "adc")]
 impl<T: Adc + Send> SharedAdc for Shared<T> {
     fn resolution(&self, channel: u32) -> Result<u8, Errno> {
         self.with(|driver| driver.resolution(channel))?
@@ -72,6 +81,7 @@ impl<T: Adc + Send> SharedAdc for Shared<T> {
 /// [`FlashKv`](crate::FlashKv) on the chip's flash, usually): the
 /// [`KvStore`] methods on `&self`, each run in a critical section (a write
 /// that erases a flash page holds it for the erase).
+#[cfg(feature = "storage")]
 pub trait SharedKv: Sync {
     /// [`KvStore::get`] on the store.
     fn get(&self, app: &str, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno>;
@@ -83,6 +93,7 @@ pub trait SharedKv: Sync {
     fn used(&self, app: &str) -> Result<u32, Errno>;
 }
 
+#[cfg(feature = "storage")]
 impl<T: KvStore + Send> SharedKv for Shared<T> {
     fn get(&self, app: &str, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno> {
         self.with(|store| store.get(app, key, buf))?
@@ -121,10 +132,13 @@ impl<D: ?Sized> Clone for Route<D> {
 impl<D: ?Sized> Copy for Route<D> {}
 
 /// An app PWM channel's route.
+#[cfg(feature = "pwm")]
 pub type PwmRoute = Route<dyn SharedPwm>;
 /// An app ADC channel's route.
+#[cfg(feature = "adc")]
 pub type AdcRoute = Route<dyn SharedAdc>;
 
+#[cfg(feature = "pwm")]
 impl PwmRoute {
     /// Output `channel` of PWM driver `driver`.
     pub fn pwm(driver: &'static dyn SharedPwm, channel: u32) -> Self {
@@ -132,6 +146,7 @@ impl PwmRoute {
     }
 }
 
+#[cfg(feature = "adc")]
 impl AdcRoute {
     /// Input `channel` of ADC driver `driver`.
     pub fn adc(driver: &'static dyn SharedAdc, channel: u32) -> Self {
