@@ -38,11 +38,10 @@
 use core::time::Duration;
 
 use akira_caps::scope::ble as role;
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
 use super::gatt::{self, Characteristic, GattDeclaration, GattEvent, GattJob, Uuid};
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -64,67 +63,9 @@ pub use radio::{
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Ble),
+    import: akira_abi::BLE.import,
     capability: ModuleCapability::Builtin(Capability::Ble),
-    functions: &[
-        experimental(
-            "advertise",
-            sig::IIIII,
-            sig::I,
-            "advertise(data_ptr, data_len, rsp_ptr, rsp_len, interval_ms): start or update legacy advertising, suspending until the controller has it; 0",
-        ),
-        experimental("advertise_stop", sig::NONE, sig::I, "advertise_stop(): stop advertising, suspending; 0"),
-        experimental(
-            "scan",
-            sig::III,
-            sig::I,
-            "scan(active, interval_ms, window_ms): start scanning, suspending until the controller scans; 0",
-        ),
-        experimental("scan_stop", sig::NONE, sig::I, "scan_stop(): stop scanning and drop queued reports; 0"),
-        experimental(
-            "next_report",
-            sig::IIL,
-            sig::I,
-            "next_report(ptr, len, timeout_us): wait for a scan report, suspending; bytes written",
-        ),
-        experimental(
-            "gatt_service",
-            sig::II,
-            sig::I,
-            "gatt_service(uuid_ptr, uuid_len): declare a primary service (2- or 16-byte UUID); its handle",
-        ),
-        experimental(
-            "gatt_characteristic",
-            sig::IIIII,
-            sig::I,
-            "gatt_characteristic(service, uuid_ptr, uuid_len, properties, max_len): declare a characteristic; its handle",
-        ),
-        experimental(
-            "gatt_start",
-            sig::III,
-            sig::I,
-            "gatt_start(data_ptr, data_len, interval_ms): serve the table, advertising connectable, suspending; 0",
-        ),
-        experimental("gatt_stop", sig::NONE, sig::I, "gatt_stop(): stop serving and forget the table, suspending; 0"),
-        experimental(
-            "gatt_set_value",
-            sig::III,
-            sig::I,
-            "gatt_set_value(handle, ptr, len): set a characteristic's value, suspending; 0",
-        ),
-        experimental(
-            "gatt_notify",
-            sig::III,
-            sig::I,
-            "gatt_notify(handle, ptr, len): set a value and notify a subscribed central, suspending; 0",
-        ),
-        experimental(
-            "gatt_next_event",
-            sig::IIL,
-            sig::I,
-            "gatt_next_event(ptr, len, timeout_us): wait for a GATT event, suspending; bytes written",
-        ),
-    ],
+    functions: akira_abi::BLE.functions,
 };
 
 /// The `akira:ble` module; the board must implement [`Ble`].

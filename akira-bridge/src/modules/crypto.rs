@@ -20,7 +20,6 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::Board;
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -40,23 +39,9 @@ pub const IMPORT: &str = "akira:crypto";
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: IMPORT,
+    import: akira_abi::CRYPTO.import,
     capability: ModuleCapability::Builtin(Capability::Sys),
-    functions: &[
-        experimental("sha256", sig::III, sig::I, "sha256(ptr, len, out): the 32-byte digest at out; 0"),
-        experimental(
-            "hmac_sha256",
-            sig::IIIII,
-            sig::I,
-            "hmac_sha256(key, key_len, msg, msg_len, out): the 32-byte MAC at out; 0",
-        ),
-        experimental(
-            "ed25519_verify",
-            sig::IIII,
-            sig::I,
-            "ed25519_verify(key, msg, msg_len, sig): 1 valid, 0 not (32-byte key, 64-byte signature)",
-        ),
-    ],
+    functions: akira_abi::CRYPTO.functions,
 };
 
 /// The `akira:crypto` module; needs nothing from the board.

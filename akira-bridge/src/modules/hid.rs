@@ -22,10 +22,9 @@
 //! event goes to whichever asks first.
 
 use akira_caps::scope::hid::{CONSUMER, GAMEPAD, KEYBOARD, MOUSE, RAW};
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -58,32 +57,9 @@ pub trait Hid {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Hid),
+    import: akira_abi::HID.import,
     capability: ModuleCapability::Builtin(Capability::Hid),
-    functions: &[
-        experimental(
-            "keyboard",
-            sig::III,
-            sig::I,
-            "keyboard(modifiers, keys, n): one keyboard report holding n (<= 6) key usage ids from keys; 0",
-        ),
-        experimental(
-            "type_text",
-            sig::II,
-            sig::I,
-            "type_text(ptr, len): types ASCII as key presses and releases; characters typed (>= 1)",
-        ),
-        experimental("mouse", sig::IIII, sig::I, "mouse(buttons, dx, dy, wheel): one mouse report; 0"),
-        experimental("gamepad", sig::IIIII, sig::I, "gamepad(buttons, x, y, rx, ry): one gamepad report; 0"),
-        experimental("consumer", sig::I, sig::I, "consumer(usage): one consumer-control report (0 releases); 0"),
-        experimental("raw", sig::II, sig::I, "raw(ptr, len): one raw report of len (<= 64) bytes; 0"),
-        experimental(
-            "next_event",
-            sig::IIL,
-            sig::I,
-            "next_event(ptr, len, timeout_us): the oldest input event, 8 bytes at ptr, suspending until one; 8",
-        ),
-    ],
+    functions: akira_abi::HID.functions,
 };
 
 /// The `akira:hid` module; the board must implement [`Hid`].

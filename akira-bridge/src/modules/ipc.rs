@@ -25,10 +25,9 @@
 
 use core::fmt;
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -45,25 +44,9 @@ pub use broker::{AttachError, Attachment, Broker, IpcBroker, Received};
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Ipc),
+    import: akira_abi::IPC.import,
     capability: ModuleCapability::Builtin(Capability::Ipc),
-    functions: &[
-        experimental(
-            "publish",
-            sig::III,
-            sig::I,
-            "publish(topic, ptr, len): copy a message to every subscriber, or to none if one is full; subscribers reached",
-        ),
-        experimental("subscribe", sig::I, sig::I, "subscribe(topic): start receiving a topic of the subscribe list; 0"),
-        experimental("unsubscribe", sig::I, sig::I, "unsubscribe(topic): stop receiving it; 0"),
-        experimental(
-            "receive",
-            sig::IIL,
-            sig::I,
-            "receive(ptr, cap, timeout_us): take the oldest message, suspending until one arrives; topic << 16 | len",
-        ),
-        experimental("pending", sig::NONE, sig::I, "pending(): messages waiting for this app"),
-    ],
+    functions: akira_abi::IPC.functions,
 };
 
 /// The `akira:ipc` module over a firmware's [`Broker`].

@@ -28,11 +28,10 @@
 use core::fmt;
 
 use akira_caps::scope::{Endpoint, MAX_NET_ENDPOINTS};
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use alloc::sync::Arc;
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -84,29 +83,9 @@ pub trait Net {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Net),
+    import: akira_abi::NET.import,
     capability: ModuleCapability::Builtin(Capability::Net),
-    functions: &[
-        experimental(
-            "connect",
-            sig::IIIL,
-            sig::I,
-            "connect(endpoint, transport, port, timeout_us): open a socket to a listed endpoint, suspending until connected; socket",
-        ),
-        experimental(
-            "send",
-            sig::IIIL,
-            sig::I,
-            "send(socket, ptr, len, timeout_us): queue what fits, suspending until some does; bytes queued",
-        ),
-        experimental(
-            "receive",
-            sig::IIIL,
-            sig::I,
-            "receive(socket, ptr, cap, timeout_us): take received bytes, suspending until some arrive; bytes (0: closed)",
-        ),
-        experimental("close", sig::I, sig::I, "close(socket): close the socket; 0"),
-    ],
+    functions: akira_abi::NET.functions,
 };
 
 /// The `akira:net` module over the firmware's socket table; the board

@@ -25,10 +25,9 @@
 
 use core::time::Duration;
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -48,30 +47,9 @@ pub use radio::{
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Rf),
+    import: akira_abi::RF.import,
     capability: ModuleCapability::Builtin(Capability::Rf),
-    functions: &[
-        experimental(
-            "configure",
-            sig::IIIII,
-            sig::I,
-            "configure(frequency_hz, spreading_factor, bandwidth_hz, coding_rate, power_dbm): LoRa settings; 0",
-        ),
-        experimental("send", sig::II, sig::I, "send(ptr, len): transmit a packet, suspending until sent; 0"),
-        experimental(
-            "receive",
-            sig::IIL,
-            sig::I,
-            "receive(ptr, len, timeout_us): wait for a packet, suspending; bytes received",
-        ),
-        experimental(
-            "last_packet",
-            sig::I,
-            sig::I,
-            "last_packet(ptr): RSSI and SNR (i16 each) of the last packet at ptr; 1, or 0 if none yet",
-        ),
-        experimental("airtime_left", sig::NONE, sig::L, "airtime_left(): microseconds of airtime left this hour"),
-    ],
+    functions: akira_abi::RF.functions,
 };
 
 /// The `akira:rf` module; the board must implement [`Rf`].

@@ -25,10 +25,9 @@
 //! negative, so `read` returns them through the app's memory, never as
 //! the call's result.
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -85,17 +84,9 @@ pub trait Sensors {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Sensor),
+    import: akira_abi::SENSOR.import,
     capability: ModuleCapability::Builtin(Capability::Sensor),
-    functions: &[
-        experimental("kind", sig::I, sig::I, "kind(channel): what it measures (1 temperature .. 11 current)"),
-        experimental(
-            "read",
-            sig::III,
-            sig::I,
-            "read(channel, ptr, len): the values as little-endian i32s at ptr; how many (1 or 3)",
-        ),
-    ],
+    functions: akira_abi::SENSOR.functions,
 };
 
 /// The `akira:sensor` module; the board must implement [`Sensors`].

@@ -24,10 +24,9 @@
 //! Every call checks its port with one bit test
 //! ([`akira_caps::Guard::id`]) before touching it.
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -104,22 +103,9 @@ where
 }
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Uart),
+    import: akira_abi::UART.import,
     capability: ModuleCapability::Builtin(Capability::Uart),
-    functions: &[
-        experimental(
-            "write",
-            sig::IIIL,
-            sig::I,
-            "write(port, ptr, len, timeout_us): queue what fits, suspending until some does; bytes queued",
-        ),
-        experimental(
-            "read",
-            sig::IIIL,
-            sig::I,
-            "read(port, ptr, len, timeout_us): take received bytes, suspending until some arrive; bytes read",
-        ),
-    ],
+    functions: akira_abi::UART.functions,
 };
 
 /// The `akira:uart` module; the board must implement [`Uart`].
