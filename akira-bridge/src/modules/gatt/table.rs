@@ -45,7 +45,10 @@ pub enum Uuid {
 
 impl Uuid {
     /// A UUID from the bytes an app passes: 2 (a 16-bit UUID) or 16, least
-    /// significant byte first; other lengths are [`Errno::Invalid`].
+    /// significant byte first; other lengths are [`Errno::Invalid`]. (The
+    /// `uuid` crate knows neither SIG-assigned 16-bit UUIDs nor ATT's
+    /// byte order, so this length check stays here; it formats the
+    /// 128-bit form, below.)
     pub fn from_le_bytes(bytes: &[u8]) -> Result<Uuid, Errno> {
         match bytes {
             [lo, hi] => Ok(Uuid::Short(u16::from_le_bytes([*lo, *hi]))),
@@ -59,15 +62,8 @@ impl core::fmt::Display for Uuid {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Uuid::Short(u) => write!(f, "{u:04x}"),
-            Uuid::Long(b) => {
-                for (i, byte) in b.iter().rev().enumerate() {
-                    if matches!(i, 4 | 6 | 8 | 10) {
-                        f.write_str("-")?;
-                    }
-                    write!(f, "{byte:02x}")?;
-                }
-                Ok(())
-            }
+            // ATT carries the 128 bits least significant byte first.
+            Uuid::Long(b) => core::fmt::Display::fmt(&uuid::Uuid::from_u128(u128::from_le_bytes(*b)), f),
         }
     }
 }

@@ -68,6 +68,17 @@ impl LoraConfig {
     /// Semtech's formula (AN1200.13): `(preamble + 4.25) * Tsym` plus
     /// `8 + max(ceil((8 PL - 4 SF + 28 + 16 CRC) / (4 (SF - 2 DE))) * CR, 0)`
     /// payload symbols, explicit header, CRC on.
+    //
+    // Not `lora-modulation`'s `time_on_air_us` (0.1.5, which lora-phy
+    // brings), for two measured faults that the duty-cycle guard would
+    // inherit (akira-radio's tests/sx1262.rs compares the two):
+    // - its ceiling counts one payload block when there is none (a
+    //   numerator in -n..=0): SF12, 125 kHz, 4/5, empty packet: 827 392 us
+    //   where the formula gives 663 552 (+25 %, the app's airtime wasted);
+    // - it truncates the symbol time to whole microseconds, so airtime is
+    //   undercounted at bandwidths that do not divide 2^SF s: SF7,
+    //   41.67 kHz, 255 bytes: 1 198 457 us for 1 198 753 (the regulatory
+    //   budget overrun by 296 us per packet). Ours is exact, rounded up.
     pub fn time_on_air_us(&self, len: usize) -> u32 {
         let sf = i64::from(self.spreading_factor);
         let de = i64::from(self.low_data_rate_optimize());
