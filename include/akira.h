@@ -1,9 +1,10 @@
 /*
  * akira.h: the Akira app ABI, version 1, for C and C++ apps.
  *
- * Every function of docs/abi.md, imported from its bridge module with the
- * signature the firmware links (a test in akira-bridge checks this header
- * against the bridge's module specs, and docs/abi.md against the same).
+ * Generated from the akira-abi crate by `cargo run -p akira-abi`: do not
+ * edit. Every function of docs/abi.md (generated from the same
+ * definition), imported from its bridge module with the signature the
+ * firmware links.
  * An app imports only the modules its Akira.toml grants; importing one it
  * was not granted is refused at install, named.
  *
@@ -45,16 +46,16 @@ extern "C" {
 
 /* ---- Error codes ------------------------------------------------------ */
 
-#define AKIRA_EDENIED (-1)    /* not granted to this app */
-#define AKIRA_ENORES (-2)     /* no such resource on this board */
-#define AKIRA_EINVAL (-3)     /* invalid argument */
-#define AKIRA_EFAULT (-4)     /* pointer or length outside the app's memory */
-#define AKIRA_EIO (-5)        /* hardware error */
-#define AKIRA_EBUSY (-6)      /* resource busy */
-#define AKIRA_ETIMEDOUT (-7)  /* timed out */
-#define AKIRA_ENOSPC (-8)     /* no space left */
-#define AKIRA_ENOTSUP (-9)    /* not supported by this board */
-#define AKIRA_E2BIG (-10)     /* too large */
+#define AKIRA_EDENIED (-1)   /* not granted to this app */
+#define AKIRA_ENORES (-2)    /* no such resource on this board */
+#define AKIRA_EINVAL (-3)    /* invalid argument */
+#define AKIRA_EFAULT (-4)    /* pointer or length outside the app's memory */
+#define AKIRA_EIO (-5)       /* hardware error */
+#define AKIRA_EBUSY (-6)     /* resource busy */
+#define AKIRA_ETIMEDOUT (-7) /* timed out */
+#define AKIRA_ENOSPC (-8)    /* no space left */
+#define AKIRA_ENOTSUP (-9)   /* not supported by this board */
+#define AKIRA_E2BIG (-10)    /* too large */
 
 /* ---- akira:log (capability `log`) ------------------------------------- */
 
@@ -183,7 +184,7 @@ AKIRA_IMPORT("akira:crypto", "ed25519_verify") int32_t akira_crypto_ed25519_veri
 #define AKIRA_STORAGE_MAX_VALUE 256
 
 /* Copies up to buf_len bytes of the value; returns its full length
-   (AKIRA_ENORES if the key is not set). */
+ * (AKIRA_ENORES if the key is not set). */
 AKIRA_IMPORT("akira:storage", "get") int32_t akira_storage_get(const void *key, uint32_t key_len, void *buf, uint32_t buf_len);
 /* AKIRA_ENOSPC past the app's quota. */
 AKIRA_IMPORT("akira:storage", "set") int32_t akira_storage_set(const void *key, uint32_t key_len, const void *value, uint32_t value_len);

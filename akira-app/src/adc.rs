@@ -16,14 +16,7 @@
 
 use crate::{Error, Result};
 
-mod ffi {
-    #[link(wasm_import_module = "akira:adc")]
-    unsafe extern "C" {
-        pub fn resolution(channel: i32) -> i32;
-        pub fn read_raw(channel: i32) -> i32;
-        pub fn read_mv(channel: i32) -> i32;
-    }
-}
+use crate::imports::adc as ffi;
 
 /// An analog input channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,14 +12,7 @@
 
 use crate::{Error, Result};
 
-mod ffi {
-    #[link(wasm_import_module = "akira:app")]
-    unsafe extern "C" {
-        pub fn status(app: i32) -> i32;
-        pub fn start(app: i32) -> i32;
-        pub fn stop(app: i32) -> i32;
-    }
-}
+use crate::imports::app as ffi;
 
 /// Where a controlled app is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

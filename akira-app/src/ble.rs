@@ -46,23 +46,7 @@ pub const MAX_ADV_DATA: usize = 31;
 /// Bytes of a report, header and the longest data.
 pub const MAX_REPORT: usize = 10 + MAX_ADV_DATA;
 
-mod ffi {
-    #[link(wasm_import_module = "akira:ble")]
-    unsafe extern "C" {
-        pub fn advertise(data: *const u8, data_len: i32, rsp: *const u8, rsp_len: i32, interval_ms: i32) -> i32;
-        pub fn advertise_stop() -> i32;
-        pub fn scan(active: i32, interval_ms: i32, window_ms: i32) -> i32;
-        pub fn scan_stop() -> i32;
-        pub fn next_report(ptr: *mut u8, len: i32, timeout_us: i64) -> i32;
-        pub fn gatt_service(uuid: *const u8, uuid_len: i32) -> i32;
-        pub fn gatt_characteristic(service: i32, uuid: *const u8, uuid_len: i32, properties: i32, max_len: i32) -> i32;
-        pub fn gatt_start(data: *const u8, data_len: i32, interval_ms: i32) -> i32;
-        pub fn gatt_stop() -> i32;
-        pub fn gatt_set_value(handle: i32, value: *const u8, len: i32) -> i32;
-        pub fn gatt_notify(handle: i32, value: *const u8, len: i32) -> i32;
-        pub fn gatt_next_event(ptr: *mut u8, len: i32, timeout_us: i64) -> i32;
-    }
-}
+use crate::imports::ble as ffi;
 
 /// Advertising data: AD structures (length, type, value), built up to
 /// [`MAX_ADV_DATA`] bytes. A structure that does not fit is left out

@@ -15,14 +15,7 @@
 
 use crate::{Error, Result};
 
-mod ffi {
-    #[link(wasm_import_module = "akira:crypto")]
-    unsafe extern "C" {
-        pub fn sha256(ptr: *const u8, len: i32, out: *mut u8) -> i32;
-        pub fn hmac_sha256(key: *const u8, key_len: i32, msg: *const u8, msg_len: i32, out: *mut u8) -> i32;
-        pub fn ed25519_verify(key: *const u8, msg: *const u8, msg_len: i32, sig: *const u8) -> i32;
-    }
-}
+use crate::imports::crypto as ffi;
 
 fn len(data: &[u8]) -> Result<i32> {
     i32::try_from(data.len()).map_err(|_| Error::TOO_LARGE)

@@ -33,19 +33,7 @@ pub const MAX_TEXT: usize = 256;
 /// Largest image one [`blit`] call copies, in pixels.
 pub const MAX_BLIT_PIXELS: usize = 16 * 1024;
 
-mod ffi {
-    #[link(wasm_import_module = "akira:display")]
-    unsafe extern "C" {
-        pub fn size() -> i32;
-        pub fn fill(color: i32) -> i32;
-        pub fn pixel(x: i32, y: i32, color: i32) -> i32;
-        pub fn line(x0: i32, y0: i32, x1: i32, y1: i32, color: i32) -> i32;
-        pub fn rect(x: i32, y: i32, w: i32, h: i32, color: i32, filled: i32) -> i32;
-        pub fn text(x: i32, y: i32, ptr: *const u8, len: i32, color: i32) -> i32;
-        pub fn blit(x: i32, y: i32, w: i32, h: i32, ptr: *const u8, len: i32) -> i32;
-        pub fn flush() -> i32;
-    }
-}
+use crate::imports::display as ffi;
 
 /// An RGB565 colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

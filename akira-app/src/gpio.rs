@@ -22,16 +22,7 @@ use core::time::Duration;
 
 use crate::{Error, Result};
 
-mod ffi {
-    #[link(wasm_import_module = "akira:gpio")]
-    unsafe extern "C" {
-        pub fn configure(pin: i32, mode: i32) -> i32;
-        pub fn read(pin: i32) -> i32;
-        pub fn write(pin: i32, level: i32) -> i32;
-        pub fn toggle(pin: i32) -> i32;
-        pub fn wait_edge(pin: i32, edges: i32, timeout_us: i64) -> i32;
-    }
-}
+use crate::imports::gpio as ffi;
 
 /// Which edges to wait for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -63,18 +63,7 @@ pub mod buttons {
     pub const MIDDLE: u8 = 0x04;
 }
 
-mod ffi {
-    #[link(wasm_import_module = "akira:hid")]
-    unsafe extern "C" {
-        pub fn keyboard(modifiers: i32, keys: *const u8, n: i32) -> i32;
-        pub fn type_text(ptr: *const u8, len: i32) -> i32;
-        pub fn mouse(buttons: i32, dx: i32, dy: i32, wheel: i32) -> i32;
-        pub fn gamepad(buttons: i32, x: i32, y: i32, rx: i32, ry: i32) -> i32;
-        pub fn consumer(usage: i32) -> i32;
-        pub fn raw(ptr: *const u8, len: i32) -> i32;
-        pub fn next_event(ptr: *mut u8, len: i32, timeout_us: i64) -> i32;
-    }
-}
+use crate::imports::hid as ffi;
 
 /// Sends one keyboard report: `modifiers` bits and up to [`MAX_KEYS`]
 /// keys (HID usage ids, e.g. 0x04 for A) held down. `keyboard(0, &[])`

@@ -24,16 +24,7 @@ use crate::{Error, Result};
 /// Most bytes one call moves in each direction.
 pub const MAX_TRANSFER: usize = 1024;
 
-mod ffi {
-    #[link(wasm_import_module = "akira:i2c")]
-    unsafe extern "C" {
-        pub fn write(bus: i32, addr: i32, ptr: *const u8, len: i32) -> i32;
-        pub fn read(bus: i32, addr: i32, ptr: *mut u8, len: i32) -> i32;
-        pub fn write_read(bus: i32, addr: i32, wptr: *const u8, wlen: i32, rptr: *mut u8, rlen: i32) -> i32;
-        pub fn read_reg(bus: i32, addr: i32, reg: i32, ptr: *mut u8, len: i32) -> i32;
-        pub fn write_reg(bus: i32, addr: i32, reg: i32, ptr: *const u8, len: i32) -> i32;
-    }
-}
+use crate::imports::i2c as ffi;
 
 fn len(buf: &[u8]) -> Result<i32> {
     if buf.len() > MAX_TRANSFER { Err(Error::TOO_LARGE) } else { Ok(buf.len() as i32) }

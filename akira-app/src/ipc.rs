@@ -30,16 +30,7 @@ use crate::{Error, Result};
 /// refused with [`Error::TOO_LARGE`].
 pub const MAX_MESSAGE: usize = 64;
 
-mod ffi {
-    #[link(wasm_import_module = "akira:ipc")]
-    unsafe extern "C" {
-        pub fn publish(topic: i32, ptr: *const u8, len: i32) -> i32;
-        pub fn subscribe(topic: i32) -> i32;
-        pub fn unsubscribe(topic: i32) -> i32;
-        pub fn receive(ptr: *mut u8, cap: i32, timeout_us: i64) -> i32;
-        pub fn pending() -> i32;
-    }
-}
+use crate::imports::ipc as ffi;
 
 /// Publishes `data` on topic `topic` (an index of the app's `publish`
 /// list). Returns how many subscribers got it; [`Error::NO_SPACE`] (nobody

@@ -6,6 +6,12 @@
 // clash (the examples' import lists are checked in CI).
 #![allow(clashing_extern_declarations)]
 
+/// The bridge's functions, declared from the ABI's one definition
+/// (`akira-abi`) by the build script.
+mod imports {
+    include!(concat!(env!("OUT_DIR"), "/imports.rs"));
+}
+
 pub mod adc;
 pub mod app;
 pub mod ble;

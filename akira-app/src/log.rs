@@ -10,12 +10,7 @@
 
 use core::fmt::{self, Write};
 
-mod ffi {
-    #[link(wasm_import_module = "akira:log")]
-    unsafe extern "C" {
-        pub fn write(level: i32, ptr: *const u8, len: i32) -> i32;
-    }
-}
+use crate::imports::log as ffi;
 
 /// Message severity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -25,16 +25,7 @@
 
 use crate::{Error, Result};
 
-mod ffi {
-    #[link(wasm_import_module = "akira:ota")]
-    unsafe extern "C" {
-        pub fn version() -> i64;
-        pub fn previous_version() -> i64;
-        pub fn is_trial() -> i32;
-        pub fn confirm() -> i32;
-        pub fn request_rollback() -> i32;
-    }
-}
+use crate::imports::ota as ffi;
 
 fn unpack(v: i64) -> (u16, u16, u16) {
     ((v >> 32) as u16, (v >> 16) as u16, v as u16)

@@ -19,14 +19,7 @@
 
 use crate::{Error, Result};
 
-mod ffi {
-    #[link(wasm_import_module = "akira:pwm")]
-    unsafe extern "C" {
-        pub fn max_duty(channel: i32) -> i32;
-        pub fn set_duty(channel: i32, duty: i32) -> i32;
-        pub fn set_frequency(channel: i32, hz: i32) -> i32;
-    }
-}
+use crate::imports::pwm as ffi;
 
 /// The duty value meaning 100 % on `channel`.
 pub fn max_duty(channel: u8) -> Result<u16> {

@@ -26,16 +26,7 @@ use crate::{Error, Result};
 /// Largest payload, in bytes.
 pub const MAX_PACKET: usize = 255;
 
-mod ffi {
-    #[link(wasm_import_module = "akira:rf")]
-    unsafe extern "C" {
-        pub fn configure(frequency_hz: i32, sf: i32, bandwidth_hz: i32, coding_rate: i32, power_dbm: i32) -> i32;
-        pub fn send(ptr: *const u8, len: i32) -> i32;
-        pub fn receive(ptr: *mut u8, len: i32, timeout_us: i64) -> i32;
-        pub fn last_packet(ptr: *mut i16) -> i32;
-        pub fn airtime_left() -> i64;
-    }
-}
+use crate::imports::rf as ffi;
 
 /// LoRa settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +122,7 @@ impl Lora {
 pub fn last_packet() -> Option<PacketInfo> {
     let mut out = [0i16; 2];
     // SAFETY: the host writes 4 bytes into `out`, borrowed exclusively.
-    let r = unsafe { ffi::last_packet(out.as_mut_ptr()) };
+    let r = unsafe { ffi::last_packet(out.as_mut_ptr().cast()) };
     (r == 1).then_some(PacketInfo { rssi_dbm: out[0], snr_db: out[1] })
 }
 

@@ -17,12 +17,7 @@ use crate::{Error, Result};
 /// Most bytes one call to the host fills; [`fill`] loops for more.
 const MAX_FILL: usize = 4096;
 
-mod ffi {
-    #[link(wasm_import_module = "akira:rng")]
-    unsafe extern "C" {
-        pub fn fill(ptr: *mut u8, len: i32) -> i32;
-    }
-}
+use crate::imports::rng as ffi;
 
 /// Fills `buf` with random bytes (suitable for keys and nonces on a board
 /// with a hardware generator).

@@ -22,13 +22,7 @@
 
 use crate::{Error, Result};
 
-mod ffi {
-    #[link(wasm_import_module = "akira:sensor")]
-    unsafe extern "C" {
-        pub fn kind(channel: i32) -> i32;
-        pub fn read(channel: i32, ptr: *mut u8, len: i32) -> i32;
-    }
-}
+use crate::imports::sensor as ffi;
 
 /// What a channel measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,16 +24,7 @@ use crate::{Error, Result};
 /// Most bytes one call moves in each direction.
 pub const MAX_TRANSFER: usize = 4096;
 
-mod ffi {
-    #[link(wasm_import_module = "akira:spi")]
-    unsafe extern "C" {
-        pub fn write(device: i32, ptr: *const u8, len: i32) -> i32;
-        pub fn read(device: i32, ptr: *mut u8, len: i32) -> i32;
-        pub fn transfer(device: i32, wptr: *const u8, wlen: i32, rptr: *mut u8, rlen: i32) -> i32;
-        pub fn transfer_in_place(device: i32, ptr: *mut u8, len: i32) -> i32;
-        pub fn write_then_read(device: i32, wptr: *const u8, wlen: i32, rptr: *mut u8, rlen: i32) -> i32;
-    }
-}
+use crate::imports::spi as ffi;
 
 fn len(buf: &[u8]) -> Result<i32> {
     if buf.len() > MAX_TRANSFER { Err(Error::TOO_LARGE) } else { Ok(buf.len() as i32) }

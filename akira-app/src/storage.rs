@@ -26,16 +26,7 @@ pub const MAX_KEY: usize = 32;
 /// Longest value, in bytes.
 pub const MAX_VALUE: usize = 256;
 
-mod ffi {
-    #[link(wasm_import_module = "akira:storage")]
-    unsafe extern "C" {
-        pub fn get(key: *const u8, key_len: i32, buf: *mut u8, buf_len: i32) -> i32;
-        pub fn set(key: *const u8, key_len: i32, value: *const u8, value_len: i32) -> i32;
-        pub fn remove(key: *const u8, key_len: i32) -> i32;
-        pub fn used() -> i64;
-        pub fn quota() -> i64;
-    }
-}
+use crate::imports::storage as ffi;
 
 /// Reads `key`'s value into `buf`: `Some(len)` with the value's full
 /// length (if it is longer than `buf`, `buf` holds its start), `None` if

@@ -2,20 +2,7 @@
 //! power state (uptime, reset reason, low-power hint). Needs the `sys`
 //! capability.
 
-mod ffi {
-    #[link(wasm_import_module = "akira:sys")]
-    unsafe extern "C" {
-        pub fn exit(code: i32) -> !;
-        pub fn yield_now() -> i32;
-        pub fn app_name(ptr: *mut u8, cap: i32) -> i32;
-        pub fn app_version() -> i64;
-        pub fn abi_version() -> i32;
-        pub fn denials() -> i32;
-        pub fn uptime_us() -> i64;
-        pub fn reset_reason() -> i32;
-        pub fn sleep_hint(level: i32) -> i32;
-    }
-}
+use crate::imports::sys as ffi;
 
 /// Ends the app with `code`.
 pub fn exit(code: i32) -> ! {

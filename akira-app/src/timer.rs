@@ -6,14 +6,7 @@
 
 use core::time::Duration;
 
-mod ffi {
-    #[link(wasm_import_module = "akira:timer")]
-    unsafe extern "C" {
-        pub fn now_us() -> i64;
-        pub fn sleep_us(us: i64) -> i32;
-        pub fn sleep_until_us(t: i64) -> i32;
-    }
-}
+use crate::imports::timer as ffi;
 
 /// A point on the board's monotonic clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

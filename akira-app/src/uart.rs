@@ -30,13 +30,7 @@ use crate::{Error, Result};
 /// Most bytes one call moves.
 pub const MAX_TRANSFER: usize = 4096;
 
-mod ffi {
-    #[link(wasm_import_module = "akira:uart")]
-    unsafe extern "C" {
-        pub fn write(port: i32, ptr: *const u8, len: i32, timeout_us: i64) -> i32;
-        pub fn read(port: i32, ptr: *mut u8, len: i32, timeout_us: i64) -> i32;
-    }
-}
+use crate::imports::uart as ffi;
 
 fn micros(timeout: Option<Duration>) -> i64 {
     timeout.map_or(-1, |t| t.as_micros().min(i64::MAX as u128) as i64)

@@ -114,7 +114,7 @@ pub enum Trace<'a> {
         /// The bytes read (unspecified if the transfer failed).
         read: &'a [u8],
         /// How it ended.
-        result: Result<(), crate::Errno>,
+        result: Result<(), crate::errno::Errno>,
     },
     /// A PWM channel's duty was set.
     PwmDuty {
@@ -142,11 +142,12 @@ pub enum Trace<'a> {
         millivolts: bool,
     },
     /// A sensor channel was read.
+    #[cfg(feature = "sensor")]
     Sensor {
         /// Channel.
         channel: u32,
         /// What it measures.
-        kind: crate::modules::sensor::SensorKind,
+        kind: crate::modules::sensor::kind::SensorKind,
         /// The values, in the kind's unit.
         values: &'a [i32],
     },
@@ -185,7 +186,7 @@ pub enum Trace<'a> {
         /// The port.
         port: u16,
         /// How the board's `open` ended.
-        result: Result<(), crate::Errno>,
+        result: Result<(), crate::errno::Errno>,
     },
     /// Bytes moved on a socket.
     Net {
@@ -205,19 +206,19 @@ pub enum Trace<'a> {
         /// The bytes received (empty for a write).
         read: &'a [u8],
         /// How it ended.
-        result: Result<(), crate::Errno>,
+        result: Result<(), crate::errno::Errno>,
     },
     /// An app used its key-value store.
     Storage {
         /// What it did.
-        op: crate::modules::storage::StorageOp,
+        op: StorageOp,
         /// The key (in the app's own namespace).
         key: &'a [u8],
         /// The value's length (read or written; 0 for a removal or a
         /// failed read).
         len: u32,
         /// How it ended.
-        result: Result<(), crate::Errno>,
+        result: Result<(), crate::errno::Errno>,
     },
     /// A LoRa packet was queued for transmission (its airtime charged).
     RfSent {
@@ -290,6 +291,19 @@ pub enum Trace<'a> {
         /// The payload (as far as the app's buffer held it).
         data: &'a [u8],
     },
+}
+
+/// What a storage call did, for [`Trace::Storage`] (`akira:storage`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum StorageOp {
+    /// A value was read.
+    Get,
+    /// A value was written.
+    Set,
+    /// A key was removed.
+    Remove,
 }
 
 /// Why the device last reset (`akira:sys.reset_reason`).

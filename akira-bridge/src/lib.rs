@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod board;
 pub mod errno;
 pub mod latch;
+#[cfg(any(feature = "i2c", feature = "spi", feature = "ble"))]
 mod mailbox;
 pub mod memory;
 pub mod module;
@@ -20,45 +21,78 @@ pub mod time;
 mod wake;
 
 pub use akira_caps;
+#[cfg(feature = "display")]
 pub use embedded_graphics;
 pub use embedded_hal;
 pub use embedded_hal_async;
 pub use wasmi;
 
-pub use board::{AppInfo, Board, Level, PowerHint, ResetReason, Trace};
+pub use board::{AppInfo, Board, Level, PowerHint, ResetReason, StorageOp, Trace};
 pub use errno::Errno;
 pub use latch::{InputLatch, LatchedInput};
 pub use memory::GuestMemory;
 pub use module::{Bridge, HostModule, LinkContext, LinkError};
+#[cfg(feature = "adc")]
 pub use modules::adc::{Adc, AdcModule};
+#[cfg(feature = "app")]
 pub use modules::app::{AppModule, AppStatus, AppTable, Control, Lifecycle};
+#[cfg(feature = "ble")]
 pub use modules::ble::{AdvConfig, AdvData, Ble, BleJob, BleMailbox, BleModule, BleRadio, ScanConfig, ScanReport};
 #[cfg(feature = "crypto")]
 pub use modules::crypto::CryptoModule;
+#[cfg(feature = "display")]
 pub use modules::display::{Display, DisplayModule, Screen};
+#[cfg(feature = "ble")]
 pub use modules::gatt::{GattDeclaration, GattEvent, GattJob, GattServer, GattTable};
 pub use modules::gpio::{Edge, Edges, Gpio, GpioModule, MemoryPin, PinBank, PinMode, PinSlot};
+#[cfg(feature = "hid")]
 pub use modules::hid::{Event, EventKind, EventQueue, Hid, HidModule, Report};
+#[cfg(feature = "i2c")]
 pub use modules::i2c::{I2c, I2cBuses, I2cModule};
+#[cfg(feature = "i2c")]
 pub use modules::i2c_async::{AsyncI2c, AsyncI2cModule, I2cMailbox};
+#[cfg(feature = "ipc")]
 pub use modules::ipc::{AttachError, Attachment, Broker, IpcBroker, IpcModule, Received};
+#[cfg(feature = "net")]
 pub use modules::net::{Net, NetModule, NetSockets, SocketTable, Transport};
+#[cfg(feature = "ota")]
 pub use modules::ota::{OtaControl, OtaMailbox, OtaModule, OtaRequest, OtaRequests, OtaStatus};
+#[cfg(feature = "pwm")]
 pub use modules::pwm::{Pwm, PwmChannels, PwmModule};
+#[cfg(feature = "rf")]
 pub use modules::rf::{LoraConfig, PacketInfo, Radio, Rf, RfMailbox, RfModule};
+#[cfg(feature = "rng")]
 pub use modules::rng::{Rng, RngModule};
+#[cfg(feature = "sensor")]
 pub use modules::sensor::{Reading, SensorKind, SensorModule, Sensors};
+#[cfg(feature = "spi")]
 pub use modules::spi::{Spi, SpiDevices, SpiModule, SpiOp};
+#[cfg(feature = "spi")]
 pub use modules::spi_async::{AsyncSpi, AsyncSpiModule, SpiMailbox};
 #[cfg(feature = "flash-kv")]
 pub use modules::storage::{FlashKv, FlashKvError};
-pub use modules::storage::{KvStore, StorageModule, StorageOp};
+#[cfg(feature = "storage")]
+pub use modules::storage::{KvStore, StorageModule};
+#[cfg(feature = "uart")]
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
-pub use shared::{
-    AdapterCell, AdcRoute, AlreadyInitialised, BleController, BoardCell, I2cBus, LoraRadio, NoRng, Peripherals,
-    PwmRoute, Route, Shared, SharedAdc, SharedBoard, SharedKv, SharedPwm, SpiDev, UartPort,
-};
+#[cfg(feature = "ble")]
+pub use shared::BleController;
+#[cfg(feature = "i2c")]
+pub use shared::I2cBus;
+#[cfg(feature = "rf")]
+pub use shared::LoraRadio;
+#[cfg(feature = "storage")]
+pub use shared::SharedKv;
+#[cfg(feature = "spi")]
+pub use shared::SpiDev;
+#[cfg(feature = "uart")]
+pub use shared::UartPort;
+pub use shared::{AdapterCell, AlreadyInitialised, BoardCell, NoRng, Peripherals, Route, Shared, SharedBoard};
+#[cfg(feature = "adc")]
+pub use shared::{AdcRoute, SharedAdc};
+#[cfg(feature = "pwm")]
+pub use shared::{PwmRoute, SharedPwm};
 pub use state::{
     AppLimits, AppState, DeniedFault, ModuleIndex, Refusal, Suspend, Wait, WaitKind, charge_fuel, memory_and_state,
     reply,
@@ -79,6 +113,19 @@ impl<B: Board + Gpio> Bridge<B> {
     }
 }
 
+#[cfg(all(
+    feature = "i2c",
+    feature = "spi",
+    feature = "uart",
+    feature = "pwm",
+    feature = "adc",
+    feature = "sensor",
+    feature = "rng",
+    feature = "storage",
+    feature = "ota",
+    feature = "display",
+    feature = "hid"
+))]
 impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + KvStore + OtaControl + Display + Hid> Bridge<B> {
     /// A bridge with every module of this crate: the built-in four
     /// ([`Bridge::with_builtins`]) and the peripheral modules (`akira:i2c`,
@@ -87,7 +134,9 @@ impl<B: Board + Gpio + I2c + Spi + Uart + Pwm + Adc + Sensors + Rng + KvStore + 
     /// `akira:crypto`.
     /// The board must implement every module's trait; firmware for a board
     /// without some peripheral starts from [`Bridge::with_builtins`] and
-    /// registers the modules it has (`bridge.register(I2cModule)`).
+    /// registers the modules it has (`bridge.register(I2cModule)`). Needs
+    /// the features of those modules (all of them but `crypto` are on by
+    /// default).
     pub fn with_all() -> Self {
         let mut bridge = Bridge::with_builtins();
         // Distinct import names: registration cannot fail.

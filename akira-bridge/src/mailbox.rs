@@ -124,6 +124,7 @@ impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
     /// Queues `job` with `write` on behalf of no app (a clean-up after
     /// one): it runs in turn and its outcome is dropped.
     /// [`Errno::Busy`] if every slot is taken.
+    #[cfg_attr(not(feature = "ble"), allow(dead_code))] // GATT clean-ups only
     pub(crate) fn start_detached(&self, app: u16, job: J, write: &[u8]) -> Result<(), Errno> {
         if write.len() > BUF {
             return Err(Errno::TooLarge);
@@ -144,6 +145,7 @@ impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
 
     /// App `app` went away: its finished transfer is freed, a queued one
     /// still runs (in order) and a running one finishes, each then freed.
+    #[cfg_attr(not(feature = "ble"), allow(dead_code))]
     pub(crate) fn forget(&self, app: u16) {
         critical_section::with(|cs| {
             for slot in self.slots.borrow_ref_mut(cs).slots.iter_mut().filter(|t| t.app == app) {
@@ -158,6 +160,7 @@ impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
 
     /// Resolves when a transfer finishes (one waiter: the scheduler's idle
     /// future).
+    #[cfg_attr(not(any(feature = "i2c", feature = "spi")), allow(dead_code))] // the bus mailboxes' idle futures
     pub(crate) async fn changed(&self) {
         self.finished.changed().await
     }

@@ -224,7 +224,7 @@ impl<B: Board> Bridge<B> {
         memory: &mut GuestMemory<'_>,
         state: &mut AppState<B>,
         wait: &Wait,
-        now: crate::Instant,
+        now: crate::time::Instant,
     ) -> Option<i32> {
         match wait.kind {
             WaitKind::Yield => Some(0),
@@ -234,7 +234,7 @@ impl<B: Board> Bridge<B> {
                     .modules
                     .get(usize::from(module.0))
                     .and_then(|m| m.poll_wait_with_memory(memory, state, op, arg));
-                done.or_else(|| (now >= wait.until).then_some(crate::Errno::TimedOut.code()))
+                done.or_else(|| (now >= wait.until).then_some(crate::errno::Errno::TimedOut.code()))
             }
         }
     }

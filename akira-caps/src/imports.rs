@@ -13,56 +13,13 @@ use core::fmt;
 use crate::capability::Capability;
 use crate::scope::CapabilitySet;
 
-/// A wasm value type used by bridge functions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum ValType {
-    /// 32-bit integer.
-    I32,
-    /// 64-bit integer.
-    I64,
-    /// 32-bit float.
-    F32,
-    /// 64-bit float.
-    F64,
-}
+pub use akira_abi::{Param, Ret, Stability, Type, ValType};
 
-impl ValType {
-    /// The wasm text name (`i32`, ...).
-    pub const fn name(self) -> &'static str {
-        match self {
-            ValType::I32 => "i32",
-            ValType::I64 => "i64",
-            ValType::F32 => "f32",
-            ValType::F64 => "f64",
-        }
-    }
-}
-
-/// How much an app can rely on a bridge function staying as it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Stability {
-    /// Kept for the life of the ABI version.
-    Stable,
-    /// May change in a minor release; apps using it must be rebuilt.
-    Experimental,
-}
-
-/// One function a bridge module exports to apps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FnSpec {
-    /// Function name within the module.
-    pub name: &'static str,
-    /// Parameter types.
-    pub params: &'static [ValType],
-    /// Result types.
-    pub results: &'static [ValType],
-    /// How stable the function is.
-    pub stability: Stability,
-    /// One line on what it does, for `akira inspect` and the ABI docs.
-    pub summary: &'static str,
-}
+/// One function a bridge module exports to apps: its name, its named and
+/// typed parameters, its result, its stability and its documentation. The
+/// built-in modules' functions are `akira-abi`'s; a vendor module declares
+/// its own with [`FnSpec::new`].
+pub use akira_abi::Function as FnSpec;
 
 /// The capability that unlocks a bridge module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,7 +212,7 @@ pub fn check_import(
     let Some(func) = spec.function(name) else {
         return Err(ImportError::UnknownFunction { module: m, name: n });
     };
-    if func.params != params || func.results != results {
+    if !func.has_signature(params, results) {
         return Err(ImportError::SignatureMismatch { module: m, name: n });
     }
     Ok(func)
@@ -269,13 +226,12 @@ mod tests {
     static GPIO: ModuleSpec = ModuleSpec {
         import: "akira:gpio",
         capability: ModuleCapability::Builtin(Capability::Gpio),
-        functions: &[FnSpec {
-            name: "write",
-            params: &[I32, I32],
-            results: &[I32],
-            stability: Stability::Stable,
-            summary: "drive a pin",
-        }],
+        functions: &[FnSpec::new(
+            "write",
+            &[Param::new("pin", Type::I32), Param::new("level", Type::I32)],
+            Ret::I32,
+            "drive a pin",
+        )],
     };
     static VALVE: ModuleSpec =
         ModuleSpec { import: "acme:valve", capability: ModuleCapability::Vendor("acme:valve"), functions: &[] };

@@ -23,7 +23,9 @@ pub mod toml_source;
 
 pub use capability::{Capability, CapabilityMask};
 pub use guard::{AirtimeExhausted, Denial, Denied, Grants, Guard, PinAccess, Resource, TooManyAdvChanges, VendorSlot};
-pub use imports::{FnSpec, ImportError, ImportKind, ModuleCapability, ModuleSpec, Stability, ValType};
+pub use imports::{
+    FnSpec, ImportError, ImportKind, ModuleCapability, ModuleSpec, Param, Ret, Stability, Type, ValType,
+};
 pub use manifest::{ABI_VERSION, Manifest, ManifestError, SECTION_NAME, Version};
 pub use policy::{GrantError, Policy, grant};
 pub use scope::CapabilitySet;

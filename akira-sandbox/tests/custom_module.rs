@@ -11,7 +11,7 @@ use akira_sandbox::akira_bridge::{
     AppInfo, AppState, Board, Bridge, Errno, HostModule, Instant, Level, LinkContext, LinkError, Log, reply,
 };
 use akira_sandbox::akira_caps::scope::VendorScope;
-use akira_sandbox::akira_caps::{FnSpec, ModuleCapability, ModuleSpec, Policy, Stability, ValType::I32};
+use akira_sandbox::akira_caps::{FnSpec, ModuleCapability, ModuleSpec, Param, Policy, Ret, Type};
 use akira_sandbox::{LoadError, Runtime, RuntimeConfig, Step};
 use common::{manifest, wasm};
 
@@ -24,13 +24,12 @@ trait Valves {
 static VALVE: ModuleSpec = ModuleSpec {
     import: "acme:valve",
     capability: ModuleCapability::Vendor("acme:valve"),
-    functions: &[FnSpec {
-        name: "set",
-        params: &[I32, I32],
-        results: &[I32],
-        stability: Stability::Experimental,
-        summary: "set(valve, open)",
-    }],
+    functions: &[FnSpec::new(
+        "set",
+        &[Param::new("valve", Type::U32), Param::new("open", Type::I32)],
+        Ret::I32,
+        "set(valve, open)",
+    )],
 };
 
 struct ValveModule;

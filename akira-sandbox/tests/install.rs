@@ -216,8 +216,8 @@ fn every_specified_function_is_linked_with_its_specified_type() {
     let mut imports = String::new();
     for spec in rt.bridge().specs() {
         for f in spec.functions {
-            let params: Vec<_> = f.params.iter().map(name).collect();
-            let results: Vec<_> = f.results.iter().map(name).collect();
+            let params: Vec<_> = f.wasm_params().map(|t| name(&t)).collect();
+            let results: Vec<_> = f.result.wasm().iter().map(name).collect();
             imports.push_str(&format!(
                 r#"(import "{}" "{}" (func (param {}) (result {})))"#,
                 spec.import,

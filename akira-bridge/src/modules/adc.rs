@@ -9,10 +9,9 @@
 //! ([`akira_caps::Guard::id`]) before converting. A conversion takes
 //! microseconds: calls block, like register reads.
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::module::{HostModule, LinkContext, LinkError};
@@ -49,13 +48,9 @@ pub fn scale(raw: u16, bits: u8, full_scale_mv: u32) -> u32 {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Adc),
+    import: akira_abi::ADC.import,
     capability: ModuleCapability::Builtin(Capability::Adc),
-    functions: &[
-        experimental("resolution", sig::I, sig::I, "resolution(channel): bits per conversion"),
-        experimental("read_raw", sig::I, sig::I, "read_raw(channel): one conversion, 0..2^bits"),
-        experimental("read_mv", sig::I, sig::I, "read_mv(channel): one conversion in millivolts at the pin"),
-    ],
+    functions: akira_abi::ADC.functions,
 };
 
 /// The `akira:adc` module; the board must implement [`Adc`].

@@ -24,12 +24,11 @@ use core::time::Duration;
 
 use akira_caps::manifest::AppName;
 use akira_caps::scope::MAX_CONTROLLED_APPS;
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use alloc::sync::Arc;
 use critical_section::Mutex;
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::Board;
 use crate::errno::Errno;
 use crate::module::{HostModule, LinkContext, LinkError};
@@ -183,13 +182,9 @@ impl<const N: usize> Lifecycle for AppTable<N> {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::App),
+    import: akira_abi::APP.import,
     capability: ModuleCapability::Builtin(Capability::App),
-    functions: &[
-        experimental("status", sig::I, sig::I, "status(app): the state of a listed app (0 running .. 5 restarting)"),
-        experimental("start", sig::I, sig::I, "start(app): start a listed app afresh unless it runs; 0 once done"),
-        experimental("stop", sig::I, sig::I, "stop(app): stop a listed app; 0 once done"),
-    ],
+    functions: akira_abi::APP.functions,
 };
 
 /// The `akira:app` module over the firmware's [`Lifecycle`] table.

@@ -34,7 +34,7 @@
 //! for each pixel the primitive can cover (a filled area, a line's length,
 //! a rectangle's outline, a text's or image's bounding box).
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import, scope::DisplayScope};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec, scope::DisplayScope};
 use embedded_graphics::draw_target::{DrawTarget, DrawTargetExt};
 use embedded_graphics::geometry::{Dimensions, OriginDimensions, Point, Size};
 use embedded_graphics::mono_font::{MonoTextStyle, ascii::FONT_6X10};
@@ -46,7 +46,6 @@ use embedded_graphics::text::{Baseline, Text};
 use embedded_graphics::{Drawable, Pixel};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -136,33 +135,9 @@ where
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Display),
+    import: akira_abi::DISPLAY.import,
     capability: ModuleCapability::Builtin(Capability::Display),
-    functions: &[
-        experimental("size", sig::NONE, sig::I, "size(): screen width << 16 | height"),
-        experimental("fill", sig::I, sig::I, "fill(color): fill the app's region; 0"),
-        experimental("pixel", sig::III, sig::I, "pixel(x, y, color): one pixel; 0"),
-        experimental("line", sig::IIIII, sig::I, "line(x0, y0, x1, y1, color): a 1-pixel line, both ends included; 0"),
-        experimental(
-            "rect",
-            sig::IIIIII,
-            sig::I,
-            "rect(x, y, w, h, color, filled): filled 1, or a 1-pixel outline inside the rectangle (0); 0",
-        ),
-        experimental(
-            "text",
-            sig::IIIII,
-            sig::I,
-            "text(x, y, ptr, len, color): UTF-8 text in the 6x10 font, top-left at (x, y); 0",
-        ),
-        experimental(
-            "blit",
-            sig::IIIIII,
-            sig::I,
-            "blit(x, y, w, h, ptr, len): w*h RGB565 pixels, little-endian, row by row; len = 2*w*h; 0",
-        ),
-        experimental("flush", sig::NONE, sig::I, "flush(): show what was drawn; 0"),
-    ],
+    functions: akira_abi::DISPLAY.functions,
 };
 
 /// The `akira:display` module; the board must implement [`Display`].

@@ -10,11 +10,10 @@
 //! latched since the pin was configured or since the last `wait_edge`, and
 //! otherwise suspends the app until one is.
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, PinAccess, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec, PinAccess};
 use embedded_hal::digital::{InputPin, OutputPin, PinState, StatefulOutputPin};
 use wasmi::{Caller, Linker};
 
-use super::{sig, stable};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::module::{HostModule, LinkContext, LinkError};
@@ -257,26 +256,9 @@ where
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Gpio),
+    import: akira_abi::GPIO.import,
     capability: ModuleCapability::Builtin(Capability::Gpio),
-    functions: &[
-        stable(
-            "configure",
-            sig::II,
-            sig::I,
-            "configure(pin, mode): mode 0 = input, 1 = output; clears latched edges; 0",
-        ),
-        stable("read", sig::I, sig::I, "read(pin): level 0 or 1 (input or output pins)"),
-        stable("write", sig::II, sig::I, "write(pin, level): drive an output pin; 0"),
-        stable("toggle", sig::I, sig::I, "toggle(pin): invert an output pin; the new level"),
-        stable(
-            "wait_edge",
-            sig::IIL,
-            sig::I,
-            "wait_edge(pin, edges, timeout_us): edges 1 rising, 2 falling, 3 any; \
-             suspends until one; 1 or 2, or AKIRA_ETIMEDOUT (timeout < 0: none)",
-        ),
-    ],
+    functions: akira_abi::GPIO.functions,
 };
 
 /// The `akira:gpio` module; the board must implement [`Gpio`].

@@ -31,11 +31,10 @@
 //! acknowledges is [`Errno::NoSuchResource`] (no such device on this bus),
 //! a lost arbitration [`Errno::Busy`], everything else [`Errno::Io`].
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use embedded_hal::i2c::{self as hal, ErrorKind, NoAcknowledgeSource, Operation};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -112,30 +111,9 @@ impl<T: hal::I2c, const N: usize> I2c for I2cBuses<T, N> {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::I2c),
+    import: akira_abi::I2C.import,
     capability: ModuleCapability::Builtin(Capability::I2c),
-    functions: &[
-        experimental("write", sig::IIII, sig::I, "write(bus, addr, ptr, len): one write transfer (len 0: probe); 0"),
-        experimental("read", sig::IIII, sig::I, "read(bus, addr, ptr, len): one read transfer of len >= 1 bytes; 0"),
-        experimental(
-            "write_read",
-            sig::IIIIII,
-            sig::I,
-            "write_read(bus, addr, wptr, wlen, rptr, rlen): write, repeated start, read; 0",
-        ),
-        experimental(
-            "read_reg",
-            sig::IIIII,
-            sig::I,
-            "read_reg(bus, addr, reg, ptr, len): write the 8-bit register number, read len bytes; 0",
-        ),
-        experimental(
-            "write_reg",
-            sig::IIIII,
-            sig::I,
-            "write_reg(bus, addr, reg, ptr, len): one write of the register number then the bytes; 0",
-        ),
-    ],
+    functions: akira_abi::I2C.functions,
 };
 
 /// The `akira:i2c` module; the board must implement [`I2c`].

@@ -1,9 +1,8 @@
 //! `akira:log`: console output.
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{sig, stable};
 use crate::board::{Board, Level};
 use crate::errno::Errno;
 use crate::module::{HostModule, LinkContext, LinkError};
@@ -14,14 +13,9 @@ pub const MAX_MESSAGE: u32 = 1024;
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Log),
+    import: akira_abi::LOG.import,
     capability: ModuleCapability::Builtin(Capability::Log),
-    functions: &[stable(
-        "write",
-        sig::III,
-        sig::I,
-        "write(level, ptr, len): one UTF-8 console line at level 0=error..4=trace",
-    )],
+    functions: akira_abi::LOG.functions,
 };
 
 /// The `akira:log` module.

@@ -25,22 +25,25 @@
 //! `poll_fn`, never awaited inside the host call), and the scheduler's idle
 //! future waits on the stack's wakers beside its timer.
 
-use core::cell::RefCell;
 use core::fmt;
 
 use akira_caps::scope::{Endpoint, MAX_NET_ENDPOINTS};
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use alloc::sync::Arc;
-use critical_section::Mutex;
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
 use crate::time::Instant;
+
+mod sockets;
+#[cfg(test)]
+mod tests;
+
+pub use sockets::{NetSockets, SocketTable};
 
 /// Most bytes one `send` or `receive` moves.
 pub const MAX_TRANSFER: u32 = 4096;
@@ -78,144 +81,11 @@ pub trait Net {
     fn close(&mut self, socket: u32);
 }
 
-/// The table of open sockets: which app owns each app-visible socket id,
-/// and the board's handle behind it. A socket is *connecting* from
-/// [`SocketTable::insert`] until [`SocketTable::connected`].
-pub trait SocketTable: Sync {
-    /// Records a connecting socket of app `app`; its id, or `None` when
-    /// the table is full.
-    fn insert(&self, app: u16, handle: u32) -> Option<u32>;
-    /// Marks socket `id` of app `app` connected.
-    fn connected(&self, app: u16, id: u32);
-    /// The board handle of socket `id` if app `app` owns it and it is
-    /// connected (`connecting` false), or still connecting (`true`).
-    fn get(&self, app: u16, id: u32, connecting: bool) -> Option<u32>;
-    /// Forgets socket `id` of app `app`; its board handle.
-    fn remove(&self, app: u16, id: u32) -> Option<u32>;
-    /// Marks every socket of app `app` as left behind (the app was
-    /// restarted or removed).
-    fn orphan(&self, app: u16);
-    /// Removes one socket to close: one left behind, or one of app `app`
-    /// still connecting (its `connect` timed out: the app, which runs one
-    /// call at a time, no longer waits for it). Its board handle.
-    fn take_stale(&self, app: u16) -> Option<u32>;
-}
-
-/// Marks a socket left behind by an app that was restarted or removed.
-const ORPHAN: u16 = u16::MAX;
-
-/// One socket: owner, board handle, connected.
-type Entry = Option<(u16, u32, bool)>;
-
-/// A firmware's socket table of `N` sockets (at most 255), for a
-/// `static`: `static SOCKETS: NetSockets<8> = NetSockets::new();`.
-pub struct NetSockets<const N: usize> {
-    slots: Mutex<RefCell<[Entry; N]>>,
-}
-
-impl<const N: usize> Default for NetSockets<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize> NetSockets<N> {
-    const FITS: () = assert!(N >= 1 && N <= 255, "a NetSockets holds 1 to 255 sockets");
-
-    /// An empty table.
-    pub const fn new() -> Self {
-        let () = Self::FITS;
-        NetSockets { slots: Mutex::new(RefCell::new([None; N])) }
-    }
-
-    fn with<R>(&self, f: impl FnOnce(&mut [Entry; N]) -> R) -> R {
-        critical_section::with(|cs| f(&mut self.slots.borrow_ref_mut(cs)))
-    }
-}
-
-impl<const N: usize> SocketTable for NetSockets<N> {
-    fn insert(&self, app: u16, handle: u32) -> Option<u32> {
-        self.with(|s| {
-            let free = s.iter().position(Option::is_none)?;
-            s[free] = Some((app, handle, false));
-            Some(free as u32)
-        })
-    }
-
-    fn connected(&self, app: u16, id: u32) {
-        self.with(|s| {
-            if let Some(Some((owner, _, open))) = s.get_mut(id as usize)
-                && *owner == app
-            {
-                *open = true;
-            }
-        })
-    }
-
-    fn get(&self, app: u16, id: u32, connecting: bool) -> Option<u32> {
-        self.with(|s| match s.get(id as usize) {
-            Some(Some((owner, handle, open))) if *owner == app && app != ORPHAN && *open != connecting => Some(*handle),
-            _ => None,
-        })
-    }
-
-    fn remove(&self, app: u16, id: u32) -> Option<u32> {
-        self.with(|s| {
-            let slot = s.get_mut(id as usize)?;
-            match *slot {
-                Some((owner, handle, _)) if owner == app && app != ORPHAN => {
-                    *slot = None;
-                    Some(handle)
-                }
-                _ => None,
-            }
-        })
-    }
-
-    fn orphan(&self, app: u16) {
-        self.with(|s| {
-            for (owner, _, _) in s.iter_mut().flatten() {
-                if *owner == app {
-                    *owner = ORPHAN;
-                }
-            }
-        })
-    }
-
-    fn take_stale(&self, app: u16) -> Option<u32> {
-        self.with(|s| {
-            let slot =
-                s.iter_mut().find(|e| matches!(e, Some((o, _, open)) if *o == ORPHAN || (*o == app && !open)))?;
-            slot.take().map(|(_, handle, _)| handle)
-        })
-    }
-}
-
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Net),
+    import: akira_abi::NET.import,
     capability: ModuleCapability::Builtin(Capability::Net),
-    functions: &[
-        experimental(
-            "connect",
-            sig::IIIL,
-            sig::I,
-            "connect(endpoint, transport, port, timeout_us): open a socket to a listed endpoint, suspending until connected; socket",
-        ),
-        experimental(
-            "send",
-            sig::IIIL,
-            sig::I,
-            "send(socket, ptr, len, timeout_us): queue what fits, suspending until some does; bytes queued",
-        ),
-        experimental(
-            "receive",
-            sig::IIIL,
-            sig::I,
-            "receive(socket, ptr, cap, timeout_us): take received bytes, suspending until some arrive; bytes (0: closed)",
-        ),
-        experimental("close", sig::I, sig::I, "close(socket): close the socket; 0"),
-    ],
+    functions: akira_abi::NET.functions,
 };
 
 /// The `akira:net` module over the firmware's socket table; the board
@@ -452,214 +322,5 @@ impl<B: Board + Net> HostModule<B> for NetModule {
             },
             _ => Some(Errno::Invalid.code()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::{Recorder, code, recorder_board, state};
-    use crate::{AppInfo, Bridge};
-    use akira_caps::scope::{HostName, NetScope};
-    use akira_caps::{CapabilitySet, Grants, Guard};
-    use std::collections::VecDeque;
-
-    #[derive(Default)]
-    struct Sock {
-        connected: bool,
-        incoming: VecDeque<u8>,
-        peer_closed: bool,
-        sent: Vec<u8>,
-        room: usize,
-        closed: bool,
-    }
-
-    /// A network whose sockets connect, receive and take bytes when the
-    /// test says; it records every open.
-    struct FakeNet {
-        rec: Recorder,
-        opens: Vec<(Transport, String, u16)>,
-        sockets: Vec<Sock>,
-        refuse: bool,
-    }
-    recorder_board!(FakeNet);
-
-    impl FakeNet {
-        fn sock(&mut self, h: u32) -> Result<&mut Sock, Errno> {
-            self.sockets.get_mut(h as usize).filter(|s| !s.closed).ok_or(Errno::Invalid)
-        }
-    }
-
-    impl Net for FakeNet {
-        fn open(&mut self, transport: Transport, host: &str, port: u16) -> Result<u32, Errno> {
-            self.opens.push((transport, host.to_string(), port));
-            if self.refuse {
-                return Err(Errno::NoSuchResource);
-            }
-            self.sockets.push(Sock::default());
-            Ok(self.sockets.len() as u32 - 1)
-        }
-        fn is_open(&mut self, socket: u32) -> Result<bool, Errno> {
-            Ok(self.sock(socket)?.connected)
-        }
-        fn send(&mut self, socket: u32, data: &[u8]) -> Result<usize, Errno> {
-            let s = self.sock(socket)?;
-            let n = data.len().min(s.room);
-            s.sent.extend_from_slice(&data[..n]);
-            s.room -= n;
-            Ok(n)
-        }
-        fn receive(&mut self, socket: u32, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
-            let s = self.sock(socket)?;
-            if s.incoming.is_empty() {
-                return Ok(s.peer_closed.then_some(0));
-            }
-            let n = buf.len().min(s.incoming.len());
-            for b in &mut buf[..n] {
-                *b = s.incoming.pop_front().unwrap_or(0);
-            }
-            Ok(Some(n))
-        }
-        fn close(&mut self, socket: u32) {
-            if let Some(s) = self.sockets.get_mut(socket as usize) {
-                s.closed = true;
-            }
-        }
-    }
-
-    fn endpoints(list: &[(&str, u16)]) -> Endpoints {
-        list.iter().map(|(h, p)| Endpoint { host: HostName::try_from(*h).unwrap(), port: *p }).collect()
-    }
-
-    const LISTED: &[(&str, u16)] = &[("echo.local", 7), ("*", 0), ("any-port.local", 0)];
-
-    fn net() -> FakeNet {
-        FakeNet { rec: Recorder::default(), opens: Vec::new(), sockets: Vec::new(), refuse: false }
-    }
-
-    /// App `id` granted the endpoints of `LISTED`.
-    fn app(id: u16) -> AppState<FakeNet> {
-        let caps =
-            CapabilitySet { net: Some(Box::new(NetScope { endpoints: endpoints(LISTED) })), ..Default::default() };
-        if id == 1 {
-            return state(net(), &caps);
-        }
-        let info = AppInfo { id, name: "other".try_into().unwrap(), version: Default::default() };
-        AppState::new(info, Guard::new(Grants::compile(&caps)), net(), crate::AppLimits::new(65536, 16))
-    }
-
-    fn table() -> &'static NetSockets<2> {
-        Box::leak(Box::new(NetSockets::new()))
-    }
-
-    const M: ModuleIndex = ModuleIndex(0);
-
-    fn open(t: &NetSockets<2>, s: &mut AppState<FakeNet>, endpoint: u32, port: u32, timeout: i64) -> i32 {
-        code(connect(t, &endpoints(LISTED), M, s, endpoint, 0, port, timeout))
-    }
-
-    #[test]
-    fn endpoints_outside_the_grant_are_refused_before_any_socket_is_opened() {
-        let t = table();
-        let mut s = app(1);
-        assert_eq!(open(t, &mut s, 3, 0, -1), Errno::Denied.code(), "three endpoints listed");
-        assert_eq!(open(t, &mut s, u32::MAX, 0, -1), Errno::Denied.code());
-        assert_eq!(s.guard().denials(Capability::Net), 2);
-        assert_eq!(open(t, &mut s, 0, 8, -1), Errno::Denied.code(), "endpoint 0 is port 7 only");
-        assert_eq!(open(t, &mut s, 1, 80, -1), Errno::Invalid.code(), "a wildcard host names nothing");
-        assert_eq!(open(t, &mut s, 2, 0, -1), Errno::Invalid.code(), "any port: the app must pick one");
-        assert_eq!(open(t, &mut s, 2, 70_000, -1), Errno::Invalid.code());
-        assert_eq!(code(connect(t, &endpoints(LISTED), M, &mut s, 0, 2, 0, -1)), Errno::Invalid.code(), "transport");
-        assert!(s.board().opens.is_empty(), "nothing was opened");
-        s.board_mut().refuse = true;
-        assert_eq!(open(t, &mut s, 2, 8080, -1), Errno::NoSuchResource.code());
-        assert_eq!(s.board().opens, [(Transport::Tcp, "any-port.local".to_string(), 8080)]);
-        assert_eq!(t.insert(9, 9), Some(0), "the refused open took no slot");
-    }
-
-    #[test]
-    fn connect_send_and_receive_suspend_until_the_network_moves() {
-        let t = table();
-        let mut s = app(1);
-        let bridge: Bridge<FakeNet> = Bridge::new().with(NetModule::new(t)).unwrap();
-        let mut backing = *b"hello...........";
-        let mut mem = GuestMemory::new(&mut backing);
-        let Err(Refusal::Trap(_)) = connect(t, &endpoints(LISTED), M, &mut s, 0, 0, 0, 1_000) else { panic!() };
-        assert_eq!(s.board().opens, [(Transport::Tcp, "echo.local".to_string(), 7)], "the granted host and port");
-        let wait = s.take_wait().unwrap();
-        assert_eq!(bridge.poll_wait(&mut mem, &mut s, &wait, Instant::ZERO), None, "still connecting");
-        assert_eq!(code(transfer(t, M, &mut mem, &mut s, OP_SEND, (0, 0, 5), -1)), Errno::Invalid.code(), "not yet");
-        s.board_mut().sockets[0].connected = true;
-        assert_eq!(bridge.poll_wait(&mut mem, &mut s, &wait, Instant::ZERO), Some(0), "socket 0");
-
-        // The send buffer is full: the app waits until there is room.
-        let Err(Refusal::Trap(_)) = transfer(t, M, &mut mem, &mut s, OP_SEND, (0, 0, 5), -1) else { panic!() };
-        let wait = s.take_wait().unwrap();
-        assert_eq!(bridge.poll_wait(&mut mem, &mut s, &wait, Instant::ZERO), None);
-        s.board_mut().sockets[0].room = 3;
-        assert_eq!(bridge.poll_wait(&mut mem, &mut s, &wait, Instant::ZERO), Some(3));
-        assert_eq!(s.board().sockets[0].sent, b"hel");
-
-        // Nothing received: suspended until bytes arrive, copied into the
-        // app's buffer.
-        let Err(Refusal::Trap(_)) = transfer(t, M, &mut mem, &mut s, OP_RECEIVE, (0, 8, 8), 500) else { panic!() };
-        let wait = s.take_wait().unwrap();
-        assert_eq!(wait.until, Instant::from_micros(500));
-        assert_eq!(bridge.poll_wait(&mut mem, &mut s, &wait, Instant::from_micros(100)), None);
-        s.board_mut().sockets[0].incoming.extend(b"HEL");
-        assert_eq!(bridge.poll_wait(&mut mem, &mut s, &wait, Instant::from_micros(200)), Some(3));
-        assert_eq!(mem.bytes(8, 3).unwrap(), b"HEL");
-        s.board_mut().sockets[0].peer_closed = true;
-        assert_eq!(code(transfer(t, M, &mut mem, &mut s, OP_RECEIVE, (0, 8, 8), -1)), 0, "closed by the peer");
-        assert_eq!(code(close(t, &mut s, 0)), 0);
-        assert!(s.board().sockets[0].closed);
-        assert_eq!(code(close(t, &mut s, 0)), Errno::Invalid.code(), "closed once");
-    }
-
-    #[test]
-    fn sockets_belong_to_the_app_that_opened_them() {
-        let t = table();
-        let mut owner = app(1);
-        let mut other = app(2);
-        owner.board_mut().sockets.push(Sock::default());
-        let id = t.insert(1, 0).unwrap();
-        t.connected(1, id);
-        owner.board_mut().sockets[0].incoming.extend(b"secret");
-        let mut backing = [0u8; 16];
-        let mut mem = GuestMemory::new(&mut backing);
-        assert_eq!(code(transfer(t, M, &mut mem, &mut other, OP_RECEIVE, (id, 0, 8), 0)), Errno::Invalid.code());
-        assert_eq!(code(close(t, &mut other, id)), Errno::Invalid.code());
-        assert_eq!(code(transfer(t, M, &mut mem, &mut owner, OP_RECEIVE, (id, 12, 8), 0)), Errno::Fault.code());
-        assert_eq!(code(transfer(t, M, &mut mem, &mut owner, OP_RECEIVE, (id, 0, MAX_TRANSFER + 1), 0)), -10);
-        assert_eq!(owner.board().sockets[0].incoming.len(), 6, "nothing was taken");
-        assert_eq!(code(transfer(t, M, &mut mem, &mut owner, OP_RECEIVE, (id, 0, 8), 0)), 6);
-    }
-
-    #[test]
-    fn timed_out_connects_and_restarted_apps_leave_nothing_open() {
-        let t = table();
-        let mut s = app(1);
-        let Err(Refusal::Trap(_)) = connect(t, &endpoints(LISTED), M, &mut s, 0, 1, 0, 10) else { panic!() };
-        assert_eq!(s.board().opens[0].0, Transport::Udp);
-        // The wait timed out (the scheduler's deadline); the next connect
-        // closes the half-open socket first.
-        s.take_wait();
-        assert_eq!(open(t, &mut s, 0, 0, 0), Errno::TimedOut.code(), "timeout 0 does not wait");
-        assert!(s.board().sockets[0].closed && s.board().sockets[1].closed);
-        // A connected socket of an app that is restarted is orphaned and
-        // closed at the next connect.
-        s.board_mut().sockets.push(Sock { connected: true, ..Default::default() });
-        let id = t.insert(1, 2).unwrap();
-        t.connected(1, id);
-        t.orphan(1);
-        assert_eq!(t.get(1, id, false), None, "the new instance cannot use it");
-        s.board_mut().refuse = true;
-        open(t, &mut s, 0, 0, -1);
-        assert!(s.board().sockets[2].closed);
-    }
-
-    #[test]
-    fn wait_args_round_trip() {
-        assert_eq!(unpack(pack(254, u32::MAX, MAX_TRANSFER)), (254, u32::MAX, MAX_TRANSFER));
     }
 }

@@ -22,11 +22,10 @@
 use core::cell::RefCell;
 
 use akira_caps::manifest::{AppName, Version};
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use critical_section::Mutex;
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::Board;
 use crate::errno::Errno;
 use crate::module::{HostModule, LinkContext, LinkError};
@@ -185,15 +184,9 @@ impl<const N: usize> OtaControl for &'static OtaMailbox<N> {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Ota),
+    import: akira_abi::OTA.import,
     capability: ModuleCapability::Builtin(Capability::Ota),
-    functions: &[
-        experimental("version", sig::NONE, sig::L, "version(): the running version, major << 32 | minor << 16 | patch"),
-        experimental("previous_version", sig::NONE, sig::L, "previous_version(): the version a rollback returns to"),
-        experimental("is_trial", sig::NONE, sig::I, "is_trial(): 1 if the running version is on trial, else 0"),
-        experimental("confirm", sig::NONE, sig::I, "confirm(): confirm the version on trial; 0"),
-        experimental("request_rollback", sig::NONE, sig::I, "request_rollback(): return to the previous version; 0"),
-    ],
+    functions: akira_abi::OTA.functions,
 };
 
 /// The `akira:ota` module; the board must implement [`OtaControl`].

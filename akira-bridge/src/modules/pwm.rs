@@ -7,11 +7,10 @@
 //! board implements it). Every call checks its channel with one bit test
 //! ([`akira_caps::Guard::id`]) before touching it.
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use embedded_hal::pwm::SetDutyCycle;
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::module::{HostModule, LinkContext, LinkError};
@@ -71,18 +70,9 @@ impl<P: SetDutyCycle, const N: usize> Pwm for PwmChannels<P, N> {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Pwm),
+    import: akira_abi::PWM.import,
     capability: ModuleCapability::Builtin(Capability::Pwm),
-    functions: &[
-        experimental("max_duty", sig::I, sig::I, "max_duty(channel): the duty value meaning 100 %"),
-        experimental("set_duty", sig::II, sig::I, "set_duty(channel, duty): duty 0..=max_duty; 0"),
-        experimental(
-            "set_frequency",
-            sig::II,
-            sig::I,
-            "set_frequency(channel, hz): AKIRA_ENOTSUP where the board cannot; 0",
-        ),
-    ],
+    functions: akira_abi::PWM.functions,
 };
 
 /// The `akira:pwm` module; the board must implement [`Pwm`].

@@ -5,10 +5,9 @@
 //! ask for bytes, one without it cannot import the module at all, so a
 //! call needs no per-call check.
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -27,9 +26,9 @@ pub trait Rng {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Rng),
+    import: akira_abi::RNG.import,
     capability: ModuleCapability::Builtin(Capability::Rng),
-    functions: &[experimental("fill", sig::II, sig::I, "fill(ptr, len): len random bytes at ptr; 0")],
+    functions: akira_abi::RNG.functions,
 };
 
 /// The `akira:rng` module; the board must implement [`Rng`].

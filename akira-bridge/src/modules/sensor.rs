@@ -25,112 +25,21 @@
 //! negative, so `read` returns them through the app's memory, never as
 //! the call's result.
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, memory_and_state, reply};
 
+pub(crate) mod kind;
+
+pub use kind::SensorKind;
+
 /// Most values one reading has.
 pub const MAX_VALUES: usize = 3;
-
-/// What a sensor channel measures (the codes `kind` returns).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[repr(u8)]
-#[non_exhaustive]
-pub enum SensorKind {
-    /// m°C.
-    Temperature = 1,
-    /// 0.001 %RH.
-    Humidity = 2,
-    /// Pa.
-    Pressure = 3,
-    /// mm/s², x, y, z.
-    Acceleration = 4,
-    /// milli-degrees per second, x, y, z.
-    AngularRate = 5,
-    /// nT, x, y, z.
-    MagneticField = 6,
-    /// mlx.
-    Illuminance = 7,
-    /// mm.
-    Distance = 8,
-    /// ppm.
-    Co2 = 9,
-    /// mV.
-    Voltage = 10,
-    /// mA.
-    Current = 11,
-}
-
-impl SensorKind {
-    /// Every kind, in code order.
-    pub const ALL: [SensorKind; 11] = [
-        SensorKind::Temperature,
-        SensorKind::Humidity,
-        SensorKind::Pressure,
-        SensorKind::Acceleration,
-        SensorKind::AngularRate,
-        SensorKind::MagneticField,
-        SensorKind::Illuminance,
-        SensorKind::Distance,
-        SensorKind::Co2,
-        SensorKind::Voltage,
-        SensorKind::Current,
-    ];
-
-    /// The code apps see.
-    pub const fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// How many values a reading has.
-    pub const fn values(self) -> usize {
-        match self {
-            SensorKind::Acceleration | SensorKind::AngularRate | SensorKind::MagneticField => 3,
-            _ => 1,
-        }
-    }
-
-    /// Lower-case name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            SensorKind::Temperature => "temperature",
-            SensorKind::Humidity => "humidity",
-            SensorKind::Pressure => "pressure",
-            SensorKind::Acceleration => "acceleration",
-            SensorKind::AngularRate => "angular rate",
-            SensorKind::MagneticField => "magnetic field",
-            SensorKind::Illuminance => "illuminance",
-            SensorKind::Distance => "distance",
-            SensorKind::Co2 => "CO2",
-            SensorKind::Voltage => "voltage",
-            SensorKind::Current => "current",
-        }
-    }
-
-    /// The unit of its values.
-    pub const fn unit(self) -> &'static str {
-        match self {
-            SensorKind::Temperature => "m°C",
-            SensorKind::Humidity => "m%RH",
-            SensorKind::Pressure => "Pa",
-            SensorKind::Acceleration => "mm/s²",
-            SensorKind::AngularRate => "mdps",
-            SensorKind::MagneticField => "nT",
-            SensorKind::Illuminance => "mlx",
-            SensorKind::Distance => "mm",
-            SensorKind::Co2 => "ppm",
-            SensorKind::Voltage => "mV",
-            SensorKind::Current => "mA",
-        }
-    }
-}
 
 /// One reading of a channel: its kind and [`SensorKind::values`] values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,17 +84,9 @@ pub trait Sensors {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Sensor),
+    import: akira_abi::SENSOR.import,
     capability: ModuleCapability::Builtin(Capability::Sensor),
-    functions: &[
-        experimental("kind", sig::I, sig::I, "kind(channel): what it measures (1 temperature .. 11 current)"),
-        experimental(
-            "read",
-            sig::III,
-            sig::I,
-            "read(channel, ptr, len): the values as little-endian i32s at ptr; how many (1 or 3)",
-        ),
-    ],
+    functions: akira_abi::SENSOR.functions,
 };
 
 /// The `akira:sensor` module; the board must implement [`Sensors`].

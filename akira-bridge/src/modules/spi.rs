@@ -23,11 +23,10 @@
 //! until it is done. Both issue the same embedded-hal operations per call
 //! ([`SpiOp`]).
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use embedded_hal::spi::{self as hal, Operation};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -99,30 +98,9 @@ impl<D: hal::SpiDevice<u8>, const N: usize> Spi for SpiDevices<D, N> {
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Spi),
+    import: akira_abi::SPI.import,
     capability: ModuleCapability::Builtin(Capability::Spi),
-    functions: &[
-        experimental("write", sig::III, sig::I, "write(device, ptr, len): clock out len bytes, ignore MISO; 0"),
-        experimental("read", sig::III, sig::I, "read(device, ptr, len): clock in len bytes (MOSI idle); 0"),
-        experimental(
-            "transfer",
-            sig::IIIII,
-            sig::I,
-            "transfer(device, wptr, wlen, rptr, rlen): full duplex, max(wlen, rlen) bytes; 0",
-        ),
-        experimental(
-            "transfer_in_place",
-            sig::III,
-            sig::I,
-            "transfer_in_place(device, ptr, len): full duplex, received bytes replace sent ones; 0",
-        ),
-        experimental(
-            "write_then_read",
-            sig::IIIII,
-            sig::I,
-            "write_then_read(device, wptr, wlen, rptr, rlen): write, then read, one chip select; 0",
-        ),
-    ],
+    functions: akira_abi::SPI.functions,
 };
 
 /// The `akira:spi` module; the board must implement [`Spi`].

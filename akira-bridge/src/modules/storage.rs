@@ -20,10 +20,9 @@
 //! Limits: keys are 1 to [`MAX_KEY`] bytes, values 0 to [`MAX_VALUE`]
 //! bytes, both arbitrary bytes.
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig};
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
@@ -66,35 +65,13 @@ pub trait KvStore {
     fn used(&mut self, app: &str) -> Result<u32, Errno>;
 }
 
-/// What a storage call did, for [`Trace::Storage`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum StorageOp {
-    /// A value was read.
-    Get,
-    /// A value was written.
-    Set,
-    /// A key was removed.
-    Remove,
-}
+pub use crate::board::StorageOp;
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Storage),
+    import: akira_abi::STORAGE.import,
     capability: ModuleCapability::Builtin(Capability::Storage),
-    functions: &[
-        experimental(
-            "get",
-            sig::IIII,
-            sig::I,
-            "get(key, key_len, buf, buf_len): copy up to buf_len bytes of the value; its full length",
-        ),
-        experimental("set", sig::IIII, sig::I, "set(key, key_len, value, value_len): store the value; 0"),
-        experimental("remove", sig::II, sig::I, "remove(key, key_len): remove the key; 0"),
-        experimental("used", sig::NONE, sig::L, "used(): bytes of keys and values the app holds"),
-        experimental("quota", sig::NONE, sig::L, "quota(): the app's byte quota"),
-    ],
+    functions: akira_abi::STORAGE.functions,
 };
 
 /// The `akira:storage` module; the board must implement [`KvStore`].

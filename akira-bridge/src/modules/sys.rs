@@ -3,10 +3,9 @@
 //! low-power hint (through [`Board`]'s default methods, so every board
 //! has them).
 
-use akira_caps::{ABI_VERSION, Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{ABI_VERSION, Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{experimental, sig, stable};
 use crate::board::{Board, PowerHint};
 use crate::errno::Errno;
 use crate::module::{HostModule, LinkContext, LinkError};
@@ -14,29 +13,9 @@ use crate::state::{AppState, Refusal, Wait, WaitKind, memory_and_state, reply};
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Sys),
+    import: akira_abi::SYS.import,
     capability: ModuleCapability::Builtin(Capability::Sys),
-    functions: &[
-        stable("exit", sig::I, sig::NONE, "exit(code): end the app with `code`; does not return"),
-        stable("yield_now", sig::NONE, sig::I, "yield_now(): let other apps run, then continue; 0"),
-        stable(
-            "app_name",
-            sig::II,
-            sig::I,
-            "app_name(ptr, cap): copy up to `cap` bytes of the app's name; its full length",
-        ),
-        stable("app_version", sig::NONE, sig::L, "app_version(): major << 32 | minor << 16 | patch"),
-        stable("abi_version", sig::NONE, sig::I, "abi_version(): the ABI the firmware provides"),
-        stable("denials", sig::NONE, sig::I, "denials(): calls of this app the guard refused"),
-        experimental("uptime_us", sig::NONE, sig::L, "uptime_us(): microseconds since the device started"),
-        experimental("reset_reason", sig::NONE, sig::I, "reset_reason(): why the device last reset (0 unknown)"),
-        experimental(
-            "sleep_hint",
-            sig::I,
-            sig::I,
-            "sleep_hint(level): how deeply the device may sleep while the app waits; 0",
-        ),
-    ],
+    functions: akira_abi::SYS.functions,
 };
 
 /// The `akira:sys` module.

@@ -3,10 +3,9 @@
 //! A sleep suspends the app; the scheduler resumes it when the deadline
 //! passes, running other apps and firmware tasks meanwhile.
 
-use akira_caps::{Capability, ModuleCapability, ModuleSpec, imports::builtin_import};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
-use super::{sig, stable};
 use crate::board::Board;
 use crate::errno::Errno;
 use crate::module::{HostModule, LinkContext, LinkError};
@@ -15,13 +14,9 @@ use crate::time::Instant;
 
 /// The module's spec.
 pub static SPEC: ModuleSpec = ModuleSpec {
-    import: builtin_import(Capability::Timer),
+    import: akira_abi::TIMER.import,
     capability: ModuleCapability::Builtin(Capability::Timer),
-    functions: &[
-        stable("now_us", sig::NONE, sig::L, "now_us(): microseconds since boot"),
-        stable("sleep_us", sig::L, sig::I, "sleep_us(us): suspend for `us` microseconds; 0"),
-        stable("sleep_until_us", sig::L, sig::I, "sleep_until_us(t): suspend until `t` microseconds since boot; 0"),
-    ],
+    functions: akira_abi::TIMER.functions,
 };
 
 /// The `akira:timer` module.

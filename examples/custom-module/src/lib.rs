@@ -18,7 +18,7 @@
 
 #![no_std]
 
-use akira_bridge::akira_caps::{FnSpec, ModuleCapability, ModuleSpec, Stability, ValType::I32};
+use akira_bridge::akira_caps::{FnSpec, ModuleCapability, ModuleSpec, Param, Ret, Type};
 use akira_bridge::wasmi::{Caller, Linker};
 use akira_bridge::{AppState, Board, Errno, HostModule, LinkContext, LinkError, reply};
 
@@ -34,26 +34,24 @@ pub trait Valves {
     fn valve_is_open(&mut self, valve: u32) -> Result<bool, Errno>;
 }
 
-/// The module's ABI: what apps import (`docs/abi.md` style: one summary per
-/// function, with its stability).
+/// The module's ABI: what apps import, each function with its named and
+/// typed parameters and what it does (all experimental: `FnSpec::new`).
 pub static SPEC: ModuleSpec = ModuleSpec {
     import: NAME,
     capability: ModuleCapability::Vendor(NAME),
     functions: &[
-        FnSpec {
-            name: "set",
-            params: &[I32, I32],
-            results: &[I32],
-            stability: Stability::Experimental,
-            summary: "set(valve, open): open (1) or close (0) a valve; 0, AKIRA_EDENIED, AKIRA_ENORES",
-        },
-        FnSpec {
-            name: "is_open",
-            params: &[I32],
-            results: &[I32],
-            stability: Stability::Experimental,
-            summary: "is_open(valve): 1 open, 0 closed, or an error code",
-        },
+        FnSpec::new(
+            "set",
+            &[Param::new("valve", Type::U32), Param::new("open", Type::I32)],
+            Ret::I32,
+            "set(valve, open): open (1) or close (0) a valve; 0, AKIRA_EDENIED, AKIRA_ENORES",
+        ),
+        FnSpec::new(
+            "is_open",
+            &[Param::new("valve", Type::U32)],
+            Ret::I32,
+            "is_open(valve): 1 open, 0 closed, or an error code",
+        ),
     ],
 };
 

@@ -1,0 +1,45 @@
+//! The modules of ABI 1, one file each, in documentation order.
+
+mod adc;
+mod app;
+mod ble;
+mod crypto;
+mod display;
+mod gpio;
+mod hid;
+mod i2c;
+mod ipc;
+mod log;
+mod net;
+mod ota;
+mod pwm;
+mod rf;
+mod rng;
+mod sensor;
+mod spi;
+mod storage;
+mod sys;
+mod timer;
+mod uart;
+
+pub use adc::ADC;
+pub use app::APP;
+pub use ble::BLE;
+pub use crypto::CRYPTO;
+pub use display::DISPLAY;
+pub use gpio::GPIO;
+pub use hid::HID;
+pub use i2c::I2C;
+pub use ipc::IPC;
+pub use log::LOG;
+pub use net::NET;
+pub use ota::OTA;
+pub use pwm::PWM;
+pub use rf::RF;
+pub use rng::RNG;
+pub use sensor::SENSOR;
+pub use spi::SPI;
+pub use storage::STORAGE;
+pub use sys::SYS;
+pub use timer::TIMER;
+pub use uart::UART;

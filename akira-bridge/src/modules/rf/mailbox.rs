@@ -1,0 +1,305 @@
+//! [`RfMailbox`]: the jobs of one LoRa radio, queued by apps and served by
+//! a firmware task over a [`Radio`].
+
+use core::cell::RefCell;
+use core::future::{Future, poll_fn};
+use core::pin::pin;
+use core::task::Poll;
+
+use critical_section::Mutex;
+
+use super::radio::{Job, LoraConfig, MAX_PACKET, Outcome, PacketInfo, Radio, Rf};
+use crate::errno::Errno;
+use crate::time::Instant;
+use crate::wake::{Changes, WakerSlot};
+
+/// Where a slot's job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Queued,
+    Running,
+    /// Its app stopped waiting; the serving task drops it.
+    Cancelling,
+    Done(Result<Outcome, Errno>),
+}
+
+/// One app's radio state: its configuration, its job, its last packet.
+struct Slot<const BUF: usize> {
+    app: Option<u16>,
+    config: Option<LoraConfig>,
+    phase: Phase,
+    send: bool,
+    len: usize,
+    deadline: Instant,
+    seq: u32,
+    last: Option<PacketInfo>,
+    buf: [u8; BUF],
+}
+
+impl<const BUF: usize> Slot<BUF> {
+    const FREE: Slot<BUF> = Slot {
+        app: None,
+        config: None,
+        phase: Phase::Idle,
+        send: false,
+        len: 0,
+        deadline: Instant::ZERO,
+        seq: 0,
+        last: None,
+        buf: [0; BUF],
+    };
+}
+
+struct Slots<const SLOTS: usize, const BUF: usize> {
+    slots: [Slot<BUF>; SLOTS],
+    next_seq: u32,
+}
+
+impl<const SLOTS: usize, const BUF: usize> Slots<SLOTS, BUF> {
+    fn find(&mut self, app: u16) -> Option<&mut Slot<BUF>> {
+        self.slots.iter_mut().find(|s| s.app == Some(app))
+    }
+}
+
+/// One radio's jobs, served by a firmware task: up to `SLOTS` apps with
+/// one job each, packets of up to `BUF` bytes (at most [`MAX_PACKET`]).
+/// Jobs run one at a time in the order they were queued.
+pub struct RfMailbox<const SLOTS: usize, const BUF: usize> {
+    slots: Mutex<RefCell<Slots<SLOTS, BUF>>>,
+    /// Bumped when a job finishes, so `changed` can tell new from old.
+    finished: Changes,
+    serve_waker: WakerSlot,
+}
+
+impl<const SLOTS: usize, const BUF: usize> Default for RfMailbox<SLOTS, BUF> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs `job` until it finishes (`Some`) or `cancelled` resolves (`None`).
+async fn unless<T>(job: impl Future<Output = T>, cancelled: impl Future<Output = ()>) -> Option<T> {
+    let mut job = pin!(job);
+    let mut cancelled = pin!(cancelled);
+    poll_fn(|cx| {
+        if let Poll::Ready(v) = job.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if cancelled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
+    const SOUND: () = assert!(
+        SLOTS > 0 && BUF > 0 && BUF <= MAX_PACKET,
+        "an RfMailbox needs a slot and a buffer of at most 255 bytes"
+    );
+
+    /// An empty mailbox.
+    pub const fn new() -> Self {
+        let () = Self::SOUND;
+        RfMailbox {
+            slots: Mutex::new(RefCell::new(Slots { slots: [Slot::FREE; SLOTS], next_seq: 0 })),
+            finished: Changes::new(),
+            serve_waker: WakerSlot::new(),
+        }
+    }
+
+    /// Resolves when a job finishes (one waiter: the scheduler's idle
+    /// future).
+    pub async fn changed(&self) {
+        self.finished.changed().await
+    }
+
+    /// The counter behind [`RfMailbox::changed`], for idle futures that
+    /// wait on several peripherals at once.
+    pub(crate) fn finished(&self) -> &Changes {
+        &self.finished
+    }
+
+    /// Takes the oldest queued job: its slot, configuration, kind and
+    /// length, with the bytes to send copied to `out`.
+    fn next(&self, out: &mut [u8; BUF]) -> Option<(usize, LoraConfig, bool, usize)> {
+        critical_section::with(|cs| {
+            let mut s = self.slots.borrow_ref_mut(cs);
+            let (i, slot) =
+                s.slots.iter_mut().enumerate().filter(|(_, t)| t.phase == Phase::Queued).min_by_key(|(_, t)| t.seq)?;
+            let config = slot.config?;
+            if slot.send {
+                out[..slot.len].copy_from_slice(&slot.buf[..slot.len]);
+            }
+            slot.phase = Phase::Running;
+            Some((i, config, slot.send, slot.len))
+        })
+    }
+
+    /// Resolves when slot `i`'s app stops waiting for its job.
+    async fn cancelled(&self, i: usize) {
+        poll_fn(|cx| {
+            let gone = || critical_section::with(|cs| self.slots.borrow_ref(cs).slots[i].phase == Phase::Cancelling);
+            if gone() {
+                return Poll::Ready(());
+            }
+            self.serve_waker.register(cx.waker());
+            if gone() { Poll::Ready(()) } else { Poll::Pending }
+        })
+        .await
+    }
+
+    /// Runs the queued jobs on `radio` forever: run it as a firmware task
+    /// owning the radio driver. A job whose app stopped waiting is dropped
+    /// and the radio put in standby.
+    pub async fn serve<R: Radio>(&self, mut radio: R) -> ! {
+        let mut data = [0u8; BUF];
+        loop {
+            let (i, config, send, len) = poll_fn(|cx| {
+                if let Some(job) = self.next(&mut data) {
+                    return Poll::Ready(job);
+                }
+                self.serve_waker.register(cx.waker());
+                match self.next(&mut data) {
+                    Some(job) => Poll::Ready(job),
+                    None => Poll::Pending,
+                }
+            })
+            .await;
+            let result = if send {
+                unless(radio.transmit(&config, &data[..len]), self.cancelled(i)).await.map(|r| r.map(|()| None))
+            } else {
+                unless(radio.receive(&config, &mut data[..len]), self.cancelled(i)).await.map(|r| r.map(Some))
+            };
+            let Some(result) = result else {
+                // Nobody waits for an error here; the next job starts
+                // from standby anyway.
+                let _ = radio.standby().await;
+                critical_section::with(|cs| self.slots.borrow_ref_mut(cs).slots[i].phase = Phase::Idle);
+                continue;
+            };
+            critical_section::with(|cs| {
+                let mut s = self.slots.borrow_ref_mut(cs);
+                let slot = &mut s.slots[i];
+                if slot.phase == Phase::Cancelling {
+                    // Finished as its app gave up: nobody collects it.
+                    slot.phase = Phase::Idle;
+                    return;
+                }
+                slot.phase = Phase::Done(match result {
+                    Ok(None) => Ok(Outcome::Sent),
+                    Ok(Some((n, packet))) => {
+                        let n = n.min(len);
+                        slot.buf[..n].copy_from_slice(&data[..n]);
+                        slot.last = Some(packet);
+                        Ok(Outcome::Received { len: n, packet })
+                    }
+                    Err(e) => Err(e),
+                });
+            });
+            self.finished.bump();
+        }
+    }
+}
+
+impl<const SLOTS: usize, const BUF: usize> Rf for &'static RfMailbox<SLOTS, BUF> {
+    fn release(&mut self, app: u16) {
+        let cancel = critical_section::with(|cs| {
+            let mut s = self.slots.borrow_ref_mut(cs);
+            let Some(slot) = s.find(app) else { return false };
+            // A running job is dropped by the serving task, which then
+            // marks the slot idle; the slot is free for other apps now.
+            let running = matches!(slot.phase, Phase::Running | Phase::Cancelling);
+            *slot = Slot { phase: if running { Phase::Cancelling } else { Phase::Idle }, ..Slot::FREE };
+            running
+        });
+        if cancel {
+            self.serve_waker.wake();
+        }
+    }
+
+    fn configure(&mut self, app: u16, config: &LoraConfig) -> Result<(), Errno> {
+        critical_section::with(|cs| {
+            let mut s = self.slots.borrow_ref_mut(cs);
+            let slot = match s.slots.iter().position(|t| t.app == Some(app)) {
+                Some(i) => &mut s.slots[i],
+                None => {
+                    let slot = s.slots.iter_mut().find(|t| t.app.is_none()).ok_or(Errno::NoSpace)?;
+                    slot.app = Some(app);
+                    slot
+                }
+            };
+            slot.config = Some(*config);
+            Ok(())
+        })
+    }
+
+    fn config(&self, app: u16) -> Option<LoraConfig> {
+        critical_section::with(|cs| self.slots.borrow_ref_mut(cs).find(app).and_then(|t| t.config))
+    }
+
+    fn start(&mut self, app: u16, job: Job<'_>, deadline: Instant) -> Result<(), Errno> {
+        critical_section::with(|cs| {
+            let mut s = self.slots.borrow_ref_mut(cs);
+            let seq = s.next_seq;
+            let slot = s.find(app).ok_or(Errno::Invalid)?;
+            match slot.phase {
+                Phase::Idle => {}
+                // Finished after its app stopped waiting: recycled.
+                Phase::Done(_) => slot.phase = Phase::Idle,
+                Phase::Queued | Phase::Running | Phase::Cancelling => return Err(Errno::Busy),
+            }
+            let (send, len) = match job {
+                Job::Send(data) => {
+                    let dst = slot.buf.get_mut(..data.len()).ok_or(Errno::TooLarge)?;
+                    dst.copy_from_slice(data);
+                    (true, data.len())
+                }
+                Job::Receive { max_len } => (false, max_len.min(BUF)),
+            };
+            slot.send = send;
+            slot.len = len;
+            slot.deadline = deadline;
+            slot.seq = seq;
+            slot.phase = Phase::Queued;
+            s.next_seq = seq.wrapping_add(1);
+            Ok(())
+        })?;
+        self.serve_waker.wake();
+        Ok(())
+    }
+
+    fn poll(&mut self, app: u16, now: Instant, buf: &mut [u8]) -> Option<Result<Outcome, Errno>> {
+        let (result, cancel) = critical_section::with(|cs| {
+            let mut s = self.slots.borrow_ref_mut(cs);
+            let Some(slot) = s.find(app) else { return (Some(Err(Errno::Invalid)), false) };
+            match slot.phase {
+                Phase::Done(result) => {
+                    if let Ok(Outcome::Received { len, .. }) = result {
+                        let n = len.min(buf.len());
+                        buf[..n].copy_from_slice(&slot.buf[..n]);
+                    }
+                    slot.phase = Phase::Idle;
+                    (Some(result), false)
+                }
+                Phase::Queued | Phase::Running if now >= slot.deadline => {
+                    let running = slot.phase == Phase::Running;
+                    slot.phase = if running { Phase::Cancelling } else { Phase::Idle };
+                    (Some(Err(Errno::TimedOut)), running)
+                }
+                Phase::Queued | Phase::Running => (None, false),
+                Phase::Idle | Phase::Cancelling => (Some(Err(Errno::Invalid)), false),
+            }
+        });
+        if cancel {
+            self.serve_waker.wake();
+        }
+        result
+    }
+
+    fn last_packet(&self, app: u16) -> Option<PacketInfo> {
+        critical_section::with(|cs| self.slots.borrow_ref_mut(cs).find(app).and_then(|t| t.last))
+    }
+}
