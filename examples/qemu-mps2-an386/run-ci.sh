@@ -8,15 +8,20 @@ cd "$(dirname "$0")"
 here=$(pwd)
 root=$(cd ../.. && pwd)
 # Run the host tool from the workspace root: this directory's
-# .cargo/config.toml would build it for the microcontroller.
-akira() { (cd "$root" && cargo run -q -p akira-cli -- "$@"); }
+# .cargo/config.toml would build it for the microcontroller. CI passes the
+# one it already built as $AKIRA.
+akira() {
+    if [ -n "${AKIRA:-}" ]; then "$AKIRA" "$@"; else (cd "$root" && cargo run -q -p akira-cli -- "$@"); fi
+}
 
 cargo build --release
-firmware=target/thumbv7em-none-eabihf/release/akira-qemu-mps2-an386
-akira pack "$root/examples/apps/countdown" --key "$here/test-signer.key" -o "$here/target/countdown.akpkg"
+# CI builds the board examples in one shared target directory.
+target=$(cd "$here" && realpath -m "${CARGO_TARGET_DIR:-target}")
+firmware=$target/thumbv7em-none-eabihf/release/akira-qemu-mps2-an386
+akira pack "$root/examples/apps/countdown" --key "$here/test-signer.key" -o "$target/countdown.akpkg"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-log=target/qemu.log
+log=$target/qemu.log
 timeout 120 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic -monitor none \
     -icount shift=0,sleep=off -semihosting-config enable=on,target=native \
     -serial stdio -serial "tcp:127.0.0.1:$port,server=on,wait=off" \
@@ -33,7 +38,7 @@ if ! grep -q "waiting for a package" "$log"; then
     kill "$qemu" 2>/dev/null || true
     exit 1
 fi
-akira push "$here/target/countdown.akpkg" --tcp "127.0.0.1:$port"
+akira push "$target/countdown.akpkg" --tcp "127.0.0.1:$port"
 status=0
 wait "$qemu" || status=$?
 cat "$log"
