@@ -356,35 +356,17 @@ impl Manifest {
     }
 }
 
-/// Appends `value` as an unsigned LEB128 number.
-#[cfg(feature = "alloc")]
-fn leb128(out: &mut alloc::vec::Vec<u8>, mut value: usize) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
 #[cfg(feature = "alloc")]
 impl Manifest {
     /// The whole wasm custom section (id, size, name, payload) holding
     /// this manifest; appending it to a module that has none embeds the
     /// manifest.
     pub fn custom_section(&self) -> alloc::vec::Vec<u8> {
-        let payload = self.encode();
-        let mut body = alloc::vec::Vec::new();
-        leb128(&mut body, SECTION_NAME.len());
-        body.extend_from_slice(SECTION_NAME.as_bytes());
-        body.extend_from_slice(&payload);
-        let mut section = alloc::vec![0u8];
-        leb128(&mut section, body.len());
-        section.extend_from_slice(&body);
-        section
+        use wasm_encoder::{CustomSection, Encode, Section};
+        let section = CustomSection { name: SECTION_NAME.into(), data: self.encode().into() };
+        let mut out = alloc::vec![section.id()];
+        section.encode(&mut out);
+        out
     }
 }
 

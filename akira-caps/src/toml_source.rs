@@ -98,25 +98,19 @@ fn int_in(v: &Value, path: &str, lo: i64, hi: i64) -> Result<i64> {
     }
 }
 
-/// A byte size: an integer, or a string such as `"16 KiB"`, `"4KiB"`,
-/// `"1 MiB"`, `"512"`.
+/// A byte size: an integer, or a string as bytesize parses it, such as
+/// `"16 KiB"`, `"4KiB"`, `"1 MiB"`, `"512"` (IEC units are powers of 1024,
+/// SI units such as `"4 kB"` powers of 1000).
 fn size(v: &Value, path: &str) -> Result<u32> {
     const EXPECTED: &str = "a byte size such as 4096, \"16 KiB\" or \"1 MiB\"";
     if let Some(n) = v.as_integer() {
         return u32::try_from(n).or_else(|_| invalid(path, EXPECTED));
     }
     let Some(text) = v.as_str() else { return invalid(path, EXPECTED) };
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let Ok(n) = digits.replace('_', "").parse::<u64>() else { return invalid(path, EXPECTED) };
-    let scale = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" | "K" | "KB" | "kB" => 1024,
-        "MiB" | "M" | "MB" => 1024 * 1024,
-        _ => return invalid(path, EXPECTED),
-    };
-    n.checked_mul(scale).and_then(|b| u32::try_from(b).ok()).map_or_else(|| invalid(path, EXPECTED), Ok)
+    match text.trim().parse::<bytesize::ByteSize>().map(|size| u32::try_from(size.as_u64())) {
+        Ok(Ok(bytes)) => Ok(bytes),
+        _ => invalid(path, EXPECTED),
+    }
 }
 
 /// A `true`/`false` flag of a unit capability.

@@ -6,15 +6,9 @@ use akira_caps::CapabilitySet;
 use akira_caps::scope::{ble, hid};
 use akira_caps::sets::IdSet;
 
-/// `5120` -> `5.0 KiB`.
+/// `5120` -> `5.0 KiB` (IEC units, written by bytesize).
 pub fn bytes(n: u64) -> String {
-    if n < 1024 {
-        format!("{n} B")
-    } else if n < 1024 * 1024 {
-        format!("{:.1} KiB", n as f64 / 1024.0)
-    } else {
-        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
-    }
+    bytesize::ByteSize::b(n).display().iec().to_string()
 }
 
 fn named(set: IdSet, names: &[&str]) -> String {

@@ -95,20 +95,14 @@ enum Cmd {
     SimDevice(sim_device::SimDeviceArgs),
 }
 
-/// Parses `1.5s`, `500ms`, `2m`, `250us`, or plain seconds.
+/// Parses a duration as humantime writes it (`3s`, `500ms`, `2m`, `250us`,
+/// `1m 30s`), or plain seconds (`3`, `1.5`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 3s or 500ms"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1e3,
-        "us" => value / 1e6,
-        "m" | "min" => value * 60.0,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use us, ms, s or m)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 3s or 500ms: {e}"))
 }
 
 fn main() -> ExitCode {
@@ -155,6 +149,10 @@ mod tests {
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("250us"), Ok(Duration::from_micros(250)));
+        assert!(parse_duration("-1").is_err());
         assert!(parse_duration("3 parsecs").is_err());
         assert!(parse_duration("s").is_err());
     }

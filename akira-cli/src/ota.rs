@@ -35,25 +35,14 @@ pub struct Target {
 trait Link: Read + Write {}
 impl<T: Read + Write> Link for T {}
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}
-
 /// Reads a 32-byte key written as hex.
 pub fn read_key(path: &Path) -> Result<[u8; 32], Failure> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
-    unhex(&text)
-        .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        .ok_or_else(|| Failure::Usage(format!("{}: expected 64 hex digits (a 32-byte key)", path.display())))
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut key)
+        .map(|()| key)
+        .map_err(|e| Failure::Usage(format!("{}: expected 64 hex digits (a 32-byte key): {e}", path.display())))
 }
 
 /// `akira keygen`: a new Ed25519 signing key.
@@ -78,9 +67,9 @@ pub fn keygen(out: &Path) -> Result<u8, Failure> {
         let mut f = options.open(path).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
         f.write_all(text.as_bytes()).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))
     };
-    write(&secret, format!("{}\n", hex(&key.to_bytes())), true)?;
-    write(&public, format!("{}\n", hex(&pk)), false)?;
-    println!("key id {}", hex(&package::key_id(&pk)));
+    write(&secret, format!("{}\n", hex::encode(key.to_bytes())), true)?;
+    write(&public, format!("{}\n", hex::encode(pk)), false)?;
+    println!("key id {}", hex::encode(package::key_id(&pk)));
     println!("secret key {} (keep it private)", secret.display());
     println!("public key {} (give it to devices: akira sim-device --trust-key)", public.display());
     Ok(0)
@@ -131,7 +120,7 @@ pub fn pack(args: PackArgs) -> Result<u8, Failure> {
     let out = args.out.unwrap_or_else(|| PathBuf::from(format!("{}-{}.akpkg", manifest.name, manifest.version)));
     std::fs::write(&out, &pkg).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", out.display())))?;
     let signer = key.map_or("unsigned".to_string(), |k| {
-        format!("signed by key {}", hex(&package::key_id(&k.verifying_key().to_bytes())))
+        format!("signed by key {}", hex::encode(package::key_id(&k.verifying_key().to_bytes())))
     });
     println!(
         "{}: {} {} ({}, {}), capabilities: {}",
@@ -393,7 +382,7 @@ pub fn device(cmd: DeviceCmd) -> Result<u8, Failure> {
             for app in apps {
                 let state = if app.confirmed { "confirmed".to_string() } else { "on trial".to_string() };
                 let previous = app.previous.map_or(String::new(), |p| format!(", previous {p}"));
-                let signer = app.signer.map_or("unsigned".to_string(), |s| format!("key {}", hex(&s)));
+                let signer = app.signer.map_or("unsigned".to_string(), |s| format!("key {}", hex::encode(s)));
                 println!(
                     "{:<16} {:<10} {state}{previous}, {}, {signer}",
                     app.name.as_str(),

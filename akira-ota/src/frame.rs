@@ -130,18 +130,13 @@ impl core::error::Error for FrameError {}
 // ---------------------------------------------------------------------------
 
 /// A postcard flavor that CRCs and COBS-encodes bytes straight into the
-/// output buffer, so encoding needs no scratch buffer.
+/// output buffer (with the `cobs` crate's streaming encoder), so encoding
+/// needs no scratch buffer.
 struct FrameWriter<'o> {
-    out: &'o mut [u8],
-    /// Where the code byte of the current run goes.
-    code_at: usize,
-    /// Where the next data byte goes.
-    pos: usize,
-    /// Code of the current run: 1 + its data bytes so far.
-    code: u8,
+    cobs: cobs::CobsEncoder<'o>,
     /// Postcard bytes seen.
     payload: usize,
-    /// `out` ran out of space (bytes are still counted to tell
+    /// The output buffer ran out of space (bytes are still counted to tell
     /// [`FrameError::TooLarge`] from [`FrameError::BufferTooSmall`]).
     short: bool,
     digest: crc::Digest<'static, u32>,
@@ -150,47 +145,25 @@ struct FrameWriter<'o> {
 impl<'o> FrameWriter<'o> {
     fn new(out: &'o mut [u8]) -> Self {
         let short = out.is_empty();
-        FrameWriter { out, code_at: 0, pos: 1, code: 1, payload: 0, short, digest: CRC32.digest() }
+        FrameWriter { cobs: cobs::CobsEncoder::new(out), payload: 0, short, digest: CRC32.digest() }
     }
 
-    /// COBS-encodes one byte.
-    fn cobs(&mut self, byte: u8) {
-        if self.short {
-            return;
-        }
-        if byte != 0 {
-            let Some(slot) = self.out.get_mut(self.pos) else {
-                self.short = true;
-                return;
-            };
-            *slot = byte;
-            self.pos += 1;
-            self.code += 1;
-            if self.code != 0xFF {
-                return;
-            }
-        }
-        // End the run: a zero byte, or 254 data bytes.
-        self.out[self.code_at] = self.code;
-        self.code_at = self.pos;
-        self.pos += 1;
-        self.code = 1;
-        if self.code_at >= self.out.len() {
+    /// COBS-encodes bytes, until the output buffer is full.
+    fn cobs(&mut self, bytes: &[u8]) {
+        if !self.short && self.cobs.push(bytes).is_err() {
             self.short = true;
         }
     }
 
-    /// Appends the CRC, closes the last run and writes the delimiter.
+    /// Appends the CRC and closes the last run; returns the encoded length,
+    /// without the delimiter.
     fn finish(mut self) -> Result<usize, FrameError> {
-        for byte in self.digest.clone().finalize().to_le_bytes() {
-            self.cobs(byte);
-        }
-        if self.short || self.pos >= self.out.len() {
+        let crc = self.digest.clone().finalize().to_le_bytes();
+        self.cobs(&crc);
+        if self.short {
             return Err(FrameError::BufferTooSmall);
         }
-        self.out[self.code_at] = self.code;
-        self.out[self.pos] = DELIMITER;
-        Ok(self.pos + 1)
+        Ok(self.cobs.finalize())
     }
 }
 
@@ -198,13 +171,7 @@ impl postcard::ser_flavors::Flavor for &mut FrameWriter<'_> {
     type Output = ();
 
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.payload += 1;
-        if self.payload > MAX_PAYLOAD {
-            return Err(postcard::Error::SerializeBufferFull);
-        }
-        self.digest.update(&[byte]);
-        self.cobs(byte);
-        Ok(())
+        self.try_extend(&[byte])
     }
 
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
@@ -213,9 +180,7 @@ impl postcard::ser_flavors::Flavor for &mut FrameWriter<'_> {
             return Err(postcard::Error::SerializeBufferFull);
         }
         self.digest.update(data);
-        for &byte in data {
-            self.cobs(byte);
-        }
+        self.cobs(data);
         Ok(())
     }
 
@@ -235,44 +200,31 @@ impl postcard::ser_flavors::Flavor for &mut FrameWriter<'_> {
 /// [`FrameError::Encode`] if serde fails.
 pub fn encode<T: Serialize + ?Sized>(message: &T, out: &mut [u8]) -> Result<usize, FrameError> {
     let mut writer = FrameWriter::new(out);
-    match postcard::serialize_with_flavor(message, &mut writer) {
-        Ok(()) => writer.finish(),
-        Err(_) if writer.payload > MAX_PAYLOAD => Err(FrameError::TooLarge),
-        Err(_) => Err(FrameError::Encode),
-    }
+    let len = match postcard::serialize_with_flavor(message, &mut writer) {
+        Ok(()) => writer.finish()?,
+        Err(_) if writer.payload > MAX_PAYLOAD => return Err(FrameError::TooLarge),
+        Err(_) => return Err(FrameError::Encode),
+    };
+    // The encoder's length can exceed the buffer by one when the last byte
+    // was a zero whose code byte found no room: `get_mut` refuses both.
+    let Some(delimiter) = out.get_mut(len) else { return Err(FrameError::BufferTooSmall) };
+    *delimiter = DELIMITER;
+    Ok(len + 1)
 }
 
 // ---------------------------------------------------------------------------
 // Decoding
 // ---------------------------------------------------------------------------
 
-/// Undoes COBS in place and returns the decoded length. `frame` excludes the
-/// delimiter.
+/// Undoes COBS in place (the `cobs` crate's decoder) and returns the
+/// decoded length. `frame` excludes the delimiter, so a zero inside it is
+/// malformed.
 fn cobs_decode_in_place(frame: &mut [u8]) -> Result<usize, FrameError> {
-    let (mut read, mut write) = (0, 0);
-    while read < frame.len() {
-        let code = frame[read] as usize;
-        if code == 0 {
-            return Err(FrameError::Cobs);
-        }
-        let run = read + 1..read + code;
-        if run.end > frame.len() {
-            return Err(FrameError::Cobs);
-        }
-        if frame[run.clone()].contains(&0) {
-            return Err(FrameError::Cobs);
-        }
-        // `write <= read` always: each run's code byte turns into at most
-        // one zero, so the copy only moves bytes backwards.
-        frame.copy_within(run.clone(), write);
-        write += code - 1;
-        read = run.end;
-        if code != 0xFF && read < frame.len() {
-            frame[write] = 0;
-            write += 1;
-        }
+    match cobs::decode_in_place_report(frame) {
+        // The decoder stops at a zero: the whole frame must have been used.
+        Ok(report) if report.src_used == frame.len() => Ok(report.dst_used),
+        _ => Err(FrameError::Cobs),
     }
-    Ok(write)
 }
 
 /// Decodes one frame (the bytes between two delimiters, without them) into a

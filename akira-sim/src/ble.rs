@@ -29,6 +29,7 @@ use akira_bridge::{
     AdvConfig, BleJob, Errno, GattDeclaration, GattEvent, GattJob, GattTable, Instant, ScanConfig, ScanReport,
 };
 
+use crate::record::Hex;
 use crate::rf::RadioId;
 
 /// Signal strength of every simulated report.
@@ -91,13 +92,7 @@ pub fn parse_uuid(text: &str) -> Result<Uuid, String> {
 }
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return Err(format!("`{text}` is not hex bytes"));
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|_| format!("`{text}` is not hex bytes")))
-        .collect()
+    hex::decode(text).map_err(|e| format!("`{text}` is not hex bytes: {e}"))
 }
 
 impl std::str::FromStr for CentralOp {
@@ -298,7 +293,7 @@ impl SimBle {
                 server.values[usize::from(h)] = value.to_vec();
                 if self.phone.connected_to == Some(app) && self.phone.subscribed.contains(&h) {
                     let uuid = server.table.characteristic(h).map(|c| c.uuid.to_string()).unwrap_or_default();
-                    seen = Some(format!("notified {uuid} [{}]", hex(value)));
+                    seen = Some(format!("notified {uuid} {}", Hex(value)));
                 }
             }
             GattJob::Stop => {
@@ -389,7 +384,7 @@ impl SimBle {
             }
             CentralOp::Read(uuid) => {
                 let h = find(uuid, property::READ)?;
-                return Ok(format!("read {uuid} [{}]", hex(&server.values[usize::from(h)])));
+                return Ok(format!("read {uuid} {}", Hex(&server.values[usize::from(h)])));
             }
             CentralOp::Write(uuid, bytes) => {
                 let h = find(uuid, property::WRITE | property::WRITE_WITHOUT_RESPONSE)?;
@@ -399,7 +394,7 @@ impl SimBle {
                 }
                 server.values[usize::from(h)] = bytes.clone();
                 let value = Value::new(bytes).map_err(|e| e.to_string())?;
-                (GattEvent::Written { characteristic: h, value }, format!("wrote {uuid} [{}]", hex(bytes)))
+                (GattEvent::Written { characteristic: h, value }, format!("wrote {uuid} {}", Hex(bytes)))
             }
             CentralOp::Subscribe(uuid) => {
                 let h = find(uuid, property::NOTIFY)?;
@@ -445,11 +440,6 @@ fn due(
         events.push((app, *config, connectable));
         *next = next.saturating_add(interval);
     }
-}
-
-/// Bytes as space-separated hex.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

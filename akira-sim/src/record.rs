@@ -371,16 +371,16 @@ impl fmt::Display for Record {
                 String::from_utf8_lossy(bytes).escape_debug()
             ),
             What::BleAdvertising { interval_ms, data } => {
-                write!(f, "ble advertising every {interval_ms} ms [{}]", hex(data))
+                write!(f, "ble advertising every {interval_ms} ms {}", Hex(data))
             }
             What::BleReport { address, rssi_dbm, data } => {
                 let a = address.iter().rev().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
-                write!(f, "ble report from {a} ({rssi_dbm} dBm) [{}]", hex(data))
+                write!(f, "ble report from {a} ({rssi_dbm} dBm) {}", Hex(data))
             }
             What::GattEvent { kind, characteristic, data } => {
                 let name = ["?", "connected", "disconnected", "written", "subscribed", "unsubscribed"];
                 let name = name.get(usize::from(*kind)).copied().unwrap_or("?");
-                write!(f, "gatt event {name} (characteristic {characteristic}) [{}]", hex(data))
+                write!(f, "gatt event {name} (characteristic {characteristic}) {}", Hex(data))
             }
             What::GattCentral(seen) => write!(f, "gatt central: {seen}"),
             What::UartInput { port, bytes } => {
@@ -409,7 +409,7 @@ impl fmt::Display for Record {
 }
 
 /// Bytes as `[19 60]`.
-struct Hex<'a>(&'a [u8]);
+pub(crate) struct Hex<'a>(pub(crate) &'a [u8]);
 
 impl fmt::Display for Hex<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -422,9 +422,4 @@ impl fmt::Display for Hex<'_> {
         }
         f.write_str("]")
     }
-}
-
-/// Bytes as space-separated hex.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
 }

@@ -45,6 +45,12 @@ fn main() {
     };
     std::fs::copy(memory, out.join("memory.x")).expect("memory.x");
     println!("cargo:rustc-link-search={}", out.display());
+    // Linker scripts here rather than in .cargo/config.toml's rustflags:
+    // rustflags are part of every dependency's fingerprint, so examples
+    // with the same flags (none) share dependency builds in one target
+    // directory (as CI builds them).
+    println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
     println!("cargo:rerun-if-changed=memory-default.x");
     println!("cargo:rerun-if-changed=memory-ble.x");
     println!("cargo:rerun-if-changed=memory-gatt.x");

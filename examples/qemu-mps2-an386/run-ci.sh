@@ -12,15 +12,20 @@ cd "$(dirname "$0")"
 here=$(pwd)
 root=$(cd ../.. && pwd)
 # Run the host tool from the workspace root: this directory's
-# .cargo/config.toml would build it for the microcontroller.
-akira() { (cd "$root" && cargo run -q -p akira-cli -- "$@"); }
+# .cargo/config.toml would build it for the microcontroller. CI passes the
+# one it already built as $AKIRA.
+akira() {
+    if [ -n "${AKIRA:-}" ]; then "$AKIRA" "$@"; else (cd "$root" && cargo run -q -p akira-cli -- "$@"); fi
+}
 
 cargo build --release --bins
-firmware=target/thumbv7em-none-eabihf/release/akira-qemu-mps2-an386
-akira pack "$root/examples/apps/countdown" --key "$here/test-signer.key" -o "$here/target/countdown.akpkg"
+# CI builds the board examples in one shared target directory.
+target=$(cd "$here" && realpath -m "${CARGO_TARGET_DIR:-target}")
+firmware=$target/thumbv7em-none-eabihf/release/akira-qemu-mps2-an386
+akira pack "$root/examples/apps/countdown" --key "$here/test-signer.key" -o "$target/countdown.akpkg"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-log=target/qemu.log
+log=$target/qemu.log
 AKIRA_OTA_PORT=$port timeout 120 ./run.sh "$firmware" > "$log" 2>&1 &
 stop() { pkill -f "tcp:127.0.0.1:$port," 2>/dev/null || true; }
 trap stop EXIT
@@ -35,13 +40,13 @@ wait_for() {
     exit 1
 }
 wait_for "waiting for packages"
-akira push "$here/target/countdown.akpkg" --tcp "127.0.0.1:$port"
+akira push "$target/countdown.akpkg" --tcp "127.0.0.1:$port"
 wait_for "countdown stopped"
 stop
 cat "$log"
 grep -q 'name: "countdown".*event: Exited(0)' "$log"
 echo "QEMU mps2-an386: the product firmware installed a pushed app over UART1 and ran it"
 
-timeout 120 ./run.sh target/thumbv7em-none-eabihf/release/bench | tee target/bench.log
-grep "^figure " target/bench.log
+timeout 120 ./run.sh "$target/thumbv7em-none-eabihf/release/bench" | tee "$target/bench.log"
+grep "^figure " "$target/bench.log"
 echo "QEMU mps2-an386: benchmarks ran"

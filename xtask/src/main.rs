@@ -45,6 +45,10 @@ enum Task {
         /// Also print the summary as a Markdown table (for BENCHMARKS.md).
         #[arg(long)]
         markdown: bool,
+        /// Build the firmware in this target directory (CI shares one
+        /// between the board examples) instead of each package's own.
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
     },
 }
 
@@ -59,8 +63,8 @@ pub struct Measured<'a> {
 }
 
 fn main() -> ExitCode {
-    let Cli { task: Task::Size { only, no_qemu, top, markdown } } = Cli::parse();
-    match size(&only, no_qemu, top, markdown) {
+    let Cli { task: Task::Size { only, no_qemu, top, markdown, target_dir } } = Cli::parse();
+    match size(&only, no_qemu, top, markdown, target_dir.as_deref()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
@@ -75,7 +79,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// Runs the report; `Ok(false)` when a budget is exceeded.
-fn size(only: &[String], no_qemu: bool, top: usize, markdown: bool) -> Result<bool, String> {
+fn size(only: &[String], no_qemu: bool, top: usize, markdown: bool, target_dir: Option<&Path>) -> Result<bool, String> {
     let root = workspace_root();
     let budgets = Budgets::read(&root.join("size-budgets.toml"))?;
     for name in only {
@@ -86,22 +90,29 @@ fn size(only: &[String], no_qemu: bool, top: usize, markdown: bool) -> Result<bo
     let selected: Vec<&Firmware> =
         budgets.firmware.iter().filter(|f| only.is_empty() || only.contains(&f.name)).collect();
     let boots = !no_qemu && selected.iter().any(|f| f.qemu.is_some());
-    if boots {
-        eprintln!("==> building the akira CLI (it signs and pushes the app)");
-        run(Command::new("cargo").args(["build", "-q", "-p", "akira-cli"]).current_dir(&root))?;
-    }
+    // The akira CLI signs and pushes the app: $AKIRA, or this workspace's.
+    let akira = match std::env::var_os("AKIRA") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            if boots {
+                eprintln!("==> building the akira CLI (it signs and pushes the app)");
+                run(Command::new("cargo").args(["build", "-q", "-p", "akira-cli"]).current_dir(&root))?;
+            }
+            qemu::akira_binary(&root)
+        }
+    };
     let mut results = Vec::new();
     for firmware in selected {
         let started = Instant::now();
         eprintln!("==> {}: building {} in {}", firmware.name, firmware.bin, firmware.dir);
         let dir = root.join(&firmware.dir);
-        let elf = build(&dir, firmware)?;
+        let elf = build(&dir, firmware, target_dir)?;
         let footprint = elf::read(&elf, &firmware.not_in_flash)?;
         let memory = match &firmware.qemu {
             Some(q) if !no_qemu => {
                 eprintln!("==> {}: booting under QEMU and pushing {}", firmware.name, q.app);
                 let log = elf.with_file_name(format!("size-report-{}.log", firmware.name));
-                Some(qemu::measure(&root, &dir, &elf, q, &qemu::akira_binary(&root), &log)?)
+                Some(qemu::measure(&root, &dir, &elf, q, &akira, &log)?)
             }
             _ => None,
         };
@@ -113,10 +124,13 @@ fn size(only: &[String], no_qemu: bool, top: usize, markdown: bool) -> Result<bo
 
 /// Builds `firmware` and returns its ELF's path (from cargo's artifact
 /// messages).
-fn build(dir: &Path, firmware: &Firmware) -> Result<PathBuf, String> {
+fn build(dir: &Path, firmware: &Firmware, target_dir: Option<&Path>) -> Result<PathBuf, String> {
     let mut command = Command::new("cargo");
     command.args(["build", "--release", "--message-format", "json-render-diagnostics", "--bin", &firmware.bin]);
     command.current_dir(dir).stderr(Stdio::inherit());
+    if let Some(target_dir) = target_dir {
+        command.arg("--target-dir").arg(target_dir);
+    }
     if firmware.no_default_features {
         command.arg("--no-default-features");
     }

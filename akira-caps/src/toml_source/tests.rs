@@ -137,7 +137,10 @@ fn sizes() {
     assert_eq!(v("512"), Ok(512));
     assert_eq!(v("16 KiB"), Ok(16384));
     assert_eq!(v("1MiB"), Ok(1 << 20));
-    assert!(v("1 GiB").is_err());
+    assert_eq!(v("4 kB"), Ok(4000));
+    assert_eq!(v("1 GiB"), Ok(1 << 30));
+    assert!(v("4 GiB").is_err(), "more than u32::MAX");
+    assert!(v("16 parsecs").is_err());
     assert!(v("-1").is_err());
     assert!(v("99999999 MiB").is_err());
     assert_eq!(size(&Value::Integer(7), "x"), Ok(7));
