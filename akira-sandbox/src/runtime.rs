@@ -89,7 +89,7 @@ impl<B: Board> Runtime<B> {
             // predictable, and refuses bad code before the app starts.
             .compilation_mode(wasmi::CompilationMode::Eager)
             .set_max_recursion_depth(config.max_recursion_depth)
-            .set_min_stack_height(config.max_stack_bytes.min(1024))
+            .set_min_stack_height(config.max_stack_bytes.min(256))
             .set_max_stack_height(config.max_stack_bytes)
             .set_max_cached_stacks(1);
         #[cfg(feature = "validate")]
