@@ -36,6 +36,10 @@ pub enum Engine {
     /// The same with `consume_fuel(true)` and fuel that never runs out:
     /// what fuel metering alone costs.
     WasmiFuel,
+    /// `WasmiFuel` run in slices as the sandbox runs apps: `call_resumable`
+    /// with one slice of fuel, then `resume` with another each time it runs
+    /// out. What wasmi's own pause and resume cost, without Akira's code.
+    WasmiSliced,
     /// A `Store<()>` on the sandbox runtime's own engine (its config: fuel,
     /// eager compilation, stack limits) with fuel that never runs out, one
     /// `call_resumable`: the sandbox's engine settings without its
@@ -53,8 +57,15 @@ pub enum Engine {
 
 impl Engine {
     /// Every engine, in table order.
-    pub const ALL: [Engine; 6] =
-        [Engine::Wasmi, Engine::WasmiFuel, Engine::WasmiAkiraConfig, Engine::Sandbox, Engine::Scheduler, Engine::Wasm3];
+    pub const ALL: [Engine; 7] = [
+        Engine::Wasmi,
+        Engine::WasmiFuel,
+        Engine::WasmiAkiraConfig,
+        Engine::WasmiSliced,
+        Engine::Sandbox,
+        Engine::Scheduler,
+        Engine::Wasm3,
+    ];
 
     /// The engine's name on the command line.
     pub fn name(self) -> &'static str {
@@ -62,6 +73,7 @@ impl Engine {
             Engine::Wasmi => "wasmi",
             Engine::WasmiFuel => "wasmi-fuel",
             Engine::WasmiAkiraConfig => "wasmi-akira-config",
+            Engine::WasmiSliced => "wasmi-sliced",
             Engine::Sandbox => "sandbox",
             Engine::Scheduler => "scheduler",
             Engine::Wasm3 => "wasm3",
@@ -121,6 +133,7 @@ pub fn run(engine: Engine, wasm: &[u8], slice_fuel: u64) -> Result<Outcome, Stri
             raw_wasmi(&config, wasm)
         }
         Engine::WasmiAkiraConfig => akira_config(wasm),
+        Engine::WasmiSliced => wasmi_sliced(wasm, slice_fuel),
         Engine::Sandbox => sandbox(wasm, slice_fuel),
         Engine::Scheduler => scheduler(wasm, slice_fuel),
         Engine::Wasm3 => wasm3(wasm),
@@ -173,6 +186,46 @@ fn akira_config(wasm: &[u8]) -> Result<Outcome, String> {
     };
     let mut outcome = overhead_measured(&mut measured)?;
     outcome.fuel = u64::MAX - store.get_fuel().unwrap_or(0);
+    Ok(outcome)
+}
+
+/// Raw wasmi with fuel, run in slices of `slice_fuel` through
+/// `call_resumable` and `ResumableCallOutOfFuel::resume`.
+fn wasmi_sliced(wasm: &[u8], slice_fuel: u64) -> Result<Outcome, String> {
+    let mut config = Config::default();
+    config.consume_fuel(true);
+    let engine = WasmiEngine::new(&config);
+    let module = Module::new(&engine, wasm).map_err(err("compile"))?;
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate_and_start(&mut store, &module).map_err(err("instantiate"))?;
+    let main = instance.get_func(&store, ENTRY).ok_or("no entry")?;
+    // Warm-up: lazy translation compiles what the kernel calls.
+    config_fuel(&mut store);
+    main.call(&mut store, &[], &mut [wasmi::Val::I32(0)]).map_err(err("warm-up"))?;
+    let mut out = [wasmi::Val::I32(0)];
+    let (mut slices, mut fuel) = (0, 0);
+    let mut measured = || {
+        store.set_fuel(slice_fuel).map_err(err("fuel"))?;
+        let mut given = slice_fuel;
+        let mut call = main.call_resumable(&mut store, &[], &mut out);
+        loop {
+            slices += 1;
+            fuel += given - store.get_fuel().unwrap_or(0);
+            match call.map_err(err("run"))? {
+                ResumableCall::Finished => {
+                    return Ok(Outcome { result: out[0].i32().unwrap_or(0), slices: 0, fuel: 0 });
+                }
+                ResumableCall::OutOfFuel(paused) => {
+                    given = slice_fuel.max(paused.required_fuel());
+                    store.set_fuel(given).map_err(err("fuel"))?;
+                    call = paused.resume(&mut store, &mut out);
+                }
+                ResumableCall::HostTrap(_) => return Err("the kernel called the host".into()),
+            }
+        }
+    };
+    let mut outcome = overhead_measured(&mut measured)?;
+    (outcome.slices, outcome.fuel) = (slices, fuel);
     Ok(outcome)
 }
 

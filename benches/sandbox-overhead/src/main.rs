@@ -1,5 +1,8 @@
 //! `sandbox-overhead [--engine NAME] [--slice FUEL] KERNEL.wasm`
 //!
+//! (`--slice` defaults to the runtime's default, which `--default-slice`
+//! prints.)
+//!
 //! Runs a kernel once on one engine (see the library docs) and prints its
 //! checksum, the slices and the fuel. `--engine all` runs every engine this
 //! build has and checks that they agree. Under callgrind, count only the
@@ -10,7 +13,8 @@ use std::process::ExitCode;
 use akira_sandbox::RuntimeConfig;
 use sandbox_overhead::{Engine, run};
 
-const USAGE: &str = "usage: sandbox-overhead [--engine NAME|all] [--slice FUEL] KERNEL.wasm";
+const USAGE: &str = "usage: sandbox-overhead [--engine NAME|all] [--slice FUEL] KERNEL.wasm
+       sandbox-overhead --default-slice   (prints the runtime's default slice fuel)";
 
 fn main() -> ExitCode {
     match try_main() {
@@ -40,6 +44,10 @@ fn try_main() -> Result<(), String> {
             "--slice" => {
                 let fuel = args.next().ok_or(USAGE)?;
                 slice = fuel.parse().map_err(|_| format!("--slice: not a number of fuel: {fuel}"))?;
+            }
+            "--default-slice" => {
+                println!("{}", RuntimeConfig::default().slice_fuel);
+                return Ok(());
             }
             "-h" | "--help" => {
                 println!("{USAGE}");

@@ -39,7 +39,7 @@ fn the_sandbox_slices_and_meters_like_raw_wasmi() {
     let wasm = wat::parse_str(KERNEL).unwrap();
     let raw = run(Engine::WasmiFuel, &wasm, 100).unwrap();
     assert!(raw.fuel > 1_000, "fuel is metered: {}", raw.fuel);
-    for engine in [Engine::Sandbox, Engine::Scheduler] {
+    for engine in [Engine::WasmiSliced, Engine::Sandbox, Engine::Scheduler] {
         let sliced = run(engine, &wasm, 100).unwrap();
         assert_eq!(sliced.fuel, raw.fuel, "{engine} uses the same fuel");
         // A slice ends early when its next block costs more than is left.
