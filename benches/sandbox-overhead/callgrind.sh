@@ -73,7 +73,7 @@ for kernel in "$@"; do
     for engine in $engines; do
         case $engine in wasmi-sliced | sandbox | scheduler) lengths=$slices ;; *) lengths=- ;; esac
         for slice in $lengths; do
-            tag="$name.$engine${slice/-/}"
+            tag="$name.$engine${slice/-/}${features:+.${features// /-}}"
             echo "  $name on $engine${slice/-/}" >&2
             args=(--engine "$engine")
             [ "$slice" = - ] || args+=(--slice "$slice")
