@@ -1,9 +1,7 @@
 //! Every engine runs a kernel to the same checksum, on the same fuel, and
 //! the sandbox engines really run it in many slices.
 //!
-//! The kernel is small: in unoptimised test builds wasmi's handlers do not
-//! tail-call, so a raw run grows the native stack with every instruction
-//! (the sandbox's slices unwind it).
+//! The kernel is small so the tests stay quick in unoptimised builds.
 
 use sandbox_overhead::{Engine, run};
 
