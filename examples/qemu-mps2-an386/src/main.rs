@@ -18,11 +18,13 @@
 extern crate alloc;
 
 use alloc::boxed::Box;
+use core::pin::Pin;
 
 use akira_bridge::{Board, Bridge, StorageModule};
 use akira_caps::Policy;
 use akira_caps::scope::{GpioScope, StorageScope};
 use akira_device::{Device, DeviceConfig, Note};
+use akira_ota::block_on;
 use akira_ota::package::{TrustPolicy, TrustedKey, public_key_from_hex};
 use akira_ota::ram_flash::RamFlash;
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
@@ -46,6 +48,9 @@ const HEAP_SIZE: usize = 160 * 1024;
 const STORE_SIZE: usize = 128 * 1024;
 /// The apps' key-value store.
 const KV_SIZE: usize = 16 * 1024;
+
+/// The device this firmware runs.
+type QemuDevice = Device<'static, Mps2, BlockingFlash<RamFlash<'static, 4, 4096>>>;
 
 /// What this device lets apps have: LEDs 2 to 7, the buttons, the timer,
 /// the console, 4 KiB each in the key-value store, 64 KiB of memory.
@@ -115,53 +120,73 @@ fn main() -> ! {
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 64 * 1024, ..RuntimeConfig::default() };
     let Ok(bridge) = Bridge::with_builtins().with(StorageModule) else { exit(false) };
     let runtime = Runtime::new(config, bridge, policy.clone());
-    let flash = BlockingFlash(ram_flash!(STORE_SIZE));
-    let store_config = StoreConfig { meta_sectors: 2, slots: 3 };
+    let mut device = boot(runtime, board, trust);
+    memory("boot", "");
+    if device.store().apps().is_empty() {
+        match device.run_builtin(BLINKY, policy) {
+            Ok(_) => memory(" started", "blinky"),
+            Err(e) => warn!("preinstalled blinky: {}", e),
+        }
+    }
+    serve(&mut device, board)
+}
 
-    // The device loop lives on the heap, not on the stack.
-    akira_ota::block_on(Box::pin(async move {
-        let store = match Store::open(flash, Region { offset: 0, size: STORE_SIZE as u32 }, store_config).await {
-            Ok(store) => store,
-            Err(e) => {
-                warn!("OTA store: {}", e);
-                exit(false)
-            }
-        };
-        let mut device = Device::new(store, runtime, board, trust, DeviceConfig::default(), note).await;
-        memory("boot", "");
-        if device.store().apps().is_empty() {
-            match device.run_builtin(BLINKY, policy) {
-                Ok(_) => memory(" started", "blinky"),
-                Err(e) => warn!("preinstalled blinky: {}", e),
+/// The device: the OTA store opened on its flash, installed apps started.
+///
+/// Each step is its own function and its own `block_on`, so that only the
+/// step that runs holds stack: one async block around the whole firmware
+/// would reserve every step's locals at once (measured: a 31 KB frame).
+/// The device goes to the heap as soon as it exists.
+#[inline(never)]
+fn boot(runtime: Runtime<Mps2>, board: Mps2, trust: &'static TrustPolicy<'static>) -> Box<QemuDevice> {
+    let flash = BlockingFlash(ram_flash!(STORE_SIZE));
+    let region = Region { offset: 0, size: STORE_SIZE as u32 };
+    let store = match block_on(boxed(Store::open(flash, region, StoreConfig { meta_sectors: 2, slots: 3 }))) {
+        Ok(store) => store,
+        Err(e) => {
+            warn!("OTA store: {}", e);
+            exit(false)
+        }
+    };
+    Box::new(block_on(boxed(Device::new(store, runtime, board, trust, DeviceConfig::default(), note))))
+}
+
+/// `future` on the heap, polled through its vtable: its state is not in the
+/// caller's frame, and its poll function keeps its own frame, for the time
+/// it runs.
+fn boxed<'a, T>(future: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
+    Box::pin(future)
+}
+
+/// Takes packages from UART1 and runs the apps, forever.
+#[inline(never)]
+fn serve(device: &mut QemuDevice, board: Mps2) -> ! {
+    info!("waiting for packages on UART1 (akira push)");
+    let link = Uart::new(UART1);
+    link.wake_on_receive();
+    loop {
+        // Take what the host sent (the UART holds one byte at a time).
+        let mut buf = [0u8; 64];
+        let mut len = 0;
+        while len < buf.len()
+            && let Some(byte) = link.take()
+        {
+            buf[len] = byte;
+            len += 1;
+        }
+        let mut data = &buf[..len];
+        while !data.is_empty() {
+            let (used, reply) = block_on(boxed(device.receive(data, note)));
+            data = &data[used..];
+            if let Some(frame) = reply {
+                frame.iter().for_each(|b| link.put(*b));
             }
         }
-        info!("waiting for packages on UART1 (akira push)");
-        let link = Uart::new(UART1);
-        link.wake_on_receive();
-        loop {
-            // Take what the host sent (the UART holds one byte at a time).
-            let mut buf = [0u8; 64];
-            let mut len = 0;
-            while len < buf.len()
-                && let Some(byte) = link.take()
-            {
-                buf[len] = byte;
-                len += 1;
-            }
-            let mut data = &buf[..len];
-            while !data.is_empty() {
-                let (used, reply) = device.receive(data, note).await;
-                data = &data[used..];
-                if let Some(frame) = reply {
-                    frame.iter().for_each(|b| link.put(*b));
-                }
-            }
-            let round = device.round(board.now(), note).await;
-            if len == 0 && !round.busy {
-                // SysTick wakes the core every millisecond, and a byte
-                // from the host at once.
-                cortex_m::asm::wfi();
-            }
+        let round = block_on(boxed(device.round(board.now(), note)));
+        if len == 0 && !round.busy {
+            // SysTick wakes the core every millisecond, and a byte from the
+            // host at once.
+            cortex_m::asm::wfi();
         }
-    }))
+    }
 }
