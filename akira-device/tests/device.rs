@@ -10,7 +10,7 @@ use akira_caps::{Manifest, Policy, Version};
 use akira_device::{Device, DeviceConfig, Note};
 use akira_ota::block_on;
 use akira_ota::frame::{self, MAX_FRAME};
-use akira_ota::package::{self, TrustPolicy, TrustedKey};
+use akira_ota::package::{self, Rights, TrustPolicy, TrustedKey};
 use akira_ota::protocol::{Request, Response};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_ota::testing::SimFlash;
@@ -103,8 +103,13 @@ fn open_store(flash: SimFlash) -> Store<BlockingFlash<SimFlash>> {
 #[test]
 fn install_confirm_crash_loop_rollback_and_boot() {
     let policy = Policy::development();
-    let keys = [TrustedKey { name: "k", public_key: key().verifying_key().to_bytes(), policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey {
+        name: "k",
+        public_key: key().verifying_key().to_bytes(),
+        policy: &policy,
+        rights: Rights::OWNER,
+    }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let board = SimBoard::virtual_time();
     let config = DeviceConfig { confirm_after: Duration::from_secs(2), ..DeviceConfig::default() };
     let mut log = Vec::new();
@@ -221,8 +226,13 @@ fn ota_manifest(minor: u16) -> Manifest {
 fn an_app_confirms_itself_and_asks_for_its_own_rollback() {
     static MAILBOX: OtaMailbox<{ akira_sim::OTA_APPS }> = OtaMailbox::new();
     let policy = Policy::development();
-    let keys = [TrustedKey { name: "k", public_key: key().verifying_key().to_bytes(), policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey {
+        name: "k",
+        public_key: key().verifying_key().to_bytes(),
+        policy: &policy,
+        rights: Rights::OWNER,
+    }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let board = SimBoard::virtual_time();
     board.set_ota(&MAILBOX);
     // The healthy-run timer is far away: only the apps' own calls act.

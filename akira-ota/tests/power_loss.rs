@@ -10,7 +10,7 @@
 
 use akira_caps::Version;
 use akira_caps::manifest::AppName;
-use akira_ota::store::{AppRecord, BlockingStore, Floor, Region, StoreConfig, StoreError};
+use akira_ota::store::{Allow, AppRecord, BlockingStore, Floor, Region, StoreConfig, StoreError};
 use akira_ota::testing::SimFlash;
 
 const SLOTS: u32 = 5;
@@ -40,7 +40,7 @@ fn image(seed: u8, len: usize) -> Vec<u8> {
 }
 
 fn install(store: &mut Store, app: &str, version: Version, seed: u8, len: usize) -> Result<(), StoreError> {
-    let mut s = store.begin(&name(app), version, len as u32, None, false)?;
+    let mut s = store.begin(&name(app), version, len as u32, None, Allow::default())?;
     for chunk in image(seed, len).chunks(1000) {
         store.write(&mut s, chunk)?;
     }

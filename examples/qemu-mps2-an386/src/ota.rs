@@ -6,10 +6,10 @@ use alloc::vec;
 
 use akira_caps::Policy;
 use akira_ota::frame::{self, FrameReader, MAX_FRAME};
-use akira_ota::package::{Accepted, TrustPolicy, TrustedKey};
+use akira_ota::package::{Accepted, Rights, TrustPolicy, TrustedKey, Vouched};
 use akira_ota::protocol::{Detail, Request};
 use akira_ota::ram_flash::RamFlash;
-use akira_ota::server::{Outcome, Session, Verifier};
+use akira_ota::server::{Outcome, Session, SessionConfig, Verifier};
 use akira_ota::store::{BlockingFlash, BlockingStore, Region, Staging, Store, StoreConfig};
 use akira_sandbox::{RestartPolicy, Runtime, Scheduler};
 
@@ -40,6 +40,7 @@ impl Verifier<StoreFlash> for FirmwareCheck<'_> {
         store: &mut Store<StoreFlash>,
         staging: &mut Staging,
         _: &Accepted,
+        _: Option<&Vouched>,
     ) -> Result<(), Detail> {
         let mut wasm = vec![0u8; staging.len() as usize];
         store.read_staged(staging, 0, &mut wasm).await.map_err(|_| detail("cannot read the staged image"))?;
@@ -84,9 +85,9 @@ pub fn over_the_air(sched: &mut Scheduler<Mps2>, board: Mps2, policy: &Policy) -
         StoreConfig { meta_sectors: 2, slots: 3 },
     )
     .unwrap_or_else(|e| panic!("store: {e}"));
-    let keys = [TrustedKey { name: "test-signer", public_key: TRUSTED_KEY, policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
-    let mut session = Session::new(&trust, false);
+    let keys = [TrustedKey { name: "test-signer", public_key: TRUSTED_KEY, policy, rights: Rights::OWNER }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
+    let mut session = Session::new(&trust, SessionConfig::default());
     let mut check = FirmwareCheck { runtime: sched.runtime(), policy };
     let mut link = uart::Uart::new(uart::UART1);
     let mut reader = FrameReader::<MAX_FRAME>::new();
@@ -94,7 +95,10 @@ pub fn over_the_air(sched: &mut Scheduler<Mps2>, board: Mps2, policy: &Policy) -
     let installed = loop {
         let (response, outcome) = match reader.read(&mut link) {
             Ok(bytes) => match frame::decode::<Request<'_>>(bytes) {
-                Ok(request) => akira_ota::block_on(session.handle(request, store.as_async(), &mut check)),
+                Ok(request) => {
+                    let now_ms = clock::micros() / 1000;
+                    akira_ota::block_on(session.handle(request, now_ms, store.as_async(), &mut check))
+                }
                 Err(e) => {
                     (akira_ota::protocol::Response::error(akira_ota::protocol::ErrorCode::BadFrame, e.as_str()), None)
                 }
