@@ -1,5 +1,5 @@
 //! The device side of the protocol: one [`Session`] answers requests,
-//! streaming packages through the [`PackageReader`] into the [`Store`] and
+//! streaming packages through the [`PackageReader`](crate::package::PackageReader) into the [`Store`] and
 //! carrying out signed management commands.
 //!
 //! A package is checked as it arrives: header and signer first; then the
