@@ -7,7 +7,6 @@ extern crate alloc;
 
 use alloc::vec;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 use core::time::Duration;
 
 use akira_bridge::{AppInfo, Board, Instant, OtaRequest, OtaRequests, OtaStatus};
@@ -16,7 +15,7 @@ use akira_caps::{Policy, Version};
 use akira_ota::command::DeviceId;
 use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
 use akira_ota::package::{Accepted, KeyId, TrustPolicy, Vouched};
-use akira_ota::protocol::{Detail, ErrorCode, Request, Response};
+use akira_ota::protocol::{Detail, ErrorCode, Request, Response, detail};
 use akira_ota::server::{Backoff, Outcome, Session, SessionConfig, Verifier};
 use akira_ota::store::{Staging, Store, StoreError};
 use akira_sandbox::{AppId, Event, LoadError, LoadedApp, RestartPolicy, Round, Runtime, Scheduler};
@@ -143,23 +142,6 @@ fn policy_for<'a>(trust: &'a TrustPolicy<'a>, signer: Option<KeyId>) -> Option<&
         Some(id) => trust.find(&id).map(|k| k.policy),
         None => trust.unsigned,
     }
-}
-
-fn detail(what: impl core::fmt::Display) -> Detail {
-    struct Cut(Detail);
-    impl core::fmt::Write for Cut {
-        fn write_str(&mut self, s: &str) -> core::fmt::Result {
-            for c in s.chars() {
-                if self.0.push(c).is_err() {
-                    break;
-                }
-            }
-            Ok(())
-        }
-    }
-    let mut cut = Cut(Detail::new());
-    let _ = write!(cut, "{what}");
-    cut.0
 }
 
 /// The install check: the sandbox's full load of the staged image under

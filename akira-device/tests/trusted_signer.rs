@@ -10,25 +10,21 @@
 //! (`tests/trust.rs` there); the QEMU firmware built without the validator
 //! runs it end to end.
 
+mod common;
+
 use std::time::Duration;
 
-use akira_bridge::Board;
 use akira_caps::manifest::AppName;
 use akira_caps::scope::GpioScope;
 use akira_caps::{Manifest, Policy, Version};
 use akira_device::{Device, DeviceConfig, VALIDATES};
 use akira_ota::block_on;
-use akira_ota::frame::{self, MAX_FRAME};
 use akira_ota::package::{self, Rights, TrustPolicy, TrustedKey};
-use akira_ota::protocol::{Request, Response};
-use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
+use akira_ota::protocol::Response;
 use akira_ota::testing::SimFlash;
 use akira_sim::SimBoard;
+use common::*;
 use ed25519_dalek::SigningKey;
-
-const SECTORS: usize = 2 + 4 * 4;
-
-type Dev<'t> = Device<'t, SimBoard, BlockingFlash<SimFlash>>;
 
 /// Blinks pin 2 every 100 ms forever.
 const BLINK: &str = r#"(module
@@ -51,49 +47,6 @@ fn package(name: &str, key: &SigningKey) -> Vec<u8> {
     let mut wasm = wat::parse_str(BLINK).unwrap();
     wasm.extend(m.custom_section());
     package::build(&m, &wasm, Some(key))
-}
-
-fn push(device: &mut Dev<'_>, pkg: &[u8], log: &mut Vec<String>) -> Response {
-    let mut requests = vec![Request::Begin { size: pkg.len() as u32, id: [9; 32] }];
-    for (i, chunk) in pkg.chunks(512).enumerate() {
-        requests.push(Request::Chunk { offset: (i * 512) as u32, data: chunk });
-    }
-    let mut bytes = Vec::new();
-    for r in &requests {
-        let mut buf = [0u8; MAX_FRAME];
-        let n = frame::encode(r, &mut buf).unwrap();
-        bytes.extend_from_slice(&buf[..n]);
-    }
-    let mut data = bytes.as_slice();
-    let mut last = None;
-    while !data.is_empty() {
-        let (used, reply) = block_on(device.receive(data, |n| log.push(format!("{n:?}"))));
-        data = &data[used..];
-        if let Some(mut frame) = reply {
-            let len = frame.len() - 1;
-            last = Some(frame::decode::<Response>(&mut frame[..len]).unwrap());
-        }
-    }
-    last.unwrap()
-}
-
-fn run_for(device: &mut Dev<'_>, board: &SimBoard, d: Duration, log: &mut Vec<String>) {
-    let end = board.now().saturating_add(d);
-    while board.now() < end {
-        let round = block_on(device.round(board.now(), |n| log.push(format!("{n:?}"))));
-        if !round.busy {
-            board.advance_to(round.next_wake.map_or(end, |w| w.min(end)));
-        }
-    }
-}
-
-fn open_store(flash: SimFlash) -> Store<BlockingFlash<SimFlash>> {
-    block_on(Store::open(
-        BlockingFlash(flash),
-        Region { offset: 0, size: (SECTORS * 4096) as u32 },
-        StoreConfig { meta_sectors: 2, slots: 4 },
-    ))
-    .unwrap()
 }
 
 fn toggles(board: &SimBoard, app: &str) -> usize {

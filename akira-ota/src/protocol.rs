@@ -202,6 +202,27 @@ impl Response {
     }
 }
 
+/// `what`, written into a [`Detail`] and cut at its capacity (for
+/// [`Response::Error`] and a [`Verifier`](crate::server::Verifier)'s
+/// refusal).
+pub fn detail(what: impl fmt::Display) -> Detail {
+    /// Writes at most the detail's capacity, dropping the rest.
+    struct Cut(Detail);
+    impl fmt::Write for Cut {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            for ch in s.chars() {
+                if self.0.push(ch).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut cut = Cut(Detail::new());
+    let _ = fmt::Write::write_fmt(&mut cut, format_args!("{what}"));
+    cut.0
+}
+
 /// One installed app, as listed by [`Response::Apps`].
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

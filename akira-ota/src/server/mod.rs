@@ -28,7 +28,7 @@
 mod manage;
 mod transfer;
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 use akira_caps::Version;
 use akira_caps::manifest::AppName;
@@ -174,24 +174,8 @@ pub struct Session<'t> {
     blocked_until: u64,
 }
 
-/// Writes at most the detail's capacity, dropping the rest.
-struct Cut(Detail);
-
-impl fmt::Write for Cut {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for ch in s.chars() {
-            if self.0.push(ch).is_err() {
-                break;
-            }
-        }
-        Ok(())
-    }
-}
-
 fn error(code: ErrorCode, what: impl fmt::Display) -> Response {
-    let mut cut = Cut(Detail::new());
-    let _ = write!(cut, "{what}");
-    Response::Error { code, detail: cut.0 }
+    Response::Error { code, detail: crate::protocol::detail(what) }
 }
 
 fn store_code(e: &StoreError) -> ErrorCode {

@@ -1,0 +1,68 @@
+//! The device loop's test helpers: a store on simulated flash, a host
+//! pushing a package frame by frame, virtual time.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use akira_bridge::Board;
+use akira_device::Device;
+use akira_ota::block_on;
+use akira_ota::frame::{self, MAX_FRAME};
+use akira_ota::protocol::{Request, Response};
+use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
+use akira_ota::testing::SimFlash;
+use akira_sim::SimBoard;
+
+pub const SECTORS: usize = 2 + 4 * 4;
+
+pub type Dev<'t> = Device<'t, SimBoard, BlockingFlash<SimFlash>>;
+
+pub fn frames(requests: &[Request<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in requests {
+        let mut buf = [0u8; MAX_FRAME];
+        let n = frame::encode(r, &mut buf).unwrap();
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
+/// Sends `pkg` as the host would and returns the device's last answer.
+pub fn push(device: &mut Dev<'_>, pkg: &[u8], log: &mut Vec<String>) -> Response {
+    let mut requests = vec![Request::Begin { size: pkg.len() as u32, id: [7; 32] }];
+    for (i, chunk) in pkg.chunks(512).enumerate() {
+        requests.push(Request::Chunk { offset: (i * 512) as u32, data: chunk });
+    }
+    let bytes = frames(&requests);
+    let mut data = bytes.as_slice();
+    let mut last = None;
+    while !data.is_empty() {
+        let (used, reply) = block_on(device.receive(data, |n| log.push(format!("{n:?}"))));
+        data = &data[used..];
+        if let Some(mut frame) = reply {
+            let len = frame.len() - 1; // without the delimiter
+            last = Some(frame::decode::<Response>(&mut frame[..len]).unwrap());
+        }
+    }
+    last.unwrap()
+}
+
+/// Runs the device for `d` of virtual time.
+pub fn run_for(device: &mut Dev<'_>, board: &SimBoard, d: Duration, log: &mut Vec<String>) {
+    let end = board.now().saturating_add(d);
+    while board.now() < end {
+        let round = block_on(device.round(board.now(), |n| log.push(format!("{n:?}"))));
+        if !round.busy {
+            board.advance_to(round.next_wake.map_or(end, |w| w.min(end)));
+        }
+    }
+}
+
+pub fn open_store(flash: SimFlash) -> Store<BlockingFlash<SimFlash>> {
+    block_on(Store::open(
+        BlockingFlash(flash),
+        Region { offset: 0, size: (SECTORS * 4096) as u32 },
+        StoreConfig { meta_sectors: 2, slots: 4 },
+    ))
+    .unwrap()
+}
