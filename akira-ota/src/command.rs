@@ -262,10 +262,11 @@ impl Command {
         };
         let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
         let argument = field(64);
+        // One encoding per command: unused bytes must be zero.
         let action = match bytes[5] {
-            2 => Action::Remove(app()?),
-            3 => Action::Rollback(app()?),
-            4 => Action::Confirm(app()?),
+            2 if argument == [0; 8] => Action::Remove(app()?),
+            3 if argument == [0; 8] => Action::Rollback(app()?),
+            4 if argument == [0; 8] => Action::Confirm(app()?),
             5 if argument[6..] == [0, 0] => {
                 Action::AllowDowngrade(app()?, Version::new(u16_at(64), u16_at(66), u16_at(68)))
             }

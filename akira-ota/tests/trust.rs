@@ -412,3 +412,20 @@ fn without_a_validator_only_trusted_signers_install() {
     assert_eq!(store.vouch(&five, &trust).unwrap().map(|v| v.signer()), Some(id(5)));
     assert_eq!(store.vouch(&two, &trust).unwrap(), None);
 }
+
+#[test]
+fn a_command_has_one_encoding() {
+    // Found by the `command` fuzz target: a confirm with a non-zero unused
+    // argument byte parsed as the same command.
+    let blob = Command { action: Action::Confirm(name("led")), device: ANY_DEVICE, counter: 1 }.sign(&key(1));
+    assert!(Command::parse(&blob).is_ok());
+    for at in [7, 40, 64, 66, 71] {
+        let mut odd = blob;
+        odd[at] = 0x10;
+        assert_eq!(Command::parse(&odd), Err(akira_ota::command::CommandError::Malformed), "byte {at}");
+    }
+    let downgrade = Action::AllowDowngrade(name("led"), Version::new(1, 2, 3));
+    let mut odd = Command { action: downgrade, device: ANY_DEVICE, counter: 1 }.sign(&key(1));
+    odd[70] = 1;
+    assert!(Command::parse(&odd).is_err());
+}
