@@ -195,6 +195,10 @@ impl<'t> PackageReader<'t> {
     ///
     /// At most one event comes from each call. After an error the reader is
     /// poisoned: every later call returns [`PackageError::Poisoned`].
+    // Never inlined: the signature check and the manifest decoding use
+    // several KiB of stack, which must be gone again before the caller goes
+    // on to the install check (which has its own deep stack).
+    #[inline(never)]
     pub fn next<'d>(&'d mut self, data: &'d [u8]) -> Result<(usize, Option<Event<'d>>), PackageError> {
         match self.step(data) {
             Ok((used, done)) => {
@@ -341,7 +345,8 @@ impl<'t> PackageReader<'t> {
                     None => return Err(PackageError::BadSignature),
                 }
                 self.link.copy_from_slice(root);
-                self.accepted = Some(self.accept(manifest)?);
+                let policy = self.policy.ok_or(PackageError::Poisoned)?;
+                accept(&mut self.accepted, header, policy, self.rights, manifest)?;
                 self.stage = Stage::Chunk(header.wasm_len);
                 Ok(Done::Accepted)
             }
@@ -363,7 +368,8 @@ impl<'t> PackageReader<'t> {
             Stage::Manifest => {
                 let header = self.header.ok_or(PackageError::Poisoned)?;
                 self.hasher.update(part);
-                self.accepted = Some(self.accept(part)?);
+                let policy = self.policy.ok_or(PackageError::Poisoned)?;
+                accept(&mut self.accepted, header, policy, self.rights, part)?;
                 self.stage = Stage::Wasm(header.wasm_len);
                 Ok(Done::Accepted)
             }
@@ -414,7 +420,9 @@ impl<'t> PackageReader<'t> {
     }
 
     /// Checks `signature` over `message` under the signer's key, or that an
-    /// unsigned package's signature field is zero.
+    /// unsigned package's signature field is zero. Never inlined: Ed25519
+    /// needs a few KiB of stack of its own.
+    #[inline(never)]
     fn check_signature(&self, message: &[u8; 48], signature: &[u8]) -> Result<(), PackageError> {
         let signature: &[u8; SIGNATURE_LEN] = signature.try_into().map_err(|_| PackageError::Poisoned)?;
         match &self.key {
@@ -425,19 +433,27 @@ impl<'t> PackageReader<'t> {
             None => Err(PackageError::BadSignature),
         }
     }
+}
 
-    /// Decodes and grants the manifest under the signer's policy.
-    fn accept(&self, manifest: &[u8]) -> Result<Accepted, PackageError> {
-        let (Some(header), Some(policy)) = (self.header, self.policy) else {
-            return Err(PackageError::Poisoned);
-        };
-        let manifest = Manifest::decode(manifest).map_err(PackageError::Manifest)?;
-        if manifest.abi != header.abi {
-            return Err(PackageError::ManifestAbiMismatch);
-        }
-        akira_caps::grant(&manifest, policy).map_err(PackageError::Grant)?;
-        Ok(Accepted { header, manifest, signer: header.key_id, rights: self.rights })
+/// Decodes `manifest`, checks its ABI against the header's and grants it
+/// under the signer's `policy`, into `slot`. Never inlined, like
+/// [`PackageReader::check_signature`]: each needs a few KiB of stack, and
+/// they run one after the other, not nested.
+#[inline(never)]
+fn accept(
+    slot: &mut Option<Accepted>,
+    header: Header,
+    policy: &Policy,
+    rights: Rights,
+    manifest: &[u8],
+) -> Result<(), PackageError> {
+    let manifest = Manifest::decode(manifest).map_err(PackageError::Manifest)?;
+    if manifest.abi != header.abi {
+        return Err(PackageError::ManifestAbiMismatch);
     }
+    akira_caps::grant(&manifest, policy).map_err(PackageError::Grant)?;
+    *slot = Some(Accepted { header, manifest, signer: header.key_id, rights });
+    Ok(())
 }
 
 /// What a step produced, before it is turned into an [`Event`] borrowing

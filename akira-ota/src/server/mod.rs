@@ -262,9 +262,11 @@ impl<'t> Session<'t> {
 
     /// Drops the transfer in progress and erases what it wrote.
     async fn drop_transfer<F: NorFlash>(&mut self, store: &mut Store<F>) {
-        if let Some(t) = self.transfer.take()
-            && let Some(staging) = t.staging
-        {
+        // Only the staging (200 bytes) is kept across the erase, not the
+        // transfer with its 5 KiB reader: this future sits on the stack.
+        let staging = self.transfer.as_mut().and_then(|t| t.staging.take());
+        self.transfer = None;
+        if let Some(staging) = staging {
             // A flash error here leaves bytes in a free slot: harmless,
             // begin() erases a slot before using it.
             let _ = store.discard(staging).await;

@@ -76,9 +76,15 @@ impl<'t> Session<'t> {
             self.failed(now);
         }
         self.drop_transfer(store).await;
+        self.start(store.slot_bytes(), size, id)
+    }
+
+    /// Starts a transfer of `size` bytes into slots of `slot_bytes`. Not
+    /// async: the reader (5 KiB) is built in place, never held in a future.
+    fn start(&mut self, slot_bytes: u32, size: u32, id: [u8; 32]) -> Response {
         // The largest package: a full manifest and a slot's worth of wasm
         // in the smallest chunks.
-        let wasm = u64::from(store.slot_bytes());
+        let wasm = u64::from(slot_bytes);
         let links = wasm.div_ceil(1 << crate::package::MIN_CHUNK_LOG2) * crate::package::DIGEST_LEN as u64;
         let largest = (HEADER_LEN + MAX_MANIFEST_LEN + crate::package::SEAL_LEN) as u64 + wasm + links;
         if u64::from(size) > largest {
@@ -87,7 +93,7 @@ impl<'t> Session<'t> {
         if (size as usize) < HEADER_LEN + crate::package::SEAL_LEN {
             return error(ErrorCode::BadPackage, format_args!("package of {size} bytes is too short"));
         }
-        let mut reader = PackageReader::new(self.trust, store.slot_bytes());
+        let mut reader = PackageReader::new(self.trust, slot_bytes);
         if !self.config.validator {
             reader = reader.without_validator();
         }
