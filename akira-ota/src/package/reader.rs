@@ -90,9 +90,10 @@ enum Stage {
 /// chunk at most and never hands out a byte it has not authenticated
 /// (format 2).
 ///
-/// It holds a SHA-256 state and a buffer of [`MAX_MANIFEST_LEN`] + 96
-/// bytes (about 2.3 KiB in all). It is `Clone`, so a transfer can be
-/// checkpointed and resumed from the clone.
+/// It holds a SHA-256 state, a buffer of [`MAX_MANIFEST_LEN`] + 96 bytes
+/// and the accepted manifest (about 5.1 KiB in all: keep it in a `static`
+/// or a session, not on a small stack). It is `Clone`, so a transfer can
+/// be checkpointed and resumed from the clone.
 ///
 /// ```text
 /// header ─► trust ─► manifest, root, signature ─► grant ─► Accepted ─► chunk ─► link ok ─► Wasm ─► … ─► finish

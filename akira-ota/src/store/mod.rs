@@ -32,7 +32,10 @@
 //!
 //! A new image goes to the free slot whose sectors were erased least, only
 //! the sectors it needs are erased, and already-erased sectors are not
-//! erased again; the journal rotates through its sectors. Erase counts are
+//! erased again; the journal rotates through its sectors. A slot is erased
+//! when an operation frees it (so free slots read erased), and what a
+//! refused transfer wrote is erased again ([`Store::discard`]): the flash
+//! then reads as it did before the transfer. Erase counts are
 //! kept in the state ([`Store::erase_counts`]); a power cut between an
 //! erase and its record undercounts that erase.
 
