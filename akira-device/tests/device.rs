@@ -9,8 +9,7 @@ use akira_bridge::{OtaMailbox, OtaStatus};
 use akira_caps::manifest::AppName;
 use akira_caps::scope::GpioScope;
 use akira_caps::{Manifest, Policy, Version};
-use akira_device::{Device, DeviceConfig, Note};
-use akira_ota::block_on;
+use akira_device::{DeviceConfig, Note};
 use akira_ota::package::{self, Rights, TrustPolicy, TrustedKey};
 use akira_ota::protocol::Response;
 use akira_ota::testing::SimFlash;
@@ -60,14 +59,7 @@ fn install_confirm_crash_loop_rollback_and_boot() {
     let board = SimBoard::virtual_time();
     let config = DeviceConfig { confirm_after: Duration::from_secs(2), ..DeviceConfig::default() };
     let mut log = Vec::new();
-    let mut device: Dev<'_> = block_on(Device::new(
-        open_store(SimFlash::new(SECTORS)),
-        akira_sim::runtime(policy.clone()),
-        board.clone(),
-        &trust,
-        config,
-        |n| log.push(format!("{n:?}")),
-    ));
+    let mut device: Dev<'_> = boot(SimFlash::new(SECTORS), &policy, &board, &trust, config, &mut log);
     assert!(device.store().apps().is_empty());
 
     // Install 1.1.0: it starts at once, on trial, and blinks.
@@ -100,14 +92,7 @@ fn install_confirm_crash_loop_rollback_and_boot() {
     };
     let board2 = SimBoard::virtual_time();
     let mut log2 = Vec::new();
-    let device2: Dev<'_> = block_on(Device::new(
-        open_store(flash.clone()),
-        akira_sim::runtime(policy.clone()),
-        board2.clone(),
-        &trust,
-        config,
-        |n| log2.push(format!("{n:?}")),
-    ));
+    let device2: Dev<'_> = boot(flash.clone(), &policy, &board2, &trust, config, &mut log2);
     assert!(log2.iter().any(|l| l.starts_with("Started")), "{log2:#?}");
     drop(device2);
     let (offset, _) = open_store(flash.clone()).location(&image);
@@ -115,14 +100,7 @@ fn install_confirm_crash_loop_rollback_and_boot() {
     bytes[offset as usize + 10] ^= 0xFF;
     let corrupt = SimFlash::from_bytes(bytes);
     let mut log3 = Vec::new();
-    let _device3: Dev<'_> = block_on(Device::new(
-        open_store(corrupt),
-        akira_sim::runtime(policy.clone()),
-        SimBoard::virtual_time(),
-        &trust,
-        config,
-        |n| log3.push(format!("{n:?}")),
-    ));
+    let _device3: Dev<'_> = boot(corrupt, &policy, &SimBoard::virtual_time(), &trust, config, &mut log3);
     assert!(log3.iter().any(|l| l.starts_with("Corrupt")), "{log3:#?}");
     assert!(!log3.iter().any(|l| l.starts_with("Started")), "a corrupt image never runs");
 }
@@ -185,14 +163,7 @@ fn an_app_confirms_itself_and_asks_for_its_own_rollback() {
     // The healthy-run timer is far away: only the apps' own calls act.
     let config = DeviceConfig { confirm_after: Duration::from_secs(3600), ..DeviceConfig::default() };
     let mut log = Vec::new();
-    let mut device: Dev<'_> = block_on(Device::new(
-        open_store(SimFlash::new(SECTORS)),
-        akira_sim::runtime(policy.clone()),
-        board.clone(),
-        &trust,
-        config,
-        |n| log.push(format!("{n:?}")),
-    ));
+    let mut device: Dev<'_> = boot(SimFlash::new(SECTORS), &policy, &board, &trust, config, &mut log);
     device.serve_app_requests(&MAILBOX);
 
     let r = push(&mut device, &package_with(SELF_CONFIRM, ota_manifest(1)), &mut log);

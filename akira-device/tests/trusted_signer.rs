@@ -17,7 +17,7 @@ use std::time::Duration;
 use akira_caps::manifest::AppName;
 use akira_caps::scope::GpioScope;
 use akira_caps::{Manifest, Policy, Version};
-use akira_device::{Device, DeviceConfig, VALIDATES};
+use akira_device::{DeviceConfig, VALIDATES};
 use akira_ota::block_on;
 use akira_ota::package::{self, Rights, TrustPolicy, TrustedKey};
 use akira_ota::protocol::Response;
@@ -75,14 +75,7 @@ fn a_trusted_signers_package_installs_and_runs_without_validation() {
     let board = SimBoard::virtual_time();
     let config = DeviceConfig { confirm_after: Duration::from_secs(1), ..DeviceConfig::default() };
     let mut log = Vec::new();
-    let mut device: Dev<'_> = block_on(Device::new(
-        open_store(SimFlash::new(SECTORS)),
-        akira_sim::runtime(policy.clone()),
-        board.clone(),
-        &trust,
-        config,
-        |n| log.push(format!("{n:?}")),
-    ));
+    let mut device: Dev<'_> = boot(SimFlash::new(SECTORS), &policy, &board, &trust, config, &mut log);
 
     let r = push(&mut device, &package("blinky", &firmware_key()), &mut log);
     assert!(matches!(r, Response::Installed { .. }), "{r:?}");
@@ -100,14 +93,7 @@ fn a_trusted_signers_package_installs_and_runs_without_validation() {
     let flash = device.into_store().into_flash().0;
     let board = SimBoard::virtual_time();
     let mut log = Vec::new();
-    let mut device: Dev<'_> = block_on(Device::new(
-        open_store(flash.clone()),
-        akira_sim::runtime(policy.clone()),
-        board.clone(),
-        &trust,
-        config,
-        |n| log.push(format!("{n:?}")),
-    ));
+    let mut device: Dev<'_> = boot(flash.clone(), &policy, &board, &trust, config, &mut log);
     run_for(&mut device, &board, Duration::from_secs(1), &mut log);
     assert!(toggles(&board, "blinky") >= 5, "{log:#?}");
 

@@ -287,16 +287,3 @@ fn messages_read_well() {
     let e: &dyn core::error::Error = &PackageError::BadSignature;
     assert_eq!(e.to_string(), "package signature is not valid");
 }
-
-#[cfg(feature = "std")]
-#[test]
-fn generated_keys_sign_packages() {
-    let a = akira_ota::package::generate_signing_key().unwrap();
-    let b = akira_ota::package::generate_signing_key().unwrap();
-    assert_ne!(a.to_bytes(), b.to_bytes());
-    let policy = signer_policy();
-    let keys = [TrustedKey { name: "fresh", public_key: public(&a), policy: &policy, rights: Rights::INSTALL }];
-    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
-    let pkg = package(&manifest(), Some(&a));
-    assert_verified(&run(&pkg, &trust, 4096), &pkg, Some(id_of(&a)));
-}

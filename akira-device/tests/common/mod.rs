@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use akira_bridge::Board;
-use akira_device::Device;
+use akira_caps::Policy;
+use akira_device::{Device, DeviceConfig};
 use akira_ota::block_on;
 use akira_ota::frame::{self, MAX_FRAME};
+use akira_ota::package::TrustPolicy;
 use akira_ota::protocol::{Request, Response};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_ota::testing::SimFlash;
@@ -65,4 +67,18 @@ pub fn open_store(flash: SimFlash) -> Store<BlockingFlash<SimFlash>> {
         StoreConfig { meta_sectors: 2, slots: 4 },
     ))
     .unwrap()
+}
+
+/// Boots a device on `flash` with the simulated board's runtime under
+/// `policy`, logging its notes into `log`.
+pub fn boot<'t>(
+    flash: SimFlash,
+    policy: &Policy,
+    board: &SimBoard,
+    trust: &'t TrustPolicy<'t>,
+    config: DeviceConfig,
+    log: &mut Vec<String>,
+) -> Dev<'t> {
+    let runtime = akira_sim::runtime(policy.clone());
+    block_on(Device::new(open_store(flash), runtime, board.clone(), trust, config, |n| log.push(format!("{n:?}"))))
 }
