@@ -4,6 +4,7 @@ mod air;
 mod build;
 mod describe;
 mod inspect;
+mod manage;
 mod ota;
 mod run;
 mod sim_device;
@@ -86,10 +87,11 @@ enum Cmd {
     Pack(ota::PackArgs),
     /// Send a package to a device, with a progress bar; resumes if the link drops.
     Push(ota::PushArgs),
-    /// Manage a device's apps.
+    /// Manage a device's apps: list, and signed remove, rollback, confirm,
+    /// downgrade permission, key revocation.
     Device {
         #[command(subcommand)]
-        cmd: ota::DeviceCmd,
+        cmd: manage::DeviceCmd,
     },
     /// Run a simulated device: file-backed flash, OTA over TCP, apps on the simulated board.
     SimDevice(sim_device::SimDeviceArgs),
@@ -115,7 +117,7 @@ fn main() -> ExitCode {
         Cmd::Keygen { out } => ota::keygen(&out),
         Cmd::Pack(args) => ota::pack(args),
         Cmd::Push(args) => ota::push(args),
-        Cmd::Device { cmd } => ota::device(cmd),
+        Cmd::Device { cmd } => manage::device(cmd),
         Cmd::SimDevice(args) => sim_device::sim_device(args),
     };
     match result {

@@ -37,7 +37,7 @@ use akira_hal_esp::{
     AdcRoute, AppStorage, EspAdc, HwRng, I2cBus, LedcPwm, MAX_PINS, Peripherals, PwmRoute, Shared, SharedFlash, Slot,
     SpiDev, UartPort, partition,
 };
-use akira_ota::package::{TrustPolicy, TrustedKey};
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_sandbox::{Runtime, RuntimeConfig};
 use embassy_embedded_hal::shared_bus::asynch::spi::SpiDevice;
@@ -543,8 +543,8 @@ async fn main(spawner: Spawner) {
         Err(e) => panic!("OTA store: {e}"),
     };
     let policy = policy();
-    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy, rights: Rights::OWNER }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let config = RuntimeConfig { max_stack_bytes: 16 * 1024, max_module_bytes: 128 * 1024, ..RuntimeConfig::default() };
     let bridge = Bridge::with_builtins()
         .with(AsyncI2cModule)

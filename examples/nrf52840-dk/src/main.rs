@@ -42,7 +42,7 @@ use akira_device::{Device, DeviceConfig, Note};
 use akira_hal_nrf::{
     AdcRoute, HwRng, I2cBus, MAX_PINS, NrfAdc, NrfPwm, Peripherals, PwmRoute, Shared, Slot, SpiDev, UartPort,
 };
-use akira_ota::package::{TrustPolicy, TrustedKey};
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey};
 #[cfg(not(feature = "ble"))]
 use akira_ota::store::BlockingFlash;
 use akira_ota::store::{Region, Store, StoreConfig};
@@ -388,8 +388,8 @@ async fn main(spawner: Spawner) {
         Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
     };
     let policy = policy();
-    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy, rights: Rights::OWNER }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
     let bridge = Bridge::with_builtins()
         .with(AsyncI2cModule)

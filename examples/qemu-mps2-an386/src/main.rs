@@ -25,19 +25,23 @@ use akira_caps::Policy;
 use akira_caps::scope::{GpioScope, StorageScope};
 use akira_device::{Device, DeviceConfig, Note};
 use akira_ota::block_on;
-use akira_ota::package::{TrustPolicy, TrustedKey, public_key_from_hex};
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey, public_key_from_hex};
 use akira_ota::ram_flash::RamFlash;
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_qemu_mps2_an386::board::{Kv, Mps2};
 use akira_qemu_mps2_an386::uart::{UART1, Uart};
 use akira_qemu_mps2_an386::{clock, exit, heap, init_heap, stack};
-use akira_sandbox::{Event, Runtime, RuntimeConfig};
+use akira_sandbox::{Event, LoadError, LoadedApp, Runtime, RuntimeConfig};
 use cortex_m_rt::entry;
 use defmt::{info, println, warn};
 
-/// The key this firmware trusts for packages (a test key: its secret half
-/// is in this directory so CI can sign; never ship it).
+/// The key this firmware trusts for packages, also to skip validation (a
+/// test key: its secret half is in this directory so CI can sign; never
+/// ship it).
 const TRUSTED_KEY: [u8; 32] = public_key_from_hex(include_str!("../test-signer.pub"));
+/// A second test key, trusted as an owner but not to skip validation: a
+/// firmware without the validator refuses its packages.
+const VALIDATED_KEY: [u8; 32] = public_key_from_hex(include_str!("../test-validated.pub"));
 
 /// The app that runs when nothing is installed.
 const BLINKY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blinky.wasm"));
@@ -114,21 +118,44 @@ fn main() -> ! {
 
     // Kept for the firmware's lifetime: the device borrows them.
     let policy: &'static Policy = Box::leak(Box::new(policy()));
-    let keys: &'static [TrustedKey<'static>] =
-        Box::leak(Box::new([TrustedKey { name: "test-signer", public_key: TRUSTED_KEY, policy }]));
-    let trust: &'static TrustPolicy<'static> = Box::leak(Box::new(TrustPolicy { keys, unsigned: None }));
+    // The first test key may do everything an owner may, and skip
+    // validation: a firmware built without the validator takes its packages
+    // only.
+    let skip = Rights::OWNER.union(Rights::SKIP_VALIDATION);
+    let keys: &'static [TrustedKey<'static>] = Box::leak(Box::new([
+        TrustedKey { name: "test-signer", public_key: TRUSTED_KEY, policy, rights: skip },
+        TrustedKey { name: "test-validated", public_key: VALIDATED_KEY, policy, rights: Rights::OWNER },
+    ]));
+    let trust: &'static TrustPolicy<'static> = Box::leak(Box::new(TrustPolicy { keys, ..TrustPolicy::default() }));
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 64 * 1024, ..RuntimeConfig::default() };
     let Ok(bridge) = Bridge::with_builtins().with(StorageModule) else { exit(false) };
     let runtime = Runtime::new(config, bridge, policy.clone());
     let mut device = boot(runtime, board, trust);
     memory("boot", "");
     if device.store().apps().is_empty() {
-        match device.run_builtin(BLINKY, policy) {
+        let started = preinstalled(&device, policy)
+            .and_then(|app| device.scheduler_mut().spawn(app, board, DeviceConfig::default().restart));
+        match started {
             Ok(_) => memory(" started", "blinky"),
             Err(e) => warn!("preinstalled blinky: {}", e),
         }
     }
     serve(&mut device, board)
+}
+
+/// The preinstalled blinky, loaded: validated when the firmware has the
+/// validator, as it is otherwise (it was built with the firmware).
+fn preinstalled(device: &QemuDevice, policy: &Policy) -> Result<LoadedApp, LoadError> {
+    let runtime = device.scheduler().runtime();
+    #[cfg(feature = "validate")]
+    return runtime.load_with_policy(BLINKY, policy);
+    // SAFETY: BLINKY is a module build.rs made from WAT for this firmware,
+    // so it is valid; it is granted under the device policy.
+    #[cfg(not(feature = "validate"))]
+    {
+        let _ = policy;
+        unsafe { runtime.load_unchecked(BLINKY) }
+    }
 }
 
 /// The device: the OTA store opened on its flash, installed apps started.
