@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use akira_build::MemoryReport;
-use akira_caps::Manifest;
-use akira_caps::toml_source::manifest_from_toml;
+use akira_caps::toml_source::{SourceError, manifest_from_toml, manifest_from_toml_in_package};
+use akira_caps::{Manifest, Version};
 
 use crate::Failure;
 
@@ -26,6 +26,54 @@ fn read_toml(path: &Path) -> Result<Manifest, Failure> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
     manifest_from_toml(&text).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))
+}
+
+/// Reads the `Akira.toml` of a Rust app: its version is the package's
+/// (`Cargo.toml`), given or left out in `Akira.toml`, never another.
+fn read_toml_in_package(path: &Path, cargo_toml: &Path) -> Result<Manifest, Failure> {
+    let version = package_version(cargo_toml)?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    manifest_from_toml_in_package(&text, version).map_err(|e| match e {
+        SourceError::VersionMismatch { manifest, package } => Failure::Refused(format!(
+            "{}: `app.version` is {manifest} but {} says {package}: an app has one version; \
+             leave `version` out of Akira.toml to use Cargo.toml's",
+            path.display(),
+            cargo_toml.display()
+        )),
+        e => Failure::Refused(format!("{}: {e}", path.display())),
+    })
+}
+
+/// The package version in `cargo_toml`, as cargo reads it (inherited from
+/// a workspace, too).
+fn package_version(cargo_toml: &Path) -> Result<Version, Failure> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
+        .arg(cargo_toml)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::Build(format!("cannot run cargo: {e}")))?;
+    if !output.status.success() {
+        return Err(Failure::Build(format!("cargo cannot read {}", cargo_toml.display())));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| Failure::Build(format!("cargo metadata: unexpected output: {e}")))?;
+    let wanted = cargo_toml.canonicalize().ok();
+    let package = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["manifest_path"].as_str().and_then(|m| Path::new(m).canonicalize().ok()) == wanted)
+        .ok_or_else(|| Failure::Build(format!("cargo metadata does not list {}", cargo_toml.display())))?;
+    let text = package["version"].as_str().unwrap_or_default();
+    Version::parse(text).ok_or_else(|| {
+        Failure::Refused(format!(
+            "{}: version {text} is not major.minor.patch (an app's version has no pre-release or build part)",
+            cargo_toml.display()
+        ))
+    })
 }
 
 /// Embeds `manifest` and shrinks memory to what the app needs.
@@ -70,7 +118,7 @@ fn build_dir(dir: &Path) -> Result<Prepared, Failure> {
             dir.display()
         )));
     }
-    let manifest = read_toml(&akira_toml)?;
+    let manifest = read_toml_in_package(&akira_toml, &cargo_toml)?;
     let raw = cargo_build(dir, &cargo_toml, manifest.stack_size)?;
     let wasm = std::fs::read(&raw).map_err(|e| Failure::Build(format!("cannot read {}: {e}", raw.display())))?;
     let (wasm, report) = finish(&wasm, manifest.clone())?;
