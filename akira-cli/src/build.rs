@@ -1,5 +1,6 @@
-//! Turning what the user named into an app ready to install: build a Rust
-//! app directory with cargo, embed its `Akira.toml`, shrink its memory.
+//! Turning what the user named into an app ready to install: build an app
+//! directory (a Rust one with cargo, any other with its `build.sh`), embed
+//! its `Akira.toml`, shrink its memory.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -112,19 +113,57 @@ pub fn prepare(path: &Path, manifest: Option<&Path>) -> Result<Prepared, Failure
 fn build_dir(dir: &Path) -> Result<Prepared, Failure> {
     let akira_toml = dir.join("Akira.toml");
     let cargo_toml = dir.join("Cargo.toml");
-    if !akira_toml.is_file() || !cargo_toml.is_file() {
+    let script = dir.join("build.sh");
+    if !akira_toml.is_file() || !(cargo_toml.is_file() || script.is_file()) {
         return Err(Failure::Usage(format!(
-            "{} is not an app directory: it needs Cargo.toml and Akira.toml",
+            "{} is not an app directory: it needs Akira.toml, and Cargo.toml (Rust) or build.sh \
+             (any other language; `akira new` makes one)",
             dir.display()
         )));
     }
-    let manifest = read_toml_in_package(&akira_toml, &cargo_toml)?;
-    let raw = cargo_build(dir, &cargo_toml, manifest.stack_size)?;
+    let (manifest, raw) = if cargo_toml.is_file() {
+        let manifest = read_toml_in_package(&akira_toml, &cargo_toml)?;
+        let raw = cargo_build(dir, &cargo_toml, manifest.stack_size)?;
+        (manifest, raw)
+    } else {
+        let manifest = read_toml(&akira_toml)?;
+        let raw = script_build(dir, manifest.stack_size)?;
+        (manifest, raw)
+    };
     let wasm = std::fs::read(&raw).map_err(|e| Failure::Build(format!("cannot read {}: {e}", raw.display())))?;
     let (wasm, report) = finish(&wasm, manifest.clone())?;
     let output = raw.with_file_name(format!("{}.akira.wasm", manifest.name));
     std::fs::write(&output, &wasm).map_err(|e| Failure::Build(format!("cannot write {}: {e}", output.display())))?;
     Ok(Prepared { wasm, output: Some(output), manifest: Some(manifest), memory: Some(report) })
+}
+
+/// Runs the app's own `build.sh` (C, or any language that compiles to
+/// wasm32) with `AKIRA_STACK_SIZE` set to the manifest's stack size; its
+/// last line of output names the `.wasm` it built, relative to `dir`.
+fn script_build(dir: &Path, stack: u32) -> Result<PathBuf, Failure> {
+    eprintln!("akira: building {} (build.sh)", dir.display());
+    let output = Command::new("sh")
+        .arg("build.sh")
+        .current_dir(dir)
+        .env("AKIRA_STACK_SIZE", stack.to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::Build(format!("cannot run sh: {e}")))?;
+    let script = dir.join("build.sh");
+    if !output.status.success() {
+        return Err(Failure::Build(format!("{} failed", script.display())));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or_default();
+    let wasm = dir.join(last);
+    if last.ends_with(".wasm") && wasm.is_file() {
+        Ok(wasm)
+    } else {
+        Err(Failure::Build(format!(
+            "{} must print the path of the .wasm it built on its last line; it printed {last:?}",
+            script.display()
+        )))
+    }
 }
 
 /// Builds the app's `cdylib` for wasm32 in release mode, linked with the

@@ -1,5 +1,6 @@
-//! An app project as a newcomer meets it: one version (Cargo.toml's), and
-//! a signing key made inside a git repository.
+//! An app project as a newcomer meets it: `akira new` then `akira run`, in
+//! Rust and in C; one version (Cargo.toml's); a signing key made inside a
+//! git repository.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -102,4 +103,86 @@ fn the_repository_ignores_keys_packages_flash_images_and_frames_but_not_its_test
         assert!(ignored(path), "{path} should be ignored");
     }
     assert!(!ignored("examples/qemu-mps2-an386/test-signer.key"), "the QEMU example's committed test key");
+}
+
+fn have_clang() -> bool {
+    let found = Command::new("clang").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("SKIPPED: clang is not installed; C apps are built in CI (apt-get install clang lld)");
+    }
+    found
+}
+
+/// `akira run <app>` of a new app: it greets, blinks three times, exits.
+fn runs_at_once(dir: &Path, app: &str) {
+    let o = akira(dir, &["run", app, "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains(&format!("info: hello from {app}")), "{out}");
+    let toggles = out.lines().filter(|l| l.contains("gpio 2 ->")).count();
+    assert_eq!(toggles, 6, "on and off three times:\n{out}");
+    assert!(out.contains("info: blinked three times"), "{out}");
+}
+
+#[test]
+fn a_new_rust_app_builds_and_runs_at_once() {
+    let dir = workdir("new-rust");
+    let o = akira(&dir, &["new", "hello"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("created the Rust app `hello`"), "{out}");
+    assert!(out.contains("run it on the simulated board: akira run hello"), "{out}");
+    for file in ["Cargo.toml", "Akira.toml", "src/lib.rs", ".gitignore"] {
+        assert!(dir.join("hello").join(file).is_file(), "{file}");
+    }
+    runs_at_once(&dir, "hello");
+    // Its one version is Cargo.toml's.
+    let o = akira(&dir, &["pack", "hello", "--unsigned"]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert!(dir.join("hello-0.1.0.akpkg").is_file());
+}
+
+#[test]
+fn a_new_c_app_builds_and_runs_at_once() {
+    if !have_clang() {
+        return;
+    }
+    let dir = workdir("new-c");
+    let o = akira(&dir, &["new", "hello-c", "--lang", "c"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    for file in ["Akira.toml", "src/main.c", "build.sh", "include/akira.h", ".gitignore"] {
+        assert!(dir.join("hello-c").join(file).is_file(), "{file}");
+    }
+    runs_at_once(&dir, "hello-c");
+}
+
+#[test]
+fn new_refuses_a_bad_name_and_a_directory_in_use() {
+    let dir = workdir("new-refused");
+    let o = akira(&dir, &["new", "Hello World"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("`Hello World` cannot name an app"), "{:?}", text(&o));
+    let o = akira(&dir, &["new", "1st"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("start it with a letter"), "{:?}", text(&o));
+    std::fs::create_dir_all(dir.join("taken")).unwrap();
+    std::fs::write(dir.join("taken/notes.txt"), "mine").unwrap();
+    let o = akira(&dir, &["new", "taken"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("taken exists and is not empty"), "{:?}", text(&o));
+    assert_eq!(std::fs::read_to_string(dir.join("taken/notes.txt")).unwrap(), "mine");
+}
+
+#[test]
+fn a_c_example_directory_runs_through_its_build_script() {
+    if !have_clang() {
+        return;
+    }
+    let app = root().join("examples/apps/c-blinky");
+    let o = akira(&root(), &["run", app.to_str().unwrap(), "--virtual-time", "--for", "1s"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains("(build.sh)"), "{err}");
+    assert!(out.contains("c-blinky     info: LED on"), "{out}");
 }
