@@ -584,7 +584,7 @@ mod tests {
         caps.rf = Some(RfScope { bands, max_power_dbm: 14, duty_cycle_permille: 10 });
         let mut ipc = IpcScope::default();
         ipc.publish.push(Topic::try_from("temp").unwrap()).unwrap();
-        caps.ipc = Some(ipc);
+        caps.ipc = Some(Box::new(ipc));
         caps.vendor
             .push(VendorScope { name: crate::manifest::short_name("acme:valve"), ids: [7].into_iter().collect() })
             .unwrap();

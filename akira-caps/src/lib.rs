@@ -2,11 +2,13 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
-// Errors carry the culprit's name inline (no allocator here to box it);
-// they are returned at install time, never on the call path.
+// Errors carry the culprit's name inline; they are returned at install
+// time, never on the call path.
 #![allow(clippy::result_large_err)]
 
-#[cfg(feature = "alloc")]
+// The capability sets keep their rarely used, name-bearing scopes (network
+// endpoints, IPC topics, app names, vendor capabilities) on the heap; the
+// call-time checks never allocate.
 extern crate alloc;
 
 pub mod capability;

@@ -9,6 +9,7 @@
 //! is length-delimited so a malformed one is reported against its
 //! capability.
 
+use alloc::boxed::Box;
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -271,13 +272,13 @@ impl Manifest {
                 Capability::Hid => caps.hid = Some(scope(bytes, name)?),
                 Capability::Ble => caps.ble = Some(scope(bytes, name)?),
                 Capability::Rf => caps.rf = Some(scope(bytes, name)?),
-                Capability::Net => caps.net = Some(scope(bytes, name)?),
-                Capability::Ipc => caps.ipc = Some(scope(bytes, name)?),
+                Capability::Net => caps.net = Some(Box::new(scope(bytes, name)?)),
+                Capability::Ipc => caps.ipc = Some(Box::new(scope(bytes, name)?)),
                 Capability::Ota => caps.ota = unit(bytes, name)?,
                 Capability::Rng => caps.rng = unit(bytes, name)?,
                 Capability::Sys => caps.sys = unit(bytes, name)?,
                 Capability::Log => caps.log = unit(bytes, name)?,
-                Capability::App => caps.app = Some(scope(bytes, name)?),
+                Capability::App => caps.app = Some(Box::new(scope(bytes, name)?)),
             }
         }
         caps.validate().map_err(|cap| ManifestError::MalformedScope(short_name(cap.name())))?;

@@ -4,6 +4,7 @@
 //! and what a device policy allows, so "is this request within the policy" is
 //! one subset test per capability ([`CapabilitySet::check_within`]).
 
+use alloc::boxed::Box;
 use core::fmt::{self, Write as _};
 use serde::{Deserialize, Serialize};
 
@@ -480,10 +481,10 @@ pub struct CapabilitySet {
     pub ble: Option<BleScope>,
     /// `rf`.
     pub rf: Option<RfScope>,
-    /// `net`.
-    pub net: Option<NetScope>,
-    /// `ipc`.
-    pub ipc: Option<IpcScope>,
+    /// `net` (on the heap: endpoint names are large and rarely granted).
+    pub net: Option<Box<NetScope>>,
+    /// `ipc` (on the heap, as `net`).
+    pub ipc: Option<Box<IpcScope>>,
     /// `ota`: the app's own update state.
     pub ota: bool,
     /// `rng`.
@@ -492,10 +493,55 @@ pub struct CapabilitySet {
     pub sys: bool,
     /// `log`.
     pub log: bool,
-    /// `app`: the apps it may control.
-    pub app: Option<AppScope>,
+    /// `app`: the apps it may control (on the heap, as `net`).
+    pub app: Option<Box<AppScope>>,
     /// Capabilities of custom modules.
-    pub vendor: heapless::Vec<VendorScope, MAX_VENDOR_CAPS>,
+    pub vendor: VendorScopes,
+}
+
+/// The vendor capabilities of a [`CapabilitySet`]: at most
+/// [`MAX_VENDOR_CAPS`], in order. They live on the heap once there is one,
+/// so a set without any costs a pointer: a set is copied into every
+/// manifest, policy and grant, and a product firmware counts its stack in
+/// kilobytes. Reads go through the slice it derefs to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VendorScopes(Option<Box<heapless::Vec<VendorScope, MAX_VENDOR_CAPS>>>);
+
+impl VendorScopes {
+    /// No vendor capability.
+    pub const fn new() -> VendorScopes {
+        VendorScopes(None)
+    }
+
+    /// Adds `scope` at the end; gives it back when [`MAX_VENDOR_CAPS`] are
+    /// already there.
+    pub fn push(&mut self, scope: VendorScope) -> Result<(), VendorScope> {
+        self.0.get_or_insert_with(Default::default).push(scope)
+    }
+}
+
+impl core::ops::Deref for VendorScopes {
+    type Target = [VendorScope];
+
+    fn deref(&self) -> &[VendorScope] {
+        self.0.as_deref().map_or(&[], |v| v.as_slice())
+    }
+}
+
+impl<'a> IntoIterator for &'a VendorScopes {
+    type Item = &'a VendorScope;
+    type IntoIter = core::slice::Iter<'a, VendorScope>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for VendorScopes {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{}", &**self)
+    }
 }
 
 /// A request that goes beyond what a policy allows.
@@ -610,13 +656,13 @@ impl CapabilitySet {
         scoped(Capability::Hid, &self.hid, &policy.hid, named(&hid::NAMES))?;
         scoped(Capability::Ble, &self.ble, &policy.ble, BleScope::check_within)?;
         scoped(Capability::Rf, &self.rf, &policy.rf, RfScope::check_within)?;
-        scoped(Capability::Net, &self.net, &policy.net, NetScope::check_within)?;
-        scoped(Capability::Ipc, &self.ipc, &policy.ipc, IpcScope::check_within)?;
+        scoped(Capability::Net, &self.net, &policy.net, |w, a| w.check_within(a))?;
+        scoped(Capability::Ipc, &self.ipc, &policy.ipc, |w, a| w.check_within(a))?;
         unit(Capability::Ota, self.ota, policy.ota)?;
         unit(Capability::Rng, self.rng, policy.rng)?;
         unit(Capability::Sys, self.sys, policy.sys)?;
         unit(Capability::Log, self.log, policy.log)?;
-        scoped(Capability::App, &self.app, &policy.app, AppScope::check_within)?;
+        scoped(Capability::App, &self.app, &policy.app, |w, a| w.check_within(a))?;
         for want in &self.vendor {
             let beyond = |detail| BeyondPolicy { capability: want.name.clone(), detail };
             let allow = policy.vendor(&want.name).ok_or_else(|| beyond(Excess::new()))?;
@@ -632,9 +678,9 @@ impl CapabilitySet {
         bad(self.i2c.as_ref().is_none_or(I2cScope::validate), Capability::I2c)?;
         bad(self.ble.as_ref().is_none_or(BleScope::validate), Capability::Ble)?;
         bad(self.rf.as_ref().is_none_or(RfScope::validate), Capability::Rf)?;
-        bad(self.net.as_ref().is_none_or(NetScope::validate), Capability::Net)?;
-        bad(self.ipc.as_ref().is_none_or(IpcScope::validate), Capability::Ipc)?;
-        bad(self.app.as_ref().is_none_or(AppScope::validate), Capability::App)?;
+        bad(self.net.as_deref().is_none_or(NetScope::validate), Capability::Net)?;
+        bad(self.ipc.as_deref().is_none_or(IpcScope::validate), Capability::Ipc)?;
+        bad(self.app.as_deref().is_none_or(AppScope::validate), Capability::App)?;
         Ok(())
     }
 
@@ -674,14 +720,14 @@ impl CapabilitySet {
                 adv_changes_per_s: u16::MAX,
             }),
             rf: Some(RfScope { bands, max_power_dbm: 30, duty_cycle_permille: RfScope::NO_DUTY_CYCLE_LIMIT }),
-            net: Some(NetScope { endpoints }),
-            ipc: Some(IpcScope { publish: topics.clone(), subscribe: topics }),
+            net: Some(Box::new(NetScope { endpoints })),
+            ipc: Some(Box::new(IpcScope { publish: topics.clone(), subscribe: topics })),
             ota: true,
             rng: true,
             sys: true,
             log: true,
-            app: Some(AppScope { apps: heapless::Vec::from_iter(AppName::try_from("*").ok()) }),
-            vendor: heapless::Vec::new(),
+            app: Some(Box::new(AppScope { apps: heapless::Vec::from_iter(AppName::try_from("*").ok()) })),
+            vendor: VendorScopes::new(),
         }
     }
 }
@@ -729,7 +775,7 @@ mod tests {
         let want = CapabilitySet {
             gpio: Some(GpioScope::new(pins(&[1]), pins(&[63]), pins(&[5]))),
             storage: Some(StorageScope { quota: 4096 }),
-            net: Some(NetScope { endpoints }),
+            net: Some(Box::new(NetScope { endpoints })),
             display: Some(DisplayScope { x: 10, y: 10, width: 50, height: 20 }),
             log: true,
             ..Default::default()

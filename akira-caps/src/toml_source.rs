@@ -6,6 +6,7 @@
 
 extern crate std;
 
+use std::boxed::Box;
 use std::format;
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -360,13 +361,13 @@ fn capabilities(t: &Table, path: &str) -> Result<CapabilitySet> {
             Capability::Hid => caps.hid = Some(named_set(v, &p, &hid::NAMES)?),
             Capability::Ble => caps.ble = Some(ble_scope(v, &p)?),
             Capability::Rf => caps.rf = Some(rf(v, &p)?),
-            Capability::Net => caps.net = Some(net(v, &p)?),
-            Capability::Ipc => caps.ipc = Some(ipc(v, &p)?),
+            Capability::Net => caps.net = Some(Box::new(net(v, &p)?)),
+            Capability::Ipc => caps.ipc = Some(Box::new(ipc(v, &p)?)),
             Capability::Ota => caps.ota = flag(v, &p)?,
             Capability::Rng => caps.rng = flag(v, &p)?,
             Capability::Sys => caps.sys = flag(v, &p)?,
             Capability::Log => caps.log = flag(v, &p)?,
-            Capability::App => caps.app = Some(app(v, &p)?),
+            Capability::App => caps.app = Some(Box::new(app(v, &p)?)),
         }
     }
     Ok(caps)

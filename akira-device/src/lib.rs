@@ -49,6 +49,7 @@ impl Default for DeviceConfig {
 
 /// What the device did, for the firmware's log or display.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Note<'a> {
     /// An app version started.

@@ -54,7 +54,7 @@ fn a_supervisor_stops_and_restarts_a_listed_app() {
     let supervisor = runtime
         .load(&wasm(
             SUPERVISOR,
-            Some(&manifest("supervisor", |m| m.capabilities.app = Some(names(&["worker", "ghost"])))),
+            Some(&manifest("supervisor", |m| m.capabilities.app = Some(Box::new(names(&["worker", "ghost"]))))),
         ))
         .unwrap();
     let mut s = Scheduler::new(runtime);
@@ -94,8 +94,9 @@ fn without_a_scheduler_serving_the_table_a_request_times_out() {
     let wat = r#"(module
         (import "akira:app" "stop" (func $stop (param i32) (result i32)))
         (func (export "akira_main") (result i32) (call $stop (i32.const 0))))"#;
-    let app =
-        runtime.load(&wasm(wat, Some(&manifest("sup", |m| m.capabilities.app = Some(names(&["worker"])))))).unwrap();
+    let app = runtime
+        .load(&wasm(wat, Some(&manifest("sup", |m| m.capabilities.app = Some(Box::new(names(&["worker"])))))))
+        .unwrap();
     let mut s = Scheduler::new(runtime);
     let id = s.spawn(app, TestBoard::new(), RestartPolicy::never()).unwrap();
     s.poll(Instant::ZERO, |_, _| {});

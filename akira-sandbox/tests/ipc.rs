@@ -28,7 +28,8 @@ fn topics(names: &[&str]) -> IpcScope {
 
 fn ipc_manifest(name: &str, publish: &[&str], subscribe: &[&str]) -> Manifest {
     manifest(name, |m| {
-        m.capabilities.ipc = Some(IpcScope { publish: topics(publish).publish, subscribe: topics(subscribe).publish })
+        m.capabilities.ipc =
+            Some(Box::new(IpcScope { publish: topics(publish).publish, subscribe: topics(subscribe).publish }))
     })
 }
 

@@ -44,7 +44,7 @@ fn a_supervisor_stops_a_blinking_worker_and_starts_it_again() {
             m.capabilities.timer = true;
             let mut scope = AppScope::default();
             scope.apps.push(AppName::try_from("worker").unwrap()).unwrap();
-            m.capabilities.app = Some(scope);
+            m.capabilities.app = Some(Box::new(scope));
         }))
         .unwrap();
     let board = SimBoard::virtual_time();

@@ -64,12 +64,37 @@ const FIB: &str = r#"(module
                            (call $fib (i32.sub (local.get $n) (i32.const 2)))))))
     (func (export "akira_main") (result i32) (call $fib (i32.const 20))))"#;
 
+/// The product firmware's preinstalled app: LED 2 blinks every 500 ms.
+const BLINKY: &str = r#"(module
+    (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
+    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+    (import "akira:log" "write" (func $log (param i32 i32 i32) (result i32)))
+    (memory (export "memory") 4096 4096 (pagesize 1))
+    (data (i32.const 0) "preinstalled blinky")
+    (func (export "akira_main")
+        (drop (call $log (i32.const 2) (i32.const 0) (i32.const 19)))
+        (loop $l
+            (drop (call $write (i32.const 2) (i32.const 1)))
+            (drop (call $sleep (i64.const 500000)))
+            (drop (call $write (i32.const 2) (i32.const 0)))
+            (drop (call $sleep (i64.const 500000)))
+            (br $l))))"#;
+
 /// Iterations of the host-call loops.
 const CALLS: u32 = 10_000;
 
 fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let apps = [
+        (
+            "blinky.wasm",
+            app("blinky", BLINKY, |m| {
+                gpio(m);
+                m.cpu_budget = 100_000;
+                m.capabilities.timer = true;
+                m.capabilities.log = true;
+            }),
+        ),
         (
             "hello.wasm",
             app("hello", HELLO, |m| {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the firmware in several configurations and prints, for each, its
+# Builds the measurements (src/bin/bench.rs) in several configurations and prints, for each, its
 # size and the figures it measures under QEMU (-icount shift=0: one
 # instruction per nanosecond of virtual time). The numbers in
 # BENCHMARKS.md come from this script.
@@ -10,7 +10,7 @@ if [ -z "$size" ]; then
     echo "llvm-size not found: rustup component add llvm-tools" >&2
     exit 1
 fi
-firmware=target/thumbv7em-none-eabihf/release/akira-qemu-mps2-an386
+firmware=target/thumbv7em-none-eabihf/release/bench
 printf '| validation | opt-level | dispatch | .text | .rodata | .data | .bss (heap 1 MiB, store 256 KiB) | guard check | guarded call | denied call | bare wasmi call | fib(20) | stack high-water | heap: module / + instance / peak |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for validation in on off; do
@@ -20,13 +20,11 @@ for validation in on off; do
         [ "$dispatch" = indirect ] && features=(--features indirect-dispatch)
         # Without validation the firmware runs only its built-in apps.
         [ "$validation" = off ] && features+=(--no-default-features)
-        CARGO_PROFILE_RELEASE_OPT_LEVEL=$opt cargo build --release -q "${features[@]}"
+        CARGO_PROFILE_RELEASE_OPT_LEVEL=$opt cargo build --release -q --bin bench "${features[@]}"
         read -r text rodata data bss < <("$size" -A "$firmware" | awk '$1==".text"{t=$2} $1==".rodata"{r=$2} $1==".data"{d=$2} $1==".bss"{b=$2} END{print t, r, d, b}')
-        log=$(timeout 60 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic -monitor none \
-            -icount shift=0,sleep=off -semihosting-config enable=on,target=native \
-            -serial stdio -serial null -kernel "$firmware" 2>&1 | tr -d '\r' | sed -E '/waiting for a package|not taking packages/q' || true)
+        log=$(timeout 60 ./run.sh "$firmware" 2>&1)
         fig() { echo "$log" | awk -v k="figure $1" 'index($0, k) == 1 {print $3}'; }
-        heap=$(echo "$log" | sed -n 's/.*heap: module \([0-9]*\) B, with instance \([0-9]*\) B, peak \([0-9]*\) B.*/\1 \/ \2 \/ \3 B/p')
+        heap="$(fig heap-module-bytes) / $(fig heap-instance-bytes) / $(fig heap-peak-bytes) B"
         printf '| %s | %s | %s | %d | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n' "$validation" "$opt" "$dispatch" \
             "$text" "$rodata" "$data" "$bss" "$(fig guard-check-ns)" "$(fig guarded-call-ns)" \
             "$(fig denied-call-ns)" "$(fig bare-wasmi-call-ns)" "$(fig fib20-ns)" "$(fig stack-high-water-bytes)" "$heap"

@@ -621,7 +621,7 @@ mod tests {
     fn app(b: &'static IpcBroker<3, 4, 2, 8>) -> (AppState<Recorder>, Attachment) {
         let s = scope(&["ping"], &["pong"]);
         let at = b.attach(1, &s).unwrap();
-        (state(Recorder::default(), &CapabilitySet { ipc: Some(s), ..Default::default() }), at)
+        (state(Recorder::default(), &CapabilitySet { ipc: Some(Box::new(s)), ..Default::default() }), at)
     }
 
     const M: ModuleIndex = ModuleIndex(0);

@@ -539,7 +539,8 @@ mod tests {
 
     /// App `id` granted the endpoints of `LISTED`.
     fn app(id: u16) -> AppState<FakeNet> {
-        let caps = CapabilitySet { net: Some(NetScope { endpoints: endpoints(LISTED) }), ..Default::default() };
+        let caps =
+            CapabilitySet { net: Some(Box::new(NetScope { endpoints: endpoints(LISTED) })), ..Default::default() };
         if id == 1 {
             return state(net(), &caps);
         }

@@ -1,42 +1,47 @@
-//! The board Akira apps see: the console on UART0, the clock, and eight
-//! logical pins. QEMU's mps2-an386 has no GPIO model, so pins 2 to 7 are
-//! LEDs kept in RAM whose changes are printed, and pins 0 and 1 are
-//! buttons that stay released.
+//! The board Akira apps see: the clock, eight logical pins, the apps'
+//! key-value store, and the log (defmt). QEMU's mps2-an386 has no GPIO
+//! model, so pins 2 to 7 are LEDs kept in RAM whose changes are logged,
+//! and pins 0 and 1 are buttons that stay released.
 //!
 //! | logical pin | what | direction |
 //! |---|---|---|
 //! | 0, 1 | buttons (no input in QEMU) | input |
-//! | 2–7 | LEDs (printed on the console) | output |
+//! | 2–7 | LEDs (logged) | output |
 
 use core::cell::RefCell;
-use core::fmt::Write as _;
 
 use akira_bridge::{
-    AppInfo, Board, Edge, Edges, Errno, Gpio, Instant, Level, MemoryPin, PinBank, PinMode, PinSlot, Trace,
+    AppInfo, Board, Edge, Edges, Errno, FlashKv, Gpio, Instant, KvStore, Level, MemoryPin, PinBank, PinMode, PinSlot,
+    Trace,
 };
+use akira_ota::ram_flash::RamFlash;
 use critical_section::Mutex;
 
-use crate::{clock, uart::Uart};
+use crate::clock;
+
+/// The apps' key-value store: sequential-storage's map on a RAM region
+/// that keeps NOR rules (QEMU has no flash model, so it is empty at boot).
+pub type Kv = FlashKv<RamFlash<'static, 4, 4096>>;
 
 struct State {
-    console: Uart,
     pins: PinBank<MemoryPin, MemoryPin, 8>,
+    kv: Option<Kv>,
     quiet: bool,
 }
 
 static STATE: Mutex<RefCell<Option<State>>> = Mutex::new(RefCell::new(None));
 
-/// The board handle each app's store holds (all share `STATE`).
+/// The board handle each app's store holds (all share one state).
 #[derive(Clone, Copy)]
 pub struct Mps2;
 
 impl Mps2 {
-    /// Sets the board up.
-    pub fn init(console: Uart) -> Mps2 {
+    /// Sets the board up, with the apps' key-value store if there is one.
+    pub fn init(kv: Option<Kv>) -> Mps2 {
         let pins = PinBank::new(core::array::from_fn(|n| {
             if n < 2 { PinSlot::Input(MemoryPin::new(true)) } else { PinSlot::Output(MemoryPin::new(false)) }
         }));
-        critical_section::with(|cs| *STATE.borrow_ref_mut(cs) = Some(State { console, pins, quiet: false }));
+        critical_section::with(|cs| *STATE.borrow_ref_mut(cs) = Some(State { pins, kv, quiet: false }));
         Mps2
     }
 
@@ -46,24 +51,16 @@ impl Mps2 {
     }
 
     fn with<R>(self, f: impl FnOnce(&mut State) -> R) -> R {
-        critical_section::with(|cs| {
-            let mut state = STATE.borrow_ref_mut(cs);
-            // `init` runs before any app: the state is always there.
-            f(state.as_mut().expect("board initialised"))
+        critical_section::with(|cs| match STATE.borrow_ref_mut(cs).as_mut() {
+            Some(state) => f(state),
+            // `init` runs before any app exists.
+            None => crate::exit(false),
         })
     }
 
-    /// Prints a line on the console.
-    pub fn print(self, args: core::fmt::Arguments<'_>) {
-        self.with(|s| {
-            let _ = writeln!(s.console, "{args}");
-        });
+    fn kv<R>(self, f: impl FnOnce(&mut Kv) -> Result<R, Errno>) -> Result<R, Errno> {
+        self.with(|s| s.kv.as_mut().map_or(Err(Errno::Io), f))
     }
-}
-
-fn stamp() -> (u64, u64) {
-    let us = clock::micros();
-    (us / 1_000_000, us % 1_000_000)
 }
 
 impl Board for Mps2 {
@@ -72,22 +69,18 @@ impl Board for Mps2 {
     }
 
     fn log(&mut self, app: &AppInfo, level: Level, message: &str) {
-        let (s, us) = stamp();
-        self.print(format_args!("[{s:>3}.{us:06}] {:<14} {level}: {message}", app.name.as_str()));
+        defmt::println!("{=str} {=str}: {=str}", app.name.as_str(), level.name(), message);
     }
 
     fn trace(&mut self, app: &AppInfo, event: Trace<'_>) {
         if self.with(|s| s.quiet) {
             return;
         }
-        let (s, us) = stamp();
         match event {
-            Trace::PinWritten { pin, high } => self.print(format_args!(
-                "[{s:>3}.{us:06}] {:<14} LED {pin} {}",
-                app.name.as_str(),
-                if high { "on" } else { "off" }
-            )),
-            Trace::Denied(d) => self.print(format_args!("[{s:>3}.{us:06}] {:<14} DENIED {d}", app.name.as_str())),
+            Trace::PinWritten { pin, high } => {
+                defmt::println!("{=str} LED {=u32} {=str}", app.name.as_str(), pin, if high { "on" } else { "off" })
+            }
+            Trace::Denied(d) => defmt::println!("{=str} DENIED {}", app.name.as_str(), d),
             _ => {}
         }
     }
@@ -108,5 +101,20 @@ impl Gpio for Mps2 {
     }
     fn take_edge(&mut self, pin: u32, edges: Edges) -> Result<Option<Edge>, Errno> {
         self.with(|s| s.pins.take_edge(pin, edges))
+    }
+}
+
+impl KvStore for Mps2 {
+    fn get(&mut self, app: &str, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        self.kv(|kv| kv.get(app, key, buf))
+    }
+    fn set(&mut self, app: &str, key: &[u8], value: &[u8], quota: u32) -> Result<(), Errno> {
+        self.kv(|kv| kv.set(app, key, value, quota))
+    }
+    fn remove(&mut self, app: &str, key: &[u8]) -> Result<bool, Errno> {
+        self.kv(|kv| kv.remove(app, key))
+    }
+    fn used(&mut self, app: &str) -> Result<u32, Errno> {
+        self.kv(|kv| kv.used(app))
     }
 }

@@ -5,9 +5,25 @@ use core::ptr::{read_volatile, write_volatile};
 const DATA: usize = 0x00;
 const STATE: usize = 0x04;
 const CTRL: usize = 0x08;
+const INTSTATUS: usize = 0x0C;
 const BAUDDIV: usize = 0x10;
 const TX_FULL: u32 = 1 << 0;
 const RX_FULL: u32 = 1 << 1;
+const TX_RX_ENABLE: u32 = 0b11;
+const RX_INTERRUPT: u32 = 1 << 3;
+const RX_INTERRUPT_STATUS: u32 = 1 << 1;
+
+/// The interrupt of UART1's receiver on mps2-an386 (CMSDK numbering:
+/// UART0 RX 0, TX 1, UART1 RX 2, TX 3).
+#[derive(Clone, Copy)]
+pub struct Uart1Rx;
+
+// SAFETY: 2 is UART1's receive interrupt on this board.
+unsafe impl cortex_m::interrupt::InterruptNumber for Uart1Rx {
+    fn number(self) -> u16 {
+        2
+    }
+}
 
 /// One UART at `base`.
 #[derive(Clone, Copy)]
@@ -15,19 +31,35 @@ pub struct Uart {
     base: usize,
 }
 
-/// UART0: the console.
-pub const UART0: usize = 0x4000_4000;
 /// UART1: the OTA link.
-#[cfg(feature = "validate")]
 pub const UART1: usize = 0x4000_5000;
 
 impl Uart {
+    /// The UART at `base`, as it is.
+    pub const fn at(base: usize) -> Uart {
+        Uart { base }
+    }
+
     /// Enables transmit and receive.
     pub fn new(base: usize) -> Uart {
         let uart = Uart { base };
         uart.set(BAUDDIV, 16);
-        uart.set(CTRL, 0b11);
+        uart.set(CTRL, TX_RX_ENABLE);
         uart
+    }
+
+    /// Raises UART1's receive interrupt when a byte arrives, so that `wfi`
+    /// wakes for it (the handler in `lib.rs` only acknowledges it).
+    pub fn wake_on_receive(&self) {
+        self.set(CTRL, TX_RX_ENABLE | RX_INTERRUPT);
+        // SAFETY: the handler only clears the UART's interrupt status; no
+        // critical section relies on this interrupt being masked.
+        unsafe { cortex_m::peripheral::NVIC::unmask(Uart1Rx) };
+    }
+
+    /// Acknowledges the receive interrupt.
+    pub fn clear_receive_interrupt(&self) {
+        self.set(INTSTATUS, RX_INTERRUPT_STATUS);
     }
 
     fn get(&self, reg: usize) -> u32 {
@@ -50,61 +82,5 @@ impl Uart {
     /// A received byte, if one is waiting.
     pub fn take(&self) -> Option<u8> {
         (self.get(STATE) & RX_FULL != 0).then(|| self.get(DATA) as u8)
-    }
-}
-
-impl core::fmt::Write for Uart {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for b in s.bytes() {
-            if b == b'\n' {
-                self.put(b'\r');
-            }
-            self.put(b);
-        }
-        Ok(())
-    }
-}
-
-impl embedded_io::ErrorType for Uart {
-    type Error = core::convert::Infallible;
-}
-
-impl embedded_io::Read for Uart {
-    /// Waits for at least one byte, then takes what is there.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let first = loop {
-            if let Some(b) = self.take() {
-                break b;
-            }
-            cortex_m::asm::wfi();
-        };
-        buf[0] = first;
-        let mut n = 1;
-        while n < buf.len() {
-            match self.take() {
-                Some(b) => {
-                    buf[n] = b;
-                    n += 1;
-                }
-                None => break,
-            }
-        }
-        Ok(n)
-    }
-}
-
-impl embedded_io::Write for Uart {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        for b in buf {
-            self.put(*b);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
     }
 }
