@@ -5,6 +5,12 @@
 
 extern crate alloc;
 
+#[cfg(feature = "heap")]
+pub mod heap;
+#[cfg(feature = "defmt")]
+pub mod log;
+mod serve;
+
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
