@@ -26,7 +26,7 @@ async fn blink(mut led: Output<'static>) -> ! {
 
 // Akira
 use akira_bridge::{Bridge, PinSlot};
-use akira_caps::{Policy, scope::GpioScope};
+use akira_caps::{Policy, scope::CapabilitySet, scope::GpioScope};
 use akira_device::{Device, DeviceConfig, log};
 use akira_ota::package::{TrustPolicy, TrustedKey, public_key_from_hex};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
@@ -48,14 +48,14 @@ async fn main(spawner: Spawner) {
     let mut pins = core::array::from_fn(|_| PinSlot::Unused);
     pins[2] = PinSlot::Output(Output::new(p.P0_14, Level::High, OutputDrive::Standard));
     let board = defmt::unwrap!(akira_hal_nrf::init(pins, log::console, Default::default()));
-    let mut policy = Policy::deny_all();
-    policy.allow.gpio = Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default()));
-    (policy.allow.timer, policy.allow.log) = (true, true);
-    let keys = [TrustedKey { name: "release", public_key: KEY, policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let mut allow = CapabilitySet::default();
+    allow.gpio = Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default()));
+    (allow.timer, allow.log) = (true, true);
+    let policy = Policy { allow, max_memory: 64 * 1024, max_cpu_budget: 10_000_000 };
+    let trust =
+        TrustPolicy { keys: &[TrustedKey { name: "release", public_key: KEY, policy: &policy }], unsigned: None };
     // The OTA store, the sandbox and the device loop over the VCOM UART.
-    let region = Region { offset: 0xD_0000, size: 0x3_0000 };
-    let flash = BlockingFlash(Nvmc::new(p.NVMC));
+    let (flash, region) = (BlockingFlash(Nvmc::new(p.NVMC)), Region { offset: 0xD_0000, size: 0x3_0000 });
     let store = defmt::unwrap!(Store::open(flash, region, StoreConfig { meta_sectors: 2, slots: 3 }).await);
     let runtime = akira_sandbox::Runtime::new(Default::default(), Bridge::with_builtins(), policy.clone());
     let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), log::note).await;
