@@ -55,7 +55,7 @@ impl<B: Board + Clone, F: NorFlash> Device<'_, B, F> {
                     n => &buf[..n],
                 };
                 while !data.is_empty() {
-                    let (used, reply) = self.receive(data, &mut notes).await;
+                    let (used, reply) = self.receive_with(data, &mut notes).await;
                     data = &data[used..];
                     if let Some(frame) = reply {
                         // Out before the next request: a buffered link
@@ -66,7 +66,7 @@ impl<B: Board + Clone, F: NorFlash> Device<'_, B, F> {
                 }
             }
             let now = self.board.now();
-            let round = self.round(now, &mut notes).await;
+            let round = self.round_with(now, &mut notes).await;
             wake = if round.busy { Some(now) } else { round.next_wake };
         }
     }
