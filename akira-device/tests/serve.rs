@@ -12,13 +12,16 @@ use akira_caps::scope::GpioScope;
 use akira_caps::{Manifest, Policy, Version};
 use akira_device::{Device, DeviceConfig};
 use akira_ota::block_on;
-use akira_ota::frame::{self, MAX_FRAME};
+use akira_ota::frame;
 use akira_ota::package::{self, TrustPolicy, TrustedKey};
 use akira_ota::protocol::{Request, Response};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_ota::testing::SimFlash;
 use akira_sim::{SimBoard, What};
 use ed25519_dalek::SigningKey;
+
+mod common;
+use common::frames;
 
 const SECTORS: usize = 2 + 2 * 4;
 
@@ -109,16 +112,6 @@ impl embedded_io_async::Write for Link {
     async fn flush(&mut self) -> Result<(), LinkError> {
         Ok(())
     }
-}
-
-fn frames(requests: &[Request<'_>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for r in requests {
-        let mut buf = [0u8; MAX_FRAME];
-        let n = frame::encode(r, &mut buf).unwrap();
-        out.extend_from_slice(&buf[..n]);
-    }
-    out
 }
 
 fn key() -> SigningKey {
