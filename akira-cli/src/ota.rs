@@ -8,7 +8,7 @@ use std::time::Duration;
 use akira_caps::manifest::AppName;
 use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
 use akira_ota::package;
-use akira_ota::protocol::{PROTOCOL_VERSION, Request, Response};
+use akira_ota::protocol::{ErrorCode, PROTOCOL_VERSION, Request, Response};
 use clap::Args;
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
@@ -70,9 +70,32 @@ pub fn keygen(out: &Path) -> Result<u8, Failure> {
     write(&secret, format!("{}\n", hex::encode(key.to_bytes())), true)?;
     write(&public, format!("{}\n", hex::encode(pk)), false)?;
     println!("key id {}", hex::encode(package::key_id(&pk)));
-    println!("secret key {} (keep it private)", secret.display());
+    println!("secret key {} (keep it private: whoever has it can sign apps your devices take)", secret.display());
     println!("public key {} (give it to devices: akira sim-device --trust-key)", public.display());
+    warn_if_committable(&secret);
     Ok(0)
+}
+
+/// Warns when a secret key was written inside a git work tree that does not
+/// ignore it, where `git add .` would commit it.
+fn warn_if_committable(secret: &Path) {
+    let dir = secret.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(file) = secret.file_name() else { return };
+    // Exit status 1: not ignored; 0: ignored; 128: not in a work tree (or no git).
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["check-ignore", "--quiet", "--"])
+        .arg(file)
+        .stderr(std::process::Stdio::null())
+        .status();
+    if status.is_ok_and(|s| s.code() == Some(1)) {
+        eprintln!(
+            "akira: warning: {} is in a git work tree that does not ignore it: `git add .` would commit \
+             the secret key; add `*.key` to .gitignore, or keep keys outside the repository",
+            secret.display()
+        );
+    }
 }
 
 /// Arguments of `akira pack`.
@@ -234,7 +257,17 @@ impl Client {
 pub fn device_error(response: Response) -> Failure {
     match response {
         Response::Error { code, detail } => {
-            Failure::Refused(format!("device refused: {} ({}): {detail}", code.as_str(), code.code()))
+            let hint = match code {
+                ErrorCode::Downgrade => {
+                    "\n  the device once had this version or a newer one (anti-rollback, kept after a \
+                     rollback or `device remove`): bump the app's version (Cargo.toml) and pack it \
+                     again; only a device's owner can let an older version in, once with a signed \
+                     `akira device allow-downgrade APP VERSION --key OWNER.key`, or for good with \
+                     DeviceConfig::allow_downgrade (akira sim-device --allow-downgrade)"
+                }
+                _ => "",
+            };
+            Failure::Refused(format!("device refused: {} ({}): {detail}{hint}", code.as_str(), code.code()))
         }
         other => Failure::Usage(format!("unexpected answer: {other:?}")),
     }

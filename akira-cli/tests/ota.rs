@@ -190,7 +190,8 @@ fn push_resumes_after_the_link_drops_and_the_app_runs_then_rollback_confirm_remo
     // Anti-rollback: 0.2.0 was installed once; pushing it again is refused.
     let again = akira(&dir, &["push", "broken.akpkg", "--tcp", &device.address]);
     assert_eq!(again.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("downgrade refused"));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("downgrade refused") && err.contains("bump the app's version"), "{err}");
 
     // A good 0.3.0, rolled back and confirmed by hand, then removed.
     let toml = std::fs::read_to_string(blinky.join("Akira.toml")).unwrap().replace("0.1.0", "0.3.0");

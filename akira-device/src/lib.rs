@@ -5,6 +5,12 @@
 
 extern crate alloc;
 
+#[cfg(feature = "heap")]
+pub mod heap;
+#[cfg(feature = "defmt")]
+pub mod log;
+mod serve;
+
 use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -511,6 +517,12 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
     /// returns how much, and the response frame to write back if a request
     /// was complete; call again with the rest.
     pub async fn receive(&mut self, data: &[u8], mut notes: impl FnMut(Note<'_>)) -> (usize, Option<ReplyFrame>) {
+        self.receive_with(data, &mut notes).await
+    }
+
+    /// [`Device::receive`] with borrowed notes: [`Device::serve`] calls it
+    /// so that the firmware's notes function is compiled in once.
+    async fn receive_with(&mut self, data: &[u8], notes: &mut impl FnMut(Note<'_>)) -> (usize, Option<ReplyFrame>) {
         let (used, done) = self.decoder.push(data);
         let response = match done {
             None => return (used, None),
@@ -528,7 +540,7 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
         let mut buf = [0u8; MAX_FRAME];
         let reply = frame::encode(&response.0, &mut buf).ok().and_then(|n| ReplyFrame::from_slice(&buf[..n]).ok());
         if let Some(outcome) = response.1 {
-            self.apply(outcome, &mut notes).await;
+            self.apply(outcome, notes).await;
         }
         self.verified = None;
         (used, reply)
@@ -540,6 +552,11 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
     /// the apps' own confirmations and rollback requests are carried out
     /// (see [`Device::serve_app_requests`]).
     pub async fn round(&mut self, now: Instant, mut notes: impl FnMut(Note<'_>)) -> Round {
+        self.round_with(now, &mut notes).await
+    }
+
+    /// [`Device::round`] with borrowed notes (see [`Device::receive_with`]).
+    async fn round_with(&mut self, now: Instant, notes: &mut impl FnMut(Note<'_>)) -> Round {
         let mut events: Vec<(AppId, Event)> = Vec::new();
         let round = self.sched.poll(now, |info, event| {
             notes(Note::App { app: info, event });
@@ -553,14 +570,14 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
                 Event::CrashLoop { .. } => {
                     let name = r.name.clone();
                     let trial = self.store.app(&name).is_some_and(|a| !a.confirmed && a.previous.is_some());
-                    if trial && self.rollback(&name, &mut notes).await {
-                        self.start(&name, &mut notes).await;
+                    if trial && self.rollback(&name, notes).await {
+                        self.start(&name, notes).await;
                     }
                 }
                 _ => {}
             }
         }
-        self.serve_requests(&mut notes).await;
+        self.serve_requests(notes).await;
         let due: Vec<AppName> = self
             .running
             .iter()
@@ -569,7 +586,7 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
             .map(|r| r.name.clone())
             .collect();
         for name in due {
-            self.confirm(&name, &mut notes).await;
+            self.confirm(&name, notes).await;
         }
         round
     }

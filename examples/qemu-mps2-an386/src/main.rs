@@ -30,7 +30,7 @@ use akira_ota::ram_flash::RamFlash;
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_qemu_mps2_an386::board::{Kv, Mps2};
 use akira_qemu_mps2_an386::uart::{UART1, Uart};
-use akira_qemu_mps2_an386::{clock, exit, heap, init_heap, stack};
+use akira_qemu_mps2_an386::{clock, exit, heap, init_heap, ram_flash, stack};
 use akira_sandbox::{Event, LoadError, LoadedApp, Runtime, RuntimeConfig};
 use cortex_m_rt::entry;
 use defmt::{info, println, warn};
@@ -68,16 +68,6 @@ fn policy() -> Policy {
     p.allow.sys = true;
     p.allow.storage = Some(StorageScope { quota: 4096 });
     p
-}
-
-/// A RAM region standing in for flash (QEMU has none); `RamFlash` keeps
-/// NOR rules on it. Its contents are gone at reset.
-macro_rules! ram_flash {
-    ($size:expr) => {{
-        static mut MEM: [u8; $size] = [0; $size];
-        // SAFETY: the macro's own static, taken once here.
-        RamFlash::<4, 4096>::new(unsafe { &mut *core::ptr::addr_of_mut!(MEM) })
-    }};
 }
 
 /// Logs what the firmware costs at this point (the size report reads it).
