@@ -11,6 +11,7 @@ pub mod heap;
 pub mod log;
 mod serve;
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -231,13 +232,16 @@ fn load<B: Board>(
 /// faulted ones, rolls a version on trial back when it crash-loops and
 /// confirms it after a healthy run.
 pub struct Device<'t, B: Board + Clone, F: NorFlash> {
-    store: Store<F>,
-    session: Session<'t>,
+    // The store, the session and the frame decoder hold buffers (about
+    // 9 KB together): boxed, a `Device` is small enough to be returned and
+    // moved without a copy of them on the stack of a 24 KB firmware.
+    store: Box<Store<F>>,
+    session: Box<Session<'t>>,
     trust: &'t TrustPolicy<'t>,
     sched: Scheduler<B>,
     board: B,
     config: DeviceConfig,
-    decoder: FrameDecoder<MAX_FRAME>,
+    decoder: Box<FrameDecoder<MAX_FRAME>>,
     running: Vec<Running>,
     /// The app the install check loaded, and whether it was validated.
     verified: Option<(LoadedApp, bool)>,
@@ -261,8 +265,8 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
         mut notes: impl FnMut(Note<'_>),
     ) -> Self {
         let mut device = Device {
-            store,
-            session: Session::new(
+            store: Box::new(store),
+            session: Box::new(Session::new(
                 trust,
                 SessionConfig {
                     device: config.device,
@@ -270,12 +274,12 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
                     validator: VALIDATES,
                     backoff: config.backoff,
                 },
-            ),
+            )),
             trust,
             sched: Scheduler::new(runtime),
             board,
             config,
-            decoder: FrameDecoder::new(),
+            decoder: Box::new(FrameDecoder::new()),
             running: Vec::new(),
             verified: None,
             ota: None,
@@ -380,7 +384,7 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
 
     /// Stops the apps and gives the store back.
     pub fn into_store(self) -> Store<F> {
-        self.store
+        *self.store
     }
 
     /// The scheduler running the apps.

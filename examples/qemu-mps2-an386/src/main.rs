@@ -53,8 +53,9 @@ const STORE_SIZE: usize = 128 * 1024;
 /// The apps' key-value store.
 const KV_SIZE: usize = 16 * 1024;
 
-/// The device this firmware runs.
-type QemuDevice = Device<'static, Mps2, BlockingFlash<RamFlash<'static, 4, 4096>>>;
+/// The store's flash and the device this firmware runs.
+type QemuFlash = BlockingFlash<RamFlash<'static, 4, 4096>>;
+type QemuDevice = Device<'static, Mps2, QemuFlash>;
 
 /// What this device lets apps have: LEDs 2 to 7, the buttons, the timer,
 /// the console, 4 KiB each in the key-value store, 64 KiB of memory.
@@ -156,15 +157,32 @@ fn preinstalled(device: &QemuDevice, policy: &Policy) -> Result<LoadedApp, LoadE
 /// The device goes to the heap as soon as it exists.
 #[inline(never)]
 fn boot(runtime: Runtime<Mps2>, board: Mps2, trust: &'static TrustPolicy<'static>) -> Box<QemuDevice> {
+    start(open_store(), runtime, board, trust)
+}
+
+// Opening the store and starting the device are separate frames: each
+// holds a future of several KB while it is built, and one frame holding
+// both would add them up on the stack.
+#[inline(never)]
+fn open_store() -> Store<QemuFlash> {
     let flash = BlockingFlash(ram_flash!(STORE_SIZE));
     let region = Region { offset: 0, size: STORE_SIZE as u32 };
-    let store = match block_on(boxed(Store::open(flash, region, StoreConfig { meta_sectors: 2, slots: 3 }))) {
+    match block_on(boxed(Store::open(flash, region, StoreConfig { meta_sectors: 2, slots: 3 }))) {
         Ok(store) => store,
         Err(e) => {
             warn!("OTA store: {}", e);
             exit(false)
         }
-    };
+    }
+}
+
+#[inline(never)]
+fn start(
+    store: Store<QemuFlash>,
+    runtime: Runtime<Mps2>,
+    board: Mps2,
+    trust: &'static TrustPolicy<'static>,
+) -> Box<QemuDevice> {
     Box::new(block_on(boxed(Device::new(store, runtime, board, trust, DeviceConfig::default(), note))))
 }
 
