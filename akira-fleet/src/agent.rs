@@ -100,6 +100,10 @@ impl<const P: usize, A> From<MqttError<'_, P, A>> for AgentError {
     }
 }
 
+/// The largest MQTT packet the agent takes (the broker drops larger ones
+/// for it): a package chunk of up to 4 KiB with its topic fits.
+pub const MAX_PACKET: u32 = 8 * 1024;
+
 /// The MQTT client the agent uses: 4 subscriptions, 8 incoming and 8
 /// outgoing QoS 1 messages in flight, no properties or aliases kept.
 type MqttClient<'c, N> = Client<'c, 'c, N, AllocBuffer, 4, 8, 8, 0, 0, 0, 0>;
@@ -292,6 +296,7 @@ impl Agent {
         let keep_alive_s = config.keep_alive.as_secs().clamp(1, u16::MAX.into()) as u16;
         let mut options = ConnectOptions::new()
             .clean_start()
+            .maximum_packet_size(NonZero::<u32>::new(MAX_PACKET).unwrap_or(NonZero::<u32>::MIN))
             .keep_alive(KeepAlive::Seconds(NonZero::new(keep_alive_s).unwrap_or(NonZero::<u16>::MIN)))
             .will(
                 WillOptions::new(
