@@ -118,6 +118,14 @@ impl Fleet {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let lines = self.lines();
+            eprintln!(
+                "--- the devices' last lines ({}):\n{}",
+                self.group,
+                lines[lines.len().saturating_sub(60)..].join("\n")
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

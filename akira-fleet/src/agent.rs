@@ -114,9 +114,15 @@ struct Download {
     offset: u32,
     /// The chunk subscribed to.
     chunk: u32,
-    /// When that chunk was asked for.
+    /// When that chunk was first asked for.
     since: Instant,
+    /// When it was last asked for.
+    asked: Instant,
 }
+
+/// A chunk not delivered this long after subscribing is asked for again
+/// (subscribing anew makes the broker send the retained chunk again).
+const CHUNK_RETRY: Duration = Duration::from_secs(3);
 
 /// What the agent learns from the device's notes.
 #[derive(Default)]
@@ -343,7 +349,8 @@ impl Agent {
                 until = until.min(r);
             }
             if let Some(d) = &self.download {
-                until = until.min(d.since.saturating_add(config.chunk_timeout));
+                until =
+                    until.min(d.since.saturating_add(config.chunk_timeout)).min(d.asked.saturating_add(CHUNK_RETRY));
             }
             if let Either::First(header) = select(client.poll_header(), idle(Some(until))).await {
                 let event = client.poll_body(header?).await?;
@@ -377,6 +384,13 @@ impl Agent {
             }
             if self.download.as_ref().is_some_and(|d| now.saturating_since(d.since) >= config.chunk_timeout) {
                 self.give_up(&mut client, Phase::Missing).await?;
+            }
+            if let (Some(d), Some(a)) = (self.download.as_mut(), &self.assignment)
+                && now.saturating_since(d.asked) >= CHUNK_RETRY
+            {
+                d.asked = now;
+                let qos1 = SubscriptionOptions::new().at_least_once();
+                client.subscribe(filter(&topic::chunk(&a.package, d.chunk)), &qos1).await?;
             }
             if self.tracker.dirty {
                 let mut buf = [0u8; MAX_STATE];
@@ -490,7 +504,8 @@ impl Agent {
         match ask(device, &mut self.tracker, notes, &request).await {
             Some(Response::Resume { offset }) if a.chunk > 0 => {
                 let chunk = offset / a.chunk;
-                self.download = Some(Download { offset, chunk, since: device.board().now() });
+                let now = device.board().now();
+                self.download = Some(Download { offset, chunk, since: now, asked: now });
                 self.tracker.set_phase(Phase::Downloading { received: offset });
                 let qos1 = SubscriptionOptions::new().at_least_once();
                 client.subscribe(filter(&topic::chunk(&a.package, chunk)), &qos1).await?;
@@ -565,7 +580,8 @@ impl Agent {
             Phase::Downloading { received } => received,
             _ => 0,
         });
-        *d = Download { offset, chunk: next, since: device.board().now() };
+        let now = device.board().now();
+        *d = Download { offset, chunk: next, since: now, asked: now };
         // Progress in quarters: enough to watch, few messages.
         if offset.saturating_sub(last) >= a.size / 4 {
             self.tracker.set_phase(Phase::Downloading { received: offset });
