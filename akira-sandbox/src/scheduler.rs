@@ -92,6 +92,11 @@ pub struct Round {
     pub next_wake: Option<Instant>,
     /// Apps that will run again (running, waiting or backing off).
     pub live: usize,
+    /// Fuel used in the round (instructions and host calls) by apps that
+    /// can run again at once: their slice ended, they yielded or slept
+    /// zero. While apps compete for the CPU this way, a simulator on
+    /// virtual time advances its clock by it.
+    pub busy_fuel: u64,
 }
 
 struct Slot<B: Board> {
@@ -293,7 +298,7 @@ impl<B: Board + Clone> Scheduler<B> {
     /// happens to `on_event`.
     pub fn poll(&mut self, now: Instant, mut on_event: impl FnMut(&AppInfo, &Event)) -> Round {
         self.serve_lifecycle(now, &mut on_event);
-        let mut round = Round { busy: false, next_wake: None, live: 0 };
+        let mut round = Round { busy: false, next_wake: None, live: 0, busy_fuel: 0 };
         let wake = |t: Instant, round: &mut Round| {
             round.next_wake = Some(round.next_wake.map_or(t, |w| w.min(t)));
         };
@@ -334,7 +339,17 @@ impl<B: Board + Clone> Scheduler<B> {
                     }
                 }
             }
+            let before = instance.usage().fuel;
             let step = instance.step();
+            let runnable = match &step {
+                Step::Yielded => true,
+                Step::Waiting(w) => w.kind == WaitKind::Yield || (w.kind == WaitKind::Sleep && w.until <= now),
+                _ => false,
+            };
+            if runnable {
+                let used = instance.usage().fuel.saturating_sub(before);
+                round.busy_fuel = round.busy_fuel.saturating_add(used);
+            }
             let status = match step {
                 Step::Yielded => {
                     round.busy = true;

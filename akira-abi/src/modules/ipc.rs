@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{I32, I64, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:ipc` module.
 pub static IPC: Module = Module {
@@ -31,6 +31,7 @@ with an empty mailbox and no subscriptions."#,
             params: &[Param::new("topic", I32), Param::new("data", Ptr(Pointee::ConstVoid)), Param::new("len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`publish(topic, ptr, len)`: copies the `len` bytes into the mailbox of every app subscribed to the topic. If any of those mailboxes is full, nobody gets it and the call returns `AKIRA_ENOSPC` at once (a sender never waits for a slow receiver; retrying cannot duplicate). `len` beyond the firmware's message size is `AKIRA_E2BIG`. Returns the number of subscribers reached (0 when none)."#,
             #[cfg(feature = "docs")]
@@ -45,6 +46,7 @@ wait) and returns topic << 16 | length: see AKIRA_IPC_TOPIC / _LEN."#,
             params: &[Param::new("topic", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`subscribe(topic)`: starts delivering the topic to this app's mailbox. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -55,6 +57,7 @@ wait) and returns topic << 16 | length: see AKIRA_IPC_TOPIC / _LEN."#,
             params: &[Param::new("topic", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`unsubscribe(topic)`: stops it (messages already queued stay). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -65,6 +68,7 @@ wait) and returns topic << 16 | length: see AKIRA_IPC_TOPIC / _LEN."#,
             params: &[Param::new("buf", Ptr(Pointee::Void)), Param::new("cap", U32), Param::new("timeout_us", I64)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`receive(ptr, cap, timeout_us)`: takes the oldest message in the mailbox into `ptr`; if there is none, suspends the app until one arrives or `timeout_us` passes (`AKIRA_ETIMEDOUT`; `< 0` no timeout, `0` do not wait). A message longer than `cap` is `AKIRA_E2BIG` and stays queued. Returns `topic << 16 \| len`, `topic` being the index in the app's `subscribe` list."#,
             #[cfg(feature = "docs")]
@@ -75,6 +79,7 @@ wait) and returns topic << 16 | length: see AKIRA_IPC_TOPIC / _LEN."#,
             params: &[],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"`pending()`: messages waiting in the app's mailbox."#,
             #[cfg(feature = "docs")]

@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Stable;
 use crate::Type::{I32, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:log` module.
 pub static LOG: Module = Module {
@@ -17,6 +17,7 @@ pub static LOG: Module = Module {
         params: &[Param::new("level", I32), Param::new("text", Ptr(Pointee::ConstChar)), Param::new("len", U32)],
         result: Ret::I32,
         stability: Stable,
+        cost: Cost::bytes(50, 1, 8),
         #[cfg(feature = "docs")]
         doc: r#"`write(level, ptr, len)`: one console line of UTF-8 text at `level` 0 error, 1 warn, 2 info, 3 debug, 4 trace. At most 1024 bytes (`AKIRA_E2BIG`); a bad level is `AKIRA_EINVAL`. Returns 0."#,
         #[cfg(feature = "docs")]

@@ -5,6 +5,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Level};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, memory_and_state, reply};
 
@@ -29,6 +30,7 @@ fn write<B: Board>(c: &mut Caller<'_, AppState<B>>, level: u32, ptr: u32, len: u
     }
     let (memory, state) = memory_and_state(c)?;
     let message = memory.str(ptr, len)?;
+    state.work(u64::from(len));
     let info = state.info().clone();
     state.board_mut().log(&info, level, message);
     Ok(0)
@@ -40,7 +42,7 @@ impl<B: Board> HostModule<B> for Log {
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
-        linker.func_wrap(SPEC.import, "write", |mut c: Caller<'_, AppState<B>>, level: u32, ptr: u32, len: u32| {
+        host_fn!(linker, SPEC, "write", |c: Caller<'_, AppState<B>>, level: u32, ptr: u32, len: u32| {
             reply(write(&mut c, level, ptr, len))
         })?;
         Ok(())

@@ -25,6 +25,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, memory_and_state, reply};
@@ -38,6 +39,18 @@ pub use flash::{FlashKv, FlashKvError};
 pub const MAX_KEY: usize = 32;
 /// Longest value, in bytes.
 pub const MAX_VALUE: usize = 256;
+
+/// Bytes of bookkeeping a write puts on flash beside the app's name, key
+/// and value (an item header, lengths, a tag, padding to the flash word):
+/// what [`flash_bytes`] adds per write.
+pub const ITEM_OVERHEAD: u32 = 16;
+
+/// The bytes a write of `key` and `value` (`None`: a removal marker) by
+/// app `app` puts on flash: what the write is charged ([`crate::charge`])
+/// and counts against the app's flash write budget.
+pub fn flash_bytes(app: &str, key: &[u8], value: Option<&[u8]>) -> u32 {
+    ITEM_OVERHEAD + (app.len() + key.len() + value.map_or(0, <[u8]>::len)) as u32
+}
 
 /// The board's key-value store, shared by every app and kept apart by app
 /// name. Errors are the codes apps see: [`Errno::NoSpace`] when a write
@@ -106,6 +119,9 @@ fn get<B: Board + KvStore>(
     let app = state.info().name.clone();
     let got = state.board_mut().get(&app, &k[..n], buf);
     let result = got.and_then(|len| len.ok_or(Errno::NoSuchResource));
+    if let Ok(len) = result {
+        state.work(len.min(buf.len()) as u64);
+    }
     traced(state, StorageOp::Get, &k[..n], *result.as_ref().unwrap_or(&0), result.map(|_| ()));
     Ok(result? as i32)
 }
@@ -126,6 +142,7 @@ fn set<B: Board + KvStore>(
     let result = state.board_mut().set(&app, &k[..n], value, quota);
     traced(state, StorageOp::Set, &k[..n], value.len(), result);
     result?;
+    state.work(flash_bytes(&app, &k[..n], Some(value)).into());
     Ok(0)
 }
 
@@ -141,6 +158,7 @@ fn remove<B: Board + KvStore>(
         state.board_mut().remove(&app, &k[..n]).and_then(|found| found.then_some(()).ok_or(Errno::NoSuchResource));
     traced(state, StorageOp::Remove, &k[..n], 0, result);
     result?;
+    state.work(flash_bytes(&app, &k[..n], None).into());
     Ok(0)
 }
 
@@ -155,19 +173,19 @@ impl<B: Board + KvStore> HostModule<B> for StorageModule {
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
-        let m = SPEC.import;
-        linker.func_wrap(m, "get", |mut c: Caller<'_, AppState<B>>, kp: u32, kl: u32, bp: u32, bl: u32| {
+        host_fn!(linker, SPEC, "get", |c: Caller<'_, AppState<B>>, kp: u32, kl: u32, bp: u32, bl: u32| {
             reply(memory_and_state(&mut c).and_then(|(mut mem, s)| get(&mut mem, s, (kp, kl), (bp, bl))))
         })?;
-        linker.func_wrap(m, "set", |mut c: Caller<'_, AppState<B>>, kp: u32, kl: u32, vp: u32, vl: u32| {
+        host_fn!(linker, SPEC, "set", |c: Caller<'_, AppState<B>>, kp: u32, kl: u32, vp: u32, vl: u32| {
             reply(memory_and_state(&mut c).and_then(|(mut mem, s)| set(&mut mem, s, (kp, kl), (vp, vl))))
         })?;
-        linker.func_wrap(m, "remove", |mut c: Caller<'_, AppState<B>>, kp: u32, kl: u32| {
+        host_fn!(linker, SPEC, "remove", |c: Caller<'_, AppState<B>>, kp: u32, kl: u32| {
             reply(memory_and_state(&mut c).and_then(|(mut mem, s)| remove(&mut mem, s, kp, kl)))
         })?;
-        linker.func_wrap(m, "used", |mut c: Caller<'_, AppState<B>>| used(c.data_mut()))?;
-        linker
-            .func_wrap(m, "quota", |c: Caller<'_, AppState<B>>| i64::from(c.data().guard().grants().storage_quota()))?;
+        host_fn!(linker, SPEC, "used", |c: Caller<'_, AppState<B>>| used(c.data_mut()))?;
+        host_fn!(linker, SPEC, "quota", |c: Caller<'_, AppState<B>>| i64::from(
+            c.data().guard().grants().storage_quota()
+        ))?;
         Ok(())
     }
 }
