@@ -115,6 +115,7 @@ pub struct Scheduler<B: Board + Clone> {
     slots: Vec<Slot<B>>,
     next_id: u16,
     lifecycle: Option<&'static dyn Lifecycle>,
+    storage_capacity: Option<u32>,
 }
 
 /// What `akira:app.status` reports for a scheduler status.
@@ -132,7 +133,34 @@ fn app_status(status: &Status) -> AppStatus {
 impl<B: Board + Clone> Scheduler<B> {
     /// A scheduler with no apps.
     pub fn new(runtime: Runtime<B>) -> Self {
-        Scheduler { runtime, slots: Vec::new(), next_id: 0, lifecycle: None }
+        Scheduler { runtime, slots: Vec::new(), next_id: 0, lifecycle: None, storage_capacity: None }
+    }
+
+    /// The key-value store's capacity in bytes of keys and values
+    /// (`akira_bridge::KvStore::capacity`): from now on an app is spawned
+    /// only if its storage quota fits beside those of the apps already
+    /// here (one quota per app name: an app's new version replaces its
+    /// old one), so every app can always use its whole quota, whatever
+    /// the others store ([`LoadError::StorageQuota`]).
+    pub fn set_storage_capacity(&mut self, bytes: u32) {
+        self.storage_capacity = Some(bytes);
+    }
+
+    /// Whether `app`'s storage quota fits beside the other apps' quotas.
+    fn check_quota(&self, app: &LoadedApp) -> Result<(), LoadError> {
+        let Some(capacity) = self.storage_capacity else { return Ok(()) };
+        let name = &app.manifest().name;
+        let mut taken: Vec<(&str, u32)> = Vec::new();
+        for slot in self.slots.iter().filter(|s| s.app.manifest().name != *name) {
+            let other = slot.app.manifest();
+            if !taken.iter().any(|(n, _)| *n == other.name.as_str()) {
+                taken.push((other.name.as_str(), slot.app.grants().storage_quota()));
+            }
+        }
+        let used = taken.iter().fold(0u32, |sum, (_, q)| sum.saturating_add(*q));
+        let free = capacity.saturating_sub(used);
+        let asked = app.grants().storage_quota();
+        if asked > free { Err(LoadError::StorageQuota { asked, free }) } else { Ok(()) }
     }
 
     /// Serves `table`, the one the firmware's `akira:app` module
@@ -229,6 +257,7 @@ impl<B: Board + Clone> Scheduler<B> {
     /// Instantiates `app` on `board` and adds it; it runs from the next
     /// round.
     pub fn spawn(&mut self, app: LoadedApp, board: B, policy: RestartPolicy) -> Result<AppId, LoadError> {
+        self.check_quota(&app)?;
         let id = AppId(self.next_id);
         let now = board.now();
         let instance = self.runtime.instantiate(&app, id.0, board.clone())?;

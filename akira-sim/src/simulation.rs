@@ -59,14 +59,14 @@ pub struct Simulation {
 
 impl Simulation {
     /// A simulation of `runtime`'s apps on `board`.
+    /// Apps are spawned only if their storage quotas fit the board's store
+    /// together ([`Scheduler::set_storage_capacity`]).
     pub fn new(runtime: Runtime<SimBoard>, board: SimBoard) -> Simulation {
-        Simulation {
-            scheduler: Scheduler::new(runtime),
-            board,
-            script: VecDeque::new(),
-            cpu_fuel_per_us: CPU_FUEL_PER_US,
-            cpu_fuel_carry: 0,
+        let mut scheduler = Scheduler::new(runtime);
+        if let Ok(capacity) = akira_bridge::KvStore::capacity(&mut board.clone()) {
+            scheduler.set_storage_capacity(capacity);
         }
+        Simulation { scheduler, board, script: VecDeque::new(), cpu_fuel_per_us: CPU_FUEL_PER_US, cpu_fuel_carry: 0 }
     }
 
     /// Sets how fast the simulated CPU runs apps on virtual time, in fuel

@@ -114,7 +114,7 @@ const WORK: &[Work] = &[
 fn manifest(port: u16) -> Manifest {
     let mut m = Manifest::new(AppName::try_from("probe").unwrap(), Version::new(0, 1, 0));
     let mut caps = CapabilitySet::everything();
-    caps.storage = Some(StorageScope { quota: 4096 });
+    caps.storage = Some(StorageScope::with_quota(4096));
     // Every device address (a policy's FULL set has reserved ones).
     let devices: AddrSet = (0x08..=0x77).collect();
     caps.i2c = Some(I2cScope { buses: [devices; 4] });

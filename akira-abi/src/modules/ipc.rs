@@ -24,7 +24,9 @@ firmware chooses how many and how large; the simulator and the default
 `IpcBroker` keep 4 messages of at most 64 bytes). Messages are copied,
 never shared; an app receives messages published after it subscribed,
 including its own on a topic it also subscribes to. A restarted app starts
-with an empty mailbox and no subscriptions."#,
+with an empty mailbox and no subscriptions. A slow subscriber never blocks
+the others: when its mailbox is full, a new message replaces its oldest
+one, and the loss is counted for it (`lost`)."#,
     functions: &[
         Function {
             name: "publish",
@@ -33,11 +35,11 @@ with an empty mailbox and no subscriptions."#,
             stability: Experimental,
             cost: Cost::bytes(50, 1, 16),
             #[cfg(feature = "docs")]
-            doc: r#"`publish(topic, ptr, len)`: copies the `len` bytes into the mailbox of every app subscribed to the topic. If any of those mailboxes is full, nobody gets it and the call returns `AKIRA_ENOSPC` at once (a sender never waits for a slow receiver; retrying cannot duplicate). `len` beyond the firmware's message size is `AKIRA_E2BIG`. Returns the number of subscribers reached (0 when none)."#,
+            doc: r#"`publish(topic, ptr, len)`: copies the `len` bytes into the mailbox of every app subscribed to the topic. A full mailbox drops its oldest message to take it (the subscriber sees the count with `lost`): a sender never waits for, nor is refused by, a slow receiver. `len` beyond the firmware's message size is `AKIRA_E2BIG`. Returns the number of subscribers reached (0 when none)."#,
             #[cfg(feature = "docs")]
             c_doc: r#"Topics are indices into the app's own `publish` / `subscribe` lists in
-Akira.toml. publish returns the number of subscribers reached
-(AKIRA_ENOSPC, nothing sent, when one of them is full). receive suspends
+Akira.toml. publish returns the number of subscribers reached (a full
+mailbox drops its oldest message: see lost). receive suspends
 the app until a message arrives (timeout_us < 0: no timeout; 0: do not
 wait) and returns topic << 16 | length: see AKIRA_IPC_TOPIC / _LEN."#,
         },
@@ -85,6 +87,17 @@ wait) and returns topic << 16 | length: see AKIRA_IPC_TOPIC / _LEN."#,
             #[cfg(feature = "docs")]
             c_doc: r#""#,
         },
+        Function {
+            name: "lost",
+            params: &[],
+            result: Ret::I32,
+            stability: Experimental,
+            cost: Cost::fixed(20),
+            #[cfg(feature = "docs")]
+            doc: r#"`lost()`: messages dropped from the app's mailbox (oldest first, to make room for newer ones) since the last call, which resets the count."#,
+            #[cfg(feature = "docs")]
+            c_doc: r#"Messages dropped from the app's full mailbox since the last call."#,
+        },
     ],
     c_items: &[
         CItem::Import("publish"),
@@ -92,6 +105,7 @@ wait) and returns topic << 16 | length: see AKIRA_IPC_TOPIC / _LEN."#,
         CItem::Import("unsubscribe"),
         CItem::Import("receive"),
         CItem::Import("pending"),
+        CItem::Import("lost"),
         CItem::Text(
             r#"#define AKIRA_IPC_TOPIC(received) ((int32_t)(received) >> 16)
 #define AKIRA_IPC_LEN(received) ((int32_t)(received) & 0xffff)"#,

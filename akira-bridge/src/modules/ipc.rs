@@ -14,8 +14,9 @@
 //! bounded queue of fixed-size message slots (`DEPTH` messages of at most
 //! `SIZE` bytes), so publishing copies the message into each subscriber's
 //! slot and never allocates. A publish that finds a subscriber's queue
-//! full delivers to nobody and returns `AKIRA_ENOSPC` at once: a sender is
-//! never blocked by a slow receiver. `receive` suspends the app (a module
+//! full drops that subscriber's oldest message to make room and counts the
+//! loss for it (`lost`): a slow receiver never blocks a sender nor the
+//! other receivers. `receive` suspends the app (a module
 //! wait, as a UART read) until a message arrives or its timeout passes,
 //! then copies the message straight into the app's buffer.
 //!
@@ -196,6 +197,9 @@ impl<B: Board> HostModule<B> for IpcModule {
                 memory_and_state(&mut c)
                     .and_then(|(mut mem, s)| receive(broker, module, slot, &mut mem, s, ptr, cap, timeout_us)),
             )
+        })?;
+        host_fn!(linker, SPEC, "lost", move |c: C<'_, B>| -> i32 {
+            broker.take_lost(slot).min(i32::MAX as u32) as i32
         })?;
         host_fn!(linker, SPEC, "pending", move |c: C<'_, B>| -> i32 {
             broker.pending(slot).min(i32::MAX as usize) as i32

@@ -172,6 +172,11 @@ fn connect<B: Board + Net>(
     while let Some(handle) = sockets.take_stale(app) {
         state.board_mut().close(handle);
     }
+    // The app's share of the firmware's socket table (its manifest's
+    // `sockets`, within the policy): no app can take every socket.
+    if sockets.held(app) >= usize::from(state.guard().grants().net_sockets()) {
+        return Err(Errno::Busy.into());
+    }
     let handle = state.board_mut().open(transport, &e.host, port);
     state.trace(Trace::NetOpen { endpoint, host: &e.host, port, result: handle.map(drop) });
     let handle = handle?;

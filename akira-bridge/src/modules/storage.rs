@@ -76,6 +76,12 @@ pub trait KvStore {
     /// implementation may count more, such as the keys of removed items
     /// it still keeps; [`FlashKv`] documents what it counts).
     fn used(&mut self, app: &str) -> Result<u32, Errno>;
+
+    /// The key and value bytes the store holds for sure, whatever the
+    /// apps write: the sum of the quotas granted may not pass it (the
+    /// scheduler checks, `akira_sandbox::Scheduler::set_storage_capacity`).
+    /// [`FlashKv`] documents how it counts.
+    fn capacity(&mut self) -> Result<u32, Errno>;
 }
 
 pub use crate::board::StorageOp;
@@ -102,6 +108,21 @@ fn key(memory: &GuestMemory<'_>, ptr: u32, len: u32) -> Result<([u8; MAX_KEY], u
     let mut out = [0u8; MAX_KEY];
     out[..len as usize].copy_from_slice(memory.bytes(ptr, len)?);
     Ok((out, len as usize))
+}
+
+/// Charges a write of `bytes` to the app's hourly flash write budget: past
+/// it the write is refused with [`Errno::Busy`] (the denial counted and
+/// reported; no strict-mode fault: the app was granted storage, it only
+/// writes too often).
+fn budgeted<B: Board>(state: &mut AppState<B>, bytes: u32) -> Result<(), Refusal> {
+    let now = state.board().now().as_micros();
+    match state.guard_mut().flash_write(now, bytes) {
+        Ok(()) => Ok(()),
+        Err(denial) => {
+            state.trace(Trace::Denied(&denial));
+            Err(Errno::Busy.into())
+        }
+    }
 }
 
 fn traced<B: Board>(state: &mut AppState<B>, op: StorageOp, key: &[u8], len: usize, result: Result<(), Errno>) {
@@ -138,11 +159,13 @@ fn set<B: Board + KvStore>(
     }
     let value = memory.bytes(vptr, vlen)?;
     let app = state.info().name.clone();
+    let bytes = flash_bytes(&app, &k[..n], Some(value));
+    budgeted(state, bytes)?;
     let quota = state.guard().grants().storage_quota();
     let result = state.board_mut().set(&app, &k[..n], value, quota);
     traced(state, StorageOp::Set, &k[..n], value.len(), result);
     result?;
-    state.work(flash_bytes(&app, &k[..n], Some(value)).into());
+    state.work(bytes.into());
     Ok(0)
 }
 
@@ -154,11 +177,14 @@ fn remove<B: Board + KvStore>(
 ) -> Result<i32, Refusal> {
     let (k, n) = key(memory, kptr, klen)?;
     let app = state.info().name.clone();
+    // A removal writes a marker: charged as one.
+    let bytes = flash_bytes(&app, &k[..n], None);
+    budgeted(state, bytes)?;
     let result =
         state.board_mut().remove(&app, &k[..n]).and_then(|found| found.then_some(()).ok_or(Errno::NoSuchResource));
     traced(state, StorageOp::Remove, &k[..n], 0, result);
     result?;
-    state.work(flash_bytes(&app, &k[..n], None).into());
+    state.work(bytes.into());
     Ok(0)
 }
 
@@ -225,6 +251,9 @@ mod tests {
         fn used(&mut self, app: &str) -> Result<u32, Errno> {
             self.kv.borrow_mut().used(app)
         }
+        fn capacity(&mut self) -> Result<u32, Errno> {
+            self.kv.borrow_mut().capacity()
+        }
     }
 
     fn store() -> Shared {
@@ -232,7 +261,7 @@ mod tests {
     }
 
     fn app_on(kv: &Shared, name: &str, quota: u32) -> AppState<Kv> {
-        let caps = CapabilitySet { storage: Some(StorageScope { quota }), ..Default::default() };
+        let caps = CapabilitySet { storage: Some(StorageScope::with_quota(quota)), ..Default::default() };
         let info = AppInfo { id: 1, name: AppName::try_from(name).unwrap(), version: Version::new(1, 0, 0) };
         let board = Kv { rec: Recorder::default(), kv: kv.clone() };
         AppState::new(info, Guard::new(Grants::compile(&caps)), board, AppLimits::new(65536, 16))
@@ -320,5 +349,26 @@ mod tests {
         assert_eq!(code(set(&mut mem, &mut s, (0, 2), (8, 4))), 0, "shrinking it frees room");
         assert_eq!(used(&mut s), 10);
         assert_eq!(code(get(&mut mem, &mut s, (0, 2), (0, 0))), 4, "the refused write left the smaller value");
+    }
+
+    #[test]
+    fn writes_past_the_hourly_budget_are_busy_and_counted() {
+        let mut s = app("a", 4096);
+        let caps =
+            CapabilitySet { storage: Some(StorageScope { quota: 4096, writes_per_hour: 300 }), ..Default::default() };
+        *s.guard_mut() = Guard::new(Grants::compile(&caps));
+        let mut backing = [0u8; 300];
+        let mut mem = GuestMemory::new(&mut backing);
+        // 16 bytes of bookkeeping, the name, the key and 200 value bytes.
+        assert_eq!(flash_bytes("a", b"k", Some(&[0; 200])), 218);
+        assert_eq!(code(set(&mut mem, &mut s, (0, 1), (8, 200))), 0, "218 of 300 bytes this hour");
+        assert_eq!(code(set(&mut mem, &mut s, (0, 1), (8, 200))), Errno::Busy.code(), "436 > 300");
+        assert_eq!(code(remove(&mut mem, &mut s, 0, 1)), 0, "a marker (18 bytes) still fits");
+        assert_eq!(s.guard().total_denials(), 1, "the refused write is counted");
+        assert_eq!(
+            code(get(&mut mem, &mut s, (0, 1), (0, 0))),
+            Errno::NoSuchResource.code(),
+            "the removal was written"
+        );
     }
 }
