@@ -100,14 +100,19 @@ impl Medium {
     }
 
     fn leave(&mut self, peer: &Peer) {
-        for app in &peer.apps {
-            self.air.remove(radio_id(peer.device, *app));
-            self.ble.remove(radio_id(peer.device, *app));
+        self.leave_apps(peer.device, &peer.apps);
+    }
+
+    fn leave_apps(&mut self, device: u16, apps: &BTreeSet<u16>) {
+        for app in apps {
+            self.air.remove(radio_id(device, *app));
+            self.ble.remove(radio_id(device, *app));
         }
     }
 
-    /// Answers a radio call from `peer`'s app.
-    fn answer(&mut self, peer: &mut Peer, call: Up) -> Option<Reply> {
+    /// Answers a radio call from an app of device `device`, whose apps
+    /// that used the air are `apps`.
+    fn answer(&mut self, device: u16, apps: &mut BTreeSet<u16>, call: Up) -> Option<Reply> {
         let now = self.now;
         let code = |r: Result<(), Errno>| r.map_err(Errno::code);
         let app = match &call {
@@ -124,8 +129,8 @@ impl Medium {
             | Up::BleRelease { app } => *app,
             Up::Hello { .. } | Up::Done { .. } | Up::Leave => return None,
         };
-        peer.apps.insert(app);
-        let radio = radio_id(peer.device, app);
+        apps.insert(app);
+        let radio = radio_id(device, app);
         let deadline = |us: u64| Instant::from_micros(us);
         Some(match call {
             Up::RfConfigure { config, .. } => match config.config() {
@@ -199,7 +204,7 @@ impl Medium {
                 Err(FrameError::Closed) => return Err("disconnected".into()),
                 Err(e) => return Err(format!("protocol error: {e}")),
             };
-            let Some(reply) = self.answer(peer, call) else {
+            let Some(reply) = self.answer(peer.device, &mut peer.apps, call) else {
                 return Err("protocol error: unexpected message during its turn".into());
             };
             let reply = Down::Reply { deliveries: self.deliveries(), reply };
@@ -322,4 +327,34 @@ impl Hub {
             let _ = send(&mut p.stream, &Down::End { stalled });
         }
     }
+}
+
+/// Runs a hub's side of the protocol over untrusted bytes, for the fuzz
+/// target `air_protocol` (not an API): `input` is a sequence of frames,
+/// each a little-endian `u16` length and the frame. Each frame is decoded
+/// as a device's message and answered as a hub answers it (the reply
+/// encoded as it would be sent), and decoded as a hub's message as a
+/// device would; time moves a millisecond per frame.
+#[doc(hidden)]
+pub fn fuzz_frames(input: &[u8]) {
+    let mut medium = Medium::default();
+    let mut apps = BTreeSet::new();
+    let mut rest = input;
+    while let [a, b, tail @ ..] = rest {
+        let len = usize::from(u16::from_le_bytes([*a, *b])).min(tail.len());
+        let (frame, tail) = tail.split_at(len);
+        rest = tail;
+        if let Ok(call) = postcard::from_bytes::<Up>(frame)
+            && let Some(reply) = medium.answer(0, &mut apps, call)
+        {
+            let reply = Down::Reply { deliveries: medium.deliveries(), reply };
+            postcard::to_allocvec(&reply).expect("a reply encodes");
+        }
+        if let Ok(down) = postcard::from_bytes::<Down>(frame) {
+            postcard::to_allocvec(&down).expect("a decoded message encodes again");
+        }
+        medium.now = medium.now.saturating_add(Duration::from_millis(1));
+        medium.settle();
+    }
+    medium.leave_apps(0, &apps);
 }
