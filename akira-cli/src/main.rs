@@ -4,6 +4,8 @@ mod air;
 mod build;
 mod describe;
 mod inspect;
+mod manage;
+mod new;
 mod ota;
 mod run;
 mod sim_device;
@@ -57,6 +59,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Make a new app directory that `akira run <PATH>` builds and runs at
+    /// once: Rust (Cargo.toml, Akira.toml, src/lib.rs) or C (Akira.toml,
+    /// src/main.c, build.sh, include/akira.h).
+    New(new::NewArgs),
     /// Run apps on the simulated board (see `akira-sim` for its pins).
     ///
     /// Exit code: 0 when every app exited with 0 or was still running at
@@ -73,7 +79,7 @@ enum Cmd {
     Inspect(inspect::InspectArgs),
     /// Build an app directory into a `.wasm` with its manifest embedded.
     Build {
-        /// The app directory (with Cargo.toml and Akira.toml).
+        /// The app directory (Akira.toml with Cargo.toml, or with build.sh).
         app: PathBuf,
     },
     /// Make an Ed25519 signing key: `<OUT>.key` (secret) and `<OUT>.pub`.
@@ -86,10 +92,11 @@ enum Cmd {
     Pack(ota::PackArgs),
     /// Send a package to a device, with a progress bar; resumes if the link drops.
     Push(ota::PushArgs),
-    /// Manage a device's apps.
+    /// Manage a device's apps: list, and signed remove, rollback, confirm,
+    /// downgrade permission, key revocation.
     Device {
         #[command(subcommand)]
-        cmd: ota::DeviceCmd,
+        cmd: manage::DeviceCmd,
     },
     /// Run a simulated device: file-backed flash, OTA over TCP, apps on the simulated board.
     SimDevice(sim_device::SimDeviceArgs),
@@ -108,6 +115,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Cmd::New(args) => new::new(args),
         Cmd::Run(args) => run::run(args),
         Cmd::Air(args) => air::air(args),
         Cmd::Inspect(args) => inspect::inspect(args),
@@ -115,7 +123,7 @@ fn main() -> ExitCode {
         Cmd::Keygen { out } => ota::keygen(&out),
         Cmd::Pack(args) => ota::pack(args),
         Cmd::Push(args) => ota::push(args),
-        Cmd::Device { cmd } => ota::device(cmd),
+        Cmd::Device { cmd } => manage::device(cmd),
         Cmd::SimDevice(args) => sim_device::sim_device(args),
     };
     match result {

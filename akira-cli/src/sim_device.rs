@@ -11,7 +11,8 @@ use akira_bridge::Board;
 use akira_bridge::OtaMailbox;
 use akira_device::{Device, DeviceConfig, Note};
 use akira_ota::block_on;
-use akira_ota::package::{TrustPolicy, TrustedKey};
+use akira_ota::command::DeviceId;
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_ota::testing::FileFlash;
 use akira_sandbox::Event;
@@ -32,10 +33,23 @@ pub struct SimDeviceArgs {
     /// The flash image file (created erased if missing).
     #[arg(long, value_name = "FILE")]
     flash: PathBuf,
-    /// Trust packages signed by this public key (from `akira keygen`);
-    /// repeatable.
-    #[arg(long, value_name = "KEY.pub")]
-    trust_key: Vec<PathBuf>,
+    /// Trust this public key (from `akira keygen`), repeatable. After a
+    /// colon, what it may do (`release.pub:install,remove`; names:
+    /// install, take-over, remove, rollback, confirm, downgrade, policy,
+    /// list, skip-validation, or owner / all). Default: owner (install and
+    /// every management command).
+    #[arg(long, value_name = "KEY.pub[:RIGHTS]")]
+    trust_key: Vec<String>,
+    /// This device's id (16 hex digits), which signed commands name.
+    /// Default: derived from the flash file's path.
+    #[arg(long, value_name = "HEX")]
+    device_id: Option<String>,
+    /// Answer the app list only to a signed request (`akira device list --key`).
+    #[arg(long)]
+    list_needs_signature: bool,
+    /// Also take packages in the old format 1 (wasm authenticated only after its last byte).
+    #[arg(long)]
+    accept_v1: bool,
     /// Development: also take unsigned packages (granted at most --policy).
     #[arg(long)]
     allow_unsigned: bool,
@@ -67,7 +81,10 @@ fn record(board: &SimBoard, note: Note<'_>) {
         Note::Started { name, version, trial } => {
             note_text(format!("{name} {version} started{}", if trial { ", on trial" } else { "" }))
         }
-        Note::Installed { name, version, bytes } => note_text(format!("installed {name} {version} ({bytes} bytes)")),
+        Note::Installed { name, version, bytes, validated } => note_text(format!(
+            "installed {name} {version} ({bytes} bytes{})",
+            if validated { "" } else { ", from a trusted signer: not validated" }
+        )),
         Note::Confirmed { name } => note_text(format!("{name}: confirmed")),
         Note::RolledBack { name, to } => note_text(format!("{name}: rolled back to {to}")),
         Note::TrialExpired { name, version } => {
@@ -125,20 +142,49 @@ fn serve(client: &mut TcpStream, device: &mut SimDevice<'_>, board: &SimBoard) -
 /// Runs the simulated device until the process is stopped.
 pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
     let policy = load_policy(args.policy.as_deref())?;
-    let keys: Vec<[u8; 32]> = args.trust_key.iter().map(|p| crate::ota::read_key(p)).collect::<Result<_, _>>()?;
-    let names: Vec<String> = args
-        .trust_key
+    let mut keys = Vec::new();
+    for entry in &args.trust_key {
+        let (path, rights) = match entry.rsplit_once(':') {
+            Some((path, rights)) if !rights.contains(['/', '\\']) => (path, Some(rights)),
+            _ => (entry.as_str(), None),
+        };
+        let rights = match rights {
+            None => Rights::OWNER,
+            Some(text) => Rights::parse(text).map_err(|bad| {
+                Failure::Usage(format!("--trust-key {entry}: unknown right `{bad}` (see akira sim-device --help)"))
+            })?,
+        };
+        let path = std::path::Path::new(path);
+        let name = path.file_stem().map_or("key".into(), |s| s.to_string_lossy().into_owned());
+        keys.push((crate::ota::read_key(path)?, name, rights));
+    }
+    let trusted: Vec<TrustedKey<'_>> = keys
         .iter()
-        .map(|p| p.file_stem().map_or("key".into(), |s| s.to_string_lossy().into_owned()))
+        .map(|(k, n, rights)| TrustedKey { name: n, public_key: *k, policy: &policy, rights: *rights })
         .collect();
-    let trusted: Vec<TrustedKey<'_>> =
-        keys.iter().zip(&names).map(|(k, n)| TrustedKey { name: n, public_key: *k, policy: &policy }).collect();
     if trusted.is_empty() && !args.allow_unsigned {
         return Err(Failure::Usage(
             "trust a key (--trust-key KEY.pub) or allow unsigned packages (--allow-unsigned)".into(),
         ));
     }
-    let trust = TrustPolicy { keys: &trusted, unsigned: args.allow_unsigned.then_some(&policy) };
+    let trust = TrustPolicy {
+        keys: &trusted,
+        unsigned: args.allow_unsigned.then_some(&policy),
+        accept_v1: args.accept_v1,
+        list_needs_signature: args.list_needs_signature,
+    };
+    let device_id: DeviceId = match &args.device_id {
+        Some(text) => hex::decode(text.trim())
+            .ok()
+            .and_then(|b| DeviceId::try_from(b).ok())
+            .ok_or_else(|| Failure::Usage(format!("--device-id {text}: expected 16 hex digits")))?,
+        None => {
+            use sha2::{Digest, Sha256};
+            let path = std::fs::canonicalize(&args.flash).unwrap_or_else(|_| args.flash.clone());
+            let hash = Sha256::digest(path.to_string_lossy().as_bytes());
+            hash[..8].try_into().unwrap_or_default()
+        }
+    };
 
     let slot_sectors = args.slot_kib.div_ceil(4).max(1);
     let sectors = 2 + args.slots * slot_sectors;
@@ -158,6 +204,7 @@ pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
         confirm_after: args.confirm_after,
         allow_downgrade: args.allow_downgrade,
         max_trial_boots: args.max_trial_boots,
+        device: device_id,
         ..DeviceConfig::default()
     };
     let runtime = akira_sim::runtime(policy.clone());
@@ -171,7 +218,8 @@ pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
     let c = device.store().capacity();
     let address = listener.local_addr().map_or(args.tcp.clone(), |a| a.to_string());
     eprintln!(
-        "akira sim-device: listening on {address}; flash {} ({} of {} slots free, {} per slot); {} apps installed",
+        "akira sim-device: listening on {address}; device {}; flash {} ({} of {} slots free, {} per slot); {} apps installed",
+        hex::encode(device_id),
         args.flash.display(),
         c.free_slots,
         c.slots,

@@ -55,6 +55,8 @@ pub enum LoadError {
         /// What the other apps' quotas leave of the capacity.
         free: u32,
     },
+    /// [`crate::Runtime::load_vouched`]: the proof is not for these bytes.
+    NotVouched,
 }
 
 impl fmt::Display for LoadError {
@@ -79,6 +81,7 @@ impl fmt::Display for LoadError {
                 f,
                 "storage quota of {asked} bytes does not fit: the other apps' quotas leave {free} bytes of the store"
             ),
+            LoadError::NotVouched => f.write_str("the trusted signer's proof is not for these bytes"),
         }
     }
 }

@@ -4,7 +4,9 @@
 #    the emulated UART1 (a TCP chardev) with `akira push`, and checks that it
 #    was installed, ran and exited with 0 (the firmware keeps running: the
 #    script stops QEMU once it has seen that);
-# 2. runs the measurements (src/bin/bench.rs), which exit through
+# 2. does the same with the minimal integration (src/bin/minimal.rs:
+#    akira_device's Device::serve over UART1);
+# 3. runs the measurements (src/bin/bench.rs), which exit through
 #    semihosting with 0 when the built-in app behaved, and prints them.
 # Needs qemu-system-arm, flip-link and defmt-print (see the README).
 set -euo pipefail
@@ -46,6 +48,16 @@ stop
 cat "$log"
 grep -q 'name: "countdown".*event: Exited(0)' "$log"
 echo "QEMU mps2-an386: the product firmware installed a pushed app over UART1 and ran it"
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log=$target/qemu-minimal.log
+AKIRA_OTA_PORT=$port timeout 120 ./run.sh "$target/thumbv7em-none-eabihf/release/minimal" > "$log" 2>&1 &
+wait_for "minimal: waiting for packages"
+akira push "$target/countdown.akpkg" --tcp "127.0.0.1:$port"
+wait_for 'name: "countdown".*event: Exited(0)'
+stop
+cat "$log"
+echo "QEMU mps2-an386: the minimal integration installed a pushed app over UART1 and ran it"
 
 timeout 120 ./run.sh "$target/thumbv7em-none-eabihf/release/bench" | tee "$target/bench.log"
 grep "^figure " "$target/bench.log"
