@@ -10,7 +10,7 @@
 
 use akira_caps::Version;
 use akira_caps::manifest::AppName;
-use akira_ota::store::{BlockingStore, Region, StoreConfig};
+use akira_ota::store::{Allow, BlockingStore, Region, StoreConfig};
 use akira_ota::testing::SimFlash;
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -45,7 +45,7 @@ fn apply(store: &mut BlockingStore<SimFlash>, op: &Op) {
         Op::Install { app, minor, len } => {
             let version = Version::new(1, u16::from(minor), 0);
             let wasm: Vec<u8> = (0..usize::from(len % 6000)).map(|i| i as u8).collect();
-            if let Ok(mut staging) = store.begin(&name(app), version, wasm.len() as u32, None, false) {
+            if let Ok(mut staging) = store.begin(&name(app), version, wasm.len() as u32, None, Allow::default()) {
                 if store.write(&mut staging, &wasm).is_ok() {
                     let _ = store.commit(staging);
                 } else {
