@@ -38,6 +38,21 @@ fn blinky_toggles_the_led_on_the_simulated_board() {
 }
 
 #[test]
+fn a_malformed_wasm_among_several_apps_is_refused_alone() {
+    let broken = tmp("broken.wasm");
+    // A wasm header, then a section that runs past the end of the file.
+    std::fs::write(&broken, b"\0asm\x01\0\0\0\x00\xff\x01").unwrap();
+    let o = akira(&["run", broken.to_str().unwrap(), app("blinky").to_str().unwrap(), "--virtual-time", "--for", "2s"]);
+    let (out, err) = text(&o);
+    std::fs::remove_file(&broken).unwrap();
+    // Exit 4: an app was refused; blinky ran its two seconds all the same.
+    assert_eq!(o.status.code(), Some(4), "{out}\n{err}");
+    assert!(err.contains("REFUSED at install") && err.contains("broken.wasm"), "{err}");
+    assert_eq!(out.lines().filter(|l| l.contains("blinky") && l.contains("gpio 2 ->")).count(), 4, "{out}");
+    assert!(err.contains("time limit reached at 2.000000s"), "{err}");
+}
+
+#[test]
 fn misbehaving_app_is_contained_while_blinky_keeps_running() {
     let o = akira(&[
         "run",
