@@ -2,22 +2,16 @@
 //! writes, floods the console, never reads its mailbox or grabs every
 //! socket is held to its share, and the apps beside it keep working.
 
+mod common;
+
 use std::net::TcpListener;
 use std::time::Duration;
 
-use akira_caps::manifest::AppName;
 use akira_caps::scope::{Endpoint, HostName, IpcScope, NetScope, StorageScope, Topic};
-use akira_caps::{Capability, Manifest, Policy, Version};
+use akira_caps::{Capability, Policy};
 use akira_sandbox::{Fault, LoadError, RestartPolicy, Runtime, Status};
 use akira_sim::{End, SimBoard, Simulation, What};
-
-fn wasm(wat: &str, name: &str, caps: impl FnOnce(&mut Manifest)) -> Vec<u8> {
-    let mut manifest = Manifest::new(AppName::try_from(name).unwrap(), Version::new(0, 1, 0));
-    caps(&mut manifest);
-    let mut wasm = wat::parse_str(wat).unwrap();
-    wasm.extend(manifest.custom_section());
-    wasm
-}
+use common::wasm;
 
 fn sim() -> (Simulation, SimBoard) {
     let board = SimBoard::virtual_time();
@@ -90,6 +84,13 @@ fn a_storage_loop_beside_blinky_is_stopped_by_its_budgets_and_blinky_keeps_its_t
         let due = (n as u64 + 1) * 500_000;
         assert!((due..due + 1_500).contains(t), "toggle {n} at {t} us, due at {due}: {at:?}");
     }
+    let late = at.iter().enumerate().map(|(n, t)| t - (n as u64 + 1) * 500_000).max().unwrap_or(0);
+    let fuel = sim.scheduler().usage(looper).map_or(0, |u| u.fuel);
+    println!(
+        "fair: storage loop: {writes} writes accepted, {denials} refused, stopped by its CPU budget after {fuel} \
+         fuel; blinky: {} toggles, at most {late} us late",
+        at.len()
+    );
 }
 
 #[test]

@@ -5,15 +5,17 @@
 //! `AKIRA_SOAK_CALLS` sets how many guarded calls (default 200 000; CI
 //! runs 10⁷ in release, see `.ci/run` and BENCHMARKS.md).
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use akira_caps::manifest::AppName;
+use akira_caps::Policy;
 use akira_caps::scope::{GpioScope, StorageScope};
-use akira_caps::{Manifest, Policy, Version};
 use akira_sandbox::{RestartPolicy, Runtime};
 use akira_sim::{SimBoard, Simulation};
+use common::wasm;
 
 /// The system allocator, counting the bytes live.
 struct Counting;
@@ -44,14 +46,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-fn wasm(wat: &str, name: &str, caps: impl FnOnce(&mut Manifest)) -> Vec<u8> {
-    let mut manifest = Manifest::new(AppName::try_from(name).unwrap(), Version::new(0, 1, 0));
-    caps(&mut manifest);
-    let mut wasm = wat::parse_str(wat).unwrap();
-    wasm.extend(manifest.custom_section());
-    wasm
-}
 
 /// Toggles a pin, yields, forever.
 fn toggler(pin: u32) -> String {
