@@ -3,12 +3,14 @@
 mod air;
 mod build;
 mod describe;
+mod fleet;
 mod inspect;
 mod manage;
 mod new;
 mod ota;
 mod run;
 mod sim_device;
+mod sim_fleet;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,8 +100,17 @@ enum Cmd {
         #[command(subcommand)]
         cmd: manage::DeviceCmd,
     },
-    /// Run a simulated device: file-backed flash, OTA over TCP, apps on the simulated board.
+    /// Run a simulated device: file-backed flash, OTA over TCP, apps on the
+    /// simulated board; or, with `--mqtt`, `--count` fleet devices on a broker.
     SimDevice(sim_device::SimDeviceArgs),
+    /// Fleets on an MQTT broker: devices, packages, rollouts in waves
+    /// gated on the devices' health (docs/fleet.md).
+    ///
+    /// Exit code of `rollout`: 0 when every wave passed, 1 when it halted.
+    Fleet {
+        #[command(subcommand)]
+        cmd: fleet::FleetCmd,
+    },
 }
 
 /// Parses a duration as humantime writes it (`3s`, `500ms`, `2m`, `250us`,
@@ -125,6 +136,7 @@ fn main() -> ExitCode {
         Cmd::Push(args) => ota::push(args),
         Cmd::Device { cmd } => manage::device(cmd),
         Cmd::SimDevice(args) => sim_device::sim_device(args),
+        Cmd::Fleet { cmd } => fleet::fleet(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

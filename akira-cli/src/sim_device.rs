@@ -27,12 +27,15 @@ type Flash = FileFlash<4, 4096>;
 /// Arguments of `akira sim-device`.
 #[derive(Args)]
 pub struct SimDeviceArgs {
-    /// Address to listen on.
-    #[arg(long, value_name = "HOST:PORT")]
-    tcp: String,
-    /// The flash image file (created erased if missing).
-    #[arg(long, value_name = "FILE")]
-    flash: PathBuf,
+    /// Address to listen on for `akira push` and `akira device`.
+    #[arg(long, value_name = "HOST:PORT", required_unless_present = "mqtt", conflicts_with = "mqtt")]
+    tcp: Option<String>,
+    /// The flash image file (created erased if missing). With `--mqtt`,
+    /// each device's flash is in memory.
+    #[arg(long, value_name = "FILE", required_unless_present = "mqtt")]
+    flash: Option<PathBuf>,
+    #[command(flatten)]
+    pub fleet: crate::sim_fleet::FleetArgs,
     /// Trust this public key (from `akira keygen`), repeatable. After a
     /// colon, what it may do (`release.pub:install,remove`; names:
     /// install, take-over, remove, rollback, confirm, downgrade, policy,
@@ -61,7 +64,7 @@ pub struct SimDeviceArgs {
     confirm_after: Duration,
     /// App slots (each holds one version of one app).
     #[arg(long, default_value_t = 4)]
-    slots: u32,
+    pub(crate) slots: u32,
     /// Bytes per slot, in KiB.
     #[arg(long, default_value_t = 128)]
     slot_kib: u32,
@@ -75,7 +78,7 @@ pub struct SimDeviceArgs {
 }
 
 /// Turns what the device did into board records (printed as they happen).
-fn record(board: &SimBoard, note: Note<'_>) {
+pub(crate) fn record(board: &SimBoard, note: Note<'_>) {
     let note_text = |text: String| board.record(None, What::Note(text));
     match note {
         Note::Started { name, version, trial } => {
@@ -139,8 +142,11 @@ fn serve(client: &mut TcpStream, device: &mut SimDevice<'_>, board: &SimBoard) -
     true
 }
 
-/// Runs the simulated device until the process is stopped.
-pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
+/// The keys `--trust-key` names, with their rights.
+pub(crate) type Keys = Vec<([u8; 32], String, Rights)>;
+
+/// Reads the policy and the keys the device trusts.
+pub(crate) fn trust_args(args: &SimDeviceArgs) -> Result<(akira_caps::Policy, Keys), Failure> {
     let policy = load_policy(args.policy.as_deref())?;
     let mut keys = Vec::new();
     for entry in &args.trust_key {
@@ -158,21 +164,58 @@ pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
         let name = path.file_stem().map_or("key".into(), |s| s.to_string_lossy().into_owned());
         keys.push((crate::ota::read_key(path)?, name, rights));
     }
-    let trusted: Vec<TrustedKey<'_>> = keys
-        .iter()
-        .map(|(k, n, rights)| TrustedKey { name: n, public_key: *k, policy: &policy, rights: *rights })
-        .collect();
-    if trusted.is_empty() && !args.allow_unsigned {
+    if keys.is_empty() && !args.allow_unsigned {
         return Err(Failure::Usage(
             "trust a key (--trust-key KEY.pub) or allow unsigned packages (--allow-unsigned)".into(),
         ));
     }
-    let trust = TrustPolicy {
-        keys: &trusted,
-        unsigned: args.allow_unsigned.then_some(&policy),
+    Ok((policy, keys))
+}
+
+/// The device configuration the arguments ask for, for device `id`.
+pub(crate) fn device_config(args: &SimDeviceArgs, id: DeviceId) -> DeviceConfig {
+    DeviceConfig {
+        confirm_after: args.confirm_after,
+        allow_downgrade: args.allow_downgrade,
+        max_trial_boots: args.max_trial_boots,
+        device: id,
+        ..DeviceConfig::default()
+    }
+}
+
+/// The store's sectors (4 KiB each): two for the journal, then the slots.
+pub(crate) fn sectors(args: &SimDeviceArgs) -> u32 {
+    2 + args.slots * args.slot_kib.div_ceil(4).max(1)
+}
+
+/// The trust policy over `keys`.
+pub(crate) fn trust_policy<'a>(
+    args: &SimDeviceArgs,
+    policy: &'a akira_caps::Policy,
+    trusted: &'a [TrustedKey<'a>],
+) -> TrustPolicy<'a> {
+    TrustPolicy {
+        keys: trusted,
+        unsigned: args.allow_unsigned.then_some(policy),
         accept_v1: args.accept_v1,
         list_needs_signature: args.list_needs_signature,
+    }
+}
+
+/// Runs the simulated device until the process is stopped.
+pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
+    if let Some(mqtt) = args.fleet.mqtt.clone() {
+        return crate::sim_fleet::run(&args, &mqtt);
+    }
+    let (Some(tcp), Some(flash_path)) = (args.tcp.clone(), args.flash.clone()) else {
+        return Err(Failure::Usage("give --tcp and --flash, or --mqtt".into()));
     };
+    let (policy, keys) = trust_args(&args)?;
+    let trusted: Vec<TrustedKey<'_>> = keys
+        .iter()
+        .map(|(k, n, rights)| TrustedKey { name: n, public_key: *k, policy: &policy, rights: *rights })
+        .collect();
+    let trust = trust_policy(&args, &policy, &trusted);
     let device_id: DeviceId = match &args.device_id {
         Some(text) => hex::decode(text.trim())
             .ok()
@@ -180,16 +223,15 @@ pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
             .ok_or_else(|| Failure::Usage(format!("--device-id {text}: expected 16 hex digits")))?,
         None => {
             use sha2::{Digest, Sha256};
-            let path = std::fs::canonicalize(&args.flash).unwrap_or_else(|_| args.flash.clone());
+            let path = std::fs::canonicalize(&flash_path).unwrap_or_else(|_| flash_path.clone());
             let hash = Sha256::digest(path.to_string_lossy().as_bytes());
             hash[..8].try_into().unwrap_or_default()
         }
     };
 
-    let slot_sectors = args.slot_kib.div_ceil(4).max(1);
-    let sectors = 2 + args.slots * slot_sectors;
-    let flash = Flash::open(&args.flash, sectors as usize)
-        .map_err(|e| Failure::Usage(format!("flash file {}: {e}", args.flash.display())))?;
+    let sectors = sectors(&args);
+    let flash = Flash::open(&flash_path, sectors as usize)
+        .map_err(|e| Failure::Usage(format!("flash file {}: {e}", flash_path.display())))?;
     let store = block_on(Store::open(
         BlockingFlash(flash),
         Region { offset: 0, size: sectors * 4096 },
@@ -200,27 +242,20 @@ pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
     let board = SimBoard::real_time();
     board.set_sink(|record| println!("{record}"));
     board.set_ota(&OTA);
-    let config = DeviceConfig {
-        confirm_after: args.confirm_after,
-        allow_downgrade: args.allow_downgrade,
-        max_trial_boots: args.max_trial_boots,
-        device: device_id,
-        ..DeviceConfig::default()
-    };
+    let config = device_config(&args, device_id);
     let runtime = akira_sim::runtime(policy.clone());
     let mut device: SimDevice<'_> =
         block_on(Device::new(store, runtime, board.clone(), &trust, config, |note| record(&board, note)));
     device.serve_app_requests(&OTA);
 
-    let listener =
-        TcpListener::bind(&args.tcp).map_err(|e| Failure::Usage(format!("cannot listen on {}: {e}", args.tcp)))?;
+    let listener = TcpListener::bind(&tcp).map_err(|e| Failure::Usage(format!("cannot listen on {tcp}: {e}")))?;
     listener.set_nonblocking(true).map_err(|e| Failure::Usage(e.to_string()))?;
     let c = device.store().capacity();
-    let address = listener.local_addr().map_or(args.tcp.clone(), |a| a.to_string());
+    let address = listener.local_addr().map_or(tcp.clone(), |a| a.to_string());
     eprintln!(
         "akira sim-device: listening on {address}; device {}; flash {} ({} of {} slots free, {} per slot); {} apps installed",
         hex::encode(device_id),
-        args.flash.display(),
+        flash_path.display(),
         c.free_slots,
         c.slots,
         crate::describe::bytes(c.slot_bytes.into()),

@@ -310,6 +310,16 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
         self.start(name, notes).await;
     }
 
+    /// This device's id ([`DeviceConfig::device`]), which signed commands name.
+    pub fn id(&self) -> DeviceId {
+        self.config.device
+    }
+
+    /// The board the apps run on; its clock times [`Device::round`].
+    pub fn board(&self) -> &B {
+        &self.board
+    }
+
     /// The store.
     pub fn store(&self) -> &Store<F> {
         &self.store

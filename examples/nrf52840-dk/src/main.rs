@@ -82,20 +82,13 @@ const STORE_AT: u32 = 0xD_0000;
 /// The OTA store's size: two journal pages and three slots of 60 KiB.
 #[cfg(not(feature = "ble"))]
 const STORE_SIZE: u32 = 0x3_0000;
-/// With BLE, the OTA store is the top 128 KiB (memory-ble.x links the
-/// larger firmware below it).
-#[cfg(all(feature = "ble", not(feature = "gatt")))]
+/// With BLE (and with `gatt`), the OTA store is the top 128 KiB
+/// (memory-ble.x links the larger firmware below it).
+#[cfg(feature = "ble")]
 const STORE_AT: u32 = 0xE_0000;
 /// Its size: two journal pages and two slots of 60 KiB.
-#[cfg(all(feature = "ble", not(feature = "gatt")))]
+#[cfg(feature = "ble")]
 const STORE_SIZE: u32 = 0x2_0000;
-/// With `gatt` (trouble-host too), the OTA store is the top 64 KiB
-/// (memory-gatt.x).
-#[cfg(feature = "gatt")]
-const STORE_AT: u32 = 0xF_0000;
-/// Its size: two journal pages and two slots of 28 KiB.
-#[cfg(feature = "gatt")]
-const STORE_SIZE: u32 = 0x1_0000;
 /// App slots in the OTA store.
 const STORE_SLOTS: u32 = if cfg!(feature = "ble") { 2 } else { 3 };
 /// The apps' key-value store: the 16 KiB (four pages) below the OTA store.

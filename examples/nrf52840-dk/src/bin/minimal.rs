@@ -28,7 +28,7 @@ async fn blink(mut led: Output<'static>) -> ! {
 use akira_bridge::{Bridge, PinSlot};
 use akira_caps::{Policy, scope::CapabilitySet, scope::GpioScope};
 use akira_device::{Device, DeviceConfig, log};
-use akira_ota::package::{TrustPolicy, TrustedKey, public_key_from_hex};
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey, public_key_from_hex};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use embassy_nrf::buffered_uarte::{BufferedUarte, InterruptHandler};
 use embassy_nrf::{bind_interrupts, nvmc::Nvmc, peripherals::UARTE0};
@@ -52,8 +52,8 @@ async fn main(spawner: Spawner) {
     allow.gpio = Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default()));
     (allow.timer, allow.log) = (true, true);
     let policy = Policy { allow, max_memory: 64 * 1024, max_cpu_budget: 10_000_000 };
-    let trust =
-        TrustPolicy { keys: &[TrustedKey { name: "release", public_key: KEY, policy: &policy }], unsigned: None };
+    let keys = [TrustedKey { name: "release", public_key: KEY, policy: &policy, rights: Rights::OWNER }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     // The OTA store, the sandbox and the device loop over the VCOM UART.
     let (flash, region) = (BlockingFlash(Nvmc::new(p.NVMC)), Region { offset: 0xD_0000, size: 0x3_0000 });
     let store = defmt::unwrap!(Store::open(flash, region, StoreConfig { meta_sectors: 2, slots: 3 }).await);
