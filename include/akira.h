@@ -67,6 +67,8 @@ extern "C" {
 
 /* One console line of UTF-8 text (at most 1024 bytes). */
 AKIRA_IMPORT("akira:log", "write") int32_t akira_log_write(int32_t level, const char *text, uint32_t len);
+/* Console lines dropped by the rate limit since the app started. */
+AKIRA_IMPORT("akira:log", "dropped") int64_t akira_log_dropped(void);
 
 /* ---- akira:timer (capability `timer`) --------------------------------- */
 
@@ -305,8 +307,8 @@ AKIRA_IMPORT("akira:ble", "gatt_next_event") int32_t akira_ble_gatt_next_event(v
 /* ---- akira:ipc (capability `ipc`: publish and subscribe topics) ------- */
 
 /* Topics are indices into the app's own `publish` / `subscribe` lists in
- * Akira.toml. publish returns the number of subscribers reached
- * (AKIRA_ENOSPC, nothing sent, when one of them is full). receive suspends
+ * Akira.toml. publish returns the number of subscribers reached (a full
+ * mailbox drops its oldest message: see lost). receive suspends
  * the app until a message arrives (timeout_us < 0: no timeout; 0: do not
  * wait) and returns topic << 16 | length: see AKIRA_IPC_TOPIC / _LEN. */
 AKIRA_IMPORT("akira:ipc", "publish") int32_t akira_ipc_publish(int32_t topic, const void *data, uint32_t len);
@@ -314,6 +316,8 @@ AKIRA_IMPORT("akira:ipc", "subscribe") int32_t akira_ipc_subscribe(int32_t topic
 AKIRA_IMPORT("akira:ipc", "unsubscribe") int32_t akira_ipc_unsubscribe(int32_t topic);
 AKIRA_IMPORT("akira:ipc", "receive") int32_t akira_ipc_receive(void *buf, uint32_t cap, int64_t timeout_us);
 AKIRA_IMPORT("akira:ipc", "pending") int32_t akira_ipc_pending(void);
+/* Messages dropped from the app's full mailbox since the last call. */
+AKIRA_IMPORT("akira:ipc", "lost") int32_t akira_ipc_lost(void);
 #define AKIRA_IPC_TOPIC(received) ((int32_t)(received) >> 16)
 #define AKIRA_IPC_LEN(received) ((int32_t)(received) & 0xffff)
 

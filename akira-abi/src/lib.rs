@@ -3,10 +3,12 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod cost;
 mod modules;
 #[cfg(feature = "render")]
 pub mod render;
 
+pub use cost::{Cost, Unit};
 pub use modules::*;
 
 /// The ABI version this crate defines (`akira:sys.abi_version`).
@@ -225,6 +227,9 @@ pub struct Function {
     pub result: Ret,
     /// How stable it is.
     pub stability: Stability,
+    /// What a call costs the app in fuel: declared here, with the
+    /// function, and charged by the firmware on every call.
+    pub cost: Cost,
     /// What it does (Markdown, one paragraph), for `docs/abi.md`.
     #[cfg(feature = "docs")]
     pub doc: &'static str,
@@ -235,9 +240,10 @@ pub struct Function {
 }
 
 impl Function {
-    /// An experimental function without a C comment: what a vendor module
-    /// declares (`Function::new("set", &[..], Ret::I32, "set(valve,
-    /// open): ...")`).
+    /// An experimental function without a C comment, of cost
+    /// [`Cost::CHEAP`]: what a vendor module declares
+    /// (`Function::new("set", &[..], Ret::I32, "set(valve, open): ...")`,
+    /// with [`Function::costing`] for a call that does more work).
     pub const fn new(name: &'static str, params: &'static [Param], result: Ret, doc: &'static str) -> Function {
         #[cfg(not(feature = "docs"))]
         let _ = doc;
@@ -246,11 +252,17 @@ impl Function {
             params,
             result,
             stability: Stability::Experimental,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc,
             #[cfg(feature = "docs")]
             c_doc: "",
         }
+    }
+
+    /// The same function at cost `cost`.
+    pub const fn costing(self, cost: Cost) -> Function {
+        Function { cost, ..self }
     }
 
     /// The wasm parameter types, in order.
@@ -265,6 +277,35 @@ impl Function {
             && self.wasm_params().zip(params).all(|(a, b)| a == *b)
             && self.result.wasm() == results
     }
+}
+
+/// The cost of the function called `name` among `functions`, for a
+/// `const` (the firmware folds each call's fixed charge into its code):
+/// a name that is not there fails the build.
+pub const fn cost_of(functions: &[Function], name: &str) -> Cost {
+    let mut i = 0;
+    while i < functions.len() {
+        if str_eq(functions[i].name, name) {
+            return functions[i].cost;
+        }
+        i += 1;
+    }
+    panic!("no function of that name: the cost of a function is looked up by its declared name")
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// One module of the ABI: its import name, the capability that unlocks it,

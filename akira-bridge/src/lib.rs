@@ -6,6 +6,7 @@
 extern crate alloc;
 
 pub mod board;
+pub mod charge;
 pub mod errno;
 pub mod latch;
 #[cfg(any(feature = "i2c", feature = "spi", feature = "ble"))]
@@ -28,6 +29,7 @@ pub use embedded_hal_async;
 pub use wasmi;
 
 pub use board::{AppInfo, Board, Level, PowerHint, ResetReason, StorageOp, Trace};
+pub use charge::{Cost, Unit};
 pub use errno::Errno;
 pub use latch::{InputLatch, LatchedInput};
 pub use memory::GuestMemory;

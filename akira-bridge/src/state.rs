@@ -116,12 +116,13 @@ pub struct AppState<B> {
     limits: AppLimits,
     strict: bool,
     fuel_debt: u64,
+    work: u64,
 }
 
 impl<B: Board> AppState<B> {
     /// State for a new app instance.
     pub fn new(info: AppInfo, guard: Guard, board: B, limits: AppLimits) -> Self {
-        AppState { info, guard, board, memory: None, wait: None, limits, strict: false, fuel_debt: 0 }
+        AppState { info, guard, board, memory: None, wait: None, limits, strict: false, fuel_debt: 0, work: 0 }
     }
 
     /// The app's identity.
@@ -179,11 +180,34 @@ impl<B: Board> AppState<B> {
         self.strict = strict;
     }
 
-    /// Fuel charged by host calls beyond what was left of the app's time
-    /// slice (see [`charge_fuel`]); the sandbox adds it to the app's usage
-    /// and takes it here.
+    /// Fuel host calls charged that the app's time slice did not pay:
+    /// every call's fixed part ([`AppState::charge_call`]) and work beyond
+    /// what was left of the slice ([`charge_fuel`]). The sandbox takes it
+    /// here when a slice ends, adds it to the app's usage and takes it out
+    /// of the app's next slices.
     pub fn take_fuel_debt(&mut self) -> u64 {
         core::mem::take(&mut self.fuel_debt)
+    }
+
+    /// Charges a call's fixed cost: `host_fn!` does this on entry of every
+    /// host function, with the function's declared cost folded in as a
+    /// constant (one add: the cheapest calls stay cheap).
+    #[inline(always)]
+    pub fn charge_call(&mut self, fuel: u32) {
+        self.fuel_debt = self.fuel_debt.wrapping_add(u64::from(fuel));
+    }
+
+    /// Counts `units` of work the current call did, in its cost's unit
+    /// (bytes moved, pixels drawn, bytes written to flash): `host_fn!`
+    /// charges them at the function's declared rate when it returns.
+    #[inline]
+    pub fn work(&mut self, units: u64) {
+        self.work = self.work.saturating_add(units);
+    }
+
+    /// Takes the work the current call counted (see [`AppState::work`]).
+    pub fn take_work(&mut self) -> u64 {
+        core::mem::take(&mut self.work)
     }
 
     /// Takes the wait a suspending host call recorded.

@@ -65,6 +65,8 @@ pub struct Grants {
     ids: [IdSet; Capability::COUNT],
     ipc_subscribe: IdSet,
     storage_quota: u32,
+    storage_writes_per_hour: u32,
+    net_sockets: u8,
     display: DisplayScope,
     rf_bands: [Band; MAX_RF_BANDS],
     rf_band_count: u8,
@@ -143,6 +145,8 @@ impl Grants {
             ids,
             ipc_subscribe: caps.ipc.as_ref().map(|i| first_n(i.subscribe.len())).unwrap_or_default(),
             storage_quota: caps.storage.map_or(0, |s| s.quota),
+            storage_writes_per_hour: caps.storage.map_or(0, |s| s.writes_per_hour),
+            net_sockets: caps.net.as_ref().map_or(0, |n| n.sockets),
             display: caps.display.unwrap_or(DisplayScope { x: 0, y: 0, width: 0, height: 0 }),
             rf_bands,
             rf_band_count,
@@ -170,6 +174,17 @@ impl Grants {
     /// The app's storage quota in bytes (0 without `storage`).
     pub fn storage_quota(&self) -> u32 {
         self.storage_quota
+    }
+
+    /// Bytes the app may write to flash over any rolling hour (see
+    /// [`Guard::flash_write`]).
+    pub fn storage_writes_per_hour(&self) -> u32 {
+        self.storage_writes_per_hour
+    }
+
+    /// Sockets the app may hold at once.
+    pub fn net_sockets(&self) -> u8 {
+        self.net_sockets
     }
 
     /// The display region the app may draw in.
@@ -358,6 +373,9 @@ pub enum Resource {
     Power(i32),
     /// A BLE advertising interval in milliseconds.
     AdvInterval(u32),
+    /// A flash write of this many bytes, past the app's hourly write
+    /// budget.
+    FlashWrite(u32),
 }
 
 /// Which capability a denial was counted against.
@@ -396,6 +414,7 @@ impl fmt::Display for Denial {
             Resource::Frequency(hz) => write!(f, "frequency {hz} Hz"),
             Resource::Power(dbm) => write!(f, "transmit power {dbm} dBm"),
             Resource::AdvInterval(ms) => write!(f, "advertising interval {ms} ms"),
+            Resource::FlashWrite(bytes) => write!(f, "a flash write of {bytes} bytes past the hourly budget"),
         }?;
         f.write_str(" is not granted")
     }
@@ -415,12 +434,23 @@ pub struct Guard {
     denials: [u32; COUNTERS],
     airtime: Airtime,
     adv_changes: AdvChanges,
+    flash_writes: FlashWrites,
+    console: Console,
+    dropped_lines: u32,
 }
 
 impl Guard {
     /// A guard over `grants`, with zeroed counters.
     pub fn new(grants: Grants) -> Guard {
-        Guard { grants, denials: [0; COUNTERS], airtime: Airtime::NEW, adv_changes: AdvChanges::NEW }
+        Guard {
+            grants,
+            denials: [0; COUNTERS],
+            airtime: Airtime::NEW,
+            adv_changes: AdvChanges::NEW,
+            flash_writes: FlashWrites::NEW,
+            console: Console::NEW,
+            dropped_lines: 0,
+        }
     }
 
     /// The compiled grants.
@@ -571,5 +601,9 @@ impl Guard {
     }
 }
 
+mod shares;
 #[cfg(test)]
 mod tests;
+
+pub use shares::{CONSOLE_LINES_PER_S, FlashBudgetExhausted};
+use shares::{Console, FlashWrites};

@@ -210,6 +210,17 @@ fn scope<'a, T: Deserialize<'a>>(bytes: &'a [u8], name: &str) -> Result<T, Manif
     }
 }
 
+/// Decodes a scope that gained a field, from its current form or, for
+/// manifests built before, its first form (`T`'s fields then take their
+/// defaults through `upgrade`).
+fn scope_or_first<'a, T: Deserialize<'a>, F: Deserialize<'a>>(
+    bytes: &'a [u8],
+    name: &str,
+    upgrade: fn(F) -> T,
+) -> Result<T, ManifestError> {
+    scope(bytes, name).or_else(|_| scope(bytes, name).map(upgrade))
+}
+
 fn unit(bytes: &[u8], name: &str) -> Result<bool, ManifestError> {
     if bytes.is_empty() { Ok(true) } else { Err(ManifestError::MalformedScope(short_name(name))) }
 }
@@ -267,12 +278,19 @@ impl Manifest {
                 Capability::Adc => caps.adc = Some(scope(bytes, name)?),
                 Capability::Timer => caps.timer = unit(bytes, name)?,
                 Capability::Sensor => caps.sensor = Some(scope(bytes, name)?),
-                Capability::Storage => caps.storage = Some(scope(bytes, name)?),
+                Capability::Storage => {
+                    // Before the write budget: the quota alone.
+                    caps.storage = Some(scope_or_first(bytes, name, crate::scope::StorageScope::with_quota)?);
+                }
                 Capability::Display => caps.display = Some(scope(bytes, name)?),
                 Capability::Hid => caps.hid = Some(scope(bytes, name)?),
                 Capability::Ble => caps.ble = Some(scope(bytes, name)?),
                 Capability::Rf => caps.rf = Some(scope(bytes, name)?),
-                Capability::Net => caps.net = Some(Box::new(scope(bytes, name)?)),
+                Capability::Net => {
+                    // Before the socket share: the endpoints alone.
+                    let first = |endpoints| crate::scope::NetScope { endpoints, ..Default::default() };
+                    caps.net = Some(Box::new(scope_or_first(bytes, name, first)?));
+                }
                 Capability::Ipc => caps.ipc = Some(Box::new(scope(bytes, name)?)),
                 Capability::Ota => caps.ota = unit(bytes, name)?,
                 Capability::Rng => caps.rng = unit(bytes, name)?,
@@ -383,7 +401,7 @@ mod tests {
         let mut buses = [AddrSet::EMPTY; 4];
         buses[1] = [0x48].into_iter().collect();
         m.capabilities.i2c = Some(I2cScope { buses });
-        m.capabilities.storage = Some(StorageScope { quota: 4096 });
+        m.capabilities.storage = Some(StorageScope { quota: 4096, writes_per_hour: 8192 });
         m.capabilities.timer = true;
         m.capabilities.log = true;
         m.capabilities
@@ -444,6 +462,21 @@ mod tests {
             Manifest::decode(&raw(&[("i2c", &scope)])).unwrap_err(),
             ManifestError::MalformedScope(short_name("i2c"))
         );
+    }
+
+    #[test]
+    fn scopes_of_earlier_manifests_read_with_defaults() {
+        use crate::scope::{Endpoint, NetScope};
+        // The storage scope before the write budget: its quota alone.
+        let old = postcard::to_allocvec(&4096u32).unwrap();
+        let m = Manifest::decode(&raw(&[("storage", &old)])).unwrap();
+        assert_eq!(m.capabilities.storage, Some(StorageScope::with_quota(4096)));
+        // The network scope before the socket share: its endpoints.
+        let mut endpoints: heapless::Vec<Endpoint, 8> = heapless::Vec::new();
+        endpoints.push(Endpoint { host: "a.example".try_into().unwrap(), port: 80 }).unwrap();
+        let old = postcard::to_allocvec(&endpoints).unwrap();
+        let m = Manifest::decode(&raw(&[("net", &old)])).unwrap();
+        assert_eq!(m.capabilities.net.as_deref(), Some(&NetScope { endpoints, sockets: NetScope::DEFAULT_SOCKETS }));
     }
 
     #[test]

@@ -114,12 +114,48 @@ impl I2cScope {
     }
 }
 
-/// Storage scope: the app's byte quota in its key-value store.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Storage scope: the app's byte quota in its key-value store, and how
+/// many bytes it may write to flash per hour (its share of the flash's
+/// wear: a write past it is refused with `AKIRA_EBUSY` and counted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct StorageScope {
     /// Bytes of keys and values the app may keep.
     pub quota: u32,
+    /// Bytes the app may write to flash over any rolling hour (keys,
+    /// values and their bookkeeping).
+    pub writes_per_hour: u32,
+}
+
+impl StorageScope {
+    /// The write budget a manifest or policy gets when it names none:
+    /// 32 KiB an hour (a 64 KiB region of 100 000-cycle NOR flash lasts
+    /// over 20 years at that rate).
+    pub const DEFAULT_WRITES_PER_HOUR: u32 = 32 * 1024;
+
+    /// A scope of `quota` bytes and the default write budget.
+    pub const fn with_quota(quota: u32) -> Self {
+        StorageScope { quota, writes_per_hour: Self::DEFAULT_WRITES_PER_HOUR }
+    }
+
+    fn check_within(&self, policy: &Self) -> Result<(), Excess> {
+        if self.quota > policy.quota {
+            return Err(excess(format_args!("quota {} bytes (policy allows {})", self.quota, policy.quota)));
+        }
+        if self.writes_per_hour > policy.writes_per_hour {
+            return Err(excess(format_args!(
+                "{} bytes of flash writes per hour (policy allows {})",
+                self.writes_per_hour, policy.writes_per_hour
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Default for StorageScope {
+    fn default() -> Self {
+        Self::with_quota(0)
+    }
 }
 
 /// Display scope: a rectangle of the screen the app may draw in.
@@ -361,21 +397,37 @@ impl Endpoint {
     }
 }
 
-/// Network scope: the endpoints the app may open sockets to. Apps name an
-/// endpoint by its index in this list, so the call-time check is a bit test.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Network scope: the endpoints the app may open sockets to, and how many
+/// sockets it may hold at once (its share of the firmware's socket
+/// table). Apps name an endpoint by its index in this list, so the
+/// call-time check is a bit test.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct NetScope {
     /// Allowed endpoints.
     pub endpoints: heapless::Vec<Endpoint, MAX_NET_ENDPOINTS>,
+    /// Most sockets open at once.
+    pub sockets: u8,
+}
+
+impl Default for NetScope {
+    fn default() -> Self {
+        NetScope { endpoints: heapless::Vec::new(), sockets: NetScope::DEFAULT_SOCKETS }
+    }
 }
 
 impl NetScope {
+    /// The sockets a manifest or policy gets when it names none: 2.
+    pub const DEFAULT_SOCKETS: u8 = 2;
+
     fn check_within(&self, policy: &Self) -> Result<(), Excess> {
         for e in &self.endpoints {
             if !policy.endpoints.iter().any(|p| p.allows(e)) {
                 return Err(excess(format_args!("endpoint {}:{}", e.host, e.port)));
             }
+        }
+        if self.sockets > policy.sockets {
+            return Err(excess(format_args!("{} sockets (policy allows {})", self.sockets, policy.sockets)));
         }
         Ok(())
     }

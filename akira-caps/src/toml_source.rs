@@ -194,12 +194,17 @@ fn i2c(v: &Value, path: &str) -> Result<I2cScope> {
     Ok(I2cScope { buses })
 }
 
+/// `storage = { quota = "4 KiB", writes-per-hour = "16 KiB" }`.
 fn storage(v: &Value, path: &str) -> Result<StorageScope> {
     let t = table(v, path)?;
-    only_keys(t, path, &["quota"])?;
+    only_keys(t, path, &["quota", "writes-per-hour"])?;
     let key = join(path, "quota");
     let quota = t.get("quota").ok_or_else(|| SourceError::Missing(key.clone()))?;
-    Ok(StorageScope { quota: size(quota, &key)? })
+    let mut scope = StorageScope::with_quota(size(quota, &key)?);
+    if let Some(w) = t.get("writes-per-hour") {
+        scope.writes_per_hour = size(w, &join(path, "writes-per-hour"))?;
+    }
+    Ok(scope)
 }
 
 fn display(v: &Value, path: &str) -> Result<DisplayScope> {
@@ -267,7 +272,19 @@ fn rf(v: &Value, path: &str) -> Result<RfScope> {
     Ok(scope)
 }
 
+/// `net = ["host:port", ...]` (the default socket share) or
+/// `net = { endpoints = [...], sockets = 4 }`.
 fn net(v: &Value, path: &str) -> Result<NetScope> {
+    if let Some(t) = v.as_table() {
+        only_keys(t, path, &["endpoints", "sockets"])?;
+        let key = join(path, "endpoints");
+        let endpoints = t.get("endpoints").ok_or_else(|| SourceError::Missing(key.clone()))?;
+        let mut scope = net(endpoints, &key)?;
+        if let Some(n) = t.get("sockets") {
+            scope.sockets = int_in(n, &join(path, "sockets"), 1, u8::MAX.into())? as u8;
+        }
+        return Ok(scope);
+    }
     let mut scope = NetScope::default();
     for (i, e) in array(v, path)?.iter().enumerate() {
         let p = format!("{path}[{i}]");

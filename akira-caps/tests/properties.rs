@@ -30,7 +30,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
             buses[0] = addrs.into_iter().collect();
             m.capabilities.i2c = Some(I2cScope { buses });
             m.capabilities.spi = spi.map(IdSet::from_bits);
-            m.capabilities.storage = quota.map(|quota| StorageScope { quota });
+            m.capabilities.storage = quota.map(StorageScope::with_quota);
             m.capabilities.log = log;
             m.capabilities.timer = timer;
             m

@@ -205,7 +205,17 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let mut loaded = Vec::new();
     let mut refused = false;
     for path in &args.apps {
-        let prepared = prepare(path, args.manifest.as_deref())?;
+        let prepared = match prepare(path, args.manifest.as_deref()) {
+            Ok(p) => p,
+            // A malformed app among several is refused alone: the others
+            // run (exit code 4 says one was refused).
+            Err(Failure::Refused(why)) if args.apps.len() > 1 => {
+                eprintln!("akira: REFUSED at install: {why}");
+                refused = true;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         report_build(&prepared);
         match runtime.load(&prepared.wasm) {
             Ok(app) => {

@@ -38,6 +38,21 @@ fn blinky_toggles_the_led_on_the_simulated_board() {
 }
 
 #[test]
+fn a_malformed_wasm_among_several_apps_is_refused_alone() {
+    let broken = tmp("broken.wasm");
+    // A wasm header, then a section that runs past the end of the file.
+    std::fs::write(&broken, b"\0asm\x01\0\0\0\x00\xff\x01").unwrap();
+    let o = akira(&["run", broken.to_str().unwrap(), app("blinky").to_str().unwrap(), "--virtual-time", "--for", "2s"]);
+    let (out, err) = text(&o);
+    std::fs::remove_file(&broken).unwrap();
+    // Exit 4: an app was refused; blinky ran its two seconds all the same.
+    assert_eq!(o.status.code(), Some(4), "{out}\n{err}");
+    assert!(err.contains("REFUSED at install") && err.contains("broken.wasm"), "{err}");
+    assert_eq!(out.lines().filter(|l| l.contains("blinky") && l.contains("gpio 2 ->")).count(), 4, "{out}");
+    assert!(err.contains("time limit reached at 2.000000s"), "{err}");
+}
+
+#[test]
 fn misbehaving_app_is_contained_while_blinky_keeps_running() {
     let o = akira(&[
         "run",
@@ -163,6 +178,9 @@ fn ble_beacon_and_scanner_meet_on_the_simulated_air() {
         out.contains(&format!("[   0.500000s] ble-scanner  ble report from c0:de:00:00:00:00 (-50 dBm) [{data}]")),
         "{out}"
     );
+    // The scanner's work on two reports at 2 s (about 10 000 fuel) fits in
+    // one time slice (30 000 fuel): the virtual clock moves only for apps
+    // that keep the CPU busy past their slice (see akira-sim's fair tests).
     assert!(
         out.contains("[   2.000000s] ble-scanner  info: akira-beacon c0:de:00:00:00:00 count 2 (-50 dBm)"),
         "{out}"

@@ -45,6 +45,38 @@ use bt_hci::param::{
     ScanningFilterPolicy,
 };
 
+/// Hands `sink` the advertising reports of an HCI event (`event`: its
+/// code, length and parameters, the bytes after the packet indicator), as
+/// [`HciBle::read_reports`] does for each event the controller sends.
+/// Events of other kinds, and bytes bt-hci cannot parse, carry none; a
+/// malformed report ends the event (the ones before it were delivered);
+/// data beyond legacy advertising's 31 bytes is cut. Returns whether the
+/// event was an advertising report event.
+pub fn scan_reports(event: &[u8], sink: &mut dyn FnMut(&ScanReport)) -> bool {
+    use bt_hci::FromHciBytes;
+    match bt_hci::event::EventPacket::from_hci_bytes(event) {
+        Ok((packet, _)) => reports_of(packet, sink),
+        Err(_) => false,
+    }
+}
+
+fn reports_of(event: bt_hci::event::EventPacket<'_>, sink: &mut dyn FnMut(&ScanReport)) -> bool {
+    let Ok(Event::Le(LeEvent::LeAdvertisingReport(e))) = Event::try_from(event) else { return false };
+    for report in e.reports.iter() {
+        let Ok(r) = report else { break };
+        let mut address = [0; 6];
+        address.copy_from_slice(r.addr.raw());
+        sink(&ScanReport {
+            address,
+            address_kind: r.addr_kind.into_inner(),
+            rssi_dbm: r.rssi,
+            kind: report_kind(r.event_kind),
+            data: AdvData::new(&r.data[..r.data.len().min(31)]).unwrap_or(AdvData::EMPTY),
+        });
+    }
+    true
+}
+
 /// The bridge's [`BleRadio`] over a bt-hci controller.
 pub struct HciBle<C> {
     controller: C,
@@ -177,25 +209,10 @@ where
             let mut buf = self.controller.alloc_buf().map_err(io)?;
             let packet = self.controller.read(&mut buf).await.map_err(io)?;
             let ControllerToHostPacket::Event(event) = packet else { continue };
-            // Events bt-hci cannot parse are skipped like any other.
-            let Ok(Event::Le(LeEvent::LeAdvertisingReport(e))) = Event::try_from(event) else { continue };
-            for report in e.reports.iter() {
-                // A malformed report ends the event; the ones before it
-                // were delivered.
-                let Ok(r) = report else { break };
-                let mut address = [0; 6];
-                address.copy_from_slice(r.addr.raw());
-                sink(&ScanReport {
-                    address,
-                    address_kind: r.addr_kind.into_inner(),
-                    rssi_dbm: r.rssi,
-                    kind: report_kind(r.event_kind),
-                    // Legacy advertising carries at most 31 bytes; a
-                    // longer report is cut.
-                    data: AdvData::new(&r.data[..r.data.len().min(31)]).unwrap_or(AdvData::EMPTY),
-                });
+            // Events bt-hci cannot parse, and other events, are skipped.
+            if reports_of(event, sink) {
+                return Ok(());
             }
-            return Ok(());
         }
     }
 }

@@ -47,6 +47,14 @@ pub enum LoadError {
     /// The app was loaded by another [`crate::Runtime`] (each runtime has
     /// its own engine).
     WrongRuntime,
+    /// The app's storage quota does not fit beside the other apps' in the
+    /// key-value store's capacity ([`crate::Scheduler::set_storage_capacity`]).
+    StorageQuota {
+        /// The app's quota, in bytes.
+        asked: u32,
+        /// What the other apps' quotas leave of the capacity.
+        free: u32,
+    },
     /// [`crate::Runtime::load_vouched`]: the proof is not for these bytes.
     NotVouched,
 }
@@ -69,6 +77,10 @@ impl fmt::Display for LoadError {
             LoadError::Instantiate(m) => write!(f, "instantiation failed: {m}"),
             LoadError::Link(m) => write!(f, "link failed: {m}"),
             LoadError::WrongRuntime => f.write_str("app was loaded by another runtime"),
+            LoadError::StorageQuota { asked, free } => write!(
+                f,
+                "storage quota of {asked} bytes does not fit: the other apps' quotas leave {free} bytes of the store"
+            ),
             LoadError::NotVouched => f.write_str("the trusted signer's proof is not for these bytes"),
         }
     }

@@ -65,6 +65,10 @@ pub struct AppInstance<B: Board> {
     budget: u64,
     slice: u64,
     usage: Usage,
+    /// Fuel host calls charged beyond the slices they ran in (each call's
+    /// fixed cost, work past a slice's end): taken out of the next
+    /// slices, so an app's share of the CPU counts its host calls.
+    owed: u64,
 }
 
 impl<B: Board> AppInstance<B> {
@@ -83,6 +87,7 @@ impl<B: Board> AppInstance<B> {
             budget,
             slice: slice.max(1),
             usage: Usage::default(),
+            owed: 0,
         }
     }
 
@@ -185,20 +190,24 @@ impl<B: Board> AppInstance<B> {
         usize::from(self.entry_returns_code)
     }
 
-    /// Gives the store fuel for one slice, within what is left of the
-    /// budget; returns the fuel given.
+    /// Gives the store fuel for one slice, less what the app owes (at
+    /// most three quarters of the slice, so it always gets on), within
+    /// what is left of the budget; returns the fuel given.
     fn arm(&mut self, required: u64) -> u64 {
         let left = self.budget.saturating_sub(self.usage.fuel_since_wait);
-        let fuel = self.slice.max(required).min(left);
+        let pay = self.owed.min(self.slice - self.slice / 4);
+        self.owed -= pay;
+        let fuel = (self.slice - pay).max(required).min(left);
         // Fuel metering is always on in the runtime's engine.
         let _ = self.store.set_fuel(fuel);
         fuel
     }
 
     fn finish(&mut self, fuel: u64, result: Result<ResumableCall, wasmi::Error>, out: [Val; 1]) -> Step {
-        // Fuel burnt by instructions, plus what host calls charged beyond
-        // the slice for native work.
+        // Fuel burnt by instructions, plus what host calls charged that
+        // the slice did not pay (see `owed`).
         let debt = self.store.data_mut().take_fuel_debt();
+        self.owed = self.owed.saturating_add(debt);
         let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0)).saturating_add(debt);
         self.usage.fuel = self.usage.fuel.saturating_add(used);
         self.usage.fuel_since_wait = self.usage.fuel_since_wait.saturating_add(used);

@@ -92,6 +92,11 @@ pub struct Round {
     pub next_wake: Option<Instant>,
     /// Apps that will run again (running, waiting or backing off).
     pub live: usize,
+    /// Fuel used in the round (instructions and host calls) by apps that
+    /// can run again at once: their slice ended, they yielded or slept
+    /// zero. While apps compete for the CPU this way, a simulator on
+    /// virtual time advances its clock by it.
+    pub busy_fuel: u64,
 }
 
 struct Slot<B: Board> {
@@ -110,6 +115,7 @@ pub struct Scheduler<B: Board + Clone> {
     slots: Vec<Slot<B>>,
     next_id: u16,
     lifecycle: Option<&'static dyn Lifecycle>,
+    storage_capacity: Option<u32>,
 }
 
 /// What `akira:app.status` reports for a scheduler status.
@@ -127,7 +133,34 @@ fn app_status(status: &Status) -> AppStatus {
 impl<B: Board + Clone> Scheduler<B> {
     /// A scheduler with no apps.
     pub fn new(runtime: Runtime<B>) -> Self {
-        Scheduler { runtime, slots: Vec::new(), next_id: 0, lifecycle: None }
+        Scheduler { runtime, slots: Vec::new(), next_id: 0, lifecycle: None, storage_capacity: None }
+    }
+
+    /// The key-value store's capacity in bytes of keys and values
+    /// (`akira_bridge::KvStore::capacity`): from now on an app is spawned
+    /// only if its storage quota fits beside those of the apps already
+    /// here (one quota per app name: an app's new version replaces its
+    /// old one), so every app can always use its whole quota, whatever
+    /// the others store ([`LoadError::StorageQuota`]).
+    pub fn set_storage_capacity(&mut self, bytes: u32) {
+        self.storage_capacity = Some(bytes);
+    }
+
+    /// Whether `app`'s storage quota fits beside the other apps' quotas.
+    fn check_quota(&self, app: &LoadedApp) -> Result<(), LoadError> {
+        let Some(capacity) = self.storage_capacity else { return Ok(()) };
+        let name = &app.manifest().name;
+        let mut taken: Vec<(&str, u32)> = Vec::new();
+        for slot in self.slots.iter().filter(|s| s.app.manifest().name != *name) {
+            let other = slot.app.manifest();
+            if !taken.iter().any(|(n, _)| *n == other.name.as_str()) {
+                taken.push((other.name.as_str(), slot.app.grants().storage_quota()));
+            }
+        }
+        let used = taken.iter().fold(0u32, |sum, (_, q)| sum.saturating_add(*q));
+        let free = capacity.saturating_sub(used);
+        let asked = app.grants().storage_quota();
+        if asked > free { Err(LoadError::StorageQuota { asked, free }) } else { Ok(()) }
     }
 
     /// Serves `table`, the one the firmware's `akira:app` module
@@ -224,6 +257,7 @@ impl<B: Board + Clone> Scheduler<B> {
     /// Instantiates `app` on `board` and adds it; it runs from the next
     /// round.
     pub fn spawn(&mut self, app: LoadedApp, board: B, policy: RestartPolicy) -> Result<AppId, LoadError> {
+        self.check_quota(&app)?;
         let id = AppId(self.next_id);
         let now = board.now();
         let instance = self.runtime.instantiate(&app, id.0, board.clone())?;
@@ -293,7 +327,7 @@ impl<B: Board + Clone> Scheduler<B> {
     /// happens to `on_event`.
     pub fn poll(&mut self, now: Instant, mut on_event: impl FnMut(&AppInfo, &Event)) -> Round {
         self.serve_lifecycle(now, &mut on_event);
-        let mut round = Round { busy: false, next_wake: None, live: 0 };
+        let mut round = Round { busy: false, next_wake: None, live: 0, busy_fuel: 0 };
         let wake = |t: Instant, round: &mut Round| {
             round.next_wake = Some(round.next_wake.map_or(t, |w| w.min(t)));
         };
@@ -334,7 +368,17 @@ impl<B: Board + Clone> Scheduler<B> {
                     }
                 }
             }
+            let before = instance.usage().fuel;
             let step = instance.step();
+            let runnable = match &step {
+                Step::Yielded => true,
+                Step::Waiting(w) => w.kind == WaitKind::Yield || (w.kind == WaitKind::Sleep && w.until <= now),
+                _ => false,
+            };
+            if runnable {
+                let used = instance.usage().fuel.saturating_sub(before);
+                round.busy_fuel = round.busy_fuel.saturating_add(used);
+            }
             let status = match step {
                 Step::Yielded => {
                     round.busy = true;

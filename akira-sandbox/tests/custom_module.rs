@@ -40,13 +40,18 @@ impl<B: Board + Valves> HostModule<B> for ValveModule {
     }
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
         let slot = cx.vendor_slot("acme:valve")?;
-        linker.func_wrap("acme:valve", "set", move |mut c: Caller<'_, AppState<B>>, valve: u32, open: u32| {
-            let state = c.data_mut();
-            reply(state.guarded(|g| g.vendor(slot, valve)).and_then(|()| {
-                state.board_mut().set_valve(valve, open != 0)?;
-                Ok(0)
-            }))
-        })?;
+        akira_sandbox::akira_bridge::host_fn!(
+            linker,
+            VALVE,
+            "set",
+            move |c: Caller<'_, AppState<B>>, valve: u32, open: u32| {
+                let state = c.data_mut();
+                reply(state.guarded(|g| g.vendor(slot, valve)).and_then(|()| {
+                    state.board_mut().set_valve(valve, open != 0)?;
+                    Ok(0)
+                }))
+            }
+        )?;
         Ok(())
     }
     fn app_stopped(&self, board: &mut B, app: u16) {

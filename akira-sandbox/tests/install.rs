@@ -261,7 +261,7 @@ fn every_specified_function_is_linked_with_its_specified_type() {
         m.capabilities.adc = Some(Default::default());
         m.capabilities.sensor = Some(Default::default());
         m.capabilities.rng = true;
-        m.capabilities.storage = Some(akira_sandbox::akira_caps::scope::StorageScope { quota: 1024 });
+        m.capabilities.storage = Some(akira_sandbox::akira_caps::scope::StorageScope::with_quota(1024));
         m.capabilities.ota = true;
         m.capabilities.display = Some(Default::default());
         m.capabilities.hid = Some(Default::default());
@@ -284,7 +284,7 @@ fn storage_without_its_capability_is_refused_at_install() {
         e => panic!("{e:?}"),
     }
     let m = manifest("sto", |m| {
-        m.capabilities.storage = Some(akira_sandbox::akira_caps::scope::StorageScope { quota: 64 })
+        m.capabilities.storage = Some(akira_sandbox::akira_caps::scope::StorageScope::with_quota(64))
     });
     rt.load(&wasm(wat, Some(&m))).expect("granted: linked");
 }

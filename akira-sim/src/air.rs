@@ -53,7 +53,7 @@ mod link;
 #[cfg(test)]
 mod tests;
 
-pub use hub::{Hub, HubEnd, HubEvent};
+pub use hub::{Hub, HubEnd, HubEvent, fuzz_frames};
 pub use link::{Link, Turn};
 
 /// The protocol version a hub and its devices must share.

@@ -1,6 +1,7 @@
 //! The simulated board: 16 logical pins, a clock, a console.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -74,8 +75,34 @@ struct State {
     hid: crate::hid::SimHid,
     /// The shared air this board joined, if any: radio calls go there.
     link: Option<crate::air::Link>,
-    records: Vec<Record>,
+    records: Records,
     sink: Option<Sink>,
+}
+
+/// How many records a board keeps by default (the newest; about 10 MB).
+pub const RECORDS_KEPT: usize = 100_000;
+
+/// The newest records, in a bounded ring: a long run's memory stays
+/// flat, and the sink still hears every record as it happens.
+struct Records {
+    ring: VecDeque<Record>,
+    /// Records the ring let go of, oldest first.
+    dropped: usize,
+    kept: usize,
+}
+
+impl Records {
+    fn push(&mut self, record: Record) {
+        if self.kept == 0 {
+            self.dropped += 1;
+            return;
+        }
+        if self.ring.len() == self.kept {
+            self.ring.pop_front();
+            self.dropped += 1;
+        }
+        self.ring.push_back(record);
+    }
 }
 
 /// The simulated board. Cheap to clone: clones share the same hardware,
@@ -115,7 +142,7 @@ impl SimBoard {
             frame_sink: None,
             hid: crate::hid::SimHid::default(),
             link: None,
-            records: Vec::new(),
+            records: Records { ring: VecDeque::new(), dropped: 0, kept: RECORDS_KEPT },
             sink: None,
         })))
     }
@@ -353,19 +380,41 @@ impl SimBoard {
         self.0.borrow_mut().pins.read(pin)
     }
 
-    /// How many records there are.
+    /// How many records there have been (the ring keeps the newest
+    /// [`SimBoard::set_records_kept`]; the count includes those it let go).
     pub fn record_count(&self) -> usize {
-        self.0.borrow().records.len()
+        let records = &self.0.borrow().records;
+        records.dropped + records.ring.len()
     }
 
-    /// The records from index `from` on.
+    /// How many of the oldest records the ring let go of.
+    pub fn records_dropped(&self) -> usize {
+        self.0.borrow().records.dropped
+    }
+
+    /// Keeps at most the newest `kept` records from now on ([`RECORDS_KEPT`]
+    /// by default), letting the oldest go.
+    pub fn set_records_kept(&self, kept: usize) {
+        let records = &mut self.0.borrow_mut().records;
+        records.kept = kept;
+        while records.ring.len() > kept {
+            records.ring.pop_front();
+            records.dropped += 1;
+        }
+    }
+
+    /// The records numbered `from` on (numbered from 0 in the order they
+    /// happened, as [`SimBoard::record_count`] counts them); those the
+    /// ring let go of are missing.
     pub fn records_from(&self, from: usize) -> Vec<Record> {
-        self.0.borrow().records.get(from..).map(<[Record]>::to_vec).unwrap_or_default()
+        let records = &self.0.borrow().records;
+        records.ring.iter().skip(from.saturating_sub(records.dropped)).cloned().collect()
     }
 
-    /// Everything recorded so far.
+    /// The records kept: everything recorded so far, unless the ring let
+    /// the oldest go.
     pub fn records(&self) -> Vec<Record> {
-        self.0.borrow().records.clone()
+        self.0.borrow().records.ring.iter().cloned().collect()
     }
 
     /// Records something at the current time.

@@ -23,9 +23,9 @@ pub mod uart;
 // `akira:ota` mailbox need on a host.
 use critical_section as _;
 
-pub use board::{Clock, INPUTS, OTA_APPS, PINS, STORAGE_SECTORS, SimBoard, SimPin};
+pub use board::{Clock, INPUTS, OTA_APPS, PINS, RECORDS_KEPT, STORAGE_SECTORS, SimBoard, SimPin};
 pub use record::{Record, What};
-pub use simulation::{End, PRESS, Simulation};
+pub use simulation::{CPU_FUEL_PER_US, End, PRESS, Simulation};
 
 use akira_bridge::{AppModule, AppTable, Bridge, IpcBroker, IpcModule, NetModule, NetSockets};
 use akira_caps::Policy;

@@ -15,6 +15,12 @@ pub const PRESS: Duration = Duration::from_millis(50);
 /// How far board time moves per round while sockets are open.
 const NET_STEP: Duration = Duration::from_millis(1);
 
+/// How fast the simulated CPU runs apps on virtual time: fuel (about one
+/// wasm instruction, host calls charged as their cost says) per
+/// microsecond. 10 is about wasmi on a 240 MHz Xtensa or RISC-V core; an
+/// nRF52 at 64 MHz manages about 2 ([`Simulation::set_cpu_speed`]).
+pub const CPU_FUEL_PER_US: u64 = 10;
+
 /// Why [`Simulation::run`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
@@ -45,12 +51,48 @@ pub struct Simulation {
     scheduler: Scheduler<SimBoard>,
     board: SimBoard,
     script: VecDeque<(Instant, Input)>,
+    /// Fuel per microsecond of virtual time.
+    cpu_fuel_per_us: u64,
+    /// Fuel used that has not yet made a whole microsecond.
+    cpu_fuel_carry: u64,
 }
 
 impl Simulation {
     /// A simulation of `runtime`'s apps on `board`.
+    /// Apps are spawned only if their storage quotas fit the board's store
+    /// together ([`Scheduler::set_storage_capacity`]).
     pub fn new(runtime: Runtime<SimBoard>, board: SimBoard) -> Simulation {
-        Simulation { scheduler: Scheduler::new(runtime), board, script: VecDeque::new() }
+        let mut scheduler = Scheduler::new(runtime);
+        if let Ok(capacity) = akira_bridge::KvStore::capacity(&mut board.clone()) {
+            scheduler.set_storage_capacity(capacity);
+        }
+        Simulation { scheduler, board, script: VecDeque::new(), cpu_fuel_per_us: CPU_FUEL_PER_US, cpu_fuel_carry: 0 }
+    }
+
+    /// Sets how fast the simulated CPU runs apps on virtual time, in fuel
+    /// per microsecond (default [`CPU_FUEL_PER_US`]; at least 1). On
+    /// virtual time, while apps keep the CPU busy (an app's slice ended,
+    /// it yielded or slept zero: it could run on), the board's clock
+    /// moves by the fuel they use ([`akira_sandbox::Round::busy_fuel`]),
+    /// so an app that computes, loops on host calls, yields or sleeps zero
+    /// takes time as it would on a device, and the other apps' timing
+    /// shows what it costs them. Work that ends in a wait for an event
+    /// takes no time: the clock jumps to the next event (runs of
+    /// well-behaved apps keep exact times).
+    pub fn set_cpu_speed(&mut self, fuel_per_us: u64) {
+        self.cpu_fuel_per_us = fuel_per_us.max(1);
+    }
+
+    /// The virtual time `fuel` takes the simulated CPU, in whole
+    /// microseconds (the rest is carried to the next round); zero on
+    /// real time, which passes by itself.
+    fn cpu_time(&mut self, fuel: u64) -> Duration {
+        if !self.board.is_virtual() {
+            return Duration::ZERO;
+        }
+        let fuel = self.cpu_fuel_carry.saturating_add(fuel);
+        self.cpu_fuel_carry = fuel % self.cpu_fuel_per_us;
+        Duration::from_micros(fuel / self.cpu_fuel_per_us)
     }
 
     /// The board.
@@ -193,16 +235,27 @@ impl Simulation {
             }
             // Bytes that arrived during the round (a loopback) or messages
             // published by an app may complete a wait: run another round
-            // before time moves.
-            if round.busy
+            // before time moves. While apps keep the CPU busy (their slice
+            // ended, they yielded or slept zero), time moves by the fuel
+            // they use (off the air at once; on the air the hub moves time,
+            // so the turn ends once the CPU spent a microsecond); the rest
+            // takes no time, and the clock jumps to the next event.
+            let busy = round.busy
                 || self.board.arrivals() != arrivals
-                || self.scheduler.runtime().bridge().activity() != activity
-            {
+                || self.scheduler.runtime().bridge().activity() != activity;
+            let spent = self.cpu_time(round.busy_fuel);
+            if busy && !on_air {
+                self.board.advance_to(now.saturating_add(spent));
+            }
+            if busy && (!on_air || spent.is_zero()) {
                 continue;
             }
             let air = self.board.next_air_event();
-            let mut next =
-                [round.next_wake, self.script.front().map(|(t, ..)| *t), air, limit].into_iter().flatten().min();
+            let mut next = if busy {
+                Some(now.saturating_add(spent))
+            } else {
+                [round.next_wake, self.script.front().map(|(t, ..)| *t), air, limit].into_iter().flatten().min()
+            };
             if self.board.open_sockets() > 0 {
                 // The network runs on real time: let 1 ms of it pass for
                 // the host's sockets, and no more than that of board time.

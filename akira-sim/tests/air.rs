@@ -134,6 +134,22 @@ fn a_board_that_stops_early_does_not_stall_the_other() {
     assert_eq!(hub.join().unwrap(), HubEnd::AllLeft(akira_bridge::Instant::from_micros(1_000_000)));
 }
 
+#[test]
+fn a_silent_connection_does_not_hold_up_the_devices_that_join_after_it() {
+    let (addr, hub) = hub(2);
+    // Connects first and never says hello (the hub waits 30 s for one).
+    let silent = std::net::TcpStream::connect(&addr).unwrap();
+    let started = std::time::Instant::now();
+    let (tx, rx) = (device(&addr, 0, sender()), device(&addr, 1, listener()));
+    let ((tx_end, tx), (rx_end, rx)) = (tx.join().unwrap(), rx.join().unwrap());
+    assert_eq!((tx_end, rx_end), (End::AllStopped, End::AllStopped), "{tx:#?}\n{rx:#?}");
+    assert!(exit_line(&rx).contains("exited with code 2"), "the packet arrived: {rx:#?}");
+    assert!(matches!(hub.join().unwrap(), HubEnd::AllLeft(_)));
+    // Well before the silent connection's 30 s handshake timeout.
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    drop(silent);
+}
+
 const BLE_IMPORTS: &str = r#"
     (import "akira:ble" "advertise" (func $advertise (param i32 i32 i32 i32 i32) (result i32)))
     (import "akira:ble" "scan" (func $scan (param i32 i32 i32) (result i32)))

@@ -1,20 +1,15 @@
 //! Apps that talk to or control each other on the simulated board.
 
+mod common;
+
 use std::time::Duration;
 
+use akira_caps::Policy;
 use akira_caps::manifest::AppName;
 use akira_caps::scope::AppScope;
-use akira_caps::{Manifest, Policy, Version};
 use akira_sandbox::{RestartPolicy, Runtime};
 use akira_sim::{End, SimBoard, Simulation};
-
-fn wasm(wat: &str, name: &str, caps: impl FnOnce(&mut Manifest)) -> Vec<u8> {
-    let mut manifest = Manifest::new(AppName::try_from(name).unwrap(), Version::new(0, 1, 0));
-    caps(&mut manifest);
-    let mut wasm = wat::parse_str(wat).unwrap();
-    wasm.extend(manifest.custom_section());
-    wasm
-}
+use common::wasm;
 
 #[test]
 fn a_supervisor_stops_a_blinking_worker_and_starts_it_again() {

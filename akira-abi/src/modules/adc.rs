@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::I32;
-use crate::{CItem, Function, Module, Param};
+use crate::{CItem, Cost, Function, Module, Param};
 
 /// The `akira:adc` module.
 pub static ADC: Module = Module {
@@ -22,6 +22,7 @@ input divider and calibration."#,
             params: &[Param::new("channel", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"`resolution(channel)`: bits per conversion (1–16)."#,
             #[cfg(feature = "docs")]
@@ -32,6 +33,7 @@ input divider and calibration."#,
             params: &[Param::new("channel", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`read_raw(channel)`: one conversion, a code from 0 to `2^resolution - 1`."#,
             #[cfg(feature = "docs")]
@@ -42,6 +44,7 @@ input divider and calibration."#,
             params: &[Param::new("channel", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`read_mv(channel)`: one conversion in millivolts at the pin (`>= 0`)."#,
             #[cfg(feature = "docs")]

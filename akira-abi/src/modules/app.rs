@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::I32;
-use crate::{CItem, Function, Module, Param};
+use crate::{CItem, Cost, Function, Module, Param};
 
 /// The `akira:app` module.
 pub static APP: Module = Module {
@@ -38,6 +38,7 @@ fresh one (its memory starts anew). An app may stop itself.
             params: &[Param::new("app", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`status(app)`: the listed app's status, from the table above."#,
             #[cfg(feature = "docs")]
@@ -50,6 +51,7 @@ caller until the firmware has applied them, then return 0."#,
             params: &[Param::new("app", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(200),
             #[cfg(feature = "docs")]
             doc: r#"`start(app)`: starts the listed app afresh unless it is running, waiting or restarting. Suspends until done; returns 0."#,
             #[cfg(feature = "docs")]
@@ -60,6 +62,7 @@ caller until the firmware has applied them, then return 0."#,
             params: &[Param::new("app", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(200),
             #[cfg(feature = "docs")]
             doc: r#"`stop(app)`: stops the listed app until it is started again. Suspends until done; returns 0."#,
             #[cfg(feature = "docs")]

@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{I32, I64, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:ble` module.
 pub static BLE: Module = Module {
@@ -86,6 +86,7 @@ the simulator keeps 8); when it is full the oldest is dropped."#,
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(100, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`advertise(data_ptr, data_len, rsp_ptr, rsp_len, interval_ms)`: advertises the `data_len <= 31` bytes at `data_ptr` (AD structures), with the `rsp_len <= 31` bytes at `rsp_ptr` as scan response (`rsp_len` 0: none), every `interval_ms` (20–10240, else `AKIRA_EINVAL`; longer than 31 bytes `AKIRA_E2BIG`). Returns 0 once advertising."#,
             #[cfg(feature = "docs")]
@@ -98,6 +99,7 @@ controller advertises; AKIRA_ENOSPC beyond the data change cap."#,
             params: &[],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`advertise_stop()`: stops the app's advertising. Returns 0 (also when it was not advertising)."#,
             #[cfg(feature = "docs")]
@@ -108,6 +110,7 @@ controller advertises; AKIRA_ENOSPC beyond the data change cap."#,
             params: &[Param::new("active", I32), Param::new("interval_ms", U32), Param::new("window_ms", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(100),
             #[cfg(feature = "docs")]
             doc: r#"`scan(active, interval_ms, window_ms)`: starts scanning, active (1: scan requests, scan responses reported) or passive (0); interval 3–10240 ms, window 3 ms up to the interval, else `AKIRA_EINVAL`. Returns 0 once scanning."#,
             #[cfg(feature = "docs")]
@@ -118,6 +121,7 @@ controller advertises; AKIRA_ENOSPC beyond the data change cap."#,
             params: &[],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`scan_stop()`: stops the app's scanning and drops its queued reports. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -128,6 +132,7 @@ controller advertises; AKIRA_ENOSPC beyond the data change cap."#,
             params: &[Param::new("buf", Ptr(Pointee::Void)), Param::new("len", U32), Param::new("timeout_us", I64)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`next_report(ptr, len, timeout_us)`: takes the oldest queued report, or suspends until one arrives or `timeout_us` passes (`AKIRA_ETIMEDOUT`; `< 0` no timeout, `0` at once), and writes it at `ptr` (`len >= 10`, else `AKIRA_EINVAL`; 41 holds any report). Returns the bytes written. `AKIRA_EINVAL` if the app is not scanning."#,
             #[cfg(feature = "docs")]
@@ -140,6 +145,7 @@ arrives. Returns the bytes written."#,
             params: &[Param::new("uuid", Ptr(Pointee::ConstVoid)), Param::new("uuid_len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(100),
             #[cfg(feature = "docs")]
             doc: r#"`gatt_service(uuid_ptr, uuid_len)`: declares a primary service with the 2- or 16-byte UUID at `uuid_ptr`. Returns its handle."#,
             #[cfg(feature = "docs")]
@@ -159,6 +165,7 @@ each call returning a handle; at most 2 services, 8 characteristics,
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(100),
             #[cfg(feature = "docs")]
             doc: r#"`gatt_characteristic(service, uuid_ptr, uuid_len, properties, max_len)`: declares a characteristic on service handle `service` (undeclared: `AKIRA_EINVAL`) with the UUID at `uuid_ptr`, the property bits and a value of at most `max_len` bytes (1–64). Its value is empty until set. Returns its handle."#,
             #[cfg(feature = "docs")]
@@ -173,6 +180,7 @@ each call returning a handle; at most 2 services, 8 characteristics,
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(200),
             #[cfg(feature = "docs")]
             doc: r#"`gatt_start(data_ptr, data_len, interval_ms)`: serves the declared table (none: `AKIRA_EINVAL`), advertising connectable with the `data_len <= 31` bytes at `data_ptr` every `interval_ms` (20–10240). Returns 0 once serving."#,
             #[cfg(feature = "docs")]
@@ -183,6 +191,7 @@ each call returning a handle; at most 2 services, 8 characteristics,
             params: &[],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(100),
             #[cfg(feature = "docs")]
             doc: r#"`gatt_stop()`: stops advertising, disconnects any central, forgets the table and drops queued events. Returns 0 (also when the app had declared nothing)."#,
             #[cfg(feature = "docs")]
@@ -193,6 +202,7 @@ each call returning a handle; at most 2 services, 8 characteristics,
             params: &[Param::new("handle", U32), Param::new("value", Ptr(Pointee::ConstVoid)), Param::new("len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`gatt_set_value(handle, ptr, len)`: sets the value centrals read (at most the characteristic's `max_len`, else `AKIRA_E2BIG`). `AKIRA_EINVAL` for an unknown handle or when not serving. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -203,6 +213,7 @@ each call returning a handle; at most 2 services, 8 characteristics,
             params: &[Param::new("handle", U32), Param::new("value", Ptr(Pointee::ConstVoid)), Param::new("len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`gatt_notify(handle, ptr, len)`: sets the value and notifies the connected central if it subscribed (nothing is sent otherwise); the characteristic must have the notify property (`AKIRA_EINVAL`). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -213,6 +224,7 @@ each call returning a handle; at most 2 services, 8 characteristics,
             params: &[Param::new("buf", Ptr(Pointee::Void)), Param::new("len", U32), Param::new("timeout_us", I64)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`gatt_next_event(ptr, len, timeout_us)`: takes the oldest GATT event, or suspends until one arrives or `timeout_us` passes (`AKIRA_ETIMEDOUT`; `< 0` no timeout, `0` at once), and writes it at `ptr` (`len >= 4`, else `AKIRA_EINVAL`; 68 holds any event). Returns the bytes written. `AKIRA_EINVAL` if the app does not serve."#,
             #[cfg(feature = "docs")]

@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:crypto` module.
 pub static CRYPTO: Module = Module {
@@ -33,6 +33,7 @@ work is done; an input may overlap the output (hashing in place)."#,
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(100, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`sha256(ptr, len, out)`: writes the 32-byte SHA-256 digest of `ptr..ptr+len` at `out`. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -49,6 +50,7 @@ work is done; an input may overlap the output (hashing in place)."#,
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(100, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`hmac_sha256(key, key_len, msg, msg_len, out)`: writes the 32-byte HMAC-SHA-256 (RFC 2104) of the message under the key at `out`. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -64,6 +66,7 @@ work is done; an input may overlap the output (hashing in place)."#,
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(100_100, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`ed25519_verify(key, msg, msg_len, sig)`: checks the 64-byte signature at `sig` of the message by the 32-byte public key at `key` (strict RFC 8032 verification). Returns 1 if valid, 0 if not; `AKIRA_EINVAL` if the key is not a curve point."#,
             #[cfg(feature = "docs")]

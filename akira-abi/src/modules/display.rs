@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{I32, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:display` module.
 pub static DISPLAY: Module = Module {
@@ -30,6 +30,7 @@ can cover (area, length, outline or bounding box). Draw-target errors are
             params: &[],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"`size()`: the screen's `width << 16 \| height` in pixels."#,
             #[cfg(feature = "docs")]
@@ -40,6 +41,7 @@ can cover (area, length, outline or bounding box). Draw-target errors are
             params: &[Param::new("color", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::pixels(20, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`fill(color)`: fills the app's region (cut to the screen). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -50,6 +52,7 @@ can cover (area, length, outline or bounding box). Draw-target errors are
             params: &[Param::new("x", U32), Param::new("y", U32), Param::new("color", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::pixels(20, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`pixel(x, y, color)`: sets one pixel. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -66,6 +69,7 @@ can cover (area, length, outline or bounding box). Draw-target errors are
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::pixels(20, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`line(x0, y0, x1, y1, color)`: a 1-pixel line, both ends included; its bounding box must be inside the region. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -83,6 +87,7 @@ can cover (area, length, outline or bounding box). Draw-target errors are
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::pixels(20, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`rect(x, y, w, h, color, filled)`: a filled rectangle (`filled` 1) or a 1-pixel outline just inside it (0; other values `AKIRA_EINVAL`). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -99,6 +104,7 @@ can cover (area, length, outline or bounding box). Draw-target errors are
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::pixels(20, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`text(x, y, ptr, len, color)`: UTF-8 text (at most 256 bytes, `AKIRA_E2BIG`) in the 6 x 10 pixel mono font, top-left corner at `(x, y)`, transparent background; `\n` starts a new line; characters outside ASCII are drawn as `?`. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -116,6 +122,7 @@ can cover (area, length, outline or bounding box). Draw-target errors are
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::pixels(20, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`blit(x, y, w, h, ptr, len)`: copies a `w` x `h` image of RGB565 pixels, little-endian, row by row, from app memory; `len` must be `2*w*h` (`AKIRA_EINVAL`), at most 32 KiB (`AKIRA_E2BIG`). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -126,6 +133,7 @@ can cover (area, length, outline or bounding box). Draw-target errors are
             params: &[],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(1000),
             #[cfg(feature = "docs")]
             doc: r#"`flush()`: shows what was drawn (a buffered driver sends its frame). Returns 0."#,
             #[cfg(feature = "docs")]

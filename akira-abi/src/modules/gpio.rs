@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Stable;
 use crate::Type::{I32, I64};
-use crate::{CItem, Function, Module, Param};
+use crate::{CItem, Cost, Function, Module, Param};
 
 /// The `akira:gpio` module.
 pub static GPIO: Module = Module {
@@ -20,6 +20,7 @@ table). The manifest grants pins per direction: `input`, `output`, `edge`
             params: &[Param::new("pin", I32), Param::new("mode", I32)],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"`configure(pin, mode)`: mode 0 input (needs `input`), 1 output (needs `output`). Clears the pin's latched edges. `AKIRA_ENOTSUP` if the board's pin cannot take that direction. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -30,6 +31,7 @@ table). The manifest grants pins per direction: `input`, `output`, `edge`
             params: &[Param::new("pin", I32)],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"`read(pin)`: the level, 0 or 1. Allowed on granted input and output pins (an output reads back what it drives)."#,
             #[cfg(feature = "docs")]
@@ -40,6 +42,7 @@ table). The manifest grants pins per direction: `input`, `output`, `edge`
             params: &[Param::new("pin", I32), Param::new("level", I32)],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"`write(pin, level)`: drives an output pin low (0) or high (any other value). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -50,6 +53,7 @@ table). The manifest grants pins per direction: `input`, `output`, `edge`
             params: &[Param::new("pin", I32)],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"`toggle(pin)`: inverts an output pin; returns the new level."#,
             #[cfg(feature = "docs")]
@@ -60,6 +64,7 @@ table). The manifest grants pins per direction: `input`, `output`, `edge`
             params: &[Param::new("pin", I32), Param::new("edges", I32), Param::new("timeout_us", I64)],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"`wait_edge(pin, edges, timeout_us)`: `edges` 1 rising, 2 falling, 3 either (needs `edge`). Returns at once if such an edge was latched since `configure` or the last `wait_edge`, else suspends the app until one happens: returns 1 (rising) or 2 (falling), or `AKIRA_ETIMEDOUT` after `timeout_us` (`timeout_us < 0`: no timeout)."#,
             #[cfg(feature = "docs")]

@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{I32, I64, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:hid` module.
 pub static HID: Module = Module {
@@ -38,6 +38,7 @@ little-endian: `kind` u16 (1 button pressed, 2 released, 3 keyboard LEDs),
             params: &[Param::new("modifiers", U32), Param::new("keys", Ptr(Pointee::ConstU8)), Param::new("n", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`keyboard(modifiers, keys, n)`: one keyboard report: the modifier bits (0–255) and the `n` key usage ids at `keys` held down (`n` at most 6, `AKIRA_E2BIG`); `keyboard(0, 0, 0)` releases everything. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -48,6 +49,7 @@ little-endian: `kind` u16 (1 button pressed, 2 released, 3 keyboard LEDs),
             params: &[Param::new("text", Ptr(Pointee::ConstChar)), Param::new("len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 4, 1),
             #[cfg(feature = "docs")]
             doc: r#"`type_text(ptr, len)`: types ASCII text (at most 256 bytes, `AKIRA_E2BIG`) on a US layout, each character a press and a release report; letters, digits, punctuation, space, `\n`, `\t` and backspace (0x08); any other byte is `AKIRA_EINVAL` before anything is typed. Types the whole characters the stack has room for, suspending until it has room for one. Returns the number typed (`>= 1`; 0 for `len` 0): call again for the rest."#,
             #[cfg(feature = "docs")]
@@ -63,6 +65,7 @@ little-endian: `kind` u16 (1 button pressed, 2 released, 3 keyboard LEDs),
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`mouse(buttons, dx, dy, wheel)`: one mouse report (buttons bit 0 left, 1 right, 2 middle). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -79,6 +82,7 @@ little-endian: `kind` u16 (1 button pressed, 2 released, 3 keyboard LEDs),
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`gamepad(buttons, x, y, rx, ry)`: one gamepad report, 16 buttons (bit n: button n+1) and two sticks. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -89,6 +93,7 @@ little-endian: `kind` u16 (1 button pressed, 2 released, 3 keyboard LEDs),
             params: &[Param::new("usage", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`consumer(usage)`: one consumer-control report (page 0x0C usage, e.g. 0xE9 volume up; 0 releases). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -99,6 +104,7 @@ little-endian: `kind` u16 (1 button pressed, 2 released, 3 keyboard LEDs),
             params: &[Param::new("report", Ptr(Pointee::ConstVoid)), Param::new("len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`raw(ptr, len)`: one vendor-defined report of `len` bytes (at most 64, `AKIRA_E2BIG`). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -113,6 +119,7 @@ little-endian: `kind` u16 (1 button pressed, 2 released, 3 keyboard LEDs),
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"`next_event(ptr, len, timeout_us)`: writes the oldest input event (8 bytes; `len` below 8 is `AKIRA_EINVAL`) at `ptr`; if none is waiting, suspends until one arrives or `timeout_us` passes (`< 0` no timeout, `0` do not wait; `AKIRA_ETIMEDOUT`). Returns 8."#,
             #[cfg(feature = "docs")]

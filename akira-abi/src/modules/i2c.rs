@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{I32, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:i2c` module.
 pub static I2C: Module = Module {
@@ -34,6 +34,7 @@ An address no device acknowledges is `AKIRA_ENORES`, lost arbitration
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 8, 1),
             #[cfg(feature = "docs")]
             doc: r#"`write(bus, addr, ptr, len)`: one write transfer of `len` bytes; `len` 0 probes the address. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -49,6 +50,7 @@ An address no device acknowledges is `AKIRA_ENORES`, lost arbitration
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 8, 1),
             #[cfg(feature = "docs")]
             doc: r#"`read(bus, addr, ptr, len)`: one read transfer of `len >= 1` bytes into `ptr`. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -66,6 +68,7 @@ An address no device acknowledges is `AKIRA_ENORES`, lost arbitration
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 8, 1),
             #[cfg(feature = "docs")]
             doc: r#"`write_read(bus, addr, wptr, wlen, rptr, rlen)`: writes `wlen >= 1` bytes, repeated start, reads `rlen >= 1` bytes, one transaction. The two buffers must not overlap (`AKIRA_EINVAL`). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -82,6 +85,7 @@ An address no device acknowledges is `AKIRA_ENORES`, lost arbitration
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 8, 1),
             #[cfg(feature = "docs")]
             doc: r#"`read_reg(bus, addr, reg, ptr, len)`: writes the register number `reg` (0–255), repeated start, reads `len >= 1` bytes. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -98,6 +102,7 @@ An address no device acknowledges is `AKIRA_ENORES`, lost arbitration
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 8, 1),
             #[cfg(feature = "docs")]
             doc: r#"`write_reg(bus, addr, reg, ptr, len)`: writes `reg` then the `len` bytes at `ptr` in one transfer. Returns 0."#,
             #[cfg(feature = "docs")]

@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{I32, I64, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:net` module.
 pub static NET: Module = Module {
@@ -36,6 +36,7 @@ app's sockets are closed by the firmware. Buffers are at most 4096 bytes
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(500),
             #[cfg(feature = "docs")]
             doc: r#"`connect(endpoint, transport, port, timeout_us)`: opens a socket to the endpoint, `transport` 0 for TCP, 1 for UDP (a socket that sends datagrams to, and receives them from, that one peer); `port` 0 for the endpoint's port (another port is `AKIRA_EDENIED` unless the endpoint's is 0). Suspends until connected. `AKIRA_ENORES` when the host does not resolve or refuses, `AKIRA_EBUSY` when the firmware has no free socket. Returns the socket id."#,
             #[cfg(feature = "docs")]
@@ -51,6 +52,7 @@ app's sockets are closed by the firmware. Buffers are at most 4096 bytes
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(100, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`send(socket, ptr, len, timeout_us)`: queues as many of the bytes as the socket takes (for UDP, one datagram); if none, suspends until it takes some. Returns the number queued."#,
             #[cfg(feature = "docs")]
@@ -66,6 +68,7 @@ app's sockets are closed by the firmware. Buffers are at most 4096 bytes
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(100, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`receive(socket, ptr, cap, timeout_us)`: takes received bytes (for UDP, one datagram, cut to `cap`); if none have arrived, suspends until some do. Returns the number taken; 0 when the peer closed the connection. `AKIRA_EIO` for a reset connection."#,
             #[cfg(feature = "docs")]
@@ -76,6 +79,7 @@ app's sockets are closed by the firmware. Buffers are at most 4096 bytes
             params: &[Param::new("socket", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(100),
             #[cfg(feature = "docs")]
             doc: r#"`close(socket)`: closes the socket; its id is free again. Returns 0."#,
             #[cfg(feature = "docs")]

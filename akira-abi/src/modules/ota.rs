@@ -2,7 +2,7 @@
 
 use crate::Ret;
 use crate::Stability::Experimental;
-use crate::{CItem, Function, Module};
+use crate::{CItem, Cost, Function, Module};
 
 /// The `akira:ota` module.
 pub static OTA: Module = Module {
@@ -31,6 +31,7 @@ version. `ota` has no scope."#,
             params: &[],
             result: Ret::I64,
             stability: Experimental,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"The running version, `major << 32 \| minor << 16 \| patch` (as `akira:sys.app_version`)."#,
             #[cfg(feature = "docs")]
@@ -41,6 +42,7 @@ version. `ota` has no scope."#,
             params: &[],
             result: Ret::I64,
             stability: Experimental,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"The version a rollback returns to, packed the same way; `AKIRA_ENORES` if there is none."#,
             #[cfg(feature = "docs")]
@@ -51,6 +53,7 @@ version. `ota` has no scope."#,
             params: &[],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"1 while the running version is on trial, 0 once confirmed."#,
             #[cfg(feature = "docs")]
@@ -61,6 +64,7 @@ version. `ota` has no scope."#,
             params: &[],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(200),
             #[cfg(feature = "docs")]
             doc: r#"Confirms the version on trial (its previous version is dropped; `is_trial` reads 0 after the firmware's next round). Returns 0, also when there is nothing to confirm."#,
             #[cfg(feature = "docs")]
@@ -71,6 +75,7 @@ version. `ota` has no scope."#,
             params: &[],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(200),
             #[cfg(feature = "docs")]
             doc: r#"Asks for the previous version: at the firmware's next round this version is dropped and the previous one started. Returns 0; `AKIRA_ENORES` if there is no previous version."#,
             #[cfg(feature = "docs")]

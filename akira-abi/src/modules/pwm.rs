@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::I32;
-use crate::{CItem, Function, Module, Param};
+use crate::{CItem, Cost, Function, Module, Param};
 
 /// The `akira:pwm` module.
 pub static PWM: Module = Module {
@@ -22,6 +22,7 @@ the board supports it."#,
             params: &[Param::new("channel", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"`max_duty(channel)`: the duty value that means 100 % (at least 1)."#,
             #[cfg(feature = "docs")]
@@ -32,6 +33,7 @@ the board supports it."#,
             params: &[Param::new("channel", I32), Param::new("duty", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"`set_duty(channel, duty)`: sets the duty, `0 <= duty <= max_duty` (else `AKIRA_EINVAL`). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -42,6 +44,7 @@ the board supports it."#,
             params: &[Param::new("channel", I32), Param::new("hz", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(50),
             #[cfg(feature = "docs")]
             doc: r#"`set_frequency(channel, hz)`: sets the channel's frequency (`hz >= 1`); `AKIRA_ENOTSUP` where the board cannot, `AKIRA_EINVAL` outside its range. Returns 0."#,
             #[cfg(feature = "docs")]

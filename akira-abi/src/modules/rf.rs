@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{I32, I64, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:rf` module.
 pub static RF: Module = Module {
@@ -39,6 +39,7 @@ before `configure` is `AKIRA_EINVAL`; driver errors are `AKIRA_EIO`."#,
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(100),
             #[cfg(feature = "docs")]
             doc: r#"`configure(frequency_hz, spreading_factor, bandwidth_hz, coding_rate, power_dbm)`: the app's LoRa settings for its later sends and receives. Spreading factor 7–12, bandwidth one of 7810, 10420, 15630, 20830, 31250, 41670, 62500, 125000, 250000, 500000 Hz, coding rate 5–8 (4/5 to 4/8), else `AKIRA_EINVAL`. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -50,6 +51,7 @@ before `configure` is `AKIRA_EINVAL`; driver errors are `AKIRA_EIO`."#,
             params: &[Param::new("data", Ptr(Pointee::ConstVoid)), Param::new("len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(100, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`send(ptr, len)`: transmits the `len` bytes at `ptr` as one packet, suspending until it is sent. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -60,6 +62,7 @@ before `configure` is `AKIRA_EINVAL`; driver errors are `AKIRA_EIO`."#,
             params: &[Param::new("buf", Ptr(Pointee::Void)), Param::new("len", U32), Param::new("timeout_us", I64)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(100, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`receive(ptr, len, timeout_us)`: listens until a packet arrives or `timeout_us` passes (`AKIRA_ETIMEDOUT`; `< 0` no timeout, `0` at once); copies up to `len` bytes of it to `ptr`. Returns the number of bytes copied."#,
             #[cfg(feature = "docs")]
@@ -70,6 +73,7 @@ before `configure` is `AKIRA_EINVAL`; driver errors are `AKIRA_EIO`."#,
             params: &[Param::new("rssi_snr", Ptr(Pointee::I16))],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"`last_packet(ptr)`: writes the RSSI (dBm) and SNR (dB) of the last packet the app received at `ptr`, as two little-endian `i16`. Returns 1, or 0 (nothing written) before the first packet."#,
             #[cfg(feature = "docs")]
@@ -80,6 +84,7 @@ before `configure` is `AKIRA_EINVAL`; driver errors are `AKIRA_EIO`."#,
             params: &[],
             result: Ret::I64,
             stability: Experimental,
+            cost: Cost::fixed(20),
             #[cfg(feature = "docs")]
             doc: r#"`airtime_left()`: microseconds of airtime the app may still use in the rolling hour."#,
             #[cfg(feature = "docs")]

@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:rng` module.
 pub static RNG: Module = Module {
@@ -19,6 +19,7 @@ granted it, so calls need no per-call check."#,
         params: &[Param::new("buf", Ptr(Pointee::Void)), Param::new("len", U32)],
         result: Ret::I32,
         stability: Experimental,
+        cost: Cost::bytes(20, 1, 4),
         #[cfg(feature = "docs")]
         doc: r#"`fill(ptr, len)`: writes `len` random bytes at `ptr` (at most 4096, `AKIRA_E2BIG`); `AKIRA_EIO` if the generator fails its health test. Returns 0."#,
         #[cfg(feature = "docs")]

@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{I32, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:sensor` module.
 pub static SENSOR: Module = Module {
@@ -36,6 +36,7 @@ unit per kind, so no reading needs a float; they can be negative, so
             params: &[Param::new("channel", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"`kind(channel)`: the kind code of the table above."#,
             #[cfg(feature = "docs")]
@@ -46,6 +47,7 @@ unit per kind, so no reading needs a float; they can be negative, so
             params: &[Param::new("channel", I32), Param::new("values", Ptr(Pointee::I32)), Param::new("len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(100, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`read(channel, ptr, len)`: measures and writes the values as little-endian `i32`s at `ptr`; returns how many (1 or 3). `len` smaller than 4 × that is `AKIRA_ENOSPC`; a sensor that does not answer `AKIRA_EIO`, one with no fresh value `AKIRA_EBUSY`."#,
             #[cfg(feature = "docs")]

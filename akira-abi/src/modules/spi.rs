@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{I32, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:spi` module.
 pub static SPI: Module = Module {
@@ -28,6 +28,7 @@ same functions either way. Bus errors are `AKIRA_EIO`."#,
             params: &[Param::new("device", I32), Param::new("data", Ptr(Pointee::ConstVoid)), Param::new("len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`write(device, ptr, len)`: clocks out `len` bytes, ignoring what comes back. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -38,6 +39,7 @@ same functions either way. Bus errors are `AKIRA_EIO`."#,
             params: &[Param::new("device", I32), Param::new("buf", Ptr(Pointee::Void)), Param::new("len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`read(device, ptr, len)`: clocks in `len` bytes (the bus's idle byte sent). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -54,6 +56,7 @@ same functions either way. Bus errors are `AKIRA_EIO`."#,
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`transfer(device, wptr, wlen, rptr, rlen)`: full duplex for `max(wlen, rlen)` clocks; zeros are sent past `wlen`, bytes past `rlen` dropped. The buffers must not overlap (`AKIRA_EINVAL`). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -64,6 +67,7 @@ same functions either way. Bus errors are `AKIRA_EIO`."#,
             params: &[Param::new("device", I32), Param::new("buf", Ptr(Pointee::Void)), Param::new("len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`transfer_in_place(device, ptr, len)`: full duplex in one buffer; each received byte replaces the one sent. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -80,6 +84,7 @@ same functions either way. Bus errors are `AKIRA_EIO`."#,
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(50, 1, 1),
             #[cfg(feature = "docs")]
             doc: r#"`write_then_read(device, wptr, wlen, rptr, rlen)`: writes `wlen` bytes (a command), then reads `rlen` bytes, under one chip select. The buffers must not overlap. Returns 0."#,
             #[cfg(feature = "docs")]

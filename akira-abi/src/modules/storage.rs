@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:storage` module.
 pub static STORAGE: Module = Module {
@@ -37,6 +37,7 @@ sector blocks the firmware for milliseconds. A storage failure is
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(2000, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`get(key, key_len, buf, buf_len)`: copies up to `buf_len` bytes of the key's value to `buf` and returns the value's full length (a larger result than `buf_len` means the value was cut). `AKIRA_ENORES` if the key is not set."#,
             #[cfg(feature = "docs")]
@@ -53,6 +54,7 @@ sector blocks the firmware for milliseconds. A storage failure is
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::flash(2000, 32, 1),
             #[cfg(feature = "docs")]
             doc: r#"`set(key, key_len, value, value_len)`: stores the value under the key, replacing any old one. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -63,6 +65,7 @@ sector blocks the firmware for milliseconds. A storage failure is
             params: &[Param::new("key", Ptr(Pointee::ConstVoid)), Param::new("key_len", U32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::flash(2000, 32, 1),
             #[cfg(feature = "docs")]
             doc: r#"`remove(key, key_len)`: removes the key; `AKIRA_ENORES` if it is not set. Returns 0."#,
             #[cfg(feature = "docs")]
@@ -73,6 +76,7 @@ sector blocks the firmware for milliseconds. A storage failure is
             params: &[],
             result: Ret::I64,
             stability: Experimental,
+            cost: Cost::fixed(100),
             #[cfg(feature = "docs")]
             doc: r#"The bytes the app holds: key and value bytes of its keys, plus the key bytes of keys it removed."#,
             #[cfg(feature = "docs")]
@@ -83,6 +87,7 @@ sector blocks the firmware for milliseconds. A storage failure is
             params: &[],
             result: Ret::I64,
             stability: Experimental,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"The app's quota in bytes (as granted: the manifest's, within the device's policy)."#,
             #[cfg(feature = "docs")]

@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::{Experimental, Stable};
 use crate::Type::{I32, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:sys` module.
 pub static SYS: Module = Module {
@@ -20,6 +20,7 @@ cannot tell report `0`, unknown)."#,
             params: &[Param::new("code", I32)],
             result: Ret::Never,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"`exit(code)`: ends the app with `code`; does not return."#,
             #[cfg(feature = "docs")]
@@ -30,6 +31,7 @@ cannot tell report `0`, unknown)."#,
             params: &[],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"Lets other apps and firmware tasks run, then continues (also refills the CPU budget, like any wait). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -40,6 +42,7 @@ cannot tell report `0`, unknown)."#,
             params: &[Param::new("buf", Ptr(Pointee::Char)), Param::new("cap", U32)],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::bytes(10, 1, 16),
             #[cfg(feature = "docs")]
             doc: r#"`app_name(ptr, cap)`: copies up to `cap` bytes of the app's name to `ptr`; returns the name's full length."#,
             #[cfg(feature = "docs")]
@@ -50,6 +53,7 @@ cannot tell report `0`, unknown)."#,
             params: &[],
             result: Ret::I64,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"The manifest's version as `major << 32 \| minor << 16 \| patch`."#,
             #[cfg(feature = "docs")]
@@ -60,6 +64,7 @@ cannot tell report `0`, unknown)."#,
             params: &[],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"The ABI version the firmware provides (1)."#,
             #[cfg(feature = "docs")]
@@ -70,6 +75,7 @@ cannot tell report `0`, unknown)."#,
             params: &[],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"How many of this app's calls the guard refused."#,
             #[cfg(feature = "docs")]
@@ -80,6 +86,7 @@ cannot tell report `0`, unknown)."#,
             params: &[],
             result: Ret::I64,
             stability: Experimental,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"Microseconds since the device started (across app restarts)."#,
             #[cfg(feature = "docs")]
@@ -90,6 +97,7 @@ cannot tell report `0`, unknown)."#,
             params: &[],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"Why the device last reset: 0 unknown, 1 power-on, 2 reset pin, 3 software, 4 watchdog, 5 brown-out, 6 CPU fault, 7 wake from deep sleep."#,
             #[cfg(feature = "docs")]
@@ -100,6 +108,7 @@ cannot tell report `0`, unknown)."#,
             params: &[Param::new("level", I32)],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"`sleep_hint(level)`: how deeply the device may sleep while this app waits: 0 stay ready (the default), 1 light sleep, 2 deep sleep between the app's deadlines. The firmware combines the hints of all apps (the shallowest wins); a board without low-power modes ignores it. Another level is `AKIRA_EINVAL`. Returns 0."#,
             #[cfg(feature = "docs")]

@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Stable;
 use crate::Type::I64;
-use crate::{CItem, Function, Module, Param};
+use crate::{CItem, Cost, Function, Module, Param};
 
 /// The `akira:timer` module.
 pub static TIMER: Module = Module {
@@ -18,6 +18,7 @@ pub static TIMER: Module = Module {
             params: &[],
             result: Ret::I64,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"Microseconds since the board booted (monotonic)."#,
             #[cfg(feature = "docs")]
@@ -28,6 +29,7 @@ pub static TIMER: Module = Module {
             params: &[Param::new("us", I64)],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
             doc: r#"`sleep_us(us)`: suspends the app for `us` microseconds (`us < 0`: `AKIRA_EINVAL`). Returns 0."#,
             #[cfg(feature = "docs")]
@@ -38,8 +40,9 @@ pub static TIMER: Module = Module {
             params: &[Param::new("t", I64)],
             result: Ret::I32,
             stability: Stable,
+            cost: Cost::CHEAP,
             #[cfg(feature = "docs")]
-            doc: r#"`sleep_until_us(t)`: suspends until `now_us() >= t`; returns at the next scheduling round if `t` has passed. Returns 0."#,
+            doc: r#"`sleep_until_us(t)`: suspends until `now_us() >= t`. A time that has passed (a negative one too) is no error: the call returns at the next scheduling round, as `yield_now` does. Returns 0."#,
             #[cfg(feature = "docs")]
             c_doc: r#"Suspends the app until now_us() >= t."#,
         },

@@ -3,7 +3,7 @@
 use crate::Ret;
 use crate::Stability::Experimental;
 use crate::Type::{I32, I64, Ptr, U32};
-use crate::{CItem, Function, Module, Param, Pointee};
+use crate::{CItem, Cost, Function, Module, Param, Pointee};
 
 /// The `akira:uart` module.
 pub static UART: Module = Module {
@@ -31,6 +31,7 @@ timeout, `0` do not wait (`AKIRA_ETIMEDOUT` at once). Buffers are at most
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(20, 1, 4),
             #[cfg(feature = "docs")]
             doc: r#"`write(port, ptr, len, timeout_us)`: queues as many of the `len` bytes as the port takes now; if it takes none, suspends until it takes some or `timeout_us` passes (`AKIRA_ETIMEDOUT`). Returns the number queued (`>= 1`)."#,
             #[cfg(feature = "docs")]
@@ -47,6 +48,7 @@ timeout, `0` do not wait (`AKIRA_ETIMEDOUT` at once). Buffers are at most
             ],
             result: Ret::I32,
             stability: Experimental,
+            cost: Cost::bytes(20, 1, 4),
             #[cfg(feature = "docs")]
             doc: r#"`read(port, ptr, len, timeout_us)`: takes up to `len` received bytes; if none are waiting, suspends until some arrive or `timeout_us` passes (`AKIRA_ETIMEDOUT`). Returns the number read (`>= 1`)."#,
             #[cfg(feature = "docs")]

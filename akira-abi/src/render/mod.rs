@@ -30,9 +30,10 @@ pub fn markdown(out: &mut dyn Write) -> fmt::Result {
         if !m.doc.is_empty() {
             writeln!(out, "{}\n", m.doc)?;
         }
-        out.write_str("| function | signature | stability | what it does |\n|---|---|---|---|\n")?;
+        out.write_str("| function | signature | stability | fuel | what it does |\n|---|---|---|---|---|\n")?;
         for f in m.functions {
-            writeln!(out, "| `{}` | `{}` | {} | {} |", f.name, Signature(f), f.stability.name(), f.doc)?;
+            let (name, stability) = (f.name, f.stability.name());
+            writeln!(out, "| `{name}` | `{}` | {stability} | {} | {} |", Signature(f), f.cost, f.doc)?;
         }
     }
     out.write_str("\n")?;

@@ -14,6 +14,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, reply};
 
@@ -90,9 +91,9 @@ impl<B: Board + Adc> HostModule<B> for AdcModule {
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
-        for (name, ask) in [("resolution", Ask::Resolution), ("read_raw", Ask::Raw), ("read_mv", Ask::Millivolts)] {
-            linker.func_wrap(SPEC.import, name, move |mut c: C<'_, B>, ch: u32| reply(call(c.data_mut(), ask, ch)))?;
-        }
+        host_fn!(linker, SPEC, "resolution", |c: C<'_, B>, ch: u32| reply(call(c.data_mut(), Ask::Resolution, ch)))?;
+        host_fn!(linker, SPEC, "read_raw", |c: C<'_, B>, ch: u32| reply(call(c.data_mut(), Ask::Raw, ch)))?;
+        host_fn!(linker, SPEC, "read_mv", |c: C<'_, B>, ch: u32| reply(call(c.data_mut(), Ask::Millivolts, ch)))?;
         Ok(())
     }
 }

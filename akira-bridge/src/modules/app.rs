@@ -31,6 +31,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::Board;
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, reply};
 
@@ -250,15 +251,16 @@ impl<B: Board> HostModule<B> for AppModule {
         type C<'a, B> = Caller<'a, AppState<B>>;
         let names = Arc::new(cx.granted.app.as_ref().ok_or(LinkError::NotGranted)?.apps.clone());
         let (table, module) = (self.table, cx.module);
-        let m = SPEC.import;
         let n = names.clone();
-        linker.func_wrap(m, "status", move |mut c: C<'_, B>, app: u32| reply(status(table, &n, c.data_mut(), app)))?;
-        for (name, what) in [("start", Control::Start), ("stop", Control::Stop)] {
-            let n = names.clone();
-            linker.func_wrap(m, name, move |mut c: C<'_, B>, app: u32| {
-                reply(control(table, &n, module, c.data_mut(), app, what))
-            })?;
-        }
+        host_fn!(linker, SPEC, "status", move |c: C<'_, B>, app: u32| reply(status(table, &n, c.data_mut(), app)))?;
+        let n = names.clone();
+        host_fn!(linker, SPEC, "start", move |c: C<'_, B>, app: u32| {
+            reply(control(table, &n, module, c.data_mut(), app, Control::Start))
+        })?;
+        let n = names.clone();
+        host_fn!(linker, SPEC, "stop", move |c: C<'_, B>, app: u32| {
+            reply(control(table, &n, module, c.data_mut(), app, Control::Stop))
+        })?;
         Ok(())
     }
 

@@ -43,7 +43,9 @@ use wasmi::{Caller, Linker};
 
 use super::gatt::{self, Characteristic, GattDeclaration, GattEvent, GattJob, Uuid};
 use crate::board::{Board, Trace};
+use crate::charge::counted;
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
@@ -295,80 +297,82 @@ impl<B: Board + Ble> HostModule<B> for BleModule {
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
         let module = cx.module;
-        linker.func_wrap(
-            SPEC.import,
-            "advertise",
-            move |mut c: C<'_, B>, data_ptr: u32, data_len: u32, rsp_ptr: u32, rsp_len: u32, interval_ms: u32| {
-                let args = [data_ptr, data_len, rsp_ptr, rsp_len, interval_ms];
-                reply(memory_and_state(&mut c).and_then(|(mut mem, s)| advertise(&mut mem, s, module, args)))
-            },
-        )?;
-        linker.func_wrap(SPEC.import, "advertise_stop", move |mut c: C<'_, B>| {
+        host_fn!(linker, SPEC, "advertise", move |c: C<'_, B>,
+                                                  data_ptr: u32,
+                                                  data_len: u32,
+                                                  rsp_ptr: u32,
+                                                  rsp_len: u32,
+                                                  interval_ms: u32| {
+            let args = [data_ptr, data_len, rsp_ptr, rsp_len, interval_ms];
+            let bytes = u64::from(data_len) + u64::from(rsp_len);
+            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| {
+                let result = advertise(&mut mem, s, module, args);
+                counted(s, bytes, result)
+            }))
+        },)?;
+        host_fn!(linker, SPEC, "advertise_stop", move |c: C<'_, B>| {
             let s = c.data_mut();
             reply(
                 s.guarded(|g| g.id(Capability::Ble, role::ADVERTISE))
                     .and_then(|()| run(s, module, BleJob::StopAdvertising)),
             )
         })?;
-        linker.func_wrap(SPEC.import, "scan", move |mut c: C<'_, B>, active: u32, interval: u32, window: u32| {
+        host_fn!(linker, SPEC, "scan", move |c: C<'_, B>, active: u32, interval: u32, window: u32| {
             reply(scan(c.data_mut(), module, [active, interval, window]))
         })?;
-        linker.func_wrap(SPEC.import, "scan_stop", move |mut c: C<'_, B>| {
+        host_fn!(linker, SPEC, "scan_stop", move |c: C<'_, B>| {
             let s = c.data_mut();
             reply(s.guarded(|g| g.id(Capability::Ble, role::SCAN)).and_then(|()| run(s, module, BleJob::StopScanning)))
         })?;
-        linker.func_wrap(SPEC.import, "next_report", move |mut c: C<'_, B>, ptr: u32, len: u32, timeout_us: i64| {
-            reply(
-                memory_and_state(&mut c)
-                    .and_then(|(mut mem, s)| next_report(&mut mem, s, module, ptr, len, timeout_us)),
-            )
+        host_fn!(linker, SPEC, "next_report", move |c: C<'_, B>, ptr: u32, len: u32, timeout_us: i64| {
+            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| {
+                let result = next_report(&mut mem, s, module, ptr, len, timeout_us);
+                counted(s, u64::from(len), result)
+            }))
         })?;
-        linker.func_wrap(SPEC.import, "gatt_service", move |mut c: C<'_, B>, uuid_ptr: u32, uuid_len: u32| {
+        host_fn!(linker, SPEC, "gatt_service", move |c: C<'_, B>, uuid_ptr: u32, uuid_len: u32| {
             reply(
                 memory_and_state(&mut c)
                     .and_then(|(mut mem, s)| gatt_declare(&mut mem, s, None, (uuid_ptr, uuid_len), 0, 0)),
             )
         })?;
-        linker.func_wrap(
-            SPEC.import,
+        host_fn!(
+            linker,
+            SPEC,
             "gatt_characteristic",
-            move |mut c: C<'_, B>, service: u32, uuid_ptr: u32, uuid_len: u32, properties: u32, max_len: u32| {
+            move |c: C<'_, B>, service: u32, uuid_ptr: u32, uuid_len: u32, properties: u32, max_len: u32| {
                 reply(memory_and_state(&mut c).and_then(|(mut mem, s)| {
                     gatt_declare(&mut mem, s, Some(service), (uuid_ptr, uuid_len), properties, max_len)
                 }))
             },
         )?;
-        linker.func_wrap(SPEC.import, "gatt_start", move |mut c: C<'_, B>, ptr: u32, len: u32, interval: u32| {
+        host_fn!(linker, SPEC, "gatt_start", move |c: C<'_, B>, ptr: u32, len: u32, interval: u32| {
             reply(
                 memory_and_state(&mut c).and_then(|(mut mem, s)| gatt_start(&mut mem, s, module, [ptr, len, interval])),
             )
         })?;
-        linker.func_wrap(SPEC.import, "gatt_stop", move |mut c: C<'_, B>| {
+        host_fn!(linker, SPEC, "gatt_stop", move |c: C<'_, B>| {
             let s = c.data_mut();
             reply(peripheral(s).and_then(|()| gatt_run(s, module, GattJob::Stop, &[])))
         })?;
-        linker.func_wrap(SPEC.import, "gatt_set_value", move |mut c: C<'_, B>, handle: u32, ptr: u32, len: u32| {
-            reply(
-                memory_and_state(&mut c)
-                    .and_then(|(mut mem, s)| gatt_value(&mut mem, s, module, false, [handle, ptr, len])),
-            )
+        host_fn!(linker, SPEC, "gatt_set_value", move |c: C<'_, B>, handle: u32, ptr: u32, len: u32| {
+            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| {
+                let result = gatt_value(&mut mem, s, module, false, [handle, ptr, len]);
+                counted(s, u64::from(len), result)
+            }))
         })?;
-        linker.func_wrap(SPEC.import, "gatt_notify", move |mut c: C<'_, B>, handle: u32, ptr: u32, len: u32| {
-            reply(
-                memory_and_state(&mut c)
-                    .and_then(|(mut mem, s)| gatt_value(&mut mem, s, module, true, [handle, ptr, len])),
-            )
+        host_fn!(linker, SPEC, "gatt_notify", move |c: C<'_, B>, handle: u32, ptr: u32, len: u32| {
+            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| {
+                let result = gatt_value(&mut mem, s, module, true, [handle, ptr, len]);
+                counted(s, u64::from(len), result)
+            }))
         })?;
-        linker.func_wrap(
-            SPEC.import,
-            "gatt_next_event",
-            move |mut c: C<'_, B>, ptr: u32, len: u32, timeout_us: i64| {
-                reply(
-                    memory_and_state(&mut c)
-                        .and_then(|(mut mem, s)| gatt_next_event(&mut mem, s, module, ptr, len, timeout_us)),
-                )
-            },
-        )?;
+        host_fn!(linker, SPEC, "gatt_next_event", move |c: C<'_, B>, ptr: u32, len: u32, timeout_us: i64| {
+            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| {
+                let result = gatt_next_event(&mut mem, s, module, ptr, len, timeout_us);
+                counted(s, u64::from(len), result)
+            }))
+        },)?;
         Ok(())
     }
 

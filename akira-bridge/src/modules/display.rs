@@ -30,9 +30,9 @@
 //! ## Cost
 //!
 //! Drawing is native work done on the app's behalf, so each call charges
-//! fuel ([`crate::charge_fuel`]): [`FUEL_PER_CALL`] plus [`FUEL_PER_PIXEL`]
-//! for each pixel the primitive can cover (a filled area, a line's length,
-//! a rectangle's outline, a text's or image's bounding box).
+//! fuel ([`crate::charge`]): the fixed part `akira-abi` declares plus its
+//! rate for each pixel the primitive can cover (a filled area, a line's
+//! length, a rectangle's outline, a text's or image's bounding box).
 
 use akira_caps::{Capability, ModuleCapability, ModuleSpec, scope::DisplayScope};
 use embedded_graphics::draw_target::{DrawTarget, DrawTargetExt};
@@ -48,19 +48,16 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
-use crate::state::{AppState, Refusal, charge_fuel, memory_and_state, reply};
+use crate::state::{AppState, Refusal, memory_and_state, reply};
 
 /// Longest text one `text` call draws, in bytes.
 pub const MAX_TEXT: u32 = 256;
 /// Largest image one `blit` call copies, in bytes (16384 pixels, e.g.
 /// 128 x 128).
 pub const MAX_BLIT_BYTES: u32 = 32 * 1024;
-/// Fuel charged per call.
-pub const FUEL_PER_CALL: u64 = 20;
-/// Fuel charged per pixel a primitive can cover.
-pub const FUEL_PER_PIXEL: u64 = 1;
 /// The font of `text`: embedded-graphics' 6 x 10 pixel ASCII mono font
 /// (characters outside ASCII are drawn as `?`).
 pub const FONT: &embedded_graphics::mono_font::MonoFont<'static> = &FONT_6X10;
@@ -144,15 +141,12 @@ pub static SPEC: ModuleSpec = ModuleSpec {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DisplayModule;
 
-/// A call's result and the fuel its work costs.
+/// A call's result and the pixels it can cover (its work, charged at the
+/// function's declared rate).
 type Charged = Result<(i32, u64), Refusal>;
 
 fn color(c: u32) -> Result<Rgb565, Errno> {
     u16::try_from(c).map(|raw| RawU16::new(raw).into()).map_err(|_| Errno::Invalid)
-}
-
-fn cost(pixels: u64) -> u64 {
-    FUEL_PER_CALL + pixels * FUEL_PER_PIXEL
 }
 
 /// The rectangle of a granted region.
@@ -195,7 +189,7 @@ fn guarded_draw<B: Board + Display>(
 fn size<B: Board + Display>(state: &mut AppState<B>) -> Charged {
     let s = state.board_mut().draw(|t| t.size())?;
     let (w, h) = (s.width.min(0x7fff), s.height.min(0xffff));
-    Ok(((w << 16 | h) as i32, cost(0)))
+    Ok(((w << 16 | h) as i32, 0))
 }
 
 fn fill<B: Board + Display>(state: &mut AppState<B>, c: u32) -> Charged {
@@ -207,13 +201,13 @@ fn fill<B: Board + Display>(state: &mut AppState<B>, c: u32) -> Charged {
     let Size { width, height } = area.size;
     let (x, y) = (area.top_left.x as u32, area.top_left.y as u32);
     state.trace(Trace::Drawn { op: "fill", x, y, width, height });
-    Ok((0, cost(u64::from(width) * u64::from(height))))
+    Ok((0, u64::from(width) * u64::from(height)))
 }
 
 fn pixel<B: Board + Display>(state: &mut AppState<B>, x: u32, y: u32, c: u32) -> Charged {
     let c = color(c)?;
     guarded_draw(state, "pixel", (x, y, 1, 1), |t| Pixel(point(x, y), c).draw(t).is_ok())?;
-    Ok((0, cost(1)))
+    Ok((0, 1))
 }
 
 fn line<B: Board + Display>(state: &mut AppState<B>, (x0, y0): (u32, u32), (x1, y1): (u32, u32), c: u32) -> Charged {
@@ -223,7 +217,7 @@ fn line<B: Board + Display>(state: &mut AppState<B>, (x0, y0): (u32, u32), (x1, 
     guarded_draw(state, "line", bbox, |t| {
         Line::new(point(x0, y0), point(x1, y1)).into_styled(PrimitiveStyle::with_stroke(c, 1)).draw(t).is_ok()
     })?;
-    Ok((0, cost(u64::from(w.max(h)))))
+    Ok((0, u64::from(w.max(h))))
 }
 
 fn rect<B: Board + Display>(
@@ -243,7 +237,7 @@ fn rect<B: Board + Display>(
         Rectangle::new(point(x, y), Size::new(w, h)).into_styled(style).draw(t).is_ok()
     })?;
     let pixels = if filled == 1 { u64::from(w) * u64::from(h) } else { 2 * (u64::from(w) + u64::from(h)) };
-    Ok((0, cost(pixels)))
+    Ok((0, pixels))
 }
 
 fn text<B: Board + Display>(
@@ -265,7 +259,7 @@ fn text<B: Board + Display>(
     guarded_draw(state, "text", (x, y, width, height), |t| {
         Text::with_baseline(s, point(x, y), style, Baseline::Top).draw(t).is_ok()
     })?;
-    Ok((0, cost(u64::from(width) * u64::from(height))))
+    Ok((0, u64::from(width) * u64::from(height)))
 }
 
 fn blit<B: Board + Display>(
@@ -287,24 +281,21 @@ fn blit<B: Board + Display>(
     let area = Rectangle::new(point(x, y), Size::new(w, h));
     draw_clipped(state, |t| t.fill_contiguous(&area, pixels).is_ok())?;
     state.trace(Trace::Drawn { op: "blit", x, y, width: w, height: h });
-    Ok((0, cost(u64::from(w) * u64::from(h))))
+    Ok((0, u64::from(w) * u64::from(h)))
 }
 
 fn flush<B: Board + Display>(state: &mut AppState<B>) -> Charged {
     state.board_mut().flush()?;
     state.trace(Trace::Flushed);
-    Ok((0, cost(0)))
+    Ok((0, 0))
 }
 
-/// Charges a call's fuel and replies.
+/// Counts a call's pixels and replies.
 fn charged<B: Board>(c: &mut Caller<'_, AppState<B>>, result: Charged) -> Result<i32, wasmi::Error> {
-    match result {
-        Ok((value, fuel)) => {
-            charge_fuel(c, fuel);
-            Ok(value)
-        }
-        Err(refusal) => reply(Err(refusal)),
-    }
+    reply(result.map(|(value, pixels)| {
+        c.data_mut().work(pixels);
+        value
+    }))
 }
 
 impl<B: Board + Display> HostModule<B> for DisplayModule {
@@ -314,36 +305,35 @@ impl<B: Board + Display> HostModule<B> for DisplayModule {
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
-        let m = SPEC.import;
-        linker.func_wrap(m, "size", |mut c: C<'_, B>| {
+        host_fn!(linker, SPEC, "size", |c: C<'_, B>| {
             let r = size(c.data_mut());
             charged(&mut c, r)
         })?;
-        linker.func_wrap(m, "fill", |mut c: C<'_, B>, color: u32| {
+        host_fn!(linker, SPEC, "fill", |c: C<'_, B>, color: u32| {
             let r = fill(c.data_mut(), color);
             charged(&mut c, r)
         })?;
-        linker.func_wrap(m, "pixel", |mut c: C<'_, B>, x: u32, y: u32, color: u32| {
+        host_fn!(linker, SPEC, "pixel", |c: C<'_, B>, x: u32, y: u32, color: u32| {
             let r = pixel(c.data_mut(), x, y, color);
             charged(&mut c, r)
         })?;
-        linker.func_wrap(m, "line", |mut c: C<'_, B>, x0: u32, y0: u32, x1: u32, y1: u32, color: u32| {
+        host_fn!(linker, SPEC, "line", |c: C<'_, B>, x0: u32, y0: u32, x1: u32, y1: u32, color: u32| {
             let r = line(c.data_mut(), (x0, y0), (x1, y1), color);
             charged(&mut c, r)
         })?;
-        linker.func_wrap(m, "rect", |mut c: C<'_, B>, x: u32, y: u32, w: u32, h: u32, color: u32, filled: u32| {
+        host_fn!(linker, SPEC, "rect", |c: C<'_, B>, x: u32, y: u32, w: u32, h: u32, color: u32, filled: u32| {
             let r = rect(c.data_mut(), (x, y, w, h), color, filled);
             charged(&mut c, r)
         })?;
-        linker.func_wrap(m, "text", |mut c: C<'_, B>, x: u32, y: u32, ptr: u32, len: u32, color: u32| {
+        host_fn!(linker, SPEC, "text", |c: C<'_, B>, x: u32, y: u32, ptr: u32, len: u32, color: u32| {
             let r = memory_and_state(&mut c).and_then(|(mem, s)| text(&mem, s, (x, y), (ptr, len), color));
             charged(&mut c, r)
         })?;
-        linker.func_wrap(m, "blit", |mut c: C<'_, B>, x: u32, y: u32, w: u32, h: u32, ptr: u32, len: u32| {
+        host_fn!(linker, SPEC, "blit", |c: C<'_, B>, x: u32, y: u32, w: u32, h: u32, ptr: u32, len: u32| {
             let r = memory_and_state(&mut c).and_then(|(mem, s)| blit(&mem, s, (x, y, w, h), (ptr, len)));
             charged(&mut c, r)
         })?;
-        linker.func_wrap(m, "flush", |mut c: C<'_, B>| {
+        host_fn!(linker, SPEC, "flush", |c: C<'_, B>| {
             let r = flush(c.data_mut());
             charged(&mut c, r)
         })?;
@@ -435,7 +425,7 @@ mod tests {
     fn primitives_draw_exact_pixels() {
         let mut s = app(DisplayScope::WHOLE);
         assert_eq!(value(size(&mut s)).0, 64 << 16 | 64);
-        assert_eq!(value(pixel(&mut s, 0, 0, RED)), (0, FUEL_PER_CALL + 1));
+        assert_eq!(value(pixel(&mut s, 0, 0, RED)), (0, 1));
         value(line(&mut s, (2, 0), (5, 3), GREEN));
         value(rect(&mut s, (0, 2, 3, 3), BLUE, 0));
         value(rect(&mut s, (1, 5, 2, 1), WHITE, 1));
@@ -450,7 +440,7 @@ mod tests {
                 " WW     ",
             ]
         );
-        assert_eq!(value(rect(&mut s, (0, 0, 4, 2), RED, 1)).1, FUEL_PER_CALL + 8, "a filled area costs its pixels");
+        assert_eq!(value(rect(&mut s, (0, 0, 4, 2), RED, 1)).1, 8, "a filled area costs its pixels");
         assert_eq!(err(rect(&mut s, (0, 0, 1, 1), RED, 2)), Errno::Invalid);
         assert_eq!(err(pixel(&mut s, 0, 0, 0x1_0000)), Errno::Invalid, "colours are 16 bits");
         assert_eq!(
@@ -471,7 +461,7 @@ mod tests {
         let mut backing = [0u8; 32];
         backing[..2].copy_from_slice(b"Hi");
         let mut mem = GuestMemory::new(&mut backing);
-        assert_eq!(value(text(&mem, &mut s, (10, 20), (0, 2), WHITE)), (0, FUEL_PER_CALL + 12 * 10));
+        assert_eq!(value(text(&mem, &mut s, (10, 20), (0, 2), WHITE)), (0, 12 * 10));
         // The same text drawn by embedded-graphics on a display of its own.
         let mut expected = MockDisplay::<Rgb565>::new();
         Text::with_baseline("Hi", Point::new(10, 20), MonoTextStyle::new(&FONT_6X10, Rgb565::WHITE), Baseline::Top)
@@ -491,7 +481,7 @@ mod tests {
     fn the_region_guard_refuses_what_is_not_wholly_inside_and_fill_fills_only_the_region() {
         let region = DisplayScope { x: 2, y: 1, width: 3, height: 2 };
         let mut s = app(region);
-        assert_eq!(value(fill(&mut s, RED)), (0, FUEL_PER_CALL + 6));
+        assert_eq!(value(fill(&mut s, RED)), (0, 6));
         value(pixel(&mut s, 4, 2, GREEN));
         assert_eq!(
             corner(&s),
@@ -518,7 +508,7 @@ mod tests {
         let mut s = app(DisplayScope::WHOLE);
         // MockDisplay panics on a pixel outside its 64 x 64: the clip must
         // stop them.
-        assert_eq!(value(fill(&mut s, BLUE)), (0, FUEL_PER_CALL + 64 * 64));
+        assert_eq!(value(fill(&mut s, BLUE)), (0, 64 * 64));
         value(rect(&mut s, (60, 60, 10, 10), RED, 1));
         value(line(&mut s, (0, 63), (200, 63), GREEN));
         assert_eq!(screen(&s).get_pixel(Point::new(63, 62)), Some(Rgb565::RED));
@@ -533,7 +523,7 @@ mod tests {
         // 2 x 2: red, green / blue, white.
         backing[4..12].copy_from_slice(&[0x00, 0xf8, 0xe0, 0x07, 0x1f, 0x00, 0xff, 0xff]);
         let mem = GuestMemory::new(&mut backing);
-        assert_eq!(value(blit(&mem, &mut s, (1, 1, 2, 2), (4, 8))), (0, FUEL_PER_CALL + 4));
+        assert_eq!(value(blit(&mem, &mut s, (1, 1, 2, 2), (4, 8))), (0, 4));
         assert_eq!(corner(&s)[..4], ["        ", " RG     ", " BW     ", "        "]);
         assert_eq!(err(blit(&mem, &mut s, (0, 0, 2, 2), (4, 6))), Errno::Invalid, "length is not 2*w*h");
         assert_eq!(err(blit(&mem, &mut s, (0, 0, 2, 2), (12, 8))), Errno::Fault, "past the end of memory");

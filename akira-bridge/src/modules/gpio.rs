@@ -16,6 +16,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, reply};
 use crate::time::Instant;
@@ -322,11 +323,12 @@ impl<B: Board + Gpio> HostModule<B> for GpioModule {
 
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
-        let m = SPEC.import;
-        linker.func_wrap(m, "configure", |mut c: C<'_, B>, pin: u32, mode: u32| {
-            reply(configure(c.data_mut(), pin, mode))
-        })?;
-        linker.func_wrap(m, "read", |mut c: C<'_, B>, pin: u32| {
+        host_fn!(linker, SPEC, "configure", |c: C<'_, B>, pin: u32, mode: u32| reply(configure(
+            c.data_mut(),
+            pin,
+            mode
+        )))?;
+        host_fn!(linker, SPEC, "read", |c: C<'_, B>, pin: u32| {
             let state = c.data_mut();
             reply(
                 state
@@ -334,10 +336,10 @@ impl<B: Board + Gpio> HostModule<B> for GpioModule {
                     .and_then(|()| Ok(i32::from(state.board_mut().read(pin)?))),
             )
         })?;
-        linker.func_wrap(m, "write", |mut c: C<'_, B>, pin: u32, level: u32| reply(write(c.data_mut(), pin, level)))?;
-        linker.func_wrap(m, "toggle", |mut c: C<'_, B>, pin: u32| reply(toggle(c.data_mut(), pin)))?;
+        host_fn!(linker, SPEC, "write", |c: C<'_, B>, pin: u32, level: u32| reply(write(c.data_mut(), pin, level)))?;
+        host_fn!(linker, SPEC, "toggle", |c: C<'_, B>, pin: u32| reply(toggle(c.data_mut(), pin)))?;
         let module = cx.module;
-        linker.func_wrap(m, "wait_edge", move |mut c: C<'_, B>, pin: u32, edges: u32, timeout: i64| {
+        host_fn!(linker, SPEC, "wait_edge", move |c: C<'_, B>, pin: u32, edges: u32, timeout: i64| {
             reply(wait_edge(c.data_mut(), module, pin, edges, timeout))
         })?;
         Ok(())

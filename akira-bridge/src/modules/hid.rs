@@ -26,7 +26,9 @@ use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
+use crate::charge::counted;
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
@@ -305,24 +307,31 @@ impl<B: Board + Hid> HostModule<B> for HidModule {
 
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
-        let m = SPEC.import;
         let module = cx.module;
         let go = move |c: &mut C<'_, B>, op: Result<Op, Errno>| {
-            reply(memory_and_state(c).and_then(|(mut mem, s)| report(&mut mem, s, module, op)))
+            // Text and raw reports move their bytes; the others a report.
+            let bytes = match op {
+                Ok(Op::Type { len, .. } | Op::Raw { len, .. }) => u64::from(len),
+                _ => 0,
+            };
+            reply(memory_and_state(c).and_then(|(mut mem, s)| {
+                let result = report(&mut mem, s, module, op);
+                counted(s, bytes, result)
+            }))
         };
-        linker.func_wrap(m, "keyboard", move |mut c: C<'_, B>, modifiers: u32, ptr: u32, n: u32| {
+        host_fn!(linker, SPEC, "keyboard", move |c: C<'_, B>, modifiers: u32, ptr: u32, n: u32| {
             go(&mut c, keyboard_op(modifiers, ptr, n))
         })?;
-        linker.func_wrap(m, "type_text", move |mut c: C<'_, B>, ptr: u32, len: u32| go(&mut c, type_op(ptr, len)))?;
-        linker.func_wrap(m, "mouse", move |mut c: C<'_, B>, buttons: u32, x: u32, y: u32, wheel: u32| {
+        host_fn!(linker, SPEC, "type_text", move |c: C<'_, B>, ptr: u32, len: u32| go(&mut c, type_op(ptr, len)))?;
+        host_fn!(linker, SPEC, "mouse", move |c: C<'_, B>, buttons: u32, x: u32, y: u32, wheel: u32| {
             go(&mut c, mouse_op(buttons, x, y, wheel))
         })?;
-        linker.func_wrap(m, "gamepad", move |mut c: C<'_, B>, buttons: u32, x: u32, y: u32, rx: u32, ry: u32| {
+        host_fn!(linker, SPEC, "gamepad", move |c: C<'_, B>, buttons: u32, x: u32, y: u32, rx: u32, ry: u32| {
             go(&mut c, gamepad_op(buttons, x, y, rx, ry))
         })?;
-        linker.func_wrap(m, "consumer", move |mut c: C<'_, B>, usage: u32| go(&mut c, consumer_op(usage)))?;
-        linker.func_wrap(m, "raw", move |mut c: C<'_, B>, ptr: u32, len: u32| go(&mut c, raw_op(ptr, len)))?;
-        linker.func_wrap(m, "next_event", move |mut c: C<'_, B>, ptr: u32, len: u32, timeout_us: i64| {
+        host_fn!(linker, SPEC, "consumer", move |c: C<'_, B>, usage: u32| go(&mut c, consumer_op(usage)))?;
+        host_fn!(linker, SPEC, "raw", move |c: C<'_, B>, ptr: u32, len: u32| go(&mut c, raw_op(ptr, len)))?;
+        host_fn!(linker, SPEC, "next_event", move |c: C<'_, B>, ptr: u32, len: u32, timeout_us: i64| {
             reply(
                 memory_and_state(&mut c)
                     .and_then(|(mut mem, s)| next_event(&mut mem, s, module, (ptr, len), timeout_us)),

@@ -36,7 +36,9 @@ use embedded_hal::i2c::{self as hal, ErrorKind, NoAcknowledgeSource, Operation};
 use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
+use crate::charge::counted;
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, memory_and_state, reply};
@@ -165,6 +167,18 @@ pub(crate) enum Call {
     WriteRead { bus: u32, addr: u32, wptr: u32, wlen: u32, rptr: u32, rlen: u32 },
     ReadReg { bus: u32, addr: u32, reg: u32, ptr: u32, len: u32 },
     WriteReg { bus: u32, addr: u32, reg: u32, ptr: u32, len: u32 },
+}
+
+impl Call {
+    /// The bytes it moves on the bus, as asked (the register number
+    /// included).
+    fn bytes(&self) -> u64 {
+        match *self {
+            Call::Write { len, .. } | Call::Read { len, .. } => u64::from(len),
+            Call::WriteRead { wlen, rlen, .. } => u64::from(wlen) + u64::from(rlen),
+            Call::ReadReg { len, .. } | Call::WriteReg { len, .. } => u64::from(len) + 1,
+        }
+    }
 }
 
 /// Checks a call: the guard first (one bit test), then the register, the
@@ -320,26 +334,32 @@ pub(crate) fn link_calls<B: Board>(
     exec: impl Fn(&mut GuestMemory<'_>, &mut AppState<B>, Call) -> Result<i32, Refusal> + Copy + Send + Sync + 'static,
 ) -> Result<(), LinkError> {
     type C<'a, B> = Caller<'a, AppState<B>>;
-    let m = SPEC.import;
-    let go =
-        move |c: &mut C<'_, B>, call: Call| reply(memory_and_state(c).and_then(|(mut mem, s)| exec(&mut mem, s, call)));
-    linker.func_wrap(m, "write", move |mut c: C<'_, B>, bus: u32, addr: u32, ptr: u32, len: u32| {
+    let go = move |c: &mut C<'_, B>, call: Call| {
+        let bytes = call.bytes();
+        reply(memory_and_state(c).and_then(|(mut mem, s)| {
+            let result = exec(&mut mem, s, call);
+            counted(s, bytes, result)
+        }))
+    };
+    host_fn!(linker, SPEC, "write", move |c: C<'_, B>, bus: u32, addr: u32, ptr: u32, len: u32| {
         go(&mut c, Call::Write { bus, addr, ptr, len })
     })?;
-    linker.func_wrap(m, "read", move |mut c: C<'_, B>, bus: u32, addr: u32, ptr: u32, len: u32| {
+    host_fn!(linker, SPEC, "read", move |c: C<'_, B>, bus: u32, addr: u32, ptr: u32, len: u32| {
         go(&mut c, Call::Read { bus, addr, ptr, len })
     })?;
-    linker.func_wrap(
-        m,
-        "write_read",
-        move |mut c: C<'_, B>, bus: u32, addr: u32, wptr: u32, wlen: u32, rptr: u32, rlen: u32| {
-            go(&mut c, Call::WriteRead { bus, addr, wptr, wlen, rptr, rlen })
-        },
-    )?;
-    linker.func_wrap(m, "read_reg", move |mut c: C<'_, B>, bus: u32, addr: u32, reg: u32, ptr: u32, len: u32| {
+    host_fn!(linker, SPEC, "write_read", move |c: C<'_, B>,
+                                               bus: u32,
+                                               addr: u32,
+                                               wptr: u32,
+                                               wlen: u32,
+                                               rptr: u32,
+                                               rlen: u32| {
+        go(&mut c, Call::WriteRead { bus, addr, wptr, wlen, rptr, rlen })
+    },)?;
+    host_fn!(linker, SPEC, "read_reg", move |c: C<'_, B>, bus: u32, addr: u32, reg: u32, ptr: u32, len: u32| {
         go(&mut c, Call::ReadReg { bus, addr, reg, ptr, len })
     })?;
-    linker.func_wrap(m, "write_reg", move |mut c: C<'_, B>, bus: u32, addr: u32, reg: u32, ptr: u32, len: u32| {
+    host_fn!(linker, SPEC, "write_reg", move |c: C<'_, B>, bus: u32, addr: u32, reg: u32, ptr: u32, len: u32| {
         go(&mut c, Call::WriteReg { bus, addr, reg, ptr, len })
     })?;
     Ok(())

@@ -14,8 +14,9 @@
 //! bounded queue of fixed-size message slots (`DEPTH` messages of at most
 //! `SIZE` bytes), so publishing copies the message into each subscriber's
 //! slot and never allocates. A publish that finds a subscriber's queue
-//! full delivers to nobody and returns `AKIRA_ENOSPC` at once: a sender is
-//! never blocked by a slow receiver. `receive` suspends the app (a module
+//! full drops that subscriber's oldest message to make room and counts the
+//! loss for it (`lost`): a slow receiver never blocks a sender nor the
+//! other receivers. `receive` suspends the app (a module
 //! wait, as a UART read) until a message arrives or its timeout passes,
 //! then copies the message straight into the app's buffer.
 //!
@@ -30,6 +31,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
@@ -107,6 +109,8 @@ fn publish<B: Board>(
     // The guard admitted `topic`, so it indexes the publish list.
     let id = at.publish.get(topic as usize).copied().unwrap_or(NO_TOPIC);
     let delivered = broker.publish(id, data)?;
+    // One copy per mailbox reached.
+    state.work(u64::from(len) * delivered as u64);
     state.trace(Trace::Ipc { topic, published: true, bytes: data, subscribers: delivered as u32 });
     Ok(delivered as i32)
 }
@@ -152,6 +156,7 @@ fn receive<B: Board>(
     let cap = cap.min(broker.max_message() as u32);
     // Checked now, so a suspended call holds a valid loan.
     memory.bytes(ptr, cap)?;
+    state.work(u64::from(cap));
     if let Some(code) = take(broker, memory, state, slot, ptr, cap)? {
         return Ok(code);
     }
@@ -178,22 +183,25 @@ impl<B: Board> HostModule<B> for IpcModule {
             })
         })?;
         let (broker, module, slot) = (self.broker, cx.module, at.slot);
-        let m = SPEC.import;
-        linker.func_wrap(m, "publish", move |mut c: C<'_, B>, topic: u32, ptr: u32, len: u32| {
+        host_fn!(linker, SPEC, "publish", move |c: C<'_, B>, topic: u32, ptr: u32, len: u32| {
             reply(memory_and_state(&mut c).and_then(|(mem, s)| publish(broker, &at, &mem, s, topic, ptr, len)))
         })?;
-        for (name, on) in [("subscribe", true), ("unsubscribe", false)] {
-            linker.func_wrap(m, name, move |mut c: C<'_, B>, topic: u32| {
-                reply(subscribe(broker, slot, c.data_mut(), topic, on))
-            })?;
-        }
-        linker.func_wrap(m, "receive", move |mut c: C<'_, B>, ptr: u32, cap: u32, timeout_us: i64| {
+        host_fn!(linker, SPEC, "subscribe", move |c: C<'_, B>, topic: u32| {
+            reply(subscribe(broker, slot, c.data_mut(), topic, true))
+        })?;
+        host_fn!(linker, SPEC, "unsubscribe", move |c: C<'_, B>, topic: u32| {
+            reply(subscribe(broker, slot, c.data_mut(), topic, false))
+        })?;
+        host_fn!(linker, SPEC, "receive", move |c: C<'_, B>, ptr: u32, cap: u32, timeout_us: i64| {
             reply(
                 memory_and_state(&mut c)
                     .and_then(|(mut mem, s)| receive(broker, module, slot, &mut mem, s, ptr, cap, timeout_us)),
             )
         })?;
-        linker.func_wrap(m, "pending", move |_: C<'_, B>| -> i32 {
+        host_fn!(linker, SPEC, "lost", move |c: C<'_, B>| -> i32 {
+            broker.take_lost(slot).min(i32::MAX as u32) as i32
+        })?;
+        host_fn!(linker, SPEC, "pending", move |c: C<'_, B>| -> i32 {
             broker.pending(slot).min(i32::MAX as usize) as i32
         })?;
         Ok(())

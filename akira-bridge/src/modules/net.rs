@@ -33,7 +33,9 @@ use alloc::sync::Arc;
 use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
+use crate::charge::counted;
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
@@ -170,6 +172,11 @@ fn connect<B: Board + Net>(
     while let Some(handle) = sockets.take_stale(app) {
         state.board_mut().close(handle);
     }
+    // The app's share of the firmware's socket table (its manifest's
+    // `sockets`, within the policy): no app can take every socket.
+    if sockets.held(app) >= usize::from(state.guard().grants().net_sockets()) {
+        return Err(Errno::Busy.into());
+    }
     let handle = state.board_mut().open(transport, &e.host, port);
     state.trace(Trace::NetOpen { endpoint, host: &e.host, port, result: handle.map(drop) });
     let handle = handle?;
@@ -270,23 +277,26 @@ impl<B: Board + Net> HostModule<B> for NetModule {
         self.sockets.orphan(cx.app.id);
         let endpoints = Arc::new(granted.endpoints.clone());
         let (sockets, module) = (self.sockets, cx.module);
-        let m = SPEC.import;
-        linker.func_wrap(
-            m,
-            "connect",
-            move |mut c: C<'_, B>, endpoint: u32, transport: u32, port: u32, timeout_us: i64| {
-                reply(connect(sockets, &endpoints, module, c.data_mut(), endpoint, transport, port, timeout_us))
-            },
-        )?;
-        for (name, op) in [("send", OP_SEND), ("receive", OP_RECEIVE)] {
-            linker.func_wrap(m, name, move |mut c: C<'_, B>, socket: u32, ptr: u32, len: u32, timeout_us: i64| {
-                reply(memory_and_state(&mut c).and_then(|(mut mem, s)| {
-                    transfer(sockets, module, &mut mem, s, op, (socket, ptr, len), timeout_us)
-                }))
-            })?;
-        }
-        linker
-            .func_wrap(m, "close", move |mut c: C<'_, B>, socket: u32| reply(close(sockets, c.data_mut(), socket)))?;
+        host_fn!(linker, SPEC, "connect", move |c: C<'_, B>,
+                                                endpoint: u32,
+                                                transport: u32,
+                                                port: u32,
+                                                timeout_us: i64| {
+            reply(connect(sockets, &endpoints, module, c.data_mut(), endpoint, transport, port, timeout_us))
+        },)?;
+        let go = move |c: &mut C<'_, B>, op: u32, buf: (u32, u32, u32), timeout_us: i64| {
+            reply(memory_and_state(c).and_then(|(mut mem, s)| {
+                let result = transfer(sockets, module, &mut mem, s, op, buf, timeout_us);
+                counted(s, u64::from(buf.2), result)
+            }))
+        };
+        host_fn!(linker, SPEC, "send", move |c: C<'_, B>, socket: u32, ptr: u32, len: u32, timeout_us: i64| {
+            go(&mut c, OP_SEND, (socket, ptr, len), timeout_us)
+        })?;
+        host_fn!(linker, SPEC, "receive", move |c: C<'_, B>, socket: u32, ptr: u32, len: u32, timeout_us: i64| {
+            go(&mut c, OP_RECEIVE, (socket, ptr, len), timeout_us)
+        })?;
+        host_fn!(linker, SPEC, "close", move |c: C<'_, B>, socket: u32| reply(close(sockets, c.data_mut(), socket)))?;
         Ok(())
     }
 

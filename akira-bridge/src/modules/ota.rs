@@ -28,6 +28,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::Board;
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::AppState;
 
@@ -218,12 +219,11 @@ impl<B: Board + OtaControl> HostModule<B> for OtaModule {
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
-        let m = SPEC.import;
-        linker.func_wrap(m, "version", |c: Caller<'_, AppState<B>>| packed(c.data().info().version))?;
-        linker.func_wrap(m, "previous_version", |mut c: Caller<'_, AppState<B>>| previous_version(c.data_mut()))?;
-        linker.func_wrap(m, "is_trial", |mut c: Caller<'_, AppState<B>>| i32::from(status(c.data_mut()).trial))?;
-        linker.func_wrap(m, "confirm", |mut c: Caller<'_, AppState<B>>| request(c.data_mut(), OtaRequest::Confirm))?;
-        linker.func_wrap(m, "request_rollback", |mut c: Caller<'_, AppState<B>>| {
+        host_fn!(linker, SPEC, "version", |c: Caller<'_, AppState<B>>| packed(c.data().info().version))?;
+        host_fn!(linker, SPEC, "previous_version", |c: Caller<'_, AppState<B>>| previous_version(c.data_mut()))?;
+        host_fn!(linker, SPEC, "is_trial", |c: Caller<'_, AppState<B>>| i32::from(status(c.data_mut()).trial))?;
+        host_fn!(linker, SPEC, "confirm", |c: Caller<'_, AppState<B>>| request(c.data_mut(), OtaRequest::Confirm))?;
+        host_fn!(linker, SPEC, "request_rollback", |c: Caller<'_, AppState<B>>| {
             request(c.data_mut(), OtaRequest::Rollback)
         })?;
         Ok(())

@@ -13,6 +13,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, reply};
 
@@ -110,11 +111,9 @@ impl<B: Board + Pwm> HostModule<B> for PwmModule {
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
-        let m = SPEC.import;
-        linker.func_wrap(m, "max_duty", |mut c: C<'_, B>, ch: u32| reply(max_duty(c.data_mut(), ch)))?;
-        linker
-            .func_wrap(m, "set_duty", |mut c: C<'_, B>, ch: u32, duty: u32| reply(set_duty(c.data_mut(), ch, duty)))?;
-        linker.func_wrap(m, "set_frequency", |mut c: C<'_, B>, ch: u32, hz: u32| {
+        host_fn!(linker, SPEC, "max_duty", |c: C<'_, B>, ch: u32| reply(max_duty(c.data_mut(), ch)))?;
+        host_fn!(linker, SPEC, "set_duty", |c: C<'_, B>, ch: u32, duty: u32| reply(set_duty(c.data_mut(), ch, duty)))?;
+        host_fn!(linker, SPEC, "set_frequency", |c: C<'_, B>, ch: u32, hz: u32| {
             reply(set_frequency(c.data_mut(), ch, hz))
         })?;
         Ok(())

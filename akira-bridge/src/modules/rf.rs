@@ -29,7 +29,9 @@ use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
+use crate::charge::counted;
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
@@ -159,23 +161,25 @@ impl<B: Board + Rf> HostModule<B> for RfModule {
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
         let module = cx.module;
-        linker.func_wrap(
-            SPEC.import,
-            "configure",
-            |mut c: C<'_, B>, freq: u32, sf: u32, bw: u32, cr: u32, power: u32| {
-                reply(configure(c.data_mut(), [freq, sf, bw, cr, power]))
-            },
-        )?;
-        linker.func_wrap(SPEC.import, "send", move |mut c: C<'_, B>, ptr: u32, len: u32| {
-            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| send(&mut mem, s, module, ptr, len)))
+        host_fn!(linker, SPEC, "configure", |c: C<'_, B>, freq: u32, sf: u32, bw: u32, cr: u32, power: u32| {
+            reply(configure(c.data_mut(), [freq, sf, bw, cr, power]))
+        },)?;
+        host_fn!(linker, SPEC, "send", move |c: C<'_, B>, ptr: u32, len: u32| {
+            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| {
+                let result = send(&mut mem, s, module, ptr, len);
+                counted(s, u64::from(len), result)
+            }))
         })?;
-        linker.func_wrap(SPEC.import, "receive", move |mut c: C<'_, B>, ptr: u32, len: u32, timeout_us: i64| {
-            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| receive(&mut mem, s, module, ptr, len, timeout_us)))
+        host_fn!(linker, SPEC, "receive", move |c: C<'_, B>, ptr: u32, len: u32, timeout_us: i64| {
+            reply(memory_and_state(&mut c).and_then(|(mut mem, s)| {
+                let result = receive(&mut mem, s, module, ptr, len, timeout_us);
+                counted(s, u64::from(len), result)
+            }))
         })?;
-        linker.func_wrap(SPEC.import, "last_packet", |mut c: C<'_, B>, ptr: u32| {
+        host_fn!(linker, SPEC, "last_packet", |c: C<'_, B>, ptr: u32| {
             reply(memory_and_state(&mut c).and_then(|(mut mem, s)| last_packet(&mut mem, s, ptr)))
         })?;
-        linker.func_wrap(SPEC.import, "airtime_left", |mut c: C<'_, B>| -> i64 {
+        host_fn!(linker, SPEC, "airtime_left", |c: C<'_, B>| -> i64 {
             let s = c.data_mut();
             let now = s.board().now().as_micros();
             i64::try_from(s.guard_mut().airtime_left(now)).unwrap_or(i64::MAX)

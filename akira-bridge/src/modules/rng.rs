@@ -10,6 +10,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, memory_and_state, reply};
@@ -46,6 +47,7 @@ fn fill<B: Board + Rng>(
     }
     let buf = memory.bytes_mut(ptr, len)?;
     state.board_mut().fill(buf)?;
+    state.work(u64::from(len));
     state.trace(Trace::Random { len });
     Ok(0)
 }
@@ -56,7 +58,7 @@ impl<B: Board + Rng> HostModule<B> for RngModule {
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
-        linker.func_wrap(SPEC.import, "fill", |mut c: Caller<'_, AppState<B>>, ptr: u32, len: u32| {
+        host_fn!(linker, SPEC, "fill", |c: Caller<'_, AppState<B>>, ptr: u32, len: u32| {
             reply(memory_and_state(&mut c).and_then(|(mut mem, s)| fill(&mut mem, s, ptr, len)))
         })?;
         Ok(())

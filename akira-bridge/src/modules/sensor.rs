@@ -30,6 +30,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, memory_and_state, reply};
@@ -115,6 +116,7 @@ fn read<B: Board + Sensors>(
     for (chunk, v) in out.chunks_exact_mut(4).zip(values) {
         chunk.copy_from_slice(&v.to_le_bytes());
     }
+    state.work(out.len() as u64);
     state.trace(Trace::Sensor { channel, kind: reading.kind(), values });
     Ok(values.len() as i32)
 }
@@ -126,9 +128,8 @@ impl<B: Board + Sensors> HostModule<B> for SensorModule {
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
-        let m = SPEC.import;
-        linker.func_wrap(m, "kind", |mut c: C<'_, B>, ch: u32| reply(kind(c.data_mut(), ch)))?;
-        linker.func_wrap(m, "read", |mut c: C<'_, B>, ch: u32, ptr: u32, len: u32| {
+        host_fn!(linker, SPEC, "kind", |c: C<'_, B>, ch: u32| reply(kind(c.data_mut(), ch)))?;
+        host_fn!(linker, SPEC, "read", |c: C<'_, B>, ch: u32, ptr: u32, len: u32| {
             reply(memory_and_state(&mut c).and_then(|(mut mem, s)| read(&mut mem, s, ch, ptr, len)))
         })?;
         Ok(())

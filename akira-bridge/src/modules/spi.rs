@@ -28,7 +28,9 @@ use embedded_hal::spi::{self as hal, Operation};
 use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
+use crate::charge::counted;
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, memory_and_state, reply};
@@ -232,23 +234,33 @@ pub(crate) fn link_calls<B: Board>(
     exec: impl Fn(&mut GuestMemory<'_>, &mut AppState<B>, Call) -> Result<i32, Refusal> + Copy + Send + Sync + 'static,
 ) -> Result<(), LinkError> {
     type C<'a, B> = Caller<'a, AppState<B>>;
-    let m = SPEC.import;
-    let go =
-        move |c: &mut C<'_, B>, call: Call| reply(memory_and_state(c).and_then(|(mut mem, s)| exec(&mut mem, s, call)));
-    for (name, op) in [("write", SpiOp::Write), ("read", SpiOp::Read), ("transfer_in_place", SpiOp::TransferInPlace)] {
-        linker.func_wrap(m, name, move |mut c: C<'_, B>, device: u32, ptr: u32, len: u32| {
-            go(&mut c, Call::one(op, device, ptr, len))
-        })?;
-    }
-    for (name, op) in [("transfer", SpiOp::Transfer), ("write_then_read", SpiOp::WriteThenRead)] {
-        linker.func_wrap(
-            m,
-            name,
-            move |mut c: C<'_, B>, device: u32, wptr: u32, wlen: u32, rptr: u32, rlen: u32| {
-                go(&mut c, Call { device, op, write: (wptr, wlen), read: (rptr, rlen) })
-            },
-        )?;
-    }
+    let go = move |c: &mut C<'_, B>, call: Call| {
+        let bytes = u64::from(call.write.1) + u64::from(call.read.1);
+        reply(memory_and_state(c).and_then(|(mut mem, s)| {
+            let result = exec(&mut mem, s, call);
+            counted(s, bytes, result)
+        }))
+    };
+    host_fn!(linker, SPEC, "write", move |c: C<'_, B>, device: u32, ptr: u32, len: u32| {
+        go(&mut c, Call::one(SpiOp::Write, device, ptr, len))
+    })?;
+    host_fn!(linker, SPEC, "read", move |c: C<'_, B>, device: u32, ptr: u32, len: u32| {
+        go(&mut c, Call::one(SpiOp::Read, device, ptr, len))
+    })?;
+    host_fn!(linker, SPEC, "transfer_in_place", move |c: C<'_, B>, device: u32, ptr: u32, len: u32| {
+        go(&mut c, Call::one(SpiOp::TransferInPlace, device, ptr, len))
+    })?;
+    host_fn!(linker, SPEC, "transfer", move |c: C<'_, B>, device: u32, wptr: u32, wlen: u32, rptr: u32, rlen: u32| {
+        go(&mut c, Call { device, op: SpiOp::Transfer, write: (wptr, wlen), read: (rptr, rlen) })
+    })?;
+    host_fn!(linker, SPEC, "write_then_read", move |c: C<'_, B>,
+                                                    device: u32,
+                                                    wptr: u32,
+                                                    wlen: u32,
+                                                    rptr: u32,
+                                                    rlen: u32| {
+        go(&mut c, Call { device, op: SpiOp::WriteThenRead, write: (wptr, wlen), read: (rptr, rlen) })
+    })?;
     Ok(())
 }
 

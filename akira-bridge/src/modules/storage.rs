@@ -25,6 +25,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, memory_and_state, reply};
@@ -38,6 +39,18 @@ pub use flash::{FlashKv, FlashKvError};
 pub const MAX_KEY: usize = 32;
 /// Longest value, in bytes.
 pub const MAX_VALUE: usize = 256;
+
+/// Bytes of bookkeeping a write puts on flash beside the app's name, key
+/// and value (an item header, lengths, a tag, padding to the flash word):
+/// what [`flash_bytes`] adds per write.
+pub const ITEM_OVERHEAD: u32 = 16;
+
+/// The bytes a write of `key` and `value` (`None`: a removal marker) by
+/// app `app` puts on flash: what the write is charged ([`crate::charge`])
+/// and counts against the app's flash write budget.
+pub fn flash_bytes(app: &str, key: &[u8], value: Option<&[u8]>) -> u32 {
+    ITEM_OVERHEAD + (app.len() + key.len() + value.map_or(0, <[u8]>::len)) as u32
+}
 
 /// The board's key-value store, shared by every app and kept apart by app
 /// name. Errors are the codes apps see: [`Errno::NoSpace`] when a write
@@ -63,6 +76,12 @@ pub trait KvStore {
     /// implementation may count more, such as the keys of removed items
     /// it still keeps; [`FlashKv`] documents what it counts).
     fn used(&mut self, app: &str) -> Result<u32, Errno>;
+
+    /// The key and value bytes the store holds for sure, whatever the
+    /// apps write: the sum of the quotas granted may not pass it (the
+    /// scheduler checks, `akira_sandbox::Scheduler::set_storage_capacity`).
+    /// [`FlashKv`] documents how it counts.
+    fn capacity(&mut self) -> Result<u32, Errno>;
 }
 
 pub use crate::board::StorageOp;
@@ -91,6 +110,21 @@ fn key(memory: &GuestMemory<'_>, ptr: u32, len: u32) -> Result<([u8; MAX_KEY], u
     Ok((out, len as usize))
 }
 
+/// Charges a write of `bytes` to the app's hourly flash write budget: past
+/// it the write is refused with [`Errno::Busy`] (the denial counted and
+/// reported; no strict-mode fault: the app was granted storage, it only
+/// writes too often).
+fn budgeted<B: Board>(state: &mut AppState<B>, bytes: u32) -> Result<(), Refusal> {
+    let now = state.board().now().as_micros();
+    match state.guard_mut().flash_write(now, bytes) {
+        Ok(()) => Ok(()),
+        Err(denial) => {
+            state.trace(Trace::Denied(&denial));
+            Err(Errno::Busy.into())
+        }
+    }
+}
+
 fn traced<B: Board>(state: &mut AppState<B>, op: StorageOp, key: &[u8], len: usize, result: Result<(), Errno>) {
     state.trace(Trace::Storage { op, key, len: len as u32, result });
 }
@@ -106,6 +140,9 @@ fn get<B: Board + KvStore>(
     let app = state.info().name.clone();
     let got = state.board_mut().get(&app, &k[..n], buf);
     let result = got.and_then(|len| len.ok_or(Errno::NoSuchResource));
+    if let Ok(len) = result {
+        state.work(len.min(buf.len()) as u64);
+    }
     traced(state, StorageOp::Get, &k[..n], *result.as_ref().unwrap_or(&0), result.map(|_| ()));
     Ok(result? as i32)
 }
@@ -122,10 +159,13 @@ fn set<B: Board + KvStore>(
     }
     let value = memory.bytes(vptr, vlen)?;
     let app = state.info().name.clone();
+    let bytes = flash_bytes(&app, &k[..n], Some(value));
+    budgeted(state, bytes)?;
     let quota = state.guard().grants().storage_quota();
     let result = state.board_mut().set(&app, &k[..n], value, quota);
     traced(state, StorageOp::Set, &k[..n], value.len(), result);
     result?;
+    state.work(bytes.into());
     Ok(0)
 }
 
@@ -137,10 +177,14 @@ fn remove<B: Board + KvStore>(
 ) -> Result<i32, Refusal> {
     let (k, n) = key(memory, kptr, klen)?;
     let app = state.info().name.clone();
+    // A removal writes a marker: charged as one.
+    let bytes = flash_bytes(&app, &k[..n], None);
+    budgeted(state, bytes)?;
     let result =
         state.board_mut().remove(&app, &k[..n]).and_then(|found| found.then_some(()).ok_or(Errno::NoSuchResource));
     traced(state, StorageOp::Remove, &k[..n], 0, result);
     result?;
+    state.work(bytes.into());
     Ok(0)
 }
 
@@ -155,19 +199,19 @@ impl<B: Board + KvStore> HostModule<B> for StorageModule {
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
-        let m = SPEC.import;
-        linker.func_wrap(m, "get", |mut c: Caller<'_, AppState<B>>, kp: u32, kl: u32, bp: u32, bl: u32| {
+        host_fn!(linker, SPEC, "get", |c: Caller<'_, AppState<B>>, kp: u32, kl: u32, bp: u32, bl: u32| {
             reply(memory_and_state(&mut c).and_then(|(mut mem, s)| get(&mut mem, s, (kp, kl), (bp, bl))))
         })?;
-        linker.func_wrap(m, "set", |mut c: Caller<'_, AppState<B>>, kp: u32, kl: u32, vp: u32, vl: u32| {
+        host_fn!(linker, SPEC, "set", |c: Caller<'_, AppState<B>>, kp: u32, kl: u32, vp: u32, vl: u32| {
             reply(memory_and_state(&mut c).and_then(|(mut mem, s)| set(&mut mem, s, (kp, kl), (vp, vl))))
         })?;
-        linker.func_wrap(m, "remove", |mut c: Caller<'_, AppState<B>>, kp: u32, kl: u32| {
+        host_fn!(linker, SPEC, "remove", |c: Caller<'_, AppState<B>>, kp: u32, kl: u32| {
             reply(memory_and_state(&mut c).and_then(|(mut mem, s)| remove(&mut mem, s, kp, kl)))
         })?;
-        linker.func_wrap(m, "used", |mut c: Caller<'_, AppState<B>>| used(c.data_mut()))?;
-        linker
-            .func_wrap(m, "quota", |c: Caller<'_, AppState<B>>| i64::from(c.data().guard().grants().storage_quota()))?;
+        host_fn!(linker, SPEC, "used", |c: Caller<'_, AppState<B>>| used(c.data_mut()))?;
+        host_fn!(linker, SPEC, "quota", |c: Caller<'_, AppState<B>>| i64::from(
+            c.data().guard().grants().storage_quota()
+        ))?;
         Ok(())
     }
 }
@@ -207,6 +251,9 @@ mod tests {
         fn used(&mut self, app: &str) -> Result<u32, Errno> {
             self.kv.borrow_mut().used(app)
         }
+        fn capacity(&mut self) -> Result<u32, Errno> {
+            self.kv.borrow_mut().capacity()
+        }
     }
 
     fn store() -> Shared {
@@ -214,7 +261,7 @@ mod tests {
     }
 
     fn app_on(kv: &Shared, name: &str, quota: u32) -> AppState<Kv> {
-        let caps = CapabilitySet { storage: Some(StorageScope { quota }), ..Default::default() };
+        let caps = CapabilitySet { storage: Some(StorageScope::with_quota(quota)), ..Default::default() };
         let info = AppInfo { id: 1, name: AppName::try_from(name).unwrap(), version: Version::new(1, 0, 0) };
         let board = Kv { rec: Recorder::default(), kv: kv.clone() };
         AppState::new(info, Guard::new(Grants::compile(&caps)), board, AppLimits::new(65536, 16))
@@ -302,5 +349,26 @@ mod tests {
         assert_eq!(code(set(&mut mem, &mut s, (0, 2), (8, 4))), 0, "shrinking it frees room");
         assert_eq!(used(&mut s), 10);
         assert_eq!(code(get(&mut mem, &mut s, (0, 2), (0, 0))), 4, "the refused write left the smaller value");
+    }
+
+    #[test]
+    fn writes_past_the_hourly_budget_are_busy_and_counted() {
+        let mut s = app("a", 4096);
+        let caps =
+            CapabilitySet { storage: Some(StorageScope { quota: 4096, writes_per_hour: 300 }), ..Default::default() };
+        *s.guard_mut() = Guard::new(Grants::compile(&caps));
+        let mut backing = [0u8; 300];
+        let mut mem = GuestMemory::new(&mut backing);
+        // 16 bytes of bookkeeping, the name, the key and 200 value bytes.
+        assert_eq!(flash_bytes("a", b"k", Some(&[0; 200])), 218);
+        assert_eq!(code(set(&mut mem, &mut s, (0, 1), (8, 200))), 0, "218 of 300 bytes this hour");
+        assert_eq!(code(set(&mut mem, &mut s, (0, 1), (8, 200))), Errno::Busy.code(), "436 > 300");
+        assert_eq!(code(remove(&mut mem, &mut s, 0, 1)), 0, "a marker (18 bytes) still fits");
+        assert_eq!(s.guard().total_denials(), 1, "the refused write is counted");
+        assert_eq!(
+            code(get(&mut mem, &mut s, (0, 1), (0, 0))),
+            Errno::NoSuchResource.code(),
+            "the removal was written"
+        );
     }
 }

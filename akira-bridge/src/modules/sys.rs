@@ -8,6 +8,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::{Board, PowerHint};
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, Wait, WaitKind, memory_and_state, reply};
 
@@ -27,7 +28,9 @@ fn app_name<B: Board>(c: &mut Caller<'_, AppState<B>>, ptr: u32, cap: u32) -> Re
     let name = state.info().name.as_bytes();
     let n = name.len().min(cap as usize);
     memory.write(ptr, &name[..n])?;
-    Ok(name.len() as i32)
+    let len = name.len();
+    state.work(n as u64);
+    Ok(len as i32)
 }
 
 fn sleep_hint<B: Board>(state: &mut AppState<B>, level: u32) -> i32 {
@@ -44,29 +47,28 @@ impl<B: Board> HostModule<B> for Sys {
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
-        let m = SPEC.import;
-        linker.func_wrap(m, "exit", |_: C<'_, B>, code: i32| -> Result<(), wasmi::Error> {
+        host_fn!(linker, SPEC, "exit", |c: C<'_, B>, code: i32| -> Result<(), wasmi::Error> {
             Err(wasmi::Error::i32_exit(code))
         })?;
-        linker.func_wrap(m, "yield_now", |mut c: C<'_, B>| {
+        host_fn!(linker, SPEC, "yield_now", |c: C<'_, B>| {
             let state = c.data_mut();
             let now = state.board().now();
             reply(Err(state.suspend(Wait { until: now, kind: WaitKind::Yield })))
         })?;
-        linker.func_wrap(m, "app_name", |mut c: C<'_, B>, ptr: u32, cap: u32| reply(app_name(&mut c, ptr, cap)))?;
-        linker.func_wrap(m, "app_version", |c: C<'_, B>| -> i64 {
+        host_fn!(linker, SPEC, "app_name", |c: C<'_, B>, ptr: u32, cap: u32| reply(app_name(&mut c, ptr, cap)))?;
+        host_fn!(linker, SPEC, "app_version", |c: C<'_, B>| -> i64 {
             let v = c.data().info().version;
             i64::from(v.major) << 32 | i64::from(v.minor) << 16 | i64::from(v.patch)
         })?;
-        linker.func_wrap(m, "abi_version", |_: C<'_, B>| -> i32 { i32::from(ABI_VERSION) })?;
-        linker.func_wrap(m, "denials", |c: C<'_, B>| -> i32 {
+        host_fn!(linker, SPEC, "abi_version", |c: C<'_, B>| -> i32 { i32::from(ABI_VERSION) })?;
+        host_fn!(linker, SPEC, "denials", |c: C<'_, B>| -> i32 {
             c.data().guard().total_denials().min(i32::MAX as u32) as i32
         })?;
-        linker.func_wrap(m, "uptime_us", |c: C<'_, B>| -> i64 {
+        host_fn!(linker, SPEC, "uptime_us", |c: C<'_, B>| -> i64 {
             c.data().board().uptime_us().min(i64::MAX as u64) as i64
         })?;
-        linker.func_wrap(m, "reset_reason", |c: C<'_, B>| -> i32 { c.data().board().reset_reason() as i32 })?;
-        linker.func_wrap(m, "sleep_hint", |mut c: C<'_, B>, level: u32| -> i32 { sleep_hint(c.data_mut(), level) })?;
+        host_fn!(linker, SPEC, "reset_reason", |c: C<'_, B>| -> i32 { c.data().board().reset_reason() as i32 })?;
+        host_fn!(linker, SPEC, "sleep_hint", |c: C<'_, B>, level: u32| -> i32 { sleep_hint(c.data_mut(), level) })?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ use wasmi::{Caller, Linker};
 
 use crate::board::Board;
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, Refusal, Wait, WaitKind, reply};
 use crate::time::Instant;
@@ -37,19 +38,23 @@ impl<B: Board> HostModule<B> for Timer {
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
-        linker.func_wrap(SPEC.import, "now_us", |c: Caller<'_, AppState<B>>| -> i64 {
+        type C<'a, B> = Caller<'a, AppState<B>>;
+        host_fn!(linker, SPEC, "now_us", |c: C<'_, B>| -> i64 {
             // The clock counts microseconds in a u64: i64 covers 292k years.
             c.data().board().now().as_micros() as i64
         })?;
-        linker.func_wrap(SPEC.import, "sleep_us", |mut c: Caller<'_, AppState<B>>, us: i64| {
+        host_fn!(linker, SPEC, "sleep_us", |c: C<'_, B>, us: i64| {
             reply(micros(us).and_then(|us| {
                 let state = c.data_mut();
                 let until = state.board().now().saturating_add(core::time::Duration::from_micros(us));
                 sleep_until(state, until)
             }))
         })?;
-        linker.func_wrap(SPEC.import, "sleep_until_us", |mut c: Caller<'_, AppState<B>>, t: i64| {
-            reply(micros(t).and_then(|t| sleep_until(c.data_mut(), Instant::from_micros(t))))
+        host_fn!(linker, SPEC, "sleep_until_us", |c: C<'_, B>, t: i64| {
+            // A time before boot has passed, like any other past time: the
+            // app sleeps until the next round (docs/abi.md).
+            let until = Instant::from_micros(u64::try_from(t).unwrap_or(0));
+            reply(sleep_until(c.data_mut(), until))
         })?;
         Ok(())
     }

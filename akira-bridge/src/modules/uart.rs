@@ -28,7 +28,9 @@ use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
+use crate::charge::counted;
 use crate::errno::Errno;
+use crate::host_fn;
 use crate::memory::GuestMemory;
 use crate::module::{HostModule, LinkContext, LinkError};
 use crate::state::{AppState, ModuleIndex, Refusal, Wait, WaitKind, memory_and_state, reply};
@@ -197,19 +199,18 @@ impl<B: Board + Uart> HostModule<B> for UartModule {
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
         let module = cx.module;
-        for (name, op) in [("read", OP_READ), ("write", OP_WRITE)] {
-            linker.func_wrap(
-                SPEC.import,
-                name,
-                move |mut c: C<'_, B>, port: u32, ptr: u32, len: u32, timeout_us: i64| {
-                    let buf = Buf { port, ptr, len };
-                    reply(
-                        memory_and_state(&mut c)
-                            .and_then(|(mut mem, s)| call(&mut mem, s, module, op, buf, timeout_us)),
-                    )
-                },
-            )?;
-        }
+        let go = move |c: &mut C<'_, B>, op: u32, buf: Buf, timeout_us: i64| {
+            reply(memory_and_state(c).and_then(|(mut mem, s)| {
+                let result = call(&mut mem, s, module, op, buf, timeout_us);
+                counted(s, u64::from(buf.len), result)
+            }))
+        };
+        host_fn!(linker, SPEC, "read", move |c: C<'_, B>, port: u32, ptr: u32, len: u32, timeout_us: i64| {
+            go(&mut c, OP_READ, Buf { port, ptr, len }, timeout_us)
+        })?;
+        host_fn!(linker, SPEC, "write", move |c: C<'_, B>, port: u32, ptr: u32, len: u32, timeout_us: i64| {
+            go(&mut c, OP_WRITE, Buf { port, ptr, len }, timeout_us)
+        })?;
         Ok(())
     }
 

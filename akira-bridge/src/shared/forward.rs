@@ -116,6 +116,7 @@ forward_to_peripherals!(KvStore {
     fn set(&mut self, app: &str, key: &[u8], value: &[u8], quota: u32) -> Result<(), Errno>;
     fn remove(&mut self, app: &str, key: &[u8]) -> Result<bool, Errno>;
     fn used(&mut self, app: &str) -> Result<u32, Errno>;
+    fn capacity(&mut self) -> Result<u32, Errno>;
 });
 #[cfg(feature = "rf")]
 impl<O, const N: usize, X: Rf + Copy + 'static> Rf for SharedBoard<O, N, X> {
@@ -336,6 +337,10 @@ impl<R> KvStore for Peripherals<R> {
 
     fn used(&mut self, app: &str) -> Result<u32, Errno> {
         self.kv()?.used(app)
+    }
+
+    fn capacity(&mut self) -> Result<u32, Errno> {
+        self.kv()?.capacity()
     }
 }
 

@@ -91,6 +91,8 @@ pub trait SharedKv: Sync {
     fn remove(&self, app: &str, key: &[u8]) -> Result<bool, Errno>;
     /// [`KvStore::used`] on the store.
     fn used(&self, app: &str) -> Result<u32, Errno>;
+    /// [`KvStore::capacity`] of the store.
+    fn capacity(&self) -> Result<u32, Errno>;
 }
 
 #[cfg(feature = "storage")]
@@ -109,6 +111,10 @@ impl<T: KvStore + Send> SharedKv for Shared<T> {
 
     fn used(&self, app: &str) -> Result<u32, Errno> {
         self.with(|store| store.used(app))?
+    }
+
+    fn capacity(&self) -> Result<u32, Errno> {
+        self.with(|store| store.capacity())?
     }
 }
 

@@ -201,13 +201,7 @@ impl CapabilitySet {
         scoped(Capability::Adc, &self.adc, &policy.adc, ids("channel"))?;
         unit(Capability::Timer, self.timer, policy.timer)?;
         scoped(Capability::Sensor, &self.sensor, &policy.sensor, ids("channel"))?;
-        scoped(Capability::Storage, &self.storage, &policy.storage, |w, a| {
-            if w.quota <= a.quota {
-                Ok(())
-            } else {
-                Err(excess(format_args!("quota {} bytes (policy allows {})", w.quota, a.quota)))
-            }
-        })?;
+        scoped(Capability::Storage, &self.storage, &policy.storage, StorageScope::check_within)?;
         scoped(Capability::Display, &self.display, &policy.display, DisplayScope::check_within)?;
         scoped(Capability::Hid, &self.hid, &policy.hid, named(&hid::NAMES))?;
         scoped(Capability::Ble, &self.ble, &policy.ble, BleScope::check_within)?;
@@ -267,7 +261,7 @@ impl CapabilitySet {
             adc: Some(IdSet::FULL),
             timer: true,
             sensor: Some(IdSet::FULL),
-            storage: Some(StorageScope { quota: u32::MAX }),
+            storage: Some(StorageScope { quota: u32::MAX, writes_per_hour: u32::MAX }),
             display: Some(DisplayScope::WHOLE),
             hid: Some(IdSet::FULL),
             ble: Some(BleScope {
@@ -276,7 +270,7 @@ impl CapabilitySet {
                 adv_changes_per_s: u16::MAX,
             }),
             rf: Some(RfScope { bands, max_power_dbm: 30, duty_cycle_permille: RfScope::NO_DUTY_CYCLE_LIMIT }),
-            net: Some(Box::new(NetScope { endpoints })),
+            net: Some(Box::new(NetScope { endpoints, sockets: u8::MAX })),
             ipc: Some(Box::new(IpcScope { publish: topics.clone(), subscribe: topics })),
             ota: true,
             rng: true,

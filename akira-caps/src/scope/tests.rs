@@ -36,8 +36,8 @@ fn everything_allows_any_builtin_request() {
     endpoints.push(Endpoint { host: HostName::try_from("example.com").unwrap(), port: 443 }).unwrap();
     let want = CapabilitySet {
         gpio: Some(GpioScope::new(pins(&[1]), pins(&[63]), pins(&[5]))),
-        storage: Some(StorageScope { quota: 4096 }),
-        net: Some(Box::new(NetScope { endpoints })),
+        storage: Some(StorageScope::with_quota(4096)),
+        net: Some(Box::new(NetScope { endpoints, ..Default::default() })),
         display: Some(DisplayScope { x: 10, y: 10, width: 50, height: 20 }),
         log: true,
         ..Default::default()

@@ -189,6 +189,9 @@ impl KvStore for TestBoard {
     fn used(&mut self, _app: &str) -> Result<u32, Errno> {
         Ok(0)
     }
+    fn capacity(&mut self) -> Result<u32, Errno> {
+        Ok(0)
+    }
 }
 
 /// No app is managed by an OTA store.

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use akira_bridge::modules::rf::{Job, Outcome};
@@ -100,14 +101,19 @@ impl Medium {
     }
 
     fn leave(&mut self, peer: &Peer) {
-        for app in &peer.apps {
-            self.air.remove(radio_id(peer.device, *app));
-            self.ble.remove(radio_id(peer.device, *app));
+        self.leave_apps(peer.device, &peer.apps);
+    }
+
+    fn leave_apps(&mut self, device: u16, apps: &BTreeSet<u16>) {
+        for app in apps {
+            self.air.remove(radio_id(device, *app));
+            self.ble.remove(radio_id(device, *app));
         }
     }
 
-    /// Answers a radio call from `peer`'s app.
-    fn answer(&mut self, peer: &mut Peer, call: Up) -> Option<Reply> {
+    /// Answers a radio call from an app of device `device`, whose apps
+    /// that used the air are `apps`.
+    fn answer(&mut self, device: u16, apps: &mut BTreeSet<u16>, call: Up) -> Option<Reply> {
         let now = self.now;
         let code = |r: Result<(), Errno>| r.map_err(Errno::code);
         let app = match &call {
@@ -124,8 +130,8 @@ impl Medium {
             | Up::BleRelease { app } => *app,
             Up::Hello { .. } | Up::Done { .. } | Up::Leave => return None,
         };
-        peer.apps.insert(app);
-        let radio = radio_id(peer.device, app);
+        apps.insert(app);
+        let radio = radio_id(device, app);
         let deadline = |us: u64| Instant::from_micros(us);
         Some(match call {
             Up::RfConfigure { config, .. } => match config.config() {
@@ -199,7 +205,7 @@ impl Medium {
                 Err(FrameError::Closed) => return Err("disconnected".into()),
                 Err(e) => return Err(format!("protocol error: {e}")),
             };
-            let Some(reply) = self.answer(peer, call) else {
+            let Some(reply) = self.answer(peer.device, &mut peer.apps, call) else {
                 return Err("protocol error: unexpected message during its turn".into());
             };
             let reply = Down::Reply { deliveries: self.deliveries(), reply };
@@ -207,6 +213,13 @@ impl Medium {
         }
     }
 }
+
+/// How long a hub waits for a device's answers during its turn before
+/// it counts the device as gone.
+const TURN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often the hub looks for new connections while handshakes run.
+const ACCEPT_POLL: Duration = Duration::from_millis(5);
 
 /// The medium simulated devices share: accepts devices, keeps their
 /// clocks in lockstep and carries their radios' traffic (see the
@@ -226,50 +239,86 @@ impl Hub {
         self.listener.local_addr()
     }
 
-    /// Waits for a new connection's hello; the device number it gets, or
-    /// why it was refused.
-    fn admit(stream: &mut TcpStream, peers: &[Peer]) -> Result<u16, String> {
+    /// Reads a new connection's hello (at most [`HANDSHAKE`] of waiting):
+    /// the device number it asks for, or why it is not a device. Runs on
+    /// a thread of its own, so a silent connection delays no one.
+    fn hello(stream: &mut TcpStream) -> Result<Option<u16>, String> {
         let _ = stream.set_nodelay(true);
+        // Accepted sockets block whatever the listener does.
+        stream.set_nonblocking(false).map_err(|e| e.to_string())?;
         stream.set_read_timeout(Some(HANDSHAKE)).map_err(|e| e.to_string())?;
         let hello = recv::<Up>(stream).map_err(|e| format!("no hello: {e}"))?;
         let Up::Hello { magic: MAGIC, version, device } = hello else {
             return Err("not an akira device".into());
         };
-        let refuse =
-            |stream: &mut TcpStream, why| send(stream, &Down::Refused { magic: HUB_MAGIC, version: PROTOCOL, why });
         if version != PROTOCOL {
-            let _ = refuse(stream, Refusal::Version);
+            let _ = send(stream, &Down::Refused { magic: HUB_MAGIC, version: PROTOCOL, why: Refusal::Version });
             return Err(format!("device speaks protocol version {version}, the hub {PROTOCOL}"));
         }
+        Ok(device)
+    }
+
+    /// Gives a device that said hello its number (the one it asked for,
+    /// or the lowest free one), or refuses it.
+    fn admit(stream: &mut TcpStream, asked: Option<u16>, peers: &[Peer]) -> Result<u16, String> {
         let taken = |n: u16| peers.iter().any(|p| p.device == n);
-        let device = match device {
+        let device = match asked {
             Some(n) if taken(n) => {
-                let _ = refuse(stream, Refusal::DeviceTaken(n));
+                let why = Refusal::DeviceTaken(n);
+                let _ = send(stream, &Down::Refused { magic: HUB_MAGIC, version: PROTOCOL, why });
                 return Err(format!("device number {n} is taken"));
             }
             Some(n) => n,
             None => (0..=u16::MAX).find(|n| !taken(*n)).ok_or("no device number left")?,
         };
         send(stream, &Down::Welcome { magic: HUB_MAGIC, version: PROTOCOL, device }).map_err(|e| e.to_string())?;
-        stream.set_read_timeout(None).map_err(|e| e.to_string())?;
+        // From now on a device that does not answer within its turn's
+        // timeout leaves the air, rather than stopping everyone's clock.
+        stream.set_read_timeout(Some(TURN_TIMEOUT)).map_err(|e| e.to_string())?;
         Ok(device)
+    }
+
+    /// Accepts connections until `devices` devices have joined. Each
+    /// connection's hello is read on its own thread: peers are served
+    /// concurrently, and one that stays silent is dropped after
+    /// [`HANDSHAKE`] without holding up the others.
+    fn gather(&self, devices: usize, log: &mut impl FnMut(&HubEvent)) -> io::Result<Vec<Peer>> {
+        let (tx, rx) = mpsc::channel();
+        let mut peers: Vec<Peer> = Vec::new();
+        self.listener.set_nonblocking(true)?;
+        while peers.len() < devices {
+            match self.listener.accept() {
+                Ok((mut stream, _)) => {
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let hello = Hub::hello(&mut stream);
+                        let _ = tx.send((stream, hello));
+                    });
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            match rx.recv_timeout(ACCEPT_POLL) {
+                Ok((mut stream, Ok(asked))) => match Hub::admit(&mut stream, asked, &peers) {
+                    Ok(device) => {
+                        log(&HubEvent::Joined { device });
+                        peers.push(Peer { device, stream, next: Some(Instant::ZERO), apps: BTreeSet::new() });
+                    }
+                    Err(reason) => log(&HubEvent::Refused { reason }),
+                },
+                Ok((_, Err(reason))) => log(&HubEvent::Refused { reason }),
+                Err(_) => {}
+            }
+        }
+        Ok(peers)
     }
 
     /// Waits for `devices` devices, then runs the air until they all
     /// leave, nothing is left to happen, or `limit` (virtual time) passes.
     /// `log` hears joins and leaves. Errors are the listener's.
     pub fn run(self, devices: usize, limit: Option<Duration>, mut log: impl FnMut(&HubEvent)) -> io::Result<HubEnd> {
-        let mut peers: Vec<Peer> = Vec::new();
-        while peers.len() < devices {
-            let (mut stream, _) = self.listener.accept()?;
-            match Hub::admit(&mut stream, &peers) {
-                Ok(device) => {
-                    log(&HubEvent::Joined { device });
-                    peers.push(Peer { device, stream, next: Some(Instant::ZERO), apps: BTreeSet::new() });
-                }
-                Err(reason) => log(&HubEvent::Refused { reason }),
-            }
-        }
+        let mut peers = self.gather(devices, &mut log)?;
         // Latecomers are refused by the system from now on.
         drop(self.listener);
         peers.sort_by_key(|p| p.device);
@@ -322,4 +371,34 @@ impl Hub {
             let _ = send(&mut p.stream, &Down::End { stalled });
         }
     }
+}
+
+/// Runs a hub's side of the protocol over untrusted bytes, for the fuzz
+/// target `air_protocol` (not an API): `input` is a sequence of frames,
+/// each a little-endian `u16` length and the frame. Each frame is decoded
+/// as a device's message and answered as a hub answers it (the reply
+/// encoded as it would be sent), and decoded as a hub's message as a
+/// device would; time moves a millisecond per frame.
+#[doc(hidden)]
+pub fn fuzz_frames(input: &[u8]) {
+    let mut medium = Medium::default();
+    let mut apps = BTreeSet::new();
+    let mut rest = input;
+    while let [a, b, tail @ ..] = rest {
+        let len = usize::from(u16::from_le_bytes([*a, *b])).min(tail.len());
+        let (frame, tail) = tail.split_at(len);
+        rest = tail;
+        if let Ok(call) = postcard::from_bytes::<Up>(frame)
+            && let Some(reply) = medium.answer(0, &mut apps, call)
+        {
+            let reply = Down::Reply { deliveries: medium.deliveries(), reply };
+            postcard::to_allocvec(&reply).expect("a reply encodes");
+        }
+        if let Ok(down) = postcard::from_bytes::<Down>(frame) {
+            postcard::to_allocvec(&down).expect("a decoded message encodes again");
+        }
+        medium.now = medium.now.saturating_add(Duration::from_millis(1));
+        medium.settle();
+    }
+    medium.leave_apps(0, &apps);
 }

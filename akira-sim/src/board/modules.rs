@@ -220,6 +220,9 @@ impl KvStore for SimBoard {
     fn used(&mut self, app: &str) -> Result<u32, Errno> {
         self.0.borrow_mut().storage.used(app)
     }
+    fn capacity(&mut self) -> Result<u32, Errno> {
+        self.0.borrow_mut().storage.capacity()
+    }
 }
 
 impl OtaControl for SimBoard {

@@ -12,6 +12,10 @@
 //!   ([`akira_bridge::AppState::guarded`]): no string compare, no scan.
 //! - The hardware sits behind a trait ([`Valves`]) that the firmware's
 //!   board implements, so the module works on any board (and in tests).
+//! - Each function declares what a call costs the app in fuel
+//!   ([`akira_bridge::Cost`], `FnSpec::new`'s default or `.costing(..)`),
+//!   and is defined with [`akira_bridge::host_fn!`], which charges it on
+//!   every call: apps pay for the work they ask of the firmware.
 //!
 //! Copy this crate into your firmware's workspace, rename it, and register
 //! the module next to the built-ins: `Bridge::with_builtins().with(ValveModule)`.
@@ -20,7 +24,7 @@
 
 use akira_bridge::akira_caps::{FnSpec, ModuleCapability, ModuleSpec, Param, Ret, Type};
 use akira_bridge::wasmi::{Caller, Linker};
-use akira_bridge::{AppState, Board, Errno, HostModule, LinkContext, LinkError, reply};
+use akira_bridge::{AppState, Board, Cost, Errno, HostModule, LinkContext, LinkError, host_fn, reply};
 
 /// The capability and import module name.
 pub const NAME: &str = "acme:valve";
@@ -35,7 +39,9 @@ pub trait Valves {
 }
 
 /// The module's ABI: what apps import, each function with its named and
-/// typed parameters and what it does (all experimental: `FnSpec::new`).
+/// typed parameters, what it does (all experimental: `FnSpec::new`) and
+/// what a call costs: moving a valve drives a solenoid for a while, so
+/// `set` costs more than the default.
 pub static SPEC: ModuleSpec = ModuleSpec {
     import: NAME,
     capability: ModuleCapability::Vendor(NAME),
@@ -45,7 +51,8 @@ pub static SPEC: ModuleSpec = ModuleSpec {
             &[Param::new("valve", Type::U32), Param::new("open", Type::I32)],
             Ret::I32,
             "set(valve, open): open (1) or close (0) a valve; 0, AKIRA_EDENIED, AKIRA_ENORES",
-        ),
+        )
+        .costing(Cost::fixed(200)),
         FnSpec::new(
             "is_open",
             &[Param::new("valve", Type::U32)],
@@ -68,14 +75,14 @@ impl<B: Board + Valves> HostModule<B> for ValveModule {
         // Where this app's `acme:valve` ids sit in its grants: resolved
         // once, when the app is linked, so each call is a bit test.
         let slot = cx.vendor_slot(NAME)?;
-        linker.func_wrap(NAME, "set", move |mut c: Caller<'_, AppState<B>>, valve: u32, open: u32| {
+        host_fn!(linker, SPEC, "set", move |c: Caller<'_, AppState<B>>, valve: u32, open: u32| {
             let state = c.data_mut();
             reply(state.guarded(|g| g.vendor(slot, valve)).and_then(|()| {
                 state.board_mut().set_valve(valve, open != 0)?;
                 Ok(0)
             }))
         })?;
-        linker.func_wrap(NAME, "is_open", move |mut c: Caller<'_, AppState<B>>, valve: u32| {
+        host_fn!(linker, SPEC, "is_open", move |c: Caller<'_, AppState<B>>, valve: u32| {
             let state = c.data_mut();
             reply(
                 state

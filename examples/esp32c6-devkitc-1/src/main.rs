@@ -357,7 +357,7 @@ fn policy() -> Policy {
     p.allow.uart = Some([0].into_iter().collect());
     p.allow.pwm = Some([0, 1].into_iter().collect());
     p.allow.adc = Some([0].into_iter().collect());
-    p.allow.storage = Some(StorageScope { quota: KV_QUOTA });
+    p.allow.storage = Some(StorageScope::with_quota(KV_QUOTA));
     #[cfg(feature = "ble")]
     {
         use akira_caps::scope::{BleScope, ble};

@@ -193,7 +193,7 @@ fn policy() -> Policy {
     p.allow.adc = Some((0..4).collect());
     #[cfg(not(feature = "ble"))]
     {
-        p.allow.storage = Some(akira_caps::scope::StorageScope { quota: 4096 });
+        p.allow.storage = Some(akira_caps::scope::StorageScope::with_quota(4096));
     }
     #[cfg(feature = "ble")]
     {

@@ -159,7 +159,7 @@ fn policy() -> Policy {
     // TIM1 CH1-CH3 and TIM4 CH4 on D6, D5, D3, D9; ADC1 on A0-A2.
     p.allow.pwm = Some((0..4).collect());
     p.allow.adc = Some((0..3).collect());
-    p.allow.storage = Some(StorageScope { quota: 4096 });
+    p.allow.storage = Some(StorageScope::with_quota(4096));
     p
 }
 

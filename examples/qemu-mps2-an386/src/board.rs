@@ -117,4 +117,7 @@ impl KvStore for Mps2 {
     fn used(&mut self, app: &str) -> Result<u32, Errno> {
         self.kv(|kv| kv.used(app))
     }
+    fn capacity(&mut self) -> Result<u32, Errno> {
+        self.kv(|kv| kv.capacity())
+    }
 }

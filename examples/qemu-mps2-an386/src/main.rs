@@ -67,7 +67,7 @@ fn policy() -> Policy {
     p.allow.timer = true;
     p.allow.log = true;
     p.allow.sys = true;
-    p.allow.storage = Some(StorageScope { quota: 4096 });
+    p.allow.storage = Some(StorageScope::with_quota(4096));
     p
 }
 

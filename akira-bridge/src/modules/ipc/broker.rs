@@ -72,10 +72,14 @@ pub trait Broker: Sync {
     /// index `topic` of its app's `subscribe` list.
     fn set_subscribed(&self, slot: u8, topic: u8, on: bool) -> Result<(), Errno>;
     /// Copies `data` into the mailbox of every subscriber of broker topic
-    /// `topic`, or into none when one of them is full
-    /// ([`Errno::NoSpace`]); [`Errno::TooLarge`] beyond
+    /// `topic`; a full mailbox drops its oldest message to take it, and
+    /// counts the loss for its app ([`Broker::take_lost`]), so a slow
+    /// subscriber never blocks the others. [`Errno::TooLarge`] beyond
     /// [`Broker::max_message`]. Returns the number of subscribers reached.
     fn publish(&self, topic: u8, data: &[u8]) -> Result<usize, Errno>;
+    /// Messages mailbox `slot` dropped (oldest first, when full) since the
+    /// last call.
+    fn take_lost(&self, slot: u8) -> u32;
     /// Takes the oldest message of mailbox `slot` into `buf`: `Ok(None)`
     /// when there is none; [`Errno::TooLarge`] (the message stays queued)
     /// when `buf` is shorter than the message.
@@ -102,6 +106,8 @@ struct Mailbox<const DEPTH: usize, const SIZE: usize> {
     /// Broker topic id per index of the app's `subscribe` list.
     subscribe: [u8; MAX_IPC_TOPICS],
     queue: heapless::Deque<Message<SIZE>, DEPTH>,
+    /// Messages dropped because the queue was full.
+    lost: u32,
 }
 
 struct Inner<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usize> {
@@ -213,7 +219,7 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
             // A (re)started app begins with an empty mailbox and no
             // subscriptions.
             s.unsubscribe_all(slot);
-            s.mailboxes[slot] = Some(Mailbox { app, subscribe, queue: heapless::Deque::new() });
+            s.mailboxes[slot] = Some(Mailbox { app, subscribe, queue: heapless::Deque::new(), lost: 0 });
             Ok(Attachment { slot: slot as u8, publish })
         })
     }
@@ -247,16 +253,17 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
         }
         let delivered = self.with(|s| {
             let mask = *s.subscribers.get(usize::from(topic)).ok_or(Errno::Invalid)?;
-            let subscribed = || (0..APPS).filter(move |slot| mask & (1 << slot) != 0);
-            // All or nothing: a full mailbox refuses the message for
-            // everyone, so a retry never duplicates it.
-            if subscribed().any(|slot| s.mailboxes[slot].as_ref().is_some_and(|m| m.queue.is_full())) {
-                return Err(Errno::NoSpace);
-            }
             let mut delivered = 0;
-            for slot in subscribed() {
+            for slot in (0..APPS).filter(|slot| mask & (1 << slot) != 0) {
                 let Some(m) = s.mailboxes[slot].as_mut() else { continue };
                 let Some(local) = m.subscribe.iter().position(|id| *id == topic) else { continue };
+                // A full mailbox makes room: its subscriber is slow, and
+                // loses its oldest message rather than hold up the
+                // publisher and the other subscribers.
+                if m.queue.is_full() {
+                    m.queue.pop_front();
+                    m.lost = m.lost.saturating_add(1);
+                }
                 let mut message = Message { topic: local as u8, len: data.len() as u16, data: [0; SIZE] };
                 message.data[..data.len()].copy_from_slice(data);
                 if m.queue.push_back(message).is_ok() {
@@ -283,6 +290,12 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
             let topic = front.topic;
             m.queue.pop_front();
             Ok(Some(Received { topic, len }))
+        })
+    }
+
+    fn take_lost(&self, slot: u8) -> u32 {
+        self.with(|s| {
+            s.mailboxes.get_mut(usize::from(slot)).and_then(Option::as_mut).map_or(0, |m| core::mem::take(&mut m.lost))
         })
     }
 

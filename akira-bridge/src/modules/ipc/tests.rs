@@ -38,7 +38,7 @@ fn names_meet_on_one_topic_whatever_their_index_in_each_list() {
 }
 
 #[test]
-fn a_full_mailbox_refuses_the_message_for_everyone_at_once() {
+fn a_full_mailbox_drops_its_oldest_message_and_counts_it_for_its_app_alone() {
     let b = broker();
     let p = b.attach(1, &scope(&["t"], &[])).unwrap();
     let fast = b.attach(2, &scope(&[], &["t"])).unwrap();
@@ -49,11 +49,17 @@ fn a_full_mailbox_refuses_the_message_for_everyone_at_once() {
     let mut buf = [0u8; 8];
     b.receive(fast.slot, &mut buf).unwrap();
     assert_eq!(b.publish(p.publish[0], b"2"), Ok(2));
-    assert_eq!(b.publish(p.publish[0], b"3"), Err(Errno::NoSpace), "slow holds 2 of 2");
-    assert_eq!((b.pending(fast.slot), b.pending(slow.slot)), (1, 2), "fast did not get 3 either");
-    b.receive(slow.slot, &mut buf).unwrap();
-    assert_eq!(b.publish(p.publish[0], b"3"), Ok(2));
-    assert_eq!(b.receive(slow.slot, &mut buf).unwrap().map(|r| buf[..r.len].to_vec()), Some(b"2".to_vec()));
+    // Slow holds 2 of 2: it loses "1", everyone gets "3".
+    assert_eq!(b.publish(p.publish[0], b"3"), Ok(2), "a slow subscriber never refuses a publish");
+    assert_eq!((b.pending(fast.slot), b.pending(slow.slot)), (2, 2));
+    assert_eq!((b.take_lost(fast.slot), b.take_lost(slow.slot)), (0, 1), "the loss is slow's alone");
+    assert_eq!(b.take_lost(slow.slot), 0, "taken once");
+    let got = |slot| {
+        let mut buf = [0u8; 8];
+        b.receive(slot, &mut buf).unwrap().map(|r| buf[..r.len].to_vec())
+    };
+    assert_eq!((got(slow.slot), got(slow.slot)), (Some(b"2".to_vec()), Some(b"3".to_vec())), "the newest kept");
+    assert_eq!((got(fast.slot), got(fast.slot)), (Some(b"2".to_vec()), Some(b"3".to_vec())));
 }
 
 #[test]

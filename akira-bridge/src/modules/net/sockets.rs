@@ -17,6 +17,9 @@ pub trait SocketTable: Sync {
     /// The board handle of socket `id` if app `app` owns it and it is
     /// connected (`connecting` false), or still connecting (`true`).
     fn get(&self, app: u16, id: u32, connecting: bool) -> Option<u32>;
+    /// How many sockets app `app` holds (connected or connecting): its
+    /// share of the table, checked against its grant at `connect`.
+    fn held(&self, app: u16) -> usize;
     /// Forgets socket `id` of app `app`; its board handle.
     fn remove(&self, app: u16, id: u32) -> Option<u32>;
     /// Marks every socket of app `app` as left behind (the app was
@@ -84,6 +87,10 @@ impl<const N: usize> SocketTable for NetSockets<N> {
             Some(Some((owner, handle, open))) if *owner == app && app != ORPHAN && *open != connecting => Some(*handle),
             _ => None,
         })
+    }
+
+    fn held(&self, app: u16) -> usize {
+        self.with(|s| s.iter().flatten().filter(|(owner, _, _)| *owner == app && app != ORPHAN).count())
     }
 
     fn remove(&self, app: u16, id: u32) -> Option<u32> {

@@ -80,7 +80,10 @@ fn net() -> FakeNet {
 
 /// App `id` granted the endpoints of `LISTED`.
 fn app(id: u16) -> AppState<FakeNet> {
-    let caps = CapabilitySet { net: Some(Box::new(NetScope { endpoints: endpoints(LISTED) })), ..Default::default() };
+    let caps = CapabilitySet {
+        net: Some(Box::new(NetScope { endpoints: endpoints(LISTED), ..Default::default() })),
+        ..Default::default()
+    };
     if id == 1 {
         return state(net(), &caps);
     }
@@ -201,4 +204,25 @@ fn timed_out_connects_and_restarted_apps_leave_nothing_open() {
 #[test]
 fn wait_args_round_trip() {
     assert_eq!(unpack(pack(254, u32::MAX, MAX_TRANSFER)), (254, u32::MAX, MAX_TRANSFER));
+}
+
+#[test]
+fn an_app_holds_at_most_its_share_of_the_socket_table() {
+    let t: &'static NetSockets<4> = Box::leak(Box::new(NetSockets::new()));
+    let mut s = app(1);
+    let mut other = app(2);
+    let share = usize::from(NetScope::DEFAULT_SOCKETS);
+    for id in 0..share as u32 {
+        let Err(Refusal::Trap(_)) = connect(t, &endpoints(LISTED), M, &mut s, 0, 0, 0, 1_000) else { panic!() };
+        // The connect is in progress; the network opens it.
+        t.connected(1, id);
+    }
+    assert_eq!(t.held(1), share);
+    let past = connect(t, &endpoints(LISTED), M, &mut s, 0, 0, 0, 1_000);
+    assert_eq!(code(past), Errno::Busy.code(), "past its share");
+    assert_eq!(s.board().opens.len(), share, "nothing opened for it");
+    let Err(Refusal::Trap(_)) = connect(t, &endpoints(LISTED), M, &mut other, 0, 0, 0, 1_000) else {
+        panic!("another app still gets a socket")
+    };
+    assert_eq!(t.held(2), 1);
 }

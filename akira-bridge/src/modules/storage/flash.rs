@@ -187,6 +187,7 @@ pub struct FlashKv<F: NorFlash> {
     map: MapStorage<AppKey, Blocking<F>, Cache<Uncached, Uncached, Uncached, AppKey>>,
     buf: Buffer,
     usage: Vec<(AppName, u32)>,
+    region_bytes: u32,
 }
 
 impl<F: NorFlash> FlashKv<F> {
@@ -195,6 +196,7 @@ impl<F: NorFlash> FlashKv<F> {
     /// an empty store.
     pub fn new(flash: F, region: Range<u32>) -> Result<Self, FlashKvError> {
         use sequential_storage::map::MapConfigError as E;
+        let region_bytes = region.end.saturating_sub(region.start);
         if region.end as usize > flash.capacity() {
             return Err(FlashKvError::TooSmall);
         }
@@ -207,6 +209,7 @@ impl<F: NorFlash> FlashKv<F> {
             map: MapStorage::new(Blocking(flash), config, Cache::new_uncached()),
             buf: Buffer([0; DATA_BYTES]),
             usage: Vec::new(),
+            region_bytes,
         })
     }
 
@@ -306,6 +309,16 @@ impl<F: NorFlash> KvStore for FlashKv<F> {
         let result = run(self.map.store_item(&mut self.buf.0, &key, &stored));
         self.settle(app, result.map(|()| used.saturating_sub(len as u32)));
         result.map(|()| true)
+    }
+
+    /// Two sectors are kept free (one for the map's garbage collection,
+    /// one for items cut at a sector's end), and each key's bookkeeping
+    /// (item header, the app's name, lengths, padding: up to about 50
+    /// bytes) is assumed to be at most as large as its key and value: half
+    /// of the other sectors.
+    fn capacity(&mut self) -> Result<u32, Errno> {
+        let sectors = self.region_bytes / F::ERASE_SIZE as u32;
+        Ok((sectors.saturating_sub(2) * F::ERASE_SIZE as u32) / 2)
     }
 
     fn used(&mut self, app: &str) -> Result<u32, Errno> {
