@@ -6,8 +6,10 @@
 mod modules;
 #[cfg(feature = "render")]
 pub mod render;
+pub mod wasi;
 
 pub use modules::*;
+pub use wasi::WASI;
 
 /// The ABI version this crate defines (`akira:sys.abi_version`).
 pub const ABI_VERSION: u32 = 1;

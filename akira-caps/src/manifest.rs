@@ -279,6 +279,7 @@ impl Manifest {
                 Capability::Sys => caps.sys = unit(bytes, name)?,
                 Capability::Log => caps.log = unit(bytes, name)?,
                 Capability::App => caps.app = Some(Box::new(scope(bytes, name)?)),
+                Capability::Wasi => caps.wasi = Some(Box::new(scope(bytes, name)?)),
             }
         }
         caps.validate().map_err(|cap| ManifestError::MalformedScope(short_name(cap.name())))?;
@@ -333,6 +334,7 @@ impl Manifest {
         put(Capability::Sys, unit(c.sys));
         put(Capability::Log, unit(c.log));
         put(Capability::App, c.app.as_ref().map(bytes));
+        put(Capability::Wasi, c.wasi.as_ref().map(bytes));
         for v in &c.vendor {
             scopes.push((v.name.as_str(), bytes(&v.ids)));
         }

@@ -6,7 +6,7 @@
 
 use core::fmt::{self, Write};
 
-use crate::{ABI_VERSION, CItem, ERRORS, Function, MODULES, Module, Ret, Type};
+use crate::{ABI_VERSION, CItem, ERRORS, Function, MODULES, Module, Ret, Type, WASI};
 
 /// What writes a generated file.
 pub type Render = fn(&mut dyn Write) -> fmt::Result;
@@ -36,7 +36,20 @@ pub fn markdown(out: &mut dyn Write) -> fmt::Result {
         }
     }
     out.write_str("\n")?;
-    out.write_str(include_str!("outro.md"))
+    out.write_str(include_str!("outro.md"))?;
+    wasi_markdown(out)
+}
+
+/// The WASI section of `docs/abi.md`: what the firmware provides of WASI
+/// preview 1, and each function with the part of `wasi` it needs.
+fn wasi_markdown(out: &mut dyn Write) -> fmt::Result {
+    writeln!(out, "\n# WASI preview 1: `{}` — capability `{}`\n", WASI.import, WASI.capability)?;
+    writeln!(out, "{}", WASI.doc)?;
+    out.write_str("| function | signature | what the firmware does |\n|---|---|---|\n")?;
+    for f in WASI.functions {
+        writeln!(out, "| `{}` | `{}` | {} |", f.name, Signature(f), f.doc)?;
+    }
+    Ok(())
 }
 
 /// A function's wasm signature as the docs write it: `(i32, i64) -> i32`.
