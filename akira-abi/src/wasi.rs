@@ -85,17 +85,17 @@ pub static WASI: Module = Module {
     name: "wasi",
     import: "wasi_snapshot_preview1",
     capability: "wasi",
-    scope: "parts: console, stdin, clock, random, args, files",
+    scope: "parts: console, stdin, clock, random, files",
     doc: include_str!("render/wasi.md"),
     functions: &[
         f(
             "args_get",
             &[p("argv", BUF), p("argv_buf", BUF)],
-            "Part `args`. `argv[0]` is the app's name, then the manifest's `wasi.args`.",
+            "No part needed: `argv[0]` is the app's name, then the manifest's `wasi.args`.",
         ),
-        f("args_sizes_get", &[p("argc", BUF), p("argv_buf_size", BUF)], "Part `args`."),
-        f("environ_get", &[p("environ", BUF), p("environ_buf", BUF)], "Part `args`: the manifest's `wasi.env`."),
-        f("environ_sizes_get", &[p("count", BUF), p("buf_size", BUF)], "Part `args`."),
+        f("args_sizes_get", &[p("argc", BUF), p("argv_buf_size", BUF)], "No part needed."),
+        f("environ_get", &[p("environ", BUF), p("environ_buf", BUF)], "No part needed: the manifest's `wasi.env`."),
+        f("environ_sizes_get", &[p("count", BUF), p("buf_size", BUF)], "No part needed."),
         f(
             "clock_res_get",
             &[p("id", U32), p("resolution", BUF)],

@@ -390,6 +390,10 @@ impl fmt::Display for Denial {
         match self.resource {
             Resource::Pin { pin, access } => write!(f, "{} {pin}", access.describe()),
             Resource::I2c { bus, addr } => write!(f, "bus {bus} address {addr:#04x}"),
+            Resource::Id(part) if self.capability == Denied::Builtin(Capability::Wasi) => {
+                let name = crate::scope::wasi::NAMES.get(part as usize).copied().unwrap_or("unknown");
+                write!(f, "part {name}")
+            }
             Resource::Id(id) => write!(f, "id {id}"),
             Resource::Rect { x, y, width, height } => {
                 write!(f, "region {width}x{height} at ({x}, {y})")

@@ -450,13 +450,11 @@ pub mod wasi {
     pub const CLOCK: u32 = 2;
     /// `random_get` (the manifest must also ask for `rng`).
     pub const RANDOM: u32 = 3;
-    /// `args_*` and `environ_*`: the manifest's arguments and environment.
-    pub const ARGS: u32 = 4;
     /// Files in the app's key-value store (the manifest must also ask for
     /// `storage`, whose quota they count against).
-    pub const FILES: u32 = 5;
+    pub const FILES: u32 = 4;
     /// Manifest names, indexed by member number.
-    pub const NAMES: [&str; 6] = ["console", "stdin", "clock", "random", "args", "files"];
+    pub const NAMES: [&str; 5] = ["console", "stdin", "clock", "random", "files"];
 }
 
 /// WASI scope: the parts of WASI the app may use (members of [`wasi`]),

@@ -28,9 +28,12 @@ fn read_toml(path: &Path) -> Result<Manifest, Failure> {
     manifest_from_toml(&text).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))
 }
 
-/// Embeds `manifest` and shrinks memory to what the app needs.
+/// Exports a WASI command's `_start` as `akira_main`, embeds `manifest`
+/// and shrinks memory to what the app needs.
 fn finish(wasm: &[u8], manifest: Manifest) -> Result<(Vec<u8>, MemoryReport), Failure> {
-    let with_manifest = akira_build::embed_manifest(wasm, &manifest)
+    let (wasm, _) =
+        akira_build::export_wasi_entry(wasm).map_err(|e| Failure::Refused(format!("reading the module: {e}")))?;
+    let with_manifest = akira_build::embed_manifest(&wasm, &manifest)
         .map_err(|e| Failure::Refused(format!("embedding the manifest: {e}")))?;
     akira_build::shrink_memory(&with_manifest, manifest.heap_size)
         .map_err(|e| Failure::Refused(format!("sizing memory: {e}")))
@@ -71,7 +74,14 @@ fn build_dir(dir: &Path) -> Result<Prepared, Failure> {
         )));
     }
     let manifest = read_toml(&akira_toml)?;
-    let raw = cargo_build(dir, &cargo_toml, manifest.stack_size)?;
+    // A library crate is an Akira app (a cdylib); a binary crate is a
+    // WASI command built with `std`.
+    let kind = if dir.join("src/lib.rs").is_file() || !dir.join("src/main.rs").is_file() {
+        Kind::Cdylib
+    } else {
+        Kind::WasiCommand
+    };
+    let raw = cargo_build(dir, &cargo_toml, manifest.stack_size, kind)?;
     let wasm = std::fs::read(&raw).map_err(|e| Failure::Build(format!("cannot read {}: {e}", raw.display())))?;
     let (wasm, report) = finish(&wasm, manifest.clone())?;
     let output = raw.with_file_name(format!("{}.akira.wasm", manifest.name));
@@ -79,29 +89,45 @@ fn build_dir(dir: &Path) -> Result<Prepared, Failure> {
     Ok(Prepared { wasm, output: Some(output), manifest: Some(manifest), memory: Some(report) })
 }
 
-/// Builds the app's `cdylib` for wasm32 in release mode, linked with the
-/// manifest's stack size, and returns the `.wasm` cargo produced.
-fn cargo_build(dir: &Path, cargo_toml: &Path, stack: u32) -> Result<PathBuf, Failure> {
-    eprintln!("akira: building {} (cargo, wasm32-unknown-unknown, release)", dir.display());
+/// What cargo builds for an app directory.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A `cdylib` for `wasm32-unknown-unknown`: an app of the Akira ABI.
+    Cdylib,
+    /// A binary for `wasm32-wasip1`: a WASI command with `std`.
+    WasiCommand,
+}
+
+/// Builds the app for wasm32 in release mode, linked with the manifest's
+/// stack size, and returns the `.wasm` cargo produced.
+fn cargo_build(dir: &Path, cargo_toml: &Path, stack: u32, kind: Kind) -> Result<PathBuf, Failure> {
+    let (target, what, artifact) = match kind {
+        Kind::Cdylib => ("wasm32-unknown-unknown", "--lib", "cdylib"),
+        Kind::WasiCommand => ("wasm32-wasip1", "--bins", "bin"),
+    };
+    eprintln!("akira: building {} (cargo, {target}, release)", dir.display());
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // The app's own target directory: never the caller's, whose build lock
     // may be held (for example by `cargo test`).
     let target_dir = std::env::var_os("AKIRA_TARGET_DIR").map_or_else(|| dir.join("target"), PathBuf::from);
     let output = Command::new(cargo)
-        .args(["rustc", "--release", "--lib", "--target", "wasm32-unknown-unknown"])
+        .args(["rustc", "--release", what, "--target", target])
         .arg("--manifest-path")
         .arg(cargo_toml)
         .arg("--target-dir")
         .arg(&target_dir)
         .args(["--message-format", "json-render-diagnostics", "--"])
         .arg(format!("-Clink-arg=-zstack-size={stack}"))
+        // rustc exports it from a cdylib but not from a binary; the build
+        // step needs it to size memory (static data ends there).
+        .arg("-Clink-arg=--export=__heap_base")
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| Failure::Build(format!("cannot run cargo: {e}")))?;
     if !output.status.success() {
-        return Err(Failure::Build(
-            "cargo build failed (is the target installed? `rustup target add wasm32-unknown-unknown`)".into(),
-        ));
+        return Err(Failure::Build(format!(
+            "cargo build failed (is the target installed? `rustup target add {target}`)"
+        )));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut wasm = None;
@@ -110,8 +136,8 @@ fn cargo_build(dir: &Path, cargo_toml: &Path, stack: u32) -> Result<PathBuf, Fai
         if msg["reason"] != "compiler-artifact" {
             continue;
         }
-        let is_cdylib = msg["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|v| v == "cdylib"));
-        if !is_cdylib {
+        let is_app = msg["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|v| v == artifact));
+        if !is_app {
             continue;
         }
         if let Some(files) = msg["filenames"].as_array() {
@@ -119,9 +145,12 @@ fn cargo_build(dir: &Path, cargo_toml: &Path, stack: u32) -> Result<PathBuf, Fai
         }
     }
     wasm.ok_or_else(|| {
-        Failure::Build(format!(
-            "cargo built no .wasm: {} must have `crate-type = [\"cdylib\"]` under [lib]",
-            cargo_toml.display()
-        ))
+        Failure::Build(match kind {
+            Kind::Cdylib => format!(
+                "cargo built no .wasm: {} must have `crate-type = [\"cdylib\"]` under [lib]",
+                cargo_toml.display()
+            ),
+            Kind::WasiCommand => format!("cargo built no .wasm binary for {}", cargo_toml.display()),
+        })
     })
 }

@@ -62,6 +62,7 @@ pub fn inspect(args: InspectArgs) -> Result<u8, Failure> {
     let module =
         Module::new(runtime.engine(), &prepared.wasm).map_err(|e| Failure::Refused(format!("invalid wasm: {e}")))?;
     let imports: Vec<_> = module.imports().collect();
+    println!("abi           {}", describe::abi(imports.iter().map(|i| i.module()), &prepared.wasm));
     println!("imports ({})", imports.len());
     for import in &imports {
         let (line, verdict) = match import.ty() {

@@ -17,8 +17,9 @@
 //!   has one ([`WasiHost::wall_clock_us`]). `poll_oneoff` on clocks
 //!   suspends the app until the earliest deadline, as `akira:timer` does.
 //! - **random**: [`WasiHost::wasi_random`].
-//! - **args**: the manifest's arguments and environment, copied when the
-//!   app is linked.
+//! - arguments and environment: the manifest's, copied when the app is
+//!   linked (no part: they are the app's own configuration, and
+//!   wasi-libc reads them before `main`).
 //! - **files**: one directory of files in the app's key-value store
 //!   ([`WasiHost::wasi_store`]), within its `storage` quota (see
 //!   [`files`]).
@@ -154,6 +155,10 @@ fn part<B: Board>(state: &mut AppState<B>, part: u32) -> Outcome {
 struct AppWasi {
     scope: WasiScope,
     files: Mutex<RefCell<Files>>,
+    /// The unfinished last line written to stdout and to stderr (C writes
+    /// stderr unbuffered, a `perror` in pieces): printed when its newline
+    /// comes, when it fills, or when the app calls `proc_exit`.
+    pending: Mutex<RefCell<[io::Line; 2]>>,
 }
 
 impl AppWasi {
@@ -266,7 +271,11 @@ impl<B: WasiHost> HostModule<B> for WasiModule {
 
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
         let scope = cx.granted.wasi.as_deref().ok_or(LinkError::NotGranted)?.clone();
-        let app = Arc::new(AppWasi { scope, files: Mutex::new(RefCell::new(Files::default())) });
+        let app = Arc::new(AppWasi {
+            scope,
+            files: Mutex::new(RefCell::new(Files::default())),
+            pending: Mutex::new(RefCell::new(Default::default())),
+        });
         io::link(linker, &app, cx.module)?;
         link_env(linker, &app)?;
         link_clock(linker)?;
@@ -342,33 +351,37 @@ fn link_env<B: WasiHost>(linker: &mut Linker<AppState<B>>, app: &Arc<AppWasi>) -
     let m = SPEC.import;
     let a = app.clone();
     linker.func_wrap(m, "args_get", move |mut c: C<'_, B>, list: u32, buf: u32| {
-        reply(memory_and_state(&mut c).map_err(Fail::from).and_then(|(mut mem, s)| {
-            part(s, wasi::ARGS)?;
-            strings_get(&mut mem, Some(s.info().name.as_bytes()), &a.scope.args, list, buf)
-        }))
+        reply(
+            memory_and_state(&mut c).map_err(Fail::from).and_then(|(mut mem, s)| {
+                strings_get(&mut mem, Some(s.info().name.as_bytes()), &a.scope.args, list, buf)
+            }),
+        )
     })?;
     let a = app.clone();
     linker.func_wrap(m, "args_sizes_get", move |mut c: C<'_, B>, count: u32, size: u32| {
         reply(memory_and_state(&mut c).map_err(Fail::from).and_then(|(mut mem, s)| {
-            part(s, wasi::ARGS)?;
             strings_sizes(&mut mem, Some(s.info().name.as_bytes()), &a.scope.args, count, size)
         }))
     })?;
     let a = app.clone();
     linker.func_wrap(m, "environ_get", move |mut c: C<'_, B>, list: u32, buf: u32| {
-        reply(memory_and_state(&mut c).map_err(Fail::from).and_then(|(mut mem, s)| {
-            part(s, wasi::ARGS)?;
-            strings_get(&mut mem, None, &a.scope.env, list, buf)
-        }))
+        reply(
+            memory_and_state(&mut c)
+                .map_err(Fail::from)
+                .and_then(|(mut mem, _)| strings_get(&mut mem, None, &a.scope.env, list, buf)),
+        )
     })?;
     let a = app.clone();
     linker.func_wrap(m, "environ_sizes_get", move |mut c: C<'_, B>, count: u32, size: u32| {
-        reply(memory_and_state(&mut c).map_err(Fail::from).and_then(|(mut mem, s)| {
-            part(s, wasi::ARGS)?;
-            strings_sizes(&mut mem, None, &a.scope.env, count, size)
-        }))
+        reply(
+            memory_and_state(&mut c)
+                .map_err(Fail::from)
+                .and_then(|(mut mem, _)| strings_sizes(&mut mem, None, &a.scope.env, count, size)),
+        )
     })?;
-    linker.func_wrap(m, "proc_exit", |_: C<'_, B>, code: i32| -> Result<(), wasmi::Error> {
+    let a = app.clone();
+    linker.func_wrap(m, "proc_exit", move |mut c: C<'_, B>, code: i32| -> Result<(), wasmi::Error> {
+        io::flush_console(c.data_mut(), &a);
         Err(wasmi::Error::i32_exit(code))
     })?;
     linker.func_wrap(m, "sched_yield", |mut c: C<'_, B>| {

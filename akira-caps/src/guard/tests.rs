@@ -161,6 +161,6 @@ fn wasi_parts_are_checked_and_denials_counted() {
     assert!(g.id(Capability::Wasi, wasi::CONSOLE).is_ok());
     assert!(g.id(Capability::Wasi, wasi::CLOCK).is_ok());
     let d = g.id(Capability::Wasi, wasi::FILES).unwrap_err();
-    assert_eq!(d.to_string(), "wasi: id 5 is not granted");
+    assert_eq!(d.to_string(), "wasi: part files is not granted");
     assert_eq!(g.denials(Capability::Wasi), 1);
 }

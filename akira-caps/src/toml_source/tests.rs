@@ -169,7 +169,7 @@ fn wasi_parts_stdin_args_and_environment() {
         r#"rng = true
 storage = { quota = "2 KiB" }
 uart = [1]
-wasi = { parts = ["console", "stdin", "clock", "random", "args", "files"], stdin = 1, args = ["-v", "data.txt"], env = { MODE = "demo" } }"#,
+wasi = { parts = ["console", "stdin", "clock", "random", "files"], stdin = 1, args = ["-v", "data.txt"], env = { MODE = "demo" } }"#,
     )
     .unwrap();
     let w = m.capabilities.wasi.as_deref().unwrap();
@@ -221,7 +221,10 @@ wasi = ["console", "files"]"#
         Err("capability `storage` is not allowed by the device policy".into())
     );
     assert_eq!(
-        asks(r#"wasi = ["console", "args"]"#),
-        Err("capability `wasi`: args is not allowed by the device policy".into())
+        asks(
+            r#"rng = true
+wasi = ["console", "random"]"#
+        ),
+        Err("capability `rng` is not allowed by the device policy".into())
     );
 }

@@ -96,47 +96,64 @@ fn check_iovecs(mem: &GuestMemory<'_>, iovs: u32, n: u32) -> Result<u32, Fail> {
     Ok(total)
 }
 
-/// Writes the iovecs to the console, one message per line; returns the
-/// bytes taken.
+/// A console line being assembled.
+pub(super) type Line = heapless::Vec<u8, LINE>;
+
+/// Prints `line` (invalid UTF-8 shown as `?`) and empties it.
+fn emit<B: WasiHost>(s: &mut AppState<B>, level: Level, line: &mut Line) {
+    let mut text = heapless::String::<LINE>::new();
+    for chunk in line.utf8_chunks() {
+        let _ = text.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            let _ = text.push('?');
+        }
+    }
+    let info = s.info().clone();
+    s.board_mut().log(&info, level, &text);
+    line.clear();
+}
+
+const LEVELS: [Level; 2] = [Level::Info, Level::Error];
+
+/// Writes the iovecs to the console stream (0 stdout, 1 stderr), one
+/// message per line, keeping an unfinished last line for the next write;
+/// returns the bytes taken.
 fn console<B: WasiHost>(
     mem: &GuestMemory<'_>,
     s: &mut AppState<B>,
-    level: Level,
-    iovs: u32,
-    n: u32,
+    app: &AppWasi,
+    stream: usize,
+    (iovs, n): (u32, u32),
 ) -> Result<u32, Fail> {
     let total = check_iovecs(mem, iovs, n)?;
-    let info = s.info().clone();
-    let mut line = heapless::Vec::<u8, LINE>::new();
-    let mut emit = |line: &mut heapless::Vec<u8, LINE>| {
-        let mut text = heapless::String::<LINE>::new();
-        for chunk in line.utf8_chunks() {
-            let _ = text.push_str(chunk.valid());
-            if !chunk.invalid().is_empty() {
-                let _ = text.push('?');
-            }
-        }
-        s.board_mut().log(&info, level, &text);
-        line.clear();
-    };
+    let level = LEVELS[stream];
+    let mut line = critical_section::with(|cs| core::mem::take(&mut app.pending.borrow_ref_mut(cs)[stream]));
     let mut left = total;
     for i in 0..n {
         let (ptr, len) = iovec(mem, iovs, i)?;
         let take = len.min(left);
         for &b in mem.bytes(ptr, take)? {
             if b == b'\n' {
-                emit(&mut line);
+                emit(s, level, &mut line);
             } else if line.push(b).is_err() {
-                emit(&mut line);
+                emit(s, level, &mut line);
                 let _ = line.push(b);
             }
         }
         left -= take;
     }
-    if !line.is_empty() {
-        emit(&mut line);
-    }
+    critical_section::with(|cs| app.pending.borrow_ref_mut(cs)[stream] = line);
     Ok(total)
+}
+
+/// Prints what is left of unfinished console lines (the app is exiting).
+pub(super) fn flush_console<B: WasiHost>(s: &mut AppState<B>, app: &AppWasi) {
+    for (stream, level) in LEVELS.into_iter().enumerate() {
+        let mut line = critical_section::with(|cs| core::mem::take(&mut app.pending.borrow_ref_mut(cs)[stream]));
+        if !line.is_empty() {
+            emit(s, level, &mut line);
+        }
+    }
 }
 
 fn fd_write<B: WasiHost>(c: &mut C<'_, B>, app: &AppWasi, fd: u32, iovs: u32, n: u32, out: u32) -> Outcome {
@@ -145,8 +162,7 @@ fn fd_write<B: WasiHost>(c: &mut C<'_, B>, app: &AppWasi, fd: u32, iovs: u32, n:
     let written = match fd {
         STDOUT | STDERR => {
             part(s, wasi::CONSOLE)?;
-            let level = if fd == STDERR { Level::Error } else { Level::Info };
-            console(&mem, s, level, iovs, n)?
+            console(&mem, s, app, (fd - STDOUT) as usize, (iovs, n))?
         }
         STDIN | DIR_FD => return Err(BADF.into()),
         _ => {
