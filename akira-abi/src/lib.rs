@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod akiraos;
 mod modules;
 #[cfg(feature = "render")]
 pub mod render;

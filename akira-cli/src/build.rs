@@ -41,8 +41,10 @@ fn finish(wasm: &[u8], manifest: Manifest) -> Result<(Vec<u8>, MemoryReport), Fa
 
 /// Prepares the app at `path`: an app directory (with `Cargo.toml` and
 /// `Akira.toml`) is built; a `.wasm` is used as is, or with `manifest`
-/// (an `Akira.toml`) embedded.
-pub fn prepare(path: &Path, manifest: Option<&Path>) -> Result<Prepared, Failure> {
+/// (an `Akira.toml`) embedded; an AkiraOS `.wasm` (with `env` imports) is
+/// translated through the board `profile` (a TOML file; the simulated
+/// board's when `None`).
+pub fn prepare(path: &Path, manifest: Option<&Path>, profile: Option<&Path>) -> Result<Prepared, Failure> {
     if path.is_dir() {
         if manifest.is_some() {
             return Err(Failure::Usage("--manifest is for .wasm files; an app directory has its Akira.toml".into()));
@@ -50,6 +52,14 @@ pub fn prepare(path: &Path, manifest: Option<&Path>) -> Result<Prepared, Failure
         return build_dir(path);
     }
     let wasm = std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    if akira_build::akiraos::is_akiraos(&wasm).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))? {
+        if manifest.is_some() {
+            return Err(Failure::Usage(
+                "--manifest is for Akira apps; an AkiraOS app's manifest is its .akira.manifest (JSON)".into(),
+            ));
+        }
+        return translate_akiraos(path, &wasm, profile);
+    }
     match manifest {
         Some(toml) => {
             let m = read_toml(toml)?;
@@ -62,6 +72,30 @@ pub fn prepare(path: &Path, manifest: Option<&Path>) -> Result<Prepared, Failure
             Ok(Prepared { wasm, output: None, manifest: m, memory: None })
         }
     }
+}
+
+/// An AkiraOS app: its `env` imports turned into shims over Akira imports,
+/// its JSON manifest into an Akira one, through the board profile.
+fn translate_akiraos(path: &Path, wasm: &[u8], profile: Option<&Path>) -> Result<Prepared, Failure> {
+    use akira_build::akiraos::{Profile, translate};
+    let profile = match profile {
+        None => Profile::simulator(),
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", p.display())))?;
+            Profile::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))?
+        }
+    };
+    let t = translate(wasm, &profile).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))?;
+    eprintln!(
+        "akira: {}: an AkiraOS app: {} `env` imports translated for board `{}`",
+        path.display(),
+        t.shims.len(),
+        profile.board.name
+    );
+    let wasm = akira_build::embed_manifest(&t.wasm, &t.manifest)
+        .map_err(|e| Failure::Refused(format!("embedding the manifest: {e}")))?;
+    Ok(Prepared { wasm, output: None, manifest: Some(t.manifest), memory: Some(t.memory) })
 }
 
 fn build_dir(dir: &Path) -> Result<Prepared, Failure> {

@@ -37,7 +37,45 @@ pub fn markdown(out: &mut dyn Write) -> fmt::Result {
     }
     out.write_str("\n")?;
     out.write_str(include_str!("outro.md"))?;
-    wasi_markdown(out)
+    wasi_markdown(out)?;
+    akiraos_markdown(out)
+}
+
+/// The AkiraOS section of `docs/abi.md`: how its apps are translated, and
+/// each `env` import with what Akira does with it.
+fn akiraos_markdown(out: &mut dyn Write) -> fmt::Result {
+    use crate::akiraos::{IMPORTS, Support};
+    out.write_str(include_str!("akiraos.md"))?;
+    let count = |f: fn(&Support) -> bool| IMPORTS.iter().filter(|i| f(&i.support)).count();
+    writeln!(
+        out,
+        "Of the {} imports of the header: {} translated, {} partly, {} missing, {} refused by design.\n",
+        IMPORTS.len(),
+        count(|s| matches!(s, Support::Shim(_))),
+        count(|s| matches!(s, Support::Partly(_))),
+        count(|s| matches!(s, Support::Missing(_))),
+        count(|s| matches!(s, Support::Refused(_))),
+    )?;
+    out.write_str("| import | signature | AkiraOS capability | Akira |\n|---|---|---|---|\n")?;
+    for i in IMPORTS {
+        let (what, how) = match i.support {
+            Support::Shim(how) => ("translated", how),
+            Support::Partly(how) => ("partly", how),
+            Support::Missing(why) => ("**missing**", why),
+            Support::Refused(why) => ("**refused**", why),
+        };
+        write!(out, "| `{}` | `(", i.name)?;
+        for (n, t) in i.params().enumerate() {
+            write!(out, "{}{}", if n == 0 { "" } else { ", " }, t.name())?;
+        }
+        out.write_str(") -> ")?;
+        match i.results().next() {
+            Some(t) => out.write_str(t.name())?,
+            None => out.write_str("()")?,
+        }
+        writeln!(out, "` | {} | {what}: {how} |", i.capability)?;
+    }
+    Ok(())
 }
 
 /// The WASI section of `docs/abi.md`: what the firmware provides of WASI
