@@ -41,7 +41,12 @@ const TRUSTED_KEY: [u8; 32] = public_key_from_hex(include_str!("../test-signer.p
 const BLINKY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blinky.wasm"));
 
 /// Heap for wasmi (modules, instances, stacks) and the firmware.
+#[cfg(not(feature = "wasi"))]
 const HEAP_SIZE: usize = 160 * 1024;
+/// With WASI: wasmi's translation of a 40-60 KiB wasi-libc or Rust `std`
+/// module takes several times its size.
+#[cfg(feature = "wasi")]
+const HEAP_SIZE: usize = 640 * 1024;
 /// The OTA store: two journal sectors and three slots of 40 KiB.
 #[cfg(not(feature = "wasi"))]
 const STORE_SIZE: usize = 128 * 1024;
