@@ -72,7 +72,9 @@ pub struct Grants {
     rf_duty_cycle_permille: u16,
     ble_min_adv_interval_ms: u16,
     ble_adv_changes_per_s: u16,
-    vendor_names: heapless::Vec<crate::scope::VendorName, MAX_VENDOR_CAPS>,
+    /// Looked up once per vendor module at link time; on the heap (and
+    /// absent without vendor capabilities): a guard is in every app's store.
+    vendor_names: Option<alloc::boxed::Box<[crate::scope::VendorName]>>,
     vendor_ids: [IdSet; MAX_VENDOR_CAPS],
 }
 
@@ -128,13 +130,12 @@ impl Grants {
             }
             rf_max_power_dbm = rf.max_power_dbm;
         }
-        let mut vendor_names = heapless::Vec::new();
         let mut vendor_ids = [IdSet::EMPTY; MAX_VENDOR_CAPS];
         for (slot, v) in vendor_ids.iter_mut().zip(caps.vendor.iter()) {
             *slot = v.ids;
-            // Capacities match: the set holds at most MAX_VENDOR_CAPS.
-            let _ = vendor_names.push(v.name.clone());
         }
+        // Capacities match: the set holds at most MAX_VENDOR_CAPS.
+        let vendor_names = (!caps.vendor.is_empty()).then(|| caps.vendor.iter().map(|v| v.name.clone()).collect());
         Grants {
             modules,
             input: gpio.input,
@@ -165,7 +166,7 @@ impl Grants {
     /// The slot of vendor capability `name`, if granted. Called once when
     /// a vendor module is linked.
     pub fn vendor_slot(&self, name: &str) -> Option<VendorSlot> {
-        self.vendor_names.iter().position(|n| n == name).map(|i| VendorSlot(i as u8))
+        self.vendor_names.as_deref()?.iter().position(|n| n == name).map(|i| VendorSlot(i as u8))
     }
 
     /// The app's storage quota in bytes (0 without `storage`).

@@ -1,7 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// One `unsafe trait` (`VouchedWasm`) and no unsafe code.
+#![deny(unsafe_code)]
 // Errors carry the culprit's name inline; they are returned at install
 // time, never on the call path.
 #![allow(clippy::result_large_err)]
@@ -20,6 +21,7 @@ pub mod scope;
 pub mod sets;
 #[cfg(feature = "toml")]
 pub mod toml_source;
+pub mod vouch;
 
 pub use capability::{Capability, CapabilityMask};
 pub use guard::{AirtimeExhausted, Denial, Denied, Grants, Guard, PinAccess, Resource, TooManyAdvChanges, VendorSlot};
@@ -29,3 +31,4 @@ pub use imports::{
 pub use manifest::{ABI_VERSION, Manifest, ManifestError, SECTION_NAME, Version};
 pub use policy::{GrantError, Policy, grant};
 pub use scope::CapabilitySet;
+pub use vouch::VouchedWasm;

@@ -41,6 +41,14 @@ pub enum SourceError {
         /// What was expected.
         expected: String,
     },
+    /// `app.version` differs from the version of the package the app is
+    /// built from (see [`manifest_from_toml_in_package`]).
+    VersionMismatch {
+        /// `app.version`.
+        manifest: Version,
+        /// The package's version.
+        package: Version,
+    },
 }
 
 impl core::fmt::Display for SourceError {
@@ -55,6 +63,11 @@ impl core::fmt::Display for SourceError {
                 Capability::ALL.map(Capability::name).join(", ")
             ),
             SourceError::Invalid { path, expected } => write!(f, "`{path}`: expected {expected}"),
+            SourceError::VersionMismatch { manifest, package } => write!(
+                f,
+                "`app.version` is {manifest} but the package's version is {package}: \
+                 leave `app.version` out to use the package's"
+            ),
         }
     }
 }
@@ -427,6 +440,18 @@ fn parse_table(text: &str) -> Result<Table> {
 /// Reads an `Akira.toml` into a [`Manifest`]. See `docs/manifest.md` for
 /// the format.
 pub fn manifest_from_toml(text: &str) -> Result<Manifest> {
+    manifest_with_version(text, None)
+}
+
+/// Reads the `Akira.toml` of an app built from a package with a version of
+/// its own (a Rust app's `Cargo.toml`), so that the app has one version:
+/// `app.version` may be left out and is then `package_version`; when given,
+/// it must be `package_version` ([`SourceError::VersionMismatch`]).
+pub fn manifest_from_toml_in_package(text: &str, package_version: Version) -> Result<Manifest> {
+    manifest_with_version(text, Some(package_version))
+}
+
+fn manifest_with_version(text: &str, package_version: Option<Version>) -> Result<Manifest> {
     let root = parse_table(text)?;
     only_keys(&root, "", &["app", "limits", "capabilities"])?;
     let app = table(root.get("app").ok_or_else(|| SourceError::Missing("app".into()))?, "app")?;
@@ -436,10 +461,20 @@ pub fn manifest_from_toml(text: &str) -> Result<Manifest> {
     if !is_app_name(name) {
         return invalid("app.name", "1 to 32 characters of a-z, 0-9, '-' or '_'");
     }
-    let version_text =
-        string(app.get("version").ok_or_else(|| SourceError::Missing("app.version".into()))?, "app.version")?;
-    let Some(version) = Version::parse(version_text) else {
-        return invalid("app.version", "\"major.minor.patch\"");
+    let version = match (app.get("version"), package_version) {
+        (None, Some(package)) => package,
+        (None, None) => return Err(SourceError::Missing("app.version".into())),
+        (Some(text), package) => {
+            let Some(version) = Version::parse(string(text, "app.version")?) else {
+                return invalid("app.version", "\"major.minor.patch\"");
+            };
+            match package {
+                Some(package) if package != version => {
+                    return Err(SourceError::VersionMismatch { manifest: version, package });
+                }
+                _ => version,
+            }
+        }
     };
     let name = AppName::try_from(name).or_else(|_| invalid("app.name", "at most 32 bytes"))?;
     let mut m = Manifest::new(name, version);

@@ -1,12 +1,13 @@
-//! Turning what the user named into an app ready to install: build a Rust
-//! app directory with cargo, embed its `Akira.toml`, shrink its memory.
+//! Turning what the user named into an app ready to install: build an app
+//! directory (a Rust one with cargo, any other with its `build.sh`), embed
+//! its `Akira.toml`, shrink its memory.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use akira_build::MemoryReport;
-use akira_caps::Manifest;
-use akira_caps::toml_source::manifest_from_toml;
+use akira_caps::toml_source::{SourceError, manifest_from_toml, manifest_from_toml_in_package};
+use akira_caps::{Manifest, Version};
 
 use crate::Failure;
 
@@ -26,6 +27,54 @@ fn read_toml(path: &Path) -> Result<Manifest, Failure> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
     manifest_from_toml(&text).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))
+}
+
+/// Reads the `Akira.toml` of a Rust app: its version is the package's
+/// (`Cargo.toml`), given or left out in `Akira.toml`, never another.
+fn read_toml_in_package(path: &Path, cargo_toml: &Path) -> Result<Manifest, Failure> {
+    let version = package_version(cargo_toml)?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    manifest_from_toml_in_package(&text, version).map_err(|e| match e {
+        SourceError::VersionMismatch { manifest, package } => Failure::Refused(format!(
+            "{}: `app.version` is {manifest} but {} says {package}: an app has one version; \
+             leave `version` out of Akira.toml to use Cargo.toml's",
+            path.display(),
+            cargo_toml.display()
+        )),
+        e => Failure::Refused(format!("{}: {e}", path.display())),
+    })
+}
+
+/// The package version in `cargo_toml`, as cargo reads it (inherited from
+/// a workspace, too).
+fn package_version(cargo_toml: &Path) -> Result<Version, Failure> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
+        .arg(cargo_toml)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::Build(format!("cannot run cargo: {e}")))?;
+    if !output.status.success() {
+        return Err(Failure::Build(format!("cargo cannot read {}", cargo_toml.display())));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| Failure::Build(format!("cargo metadata: unexpected output: {e}")))?;
+    let wanted = cargo_toml.canonicalize().ok();
+    let package = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["manifest_path"].as_str().and_then(|m| Path::new(m).canonicalize().ok()) == wanted)
+        .ok_or_else(|| Failure::Build(format!("cargo metadata does not list {}", cargo_toml.display())))?;
+    let text = package["version"].as_str().unwrap_or_default();
+    Version::parse(text).ok_or_else(|| {
+        Failure::Refused(format!(
+            "{}: version {text} is not major.minor.patch (an app's version has no pre-release or build part)",
+            cargo_toml.display()
+        ))
+    })
 }
 
 /// Exports a WASI command's `_start` as `akira_main`, embeds `manifest`
@@ -101,26 +150,64 @@ fn translate_akiraos(path: &Path, wasm: &[u8], profile: Option<&Path>) -> Result
 fn build_dir(dir: &Path) -> Result<Prepared, Failure> {
     let akira_toml = dir.join("Akira.toml");
     let cargo_toml = dir.join("Cargo.toml");
-    if !akira_toml.is_file() || !cargo_toml.is_file() {
+    let script = dir.join("build.sh");
+    if !akira_toml.is_file() || !(cargo_toml.is_file() || script.is_file()) {
         return Err(Failure::Usage(format!(
-            "{} is not an app directory: it needs Cargo.toml and Akira.toml",
+            "{} is not an app directory: it needs Akira.toml, and Cargo.toml (Rust) or build.sh \
+             (any other language; `akira new` makes one)",
             dir.display()
         )));
     }
-    let manifest = read_toml(&akira_toml)?;
-    // A library crate is an Akira app (a cdylib); a binary crate is a
-    // WASI command built with `std`.
-    let kind = if dir.join("src/lib.rs").is_file() || !dir.join("src/main.rs").is_file() {
-        Kind::Cdylib
+    let (manifest, raw) = if cargo_toml.is_file() {
+        let manifest = read_toml_in_package(&akira_toml, &cargo_toml)?;
+        // A library crate is an Akira app (a cdylib); a binary crate is a
+        // WASI command built with `std`.
+        let kind = if dir.join("src/lib.rs").is_file() || !dir.join("src/main.rs").is_file() {
+            Kind::Cdylib
+        } else {
+            Kind::WasiCommand
+        };
+        let raw = cargo_build(dir, &cargo_toml, manifest.stack_size, kind)?;
+        (manifest, raw)
     } else {
-        Kind::WasiCommand
+        let manifest = read_toml(&akira_toml)?;
+        let raw = script_build(dir, manifest.stack_size)?;
+        (manifest, raw)
     };
-    let raw = cargo_build(dir, &cargo_toml, manifest.stack_size, kind)?;
     let wasm = std::fs::read(&raw).map_err(|e| Failure::Build(format!("cannot read {}: {e}", raw.display())))?;
     let (wasm, report) = finish(&wasm, manifest.clone())?;
     let output = raw.with_file_name(format!("{}.akira.wasm", manifest.name));
     std::fs::write(&output, &wasm).map_err(|e| Failure::Build(format!("cannot write {}: {e}", output.display())))?;
     Ok(Prepared { wasm, output: Some(output), manifest: Some(manifest), memory: Some(report) })
+}
+
+/// Runs the app's own `build.sh` (C, or any language that compiles to
+/// wasm32) with `AKIRA_STACK_SIZE` set to the manifest's stack size; its
+/// last line of output names the `.wasm` it built, relative to `dir`.
+fn script_build(dir: &Path, stack: u32) -> Result<PathBuf, Failure> {
+    eprintln!("akira: building {} (build.sh)", dir.display());
+    let output = Command::new("sh")
+        .arg("build.sh")
+        .current_dir(dir)
+        .env("AKIRA_STACK_SIZE", stack.to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::Build(format!("cannot run sh: {e}")))?;
+    let script = dir.join("build.sh");
+    if !output.status.success() {
+        return Err(Failure::Build(format!("{} failed", script.display())));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or_default();
+    let wasm = dir.join(last);
+    if last.ends_with(".wasm") && wasm.is_file() {
+        Ok(wasm)
+    } else {
+        Err(Failure::Build(format!(
+            "{} must print the path of the .wasm it built on its last line; it printed {last:?}",
+            script.display()
+        )))
+    }
 }
 
 /// What cargo builds for an app directory.

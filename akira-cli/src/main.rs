@@ -3,10 +3,14 @@
 mod air;
 mod build;
 mod describe;
+mod fleet;
 mod inspect;
+mod manage;
+mod new;
 mod ota;
 mod run;
 mod sim_device;
+mod sim_fleet;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +61,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Make a new app directory that `akira run <PATH>` builds and runs at
+    /// once: Rust (Cargo.toml, Akira.toml, src/lib.rs) or C (Akira.toml,
+    /// src/main.c, build.sh, include/akira.h).
+    New(new::NewArgs),
     /// Run apps on the simulated board (see `akira-sim` for its pins).
     ///
     /// Exit code: 0 when every app exited with 0 or was still running at
@@ -73,7 +81,7 @@ enum Cmd {
     Inspect(inspect::InspectArgs),
     /// Build an app directory into a `.wasm` with its manifest embedded.
     Build {
-        /// The app directory (with Cargo.toml and Akira.toml).
+        /// The app directory (Akira.toml with Cargo.toml, or with build.sh).
         app: PathBuf,
     },
     /// Make an Ed25519 signing key: `<OUT>.key` (secret) and `<OUT>.pub`.
@@ -86,13 +94,23 @@ enum Cmd {
     Pack(ota::PackArgs),
     /// Send a package to a device, with a progress bar; resumes if the link drops.
     Push(ota::PushArgs),
-    /// Manage a device's apps.
+    /// Manage a device's apps: list, and signed remove, rollback, confirm,
+    /// downgrade permission, key revocation.
     Device {
         #[command(subcommand)]
-        cmd: ota::DeviceCmd,
+        cmd: manage::DeviceCmd,
     },
-    /// Run a simulated device: file-backed flash, OTA over TCP, apps on the simulated board.
+    /// Run a simulated device: file-backed flash, OTA over TCP, apps on the
+    /// simulated board; or, with `--mqtt`, `--count` fleet devices on a broker.
     SimDevice(sim_device::SimDeviceArgs),
+    /// Fleets on an MQTT broker: devices, packages, rollouts in waves
+    /// gated on the devices' health (docs/fleet.md).
+    ///
+    /// Exit code of `rollout`: 0 when every wave passed, 1 when it halted.
+    Fleet {
+        #[command(subcommand)]
+        cmd: fleet::FleetCmd,
+    },
 }
 
 /// Parses a duration as humantime writes it (`3s`, `500ms`, `2m`, `250us`,
@@ -108,6 +126,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Cmd::New(args) => new::new(args),
         Cmd::Run(args) => run::run(args),
         Cmd::Air(args) => air::air(args),
         Cmd::Inspect(args) => inspect::inspect(args),
@@ -115,8 +134,9 @@ fn main() -> ExitCode {
         Cmd::Keygen { out } => ota::keygen(&out),
         Cmd::Pack(args) => ota::pack(args),
         Cmd::Push(args) => ota::push(args),
-        Cmd::Device { cmd } => ota::device(cmd),
+        Cmd::Device { cmd } => manage::device(cmd),
         Cmd::SimDevice(args) => sim_device::sim_device(args),
+        Cmd::Fleet { cmd } => fleet::fleet(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -8,8 +8,8 @@ use std::time::Duration;
 use akira_caps::manifest::AppName;
 use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
 use akira_ota::package;
-use akira_ota::protocol::{PROTOCOL_VERSION, Request, Response};
-use clap::{Args, Subcommand};
+use akira_ota::protocol::{ErrorCode, PROTOCOL_VERSION, Request, Response};
+use clap::Args;
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 
@@ -70,9 +70,32 @@ pub fn keygen(out: &Path) -> Result<u8, Failure> {
     write(&secret, format!("{}\n", hex::encode(key.to_bytes())), true)?;
     write(&public, format!("{}\n", hex::encode(pk)), false)?;
     println!("key id {}", hex::encode(package::key_id(&pk)));
-    println!("secret key {} (keep it private)", secret.display());
+    println!("secret key {} (keep it private: whoever has it can sign apps your devices take)", secret.display());
     println!("public key {} (give it to devices: akira sim-device --trust-key)", public.display());
+    warn_if_committable(&secret);
     Ok(0)
+}
+
+/// Warns when a secret key was written inside a git work tree that does not
+/// ignore it, where `git add .` would commit it.
+fn warn_if_committable(secret: &Path) {
+    let dir = secret.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(file) = secret.file_name() else { return };
+    // Exit status 1: not ignored; 0: ignored; 128: not in a work tree (or no git).
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["check-ignore", "--quiet", "--"])
+        .arg(file)
+        .stderr(std::process::Stdio::null())
+        .status();
+    if status.is_ok_and(|s| s.code() == Some(1)) {
+        eprintln!(
+            "akira: warning: {} is in a git work tree that does not ignore it: `git add .` would commit \
+             the secret key; add `*.key` to .gitignore, or keep keys outside the repository",
+            secret.display()
+        );
+    }
 }
 
 /// Arguments of `akira pack`.
@@ -87,7 +110,9 @@ pub struct PackArgs {
     /// buses on this board); the simulated board's by default.
     #[arg(long, value_name = "PROFILE_TOML")]
     profile: Option<PathBuf>,
-    /// Sign with this secret key (from `akira keygen`).
+    /// Sign with this secret key (from `akira keygen`). The package is
+    /// format 2: every 1 KiB chunk of wasm is authenticated by the device
+    /// before it is written.
     #[arg(long, value_name = "KEY", required_unless_present = "unsigned")]
     key: Option<PathBuf>,
     /// Make an unsigned package (only devices with a development policy take it).
@@ -110,7 +135,9 @@ pub fn pack(args: PackArgs) -> Result<u8, Failure> {
         .manifest
         .clone()
         .ok_or_else(|| Failure::Refused("the app has no manifest: give --manifest Akira.toml".into()))?;
-    // The same checks a device makes at install: validation, grant, imports.
+    // The same checks a device makes at install: wasmi's validation, grant,
+    // imports. A device that trusts this key to skip validation relies on
+    // it: the signature covers exactly the validated bytes.
     let policy = load_policy(args.policy.as_deref())?;
     let runtime = akira_sim::runtime(policy.clone());
     runtime
@@ -231,10 +258,20 @@ impl Client {
 }
 
 /// The answer's error as a failure, or `Ok` for the expected kind.
-fn device_error(response: Response) -> Failure {
+pub fn device_error(response: Response) -> Failure {
     match response {
         Response::Error { code, detail } => {
-            Failure::Refused(format!("device refused: {} ({}): {detail}", code.as_str(), code.code()))
+            let hint = match code {
+                ErrorCode::Downgrade => {
+                    "\n  the device once had this version or a newer one (anti-rollback, kept after a \
+                     rollback or `device remove`): bump the app's version (Cargo.toml) and pack it \
+                     again; only a device's owner can let an older version in, once with a signed \
+                     `akira device allow-downgrade APP VERSION --key OWNER.key`, or for good with \
+                     DeviceConfig::allow_downgrade (akira sim-device --allow-downgrade)"
+                }
+                _ => "",
+            };
+            Failure::Refused(format!("device refused: {} ({}): {detail}{hint}", code.as_str(), code.code()))
         }
         other => Failure::Usage(format!("unexpected answer: {other:?}")),
     }
@@ -255,6 +292,8 @@ pub struct PushArgs {
 enum Attempt {
     Installed(AppName, akira_caps::Version),
     Refused(Box<Response>),
+    /// The device backs off after failed transfers on its link.
+    RetryAfter(Duration),
 }
 
 fn attempt(target: &Target, pkg: &[u8], id: [u8; 32], bar: &indicatif::ProgressBar) -> Result<Attempt, LinkError> {
@@ -265,6 +304,7 @@ fn attempt(target: &Target, pkg: &[u8], id: [u8; 32], bar: &indicatif::ProgressB
     };
     let mut at = match client.call(&Request::Begin { size: pkg.len() as u32, id })? {
         Response::Resume { offset } => offset as usize,
+        Response::RetryAfter { ms } => return Ok(Attempt::RetryAfter(Duration::from_millis(ms.into()))),
         other => return Ok(Attempt::Refused(Box::new(other))),
     };
     if at > 0 {
@@ -315,6 +355,24 @@ pub fn push(args: PushArgs) -> Result<u8, Failure> {
                 bar.abandon();
                 return Err(device_error(*response));
             }
+            Ok(Attempt::RetryAfter(wait)) if failures < args.retries => {
+                failures += 1;
+                bar.suspend(|| {
+                    eprintln!(
+                        "akira: the device refuses transfers for {:.1} s after failed ones; waiting ({failures}/{})",
+                        wait.as_secs_f64(),
+                        args.retries
+                    )
+                });
+                std::thread::sleep(wait);
+            }
+            Ok(Attempt::RetryAfter(wait)) => {
+                bar.abandon();
+                return Err(Failure::Refused(format!(
+                    "the device still refuses transfers after failed ones (retry in {:.1} s)",
+                    wait.as_secs_f64()
+                )));
+            }
             Err(LinkError::Io(why)) if failures < args.retries => {
                 failures += 1;
                 bar.suspend(|| eprintln!("akira: link lost ({why}); reconnecting ({failures}/{})", args.retries));
@@ -325,81 +383,5 @@ pub fn push(args: PushArgs) -> Result<u8, Failure> {
                 return Err(Failure::Usage(format!("push failed: {e}")));
             }
         }
-    }
-}
-
-/// `akira device ...`.
-#[derive(Subcommand)]
-pub enum DeviceCmd {
-    /// List installed apps.
-    List {
-        #[command(flatten)]
-        target: Target,
-    },
-    /// Uninstall an app.
-    Remove {
-        /// The app.
-        name: String,
-        #[command(flatten)]
-        target: Target,
-    },
-    /// Return an app to its previous version.
-    Rollback {
-        /// The app.
-        name: String,
-        #[command(flatten)]
-        target: Target,
-    },
-    /// Make an app's version on trial permanent.
-    Confirm {
-        /// The app.
-        name: String,
-        #[command(flatten)]
-        target: Target,
-    },
-}
-
-fn app_name(name: &str) -> Result<AppName, Failure> {
-    if akira_caps::manifest::is_app_name(name) {
-        AppName::try_from(name).map_err(|_| Failure::Usage(format!("`{name}` is not an app name")))
-    } else {
-        Err(Failure::Usage(format!("`{name}` is not an app name (a-z, 0-9, - and _, up to 32)")))
-    }
-}
-
-/// `akira device ...`.
-pub fn device(cmd: DeviceCmd) -> Result<u8, Failure> {
-    let (target, request) = match &cmd {
-        DeviceCmd::List { target } => (target, Request::List),
-        DeviceCmd::Remove { name, target } => (target, Request::Remove { name: app_name(name)? }),
-        DeviceCmd::Rollback { name, target } => (target, Request::Rollback { name: app_name(name)? }),
-        DeviceCmd::Confirm { name, target } => (target, Request::Confirm { name: app_name(name)? }),
-    };
-    let mut client = Client::connect(target).map_err(|e| Failure::Usage(e.to_string()))?;
-    let hello = client.hello()?;
-    let response = client.call(&request).map_err(|e| Failure::Usage(e.to_string()))?;
-    match response {
-        Response::Apps(apps) => {
-            if let Response::Hello { slot_bytes, free_slots, .. } = hello {
-                println!("{} apps; {free_slots} free slots of {}", apps.len(), describe::bytes(slot_bytes.into()));
-            }
-            for app in apps {
-                let state = if app.confirmed { "confirmed".to_string() } else { "on trial".to_string() };
-                let previous = app.previous.map_or(String::new(), |p| format!(", previous {p}"));
-                let signer = app.signer.map_or("unsigned".to_string(), |s| format!("key {}", hex::encode(s)));
-                println!(
-                    "{:<16} {:<10} {state}{previous}, {}, {signer}",
-                    app.name.as_str(),
-                    app.version.to_string(),
-                    describe::bytes(app.bytes.into())
-                );
-            }
-            Ok(0)
-        }
-        Response::Done => {
-            println!("done");
-            Ok(0)
-        }
-        other => Err(device_error(other)),
     }
 }

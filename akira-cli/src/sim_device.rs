@@ -11,7 +11,8 @@ use akira_bridge::Board;
 use akira_bridge::OtaMailbox;
 use akira_device::{Device, DeviceConfig, Note};
 use akira_ota::block_on;
-use akira_ota::package::{TrustPolicy, TrustedKey};
+use akira_ota::command::DeviceId;
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_ota::testing::FileFlash;
 use akira_sandbox::Event;
@@ -26,16 +27,32 @@ type Flash = FileFlash<4, 4096>;
 /// Arguments of `akira sim-device`.
 #[derive(Args)]
 pub struct SimDeviceArgs {
-    /// Address to listen on.
-    #[arg(long, value_name = "HOST:PORT")]
-    tcp: String,
-    /// The flash image file (created erased if missing).
-    #[arg(long, value_name = "FILE")]
-    flash: PathBuf,
-    /// Trust packages signed by this public key (from `akira keygen`);
-    /// repeatable.
-    #[arg(long, value_name = "KEY.pub")]
-    trust_key: Vec<PathBuf>,
+    /// Address to listen on for `akira push` and `akira device`.
+    #[arg(long, value_name = "HOST:PORT", required_unless_present = "mqtt", conflicts_with = "mqtt")]
+    tcp: Option<String>,
+    /// The flash image file (created erased if missing). With `--mqtt`,
+    /// each device's flash is in memory.
+    #[arg(long, value_name = "FILE", required_unless_present = "mqtt")]
+    flash: Option<PathBuf>,
+    #[command(flatten)]
+    pub fleet: crate::sim_fleet::FleetArgs,
+    /// Trust this public key (from `akira keygen`), repeatable. After a
+    /// colon, what it may do (`release.pub:install,remove`; names:
+    /// install, take-over, remove, rollback, confirm, downgrade, policy,
+    /// list, skip-validation, or owner / all). Default: owner (install and
+    /// every management command).
+    #[arg(long, value_name = "KEY.pub[:RIGHTS]")]
+    trust_key: Vec<String>,
+    /// This device's id (16 hex digits), which signed commands name.
+    /// Default: derived from the flash file's path.
+    #[arg(long, value_name = "HEX")]
+    device_id: Option<String>,
+    /// Answer the app list only to a signed request (`akira device list --key`).
+    #[arg(long)]
+    list_needs_signature: bool,
+    /// Also take packages in the old format 1 (wasm authenticated only after its last byte).
+    #[arg(long)]
+    accept_v1: bool,
     /// Development: also take unsigned packages (granted at most --policy).
     #[arg(long)]
     allow_unsigned: bool,
@@ -47,7 +64,7 @@ pub struct SimDeviceArgs {
     confirm_after: Duration,
     /// App slots (each holds one version of one app).
     #[arg(long, default_value_t = 4)]
-    slots: u32,
+    pub(crate) slots: u32,
     /// Bytes per slot, in KiB.
     #[arg(long, default_value_t = 128)]
     slot_kib: u32,
@@ -61,13 +78,16 @@ pub struct SimDeviceArgs {
 }
 
 /// Turns what the device did into board records (printed as they happen).
-fn record(board: &SimBoard, note: Note<'_>) {
+pub(crate) fn record(board: &SimBoard, note: Note<'_>) {
     let note_text = |text: String| board.record(None, What::Note(text));
     match note {
         Note::Started { name, version, trial } => {
             note_text(format!("{name} {version} started{}", if trial { ", on trial" } else { "" }))
         }
-        Note::Installed { name, version, bytes } => note_text(format!("installed {name} {version} ({bytes} bytes)")),
+        Note::Installed { name, version, bytes, validated } => note_text(format!(
+            "installed {name} {version} ({bytes} bytes{})",
+            if validated { "" } else { ", from a trusted signer: not validated" }
+        )),
         Note::Confirmed { name } => note_text(format!("{name}: confirmed")),
         Note::RolledBack { name, to } => note_text(format!("{name}: rolled back to {to}")),
         Note::TrialExpired { name, version } => {
@@ -122,28 +142,96 @@ fn serve(client: &mut TcpStream, device: &mut SimDevice<'_>, board: &SimBoard) -
     true
 }
 
-/// Runs the simulated device until the process is stopped.
-pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
+/// The keys `--trust-key` names, with their rights.
+pub(crate) type Keys = Vec<([u8; 32], String, Rights)>;
+
+/// Reads the policy and the keys the device trusts.
+pub(crate) fn trust_args(args: &SimDeviceArgs) -> Result<(akira_caps::Policy, Keys), Failure> {
     let policy = load_policy(args.policy.as_deref())?;
-    let keys: Vec<[u8; 32]> = args.trust_key.iter().map(|p| crate::ota::read_key(p)).collect::<Result<_, _>>()?;
-    let names: Vec<String> = args
-        .trust_key
-        .iter()
-        .map(|p| p.file_stem().map_or("key".into(), |s| s.to_string_lossy().into_owned()))
-        .collect();
-    let trusted: Vec<TrustedKey<'_>> =
-        keys.iter().zip(&names).map(|(k, n)| TrustedKey { name: n, public_key: *k, policy: &policy }).collect();
-    if trusted.is_empty() && !args.allow_unsigned {
+    let mut keys = Vec::new();
+    for entry in &args.trust_key {
+        let (path, rights) = match entry.rsplit_once(':') {
+            Some((path, rights)) if !rights.contains(['/', '\\']) => (path, Some(rights)),
+            _ => (entry.as_str(), None),
+        };
+        let rights = match rights {
+            None => Rights::OWNER,
+            Some(text) => Rights::parse(text).map_err(|bad| {
+                Failure::Usage(format!("--trust-key {entry}: unknown right `{bad}` (see akira sim-device --help)"))
+            })?,
+        };
+        let path = std::path::Path::new(path);
+        let name = path.file_stem().map_or("key".into(), |s| s.to_string_lossy().into_owned());
+        keys.push((crate::ota::read_key(path)?, name, rights));
+    }
+    if keys.is_empty() && !args.allow_unsigned {
         return Err(Failure::Usage(
             "trust a key (--trust-key KEY.pub) or allow unsigned packages (--allow-unsigned)".into(),
         ));
     }
-    let trust = TrustPolicy { keys: &trusted, unsigned: args.allow_unsigned.then_some(&policy) };
+    Ok((policy, keys))
+}
 
-    let slot_sectors = args.slot_kib.div_ceil(4).max(1);
-    let sectors = 2 + args.slots * slot_sectors;
-    let flash = Flash::open(&args.flash, sectors as usize)
-        .map_err(|e| Failure::Usage(format!("flash file {}: {e}", args.flash.display())))?;
+/// The device configuration the arguments ask for, for device `id`.
+pub(crate) fn device_config(args: &SimDeviceArgs, id: DeviceId) -> DeviceConfig {
+    DeviceConfig {
+        confirm_after: args.confirm_after,
+        allow_downgrade: args.allow_downgrade,
+        max_trial_boots: args.max_trial_boots,
+        device: id,
+        ..DeviceConfig::default()
+    }
+}
+
+/// The store's sectors (4 KiB each): two for the journal, then the slots.
+pub(crate) fn sectors(args: &SimDeviceArgs) -> u32 {
+    2 + args.slots * args.slot_kib.div_ceil(4).max(1)
+}
+
+/// The trust policy over `keys`.
+pub(crate) fn trust_policy<'a>(
+    args: &SimDeviceArgs,
+    policy: &'a akira_caps::Policy,
+    trusted: &'a [TrustedKey<'a>],
+) -> TrustPolicy<'a> {
+    TrustPolicy {
+        keys: trusted,
+        unsigned: args.allow_unsigned.then_some(policy),
+        accept_v1: args.accept_v1,
+        list_needs_signature: args.list_needs_signature,
+    }
+}
+
+/// Runs the simulated device until the process is stopped.
+pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
+    if let Some(mqtt) = args.fleet.mqtt.clone() {
+        return crate::sim_fleet::run(&args, &mqtt);
+    }
+    let (Some(tcp), Some(flash_path)) = (args.tcp.clone(), args.flash.clone()) else {
+        return Err(Failure::Usage("give --tcp and --flash, or --mqtt".into()));
+    };
+    let (policy, keys) = trust_args(&args)?;
+    let trusted: Vec<TrustedKey<'_>> = keys
+        .iter()
+        .map(|(k, n, rights)| TrustedKey { name: n, public_key: *k, policy: &policy, rights: *rights })
+        .collect();
+    let trust = trust_policy(&args, &policy, &trusted);
+    let device_id: DeviceId = match &args.device_id {
+        Some(text) => hex::decode(text.trim())
+            .ok()
+            .and_then(|b| DeviceId::try_from(b).ok())
+            .ok_or_else(|| Failure::Usage(format!("--device-id {text}: expected 16 hex digits")))?,
+        None => {
+            use sha2::{Digest, Sha256};
+            let path = std::fs::canonicalize(&flash_path).unwrap_or_else(|_| flash_path.clone());
+            let hash = Sha256::digest(path.to_string_lossy().as_bytes());
+            hash[..8].try_into().unwrap_or_default()
+        }
+    };
+
+    let sectors = sectors(&args);
+    let flash = Flash::open(&flash_path, sectors as usize)
+        .map_err(|e| Failure::Usage(format!("flash file {}: {e}", flash_path.display())))?;
     let store = block_on(Store::open(
         BlockingFlash(flash),
         Region { offset: 0, size: sectors * 4096 },
@@ -154,25 +242,20 @@ pub fn sim_device(args: SimDeviceArgs) -> Result<u8, Failure> {
     let board = SimBoard::real_time();
     board.set_sink(|record| println!("{record}"));
     board.set_ota(&OTA);
-    let config = DeviceConfig {
-        confirm_after: args.confirm_after,
-        allow_downgrade: args.allow_downgrade,
-        max_trial_boots: args.max_trial_boots,
-        ..DeviceConfig::default()
-    };
+    let config = device_config(&args, device_id);
     let runtime = akira_sim::runtime(policy.clone());
     let mut device: SimDevice<'_> =
         block_on(Device::new(store, runtime, board.clone(), &trust, config, |note| record(&board, note)));
     device.serve_app_requests(&OTA);
 
-    let listener =
-        TcpListener::bind(&args.tcp).map_err(|e| Failure::Usage(format!("cannot listen on {}: {e}", args.tcp)))?;
+    let listener = TcpListener::bind(&tcp).map_err(|e| Failure::Usage(format!("cannot listen on {tcp}: {e}")))?;
     listener.set_nonblocking(true).map_err(|e| Failure::Usage(e.to_string()))?;
     let c = device.store().capacity();
-    let address = listener.local_addr().map_or(args.tcp.clone(), |a| a.to_string());
+    let address = listener.local_addr().map_or(tcp.clone(), |a| a.to_string());
     eprintln!(
-        "akira sim-device: listening on {address}; flash {} ({} of {} slots free, {} per slot); {} apps installed",
-        args.flash.display(),
+        "akira sim-device: listening on {address}; device {}; flash {} ({} of {} slots free, {} per slot); {} apps installed",
+        hex::encode(device_id),
+        flash_path.display(),
         c.free_slots,
         c.slots,
         crate::describe::bytes(c.slot_bytes.into()),

@@ -1,7 +1,9 @@
 //! Over the air, end to end: `akira keygen`, `pack`, `push` to
 //! `akira sim-device` over loopback TCP through a relay that cuts the link
 //! mid-transfer, the push resumes, the app runs; then list, a crash-looping
-//! update rolled back automatically, confirm, remove.
+//! update rolled back automatically, signed confirm and remove; a second
+//! signer cannot take an app over; management commands need the right key
+//! and cannot be replayed.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -188,7 +190,8 @@ fn push_resumes_after_the_link_drops_and_the_app_runs_then_rollback_confirm_remo
     // Anti-rollback: 0.2.0 was installed once; pushing it again is refused.
     let again = akira(&dir, &["push", "broken.akpkg", "--tcp", &device.address]);
     assert_eq!(again.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("downgrade refused"));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("downgrade refused") && err.contains("bump the app's version"), "{err}");
 
     // A good 0.3.0, rolled back and confirmed by hand, then removed.
     let toml = std::fs::read_to_string(blinky.join("Akira.toml")).unwrap().replace("0.1.0", "0.3.0");
@@ -200,16 +203,16 @@ fn push_resumes_after_the_link_drops_and_the_app_runs_then_rollback_confirm_remo
     ));
     ok(&akira(&dir, &["push", "v3.akpkg", "--tcp", &device.address]));
     device.wait_for("blinky 0.3.0 started, on trial");
-    let done = ok(&akira(&dir, &["device", "rollback", "blinky", "--tcp", &device.address]));
+    let done = ok(&akira(&dir, &["device", "rollback", "blinky", "--key", "release.key", "--tcp", &device.address]));
     assert!(done.contains("done"));
     assert!(device.count("blinky: rolled back to 0.1.0") >= 2);
-    let refused = akira(&dir, &["device", "rollback", "blinky", "--tcp", &device.address]);
+    let refused = akira(&dir, &["device", "rollback", "blinky", "--key", "release.key", "--tcp", &device.address]);
     assert_eq!(refused.status.code(), Some(4), "nothing left to roll back to");
-    ok(&akira(&dir, &["device", "confirm", "blinky", "--tcp", &device.address]));
-    ok(&akira(&dir, &["device", "remove", "blinky", "--tcp", &device.address]));
+    ok(&akira(&dir, &["device", "confirm", "blinky", "--key", "release.key", "--tcp", &device.address]));
+    ok(&akira(&dir, &["device", "remove", "blinky", "--key", "release.key", "--tcp", &device.address]));
     device.wait_for("removed blinky");
     let list = ok(&akira(&dir, &["device", "list", "--tcp", &device.address]));
-    assert!(list.starts_with("0 apps"), "{list}");
+    assert!(list.contains("\n0 apps;"), "{list}");
 }
 
 #[test]
@@ -314,4 +317,70 @@ fn pack_refuses_an_app_a_device_would_refuse() {
     assert_eq!(o.status.code(), Some(4));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("a device would refuse this app") && err.contains("akira:gpio.write"), "{err}");
+}
+
+#[test]
+fn pack_refuses_invalid_wasm_before_signing() {
+    let dir = workdir("invalid");
+    ok(&akira(&dir, &["keygen", "-o", "k"]));
+    // Parses, but does not validate: i32.add on an empty stack.
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    wasm.extend([1, 4, 1, 0x60, 0, 0]); // type section: () -> ()
+    wasm.extend([3, 2, 1, 0]); // function section: one function of type 0
+    wasm.extend([7, 14, 1, 10]); // export section: "akira_main", func 0
+    wasm.extend(b"akira_main");
+    wasm.extend([0, 0]);
+    wasm.extend([10, 5, 1, 3, 0, 0x6a, 0x0b]); // code: i32.add, end
+    std::fs::write(dir.join("bad.wasm"), &wasm).unwrap();
+    std::fs::write(dir.join("bad.toml"), "[app]\nname = \"bad\"\nversion = \"1.0.0\"\n").unwrap();
+    let o = akira(&dir, &["pack", "bad.wasm", "--manifest", "bad.toml", "--key", "k.key", "-o", "bad.akpkg"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("type mismatch"), "{err}");
+    assert!(!dir.join("bad.akpkg").exists(), "nothing signed");
+}
+
+#[test]
+fn a_second_signer_cannot_take_an_app_over_and_commands_need_the_right_key() {
+    let dir = workdir("signers");
+    for k in ["release", "ci", "ops"] {
+        ok(&akira(&dir, &["keygen", "-o", k]));
+    }
+    let blinky = root().join("examples/apps/blinky");
+    let b = blinky.to_str().unwrap();
+    ok(&akira(&dir, &["pack", b, "--key", "release.key", "-o", "release.akpkg"]));
+    let toml = std::fs::read_to_string(blinky.join("Akira.toml")).unwrap().replace("0.1.0", "0.2.0");
+    std::fs::write(dir.join("v2.toml"), toml).unwrap();
+    let built = blinky.join("target/wasm32-unknown-unknown/release/blinky.wasm");
+    let w = built.to_str().unwrap();
+    ok(&akira(&dir, &["pack", w, "--manifest", "v2.toml", "--key", "ci.key", "-o", "ci.akpkg"]));
+    let device = Device::start(
+        &dir,
+        &["--trust-key", "release.pub", "--trust-key", "ci.pub:install", "--trust-key", "ops.pub:remove"],
+    );
+    let at = device.address.clone();
+    ok(&akira(&dir, &["push", "release.akpkg", "--tcp", &at]));
+    device.wait_for("blinky 0.1.0 started");
+
+    // ci may install, but not update an app release installed.
+    let o = akira(&dir, &["push", "ci.akpkg", "--tcp", &at]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("app bound to another signer") && err.contains("may not take it over"), "{err}");
+    let list = ok(&akira(&dir, &["device", "list", "--tcp", &at]));
+    assert!(list.contains("0.1.0") && !list.contains("0.2.0"), "{list}");
+
+    // ci may not remove; ops may, once: the same signed command again is a replay.
+    let o = akira(&dir, &["device", "remove", "blinky", "--key", "ci.key", "--tcp", &at]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("lacks the `remove` right"));
+    let o = akira(&dir, &["device", "rollback", "blinky", "--key", "ops.key", "--tcp", &at]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("lacks the `rollback` right"));
+    ok(&akira(&dir, &["device", "remove", "blinky", "--key", "ops.key", "--any-device", "--out", "rm.cmd"]));
+    assert_eq!(std::fs::metadata(dir.join("rm.cmd")).unwrap().len(), 136);
+    assert!(ok(&akira(&dir, &["device", "send", "rm.cmd", "--tcp", &at])).contains("done"));
+    device.wait_for("removed blinky");
+    let again = akira(&dir, &["device", "send", "rm.cmd", "--tcp", &at]);
+    assert_eq!(again.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("command replayed"));
 }

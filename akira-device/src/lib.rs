@@ -5,18 +5,25 @@
 
 extern crate alloc;
 
+#[cfg(feature = "heap")]
+pub mod heap;
+#[cfg(feature = "defmt")]
+pub mod log;
+mod serve;
+
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 use core::time::Duration;
 
 use akira_bridge::{AppInfo, Board, Instant, OtaRequest, OtaRequests, OtaStatus};
 use akira_caps::manifest::AppName;
 use akira_caps::{Policy, Version};
+use akira_ota::command::DeviceId;
 use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
-use akira_ota::package::{Accepted, KeyId, TrustPolicy};
-use akira_ota::protocol::{Detail, ErrorCode, Request, Response};
-use akira_ota::server::{Outcome, Session, Verifier};
+use akira_ota::package::{Accepted, KeyId, TrustPolicy, Vouched};
+use akira_ota::protocol::{Detail, ErrorCode, Request, Response, detail};
+use akira_ota::server::{Backoff, Outcome, Session, SessionConfig, Verifier};
 use akira_ota::store::{Boot, Staging, Store, StoreError};
 use akira_sandbox::{AppId, Event, LoadError, LoadedApp, RestartPolicy, Round, Runtime, Scheduler};
 use embedded_storage_async::nor_flash::NorFlash;
@@ -31,8 +38,9 @@ pub struct DeviceConfig {
     /// How faulted apps are restarted; its crash-loop detection triggers
     /// the rollback of a version on trial.
     pub restart: RestartPolicy,
-    /// Let packages at or below an app's anti-rollback floor in (only on
-    /// the device owner's request).
+    /// Let packages at or below an app's anti-rollback floor in (a
+    /// firmware-level choice of the device owner; a signed command can
+    /// allow one downgrade at a time).
     pub allow_downgrade: bool,
     /// Boots a version on trial may run in before it must be confirmed,
     /// the one that installed it included (0 is taken as 1). At the boot
@@ -41,20 +49,33 @@ pub struct DeviceConfig {
     /// if it was the app's first (see `akira_ota::store::Store::boot`).
     /// Each boot is counted in the store before the version runs.
     pub max_trial_boots: u8,
+    /// This device's id, which signed management commands name (or they
+    /// name every device). Typically from the chip's unique id.
+    pub device: DeviceId,
+    /// How long the link waits after failed transfers.
+    pub backoff: Backoff,
 }
 
 impl Default for DeviceConfig {
     /// Confirm after 10 s; the default restart policy; no downgrades; a
-    /// trial reverted at the next boot (1 trial boot).
+    /// trial reverted at the next boot (1 trial boot); device id zero; the
+    /// default backoff.
     fn default() -> Self {
         DeviceConfig {
             confirm_after: Duration::from_secs(10),
             restart: RestartPolicy::default(),
             allow_downgrade: false,
             max_trial_boots: 1,
+            device: [0; 8],
+            backoff: Backoff::default(),
         }
     }
 }
+
+/// Whether this firmware can validate wasm (`akira-sandbox`'s `validate`,
+/// through this crate's `validate` feature). Without it, the device takes
+/// packages only from keys trusted to skip validation.
+pub const VALIDATES: bool = cfg!(feature = "validate");
 
 /// What the device did, for the firmware's log or display.
 #[derive(Debug)]
@@ -78,6 +99,9 @@ pub enum Note<'a> {
         version: Version,
         /// Bytes of wasm.
         bytes: u32,
+        /// Whether the wasm was validated; `false` for a package from a
+        /// trusted signer (trusted-signer mode).
+        validated: bool,
     },
     /// A version on trial was confirmed.
     Confirmed {
@@ -148,43 +172,57 @@ fn policy_for<'a>(trust: &'a TrustPolicy<'a>, signer: Option<KeyId>) -> Option<&
     }
 }
 
-fn detail(what: impl core::fmt::Display) -> Detail {
-    struct Cut(Detail);
-    impl core::fmt::Write for Cut {
-        fn write_str(&mut self, s: &str) -> core::fmt::Result {
-            for c in s.chars() {
-                if self.0.push(c).is_err() {
-                    break;
-                }
-            }
-            Ok(())
-        }
-    }
-    let mut cut = Cut(Detail::new());
-    let _ = write!(cut, "{what}");
-    cut.0
-}
-
 /// The install check: the sandbox's full load of the staged image under
-/// its signer's policy. The loaded app is kept, so the device starts it
-/// without compiling it again.
+/// its signer's policy, without validation when a trusted signer vouched
+/// for it. The loaded app is kept, so the device starts it without
+/// compiling it again.
 struct Check<'a, B: Board> {
     runtime: &'a Runtime<B>,
     trust: &'a TrustPolicy<'a>,
-    loaded: &'a mut Option<LoadedApp>,
+    loaded: &'a mut Option<(LoadedApp, bool)>,
 }
 
 impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
-    async fn verify(&mut self, store: &mut Store<F>, staging: &mut Staging, app: &Accepted) -> Result<(), Detail> {
+    async fn verify(
+        &mut self,
+        store: &mut Store<F>,
+        staging: &mut Staging,
+        app: &Accepted,
+        vouched: Option<&Vouched>,
+    ) -> Result<(), Detail> {
         let policy = policy_for(self.trust, app.signer).ok_or_else(|| detail("no policy for this signer"))?;
         let mut wasm = vec![0u8; staging.len() as usize];
         store.read_staged(staging, 0, &mut wasm).await.map_err(detail)?;
-        let loaded = self.runtime.load_with_policy(&wasm, policy).map_err(detail)?;
+        let loaded = load(self.runtime, &wasm, vouched, policy).map_err(detail)?;
         if loaded.manifest() != &app.manifest {
             return Err(detail("the manifest inside the wasm differs from the package's"));
         }
-        *self.loaded = Some(loaded);
+        *self.loaded = Some((loaded, vouched.is_none()));
         Ok(())
+    }
+}
+
+/// Loads `wasm` under `policy`. A firmware with the validator validates
+/// every app, trusted signers' included; one without it loads only what a
+/// trusted signer vouched for (its session refuses other packages at the
+/// header), without validation.
+fn load<B: Board>(
+    runtime: &Runtime<B>,
+    wasm: &[u8],
+    vouched: Option<&Vouched>,
+    policy: &Policy,
+) -> Result<LoadedApp, LoadError> {
+    #[cfg(feature = "validate")]
+    {
+        let _ = vouched;
+        runtime.load_with_policy(wasm, policy)
+    }
+    #[cfg(not(feature = "validate"))]
+    match vouched {
+        Some(proof) => runtime.load_vouched(wasm, proof, policy),
+        None => Err(LoadError::Instantiate(
+            "this firmware has no wasm validator; the app's signer is not trusted to skip it".into(),
+        )),
     }
 }
 
@@ -194,15 +232,19 @@ impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
 /// faulted ones, rolls a version on trial back when it crash-loops and
 /// confirms it after a healthy run.
 pub struct Device<'t, B: Board + Clone, F: NorFlash> {
-    store: Store<F>,
-    session: Session<'t>,
+    // The store, the session and the frame decoder hold buffers (about
+    // 9 KB together): boxed, a `Device` is small enough to be returned and
+    // moved without a copy of them on the stack of a 24 KB firmware.
+    store: Box<Store<F>>,
+    session: Box<Session<'t>>,
     trust: &'t TrustPolicy<'t>,
     sched: Scheduler<B>,
     board: B,
     config: DeviceConfig,
-    decoder: FrameDecoder<MAX_FRAME>,
+    decoder: Box<FrameDecoder<MAX_FRAME>>,
     running: Vec<Running>,
-    verified: Option<LoadedApp>,
+    /// The app the install check loaded, and whether it was validated.
+    verified: Option<(LoadedApp, bool)>,
     ota: Option<&'t dyn OtaRequests>,
 }
 
@@ -223,13 +265,21 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
         mut notes: impl FnMut(Note<'_>),
     ) -> Self {
         let mut device = Device {
-            store,
-            session: Session::new(trust, config.allow_downgrade),
+            store: Box::new(store),
+            session: Box::new(Session::new(
+                trust,
+                SessionConfig {
+                    device: config.device,
+                    allow_downgrade: config.allow_downgrade,
+                    validator: VALIDATES,
+                    backoff: config.backoff,
+                },
+            )),
             trust,
             sched: Scheduler::new(runtime),
             board,
             config,
-            decoder: FrameDecoder::new(),
+            decoder: Box::new(FrameDecoder::new()),
             running: Vec::new(),
             verified: None,
             ota: None,
@@ -260,6 +310,16 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
         self.start(name, notes).await;
     }
 
+    /// This device's id ([`DeviceConfig::device`]), which signed commands name.
+    pub fn id(&self) -> DeviceId {
+        self.config.device
+    }
+
+    /// The board the apps run on; its clock times [`Device::round`].
+    pub fn board(&self) -> &B {
+        &self.board
+    }
+
     /// The store.
     pub fn store(&self) -> &Store<F> {
         &self.store
@@ -267,7 +327,10 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
 
     /// Runs an app built into the firmware (not in the store, not updated
     /// over the air), granted under `policy`, with the device's restart
-    /// policy.
+    /// policy. (Needs the `validate` feature; a firmware without it loads
+    /// its built-in apps with `Runtime::load_unchecked` and spawns them on
+    /// [`Device::scheduler_mut`].)
+    #[cfg(feature = "validate")]
     pub fn run_builtin(&mut self, wasm: &[u8], policy: &Policy) -> Result<AppId, LoadError> {
         let app = self.sched.runtime().load_with_policy(wasm, policy)?;
         self.sched.spawn(app, self.board.clone(), self.config.restart)
@@ -331,12 +394,23 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
 
     /// Stops the apps and gives the store back.
     pub fn into_store(self) -> Store<F> {
-        self.store
+        *self.store
     }
 
     /// The scheduler running the apps.
     pub fn scheduler(&self) -> &Scheduler<B> {
         &self.sched
+    }
+
+    /// The scheduler, to spawn apps the device does not manage.
+    pub fn scheduler_mut(&mut self) -> &mut Scheduler<B> {
+        &mut self.sched
+    }
+
+    /// Transfers refused or abandoned on the host link since the device
+    /// started (each one also delays the next, see [`DeviceConfig::backoff`]).
+    pub fn failed_transfers(&self) -> u32 {
+        self.session.failed_transfers()
     }
 
     /// Forgets a half-received frame: call it when a connection-oriented
@@ -399,7 +473,11 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
                 let error = LoadError::Instantiate("the signer of this app is no longer trusted".into());
                 return notes(Note::NotStarted { name, error: &error });
             };
-            match self.sched.runtime().load_with_policy(&wasm, policy) {
+            let vouched = match self.store.vouch(&app.active, self.trust).await {
+                Ok(v) => v,
+                Err(e) => return notes(Note::Store(&e)),
+            };
+            match load(self.sched.runtime(), &wasm, vouched.as_ref(), policy) {
                 Ok(loaded) => self.spawn(name, loaded, !app.confirmed, notes),
                 Err(error) => notes(Note::NotStarted { name, error: &error }),
             }
@@ -425,10 +503,11 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
     async fn apply(&mut self, outcome: Outcome, notes: &mut impl FnMut(Note<'_>)) {
         match outcome {
             Outcome::Installed { name, image } => {
-                notes(Note::Installed { name: &name, version: image.version, bytes: image.len });
+                let validated = self.verified.as_ref().is_none_or(|(_, validated)| *validated);
+                notes(Note::Installed { name: &name, version: image.version, bytes: image.len, validated });
                 self.stop(&name);
                 match self.verified.take() {
-                    Some(app) => self.spawn(&name, app, true, notes),
+                    Some((app, _)) => self.spawn(&name, app, true, notes),
                     None => self.start(&name, notes).await,
                 }
             }
@@ -452,6 +531,12 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
     /// returns how much, and the response frame to write back if a request
     /// was complete; call again with the rest.
     pub async fn receive(&mut self, data: &[u8], mut notes: impl FnMut(Note<'_>)) -> (usize, Option<ReplyFrame>) {
+        self.receive_with(data, &mut notes).await
+    }
+
+    /// [`Device::receive`] with borrowed notes: [`Device::serve`] calls it
+    /// so that the firmware's notes function is compiled in once.
+    async fn receive_with(&mut self, data: &[u8], notes: &mut impl FnMut(Note<'_>)) -> (usize, Option<ReplyFrame>) {
         let (used, done) = self.decoder.push(data);
         let response = match done {
             None => return (used, None),
@@ -461,14 +546,15 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
                 Ok(request) => {
                     let mut check =
                         Check { runtime: self.sched.runtime(), trust: self.trust, loaded: &mut self.verified };
-                    self.session.handle(request, &mut self.store, &mut check).await
+                    let now_ms = self.board.now().as_micros() / 1000;
+                    self.session.handle(request, now_ms, &mut self.store, &mut check).await
                 }
             },
         };
         let mut buf = [0u8; MAX_FRAME];
         let reply = frame::encode(&response.0, &mut buf).ok().and_then(|n| ReplyFrame::from_slice(&buf[..n]).ok());
         if let Some(outcome) = response.1 {
-            self.apply(outcome, &mut notes).await;
+            self.apply(outcome, notes).await;
         }
         self.verified = None;
         (used, reply)
@@ -480,6 +566,11 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
     /// the apps' own confirmations and rollback requests are carried out
     /// (see [`Device::serve_app_requests`]).
     pub async fn round(&mut self, now: Instant, mut notes: impl FnMut(Note<'_>)) -> Round {
+        self.round_with(now, &mut notes).await
+    }
+
+    /// [`Device::round`] with borrowed notes (see [`Device::receive_with`]).
+    async fn round_with(&mut self, now: Instant, notes: &mut impl FnMut(Note<'_>)) -> Round {
         let mut events: Vec<(AppId, Event)> = Vec::new();
         let round = self.sched.poll(now, |info, event| {
             notes(Note::App { app: info, event });
@@ -493,14 +584,14 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
                 Event::CrashLoop { .. } => {
                     let name = r.name.clone();
                     let trial = self.store.app(&name).is_some_and(|a| !a.confirmed && a.previous.is_some());
-                    if trial && self.rollback(&name, &mut notes).await {
-                        self.start(&name, &mut notes).await;
+                    if trial && self.rollback(&name, notes).await {
+                        self.start(&name, notes).await;
                     }
                 }
                 _ => {}
             }
         }
-        self.serve_requests(&mut notes).await;
+        self.serve_requests(notes).await;
         let due: Vec<AppName> = self
             .running
             .iter()
@@ -509,7 +600,7 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
             .map(|r| r.name.clone())
             .collect();
         for name in due {
-            self.confirm(&name, &mut notes).await;
+            self.confirm(&name, notes).await;
         }
         round
     }

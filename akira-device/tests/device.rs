@@ -1,29 +1,21 @@
 //! The device loop on the simulated board with virtual time: install over
 //! the protocol, auto-confirm, crash-loop rollback, corrupt image at boot.
 
+mod common;
+
 use std::time::Duration;
 
-use akira_bridge::{Board, OtaMailbox, OtaStatus};
+use akira_bridge::{OtaMailbox, OtaStatus};
 use akira_caps::manifest::AppName;
 use akira_caps::scope::GpioScope;
 use akira_caps::{Manifest, Policy, Version};
-use akira_device::{Device, DeviceConfig, Note};
-use akira_ota::block_on;
-use akira_ota::frame::{self, MAX_FRAME};
-use akira_ota::package::{self, TrustPolicy, TrustedKey};
-use akira_ota::protocol::{Request, Response};
-use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
+use akira_device::{DeviceConfig, Note};
+use akira_ota::package::{self, Rights, TrustPolicy, TrustedKey};
+use akira_ota::protocol::Response;
 use akira_ota::testing::SimFlash;
 use akira_sim::SimBoard;
+use common::*;
 use ed25519_dalek::SigningKey;
-
-mod common;
-
-use common::{BLINK, CRASH};
-
-const SECTORS: usize = 2 + 4 * 4;
-
-type Dev<'t> = Device<'t, SimBoard, BlockingFlash<SimFlash>>;
 
 fn key() -> SigningKey {
     SigningKey::from_bytes(&[3; 32])
@@ -46,72 +38,20 @@ fn package_with(wat: &str, m: Manifest) -> Vec<u8> {
     package::build(&m, &wasm, Some(&key()))
 }
 
-fn frames(requests: &[Request<'_>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for r in requests {
-        let mut buf = [0u8; MAX_FRAME];
-        let n = frame::encode(r, &mut buf).unwrap();
-        out.extend_from_slice(&buf[..n]);
-    }
-    out
-}
-
-/// Sends `pkg` as the host would and returns the device's last answer.
-fn push(device: &mut Dev<'_>, pkg: &[u8], log: &mut Vec<String>) -> Response {
-    let mut requests = vec![Request::Begin { size: pkg.len() as u32, id: [7; 32] }];
-    for (i, chunk) in pkg.chunks(512).enumerate() {
-        requests.push(Request::Chunk { offset: (i * 512) as u32, data: chunk });
-    }
-    let bytes = frames(&requests);
-    let mut data = bytes.as_slice();
-    let mut last = None;
-    while !data.is_empty() {
-        let (used, reply) = block_on(device.receive(data, |n| log.push(format!("{n:?}"))));
-        data = &data[used..];
-        if let Some(mut frame) = reply {
-            let len = frame.len() - 1; // without the delimiter
-            last = Some(frame::decode::<Response>(&mut frame[..len]).unwrap());
-        }
-    }
-    last.unwrap()
-}
-
-/// Runs the device for `d` of virtual time.
-fn run_for(device: &mut Dev<'_>, board: &SimBoard, d: Duration, log: &mut Vec<String>) {
-    let end = board.now().saturating_add(d);
-    while board.now() < end {
-        let round = block_on(device.round(board.now(), |n| log.push(format!("{n:?}"))));
-        if !round.busy {
-            board.advance_to(round.next_wake.map_or(end, |w| w.min(end)));
-        }
-    }
-}
-
-fn open_store(flash: SimFlash) -> Store<BlockingFlash<SimFlash>> {
-    block_on(Store::open(
-        BlockingFlash(flash),
-        Region { offset: 0, size: (SECTORS * 4096) as u32 },
-        StoreConfig { meta_sectors: 2, slots: 4 },
-    ))
-    .unwrap()
-}
-
 #[test]
 fn install_confirm_crash_loop_rollback_and_boot() {
     let policy = Policy::development();
-    let keys = [TrustedKey { name: "k", public_key: key().verifying_key().to_bytes(), policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey {
+        name: "k",
+        public_key: key().verifying_key().to_bytes(),
+        policy: &policy,
+        rights: Rights::OWNER,
+    }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let board = SimBoard::virtual_time();
     let config = DeviceConfig { confirm_after: Duration::from_secs(2), ..DeviceConfig::default() };
     let mut log = Vec::new();
-    let mut device: Dev<'_> = block_on(Device::new(
-        open_store(SimFlash::new(SECTORS)),
-        akira_sim::runtime(policy.clone()),
-        board.clone(),
-        &trust,
-        config,
-        |n| log.push(format!("{n:?}")),
-    ));
+    let mut device: Dev<'_> = boot(SimFlash::new(SECTORS), &policy, &board, &trust, config, &mut log);
     assert!(device.store().apps().is_empty());
 
     // Install 1.1.0: it starts at once, on trial, and blinks.
@@ -144,14 +84,7 @@ fn install_confirm_crash_loop_rollback_and_boot() {
     };
     let board2 = SimBoard::virtual_time();
     let mut log2 = Vec::new();
-    let device2: Dev<'_> = block_on(Device::new(
-        open_store(flash.clone()),
-        akira_sim::runtime(policy.clone()),
-        board2.clone(),
-        &trust,
-        config,
-        |n| log2.push(format!("{n:?}")),
-    ));
+    let device2: Dev<'_> = boot(flash.clone(), &policy, &board2, &trust, config, &mut log2);
     assert!(log2.iter().any(|l| l.starts_with("Started")), "{log2:#?}");
     drop(device2);
     let (offset, _) = open_store(flash.clone()).location(&image);
@@ -159,14 +92,7 @@ fn install_confirm_crash_loop_rollback_and_boot() {
     bytes[offset as usize + 10] ^= 0xFF;
     let corrupt = SimFlash::from_bytes(bytes);
     let mut log3 = Vec::new();
-    let _device3: Dev<'_> = block_on(Device::new(
-        open_store(corrupt),
-        akira_sim::runtime(policy.clone()),
-        SimBoard::virtual_time(),
-        &trust,
-        config,
-        |n| log3.push(format!("{n:?}")),
-    ));
+    let _device3: Dev<'_> = boot(corrupt, &policy, &SimBoard::virtual_time(), &trust, config, &mut log3);
     assert!(log3.iter().any(|l| l.starts_with("Corrupt")), "{log3:#?}");
     assert!(!log3.iter().any(|l| l.starts_with("Started")), "a corrupt image never runs");
 }
@@ -217,21 +143,19 @@ fn ota_manifest(minor: u16) -> Manifest {
 fn an_app_confirms_itself_and_asks_for_its_own_rollback() {
     static MAILBOX: OtaMailbox<{ akira_sim::OTA_APPS }> = OtaMailbox::new();
     let policy = Policy::development();
-    let keys = [TrustedKey { name: "k", public_key: key().verifying_key().to_bytes(), policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey {
+        name: "k",
+        public_key: key().verifying_key().to_bytes(),
+        policy: &policy,
+        rights: Rights::OWNER,
+    }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let board = SimBoard::virtual_time();
     board.set_ota(&MAILBOX);
     // The healthy-run timer is far away: only the apps' own calls act.
     let config = DeviceConfig { confirm_after: Duration::from_secs(3600), ..DeviceConfig::default() };
     let mut log = Vec::new();
-    let mut device: Dev<'_> = block_on(Device::new(
-        open_store(SimFlash::new(SECTORS)),
-        akira_sim::runtime(policy.clone()),
-        board.clone(),
-        &trust,
-        config,
-        |n| log.push(format!("{n:?}")),
-    ));
+    let mut device: Dev<'_> = boot(SimFlash::new(SECTORS), &policy, &board, &trust, config, &mut log);
     device.serve_app_requests(&MAILBOX);
 
     let r = push(&mut device, &package_with(SELF_CONFIRM, ota_manifest(1)), &mut log);
@@ -259,19 +183,12 @@ fn an_app_confirms_itself_and_asks_for_its_own_rollback() {
     assert!(!log.iter().any(|l| l.contains("Faulted")), "{log:#?}");
 }
 
-/// Boots a device on `flash` (a power cycle: the store reopened, the apps
-/// booted); returns it with its log.
-fn boot<'t>(flash: SimFlash, trust: &'t TrustPolicy<'t>, config: DeviceConfig) -> (Dev<'t>, SimBoard, Vec<String>) {
+/// Powers a device up on `flash` (the store reopened, the apps booted) on
+/// a fresh board; returns it with its board and log.
+fn power_up<'t>(flash: SimFlash, trust: &'t TrustPolicy<'t>, config: DeviceConfig) -> (Dev<'t>, SimBoard, Vec<String>) {
     let board = SimBoard::virtual_time();
     let mut log = Vec::new();
-    let device = block_on(Device::new(
-        open_store(flash),
-        akira_sim::runtime(Policy::development()),
-        board.clone(),
-        trust,
-        config,
-        |n| log.push(format!("{n:?}")),
-    ));
+    let device = boot(flash, &Policy::development(), &board, trust, config, &mut log);
     (device, board, log)
 }
 
@@ -283,10 +200,15 @@ fn active(device: &Dev<'_>) -> (Version, bool) {
 #[test]
 fn a_reboot_during_a_trial_reverts_it_and_confirmed_versions_survive_reboots() {
     let policy = Policy::development();
-    let keys = [TrustedKey { name: "k", public_key: key().verifying_key().to_bytes(), policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey {
+        name: "k",
+        public_key: key().verifying_key().to_bytes(),
+        policy: &policy,
+        rights: Rights::OWNER,
+    }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let config = DeviceConfig { confirm_after: Duration::from_secs(2), ..DeviceConfig::default() };
-    let (mut device, board, mut log) = boot(SimFlash::new(SECTORS), &trust, config);
+    let (mut device, board, mut log) = power_up(SimFlash::new(SECTORS), &trust, config);
     push(&mut device, &package(BLINK, 1), &mut log);
     run_for(&mut device, &board, Duration::from_secs(3), &mut log);
     assert_eq!(active(&device), (Version::new(1, 1, 0), true));
@@ -295,7 +217,7 @@ fn a_reboot_during_a_trial_reverts_it_and_confirmed_versions_survive_reboots() {
     push(&mut device, &package(BLINK, 2), &mut log);
     run_for(&mut device, &board, Duration::from_secs(1), &mut log);
     assert_eq!(active(&device), (Version::new(1, 2, 0), false));
-    let (device, _, log) = boot(device.into_store().into_flash().0, &trust, config);
+    let (device, _, log) = power_up(device.into_store().into_flash().0, &trust, config);
     assert_eq!(active(&device), (Version::new(1, 1, 0), true), "{log:#?}");
     let expired = log.iter().position(|l| l.starts_with("TrialExpired") && l.contains("minor: 2")).expect("expired");
     assert!(log[expired + 1].starts_with("RolledBack"), "{log:#?}");
@@ -303,14 +225,14 @@ fn a_reboot_during_a_trial_reverts_it_and_confirmed_versions_survive_reboots() {
     assert!(!log.iter().any(|l| l.starts_with("Started") && l.contains("minor: 2")), "1.2.0 never runs again");
 
     // The confirmed 1.1.0 survives reboots.
-    let (mut device, board, mut log) = boot(device.into_store().into_flash().0, &trust, config);
+    let (mut device, board, mut log) = power_up(device.into_store().into_flash().0, &trust, config);
     assert!(log.iter().any(|l| l.starts_with("Started") && l.contains("trial: false")), "{log:#?}");
     // 1.3.0 is confirmed after its healthy run, then survives two reboots.
     push(&mut device, &package(BLINK, 3), &mut log);
     run_for(&mut device, &board, Duration::from_secs(3), &mut log);
     let mut flash = device.into_store().into_flash().0;
     for _ in 0..2 {
-        let (device, _, log) = boot(flash, &trust, config);
+        let (device, _, log) = power_up(flash, &trust, config);
         assert_eq!(active(&device), (Version::new(1, 3, 0), true), "{log:#?}");
         assert!(!log.iter().any(|l| l.starts_with("TrialExpired")));
         flash = device.into_store().into_flash().0;
@@ -319,23 +241,23 @@ fn a_reboot_during_a_trial_reverts_it_and_confirmed_versions_survive_reboots() {
     // A policy of two trial boots: 1.4.0 runs again after one reset, is
     // confirmed in that boot, and stays.
     let two = DeviceConfig { max_trial_boots: 2, ..config };
-    let (mut device, board, mut log) = boot(flash, &trust, two);
+    let (mut device, board, mut log) = power_up(flash, &trust, two);
     push(&mut device, &package(BLINK, 4), &mut log);
     let (mut device, board2, mut log) = {
         drop(board);
-        boot(device.into_store().into_flash().0, &trust, two)
+        power_up(device.into_store().into_flash().0, &trust, two)
     };
     assert!(log.iter().any(|l| l.starts_with("Started") && l.contains("minor: 4") && l.contains("trial: true")));
     assert_eq!(device.store().app("led").unwrap().trial_boots, 2);
     run_for(&mut device, &board2, Duration::from_secs(3), &mut log);
-    let (device, _, log) = boot(device.into_store().into_flash().0, &trust, two);
+    let (device, _, log) = power_up(device.into_store().into_flash().0, &trust, two);
     assert_eq!(active(&device), (Version::new(1, 4, 0), true), "{log:#?}");
 
     // A first version never confirmed is uninstalled at the next boot.
     let fresh = DeviceConfig { confirm_after: Duration::from_secs(3600), ..config };
-    let (mut device, _, mut log) = boot(SimFlash::new(SECTORS), &trust, fresh);
+    let (mut device, _, mut log) = power_up(SimFlash::new(SECTORS), &trust, fresh);
     push(&mut device, &package(BLINK, 1), &mut log);
-    let (device, _, log) = boot(device.into_store().into_flash().0, &trust, fresh);
+    let (device, _, log) = power_up(device.into_store().into_flash().0, &trust, fresh);
     assert!(device.store().app("led").is_none(), "{log:#?}");
     assert!(log.iter().any(|l| l.starts_with("TrialExpired")) && log.iter().any(|l| l.starts_with("Removed")));
 }

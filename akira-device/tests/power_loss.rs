@@ -23,7 +23,7 @@ use akira_caps::{Manifest, Policy, Version};
 use akira_device::{Device, DeviceConfig};
 use akira_ota::block_on;
 use akira_ota::frame::{self, MAX_FRAME};
-use akira_ota::package::{self, TrustPolicy, TrustedKey};
+use akira_ota::package::{self, Rights, TrustPolicy, TrustedKey};
 use akira_ota::protocol::{Request, Response};
 use akira_ota::store::{AppRecord, BlockingFlash, Region, Store, StoreConfig};
 use akira_ota::testing::{Fault, SimFlash, Tear};
@@ -278,8 +278,13 @@ fn reverted(states: &[Apps]) -> Vec<Apps> {
 
 fn trust_with<R>(f: impl FnOnce(&TrustPolicy<'_>) -> R) -> R {
     let policy = Policy::development();
-    let keys = [TrustedKey { name: "k", public_key: key().verifying_key().to_bytes(), policy: &policy }];
-    f(&TrustPolicy { keys: &keys, unsigned: None })
+    let keys = [TrustedKey {
+        name: "k",
+        public_key: key().verifying_key().to_bytes(),
+        policy: &policy,
+        rights: Rights::OWNER,
+    }];
+    f(&TrustPolicy { keys: &keys, ..TrustPolicy::default() })
 }
 
 #[test]

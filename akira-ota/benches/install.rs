@@ -23,7 +23,7 @@
 //! - `last_byte/*`: from the last Chunk's arrival to the app's first host
 //!   call. Each iteration starts from a store holding every byte of the
 //!   package but the last chunk (setup, not timed): the routine hands the
-//!   last chunk to the session (digest and signature, the sandbox verifier:
+//!   last chunk to the session (its link in the hash chain, the sandbox verifier:
 //!   read back the staged image, `Runtime::load_with_policy` with
 //!   validation and eager compilation; commit), then instantiates the app
 //!   and runs its first `AppInstance::step`, which logs a line (the first
@@ -32,7 +32,7 @@
 //!   `akira sim-device` does: check the installed image's digest, read it
 //!   from the store and load it again.
 //! - `pieces/*`: the parts of `last_byte/*` on their own: the last chunk
-//!   with [`AcceptAll`] (digest, signature, commit), `load_with_policy`,
+//!   with [`AcceptAll`] (the chunk's hash, commit), `load_with_policy`,
 //!   and instantiate plus the first step.
 
 use std::hint::black_box;
@@ -43,7 +43,7 @@ use akira_caps::{Manifest, Policy, Version};
 use akira_ota::block_on;
 use akira_ota::package::{self, Accepted, Event, PackageReader, TrustPolicy, TrustedKey};
 use akira_ota::protocol::{Detail, Request, Response};
-use akira_ota::server::{AcceptAll, Outcome, Session, Verifier};
+use akira_ota::server::{AcceptAll, Outcome, Session, SessionConfig, Verifier};
 use akira_ota::store::{BlockingFlash, BlockingStore, Image, Region, Staging, Store, StoreConfig};
 use akira_ota::testing::SimFlash;
 use akira_sandbox::akira_bridge::WaitKind;
@@ -271,7 +271,7 @@ fn ask<V: Verifier<BlockingFlash<Flash>>>(
     verifier: &mut V,
     request: Request<'_>,
 ) -> (Response, Option<Outcome>) {
-    block_on(session.handle(request, store.as_async(), verifier))
+    block_on(session.handle(request, 0, store.as_async(), verifier))
 }
 
 /// Sends Begin and the chunks of `pkg` up to (not including) byte `until`.
@@ -322,7 +322,7 @@ const BENCH_MINOR: u16 = WARM_UPDATES + 1;
 /// confirmed versions `1.1.0..` of `app`.
 fn steady_flash(app: &App, trust: &TrustPolicy<'_>) -> Flash {
     let mut store = open(Flash::new(SECTORS));
-    let mut session = Session::new(trust, false);
+    let mut session = Session::new(trust, SessionConfig::default());
     for minor in 1..=WARM_UPDATES {
         install(&mut session, &mut store, &app.package(minor));
         store.confirm(&name()).unwrap();
@@ -331,7 +331,7 @@ fn steady_flash(app: &App, trust: &TrustPolicy<'_>) -> Flash {
     // The benched install erases every sector its image needs.
     let data_erases = |flash: &Flash| flash.erase_counts()[META_SECTORS as usize..].iter().sum::<u32>();
     let mut store = open(flash.clone());
-    install(&mut Session::new(trust, false), &mut store, &app.package(BENCH_MINOR));
+    install(&mut Session::new(trust, SessionConfig::default()), &mut store, &app.package(BENCH_MINOR));
     let erased = data_erases(store.flash_mut()) - data_erases(&flash);
     assert_eq!(erased as usize, app.wasm(BENCH_MINOR).len().div_ceil(SECTOR));
     flash
@@ -363,6 +363,7 @@ impl Verifier<BlockingFlash<Flash>> for SandboxCheck<'_> {
         store: &mut Store<BlockingFlash<Flash>>,
         staging: &mut Staging,
         app: &Accepted,
+        _: Option<&package::Vouched>,
     ) -> Result<(), Detail> {
         let mut wasm = vec![0; staging.len() as usize];
         store.read_staged(staging, 0, &mut wasm).await.map_err(detail)?;
@@ -421,16 +422,17 @@ fn install_path(c: &mut Criterion, app: &App, trust: &TrustPolicy<'_>) {
     let slot_bytes = SLOT_SECTORS * SECTOR as u32;
     let read = |pkg: &[u8]| {
         let mut reader = PackageReader::new(trust, slot_bytes);
-        let mut verified = false;
+        let mut wasm = 0;
         for mut chunk in pkg.chunks(CHUNK) {
             while !chunk.is_empty() {
                 let (used, event) = reader.next(chunk).unwrap();
-                verified |= matches!(event, Some(Event::Verified(_)));
+                if let Some(Event::Wasm(bytes)) = event {
+                    wasm += bytes.len();
+                }
                 chunk = &chunk[used..];
             }
         }
-        reader.finish().unwrap();
-        verified
+        reader.finish().is_ok() && wasm > 0
     };
     assert!(read(&pkg));
     g.throughput(Throughput::Bytes(pkg.len() as u64));
@@ -439,7 +441,7 @@ fn install_path(c: &mut Criterion, app: &App, trust: &TrustPolicy<'_>) {
     // The fixed cost of one request: a Hello through the same
     // `block_on(Session::handle(..))` every Chunk goes through.
     let mut store = open(Flash::new(SECTORS));
-    let mut session = Session::new(trust, false);
+    let mut session = Session::new(trust, SessionConfig::default());
     g.throughput(Throughput::Elements(1));
     g.bench_function("session_hello", |b| {
         b.iter(|| ask(&mut session, &mut store, &mut AcceptAll, black_box(Request::Hello)).0)
@@ -450,7 +452,7 @@ fn install_path(c: &mut Criterion, app: &App, trust: &TrustPolicy<'_>) {
     g.sample_size(20);
     g.bench_function(format!("session_{}", app.label), |b| {
         b.iter_batched(
-            || (open(steady.clone()), Session::new(trust, false)),
+            || (open(steady.clone()), Session::new(trust, SessionConfig::default())),
             |(mut store, mut session)| {
                 let image = install(&mut session, &mut store, &pkg);
                 assert_eq!(image.version, Version::new(1, minor, 0));
@@ -474,7 +476,7 @@ fn last_byte(c: &mut Criterion, apps: &[App], trust: &TrustPolicy<'_>) {
         // Everything but the last chunk delivered.
         let staged = || {
             let mut store = open(steady.clone());
-            let mut session = Session::new(trust, false);
+            let mut session = Session::new(trust, SessionConfig::default());
             send(&mut session, &mut store, &pkg, last_chunk(&pkg));
             (store, session)
         };
@@ -551,7 +553,7 @@ fn last_byte(c: &mut Criterion, apps: &[App], trust: &TrustPolicy<'_>) {
 /// flash and prints the erases per update.
 fn erase_counts(app: &App, trust: &TrustPolicy<'_>) {
     let mut store = open(Flash::new(SECTORS));
-    let mut session = Session::new(trust, false);
+    let mut session = Session::new(trust, SessionConfig::default());
     let meta = META_SECTORS as usize;
     let total = |counts: &[u32]| counts.iter().map(|c| u64::from(*c)).sum::<u64>();
     let mut per_update = Vec::new();
@@ -619,8 +621,13 @@ fn erase_counts(app: &App, trust: &TrustPolicy<'_>) {
 
 fn main() {
     let signer = Policy::development();
-    let keys = [TrustedKey { name: "release", public_key: key().verifying_key().to_bytes(), policy: &signer }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey {
+        name: "release",
+        public_key: key().verifying_key().to_bytes(),
+        policy: &signer,
+        rights: package::Rights::OWNER,
+    }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
 
     let apps = [App::generate("64k", 64 * 1024), App::generate("100k", 100 * 1024)];
     for app in &apps {

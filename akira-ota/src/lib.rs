@@ -7,11 +7,14 @@
 )]
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// One `unsafe impl` (`akira_caps::VouchedWasm` for `package::Vouched`) and no
+// unsafe code.
+#![deny(unsafe_code)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod command;
 pub mod frame;
 pub mod package;
 pub mod protocol;
@@ -20,5 +23,7 @@ pub mod server;
 pub mod store;
 #[cfg(feature = "std")]
 pub mod testing;
+pub mod trust;
+mod vouch;
 
 pub use store::block_on;

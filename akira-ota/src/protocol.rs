@@ -9,7 +9,7 @@
 //! Begin { size, id }             -> Resume { offset }      (0, or where an interrupted transfer stopped)
 //! Chunk { offset, data }         -> Ack { next }           (repeat, sending from `next`)
 //! Chunk { offset, data } (last)  -> Installed { name, version } | Error { .. }
-//! Confirm { name }               -> Done                   (after the new version proved itself)
+//! Command { blob }               -> Done | Apps            (a signed management command, see `command`)
 //! ```
 //!
 //! Any request may instead be answered with [`Response::Error`].
@@ -34,7 +34,7 @@ use crate::frame::MAX_PAYLOAD;
 
 /// Version of this protocol, reported in [`Response::Hello`]. A host refuses
 /// to talk to a device with another version.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Most package bytes in one [`Request::Chunk`].
 pub const MAX_CHUNK: usize = 512;
@@ -85,20 +85,33 @@ pub enum Request<'a> {
     },
     /// Drops the transfer in progress. → [`Response::Done`].
     Abort,
-    /// Uninstalls an app. → [`Response::Done`].
+    /// Protocol 1's unsigned uninstall: always refused with
+    /// [`ErrorCode::Unauthorized`]. Send a signed [`Request::Command`].
     Remove {
         /// The app.
         name: Name,
     },
-    /// Makes an app's version on trial permanent. → [`Response::Done`].
+    /// Protocol 1's unsigned confirm: always refused with
+    /// [`ErrorCode::Unauthorized`]. Send a signed [`Request::Command`].
     Confirm {
         /// The app.
         name: Name,
     },
-    /// Goes back to an app's previous version. → [`Response::Done`].
+    /// Protocol 1's unsigned rollback: always refused with
+    /// [`ErrorCode::Unauthorized`]. Send a signed [`Request::Command`].
     Rollback {
         /// The app.
         name: Name,
+    },
+    /// A signed management command ([`crate::command`]: remove, rollback,
+    /// confirm, downgrade permission, key revocation, list), exactly
+    /// [`COMMAND_LEN`](crate::command::COMMAND_LEN) bytes. The same bytes
+    /// may travel by any other way (an MQTT broker) to the device.
+    /// → [`Response::Done`], or [`Response::Apps`] for a signed list.
+    Command {
+        /// The signed command.
+        #[serde(borrow)]
+        blob: &'a [u8],
     },
 }
 
@@ -126,6 +139,15 @@ pub enum Response {
         free_slots: u16,
         /// Apps installed.
         apps: u16,
+        /// The device's id, which a signed command names (or names every
+        /// device).
+        device: [u8; 8],
+        /// The counter of the last signed command the device accepted; the
+        /// next must carry a higher one.
+        counter: u64,
+        /// Transfers refused or abandoned on this link since the device
+        /// started.
+        failed_transfers: u32,
     },
     /// Answers [`Request::List`].
     Apps(heapless::Vec<AppStatus, MAX_APPS>),
@@ -147,8 +169,7 @@ pub enum Response {
         /// Its new version.
         version: Version,
     },
-    /// Answers [`Request::Abort`], [`Request::Remove`], [`Request::Confirm`]
-    /// and [`Request::Rollback`].
+    /// Answers [`Request::Abort`] and a signed [`Request::Command`].
     Done,
     /// The request failed.
     Error {
@@ -156,6 +177,13 @@ pub enum Response {
         code: ErrorCode,
         /// Human-readable detail, possibly empty.
         detail: Detail,
+    },
+    /// Answers [`Request::Begin`] after failed transfers on this link: the
+    /// device takes no new transfer for this long (backoff that doubles
+    /// with each further failure; a success resets it).
+    RetryAfter {
+        /// Milliseconds to wait.
+        ms: u32,
     },
 }
 
@@ -172,6 +200,27 @@ impl Response {
         let _ = text.push_str(&detail[..end]);
         Response::Error { code, detail: text }
     }
+}
+
+/// `what`, written into a [`Detail`] and cut at its capacity (for
+/// [`Response::Error`] and a [`Verifier`](crate::server::Verifier)'s
+/// refusal).
+pub fn detail(what: impl fmt::Display) -> Detail {
+    /// Writes at most the detail's capacity, dropping the rest.
+    struct Cut(Detail);
+    impl fmt::Write for Cut {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            for ch in s.chars() {
+                if self.0.push(ch).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut cut = Cut(Detail::new());
+    let _ = fmt::Write::write_fmt(&mut cut, format_args!("{what}"));
+    cut.0
 }
 
 /// One installed app, as listed by [`Response::Apps`].
@@ -259,6 +308,10 @@ error_codes! {
     BadOffset = 5, "unexpected chunk offset";
     /// 6: the package or a chunk is larger than the device accepts.
     TooLarge = 6, "too large";
+    /// 7: a signed command is malformed.
+    BadCommand = 7, "malformed command";
+    /// 8: a signed command names another device.
+    WrongDevice = 8, "command for another device";
     /// 10: the package is malformed.
     BadPackage = 10, "malformed package";
     /// 11: the package is signed by a key the device does not trust.
@@ -275,6 +328,10 @@ error_codes! {
     WrongAbi = 16, "wrong app ABI";
     /// 17: the app's imports or wasm validation were refused.
     Refused = 17, "app refused";
+    /// 18: the command is unsigned, or its signer's rights do not include it.
+    Unauthorized = 18, "not authorized";
+    /// 19: the command's counter is not above the last accepted one (a replay).
+    Replayed = 19, "command replayed";
     /// 20: the package's version is older than the installed one.
     Downgrade = 20, "downgrade refused";
     /// 21: no free app slot, or the package does not fit one.
@@ -285,6 +342,14 @@ error_codes! {
     NothingToRollBack = 23, "no previous version";
     /// 24: the app's version is not on trial, so there is nothing to confirm.
     NotInTrial = 24, "not on trial";
+    /// 25: the app is bound to another signer, and this key may not take it over.
+    BoundToSigner = 25, "app bound to another signer";
+    /// 26: a chunk of the package does not match its signed hash.
+    BadChunk = 26, "chunk does not match its signed hash";
+    /// 27: the firmware has no wasm validator and the signer is not trusted to skip it.
+    NeedsTrustedSigner = 27, "firmware takes trusted-signer packages only";
+    /// 28: the signing key was revoked on this device.
+    Revoked = 28, "signing key revoked";
     /// 30: the flash failed.
     Flash = 30, "flash error";
     /// 31: an internal error on the device.
@@ -332,11 +397,15 @@ mod sizes {
     const VERSION: usize = 3 * 3;
     const NAME: usize = 1 + 32;
     const CHUNK: usize = 1 + 5 + 2 + MAX_CHUNK;
+    const COMMAND: usize = 1 + 2 + crate::command::COMMAND_LEN;
+    const HELLO: usize = 1 + 3 * 3 + 5 + 3 + 3 + 8 + 10 + 5;
     const APP_STATUS: usize = NAME + VERSION + 1 + (1 + VERSION) + 5 + (1 + 8);
     const APPS: usize = 1 + 1 + MAX_APPS * APP_STATUS;
     const ERROR: usize = 1 + 3 + 1 + MAX_DETAIL;
 
     const _: () = assert!(CHUNK <= MAX_PAYLOAD);
+    const _: () = assert!(COMMAND <= MAX_PAYLOAD);
+    const _: () = assert!(HELLO <= MAX_PAYLOAD);
     const _: () = assert!(APPS <= MAX_PAYLOAD);
     const _: () = assert!(ERROR <= MAX_PAYLOAD);
     const _: () = assert!(MAX_CHUNK <= u16::MAX as usize);

@@ -52,6 +52,7 @@ fn requests() -> Vec<Request<'static>> {
         Request::Remove { name: name("blinky") },
         Request::Confirm { name: name("a") },
         Request::Rollback { name: name("abcdefghijklmnopqrstuvwxyz-_0123") },
+        Request::Command { blob: &[0xFF; akira_ota::command::COMMAND_LEN] },
     ]
 }
 
@@ -110,7 +111,11 @@ fn responses() -> Vec<Response> {
             slot_bytes: 128 * 1024,
             free_slots: 3,
             apps: 2,
+            device: [0xFF; 8],
+            counter: u64::MAX,
+            failed_transfers: u32::MAX,
         },
+        Response::RetryAfter { ms: u32::MAX },
         Response::Apps(heapless::Vec::new()),
         Response::Apps(apps),
         worst_apps(),
@@ -479,12 +484,13 @@ fn error_codes() {
         let wire = encoded(&Response::error(code, "x"));
         assert_eq!(decode_stream::<Response, MAX_FRAME>(&wire, 1), vec![Ok(Response::error(code, "x"))]);
     }
-    assert_eq!(ErrorCode::ALL.len(), 21);
+    assert_eq!(ErrorCode::ALL.len(), 29);
     assert_eq!(ErrorCode::BadFrame.code(), 1);
     assert_eq!(ErrorCode::NotAllowed.code(), 15);
     assert_eq!(ErrorCode::Internal.code(), 31);
-    assert_eq!(ErrorCode::from_u16(7), ErrorCode::Unknown(7));
-    assert_eq!(ErrorCode::Unknown(7).to_string(), "unknown error 7");
+    assert_eq!(ErrorCode::Unauthorized.code(), 18);
+    assert_eq!(ErrorCode::from_u16(9), ErrorCode::Unknown(9));
+    assert_eq!(ErrorCode::Unknown(9).to_string(), "unknown error 9");
     assert_eq!(ErrorCode::Downgrade.to_string(), "downgrade refused");
 
     // A code from a newer device decodes as Unknown, keeping the detail.

@@ -6,9 +6,10 @@
 use akira_caps::manifest::AppName;
 use akira_caps::scope::GpioScope;
 use akira_caps::{Manifest, Policy, Version};
-use akira_ota::package::{self, TrustPolicy, TrustedKey};
+use akira_ota::command::{ANY_DEVICE, Action, COMMAND_LEN, Command};
+use akira_ota::package::{self, Rights, TrustPolicy, TrustedKey};
 use akira_ota::protocol::{ErrorCode, Request, Response};
-use akira_ota::server::{AcceptAll, Outcome, Session, Verifier};
+use akira_ota::server::{AcceptAll, Outcome, Session, SessionConfig, Verifier};
 use akira_ota::store::{BlockingFlash, BlockingStore, Region, Staging, Store, StoreConfig};
 use akira_ota::testing::SimFlash;
 use akira_ota::{block_on, protocol::Detail};
@@ -65,7 +66,7 @@ fn ask<V: Verifier<BlockingFlash<Flash>>>(
     verifier: &mut V,
     request: Request<'_>,
 ) -> (Response, Option<Outcome>) {
-    block_on(session.handle(request, store.as_async(), verifier))
+    block_on(session.handle(request, 0, store.as_async(), verifier))
 }
 
 /// Pushes `pkg` in chunks; returns the last response.
@@ -84,11 +85,29 @@ fn push(session: &mut Session<'_>, store: &mut BlockingStore<Flash>, pkg: &[u8])
     }
 }
 
+/// A signed command from the release key (key 1) for any device.
+struct Signed([u8; COMMAND_LEN]);
+
+impl Signed {
+    fn as_request(&self) -> Request<'_> {
+        Request::Command { blob: &self.0 }
+    }
+}
+
+fn command(action: Action, counter: u64) -> Signed {
+    Signed(Command { action, device: ANY_DEVICE, counter }.sign(&key(1)))
+}
+
 macro_rules! trust {
     ($policy:expr, $keys:ident, $trust:ident) => {
         let policy = $policy;
-        let $keys = [TrustedKey { name: "release", public_key: key(1).verifying_key().to_bytes(), policy: &policy }];
-        let $trust = TrustPolicy { keys: &$keys, unsigned: None };
+        let $keys = [TrustedKey {
+            name: "release",
+            public_key: key(1).verifying_key().to_bytes(),
+            policy: &policy,
+            rights: Rights::OWNER,
+        }];
+        let $trust = TrustPolicy { keys: &$keys, ..TrustPolicy::default() };
     };
 }
 
@@ -96,9 +115,9 @@ macro_rules! trust {
 fn a_signed_package_installs_and_commands_work() {
     trust!(signer_policy(), keys, trust);
     let mut store = store();
-    let mut session = Session::new(&trust, false);
+    let mut session = Session::new(&trust, SessionConfig::default());
     let (hello, _) = ask(&mut session, &mut store, &mut AcceptAll, Request::Hello);
-    assert!(matches!(hello, Response::Hello { protocol: 1, abi: 1, free_slots: 4, apps: 0, .. }));
+    assert!(matches!(hello, Response::Hello { protocol: 2, abi: 1, free_slots: 4, apps: 0, counter: 0, .. }));
 
     let w1 = wasm(1, 20_000);
     let pkg = package::build(&manifest("led", 1, &[2]), &w1, Some(&key(1)));
@@ -115,19 +134,19 @@ fn a_signed_package_installs_and_commands_work() {
     assert_eq!((list.len(), list[0].confirmed, list[0].bytes), (1, false, w1.len() as u32));
 
     let name: AppName = "led".try_into().unwrap();
-    let (r, o) = ask(&mut session, &mut store, &mut AcceptAll, Request::Confirm { name: name.clone() });
+    let (r, o) = ask(&mut session, &mut store, &mut AcceptAll, command(Action::Confirm(name.clone()), 1).as_request());
     assert_eq!((r, o), (Response::Done, Some(Outcome::Confirmed { name: name.clone() })));
     let (r, _) =
         push(&mut session, &mut store, &package::build(&manifest("led", 2, &[2]), &wasm(2, 300), Some(&key(1))));
     assert!(matches!(r, Response::Installed { .. }));
-    let (r, o) = ask(&mut session, &mut store, &mut AcceptAll, Request::Rollback { name: name.clone() });
+    let (r, o) = ask(&mut session, &mut store, &mut AcceptAll, command(Action::Rollback(name.clone()), 2).as_request());
     assert_eq!(r, Response::Done);
     assert!(matches!(o, Some(Outcome::RolledBack { image, .. }) if image.version == Version::new(1, 1, 0)));
-    let (r, _) = ask(&mut session, &mut store, &mut AcceptAll, Request::Rollback { name: name.clone() });
+    let (r, _) = ask(&mut session, &mut store, &mut AcceptAll, command(Action::Rollback(name.clone()), 3).as_request());
     assert!(matches!(r, Response::Error { code: ErrorCode::NothingToRollBack, .. }));
-    let (r, _) = ask(&mut session, &mut store, &mut AcceptAll, Request::Remove { name: name.clone() });
+    let (r, _) = ask(&mut session, &mut store, &mut AcceptAll, command(Action::Remove(name.clone()), 4).as_request());
     assert_eq!(r, Response::Done);
-    let (r, _) = ask(&mut session, &mut store, &mut AcceptAll, Request::Remove { name });
+    let (r, _) = ask(&mut session, &mut store, &mut AcceptAll, command(Action::Remove(name), 5).as_request());
     assert!(matches!(r, Response::Error { code: ErrorCode::NotFound, .. }));
 }
 
@@ -135,7 +154,7 @@ fn a_signed_package_installs_and_commands_work() {
 fn a_dropped_link_resumes_where_the_device_stopped() {
     trust!(signer_policy(), keys, trust);
     let mut store = store();
-    let mut session = Session::new(&trust, false);
+    let mut session = Session::new(&trust, SessionConfig::default());
     let pkg = package::build(&manifest("led", 1, &[2]), &wasm(1, 10_000), Some(&key(1)));
     let id = id_of(&pkg);
     let begin = Request::Begin { size: pkg.len() as u32, id };
@@ -167,7 +186,7 @@ fn a_dropped_link_resumes_where_the_device_stopped() {
 /// refusal code and that the store's apps and floors are unchanged.
 fn refused(pkg: &[u8], trust: &TrustPolicy<'_>, code: ErrorCode) -> String {
     let mut store = store();
-    let mut session = Session::new(trust, false);
+    let mut session = Session::new(trust, SessionConfig::default());
     let good = package::build(&manifest("led", 5, &[2]), &wasm(9, 3000), Some(&key(1)));
     assert!(matches!(push(&mut session, &mut store, &good).0, Response::Installed { .. }));
     store.confirm(&"led".try_into().unwrap()).unwrap();
@@ -193,7 +212,7 @@ fn every_bad_package_is_refused_with_the_store_unchanged() {
     for cut in [10, 31, 32, 100, good.len() / 2, good.len() - 96, good.len() - 1] {
         let pkg = &good[..cut];
         let mut store = store();
-        let mut session = Session::new(&trust, false);
+        let mut session = Session::new(&trust, SessionConfig::default());
         let (r, _) = push(&mut session, &mut store, pkg);
         assert!(matches!(r, Response::Error { .. }), "cut at {cut}: {r:?}");
         assert!(store.apps().is_empty());
@@ -206,7 +225,7 @@ fn every_bad_package_is_refused_with_the_store_unchanged() {
         let mut bad = good.clone();
         bad[at] ^= 0x10;
         let mut store = store();
-        let mut session = Session::new(&trust, false);
+        let mut session = Session::new(&trust, SessionConfig::default());
         let (r, _) = push(&mut session, &mut store, &bad);
         assert!(matches!(r, Response::Error { .. }), "flip at {at} accepted");
         assert!(store.apps().is_empty());
@@ -217,15 +236,14 @@ fn every_bad_package_is_refused_with_the_store_unchanged() {
     // recomputes the digest.)
     let mut forged = package::build(&manifest("led", 6, &[2]), &wasm(1, 500), Some(&key(2)));
     forged[16..24].copy_from_slice(&package::key_id(&key(1).verifying_key().to_bytes()));
-    let body = forged.len() - 96;
+    let seal = 32 + u32::from_le_bytes(forged[8..12].try_into().unwrap()) as usize;
     let digest: [u8; 32] = {
         use sha2::{Digest, Sha256};
-        Sha256::digest(&forged[..body]).into()
+        Sha256::digest(&forged[..seal + 32]).into()
     };
     use ed25519_dalek::Signer;
     let signature = key(2).sign(&package::signed_message(&digest));
-    forged[body..body + 32].copy_from_slice(&digest);
-    forged[body + 32..].copy_from_slice(&signature.to_bytes());
+    forged[seal + 32..seal + 96].copy_from_slice(&signature.to_bytes());
     refused(&forged, &trust, ErrorCode::BadSignature);
     let unknown = package::build(&manifest("led", 6, &[2]), &wasm(1, 500), Some(&key(2)));
     let d = refused(&unknown, &trust, ErrorCode::UnknownKey);
@@ -261,6 +279,7 @@ fn the_verifier_has_the_last_word() {
             store: &mut AsyncStore,
             staging: &mut Staging,
             _: &package::Accepted,
+            _: Option<&package::Vouched>,
         ) -> Result<(), Detail> {
             let mut head = [0u8; 8];
             store.read_staged(staging, 0, &mut head).await.map_err(|_| Detail::try_from("read failed").unwrap())?;
@@ -273,7 +292,7 @@ fn the_verifier_has_the_last_word() {
     }
     trust!(signer_policy(), keys, trust);
     let mut store = store();
-    let mut session = Session::new(&trust, false);
+    let mut session = Session::new(&trust, SessionConfig::default());
     let pkg = package::build(&manifest("led", 1, &[2]), &wasm(1, 100), Some(&key(1)));
     ask(&mut session, &mut store, &mut NoEnv, Request::Begin { size: pkg.len() as u32, id: id_of(&pkg) });
     let (r, _) = ask(&mut session, &mut store, &mut NoEnv, Request::Chunk { offset: 0, data: &pkg });
@@ -291,9 +310,9 @@ fn the_verifier_has_the_last_word() {
 #[test]
 fn unsigned_packages_get_only_the_development_policy() {
     let dev = signer_policy();
-    let trust = TrustPolicy { keys: &[], unsigned: Some(&dev) };
+    let trust = TrustPolicy { unsigned: Some(&dev), ..TrustPolicy::default() };
     let mut store = store();
-    let mut session = Session::new(&trust, false);
+    let mut session = Session::new(&trust, SessionConfig::default());
     let (r, _) = push(&mut session, &mut store, &package::build(&manifest("led", 1, &[3]), &wasm(1, 100), None));
     assert!(matches!(r, Response::Installed { .. }), "{r:?}");
     assert_eq!(store.app("led").unwrap().active.signer, None);
@@ -381,15 +400,27 @@ fn serve_loops_run_the_protocol_over_a_byte_stream() {
     let input = script(&pkg);
     for asynchronous in [false, true] {
         let mut store = store();
-        let mut session = Session::new(&trust, false);
+        let mut session = Session::new(&trust, SessionConfig::default());
         let mut io = Duplex { input: &input, output: Vec::new() };
         let mut outcomes = Vec::new();
         let result = if asynchronous {
-            block_on(akira_ota::server::serve_async(&mut io, &mut session, store.as_async(), &mut AcceptAll, |o| {
-                outcomes.push(o)
-            }))
+            block_on(akira_ota::server::serve_async(
+                &mut io,
+                &mut session,
+                store.as_async(),
+                &mut AcceptAll,
+                || 0,
+                |o| outcomes.push(o),
+            ))
         } else {
-            akira_ota::server::serve(&mut io, &mut session, store.as_async(), &mut AcceptAll, |o| outcomes.push(o))
+            akira_ota::server::serve(
+                &mut io,
+                &mut session,
+                store.as_async(),
+                &mut AcceptAll,
+                || 0,
+                |o| outcomes.push(o),
+            )
         };
         assert!(result.is_ok(), "the stream closed cleanly");
         let answers = responses(&mut io.output);

@@ -5,7 +5,7 @@
 
 use akira_caps::Version;
 use akira_caps::manifest::AppName;
-use akira_ota::store::{BlockingStore, Boot, Region, StoreConfig, StoreError};
+use akira_ota::store::{Allow, BlockingStore, Boot, Region, StoreConfig, StoreError};
 use akira_ota::testing::SimFlash;
 
 const SECTORS: usize = 2 + 4 * 4; // journal + 4 slots of 4 sectors (16 KiB)
@@ -36,7 +36,7 @@ fn image(seed: u8, len: usize) -> Vec<u8> {
 }
 
 fn install(store: &mut BlockingStore<SimFlash>, app: &str, version: Version, bytes: &[u8]) -> Result<(), StoreError> {
-    let mut s = store.begin(&name(app), version, bytes.len() as u32, None, false)?;
+    let mut s = store.begin(&name(app), version, bytes.len() as u32, None, Allow::default())?;
     // Odd chunk sizes exercise the write-size alignment.
     for chunk in bytes.chunks(333) {
         store.write(&mut s, chunk)?;
@@ -116,7 +116,7 @@ fn remove_keeps_the_floor() {
     let e = install(&mut store, "a", v(4), &image(1, 10)).unwrap_err();
     assert_eq!(e, StoreError::Downgrade { version: v(4), floor: v(5) });
     // The device owner may allow a downgrade.
-    let mut s = store.begin(&name("a"), v(4), 10, None, true).unwrap();
+    let mut s = store.begin(&name("a"), v(4), 10, None, Allow { downgrade: true, take_over: false }).unwrap();
     store.write(&mut s, &image(1, 10)).unwrap();
     store.commit(s).unwrap();
 }
@@ -126,18 +126,18 @@ fn limits_are_typed_errors_that_change_nothing() {
     let mut store = fresh();
     let slot = store.slot_bytes();
     assert_eq!(slot, 4 * 4096);
-    let e = store.begin(&name("big"), v(1), slot + 1, None, false).unwrap_err();
+    let e = store.begin(&name("big"), v(1), slot + 1, None, Allow::default()).unwrap_err();
     assert_eq!(e, StoreError::TooLarge { len: slot + 1, slot_bytes: slot });
     for (i, app) in ["a", "b", "c", "d"].iter().enumerate() {
         install(&mut store, app, v(1), &image(i as u8, 10)).unwrap();
     }
     assert_eq!(store.capacity().free_slots, 0);
     let before = store.state().clone();
-    assert_eq!(store.begin(&name("e"), v(1), 10, None, false).unwrap_err(), StoreError::NoSpace);
+    assert_eq!(store.begin(&name("e"), v(1), 10, None, Allow::default()).unwrap_err(), StoreError::NoSpace);
     // Staging twice at once is refused; a wrong length is caught.
     store.remove(&name("d")).unwrap();
-    let mut s = store.begin(&name("e"), v(1), 10, None, false).unwrap();
-    assert_eq!(store.begin(&name("f"), v(1), 10, None, false).unwrap_err(), StoreError::Busy);
+    let mut s = store.begin(&name("e"), v(1), 10, None, Allow::default()).unwrap();
+    assert_eq!(store.begin(&name("f"), v(1), 10, None, Allow::default()).unwrap_err(), StoreError::Busy);
     assert_eq!(store.write(&mut s, &[0; 11]), Err(StoreError::Overrun));
     store.write(&mut s, &[0; 4]).unwrap();
     assert_eq!(store.commit(s), Err(StoreError::Incomplete { written: 4, len: 10 }));

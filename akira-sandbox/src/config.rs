@@ -7,6 +7,16 @@
 pub struct RuntimeConfig {
     /// Fuel per time slice: how long an app runs before the scheduler gets
     /// control back (about one unit per wasm instruction).
+    ///
+    /// Every slice boundary costs about 1 100 instructions on x86 (wasmi's
+    /// pause and resume ~940, [`crate::AppInstance::step`] ~140) and
+    /// 1 750–2 000 on a Cortex-M4. The default, 30 000, keeps that at
+    /// 0.5–1.7 % of a computing app's time on x86 and 0.2–0.7 % on a
+    /// Cortex-M4, where a slice lasts roughly 5–15 ms at 64 MHz. A smaller
+    /// slice lets other apps and the firmware's tasks run sooner; a larger
+    /// one costs less (`BENCHMARKS.md`, "Sandbox overhead on compute").
+    /// The CPU budget does not depend on it: a slice never gives an app
+    /// more fuel than its budget has left.
     pub slice_fuel: u64,
     /// Most bytes of wasmi value stack per app call; deeper recursion traps
     /// with a stack-overflow fault.
@@ -25,7 +35,7 @@ pub struct RuntimeConfig {
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
-            slice_fuel: 10_000,
+            slice_fuel: 30_000,
             max_stack_bytes: 32 * 1024,
             max_recursion_depth: 256,
             max_table_elements: 1024,

@@ -47,6 +47,8 @@ pub enum LoadError {
     /// The app was loaded by another [`crate::Runtime`] (each runtime has
     /// its own engine).
     WrongRuntime,
+    /// [`crate::Runtime::load_vouched`]: the proof is not for these bytes.
+    NotVouched,
 }
 
 impl fmt::Display for LoadError {
@@ -67,6 +69,7 @@ impl fmt::Display for LoadError {
             LoadError::Instantiate(m) => write!(f, "instantiation failed: {m}"),
             LoadError::Link(m) => write!(f, "link failed: {m}"),
             LoadError::WrongRuntime => f.write_str("app was loaded by another runtime"),
+            LoadError::NotVouched => f.write_str("the trusted signer's proof is not for these bytes"),
         }
     }
 }

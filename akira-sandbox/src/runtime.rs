@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use akira_bridge::{AppInfo, AppLimits, AppState, Board, Bridge};
 use akira_caps::imports::{ImportKind, check_import};
 use akira_caps::manifest::{AppName, SECTION_NAME};
-use akira_caps::{Grants, Guard, Manifest, Policy, ValType, Version, grant};
+use akira_caps::{Grants, Guard, Manifest, Policy, ValType, Version, VouchedWasm, grant};
 use wasmi::{Engine, ExternType, Linker, Module, Store};
 
 use crate::config::RuntimeConfig;
@@ -89,7 +89,7 @@ impl<B: Board> Runtime<B> {
             // predictable, and refuses bad code before the app starts.
             .compilation_mode(wasmi::CompilationMode::Eager)
             .set_max_recursion_depth(config.max_recursion_depth)
-            .set_min_stack_height(config.max_stack_bytes.min(1024))
+            .set_min_stack_height(config.max_stack_bytes.min(256))
             .set_max_stack_height(config.max_stack_bytes)
             .set_max_cached_stacks(1);
         #[cfg(feature = "validate")]
@@ -153,6 +153,41 @@ impl<B: Board> Runtime<B> {
         let module =
             unsafe { Module::new_unchecked(&self.engine, wasm) }.map_err(|e| LoadError::InvalidWasm(e.to_string()))?;
         self.check(module, &self.policy)
+    }
+
+    /// Compiles `wasm` without validating it, because a signer the device
+    /// trusts with skipping validation vouched for exactly these bytes
+    /// (trusted-signer mode), then runs every other check of
+    /// [`Runtime::load_with_policy`]: size, manifest, grant under `policy`
+    /// (the signer's), imports, entry point. Works with or without the
+    /// `validate` feature; on a firmware without it, this is the only way
+    /// apps from over the air get in.
+    ///
+    /// `proof` comes from `akira-ota` (`package::Vouched`, made only for a
+    /// package that verified under a key with the skip-validation right,
+    /// or for an installed image of one whose bytes still match). It must
+    /// cover `wasm` ([`VouchedWasm::covers`], a SHA-256 comparison), else
+    /// [`LoadError::NotVouched`].
+    ///
+    /// The trade-off: wasmi does not defend against invalid wasm it was
+    /// told is valid, so whoever holds a trusted-signer key can run
+    /// malformed wasm on the device. Such a key is as trusted as the key
+    /// that signs the firmware itself (as with MCUboot).
+    pub fn load_vouched(&self, wasm: &[u8], proof: &impl VouchedWasm, policy: &Policy) -> Result<LoadedApp, LoadError> {
+        if wasm.len() > self.config.max_module_bytes {
+            return Err(LoadError::TooLarge { bytes: wasm.len(), limit: self.config.max_module_bytes });
+        }
+        if !proof.covers(wasm) {
+            return Err(LoadError::NotVouched);
+        }
+        // SAFETY: `VouchedWasm` is an unsafe trait whose implementors promise
+        // `covers` holds only for the exact bytes of a module a trusted
+        // signer validated and signed (akira-ota's `Vouched`: checked chunk
+        // by chunk under a key with the skip-validation right, then by
+        // SHA-256 against these bytes).
+        let module =
+            unsafe { Module::new_unchecked(&self.engine, wasm) }.map_err(|e| LoadError::InvalidWasm(e.to_string()))?;
+        self.check(module, policy)
     }
 
     fn check(&self, module: Module, policy: &Policy) -> Result<LoadedApp, LoadError> {

@@ -1,7 +1,7 @@
 //! The preinstalled app: blinky, from WAT, with its manifest embedded.
 //! Also puts the memory layout where the linker finds it as memory.x:
-//! memory-default.x, memory-ble.x with the `ble` feature, memory-gatt.x
-//! with `gatt`.
+//! memory-default.x, or memory-ble.x with the `ble` feature (`gatt`
+//! included).
 
 use std::path::PathBuf;
 
@@ -30,15 +30,11 @@ fn main() {
     wasm.extend(m.custom_section());
     std::fs::write(out.join("blinky.wasm"), wasm).expect("write blinky");
 
-    // The BLE firmware (nrf-sdc's controller is some 60 KB more code)
-    // links below a smaller OTA store: memory-ble.x.
-    // (No memory.x in the package root: the linker would find that one
-    // first.)
-    // With `gatt` (trouble-host, some 60 KB more again), below an OTA
-    // store of 64 KiB: memory-gatt.x.
-    let memory = if std::env::var_os("CARGO_FEATURE_GATT").is_some() {
-        "memory-gatt.x"
-    } else if std::env::var_os("CARGO_FEATURE_BLE").is_some() {
+    // The BLE firmware (nrf-sdc's controller, and with `gatt` trouble-host:
+    // 80 and 150 KB more code at opt-level z) links below a smaller OTA
+    // store: memory-ble.x. (No memory.x in the package root: the linker
+    // would find that one first.)
+    let memory = if std::env::var_os("CARGO_FEATURE_BLE").is_some() {
         "memory-ble.x"
     } else {
         "memory-default.x"
@@ -53,5 +49,4 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
     println!("cargo:rerun-if-changed=memory-default.x");
     println!("cargo:rerun-if-changed=memory-ble.x");
-    println!("cargo:rerun-if-changed=memory-gatt.x");
 }

@@ -4,9 +4,11 @@
 #    the emulated UART1 (a TCP chardev) with `akira push`, and checks that it
 #    was installed, ran and exited with 0 (the firmware keeps running: the
 #    script stops QEMU once it has seen that);
-# 2. builds it with feature `wasi` and runs the WASI C and Rust std apps
-#    pushed to it the same way (step 3 below);
-# 3. runs the measurements (src/bin/bench.rs), which exit through
+# 2. does the same with the minimal integration (src/bin/minimal.rs:
+#    akira_device's Device::serve over UART1);
+# 3. builds the product firmware with feature `wasi` and runs the WASI C
+#    and Rust std apps pushed to it the same way;
+# 4. runs the measurements (src/bin/bench.rs), which exit through
 #    semihosting with 0 when the built-in app behaved, and prints them.
 # Needs qemu-system-arm, flip-link and defmt-print (see the README).
 set -euo pipefail
@@ -49,7 +51,17 @@ cat "$log"
 grep -q 'name: "countdown".*event: Exited(0)' "$log"
 echo "QEMU mps2-an386: the product firmware installed a pushed app over UART1 and ran it"
 
-# 3. WASI: the firmware with feature `wasi` (its own target directory, so
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log=$target/qemu-minimal.log
+AKIRA_OTA_PORT=$port timeout 120 ./run.sh "$target/thumbv7em-none-eabihf/release/minimal" > "$log" 2>&1 &
+wait_for "minimal: waiting for packages"
+akira push "$target/countdown.akpkg" --tcp "127.0.0.1:$port"
+wait_for 'name: "countdown".*event: Exited(0)'
+stop
+cat "$log"
+echo "QEMU mps2-an386: the minimal integration installed a pushed app over UART1 and ran it"
+
+# WASI: the firmware with feature `wasi` (its own target directory, so
 # the reference build above stays as it is) takes the wasi-libc C app and
 # the Rust std app over the air and runs them.
 wasi_target=$target/wasi
@@ -59,6 +71,7 @@ sh "$root/examples/apps/wasi-hello-c/build.sh" "$wasi_target/c" >/dev/null
 akira pack "$wasi_target/c/hello.wasm" --manifest "$root/examples/apps/wasi-hello-c/Akira.toml" \
     --key "$here/test-signer.key" -o "$wasi_target/wasi-hello-c.akpkg"
 akira pack "$root/examples/apps/wasi-hello-rust" --key "$here/test-signer.key" -o "$wasi_target/wasi-hello-rust.akpkg"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$wasi_target/qemu.log
 AKIRA_OTA_PORT=$port timeout 120 ./run.sh "$wasi_firmware" > "$log" 2>&1 &
 wait_for "waiting for packages"

@@ -59,6 +59,9 @@ pub struct Qemu {
     pub app: String,
     /// The key to sign it with (from the package directory).
     pub key: String,
+    /// A key (from the package directory) whose package of the same app the
+    /// firmware must refuse: pushed after the app ran, the push must fail.
+    pub refused_key: Option<String>,
 }
 
 /// Limits, in bytes. Absent ones are not checked.

@@ -69,6 +69,21 @@ pub fn measure(root: &Path, dir: &Path, elf: &Path, qemu: &Qemu, akira: &Path, l
     let address = format!("127.0.0.1:{port}");
     run(Command::new(akira).arg("push").arg(&package).arg("--tcp").arg(&address))?;
     wait_for(log, &format!("memory after {app} stopped"), Duration::from_secs(60))?;
+    if let Some(refused) = &qemu.refused_key {
+        let package = log.with_extension("refused.akpkg");
+        run(Command::new(akira).arg("pack").arg(&app_dir).arg("--key").arg(dir.join(refused)).arg("-o").arg(&package))?;
+        let status = Command::new(akira)
+            .arg("push")
+            .arg(&package)
+            .arg("--tcp")
+            .arg(&address)
+            .status()
+            .map_err(|e| format!("akira push: {e}"))?;
+        if status.success() {
+            return Err(format!("the firmware took a package signed by {refused}, which it must refuse"));
+        }
+        eprintln!("==> the package signed by {refused} was refused, as it must be");
+    }
     drop(running);
     let text = std::fs::read_to_string(log).map_err(|e| e.to_string())?;
     let memory = parse(&text);

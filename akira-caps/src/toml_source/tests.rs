@@ -228,3 +228,17 @@ wasi = ["console", "random"]"#
         Err("capability `rng` is not allowed by the device policy".into())
     );
 }
+
+#[test]
+fn an_app_in_a_package_has_the_package_version() {
+    let package = Version::new(0, 2, 0);
+    let without = "[app]\nname = \"a\"\n";
+    assert_eq!(manifest_from_toml_in_package(without, package).unwrap().version, package);
+    assert_eq!(manifest_from_toml(without), Err(SourceError::Missing("app.version".into())));
+    let same = "[app]\nname = \"a\"\nversion = \"0.2.0\"\n";
+    assert_eq!(manifest_from_toml_in_package(same, package).unwrap().version, package);
+    let other = "[app]\nname = \"a\"\nversion = \"0.1.0\"\n";
+    let e = manifest_from_toml_in_package(other, package).unwrap_err();
+    assert_eq!(e, SourceError::VersionMismatch { manifest: Version::new(0, 1, 0), package });
+    assert!(e.to_string().starts_with("`app.version` is 0.1.0 but the package's version is 0.2.0"), "{e}");
+}

@@ -7,26 +7,36 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use super::{
-    DIGEST_LEN, HEADER_LEN, Header, KeyId, MAX_MANIFEST_LEN, PackageError, SIGNATURE_LEN, TrustPolicy, signed_message,
+    DIGEST_LEN, FORMAT_V1, HEADER_LEN, Header, KeyId, MAX_CHUNK_LOG2, MAX_MANIFEST_LEN, PackageError, Rights, SEAL_LEN,
+    SIGNATURE_LEN, TrustPolicy, signed_message, signed_message_v1,
+};
+
+/// Bytes the reader buffers: the manifest with the chain root and the
+/// signature, or one chunk with the next link.
+const BUF_LEN: usize = {
+    let seal = MAX_MANIFEST_LEN + SEAL_LEN;
+    let chunk = (1 << MAX_CHUNK_LOG2) + DIGEST_LEN;
+    if seal > chunk { seal } else { chunk }
 };
 
 /// What [`PackageReader::next`] found.
-// `Accepted` holds the decoded manifest inline (no allocator to box it); it
-// happens once per package and is moved out by the caller.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Event<'d> {
-    /// Header and manifest read and accepted: signer known (or unsigned
-    /// allowed), manifest decodes, ABI matches, and
-    /// [`akira_caps::grant`]`(&manifest, signer_policy)` succeeds. The caller
-    /// now checks its own limits (size, downgrade) before writing anything.
-    Accepted(Accepted),
-    /// Wasm bytes to store, in order. Not yet verified: nothing may be
-    /// committed before [`Event::Verified`].
+    /// Header, signature and manifest read and accepted: signer known (or
+    /// unsigned allowed) with the right to install, signature valid over
+    /// header, manifest and chain root (format 2), manifest decodes, ABI
+    /// matches, and [`akira_caps::grant`]`(&manifest, signer_policy)`
+    /// succeeds. The caller now checks its own limits (size, downgrade,
+    /// the app's signer) before writing anything. (The reader keeps it,
+    /// see [`PackageReader::accepted`]: a manifest is about 2.6 KiB, too
+    /// much to move around on the stack.)
+    Accepted(&'d Accepted),
+    /// Wasm bytes to store, in order. Format 2: this chunk matched its
+    /// link in the hash chain, so it is exactly what the signer signed.
+    /// Format 1: not yet verified; nothing may be committed before
+    /// [`PackageReader::finish`] returns `Ok`.
     Wasm(&'d [u8]),
-    /// The whole package was read; digest and signature are valid.
-    Verified(Verified),
 }
 
 /// A package's header and manifest, accepted under the trust policy.
@@ -40,13 +50,17 @@ pub struct Accepted {
     /// The signer's key id; `None` for an unsigned package accepted under
     /// the development policy.
     pub signer: Option<KeyId>,
+    /// What the signer may do ([`Rights::INSTALL`] for an unsigned package).
+    pub rights: Rights,
 }
 
-/// A package read to its end, with a valid digest and signature.
+/// A package read to its end, every byte verified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Verified {
-    /// SHA-256 of header, manifest and wasm.
+    /// The digest the signature covers: format 2, SHA-256 of header,
+    /// manifest and chain root; format 1, SHA-256 of header, manifest and
+    /// wasm.
     pub digest: [u8; DIGEST_LEN],
     /// The signer's key id; `None` when unsigned.
     pub signer: Option<KeyId>,
@@ -57,50 +71,64 @@ pub struct Verified {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Stage {
     Header,
+    /// Format 2: manifest, chain root and signature.
+    Seal,
+    /// Format 2: the chunk (with its next link) that starts this many wasm
+    /// bytes before the end.
+    Chunk(u32),
+    /// Format 1: manifest.
     Manifest,
-    /// Wasm bytes still to hand out.
+    /// Format 1: wasm bytes still to hand out.
     Wasm(u32),
-    Digest,
-    Signature,
+    /// Format 1: digest and signature.
+    Trailer,
     Done,
     Poisoned,
 }
 
-/// Streaming reader: the device feeds bytes as they arrive and never
-/// buffers the wasm.
+/// Streaming reader: the device feeds bytes as they arrive; it buffers one
+/// chunk at most and never hands out a byte it has not authenticated
+/// (format 2).
 ///
-/// It holds a SHA-256 state and a [`MAX_MANIFEST_LEN`]-byte buffer (about
-/// 2.4 KiB in all). It is `Clone`, so a transfer can be checkpointed and
-/// resumed from the clone.
+/// It holds a SHA-256 state, a buffer of [`MAX_MANIFEST_LEN`] + 96 bytes
+/// and the accepted manifest (about 5.1 KiB in all: keep it in a `static`
+/// or a session, not on a small stack). It is `Clone`, so a transfer can
+/// be checkpointed and resumed from the clone.
 ///
 /// ```text
-/// header ─► trust ─► manifest ─► grant ─► Accepted ─► Wasm… ─► digest ─► signature ─► Verified
+/// header ─► trust ─► manifest, root, signature ─► grant ─► Accepted ─► chunk ─► link ok ─► Wasm ─► … ─► finish
 /// ```
 ///
-/// Every check on header, signer and manifest happens before the first
-/// [`Event::Wasm`], so a device refuses a package before it writes flash.
-/// After an error, every call returns [`PackageError::Poisoned`].
+/// Every check on header, signer, signature and manifest happens before
+/// [`Event::Accepted`], and each chunk is checked against the hash chain
+/// before its [`Event::Wasm`], so a device never writes a byte the signer
+/// did not sign. After an error, every call returns
+/// [`PackageError::Poisoned`].
 #[derive(Clone)]
 pub struct PackageReader<'t> {
     trust: &'t TrustPolicy<'t>,
     max_wasm_len: u32,
+    validator: bool,
     hasher: Sha256,
     stage: Stage,
-    /// Bytes of the current fixed-size part (header, manifest, digest,
-    /// signature) already in `buf`.
+    /// Bytes of the current buffered part already in `buf`.
     fill: usize,
-    buf: [u8; MAX_MANIFEST_LEN],
+    buf: [u8; BUF_LEN],
     header: Option<Header>,
+    /// Header and manifest, once accepted (kept here rather than moved
+    /// out: a manifest is about 2.6 KiB, too much to pass on the stack).
+    accepted: Option<Accepted>,
     /// The policy apps from this signer (or unsigned) are granted under.
     policy: Option<&'t Policy>,
+    rights: Rights,
     /// The signer's key, once trusted; `None` when unsigned.
     key: Option<VerifyingKey>,
-    /// SHA-256 of header, manifest and wasm, once the wasm is read.
-    digest: [u8; DIGEST_LEN],
+    /// Format 2: the hash the next chunk must have. Format 1: the digest
+    /// of header, manifest and wasm, once the wasm is read.
+    link: [u8; DIGEST_LEN],
+    /// The digest the signature covers.
+    signed: [u8; DIGEST_LEN],
     position: u64,
-    /// Whether `Verified` was returned (it stays set if trailing bytes
-    /// poison the reader afterwards).
-    verified: bool,
 }
 
 impl fmt::Debug for PackageReader<'_> {
@@ -135,17 +163,30 @@ impl<'t> PackageReader<'t> {
         PackageReader {
             trust,
             max_wasm_len,
+            validator: true,
             hasher: Sha256::new(),
             stage: Stage::Header,
             fill: 0,
-            buf: [0; MAX_MANIFEST_LEN],
+            buf: [0; BUF_LEN],
             header: None,
+            accepted: None,
             policy: None,
+            rights: Rights::NONE,
             key: None,
-            digest: [0; DIGEST_LEN],
+            link: [0; DIGEST_LEN],
+            signed: [0; DIGEST_LEN],
             position: 0,
-            verified: false,
         }
+    }
+
+    /// For a firmware that cannot validate wasm (built without
+    /// `akira-sandbox`'s `validate` feature): only packages from keys with
+    /// [`Rights::SKIP_VALIDATION`] are read; any other is refused at the
+    /// header ([`PackageError::NeedsValidation`]), before anything is
+    /// written.
+    pub fn without_validator(mut self) -> Self {
+        self.validator = false;
+        self
     }
 
     /// Consumes a prefix of `data` and returns how many bytes it consumed
@@ -155,10 +196,20 @@ impl<'t> PackageReader<'t> {
     ///
     /// At most one event comes from each call. After an error the reader is
     /// poisoned: every later call returns [`PackageError::Poisoned`].
-    pub fn next<'d>(&mut self, data: &'d [u8]) -> Result<(usize, Option<Event<'d>>), PackageError> {
+    // Never inlined: the signature check and the manifest decoding use
+    // several KiB of stack, which must be gone again before the caller goes
+    // on to the install check (which has its own deep stack).
+    #[inline(never)]
+    pub fn next<'d>(&'d mut self, data: &'d [u8]) -> Result<(usize, Option<Event<'d>>), PackageError> {
         match self.step(data) {
-            Ok((used, event)) => {
+            Ok((used, done)) => {
                 self.position += used as u64;
+                let event = match done {
+                    Done::Nothing => None,
+                    Done::Accepted => self.accepted.as_ref().map(Event::Accepted),
+                    Done::Given(from, to) => data.get(from..to).map(Event::Wasm),
+                    Done::Buffered(to) => self.buf.get(..to).map(Event::Wasm),
+                };
                 Ok((used, event))
             }
             Err(e) => {
@@ -173,13 +224,13 @@ impl<'t> PackageReader<'t> {
         self.position
     }
 
-    /// Whether [`Event::Verified`] has been returned.
+    /// Whether the whole package was read and verified.
     ///
     /// A transfer is complete when this holds and the input ended without
-    /// an error ([`PackageError::TrailingData`] may still follow Verified
-    /// if more bytes arrive); [`PackageReader::finish`] checks both.
+    /// an error ([`PackageError::TrailingData`] may still follow if more
+    /// bytes arrive); [`PackageReader::finish`] checks both.
     pub fn is_done(&self) -> bool {
-        self.verified
+        self.stage == Stage::Done
     }
 
     /// The header, once read and accepted.
@@ -187,55 +238,64 @@ impl<'t> PackageReader<'t> {
         self.header.as_ref()
     }
 
-    /// Call when the input ends: `Ok` if the package was read to its end
-    /// and verified, [`PackageError::Truncated`] if it stopped short,
+    /// Header, manifest and signer, once [`Event::Accepted`] was returned.
+    pub fn accepted(&self) -> Option<&Accepted> {
+        self.accepted.as_ref()
+    }
+
+    /// Call when the input ends: what was verified if the package was read
+    /// to its end, [`PackageError::Truncated`] if it stopped short,
     /// [`PackageError::Poisoned`] after an error.
-    pub fn finish(&self) -> Result<(), PackageError> {
+    pub fn finish(&self) -> Result<Verified, PackageError> {
         match self.stage {
-            Stage::Done => Ok(()),
+            Stage::Done => Ok(Verified { digest: self.signed, signer: self.header.and_then(|h| h.key_id) }),
             Stage::Poisoned => Err(PackageError::Poisoned),
             _ => Err(PackageError::Truncated { received: self.position }),
         }
     }
 
-    /// Length of the fixed-size part being read, if any.
+    /// Length of the buffered part being read, if any.
     fn part_len(&self) -> Option<usize> {
+        let header = self.header;
         match self.stage {
             Stage::Header => Some(HEADER_LEN),
-            Stage::Manifest => self.header.map(|h| h.manifest_len as usize),
-            Stage::Digest => Some(DIGEST_LEN),
-            Stage::Signature => Some(SIGNATURE_LEN),
+            Stage::Seal => header.map(|h| h.manifest_len as usize + SEAL_LEN),
+            Stage::Manifest => header.map(|h| h.manifest_len as usize),
+            Stage::Trailer => Some(SEAL_LEN),
+            Stage::Chunk(left) => header.map(|h| {
+                let chunk = h.chunk_len();
+                if left > chunk { chunk as usize + DIGEST_LEN } else { left as usize }
+            }),
             Stage::Wasm(_) | Stage::Done | Stage::Poisoned => None,
         }
     }
 
-    fn step<'d>(&mut self, data: &'d [u8]) -> Result<(usize, Option<Event<'d>>), PackageError> {
+    fn step(&mut self, data: &[u8]) -> Result<(usize, Done), PackageError> {
         let mut used = 0;
         loop {
             let rest = data.get(used..).unwrap_or_default();
             match self.stage {
                 Stage::Poisoned => return Err(PackageError::Poisoned),
                 Stage::Done => {
-                    return if rest.is_empty() { Ok((used, None)) } else { Err(PackageError::TrailingData) };
+                    return if rest.is_empty() { Ok((used, Done::Nothing)) } else { Err(PackageError::TrailingData) };
                 }
                 Stage::Wasm(left) => {
                     if rest.is_empty() {
-                        return Ok((used, None));
+                        return Ok((used, Done::Nothing));
                     }
                     let n = rest.len().min(left as usize);
-                    let chunk = rest.get(..n).unwrap_or_default();
-                    self.hasher.update(chunk);
+                    self.hasher.update(rest.get(..n).unwrap_or_default());
                     // n <= left, so this neither wraps nor truncates.
                     let left = left - n as u32;
                     if left == 0 {
-                        self.digest = core::mem::take(&mut self.hasher).finalize().into();
-                        self.stage = Stage::Digest;
+                        self.link = core::mem::take(&mut self.hasher).finalize().into();
+                        self.stage = Stage::Trailer;
                     } else {
                         self.stage = Stage::Wasm(left);
                     }
-                    return Ok((used + n, Some(Event::Wasm(chunk))));
+                    return Ok((used + n, Done::Given(used, used + n)));
                 }
-                Stage::Header | Stage::Manifest | Stage::Digest | Stage::Signature => {
+                Stage::Header | Stage::Seal | Stage::Chunk(_) | Stage::Manifest | Stage::Trailer => {
                     let len = self.part_len().ok_or(PackageError::Poisoned)?;
                     let n = rest.len().min(len.saturating_sub(self.fill));
                     let (Some(dst), Some(src)) = (self.buf.get_mut(self.fill..self.fill + n), rest.get(..n)) else {
@@ -245,78 +305,165 @@ impl<'t> PackageReader<'t> {
                     self.fill += n;
                     used += n;
                     if self.fill < len {
-                        return Ok((used, None));
+                        return Ok((used, Done::Nothing));
                     }
                     self.fill = 0;
-                    if let Some(event) = self.complete(len)? {
-                        return Ok((used, Some(event)));
+                    match self.complete(len)? {
+                        Done::Nothing => {}
+                        done => return Ok((used, done)),
                     }
                 }
             }
         }
     }
 
-    /// The fixed-size part being read is complete in `buf[..len]`: checks it
-    /// and moves on.
-    fn complete<'d>(&mut self, len: usize) -> Result<Option<Event<'d>>, PackageError> {
+    /// The buffered part is complete in `buf[..len]`: checks it and moves on.
+    fn complete(&mut self, len: usize) -> Result<Done, PackageError> {
         let part = self.buf.get(..len).ok_or(PackageError::Poisoned)?;
         match self.stage {
             Stage::Header => {
                 let bytes: &[u8; HEADER_LEN] = part.try_into().map_err(|_| PackageError::Poisoned)?;
                 let header = Header::parse(bytes)?;
-                if header.wasm_len > self.max_wasm_len {
-                    return Err(PackageError::WasmTooLarge { len: header.wasm_len, max: self.max_wasm_len });
-                }
-                match header.key_id {
-                    Some(id) => {
-                        let trusted = self.trust.find(&id).ok_or(PackageError::UnknownKey(id))?;
-                        let key = VerifyingKey::from_bytes(&trusted.public_key)
-                            .map_err(|_| PackageError::InvalidTrustedKey(id))?;
-                        self.key = Some(key);
-                        self.policy = Some(trusted.policy);
-                    }
-                    None => self.policy = Some(self.trust.unsigned.ok_or(PackageError::UnsignedRefused)?),
-                }
                 self.hasher.update(part);
+                self.trust_header(&header)?;
                 self.header = Some(header);
-                self.stage = Stage::Manifest;
-                Ok(None)
+                self.stage = if header.format == FORMAT_V1 { Stage::Manifest } else { Stage::Seal };
+                Ok(Done::Nothing)
             }
-            Stage::Manifest => {
-                let (Some(header), Some(policy)) = (self.header, self.policy) else {
-                    return Err(PackageError::Poisoned);
-                };
-                let manifest = Manifest::decode(part).map_err(PackageError::Manifest)?;
-                if manifest.abi != header.abi {
-                    return Err(PackageError::ManifestAbiMismatch);
-                }
-                akira_caps::grant(&manifest, policy).map_err(PackageError::Grant)?;
-                self.hasher.update(part);
-                self.stage = Stage::Wasm(header.wasm_len);
-                Ok(Some(Event::Accepted(Accepted { header, manifest, signer: header.key_id })))
-            }
-            Stage::Digest => {
-                if *part != self.digest {
-                    return Err(PackageError::BadDigest);
-                }
-                self.stage = Stage::Signature;
-                Ok(None)
-            }
-            Stage::Signature => {
-                let signature: &[u8; SIGNATURE_LEN] = part.try_into().map_err(|_| PackageError::Poisoned)?;
-                match &self.key {
-                    Some(key) => key
-                        .verify_strict(&signed_message(&self.digest), &Signature::from_bytes(signature))
-                        .map_err(|_| PackageError::BadSignature)?,
-                    None if signature.iter().all(|b| *b == 0) => {}
+            Stage::Seal => {
+                let header = self.header.ok_or(PackageError::Poisoned)?;
+                let (manifest, seal) = part.split_at(header.manifest_len as usize);
+                let (root, signature) = seal.split_at(DIGEST_LEN);
+                self.hasher.update(manifest);
+                self.hasher.update(root);
+                self.signed = core::mem::take(&mut self.hasher).finalize().into();
+                match self.key {
+                    Some(_) => self.check_signature(&signed_message(&self.signed), signature)?,
+                    // Unsigned: the field holds the digest (corruption, not
+                    // tampering, is caught) and zeros.
+                    None if signature[..DIGEST_LEN] == self.signed
+                        && signature[DIGEST_LEN..].iter().all(|b| *b == 0) => {}
                     None => return Err(PackageError::BadSignature),
                 }
+                self.link.copy_from_slice(root);
+                let policy = self.policy.ok_or(PackageError::Poisoned)?;
+                accept(&mut self.accepted, header, policy, self.rights, manifest)?;
+                self.stage = Stage::Chunk(header.wasm_len);
+                Ok(Done::Accepted)
+            }
+            Stage::Chunk(left) => {
+                let header = self.header.ok_or(PackageError::Poisoned)?;
+                if Sha256::digest(part)[..] != self.link[..] {
+                    let index = (header.wasm_len - left) >> header.chunk_log2;
+                    return Err(PackageError::BadChunk { index });
+                }
+                let chunk = left.min(header.chunk_len());
+                if left > chunk {
+                    self.link.copy_from_slice(part.get(chunk as usize..).ok_or(PackageError::Poisoned)?);
+                    self.stage = Stage::Chunk(left - chunk);
+                } else {
+                    self.stage = Stage::Done;
+                }
+                Ok(Done::Buffered(chunk as usize))
+            }
+            Stage::Manifest => {
+                let header = self.header.ok_or(PackageError::Poisoned)?;
+                self.hasher.update(part);
+                let policy = self.policy.ok_or(PackageError::Poisoned)?;
+                accept(&mut self.accepted, header, policy, self.rights, part)?;
+                self.stage = Stage::Wasm(header.wasm_len);
+                Ok(Done::Accepted)
+            }
+            Stage::Trailer => {
+                let (digest, signature) = part.split_at(DIGEST_LEN);
+                if *digest != self.link {
+                    return Err(PackageError::BadDigest);
+                }
+                self.signed = self.link;
+                self.check_signature(&signed_message_v1(&self.signed), signature)?;
                 self.stage = Stage::Done;
-                self.verified = true;
-                let signer = self.header.and_then(|h| h.key_id);
-                Ok(Some(Event::Verified(Verified { digest: self.digest, signer })))
+                Ok(Done::Nothing)
             }
             Stage::Wasm(_) | Stage::Done | Stage::Poisoned => Err(PackageError::Poisoned),
         }
     }
+
+    /// The header names a format, a size and a signer this device takes:
+    /// selects the signer's key, policy and rights.
+    fn trust_header(&mut self, header: &Header) -> Result<(), PackageError> {
+        if header.format == FORMAT_V1 && !self.trust.accept_v1 {
+            return Err(PackageError::FormatRefused(FORMAT_V1));
+        }
+        if header.wasm_len > self.max_wasm_len {
+            return Err(PackageError::WasmTooLarge { len: header.wasm_len, max: self.max_wasm_len });
+        }
+        match header.key_id {
+            Some(id) => {
+                let trusted = self.trust.find(&id).ok_or(PackageError::UnknownKey(id))?;
+                if !trusted.rights.contains(Rights::INSTALL) {
+                    return Err(PackageError::MayNotInstall(id));
+                }
+                let key =
+                    VerifyingKey::from_bytes(&trusted.public_key).map_err(|_| PackageError::InvalidTrustedKey(id))?;
+                self.key = Some(key);
+                self.policy = Some(trusted.policy);
+                self.rights = trusted.rights;
+            }
+            None => {
+                self.policy = Some(self.trust.unsigned.ok_or(PackageError::UnsignedRefused)?);
+                self.rights = Rights::INSTALL;
+            }
+        }
+        if !self.validator && !self.rights.contains(Rights::SKIP_VALIDATION) {
+            return Err(PackageError::NeedsValidation);
+        }
+        Ok(())
+    }
+
+    /// Checks `signature` over `message` under the signer's key, or that an
+    /// unsigned package's signature field is zero. Never inlined: Ed25519
+    /// needs a few KiB of stack of its own.
+    #[inline(never)]
+    fn check_signature(&self, message: &[u8; 48], signature: &[u8]) -> Result<(), PackageError> {
+        let signature: &[u8; SIGNATURE_LEN] = signature.try_into().map_err(|_| PackageError::Poisoned)?;
+        match &self.key {
+            Some(key) => {
+                key.verify_strict(message, &Signature::from_bytes(signature)).map_err(|_| PackageError::BadSignature)
+            }
+            None if signature.iter().all(|b| *b == 0) => Ok(()),
+            None => Err(PackageError::BadSignature),
+        }
+    }
+}
+
+/// Decodes `manifest`, checks its ABI against the header's and grants it
+/// under the signer's `policy`, into `slot`. Never inlined, like
+/// [`PackageReader::check_signature`]: each needs a few KiB of stack, and
+/// they run one after the other, not nested.
+#[inline(never)]
+fn accept(
+    slot: &mut Option<Accepted>,
+    header: Header,
+    policy: &Policy,
+    rights: Rights,
+    manifest: &[u8],
+) -> Result<(), PackageError> {
+    let manifest = Manifest::decode(manifest).map_err(PackageError::Manifest)?;
+    if manifest.abi != header.abi {
+        return Err(PackageError::ManifestAbiMismatch);
+    }
+    akira_caps::grant(&manifest, policy).map_err(PackageError::Grant)?;
+    *slot = Some(Accepted { header, manifest, signer: header.key_id, rights });
+    Ok(())
+}
+
+/// What a step produced, before it is turned into an [`Event`] borrowing
+/// the input or the buffer.
+enum Done {
+    Nothing,
+    Accepted,
+    /// Format 1: wasm bytes `data[from..to]` of the input.
+    Given(usize, usize),
+    /// Format 2: a verified chunk, `buf[..to]`.
+    Buffered(usize),
 }

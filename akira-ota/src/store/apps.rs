@@ -7,9 +7,11 @@ use embedded_storage_async::nor_flash::NorFlash;
 use sha2::{Digest, Sha256};
 
 use super::{
-    AppRecord, Capacity, Image, JournalPosition, MAX_APPS, MAX_WRITE_SIZE, Op, SignerId, Staging, State, Store,
+    Allow, AppRecord, Capacity, Image, JournalPosition, MAX_APPS, MAX_WRITE_SIZE, Op, SignerId, Staging, State, Store,
     StoreError,
 };
+use crate::package::Vouched;
+use crate::trust::{Rights, TrustPolicy};
 
 impl<F: NorFlash> Store<F> {
     /// The state: apps, floors, erase counts.
@@ -104,21 +106,32 @@ impl<F: NorFlash> Store<F> {
         Ok(hasher.finalize()[..] == image.digest[..])
     }
 
-    /// Checks that `name` may be installed at `version` with `len` bytes,
-    /// without touching the flash: the checks [`Store::begin`] makes first.
+    /// Checks that `name` may be installed at `version` with `len` bytes
+    /// from a package signed by `signer`, without touching the flash: the
+    /// checks [`Store::begin`] makes first. An installed app is bound to
+    /// the key that signed its running version: a package from another
+    /// key is refused ([`StoreError::BoundToSigner`]) unless
+    /// `allow.take_over`.
     pub fn check_install(
         &self,
         name: &str,
         version: Version,
         len: u32,
-        allow_downgrade: bool,
+        signer: Option<SignerId>,
+        allow: Allow,
     ) -> Result<(), StoreError> {
         if len > self.slot_bytes() {
             return Err(StoreError::TooLarge { len, slot_bytes: self.slot_bytes() });
         }
+        if let Some(app) = self.state.app(name)
+            && app.active.signer != signer
+            && !allow.take_over
+        {
+            return Err(StoreError::BoundToSigner { bound: app.active.signer, offered: signer });
+        }
         if let Some(floor) = self.state.floor(name)
             && version <= floor
-            && !allow_downgrade
+            && !allow.downgrade
         {
             return Err(StoreError::Downgrade { version, floor });
         }
@@ -134,21 +147,22 @@ impl<F: NorFlash> Store<F> {
         Ok(())
     }
 
-    /// Starts installing `len` bytes of `name` at `version`: checks the
-    /// size, the anti-rollback floor (unless `allow_downgrade`, which only
-    /// the device owner may set) and space, picks the least-worn free slot
-    /// and erases what it needs. Nothing is committed: until
-    /// [`Store::commit`], a power cut or [`Store::abort`] leaves the store
-    /// as it was.
+    /// Starts installing `len` bytes of `name` at `version`, signed by
+    /// `signer`: checks the size, the app's signer binding (unless
+    /// `allow.take_over`), the anti-rollback floor (unless
+    /// `allow.downgrade`; only the device owner may set either) and space,
+    /// picks the least-worn free slot and erases what it needs. Nothing is
+    /// committed: until [`Store::commit`], a power cut, [`Store::abort`]
+    /// or [`Store::discard`] leaves the store as it was.
     pub async fn begin(
         &mut self,
         name: &AppName,
         version: Version,
         len: u32,
         signer: Option<SignerId>,
-        allow_downgrade: bool,
+        allow: Allow,
     ) -> Result<Staging, StoreError> {
-        self.check_install(name, version, len, allow_downgrade)?;
+        self.check_install(name, version, len, signer, allow)?;
         let needed = len.div_ceil(Self::SECTOR).max(1);
         let wear = |s: &Self, slot: u8| -> u64 {
             let first = (u32::from(slot) * s.slot_sectors) as usize;
@@ -282,16 +296,84 @@ impl<F: NorFlash> Store<F> {
         let digest: [u8; 32] = staging.hasher.finalize().into();
         let image =
             Image { slot: staging.slot, len: staging.len, version: staging.version, digest, signer: staging.signer };
-        let result = self.append(Op::Installed { name: staging.name, image: image.clone() }).await;
+        let result = self.change(Op::Installed { name: staging.name, image: image.clone() }).await;
         self.staging_slot = None;
         result.map(|()| image)
     }
 
-    /// Drops a staged image; its slot stays free.
+    /// Drops a staged image; its slot stays free (the bytes written stay
+    /// until the slot is used again).
     pub fn abort(&mut self, staging: Staging) {
         if self.staging_slot == Some(staging.slot) {
             self.staging_slot = None;
         }
+    }
+
+    /// Drops a staged image and erases what it wrote, so the slot reads as
+    /// it did before [`Store::begin`] when begin found it erased: a refused
+    /// transfer leaves the flash as it found it. The erases are counted at
+    /// once and written to the journal with its next record (a power cut
+    /// before that undercounts them, as a cut between any erase and its
+    /// record does).
+    pub async fn discard(&mut self, staging: Staging) -> Result<(), StoreError> {
+        let (slot, written) = (staging.slot, staging.written);
+        self.abort(staging);
+        let first = u32::from(slot) * self.slot_sectors;
+        for sector in first..first + written.div_ceil(Self::SECTOR) {
+            let offset = (self.config.meta_sectors + sector) * Self::SECTOR;
+            if self.flash.is_erased(offset, Self::SECTOR).await? {
+                continue;
+            }
+            if self.unrecorded.is_full() {
+                // Room for another run: write the pending ones now.
+                self.append_pending().await?;
+            }
+            self.flash.erase(self.config.meta_sectors + sector, 1).await?;
+            let erased = Op::Erased { first: sector as u16, count: 1 };
+            self.state.apply(&erased);
+            match self.unrecorded.last_mut() {
+                Some((start, count)) if u32::from(*start) + u32::from(*count) == sector => *count += 1,
+                _ => {
+                    let _ = self.unrecorded.push((sector as u16, 1));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that a signed management command with counter `value` was
+    /// accepted (before it is carried out, so a power cut in between loses
+    /// the command rather than letting it be replayed).
+    pub async fn record_counter(&mut self, value: u64) -> Result<(), StoreError> {
+        self.append(Op::Counter { value }).await
+    }
+
+    /// Revokes (`true`) or restores (`false`) the key `key` on this device.
+    pub async fn revoke(&mut self, key: SignerId, revoked: bool) -> Result<(), StoreError> {
+        if revoked == self.state.is_revoked(&key) {
+            return Ok(());
+        }
+        if revoked && self.state.revoked.is_full() {
+            return Err(StoreError::TooManyRevoked);
+        }
+        self.append(Op::Revoked { key, revoked }).await
+    }
+
+    /// A proof that `image` may be loaded without validation: its bytes
+    /// still hash to the digest recorded at install, and its signer is a
+    /// key `trust` lets skip validation (and not revoked). `None` when
+    /// either does not hold. Only images the protocol session committed
+    /// (from packages that verified) should be in a store: a firmware that
+    /// commits other bytes under a trusted-signer key id breaks this proof.
+    pub async fn vouch(&mut self, image: &Image, trust: &TrustPolicy<'_>) -> Result<Option<Vouched>, StoreError> {
+        let Some(signer) = image.signer else { return Ok(None) };
+        if !trust.rights(Some(&signer)).contains(Rights::SKIP_VALIDATION) || self.state.is_revoked(&signer) {
+            return Ok(None);
+        }
+        if !self.verify(image).await? {
+            return Ok(None);
+        }
+        Ok(Some(Vouched::new(image.digest, signer)))
     }
 
     /// Confirms `name`'s active version (after a healthy run or on
@@ -301,7 +383,7 @@ impl<F: NorFlash> Store<F> {
         match self.state.app(name) {
             None => Err(StoreError::NotFound),
             Some(app) if app.confirmed => Ok(()),
-            Some(_) => self.append(Op::Confirmed { name: name.clone() }).await,
+            Some(_) => self.change(Op::Confirmed { name: name.clone() }).await,
         }
     }
 
@@ -310,7 +392,7 @@ impl<F: NorFlash> Store<F> {
     pub async fn rollback(&mut self, name: &AppName) -> Result<Image, StoreError> {
         let app = self.state.app(name).ok_or(StoreError::NotFound)?;
         let previous = app.previous.clone().ok_or(StoreError::NothingToRollBack)?;
-        self.append(Op::RolledBack { name: name.clone() }).await?;
+        self.change(Op::RolledBack { name: name.clone() }).await?;
         Ok(previous)
     }
 
@@ -319,6 +401,26 @@ impl<F: NorFlash> Store<F> {
         if self.state.app(name).is_none() {
             return Err(StoreError::NotFound);
         }
-        self.append(Op::Removed { name: name.clone() }).await
+        self.change(Op::Removed { name: name.clone() }).await
+    }
+
+    /// Appends `op`, then erases the slots it freed, so free slots read
+    /// erased: a later transfer that is refused then leaves the flash
+    /// exactly as it found it (it erases only what it wrote). An error
+    /// means the change did not happen; once `op` is in the journal the
+    /// change has happened, so a flash error while erasing a freed slot is
+    /// not returned: that slot stays unerased until [`Store::begin`] erases
+    /// it for the transfer that uses it.
+    async fn change(&mut self, op: Op) -> Result<(), StoreError> {
+        let used = |s: &Self| (0..s.config.slots as u8).filter(|&i| s.state.slot_used(i)).fold(0u16, |m, i| m | 1 << i);
+        let before = used(self);
+        self.append(op).await?;
+        let freed = before & !used(self);
+        for slot in (0..self.config.slots as u8).filter(|i| freed & 1 << i != 0) {
+            if self.prepare_slot(slot, self.slot_sectors).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
     }
 }

@@ -6,8 +6,11 @@ use embedded_storage::nor_flash::NorFlash;
 
 use super::block_on;
 use super::{
-    AppRecord, BlockingFlash, Boot, Capacity, Image, Region, SignerId, Staging, State, Store, StoreConfig, StoreError,
+    Allow, AppRecord, BlockingFlash, Boot, Capacity, Image, Region, SignerId, Staging, State, Store, StoreConfig,
+    StoreError,
 };
+use crate::package::Vouched;
+use crate::trust::TrustPolicy;
 
 /// [`Store`] over a blocking `embedded_storage::nor_flash::NorFlash`: the
 /// same store, each call run to completion.
@@ -82,9 +85,10 @@ impl<F: NorFlash> BlockingStore<F> {
         name: &str,
         version: Version,
         len: u32,
-        allow_downgrade: bool,
+        signer: Option<SignerId>,
+        allow: Allow,
     ) -> Result<(), StoreError> {
-        self.inner.check_install(name, version, len, allow_downgrade)
+        self.inner.check_install(name, version, len, signer, allow)
     }
 
     /// See [`Store::begin`].
@@ -94,9 +98,9 @@ impl<F: NorFlash> BlockingStore<F> {
         version: Version,
         len: u32,
         signer: Option<SignerId>,
-        allow_downgrade: bool,
+        allow: Allow,
     ) -> Result<Staging, StoreError> {
-        block_on(self.inner.begin(name, version, len, signer, allow_downgrade))
+        block_on(self.inner.begin(name, version, len, signer, allow))
     }
 
     /// See [`Store::write`].
@@ -117,6 +121,26 @@ impl<F: NorFlash> BlockingStore<F> {
     /// See [`Store::abort`].
     pub fn abort(&mut self, staging: Staging) {
         self.inner.abort(staging)
+    }
+
+    /// See [`Store::discard`].
+    pub fn discard(&mut self, staging: Staging) -> Result<(), StoreError> {
+        block_on(self.inner.discard(staging))
+    }
+
+    /// See [`Store::vouch`].
+    pub fn vouch(&mut self, image: &Image, trust: &TrustPolicy<'_>) -> Result<Option<Vouched>, StoreError> {
+        block_on(self.inner.vouch(image, trust))
+    }
+
+    /// See [`Store::record_counter`].
+    pub fn record_counter(&mut self, value: u64) -> Result<(), StoreError> {
+        block_on(self.inner.record_counter(value))
+    }
+
+    /// See [`Store::revoke`].
+    pub fn revoke(&mut self, key: SignerId, revoked: bool) -> Result<(), StoreError> {
+        block_on(self.inner.revoke(key, revoked))
     }
 
     /// See [`Store::confirm`].

@@ -118,6 +118,7 @@ impl<F: NorFlash> Store<F> {
             state: State::fresh((slot_sectors * config.slots) as usize, config.meta_sectors as usize),
             cursor: Cursor { sector: 0, at: 0, seq: 0, dirty: true },
             staging_slot: None,
+            unrecorded: heapless::Vec::new(),
             buf: [0; MAX_RECORD],
         };
         store.recover().await?;
@@ -239,16 +240,43 @@ impl<F: NorFlash> Store<F> {
         let total = encode(&mut self.buf, F::WRITE_SIZE, KIND_SNAPSHOT, seq, &self.state)?;
         self.flash.write(base, &self.buf[..total]).await?;
         self.cursor = Cursor { sector: next, at: total as u32, seq, dirty: false };
+        // The snapshot holds every erase counted so far.
+        self.unrecorded.clear();
         Ok(())
     }
 
-    /// Writes `op` to the journal, then applies it.
+    /// Writes `op` to the journal, then applies it. Erases counted but not
+    /// yet recorded go first.
     pub(super) async fn append(&mut self, op: Op) -> Result<(), StoreError> {
-        let mut total = encode(&mut self.buf, F::WRITE_SIZE, KIND_OP, self.cursor.seq.wrapping_add(1), &op)?;
+        self.append_pending().await?;
+        self.write_op(&op).await?;
+        self.state.apply(&op);
+        Ok(())
+    }
+
+    /// Writes the erases counted but not yet recorded.
+    pub(super) async fn append_pending(&mut self) -> Result<(), StoreError> {
+        while let Some(&(first, count)) = self.unrecorded.last() {
+            // Already applied to the state: written, not applied again. A
+            // rotation on the way writes them in its snapshot instead.
+            self.write_op(&Op::Erased { first, count }).await?;
+            self.unrecorded.pop();
+        }
+        Ok(())
+    }
+
+    /// Writes `op` to the journal without applying it.
+    async fn write_op(&mut self, op: &Op) -> Result<(), StoreError> {
+        let mut total = encode(&mut self.buf, F::WRITE_SIZE, KIND_OP, self.cursor.seq.wrapping_add(1), op)?;
         if self.cursor.dirty || self.cursor.at as usize + total > F::ERASE_SIZE {
             // A fresh sector holds a full snapshot and at least one op.
+            let pending = !self.unrecorded.is_empty() && matches!(op, Op::Erased { .. });
             self.rotate().await?;
-            total = encode(&mut self.buf, F::WRITE_SIZE, KIND_OP, self.cursor.seq.wrapping_add(1), &op)?;
+            if pending {
+                // The snapshot counted it.
+                return Ok(());
+            }
+            total = encode(&mut self.buf, F::WRITE_SIZE, KIND_OP, self.cursor.seq.wrapping_add(1), op)?;
         }
         let at = self.cursor.sector * Self::SECTOR + self.cursor.at;
         if let Err(e) = self.flash.write(at, &self.buf[..total]).await {
@@ -260,7 +288,6 @@ impl<F: NorFlash> Store<F> {
         }
         self.cursor.at += total as u32;
         self.cursor.seq = self.cursor.seq.wrapping_add(1);
-        self.state.apply(&op);
         Ok(())
     }
 }

@@ -36,7 +36,10 @@
 //!
 //! A new image goes to the free slot whose sectors were erased least, only
 //! the sectors it needs are erased, and already-erased sectors are not
-//! erased again; the journal rotates through its sectors. Erase counts are
+//! erased again; the journal rotates through its sectors. A slot is erased
+//! when an operation frees it (so free slots read erased), and what a
+//! refused transfer wrote is erased again ([`Store::discard`]): the flash
+//! then reads as it did before the transfer. Erase counts are
 //! kept in the state ([`Store::erase_counts`]); a power cut between an
 //! erase and its record undercounts that erase.
 
@@ -51,12 +54,13 @@ use core::fmt;
 
 use akira_caps::Version;
 use akira_caps::manifest::AppName;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 pub use blocking::BlockingStore;
 pub use flash::{BlockingFlash, FlashFault, MAX_WRITE_SIZE, Region};
 pub use state::{
-    AppRecord, Floor, Image, MAX_APPS, MAX_DATA_SECTORS, MAX_FLOORS, MAX_META_SECTORS, MAX_SLOTS, Op, SignerId, State,
+    AppRecord, Floor, Image, MAX_APPS, MAX_DATA_SECTORS, MAX_FLOORS, MAX_META_SECTORS, MAX_REVOKED, MAX_SLOTS, Op,
+    SignerId, State,
 };
 pub use trial::Boot;
 
@@ -126,6 +130,26 @@ pub enum StoreError {
         /// Bytes declared.
         len: u32,
     },
+    /// The app is bound to the key that installed it, and this package is
+    /// signed by another key without the right to take it over.
+    BoundToSigner {
+        /// The key the installed app is bound to (`None`: unsigned).
+        bound: Option<SignerId>,
+        /// The key that signed the offered package (`None`: unsigned).
+        offered: Option<SignerId>,
+    },
+    /// The revocation list is full ([`MAX_REVOKED`] keys).
+    TooManyRevoked,
+}
+
+/// What the device owner allows an install beyond the usual rules.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Allow {
+    /// A version at or below the app's anti-rollback floor.
+    pub downgrade: bool,
+    /// A package from another key than the one the app is bound to.
+    pub take_over: bool,
 }
 
 impl fmt::Display for StoreError {
@@ -146,11 +170,31 @@ impl fmt::Display for StoreError {
             StoreError::NothingToRollBack => f.write_str("the app has no previous version to roll back to"),
             StoreError::Overrun => f.write_str("more bytes than the image declared"),
             StoreError::Incomplete { written, len } => write!(f, "image incomplete: {written} of {len} bytes"),
+            StoreError::BoundToSigner { bound, offered } => {
+                let key = |k: &Option<SignerId>| k.map_or(KeyName::Unsigned, KeyName::Key);
+                write!(f, "the app is bound to {}; {} may not take it over", key(bound), key(offered))
+            }
+            StoreError::TooManyRevoked => write!(f, "at most {MAX_REVOKED} keys can be revoked"),
         }
     }
 }
 
 impl core::error::Error for StoreError {}
+
+/// A signer as messages name it.
+enum KeyName {
+    Unsigned,
+    Key(SignerId),
+}
+
+impl fmt::Display for KeyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyName::Unsigned => f.write_str("unsigned packages"),
+            KeyName::Key(id) => write!(f, "key {}", crate::package::Hex(id)),
+        }
+    }
+}
 
 impl From<FlashFault> for StoreError {
     fn from(e: FlashFault) -> Self {
@@ -221,6 +265,11 @@ impl Staging {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// SHA-256 of the bytes written so far.
+    pub(crate) fn digest(&self) -> [u8; 32] {
+        self.hasher.clone().finalize().into()
+    }
 }
 
 /// Where the journal writes next.
@@ -243,5 +292,9 @@ pub struct Store<F> {
     state: State,
     cursor: Cursor,
     staging_slot: Option<u8>,
+    /// Erases made when discarding a refused transfer, counted in `state`
+    /// but not yet in the journal: written before the next record, so a
+    /// refused transfer leaves the journal as it was.
+    unrecorded: heapless::Vec<(u16, u16), 4>,
     buf: [u8; journal::MAX_RECORD],
 }

@@ -18,6 +18,8 @@ pub const MAX_DATA_SECTORS: usize = 128;
 pub const MAX_META_SECTORS: usize = 8;
 /// Anti-rollback floors kept, including for removed apps.
 pub const MAX_FLOORS: usize = 8;
+/// Keys a signed policy change can revoke at once.
+pub const MAX_REVOKED: usize = 8;
 
 /// The identity of a package signer (first 8 bytes of the SHA-256 of its
 /// Ed25519 public key).
@@ -80,6 +82,12 @@ pub struct State {
     pub data_erases: heapless::Vec<u32, MAX_DATA_SECTORS>,
     /// Erases per journal sector.
     pub meta_erases: heapless::Vec<u32, MAX_META_SECTORS>,
+    /// The counter of the last signed management command carried out
+    /// (replay protection: a command must carry a higher one).
+    pub counter: u64,
+    /// Keys revoked by signed policy changes: trusted by the firmware, no
+    /// longer by this device.
+    pub revoked: heapless::Vec<SignerId, MAX_REVOKED>,
 }
 
 /// A change to the state, written to the journal before it takes effect.
@@ -120,6 +128,20 @@ pub enum Op {
         /// The app.
         name: AppName,
     },
+    /// A signed management command with this counter was accepted; later
+    /// ones must carry a higher counter.
+    Counter {
+        /// The command's counter.
+        value: u64,
+    },
+    /// A key was revoked (`true`) or restored (`false`) by a signed policy
+    /// change.
+    Revoked {
+        /// The key.
+        key: SignerId,
+        /// Revoked or restored.
+        revoked: bool,
+    },
 }
 
 impl State {
@@ -147,6 +169,11 @@ impl State {
     /// The anti-rollback floor of `name`, if it was ever installed.
     pub fn floor(&self, name: &str) -> Option<Version> {
         self.floors.iter().find(|f| f.name == name).map(|f| f.version)
+    }
+
+    /// Whether the key `key` was revoked by a signed policy change.
+    pub fn is_revoked(&self, key: &SignerId) -> bool {
+        self.revoked.contains(key)
     }
 
     /// Whether slot `slot` holds an image some app refers to.
@@ -231,6 +258,57 @@ impl State {
                     app.trial_boots = app.trial_boots.saturating_add(1);
                 }
             }
+            Op::Counter { value } => self.counter = self.counter.max(*value),
+            Op::Revoked { key, revoked } => {
+                self.revoked.retain(|k| k != key);
+                if *revoked {
+                    // The store refuses a revocation when the list is full.
+                    let _ = self.revoked.push(*key);
+                }
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot of the fullest state fits one journal record.
+    #[test]
+    fn the_fullest_state_fits_a_journal_record() {
+        let name = |i: usize| AppName::try_from(alloc_free_name(i).as_str()).unwrap();
+        let big = Version::new(u16::MAX, u16::MAX, u16::MAX);
+        let image = Image { slot: 15, len: u32::MAX, version: big, digest: [0xFF; 32], signer: Some([0xFF; 8]) };
+        let mut state = State::fresh(MAX_DATA_SECTORS, MAX_META_SECTORS);
+        for i in 0..MAX_APPS {
+            let record = AppRecord {
+                name: name(i),
+                active: image.clone(),
+                confirmed: false,
+                previous: Some(image.clone()),
+                trial_boots: u8::MAX,
+            };
+            state.apps.push(record).unwrap();
+        }
+        for i in 0..MAX_FLOORS {
+            state.floors.push(Floor { name: name(i), version: big }).unwrap();
+        }
+        state.data_erases.iter_mut().chain(state.meta_erases.iter_mut()).for_each(|c| *c = u32::MAX);
+        state.counter = u64::MAX;
+        while state.revoked.push([0xFF; 8]).is_ok() {}
+        let mut buf = [0u8; super::super::journal::MAX_RECORD];
+        let len = postcard::to_slice(&state, &mut buf[super::super::journal::HEADER..]).unwrap().len();
+        assert!(super::super::journal::HEADER + len <= super::super::journal::MAX_RECORD, "{len}");
+    }
+
+    /// A 32-character app name unique to `i`.
+    fn alloc_free_name(i: usize) -> heapless::String<32> {
+        let mut s = heapless::String::new();
+        for _ in 0..31 {
+            s.push('a').unwrap();
+        }
+        s.push((b'a' + i as u8) as char).unwrap();
+        s
     }
 }

@@ -27,7 +27,7 @@ extern crate alloc;
 use core::cell::RefCell;
 
 use akira_bridge::{
-    AdcModule, AppInfo, AsyncI2cModule, AsyncSpiModule, Board, Bridge, FlashKv, Level, PinSlot, PwmModule, RngModule,
+    AdcModule, AppInfo, AsyncI2cModule, AsyncSpiModule, Bridge, FlashKv, Level, PinSlot, PwmModule, RngModule,
     StorageModule, UartModule,
 };
 use akira_caps::Policy;
@@ -37,15 +37,13 @@ use akira_hal_esp::{
     AdcRoute, AppStorage, EspAdc, HwRng, I2cBus, LedcPwm, MAX_PINS, Peripherals, PwmRoute, Shared, SharedFlash, Slot,
     SpiDev, UartPort, partition,
 };
-use akira_ota::package::{TrustPolicy, TrustedKey};
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_sandbox::{Runtime, RuntimeConfig};
 use embassy_embedded_hal::shared_bus::asynch::spi::SpiDevice;
 use embassy_executor::Spawner;
-use embassy_futures::select::{Either, select};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
-use embedded_io_async::{Read, Write as _};
 use esp_hal::analog::adc::{Adc, AdcConfig, AdcPin, Attenuation};
 use esp_hal::gpio::{AnyPin, DriveMode, Input, InputConfig, Level as PinLevel, Output, OutputConfig, Pull};
 use esp_hal::i2c::master::{self as i2c, I2c};
@@ -303,6 +301,7 @@ async fn ble(connector: esp_radio::ble::controller::BleConnector<'static>) {
     use bt_hci::cmd::le::LeSetEventMask;
     use bt_hci::controller::{Controller, ExternalController};
     use bt_hci::param::{AddrKind, EventMask, LeEventMask};
+    use embassy_futures::select::{Either, select};
 
     let controller: ExternalController<_, 4> = ExternalController::new(connector);
     let setup = {
@@ -543,8 +542,8 @@ async fn main(spawner: Spawner) {
         Err(e) => panic!("OTA store: {e}"),
     };
     let policy = policy();
-    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy, rights: Rights::OWNER }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let config = RuntimeConfig { max_stack_bytes: 16 * 1024, max_module_bytes: 128 * 1024, ..RuntimeConfig::default() };
     let bridge = Bridge::with_builtins()
         .with(AsyncI2cModule)
@@ -574,26 +573,10 @@ async fn main(spawner: Spawner) {
     let mut uart = uart.with_tx(wiring.ota_tx).with_rx(wiring.ota_rx).into_async();
     println!("akira: waiting for packages on UART0");
 
-    let mut buf = [0u8; 256];
-    let mut wake = None;
     loop {
-        // Run the apps until their next deadline, an input edge, the end of
-        // a bus transfer or radio job, or bytes from the host, whichever
-        // comes first.
-        if let Either::First(Ok(n)) = select(Read::read(&mut uart, &mut buf), akira_hal_esp::idle(wake)).await {
-            let mut data = &buf[..n];
-            while !data.is_empty() {
-                let (used, reply) = device.receive(data, note).await;
-                data = &data[used..];
-                if let Some(frame) = reply
-                    && uart.write_all(&frame).await.is_err()
-                {
-                    println!("UART write failed");
-                }
-            }
+        // Runs the apps and answers the host until a UART error.
+        if device.serve(&mut uart, akira_hal_esp::idle, note).await.is_err() {
+            println!("UART error");
         }
-        let now = board.now();
-        let round = device.round(now, note).await;
-        wake = if round.busy { Some(now) } else { round.next_wake };
     }
 }

@@ -31,18 +31,16 @@ mod ble;
 #[cfg(not(feature = "ble"))]
 use core::cell::RefCell;
 
-use akira_bridge::{
-    AdcModule, AppInfo, AsyncI2cModule, AsyncSpiModule, Board, Bridge, Level, PinSlot, PwmModule, RngModule, UartModule,
-};
+use akira_bridge::{AdcModule, AsyncI2cModule, AsyncSpiModule, Bridge, PinSlot, PwmModule, RngModule, UartModule};
 #[cfg(not(feature = "ble"))]
 use akira_bridge::{FlashKv, StorageModule};
 use akira_caps::Policy;
 use akira_caps::scope::{GpioScope, I2cScope};
-use akira_device::{Device, DeviceConfig, Note};
+use akira_device::{Device, DeviceConfig, log};
 use akira_hal_nrf::{
     AdcRoute, HwRng, I2cBus, MAX_PINS, NrfAdc, NrfPwm, Peripherals, PwmRoute, Shared, Slot, SpiDev, UartPort,
 };
-use akira_ota::package::{TrustPolicy, TrustedKey};
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey};
 #[cfg(not(feature = "ble"))]
 use akira_ota::store::BlockingFlash;
 use akira_ota::store::{Region, Store, StoreConfig};
@@ -52,7 +50,6 @@ use defmt::{info, warn};
 use embassy_embedded_hal::flash::partition::BlockingPartition;
 use embassy_embedded_hal::shared_bus::asynch::spi::SpiDevice;
 use embassy_executor::Spawner;
-use embassy_futures::select::{Either, select};
 use embassy_nrf::buffered_uarte::{self, BufferedUarte, BufferedUarteRx, BufferedUarteTx};
 use embassy_nrf::gpio::{Input, Level as PinLevel, Output, OutputDrive, Pull};
 #[cfg(not(feature = "ble"))]
@@ -67,8 +64,6 @@ use embassy_nrf::{bind_interrupts, peripherals, uarte};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
-use embedded_alloc::LlffHeap;
-use embedded_io_async::Write;
 use static_cell::StaticCell;
 use {defmt_rtt as _, panic_probe as _};
 
@@ -87,20 +82,13 @@ const STORE_AT: u32 = 0xD_0000;
 /// The OTA store's size: two journal pages and three slots of 60 KiB.
 #[cfg(not(feature = "ble"))]
 const STORE_SIZE: u32 = 0x3_0000;
-/// With BLE, the OTA store is the top 128 KiB (memory-ble.x links the
-/// larger firmware below it).
-#[cfg(all(feature = "ble", not(feature = "gatt")))]
+/// With BLE (and with `gatt`), the OTA store is the top 128 KiB
+/// (memory-ble.x links the larger firmware below it).
+#[cfg(feature = "ble")]
 const STORE_AT: u32 = 0xE_0000;
 /// Its size: two journal pages and two slots of 60 KiB.
-#[cfg(all(feature = "ble", not(feature = "gatt")))]
+#[cfg(feature = "ble")]
 const STORE_SIZE: u32 = 0x2_0000;
-/// With `gatt` (trouble-host too), the OTA store is the top 64 KiB
-/// (memory-gatt.x).
-#[cfg(feature = "gatt")]
-const STORE_AT: u32 = 0xF_0000;
-/// Its size: two journal pages and two slots of 28 KiB.
-#[cfg(feature = "gatt")]
-const STORE_SIZE: u32 = 0x1_0000;
 /// App slots in the OTA store.
 const STORE_SLOTS: u32 = if cfg!(feature = "ble") { 2 } else { 3 };
 /// The apps' key-value store: the 16 KiB (four pages) below the OTA store.
@@ -109,9 +97,6 @@ const KV_AT: u32 = 0xC_C000;
 /// Its size.
 #[cfg(not(feature = "ble"))]
 const KV_SIZE: u32 = 0x4000;
-
-#[global_allocator]
-static HEAP: LlffHeap = LlffHeap::empty();
 
 bind_interrupts!(struct Irqs {
     UARTE0 => buffered_uarte::InterruptHandler<peripherals::UARTE0>;
@@ -182,14 +167,6 @@ async fn button(pin: u32, input: Input<'static>) -> ! {
     akira_hal_nrf::watch(pin, input).await
 }
 
-fn console(app: &AppInfo, level: Level, message: &str) {
-    info!("{=str} {=str}: {=str}", app.name.as_str(), level.name(), message);
-}
-
-fn note(note: Note<'_>) {
-    info!("device: {}", defmt::Debug2Format(&note));
-}
-
 /// What apps may have on this board: the LEDs, the buttons, the timer, the
 /// console, I2C bus 0, SPI device 0, serial port 0, PWM channels 0–3, ADC
 /// channels 0–3, 4 KiB in the key-value store (without BLE), advertising
@@ -238,13 +215,7 @@ fn policy() -> Policy {
 
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
-    {
-        static HEAP_MEM: StaticCell<[u8; HEAP_SIZE]> = StaticCell::new();
-        let mem = HEAP_MEM.init([0; HEAP_SIZE]);
-        // SAFETY: called once, before any allocation, with memory owned
-        // for the rest of the program.
-        unsafe { HEAP.init(mem.as_mut_ptr() as usize, HEAP_SIZE) }
-    }
+    akira_device::init_heap!(HEAP_SIZE);
     #[cfg(not(feature = "ble"))]
     let p = embassy_nrf::init(Default::default());
     // MPSL keeps interrupt priority 0 for the radio's timing.
@@ -374,7 +345,7 @@ async fn main(spawner: Spawner) {
     for (channel, route) in extra.adc.iter_mut().take(4).enumerate() {
         *route = Some(AdcRoute::adc(saadc, channel as u32));
     }
-    let Ok(board) = akira_hal_nrf::init(pins, console, extra) else { panic!("board set up twice") };
+    let Ok(board) = akira_hal_nrf::init(pins, log::console, extra) else { panic!("board set up twice") };
     for (pin, input) in [(0, Input::new(p.P0_11, Pull::Up)), (1, Input::new(p.P0_12, Pull::Up))] {
         match button(pin, input) {
             Ok(task) => spawner.spawn(task),
@@ -388,8 +359,8 @@ async fn main(spawner: Spawner) {
         Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
     };
     let policy = policy();
-    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy, rights: Rights::OWNER }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
     let bridge = Bridge::with_builtins()
         .with(AsyncI2cModule)
@@ -404,7 +375,7 @@ async fn main(spawner: Spawner) {
     let bridge = bridge.and_then(|b| b.with(akira_bridge::BleModule));
     let Ok(bridge) = bridge else { panic!("module names clash") };
     let runtime = Runtime::new(config, bridge, policy.clone());
-    let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), note).await;
+    let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), log::note).await;
     if device.store().apps().is_empty() {
         match device.run_builtin(BLINKY, &policy) {
             Ok(_) => info!("no app installed: running the preinstalled blinky"),
@@ -431,25 +402,10 @@ async fn main(spawner: Spawner) {
     );
     info!("akira on nRF52840-DK: waiting for packages on the VCOM UART");
 
-    let mut buf = [0u8; 256];
-    let mut wake = None;
     loop {
-        // Run the apps until their next deadline, an input edge, or bytes
-        // from the host, whichever comes first.
-        if let Either::First(Ok(n)) = select(uart.read(&mut buf), akira_hal_nrf::idle(wake)).await {
-            let mut data = &buf[..n];
-            while !data.is_empty() {
-                let (used, reply) = device.receive(data, note).await;
-                data = &data[used..];
-                if let Some(frame) = reply
-                    && uart.write_all(&frame).await.is_err()
-                {
-                    warn!("UART write failed");
-                }
-            }
+        // Runs the apps and answers the host until a UART error.
+        if device.serve(&mut uart, akira_hal_nrf::idle, log::note).await.is_err() {
+            warn!("UART error");
         }
-        let now = board.now();
-        let round = device.round(now, note).await;
-        wake = if round.busy { Some(now) } else { round.next_wake };
     }
 }

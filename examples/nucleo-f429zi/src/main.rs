@@ -27,22 +27,21 @@
 extern crate alloc;
 
 use akira_bridge::{
-    AdcModule, AppInfo, AsyncI2cModule, AsyncSpiModule, Board, Bridge, FlashKv, Level, PinSlot, PwmModule, RngModule,
-    Shared, StorageModule, UartModule,
+    AdcModule, AsyncI2cModule, AsyncSpiModule, Bridge, FlashKv, PinSlot, PwmModule, RngModule, Shared, StorageModule,
+    UartModule,
 };
 use akira_caps::Policy;
 use akira_caps::scope::{GpioScope, I2cScope, StorageScope};
-use akira_device::{Device, DeviceConfig, Note};
+use akira_device::{Device, DeviceConfig, log};
 use akira_hal_stm32::{
     AdcRoute, HwRng, I2cBus, MAX_PINS, Peripherals, PwmRoute, Slot, SpiDev, Stm32Adc, Stm32Pwm, UartPort,
 };
-use akira_ota::package::{TrustPolicy, TrustedKey};
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_sandbox::{Runtime, RuntimeConfig};
 use defmt::{info, warn};
 use embassy_embedded_hal::shared_bus::asynch::spi::SpiDevice;
 use embassy_executor::Spawner;
-use embassy_futures::select::{Either, select};
 use embassy_stm32::adc::{self, AdcChannel, SampleTime};
 use embassy_stm32::exti::{self, ExtiInput};
 use embassy_stm32::flash::{Blocking, Flash};
@@ -58,8 +57,6 @@ use embassy_stm32::usart::{self, BufferedUart, BufferedUartRx, BufferedUartTx};
 use embassy_stm32::{bind_interrupts, dma, interrupt, peripherals, rcc};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
-use embedded_alloc::LlffHeap;
-use embedded_io_async::{Read, Write};
 use static_cell::StaticCell;
 use {defmt_rtt as _, panic_probe as _};
 
@@ -77,9 +74,6 @@ const STORE: Region = Region { offset: 0, size: 7 * 128 * 1024 };
 /// The apps' key-value store: all of `bank2_region1` (sectors 12-15,
 /// 4 x 16 KiB at 0x0810_0000).
 const KV_SIZE: u32 = 4 * 16 * 1024;
-
-#[global_allocator]
-static HEAP: LlffHeap = LlffHeap::empty();
 
 bind_interrupts!(struct Irqs {
     USART3 => usart::BufferedInterruptHandler<peripherals::USART3>;
@@ -142,14 +136,6 @@ async fn button(pin: u32, input: ExtiInput<'static, Async>) -> ! {
     akira_hal_stm32::watch(pin, input).await
 }
 
-fn console(app: &AppInfo, level: Level, message: &str) {
-    info!("{=str} {=str}: {=str}", app.name.as_str(), level.name(), message);
-}
-
-fn note(note: Note<'_>) {
-    info!("device: {}", defmt::Debug2Format(&note));
-}
-
 /// What apps may have on this board: the LEDs, the button, the timer, the
 /// console, I2C bus 0, SPI device 0, serial port 0, PWM channels 0–3, ADC
 /// channels 0–2, 4 KiB in the key-value store, the RNG.
@@ -198,13 +184,7 @@ fn clocks() -> embassy_stm32::Config {
 
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
-    {
-        static HEAP_MEM: StaticCell<[u8; HEAP_SIZE]> = StaticCell::new();
-        let mem = HEAP_MEM.init([0; HEAP_SIZE]);
-        // SAFETY: called once, before any allocation, with memory owned
-        // for the rest of the program.
-        unsafe { HEAP.init(mem.as_mut_ptr() as usize, HEAP_SIZE) }
-    }
+    akira_device::init_heap!(HEAP_SIZE);
     let p = embassy_stm32::init(clocks());
 
     // Logical pins: 0 the blue user button B1 (pressed = high), 1–3 LD1
@@ -303,7 +283,7 @@ async fn main(spawner: Spawner) {
     for (channel, route) in extra.adc.iter_mut().take(3).enumerate() {
         *route = Some(AdcRoute::adc(adc1, channel as u32));
     }
-    let Ok(board) = akira_hal_stm32::init(pins, console, extra) else { panic!("board set up twice") };
+    let Ok(board) = akira_hal_stm32::init(pins, log::console, extra) else { panic!("board set up twice") };
     match button(0, ExtiInput::new(p.PC13, p.EXTI13, Pull::Down, Irqs)) {
         Ok(task) => spawner.spawn(task),
         Err(_) => warn!("button not watched: task pool full"),
@@ -316,8 +296,8 @@ async fn main(spawner: Spawner) {
             Err(e) => panic!("OTA store: {}", defmt::Display2Format(&e)),
         };
     let policy = policy();
-    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy }];
-    let trust = TrustPolicy { keys: &keys, unsigned: None };
+    let keys = [TrustedKey { name: "release", public_key: TRUSTED_KEY, policy: &policy, rights: Rights::OWNER }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 96 * 1024, ..RuntimeConfig::default() };
     let Ok(bridge) = Bridge::with_builtins()
         .with(AsyncI2cModule)
@@ -331,7 +311,7 @@ async fn main(spawner: Spawner) {
         panic!("module names clash")
     };
     let runtime = Runtime::new(config, bridge, policy.clone());
-    let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), note).await;
+    let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), log::note).await;
     if device.store().apps().is_empty() {
         match device.run_builtin(BLINKY, &policy) {
             Ok(_) => info!("no app installed: running the preinstalled blinky"),
@@ -350,25 +330,10 @@ async fn main(spawner: Spawner) {
         };
     info!("akira on NUCLEO-F429ZI: waiting for packages on the ST-LINK virtual COM port");
 
-    let mut buf = [0u8; 256];
-    let mut wake = None;
     loop {
-        // Run the apps until their next deadline, an input edge, or bytes
-        // from the host, whichever comes first.
-        if let Either::First(Ok(n)) = select(uart.read(&mut buf), akira_hal_stm32::idle(wake)).await {
-            let mut data = &buf[..n];
-            while !data.is_empty() {
-                let (used, reply) = device.receive(data, note).await;
-                data = &data[used..];
-                if let Some(frame) = reply
-                    && uart.write_all(&frame).await.is_err()
-                {
-                    warn!("UART write failed");
-                }
-            }
+        // Runs the apps and answers the host until a UART error.
+        if device.serve(&mut uart, akira_hal_stm32::idle, log::note).await.is_err() {
+            warn!("UART error");
         }
-        let now = board.now();
-        let round = device.round(now, note).await;
-        wake = if round.busy { Some(now) } else { round.next_wake };
     }
 }

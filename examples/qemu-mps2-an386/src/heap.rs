@@ -17,9 +17,6 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded to the heap with the caller's layout.
         let p = unsafe { self.heap.alloc(layout) };
-        if !p.is_null() && TRACE.load(Ordering::Relaxed) {
-            defmt::println!("alloc {=usize} align {=usize}", layout.size(), layout.align());
-        }
         if !p.is_null() {
             let live = self.live.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
             self.peak.fetch_max(live, Ordering::Relaxed);
@@ -28,9 +25,6 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if TRACE.load(Ordering::Relaxed) {
-            defmt::println!("free {=usize}", layout.size());
-        }
         self.live.fetch_sub(layout.size(), Ordering::Relaxed);
         // SAFETY: `ptr` came from `alloc` with this layout.
         unsafe { self.heap.dealloc(ptr, layout) }
@@ -75,5 +69,3 @@ pub fn peak() -> usize {
 pub fn reset_peak() {
     HEAP.peak.store(live(), Ordering::Relaxed);
 }
-
-pub static TRACE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);

@@ -18,24 +18,30 @@
 extern crate alloc;
 
 use alloc::boxed::Box;
+use core::pin::Pin;
 
 use akira_bridge::{Board, Bridge, StorageModule};
 use akira_caps::Policy;
 use akira_caps::scope::{GpioScope, StorageScope};
 use akira_device::{Device, DeviceConfig, Note};
-use akira_ota::package::{TrustPolicy, TrustedKey, public_key_from_hex};
+use akira_ota::block_on;
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey, public_key_from_hex};
 use akira_ota::ram_flash::RamFlash;
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_qemu_mps2_an386::board::{Kv, Mps2};
 use akira_qemu_mps2_an386::uart::{UART1, Uart};
-use akira_qemu_mps2_an386::{clock, exit, heap, init_heap, stack};
-use akira_sandbox::{Event, Runtime, RuntimeConfig};
+use akira_qemu_mps2_an386::{clock, exit, heap, init_heap, ram_flash, stack};
+use akira_sandbox::{Event, LoadError, LoadedApp, Runtime, RuntimeConfig};
 use cortex_m_rt::entry;
 use defmt::{info, println, warn};
 
-/// The key this firmware trusts for packages (a test key: its secret half
-/// is in this directory so CI can sign; never ship it).
+/// The key this firmware trusts for packages, also to skip validation (a
+/// test key: its secret half is in this directory so CI can sign; never
+/// ship it).
 const TRUSTED_KEY: [u8; 32] = public_key_from_hex(include_str!("../test-signer.pub"));
+/// A second test key, trusted as an owner but not to skip validation: a
+/// firmware without the validator refuses its packages.
+const VALIDATED_KEY: [u8; 32] = public_key_from_hex(include_str!("../test-validated.pub"));
 
 /// The app that runs when nothing is installed.
 const BLINKY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blinky.wasm"));
@@ -61,6 +67,10 @@ const MAX_MODULE: usize = 72 * 1024;
 /// The apps' key-value store.
 const KV_SIZE: usize = 16 * 1024;
 
+/// The store's flash and the device this firmware runs.
+type QemuFlash = BlockingFlash<RamFlash<'static, 4, 4096>>;
+type QemuDevice = Device<'static, Mps2, QemuFlash>;
+
 /// What this device lets apps have: LEDs 2 to 7, the buttons, the timer,
 /// the console, 4 KiB each in the key-value store, 64 KiB of memory.
 fn policy() -> Policy {
@@ -79,16 +89,6 @@ fn policy() -> Policy {
         p.allow.wasi = Some(Box::new(WasiScope::with_parts(parts)));
     }
     p
-}
-
-/// A RAM region standing in for flash (QEMU has none); `RamFlash` keeps
-/// NOR rules on it. Its contents are gone at reset.
-macro_rules! ram_flash {
-    ($size:expr) => {{
-        static mut MEM: [u8; $size] = [0; $size];
-        // SAFETY: the macro's own static, taken once here.
-        RamFlash::<4, 4096>::new(unsafe { &mut *core::ptr::addr_of_mut!(MEM) })
-    }};
 }
 
 /// Logs what the firmware costs at this point (the size report reads it).
@@ -129,61 +129,121 @@ fn main() -> ! {
 
     // Kept for the firmware's lifetime: the device borrows them.
     let policy: &'static Policy = Box::leak(Box::new(policy()));
-    let keys: &'static [TrustedKey<'static>] =
-        Box::leak(Box::new([TrustedKey { name: "test-signer", public_key: TRUSTED_KEY, policy }]));
-    let trust: &'static TrustPolicy<'static> = Box::leak(Box::new(TrustPolicy { keys, unsigned: None }));
+    // The first test key may do everything an owner may, and skip
+    // validation: a firmware built without the validator takes its packages
+    // only.
+    let skip = Rights::OWNER.union(Rights::SKIP_VALIDATION);
+    let keys: &'static [TrustedKey<'static>] = Box::leak(Box::new([
+        TrustedKey { name: "test-signer", public_key: TRUSTED_KEY, policy, rights: skip },
+        TrustedKey { name: "test-validated", public_key: VALIDATED_KEY, policy, rights: Rights::OWNER },
+    ]));
+    let trust: &'static TrustPolicy<'static> = Box::leak(Box::new(TrustPolicy { keys, ..TrustPolicy::default() }));
     let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: MAX_MODULE, ..RuntimeConfig::default() };
     let Ok(bridge) = Bridge::with_builtins().with(StorageModule) else { exit(false) };
     #[cfg(feature = "wasi")]
     let Ok(bridge) = bridge.with(akira_bridge::WasiModule) else { exit(false) };
     let runtime = Runtime::new(config, bridge, policy.clone());
-    let flash = BlockingFlash(ram_flash!(STORE_SIZE));
-    let store_config = StoreConfig { meta_sectors: 2, slots: 3 };
+    let mut device = boot(runtime, board, trust);
+    memory("boot", "");
+    if device.store().apps().is_empty() {
+        let started = preinstalled(&device, policy)
+            .and_then(|app| device.scheduler_mut().spawn(app, board, DeviceConfig::default().restart));
+        match started {
+            Ok(_) => memory(" started", "blinky"),
+            Err(e) => warn!("preinstalled blinky: {}", e),
+        }
+    }
+    serve(&mut device, board)
+}
 
-    // The device loop lives on the heap, not on the stack.
-    akira_ota::block_on(Box::pin(async move {
-        let store = match Store::open(flash, Region { offset: 0, size: STORE_SIZE as u32 }, store_config).await {
-            Ok(store) => store,
-            Err(e) => {
-                warn!("OTA store: {}", e);
-                exit(false)
-            }
-        };
-        let mut device = Device::new(store, runtime, board, trust, DeviceConfig::default(), note).await;
-        memory("boot", "");
-        if device.store().apps().is_empty() {
-            match device.run_builtin(BLINKY, policy) {
-                Ok(_) => memory(" started", "blinky"),
-                Err(e) => warn!("preinstalled blinky: {}", e),
+/// The preinstalled blinky, loaded: validated when the firmware has the
+/// validator, as it is otherwise (it was built with the firmware).
+fn preinstalled(device: &QemuDevice, policy: &Policy) -> Result<LoadedApp, LoadError> {
+    let runtime = device.scheduler().runtime();
+    #[cfg(feature = "validate")]
+    return runtime.load_with_policy(BLINKY, policy);
+    // SAFETY: BLINKY is a module build.rs made from WAT for this firmware,
+    // so it is valid; it is granted under the device policy.
+    #[cfg(not(feature = "validate"))]
+    {
+        let _ = policy;
+        unsafe { runtime.load_unchecked(BLINKY) }
+    }
+}
+
+/// The device: the OTA store opened on its flash, installed apps started.
+///
+/// Each step is its own function and its own `block_on`, so that only the
+/// step that runs holds stack: one async block around the whole firmware
+/// would reserve every step's locals at once (measured: a 31 KB frame).
+/// The device goes to the heap as soon as it exists.
+#[inline(never)]
+fn boot(runtime: Runtime<Mps2>, board: Mps2, trust: &'static TrustPolicy<'static>) -> Box<QemuDevice> {
+    start(open_store(), runtime, board, trust)
+}
+
+// Opening the store and starting the device are separate frames: each
+// holds a future of several KB while it is built, and one frame holding
+// both would add them up on the stack.
+#[inline(never)]
+fn open_store() -> Store<QemuFlash> {
+    let flash = BlockingFlash(ram_flash!(STORE_SIZE));
+    let region = Region { offset: 0, size: STORE_SIZE as u32 };
+    match block_on(boxed(Store::open(flash, region, StoreConfig { meta_sectors: 2, slots: 3 }))) {
+        Ok(store) => store,
+        Err(e) => {
+            warn!("OTA store: {}", e);
+            exit(false)
+        }
+    }
+}
+
+#[inline(never)]
+fn start(
+    store: Store<QemuFlash>,
+    runtime: Runtime<Mps2>,
+    board: Mps2,
+    trust: &'static TrustPolicy<'static>,
+) -> Box<QemuDevice> {
+    Box::new(block_on(boxed(Device::new(store, runtime, board, trust, DeviceConfig::default(), note))))
+}
+
+/// `future` on the heap, polled through its vtable: its state is not in the
+/// caller's frame, and its poll function keeps its own frame, for the time
+/// it runs.
+fn boxed<'a, T>(future: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
+    Box::pin(future)
+}
+
+/// Takes packages from UART1 and runs the apps, forever.
+#[inline(never)]
+fn serve(device: &mut QemuDevice, board: Mps2) -> ! {
+    info!("waiting for packages on UART1 (akira push)");
+    let link = Uart::new(UART1);
+    link.wake_on_receive();
+    loop {
+        // Take what the host sent (the UART holds one byte at a time).
+        let mut buf = [0u8; 64];
+        let mut len = 0;
+        while len < buf.len()
+            && let Some(byte) = link.take()
+        {
+            buf[len] = byte;
+            len += 1;
+        }
+        let mut data = &buf[..len];
+        while !data.is_empty() {
+            let (used, reply) = block_on(boxed(device.receive(data, note)));
+            data = &data[used..];
+            if let Some(frame) = reply {
+                frame.iter().for_each(|b| link.put(*b));
             }
         }
-        info!("waiting for packages on UART1 (akira push)");
-        let link = Uart::new(UART1);
-        link.wake_on_receive();
-        loop {
-            // Take what the host sent (the UART holds one byte at a time).
-            let mut buf = [0u8; 64];
-            let mut len = 0;
-            while len < buf.len()
-                && let Some(byte) = link.take()
-            {
-                buf[len] = byte;
-                len += 1;
-            }
-            let mut data = &buf[..len];
-            while !data.is_empty() {
-                let (used, reply) = device.receive(data, note).await;
-                data = &data[used..];
-                if let Some(frame) = reply {
-                    frame.iter().for_each(|b| link.put(*b));
-                }
-            }
-            let round = device.round(board.now(), note).await;
-            if len == 0 && !round.busy {
-                // SysTick wakes the core every millisecond, and a byte
-                // from the host at once.
-                cortex_m::asm::wfi();
-            }
+        let round = block_on(boxed(device.round(board.now(), note)));
+        if len == 0 && !round.busy {
+            // SysTick wakes the core every millisecond, and a byte from the
+            // host at once.
+            cortex_m::asm::wfi();
         }
-    }))
+    }
 }

@@ -84,3 +84,34 @@ impl Uart {
         (self.get(STATE) & RX_FULL != 0).then(|| self.get(DATA) as u8)
     }
 }
+
+// The OTA link for `akira_device::Device::serve`: futures that are ready
+// when the UART is, for `crate::block_on`, which polls them again after
+// each wake-up (this UART's receive interrupt among them).
+
+impl embedded_io_async::ErrorType for Uart {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io_async::Read for Uart {
+    /// Waits for a byte, then takes what is waiting. Cancel-safe: nothing
+    /// is taken until it is returned.
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        core::future::poll_fn(|_| {
+            let n = buf.iter_mut().map_while(|slot| self.take().map(|byte| *slot = byte)).count();
+            if n == 0 && !buf.is_empty() { core::task::Poll::Pending } else { core::task::Poll::Ready(Ok(n)) }
+        })
+        .await
+    }
+}
+
+impl embedded_io_async::Write for Uart {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        buf.iter().for_each(|byte| self.put(*byte));
+        Ok(buf.len())
+    }
+
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}

@@ -241,17 +241,13 @@ fn main() -> ! {
     // 1. The built-in app.
     let before = heap::live();
     heap::reset_peak();
-    heap::TRACE.store(true, core::sync::atomic::Ordering::Relaxed);
-    defmt::println!("--- load");
     let Ok(hello) = load_builtin(&runtime, HELLO) else { fail("built-in app refused") };
-    defmt::println!("--- spawn");
     let loaded = heap::live() - before;
     let mut sched = Scheduler::new(runtime);
     if sched.spawn(hello, board, RestartPolicy::never()).is_err() {
         fail("built-in app not started");
     }
     let instance = heap::live() - before;
-    heap::TRACE.store(false, core::sync::atomic::Ordering::Relaxed);
     let code = run_all(&mut sched);
     let peak = heap::peak() - before;
     info!("built-in app exited with {=i32}", code);
