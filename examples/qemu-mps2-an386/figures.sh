@@ -11,7 +11,7 @@ if [ -z "$size" ]; then
     exit 1
 fi
 firmware=target/thumbv7em-none-eabihf/release/bench
-printf '| validation | opt-level | dispatch | .text | .rodata | .data | .bss (heap 1 MiB, store 256 KiB) | guard check (loop alone) | guarded call, lean board | guarded call, product board | denied call | bare wasmi call | fib(20) | stack high-water | heap: module / + instance / peak |\n'
+printf '| validation | opt-level | dispatch | .text | .rodata | .data | .bss (heap 256 KiB) | guard check (loop alone) | guarded call, lean board | guarded call, product board | denied call | bare wasmi call | fib(20) | stack high-water | heap: module / + instance / peak |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for validation in on off; do
   for opt in s z; do
