@@ -113,6 +113,7 @@ impl Grants {
         // Controlled apps are granted by their index in the `app` list.
         set(Capability::App, caps.app.as_ref().map(|a| first_n(a.apps.len())));
         // WASI parts are checked like numbered resources.
+        #[cfg(feature = "wasi")]
         set(Capability::Wasi, caps.wasi.as_ref().map(|w| w.parts));
         // Endpoints and topics are granted by their index in the manifest's
         // lists; the Ipc slot holds publish rights, subscribe rights have
@@ -391,6 +392,7 @@ impl fmt::Display for Denial {
         match self.resource {
             Resource::Pin { pin, access } => write!(f, "{} {pin}", access.describe()),
             Resource::I2c { bus, addr } => write!(f, "bus {bus} address {addr:#04x}"),
+            #[cfg(feature = "wasi")]
             Resource::Id(part) if self.capability == Denied::Builtin(Capability::Wasi) => {
                 let name = crate::scope::wasi::NAMES.get(part as usize).copied().unwrap_or("unknown");
                 write!(f, "part {name}")

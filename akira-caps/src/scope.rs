@@ -484,6 +484,7 @@ impl WasiScope {
 
     /// Whether `strings` is a list of NUL-terminated strings without empty
     /// entries; with `entries`, each has a `=` after a non-empty key.
+    #[cfg(feature = "wasi")]
     fn strings_ok(strings: &[u8], entries: bool) -> bool {
         if strings.last().is_some_and(|b| *b != 0) {
             return false;
@@ -496,6 +497,7 @@ impl WasiScope {
     /// Checks what a manifest's WASI scope needs from the rest of the set:
     /// `random` needs `rng`, `files` needs `storage`, `stdin` needs a
     /// stdin port in the `uart` grant.
+    #[cfg(feature = "wasi")]
     pub(crate) fn validate(&self, caps: &CapabilitySet) -> bool {
         let has = |part| self.parts.contains(part);
         let stdin_ok = match (has(wasi::STDIN), self.stdin_port) {

@@ -150,6 +150,7 @@ fn denial_message() {
 }
 
 #[test]
+#[cfg(feature = "wasi")]
 fn wasi_parts_are_checked_and_denials_counted() {
     use crate::scope::{WasiScope, wasi};
     let caps = CapabilitySet {

@@ -53,6 +53,7 @@ pub struct CapabilitySet {
     pub app: Option<Box<AppScope>>,
     /// `wasi`: its parts, stdin port, arguments and environment (on the
     /// heap, as `net`).
+    #[cfg(feature = "wasi")]
     pub wasi: Option<Box<WasiScope>>,
     /// Capabilities of custom modules.
     pub vendor: VendorScopes,
@@ -148,7 +149,10 @@ impl CapabilitySet {
             Capability::Sys => self.sys,
             Capability::Log => self.log,
             Capability::App => self.app.is_some(),
+            #[cfg(feature = "wasi")]
             Capability::Wasi => self.wasi.is_some(),
+            #[cfg(not(feature = "wasi"))]
+            Capability::Wasi => false,
         }
     }
 
@@ -223,6 +227,7 @@ impl CapabilitySet {
         unit(Capability::Sys, self.sys, policy.sys)?;
         unit(Capability::Log, self.log, policy.log)?;
         scoped(Capability::App, &self.app, &policy.app, |w, a| w.check_within(a))?;
+        #[cfg(feature = "wasi")]
         scoped(Capability::Wasi, &self.wasi, &policy.wasi, |w, a| named(&wasi::NAMES)(&w.parts, &a.parts))?;
         for want in &self.vendor {
             let beyond = |detail| BeyondPolicy { capability: want.name.clone(), detail };
@@ -243,6 +248,7 @@ impl CapabilitySet {
         bad(self.net.as_deref().is_none_or(NetScope::validate), Capability::Net)?;
         bad(self.ipc.as_deref().is_none_or(IpcScope::validate), Capability::Ipc)?;
         bad(self.app.as_deref().is_none_or(AppScope::validate), Capability::App)?;
+        #[cfg(feature = "wasi")]
         bad(self.wasi.as_deref().is_none_or(|w| w.validate(self)), Capability::Wasi)?;
         Ok(())
     }
@@ -290,6 +296,7 @@ impl CapabilitySet {
             sys: true,
             log: true,
             app: Some(Box::new(AppScope { apps: heapless::Vec::from_iter(AppName::try_from("*").ok()) })),
+            #[cfg(feature = "wasi")]
             wasi: Some(Box::new(WasiScope::with_parts((0..wasi::NAMES.len() as u32).collect()))),
             vendor: VendorScopes::new(),
         }
