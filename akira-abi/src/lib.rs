@@ -3,13 +3,16 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod akiraos;
 mod cost;
 mod modules;
 #[cfg(feature = "render")]
 pub mod render;
+pub mod wasi;
 
 pub use cost::{Cost, Unit};
 pub use modules::*;
+pub use wasi::WASI;
 
 /// The ABI version this crate defines (`akira:sys.abi_version`).
 pub const ABI_VERSION: u32 = 1;

@@ -77,6 +77,8 @@ pub use modules::storage::{FlashKv, FlashKvError};
 pub use modules::storage::{KvStore, StorageModule};
 #[cfg(feature = "uart")]
 pub use modules::uart::{SerialBuffer, Uart, UartModule, UartPorts};
+#[cfg(feature = "wasi")]
+pub use modules::wasi::{WasiHost, WasiModule};
 pub use modules::{log::Log, sys::Sys, timer::Timer};
 #[cfg(feature = "ble")]
 pub use shared::BleController;

@@ -51,3 +51,14 @@ fn errno_is_the_abi_error_table() {
         assert_eq!((e.code(), e.name(), e.describe()), (abi.code, abi.name, abi.meaning));
     }
 }
+
+/// The WASI module links exactly `akira-abi`'s WASI preview 1.
+#[cfg(feature = "wasi")]
+#[test]
+fn the_wasi_module_is_the_abis() {
+    let spec = &akira_bridge::modules::wasi::SPEC;
+    assert_eq!(spec.import, akira_abi::WASI.import);
+    assert_eq!(spec.capability.name(), akira_abi::WASI.capability);
+    assert_eq!(spec.functions, akira_abi::WASI.functions);
+    assert_eq!(spec.functions.len(), 46, "every function of preview 1");
+}

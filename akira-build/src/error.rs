@@ -98,3 +98,14 @@ impl From<wasm_encoder::reencode::Error> for BuildError {
         }
     }
 }
+
+impl From<wasm_encoder::reencode::Error<BuildError>> for BuildError {
+    fn from(err: wasm_encoder::reencode::Error<BuildError>) -> Self {
+        match err {
+            wasm_encoder::reencode::Error::UserError(err) => err,
+            wasm_encoder::reencode::Error::ParseError(err) => err.into(),
+            wasm_encoder::reencode::Error::UnexpectedNonCoreModuleSection => BuildError::Component,
+            other => BuildError::Encode(other.to_string()),
+        }
+    }
+}

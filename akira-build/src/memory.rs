@@ -1,8 +1,6 @@
 //! Shrinking a module's linear memory to exactly what it needs, using the
 //! custom-page-sizes proposal (a page of one byte).
 
-use core::convert::Infallible;
-
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
 use wasmparser::{
     ConstExpr, DataKind, Encoding, ExternalKind, MemoryType, Operator, Parser, Payload, TypeRef, ValType, Validator,
@@ -42,6 +40,10 @@ pub struct MemoryReport {
     pub heap_bytes: u32,
     /// Whether the memory was rewritten.
     pub rewritten: bool,
+    /// How many `memory.size` instructions the rewrite turned into the
+    /// module's declared page count (a module that never grows its memory
+    /// reads a constant; see [`shrink_memory`]).
+    pub memory_size_uses: u32,
     /// Why the memory was not rewritten (`None` when it was).
     pub reason: Option<String>,
 }
@@ -87,6 +89,7 @@ pub fn shrink_memory(wasm: &[u8], heap: u32) -> Result<(Vec<u8>, MemoryReport), 
         static_bytes: 0,
         heap_bytes: heap,
         rewritten: false,
+        memory_size_uses: 0,
         reason: None,
     };
     let needed = match plan(&facts, heap, &mut report)? {
@@ -104,8 +107,11 @@ pub fn shrink_memory(wasm: &[u8], heap: u32) -> Result<(Vec<u8>, MemoryReport), 
         shared: false,
         page_size_log2: Some(BYTE_PAGES),
     };
+    let pages = facts.memories.first().map_or(0, |m| m.initial) as i32;
     let mut module = wasm_encoder::Module::new();
-    Copier { memory }.parse_core_module(&mut module, Parser::new(0), wasm)?;
+    let mut copier = Copier { memory, pages, size_uses: 0 };
+    copier.parse_core_module(&mut module, Parser::new(0), wasm)?;
+    report.memory_size_uses = copier.size_uses;
     let out = module.finish();
     // The rewrite only touches the memory section; check that the result
     // is still a valid module before handing it out.
@@ -164,14 +170,27 @@ fn plan(facts: &Facts, heap: u32, report: &mut MemoryReport) -> Result<Result<u6
             None => return Ok(Err(format!("`{HEAP_BASE_EXPORT}` is not a constant"))),
         }
     }
-    if let Some(sp) = facts.globals.iter().find(|g| g.is_stack_pointer).and_then(|g| g.value) {
+    let data_end = static_bytes;
+    let stack_pointer = facts.globals.iter().find(|g| g.is_stack_pointer).and_then(|g| g.value);
+    if let Some(sp) = stack_pointer {
         static_bytes = static_bytes.max(u64::from(sp.cast_unsigned()));
+    }
+    // Zero-initialised data (.bss) has no data segment: only `__heap_base`,
+    // or a stack placed after it, says where it ends.
+    let stack_after_data = stack_pointer.is_some_and(|sp| u64::from(sp.cast_unsigned()) > data_end);
+    if facts.heap_base.is_none() && !stack_after_data && !facts.segments.is_empty() {
+        report.static_bytes = static_bytes;
+        return Ok(Err(format!(
+            "the module does not export `{HEAP_BASE_EXPORT}` and its stack comes before its data, so where its \
+             zero-initialised data ends is unknown (link with `--export={HEAP_BASE_EXPORT}`)"
+        )));
     }
     report.static_bytes = static_bytes;
 
-    if let Some((func, op)) = &facts.memory_op {
+    if let Some(func) = facts.memory_grow {
         return Ok(Err(format!(
-            "function {func} uses {op}, which counts pages; changing the page size would change its meaning"
+            "function {func} uses memory.grow, which counts 64 KiB pages; changing the page size would change its \
+             meaning (link a fixed-heap allocator instead of one that grows memory)"
         )));
     }
     let needed = (static_bytes + u64::from(heap)).next_multiple_of(MEMORY_ALIGN);
@@ -217,8 +236,8 @@ struct Facts {
     /// Global index exported as `__heap_base`.
     heap_base: Option<u32>,
     segments: Vec<Segment>,
-    /// The first function using `memory.grow` or `memory.size`, and which.
-    memory_op: Option<(u32, &'static str)>,
+    /// The first function using `memory.grow`.
+    memory_grow: Option<u32>,
 }
 
 impl Facts {
@@ -287,18 +306,8 @@ impl Facts {
                 Payload::CodeSectionEntry(body) => {
                     let func = imported_funcs + defined_funcs;
                     defined_funcs += 1;
-                    if facts.memory_op.is_some() {
-                        continue;
-                    }
-                    let mut ops = body.get_operators_reader()?;
-                    while !ops.eof() {
-                        let op = match ops.read()? {
-                            Operator::MemoryGrow { .. } => "memory.grow",
-                            Operator::MemorySize { .. } => "memory.size",
-                            _ => continue,
-                        };
-                        facts.memory_op = Some((func, op));
-                        break;
+                    if facts.memory_grow.is_none() && uses(&body, |op| matches!(op, Operator::MemoryGrow { .. }))? {
+                        facts.memory_grow = Some(func);
                     }
                 }
                 _ => {}
@@ -306,6 +315,17 @@ impl Facts {
         }
         Ok(facts)
     }
+}
+
+/// Whether the function body has an instruction `is`.
+fn uses(body: &wasmparser::FunctionBody<'_>, is: impl Fn(&Operator<'_>) -> bool) -> Result<bool, BuildError> {
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        if is(&ops.read()?) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Whether `expr` is exactly `i32.const N; end`.
@@ -349,13 +369,18 @@ fn eval_i32(expr: &ConstExpr<'_>, globals: &[GlobalFact]) -> Result<Option<i32>,
     })
 }
 
-/// Copies a module, replacing its (single, defined) memory's type.
+/// Copies a module, replacing its (single, defined) memory's type and
+/// each `memory.size` with the declared page count.
 struct Copier {
     memory: wasm_encoder::MemoryType,
+    /// The page count the module declared (64 KiB pages).
+    pages: i32,
+    /// `memory.size` instructions replaced.
+    size_uses: u32,
 }
 
 impl Reencode for Copier {
-    type Error = Infallible;
+    type Error = BuildError;
 
     fn parse_memory_section(
         &mut self,
@@ -371,14 +396,32 @@ impl Reencode for Copier {
 
     /// Copies the body unchanged rather than decoding and re-encoding each
     /// instruction (which would canonicalise LEB128 padding and move code
-    /// offsets that DWARF and name maps refer to).
+    /// offsets that DWARF and name maps refer to), except a body that reads
+    /// `memory.size`: that one is re-encoded with the declared page count
+    /// in its place.
     fn parse_function_body(
         &mut self,
         code: &mut wasm_encoder::CodeSection,
         func: wasmparser::FunctionBody<'_>,
     ) -> Result<(), ReencodeError<Self::Error>> {
-        code.raw(func.as_bytes());
-        Ok(())
+        let reads_size =
+            uses(&func, |op| matches!(op, Operator::MemorySize { .. })).map_err(ReencodeError::UserError)?;
+        if !reads_size {
+            code.raw(func.as_bytes());
+            return Ok(());
+        }
+        wasm_encoder::reencode::utils::parse_function_body(self, code, func)
+    }
+
+    fn instruction<'a>(
+        &mut self,
+        op: Operator<'a>,
+    ) -> Result<wasm_encoder::Instruction<'a>, ReencodeError<Self::Error>> {
+        if let Operator::MemorySize { .. } = op {
+            self.size_uses += 1;
+            return Ok(wasm_encoder::Instruction::I32Const(self.pages));
+        }
+        wasm_encoder::reencode::utils::instruction(self, op)
     }
 
     /// Copies every custom section unchanged (the default decodes and

@@ -42,6 +42,7 @@ fn rustc_like_module_shrinks_to_heap_base_plus_heap() {
             static_bytes: 9000,
             heap_bytes: heap,
             rewritten: true,
+            memory_size_uses: 0,
             reason: None,
         }
     );
@@ -190,17 +191,35 @@ fn memory_grow_prevents_rewrite() {
     assert!(report.reason.unwrap().contains("function 0"));
 }
 
+/// A module that never grows its memory reads its size as a constant:
+/// the rewrite keeps that constant (the declared 64 KiB pages, which
+/// wasi-libc's checks of preopened names compare pointers against).
 #[test]
-fn memory_size_prevents_rewrite() {
-    assert_unchanged(
+fn memory_size_without_grow_reads_the_declared_pages() {
+    let wasm = wat::parse_str(
         r#"(module
             (import "env" "f" (func))
-            (memory 2)
+            (memory (export "memory") 2)
+            (global $__stack_pointer (mut i32) (i32.const 4096))
+            (global (export "__heap_base") i32 (i32.const 5000))
             (func)
-            (func (result i32) memory.size))"#,
-        0,
-        "function 2 uses memory.size",
-    );
+            (func (export "pages") (result i32) memory.size memory.size i32.add))"#,
+    )
+    .unwrap();
+    let (out, report) = shrink_memory(&wasm, 1000).unwrap();
+    assert!(report.rewritten, "{:?}", report.reason);
+    assert_eq!((report.after_bytes, report.memory_size_uses), (6000, 2));
+    // It still reads 2 pages, twice.
+    let engine = wasmi::Engine::new(wasmi::Config::default().wasm_custom_page_sizes(true));
+    let module = wasmi::Module::new(&engine, &out).unwrap();
+    let mut store = wasmi::Store::new(&engine, ());
+    let mut linker = wasmi::Linker::new(&engine);
+    linker.func_wrap("env", "f", || {}).unwrap();
+    let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
+    let pages = instance.get_typed_func::<(), i32>(&store, "pages").unwrap();
+    assert_eq!(pages.call(&mut store, ()).unwrap(), 4);
+    let memory = instance.get_memory(&store, "memory").unwrap();
+    assert_eq!(memory.data(&store).len(), 6000);
 }
 
 #[test]

@@ -57,11 +57,14 @@ pub enum Capability {
     /// Controlling other apps (status, start, stop), limited to the apps
     /// named in the scope.
     App = 19,
+    /// The WASI preview 1 module (`wasi_snapshot_preview1`), limited to the
+    /// parts named in the scope (console, clocks, files, ...).
+    Wasi = 20,
 }
 
 impl Capability {
     /// Number of built-in capabilities.
-    pub const COUNT: usize = 20;
+    pub const COUNT: usize = 21;
 
     /// Every built-in capability, in discriminant order.
     pub const ALL: [Capability; Self::COUNT] = [
@@ -85,6 +88,7 @@ impl Capability {
         Capability::Sys,
         Capability::Log,
         Capability::App,
+        Capability::Wasi,
     ];
 
     /// The capability's name as written in manifests.
@@ -110,6 +114,7 @@ impl Capability {
             Capability::Sys => "sys",
             Capability::Log => "log",
             Capability::App => "app",
+            Capability::Wasi => "wasi",
         }
     }
 

@@ -114,6 +114,9 @@ impl Grants {
         set(Capability::Net, caps.net.as_ref().map(|n| first_n(n.endpoints.len())));
         // Controlled apps are granted by their index in the `app` list.
         set(Capability::App, caps.app.as_ref().map(|a| first_n(a.apps.len())));
+        // WASI parts are checked like numbered resources.
+        #[cfg(feature = "wasi")]
+        set(Capability::Wasi, caps.wasi.as_ref().map(|w| w.parts));
         // Endpoints and topics are granted by their index in the manifest's
         // lists; the Ipc slot holds publish rights, subscribe rights have
         // their own set.
@@ -407,6 +410,11 @@ impl fmt::Display for Denial {
         match self.resource {
             Resource::Pin { pin, access } => write!(f, "{} {pin}", access.describe()),
             Resource::I2c { bus, addr } => write!(f, "bus {bus} address {addr:#04x}"),
+            #[cfg(feature = "wasi")]
+            Resource::Id(part) if self.capability == Denied::Builtin(Capability::Wasi) => {
+                let name = crate::scope::wasi::NAMES.get(part as usize).copied().unwrap_or("unknown");
+                write!(f, "part {name}")
+            }
             Resource::Id(id) => write!(f, "id {id}"),
             Resource::Rect { x, y, width, height } => {
                 write!(f, "region {width}x{height} at ({x}, {y})")
@@ -500,7 +508,7 @@ impl Guard {
     /// Checks a numbered resource of an id-scoped capability: `spi`
     /// devices, `uart` ports, `pwm`/`adc`/`sensor` channels, `hid` kinds,
     /// `ble` roles, `net` endpoint indices, `ipc` publish topic indices,
-    /// `app` indices of controlled apps.
+    /// `app` indices of controlled apps, `wasi` parts.
     #[inline(always)]
     pub fn id(&mut self, cap: Capability, id: u32) -> Result<(), Denial> {
         let ok = self.grants.ids[cap.index()].contains(id);

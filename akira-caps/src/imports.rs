@@ -91,6 +91,8 @@ pub const fn builtin_import(cap: Capability) -> &'static str {
         Capability::Sys => "akira:sys",
         Capability::Log => "akira:log",
         Capability::App => "akira:app",
+        // WASI's own module name, which WASI toolchains import.
+        Capability::Wasi => "wasi_snapshot_preview1",
     }
 }
 
@@ -262,8 +264,9 @@ mod tests {
 
     #[test]
     fn builtin_import_names_follow_capability_names() {
-        for cap in Capability::ALL {
+        for cap in Capability::ALL.into_iter().filter(|c| *c != Capability::Wasi) {
             assert_eq!(builtin_import(cap).strip_prefix("akira:"), Some(cap.name()));
         }
+        assert_eq!(builtin_import(Capability::Wasi), "wasi_snapshot_preview1");
     }
 }

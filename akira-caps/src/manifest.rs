@@ -297,6 +297,11 @@ impl Manifest {
                 Capability::Sys => caps.sys = unit(bytes, name)?,
                 Capability::Log => caps.log = unit(bytes, name)?,
                 Capability::App => caps.app = Some(Box::new(scope(bytes, name)?)),
+                #[cfg(feature = "wasi")]
+                Capability::Wasi => caps.wasi = Some(Box::new(scope(bytes, name)?)),
+                // A firmware without WASI refuses apps that ask for it.
+                #[cfg(not(feature = "wasi"))]
+                Capability::Wasi => return Err(ManifestError::UnknownCapability(short_name(name))),
             }
         }
         caps.validate().map_err(|cap| ManifestError::MalformedScope(short_name(cap.name())))?;
@@ -351,6 +356,8 @@ impl Manifest {
         put(Capability::Sys, unit(c.sys));
         put(Capability::Log, unit(c.log));
         put(Capability::App, c.app.as_ref().map(bytes));
+        #[cfg(feature = "wasi")]
+        put(Capability::Wasi, c.wasi.as_ref().map(bytes));
         for v in &c.vendor {
             scopes.push((v.name.as_str(), bytes(&v.ids)));
         }

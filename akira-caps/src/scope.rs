@@ -30,6 +30,9 @@ pub const MAX_HOST_LEN: usize = 64;
 pub const MAX_TOPIC_LEN: usize = 32;
 /// Longest vendor capability name (`namespace:module`), in bytes.
 pub const MAX_VENDOR_NAME_LEN: usize = 49;
+/// Bytes of WASI arguments, and of WASI environment entries, one scope can
+/// hold (each string NUL-terminated).
+pub const MAX_WASI_STRINGS: usize = 256;
 
 /// A network host name (or `*` in a policy: any host).
 pub type HostName = heapless::String<MAX_HOST_LEN>;
@@ -485,6 +488,81 @@ impl AppScope {
 
     fn validate(&self) -> bool {
         self.apps.iter().all(|a| a == "*" || is_app_name(a))
+    }
+}
+
+/// Member numbers of the WASI scope's parts: which calls of
+/// `wasi_snapshot_preview1` an app may make (see `docs/abi.md`).
+pub mod wasi {
+    /// `fd_write` to stdout and stderr: the app console.
+    pub const CONSOLE: u32 = 0;
+    /// `fd_read` from stdin: a UART port of the app's `uart` grant.
+    pub const STDIN: u32 = 1;
+    /// `clock_time_get`, `clock_res_get` and `poll_oneoff` on clocks.
+    pub const CLOCK: u32 = 2;
+    /// `random_get` (the manifest must also ask for `rng`).
+    pub const RANDOM: u32 = 3;
+    /// Files in the app's key-value store (the manifest must also ask for
+    /// `storage`, whose quota they count against).
+    pub const FILES: u32 = 4;
+    /// Manifest names, indexed by member number.
+    pub const NAMES: [&str; 5] = ["console", "stdin", "clock", "random", "files"];
+}
+
+/// WASI scope: the parts of WASI the app may use (members of [`wasi`]),
+/// the UART port its stdin reads, and its arguments and environment. Only
+/// the parts are a right (checked against a policy); arguments and
+/// environment are the app's own configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct WasiScope {
+    /// Parts, by [`wasi`] member number.
+    pub parts: IdSet,
+    /// The UART port stdin reads from (with part `stdin`; the port must be
+    /// in the manifest's `uart` grant).
+    pub stdin_port: Option<u8>,
+    /// The arguments after `argv[0]` (the app's name), each NUL-terminated.
+    pub args: heapless::Vec<u8, MAX_WASI_STRINGS>,
+    /// The environment, `KEY=VALUE` entries each NUL-terminated.
+    pub env: heapless::Vec<u8, MAX_WASI_STRINGS>,
+}
+
+impl WasiScope {
+    /// A scope of these parts, without stdin port, arguments or
+    /// environment.
+    pub fn with_parts(parts: IdSet) -> Self {
+        WasiScope { parts, ..Default::default() }
+    }
+
+    /// Whether `strings` is a list of NUL-terminated strings without empty
+    /// entries; with `entries`, each has a `=` after a non-empty key.
+    #[cfg(feature = "wasi")]
+    fn strings_ok(strings: &[u8], entries: bool) -> bool {
+        if strings.last().is_some_and(|b| *b != 0) {
+            return false;
+        }
+        strings.split(|b| *b == 0).rev().skip(1).all(|s| {
+            core::str::from_utf8(s).is_ok() && (!entries || s.iter().position(|b| *b == b'=').is_some_and(|i| i > 0))
+        })
+    }
+
+    /// Checks what a manifest's WASI scope needs from the rest of the set:
+    /// `random` needs `rng`, `files` needs `storage`, `stdin` needs a
+    /// stdin port in the `uart` grant.
+    #[cfg(feature = "wasi")]
+    pub(crate) fn validate(&self, caps: &CapabilitySet) -> bool {
+        let has = |part| self.parts.contains(part);
+        let stdin_ok = match (has(wasi::STDIN), self.stdin_port) {
+            (true, Some(port)) => caps.uart.is_some_and(|u| u.contains(port.into())),
+            (false, None) => true,
+            _ => false,
+        };
+        self.parts.iter().all(|p| (p as usize) < wasi::NAMES.len())
+            && (!has(wasi::RANDOM) || caps.rng)
+            && (!has(wasi::FILES) || caps.storage.is_some())
+            && stdin_ok
+            && Self::strings_ok(&self.args, false)
+            && Self::strings_ok(&self.env, true)
     }
 }
 

@@ -18,7 +18,7 @@ use crate::manifest::{ABI_VERSION, AppName, Manifest, Version, is_app_name, shor
 use crate::policy::Policy;
 use crate::scope::{
     AppScope, Band, BleScope, CapabilitySet, DisplayScope, Endpoint, GpioScope, HostName, I2cScope, IpcScope,
-    MAX_I2C_BUSES, NetScope, RfScope, StorageScope, Topic, VendorScope, ble, hid,
+    MAX_I2C_BUSES, MAX_WASI_STRINGS, NetScope, RfScope, StorageScope, Topic, VendorScope, WasiScope, ble, hid, wasi,
 };
 use crate::sets::{AddrSet, IdSet, PinSet};
 
@@ -344,6 +344,71 @@ fn app(v: &Value, path: &str) -> Result<AppScope> {
     Ok(scope)
 }
 
+/// Appends `text` and a NUL to a WASI string list.
+fn push_wasi_string(list: &mut heapless::Vec<u8, MAX_WASI_STRINGS>, text: &str, path: &str) -> Result<()> {
+    if text.contains('\0') {
+        return invalid(path, "a string without NUL characters");
+    }
+    match list.extend_from_slice(text.as_bytes()).ok().and_then(|()| list.push(0).ok()) {
+        Some(()) => Ok(()),
+        None => invalid(path, &format!("at most {MAX_WASI_STRINGS} bytes of strings in all")),
+    }
+}
+
+/// `wasi = ["console", "clock"]`, or a table with `parts` and the app's
+/// `stdin` port, `args` and `env`.
+fn wasi_scope(v: &Value, path: &str) -> Result<WasiScope> {
+    let Value::Table(t) = v else { return Ok(WasiScope::with_parts(named_set(v, path, &wasi::NAMES)?)) };
+    only_keys(t, path, &["parts", "stdin", "args", "env"])?;
+    let parts_path = join(path, "parts");
+    let parts = t.get("parts").ok_or_else(|| SourceError::Missing(parts_path.clone()))?;
+    let mut scope = WasiScope::with_parts(named_set(parts, &parts_path, &wasi::NAMES)?);
+    if let Some(port) = t.get("stdin") {
+        scope.stdin_port = Some(int_in(port, &join(path, "stdin"), 0, 31)? as u8);
+    }
+    if let Some(args) = t.get("args") {
+        let p = join(path, "args");
+        for (i, a) in array(args, &p)?.iter().enumerate() {
+            let item = format!("{p}[{i}]");
+            push_wasi_string(&mut scope.args, string(a, &item)?, &item)?;
+        }
+    }
+    if let Some(env) = t.get("env") {
+        let p = join(path, "env");
+        for (key, value) in table(env, &p)? {
+            let item = join(&p, key);
+            if key.is_empty() || key.contains('=') {
+                return invalid(&item, "a variable name without `=`");
+            }
+            push_wasi_string(&mut scope.env, &format!("{key}={}", string(value, &item)?), &item)?;
+        }
+    }
+    Ok(scope)
+}
+
+/// Checks what a manifest's WASI parts need from its other capabilities,
+/// naming what is missing.
+fn check_wasi_needs(caps: &CapabilitySet) -> Result<()> {
+    let Some(w) = caps.wasi.as_deref() else { return Ok(()) };
+    let needs = |part: u32, ok: bool, what: &str| {
+        if w.parts.contains(part) && !ok {
+            invalid(&format!("capabilities.wasi: part `{}`", wasi::NAMES[part as usize]), what)
+        } else {
+            Ok(())
+        }
+    };
+    needs(wasi::RANDOM, caps.rng, "the `rng` capability too")?;
+    needs(wasi::FILES, caps.storage.is_some(), "the `storage` capability too (its quota bounds the files)")?;
+    match (w.parts.contains(wasi::STDIN), w.stdin_port) {
+        (true, None) => invalid("capabilities.wasi.stdin", "the UART port stdin reads (part `stdin` is granted)"),
+        (false, Some(_)) => invalid("capabilities.wasi.parts", "part `stdin` with a stdin port"),
+        (true, Some(port)) if !caps.uart.is_some_and(|u| u.contains(port.into())) => {
+            invalid("capabilities.wasi.stdin", &format!("a port of the `uart` capability (port {port} is not)"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Reads a `[capabilities]` table (also the `allow` table of a policy).
 fn capabilities(t: &Table, path: &str) -> Result<CapabilitySet> {
     let mut caps = CapabilitySet::default();
@@ -379,6 +444,7 @@ fn capabilities(t: &Table, path: &str) -> Result<CapabilitySet> {
             Capability::Sys => caps.sys = flag(v, &p)?,
             Capability::Log => caps.log = flag(v, &p)?,
             Capability::App => caps.app = Some(Box::new(app(v, &p)?)),
+            Capability::Wasi => caps.wasi = Some(Box::new(wasi_scope(v, &p)?)),
         }
     }
     Ok(caps)
@@ -453,6 +519,7 @@ fn manifest_with_version(text: &str, package_version: Option<Version>) -> Result
     }
     if let Some(caps) = root.get("capabilities") {
         m.capabilities = capabilities(table(caps, "capabilities")?, "capabilities")?;
+        check_wasi_needs(&m.capabilities)?;
     }
     Ok(m)
 }

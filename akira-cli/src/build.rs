@@ -77,9 +77,12 @@ fn package_version(cargo_toml: &Path) -> Result<Version, Failure> {
     })
 }
 
-/// Embeds `manifest` and shrinks memory to what the app needs.
+/// Exports a WASI command's `_start` as `akira_main`, embeds `manifest`
+/// and shrinks memory to what the app needs.
 fn finish(wasm: &[u8], manifest: Manifest) -> Result<(Vec<u8>, MemoryReport), Failure> {
-    let with_manifest = akira_build::embed_manifest(wasm, &manifest)
+    let (wasm, _) =
+        akira_build::export_wasi_entry(wasm).map_err(|e| Failure::Refused(format!("reading the module: {e}")))?;
+    let with_manifest = akira_build::embed_manifest(&wasm, &manifest)
         .map_err(|e| Failure::Refused(format!("embedding the manifest: {e}")))?;
     akira_build::shrink_memory(&with_manifest, manifest.heap_size)
         .map_err(|e| Failure::Refused(format!("sizing memory: {e}")))
@@ -87,8 +90,10 @@ fn finish(wasm: &[u8], manifest: Manifest) -> Result<(Vec<u8>, MemoryReport), Fa
 
 /// Prepares the app at `path`: an app directory (with `Cargo.toml` and
 /// `Akira.toml`) is built; a `.wasm` is used as is, or with `manifest`
-/// (an `Akira.toml`) embedded.
-pub fn prepare(path: &Path, manifest: Option<&Path>) -> Result<Prepared, Failure> {
+/// (an `Akira.toml`) embedded; an AkiraOS `.wasm` (with `env` imports) is
+/// translated through the board `profile` (a TOML file; the simulated
+/// board's when `None`).
+pub fn prepare(path: &Path, manifest: Option<&Path>, profile: Option<&Path>) -> Result<Prepared, Failure> {
     if path.is_dir() {
         if manifest.is_some() {
             return Err(Failure::Usage("--manifest is for .wasm files; an app directory has its Akira.toml".into()));
@@ -96,6 +101,14 @@ pub fn prepare(path: &Path, manifest: Option<&Path>) -> Result<Prepared, Failure
         return build_dir(path);
     }
     let wasm = std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    if akira_build::akiraos::is_akiraos(&wasm).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))? {
+        if manifest.is_some() {
+            return Err(Failure::Usage(
+                "--manifest is for Akira apps; an AkiraOS app's manifest is its .akira.manifest (JSON)".into(),
+            ));
+        }
+        return translate_akiraos(path, &wasm, profile);
+    }
     match manifest {
         Some(toml) => {
             let m = read_toml(toml)?;
@@ -108,6 +121,30 @@ pub fn prepare(path: &Path, manifest: Option<&Path>) -> Result<Prepared, Failure
             Ok(Prepared { wasm, output: None, manifest: m, memory: None })
         }
     }
+}
+
+/// An AkiraOS app: its `env` imports turned into shims over Akira imports,
+/// its JSON manifest into an Akira one, through the board profile.
+fn translate_akiraos(path: &Path, wasm: &[u8], profile: Option<&Path>) -> Result<Prepared, Failure> {
+    use akira_build::akiraos::{Profile, translate};
+    let profile = match profile {
+        None => Profile::simulator(),
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", p.display())))?;
+            Profile::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))?
+        }
+    };
+    let t = translate(wasm, &profile).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))?;
+    eprintln!(
+        "akira: {}: an AkiraOS app: {} `env` imports translated for board `{}`",
+        path.display(),
+        t.shims.len(),
+        profile.board.name
+    );
+    let wasm = akira_build::embed_manifest(&t.wasm, &t.manifest)
+        .map_err(|e| Failure::Refused(format!("embedding the manifest: {e}")))?;
+    Ok(Prepared { wasm, output: None, manifest: Some(t.manifest), memory: Some(t.memory) })
 }
 
 fn build_dir(dir: &Path) -> Result<Prepared, Failure> {
@@ -123,7 +160,14 @@ fn build_dir(dir: &Path) -> Result<Prepared, Failure> {
     }
     let (manifest, raw) = if cargo_toml.is_file() {
         let manifest = read_toml_in_package(&akira_toml, &cargo_toml)?;
-        let raw = cargo_build(dir, &cargo_toml, manifest.stack_size)?;
+        // A library crate is an Akira app (a cdylib); a binary crate is a
+        // WASI command built with `std`.
+        let kind = if dir.join("src/lib.rs").is_file() || !dir.join("src/main.rs").is_file() {
+            Kind::Cdylib
+        } else {
+            Kind::WasiCommand
+        };
+        let raw = cargo_build(dir, &cargo_toml, manifest.stack_size, kind)?;
         (manifest, raw)
     } else {
         let manifest = read_toml(&akira_toml)?;
@@ -166,29 +210,45 @@ fn script_build(dir: &Path, stack: u32) -> Result<PathBuf, Failure> {
     }
 }
 
-/// Builds the app's `cdylib` for wasm32 in release mode, linked with the
-/// manifest's stack size, and returns the `.wasm` cargo produced.
-fn cargo_build(dir: &Path, cargo_toml: &Path, stack: u32) -> Result<PathBuf, Failure> {
-    eprintln!("akira: building {} (cargo, wasm32-unknown-unknown, release)", dir.display());
+/// What cargo builds for an app directory.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A `cdylib` for `wasm32-unknown-unknown`: an app of the Akira ABI.
+    Cdylib,
+    /// A binary for `wasm32-wasip1`: a WASI command with `std`.
+    WasiCommand,
+}
+
+/// Builds the app for wasm32 in release mode, linked with the manifest's
+/// stack size, and returns the `.wasm` cargo produced.
+fn cargo_build(dir: &Path, cargo_toml: &Path, stack: u32, kind: Kind) -> Result<PathBuf, Failure> {
+    let (target, what, artifact) = match kind {
+        Kind::Cdylib => ("wasm32-unknown-unknown", "--lib", "cdylib"),
+        Kind::WasiCommand => ("wasm32-wasip1", "--bins", "bin"),
+    };
+    eprintln!("akira: building {} (cargo, {target}, release)", dir.display());
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // The app's own target directory: never the caller's, whose build lock
     // may be held (for example by `cargo test`).
     let target_dir = std::env::var_os("AKIRA_TARGET_DIR").map_or_else(|| dir.join("target"), PathBuf::from);
     let output = Command::new(cargo)
-        .args(["rustc", "--release", "--lib", "--target", "wasm32-unknown-unknown"])
+        .args(["rustc", "--release", what, "--target", target])
         .arg("--manifest-path")
         .arg(cargo_toml)
         .arg("--target-dir")
         .arg(&target_dir)
         .args(["--message-format", "json-render-diagnostics", "--"])
         .arg(format!("-Clink-arg=-zstack-size={stack}"))
+        // rustc exports it from a cdylib but not from a binary; the build
+        // step needs it to size memory (static data ends there).
+        .arg("-Clink-arg=--export=__heap_base")
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| Failure::Build(format!("cannot run cargo: {e}")))?;
     if !output.status.success() {
-        return Err(Failure::Build(
-            "cargo build failed (is the target installed? `rustup target add wasm32-unknown-unknown`)".into(),
-        ));
+        return Err(Failure::Build(format!(
+            "cargo build failed (is the target installed? `rustup target add {target}`)"
+        )));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut wasm = None;
@@ -197,8 +257,8 @@ fn cargo_build(dir: &Path, cargo_toml: &Path, stack: u32) -> Result<PathBuf, Fai
         if msg["reason"] != "compiler-artifact" {
             continue;
         }
-        let is_cdylib = msg["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|v| v == "cdylib"));
-        if !is_cdylib {
+        let is_app = msg["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|v| v == artifact));
+        if !is_app {
             continue;
         }
         if let Some(files) = msg["filenames"].as_array() {
@@ -206,9 +266,12 @@ fn cargo_build(dir: &Path, cargo_toml: &Path, stack: u32) -> Result<PathBuf, Fai
         }
     }
     wasm.ok_or_else(|| {
-        Failure::Build(format!(
-            "cargo built no .wasm: {} must have `crate-type = [\"cdylib\"]` under [lib]",
-            cargo_toml.display()
-        ))
+        Failure::Build(match kind {
+            Kind::Cdylib => format!(
+                "cargo built no .wasm: {} must have `crate-type = [\"cdylib\"]` under [lib]",
+                cargo_toml.display()
+            ),
+            Kind::WasiCommand => format!("cargo built no .wasm binary for {}", cargo_toml.display()),
+        })
     })
 }

@@ -94,6 +94,22 @@ pub fn capabilities(c: &CapabilitySet) -> Vec<(String, String)> {
         let list: Vec<&str> = a.apps.iter().map(|n| n.as_str()).collect();
         put("app", list.join(", "));
     }
+    if let Some(w) = &c.wasi {
+        let strings = |list: &[u8]| -> Vec<String> {
+            list.split(|b| *b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+        };
+        let mut scope = named(w.parts, &akira_caps::scope::wasi::NAMES);
+        if let Some(port) = w.stdin_port {
+            scope += &format!("; stdin uart {port}");
+        }
+        if !w.args.is_empty() {
+            scope += &format!("; args {:?}", strings(&w.args));
+        }
+        if !w.env.is_empty() {
+            scope += &format!("; env {:?}", strings(&w.env));
+        }
+        put("wasi", scope);
+    }
     for (name, on) in [("timer", c.timer), ("ota", c.ota), ("rng", c.rng), ("sys", c.sys), ("log", c.log)] {
         if on {
             put(name, String::new());
@@ -112,4 +128,37 @@ pub fn capabilities_line(c: &CapabilitySet) -> String {
         .map(|(name, scope)| if scope.is_empty() { name } else { format!("{name} ({scope})") })
         .collect();
     if list.is_empty() { "nothing".into() } else { list.join(", ") }
+}
+
+/// Which ABI a module's imports are written against: the Akira ABI, WASI
+/// preview 1, or AkiraOS's `env` (refused until `akira build` translates
+/// it; a translated app says so in its `akira.origin` section).
+pub fn abi<'a>(modules: impl Iterator<Item = &'a str>, wasm: &[u8]) -> String {
+    let (mut akira, mut wasi, mut env, mut other) = (false, false, false, false);
+    for m in modules {
+        match m {
+            "wasi_snapshot_preview1" => wasi = true,
+            "env" => env = true,
+            m if m.starts_with("akira:") => akira = true,
+            _ => other = true,
+        }
+    }
+    let translated = akira_build::origin(wasm).ok().flatten();
+    let mut names = Vec::new();
+    if akira {
+        names.push(match &translated {
+            Some(origin) => format!("Akira (translated from {origin} by `akira build`)"),
+            None => "Akira".to_string(),
+        });
+    }
+    if wasi {
+        names.push("WASI preview 1 (wasi_snapshot_preview1)".into());
+    }
+    if env {
+        names.push("AkiraOS env (run `akira build` / `akira pack` to translate it)".into());
+    }
+    if other {
+        names.push("vendor modules".into());
+    }
+    if names.is_empty() { "none (the app imports nothing)".into() } else { names.join(" + ") }
 }

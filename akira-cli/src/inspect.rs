@@ -20,6 +20,10 @@ pub struct InspectArgs {
     /// Embed this Akira.toml into a `.wasm` app first.
     #[arg(long, value_name = "AKIRA_TOML")]
     manifest: Option<PathBuf>,
+    /// Board profile for an AkiraOS app (TOML: its pins, ports and
+    /// buses on this board); the simulated board's by default.
+    #[arg(long, value_name = "PROFILE_TOML")]
+    profile: Option<PathBuf>,
     /// Device policy file for the verdict; the default allows every
     /// built-in capability.
     #[arg(long, value_name = "POLICY_TOML")]
@@ -33,7 +37,7 @@ fn signature(params: &[ValType], results: &[ValType]) -> String {
 
 /// Runs `akira inspect`; 0 when the app would be installed, 4 when not.
 pub fn inspect(args: InspectArgs) -> Result<u8, Failure> {
-    let prepared = prepare(&args.app, args.manifest.as_deref())?;
+    let prepared = prepare(&args.app, args.manifest.as_deref(), args.profile.as_deref())?;
     crate::run::report_build(&prepared);
     let policy = crate::run::load_policy(args.policy.as_deref())?;
     let runtime = akira_sim::runtime(policy);
@@ -62,6 +66,7 @@ pub fn inspect(args: InspectArgs) -> Result<u8, Failure> {
     let module =
         Module::new(runtime.engine(), &prepared.wasm).map_err(|e| Failure::Refused(format!("invalid wasm: {e}")))?;
     let imports: Vec<_> = module.imports().collect();
+    println!("abi           {}", describe::abi(imports.iter().map(|i| i.module()), &prepared.wasm));
     println!("imports ({})", imports.len());
     for import in &imports {
         let (line, verdict) = match import.ty() {

@@ -151,7 +151,7 @@ fn build_only(app: &std::path::Path) -> Result<u8, Failure> {
     if !app.is_dir() {
         return Err(Failure::Usage(format!("{} is not an app directory", app.display())));
     }
-    let prepared = build::prepare(app, None)?;
+    let prepared = build::prepare(app, None, None)?;
     run::report_build(&prepared);
     if let Some(out) = &prepared.output {
         println!("{}", out.display());

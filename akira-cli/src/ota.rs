@@ -106,6 +106,10 @@ pub struct PackArgs {
     /// Embed this Akira.toml into a `.wasm` app first.
     #[arg(long, value_name = "AKIRA_TOML")]
     manifest: Option<PathBuf>,
+    /// Board profile for an AkiraOS app (TOML: its pins, ports and
+    /// buses on this board); the simulated board's by default.
+    #[arg(long, value_name = "PROFILE_TOML")]
+    profile: Option<PathBuf>,
     /// Sign with this secret key (from `akira keygen`). The package is
     /// format 2: every 1 KiB chunk of wasm is authenticated by the device
     /// before it is written.
@@ -125,7 +129,7 @@ pub struct PackArgs {
 
 /// `akira pack`.
 pub fn pack(args: PackArgs) -> Result<u8, Failure> {
-    let prepared = prepare(&args.app, args.manifest.as_deref())?;
+    let prepared = prepare(&args.app, args.manifest.as_deref(), args.profile.as_deref())?;
     report_build(&prepared);
     let manifest = prepared
         .manifest

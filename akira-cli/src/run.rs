@@ -47,6 +47,10 @@ pub struct RunArgs {
     /// Embed this Akira.toml into a `.wasm` app (one `.wasm` only).
     #[arg(long, value_name = "AKIRA_TOML")]
     manifest: Option<PathBuf>,
+    /// Board profile for an AkiraOS app (TOML: its pins, ports and
+    /// buses on this board); the simulated board's by default.
+    #[arg(long, value_name = "PROFILE_TOML")]
+    profile: Option<PathBuf>,
     /// Device policy file; the default allows every built-in capability.
     #[arg(long, value_name = "POLICY_TOML")]
     policy: Option<PathBuf>,
@@ -205,7 +209,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let mut loaded = Vec::new();
     let mut refused = false;
     for path in &args.apps {
-        let prepared = match prepare(path, args.manifest.as_deref()) {
+        let prepared = match prepare(path, args.manifest.as_deref(), args.profile.as_deref()) {
             Ok(p) => p,
             // A malformed app among several is refused alone: the others
             // run (exit code 4 says one was refused).

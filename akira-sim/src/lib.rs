@@ -44,7 +44,7 @@ pub type SimApps = AppTable<16>;
 /// its own ([`SimBroker`], one per bridge, so simulations never share
 /// mailboxes), `akira:net` over the host's sockets ([`net`]) and
 /// `akira:app` over an app table nobody serves: a supervisor's `start`
-/// and `stop` time out. Use [`bridge_with_apps`] and
+/// and `stop` time out; and `wasi_snapshot_preview1` (WASI preview 1). Use [`bridge_with_apps`] and
 /// [`Simulation::serve_apps`] to serve it.
 pub fn bridge() -> Bridge<SimBoard> {
     bridge_with_apps().0
@@ -65,6 +65,7 @@ pub fn bridge_with_apps() -> (Bridge<SimBoard>, &'static SimApps) {
     let _ = bridge.register(NetModule::new(sockets));
     let apps: &'static SimApps = Box::leak(Box::new(SimApps::new()));
     let _ = bridge.register(AppModule::new(apps));
+    let _ = bridge.register(akira_bridge::WasiModule);
     (bridge, apps)
 }
 

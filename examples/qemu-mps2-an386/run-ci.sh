@@ -6,7 +6,9 @@
 #    script stops QEMU once it has seen that);
 # 2. does the same with the minimal integration (src/bin/minimal.rs:
 #    akira_device's Device::serve over UART1);
-# 3. runs the measurements (src/bin/bench.rs), which exit through
+# 3. builds the product firmware with feature `wasi` and runs the WASI C
+#    and Rust std apps pushed to it the same way;
+# 4. runs the measurements (src/bin/bench.rs), which exit through
 #    semihosting with 0 when the built-in app behaved, and prints them.
 # Needs qemu-system-arm, flip-link and defmt-print (see the README).
 set -euo pipefail
@@ -58,6 +60,32 @@ wait_for 'name: "countdown".*event: Exited(0)'
 stop
 cat "$log"
 echo "QEMU mps2-an386: the minimal integration installed a pushed app over UART1 and ran it"
+
+# WASI: the firmware with feature `wasi` (its own target directory, so
+# the reference build above stays as it is) takes the wasi-libc C app and
+# the Rust std app over the air and runs them.
+wasi_target=$target/wasi
+cargo build --release --bin akira-qemu-mps2-an386 --features wasi --target-dir "$wasi_target"
+wasi_firmware=$wasi_target/thumbv7em-none-eabihf/release/akira-qemu-mps2-an386
+sh "$root/examples/apps/wasi-hello-c/build.sh" "$wasi_target/c" >/dev/null
+akira pack "$wasi_target/c/hello.wasm" --manifest "$root/examples/apps/wasi-hello-c/Akira.toml" \
+    --key "$here/test-signer.key" -o "$wasi_target/wasi-hello-c.akpkg"
+akira pack "$root/examples/apps/wasi-hello-rust" --key "$here/test-signer.key" -o "$wasi_target/wasi-hello-rust.akpkg"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log=$wasi_target/qemu.log
+AKIRA_OTA_PORT=$port timeout 120 ./run.sh "$wasi_firmware" > "$log" 2>&1 &
+wait_for "waiting for packages"
+akira push "$wasi_target/wasi-hello-c.akpkg" --tcp "127.0.0.1:$port"
+wait_for "wasi-hello-c stopped"
+akira push "$wasi_target/wasi-hello-rust.akpkg" --tcp "127.0.0.1:$port"
+wait_for "wasi-hello-rust stopped"
+stop
+cat "$log"
+grep -q 'wasi-hello-c info: sum of 64 squares: 85344' "$log"
+grep -q 'name: "wasi-hello-c".*event: Exited(0)' "$log"
+grep -q 'wasi-hello-rust info: slept 25 ms' "$log"
+grep -q 'name: "wasi-hello-rust".*event: Exited(0)' "$log"
+echo "QEMU mps2-an386: the WASI firmware ran the wasi-libc C app and the Rust std app pushed over UART1"
 
 timeout 120 ./run.sh "$target/thumbv7em-none-eabihf/release/bench" | tee "$target/bench.log"
 grep "^figure " "$target/bench.log"

@@ -6,7 +6,7 @@
 
 use core::fmt::{self, Write};
 
-use crate::{ABI_VERSION, CItem, ERRORS, Function, MODULES, Module, Ret, Type};
+use crate::{ABI_VERSION, CItem, ERRORS, Function, MODULES, Module, Ret, Type, WASI};
 
 /// What writes a generated file.
 pub type Render = fn(&mut dyn Write) -> fmt::Result;
@@ -37,7 +37,58 @@ pub fn markdown(out: &mut dyn Write) -> fmt::Result {
         }
     }
     out.write_str("\n")?;
-    out.write_str(include_str!("outro.md"))
+    out.write_str(include_str!("outro.md"))?;
+    wasi_markdown(out)?;
+    akiraos_markdown(out)
+}
+
+/// The AkiraOS section of `docs/abi.md`: how its apps are translated, and
+/// each `env` import with what Akira does with it.
+fn akiraos_markdown(out: &mut dyn Write) -> fmt::Result {
+    use crate::akiraos::{IMPORTS, Support};
+    out.write_str(include_str!("akiraos.md"))?;
+    let count = |f: fn(&Support) -> bool| IMPORTS.iter().filter(|i| f(&i.support)).count();
+    writeln!(
+        out,
+        "Of the {} imports of the header: {} translated, {} partly, {} missing, {} refused by design.\n",
+        IMPORTS.len(),
+        count(|s| matches!(s, Support::Shim(_))),
+        count(|s| matches!(s, Support::Partly(_))),
+        count(|s| matches!(s, Support::Missing(_))),
+        count(|s| matches!(s, Support::Refused(_))),
+    )?;
+    out.write_str("| import | signature | AkiraOS capability | Akira |\n|---|---|---|---|\n")?;
+    for i in IMPORTS {
+        let (what, how) = match i.support {
+            Support::Shim(how) => ("translated", how),
+            Support::Partly(how) => ("partly", how),
+            Support::Missing(why) => ("**missing**", why),
+            Support::Refused(why) => ("**refused**", why),
+        };
+        write!(out, "| `{}` | `(", i.name)?;
+        for (n, t) in i.params().enumerate() {
+            write!(out, "{}{}", if n == 0 { "" } else { ", " }, t.name())?;
+        }
+        out.write_str(") -> ")?;
+        match i.results().next() {
+            Some(t) => out.write_str(t.name())?,
+            None => out.write_str("()")?,
+        }
+        writeln!(out, "` | {} | {what}: {how} |", i.capability)?;
+    }
+    Ok(())
+}
+
+/// The WASI section of `docs/abi.md`: what the firmware provides of WASI
+/// preview 1, and each function with the part of `wasi` it needs.
+fn wasi_markdown(out: &mut dyn Write) -> fmt::Result {
+    writeln!(out, "\n# WASI preview 1: `{}` — capability `{}`\n", WASI.import, WASI.capability)?;
+    writeln!(out, "{}", WASI.doc)?;
+    out.write_str("| function | signature | what the firmware does |\n|---|---|---|\n")?;
+    for f in WASI.functions {
+        writeln!(out, "| `{}` | `{}` | {} |", f.name, Signature(f), f.doc)?;
+    }
+    Ok(())
 }
 
 /// A function's wasm signature as the docs write it: `(i32, i64) -> i32`.

@@ -53,3 +53,5 @@ pub mod spi_async;
 pub mod storage;
 #[cfg(feature = "uart")]
 pub mod uart;
+#[cfg(feature = "wasi")]
+pub mod wasi;

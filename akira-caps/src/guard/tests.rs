@@ -148,3 +148,20 @@ fn denial_message() {
     core::fmt::write(&mut s, format_args!("{d}")).unwrap();
     assert_eq!(s.as_str(), "gpio: output pin 7 is not granted");
 }
+
+#[test]
+#[cfg(feature = "wasi")]
+fn wasi_parts_are_checked_and_denials_counted() {
+    use crate::scope::{WasiScope, wasi};
+    let caps = CapabilitySet {
+        wasi: Some(alloc::boxed::Box::new(WasiScope::with_parts([wasi::CONSOLE, wasi::CLOCK].into_iter().collect()))),
+        ..Default::default()
+    };
+    let mut g = Guard::new(Grants::compile(&caps));
+    assert!(g.grants().modules().contains(Capability::Wasi));
+    assert!(g.id(Capability::Wasi, wasi::CONSOLE).is_ok());
+    assert!(g.id(Capability::Wasi, wasi::CLOCK).is_ok());
+    let d = g.id(Capability::Wasi, wasi::FILES).unwrap_err();
+    assert_eq!(d.to_string(), "wasi: part files is not granted");
+    assert_eq!(g.denials(Capability::Wasi), 1);
+}

@@ -51,6 +51,10 @@ pub struct CapabilitySet {
     pub log: bool,
     /// `app`: the apps it may control (on the heap, as `net`).
     pub app: Option<Box<AppScope>>,
+    /// `wasi`: its parts, stdin port, arguments and environment (on the
+    /// heap, as `net`).
+    #[cfg(feature = "wasi")]
+    pub wasi: Option<Box<WasiScope>>,
     /// Capabilities of custom modules.
     pub vendor: VendorScopes,
 }
@@ -145,6 +149,10 @@ impl CapabilitySet {
             Capability::Sys => self.sys,
             Capability::Log => self.log,
             Capability::App => self.app.is_some(),
+            #[cfg(feature = "wasi")]
+            Capability::Wasi => self.wasi.is_some(),
+            #[cfg(not(feature = "wasi"))]
+            Capability::Wasi => false,
         }
     }
 
@@ -213,6 +221,8 @@ impl CapabilitySet {
         unit(Capability::Sys, self.sys, policy.sys)?;
         unit(Capability::Log, self.log, policy.log)?;
         scoped(Capability::App, &self.app, &policy.app, |w, a| w.check_within(a))?;
+        #[cfg(feature = "wasi")]
+        scoped(Capability::Wasi, &self.wasi, &policy.wasi, |w, a| named(&wasi::NAMES)(&w.parts, &a.parts))?;
         for want in &self.vendor {
             let beyond = |detail| BeyondPolicy { capability: want.name.clone(), detail };
             let allow = policy.vendor(&want.name).ok_or_else(|| beyond(Excess::new()))?;
@@ -222,7 +232,8 @@ impl CapabilitySet {
     }
 
     /// Checks the invariants a parser cannot express in types (reserved I2C
-    /// addresses, empty names, inverted bands). `Err` names the capability.
+    /// addresses, empty names, inverted bands, WASI parts without the
+    /// capabilities they need). `Err` names the capability.
     pub(crate) fn validate(&self) -> Result<(), Capability> {
         let bad = |ok: bool, cap| if ok { Ok(()) } else { Err(cap) };
         bad(self.i2c.as_ref().is_none_or(I2cScope::validate), Capability::I2c)?;
@@ -231,6 +242,8 @@ impl CapabilitySet {
         bad(self.net.as_deref().is_none_or(NetScope::validate), Capability::Net)?;
         bad(self.ipc.as_deref().is_none_or(IpcScope::validate), Capability::Ipc)?;
         bad(self.app.as_deref().is_none_or(AppScope::validate), Capability::App)?;
+        #[cfg(feature = "wasi")]
+        bad(self.wasi.as_deref().is_none_or(|w| w.validate(self)), Capability::Wasi)?;
         Ok(())
     }
 
@@ -277,6 +290,8 @@ impl CapabilitySet {
             sys: true,
             log: true,
             app: Some(Box::new(AppScope { apps: heapless::Vec::from_iter(AppName::try_from("*").ok()) })),
+            #[cfg(feature = "wasi")]
+            wasi: Some(Box::new(WasiScope::with_parts((0..wasi::NAMES.len() as u32).collect()))),
             vendor: VendorScopes::new(),
         }
     }

@@ -159,6 +159,76 @@ fn policy_file() {
     assert!(policy_from_toml("[allow]\nfoo = 1").is_err());
 }
 
+fn wasi_manifest(caps: &str) -> Result<Manifest> {
+    manifest_from_toml(&format!("[app]\nname = \"w\"\nversion = \"0.1.0\"\n[capabilities]\n{caps}\n"))
+}
+
+#[test]
+fn wasi_parts_stdin_args_and_environment() {
+    let m = wasi_manifest(
+        r#"rng = true
+storage = { quota = "2 KiB" }
+uart = [1]
+wasi = { parts = ["console", "stdin", "clock", "random", "files"], stdin = 1, args = ["-v", "data.txt"], env = { MODE = "demo" } }"#,
+    )
+    .unwrap();
+    let w = m.capabilities.wasi.as_deref().unwrap();
+    assert_eq!(w.parts.iter().count(), wasi::NAMES.len());
+    assert_eq!(w.stdin_port, Some(1));
+    assert_eq!(&w.args[..], b"-v\0data.txt\0");
+    assert_eq!(&w.env[..], b"MODE=demo\0");
+    // The binary manifest carries all of it.
+    assert_eq!(Manifest::decode(&m.encode()).unwrap(), m);
+    // The short form lists parts only.
+    let m = wasi_manifest(r#"wasi = ["console", "clock"]"#).unwrap();
+    let w = m.capabilities.wasi.as_deref().unwrap();
+    assert!(w.parts.contains(wasi::CONSOLE) && w.parts.contains(wasi::CLOCK) && !w.parts.contains(wasi::FILES));
+    assert!(w.args.is_empty() && w.env.is_empty(), "empty by default");
+}
+
+#[test]
+fn wasi_parts_need_their_capabilities() {
+    let err = |caps: &str| wasi_manifest(caps).unwrap_err().to_string();
+    assert!(err(r#"wasi = ["random"]"#).contains("part `random``: expected the `rng` capability too"));
+    assert!(err(r#"wasi = ["files"]"#).contains("part `files``: expected the `storage` capability too"));
+    assert!(err(r#"wasi = ["stdin"]"#).contains("`capabilities.wasi.stdin`: expected the UART port"));
+    assert!(err(r#"wasi = { parts = ["stdin"], stdin = 2 }"#).contains("port 2 is not"));
+    assert!(
+        err(r#"uart = [2]
+wasi = { parts = ["console"], stdin = 2 }"#)
+        .contains("part `stdin` with a stdin port")
+    );
+    assert!(err(r#"wasi = ["sockets"]"#).contains("`capabilities.wasi[0]`: expected one of console, stdin"));
+    assert!(err(r#"wasi = { parts = [], env = { "A=B" = "c" } }"#).contains("without `=`"));
+    assert!(err(r#"wasi = { parts = [], argv = [] }"#).contains("unknown key `capabilities.wasi.argv`"));
+    let long = format!(r#"wasi = {{ parts = [], args = ["{}"] }}"#, "x".repeat(300));
+    assert!(err(&long).contains("at most 256 bytes"));
+}
+
+#[test]
+fn wasi_parts_are_checked_against_the_policy() {
+    let policy = policy_from_toml("[allow]\nwasi = [\"console\", \"clock\"]\nlog = true\n").unwrap();
+    let asks = |caps: &str| {
+        let m = wasi_manifest(caps).unwrap();
+        m.capabilities.check_within(&policy.allow).map_err(|e| e.to_string())
+    };
+    assert_eq!(asks(r#"wasi = { parts = ["clock"], args = ["x"] }"#), Ok(()), "arguments are not a right");
+    assert_eq!(
+        asks(
+            r#"storage = { quota = 16 }
+wasi = ["console", "files"]"#
+        ),
+        Err("capability `storage` is not allowed by the device policy".into())
+    );
+    assert_eq!(
+        asks(
+            r#"rng = true
+wasi = ["console", "random"]"#
+        ),
+        Err("capability `rng` is not allowed by the device policy".into())
+    );
+}
+
 #[test]
 fn an_app_in_a_package_has_the_package_version() {
     let package = Version::new(0, 2, 0);

@@ -225,6 +225,31 @@ impl KvStore for SimBoard {
     }
 }
 
+/// WASI's files, random numbers and stdin are the board's store, generator
+/// and serial ports; its real-time clock is the host's (with virtual time,
+/// 2026-01-01 00:00 UTC plus the board's time, so runs repeat).
+impl akira_bridge::WasiHost for SimBoard {
+    fn wasi_store(&mut self) -> Option<&mut dyn KvStore> {
+        Some(self)
+    }
+    fn wasi_random(&mut self) -> Option<&mut dyn akira_bridge::Rng> {
+        Some(self)
+    }
+    fn wasi_serial(&mut self) -> Option<&mut dyn akira_bridge::Uart> {
+        Some(self)
+    }
+    fn wall_clock_us(&self) -> Option<u64> {
+        const VIRTUAL_EPOCH_US: u64 = 1_767_225_600_000_000;
+        match self.0.borrow().clock {
+            Clock::Virtual(us) => Some(VIRTUAL_EPOCH_US + us),
+            Clock::Real(_) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(|d| u64::try_from(d.as_micros()).ok()),
+        }
+    }
+}
+
 impl OtaControl for SimBoard {
     fn status(&mut self, app: &str) -> OtaStatus {
         self.0.borrow().ota.map(|m| m.status(app)).unwrap_or_default()

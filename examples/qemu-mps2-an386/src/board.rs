@@ -121,3 +121,13 @@ impl KvStore for Mps2 {
         self.kv(|kv| kv.capacity())
     }
 }
+
+/// WASI files live in the apps' key-value store; there is no random
+/// source, real-time clock or stdin port on this board (those calls are
+/// `NOSYS`).
+#[cfg(feature = "wasi")]
+impl akira_bridge::WasiHost for Mps2 {
+    fn wasi_store(&mut self) -> Option<&mut dyn KvStore> {
+        Some(self)
+    }
+}

@@ -47,9 +47,23 @@ const VALIDATED_KEY: [u8; 32] = public_key_from_hex(include_str!("../test-valida
 const BLINKY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blinky.wasm"));
 
 /// Heap for wasmi (modules, instances, stacks) and the firmware.
+#[cfg(not(feature = "wasi"))]
 const HEAP_SIZE: usize = 160 * 1024;
+/// With WASI: wasmi's translation of a 40-60 KiB wasi-libc or Rust `std`
+/// module takes several times its size.
+#[cfg(feature = "wasi")]
+const HEAP_SIZE: usize = 640 * 1024;
 /// The OTA store: two journal sectors and three slots of 40 KiB.
+#[cfg(not(feature = "wasi"))]
 const STORE_SIZE: usize = 128 * 1024;
+/// With WASI: three slots of 72 KiB, for apps with wasi-libc or Rust `std`.
+#[cfg(feature = "wasi")]
+const STORE_SIZE: usize = 224 * 1024;
+/// The largest module an app may be.
+#[cfg(not(feature = "wasi"))]
+const MAX_MODULE: usize = 64 * 1024;
+#[cfg(feature = "wasi")]
+const MAX_MODULE: usize = 72 * 1024;
 /// The apps' key-value store.
 const KV_SIZE: usize = 16 * 1024;
 
@@ -68,6 +82,12 @@ fn policy() -> Policy {
     p.allow.log = true;
     p.allow.sys = true;
     p.allow.storage = Some(StorageScope::with_quota(4096));
+    #[cfg(feature = "wasi")]
+    {
+        use akira_caps::scope::{WasiScope, wasi};
+        let parts = [wasi::CONSOLE, wasi::CLOCK, wasi::FILES].into_iter().collect();
+        p.allow.wasi = Some(Box::new(WasiScope::with_parts(parts)));
+    }
     p
 }
 
@@ -118,8 +138,10 @@ fn main() -> ! {
         TrustedKey { name: "test-validated", public_key: VALIDATED_KEY, policy, rights: Rights::OWNER },
     ]));
     let trust: &'static TrustPolicy<'static> = Box::leak(Box::new(TrustPolicy { keys, ..TrustPolicy::default() }));
-    let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: 64 * 1024, ..RuntimeConfig::default() };
+    let config = RuntimeConfig { max_stack_bytes: 8 * 1024, max_module_bytes: MAX_MODULE, ..RuntimeConfig::default() };
     let Ok(bridge) = Bridge::with_builtins().with(StorageModule) else { exit(false) };
+    #[cfg(feature = "wasi")]
+    let Ok(bridge) = bridge.with(akira_bridge::WasiModule) else { exit(false) };
     let runtime = Runtime::new(config, bridge, policy.clone());
     let mut device = boot(runtime, board, trust);
     memory("boot", "");

@@ -1,0 +1,257 @@
+//! The AkiraOS `env` ABI, as Akira translates it.
+//!
+//! Apps written for AkiraOS import flat names from module `env`
+//! (`gpio_write`, `display_text`, ...), pass NUL-terminated strings and
+//! return negative Zephyr errno values. `akira build` / `akira pack` turn
+//! each import into a shim written in wasm over Akira imports (in
+//! `akira-build`), so such an app runs unchanged; this table says, for
+//! every import of the AkiraOS SDK's `akira_api.h`, what the shim does or
+//! why there is none. Written from the SDK's public header and docs (names
+//! and signatures only).
+
+/// What Akira does with one AkiraOS import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// A shim over Akira imports: how (Markdown).
+    Shim(&'static str),
+    /// A shim that does part of what AkiraOS does: what differs.
+    Partly(&'static str),
+    /// No Akira module does this yet: an app importing it is refused at
+    /// build time, naming it.
+    Missing(&'static str),
+    /// Refused by design: why.
+    Refused(&'static str),
+}
+
+impl Support {
+    /// Whether `akira build` translates the import.
+    pub const fn translated(self) -> bool {
+        matches!(self, Support::Shim(_) | Support::Partly(_))
+    }
+}
+
+/// One import of the AkiraOS `env` ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvImport {
+    /// Its name in module `env`.
+    pub name: &'static str,
+    /// Its wasm signature, one letter per type: `ii:i` is
+    /// `(i32, i32) -> i32`, `i:` returns nothing.
+    pub sig: &'static str,
+    /// The AkiraOS capability it needs (`-` for none).
+    pub capability: &'static str,
+    /// What Akira does with it.
+    pub support: Support,
+}
+
+impl EnvImport {
+    /// The parameter types.
+    pub fn params(&self) -> impl Iterator<Item = crate::ValType> + '_ {
+        self.sig.split(':').next().unwrap_or("").bytes().map(letter)
+    }
+
+    /// The result types (none or one).
+    pub fn results(&self) -> impl Iterator<Item = crate::ValType> + '_ {
+        self.sig.split(':').nth(1).unwrap_or("").bytes().map(letter)
+    }
+}
+
+fn letter(b: u8) -> crate::ValType {
+    match b {
+        b'I' => crate::ValType::I64,
+        _ => crate::ValType::I32,
+    }
+}
+
+/// The import called `name`, if the table has it.
+pub fn import(name: &str) -> Option<&'static EnvImport> {
+    IMPORTS.iter().find(|i| i.name == name)
+}
+
+use Support::{Missing, Partly, Refused, Shim};
+
+const fn e(name: &'static str, sig: &'static str, capability: &'static str, support: Support) -> EnvImport {
+    EnvImport { name, sig, capability, support }
+}
+
+const NO_DISPLAY_SHAPE: Support = Missing("no such shape in `akira:display` yet");
+const BLE_GATT: Support = Missing("AkiraOS builds GATT tables call by call; `akira:ble` takes a declared table");
+const HID_STATE: Support = Missing("`akira:hid` sends whole reports; held-key state is not kept for the app yet");
+const NET_RINGS: Support =
+    Missing("AkiraOS sockets share ring buffers in app memory; `akira:net` moves bytes by call, to granted endpoints");
+const BY_NAME: Support =
+    Missing("names another app or topic at run time; Akira grants them by index from the manifest's lists");
+const SD_INSTALL: Support =
+    Refused("installs or runs unsigned code from an SD card, outside the signed OTA path and the device policy");
+
+/// Every import of the AkiraOS SDK header (`akira_api.h`), in its order.
+pub static IMPORTS: &[EnvImport] = &[
+    // Console and time.
+    e("printf_native", "i:i", "-", Shim("`akira:log.write` at level info (the string's length found by a scan)")),
+    e("delay", "i:i", "-", Shim("`akira:timer.sleep_us`: the app waits, others run")),
+    // Display.
+    e("display_clear", "i:i", "display.write", Shim("`akira:display.fill`")),
+    e("display_pixel", "iii:i", "display.write", Shim("`akira:display.pixel`")),
+    e("display_rect", "iiiii:i", "display.write", Shim("`akira:display.rect`, filled")),
+    e("display_text", "iiii:i", "display.write", Shim("`akira:display.text`")),
+    e("display_text_large", "iiii:i", "display.write", Partly("`akira:display.text` in the one (6 x 10) font")),
+    e("display_flush", ":i", "display.write", Shim("`akira:display.flush`")),
+    e("display_get_size", "ii:i", "display.write", Shim("`akira:display.size`, stored at both pointers")),
+    e("display_line", "iiiii:i", "display.write", Shim("`akira:display.line`")),
+    e("display_circle", "iiii:i", "display.write", NO_DISPLAY_SHAPE),
+    e("display_circle_fill", "iiii:i", "display.write", NO_DISPLAY_SHAPE),
+    e("display_triangle", "iiiiiii:i", "display.write", Shim("three `akira:display.line` calls")),
+    e("display_triangle_fill", "iiiiiii:i", "display.write", NO_DISPLAY_SHAPE),
+    e("display_rect_outline", "iiiii:i", "display.write", Shim("`akira:display.rect`, outline")),
+    e("display_bitmap", "iiiiii:i", "display.write", Shim("`akira:display.blit`")),
+    e("display_raw_write", "iiiiii:i", "display.write", Partly("`akira:display.blit` then `flush` (the whole frame)")),
+    e("display_bitmap_transparent", "iiiiiii:i", "display.write", Missing("`akira:display.blit` has no colour key")),
+    e("display_hline", "iiii:i", "display.write", Shim("`akira:display.rect` one pixel high")),
+    e("display_vline", "iiii:i", "display.write", Shim("`akira:display.rect` one pixel wide")),
+    e("display_number", "iiii:i", "display.write", Missing("no number formatting in `akira:display`")),
+    e("display_progress_bar", "iiiiiiii:i", "display.write", NO_DISPLAY_SHAPE),
+    e("display_rounded_rect", "iiiiii:i", "display.write", NO_DISPLAY_SHAPE),
+    e("display_rounded_rect_fill", "iiiiii:i", "display.write", NO_DISPLAY_SHAPE),
+    // GPIO.
+    e(
+        "gpio_configure",
+        "ii:i",
+        "gpio.read / gpio.write",
+        Partly("`akira:gpio.configure` on the board profile's pin; pulls and active-low are the board's"),
+    ),
+    e("gpio_read", "i:i", "gpio.read", Shim("`akira:gpio.read` after `akira:sys.yield_now` (a polling loop yields)")),
+    e("gpio_write", "ii:i", "gpio.write", Shim("`akira:gpio.write` on the board profile's pin")),
+    // Sensors and memory.
+    e("sensor_read", "i:i", "sensor.read", Missing("Zephyr channel numbers and units differ from `akira:sensor`'s")),
+    e("mem_alloc", "i:i", "-", Missing("no allocator in the shims: link one into the app")),
+    e("mem_free", "i:", "-", Missing("no allocator in the shims: link one into the app")),
+    // BLE.
+    e("ble_init", ":i", "ble", BLE_GATT),
+    e("ble_deinit", ":i", "ble", BLE_GATT),
+    e("ble_set_local_name", "i:i", "ble", BLE_GATT),
+    e("ble_service_create", "i:i", "ble", BLE_GATT),
+    e("ble_char_create", "iii:i", "ble", BLE_GATT),
+    e("ble_service_add_char", "ii:i", "ble", BLE_GATT),
+    e("ble_add_service", "i:i", "ble", BLE_GATT),
+    e("ble_set_advertised_service", "i:i", "ble", BLE_GATT),
+    e("ble_advertise", ":i", "ble", BLE_GATT),
+    e("ble_stop_advertise", ":i", "ble", Shim("`akira:ble.advertise_stop`")),
+    e("ble_is_connected", ":i", "ble", BLE_GATT),
+    e("ble_char_write", "iii:i", "ble", BLE_GATT),
+    e("ble_char_read", "iii:i", "ble", BLE_GATT),
+    e("ble_event_pop", "ii:i", "ble", BLE_GATT),
+    // HID.
+    e("hid_enable", ":i", "hid", Shim("nothing to do: `akira:hid` is ready when granted; returns 0")),
+    e("hid_disable", ":i", "hid", Shim("nothing to do; returns 0")),
+    e("hid_is_connected", ":i", "hid", Partly("1: the board's HID transport is the firmware's")),
+    e("hid_key_press", "i:i", "hid", HID_STATE),
+    e("hid_key_release", "i:i", "hid", HID_STATE),
+    e("hid_key_release_all", ":i", "hid", Shim("`akira:hid.keyboard` with no key")),
+    e("hid_type_string", "i:i", "hid", Shim("`akira:hid.type_text`")),
+    e("hid_gamepad_press", "i:i", "hid", HID_STATE),
+    e("hid_gamepad_release", "i:i", "hid", HID_STATE),
+    e("hid_gamepad_set_axis", "ii:i", "hid", HID_STATE),
+    e("hid_gamepad_set_dpad", "i:i", "hid", HID_STATE),
+    e("hid_gamepad_reset", ":i", "hid", Shim("`akira:hid.gamepad` all zero")),
+    e("hid_mouse_move", "ii:i", "hid", Shim("`akira:hid.mouse` with no button")),
+    e("hid_mouse_btn_press", "i:i", "hid", HID_STATE),
+    e("hid_mouse_btn_release", "i:i", "hid", HID_STATE),
+    e("hid_mouse_scroll", "i:i", "hid", Shim("`akira:hid.mouse` with the wheel")),
+    e("hid_consumer_send", "i:i", "hid", Shim("`akira:hid.consumer`, then release")),
+    e("hid_send_raw_report", "iii:i", "hid", Partly("`akira:hid.raw` (the report id is the board's)")),
+    e("hid_action_register", "iii:i", "hid", HID_STATE),
+    e("hid_action_trigger", "i:i", "hid", HID_STATE),
+    e("hid_set_transport", "i:i", "hid", Partly("the transport is the firmware's; returns 0")),
+    e("hid_set_device_types", "i:i", "hid", Partly("the manifest's `hid` kinds decide; returns 0")),
+    e("hid_init", "ii:i", "hid", Partly("as `hid_set_transport` and `hid_enable`; returns 0")),
+    // App lifecycle.
+    e("app_get_status", "i:i", "app.control", BY_NAME),
+    e("app_list", "ii:i", "app.control", Missing("no listing of other apps in `akira:app`")),
+    e("app_get_self_name", "ii:i", "-", Shim("`akira:sys.app_name`")),
+    e("app_start", "i:i", "app.control", BY_NAME),
+    e("app_stop", "i:i", "app.control", BY_NAME),
+    e("app_switch", "i:i", "app.control", BY_NAME),
+    // IPC.
+    e("msg_subscribe", "i:i", "ipc", BY_NAME),
+    e("msg_unsubscribe", "i:i", "ipc", BY_NAME),
+    e("msg_publish", "iii:i", "ipc", BY_NAME),
+    e("msg_recv", "iiii:i", "ipc", BY_NAME),
+    e("msg_try_recv", "iii:i", "ipc", BY_NAME),
+    e("msg_pending", "i:i", "ipc", BY_NAME),
+    // RF.
+    e("rf_set_frequency", "i:i", "rf.transceive", Missing("`akira:rf.configure` takes every setting at once")),
+    e("rf_set_power", "i:i", "rf.transceive", Missing("`akira:rf.configure` takes every setting at once")),
+    e("rf_get_rssi", "i:i", "rf.transceive", Missing("no RSSI outside a received packet in `akira:rf`")),
+    e(
+        "rf_send",
+        "ii:i",
+        "rf.transceive",
+        Missing("`akira:rf.send` needs `akira:rf.configure` first, which the two setters above cannot feed"),
+    ),
+    // Timers: a pool of four in the shims' own globals.
+    e("timer_create", ":i", "timer", Shim("one of four timers kept in wasm globals")),
+    e("timer_start", "i:i", "timer", Shim("`akira:timer.now_us`")),
+    e("timer_stop", "i:i", "timer", Shim("`akira:timer.now_us`")),
+    e("timer_elapsed", "i:i", "timer", Shim("`akira:timer.now_us`, in milliseconds")),
+    e("timer_free", "i:i", "timer", Shim("frees the slot")),
+    // UART.
+    e("uart_open", "ii:i", "uart", Partly("the handle is the board profile's port; the baud rate is the board's")),
+    e("uart_write", "iii:i", "uart", Shim("`akira:uart.write` without waiting")),
+    e("uart_read", "iii:i", "uart", Shim("`akira:uart.read` without waiting, after `akira:sys.yield_now`")),
+    e("uart_close", "i:i", "uart", Shim("nothing to release; returns 0")),
+    // I2C, PWM, ADC, watchdog.
+    e("i2c_write_reg", "iiiii:i", "i2c", Shim("`akira:i2c.write_reg`")),
+    e("i2c_read_reg", "iiiii:i", "i2c", Shim("`akira:i2c.read_reg`; returns the length")),
+    e("pwm_set", "iii:i", "pwm", Shim("`akira:pwm.set_frequency`, then `set_duty` scaled by `max_duty`")),
+    e("pwm_disable", "i:i", "pwm", Shim("`akira:pwm.set_duty` 0")),
+    e("adc_read", "i:i", "adc", Shim("`akira:adc.read_raw`")),
+    e("adc_read_mv", "i:i", "adc", Shim("`akira:adc.read_mv`")),
+    e("wdt_pet", ":i", "wdt", Partly("returns 0: the scheduler's CPU budget watches every app")),
+    // Storage: files through WASI.
+    e("storage_open", "ii:i", "storage.read / storage.write", Shim("WASI `path_open` (part `files`)")),
+    e("storage_read", "iii:i", "storage.read", Shim("WASI `fd_read`")),
+    e("storage_write", "iii:i", "storage.write", Shim("WASI `fd_write`")),
+    e("storage_close", "i:", "storage.read", Shim("WASI `fd_close`")),
+    e("storage_delete", "i:i", "storage.write", Shim("WASI `path_unlink_file`")),
+    e("storage_list", "iii:i", "storage.read", Missing("listing is WASI `fd_readdir`; not shimmed yet")),
+    // Network.
+    e("net_open", "i:i", "network", NET_RINGS),
+    e("net_connect", "iii:i", "network", NET_RINGS),
+    e("net_bind", "ii:i", "network", Refused("apps may not listen: `akira:net` opens outgoing sockets only")),
+    e("net_listen", "ii:i", "network", Refused("apps may not listen: `akira:net` opens outgoing sockets only")),
+    e("net_close", "i:i", "network", NET_RINGS),
+    e("net_tx_bind", "iii:i", "network", NET_RINGS),
+    e("net_rx_bind", "iii:i", "network", NET_RINGS),
+    e("net_tx_flush", "i:i", "network", NET_RINGS),
+    e("net_event_pop", "ii:i", "network", NET_RINGS),
+    e("net_get_ip", "ii:i", "network", Missing("no address query in `akira:net`")),
+    // Power.
+    e("power_get_mode", ":i", "power.read", Partly("0 (active): the firmware owns power modes")),
+    e("power_get_battery_level", ":i", "power.read", Partly("-ENODEV: no battery query in Akira yet")),
+    e("power_get_battery_status", "ii:i", "power.read", Partly("-ENODEV: no battery query in Akira yet")),
+    e(
+        "power_set_mode",
+        "i:i",
+        "power.control",
+        Refused("apps hint (`akira:sys.sleep_hint`); only firmware sets modes"),
+    ),
+    e("power_wake_on_gpio", "ii:i", "power.control", Refused("wake sources are the firmware's")),
+    e("power_wake_on_timer", "i:i", "power.control", Refused("wake sources are the firmware's")),
+    e("power_set_low_power", "i:i", "power.control", Shim("`akira:sys.sleep_hint` 1 or 0")),
+    // Input.
+    e(
+        "input_get_buttons",
+        ":i",
+        "input.read",
+        Shim("`akira:gpio.read` of the board profile's buttons, after `akira:sys.yield_now`"),
+    ),
+    e("input_poll_event", "i:i", "input.read", Missing("button edges are `akira:gpio.wait_edge`; not shimmed yet")),
+    // SD card installs.
+    e("sd_scan_wasm", "ii:i", "app.control", SD_INSTALL),
+    e("app_install_from_sd", "i:i", "app.control", SD_INSTALL),
+    e("app_run_from_sd", "i:i", "app.control", SD_INSTALL),
+    // Settings: the app's key-value store.
+    e("settings_get", "iii:i", "settings.*", Shim("`akira:storage.get`, NUL-terminated")),
+    e("settings_set", "ii:i", "settings.*", Shim("`akira:storage.set`")),
+    e("settings_delete", "i:i", "settings.*", Shim("`akira:storage.remove`")),
+];
