@@ -424,6 +424,18 @@ mod tests {
         assert_eq!(Manifest::decode(&m.encode()).unwrap(), m);
     }
 
+    /// A manifest asking for everything a policy can grant (device
+    /// addresses only on I2C: the full set holds reserved ones) is a valid
+    /// manifest: tests and fuzz targets build their probes from it.
+    #[test]
+    fn everything_round_trips() {
+        let mut m = sample();
+        m.capabilities = crate::CapabilitySet::everything();
+        let devices: AddrSet = (0x08..=0x77).collect();
+        m.capabilities.i2c = Some(I2cScope { buses: [devices; 4] });
+        assert_eq!(Manifest::decode(&m.encode()).unwrap(), m);
+    }
+
     fn raw(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut list = heapless::Vec::new();
         for (name, scope) in entries {

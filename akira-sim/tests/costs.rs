@@ -121,10 +121,6 @@ fn manifest(port: u16) -> Manifest {
     let mut net = NetScope::default();
     net.endpoints.push(Endpoint { host: HostName::try_from("127.0.0.1").unwrap(), port }).unwrap();
     caps.net = Some(Box::new(net));
-    // WASI's stdin part reads a UART port the manifest names.
-    if let Some(wasi) = caps.wasi.as_mut() {
-        wasi.stdin_port = Some(0);
-    }
     m.capabilities = caps;
     m
 }

@@ -291,7 +291,12 @@ impl CapabilitySet {
             log: true,
             app: Some(Box::new(AppScope { apps: heapless::Vec::from_iter(AppName::try_from("*").ok()) })),
             #[cfg(feature = "wasi")]
-            wasi: Some(Box::new(WasiScope::with_parts((0..wasi::NAMES.len() as u32).collect()))),
+            // Every part; stdin reads UART port 0 (a stdin part without a
+            // port does not make a valid manifest).
+            wasi: Some(Box::new(WasiScope {
+                stdin_port: Some(0),
+                ..WasiScope::with_parts((0..wasi::NAMES.len() as u32).collect())
+            })),
             vendor: VendorScopes::new(),
         }
     }
