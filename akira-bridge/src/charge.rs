@@ -1,6 +1,6 @@
 //! What host calls cost: every function's [`Cost`], declared once with the
 //! function (`akira-abi`, or a vendor module's [`akira_caps::FnSpec`]), is
-//! charged to the calling app by [`host_fn!`], the one way modules define
+//! charged to the calling app by [`host_fn!`](crate::host_fn), the one way modules define
 //! their functions.
 //!
 //! - The **fixed part** is charged on entry, before the function runs, so
@@ -27,7 +27,7 @@ use crate::board::Board;
 use crate::state::{AppState, Refusal, charge_fuel};
 
 /// Charges the work a call counted ([`AppState::work`]) at `cost`'s rate.
-/// [`host_fn!`] calls it after a function whose cost has a work part.
+/// [`host_fn!`](crate::host_fn) calls it after a function whose cost has a work part.
 #[inline]
 pub fn settle_work<B: Board>(caller: &mut Caller<'_, AppState<B>>, cost: Cost) {
     let units = caller.data_mut().take_work();

@@ -37,7 +37,7 @@ pub struct FleetArgs {
     /// The devices' group (with `--mqtt`).
     #[arg(long, default_value = "default", requires = "mqtt")]
     pub group: String,
-    /// Device ids are the first 8 bytes of SHA-256("<seed>/<n>") (with `--mqtt`).
+    /// Device ids are the first 8 bytes of `SHA-256("<seed>/<n>")` (with `--mqtt`).
     #[arg(long, default_value = "sim", requires = "mqtt")]
     pub id_seed: String,
     /// The broker's user name (with `--mqtt`).

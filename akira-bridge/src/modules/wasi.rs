@@ -9,7 +9,7 @@
 //! not provide return `NOSYS`. Results are WASI errno values.
 //!
 //! - **console**: `fd_write` on stdout and stderr goes to [`Board::log`],
-//!   one line per message (stderr at [`Level::Error`]).
+//!   one line per message (stderr at [`Level::Error`](crate::Level::Error)).
 //! - **stdin**: `fd_read` on fd 0 reads the app's UART port
 //!   ([`WasiHost::wasi_serial`]); when nothing was received it suspends
 //!   the app until a byte arrives, as `akira:uart` does.
