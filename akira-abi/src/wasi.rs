@@ -31,6 +31,12 @@ const fn f(name: &'static str, params: &'static [Param], doc: &'static str) -> F
     }
 }
 
+/// A preview 1 function Akira does not provide: it returns `ENOSYS` and,
+/// doing no work, costs nothing beyond the call.
+const fn nosys(name: &'static str, params: &'static [Param]) -> Function {
+    f(name, params, "`ENOSYS`.").costing(Cost::fixed(0))
+}
+
 const fn p(name: &'static str, ty: crate::Type) -> Param {
     Param::new(name, ty)
 }
@@ -109,10 +115,8 @@ pub static WASI: Module = Module {
             &[p("id", U32), p("precision", I64), p("time", BUF)],
             "Part `clock`. Monotonic (1): nanoseconds since the board started. Realtime (0): only where the board has a clock, else `NOTSUP`.",
         ),
-        f("fd_advise", &[p("fd", U32), p("offset", I64), p("len", I64), p("advice", U32)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
-        f("fd_allocate", &[p("fd", U32), p("offset", I64), p("len", I64)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
+        nosys("fd_advise", &[p("fd", U32), p("offset", I64), p("len", I64), p("advice", U32)]),
+        nosys("fd_allocate", &[p("fd", U32), p("offset", I64), p("len", I64)]),
         f("fd_close", &[p("fd", U32)], "Part `files` for files; closing stdio is `SUCCESS` and changes nothing."),
         f("fd_datasync", &[p("fd", U32)], "Part `files`: `SUCCESS` (every write is already stored)."),
         f(
@@ -120,37 +124,25 @@ pub static WASI: Module = Module {
             &[p("fd", U32), p("stat", BUF)],
             "No part needed: stdio reads as a character device (line-buffered), the preopened directory and files as what they are.",
         ),
-        f("fd_fdstat_set_flags", &[p("fd", U32), p("flags", U32)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
-        f("fd_fdstat_set_rights", &[p("fd", U32), p("base", I64), p("inheriting", I64)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
+        nosys("fd_fdstat_set_flags", &[p("fd", U32), p("flags", U32)]),
+        nosys("fd_fdstat_set_rights", &[p("fd", U32), p("base", I64), p("inheriting", I64)]),
         f(
             "fd_filestat_get",
             &[p("fd", U32), p("stat", BUF)],
             "Part `files` for files and the directory (stdio: no part).",
         ),
-        f("fd_filestat_set_size", &[p("fd", U32), p("size", I64)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
-        f("fd_filestat_set_times", &[p("fd", U32), p("atim", I64), p("mtim", I64), p("flags", U32)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
-        f(
-            "fd_pread",
-            &[p("fd", U32), p("iovs", IN), p("iovs_len", U32), p("offset", I64), p("nread", BUF)],
-            "`ENOSYS`.",
-        )
-        .costing(Cost::fixed(0)),
+        nosys("fd_filestat_set_size", &[p("fd", U32), p("size", I64)]),
+        nosys("fd_filestat_set_times", &[p("fd", U32), p("atim", I64), p("mtim", I64), p("flags", U32)]),
+        nosys("fd_pread",
+            &[p("fd", U32), p("iovs", IN), p("iovs_len", U32), p("offset", I64), p("nread", BUF)]),
         f(
             "fd_prestat_get",
             &[p("fd", U32), p("prestat", BUF)],
             "No part needed: fd 3 is the preopened directory `/` when part `files` is granted; any other fd is `BADF`.",
         ),
         f("fd_prestat_dir_name", &[p("fd", U32), p("path", BUF), p("path_len", U32)], "As `fd_prestat_get`."),
-        f(
-            "fd_pwrite",
-            &[p("fd", U32), p("iovs", IN), p("iovs_len", U32), p("offset", I64), p("nwritten", BUF)],
-            "`ENOSYS`.",
-        )
-        .costing(Cost::fixed(0)),
+        nosys("fd_pwrite",
+            &[p("fd", U32), p("iovs", IN), p("iovs_len", U32), p("offset", I64), p("nwritten", BUF)]),
         f(
             "fd_read",
             &[p("fd", U32), p("iovs", IN), p("iovs_len", U32), p("nread", BUF)],
@@ -163,8 +155,7 @@ pub static WASI: Module = Module {
             "Part `files`: the app's files, in creation order.",
         )
         .costing(Cost::fixed(2000)),
-        f("fd_renumber", &[p("fd", U32), p("to", U32)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
+        nosys("fd_renumber", &[p("fd", U32), p("to", U32)]),
         f(
             "fd_seek",
             &[p("fd", U32), p("offset", I64), p("whence", U32), p("newoffset", BUF)],
@@ -178,16 +169,14 @@ pub static WASI: Module = Module {
             "fd 1 and 2: part `console`, each line to the app console (stderr at level error). Files: part `files`, within the `storage` quota.",
         )
         .costing(Cost::fixed(50)),
-        f("path_create_directory", &[p("fd", U32), p("path", PATH), p("path_len", U32)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
+        nosys("path_create_directory", &[p("fd", U32), p("path", PATH), p("path_len", U32)]),
         f(
             "path_filestat_get",
             &[p("fd", U32), p("flags", U32), p("path", PATH), p("path_len", U32), p("stat", BUF)],
             "Part `files`.",
         )
         .costing(Cost::fixed(2000)),
-        f(
-            "path_filestat_set_times",
+        nosys("path_filestat_set_times",
             &[
                 p("fd", U32),
                 p("flags", U32),
@@ -196,12 +185,8 @@ pub static WASI: Module = Module {
                 p("atim", I64),
                 p("mtim", I64),
                 p("fst_flags", U32),
-            ],
-            "`ENOSYS`.",
-        )
-        .costing(Cost::fixed(0)),
-        f(
-            "path_link",
+            ]),
+        nosys("path_link",
             &[
                 p("old_fd", U32),
                 p("old_flags", U32),
@@ -210,10 +195,7 @@ pub static WASI: Module = Module {
                 p("new_fd", U32),
                 p("new_path", PATH),
                 p("new_path_len", U32),
-            ],
-            "`ENOSYS`.",
-        )
-        .costing(Cost::fixed(0)),
+            ]),
         f(
             "path_open",
             &[
@@ -230,16 +212,10 @@ pub static WASI: Module = Module {
             "Part `files`: `O_CREAT`, `O_EXCL`, `O_TRUNC`, `O_DIRECTORY` and `FDFLAGS_APPEND`; names of 1–30 bytes in the one directory (`.` opens it).",
         )
         .costing(Cost::fixed(2000)),
-        f(
-            "path_readlink",
-            &[p("fd", U32), p("path", PATH), p("path_len", U32), p("buf", BUF), p("buf_len", U32), p("bufused", BUF)],
-            "`ENOSYS`.",
-        )
-        .costing(Cost::fixed(0)),
-        f("path_remove_directory", &[p("fd", U32), p("path", PATH), p("path_len", U32)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
-        f(
-            "path_rename",
+        nosys("path_readlink",
+            &[p("fd", U32), p("path", PATH), p("path_len", U32), p("buf", BUF), p("buf_len", U32), p("bufused", BUF)]),
+        nosys("path_remove_directory", &[p("fd", U32), p("path", PATH), p("path_len", U32)]),
+        nosys("path_rename",
             &[
                 p("fd", U32),
                 p("old_path", PATH),
@@ -247,16 +223,9 @@ pub static WASI: Module = Module {
                 p("new_fd", U32),
                 p("new_path", PATH),
                 p("new_path_len", U32),
-            ],
-            "`ENOSYS`.",
-        )
-        .costing(Cost::fixed(0)),
-        f(
-            "path_symlink",
-            &[p("old_path", PATH), p("old_path_len", U32), p("fd", U32), p("new_path", PATH), p("new_path_len", U32)],
-            "`ENOSYS`.",
-        )
-        .costing(Cost::fixed(0)),
+            ]),
+        nosys("path_symlink",
+            &[p("old_path", PATH), p("old_path_len", U32), p("fd", U32), p("new_path", PATH), p("new_path_len", U32)]),
         f("path_unlink_file", &[p("fd", U32), p("path", PATH), p("path_len", U32)], "Part `files`.")
         .costing(Cost::fixed(2000)),
         f(
@@ -275,8 +244,7 @@ pub static WASI: Module = Module {
             #[cfg(feature = "docs")]
             c_doc: "",
         },
-        f("proc_raise", &[p("signal", U32)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
+        nosys("proc_raise", &[p("signal", U32)]),
         f("sched_yield", &[], "No part needed: lets other apps run (as `akira:sys.yield_now`)."),
         f(
             "random_get",
@@ -284,10 +252,8 @@ pub static WASI: Module = Module {
             "Part `random` (and the `rng` capability): at most 4096 bytes a call.",
         )
         .costing(Cost::fixed(20)),
-        f("sock_accept", &[p("fd", U32), p("flags", U32), p("fd_out", BUF)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
-        f(
-            "sock_recv",
+        nosys("sock_accept", &[p("fd", U32), p("flags", U32), p("fd_out", BUF)]),
+        nosys("sock_recv",
             &[
                 p("fd", U32),
                 p("ri_data", IN),
@@ -295,18 +261,10 @@ pub static WASI: Module = Module {
                 p("ri_flags", U32),
                 p("ro_datalen", BUF),
                 p("ro_flags", BUF),
-            ],
-            "`ENOSYS`.",
-        )
-        .costing(Cost::fixed(0)),
-        f(
-            "sock_send",
-            &[p("fd", U32), p("si_data", IN), p("si_data_len", U32), p("si_flags", U32), p("so_datalen", BUF)],
-            "`ENOSYS`.",
-        )
-        .costing(Cost::fixed(0)),
-        f("sock_shutdown", &[p("fd", U32), p("how", U32)], "`ENOSYS`.")
-        .costing(Cost::fixed(0)),
+            ]),
+        nosys("sock_send",
+            &[p("fd", U32), p("si_data", IN), p("si_data_len", U32), p("si_flags", U32), p("so_datalen", BUF)]),
+        nosys("sock_shutdown", &[p("fd", U32), p("how", U32)]),
     ],
     c_items: &[],
 };
