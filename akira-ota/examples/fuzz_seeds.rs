@@ -1,4 +1,4 @@
-//! Writes the seed inputs of the fuzz targets in `fuzz/` (run from the
+//! Writes the seed inputs of the fuzz targets in the workspace's `fuzz/` (run from the
 //! workspace root: `cargo run -p akira-ota --features std --example
 //! fuzz_seeds`): packages in both formats, signed by the fuzz targets'
 //! trusted key (seed `[7; 32]`) and unsigned, each read in pieces of 1 and
@@ -13,7 +13,7 @@ use akira_ota::package;
 use ed25519_dalek::SigningKey;
 
 fn main() -> std::io::Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
     let key = SigningKey::from_bytes(&[7; 32]);
     let mut manifest = Manifest::new(AppName::try_from("seed").unwrap(), Version::new(1, 0, 0));
     manifest.capabilities.log = true;

@@ -61,12 +61,18 @@ stop
 cat "$log"
 echo "QEMU mps2-an386: the minimal integration installed a pushed app over UART1 and ran it"
 
-# WASI: the firmware with feature `wasi` (its own target directory, so
-# the reference build above stays as it is) takes the wasi-libc C app and
-# the Rust std app over the air and runs them.
+# WASI: the firmware with feature `wasi` takes the wasi-libc C app and the
+# Rust std app over the air and runs them. It builds in the same target
+# directory: only the Akira crates whose features change and the firmware
+# are compiled again (a directory of its own rebuilt every dependency, about
+# 80 s in CI). Cargo keeps both firmwares under their own hashes in deps/,
+# so the reference build comes back without a rebuild when asked for again
+# (the size report does); the WASI one is copied out before that.
 wasi_target=$target/wasi
-cargo build --release --bin akira-qemu-mps2-an386 --features wasi --target-dir "$wasi_target"
-wasi_firmware=$wasi_target/thumbv7em-none-eabihf/release/akira-qemu-mps2-an386
+mkdir -p "$wasi_target"
+cargo build --release --bin akira-qemu-mps2-an386 --features wasi
+wasi_firmware=$wasi_target/akira-qemu-mps2-an386-wasi
+cp "$target/thumbv7em-none-eabihf/release/akira-qemu-mps2-an386" "$wasi_firmware"
 sh "$root/examples/apps/wasi-hello-c/build.sh" "$wasi_target/c" >/dev/null
 akira pack "$wasi_target/c/hello.wasm" --manifest "$root/examples/apps/wasi-hello-c/Akira.toml" \
     --key "$here/test-signer.key" -o "$wasi_target/wasi-hello-c.akpkg"
