@@ -22,7 +22,15 @@
 #![no_std]
 #![no_main]
 
+#[cfg(all(feature = "fleet", feature = "ble"))]
+compile_error!(
+    "features `fleet` and `ble` together need Wi-Fi/BLE coexistence (esp-radio's `coex`), which this example does not set up: choose one"
+);
+
 extern crate alloc;
+
+#[cfg(feature = "fleet")]
+mod fleet;
 
 use core::cell::RefCell;
 
@@ -565,6 +573,12 @@ async fn main(spawner: Spawner) {
             Ok(_) => println!("no app installed: running the preinstalled blinky"),
             Err(e) => println!("preinstalled blinky: {e}"),
         }
+    }
+
+    #[cfg(feature = "fleet")]
+    {
+        let why = fleet::serve(spawner, p.WIFI, &mut device).await;
+        println!("fleet: {}: taking packages on UART0 instead", why);
     }
 
     let Ok(uart) = Uart::new(p.UART0, uart::Config::default().with_baudrate(115_200)) else {
