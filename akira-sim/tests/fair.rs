@@ -315,3 +315,52 @@ fn an_app_listing_many_topics_is_held_to_its_share_of_the_topic_table() {
     assert_eq!(sim.scheduler().status(first).cloned(), Some(Status::Exited(8)));
     assert_eq!(sim.scheduler().status(second).cloned(), Some(Status::Exited(8)));
 }
+
+#[test]
+fn apps_that_exit_leave_their_sockets_and_mailboxes_to_the_apps_after_them() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Opens its share of sockets, never closes them, and exits with the
+    // number it got.
+    let leaver = r#"(module
+        (import "akira:net" "connect" (func $connect (param i32 i32 i32 i64) (result i32)))
+        (func (export "akira_main") (result i32) (local $n i32) (local $got i32)
+            (loop $open
+                (if (i32.ge_s (call $connect (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 1000000)) (i32.const 0))
+                    (then (local.set $got (i32.add (local.get $got) (i32.const 1)))))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                (br_if $open (i32.lt_u (local.get $n) (i32.const 2))))
+            (local.get $got)))"#;
+    let late = r#"(module
+        (import "akira:net" "connect" (func $connect (param i32 i32 i32 i64) (result i32)))
+        (func (export "akira_main") (result i32)
+            (call $connect (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 1000000))))"#;
+    let (mut sim, _) = sim();
+    // Each with a socket share, an IPC mailbox and a topic of its own.
+    let load = |sim: &Simulation, wat: &str, name: &str| {
+        let app = wasm(wat, name, |m| {
+            let mut net = NetScope::default();
+            net.endpoints.push(Endpoint { host: HostName::try_from("127.0.0.1").unwrap(), port }).unwrap();
+            m.capabilities.net = Some(Box::new(net));
+            let mut ipc = IpcScope::default();
+            ipc.publish.push(Topic::try_from(name).unwrap()).unwrap();
+            m.capabilities.ipc = Some(Box::new(ipc));
+        });
+        sim.scheduler().runtime().load(&app).unwrap()
+    };
+    // Eight apps take the simulator's 16 sockets and 8 mailboxes between
+    // them, and exit.
+    let leavers: Vec<_> = (0..8)
+        .map(|n| sim.spawn(load(&sim, leaver, &format!("leaver-{n}")), RestartPolicy::never()).unwrap())
+        .collect();
+    assert_eq!(sim.run(Some(Duration::from_secs(2))), End::AllStopped);
+    for id in leavers {
+        assert_eq!(sim.scheduler().status(id).cloned(), Some(Status::Exited(2)), "each got its share");
+    }
+    // The app after them gets a mailbox (it links) and a socket.
+    let late = sim.spawn(load(&sim, late, "late"), RestartPolicy::never()).expect("a mailbox is free");
+    assert_eq!(sim.run(Some(Duration::from_secs(2))), End::AllStopped);
+    let got = sim.scheduler().status(late).cloned();
+    assert!(matches!(got, Some(Status::Exited(id)) if id >= 0), "a socket is free: {got:?}");
+    drop(listener);
+}

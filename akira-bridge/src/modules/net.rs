@@ -286,6 +286,17 @@ impl<B: Board + Net> HostModule<B> for NetModule {
         &SPEC
     }
 
+    fn app_stopped(&self, board: &mut B, app: u16) {
+        // Its sockets are closed now and their entries freed: an app that
+        // exits (or is removed, or updated to a new version) leaves the
+        // table to the others. Sockets other stopped apps left behind go
+        // with them.
+        self.sockets.orphan(app);
+        while let Some((handle, _)) = self.sockets.take_stale(app) {
+            board.close(handle);
+        }
+    }
+
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
         let granted = cx.granted.net.as_ref().ok_or(LinkError::NotGranted)?;

@@ -66,8 +66,9 @@ pub trait Broker: Sync {
     /// path. A restarted app's new scope that no longer fits (others took
     /// the topics its old one gave back) leaves it without a mailbox.
     fn attach(&self, app: u16, scope: &IpcScope) -> Result<Attachment, AttachError>;
-    /// Frees app `app`'s mailbox and the topics no other app lists (the
-    /// firmware calls this when it removes an app for good).
+    /// Frees app `app`'s mailbox and the topics no other app lists
+    /// ([`IpcModule`](crate::IpcModule) calls this when the app stops;
+    /// its restart attaches again).
     fn detach(&self, app: u16);
     /// Subscribes (`on`) or unsubscribes mailbox `slot` to the topic at
     /// index `topic` of its app's `subscribe` list.
