@@ -175,20 +175,28 @@ fn a_subscriber_that_never_reads_blocks_neither_the_publisher_nor_the_others() {
     assert_eq!(status(slow), Some(Status::Exited(406)));
 }
 
-#[test]
-fn an_app_that_opens_every_socket_it_can_leaves_sockets_for_the_others() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    // Connects sixteen times; exits with the number of sockets it got.
-    let greedy = r#"(module
+/// An app that connects to its endpoint 0 `times` times, closing nothing;
+/// it exits with the number of sockets it got.
+fn connects(times: u32) -> String {
+    format!(
+        r#"(module
         (import "akira:net" "connect" (func $connect (param i32 i32 i32 i64) (result i32)))
         (func (export "akira_main") (result i32) (local $n i32) (local $got i32)
             (loop $open
                 (if (i32.ge_s (call $connect (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 1000000)) (i32.const 0))
                     (then (local.set $got (i32.add (local.get $got) (i32.const 1)))))
                 (local.set $n (i32.add (local.get $n) (i32.const 1)))
-                (br_if $open (i32.lt_u (local.get $n) (i32.const 16))))
-            (local.get $got)))"#;
+                (br_if $open (i32.lt_u (local.get $n) (i32.const {times}))))
+            (local.get $got)))"#
+    )
+}
+
+#[test]
+fn an_app_that_opens_every_socket_it_can_leaves_sockets_for_the_others() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Connects sixteen times; exits with the number of sockets it got.
+    let greedy = &connects(16);
     let modest = r#"(module
         (import "akira:net" "connect" (func $connect (param i32 i32 i32 i64) (result i32)))
         (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
@@ -322,15 +330,7 @@ fn apps_that_exit_leave_their_sockets_and_mailboxes_to_the_apps_after_them() {
     let port = listener.local_addr().unwrap().port();
     // Opens its share of sockets, never closes them, and exits with the
     // number it got.
-    let leaver = r#"(module
-        (import "akira:net" "connect" (func $connect (param i32 i32 i32 i64) (result i32)))
-        (func (export "akira_main") (result i32) (local $n i32) (local $got i32)
-            (loop $open
-                (if (i32.ge_s (call $connect (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 1000000)) (i32.const 0))
-                    (then (local.set $got (i32.add (local.get $got) (i32.const 1)))))
-                (local.set $n (i32.add (local.get $n) (i32.const 1)))
-                (br_if $open (i32.lt_u (local.get $n) (i32.const 2))))
-            (local.get $got)))"#;
+    let leaver = &connects(2);
     let late = r#"(module
         (import "akira:net" "connect" (func $connect (param i32 i32 i32 i64) (result i32)))
         (func (export "akira_main") (result i32)
