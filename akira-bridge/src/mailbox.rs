@@ -145,7 +145,7 @@ impl<J: Copy, const SLOTS: usize, const BUF: usize> Mailbox<J, SLOTS, BUF> {
 
     /// App `app` went away: its finished transfer is freed, a queued one
     /// still runs (in order) and a running one finishes, each then freed.
-    #[cfg_attr(not(feature = "ble"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "ble", feature = "i2c", feature = "spi")), allow(dead_code))]
     pub(crate) fn forget(&self, app: u16) {
         critical_section::with(|cs| {
             for slot in self.slots.borrow_ref_mut(cs).slots.iter_mut().filter(|t| t.app == app) {

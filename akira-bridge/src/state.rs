@@ -225,6 +225,25 @@ impl<B: Board> AppState<B> {
         }
     }
 
+    /// Runs a check of one of the app's shares (its flash write budget,
+    /// its entries of a firmware-wide table); past it, reports the
+    /// denial the guard counted to the board and answers
+    /// [`Errno::Busy`]: never a fault, even in strict mode, as the share
+    /// comes back (the budget refills, entries are given back).
+    #[inline]
+    pub fn shared(&mut self, check: impl FnOnce(&mut Guard) -> Result<(), Denial>) -> Result<(), Refusal> {
+        match check(&mut self.guard) {
+            Ok(()) => Ok(()),
+            Err(denial) => Err(self.busy(denial)),
+        }
+    }
+
+    #[cold]
+    fn busy(&mut self, denial: Denial) -> Refusal {
+        self.board.trace(&self.info, Trace::Denied(&denial));
+        Refusal::Errno(Errno::Busy)
+    }
+
     #[cold]
     fn denied(&mut self, denial: Denial) -> Refusal {
         self.board.trace(&self.info, Trace::Denied(&denial));

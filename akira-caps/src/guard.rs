@@ -66,7 +66,8 @@ pub struct Grants {
     ipc_subscribe: IdSet,
     storage_quota: u32,
     storage_writes_per_hour: u32,
-    net_sockets: u8,
+    /// Per [`Table`]: the entries the app may hold.
+    shares: [u8; Table::COUNT],
     display: DisplayScope,
     rf_bands: [Band; MAX_RF_BANDS],
     rf_band_count: u8,
@@ -149,7 +150,7 @@ impl Grants {
             ipc_subscribe: caps.ipc.as_ref().map(|i| first_n(i.subscribe.len())).unwrap_or_default(),
             storage_quota: caps.storage.map_or(0, |s| s.quota),
             storage_writes_per_hour: caps.storage.map_or(0, |s| s.writes_per_hour),
-            net_sockets: caps.net.as_ref().map_or(0, |n| n.sockets),
+            shares: [caps.net.as_ref().map_or(0, |n| n.sockets)],
             display: caps.display.unwrap_or(DisplayScope { x: 0, y: 0, width: 0, height: 0 }),
             rf_bands,
             rf_band_count,
@@ -185,9 +186,10 @@ impl Grants {
         self.storage_writes_per_hour
     }
 
-    /// Sockets the app may hold at once.
-    pub fn net_sockets(&self) -> u8 {
-        self.net_sockets
+    /// Entries of the firmware-wide `table` the app may hold at once (see
+    /// [`Guard::take`]); sockets: its `net` scope's `sockets`.
+    pub fn share(&self, table: Table) -> u8 {
+        self.shares[table as usize]
     }
 
     /// The display region the app may draw in.
@@ -379,6 +381,8 @@ pub enum Resource {
     /// A flash write of this many bytes, past the app's hourly write
     /// budget.
     FlashWrite(u32),
+    /// An entry of a firmware-wide table, past the app's share of it.
+    Entry(Table),
 }
 
 /// Which capability a denial was counted against.
@@ -423,6 +427,7 @@ impl fmt::Display for Denial {
             Resource::Power(dbm) => write!(f, "transmit power {dbm} dBm"),
             Resource::AdvInterval(ms) => write!(f, "advertising interval {ms} ms"),
             Resource::FlashWrite(bytes) => write!(f, "a flash write of {bytes} bytes past the hourly budget"),
+            Resource::Entry(table) => write!(f, "a {} past the app's share", table.entry()),
         }?;
         f.write_str(" is not granted")
     }
@@ -445,6 +450,8 @@ pub struct Guard {
     flash_writes: FlashWrites,
     console: Console,
     dropped_lines: u32,
+    /// Per [`Table`]: the entries the app holds.
+    held: [u8; Table::COUNT],
 }
 
 impl Guard {
@@ -458,6 +465,7 @@ impl Guard {
             flash_writes: FlashWrites::NEW,
             console: Console::NEW,
             dropped_lines: 0,
+            held: [0; Table::COUNT],
         }
     }
 
@@ -613,5 +621,5 @@ mod shares;
 #[cfg(test)]
 mod tests;
 
-pub use shares::{CONSOLE_LINES_PER_S, FlashBudgetExhausted};
+pub use shares::{CONSOLE_LINES_PER_S, FlashBudgetExhausted, Table};
 use shares::{Console, FlashWrites};

@@ -24,7 +24,9 @@ pub mod toml_source;
 pub mod vouch;
 
 pub use capability::{Capability, CapabilityMask};
-pub use guard::{AirtimeExhausted, Denial, Denied, Grants, Guard, PinAccess, Resource, TooManyAdvChanges, VendorSlot};
+pub use guard::{
+    AirtimeExhausted, Denial, Denied, Grants, Guard, PinAccess, Resource, Table, TooManyAdvChanges, VendorSlot,
+};
 pub use imports::{
     FnSpec, ImportError, ImportKind, ModuleCapability, ModuleSpec, Param, Ret, Stability, Type, ValType,
 };

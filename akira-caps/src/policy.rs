@@ -20,20 +20,39 @@ pub struct Policy {
     pub max_memory: u32,
     /// Largest CPU budget (fuel between waits) one app may ask for.
     pub max_cpu_budget: u64,
+    /// Most distinct IPC topic names one app's `publish` and `subscribe`
+    /// lists may hold together: its share of the firmware's topic table
+    /// (an `IpcBroker` keeps one entry per distinct name).
+    pub max_ipc_topics: u8,
 }
 
 impl Policy {
+    /// The IPC topics per app a policy allows when it names none: 4 (a
+    /// default broker's 16 topics shared by 4 apps with names of their
+    /// own).
+    pub const DEFAULT_IPC_TOPICS: u8 = 4;
+
     /// A policy that grants nothing: deny by default.
     pub fn deny_all() -> Policy {
-        Policy { allow: CapabilitySet::default(), max_memory: 0, max_cpu_budget: 0 }
+        Policy {
+            allow: CapabilitySet::default(),
+            max_memory: 0,
+            max_cpu_budget: 0,
+            max_ipc_topics: Self::DEFAULT_IPC_TOPICS,
+        }
     }
 
     /// A development policy that allows every built-in capability with the
-    /// widest scope (see [`CapabilitySet::everything`]), 1 MiB of memory
-    /// and a budget of 10⁹ fuel. For simulators and benches, not for
-    /// devices in the field.
+    /// widest scope (see [`CapabilitySet::everything`]), 1 MiB of memory,
+    /// a budget of 10⁹ fuel and as many IPC topics as a manifest can list.
+    /// For simulators and benches, not for devices in the field.
     pub fn development() -> Policy {
-        Policy { allow: CapabilitySet::everything(), max_memory: 1024 * 1024, max_cpu_budget: 1_000_000_000 }
+        Policy {
+            allow: CapabilitySet::everything(),
+            max_memory: 1024 * 1024,
+            max_cpu_budget: 1_000_000_000,
+            max_ipc_topics: 2 * crate::scope::MAX_IPC_TOPICS as u8,
+        }
     }
 }
 
@@ -65,6 +84,14 @@ pub enum GrantError {
         /// Fuel allowed.
         allowed: u64,
     },
+    /// More distinct IPC topics than the policy allows per app
+    /// ([`Policy::max_ipc_topics`]).
+    IpcTopics {
+        /// Distinct topic names in the manifest's `ipc` lists.
+        asked: u8,
+        /// Topics allowed per app.
+        allowed: u8,
+    },
 }
 
 impl fmt::Display for GrantError {
@@ -79,6 +106,9 @@ impl fmt::Display for GrantError {
             }
             GrantError::CpuBudget { asked, allowed } => {
                 write!(f, "cpu budget {asked} is beyond the device policy ({allowed})")
+            }
+            GrantError::IpcTopics { asked, allowed } => {
+                write!(f, "capability ipc: {asked} topics are beyond the device policy's ipc-topics ({allowed})")
             }
         }
     }
@@ -103,6 +133,10 @@ pub fn grant(manifest: &Manifest, policy: &Policy) -> Result<Grants, GrantError>
         return Err(GrantError::CpuBudget { asked: manifest.cpu_budget, allowed: policy.max_cpu_budget });
     }
     manifest.capabilities.check_within(&policy.allow).map_err(GrantError::BeyondPolicy)?;
+    let topics = manifest.capabilities.ipc.as_ref().map_or(0, |i| i.topic_count());
+    if topics > policy.max_ipc_topics {
+        return Err(GrantError::IpcTopics { asked: topics, allowed: policy.max_ipc_topics });
+    }
     Ok(Grants::compile(&manifest.capabilities))
 }
 
@@ -136,6 +170,25 @@ mod tests {
         let g = grant(&manifest(), &Policy::development()).unwrap();
         assert!(g.modules().contains(Capability::Log));
         assert!(!g.modules().contains(Capability::Gpio));
+    }
+
+    #[test]
+    fn an_app_lists_at_most_the_policys_ipc_topics() {
+        let mut m = manifest();
+        let mut ipc = crate::scope::IpcScope::default();
+        for name in ["a", "b", "c", "d", "e"] {
+            ipc.publish.push(name.try_into().unwrap()).unwrap();
+        }
+        // A name in both lists is one topic.
+        ipc.subscribe.push("a".try_into().unwrap()).unwrap();
+        m.capabilities.ipc = Some(alloc::boxed::Box::new(ipc));
+        let mut policy = Policy::development();
+        policy.max_ipc_topics = 4;
+        let e = grant(&m, &policy).unwrap_err();
+        assert_eq!(e, GrantError::IpcTopics { asked: 5, allowed: 4 });
+        assert_eq!(e.to_string(), "capability ipc: 5 topics are beyond the device policy's ipc-topics (4)");
+        policy.max_ipc_topics = 5;
+        assert!(grant(&m, &policy).is_ok());
     }
 
     #[test]

@@ -452,6 +452,19 @@ pub struct IpcScope {
 }
 
 impl IpcScope {
+    /// Distinct topic names in both lists: the entries the app takes in
+    /// the firmware's topic table, bounded by the policy's
+    /// [`crate::Policy::max_ipc_topics`]. Checked at install, not per call.
+    pub fn topic_count(&self) -> u8 {
+        self.topics().count() as u8
+    }
+
+    /// The distinct topic names of both lists, each once.
+    pub fn topics(&self) -> impl Iterator<Item = &Topic> {
+        let names = || self.publish.iter().chain(self.subscribe.iter());
+        names().enumerate().filter(move |(i, t)| !names().take(*i).any(|u| u == *t)).map(|(_, t)| t)
+    }
+
     fn check_within(&self, policy: &Self) -> Result<(), Excess> {
         let allowed = |list: &[Topic], t: &Topic| list.iter().any(|p| p == "*" || p == t);
         for (want, allow, what) in

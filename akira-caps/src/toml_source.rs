@@ -530,6 +530,7 @@ fn manifest_with_version(text: &str, package_version: Option<Version>) -> Result
 /// [limits]
 /// memory = "256 KiB"      # most memory per app
 /// cpu-budget = 50_000_000 # largest budget per app
+/// ipc-topics = 4          # most distinct IPC topics per app (default 4)
 ///
 /// [allow]                 # same format as an app's [capabilities]
 /// log = true
@@ -541,12 +542,16 @@ pub fn policy_from_toml(text: &str) -> Result<Policy> {
     let mut policy = Policy::deny_all();
     if let Some(limits) = root.get("limits") {
         let t = table(limits, "limits")?;
-        only_keys(t, "limits", &["memory", "cpu-budget"])?;
+        only_keys(t, "limits", &["memory", "cpu-budget", "ipc-topics"])?;
         if let Some(v) = t.get("memory") {
             policy.max_memory = size(v, "limits.memory")?;
         }
         if let Some(v) = t.get("cpu-budget") {
             policy.max_cpu_budget = int_in(v, "limits.cpu-budget", 0, i64::MAX)? as u64;
+        }
+        if let Some(v) = t.get("ipc-topics") {
+            let most = 2 * crate::scope::MAX_IPC_TOPICS as i64;
+            policy.max_ipc_topics = int_in(v, "limits.ipc-topics", 0, most)? as u8;
         }
     }
     if let Some(allow) = root.get("allow") {

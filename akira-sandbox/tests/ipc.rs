@@ -139,15 +139,17 @@ fn an_unlisted_topic_is_denied_and_a_full_mailbox_does_not_block_the_sender() {
     // message queued, so its mailbox fills.
     let spammer_id = spawn(&mut s, &spammer, &ipc_manifest("spammer", &["t"], &[]), &board);
     s.poll(Instant::ZERO, |_, _| {});
-    s.poll(Instant::ZERO, |_, _| {});
     assert_eq!(s.status(spammer_id), Some(&Status::Exited(10)), "every message reached the listener's mailbox");
     // It holds 4: the 6 oldest were dropped, and counted for it alone.
     assert_eq!((broker.pending(0), broker.take_lost(0)), (4, 6));
     assert_eq!(s.instance(spammer_id).unwrap().state().guard().denials(Capability::Ipc), 2);
+    s.poll(Instant::ZERO, |_, _| {});
     assert_eq!(
         s.status(listener_id),
         Some(&Status::Exited(Errno::TooLarge.code())),
         "a 0-byte buffer cannot take a 64-byte message; it stays queued"
     );
+    // Exited, the listener gave its mailbox back to the other apps.
+    assert_eq!(broker.pending(0), 0);
     assert_eq!(board.0.borrow().denials, ["spammer: ipc: id 1 is not granted", "spammer: ipc: id 0 is not granted"]);
 }

@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use akira_caps::scope::{Endpoint, HostName, IpcScope, NetScope, StorageScope, Topic};
-use akira_caps::{Capability, Policy};
+use akira_caps::{Capability, GrantError, Policy};
 use akira_sandbox::{Fault, LoadError, RestartPolicy, Runtime, Status};
 use akira_sim::{End, SimBoard, Simulation, What};
 use common::wasm;
@@ -175,20 +175,28 @@ fn a_subscriber_that_never_reads_blocks_neither_the_publisher_nor_the_others() {
     assert_eq!(status(slow), Some(Status::Exited(406)));
 }
 
-#[test]
-fn an_app_that_opens_every_socket_it_can_leaves_sockets_for_the_others() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    // Connects sixteen times; exits with the number of sockets it got.
-    let greedy = r#"(module
+/// An app that connects to its endpoint 0 `times` times, closing nothing;
+/// it exits with the number of sockets it got.
+fn connects(times: u32) -> String {
+    format!(
+        r#"(module
         (import "akira:net" "connect" (func $connect (param i32 i32 i32 i64) (result i32)))
         (func (export "akira_main") (result i32) (local $n i32) (local $got i32)
             (loop $open
                 (if (i32.ge_s (call $connect (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 1000000)) (i32.const 0))
                     (then (local.set $got (i32.add (local.get $got) (i32.const 1)))))
                 (local.set $n (i32.add (local.get $n) (i32.const 1)))
-                (br_if $open (i32.lt_u (local.get $n) (i32.const 16))))
-            (local.get $got)))"#;
+                (br_if $open (i32.lt_u (local.get $n) (i32.const {times}))))
+            (local.get $got)))"#
+    )
+}
+
+#[test]
+fn an_app_that_opens_every_socket_it_can_leaves_sockets_for_the_others() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Connects sixteen times; exits with the number of sockets it got.
+    let greedy = &connects(16);
     let modest = r#"(module
         (import "akira:net" "connect" (func $connect (param i32 i32 i32 i64) (result i32)))
         (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
@@ -248,4 +256,111 @@ fn an_app_flooding_the_console_is_rate_limited_and_the_others_lines_get_through(
         board.records().iter().filter(|r| r.app.as_deref() == Some(app) && matches!(r.what, What::Log { .. })).count()
     };
     assert_eq!((lines("flood"), lines("quiet")), (limit as usize, 1));
+}
+
+#[test]
+fn an_app_listing_many_topics_is_held_to_its_share_of_the_topic_table() {
+    // Publishes to, and receives from, each of its topics; exits with the
+    // number of messages it got back.
+    let echo = |topics: u32| {
+        format!(
+            r#"(module
+            (import "akira:ipc" "publish" (func $publish (param i32 i32 i32) (result i32)))
+            (import "akira:ipc" "subscribe" (func $subscribe (param i32) (result i32)))
+            (import "akira:ipc" "receive" (func $receive (param i32 i32 i64) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "akira_main") (result i32) (local $n i32) (local $got i32)
+                (loop $each
+                    (drop (call $subscribe (local.get $n)))
+                    (drop (call $publish (local.get $n) (i32.const 0) (i32.const 1)))
+                    (if (i32.ge_s (call $receive (i32.const 64) (i32.const 64) (i64.const 0)) (i32.const 0))
+                        (then (local.set $got (i32.add (local.get $got) (i32.const 1)))))
+                    (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                    (br_if $each (i32.lt_u (local.get $n) (i32.const {topics}))))
+                (local.get $got)))"#
+        )
+    };
+    // Each app's topics are its own names, in both lists.
+    let app = |name: &str, topics: u32| {
+        wasm(&echo(topics), name, |m| {
+            let mut scope = IpcScope::default();
+            for n in 0..topics {
+                let topic = Topic::try_from(format!("{name}/{n}").as_str()).unwrap();
+                scope.publish.push(topic.clone()).unwrap();
+                scope.subscribe.push(topic).unwrap();
+            }
+            m.capabilities.ipc = Some(Box::new(scope));
+        })
+    };
+    // The simulator's broker has 16 topics: a policy of 8 per app leaves
+    // a second app its 8 whatever the first takes.
+    let board = SimBoard::virtual_time();
+    let mut policy = Policy::development();
+    policy.max_ipc_topics = 8;
+    let runtime = Runtime::new(akira_sim::config(), akira_sim::bridge(), policy);
+    let mut sim = Simulation::new(runtime, board);
+    // Beyond its share, an app is refused at install, naming the key.
+    let wide = app("wide", 8);
+    let greedy = wasm(&echo(8), "greedy", |m| {
+        let mut scope = IpcScope::default();
+        for n in 0..8 {
+            scope.publish.push(Topic::try_from(format!("greedy/p{n}").as_str()).unwrap()).unwrap();
+            scope.subscribe.push(Topic::try_from(format!("greedy/s{n}").as_str()).unwrap()).unwrap();
+        }
+        m.capabilities.ipc = Some(Box::new(scope));
+    });
+    let e = sim.scheduler().runtime().load(&greedy).unwrap_err();
+    assert!(
+        matches!(&e, LoadError::Grant(g) if matches!(**g, GrantError::IpcTopics { asked: 16, allowed: 8 })),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("16 topics are beyond the device policy's ipc-topics (8)"), "{e}");
+    // Within its share, the first app takes all of it; the second still
+    // gets all of its own.
+    let first = sim.spawn(sim.scheduler().runtime().load(&wide).unwrap(), RestartPolicy::never()).unwrap();
+    let second = sim.spawn(sim.scheduler().runtime().load(&app("other", 8)).unwrap(), RestartPolicy::never()).unwrap();
+    assert_eq!(sim.run(Some(Duration::from_secs(1))), End::AllStopped);
+    assert_eq!(sim.scheduler().status(first).cloned(), Some(Status::Exited(8)));
+    assert_eq!(sim.scheduler().status(second).cloned(), Some(Status::Exited(8)));
+}
+
+#[test]
+fn apps_that_exit_leave_their_sockets_and_mailboxes_to_the_apps_after_them() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Opens its share of sockets, never closes them, and exits with the
+    // number it got.
+    let leaver = &connects(2);
+    let late = r#"(module
+        (import "akira:net" "connect" (func $connect (param i32 i32 i32 i64) (result i32)))
+        (func (export "akira_main") (result i32)
+            (call $connect (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 1000000))))"#;
+    let (mut sim, _) = sim();
+    // Each with a socket share, an IPC mailbox and a topic of its own.
+    let load = |sim: &Simulation, wat: &str, name: &str| {
+        let app = wasm(wat, name, |m| {
+            let mut net = NetScope::default();
+            net.endpoints.push(Endpoint { host: HostName::try_from("127.0.0.1").unwrap(), port }).unwrap();
+            m.capabilities.net = Some(Box::new(net));
+            let mut ipc = IpcScope::default();
+            ipc.publish.push(Topic::try_from(name).unwrap()).unwrap();
+            m.capabilities.ipc = Some(Box::new(ipc));
+        });
+        sim.scheduler().runtime().load(&app).unwrap()
+    };
+    // Eight apps take the simulator's 16 sockets and 8 mailboxes between
+    // them, and exit.
+    let leavers: Vec<_> = (0..8)
+        .map(|n| sim.spawn(load(&sim, leaver, &format!("leaver-{n}")), RestartPolicy::never()).unwrap())
+        .collect();
+    assert_eq!(sim.run(Some(Duration::from_secs(2))), End::AllStopped);
+    for id in leavers {
+        assert_eq!(sim.scheduler().status(id).cloned(), Some(Status::Exited(2)), "each got its share");
+    }
+    // The app after them gets a mailbox (it links) and a socket.
+    let late = sim.spawn(load(&sim, late, "late"), RestartPolicy::never()).expect("a mailbox is free");
+    assert_eq!(sim.run(Some(Duration::from_secs(2))), End::AllStopped);
+    let got = sim.scheduler().status(late).cloned();
+    assert!(matches!(got, Some(Status::Exited(id)) if id >= 0), "a socket is free: {got:?}");
+    drop(listener);
 }

@@ -38,7 +38,7 @@ app's sockets are closed by the firmware. Buffers are at most 4096 bytes
             stability: Experimental,
             cost: Cost::fixed(500),
             #[cfg(feature = "docs")]
-            doc: r#"`connect(endpoint, transport, port, timeout_us)`: opens a socket to the endpoint, `transport` 0 for TCP, 1 for UDP (a socket that sends datagrams to, and receives them from, that one peer); `port` 0 for the endpoint's port (another port is `AKIRA_EDENIED` unless the endpoint's is 0). Suspends until connected. `AKIRA_ENORES` when the host does not resolve or refuses, `AKIRA_EBUSY` when the firmware has no free socket. Returns the socket id."#,
+            doc: r#"`connect(endpoint, transport, port, timeout_us)`: opens a socket to the endpoint, `transport` 0 for TCP, 1 for UDP (a socket that sends datagrams to, and receives them from, that one peer); `port` 0 for the endpoint's port (another port is `AKIRA_EDENIED` unless the endpoint's is 0). Suspends until connected. `AKIRA_ENORES` when the host does not resolve or refuses, `AKIRA_EBUSY` when the app already holds its share of the firmware's sockets (`sockets` in its manifest's `net`; the denial is counted against `net`) or the firmware has no free socket. Returns the socket id."#,
             #[cfg(feature = "docs")]
             c_doc: r#""#,
         },

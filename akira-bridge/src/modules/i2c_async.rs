@@ -52,6 +52,13 @@ pub trait AsyncI2c {
     /// runs; once done, the bytes read are copied to `read` (its length is
     /// the `read_len` given to `start`) and the slot is freed.
     fn poll(&mut self, app: u16, bus: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
+    /// App `app` stopped running: its transfers on every bus are
+    /// forgotten (a finished one freed now, a queued or running one when
+    /// it ends), so the slots of an app that went away come back to the
+    /// others. The default does nothing.
+    fn release(&mut self, app: u16) {
+        let _ = app;
+    }
 }
 
 /// One bus's queue of transfers, served by a firmware task over an
@@ -84,6 +91,11 @@ impl<const SLOTS: usize, const BUF: usize> I2cMailbox<SLOTS, BUF> {
     /// if it has no transfer.
     pub fn poll(&self, app: u16, read: &mut [u8]) -> Option<Result<(), Errno>> {
         self.0.poll(app, read)
+    }
+
+    /// Forgets app `app`'s transfer (see [`AsyncI2c::release`]).
+    pub fn release(&self, app: u16) {
+        self.0.forget(app)
     }
 
     /// Resolves when a transfer finishes (one waiter: the scheduler's idle
@@ -125,6 +137,10 @@ impl<const N: usize, const SLOTS: usize, const BUF: usize> AsyncI2c for [&'stati
             Some(mailbox) => mailbox.poll(app, read),
             None => Some(Err(Errno::NoSuchResource)),
         }
+    }
+
+    fn release(&mut self, app: u16) {
+        self.iter().for_each(|mailbox| mailbox.release(app))
     }
 }
 
@@ -178,6 +194,10 @@ fn suspending<B: Board + AsyncI2c>(
 impl<B: Board + AsyncI2c> HostModule<B> for AsyncI2cModule {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    fn app_stopped(&self, board: &mut B, app: u16) {
+        board.release(app)
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
@@ -264,6 +284,32 @@ mod tests {
         let mut read = [0u8; 1];
         assert_eq!(MAILBOX.poll(1, &mut read), Some(Ok(())));
         assert_eq!(read, [2]);
+        bus.done();
+    }
+
+    #[test]
+    fn the_slots_of_an_app_that_stopped_come_back_to_the_others() {
+        static MAILBOX: I2cMailbox<1, 4> = I2cMailbox::new();
+        let mut bus = Mock::new(&[T::read(0x48, vec![1]), T::read(0x48, vec![2]), T::read(0x48, vec![3])]);
+        let mut buses = [&MAILBOX];
+        // App 1's transfer is queued when it stops (its update starts as
+        // a new app id: nobody would ever collect it).
+        MAILBOX.start(1, 0x48, [&[], &[]], 1).unwrap();
+        assert_eq!(MAILBOX.start(2, 0x48, [&[], &[]], 1), Err(Errno::Busy), "the one slot is taken");
+        AsyncI2c::release(&mut buses, 1);
+        serve_once(&MAILBOX, &mut bus);
+        // It ran in turn, for nobody, and its slot is free for app 2.
+        MAILBOX.start(2, 0x48, [&[], &[]], 1).unwrap();
+        serve_once(&MAILBOX, &mut bus);
+        let mut read = [0u8; 1];
+        assert_eq!(MAILBOX.poll(2, &mut read), Some(Ok(())));
+        assert_eq!(read, [2]);
+        // A finished transfer nobody collected is freed at once.
+        MAILBOX.start(3, 0x48, [&[], &[]], 1).unwrap();
+        serve_once(&MAILBOX, &mut bus);
+        AsyncI2c::release(&mut buses, 3);
+        MAILBOX.start(4, 0x48, [&[], &[]], 1).unwrap();
+        assert_eq!(MAILBOX.poll(3, &mut read), Some(Err(Errno::Invalid)), "app 3's outcome is gone");
         bus.done();
     }
 

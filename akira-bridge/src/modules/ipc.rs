@@ -173,6 +173,14 @@ impl<B: Board> HostModule<B> for IpcModule {
         &SPEC
     }
 
+    fn app_stopped(&self, _board: &mut B, app: u16) {
+        // Its mailbox and the topics no other app lists are freed: apps
+        // that exit, or are removed or updated (a new version is a new
+        // app id), do not fill the broker for the others. A restart
+        // attaches again when it is linked.
+        self.broker.detach(app);
+    }
+
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
         let scope = cx.granted.ipc.as_ref().ok_or(LinkError::NotGranted)?;

@@ -28,7 +28,7 @@
 use core::fmt;
 
 use akira_caps::scope::{Endpoint, MAX_NET_ENDPOINTS};
-use akira_caps::{Capability, ModuleCapability, ModuleSpec};
+use akira_caps::{Capability, ModuleCapability, ModuleSpec, Table};
 use alloc::sync::Arc;
 use wasmi::{Caller, Linker};
 
@@ -169,20 +169,30 @@ fn connect<B: Board + Net>(
     // Sockets left behind by earlier instances, or by a connect of this
     // app that timed out, are closed here, when the board is at hand.
     let app = state.info().id;
-    while let Some(handle) = sockets.take_stale(app) {
+    while let Some((handle, own)) = sockets.take_stale(app) {
+        if own {
+            state.guard_mut().give_back(Table::Sockets);
+        }
         state.board_mut().close(handle);
     }
     // The app's share of the firmware's socket table (its manifest's
     // `sockets`, within the policy): no app can take every socket.
-    if sockets.held(app) >= usize::from(state.guard().grants().net_sockets()) {
-        return Err(Errno::Busy.into());
-    }
-    let handle = state.board_mut().open(transport, &e.host, port);
-    state.trace(Trace::NetOpen { endpoint, host: &e.host, port, result: handle.map(drop) });
-    let handle = handle?;
-    let Some(id) = sockets.insert(app, handle) else {
-        state.board_mut().close(handle);
-        return Err(Errno::Busy.into());
+    state.shared(|g| g.take(Table::Sockets))?;
+    let opened = state.board_mut().open(transport, &e.host, port);
+    state.trace(Trace::NetOpen { endpoint, host: &e.host, port, result: opened.map(drop) });
+    let inserted = opened.and_then(|handle| match sockets.insert(app, handle) {
+        Some(id) => Ok((id, handle)),
+        None => {
+            state.board_mut().close(handle);
+            Err(Errno::Busy)
+        }
+    });
+    let (id, handle) = match inserted {
+        Ok(socket) => socket,
+        Err(e) => {
+            state.guard_mut().give_back(Table::Sockets);
+            return Err(e.into());
+        }
     };
     match state.board_mut().is_open(handle) {
         Ok(true) => {
@@ -191,14 +201,12 @@ fn connect<B: Board + Net>(
         }
         Ok(false) => {}
         Err(e) => {
-            sockets.remove(app, id);
-            state.board_mut().close(handle);
+            release(sockets, state, id);
             return Err(e.into());
         }
     }
     let Some(until) = until else {
-        sockets.remove(app, id);
-        state.board_mut().close(handle);
+        release(sockets, state, id);
         return Err(Errno::TimedOut.into());
     };
     Err(state.suspend(Wait { until, kind: WaitKind::Module { module, op: OP_CONNECT, arg: pack(id, 0, 0) } }))
@@ -259,14 +267,34 @@ fn transfer<B: Board + Net>(
 }
 
 fn close<B: Board + Net>(sockets: &dyn SocketTable, state: &mut AppState<B>, id: u32) -> Result<i32, Refusal> {
-    let handle = sockets.remove(state.info().id, id).ok_or(Errno::Invalid)?;
-    state.board_mut().close(handle);
+    release(sockets, state, id).ok_or(Errno::Invalid)?;
     Ok(0)
+}
+
+/// Takes socket `id` of the calling app out of the table, closes it and
+/// gives its entry back to the app's share; `None` if the app has no such
+/// socket.
+fn release<B: Board + Net>(sockets: &dyn SocketTable, state: &mut AppState<B>, id: u32) -> Option<()> {
+    let handle = sockets.remove(state.info().id, id)?;
+    state.board_mut().close(handle);
+    state.guard_mut().give_back(Table::Sockets);
+    Some(())
 }
 
 impl<B: Board + Net> HostModule<B> for NetModule {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    fn app_stopped(&self, board: &mut B, app: u16) {
+        // Its sockets are closed now and their entries freed: an app that
+        // exits (or is removed, or updated to a new version) leaves the
+        // table to the others. Sockets other stopped apps left behind go
+        // with them.
+        self.sockets.orphan(app);
+        while let Some((handle, _)) = self.sockets.take_stale(app) {
+            board.close(handle);
+        }
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {
@@ -319,8 +347,7 @@ impl<B: Board + Net> HostModule<B> for NetModule {
                     }
                     Ok(false) => None,
                     Err(e) => {
-                        self.sockets.remove(app, id);
-                        state.board_mut().close(handle);
+                        release(self.sockets, state, id);
                         Some(e.code())
                     }
                 }

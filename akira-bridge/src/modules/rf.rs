@@ -17,7 +17,11 @@
 //!
 //! Radio drivers are async, so the module never drives the radio itself:
 //! boards implement [`Rf`], which queues a job and reports when it is
-//! done. [`RfMailbox`] is that queue for one radio: a `static` a firmware
+//! done. [`RfMailbox`] is that queue for one radio, shared fairly: one
+//! slot per app (an app cannot take more), jobs in queue order, and a
+//! receive gives the radio up to a send queued meanwhile (listening again
+//! after it), so an app listening without end cannot keep the others from
+//! sending. It is a `static` a firmware
 //! task serves ([`RfMailbox::serve`]) with any [`Radio`], the Akira trait a
 //! radio driver implements (the `akira-radio` crate implements it over
 //! `lora-phy` for SX126x and SX127x chips). The scheduler's idle future

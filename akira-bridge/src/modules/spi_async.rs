@@ -55,6 +55,13 @@ pub trait AsyncSpi {
     /// once done, the bytes received are copied to `read` (its length is
     /// the `read_len` given to `start`) and the slot is freed.
     fn poll(&mut self, app: u16, device: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
+    /// App `app` stopped running: its calls on every device are forgotten
+    /// (a finished one freed now, a queued or running one when it ends),
+    /// so the slots of an app that went away come back to the others. The
+    /// default does nothing.
+    fn release(&mut self, app: u16) {
+        let _ = app;
+    }
 }
 
 /// One device's queue of calls, served by a firmware task over an
@@ -95,6 +102,11 @@ impl<const SLOTS: usize, const BUF: usize> SpiMailbox<SLOTS, BUF> {
     /// if it has no call queued.
     pub fn poll(&self, app: u16, read: &mut [u8]) -> Option<Result<(), Errno>> {
         self.0.poll(app, read)
+    }
+
+    /// Forgets app `app`'s call (see [`AsyncSpi::release`]).
+    pub fn release(&self, app: u16) {
+        self.0.forget(app)
     }
 
     /// Resolves when a call finishes (one waiter: the scheduler's idle
@@ -140,6 +152,10 @@ impl<const N: usize, const SLOTS: usize, const BUF: usize> AsyncSpi for [&'stati
             None => Some(Err(Errno::NoSuchResource)),
         }
     }
+
+    fn release(&mut self, app: u16) {
+        self.iter().for_each(|mailbox| mailbox.release(app))
+    }
 }
 
 /// `akira:spi` over [`AsyncSpi`]: calls suspend the app. Register it
@@ -179,6 +195,10 @@ fn suspending<B: Board + AsyncSpi>(
 impl<B: Board + AsyncSpi> HostModule<B> for AsyncSpiModule {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    fn app_stopped(&self, board: &mut B, app: u16) {
+        board.release(app)
     }
 
     fn link(&self, linker: &mut Linker<AppState<B>>, cx: &LinkContext<'_>) -> Result<(), LinkError> {

@@ -116,13 +116,7 @@ fn key(memory: &GuestMemory<'_>, ptr: u32, len: u32) -> Result<([u8; MAX_KEY], u
 /// writes too often).
 fn budgeted<B: Board>(state: &mut AppState<B>, bytes: u32) -> Result<(), Refusal> {
     let now = state.board().now().as_micros();
-    match state.guard_mut().flash_write(now, bytes) {
-        Ok(()) => Ok(()),
-        Err(denial) => {
-            state.trace(Trace::Denied(&denial));
-            Err(Errno::Busy.into())
-        }
-    }
+    state.shared(|g| g.flash_write(now, bytes))
 }
 
 fn traced<B: Board>(state: &mut AppState<B>, op: StorageOp, key: &[u8], len: usize, result: Result<(), Errno>) {

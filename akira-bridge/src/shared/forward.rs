@@ -159,11 +159,13 @@ forward_to_peripherals!(Ble {
 forward_to_peripherals!(AsyncI2c {
     fn start(&mut self, app: u16, bus: u32, addr: u8, write: [&[u8]; 2], read_len: usize) -> Result<(), Errno>;
     fn poll(&mut self, app: u16, bus: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
+    fn release(&mut self, app: u16) -> ();
 });
 #[cfg(feature = "spi")]
 forward_to_peripherals!(AsyncSpi {
     fn start(&mut self, app: u16, device: u32, op: SpiOp, write: &[u8], read_len: usize) -> Result<(), Errno>;
     fn poll(&mut self, app: u16, device: u32, read: &mut [u8]) -> Option<Result<(), Errno>>;
+    fn release(&mut self, app: u16) -> ();
 });
 
 #[cfg(feature = "ble")]
@@ -253,6 +255,10 @@ impl<R> AsyncI2c for Peripherals<R> {
             None => Some(Err(Errno::NoSuchResource)),
         }
     }
+
+    fn release(&mut self, app: u16) {
+        self.i2c.iter().flatten().for_each(|mailbox| mailbox.release(app))
+    }
 }
 
 #[cfg(feature = "spi")]
@@ -266,6 +272,10 @@ impl<R> AsyncSpi for Peripherals<R> {
             Some(mailbox) => mailbox.poll(app, read),
             None => Some(Err(Errno::NoSuchResource)),
         }
+    }
+
+    fn release(&mut self, app: u16) {
+        self.spi.iter().flatten().for_each(|mailbox| mailbox.release(app))
     }
 }
 

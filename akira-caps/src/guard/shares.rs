@@ -1,6 +1,7 @@
 //! Per-app shares the guard meters beside its grants: bytes written to
-//! flash over a rolling hour (the app's share of the flash's wear) and
-//! console lines over a rolling second (its share of the console).
+//! flash over a rolling hour (the app's share of the flash's wear),
+//! console lines over a rolling second (its share of the console), and
+//! the entries it holds in firmware-wide tables (its share of each table).
 
 use core::fmt;
 
@@ -81,5 +82,62 @@ impl Guard {
     /// Console lines dropped by the rate limit since the app started.
     pub fn dropped_lines(&self) -> u32 {
         self.dropped_lines
+    }
+
+    /// Takes an entry of the firmware-wide `table` for the app: a counter
+    /// compare against its share ([`crate::Grants::share`], from its
+    /// manifest within the policy). Past the share nothing is taken: the
+    /// denial is counted against the table's capability and returned, for
+    /// the module to report and answer `AKIRA_EBUSY`, so one app cannot
+    /// fill the table for all. The module gives the entry back with
+    /// [`Guard::give_back`] when it leaves the table.
+    pub fn take(&mut self, table: Table) -> Result<(), Denial> {
+        let held = &mut self.held[table as usize];
+        if *held < self.grants.share(table) {
+            *held += 1;
+            return Ok(());
+        }
+        Err(self.deny(Denied::Builtin(table.capability()), Resource::Entry(table)))
+    }
+
+    /// Gives back an entry of `table` taken with [`Guard::take`].
+    pub fn give_back(&mut self, table: Table) {
+        let held = &mut self.held[table as usize];
+        *held = held.saturating_sub(1);
+    }
+
+    /// Entries of `table` the app holds.
+    pub fn held(&self, table: Table) -> u8 {
+        self.held[table as usize]
+    }
+}
+
+/// A firmware-wide table whose entries apps hold, each app up to the
+/// share its manifest declares within the device policy
+/// ([`Guard::take`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Table {
+    /// The firmware's sockets (`net`'s `sockets`).
+    Sockets,
+}
+
+impl Table {
+    /// Number of tables: the length of the per-app counters.
+    pub(super) const COUNT: usize = 1;
+
+    /// The capability a denial past the share is counted against.
+    pub(super) const fn capability(self) -> Capability {
+        match self {
+            Table::Sockets => Capability::Net,
+        }
+    }
+
+    /// What one entry is, for messages.
+    pub(super) const fn entry(self) -> &'static str {
+        match self {
+            Table::Sockets => "socket",
+        }
     }
 }

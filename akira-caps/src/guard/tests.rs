@@ -165,3 +165,20 @@ fn wasi_parts_are_checked_and_denials_counted() {
     assert_eq!(d.to_string(), "wasi: part files is not granted");
     assert_eq!(g.denials(Capability::Wasi), 1);
 }
+
+#[test]
+fn an_app_holds_at_most_its_share_of_a_table() {
+    let net = crate::scope::NetScope { sockets: 2, ..Default::default() };
+    let mut g = Guard::new(Grants::compile(&CapabilitySet { net: Some(Box::new(net)), ..Default::default() }));
+    assert_eq!(g.grants().share(Table::Sockets), 2);
+    assert!(g.take(Table::Sockets).is_ok());
+    assert!(g.take(Table::Sockets).is_ok());
+    let d = g.take(Table::Sockets).unwrap_err();
+    assert_eq!(d, Denial { capability: Denied::Builtin(Capability::Net), resource: Resource::Entry(Table::Sockets) });
+    assert_eq!(d.to_string(), "net: a socket past the app's share is not granted");
+    assert_eq!((g.held(Table::Sockets), g.denials(Capability::Net)), (2, 1), "nothing taken, the denial counted");
+    g.give_back(Table::Sockets);
+    assert!(g.take(Table::Sockets).is_ok(), "an entry given back can be taken again");
+    // Without the capability the share is none.
+    assert!(guard().take(Table::Sockets).is_err());
+}

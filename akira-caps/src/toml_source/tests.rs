@@ -157,6 +157,10 @@ fn policy_file() {
     assert!(p.allow.log);
     assert!(p.allow.gpio.unwrap().output.contains(2));
     assert!(policy_from_toml("[allow]\nfoo = 1").is_err());
+    assert_eq!(p.max_ipc_topics, crate::Policy::DEFAULT_IPC_TOPICS, "the default share");
+    assert_eq!(policy_from_toml("[limits]\nipc-topics = 2\n").unwrap().max_ipc_topics, 2);
+    let e = policy_from_toml("[limits]\nipc-topics = 17\n").unwrap_err().to_string();
+    assert_eq!(e, "`limits.ipc-topics`: expected an integer from 0 to 16");
 }
 
 fn wasi_manifest(caps: &str) -> Result<Manifest> {

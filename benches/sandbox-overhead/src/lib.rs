@@ -16,7 +16,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use akira_caps::manifest::AppName;
-use akira_caps::{CapabilitySet, Manifest, Policy, Version};
+use akira_caps::{Manifest, Policy, Version};
 use akira_sandbox::akira_bridge::wasmi::{self, Config, Engine as WasmiEngine, Linker, Module, ResumableCall, Store};
 use akira_sandbox::akira_bridge::{AppInfo, Board, Bridge, Instant, Level};
 use akira_sandbox::{Event, LoadedApp, RestartPolicy, Runtime, RuntimeConfig, Scheduler, Status, Step};
@@ -243,7 +243,7 @@ impl Board for BareBoard {
 /// A runtime with the default configuration but `slice_fuel`, under a
 /// policy that lets a kernel compute without waiting.
 fn runtime(slice_fuel: u64) -> Runtime<BareBoard> {
-    let policy = Policy { allow: CapabilitySet::default(), max_memory: KERNEL_MEMORY, max_cpu_budget: u64::MAX };
+    let policy = Policy { max_memory: KERNEL_MEMORY, max_cpu_budget: u64::MAX, ..Policy::deny_all() };
     Runtime::new(RuntimeConfig { slice_fuel, ..RuntimeConfig::default() }, Bridge::new(), policy)
 }
 

@@ -63,10 +63,12 @@ pub trait Broker: Sync {
     /// Gives app `app` a mailbox (the same one again when the app is
     /// restarted: emptied, with no subscriptions) and interns the topic
     /// names of its scope. Runs when the app is linked, never on the call
-    /// path.
+    /// path. A restarted app's new scope that no longer fits (others took
+    /// the topics its old one gave back) leaves it without a mailbox.
     fn attach(&self, app: u16, scope: &IpcScope) -> Result<Attachment, AttachError>;
-    /// Frees app `app`'s mailbox (the firmware calls this when it removes
-    /// an app for good).
+    /// Frees app `app`'s mailbox and the topics no other app lists
+    /// ([`IpcModule`](crate::IpcModule) calls this when the app stops;
+    /// its restart attaches again).
     fn detach(&self, app: u16);
     /// Subscribes (`on`) or unsubscribes mailbox `slot` to the topic at
     /// index `topic` of its app's `subscribe` list.
@@ -103,6 +105,9 @@ struct Message<const SIZE: usize> {
 /// One app's mailbox.
 struct Mailbox<const DEPTH: usize, const SIZE: usize> {
     app: u16,
+    /// Broker topic id per index of the app's `publish` list (its
+    /// references to the topic table, given back when it is detached).
+    publish: [u8; MAX_IPC_TOPICS],
     /// Broker topic id per index of the app's `subscribe` list.
     subscribe: [u8; MAX_IPC_TOPICS],
     queue: heapless::Deque<Message<SIZE>, DEPTH>,
@@ -111,24 +116,49 @@ struct Mailbox<const DEPTH: usize, const SIZE: usize> {
 }
 
 struct Inner<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usize> {
-    topics: heapless::Vec<Topic, TOPICS>,
+    /// Topic names by broker id; `None` is a free entry.
+    topics: [Option<Topic>; TOPICS],
+    /// Per broker topic: how many entries of attached apps' lists name it.
+    /// A topic no attached app lists is freed, so apps that went away
+    /// (or came back with other names) leave the table to the others.
+    refs: [u16; TOPICS],
     /// Per broker topic: the mailbox slots subscribed to it, one bit each.
     subscribers: [u32; TOPICS],
     mailboxes: [Option<Mailbox<DEPTH, SIZE>>; APPS],
 }
 
 impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usize> Inner<APPS, TOPICS, DEPTH, SIZE> {
-    fn intern(&mut self, name: &Topic) -> Result<u8, AttachError> {
-        if let Some(i) = self.topics.iter().position(|t| t == name) {
-            return Ok(i as u8);
-        }
-        self.topics.push(name.clone()).map_err(|_| AttachError::NoTopicSlot)?;
-        Ok((self.topics.len() - 1) as u8)
+    fn position(&self, name: &Topic) -> Option<usize> {
+        self.topics.iter().position(|t| t.as_ref() == Some(name))
     }
 
-    fn unsubscribe_all(&mut self, slot: usize) {
+    /// The id of topic `name`, interned if new, with one more reference.
+    fn intern(&mut self, name: &Topic) -> Result<u8, AttachError> {
+        let id = match self.position(name) {
+            Some(id) => id,
+            None => {
+                let id = self.topics.iter().position(Option::is_none).ok_or(AttachError::NoTopicSlot)?;
+                self.topics[id] = Some(name.clone());
+                id
+            }
+        };
+        self.refs[id] += 1;
+        Ok(id as u8)
+    }
+
+    /// Frees mailbox `slot`: its subscriptions and its references to
+    /// topics (a topic left without any is freed).
+    fn free(&mut self, slot: usize) {
         for mask in &mut self.subscribers {
             *mask &= !(1 << slot);
+        }
+        let Some(m) = self.mailboxes[slot].take() else { return };
+        for id in m.publish.iter().chain(m.subscribe.iter()).filter(|id| **id != NO_TOPIC) {
+            let id = usize::from(*id);
+            self.refs[id] -= 1;
+            if self.refs[id] == 0 {
+                self.topics[id] = None;
+            }
         }
     }
 }
@@ -170,7 +200,8 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
         let () = Self::FITS;
         IpcBroker {
             inner: Mutex::new(RefCell::new(Inner {
-                topics: heapless::Vec::new(),
+                topics: [const { None }; TOPICS],
+                refs: [0; TOPICS],
                 subscribers: [0; TOPICS],
                 mailboxes: [const { None }; APPS],
             })),
@@ -198,14 +229,14 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
                 Some(slot) => slot,
                 None => s.mailboxes.iter().position(Option::is_none).ok_or(AttachError::NoAppSlot)?,
             };
-            // Refuse before interning anything, so a failed attach changes
+            // A (re)started app begins with an empty mailbox and no
+            // subscriptions, and gives back the topics its last instance
+            // (perhaps an older version, with other names) listed.
+            s.free(slot);
+            // Refuse before interning anything, so a failed attach takes
             // nothing.
-            let names = || scope.publish.iter().chain(scope.subscribe.iter());
-            let new = names()
-                .enumerate()
-                .filter(|(i, n)| !s.topics.contains(n) && !names().take(*i).any(|m| m == *n))
-                .count();
-            if s.topics.len() + new > TOPICS {
+            let new = scope.topics().filter(|n| s.position(n).is_none()).count();
+            if s.topics.iter().filter(|t| t.is_some()).count() + new > TOPICS {
                 return Err(AttachError::NoTopicSlot);
             }
             let mut publish = [NO_TOPIC; MAX_IPC_TOPICS];
@@ -216,10 +247,7 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
             for (id, name) in subscribe.iter_mut().zip(scope.subscribe.iter()) {
                 *id = s.intern(name)?;
             }
-            // A (re)started app begins with an empty mailbox and no
-            // subscriptions.
-            s.unsubscribe_all(slot);
-            s.mailboxes[slot] = Some(Mailbox { app, subscribe, queue: heapless::Deque::new(), lost: 0 });
+            s.mailboxes[slot] = Some(Mailbox { app, publish, subscribe, queue: heapless::Deque::new(), lost: 0 });
             Ok(Attachment { slot: slot as u8, publish })
         })
     }
@@ -227,8 +255,7 @@ impl<const APPS: usize, const TOPICS: usize, const DEPTH: usize, const SIZE: usi
     fn detach(&self, app: u16) {
         self.with(|s| {
             if let Some(slot) = s.mailboxes.iter().position(|m| m.as_ref().is_some_and(|m| m.app == app)) {
-                s.unsubscribe_all(slot);
-                s.mailboxes[slot] = None;
+                s.free(slot);
             }
         })
     }

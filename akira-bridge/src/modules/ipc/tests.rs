@@ -94,6 +94,31 @@ fn a_restarted_app_gets_its_mailbox_back_empty_and_slots_run_out() {
     b.attach(10, &scope(&["a", "b", "c"], &["a", "t"])).unwrap();
 }
 
+#[test]
+fn topics_no_app_lists_any_more_are_given_back_to_the_others() {
+    let b = broker();
+    // One app's names fill the 4-topic table (a policy's ipc-topics keeps
+    // each app to its share; here nothing does).
+    let first = b.attach(1, &scope(&["a", "b"], &["c", "d"])).unwrap();
+    assert_eq!(b.attach(2, &scope(&["e"], &[])), Err(AttachError::NoTopicSlot));
+    let shared = b.attach(3, &scope(&[], &["a"])).unwrap();
+    b.set_subscribed(shared.slot, 0, true).unwrap();
+    // Removed, the app gives back the names no other app lists.
+    b.detach(1);
+    let second = b.attach(2, &scope(&["e", "f", "g"], &[])).unwrap();
+    assert_eq!(b.attach(4, &scope(&["h"], &[])), Err(AttachError::NoTopicSlot), "a is still app 3's");
+    // A new version of app 2 with other names gives its old ones back.
+    b.attach(2, &scope(&["x"], &[])).unwrap();
+    b.attach(4, &scope(&["h", "i"], &[])).unwrap();
+    // A name still listed keeps its subscribers and its id.
+    let again = b.attach(5, &scope(&["a"], &[]));
+    assert_eq!(again, Err(AttachError::NoAppSlot), "three mailboxes");
+    b.detach(4);
+    let publisher = b.attach(5, &scope(&["a"], &[])).unwrap();
+    assert_eq!(b.publish(publisher.publish[0], b"hi"), Ok(1), "app 3 still subscribed to a");
+    let _ = (first, second);
+}
+
 /// Module-level tests: an app granted `publish = ["ping"]`,
 /// `subscribe = ["pong"]` in mailbox `at`.
 fn app(b: &'static IpcBroker<3, 4, 2, 8>) -> (AppState<Recorder>, Attachment) {

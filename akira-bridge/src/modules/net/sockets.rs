@@ -17,9 +17,6 @@ pub trait SocketTable: Sync {
     /// The board handle of socket `id` if app `app` owns it and it is
     /// connected (`connecting` false), or still connecting (`true`).
     fn get(&self, app: u16, id: u32, connecting: bool) -> Option<u32>;
-    /// How many sockets app `app` holds (connected or connecting): its
-    /// share of the table, checked against its grant at `connect`.
-    fn held(&self, app: u16) -> usize;
     /// Forgets socket `id` of app `app`; its board handle.
     fn remove(&self, app: u16, id: u32) -> Option<u32>;
     /// Marks every socket of app `app` as left behind (the app was
@@ -27,8 +24,9 @@ pub trait SocketTable: Sync {
     fn orphan(&self, app: u16);
     /// Removes one socket to close: one left behind, or one of app `app`
     /// still connecting (its `connect` timed out: the app, which runs one
-    /// call at a time, no longer waits for it). Its board handle.
-    fn take_stale(&self, app: u16) -> Option<u32>;
+    /// call at a time, no longer waits for it). Its board handle, and
+    /// whether it was app `app`'s (its share's entry comes back).
+    fn take_stale(&self, app: u16) -> Option<(u32, bool)>;
 }
 
 /// Marks a socket left behind by an app that was restarted or removed.
@@ -89,10 +87,6 @@ impl<const N: usize> SocketTable for NetSockets<N> {
         })
     }
 
-    fn held(&self, app: u16) -> usize {
-        self.with(|s| s.iter().flatten().filter(|(owner, _, _)| *owner == app && app != ORPHAN).count())
-    }
-
     fn remove(&self, app: u16, id: u32) -> Option<u32> {
         self.with(|s| {
             let slot = s.get_mut(id as usize)?;
@@ -116,11 +110,11 @@ impl<const N: usize> SocketTable for NetSockets<N> {
         })
     }
 
-    fn take_stale(&self, app: u16) -> Option<u32> {
+    fn take_stale(&self, app: u16) -> Option<(u32, bool)> {
         self.with(|s| {
             let slot =
                 s.iter_mut().find(|e| matches!(e, Some((o, _, open)) if *o == ORPHAN || (*o == app && !open)))?;
-            slot.take().map(|(_, handle, _)| handle)
+            slot.take().map(|(owner, handle, _)| (handle, owner == app))
         })
     }
 }

@@ -217,12 +217,22 @@ fn an_app_holds_at_most_its_share_of_the_socket_table() {
         // The connect is in progress; the network opens it.
         t.connected(1, id);
     }
-    assert_eq!(t.held(1), share);
+    assert_eq!(s.guard().held(Table::Sockets), share as u8);
     let past = connect(t, &endpoints(LISTED), M, &mut s, 0, 0, 0, 1_000);
     assert_eq!(code(past), Errno::Busy.code(), "past its share");
+    assert_eq!(s.guard().denials(Capability::Net), 1, "the denial is counted");
     assert_eq!(s.board().opens.len(), share, "nothing opened for it");
     let Err(Refusal::Trap(_)) = connect(t, &endpoints(LISTED), M, &mut other, 0, 0, 0, 1_000) else {
         panic!("another app still gets a socket")
     };
-    assert_eq!(t.held(2), 1);
+    assert_eq!(other.guard().held(Table::Sockets), 1);
+    // A socket closed, or one whose connect timed out, is given back.
+    assert_eq!(code(close(t, &mut s, 0)), 0);
+    assert_eq!(s.guard().held(Table::Sockets), share as u8 - 1);
+    let Err(Refusal::Trap(_)) = connect(t, &endpoints(LISTED), M, &mut s, 0, 0, 0, 1_000) else { panic!() };
+    s.take_wait();
+    let Err(Refusal::Trap(_)) = connect(t, &endpoints(LISTED), M, &mut s, 0, 0, 0, 1_000) else {
+        panic!("the timed-out connect's entry came back")
+    };
+    assert_eq!(s.guard().held(Table::Sockets), share as u8);
 }

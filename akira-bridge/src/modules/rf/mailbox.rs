@@ -138,10 +138,18 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
         })
     }
 
-    /// Resolves when slot `i`'s app stops waiting for its job.
-    async fn cancelled(&self, i: usize) {
+    /// Resolves when slot `i`'s app stops waiting for its job, or (with
+    /// `to_sends`) when another app queues a send: a receive gives the
+    /// radio up to it.
+    async fn cancelled(&self, i: usize, to_sends: bool) {
         poll_fn(|cx| {
-            let gone = || critical_section::with(|cs| self.slots.borrow_ref(cs).slots[i].phase == Phase::Cancelling);
+            let gone = || {
+                critical_section::with(|cs| {
+                    let s = self.slots.borrow_ref(cs);
+                    s.slots[i].phase == Phase::Cancelling
+                        || to_sends && s.slots.iter().any(|t| t.phase == Phase::Queued && t.send)
+                })
+            };
             if gone() {
                 return Poll::Ready(());
             }
@@ -168,16 +176,34 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
                 }
             })
             .await;
+            // A send is short (its time on air, within its app's duty
+            // cycle); a receive may listen for as long as its app likes,
+            // so it gives the radio up to any send queued meanwhile and
+            // listens again after it: one app listening cannot keep the
+            // others from transmitting.
             let result = if send {
-                unless(radio.transmit(&config, &data[..len]), self.cancelled(i)).await.map(|r| r.map(|()| None))
+                unless(radio.transmit(&config, &data[..len]), self.cancelled(i, false)).await.map(|r| r.map(|()| None))
             } else {
-                unless(radio.receive(&config, &mut data[..len]), self.cancelled(i)).await.map(|r| r.map(Some))
+                unless(radio.receive(&config, &mut data[..len]), self.cancelled(i, true)).await.map(|r| r.map(Some))
             };
             let Some(result) = result else {
                 // Nobody waits for an error here; the next job starts
                 // from standby anyway.
                 let _ = radio.standby().await;
-                critical_section::with(|cs| self.slots.borrow_ref_mut(cs).slots[i].phase = Phase::Idle);
+                critical_section::with(|cs| {
+                    let mut s = self.slots.borrow_ref_mut(cs);
+                    let seq = s.next_seq;
+                    let slot = &mut s.slots[i];
+                    if slot.phase == Phase::Cancelling {
+                        slot.phase = Phase::Idle;
+                    } else {
+                        // Given up to a send: queued again behind it, its
+                        // deadline unchanged.
+                        slot.phase = Phase::Queued;
+                        slot.seq = seq;
+                        s.next_seq = seq.wrapping_add(1);
+                    }
+                });
                 continue;
             };
             critical_section::with(|cs| {

@@ -104,6 +104,14 @@ fn app(radio: &'static RfMailbox<2, 64>) -> AppState<Board1> {
     state(Board1 { rec: Recorder::default(), radio }, &caps)
 }
 
+/// Another app with the same grant, beside [`app`]'s on the same radio.
+fn other_app(radio: &'static RfMailbox<2, 64>) -> AppState<Board1> {
+    let first = app(radio);
+    let info = crate::AppInfo { id: 2, name: "other".try_into().unwrap(), version: Default::default() };
+    let guard = akira_caps::Guard::new(first.guard().grants().clone());
+    AppState::new(info, guard, Board1 { rec: Recorder::default(), radio }, crate::state::AppLimits::new(65536, 16))
+}
+
 const M: ModuleIndex = ModuleIndex(0);
 
 #[test]
@@ -276,4 +284,40 @@ fn bad_buffers_and_oversized_packets_are_refused() {
 #[test]
 fn wait_args_round_trip() {
     assert_eq!(unpack(pack(u32::MAX, 255)), (u32::MAX, 255));
+}
+
+#[test]
+fn an_app_listening_forever_gives_the_radio_up_to_another_apps_send() {
+    static RADIO: RfMailbox<2, 64> = RfMailbox::new();
+    let mut task = Task::new(&RADIO);
+    let mut listener = app(&RADIO);
+    let mut sender = other_app(&RADIO);
+    let mut backing = *b"ping............";
+    let mut mem = GuestMemory::new(&mut backing);
+    assert_eq!(code(configure(&mut listener, [EU868, 7, 125_000, 5, 14])), 0);
+    assert_eq!(code(configure(&mut sender, [EU868, 9, 125_000, 5, 14])), 0);
+    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut listener, M, 8, 8, -1) else { panic!("not suspended") };
+    task.step();
+    let Err(Refusal::Trap(_)) = send(&mut mem, &mut sender, M, 0, 4) else { panic!("not suspended") };
+    let send_wait = sender.take_wait().unwrap();
+    task.step();
+    // The receive stood aside, the send went out, and the receive listens
+    // again: the sender did not wait for the listener's (endless) receive.
+    assert_eq!(
+        task.log(),
+        ["rx 868100000 max 8", "standby", "tx 868100000 [112, 105, 110, 103]", "rx 868100000 max 8"]
+    );
+    assert_eq!(RfModule.poll_wait_with_memory(&mut mem, &mut sender, OP_SEND, pack(0, 4)), Some(0), "sent");
+    assert!(send_wait.until > Instant::ZERO);
+    assert_eq!(RfModule.poll_wait_with_memory(&mut mem, &mut listener, OP_RECEIVE, pack(8, 8)), None, "listening");
+    task.air.borrow_mut().incoming.push_back((b"pong".to_vec(), PacketInfo { rssi_dbm: -70, snr_db: 8 }));
+    task.step();
+    assert_eq!(RfModule.poll_wait_with_memory(&mut mem, &mut listener, OP_RECEIVE, pack(8, 8)), Some(4));
+    assert_eq!(mem.bytes(8, 4).unwrap(), b"pong", "the listener still got its packet");
+    // Two receives take turns in queue order: a receive does not stand
+    // aside for another receive.
+    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut listener, M, 8, 8, -1) else { panic!() };
+    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut sender, M, 12, 4, -1) else { panic!() };
+    task.step();
+    assert_eq!(task.log().len(), 5, "only the first receive runs: {:?}", task.log());
 }

@@ -51,7 +51,7 @@ async fn main(spawner: Spawner) {
     let mut allow = CapabilitySet::default();
     allow.gpio = Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default()));
     (allow.timer, allow.log) = (true, true);
-    let policy = Policy { allow, max_memory: 64 * 1024, max_cpu_budget: 10_000_000 };
+    let policy = Policy { allow, max_memory: 64 * 1024, max_cpu_budget: 10_000_000, ..Policy::deny_all() };
     let keys = [TrustedKey { name: "release", public_key: KEY, policy: &policy, rights: Rights::OWNER }];
     let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     // The OTA store, the sandbox and the device loop over the VCOM UART.

@@ -30,7 +30,7 @@ fn main() -> ! {
     let mut allow = CapabilitySet::default();
     allow.gpio = Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default()));
     (allow.timer, allow.log) = (true, true);
-    let policy = Policy { allow, max_memory: 64 * 1024, max_cpu_budget: 10_000_000 };
+    let policy = Policy { allow, max_memory: 64 * 1024, max_cpu_budget: 10_000_000, ..Policy::deny_all() };
     let keys = [TrustedKey { name: "test-signer", public_key: KEY, policy: &policy, rights: Rights::OWNER }];
     let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
     let region = Region { offset: 0, size: 64 * 1024 };
