@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use akira_caps::manifest::AppName;
 use akira_fleet::message::{self, Assignment, State};
@@ -26,10 +26,11 @@ use super::{Broker, BrokerArgs, absorb, read_states};
 use crate::Failure;
 
 /// Withdraws (an empty retained message) every assignment of `rollout`
-/// whose device has not finished it; returns how many.
+/// whose device has not finished it; returns how many. State reports that
+/// come meanwhile are taken into `states`.
 pub async fn withdraw_unfinished(
     broker: &mut Broker,
-    states: &BTreeMap<DeviceId, State>,
+    states: &mut BTreeMap<DeviceId, State>,
     rollout: u32,
 ) -> Result<usize, Failure> {
     // The retained assignments say which devices were given this rollout,
@@ -38,6 +39,7 @@ pub async fn withdraw_unfinished(
     broker.subscribe(&filter).await?;
     let mut assigned = Vec::new();
     while let Some((t, payload)) = broker.next(Duration::from_millis(400)).await? {
+        absorb(states, &t, &payload);
         if let Some((id, Leaf::Assign)) = topic::parse_device(&t)
             && message::decode::<Assignment>(&payload).is_ok_and(|a| a.rollout == rollout)
         {
@@ -119,8 +121,8 @@ pub async fn request(
             Command::Pause => RolloutState::Paused,
             Command::Resume => RolloutState::Running,
             Command::Abort => {
-                let states = read_states(&mut broker).await?;
-                let n = withdraw_unfinished(&mut broker, &states, rollout).await?;
+                let mut states = read_states(&mut broker).await?;
+                let n = withdraw_unfinished(&mut broker, &mut states, rollout).await?;
                 println!("rollout {rollout}: {n} unfinished assignment(s) withdrawn");
                 RolloutState::Aborted
             }
@@ -182,8 +184,7 @@ async fn roll_back(
             println!("  {}: offline: not rolled back (abort again when it is back)", hex::encode(id));
             continue;
         }
-        // Milliseconds: above any counter a device accepted before.
-        let counter = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let counter = crate::manage::unix_ms();
         let blob = Signed { action: Action::Rollback(app.clone()), device: *id, counter }.sign(key);
         let mut buf = [0u8; MAX_FRAME];
         let n = frame::encode(&Frame::Command { blob: &blob }, &mut buf).map_err(|e| Failure::Usage(e.to_string()))?;

@@ -159,7 +159,7 @@ impl Owner {
     /// the signing key; this owner never does).
     pub async fn abort(mut self) -> Result<u8, Failure> {
         let rollout = self.record.rollout;
-        let withdrawn = control::withdraw_unfinished(&mut self.broker, &self.states, rollout).await?;
+        let withdrawn = control::withdraw_unfinished(&mut self.broker, &mut self.states, rollout).await?;
         self.record.state = RolloutState::Aborted;
         self.write().await?;
         self.broker.flush().await?;

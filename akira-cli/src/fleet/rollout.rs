@@ -280,7 +280,7 @@ pub async fn rollout(args: RolloutArgs) -> Result<u8, Failure> {
         if halted {
             // No device beyond this wave gets the package, and this wave's
             // devices still fetching it stop.
-            control::withdraw_unfinished(&mut owner.broker, &owner.states, rollout).await?;
+            control::withdraw_unfinished(&mut owner.broker, &mut owner.states, rollout).await?;
             owner.record.state = RolloutState::Halted;
             owner.write().await?;
             owner.broker.flush().await?;
@@ -304,7 +304,7 @@ pub async fn rollout(args: RolloutArgs) -> Result<u8, Failure> {
             return Ok(1);
         }
         if missed > 0 && args.missed == Missed::Withdraw {
-            let n = control::withdraw_unfinished(&mut owner.broker, &owner.states, rollout).await?;
+            let n = control::withdraw_unfinished(&mut owner.broker, &mut owner.states, rollout).await?;
             println!("  {n} missed device(s): assignment withdrawn (--missed withdraw)");
         }
         offset += size;
