@@ -190,3 +190,48 @@ impl Request {
         serde_json::from_slice::<Request>(payload).ok().filter(|r| r.format == FORMAT)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_written_before_pause_existed_still_read() {
+        let old = r#"{"format":1,"rollout":7,"package":"ab","app":"sensor","version":"1.0.0","waves":[1,9],
+            "wave":1,"state":"running","confirmed":1,"failed":0,"missed":0,"owner":"akira-cli-1@2","heartbeat":5}"#;
+        let record: Record = serde_json::from_str(old).unwrap();
+        assert_eq!(record.state, RolloutState::Running);
+        assert!(!record.is_held(), "a heartbeat long past frees the lease");
+        let json = serde_json::to_string(&Record { state: RolloutState::Paused, ..record }).unwrap();
+        assert!(json.contains(r#""state":"paused""#), "{json}");
+    }
+
+    #[test]
+    fn a_live_record_written_now_is_held() {
+        let record = Record {
+            format: FORMAT,
+            rollout: 1,
+            package: String::new(),
+            app: "sensor".into(),
+            version: "1.0.0".into(),
+            waves: vec![1],
+            wave: 0,
+            state: RolloutState::Paused,
+            confirmed: 0,
+            failed: 0,
+            missed: 0,
+            owner: client_name(),
+            heartbeat: unix_now(),
+        };
+        assert!(record.is_held());
+        assert!(!Record { state: RolloutState::Done, ..record }.is_held(), "a finished rollout holds nothing");
+    }
+
+    #[test]
+    fn requests_of_another_format_are_ignored() {
+        let pause = r#"{"format":1,"rollout":3,"command":"pause","by":"x","at":0}"#;
+        assert_eq!(Request::decode(pause.as_bytes()).map(|r| r.command), Some(Command::Pause));
+        assert!(Request::decode(pause.replace(r#""format":1"#, r#""format":2"#).as_bytes()).is_none());
+        assert!(Request::decode(br#"{"format":1,"rollout":3,"command":"reboot","by":"x","at":0}"#).is_none());
+    }
+}
