@@ -75,6 +75,31 @@ fn abort_stops_the_rollout_and_rolls_the_devices_back_with_signed_commands_only(
 
 #[test]
 #[ignore = "needs a Mosquitto broker: AKIRA_TEST_MQTT=HOST:PORT (.ci/run starts one)"]
+fn abort_after_devices_confirmed_reinstalls_the_previous_package_by_a_signed_downgrade() {
+    let dir = setup("downgrade");
+    ok(&akira(&dir, &["keygen", "-o", "ops"]));
+    let v1 = pack(&dir, HEALTHY, "1.0.0");
+    let v2 = pack(&dir, HEALTHY, "2.0.0");
+    let trust = ["--trust-key", "release.pub:install", "--trust-key", "ops.pub:rollback,downgrade"];
+    let fleet = Fleet::start_with(&dir, "downgrade", "downgrade", 3, &trust);
+    ok(&fleet.rollout(&dir, &v1, &["--waves", "100%"]));
+    ok(&fleet.rollout(&dir, &v2, &["--waves", "100%"]));
+
+    // Confirmed: nothing on the devices to roll back to.
+    let without = fleet.fleet(&dir, "abort", &["--key", "ops.key"]);
+    assert_eq!(without.status.code(), Some(1), "{}", text(&without));
+    assert_eq!(text(&without).matches("keeps no earlier version").count(), 3, "{}", text(&without));
+    // With the previous package: a signed one-time downgrade permission,
+    // then the package, checked as any package.
+    let abort = ok(&fleet.fleet(&dir, "abort", &["--key", "ops.key", "--previous", &v1]));
+    assert!(abort.contains("reinstalled sensor 1.0.0 on 3 of 3"), "{abort}");
+    assert_eq!(fleet.count("installed sensor 1.0.0"), 6, "the first rollout, then the way back");
+    let devices = ok(&fleet.fleet(&dir, "devices", &[]));
+    assert_eq!(devices.lines().filter(|l| l.contains("sensor 1.0.0")).count(), 3, "{devices}");
+}
+
+#[test]
+#[ignore = "needs a Mosquitto broker: AKIRA_TEST_MQTT=HOST:PORT (.ci/run starts one)"]
 fn a_device_offline_during_its_wave_is_missed_and_gets_the_version_when_back_unless_withdrawn() {
     let dir = setup("offline");
     let v1 = pack(&dir, HEALTHY, "1.0.0");

@@ -5,24 +5,19 @@
 //! the record; when no CLI holds the rollout, the command changes the
 //! record itself, leaving the lease free, so a CLI started again sees the
 //! rollout paused, running or aborted. Abort then rolls every device that
-//! took the version back with a signed rollback command (akira-ota's
-//! management commands) sent on its `down` topic: the broker carries the
-//! command, the device's trust policy decides.
+//! took the version back by signed commands only (`restore`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use akira_caps::manifest::AppName;
 use akira_fleet::message::{self, Assignment, State};
 use akira_fleet::topic::{self, Leaf};
-use akira_ota::command::{Action, Command as Signed, DeviceId};
-use akira_ota::frame::{self, MAX_FRAME};
-use akira_ota::protocol::{Request as Frame, Response};
+use akira_ota::command::DeviceId;
 use ed25519_dalek::SigningKey;
 
 use super::record::{Command, HEARTBEAT, LEASE, Record, Request, RolloutState};
-use super::{Broker, BrokerArgs, absorb, read_states};
+use super::{Broker, BrokerArgs, Package, absorb, read_states};
 use crate::Failure;
 
 /// Withdraws (an empty retained message) every assignment of `rollout`
@@ -68,12 +63,14 @@ fn followed(command: Command, state: RolloutState) -> bool {
 }
 
 /// `akira fleet pause | resume | abort`: asks the group's rollout to
-/// follow `command`; `key` signs abort's rollback commands.
+/// follow `command`; `key` signs abort's commands, `previous` is the
+/// package abort reinstalls on devices that confirmed the version.
 pub async fn request(
     args: &BrokerArgs,
     group: &str,
     command: Command,
     key: Option<&Path>,
+    previous: Option<&Path>,
     wait: Duration,
 ) -> Result<u8, Failure> {
     let key = key.map(|k| crate::ota::read_key(k).map(|k| SigningKey::from_bytes(&k))).transpose()?;
@@ -135,91 +132,10 @@ pub async fn request(
         }
     }
     match (command, key) {
-        (Command::Abort, Some(key)) => roll_back(&mut broker, group, &record, &key, wait).await,
+        (Command::Abort, Some(key)) => {
+            let previous = previous.map(|p| Package::read(p, 4096)).transpose()?;
+            super::restore::return_devices(&mut broker, group, &record, &key, previous.as_ref(), wait).await
+        }
         _ => Ok(0),
     }
-}
-
-/// Rolls every online device of `group` trying the record's version back
-/// to the version it confirmed before, with a signed rollback command;
-/// exit code 1 if a device runs the version still (it confirmed it
-/// already, was offline, refused, or did not answer within `wait`).
-async fn roll_back(
-    broker: &mut Broker,
-    group: &str,
-    record: &Record,
-    key: &SigningKey,
-    wait: Duration,
-) -> Result<u8, Failure> {
-    let app = AppName::try_from(record.app.as_str())
-        .map_err(|_| Failure::Usage(format!("the record's app `{}` is not an app name", record.app)))?;
-    broker.subscribe(&format!("{}+/up", topic::PREFIX)).await?;
-    let mut states = read_states(broker).await?;
-    let running = |s: &State| {
-        let app = s.apps.iter().find(|a| a.name == app && a.version.to_string() == record.version);
-        app.filter(|_| s.group.as_str() == group).map(|a| (a.confirmed, a.previous.is_some()))
-    };
-    let mut updated = Vec::new();
-    let mut kept = 0;
-    for (id, state) in &states {
-        match running(state) {
-            Some((false, true)) => updated.push(*id),
-            // A confirmed version freed the one before it (so did a first
-            // install): there is nothing on the device to return to.
-            Some(_) => {
-                println!(
-                    "  {}: confirmed {} {} and keeps no earlier version: roll the previous package out again (after a signed `akira device allow-downgrade`)",
-                    hex::encode(id),
-                    record.app,
-                    record.version
-                );
-                kept += 1;
-            }
-            None => {}
-        }
-    }
-    let mut waiting = Vec::new();
-    for id in &updated {
-        if !states[id].online {
-            println!("  {}: offline: not rolled back (abort again when it is back)", hex::encode(id));
-            continue;
-        }
-        let counter = crate::manage::unix_ms();
-        let blob = Signed { action: Action::Rollback(app.clone()), device: *id, counter }.sign(key);
-        let mut buf = [0u8; MAX_FRAME];
-        let n = frame::encode(&Frame::Command { blob: &blob }, &mut buf).map_err(|e| Failure::Usage(e.to_string()))?;
-        broker.publish(topic::device(id, Leaf::Down).as_str(), false, buf[..n].to_vec()).await?;
-        waiting.push(*id);
-    }
-    broker.flush().await?;
-    let (sent, mut rolled_back, mut refused) = (waiting.len(), 0, 0);
-    let deadline = Instant::now() + wait;
-    while !waiting.is_empty() && Instant::now() < deadline {
-        let Some((t, mut payload)) = broker.next(Duration::from_millis(250)).await? else { continue };
-        absorb(&mut states, &t, &payload);
-        let Some((id, Leaf::Up)) = topic::parse_device(&t) else { continue };
-        let Some(at) = waiting.iter().position(|w| *w == id) else { continue };
-        let body = payload.len().saturating_sub(1);
-        match frame::decode::<Response>(&mut payload[..body]) {
-            Ok(Response::Done) => rolled_back += 1,
-            Ok(Response::Error { code, .. }) => {
-                println!("  {}: refused the rollback: {code}", hex::encode(id));
-                refused += 1;
-            }
-            _ => continue,
-        }
-        waiting.swap_remove(at);
-    }
-    for id in &waiting {
-        println!("  {}: no answer within {} s", hex::encode(id), wait.as_secs());
-    }
-    println!(
-        "rolled back {rolled_back} of {} device(s) on trial with {} {}; {refused} refused, {} offline, {} did not answer; {kept} confirmed it",
-        updated.len(),
-        record.app,
-        record.version,
-        updated.len() - sent,
-        waiting.len()
-    );
-    Ok(u8::from(rolled_back < updated.len() || kept > 0))
 }

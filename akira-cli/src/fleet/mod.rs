@@ -7,6 +7,7 @@ mod broker;
 mod control;
 mod owner;
 mod record;
+mod restore;
 mod rollout;
 
 use std::collections::BTreeMap;
@@ -60,16 +61,24 @@ pub enum FleetCmd {
     Pause(Control),
     /// Resume a paused rollout.
     Resume(Control),
-    /// Abort a group's rollout: withdraw unfinished assignments, then roll
-    /// the devices that took the version back with signed rollback commands.
+    /// Abort a group's rollout: withdraw unfinished assignments, then
+    /// return the devices that took the version, by signed commands only
+    /// (a rollback; with --previous, a downgrade permission and that package).
     Abort {
         #[command(flatten)]
         control: Control,
-        /// Sign the rollback commands with this secret key (the devices'
-        /// trust policy must give its public key the `rollback` right).
+        /// Sign the commands with this secret key (the devices' trust
+        /// policy must give its public key the `rollback` right).
         #[arg(long, value_name = "KEY")]
         key: PathBuf,
-        /// Wait this long for the devices' answers.
+        /// Devices that confirmed the version keep no earlier one: give
+        /// them this package (the version before, signed as any package)
+        /// after a signed one-time downgrade permission (the key needs the
+        /// `downgrade` right too).
+        #[arg(long, value_name = "PACKAGE")]
+        previous: Option<PathBuf>,
+        /// Wait this long for the devices' answers (and for each step of
+        /// reinstalling --previous).
         #[arg(long, value_name = "DURATION", value_parser = crate::parse_duration, default_value = "60s")]
         wait: Duration,
     },
@@ -110,10 +119,14 @@ pub fn fleet(cmd: FleetCmd) -> Result<u8, Failure> {
             }
             FleetCmd::Rollout(args) => rollout::rollout(args).await,
             FleetCmd::Status { broker, group } => status(&broker, &group).await,
-            FleetCmd::Pause(c) => control::request(&c.broker, &c.group, Command::Pause, None, Duration::ZERO).await,
-            FleetCmd::Resume(c) => control::request(&c.broker, &c.group, Command::Resume, None, Duration::ZERO).await,
-            FleetCmd::Abort { control: c, key, wait } => {
-                control::request(&c.broker, &c.group, Command::Abort, Some(&key), wait).await
+            FleetCmd::Pause(c) => {
+                control::request(&c.broker, &c.group, Command::Pause, None, None, Duration::ZERO).await
+            }
+            FleetCmd::Resume(c) => {
+                control::request(&c.broker, &c.group, Command::Resume, None, None, Duration::ZERO).await
+            }
+            FleetCmd::Abort { control: c, key, previous, wait } => {
+                control::request(&c.broker, &c.group, Command::Abort, Some(&key), previous.as_deref(), wait).await
             }
         }
     })
