@@ -162,6 +162,21 @@ impl Package {
         Ok(Package { id, app: manifest.name, version: manifest.version, chunk, bytes })
     }
 
+    /// The encoded assignment of this package for rollout `rollout`.
+    pub fn assignment(&self, rollout: u32) -> Result<Vec<u8>, Failure> {
+        let assignment = akira_fleet::message::Assignment {
+            rollout,
+            package: self.id,
+            size: self.bytes.len() as u32,
+            chunk: self.chunk,
+            app: self.app.clone(),
+            version: self.version,
+        };
+        let mut payload = [0u8; 128];
+        let n = akira_fleet::message::encode(&assignment, &mut payload).map_err(|e| Failure::Usage(e.to_string()))?;
+        Ok(payload[..n].to_vec())
+    }
+
     /// Chunk messages.
     pub fn chunks(&self) -> u32 {
         self.bytes.len().div_ceil(self.chunk as usize) as u32

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use akira_caps::manifest::AppName;
-use akira_fleet::message::{self, Assignment, State};
+use akira_fleet::message::State;
 use akira_fleet::topic::{self, Leaf};
 use akira_ota::command::{Action, Command as Signed, DeviceId};
 use akira_ota::frame::{self, MAX_FRAME};
@@ -147,18 +147,9 @@ async fn reinstall(
     }
     previous.publish(broker).await?;
     let rollout = (unix_now() & 0xffff_ffff) as u32;
-    let assignment = Assignment {
-        rollout,
-        package: previous.id,
-        size: previous.bytes.len() as u32,
-        chunk: previous.chunk,
-        app: previous.app.clone(),
-        version: previous.version,
-    };
-    let mut payload = [0u8; 128];
-    let n = message::encode(&assignment, &mut payload).map_err(|e| Failure::Usage(e.to_string()))?;
+    let payload = previous.assignment(rollout)?;
     for id in &allowed {
-        broker.publish(topic::device(id, Leaf::Assign).as_str(), true, payload[..n].to_vec()).await?;
+        broker.publish(topic::device(id, Leaf::Assign).as_str(), true, payload.clone()).await?;
     }
     broker.flush().await?;
     // Installed (on trial or confirmed), or refused: each device reports.

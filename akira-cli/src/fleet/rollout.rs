@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use akira_fleet::message::{self, Assignment, Phase, State};
+use akira_fleet::message::{Phase, State};
 use akira_fleet::topic::{self, Leaf};
 use akira_ota::command::DeviceId;
 use clap::{Args, ValueEnum};
@@ -193,17 +193,7 @@ pub async fn rollout(args: RolloutArgs) -> Result<u8, Failure> {
     };
     let (rollout, first, waves) = (record.rollout, record.wave, record.waves.clone());
     let mut owner = Owner::claim(broker, &args.group, record, states).await?;
-    let assignment = Assignment {
-        rollout,
-        package: pkg.id,
-        size: pkg.bytes.len() as u32,
-        chunk: pkg.chunk,
-        app: pkg.app.clone(),
-        version: pkg.version,
-    };
-    let mut payload = [0u8; 128];
-    let n = message::encode(&assignment, &mut payload).map_err(|e| Failure::Usage(e.to_string()))?;
-    let payload = payload[..n].to_vec();
+    let payload = pkg.assignment(rollout)?;
     println!(
         "rollout {rollout}: {} {} to {} device(s) of group {} in {} wave(s) {:?}",
         pkg.app,
