@@ -134,7 +134,9 @@ fn device_id_arg(text: &str) -> Result<DeviceId, Failure> {
         .ok_or_else(|| Failure::Usage(format!("`{text}` is not a device id (16 hex digits)")))
 }
 
-fn unix_ms() -> u64 {
+/// Unix time in milliseconds: a command counter above any a device
+/// accepted before from a signer using the device's counter plus one.
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 

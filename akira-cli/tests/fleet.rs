@@ -4,147 +4,15 @@
 //!
 //! They need a broker: `.ci/run` starts Mosquitto on a free loopback port
 //! and runs them with `AKIRA_TEST_MQTT=127.0.0.1:<port> cargo test -p
-//! akira-cli --test fleet -- --ignored`. Each test has its own group and
-//! device ids, so they share one broker.
+//! akira-cli --test fleet --test fleet_recovery -- --ignored`. Each test
+//! has its own group and device ids, so they share one broker.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+#[path = "common/fleet.rs"]
+mod fleet;
 
-use sha2::{Digest, Sha256};
+use std::time::Instant;
 
-const NEEDS_BROKER: &str = "needs a Mosquitto broker: AKIRA_TEST_MQTT=HOST:PORT (.ci/run starts one)";
-
-fn broker() -> String {
-    std::env::var("AKIRA_TEST_MQTT").unwrap_or_else(|_| panic!("{NEEDS_BROKER}"))
-}
-
-fn akira(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_akira")).args(args).current_dir(dir).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "{}", text(o));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("akira-fleet-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// An app that sleeps forever (healthy), or traps at once (crash-loops).
-const HEALTHY: &str = r#"(module (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
-    (func (export "akira_main") (loop $l (drop (call $sleep (i64.const 1000000))) (br $l))))"#;
-const CRASHING: &str = r#"(module (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
-    (func (export "akira_main") unreachable))"#;
-
-/// Packs `wat` as `sensor <version>`, signed by `release.key`.
-fn pack(dir: &Path, wat: &str, version: &str) -> String {
-    let out = format!("sensor-{version}.akpkg");
-    std::fs::write(dir.join("app.wasm"), wat::parse_str(wat).unwrap()).unwrap();
-    let toml = format!("[app]\nname = \"sensor\"\nversion = \"{version}\"\n[capabilities]\ntimer = true\n");
-    std::fs::write(dir.join("app.toml"), toml).unwrap();
-    ok(&akira(dir, &["pack", "app.wasm", "--manifest", "app.toml", "--key", "release.key", "-o", &out]));
-    out
-}
-
-/// `akira sim-device --mqtt`: `count` devices of `group`, output collected.
-struct Fleet {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    group: String,
-}
-
-impl Fleet {
-    fn start(dir: &Path, group: &str, count: u32) -> Fleet {
-        let count = count.to_string();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_akira"))
-            .args(["sim-device", "--mqtt", &broker(), "--count", &count, "--group", group, "--id-seed", group])
-            .args(["--trust-key", "release.pub", "--confirm-after", "1s", "--slots", "2", "--slot-kib", "8"])
-            .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let fleet = Fleet { child, lines, group: group.into() };
-        fleet.wait_online(dir, count.parse().unwrap());
-        fleet
-    }
-
-    /// Waits until the broker lists `count` online devices of the group.
-    fn wait_online(&self, dir: &Path, count: usize) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let out = ok(&akira(dir, &["fleet", "devices", "--mqtt", &broker(), "--group", &self.group]));
-            let online = out.lines().filter(|l| l.split_whitespace().nth(2) == Some("yes")).count();
-            if online == count {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{online} of {count} devices online:\n{out}");
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-
-    fn count(&self, text: &str) -> usize {
-        self.lines().iter().filter(|l| l.contains(text)).count()
-    }
-
-    fn rollout(&self, dir: &Path, package: &str, extra: &[&str]) -> Output {
-        let args = ["fleet", "rollout", package, "--mqtt", &broker(), "--group", &self.group, "--wave-timeout", "60s"];
-        Command::new(env!("CARGO_BIN_EXE_akira")).args(args).args(extra).current_dir(dir).output().unwrap()
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let lines = self.lines();
-            eprintln!(
-                "--- the devices' last lines ({}):\n{}",
-                self.group,
-                lines[lines.len().saturating_sub(60)..].join("\n")
-            );
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The devices' ids in rollout order (a stable hash of the id), as `akira
-/// sim-device` derives them from its seed.
-fn rollout_order(seed: &str, count: u32) -> Vec<String> {
-    let mut ids: Vec<[u8; 8]> =
-        (0..count).map(|n| Sha256::digest(format!("{seed}/{n}").as_bytes())[..8].try_into().unwrap()).collect();
-    ids.sort_by_key(|id| u64::from_be_bytes(Sha256::digest(id)[..8].try_into().unwrap()));
-    ids.iter().map(hex::encode).collect()
-}
-
-fn setup(name: &str) -> PathBuf {
-    let dir = workdir(name);
-    ok(&akira(&dir, &["keygen", "-o", "release"]));
-    dir
-}
+use fleet::*;
 
 #[test]
 #[ignore = "needs a Mosquitto broker: AKIRA_TEST_MQTT=HOST:PORT (.ci/run starts one)"]
@@ -243,31 +111,11 @@ fn a_tampered_package_is_refused_by_every_device_and_changes_nothing() {
     assert_eq!(fleet.count("installed sensor 1.1.0"), 0);
     let (confirmed, failed, missed) = wave_counts(&out);
     assert_eq!(confirmed, 0, "{out}");
-    // Known issue (docs/fleet.md): now and then a few devices stall on a
-    // retained chunk the broker does not deliver and are reported missed
-    // when the wave times out; they keep 1.0.0 all the same. Every device
-    // that reported refused it for the right reason.
-    assert_eq!(failed + missed, 20, "{out}");
-    assert!(failed >= 16, "{out}");
-    if missed > 0 {
-        eprintln!("tampered rollout: {missed} of 20 devices missed (the stalled-chunk issue)");
-    }
+    // Every device reports, and every one refused it for the right reason.
+    assert_eq!((failed, missed), (20, 0), "{out}");
     let devices = ok(&akira(&dir, &["fleet", "devices", "--mqtt", &broker(), "--group", "tamper"]));
     let refused = devices
         .lines()
         .filter(|l| l.contains("sensor 1.0.0") && l.contains("refused: chunk does not match its signed hash"));
     assert_eq!(refused.count(), failed, "{devices}");
-}
-
-/// The counts in the last wave's summary: "C confirmed, F failed, M missed".
-fn wave_counts(out: &str) -> (usize, usize, usize) {
-    let line = out.lines().rev().find(|l| l.contains(" confirmed, ")).unwrap_or_default();
-    let count = |word: &str| {
-        line.split(", ")
-            .find_map(|part| part.trim().strip_suffix(word))
-            .and_then(|n| n.rsplit(' ').next())
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (count(" confirmed"), count(" failed"), count(" missed"))
 }

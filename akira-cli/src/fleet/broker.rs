@@ -1,6 +1,7 @@
 //! The host's connection to the broker (rumqttc, MQTT 3.1.1: every broker
 //! speaks it).
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use clap::Args;
@@ -28,6 +29,9 @@ enum Incoming {
     Publish(String, Vec<u8>),
     /// Every publication sent so far was acknowledged (QoS 1).
     Acked(u64),
+    /// Connected again after a lost connection (the session is new: the
+    /// subscriptions are gone).
+    Reconnected,
     Failed(String),
 }
 
@@ -37,6 +41,11 @@ pub struct Broker {
     rx: mpsc::UnboundedReceiver<Incoming>,
     sent: u64,
     acked: u64,
+    /// Publications that came while waiting for acknowledgements, in
+    /// order: [`Broker::next`] returns them first.
+    held: VecDeque<(String, Vec<u8>)>,
+    /// The filters subscribed to, subscribed again after a reconnection.
+    filters: Vec<String>,
 }
 
 impl Broker {
@@ -62,11 +71,14 @@ impl Broker {
             let mut acked = 0;
             loop {
                 match events.poll().await {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        if let Some(r) = ready.take() {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => match ready.take() {
+                        Some(r) => {
                             let _ = r.send(Ok(()));
                         }
-                    }
+                        None => {
+                            let _ = tx.send(Incoming::Reconnected);
+                        }
+                    },
                     Ok(Event::Incoming(Packet::Publish(p))) => {
                         let _ = tx.send(Incoming::Publish(p.topic, p.payload.to_vec()));
                     }
@@ -93,15 +105,40 @@ impl Broker {
             }
         });
         match tokio::time::timeout(Duration::from_secs(10), ready_rx).await {
-            Ok(Ok(Ok(()))) => Ok(Broker { client, rx, sent: 0, acked: 0 }),
+            Ok(Ok(Ok(()))) => Ok(Broker { client, rx, sent: 0, acked: 0, held: VecDeque::new(), filters: Vec::new() }),
             Ok(Ok(Err(e))) => Err(Failure::Usage(e)),
             _ => Err(Failure::Usage(format!("broker {}: no answer", args.mqtt))),
         }
     }
 
-    /// Subscribes to `filter` at QoS 1.
+    /// Subscribes to `filter` at QoS 1 (again after a reconnection).
     pub async fn subscribe(&mut self, filter: &str) -> Result<(), Failure> {
+        if !self.filters.iter().any(|f| f == filter) {
+            self.filters.push(filter.to_string());
+        }
         self.client.subscribe(filter, QoS::AtLeastOnce).await.map_err(|e| Failure::Usage(format!("subscribe: {e}")))
+    }
+
+    /// Takes in what the connection's task passed on; a publication is
+    /// returned.
+    async fn take(&mut self, incoming: Incoming) -> Result<Option<(String, Vec<u8>)>, Failure> {
+        match incoming {
+            Incoming::Publish(t, p) => return Ok(Some((t, p))),
+            Incoming::Acked(n) => self.acked = n,
+            Incoming::Failed(e) => eprintln!("akira fleet: {e}; retrying"),
+            Incoming::Reconnected => {
+                eprintln!("akira fleet: connected to the broker again");
+                // A clean session: subscribe again (retained messages
+                // come again, so nothing published meanwhile is missed).
+                for filter in self.filters.clone() {
+                    self.client
+                        .subscribe(filter, QoS::AtLeastOnce)
+                        .await
+                        .map_err(|e| Failure::Usage(format!("subscribe: {e}")))?;
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Publishes at QoS 1.
@@ -113,14 +150,18 @@ impl Broker {
             .map_err(|e| Failure::Usage(format!("publish: {e}")))
     }
 
-    /// Waits until the broker acknowledged every publication (incoming
-    /// publications meanwhile are dropped: flush before subscribing).
+    /// Waits until the broker acknowledged every publication. Publications
+    /// that come meanwhile are kept for [`Broker::next`]: devices answer
+    /// an assignment within milliseconds, often before its acknowledgement
+    /// is read, and a state report lost here is a device reported missed.
     pub async fn flush(&mut self) -> Result<(), Failure> {
         while self.acked < self.sent {
             match tokio::time::timeout(Duration::from_secs(30), self.rx.recv()).await {
-                Ok(Some(Incoming::Acked(n))) => self.acked = n,
-                Ok(Some(Incoming::Failed(e))) => eprintln!("akira fleet: {e}; retrying"),
-                Ok(Some(Incoming::Publish(..))) => {}
+                Ok(Some(incoming)) => {
+                    if let Some(publication) = self.take(incoming).await? {
+                        self.held.push_back(publication);
+                    }
+                }
                 _ => return Err(Failure::Usage("the broker stopped acknowledging publications".into())),
             }
         }
@@ -129,13 +170,18 @@ impl Broker {
 
     /// The next publication, or `None` after `quiet` without one.
     pub async fn next(&mut self, quiet: Duration) -> Result<Option<(String, Vec<u8>)>, Failure> {
+        if let Some(publication) = self.held.pop_front() {
+            return Ok(Some(publication));
+        }
         loop {
             match tokio::time::timeout(quiet, self.rx.recv()).await {
                 Err(_) => return Ok(None),
                 Ok(None) => return Err(Failure::Usage("lost the broker".into())),
-                Ok(Some(Incoming::Publish(t, p))) => return Ok(Some((t, p))),
-                Ok(Some(Incoming::Acked(n))) => self.acked = n,
-                Ok(Some(Incoming::Failed(e))) => eprintln!("akira fleet: {e}; retrying"),
+                Ok(Some(incoming)) => {
+                    if let Some(publication) = self.take(incoming).await? {
+                        return Ok(Some(publication));
+                    }
+                }
             }
         }
     }

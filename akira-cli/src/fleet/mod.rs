@@ -4,6 +4,10 @@
 //! that can stop and start again.
 
 mod broker;
+mod control;
+mod owner;
+mod record;
+mod restore;
 mod rollout;
 
 use std::collections::BTreeMap;
@@ -20,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Failure;
 pub use broker::{Broker, BrokerArgs};
+use record::Command;
 
 /// `akira fleet` subcommands.
 #[derive(Subcommand)]
@@ -52,6 +57,41 @@ pub enum FleetCmd {
         #[arg(long, default_value = "default")]
         group: String,
     },
+    /// Pause a group's rollout: the running wave finishes, no new wave starts.
+    Pause(Control),
+    /// Resume a paused rollout.
+    Resume(Control),
+    /// Abort a group's rollout: withdraw unfinished assignments, then
+    /// return the devices that took the version, by signed commands only
+    /// (a rollback; with --previous, a downgrade permission and that package).
+    Abort {
+        #[command(flatten)]
+        control: Control,
+        /// Sign the commands with this secret key (the devices' trust
+        /// policy must give its public key the `rollback` right).
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// Devices that confirmed the version keep no earlier one: give
+        /// them this package (the version before, signed as any package)
+        /// after a signed one-time downgrade permission (the key needs the
+        /// `downgrade` right too).
+        #[arg(long, value_name = "PACKAGE")]
+        previous: Option<PathBuf>,
+        /// Wait this long for the devices' answers (and for each step of
+        /// reinstalling --previous).
+        #[arg(long, value_name = "DURATION", value_parser = crate::parse_duration, default_value = "60s")]
+        wait: Duration,
+    },
+}
+
+/// Which rollout `pause`, `resume` and `abort` act on.
+#[derive(clap::Args)]
+pub struct Control {
+    #[command(flatten)]
+    broker: BrokerArgs,
+    /// The group whose rollout it is.
+    #[arg(long, default_value = "default")]
+    group: String,
 }
 
 /// Runs an `akira fleet` command.
@@ -79,6 +119,15 @@ pub fn fleet(cmd: FleetCmd) -> Result<u8, Failure> {
             }
             FleetCmd::Rollout(args) => rollout::rollout(args).await,
             FleetCmd::Status { broker, group } => status(&broker, &group).await,
+            FleetCmd::Pause(c) => {
+                control::request(&c.broker, &c.group, Command::Pause, None, None, Duration::ZERO).await
+            }
+            FleetCmd::Resume(c) => {
+                control::request(&c.broker, &c.group, Command::Resume, None, None, Duration::ZERO).await
+            }
+            FleetCmd::Abort { control: c, key, previous, wait } => {
+                control::request(&c.broker, &c.group, Command::Abort, Some(&key), previous.as_deref(), wait).await
+            }
         }
     })
 }
@@ -113,6 +162,21 @@ impl Package {
         Ok(Package { id, app: manifest.name, version: manifest.version, chunk, bytes })
     }
 
+    /// The encoded assignment of this package for rollout `rollout`.
+    pub fn assignment(&self, rollout: u32) -> Result<Vec<u8>, Failure> {
+        let assignment = akira_fleet::message::Assignment {
+            rollout,
+            package: self.id,
+            size: self.bytes.len() as u32,
+            chunk: self.chunk,
+            app: self.app.clone(),
+            version: self.version,
+        };
+        let mut payload = [0u8; 128];
+        let n = akira_fleet::message::encode(&assignment, &mut payload).map_err(|e| Failure::Usage(e.to_string()))?;
+        Ok(payload[..n].to_vec())
+    }
+
     /// Chunk messages.
     pub fn chunks(&self) -> u32 {
         self.bytes.len().div_ceil(self.chunk as usize) as u32
@@ -134,13 +198,18 @@ pub async fn read_states(broker: &mut Broker) -> Result<BTreeMap<DeviceId, State
     // Retained messages come right after the subscription: wait until
     // they stop.
     while let Some((t, payload)) = broker.next(Duration::from_millis(400)).await? {
-        if let Some((id, topic::Leaf::State)) = topic::parse_device(&t)
-            && let Ok(state) = akira_fleet::message::decode::<State>(&payload)
-        {
-            states.insert(id, state);
-        }
+        absorb(&mut states, &t, &payload);
     }
     Ok(states)
+}
+
+/// Takes in a device's state report, if `t` is one.
+pub fn absorb(states: &mut BTreeMap<DeviceId, State>, t: &str, payload: &[u8]) {
+    if let Some((id, topic::Leaf::State)) = topic::parse_device(t)
+        && let Ok(state) = akira_fleet::message::decode::<State>(payload)
+    {
+        states.insert(id, state);
+    }
 }
 
 /// A rollout phase as people read it.
@@ -189,7 +258,7 @@ async fn devices(args: &BrokerArgs, group: Option<&str>) -> Result<u8, Failure> 
 
 async fn status(args: &BrokerArgs, group: &str) -> Result<u8, Failure> {
     let mut broker = Broker::connect(args).await?;
-    let Some(record) = rollout::Record::read(&mut broker, group).await? else {
+    let Some(record) = record::Record::read(&mut broker, group).await? else {
         println!("no rollout recorded for group {group}");
         return Ok(0);
     };

@@ -4,16 +4,17 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use akira_fleet::message::{self, Assignment, Phase, State};
+use akira_fleet::message::{Phase, State};
 use akira_fleet::topic::{self, Leaf};
 use akira_ota::command::DeviceId;
-use clap::Args;
-use serde::{Deserialize, Serialize};
+use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
 
-use super::{Broker, BrokerArgs, Package, read_states};
+use super::owner::Owner;
+use super::record::{Command, FORMAT, LEASE, Record, RolloutState, client_name, unix_now};
+use super::{Broker, BrokerArgs, Package, control, read_states};
 use crate::Failure;
 
 /// Arguments of `akira fleet rollout`.
@@ -37,79 +38,29 @@ pub struct RolloutArgs {
     /// that fail meanwhile still count).
     #[arg(long, value_name = "DURATION", value_parser = crate::parse_duration, default_value = "0s")]
     soak: Duration,
-    /// Give a wave's devices this long to finish; those that did not are
-    /// reported as missed (their assignment stays: they take the version
-    /// when they come back).
+    /// Give a wave's devices this long to finish; those that did not
+    /// (offline, or too slow) are reported as missed, and `--missed` says
+    /// what becomes of them.
     #[arg(long, value_name = "DURATION", value_parser = crate::parse_duration, default_value = "5m")]
     wave_timeout: Duration,
+    /// What becomes of a wave's missed devices: `keep` their assignment
+    /// (they take the version when they come back) or `withdraw` it (they
+    /// stay as they are; a later rollout brings them up to date).
+    #[arg(long, value_enum, default_value_t = Missed::Keep)]
+    missed: Missed,
     /// Bytes per chunk message in the broker.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(512..=4096))]
     chunk: u32,
 }
 
-/// A rollout's record, retained (JSON) at `akira/v1/rollout/<group>`:
-/// what `akira fleet status` shows, and what a restarted `akira fleet
-/// rollout` continues from.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct Record {
-    /// The record's format.
-    pub format: u32,
-    /// The rollout's id (in the devices' assignments and reports).
-    pub rollout: u32,
-    /// The package's SHA-256, hex.
-    pub package: String,
-    /// The app and version.
-    pub app: String,
-    /// The version rolled out.
-    pub version: String,
-    /// Devices per wave.
-    pub waves: Vec<usize>,
-    /// The wave running (0-based).
-    pub wave: usize,
-    /// `running`, `halted` or `done`.
-    pub state: String,
-    /// Devices that confirmed the version.
-    pub confirmed: usize,
-    /// Devices that rolled back or refused it.
-    pub failed: usize,
-    /// Devices that did not finish within their wave's time.
-    pub missed: usize,
-    /// The client running it (the lease's holder).
-    pub owner: String,
-    /// When the owner last wrote the record (Unix seconds): a record left
-    /// `running` for longer than [`LEASE`] is free to take over.
-    pub heartbeat: u64,
-}
-
-/// How long a running rollout's owner holds it without writing its record.
-pub const LEASE: Duration = Duration::from_secs(20);
-
-fn record_topic(group: &str) -> String {
-    format!("{}rollout/{group}", topic::PREFIX)
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-impl Record {
-    /// The group's record, if any.
-    pub async fn read(broker: &mut Broker, group: &str) -> Result<Option<Record>, Failure> {
-        broker.subscribe(&record_topic(group)).await?;
-        let mut record = None;
-        while let Some((t, payload)) = broker.next(Duration::from_millis(400)).await? {
-            if t == record_topic(group) {
-                record = serde_json::from_slice(&payload).ok();
-            }
-        }
-        Ok(record)
-    }
-
-    async fn write(&mut self, broker: &mut Broker, group: &str) -> Result<(), Failure> {
-        self.heartbeat = unix_now();
-        let json = serde_json::to_vec(self).map_err(|e| Failure::Usage(e.to_string()))?;
-        broker.publish(&record_topic(group), true, json).await
-    }
+/// The `--missed` policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Missed {
+    /// The assignment stays retained: the device takes the version when it
+    /// is back.
+    Keep,
+    /// The assignment is withdrawn when the wave ends.
+    Withdraw,
 }
 
 /// A wave size as given: a count or a share of the group.
@@ -189,81 +140,60 @@ fn tally(wave: &[DeviceId], states: &BTreeMap<DeviceId, State>, rollout: u32) ->
     t
 }
 
-/// Takes in a state update, if `t` is one.
-fn absorb(states: &mut BTreeMap<DeviceId, State>, t: &str, payload: &[u8]) {
-    if let Some((id, Leaf::State)) = topic::parse_device(t)
-        && let Ok(state) = message::decode::<State>(payload)
-    {
-        states.insert(id, state);
-    }
-}
-
 /// Runs (or continues) a rollout; exit code 0 when every wave passed, 1
-/// when it halted.
+/// when it halted or was aborted.
 pub async fn rollout(args: RolloutArgs) -> Result<u8, Failure> {
     let limit = parse_share(&args.max_failures).ok_or_else(|| {
         Failure::Usage(format!("--max-failures {}: expected a count or a share like 2%", args.max_failures))
     })?;
     let pkg = Package::read(&args.package, args.chunk)?;
     let mut broker = Broker::connect(&args.broker).await?;
-    let me = format!("akira-cli-{}@{}", std::process::id(), unix_now());
     let existing = Record::read(&mut broker, &args.group).await?;
-    if let Some(r) = &existing
-        && r.state == "running"
-        && unix_now().saturating_sub(r.heartbeat) < LEASE.as_secs()
-    {
+    if let Some(r) = existing.as_ref().filter(|r| r.is_held()) {
         return Err(Failure::Usage(format!(
-            "group {}: rollout {} is running (held by {}, written {} s ago); wait for it, or {} s after its owner stops",
+            "group {}: rollout {} is {} (held by {}, written {} s ago); wait for it, or {} s after its owner stops",
             args.group,
             r.rollout,
+            r.state,
             r.owner,
             unix_now().saturating_sub(r.heartbeat),
             LEASE.as_secs()
         )));
     }
-    let resume = existing.filter(|r| r.state == "running" && r.package == hex::encode(pkg.id));
+    let resume = existing.filter(|r| r.state.is_live() && r.package == hex::encode(pkg.id));
 
     pkg.publish(&mut broker).await?;
-    let mut states = read_states(&mut broker).await?;
+    let states = read_states(&mut broker).await?;
     let mut devices: Vec<DeviceId> =
         states.iter().filter(|(_, s)| s.group.as_str() == args.group).map(|(id, _)| *id).collect();
     if devices.is_empty() {
         return Err(Failure::Usage(format!("group {}: no devices in the broker", args.group)));
     }
     rollout_order(&mut devices);
-    let (waves, rollout, first) = match &resume {
-        Some(r) if r.waves.iter().sum::<usize>() <= devices.len() => {
-            println!("continuing rollout {} at wave {} of {}", r.rollout, r.wave + 1, r.waves.len());
-            (r.waves.clone(), r.rollout, r.wave)
+    let record = match resume.filter(|r| r.waves.iter().sum::<usize>() <= devices.len()) {
+        Some(r) => {
+            println!("continuing rollout {} at wave {} of {} ({})", r.rollout, r.wave + 1, r.waves.len(), r.state);
+            Record { owner: client_name(), ..r }
         }
-        _ => (wave_sizes(&args.waves, devices.len())?, (unix_now() & 0xffff_ffff) as u32, 0),
+        None => Record {
+            format: FORMAT,
+            rollout: (unix_now() & 0xffff_ffff) as u32,
+            package: hex::encode(pkg.id),
+            app: pkg.app.to_string(),
+            version: pkg.version.to_string(),
+            waves: wave_sizes(&args.waves, devices.len())?,
+            wave: 0,
+            state: RolloutState::Running,
+            confirmed: 0,
+            failed: 0,
+            missed: 0,
+            owner: client_name(),
+            heartbeat: 0,
+        },
     };
-    let mut record = Record {
-        format: 1,
-        rollout,
-        package: hex::encode(pkg.id),
-        app: pkg.app.to_string(),
-        version: pkg.version.to_string(),
-        waves: waves.clone(),
-        wave: first,
-        state: "running".into(),
-        confirmed: 0,
-        failed: 0,
-        missed: 0,
-        owner: me,
-        heartbeat: 0,
-    };
-    let assignment = Assignment {
-        rollout,
-        package: pkg.id,
-        size: pkg.bytes.len() as u32,
-        chunk: pkg.chunk,
-        app: pkg.app.clone(),
-        version: pkg.version,
-    };
-    let mut payload = [0u8; 128];
-    let n = message::encode(&assignment, &mut payload).map_err(|e| Failure::Usage(e.to_string()))?;
-    let payload = payload[..n].to_vec();
+    let (rollout, first, waves) = (record.rollout, record.wave, record.waves.clone());
+    let mut owner = Owner::claim(broker, &args.group, record, states).await?;
+    let payload = pkg.assignment(rollout)?;
     println!(
         "rollout {rollout}: {} {} to {} device(s) of group {} in {} wave(s) {:?}",
         pkg.app,
@@ -276,13 +206,22 @@ pub async fn rollout(args: RolloutArgs) -> Result<u8, Failure> {
     let started = Instant::now();
     let mut offset: usize = waves[..first].iter().sum();
     for (k, &size) in waves.iter().enumerate().skip(first) {
-        let wave = &devices[offset..offset + size];
-        record.wave = k;
-        record.write(&mut broker, &args.group).await?;
-        for id in wave {
-            broker.publish(topic::device(id, Leaf::Assign).as_str(), true, payload.clone()).await?;
+        // Between waves a pause holds (the record names the wave to
+        // come), and an abort ends the rollout.
+        if owner.record.wave != k {
+            owner.record.wave = k;
+            owner.write().await?;
         }
-        broker.flush().await?;
+        if owner.hold().await? {
+            return owner.abort().await;
+        }
+        let wave = &devices[offset..offset + size];
+        owner.record.state = RolloutState::Running;
+        owner.write().await?;
+        for id in wave {
+            owner.broker.publish(topic::device(id, Leaf::Assign).as_str(), true, payload.clone()).await?;
+        }
+        owner.broker.flush().await?;
         let over = |failed| exceeds(limit, failed, size);
         let wave_started = Instant::now();
         let bar = indicatif::ProgressBar::new(size as u64).with_style(
@@ -290,40 +229,35 @@ pub async fn rollout(args: RolloutArgs) -> Result<u8, Failure> {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.set_message(format!("{}/{}", k + 1, waves.len()));
-        let mut beat = Instant::now();
-        let mut t;
         let deadline = wave_started + args.wave_timeout;
+        let mut soak_end = None;
         // Until every device is done, the wave fails, or its time is up;
-        // then through the soak (failures still count).
-        loop {
-            t = tally(wave, &states, rollout);
+        // then through the soak (failures still count). A pause lets the
+        // wave finish; an abort stops it.
+        let t = loop {
+            let t = tally(wave, &owner.states, rollout);
             bar.set_position((t.confirmed + t.failed) as u64);
-            if over(t.failed) || Instant::now() >= deadline || t.pending == 0 {
-                break;
+            let finished = t.pending == 0 || Instant::now() >= deadline;
+            if over(t.failed) || (finished && (args.soak.is_zero() || k + 1 == waves.len())) {
+                break t;
             }
-            if let Some((topic, data)) = broker.next(Duration::from_millis(250)).await? {
-                absorb(&mut states, &topic, &data);
-            }
-            if beat.elapsed() >= LEASE / 4 {
-                record.write(&mut broker, &args.group).await?;
-                beat = Instant::now();
-            }
-        }
-        if !over(t.failed) && !args.soak.is_zero() && k + 1 < waves.len() {
-            let soak_end = Instant::now() + args.soak;
-            while Instant::now() < soak_end && !over(t.failed) {
-                if let Some((topic, data)) = broker.next(Duration::from_millis(250)).await? {
-                    absorb(&mut states, &topic, &data);
+            if finished {
+                let end = *soak_end.get_or_insert_with(|| Instant::now() + args.soak);
+                if Instant::now() >= end {
+                    break t;
                 }
-                t = tally(wave, &states, rollout);
             }
-        }
+            if owner.tick().await? == Some(Command::Abort) {
+                bar.finish_and_clear();
+                return owner.abort().await;
+            }
+        };
         bar.finish_and_clear();
         let halted = over(t.failed);
         let missed = if halted { 0 } else { t.pending };
-        record.confirmed += t.confirmed;
-        record.failed += t.failed;
-        record.missed += missed;
+        owner.record.confirmed += t.confirmed;
+        owner.record.failed += t.failed;
+        owner.record.missed += missed;
         println!(
             "wave {}/{}: {size} device(s): {} confirmed, {} failed, {} missed ({:.1} s)",
             k + 1,
@@ -336,19 +270,16 @@ pub async fn rollout(args: RolloutArgs) -> Result<u8, Failure> {
         if halted {
             // No device beyond this wave gets the package, and this wave's
             // devices still fetching it stop.
+            control::withdraw_unfinished(&mut owner.broker, &mut owner.states, rollout).await?;
+            owner.record.state = RolloutState::Halted;
+            owner.write().await?;
+            owner.broker.flush().await?;
             for id in wave {
-                let done =
-                    states.get(id).and_then(|s| s.rollout).is_some_and(|r| r.rollout == rollout && r.phase.is_final());
-                if !done {
-                    broker.publish(topic::device(id, Leaf::Assign).as_str(), true, Vec::new()).await?;
-                }
-            }
-            record.state = "halted".into();
-            record.write(&mut broker, &args.group).await?;
-            broker.flush().await?;
-            for id in wave {
-                if let Some(r) =
-                    states.get(id).and_then(|s| s.rollout).filter(|r| r.rollout == rollout && r.phase.is_failure())
+                if let Some(r) = owner
+                    .states
+                    .get(id)
+                    .and_then(|s| s.rollout)
+                    .filter(|r| r.rollout == rollout && r.phase.is_failure())
                 {
                     println!("  {}: {}", hex::encode(id), super::phase_text(r.phase));
                 }
@@ -362,17 +293,21 @@ pub async fn rollout(args: RolloutArgs) -> Result<u8, Failure> {
             );
             return Ok(1);
         }
+        if missed > 0 && args.missed == Missed::Withdraw {
+            let n = control::withdraw_unfinished(&mut owner.broker, &mut owner.states, rollout).await?;
+            println!("  {n} missed device(s): assignment withdrawn (--missed withdraw)");
+        }
         offset += size;
     }
-    record.state = "done".into();
-    record.write(&mut broker, &args.group).await?;
-    broker.flush().await?;
+    owner.record.state = RolloutState::Done;
+    owner.write().await?;
+    owner.broker.flush().await?;
     println!(
         "rollout {rollout} done in {:.1} s: {} confirmed, {} failed, {} missed",
         started.elapsed().as_secs_f64(),
-        record.confirmed,
-        record.failed,
-        record.missed
+        owner.record.confirmed,
+        owner.record.failed,
+        owner.record.missed
     );
     Ok(0)
 }
