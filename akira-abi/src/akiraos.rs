@@ -192,7 +192,12 @@ pub static IMPORTS: &[EnvImport] = &[
     e("timer_create", ":i", "timer", Shim("one of four timers kept in wasm globals")),
     e("timer_start", "i:i", "timer", Shim("`akira:timer.now_us`")),
     e("timer_stop", "i:i", "timer", Shim("`akira:timer.now_us`")),
-    e("timer_elapsed", "i:i", "timer", Shim("`akira:timer.now_us`, in milliseconds")),
+    e(
+        "timer_elapsed",
+        "i:i",
+        "timer",
+        Shim("`akira:timer.now_us`, in milliseconds, after `akira:sys.yield_now` (a polling loop yields)"),
+    ),
     e("timer_free", "i:i", "timer", Shim("frees the slot")),
     // UART.
     e("uart_open", "ii:i", "uart", Partly("the handle is the board profile's port; the baud rate is the board's")),
@@ -201,11 +206,16 @@ pub static IMPORTS: &[EnvImport] = &[
     e("uart_close", "i:i", "uart", Shim("nothing to release; returns 0")),
     // I2C, PWM, ADC, watchdog.
     e("i2c_write_reg", "iiiii:i", "i2c", Shim("`akira:i2c.write_reg`")),
-    e("i2c_read_reg", "iiiii:i", "i2c", Shim("`akira:i2c.read_reg`; returns the length")),
+    e(
+        "i2c_read_reg",
+        "iiiii:i",
+        "i2c",
+        Shim("`akira:i2c.read_reg`; returns the length; after `akira:sys.yield_now` (a polling loop yields)"),
+    ),
     e("pwm_set", "iii:i", "pwm", Shim("`akira:pwm.set_frequency`, then `set_duty` scaled by `max_duty`")),
     e("pwm_disable", "i:i", "pwm", Shim("`akira:pwm.set_duty` 0")),
-    e("adc_read", "i:i", "adc", Shim("`akira:adc.read_raw`")),
-    e("adc_read_mv", "i:i", "adc", Shim("`akira:adc.read_mv`")),
+    e("adc_read", "i:i", "adc", Shim("`akira:adc.read_raw` after `akira:sys.yield_now` (a polling loop yields)")),
+    e("adc_read_mv", "i:i", "adc", Shim("`akira:adc.read_mv` after `akira:sys.yield_now` (a polling loop yields)")),
     e("wdt_pet", ":i", "wdt", Partly("returns 0: the scheduler's CPU budget watches every app")),
     // Storage: files through WASI.
     e("storage_open", "ii:i", "storage.read / storage.write", Shim("WASI `path_open` (part `files`)")),

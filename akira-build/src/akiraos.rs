@@ -225,7 +225,7 @@ fn import_type(module: &str, name: &str) -> (Vec<ValType>, Vec<ValType>) {
 /// Grants what the shims call into: with an empty scope where the app's
 /// manifest grants nothing of it (its calls are then denied, counted, and
 /// answered `-EPERM`, as AkiraOS answers a call without its capability).
-fn grant_needs(caps: &mut CapabilitySet, needs: &[Need]) {
+fn grant_needs<'a>(caps: &mut CapabilitySet, needs: impl Iterator<Item = &'a Need>) {
     for need in needs {
         match need {
             Need::Log => caps.log = true,
@@ -312,7 +312,7 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
     })?;
     let mut needs = CapabilitySet::default();
     for (_, spec) in &specs {
-        grant_needs(&mut needs, spec.needs);
+        grant_needs(&mut needs, spec.capabilities());
     }
     let mut manifest = profile::manifest(json, profile, &needs)?;
     // WASI only where a shim uses its files (`settings.*` is the
@@ -419,7 +419,7 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
     for (s, (name, spec)) in specs.iter().enumerate() {
         let old = facts.func_imports.iter().position(|(m, n, _)| m == "env" && n == name).unwrap_or(0);
         layout.shim_of.insert(old as u32, s as u32);
-        for (m, f) in spec.uses {
+        for (m, f) in spec.imports() {
             if let std::collections::btree_map::Entry::Vacant(slot) = layout.akira.entry((m.to_string(), f.to_string()))
             {
                 slot.insert(next);
@@ -455,7 +455,7 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
     for (name, spec) in specs {
         let ty = facts.func_imports.iter().find(|(m, n, _)| m == "env" && n == name).map_or(0, |i| i.2);
         let mut g = Gen::new(facts.types[ty as usize].0.len() as u32, &layout);
-        (spec.write)(&mut g);
+        spec.body(&mut g);
         g.ins.push(I::End);
         bodies.push((g.locals, g.ins));
     }
@@ -651,9 +651,29 @@ mod tests {
     #[test]
     fn every_shim_uses_only_abi_functions() {
         for i in akiraos::IMPORTS.iter().filter(|i| i.support.translated()) {
-            for (m, f) in shims::shim(i.name).map(|s| s.uses).unwrap_or(&[]) {
+            for (m, f) in shims::shim(i.name).iter().flat_map(|s| s.imports()) {
                 let _ = import_type(m, f);
             }
+        }
+    }
+
+    /// Reads of inputs and clocks yield first, and the table says so.
+    #[test]
+    fn polling_shims_yield_and_the_table_says_which() {
+        let polling: Vec<&str> =
+            akiraos::IMPORTS.iter().filter(|i| shims::shim(i.name).is_some_and(|s| s.polls)).map(|i| i.name).collect();
+        assert_eq!(
+            polling,
+            ["gpio_read", "timer_elapsed", "uart_read", "i2c_read_reg", "adc_read", "adc_read_mv", "input_get_buttons"]
+        );
+        for i in akiraos::IMPORTS {
+            let says = matches!(i.support, Support::Shim(d) | Support::Partly(d) if d.contains("yield_now"));
+            assert_eq!(says, polling.contains(&i.name), "{}: the table's text", i.name);
+        }
+        for name in polling {
+            let spec = shims::shim(name).unwrap();
+            assert!(spec.imports().any(|i| *i == shims::YIELD), "{name}");
+            assert!(spec.capabilities().any(|n| *n == Need::Sys), "{name}");
         }
     }
 

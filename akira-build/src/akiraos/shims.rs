@@ -132,8 +132,8 @@ impl<'a> Gen<'a> {
         self.p(i).h(Helper::Pin).o(I::LocalTee(pin)).c(0).o(I::I32GeS).or_fail(ENODEV);
         pin
     }
-    /// Yields first: a polling call is a scheduling point.
-    fn yield_now(&mut self) -> &mut Self {
+    /// Yields: a polling call is a scheduling point.
+    pub fn yield_now(&mut self) -> &mut Self {
         self.call("akira:sys", "yield_now").o(I::Drop)
     }
 }
@@ -150,6 +150,10 @@ pub(super) struct Spec {
     pub scratch: bool,
     /// Whether it uses the timers' globals.
     pub timers: bool,
+    /// Whether apps call it in a busy loop (reads of inputs and clocks):
+    /// the shim yields (`akira:sys.yield_now`) before its work, so such a
+    /// loop shares the CPU and waits count against no CPU budget.
+    pub polls: bool,
     /// Writes the body (the function's params are the import's).
     pub write: fn(&mut Gen<'_>),
 }
@@ -160,7 +164,35 @@ const fn spec(
     needs: &'static [Need],
     write: fn(&mut Gen<'_>),
 ) -> Spec {
-    Spec { uses, helpers, needs, scratch: false, timers: false, write }
+    Spec { uses, helpers, needs, scratch: false, timers: false, polls: false, write }
+}
+
+/// The import every polling shim calls first.
+pub(super) const YIELD: (&str, &str) = ("akira:sys", "yield_now");
+
+impl Spec {
+    /// A polling shim (see [`Spec::polls`]).
+    const fn polling(self) -> Spec {
+        Spec { polls: true, ..self }
+    }
+
+    /// Every Akira import the shim calls.
+    pub fn imports(&self) -> impl Iterator<Item = &(&'static str, &'static str)> {
+        self.uses.iter().chain(self.polls.then_some(&YIELD))
+    }
+
+    /// Every capability the shim calls into.
+    pub fn capabilities(&self) -> impl Iterator<Item = &Need> {
+        self.needs.iter().chain(self.polls.then_some(&Need::Sys))
+    }
+
+    /// Writes the body: the yield of a polling shim, then its work.
+    pub fn body(&self, g: &mut Gen<'_>) {
+        if self.polls {
+            g.yield_now();
+        }
+        (self.write)(g);
+    }
 }
 
 use Helper::{Errno, Fits, Pin, Strlen, WasiErrno};
@@ -309,17 +341,17 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                 g.o(I::End).o(I::LocalGet(r)).errno();
             })
         }
-        "gpio_read" => spec(&[("akira:gpio", "read"), ("akira:sys", "yield_now")], &[Pin, Errno], &[Gpio, Sys], |g| {
+        "gpio_read" => spec(&[("akira:gpio", "read")], &[Pin, Errno], &[Gpio], |g| {
             let pin = g.pin(0);
-            g.yield_now().o(I::LocalGet(pin)).call("akira:gpio", "read").errno();
-        }),
+            g.o(I::LocalGet(pin)).call("akira:gpio", "read").errno();
+        })
+        .polling(),
         "gpio_write" => spec(&[("akira:gpio", "write")], &[Pin, Errno], &[Gpio], |g| {
             let pin = g.pin(0);
             g.o(I::LocalGet(pin)).p(1).call("akira:gpio", "write").errno();
         }),
-        "input_get_buttons" => spec(&[("akira:gpio", "read"), ("akira:sys", "yield_now")], &[], &[Gpio, Sys], |g| {
+        "input_get_buttons" => spec(&[("akira:gpio", "read")], &[], &[Gpio], |g| {
             let mask = g.local(ValType::I32);
-            g.yield_now();
             for (id, pin) in g.cx.buttons() {
                 // Buttons are pulled up: pressed reads low (as on the
                 // simulator and most boards).
@@ -327,7 +359,8 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                 g.o(I::LocalGet(mask)).o(I::I32Or).o(I::LocalSet(mask));
             }
             g.o(I::LocalGet(mask));
-        }),
+        })
+        .polling(),
         "ble_stop_advertise" => spec(&[("akira:ble", "advertise_stop")], &[Errno], &[Ble], |g| {
             g.call("akira:ble", "advertise_stop").errno();
         }),
@@ -424,7 +457,8 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                 timer_get(g, 0);
                 g.o(I::I64Sub).o(I::I64Const(1000)).o(I::I64DivU).o(I::I32WrapI64);
             })
-        },
+        }
+        .polling(),
         "timer_free" => Spec {
             timers: true,
             ..spec(&[], &[], &[Timer], |g| {
@@ -447,11 +481,12 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             // Nothing fit: 0 bytes written, as AkiraOS says it.
             g.c(-7).o(I::I32Eq).o(I::If(BlockType::Empty)).c(0).o(I::Return).o(I::End).o(I::LocalGet(r)).errno();
         }),
-        "uart_read" => spec(&[("akira:uart", "read"), ("akira:sys", "yield_now")], &[Errno], &[Uart, Sys], |g| {
+        "uart_read" => spec(&[("akira:uart", "read")], &[Errno], &[Uart], |g| {
             let r = g.local(ValType::I32);
-            g.yield_now().p(0).p(1).p(2).o(I::I64Const(0)).call("akira:uart", "read").o(I::LocalTee(r));
+            g.p(0).p(1).p(2).o(I::I64Const(0)).call("akira:uart", "read").o(I::LocalTee(r));
             g.c(-7).o(I::I32Eq).o(I::If(BlockType::Empty)).c(0).o(I::Return).o(I::End).o(I::LocalGet(r)).errno();
-        }),
+        })
+        .polling(),
         "uart_close" => spec(&[], &[], &[Uart], |g| {
             g.c(0);
         }),
@@ -462,7 +497,8 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             let r = g.local(ValType::I32);
             g.p(0).p(1).p(2).p(3).p(4).call("akira:i2c", "read_reg").o(I::LocalTee(r));
             g.o(I::I32Eqz).o(I::If(BlockType::Empty)).p(4).o(I::Return).o(I::End).o(I::LocalGet(r)).errno();
-        }),
+        })
+        .polling(),
         "pwm_set" => spec(
             &[("akira:pwm", "set_frequency"), ("akira:pwm", "max_duty"), ("akira:pwm", "set_duty")],
             &[Errno],
@@ -483,10 +519,12 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         }),
         "adc_read" => spec(&[("akira:adc", "read_raw")], &[Errno], &[Adc], |g| {
             g.p(0).call("akira:adc", "read_raw").errno();
-        }),
+        })
+        .polling(),
         "adc_read_mv" => spec(&[("akira:adc", "read_mv")], &[Errno], &[Adc], |g| {
             g.p(0).call("akira:adc", "read_mv").errno();
-        }),
+        })
+        .polling(),
         "wdt_pet" | "power_get_mode" => spec(&[], &[], &[], |g| {
             g.c(0);
         }),
