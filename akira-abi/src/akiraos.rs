@@ -76,7 +76,6 @@ const fn e(name: &'static str, sig: &'static str, capability: &'static str, supp
 
 const NO_DISPLAY_SHAPE: Support = Missing("no such shape in `akira:display` yet");
 const BLE_GATT: Support = Missing("AkiraOS builds GATT tables call by call; `akira:ble` takes a declared table");
-const HID_STATE: Support = Missing("`akira:hid` sends whole reports; held-key state is not kept for the app yet");
 const NET_RINGS: Support =
     Missing("AkiraOS sockets share ring buffers in app memory; `akira:net` moves bytes by call, to granted endpoints");
 const BY_NAME: Support =
@@ -144,23 +143,33 @@ pub static IMPORTS: &[EnvImport] = &[
     e("hid_enable", ":i", "hid", Shim("nothing to do: `akira:hid` is ready when granted; returns 0")),
     e("hid_disable", ":i", "hid", Shim("nothing to do; returns 0")),
     e("hid_is_connected", ":i", "hid", Partly("1: the board's HID transport is the firmware's")),
-    e("hid_key_press", "i:i", "hid", HID_STATE),
-    e("hid_key_release", "i:i", "hid", HID_STATE),
-    e("hid_key_release_all", ":i", "hid", Shim("`akira:hid.keyboard` with no key")),
+    e(
+        "hid_key_press",
+        "i:i",
+        "hid",
+        Shim("`akira:hid.keyboard` with the held modifiers and keys (at most six: `-ENOMEM`)"),
+    ),
+    e("hid_key_release", "i:i", "hid", Shim("`akira:hid.keyboard` with the keys still held")),
+    e("hid_key_release_all", ":i", "hid", Shim("`akira:hid.keyboard` with no key; forgets the held keys")),
     e("hid_type_string", "i:i", "hid", Shim("`akira:hid.type_text`")),
-    e("hid_gamepad_press", "i:i", "hid", HID_STATE),
-    e("hid_gamepad_release", "i:i", "hid", HID_STATE),
-    e("hid_gamepad_set_axis", "ii:i", "hid", HID_STATE),
-    e("hid_gamepad_set_dpad", "i:i", "hid", HID_STATE),
-    e("hid_gamepad_reset", ":i", "hid", Shim("`akira:hid.gamepad` all zero")),
-    e("hid_mouse_move", "ii:i", "hid", Shim("`akira:hid.mouse` with no button")),
-    e("hid_mouse_btn_press", "i:i", "hid", HID_STATE),
-    e("hid_mouse_btn_release", "i:i", "hid", HID_STATE),
-    e("hid_mouse_scroll", "i:i", "hid", Shim("`akira:hid.mouse` with the wheel")),
+    e("hid_gamepad_press", "i:i", "hid", Shim("`akira:hid.gamepad` with the held buttons (16) and sticks")),
+    e("hid_gamepad_release", "i:i", "hid", Shim("`akira:hid.gamepad` with the buttons still held")),
+    e(
+        "hid_gamepad_set_axis",
+        "ii:i",
+        "hid",
+        Partly("`akira:hid.gamepad`; axes 0–3 are x, y, rx, ry, in 8 bits (-127..127) instead of 16"),
+    ),
+    e("hid_gamepad_set_dpad", "i:i", "hid", Missing("`akira:hid`'s gamepad report has no hat switch")),
+    e("hid_gamepad_reset", ":i", "hid", Shim("`akira:hid.gamepad` all zero; forgets the held buttons")),
+    e("hid_mouse_move", "ii:i", "hid", Shim("`akira:hid.mouse` with the held buttons (a drag)")),
+    e("hid_mouse_btn_press", "i:i", "hid", Shim("`akira:hid.mouse` with the held buttons")),
+    e("hid_mouse_btn_release", "i:i", "hid", Shim("`akira:hid.mouse` with the buttons still held")),
+    e("hid_mouse_scroll", "i:i", "hid", Shim("`akira:hid.mouse` with the wheel and the held buttons")),
     e("hid_consumer_send", "i:i", "hid", Shim("`akira:hid.consumer`, then release")),
     e("hid_send_raw_report", "iii:i", "hid", Partly("`akira:hid.raw` (the report id is the board's)")),
-    e("hid_action_register", "iii:i", "hid", HID_STATE),
-    e("hid_action_trigger", "i:i", "hid", HID_STATE),
+    e("hid_action_register", "iii:i", "hid", Missing("named shortcuts: a table of names the shims do not keep")),
+    e("hid_action_trigger", "i:i", "hid", Missing("named shortcuts: a table of names the shims do not keep")),
     e("hid_set_transport", "i:i", "hid", Partly("the transport is the firmware's; returns 0")),
     e("hid_set_device_types", "i:i", "hid", Partly("the manifest's `hid` kinds decide; returns 0")),
     e("hid_init", "ii:i", "hid", Partly("as `hid_set_transport` and `hid_enable`; returns 0")),

@@ -355,6 +355,8 @@ struct Layout<'a> {
     shims: u32,
     wrapper: u32,
     timers: Option<u32>,
+    /// The first HID state global, if a shim keeps HID state.
+    hid: Option<u32>,
     /// Type indices of the new akira imports, helpers and wrapper, in
     /// append order, with their types.
     new_types: Vec<(Vec<ValType>, Vec<ValType>)>,
@@ -387,6 +389,9 @@ impl Cx for Layout<'_> {
     fn timers(&self) -> u32 {
         self.timers.unwrap_or(0)
     }
+    fn hid(&self) -> u32 {
+        self.hid.unwrap_or(0)
+    }
     fn buttons(&self) -> Vec<(u32, u32)> {
         self.profile.buttons().collect()
     }
@@ -407,6 +412,7 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
         shims: specs.len() as u32,
         wrapper: 0,
         timers: None,
+        hid: None,
         new_types: Vec::new(),
     };
     let mut next = 0;
@@ -445,8 +451,13 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
     }
     layout.wrapper = first_helper + helpers.len() as u32;
     layout.new_types.push((Vec::new(), vec![ValType::I32]));
+    let mut added = facts.globals;
     if specs.iter().any(|(_, s)| s.timers) {
-        layout.timers = Some(facts.globals);
+        layout.timers = Some(added);
+        added += 9;
+    }
+    if specs.iter().any(|(_, s)| s.hid) {
+        layout.hid = Some(added);
     }
     let main = wrapper_body(facts, &layout)?;
     let pins: Vec<(u32, u32)> =
@@ -587,11 +598,16 @@ impl Reencode for Rewriter<'_> {
         section: wasmparser::GlobalSectionReader<'_>,
     ) -> Result<(), ReencodeError<Self::Error>> {
         utils::parse_global_section(self, globals, section)?;
+        let ty = |val_type| GlobalType { val_type, mutable: true, shared: false };
         if self.layout.timers.is_some() {
-            let ty = |val_type| GlobalType { val_type, mutable: true, shared: false };
             globals.global(ty(ValType::I32), &ConstExpr::i32_const(0));
             for _ in 0..8 {
                 globals.global(ty(ValType::I64), &ConstExpr::i64_const(-1));
+            }
+        }
+        if self.layout.hid.is_some() {
+            for _ in 0..shims::HID_STATE {
+                globals.global(ty(ValType::I32), &ConstExpr::i32_const(0));
             }
         }
         Ok(())

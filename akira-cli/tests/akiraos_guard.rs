@@ -214,18 +214,49 @@ fn families() -> Vec<Family> {
                 (call $expect (call $hid_gamepad_reset) (i32.const 0) (i32.const 10))
                 (call $expect (call $hid_consumer_send (i32.const 0xe9)) (i32.const 0) (i32.const 11))
                 (call $expect (call $hid_send_raw_report (i32.const 1) (i32.const 1100) (i32.const 8)) (i32.const 0) (i32.const 12))
-                (call $expect (call $hid_disable) (i32.const 0) (i32.const 13))",
+                (call $expect (call $hid_disable) (i32.const 0) (i32.const 13))
+                (call $expect (call $hid_key_press (i32.const 0xe1)) (i32.const 0) (i32.const 14))
+                (call $expect (call $hid_key_press (i32.const 4)) (i32.const 0) (i32.const 15))
+                (call $expect (call $hid_key_press (i32.const 4)) (i32.const 0) (i32.const 16))
+                (call $expect (call $hid_key_release (i32.const 4)) (i32.const 0) (i32.const 17))
+                (call $expect (call $hid_key_release (i32.const 0xe1)) (i32.const 0) (i32.const 18))
+                (call $expect (call $hid_mouse_btn_press (i32.const 1)) (i32.const 0) (i32.const 19))
+                (call $expect (call $hid_mouse_btn_release (i32.const 1)) (i32.const 0) (i32.const 20))
+                (call $expect (call $hid_gamepad_press (i32.const 3)) (i32.const 0) (i32.const 21))
+                (call $expect (call $hid_gamepad_set_axis (i32.const 1) (i32.const -32768)) (i32.const 0) (i32.const 22))
+                (call $expect (call $hid_gamepad_release (i32.const 1)) (i32.const 0) (i32.const 23))",
             denied: "(call $expect (call $hid_type_string (i32.const 1024)) (i32.const -1) (i32.const 6))
                 (call $expect (call $hid_key_release_all) (i32.const -1) (i32.const 7))
                 (call $expect (call $hid_mouse_move (i32.const 3) (i32.const -3)) (i32.const -1) (i32.const 8))
                 (call $expect (call $hid_mouse_scroll (i32.const 1)) (i32.const -1) (i32.const 9))
                 (call $expect (call $hid_gamepad_reset) (i32.const -1) (i32.const 10))
                 (call $expect (call $hid_consumer_send (i32.const 0xe9)) (i32.const -1) (i32.const 11))
-                (call $expect (call $hid_send_raw_report (i32.const 1) (i32.const 1100) (i32.const 8)) (i32.const -1) (i32.const 12))",
+                (call $expect (call $hid_send_raw_report (i32.const 1) (i32.const 1100) (i32.const 8)) (i32.const -1) (i32.const 12))
+                (call $expect (call $hid_key_press (i32.const 4)) (i32.const -1) (i32.const 15))
+                (call $expect (call $hid_key_release (i32.const 4)) (i32.const -1) (i32.const 17))
+                (call $expect (call $hid_mouse_btn_press (i32.const 1)) (i32.const -1) (i32.const 19))
+                (call $expect (call $hid_mouse_btn_release (i32.const 1)) (i32.const -1) (i32.const 20))
+                (call $expect (call $hid_gamepad_press (i32.const 3)) (i32.const -1) (i32.const 21))
+                (call $expect (call $hid_gamepad_set_axis (i32.const 1) (i32.const 5)) (i32.const -1) (i32.const 22))
+                (call $expect (call $hid_gamepad_release (i32.const 1)) (i32.const -1) (i32.const 23))",
             // The consumer key's press and release are two calls.
-            denials: 8,
+            denials: 15,
+            // Out-of-range keys, buttons and axes; a seventh held key.
             bad: "(call $expect (call $hid_type_string BAD) (i32.const -14) (i32.const 1))
-                (call $expect (call $hid_send_raw_report (i32.const 1) BAD (i32.const 8)) (i32.const -14) (i32.const 2))",
+                (call $expect (call $hid_send_raw_report (i32.const 1) BAD (i32.const 8)) (i32.const -14) (i32.const 2))
+                (call $expect (call $hid_key_press (i32.const 0)) (i32.const -22) (i32.const 3))
+                (call $expect (call $hid_key_press (i32.const 0x100)) (i32.const -22) (i32.const 4))
+                (call $expect (call $hid_mouse_btn_press (i32.const 8)) (i32.const -22) (i32.const 5))
+                (call $expect (call $hid_gamepad_press (i32.const 0x10000)) (i32.const -22) (i32.const 6))
+                (call $expect (call $hid_gamepad_set_axis (i32.const 4) (i32.const 0)) (i32.const -22) (i32.const 7))
+                (call $expect (call $hid_gamepad_set_axis (i32.const 0) (i32.const 40000)) (i32.const -22) (i32.const 8))
+                (call $expect (call $hid_key_press (i32.const 4)) (i32.const 0) (i32.const 9))
+                (call $expect (call $hid_key_press (i32.const 5)) (i32.const 0) (i32.const 10))
+                (call $expect (call $hid_key_press (i32.const 6)) (i32.const 0) (i32.const 11))
+                (call $expect (call $hid_key_press (i32.const 7)) (i32.const 0) (i32.const 12))
+                (call $expect (call $hid_key_press (i32.const 8)) (i32.const 0) (i32.const 13))
+                (call $expect (call $hid_key_press (i32.const 9)) (i32.const 0) (i32.const 14))
+                (call $expect (call $hid_key_press (i32.const 10)) (i32.const -12) (i32.const 15))",
         },
         Family {
             caps: r#""timer""#,
@@ -377,6 +408,48 @@ fn every_translated_import_is_checked_here() {
     // `calls_without_a_translatable_grant_are_denied`.
     assert_eq!(unchecked, ["ble_stop_advertise"], "add checks for these");
     assert!(import("ble_stop_advertise").is_some_and(|i| i.support.translated()));
+}
+
+/// The HID shims keep what the app holds: each report carries the keys,
+/// buttons and sticks still held.
+#[test]
+fn hid_reports_carry_what_the_app_holds() {
+    let body = "(drop (call $hid_key_press (i32.const 0xe1)))
+        (drop (call $hid_key_press (i32.const 4)))
+        (drop (call $hid_key_press (i32.const 5)))
+        (drop (call $hid_key_release (i32.const 4)))
+        (drop (call $hid_key_release_all))
+        (drop (call $hid_mouse_btn_press (i32.const 1)))
+        (drop (call $hid_mouse_move (i32.const 3) (i32.const -3)))
+        (drop (call $hid_mouse_btn_release (i32.const 1)))
+        (drop (call $hid_gamepad_press (i32.const 5)))
+        (drop (call $hid_gamepad_set_axis (i32.const 0) (i32.const 32767)))
+        (drop (call $hid_gamepad_set_axis (i32.const 3) (i32.const -32768)))
+        (drop (call $hid_gamepad_release (i32.const 1)))";
+    let (code, denied, out) = run(body, r#""hid""#);
+    assert_eq!((code, denied), (0, 0), "{out}");
+    let reports: Vec<&str> = out.lines().filter_map(|l| l.split_once(" hid ").map(|(_, r)| r)).collect();
+    assert_eq!(
+        reports,
+        [
+            // Shift, then A and B with it, A released, all released.
+            "keyboard [02 00 00 00 00 00 00 00]",
+            "keyboard [02 00 04 00 00 00 00 00] types 'A'",
+            "keyboard [02 00 04 05 00 00 00 00] types 'B'",
+            "keyboard [02 00 05 00 00 00 00 00]",
+            "keyboard [00 00 00 00 00 00 00 00]",
+            // A drag: the left button held while moving.
+            "mouse [01 00 00 00]",
+            "mouse [01 03 fd 00]",
+            "mouse [00 00 00 00]",
+            // Buttons 1 and 3; x full right, ry full up (-32768 is -127).
+            "gamepad [05 00 00 00 00 00]",
+            "gamepad [05 00 7f 00 00 00]",
+            "gamepad [05 00 7f 00 00 81]",
+            "gamepad [04 00 7f 00 00 81]",
+        ],
+        "{out}"
+    );
 }
 
 #[test]

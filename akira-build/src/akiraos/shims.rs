@@ -3,6 +3,10 @@
 
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
+mod hid;
+
+pub(super) use hid::STATE as HID_STATE;
+
 /// An Akira capability a shim calls into (granted with an empty scope when
 /// the app's manifest does not grant it, so a call is denied and counted,
 /// as AkiraOS answers a call without its capability).
@@ -49,6 +53,10 @@ pub(super) trait Cx {
     /// The first of the timers' globals: used mask (i32), then four
     /// starts and four stops (i64).
     fn timers(&self) -> u32;
+    /// The first of the HID state's globals (all i32, [`HID_STATE`] of
+    /// them): held mouse buttons, gamepad buttons, four sticks, keyboard
+    /// modifiers and six held keys.
+    fn hid(&self) -> u32;
     /// AkiraOS button ids and their Akira pins.
     fn buttons(&self) -> Vec<(u32, u32)>;
     /// AkiraOS UART port `n`'s Akira port.
@@ -56,7 +64,7 @@ pub(super) trait Cx {
 }
 
 /// A shim body being written.
-pub(super) struct Gen<'a> {
+pub(in crate::akiraos) struct Gen<'a> {
     pub ins: Vec<I<'static>>,
     pub locals: Vec<ValType>,
     params: u32,
@@ -150,6 +158,8 @@ pub(super) struct Spec {
     pub scratch: bool,
     /// Whether it uses the timers' globals.
     pub timers: bool,
+    /// Whether it uses the HID state's globals.
+    pub hid: bool,
     /// Whether apps call it in a busy loop (reads of inputs and clocks):
     /// the shim yields (`akira:sys.yield_now`) before its work, so such a
     /// loop shares the CPU and waits count against no CPU budget.
@@ -164,7 +174,7 @@ const fn spec(
     needs: &'static [Need],
     write: fn(&mut Gen<'_>),
 ) -> Spec {
-    Spec { uses, helpers, needs, scratch: false, timers: false, polls: false, write }
+    Spec { uses, helpers, needs, scratch: false, timers: false, hid: false, polls: false, write }
 }
 
 /// The import every polling shim calls first.
@@ -364,48 +374,6 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         "ble_stop_advertise" => spec(&[("akira:ble", "advertise_stop")], &[Errno], &[Ble], |g| {
             g.call("akira:ble", "advertise_stop").errno();
         }),
-        "hid_enable" | "hid_disable" | "hid_set_transport" | "hid_set_device_types" | "hid_init" => {
-            spec(&[], &[], &[Hid], |g| {
-                g.c(0);
-            })
-        }
-        "hid_is_connected" => spec(&[], &[], &[Hid], |g| {
-            g.c(1);
-        }),
-        "hid_key_release_all" => spec(&[("akira:hid", "keyboard")], &[Errno], &[Hid], |g| {
-            g.c(0).c(0).c(0).call("akira:hid", "keyboard").errno();
-        }),
-        "hid_type_string" => spec(&[("akira:hid", "type_text")], &[Strlen, Errno], &[Hid], |g| {
-            // `type_text` types what it can at once: call again for the
-            // rest, and return 0 once all of it is typed.
-            let len = g.str_len(0);
-            let done = g.local(ValType::I32);
-            let r = g.local(ValType::I32);
-            g.o(I::Block(BlockType::Empty)).o(I::Loop(BlockType::Empty));
-            g.o(I::LocalGet(done)).o(I::LocalGet(len)).o(I::I32GeU).o(I::BrIf(1));
-            g.p(0).o(I::LocalGet(done)).o(I::I32Add).o(I::LocalGet(len)).o(I::LocalGet(done)).o(I::I32Sub);
-            g.call("akira:hid", "type_text").o(I::LocalTee(r)).c(0).o(I::I32LeS);
-            g.o(I::If(BlockType::Empty)).o(I::LocalGet(r)).errno().o(I::Return).o(I::End);
-            g.o(I::LocalGet(done)).o(I::LocalGet(r)).o(I::I32Add).o(I::LocalSet(done)).o(I::Br(0));
-            g.o(I::End).o(I::End).c(0);
-        }),
-        "hid_gamepad_reset" => spec(&[("akira:hid", "gamepad")], &[Errno], &[Hid], |g| {
-            g.c(0).c(0).c(0).c(0).c(0).call("akira:hid", "gamepad").errno();
-        }),
-        "hid_mouse_move" => spec(&[("akira:hid", "mouse")], &[Errno], &[Hid], |g| {
-            g.c(0).p(0).p(1).c(0).call("akira:hid", "mouse").errno();
-        }),
-        "hid_mouse_scroll" => spec(&[("akira:hid", "mouse")], &[Errno], &[Hid], |g| {
-            g.c(0).c(0).c(0).p(0).call("akira:hid", "mouse").errno();
-        }),
-        "hid_consumer_send" => spec(&[("akira:hid", "consumer")], &[Errno], &[Hid], |g| {
-            let r = g.local(ValType::I32);
-            g.p(0).call("akira:hid", "consumer").o(I::LocalSet(r)).c(0).call("akira:hid", "consumer").o(I::Drop);
-            g.o(I::LocalGet(r)).errno();
-        }),
-        "hid_send_raw_report" => spec(&[("akira:hid", "raw")], &[Errno], &[Hid], |g| {
-            g.p(1).p(2).call("akira:hid", "raw").errno();
-        }),
         "app_get_self_name" => spec(&[("akira:sys", "app_name")], &[Fits], &[Sys], |g| {
             // The name, NUL-terminated when it fits; its length.
             g.p(0).p(1).h(Fits).or_fail(EFAULT);
@@ -594,7 +562,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             let key = g.str_len(0);
             g.p(0).o(I::LocalGet(key)).call("akira:storage", "remove").errno();
         }),
-        _ => return None,
+        _ => return hid::shim(name),
     })
 }
 
