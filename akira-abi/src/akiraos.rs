@@ -74,7 +74,6 @@ const fn e(name: &'static str, sig: &'static str, capability: &'static str, supp
     EnvImport { name, sig, capability, support }
 }
 
-const NO_DISPLAY_SHAPE: Support = Missing("no such shape in `akira:display` yet");
 const BLE_GATT: Support = Missing("AkiraOS builds GATT tables call by call; `akira:ble` takes a declared table");
 const NET_RINGS: Support =
     Missing("AkiraOS sockets share ring buffers in app memory; `akira:net` moves bytes by call, to granted endpoints");
@@ -97,20 +96,50 @@ pub static IMPORTS: &[EnvImport] = &[
     e("display_flush", ":i", "display.write", Shim("`akira:display.flush`")),
     e("display_get_size", "ii:i", "display.write", Shim("`akira:display.size`, stored at both pointers")),
     e("display_line", "iiiii:i", "display.write", Shim("`akira:display.line`")),
-    e("display_circle", "iiii:i", "display.write", NO_DISPLAY_SHAPE),
-    e("display_circle_fill", "iiii:i", "display.write", NO_DISPLAY_SHAPE),
+    e(
+        "display_circle",
+        "iiii:i",
+        "display.write",
+        Shim("midpoint circle in the shim, one-pixel `akira:display.rect` boxes cut to the screen"),
+    ),
+    e(
+        "display_circle_fill",
+        "iiii:i",
+        "display.write",
+        Shim("midpoint circle in the shim, one `akira:display.rect` row per step, cut to the screen"),
+    ),
     e("display_triangle", "iiiiiii:i", "display.write", Shim("three `akira:display.line` calls")),
-    e("display_triangle_fill", "iiiiiii:i", "display.write", NO_DISPLAY_SHAPE),
+    e("display_triangle_fill", "iiiiiii:i", "display.write", Missing("no scanline fill in the shims yet")),
     e("display_rect_outline", "iiiii:i", "display.write", Shim("`akira:display.rect`, outline")),
     e("display_bitmap", "iiiiii:i", "display.write", Shim("`akira:display.blit`")),
     e("display_raw_write", "iiiiii:i", "display.write", Partly("`akira:display.blit` then `flush` (the whole frame)")),
-    e("display_bitmap_transparent", "iiiiiii:i", "display.write", Missing("`akira:display.blit` has no colour key")),
+    e(
+        "display_bitmap_transparent",
+        "iiiiiii:i",
+        "display.write",
+        Shim("each pixel not the key as a one-pixel `akira:display.rect`, cut to the screen"),
+    ),
     e("display_hline", "iiii:i", "display.write", Shim("`akira:display.rect` one pixel high")),
     e("display_vline", "iiii:i", "display.write", Shim("`akira:display.rect` one pixel wide")),
-    e("display_number", "iiii:i", "display.write", Missing("no number formatting in `akira:display`")),
-    e("display_progress_bar", "iiiiiiii:i", "display.write", NO_DISPLAY_SHAPE),
-    e("display_rounded_rect", "iiiiii:i", "display.write", NO_DISPLAY_SHAPE),
-    e("display_rounded_rect_fill", "iiiiii:i", "display.write", NO_DISPLAY_SHAPE),
+    e("display_number", "iiii:i", "display.write", Shim("decimal digits made in the shim, then `akira:display.text`")),
+    e(
+        "display_progress_bar",
+        "iiiiiiii:i",
+        "display.write",
+        Shim("three `akira:display.rect`: background, the part done, outline"),
+    ),
+    e(
+        "display_rounded_rect",
+        "iiiiii:i",
+        "display.write",
+        Shim("midpoint corners and four edges as `akira:display.rect` boxes, cut to the screen"),
+    ),
+    e(
+        "display_rounded_rect_fill",
+        "iiiiii:i",
+        "display.write",
+        Shim("midpoint corners, `akira:display.rect` rows and a middle band, cut to the screen"),
+    ),
     // GPIO.
     e(
         "gpio_configure",

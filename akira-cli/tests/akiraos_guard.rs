@@ -161,7 +161,15 @@ fn families() -> Vec<Family> {
                 (call $expect (call $display_get_size (i32.const 2000) (i32.const 2004)) (i32.const 0) (i32.const 13))
                 (call $expect (i32.load (i32.const 2000)) (i32.const 240) (i32.const 14))
                 (call $expect (i32.load (i32.const 2004)) (i32.const 135) (i32.const 15))
-                (call $expect (call $display_flush) (i32.const 0) (i32.const 16))",
+                (call $expect (call $display_flush) (i32.const 0) (i32.const 16))
+                (call $expect (call $display_circle (i32.const 20) (i32.const 20) (i32.const 5) (i32.const 0xffff)) (i32.const 0) (i32.const 17))
+                (call $expect (call $display_circle_fill (i32.const 20) (i32.const 20) (i32.const 5) (i32.const 1)) (i32.const 0) (i32.const 18))
+                (call $expect (call $display_rounded_rect (i32.const 0) (i32.const 0) (i32.const 20) (i32.const 10) (i32.const 3) (i32.const 1)) (i32.const 0) (i32.const 19))
+                (call $expect (call $display_rounded_rect_fill (i32.const 0) (i32.const 0) (i32.const 20) (i32.const 10) (i32.const 3) (i32.const 1)) (i32.const 0) (i32.const 20))
+                (call $expect (call $display_progress_bar (i32.const 0) (i32.const 0) (i32.const 50) (i32.const 8) (i32.const 30) (i32.const 100) (i32.const 0xffff) (i32.const 0)) (i32.const 0) (i32.const 21))
+                (call $expect (call $display_number (i32.const 0) (i32.const 0) (i32.const -1234) (i32.const 1)) (i32.const 0) (i32.const 22))
+                (call $expect (call $display_bitmap_transparent (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 8) (i32.const 0)) (i32.const 0) (i32.const 23))
+                (call $expect (call $display_circle_fill (i32.const 0) (i32.const 0) (i32.const 5) (i32.const 1)) (i32.const 0) (i32.const 24))",
             denied: "(call $expect (call $display_clear (i32.const 0)) (i32.const -1) (i32.const 1))
                 (call $expect (call $display_pixel (i32.const 1) (i32.const 1) (i32.const 0xffff)) (i32.const -1) (i32.const 2))
                 (call $expect (call $display_rect (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 1)) (i32.const -1) (i32.const 3))
@@ -175,15 +183,30 @@ fn families() -> Vec<Family> {
                 (call $expect (call $display_bitmap (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 8)) (i32.const -1) (i32.const 11))
                 (call $expect (call $display_raw_write (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 8)) (i32.const -1) (i32.const 12))
                 (call $expect (call $display_get_size (i32.const 2000) (i32.const 2004)) (i32.const 0) (i32.const 13))
-                (call $expect (call $display_flush) (i32.const 0) (i32.const 16))",
+                (call $expect (call $display_flush) (i32.const 0) (i32.const 16))
+                (call $expect (call $display_circle (i32.const 20) (i32.const 20) (i32.const 5) (i32.const 0xffff)) (i32.const -1) (i32.const 17))
+                (call $expect (call $display_circle_fill (i32.const 20) (i32.const 20) (i32.const 5) (i32.const 1)) (i32.const -1) (i32.const 18))
+                (call $expect (call $display_rounded_rect (i32.const 0) (i32.const 0) (i32.const 20) (i32.const 10) (i32.const 3) (i32.const 1)) (i32.const -1) (i32.const 19))
+                (call $expect (call $display_rounded_rect_fill (i32.const 0) (i32.const 0) (i32.const 20) (i32.const 10) (i32.const 3) (i32.const 1)) (i32.const -1) (i32.const 20))
+                (call $expect (call $display_progress_bar (i32.const 0) (i32.const 0) (i32.const 50) (i32.const 8) (i32.const 30) (i32.const 100) (i32.const 0xffff) (i32.const 0)) (i32.const -1) (i32.const 21))
+                (call $expect (call $display_number (i32.const 0) (i32.const 0) (i32.const -1234) (i32.const 1)) (i32.const -1) (i32.const 22))
+                (call $expect (call $display_bitmap_transparent (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 8) (i32.const 0)) (i32.const -1) (i32.const 23))",
             // The triangle's three lines are three calls; the size is no
-            // secret, and flushing an empty region draws nothing.
-            denials: 14,
+            // secret, and flushing an empty region draws nothing; a shape
+            // drawn in boxes stops at its first denied box.
+            denials: 21,
             bad: "(call $expect (call $display_text (i32.const 0) (i32.const 0) BAD (i32.const 0xffff)) (i32.const -14) (i32.const 1))
                 (call $expect (call $display_bitmap (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) BAD (i32.const 8)) (i32.const -14) (i32.const 2))
                 (call $expect (call $display_bitmap (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 6)) (i32.const -22) (i32.const 3))
                 (call $expect (call $display_get_size BAD (i32.const 2004)) (i32.const -14) (i32.const 4))
-                (call $expect (call $display_get_size (i32.const 2000) BAD) (i32.const -14) (i32.const 5))",
+                (call $expect (call $display_get_size (i32.const 2000) BAD) (i32.const -14) (i32.const 5))
+                (call $expect (call $display_circle (i32.const 9) (i32.const 9) (i32.const -1) (i32.const 1)) (i32.const -22) (i32.const 6))
+                (call $expect (call $display_rounded_rect_fill (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 9) (i32.const -1) (i32.const 1)) (i32.const -22) (i32.const 7))
+                (call $expect (call $display_progress_bar (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 9) (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 0)) (i32.const -22) (i32.const 8))
+                (call $expect (call $display_bitmap_transparent (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) BAD (i32.const 8) (i32.const 0)) (i32.const -14) (i32.const 9))
+                (call $expect (call $display_bitmap_transparent (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 6) (i32.const 0)) (i32.const -22) (i32.const 10))
+                (call $expect (call $display_bitmap_transparent (i32.const 0) (i32.const 0) (i32.const 0x10000) (i32.const 0x10000) (i32.const 1100) (i32.const -1) (i32.const 0)) (i32.const -22) (i32.const 11))
+                (call $expect (call $display_rounded_rect (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 2) (i32.const 1)) (i32.const 0) (i32.const 12))",
         },
         Family {
             caps: r#""gpio.read", "gpio.write", "input.read""#,
@@ -408,6 +431,91 @@ fn every_translated_import_is_checked_here() {
     // `calls_without_a_translatable_grant_are_denied`.
     assert_eq!(unchecked, ["ble_stop_advertise"], "add checks for these");
     assert!(import("ble_stop_advertise").is_some_and(|i| i.support.translated()));
+}
+
+/// The pixels the app's `akira:display.rect` calls covered.
+fn drawn(body: &str) -> std::collections::BTreeSet<(i32, i32)> {
+    let (code, denied, out) = run(body, r#""display.write""#);
+    assert_eq!((code, denied), (0, 0), "{out}");
+    let mut pixels = std::collections::BTreeSet::new();
+    for line in out.lines() {
+        let Some((_, rect)) = line.split_once("display rect ") else { continue };
+        let (size, at) = rect.split_once(" at (").unwrap();
+        let (w, h) = size.split_once('x').unwrap();
+        let (x, y) = at.trim_end_matches(')').split_once(", ").unwrap();
+        let [w, h, x, y]: [i32; 4] = [w, h, x, y].map(|v| v.parse().unwrap());
+        pixels.extend((x..x + w).flat_map(|px| (y..y + h).map(move |py| (px, py))));
+    }
+    pixels
+}
+
+/// The shapes Akira has no primitive for are drawn right, and cut to the
+/// screen.
+#[test]
+fn shapes_drawn_in_boxes_cover_the_right_pixels() {
+    // A radius-2 circle at (10, 10): its ring, then its disc.
+    let ring: Vec<(i32, i32)> = vec![
+        (8, 9),
+        (8, 10),
+        (8, 11),
+        (9, 8),
+        (9, 12),
+        (10, 8),
+        (10, 12),
+        (11, 8),
+        (11, 12),
+        (12, 9),
+        (12, 10),
+        (12, 11),
+    ];
+    let circle = drawn("(drop (call $display_circle (i32.const 10) (i32.const 10) (i32.const 2) (i32.const 1)))");
+    assert_eq!(circle.into_iter().collect::<Vec<_>>(), ring);
+    let disc = drawn("(drop (call $display_circle_fill (i32.const 10) (i32.const 10) (i32.const 2) (i32.const 1)))");
+    let inside = |(x, y): (i32, i32)| (x - 10) * (x - 10) + (y - 10) * (y - 10) <= 5;
+    let want: std::collections::BTreeSet<_> =
+        (8..=12).flat_map(|x| (8..=12).map(move |y| (x, y))).filter(|p| inside(*p)).collect();
+    assert_eq!(disc, want);
+    // Partly off the screen: only its visible quarter, no denial.
+    let corner = drawn("(drop (call $display_circle_fill (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 1)))");
+    assert_eq!(corner, want.iter().map(|(x, y)| (x - 10, y - 10)).filter(|(x, y)| *x >= 0 && *y >= 0).collect());
+    // A 10 x 6 rounded rectangle, radius 2, at (1, 1): the corner pixel
+    // of each 3 x 3 corner cut (as from a radius-2 disc), its edges whole.
+    let filled = drawn(
+        "(drop (call $display_rounded_rect_fill (i32.const 1) (i32.const 1) (i32.const 10) (i32.const 6) (i32.const 2) (i32.const 1)))",
+    );
+    assert_eq!(filled.len(), 10 * 6 - 4, "{filled:?}");
+    assert!(!filled.contains(&(1, 1)) && !filled.contains(&(10, 6)) && filled.contains(&(3, 1)));
+    let outline = drawn(
+        "(drop (call $display_rounded_rect (i32.const 1) (i32.const 1) (i32.const 10) (i32.const 6) (i32.const 2) (i32.const 1)))",
+    );
+    assert!(outline.is_subset(&filled) && outline.contains(&(1, 3)) && !outline.contains(&(5, 3)), "{outline:?}");
+    // A bar 30 % done: its background, 15 of 50 pixels, an outline.
+    let (_, _, out) = run(
+        "(drop (call $display_progress_bar (i32.const 0) (i32.const 0) (i32.const 50) (i32.const 8) (i32.const 30) (i32.const 100) (i32.const 0xffff) (i32.const 0)))",
+        r#""display.write""#,
+    );
+    for rect in ["display rect 50x8 at (0, 0)", "display rect 15x8 at (0, 0)"] {
+        assert!(out.contains(rect), "{rect}: {out}");
+    }
+    // A colour-keyed 2 x 2 bitmap: the key's pixels are not drawn.
+    let keyed = drawn(
+        "(i32.store (i32.const 3000) (i32.const 0x0000f800)) (i32.store (i32.const 3004) (i32.const 0xf8000000))
+        (drop (call $display_bitmap_transparent (i32.const 5) (i32.const 5) (i32.const 2) (i32.const 2) (i32.const 3000) (i32.const 8) (i32.const 0)))",
+    );
+    assert_eq!(keyed.into_iter().collect::<Vec<_>>(), [(5, 5), (6, 6)]);
+}
+
+/// `display_number` draws the decimal digits of any int.
+#[test]
+fn numbers_are_drawn_as_text() {
+    let (code, _, out) = run(
+        "(drop (call $display_number (i32.const 0) (i32.const 0) (i32.const -2147483648) (i32.const 1)))
+        (drop (call $display_number (i32.const 0) (i32.const 20) (i32.const 0) (i32.const 1)))",
+        r#""display.write""#,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("display text 66x10 at (0, 0)"), "11 characters: {out}");
+    assert!(out.contains("display text 6x10 at (0, 20)"), "one: {out}");
 }
 
 /// The HID shims keep what the app holds: each report carries the keys,

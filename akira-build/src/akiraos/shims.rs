@@ -3,6 +3,7 @@
 
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
+mod display;
 mod hid;
 
 pub(super) use hid::STATE as HID_STATE;
@@ -211,19 +212,6 @@ const LOG: &[(&str, &str)] = &[("akira:log", "write")];
 const SLEEP: &[(&str, &str)] = &[("akira:timer", "sleep_us")];
 const NOW: &[(&str, &str)] = &[("akira:timer", "now_us")];
 
-/// `(x, y, w, h, color, filled)` for `akira:display.rect`.
-fn rect(g: &mut Gen<'_>, filled: i32) {
-    g.p(0).p(1).p(2).p(3).p(4).c(filled).call("akira:display", "rect").errno();
-}
-
-/// One side of a triangle; the first failure is kept in local `first`.
-fn line3(g: &mut Gen<'_>, first: u32, (a, b): (u32, u32), (c, d): (u32, u32)) {
-    let r = g.local(ValType::I32);
-    g.p(a).p(b).p(c).p(d).p(6).call("akira:display", "line").o(I::LocalSet(r));
-    g.o(I::LocalGet(first)).o(I::I32Eqz).o(I::If(BlockType::Empty));
-    g.o(I::LocalGet(r)).o(I::LocalSet(first)).o(I::End);
-}
-
 /// A timer handle's slot check: `0 <= h < 4` and allocated, else
 /// `-EINVAL`.
 fn timer_slot(g: &mut Gen<'_>) {
@@ -281,65 +269,6 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         "delay" => spec(SLEEP, &[Errno], &[Timer], |g| {
             g.p(0).o(I::I64ExtendI32U).call("akira:timer", "sleep_us").errno();
         }),
-        "display_clear" => spec(&[("akira:display", "size"), ("akira:display", "rect")], &[Errno], &[Display], |g| {
-            // The whole screen, as AkiraOS clears it: `fill` would clear
-            // the app's region, and an app without `display.write` has an
-            // empty one (no denial to count).
-            let size = g.local(ValType::I32);
-            g.call("akira:display", "size").o(I::LocalTee(size)).c(0).o(I::I32LtS);
-            g.o(I::If(BlockType::Empty)).o(I::LocalGet(size)).errno().o(I::Return).o(I::End);
-            g.c(0).c(0).o(I::LocalGet(size)).c(16).o(I::I32ShrU).o(I::LocalGet(size)).c(0xffff).o(I::I32And);
-            g.p(0).c(1).call("akira:display", "rect").errno();
-        }),
-        "display_pixel" => spec(&[("akira:display", "pixel")], &[Errno], &[Display], |g| {
-            g.p(0).p(1).p(2).call("akira:display", "pixel").errno();
-        }),
-        "display_rect" => spec(&[("akira:display", "rect")], &[Errno], &[Display], |g| rect(g, 1)),
-        "display_rect_outline" => spec(&[("akira:display", "rect")], &[Errno], &[Display], |g| rect(g, 0)),
-        "display_hline" => spec(&[("akira:display", "rect")], &[Errno], &[Display], |g| {
-            g.p(0).p(1).p(2).c(1).p(3).c(1).call("akira:display", "rect").errno();
-        }),
-        "display_vline" => spec(&[("akira:display", "rect")], &[Errno], &[Display], |g| {
-            g.p(0).p(1).c(1).p(2).p(3).c(1).call("akira:display", "rect").errno();
-        }),
-        "display_text" | "display_text_large" => {
-            spec(&[("akira:display", "text")], &[Strlen, Errno], &[Display], |g| {
-                let len = g.str_len(2);
-                g.p(0).p(1).p(2).o(I::LocalGet(len)).p(3).call("akira:display", "text").errno();
-            })
-        }
-        "display_flush" => spec(&[("akira:display", "flush")], &[Errno], &[Display], |g| {
-            g.call("akira:display", "flush").errno();
-        }),
-        "display_get_size" => spec(&[("akira:display", "size")], &[Fits, Errno], &[Display], |g| {
-            g.p(0).c(4).h(Fits).or_fail(EFAULT).p(1).c(4).h(Fits).or_fail(EFAULT);
-            let size = g.local(ValType::I32);
-            g.call("akira:display", "size").o(I::LocalTee(size)).c(0).o(I::I32LtS);
-            g.o(I::If(BlockType::Empty)).o(I::LocalGet(size)).errno().o(I::Return).o(I::End);
-            g.p(0).o(I::LocalGet(size)).c(16).o(I::I32ShrU).o(I::I32Store(A4));
-            g.p(1).o(I::LocalGet(size)).c(0xffff).o(I::I32And).o(I::I32Store(A4)).c(0);
-        }),
-        "display_line" => spec(&[("akira:display", "line")], &[Errno], &[Display], |g| {
-            g.p(0).p(1).p(2).p(3).p(4).call("akira:display", "line").errno();
-        }),
-        "display_triangle" => spec(&[("akira:display", "line")], &[Errno], &[Display], |g| {
-            let first = g.local(ValType::I32);
-            line3(g, first, (0, 1), (2, 3));
-            line3(g, first, (2, 3), (4, 5));
-            line3(g, first, (4, 5), (0, 1));
-            g.o(I::LocalGet(first)).errno();
-        }),
-        "display_bitmap" => spec(&[("akira:display", "blit")], &[Errno], &[Display], |g| {
-            g.p(0).p(1).p(2).p(3).p(4).p(5).call("akira:display", "blit").errno();
-        }),
-        "display_raw_write" => {
-            spec(&[("akira:display", "blit"), ("akira:display", "flush")], &[Errno], &[Display], |g| {
-                let r = g.local(ValType::I32);
-                g.p(0).p(1).p(2).p(3).p(4).p(5).call("akira:display", "blit").o(I::LocalTee(r));
-                g.o(I::I32Eqz).o(I::If(BlockType::Empty)).call("akira:display", "flush").o(I::LocalSet(r)).o(I::End);
-                g.o(I::LocalGet(r)).errno();
-            })
-        }
         "gpio_configure" => {
             spec(&[("akira:gpio", "configure"), ("akira:gpio", "write")], &[Pin, Errno], &[Gpio], |g| {
                 // GPIO_OUTPUT is bit 1; GPIO_OUTPUT_INIT_HIGH bit 3.
@@ -562,7 +491,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             let key = g.str_len(0);
             g.p(0).o(I::LocalGet(key)).call("akira:storage", "remove").errno();
         }),
-        _ => return hid::shim(name),
+        _ => return hid::shim(name).or_else(|| display::shim(name)),
     })
 }
 
