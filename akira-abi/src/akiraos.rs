@@ -293,7 +293,14 @@ pub static IMPORTS: &[EnvImport] = &[
         "input.read",
         Shim("`akira:gpio.read` of the board profile's buttons, after `akira:sys.yield_now`"),
     ),
-    e("input_poll_event", "i:i", "input.read", Missing("button edges are `akira:gpio.wait_edge`; not shimmed yet")),
+    e(
+        "input_poll_event",
+        "i:i",
+        "input.read",
+        Partly(
+            "`akira:gpio.read` of the buttons after `akira:sys.yield_now`, compared with the last poll: a press and release both between two polls is not seen",
+        ),
+    ),
     // SD card installs.
     e("sd_scan_wasm", "ii:i", "app.control", SD_INSTALL),
     e("app_install_from_sd", "i:i", "app.control", SD_INSTALL),

@@ -19,7 +19,7 @@ mod profile;
 mod shims;
 
 pub use profile::Profile;
-use shims::{Cx, Gen, Helper, Need, Spec};
+use shims::{Cx, Gen, Helper, Need, Spec, State};
 
 /// The custom section AkiraOS keeps its JSON manifest in.
 pub const AKIRAOS_MANIFEST: &str = ".akira.manifest";
@@ -354,9 +354,8 @@ struct Layout<'a> {
     imports: u32,
     shims: u32,
     wrapper: u32,
-    timers: Option<u32>,
-    /// The first HID state global, if a shim keeps HID state.
-    hid: Option<u32>,
+    /// The first global of each state the shims keep.
+    states: BTreeMap<State, u32>,
     /// Type indices of the new akira imports, helpers and wrapper, in
     /// append order, with their types.
     new_types: Vec<(Vec<ValType>, Vec<ValType>)>,
@@ -386,11 +385,8 @@ impl Cx for Layout<'_> {
     fn stack_pointer(&self) -> u32 {
         self.facts.stack_pointer.unwrap_or(0)
     }
-    fn timers(&self) -> u32 {
-        self.timers.unwrap_or(0)
-    }
-    fn hid(&self) -> u32 {
-        self.hid.unwrap_or(0)
+    fn state(&self, state: State) -> u32 {
+        self.states[&state]
     }
     fn buttons(&self) -> Vec<(u32, u32)> {
         self.profile.buttons().collect()
@@ -411,8 +407,7 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
         imports: 0,
         shims: specs.len() as u32,
         wrapper: 0,
-        timers: None,
-        hid: None,
+        states: BTreeMap::new(),
         new_types: Vec::new(),
     };
     let mut next = 0;
@@ -452,12 +447,11 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
     layout.wrapper = first_helper + helpers.len() as u32;
     layout.new_types.push((Vec::new(), vec![ValType::I32]));
     let mut added = facts.globals;
-    if specs.iter().any(|(_, s)| s.timers) {
-        layout.timers = Some(added);
-        added += 9;
-    }
-    if specs.iter().any(|(_, s)| s.hid) {
-        layout.hid = Some(added);
+    for state in specs.iter().filter_map(|(_, s)| s.state) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = layout.states.entry(state) {
+            slot.insert(added);
+            added += state.globals().len() as u32;
+        }
     }
     let main = wrapper_body(facts, &layout)?;
     let pins: Vec<(u32, u32)> =
@@ -598,16 +592,16 @@ impl Reencode for Rewriter<'_> {
         section: wasmparser::GlobalSectionReader<'_>,
     ) -> Result<(), ReencodeError<Self::Error>> {
         utils::parse_global_section(self, globals, section)?;
-        let ty = |val_type| GlobalType { val_type, mutable: true, shared: false };
-        if self.layout.timers.is_some() {
-            globals.global(ty(ValType::I32), &ConstExpr::i32_const(0));
-            for _ in 0..8 {
-                globals.global(ty(ValType::I64), &ConstExpr::i64_const(-1));
-            }
-        }
-        if self.layout.hid.is_some() {
-            for _ in 0..shims::HID_STATE {
-                globals.global(ty(ValType::I32), &ConstExpr::i32_const(0));
+        // In the order `rewrite` numbered them.
+        let mut states: Vec<_> = self.layout.states.iter().map(|(state, at)| (*at, *state)).collect();
+        states.sort();
+        for (_, state) in states {
+            for (val_type, init) in state.globals() {
+                let init = match val_type {
+                    ValType::I64 => ConstExpr::i64_const(init),
+                    _ => ConstExpr::i32_const(init as i32),
+                };
+                globals.global(GlobalType { val_type, mutable: true, shared: false }, &init);
             }
         }
         Ok(())
@@ -680,7 +674,16 @@ mod tests {
             akiraos::IMPORTS.iter().filter(|i| shims::shim(i.name).is_some_and(|s| s.polls)).map(|i| i.name).collect();
         assert_eq!(
             polling,
-            ["gpio_read", "timer_elapsed", "uart_read", "i2c_read_reg", "adc_read", "adc_read_mv", "input_get_buttons"]
+            [
+                "gpio_read",
+                "timer_elapsed",
+                "uart_read",
+                "i2c_read_reg",
+                "adc_read",
+                "adc_read_mv",
+                "input_get_buttons",
+                "input_poll_event"
+            ]
         );
         for i in akiraos::IMPORTS {
             let says = matches!(i.support, Support::Shim(d) | Support::Partly(d) if d.contains("yield_now"));

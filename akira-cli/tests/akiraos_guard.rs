@@ -89,6 +89,12 @@ fn wasm_encoder_custom(name: &str, data: &[u8]) -> Vec<u8> {
 /// Translates and runs the app; returns its exit code, the number of
 /// denied calls and the board's records as text.
 fn run(body: &str, caps: &str) -> (i32, usize, String) {
+    run_pressing(body, caps, &[])
+}
+
+/// As [`run`], pressing the simulator's button on Akira pin 0 (AkiraOS
+/// button 6) at each of `presses`.
+fn run_pressing(body: &str, caps: &str, presses: &[Duration]) -> (i32, usize, String) {
     let t = translate(&app(body, caps), &Profile::simulator()).unwrap_or_else(|e| panic!("translate: {e}"));
     let wasm = akira_build::embed_manifest(&t.wasm, &t.manifest).unwrap();
     let runtime = akira_sim::runtime(Policy::development());
@@ -97,6 +103,9 @@ fn run(body: &str, caps: &str) -> (i32, usize, String) {
     board.set_temperature(Some(25_000));
     let mut sim = Simulation::new(runtime, board.clone());
     sim.spawn(loaded, Default::default()).unwrap();
+    for at in presses {
+        sim.press(0, *at);
+    }
     assert_eq!(sim.run(Some(Duration::from_secs(10))), End::AllStopped);
     let records = board.records();
     let text: Vec<String> = records.iter().map(|r| r.to_string()).collect();
@@ -213,15 +222,21 @@ fn families() -> Vec<Family> {
             granted: "(call $expect (call $gpio_configure (i32.const 2) (i32.const 2)) (i32.const 0) (i32.const 1))
                 (call $expect (call $gpio_write (i32.const 2) (i32.const 1)) (i32.const 0) (i32.const 2))
                 (call $expect (call $gpio_read (i32.const 0)) (i32.const 1) (i32.const 3))
-                (call $expect (call $input_get_buttons) (i32.const 0) (i32.const 4))",
+                (call $expect (call $input_get_buttons) (i32.const 0) (i32.const 4))
+                (call $expect (call $input_poll_event (i32.const 2000)) (i32.const 0) (i32.const 5))",
             denied: "(call $expect (call $gpio_configure (i32.const 2) (i32.const 2)) (i32.const -1) (i32.const 1))
                 (call $expect (call $gpio_write (i32.const 2) (i32.const 1)) (i32.const -1) (i32.const 2))
-                (call $expect (call $gpio_read (i32.const 0)) (i32.const -1) (i32.const 3))",
-            denials: 3,
+                (call $expect (call $gpio_read (i32.const 0)) (i32.const -1) (i32.const 3))
+                (call $expect (call $input_get_buttons) (i32.const 0) (i32.const 4))
+                (call $expect (call $input_poll_event (i32.const 2000)) (i32.const 0) (i32.const 5))",
+            // The buttons read as released: each of the two reads of
+            // each input call is denied and counted.
+            denials: 7,
             // A pin the board profile does not map.
             bad: "(call $expect (call $gpio_write (i32.const 99) (i32.const 1)) (i32.const -19) (i32.const 1))
                 (call $expect (call $gpio_read (i32.const -1)) (i32.const -19) (i32.const 2))
-                (call $expect (call $gpio_configure (i32.const 99) (i32.const 2)) (i32.const -19) (i32.const 3))",
+                (call $expect (call $gpio_configure (i32.const 99) (i32.const 2)) (i32.const -19) (i32.const 3))
+                (call $expect (call $input_poll_event BAD) (i32.const -14) (i32.const 4))",
         },
         Family {
             caps: r#""hid""#,
@@ -431,6 +446,25 @@ fn every_translated_import_is_checked_here() {
     // `calls_without_a_translatable_grant_are_denied`.
     assert_eq!(unchecked, ["ble_stop_advertise"], "add checks for these");
     assert!(import("ble_stop_advertise").is_some_and(|i| i.support.translated()));
+}
+
+/// `input_poll_event` reports a scripted press and its release to an app
+/// that polls for them (each poll a yield, so virtual time moves).
+#[test]
+fn button_edges_are_polled_as_events() {
+    let body = "(block $done (loop $poll
+            (br_if $done (i32.eq (global.get $fd) (i32.const 2)))
+            (if (i32.eq (call $input_poll_event (i32.add (i32.const 3000) (i32.mul (global.get $fd) (i32.const 8)))) (i32.const 1))
+                (then (global.set $fd (i32.add (global.get $fd) (i32.const 1)))))
+            (br $poll)))
+        (call $expect (i32.load (i32.const 3000)) (i32.const 6) (i32.const 1))
+        (call $expect (i32.load (i32.const 3004)) (i32.const 1) (i32.const 2))
+        (call $expect (i32.load (i32.const 3008)) (i32.const 6) (i32.const 3))
+        (call $expect (i32.load (i32.const 3012)) (i32.const 0) (i32.const 4))";
+    let (code, denied, out) = run_pressing(body, r#""input.read""#, &[Duration::from_millis(100)]);
+    assert_eq!((code, denied), (0, 0), "check {code} failed:\n{out}");
+    let exited = out.lines().find(|l| l.contains("exited")).unwrap();
+    assert!(exited.starts_with("[   0.15"), "after the release (100 ms + 50 ms): {exited}");
 }
 
 /// The pixels the app's `akira:display.rect` calls covered.

@@ -6,8 +6,6 @@ use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 mod display;
 mod hid;
 
-pub(super) use hid::STATE as HID_STATE;
-
 /// An Akira capability a shim calls into (granted with an empty scope when
 /// the app's manifest does not grant it, so a call is denied and counted,
 /// as AkiraOS answers a call without its capability).
@@ -51,17 +49,41 @@ pub(super) trait Cx {
     fn helper(&self, h: Helper) -> u32;
     /// The stack pointer global (`__stack_pointer`), for scratch memory.
     fn stack_pointer(&self) -> u32;
-    /// The first of the timers' globals: used mask (i32), then four
-    /// starts and four stops (i64).
-    fn timers(&self) -> u32;
-    /// The first of the HID state's globals (all i32, [`HID_STATE`] of
-    /// them): held mouse buttons, gamepad buttons, four sticks, keyboard
-    /// modifiers and six held keys.
-    fn hid(&self) -> u32;
+    /// The first of the globals the shims keep `state` in.
+    fn state(&self, state: State) -> u32;
     /// AkiraOS button ids and their Akira pins.
     fn buttons(&self) -> Vec<(u32, u32)>;
     /// AkiraOS UART port `n`'s Akira port.
     fn uart_port(&self, n: u32) -> Option<u32>;
+}
+
+/// What the shims of one module keep between calls, in globals added to
+/// the app (one set per app, zero or -1 at start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum State {
+    /// The timers: used mask (i32), then four starts and four stops (i64,
+    /// -1: not yet).
+    Timers,
+    /// HID: held mouse buttons, gamepad buttons, four sticks, keyboard
+    /// modifiers and six held keys (all i32).
+    Hid,
+    /// Input: the buttons held at the last `input_poll_event` (i32).
+    Input,
+}
+
+impl State {
+    /// The globals' types and start values.
+    pub fn globals(self) -> Vec<(ValType, i64)> {
+        match self {
+            State::Timers => {
+                let mut g = vec![(ValType::I32, 0)];
+                g.extend([(ValType::I64, -1); 8]);
+                g
+            }
+            State::Hid => vec![(ValType::I32, 0); 13],
+            State::Input => vec![(ValType::I32, 0)],
+        }
+    }
 }
 
 /// A shim body being written.
@@ -141,6 +163,19 @@ impl<'a> Gen<'a> {
         self.p(i).h(Helper::Pin).o(I::LocalTee(pin)).c(0).o(I::I32GeS).or_fail(ENODEV);
         pin
     }
+    /// The board profile's buttons held now, as AkiraOS's mask (bit n:
+    /// button id n), in a new local. Buttons are pulled up: pressed
+    /// reads low (as on the simulator and most boards); a pin the app may
+    /// not read counts as released.
+    fn buttons(&mut self) -> u32 {
+        let mask = self.local(ValType::I32);
+        for (id, pin) in self.cx.buttons() {
+            self.c(pin as i32).call("akira:gpio", "read").o(I::I32Eqz).c(id as i32).o(I::I32Shl);
+            self.o(I::LocalGet(mask)).o(I::I32Or).o(I::LocalSet(mask));
+        }
+        mask
+    }
+
     /// Yields: a polling call is a scheduling point.
     pub fn yield_now(&mut self) -> &mut Self {
         self.call("akira:sys", "yield_now").o(I::Drop)
@@ -157,10 +192,8 @@ pub(super) struct Spec {
     pub needs: &'static [Need],
     /// Whether it uses the stack pointer.
     pub scratch: bool,
-    /// Whether it uses the timers' globals.
-    pub timers: bool,
-    /// Whether it uses the HID state's globals.
-    pub hid: bool,
+    /// The globals it keeps state in, if any.
+    pub state: Option<State>,
     /// Whether apps call it in a busy loop (reads of inputs and clocks):
     /// the shim yields (`akira:sys.yield_now`) before its work, so such a
     /// loop shares the CPU and waits count against no CPU budget.
@@ -175,7 +208,7 @@ const fn spec(
     needs: &'static [Need],
     write: fn(&mut Gen<'_>),
 ) -> Spec {
-    Spec { uses, helpers, needs, scratch: false, timers: false, hid: false, polls: false, write }
+    Spec { uses, helpers, needs, scratch: false, state: None, polls: false, write }
 }
 
 /// The import every polling shim calls first.
@@ -215,7 +248,7 @@ const NOW: &[(&str, &str)] = &[("akira:timer", "now_us")];
 /// A timer handle's slot check: `0 <= h < 4` and allocated, else
 /// `-EINVAL`.
 fn timer_slot(g: &mut Gen<'_>) {
-    let t = g.cx.timers();
+    let t = g.cx.state(State::Timers);
     g.p(0).c(4).o(I::I32LtU).or_fail(EINVAL);
     g.o(I::GlobalGet(t)).c(1).p(0).o(I::I32Shl).o(I::I32And).or_fail(EINVAL);
 }
@@ -223,7 +256,7 @@ fn timer_slot(g: &mut Gen<'_>) {
 /// `global.set` of timer field `base + h` (four globals per field) from
 /// the i64 on the stack, by handle param 0 (a branch per slot).
 fn timer_set(g: &mut Gen<'_>, field: u32) {
-    let t = g.cx.timers();
+    let t = g.cx.state(State::Timers);
     let v = g.local(ValType::I64);
     g.o(I::LocalSet(v));
     for slot in 0..4 {
@@ -233,7 +266,7 @@ fn timer_set(g: &mut Gen<'_>, field: u32) {
 }
 
 fn timer_get(g: &mut Gen<'_>, field: u32) {
-    let t = g.cx.timers();
+    let t = g.cx.state(State::Timers);
     let v = g.local(ValType::I64);
     for slot in 0..4 {
         g.p(0).c(slot as i32).o(I::I32Eq).o(I::If(BlockType::Empty));
@@ -290,15 +323,29 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.o(I::LocalGet(pin)).p(1).call("akira:gpio", "write").errno();
         }),
         "input_get_buttons" => spec(&[("akira:gpio", "read")], &[], &[Gpio], |g| {
-            let mask = g.local(ValType::I32);
-            for (id, pin) in g.cx.buttons() {
-                // Buttons are pulled up: pressed reads low (as on the
-                // simulator and most boards).
-                g.c(pin as i32).call("akira:gpio", "read").o(I::I32Eqz).c(id as i32).o(I::I32Shl);
-                g.o(I::LocalGet(mask)).o(I::I32Or).o(I::LocalSet(mask));
-            }
+            let mask = g.buttons();
             g.o(I::LocalGet(mask));
         })
+        .polling(),
+        "input_poll_event" => Spec {
+            state: Some(State::Input),
+            ..spec(&[("akira:gpio", "read")], &[Fits], &[Gpio], |g| {
+                // The lowest button whose state changed since the last
+                // poll: `{button_id, pressed}` at the pointer, 1; 0 when
+                // none did.
+                let last = g.cx.state(State::Input);
+                g.p(0).c(8).h(Fits).or_fail(EFAULT);
+                let now = g.buttons();
+                let [changed, bit] = [(); 2].map(|()| g.local(ValType::I32));
+                g.o(I::LocalGet(now)).o(I::GlobalGet(last)).o(I::I32Xor).o(I::LocalTee(changed));
+                g.o(I::I32Eqz).o(I::If(BlockType::Empty)).c(0).o(I::Return).o(I::End);
+                g.o(I::LocalGet(changed)).o(I::I32Ctz).o(I::LocalSet(bit));
+                g.p(0).o(I::LocalGet(bit)).o(I::I32Store(A4));
+                g.p(0).o(I::LocalGet(now)).o(I::LocalGet(bit)).o(I::I32ShrU).c(1).o(I::I32And);
+                g.o(I::I32Store(MemArg { offset: 4, ..A4 }));
+                g.o(I::GlobalGet(last)).c(1).o(I::LocalGet(bit)).o(I::I32Shl).o(I::I32Xor).o(I::GlobalSet(last)).c(1);
+            })
+        }
         .polling(),
         "ble_stop_advertise" => spec(&[("akira:ble", "advertise_stop")], &[Errno], &[Ble], |g| {
             g.call("akira:ble", "advertise_stop").errno();
@@ -312,9 +359,9 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.o(I::LocalGet(n));
         }),
         "timer_create" => Spec {
-            timers: true,
+            state: Some(State::Timers),
             ..spec(&[], &[], &[Timer], |g| {
-                let t = g.cx.timers();
+                let t = g.cx.state(State::Timers);
                 for slot in 0..4 {
                     g.o(I::GlobalGet(t)).c(1 << slot).o(I::I32And).o(I::I32Eqz).o(I::If(BlockType::Empty));
                     g.o(I::GlobalGet(t)).c(1 << slot).o(I::I32Or).o(I::GlobalSet(t)).c(slot).o(I::Return).o(I::End);
@@ -323,7 +370,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_start" => Spec {
-            timers: true,
+            state: Some(State::Timers),
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 g.call("akira:timer", "now_us");
@@ -334,7 +381,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_stop" => Spec {
-            timers: true,
+            state: Some(State::Timers),
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 g.call("akira:timer", "now_us");
@@ -343,7 +390,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_elapsed" => Spec {
-            timers: true,
+            state: Some(State::Timers),
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 let end = g.local(ValType::I64);
@@ -357,9 +404,9 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         }
         .polling(),
         "timer_free" => Spec {
-            timers: true,
+            state: Some(State::Timers),
             ..spec(&[], &[], &[Timer], |g| {
-                let t = g.cx.timers();
+                let t = g.cx.state(State::Timers);
                 timer_slot(g);
                 g.o(I::GlobalGet(t)).c(1).p(0).o(I::I32Shl).c(-1).o(I::I32Xor).o(I::I32And).o(I::GlobalSet(t)).c(0);
             })

@@ -5,12 +5,10 @@
 
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
-use super::{EINVAL, ENOMEM, Gen, Helper, Need, Spec, spec};
+use super::{EINVAL, ENOMEM, Gen, Helper, Need, Spec, State, spec};
 use Helper::{Errno, Strlen};
 use Need::Hid;
 
-/// How many i32 globals the state takes.
-pub(crate) const STATE: u32 = 13;
 /// Held mouse buttons (bit 0 left, 1 right, 2 middle).
 const MOUSE: u32 = 0;
 /// Held gamepad buttons (16 bits).
@@ -28,16 +26,16 @@ const KEY_REPORT: &[(&str, &str)] = &[("akira:hid", "keyboard")];
 
 /// A shim that keeps HID state.
 const fn stateful(uses: &'static [(&'static str, &'static str)], write: fn(&mut Gen<'_>)) -> Spec {
-    Spec { hid: true, ..spec(uses, &[Errno], &[Hid], write) }
+    Spec { state: Some(State::Hid), ..spec(uses, &[Errno], &[Hid], write) }
 }
 
 impl Gen<'_> {
     fn state(&mut self, at: u32) -> &mut Self {
-        let g = self.cx.hid() + at;
+        let g = self.cx.state(State::Hid) + at;
         self.o(I::GlobalGet(g))
     }
     fn set_state(&mut self, at: u32) -> &mut Self {
-        let g = self.cx.hid() + at;
+        let g = self.cx.state(State::Hid) + at;
         self.o(I::GlobalSet(g))
     }
     /// `-EINVAL` unless param `i` has no bit outside `mask`.
