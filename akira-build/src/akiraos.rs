@@ -322,6 +322,7 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
     }
     // Memory first: the shims bound their scans by its final size.
     let (shrunk, memory) = shrink_memory(wasm, manifest.heap_size)?;
+    let (shrunk, _) = crate::fix_select_conditions(&shrunk)?;
     let facts = gather(&shrunk)?;
     let out = rewrite(&shrunk, &facts, &specs, profile)?;
     Ok(Translated { wasm: out, manifest, memory, shims: specs.into_iter().map(|(n, _)| n).collect() })
