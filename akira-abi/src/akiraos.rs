@@ -261,7 +261,14 @@ pub static IMPORTS: &[EnvImport] = &[
     e("storage_write", "iii:i", "storage.write", Shim("WASI `fd_write`")),
     e("storage_close", "i:", "storage.read", Shim("WASI `fd_close`")),
     e("storage_delete", "i:i", "storage.write", Shim("WASI `path_unlink_file`")),
-    e("storage_list", "iii:i", "storage.read", Missing("listing is WASI `fd_readdir`; not shimmed yet")),
+    e(
+        "storage_list",
+        "iii:i",
+        "storage.read",
+        Partly(
+            "WASI `fd_readdir`, one name a call: the one directory (`\"\"` or `.`, else `-ENOENT`); names that do not fit are left out",
+        ),
+    ),
     // Network.
     e("net_open", "i:i", "network", NET_RINGS),
     e("net_connect", "iii:i", "network", NET_RINGS),

@@ -5,6 +5,7 @@ use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
 mod display;
 mod hid;
+mod storage;
 
 /// An Akira capability a shim calls into (granted with an empty scope when
 /// the app's manifest does not grant it, so a call is denied and counted,
@@ -239,7 +240,7 @@ impl Spec {
     }
 }
 
-use Helper::{Errno, Fits, Pin, Strlen, WasiErrno};
+use Helper::{Errno, Fits, Pin, Strlen};
 
 const LOG: &[(&str, &str)] = &[("akira:log", "write")];
 const SLEEP: &[(&str, &str)] = &[("akira:timer", "sleep_us")];
@@ -273,22 +274,6 @@ fn timer_get(g: &mut Gen<'_>, field: u32) {
         g.o(I::GlobalGet(t + 1 + field * 4 + slot)).o(I::LocalSet(v)).o(I::End);
     }
     g.o(I::LocalGet(v));
-}
-
-/// An iovec `(buf, len)` in 12 bytes of scratch (the count after it),
-/// then the WASI call on fd param 0, returning the count or `-errno`.
-fn fd_io(g: &mut Gen<'_>, call: &str) {
-    let s = g.alloc(16);
-    g.o(I::LocalGet(s)).p(1).o(I::I32Store(A4));
-    g.o(I::LocalGet(s)).p(2).o(I::I32Store(MemArg { offset: 4, ..A4 }));
-    let r = g.local(ValType::I32);
-    g.p(0).o(I::LocalGet(s)).c(1).o(I::LocalGet(s)).c(8).o(I::I32Add).call("wasi_snapshot_preview1", call);
-    g.h(WasiErrno).o(I::LocalSet(r));
-    // The count, or the error (an `if`: wasmi 2.0.0 miscompiles a
-    // `select` whose condition is an `i32.eqz`).
-    g.o(I::LocalGet(r)).o(I::I32Eqz).o(I::If(BlockType::Result(ValType::I32)));
-    g.o(I::LocalGet(s)).o(I::I32Load(MemArg { offset: 8, ..A4 })).o(I::Else).o(I::LocalGet(r)).o(I::End);
-    g.free(16);
 }
 
 /// The shim for AkiraOS import `name`, if Akira translates it.
@@ -478,67 +463,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         "power_set_low_power" => spec(&[("akira:sys", "sleep_hint")], &[Errno], &[Sys], |g| {
             g.p(0).c(0).o(I::I32Ne).call("akira:sys", "sleep_hint").errno();
         }),
-        "storage_open" => Spec {
-            scratch: true,
-            ..spec(&[("wasi_snapshot_preview1", "path_open")], &[Strlen, WasiErrno], &[Files], |g| {
-                // STORAGE_O_READ 0, WRITE 1 (create, truncate), APPEND 2
-                // (create), RDWR 3 (create, truncate).
-                let len = g.str_len(0);
-                let s = g.alloc(16);
-                let r = g.local(ValType::I32);
-                let mode = g.local(ValType::I32);
-                g.p(1).c(3).o(I::I32And).o(I::LocalSet(mode));
-                g.c(3).c(0).p(0).o(I::LocalGet(len));
-                // oflags: CREAT (1) unless read-only; TRUNC (8) for WRITE and RDWR.
-                g.o(I::LocalGet(mode)).c(0).o(I::I32Ne);
-                g.o(I::LocalGet(mode)).c(1).o(I::I32And).c(8).o(I::I32Mul).o(I::I32Or);
-                // rights: read (2) unless write-only, write (64) unless read-only.
-                g.o(I::LocalGet(mode)).c(1).o(I::I32Ne).c(2).o(I::I32Mul);
-                g.o(I::LocalGet(mode)).c(0).o(I::I32Ne).c(64).o(I::I32Mul).o(I::I32Or).o(I::I64ExtendI32U);
-                g.o(I::I64Const(0)).o(I::LocalGet(mode)).c(2).o(I::I32Eq).o(I::LocalGet(s));
-                g.call("wasi_snapshot_preview1", "path_open").h(WasiErrno).o(I::LocalSet(r));
-                g.o(I::LocalGet(r)).o(I::I32Eqz).o(I::If(BlockType::Result(ValType::I32)));
-                g.o(I::LocalGet(s)).o(I::I32Load(A4)).o(I::Else).o(I::LocalGet(r)).o(I::End);
-                g.free(16);
-            })
-        },
-        "storage_read" => Spec {
-            scratch: true,
-            ..spec(&[("wasi_snapshot_preview1", "fd_read")], &[WasiErrno], &[Files], |g| fd_io(g, "fd_read"))
-        },
-        "storage_write" => Spec {
-            scratch: true,
-            ..spec(&[("wasi_snapshot_preview1", "fd_write")], &[WasiErrno], &[Files], |g| fd_io(g, "fd_write"))
-        },
-        "storage_close" => spec(&[("wasi_snapshot_preview1", "fd_close")], &[], &[Files], |g| {
-            g.p(0).call("wasi_snapshot_preview1", "fd_close").o(I::Drop);
-        }),
-        "storage_delete" => {
-            spec(&[("wasi_snapshot_preview1", "path_unlink_file")], &[Strlen, WasiErrno], &[Files], |g| {
-                let len = g.str_len(0);
-                g.c(3).p(0).o(I::LocalGet(len)).call("wasi_snapshot_preview1", "path_unlink_file").h(WasiErrno);
-            })
-        }
-        "settings_get" => spec(&[("akira:storage", "get")], &[Strlen, Errno], &[Storage], |g| {
-            // The value, NUL-terminated (cut to fit); 0 or -errno.
-            let len = g.str_len(0);
-            let r = g.local(ValType::I32);
-            g.p(2).c(1).o(I::I32GeS).or_fail(EINVAL);
-            g.p(0).o(I::LocalGet(len)).p(1).p(2).c(1).o(I::I32Sub).call("akira:storage", "get").o(I::LocalTee(r));
-            g.c(0).o(I::I32LtS).o(I::If(BlockType::Empty)).o(I::LocalGet(r)).errno().o(I::Return).o(I::End);
-            g.p(1).o(I::LocalGet(r)).p(2).c(1).o(I::I32Sub).o(I::LocalGet(r)).p(2).c(1).o(I::I32Sub);
-            g.o(I::I32LtS).o(I::Select).o(I::I32Add).c(0).o(I::I32Store8(A1)).c(0);
-        }),
-        "settings_set" => spec(&[("akira:storage", "set")], &[Strlen, Errno], &[Storage], |g| {
-            let key = g.str_len(0);
-            let value = g.str_len(1);
-            g.p(0).o(I::LocalGet(key)).p(1).o(I::LocalGet(value)).call("akira:storage", "set").errno();
-        }),
-        "settings_delete" => spec(&[("akira:storage", "remove")], &[Strlen, Errno], &[Storage], |g| {
-            let key = g.str_len(0);
-            g.p(0).o(I::LocalGet(key)).call("akira:storage", "remove").errno();
-        }),
-        _ => return hid::shim(name).or_else(|| display::shim(name)),
+        _ => return hid::shim(name).or_else(|| display::shim(name)).or_else(|| storage::shim(name)),
     })
 }
 
