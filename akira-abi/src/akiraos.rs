@@ -150,7 +150,14 @@ pub static IMPORTS: &[EnvImport] = &[
     e("gpio_read", "i:i", "gpio.read", Shim("`akira:gpio.read` after `akira:sys.yield_now` (a polling loop yields)")),
     e("gpio_write", "ii:i", "gpio.write", Shim("`akira:gpio.write` on the board profile's pin")),
     // Sensors and memory.
-    e("sensor_read", "i:i", "sensor.read", Missing("Zephyr channel numbers and units differ from `akira:sensor`'s")),
+    e(
+        "sensor_read",
+        "i:i",
+        "sensor.read",
+        Partly(
+            "`akira:sensor.read` of the board profile's channel for the Zephyr one, after `akira:sys.yield_now` (a polling loop yields), in Zephyr's units × 1000; `INT32_MIN` for a channel the profile does not map",
+        ),
+    ),
     e("mem_alloc", "i:i", "-", Missing("no allocator in the shims: link one into the app")),
     e("mem_free", "i:", "-", Missing("no allocator in the shims: link one into the app")),
     // BLE.

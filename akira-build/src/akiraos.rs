@@ -256,6 +256,9 @@ fn grant_needs<'a>(caps: &mut CapabilitySet, needs: impl Iterator<Item = &'a Nee
             Need::Adc => {
                 caps.adc.get_or_insert_with(Default::default);
             }
+            Need::Sensor => {
+                caps.sensor.get_or_insert_with(Default::default);
+            }
             Need::Hid => {
                 caps.hid.get_or_insert_with(Default::default);
             }
@@ -391,6 +394,10 @@ impl Cx for Layout<'_> {
     }
     fn buttons(&self) -> Vec<(u32, u32)> {
         self.profile.buttons().collect()
+    }
+    fn sensors(&self) -> Vec<(u32, u32)> {
+        // Checked when the profile was read.
+        self.profile.sensors().unwrap_or_default()
     }
     fn uart_port(&self, n: u32) -> Option<u32> {
         self.profile.uart.ports.get(n as usize).copied()
@@ -677,6 +684,7 @@ mod tests {
             polling,
             [
                 "gpio_read",
+                "sensor_read",
                 "timer_elapsed",
                 "uart_read",
                 "i2c_read_reg",
@@ -694,6 +702,16 @@ mod tests {
             let spec = shims::shim(name).unwrap();
             assert!(spec.imports().any(|i| *i == shims::YIELD), "{name}");
             assert!(spec.capabilities().any(|n| *n == Need::Sys), "{name}");
+        }
+    }
+
+    #[test]
+    fn sensor_maps_with_bad_numbers_are_refused() {
+        let profile = |sensor: &str| Profile::from_toml(&format!("[board]\nname = \"b\"\n[sensor]\n{sensor}"));
+        assert!(profile("channels = { 13 = 0 }").is_ok());
+        for bad in ["channels = { temp = 0 }", "channels = { 13 = 32 }"] {
+            let e = profile(bad).unwrap_err().to_string();
+            assert!(e.contains("sensor.channels"), "{bad}: {e}");
         }
     }
 

@@ -358,6 +358,21 @@ fn families() -> Vec<Family> {
                 (call $expect (call $pwm_set (i32.const 3) (i32.const 1000) (i32.const -1)) (i32.const -22) (i32.const 2))",
         },
         Family {
+            caps: r#""sensor.read""#,
+            // The simulator at 25 °C (`run`): the profile maps Zephyr's
+            // ambient temperature, humidity, pressure and acceleration.
+            granted: "(call $expect (call $sensor_read (i32.const 13)) (i32.const 25000) (i32.const 1))
+                (call $expect (call $sensor_read (i32.const 16)) (i32.const 45000) (i32.const 2))
+                (call $expect (call $sensor_read (i32.const 14)) (i32.const 101325) (i32.const 3))
+                (call $expect (call $sensor_read (i32.const 2)) (i32.const 9807) (i32.const 4))
+                (call $expect (call $sensor_read (i32.const 0)) (i32.const 0) (i32.const 5))",
+            denied: "(call $expect (call $sensor_read (i32.const 13)) (i32.const -2147483648) (i32.const 1))",
+            denials: 1,
+            // Channels the profile does not map.
+            bad: "(call $expect (call $sensor_read (i32.const 23)) (i32.const -2147483648) (i32.const 1))
+                (call $expect (call $sensor_read (i32.const -1)) (i32.const -2147483648) (i32.const 2))",
+        },
+        Family {
             caps: r#""storage.*", "settings.*""#,
             granted: "(global.set $fd (call $storage_open (i32.const 1040) (i32.const 1)))
                 (call $at_least (global.get $fd) (i32.const 3) (i32.const 1))

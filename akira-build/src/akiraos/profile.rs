@@ -35,6 +35,10 @@ pub struct Profile {
     /// ADC channels.
     #[serde(default)]
     pub adc: Channels,
+    /// Sensor channels: Zephyr's channel numbers (`sensor_read`'s) to
+    /// Akira's.
+    #[serde(default)]
+    pub sensor: Sensors,
     /// The key-value store.
     #[serde(default)]
     pub storage: Storage,
@@ -89,6 +93,17 @@ pub struct Channels {
     /// The channels the capability grants (the same numbers on both).
     #[serde(default)]
     pub channels: Vec<u32>,
+}
+
+/// `[sensor]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sensors {
+    /// Zephyr sensor channel (a string key: 13 is the ambient
+    /// temperature, 0–2 the acceleration's axes) to the Akira sensor
+    /// channel that measures it; `sensor.read` grants these.
+    #[serde(default)]
+    pub channels: BTreeMap<String, u32>,
 }
 
 /// `[storage]`.
@@ -149,6 +164,7 @@ impl Profile {
         }
         bytes(&profile.storage.quota, "storage.quota")?;
         bytes(&profile.memory.heap, "memory.heap")?;
+        profile.sensors()?;
         Ok(profile)
     }
 
@@ -166,6 +182,26 @@ impl Profile {
     /// AkiraOS button ids and their Akira input pins.
     pub fn buttons(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.gpio.buttons.iter().filter_map(|(id, pin)| Some((id.parse().ok()?, *pin)))
+    }
+
+    /// Zephyr sensor channels and the Akira channels that measure them.
+    ///
+    /// # Errors
+    ///
+    /// [`TranslateError::Profile`] for a key that is not a channel number
+    /// or an Akira channel past 31.
+    pub fn sensors(&self) -> Result<Vec<(u32, u32)>, TranslateError> {
+        let mut out = Vec::new();
+        for (zephyr, channel) in &self.sensor.channels {
+            let z = zephyr.parse::<u32>().map_err(|_| {
+                TranslateError::Profile(format!("sensor.channels: `{zephyr}` is not a Zephyr channel number"))
+            })?;
+            if *channel >= IdSet::CAPACITY {
+                return Err(TranslateError::Profile(format!("sensor.channels.{zephyr}: no Akira channel {channel}")));
+            }
+            out.push((z, *channel));
+        }
+        Ok(out)
     }
 
     fn pins(&self, raw: &[u32]) -> PinSet {
@@ -205,6 +241,7 @@ const KNOWN: &[&str] = &[
     "i2c",
     "pwm",
     "adc",
+    "sensor.read",
     "hid",
     "input.read",
     "wdt",
@@ -293,6 +330,9 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
     }
     if has(&["adc"]) {
         caps.adc = Some(profile.adc.channels.iter().copied().collect());
+    }
+    if has(&["sensor.read"]) {
+        caps.sensor = Some(profile.sensors()?.into_iter().map(|(_, channel)| channel).collect());
     }
     if has(&["hid"]) {
         caps.hid = Some((0..hid::NAMES.len() as u32).collect());

@@ -5,6 +5,7 @@ use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
 mod display;
 mod hid;
+mod sensor;
 mod storage;
 
 /// An Akira capability a shim calls into (granted with an empty scope when
@@ -23,6 +24,7 @@ pub(super) enum Need {
     I2c,
     Pwm,
     Adc,
+    Sensor,
     Hid,
     Ble,
 }
@@ -54,6 +56,8 @@ pub(super) trait Cx {
     fn state(&self, state: State) -> u32;
     /// AkiraOS button ids and their Akira pins.
     fn buttons(&self) -> Vec<(u32, u32)>;
+    /// Zephyr sensor channels and the Akira channels that measure them.
+    fn sensors(&self) -> Vec<(u32, u32)>;
     /// AkiraOS UART port `n`'s Akira port.
     fn uart_port(&self, n: u32) -> Option<u32>;
 }
@@ -463,7 +467,12 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         "power_set_low_power" => spec(&[("akira:sys", "sleep_hint")], &[Errno], &[Sys], |g| {
             g.p(0).c(0).o(I::I32Ne).call("akira:sys", "sleep_hint").errno();
         }),
-        _ => return hid::shim(name).or_else(|| display::shim(name)).or_else(|| storage::shim(name)),
+        _ => {
+            return hid::shim(name)
+                .or_else(|| display::shim(name))
+                .or_else(|| storage::shim(name))
+                .or_else(|| sensor::shim(name));
+        }
     })
 }
 
