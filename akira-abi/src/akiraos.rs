@@ -224,15 +224,24 @@ pub static IMPORTS: &[EnvImport] = &[
     e("msg_try_recv", "iii:i", "ipc", BY_NAME),
     e("msg_pending", "i:i", "ipc", BY_NAME),
     // RF.
-    e("rf_set_frequency", "i:i", "rf.transceive", Missing("`akira:rf.configure` takes every setting at once")),
-    e("rf_set_power", "i:i", "rf.transceive", Missing("`akira:rf.configure` takes every setting at once")),
-    e("rf_get_rssi", "i:i", "rf.transceive", Missing("no RSSI outside a received packet in `akira:rf`")),
     e(
-        "rf_send",
-        "ii:i",
+        "rf_set_frequency",
+        "i:i",
         "rf.transceive",
-        Missing("`akira:rf.send` needs `akira:rf.configure` first, which the two setters above cannot feed"),
+        Partly(
+            "kept by the shim and applied with `akira:rf.configure` (the other LoRa settings from the board profile); a refused frequency is not kept",
+        ),
     ),
+    e("rf_set_power", "i:i", "rf.transceive", Partly("as `rf_set_frequency`, for the power")),
+    e(
+        "rf_get_rssi",
+        "i:i",
+        "rf.transceive",
+        Partly(
+            "`akira:rf.last_packet`: the last received packet's RSSI, not the channel's now (`-ENODATA` before one); after `akira:sys.yield_now` (a polling loop yields)",
+        ),
+    ),
+    e("rf_send", "ii:i", "rf.transceive", Shim("`akira:rf.configure` with the kept settings, then `akira:rf.send`")),
     // Timers: a pool of four in the shims' own globals.
     e("timer_create", ":i", "timer", Shim("one of four timers kept in wasm globals")),
     e("timer_start", "i:i", "timer", Shim("`akira:timer.now_us`")),

@@ -259,6 +259,9 @@ fn grant_needs<'a>(caps: &mut CapabilitySet, needs: impl Iterator<Item = &'a Nee
             Need::Sensor => {
                 caps.sensor.get_or_insert_with(Default::default);
             }
+            Need::Rf => {
+                caps.rf.get_or_insert_with(Default::default);
+            }
             Need::Hid => {
                 caps.hid.get_or_insert_with(Default::default);
             }
@@ -398,6 +401,9 @@ impl Cx for Layout<'_> {
     fn sensors(&self) -> Vec<(u32, u32)> {
         // Checked when the profile was read.
         self.profile.sensors().unwrap_or_default()
+    }
+    fn radio(&self) -> profile::Radio {
+        self.profile.rf.clone().unwrap_or(profile::Radio::NONE)
     }
     fn uart_port(&self, n: u32) -> Option<u32> {
         self.profile.uart.ports.get(n as usize).copied()
@@ -685,6 +691,7 @@ mod tests {
             [
                 "gpio_read",
                 "sensor_read",
+                "rf_get_rssi",
                 "timer_elapsed",
                 "uart_read",
                 "i2c_read_reg",

@@ -373,6 +373,29 @@ fn families() -> Vec<Family> {
                 (call $expect (call $sensor_read (i32.const -1)) (i32.const -2147483648) (i32.const 2))",
         },
         Family {
+            caps: r#""rf.transceive""#,
+            // The simulator's profile: EU868 up to 14 dBm. No packet was
+            // received, so there is no RSSI yet.
+            granted: "(call $expect (call $rf_set_frequency (i32.const 869525000)) (i32.const 0) (i32.const 1))
+                (call $expect (call $rf_set_power (i32.const 10)) (i32.const 0) (i32.const 2))
+                (call $expect (call $rf_send (i32.const 1024) (i32.const 5)) (i32.const 0) (i32.const 3))
+                (call $expect (call $rf_get_rssi (i32.const 2000)) (i32.const -61) (i32.const 4))",
+            denied: "(call $expect (call $rf_set_frequency (i32.const 869525000)) (i32.const -1) (i32.const 1))
+                (call $expect (call $rf_set_power (i32.const 10)) (i32.const -1) (i32.const 2))
+                (call $expect (call $rf_send (i32.const 1024) (i32.const 5)) (i32.const -1) (i32.const 3))
+                (call $expect (call $rf_get_rssi (i32.const 2000)) (i32.const -61) (i32.const 4))",
+            // The last packet's RSSI is the app's own (never received
+            // without the grant): no denial.
+            denials: 3,
+            // Outside the band or above the power (denied, and not kept:
+            // a send after them still goes out), bad pointers.
+            bad: "(call $expect (call $rf_set_frequency (i32.const 915000000)) (i32.const -1) (i32.const 1))
+                (call $expect (call $rf_set_power (i32.const 20)) (i32.const -1) (i32.const 2))
+                (call $expect (call $rf_send (i32.const 1024) (i32.const 5)) (i32.const 0) (i32.const 3))
+                (call $expect (call $rf_send BAD (i32.const 5)) (i32.const -14) (i32.const 4))
+                (call $expect (call $rf_get_rssi BAD) (i32.const -14) (i32.const 5))",
+        },
+        Family {
             caps: r#""storage.*", "settings.*""#,
             granted: "(global.set $fd (call $storage_open (i32.const 1040) (i32.const 1)))
                 (call $at_least (global.get $fd) (i32.const 3) (i32.const 1))

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use akira_caps::manifest::{AppName, Version, is_app_name};
-use akira_caps::scope::{DisplayScope, GpioScope, I2cScope, MAX_I2C_BUSES, StorageScope, WasiScope, hid, wasi};
+use akira_caps::scope::{
+    Band, DisplayScope, GpioScope, I2cScope, MAX_I2C_BUSES, RfScope, StorageScope, WasiScope, hid, wasi,
+};
 use akira_caps::sets::{AddrSet, IdSet, PinSet};
 use akira_caps::{CapabilitySet, Manifest};
 use serde::Deserialize;
@@ -39,6 +41,9 @@ pub struct Profile {
     /// Akira's.
     #[serde(default)]
     pub sensor: Sensors,
+    /// The LoRa radio: what `rf.transceive` grants, and the settings the
+    /// `rf_*` calls do not name.
+    pub rf: Option<Radio>,
     /// The key-value store.
     #[serde(default)]
     pub storage: Storage,
@@ -104,6 +109,42 @@ pub struct Sensors {
     /// channel that measures it; `sensor.read` grants these.
     #[serde(default)]
     pub channels: BTreeMap<String, u32>,
+}
+
+/// `[rf]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Radio {
+    /// Bands `rf.transceive` grants: `[from_hz, to_hz]` each.
+    pub bands: Vec<[u32; 2]>,
+    /// Highest transmit power `rf.transceive` grants, in dBm.
+    pub max_power_dbm: i8,
+    /// Airtime an app may use, in thousandths of any rolling hour.
+    pub duty_cycle_permille: u16,
+    /// The frequency until the app sets one, in Hz.
+    pub frequency_hz: u32,
+    /// The power until the app sets one, in dBm.
+    pub power_dbm: i8,
+    /// LoRa settings AkiraOS's calls do not name.
+    pub spreading_factor: u32,
+    /// In Hz.
+    pub bandwidth_hz: u32,
+    /// 5 to 8 (4/5 to 4/8).
+    pub coding_rate: u32,
+}
+
+impl Radio {
+    /// No radio: every setting zero (`akira:rf.configure` refuses them).
+    pub const NONE: Radio = Radio {
+        bands: Vec::new(),
+        max_power_dbm: 0,
+        duty_cycle_permille: 0,
+        frequency_hz: 0,
+        power_dbm: 0,
+        spreading_factor: 0,
+        bandwidth_hz: 0,
+        coding_rate: 0,
+    };
 }
 
 /// `[storage]`.
@@ -242,6 +283,7 @@ const KNOWN: &[&str] = &[
     "pwm",
     "adc",
     "sensor.read",
+    "rf.transceive",
     "hid",
     "input.read",
     "wdt",
@@ -333,6 +375,20 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
     }
     if has(&["sensor.read"]) {
         caps.sensor = Some(profile.sensors()?.into_iter().map(|(_, channel)| channel).collect());
+    }
+    if has(&["rf.transceive"]) {
+        let radio = profile.rf.as_ref().ok_or_else(|| TranslateError::Capability("rf.transceive".into()))?;
+        let mut rf = RfScope {
+            max_power_dbm: radio.max_power_dbm,
+            duty_cycle_permille: radio.duty_cycle_permille,
+            ..RfScope::default()
+        };
+        for [from_hz, to_hz] in &radio.bands {
+            rf.bands
+                .push(Band { from_hz: *from_hz, to_hz: *to_hz })
+                .map_err(|_| TranslateError::Profile("rf.bands: too many bands".into()))?;
+        }
+        caps.rf = Some(rf);
     }
     if has(&["hid"]) {
         caps.hid = Some((0..hid::NAMES.len() as u32).collect());

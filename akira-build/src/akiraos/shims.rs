@@ -5,6 +5,7 @@ use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
 mod display;
 mod hid;
+mod rf;
 mod sensor;
 mod storage;
 
@@ -25,6 +26,7 @@ pub(super) enum Need {
     Pwm,
     Adc,
     Sensor,
+    Rf,
     Hid,
     Ble,
 }
@@ -58,6 +60,9 @@ pub(super) trait Cx {
     fn buttons(&self) -> Vec<(u32, u32)>;
     /// Zephyr sensor channels and the Akira channels that measure them.
     fn sensors(&self) -> Vec<(u32, u32)>;
+    /// The board's radio settings (only asked by the RF shims, which
+    /// translate only with a radio in the profile).
+    fn radio(&self) -> super::profile::Radio;
     /// AkiraOS UART port `n`'s Akira port.
     fn uart_port(&self, n: u32) -> Option<u32>;
 }
@@ -74,6 +79,8 @@ pub(super) enum State {
     Hid,
     /// Input: the buttons held at the last `input_poll_event` (i32).
     Input,
+    /// RF: the frequency and the power the app set (i32, 0: not yet).
+    Rf,
 }
 
 impl State {
@@ -87,6 +94,7 @@ impl State {
             }
             State::Hid => vec![(ValType::I32, 0); 13],
             State::Input => vec![(ValType::I32, 0)],
+            State::Rf => vec![(ValType::I32, 0); 2],
         }
     }
 }
@@ -468,10 +476,9 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.p(0).c(0).o(I::I32Ne).call("akira:sys", "sleep_hint").errno();
         }),
         _ => {
-            return hid::shim(name)
-                .or_else(|| display::shim(name))
-                .or_else(|| storage::shim(name))
-                .or_else(|| sensor::shim(name));
+            let families: [fn(&str) -> Option<Spec>; 5] =
+                [hid::shim, display::shim, storage::shim, sensor::shim, rf::shim];
+            return families.iter().find_map(|family| family(name));
         }
     })
 }
