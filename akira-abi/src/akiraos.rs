@@ -109,7 +109,12 @@ pub static IMPORTS: &[EnvImport] = &[
         Shim("midpoint circle in the shim, one `akira:display.rect` row per step, cut to the screen"),
     ),
     e("display_triangle", "iiiiiii:i", "display.write", Shim("three `akira:display.line` calls")),
-    e("display_triangle_fill", "iiiiiii:i", "display.write", Missing("no scanline fill in the shims yet")),
+    e(
+        "display_triangle_fill",
+        "iiiiiii:i",
+        "display.write",
+        Shim("scanline fill in the shim (integers), one `akira:display.rect` row per line, cut to the screen"),
+    ),
     e("display_rect_outline", "iiiii:i", "display.write", Shim("`akira:display.rect`, outline")),
     e("display_bitmap", "iiiiii:i", "display.write", Shim("`akira:display.blit`")),
     e("display_raw_write", "iiiiii:i", "display.write", Partly("`akira:display.blit` then `flush` (the whole frame)")),

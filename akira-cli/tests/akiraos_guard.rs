@@ -178,7 +178,8 @@ fn families() -> Vec<Family> {
                 (call $expect (call $display_progress_bar (i32.const 0) (i32.const 0) (i32.const 50) (i32.const 8) (i32.const 30) (i32.const 100) (i32.const 0xffff) (i32.const 0)) (i32.const 0) (i32.const 21))
                 (call $expect (call $display_number (i32.const 0) (i32.const 0) (i32.const -1234) (i32.const 1)) (i32.const 0) (i32.const 22))
                 (call $expect (call $display_bitmap_transparent (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 8) (i32.const 0)) (i32.const 0) (i32.const 23))
-                (call $expect (call $display_circle_fill (i32.const 0) (i32.const 0) (i32.const 5) (i32.const 1)) (i32.const 0) (i32.const 24))",
+                (call $expect (call $display_circle_fill (i32.const 0) (i32.const 0) (i32.const 5) (i32.const 1)) (i32.const 0) (i32.const 24))
+                (call $expect (call $display_triangle_fill (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 1)) (i32.const 0) (i32.const 25))",
             denied: "(call $expect (call $display_clear (i32.const 0)) (i32.const -1) (i32.const 1))
                 (call $expect (call $display_pixel (i32.const 1) (i32.const 1) (i32.const 0xffff)) (i32.const -1) (i32.const 2))
                 (call $expect (call $display_rect (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 1)) (i32.const -1) (i32.const 3))
@@ -199,11 +200,12 @@ fn families() -> Vec<Family> {
                 (call $expect (call $display_rounded_rect_fill (i32.const 0) (i32.const 0) (i32.const 20) (i32.const 10) (i32.const 3) (i32.const 1)) (i32.const -1) (i32.const 20))
                 (call $expect (call $display_progress_bar (i32.const 0) (i32.const 0) (i32.const 50) (i32.const 8) (i32.const 30) (i32.const 100) (i32.const 0xffff) (i32.const 0)) (i32.const -1) (i32.const 21))
                 (call $expect (call $display_number (i32.const 0) (i32.const 0) (i32.const -1234) (i32.const 1)) (i32.const -1) (i32.const 22))
-                (call $expect (call $display_bitmap_transparent (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 8) (i32.const 0)) (i32.const -1) (i32.const 23))",
+                (call $expect (call $display_bitmap_transparent (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 8) (i32.const 0)) (i32.const -1) (i32.const 23))
+                (call $expect (call $display_triangle_fill (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 1)) (i32.const -1) (i32.const 25))",
             // The triangle's three lines are three calls; the size is no
             // secret, and flushing an empty region draws nothing; a shape
             // drawn in boxes stops at its first denied box.
-            denials: 21,
+            denials: 22,
             bad: "(call $expect (call $display_text (i32.const 0) (i32.const 0) BAD (i32.const 0xffff)) (i32.const -14) (i32.const 1))
                 (call $expect (call $display_bitmap (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) BAD (i32.const 8)) (i32.const -14) (i32.const 2))
                 (call $expect (call $display_bitmap (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 6)) (i32.const -22) (i32.const 3))
@@ -579,6 +581,20 @@ fn shapes_drawn_in_boxes_cover_the_right_pixels() {
     for rect in ["display rect 50x8 at (0, 0)", "display rect 15x8 at (0, 0)"] {
         assert!(out.contains(rect), "{rect}: {out}");
     }
+    // A right triangle with legs of 5 at (2, 2), listed in any order:
+    // rows 2..=6, each from x = 2 to its hypotenuse; one flat on a row.
+    let want: std::collections::BTreeSet<_> = (2..=6).flat_map(|y| (2..=8 - y).map(move |x| (x, y))).collect();
+    for order in [
+        "2) (i32.const 2) (i32.const 6) (i32.const 2) (i32.const 2) (i32.const 6",
+        "2) (i32.const 6) (i32.const 6) (i32.const 2) (i32.const 2) (i32.const 2",
+    ] {
+        let body = format!("(drop (call $display_triangle_fill (i32.const {order}) (i32.const 1)))");
+        assert_eq!(drawn(&body), want, "{order}");
+    }
+    let flat = drawn(
+        "(drop (call $display_triangle_fill (i32.const 7) (i32.const 3) (i32.const 1) (i32.const 3) (i32.const 4) (i32.const 3) (i32.const 1)))",
+    );
+    assert_eq!(flat, (1..=7).map(|x| (x, 3)).collect());
     // A colour-keyed 2 x 2 bitmap: the key's pixels are not drawn.
     let keyed = drawn(
         "(i32.store (i32.const 3000) (i32.const 0x0000f800)) (i32.store (i32.const 3004) (i32.const 0xf8000000))

@@ -145,6 +145,68 @@ impl Gen<'_> {
         self.o(I::Br(0)).o(I::End).o(I::End);
     }
 
+    /// A filled triangle (params x0, y0, x1, y1, x2, y2, color): one row
+    /// per line from the top vertex to the bottom one, between the long
+    /// edge and the other two, in integers (no FPU), cut to the screen.
+    fn triangle_fill(&mut self) {
+        let [ax, ay, bx, by, cx, cy, y, xa, xb, t] = [(); 10].map(|()| self.local(ValType::I32));
+        for (i, l) in [ax, ay, bx, by, cx, cy].into_iter().enumerate() {
+            self.p(i as u32).o(I::LocalSet(l));
+        }
+        // Sorted by y: a on top, c at the bottom.
+        for ((px, py), (qx, qy)) in [((ax, ay), (bx, by)), ((bx, by), (cx, cy)), ((ax, ay), (bx, by))] {
+            self.o(I::LocalGet(py)).o(I::LocalGet(qy)).o(I::I32GtS).o(I::If(BlockType::Empty));
+            self.swap(px, qx, t).swap(py, qy, t).o(I::End);
+        }
+        let c = self.canvas();
+        // Rows below the screen are not drawn: start at the top one.
+        self.o(I::LocalGet(ay)).o(I::LocalSet(y)).at_least_zero(y);
+        self.o(I::Block(BlockType::Empty)).o(I::Loop(BlockType::Empty));
+        self.o(I::LocalGet(y)).o(I::LocalGet(cy)).o(I::I32GtS).o(I::LocalGet(y)).o(I::LocalGet(c.h)).o(I::I32GeS);
+        self.o(I::I32Or).o(I::BrIf(1));
+        // The long edge a-c, then a-b above b and b-c from b on (a flat
+        // edge takes its end: the row is then the whole edge).
+        self.edge_x(xa, (ax, ay), (cx, cy), y);
+        self.o(I::LocalGet(y)).o(I::LocalGet(by)).o(I::I32LtS).o(I::If(BlockType::Empty));
+        self.edge_x(xb, (ax, ay), (bx, by), y);
+        self.o(I::Else);
+        self.edge_x(xb, (bx, by), (cx, cy), y);
+        self.o(I::End);
+        self.o(I::LocalGet(xa)).o(I::LocalGet(xb)).o(I::I32GtS).o(I::If(BlockType::Empty));
+        self.swap(xa, xb, t).o(I::End);
+        self.clipped_box(&c, (E::L(xa), E::L(xb)), (E::L(y), E::L(y)), E::L(6));
+        self.o(I::LocalGet(y)).c(1).o(I::I32Add).o(I::LocalSet(y)).o(I::Br(0)).o(I::End).o(I::End);
+        // A triangle flat on one row: its whole width (the loop drew the
+        // long edge's end only).
+        self.o(I::LocalGet(ay)).o(I::LocalGet(cy)).o(I::I32Eq).o(I::If(BlockType::Empty));
+        for (l, op) in [(xa, I::I32LtS), (xb, I::I32GtS)] {
+            self.o(I::LocalGet(ax)).o(I::LocalSet(l));
+            for x in [bx, cx] {
+                self.o(I::LocalGet(x)).o(I::LocalGet(l)).o(op.clone()).o(I::If(BlockType::Empty));
+                self.o(I::LocalGet(x)).o(I::LocalSet(l)).o(I::End);
+            }
+        }
+        self.clipped_box(&c, (E::L(xa), E::L(xb)), (E::L(ay), E::L(ay)), E::L(6)).o(I::End);
+        self.c(0);
+    }
+
+    /// Swaps locals `p` and `q` through `t`.
+    fn swap(&mut self, p: u32, q: u32, t: u32) -> &mut Self {
+        self.o(I::LocalGet(p)).o(I::LocalSet(t)).o(I::LocalGet(q)).o(I::LocalSet(p));
+        self.o(I::LocalGet(t)).o(I::LocalSet(q))
+    }
+
+    /// `x = px + (qx - px) * (y - py) / (qy - py)` in 64 bits, or `qx`
+    /// when the edge is flat.
+    fn edge_x(&mut self, x: u32, (px, py): (u32, u32), (qx, qy): (u32, u32), y: u32) {
+        self.o(I::LocalGet(qy)).o(I::LocalGet(py)).o(I::I32Eq).o(I::If(BlockType::Result(ValType::I32)));
+        self.o(I::LocalGet(qx)).o(I::Else);
+        self.o(I::LocalGet(qx)).o(I::LocalGet(px)).o(I::I32Sub).o(I::I64ExtendI32S);
+        self.o(I::LocalGet(y)).o(I::LocalGet(py)).o(I::I32Sub).o(I::I64ExtendI32S).o(I::I64Mul);
+        self.o(I::LocalGet(qy)).o(I::LocalGet(py)).o(I::I32Sub).o(I::I64ExtendI32S).o(I::I64DivS);
+        self.o(I::I32WrapI64).o(I::LocalGet(px)).o(I::I32Add).o(I::End).o(I::LocalSet(x));
+    }
+
     /// A circle (params cx, cy, r, color).
     fn circle(&mut self, filled: bool) {
         self.p(2).c(0).o(I::I32GeS).or_fail(EINVAL);
@@ -236,6 +298,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                 g.o(I::LocalGet(r)).errno();
             })
         }
+        "display_triangle_fill" => spec(SIZE_AND_RECT, &[Errno], &[Display], |g| g.triangle_fill()),
         "display_circle" => spec(SIZE_AND_RECT, &[Errno], &[Display], |g| g.circle(false)),
         "display_circle_fill" => spec(SIZE_AND_RECT, &[Errno], &[Display], |g| g.circle(true)),
         "display_rounded_rect" => spec(SIZE_AND_RECT, &[Errno], &[Display], |g| g.rounded_rect(false)),
