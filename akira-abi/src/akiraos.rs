@@ -81,6 +81,26 @@ const BY_NAME: Support =
     Missing("names another app or topic at run time; Akira grants them by index from the manifest's lists");
 const SD_INSTALL: Support =
     Refused("installs or runs unsigned code from an SD card, outside the signed OTA path and the device policy");
+const NO_MODULE: Support = Missing("no Akira module for this yet");
+const BLE_SCAN: Support =
+    Missing("AkiraOS pops fixed-layout scan reports; `akira:ble.scan` / `next_report` are not shimmed yet");
+const BLE_SPAM: Support =
+    Refused("floods pairing pop-ups on nearby phones (BLE pairing spam): traffic aimed at other people's devices");
+const RF_OTHER: Support = Missing("`akira:rf` is LoRa with its settings in one `configure`: not shimmed yet");
+const RF_CARRIER: Support =
+    Refused("keys a continuous carrier (jamming): `akira:rf` sends packets within a granted band and airtime");
+const RF_RAW: Support = Refused("captures and replays raw radio signals (replay attacks on keys and remotes)");
+const WIFI_ATTACK: Support = Refused("Wi-Fi deauthentication, handshake capture or sniffing of other people's clients");
+const HID_MODIFIERS: Support = Shim("`akira:hid.keyboard` with these modifiers and the held keys");
+const HID_PAD_REPORT: Support =
+    Partly("`akira:hid.gamepad`: buttons and the four stick axes in 8 bits; no hat, no triggers");
+const CRYPTO_SHIM: Support = Shim("`akira:crypto.sha256` (pure computation: no grant needed in Akira)");
+const CRYPTO_HMAC: Support = Shim("`akira:crypto.hmac_sha256` (pure computation: no grant needed in Akira)");
+const CRYPTO_RANDOM: Support =
+    Shim("`akira:rng.fill` (granted to the shim: random bytes need no AkiraOS grant in Akira)");
+const RTC_UPTIME: Support = Shim("`akira:sys.uptime_us` in milliseconds, wrapping as AkiraOS's");
+const FS_CALL: Support = Missing("AkiraOS's newer file API: only the calls shared with `storage_*` are shimmed yet");
+const CRYPTO_MISSING: Support = Missing("`akira:crypto` has SHA-256, HMAC-SHA256 and Ed25519 verification only");
 
 /// Every import of the AkiraOS SDK header (`akira_api.h`), in its order.
 pub static IMPORTS: &[EnvImport] = &[
@@ -337,4 +357,121 @@ pub static IMPORTS: &[EnvImport] = &[
     e("settings_get", "iii:i", "settings.*", Shim("`akira:storage.get`, NUL-terminated")),
     e("settings_set", "ii:i", "settings.*", Shim("`akira:storage.set`")),
     e("settings_delete", "i:i", "settings.*", Shim("`akira:storage.remove`")),
+    // Added by the SDK's later header (commit 671c72b, 2026).
+    e("display_text_huge", "iiii:i", "display.write", Partly("`akira:display.text` in the one (6 x 10) font")),
+    e("ble_scan_start", "i:i", "ble.scan", BLE_SCAN),
+    e("ble_scan_stop", ":i", "ble.scan", BLE_SCAN),
+    e("ble_scan_pop", "ii:i", "ble.scan", BLE_SCAN),
+    e("ble_spam_start", "i:i", "ble.spam", BLE_SPAM),
+    e("ble_spam_stop", ":i", "ble.spam", BLE_SPAM),
+    e("ble_spam_packet_count", ":i", "ble.spam", BLE_SPAM),
+    e("hid_set_modifiers", "i:i", "hid", HID_MODIFIERS),
+    e("hid_gamepad_send_report", "iiiiiiii:i", "hid", HID_PAD_REPORT),
+    e("app_check_update", "ii:i", "app.control", Missing("an app's own updates are `akira:ota`'s; not shimmed yet")),
+    e(
+        "app_request_update",
+        ":i",
+        "app.control",
+        Missing("updates come from the fleet's signed rollouts, not on an app's request"),
+    ),
+    e("rf_select", "i:i", "rf.transceive", RF_OTHER),
+    e("rf_recv_pop", "iii:i", "rf.transceive", RF_OTHER),
+    e("rf_receive", "iii:i", "rf.transceive", RF_OTHER),
+    e("rf_set_modulation", "i:i", "rf.transceive", RF_OTHER),
+    e("rf_set_spreading_factor", "i:i", "rf.transceive", RF_OTHER),
+    e("rf_set_bandwidth", "i:i", "rf.transceive", RF_OTHER),
+    e("rf_set_coding_rate", "i:i", "rf.transceive", RF_OTHER),
+    e("rf_set_bitrate", "i:i", "rf.transceive", Missing("`akira:rf` is LoRa only: no FSK bitrate")),
+    e("rf_tx_cw_start", ":i", "rf.transceive", RF_CARRIER),
+    e("rf_tx_cw_stop", ":i", "rf.transceive", RF_CARRIER),
+    e("rf_tx_cw_set_freq", "i:i", "rf.transceive", RF_CARRIER),
+    e("rf_set_sync_word", "i:i", "rf.transceive", Missing("no sync word setting in `akira:rf`")),
+    e("rf_raw_capture", "iiii:i", "rf.transceive", RF_RAW),
+    e("rf_raw_replay", "iiii:i", "rf.transceive", RF_RAW),
+    e("mesh_init", "iiii:i", "mesh", NO_MODULE),
+    e("mesh_start", ":i", "mesh", NO_MODULE),
+    e("mesh_stop", ":i", "mesh", NO_MODULE),
+    e("mesh_send", "iii:i", "mesh", NO_MODULE),
+    e("mesh_broadcast", "iii:i", "mesh", NO_MODULE),
+    e("mesh_recv_pop", "iiii:i", "mesh", NO_MODULE),
+    e("mesh_get_nodes", "ii:i", "mesh", NO_MODULE),
+    e("mesh_get_stats", "i:i", "mesh", NO_MODULE),
+    e(
+        "mesh_distribute_app",
+        "iiii:i",
+        "mesh",
+        Refused("sends app binaries to other devices outside the signed OTA path"),
+    ),
+    e("nfc_uid", "i:i", "nfc", NO_MODULE),
+    e("nfc_read", "iii:i", "nfc", NO_MODULE),
+    e("nfc_write", "iii:i", "nfc", NO_MODULE),
+    e("nfc_field_present", ":i", "nfc", NO_MODULE),
+    e("nfc_mb_enable", "ii:i", "nfc", NO_MODULE),
+    e("nfc_mb_put", "ii:i", "nfc", NO_MODULE),
+    e("nfc_mb_get", "ii:i", "nfc", NO_MODULE),
+    e("nfc_mb_status", "ii:i", "nfc", NO_MODULE),
+    e("wifi_scan_aps", "ii:i", "rf.transceive", NO_MODULE),
+    e("wifi_scan_rssi", "ii:i", "rf.transceive", NO_MODULE),
+    e("wifi_deauth", "iiiii:i", "wifi.inject", WIFI_ATTACK),
+    e("wifi_capture_pmkid", "iiiiii:i", "wifi.inject", WIFI_ATTACK),
+    e("wifi_scan_clients", "iiiii:i", "wifi.inject", WIFI_ATTACK),
+    e("crypto_sha256", "iii:i", "crypto", CRYPTO_SHIM),
+    e("crypto_aes256_encrypt", "iiiii:i", "crypto", CRYPTO_MISSING),
+    e("crypto_aes256_decrypt", "iiiii:i", "crypto", CRYPTO_MISSING),
+    e("crypto_hmac_sha256", "iiiii:i", "crypto", CRYPTO_HMAC),
+    e("crypto_random", "ii:i", "crypto", CRYPTO_RANDOM),
+    e("crypto_ed25519_keygen", "ii:i", "crypto", CRYPTO_MISSING),
+    e("crypto_ed25519_sign", "iiii:i", "crypto", CRYPTO_MISSING),
+    e("crypto_p256_keygen", "ii:i", "crypto", CRYPTO_MISSING),
+    e("crypto_p256_sign", "iiii:i", "crypto", CRYPTO_MISSING),
+    e("crypto_aes256_ctr", "iiiii:i", "crypto", CRYPTO_MISSING),
+    e("fs_open", "ii:i", "fs.read / fs.write", FS_CALL),
+    e("fs_close", "i:i", "fs.read", FS_CALL),
+    e("fs_read", "iii:i", "fs.read", Shim("as `storage_read`: WASI `fd_read`")),
+    e("fs_write", "iii:i", "fs.write", Shim("as `storage_write`: WASI `fd_write`")),
+    e("fs_seek", "iii:i", "fs.read", FS_CALL),
+    e("fs_tell", "i:i", "fs.read", FS_CALL),
+    e("fs_stat", "ii:i", "fs.read", FS_CALL),
+    e("fs_unlink", "i:i", "fs.write", Shim("as `storage_delete`: WASI `path_unlink_file`")),
+    e("fs_mkdir", "i:i", "fs.write", Missing("the app's files are one directory")),
+    e("fs_readdir", "iii:i", "fs.read", Partly("as `storage_list`: the one directory")),
+    e(
+        "rtc_get_unix_time",
+        ":i",
+        "rtc.read",
+        Missing("no wall clock in the shims yet (WASI's realtime clock is the board's)"),
+    ),
+    e("rtc_get_uptime_ms", ":i", "rtc.read", RTC_UPTIME),
+    e("aiinfer_load", "ii:i", "ai.infer", NO_MODULE),
+    e("aiinfer_run", "iiiii:i", "ai.infer", NO_MODULE),
+    e("aiinfer_unload", "i:", "ai.infer", NO_MODULE),
+    e("matter_commission", "ii:i", "matter", NO_MODULE),
+    e("matter_send", "iii:i", "matter", NO_MODULE),
+    e("matter_subscribe", "ii:i", "matter", NO_MODULE),
+    e("matter_poll", "iiiii:i", "matter", NO_MODULE),
+    e("matter_endpoint_add", "iii:i", "matter", NO_MODULE),
+    e("matter_report_attr", "iiiii:i", "matter", NO_MODULE),
+    e("matter_cmd_poll", "iiiiii:i", "matter", NO_MODULE),
+    e("matter_open_pairing", "i:i", "matter", NO_MODULE),
+    e("matter_get_pairing", "iiii:i", "matter", NO_MODULE),
+    e("mqtt_publish", "iiiii:i", "mqtt", NO_MODULE),
+    e("mqtt_subscribe", "i:i", "mqtt", NO_MODULE),
+    e("mqtt_poll", "iiiii:i", "mqtt", NO_MODULE),
+    e("mqtt_connected", ":i", "mqtt", NO_MODULE),
+    e("ha_light_register", "ii:i", "mqtt", NO_MODULE),
+    e("ha_light_report", "iiiiii:i", "mqtt", NO_MODULE),
+    e("ha_light_poll", "iiiiiii:i", "mqtt", NO_MODULE),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_import_is_listed_once() {
+        for (n, i) in IMPORTS.iter().enumerate() {
+            assert!(IMPORTS[n + 1..].iter().all(|j| j.name != i.name), "{} listed twice", i.name);
+        }
+        assert_eq!(IMPORTS.len(), 218, "the header's 130 imports and the later header's 88");
+    }
+}

@@ -262,6 +262,7 @@ fn grant_needs<'a>(caps: &mut CapabilitySet, needs: impl Iterator<Item = &'a Nee
             Need::Rf => {
                 caps.rf.get_or_insert_with(Default::default);
             }
+            Need::Rng => caps.rng = true,
             Need::Hid => {
                 caps.hid.get_or_insert_with(Default::default);
             }

@@ -179,7 +179,8 @@ fn families() -> Vec<Family> {
                 (call $expect (call $display_number (i32.const 0) (i32.const 0) (i32.const -1234) (i32.const 1)) (i32.const 0) (i32.const 22))
                 (call $expect (call $display_bitmap_transparent (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 8) (i32.const 0)) (i32.const 0) (i32.const 23))
                 (call $expect (call $display_circle_fill (i32.const 0) (i32.const 0) (i32.const 5) (i32.const 1)) (i32.const 0) (i32.const 24))
-                (call $expect (call $display_triangle_fill (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 1)) (i32.const 0) (i32.const 25))",
+                (call $expect (call $display_triangle_fill (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 1)) (i32.const 0) (i32.const 25))
+                (call $expect (call $display_text_huge (i32.const 0) (i32.const 0) (i32.const 1024) (i32.const 0xffff)) (i32.const 0) (i32.const 26))",
             denied: "(call $expect (call $display_clear (i32.const 0)) (i32.const -1) (i32.const 1))
                 (call $expect (call $display_pixel (i32.const 1) (i32.const 1) (i32.const 0xffff)) (i32.const -1) (i32.const 2))
                 (call $expect (call $display_rect (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 1)) (i32.const -1) (i32.const 3))
@@ -201,11 +202,12 @@ fn families() -> Vec<Family> {
                 (call $expect (call $display_progress_bar (i32.const 0) (i32.const 0) (i32.const 50) (i32.const 8) (i32.const 30) (i32.const 100) (i32.const 0xffff) (i32.const 0)) (i32.const -1) (i32.const 21))
                 (call $expect (call $display_number (i32.const 0) (i32.const 0) (i32.const -1234) (i32.const 1)) (i32.const -1) (i32.const 22))
                 (call $expect (call $display_bitmap_transparent (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 8) (i32.const 0)) (i32.const -1) (i32.const 23))
-                (call $expect (call $display_triangle_fill (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 1)) (i32.const -1) (i32.const 25))",
+                (call $expect (call $display_triangle_fill (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 9) (i32.const 1)) (i32.const -1) (i32.const 25))
+                (call $expect (call $display_text_huge (i32.const 0) (i32.const 0) (i32.const 1024) (i32.const 0xffff)) (i32.const -1) (i32.const 26))",
             // The triangle's three lines are three calls; the size is no
             // secret, and flushing an empty region draws nothing; a shape
             // drawn in boxes stops at its first denied box.
-            denials: 22,
+            denials: 23,
             bad: "(call $expect (call $display_text (i32.const 0) (i32.const 0) BAD (i32.const 0xffff)) (i32.const -14) (i32.const 1))
                 (call $expect (call $display_bitmap (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) BAD (i32.const 8)) (i32.const -14) (i32.const 2))
                 (call $expect (call $display_bitmap (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 2) (i32.const 1100) (i32.const 6)) (i32.const -22) (i32.const 3))
@@ -264,7 +266,9 @@ fn families() -> Vec<Family> {
                 (call $expect (call $hid_mouse_btn_release (i32.const 1)) (i32.const 0) (i32.const 20))
                 (call $expect (call $hid_gamepad_press (i32.const 3)) (i32.const 0) (i32.const 21))
                 (call $expect (call $hid_gamepad_set_axis (i32.const 1) (i32.const -32768)) (i32.const 0) (i32.const 22))
-                (call $expect (call $hid_gamepad_release (i32.const 1)) (i32.const 0) (i32.const 23))",
+                (call $expect (call $hid_gamepad_release (i32.const 1)) (i32.const 0) (i32.const 23))
+                (call $expect (call $hid_set_modifiers (i32.const 2)) (i32.const 0) (i32.const 24))
+                (call $expect (call $hid_gamepad_send_report (i32.const 1) (i32.const 0) (i32.const 32767) (i32.const -32768) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const 0) (i32.const 25))",
             denied: "(call $expect (call $hid_type_string (i32.const 1024)) (i32.const -1) (i32.const 6))
                 (call $expect (call $hid_key_release_all) (i32.const -1) (i32.const 7))
                 (call $expect (call $hid_mouse_move (i32.const 3) (i32.const -3)) (i32.const -1) (i32.const 8))
@@ -278,9 +282,11 @@ fn families() -> Vec<Family> {
                 (call $expect (call $hid_mouse_btn_release (i32.const 1)) (i32.const -1) (i32.const 20))
                 (call $expect (call $hid_gamepad_press (i32.const 3)) (i32.const -1) (i32.const 21))
                 (call $expect (call $hid_gamepad_set_axis (i32.const 1) (i32.const 5)) (i32.const -1) (i32.const 22))
-                (call $expect (call $hid_gamepad_release (i32.const 1)) (i32.const -1) (i32.const 23))",
+                (call $expect (call $hid_gamepad_release (i32.const 1)) (i32.const -1) (i32.const 23))
+                (call $expect (call $hid_set_modifiers (i32.const 2)) (i32.const -1) (i32.const 24))
+                (call $expect (call $hid_gamepad_send_report (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -1) (i32.const 25))",
             // The consumer key's press and release are two calls.
-            denials: 15,
+            denials: 17,
             // Out-of-range keys, buttons and axes; a seventh held key.
             bad: "(call $expect (call $hid_type_string BAD) (i32.const -14) (i32.const 1))
                 (call $expect (call $hid_send_raw_report (i32.const 1) BAD (i32.const 8)) (i32.const -14) (i32.const 2))
@@ -296,7 +302,9 @@ fn families() -> Vec<Family> {
                 (call $expect (call $hid_key_press (i32.const 7)) (i32.const 0) (i32.const 12))
                 (call $expect (call $hid_key_press (i32.const 8)) (i32.const 0) (i32.const 13))
                 (call $expect (call $hid_key_press (i32.const 9)) (i32.const 0) (i32.const 14))
-                (call $expect (call $hid_key_press (i32.const 10)) (i32.const -12) (i32.const 15))",
+                (call $expect (call $hid_key_press (i32.const 10)) (i32.const -12) (i32.const 15))
+                (call $expect (call $hid_set_modifiers (i32.const 0x100)) (i32.const -22) (i32.const 16))
+                (call $expect (call $hid_gamepad_send_report (i32.const 0x10000) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -22) (i32.const 17))",
         },
         Family {
             caps: r#""timer""#,
@@ -360,6 +368,23 @@ fn families() -> Vec<Family> {
                 (call $expect (call $pwm_set (i32.const 3) (i32.const 1000) (i32.const -1)) (i32.const -22) (i32.const 2))",
         },
         Family {
+            // Digests, random bytes and the uptime need no AkiraOS grant
+            // in Akira: nothing to deny.
+            caps: r#""crypto", "rtc.read""#,
+            granted: "(call $expect (call $crypto_sha256 (i32.const 1024) (i32.const 5) (i32.const 2000)) (i32.const 0) (i32.const 1))
+                (call $expect (i32.load (i32.const 2000)) (i32.const 0xba4df22c) (i32.const 2))
+                (call $expect (call $crypto_hmac_sha256 (i32.const 1056) (i32.const 8) (i32.const 1024) (i32.const 5) (i32.const 2100)) (i32.const 0) (i32.const 3))
+                (call $expect (call $crypto_random (i32.const 2200) (i32.const 16)) (i32.const 0) (i32.const 4))
+                (call $at_least (call $rtc_get_uptime_ms) (i32.const 0) (i32.const 5))",
+            denied: "",
+            denials: 0,
+            bad: "(call $expect (call $crypto_sha256 BAD (i32.const 5) (i32.const 2000)) (i32.const -14) (i32.const 1))
+                (call $expect (call $crypto_sha256 (i32.const 1024) (i32.const 5) BAD) (i32.const -14) (i32.const 2))
+                (call $expect (call $crypto_hmac_sha256 (i32.const 1056) (i32.const 8) BAD (i32.const 5) (i32.const 2100)) (i32.const -14) (i32.const 3))
+                (call $expect (call $crypto_random (i32.const 2200) (i32.const 5000)) (i32.const -7) (i32.const 4))
+                (call $expect (call $crypto_random BAD (i32.const 16)) (i32.const -14) (i32.const 5))",
+        },
+        Family {
             caps: r#""sensor.read""#,
             // The simulator at 25 °C (`run`): the profile maps Zephyr's
             // ambient temperature, humidity, pressure and acceleration.
@@ -421,7 +446,15 @@ fn families() -> Vec<Family> {
                 (call $expect (call $settings_get (i32.const 1056) (i32.const 2000) (i32.const 3)) (i32.const 0) (i32.const 11))
                 (call $expect (i32.load8_u (i32.const 2002)) (i32.const 0) (i32.const 12))
                 (call $expect (call $settings_delete (i32.const 1056)) (i32.const 0) (i32.const 13))
-                (call $expect (call $settings_get (i32.const 1056) (i32.const 2000) (i32.const 16)) (i32.const -2) (i32.const 14))",
+                (call $expect (call $settings_get (i32.const 1056) (i32.const 2000) (i32.const 16)) (i32.const -2) (i32.const 14))
+                (global.set $fd (call $storage_open (i32.const 1040) (i32.const 1)))
+                (call $expect (call $fs_write (global.get $fd) (i32.const 1024) (i32.const 5)) (i32.const 5) (i32.const 20))
+                (call $storage_close (global.get $fd))
+                (global.set $fd (call $storage_open (i32.const 1040) (i32.const 0)))
+                (call $expect (call $fs_read (global.get $fd) (i32.const 2000) (i32.const 16)) (i32.const 5) (i32.const 21))
+                (call $storage_close (global.get $fd))
+                (call $expect (call $fs_readdir (i32.const 1029) (i32.const 2100) (i32.const 64)) (i32.const 7) (i32.const 22))
+                (call $expect (call $fs_unlink (i32.const 1040)) (i32.const 0) (i32.const 23))",
             // Without `storage.*` the app's store has no quota and WASI no
             // `files` part: opening is denied, nothing is open, and the
             // store can be read (it is empty) but not written.
@@ -431,11 +464,17 @@ fn families() -> Vec<Family> {
                 (call $storage_close (i32.const 3))
                 (call $expect (call $storage_delete (i32.const 1040)) (i32.const -1) (i32.const 5))
                 (call $expect (call $storage_list (i32.const 1029) (i32.const 2100) (i32.const 64)) (i32.const -1) (i32.const 6))
+                (call $expect (call $fs_write (i32.const 3) (i32.const 1024) (i32.const 5)) (i32.const -9) (i32.const 20))
+                (call $expect (call $fs_read (i32.const 3) (i32.const 2000) (i32.const 16)) (i32.const -9) (i32.const 21))
+                (call $expect (call $fs_readdir (i32.const 1029) (i32.const 2100) (i32.const 64)) (i32.const -1) (i32.const 22))
+                (call $expect (call $fs_unlink (i32.const 1040)) (i32.const -1) (i32.const 23))
                 (call $expect (call $settings_set (i32.const 1056) (i32.const 1024)) (i32.const -28) (i32.const 7))
                 (call $expect (call $settings_get (i32.const 1056) (i32.const 2000) (i32.const 16)) (i32.const -2) (i32.const 8))
                 (call $expect (call $settings_delete (i32.const 1056)) (i32.const -2) (i32.const 13))",
-            denials: 3,
+            denials: 5,
             bad: "(call $expect (call $storage_open BAD (i32.const 1)) (i32.const -14) (i32.const 1))
+                (call $expect (call $fs_unlink BAD) (i32.const -14) (i32.const 13))
+                (call $expect (call $fs_readdir BAD (i32.const 2100) (i32.const 8)) (i32.const -14) (i32.const 14))
                 (call $expect (call $storage_list BAD (i32.const 2100) (i32.const 8)) (i32.const -14) (i32.const 9))
                 (call $expect (call $storage_list (i32.const 1029) BAD (i32.const 8)) (i32.const -14) (i32.const 10))
                 (call $expect (call $storage_list (i32.const 1029) (i32.const 2100) (i32.const 0)) (i32.const -22) (i32.const 11))

@@ -277,6 +277,10 @@ const KNOWN: &[&str] = &[
     "storage.write",
     "storage.*",
     "settings.*",
+    "fs.read",
+    "fs.write",
+    "crypto",
+    "rtc.read",
     "timer",
     "uart",
     "i2c",
@@ -344,7 +348,7 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
     if has(&["display.write", "display.*"]) {
         caps.display = Some(DisplayScope::WHOLE);
     }
-    if has(&["storage.read", "storage.write", "storage.*", "settings.*"]) {
+    if has(&["storage.read", "storage.write", "storage.*", "settings.*", "fs.read", "fs.write"]) {
         let quota = bytes(&profile.storage.quota, "storage.quota")?;
         caps.storage = Some(StorageScope::with_quota(quota));
         let mut w = caps.wasi.take().unwrap_or_default();

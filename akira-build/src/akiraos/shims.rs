@@ -3,6 +3,7 @@
 
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
+mod crypto;
 mod display;
 mod hid;
 mod rf;
@@ -27,6 +28,7 @@ pub(super) enum Need {
     Adc,
     Sensor,
     Rf,
+    Rng,
     Hid,
     Ble,
 }
@@ -476,8 +478,8 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.p(0).c(0).o(I::I32Ne).call("akira:sys", "sleep_hint").errno();
         }),
         _ => {
-            let families: [fn(&str) -> Option<Spec>; 5] =
-                [hid::shim, display::shim, storage::shim, sensor::shim, rf::shim];
+            let families: [fn(&str) -> Option<Spec>; 6] =
+                [hid::shim, display::shim, storage::shim, sensor::shim, rf::shim, crypto::shim];
             return families.iter().find_map(|family| family(name));
         }
     })

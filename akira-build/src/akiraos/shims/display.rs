@@ -260,7 +260,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         "display_vline" => spec(&[("akira:display", "rect")], &[Errno], &[Display], |g| {
             g.p(0).p(1).c(1).p(2).p(3).c(1).call("akira:display", "rect").errno();
         }),
-        "display_text" | "display_text_large" => {
+        "display_text" | "display_text_large" | "display_text_huge" => {
             spec(&[("akira:display", "text")], &[Strlen, Errno], &[Display], |g| {
                 let len = g.str_len(2);
                 g.p(0).p(1).p(2).o(I::LocalGet(len)).p(3).call("akira:display", "text").errno();

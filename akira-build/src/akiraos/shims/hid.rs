@@ -201,6 +201,25 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                 g.o(I::End).key_report();
             })
         },
+        "hid_set_modifiers" => Spec {
+            scratch: true,
+            ..stateful(KEY_REPORT, |g| {
+                g.only_bits(0, 0xff).p(0).set_state(MODS).key_report();
+            })
+        },
+        "hid_gamepad_send_report" => stateful(PAD_REPORT, |g| {
+            // (buttons, hat, a0..a5): the buttons and the two sticks; the
+            // hat and the triggers have no place in `akira:hid`'s report.
+            g.only_bits(0, 0xffff).p(0).set_state(PAD);
+            for stick in 0..4 {
+                g.p(2 + stick).c(8).o(I::I32ShrS).set_state(STICKS + stick);
+                g.state(STICKS + stick).c(-127).o(I::I32LtS).o(I::If(BlockType::Empty));
+                g.c(-127).set_state(STICKS + stick).o(I::End);
+                g.state(STICKS + stick).c(127).o(I::I32GtS).o(I::If(BlockType::Empty));
+                g.c(127).set_state(STICKS + stick).o(I::End);
+            }
+            g.pad_report();
+        }),
         "hid_key_release_all" => stateful(KEY_REPORT, |g| {
             for at in MODS..KEYS + 6 {
                 g.c(0).set_state(at);

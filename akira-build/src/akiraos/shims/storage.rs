@@ -56,18 +56,18 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                 g.free(16);
             })
         },
-        "storage_read" => Spec {
+        "storage_read" | "fs_read" => Spec {
             scratch: true,
             ..spec(&[("wasi_snapshot_preview1", "fd_read")], &[WasiErrno], &[Files], |g| fd_io(g, "fd_read"))
         },
-        "storage_write" => Spec {
+        "storage_write" | "fs_write" => Spec {
             scratch: true,
             ..spec(&[("wasi_snapshot_preview1", "fd_write")], &[WasiErrno], &[Files], |g| fd_io(g, "fd_write"))
         },
         "storage_close" => spec(&[("wasi_snapshot_preview1", "fd_close")], &[], &[Files], |g| {
             g.p(0).call("wasi_snapshot_preview1", "fd_close").o(I::Drop);
         }),
-        "storage_delete" => {
+        "storage_delete" | "fs_unlink" => {
             spec(&[("wasi_snapshot_preview1", "path_unlink_file")], &[Strlen, WasiErrno], &[Files], |g| {
                 let len = g.str_len(0);
                 g.c(3).p(0).o(I::LocalGet(len)).call("wasi_snapshot_preview1", "path_unlink_file").h(WasiErrno);
@@ -92,7 +92,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             let key = g.str_len(0);
             g.p(0).o(I::LocalGet(key)).call("akira:storage", "remove").errno();
         }),
-        "storage_list" => Spec {
+        "storage_list" | "fs_readdir" => Spec {
             scratch: true,
             ..spec(&[("wasi_snapshot_preview1", "fd_readdir")], &[Strlen, Fits, WasiErrno], &[Files], |g| {
                 // (path, buf, len): the names in the app's one directory
