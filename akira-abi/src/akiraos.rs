@@ -42,18 +42,42 @@ pub struct EnvImport {
     pub capability: &'static str,
     /// What Akira does with it.
     pub support: Support,
+    /// Its signature in the SDK's later header, where it changed (the
+    /// translation accepts both).
+    pub later_sig: Option<&'static str>,
 }
 
 impl EnvImport {
     /// The parameter types.
     pub fn params(&self) -> impl Iterator<Item = crate::ValType> + '_ {
-        self.sig.split(':').next().unwrap_or("").bytes().map(letter)
+        params(self.sig)
     }
 
     /// The result types (none or one).
     pub fn results(&self) -> impl Iterator<Item = crate::ValType> + '_ {
-        self.sig.split(':').nth(1).unwrap_or("").bytes().map(letter)
+        results(self.sig)
     }
+
+    /// The signatures an app may import it with, as `(params, results)`
+    /// letters (see [`EnvImport::sig`]): the header's, then the later
+    /// header's if it changed.
+    pub fn signatures(&self) -> impl Iterator<Item = &'static str> {
+        core::iter::once(self.sig).chain(self.later_sig)
+    }
+
+    const fn later(self, sig: &'static str) -> EnvImport {
+        EnvImport { later_sig: Some(sig), ..self }
+    }
+}
+
+/// The parameter types of a signature in [`EnvImport::sig`]'s letters.
+pub fn params(sig: &str) -> impl Iterator<Item = crate::ValType> + '_ {
+    sig.split(':').next().unwrap_or("").bytes().map(letter)
+}
+
+/// The result types of a signature in [`EnvImport::sig`]'s letters.
+pub fn results(sig: &str) -> impl Iterator<Item = crate::ValType> + '_ {
+    sig.split(':').nth(1).unwrap_or("").bytes().map(letter)
 }
 
 fn letter(b: u8) -> crate::ValType {
@@ -71,7 +95,7 @@ pub fn import(name: &str) -> Option<&'static EnvImport> {
 use Support::{Missing, Partly, Refused, Shim};
 
 const fn e(name: &'static str, sig: &'static str, capability: &'static str, support: Support) -> EnvImport {
-    EnvImport { name, sig, capability, support }
+    EnvImport { name, sig, capability, support, later_sig: None }
 }
 
 const BLE_GATT: Support = Missing("AkiraOS builds GATT tables call by call; `akira:ble` takes a declared table");
@@ -263,9 +287,10 @@ pub static IMPORTS: &[EnvImport] = &[
         "i:i",
         "rf.transceive",
         Partly(
-            "`akira:rf.last_packet`: the last received packet's RSSI, not the channel's now (`-ENODATA` before one); after `akira:sys.yield_now` (a polling loop yields)",
+            "`akira:rf.last_packet`: the last received packet's RSSI, not the channel's now (`-ENODATA` before one), stored at the pointer or, by the later header's `rf_get_rssi()`, returned; after `akira:sys.yield_now` (a polling loop yields)",
         ),
-    ),
+    )
+    .later(":i"),
     e("rf_send", "ii:i", "rf.transceive", Shim("`akira:rf.configure` with the kept settings, then `akira:rf.send`")),
     // Timers: a pool of four in the shims' own globals.
     e("timer_create", ":i", "timer", Shim("one of four timers kept in wasm globals")),
@@ -346,9 +371,10 @@ pub static IMPORTS: &[EnvImport] = &[
         "i:i",
         "input.read",
         Partly(
-            "`akira:gpio.read` of the buttons after `akira:sys.yield_now`, compared with the last poll: a press and release both between two polls is not seen",
+            "`akira:gpio.read` of the buttons after `akira:sys.yield_now`, compared with the last poll: a press and release both between two polls is not seen; the later header's length must be at least 8 (`-EINVAL`)",
         ),
-    ),
+    )
+    .later("ii:i"),
     // SD card installs.
     e("sd_scan_wasm", "ii:i", "app.control", SD_INSTALL),
     e("app_install_from_sd", "i:i", "app.control", SD_INSTALL),

@@ -301,11 +301,14 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
             Support::Shim(_) | Support::Partly(_) => {}
         }
         let (params, results) = &before.types[*ty as usize];
-        let want: Vec<_> = entry.params().map(val).collect();
-        let want_results: Vec<_> = entry.results().map(val).collect();
         let got: Vec<ValType> = params.iter().map(|t| plain(*t)).collect();
         let got_results: Vec<ValType> = results.iter().map(|t| plain(*t)).collect();
-        if got != want || got_results != want_results {
+        let sdk = |sig| {
+            let want: Vec<_> = akiraos::params(sig).map(val).collect();
+            let want_results: Vec<_> = akiraos::results(sig).map(val).collect();
+            got == want && got_results == want_results
+        };
+        if !entry.signatures().any(sdk) {
             return Err(refuse("its signature is not the AkiraOS SDK's"));
         }
         let spec = shims::shim(name).ok_or_else(|| refuse("translated in the table but without a shim (a bug)"))?;

@@ -24,13 +24,15 @@ const BAD: &str = "(i32.const 0x7fff0000)";
 
 /// Builds an AkiraOS app whose `main` runs `body` (checks with
 /// `$expect`), with the JSON capabilities `caps`, declaring each `env`
-/// import the body calls (`$name`) with the SDK's signature.
-fn app(body: &str, caps: &str) -> Vec<u8> {
+/// import the body calls (`$name`) with the SDK's signature (the later
+/// header's, where it changed, with `later`).
+fn app(body: &str, caps: &str, later: bool) -> Vec<u8> {
     let mut imports = String::new();
     for i in IMPORTS {
         if body.contains(&format!("${} ", i.name)) || body.contains(&format!("${})", i.name)) {
-            let params: Vec<&str> = i.params().map(|t| t.name()).collect();
-            let result: Vec<&str> = i.results().map(|t| t.name()).collect();
+            let sig = if later { i.later_sig.unwrap_or(i.sig) } else { i.sig };
+            let params: Vec<&str> = akira_abi::akiraos::params(sig).map(|t| t.name()).collect();
+            let result: Vec<&str> = akira_abi::akiraos::results(sig).map(|t| t.name()).collect();
             imports.push_str(&format!(
                 r#"(import "env" "{0}" (func ${0} (param {1}) (result {2})))"#,
                 i.name,
@@ -89,13 +91,13 @@ fn wasm_encoder_custom(name: &str, data: &[u8]) -> Vec<u8> {
 /// Translates and runs the app; returns its exit code, the number of
 /// denied calls and the board's records as text.
 fn run(body: &str, caps: &str) -> (i32, usize, String) {
-    run_pressing(body, caps, &[])
+    run_pressing(body, caps, &[], false)
 }
 
 /// As [`run`], pressing the simulator's button on Akira pin 0 (AkiraOS
 /// button 6) at each of `presses`.
-fn run_pressing(body: &str, caps: &str, presses: &[Duration]) -> (i32, usize, String) {
-    let t = translate(&app(body, caps), &Profile::simulator()).unwrap_or_else(|e| panic!("translate: {e}"));
+fn run_pressing(body: &str, caps: &str, presses: &[Duration], later: bool) -> (i32, usize, String) {
+    let t = translate(&app(body, caps, later), &Profile::simulator()).unwrap_or_else(|e| panic!("translate: {e}"));
     let wasm = akira_build::embed_manifest(&t.wasm, &t.manifest).unwrap();
     let runtime = akira_sim::runtime(Policy::development());
     let loaded = runtime.load(&wasm).unwrap_or_else(|e| panic!("load: {e}"));
@@ -550,10 +552,33 @@ fn button_edges_are_polled_as_events() {
         (call $expect (i32.load (i32.const 3004)) (i32.const 1) (i32.const 2))
         (call $expect (i32.load (i32.const 3008)) (i32.const 6) (i32.const 3))
         (call $expect (i32.load (i32.const 3012)) (i32.const 0) (i32.const 4))";
-    let (code, denied, out) = run_pressing(body, r#""input.read""#, &[Duration::from_millis(100)]);
+    let (code, denied, out) = run_pressing(body, r#""input.read""#, &[Duration::from_millis(100)], false);
     assert_eq!((code, denied), (0, 0), "check {code} failed:\n{out}");
     let exited = out.lines().find(|l| l.contains("exited")).unwrap();
     assert!(exited.starts_with("[   0.15"), "after the release (100 ms + 50 ms): {exited}");
+}
+
+/// The imports whose signature changed in the SDK's later header are
+/// translated with it too.
+#[test]
+fn later_header_signatures_are_translated() {
+    let body = "(call $expect (call $input_poll_event (i32.const 2000) (i32.const 8)) (i32.const 0) (i32.const 1))
+        (call $expect (call $input_poll_event (i32.const 2000) (i32.const 4)) (i32.const -22) (i32.const 2))
+        (call $expect (call $input_poll_event BAD (i32.const 8)) (i32.const -14) (i32.const 3))
+        (call $expect (call $rf_get_rssi) (i32.const -61) (i32.const 4))"
+        .replace("BAD", BAD);
+    let (code, denied, out) = run_pressing(&body, r#""input.read", "rf.transceive""#, &[], true);
+    assert_eq!((code, denied), (0, 0), "check {code} failed:\n{out}");
+    // Another signature still names the import.
+    let mut other = wat::parse_str(
+        r#"(module (import "env" "rf_get_rssi" (func (param i32 i32) (result i32)))
+            (memory 1) (global (mut i32) (i32.const 4096))
+            (func (export "main") (param i32 i32) (result i32) (i32.const 0)))"#,
+    )
+    .unwrap();
+    other.extend(wasm_encoder_custom(".akira.manifest", br#"{"name":"t","version":"1.0.0","capabilities":[]}"#));
+    let e = translate(&other, &Profile::simulator()).unwrap_err().to_string();
+    assert!(e.contains("rf_get_rssi") && e.contains("signature"), "{e}");
 }
 
 /// The pixels the app's `akira:display.rect` calls covered.

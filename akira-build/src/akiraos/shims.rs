@@ -333,6 +333,10 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                 // poll: `{button_id, pressed}` at the pointer, 1; 0 when
                 // none did.
                 let last = g.cx.state(State::Input);
+                if g.params == 2 {
+                    // The later header's `(evt, evt_len)`.
+                    g.p(1).c(8).o(I::I32GeU).or_fail(EINVAL);
+                }
                 g.p(0).c(8).h(Fits).or_fail(EFAULT);
                 let now = g.buttons();
                 let [changed, bit] = [(); 2].map(|()| g.local(ValType::I32));

@@ -73,16 +73,25 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         "rf_get_rssi" => Spec {
             scratch: true,
             ..spec(&[("akira:rf", "last_packet")], &[Fits, Errno], &[Need::Rf], |g| {
-                // The last received packet's RSSI (an `int16_t`), or
-                // `-ENODATA` before the first.
-                g.p(0).c(2).h(Fits).or_fail(EFAULT);
+                // The last received packet's RSSI (an `int16_t`), stored
+                // at the pointer (0 returned) or, by the later header's
+                // `rf_get_rssi()`, returned; `-ENODATA` before the first.
+                let stores = g.params == 1;
+                if stores {
+                    g.p(0).c(2).h(Fits).or_fail(EFAULT);
+                }
                 let s = g.alloc(4);
                 let r = g.local(ValType::I32);
                 g.o(I::LocalGet(s)).call("akira:rf", "last_packet").o(I::LocalTee(r)).c(0).o(I::I32LtS);
                 g.o(I::If(BlockType::Result(ValType::I32))).o(I::LocalGet(r)).errno().o(I::Else);
                 g.o(I::LocalGet(r)).o(I::If(BlockType::Result(ValType::I32)));
-                g.p(0).o(I::LocalGet(s)).o(I::I32Load16S(MemArg { align: 1, ..A4 }));
-                g.o(I::I32Store16(MemArg { align: 1, ..A4 })).c(0).o(I::Else).c(-ENODATA).o(I::End).o(I::End);
+                if stores {
+                    g.p(0).o(I::LocalGet(s)).o(I::I32Load16S(MemArg { align: 1, ..A4 }));
+                    g.o(I::I32Store16(MemArg { align: 1, ..A4 })).c(0);
+                } else {
+                    g.o(I::LocalGet(s)).o(I::I32Load16S(MemArg { align: 1, ..A4 }));
+                }
+                g.o(I::Else).c(-ENODATA).o(I::End).o(I::End);
                 g.free(4);
             })
         }
