@@ -123,7 +123,7 @@ const CRYPTO_HMAC: Support = Shim("`akira:crypto.hmac_sha256` (pure computation:
 const CRYPTO_RANDOM: Support =
     Shim("`akira:rng.fill` (granted to the shim: random bytes need no AkiraOS grant in Akira)");
 const RTC_UPTIME: Support = Shim("`akira:sys.uptime_us` in milliseconds, wrapping as AkiraOS's");
-const FS_CALL: Support = Missing("AkiraOS's newer file API: only the calls shared with `storage_*` are shimmed yet");
+const FS_CALL: Support = Missing("no file metadata in the shims yet");
 const CRYPTO_MISSING: Support = Missing("`akira:crypto` has SHA-256, HMAC-SHA256 and Ed25519 verification only");
 
 /// Every import of the AkiraOS SDK header (`akira_api.h`), in its order.
@@ -451,12 +451,12 @@ pub static IMPORTS: &[EnvImport] = &[
     e("crypto_p256_keygen", "ii:i", "crypto", CRYPTO_MISSING),
     e("crypto_p256_sign", "iiii:i", "crypto", CRYPTO_MISSING),
     e("crypto_aes256_ctr", "iiiii:i", "crypto", CRYPTO_MISSING),
-    e("fs_open", "ii:i", "fs.read / fs.write", FS_CALL),
-    e("fs_close", "i:i", "fs.read", FS_CALL),
+    e("fs_open", "ii:i", "fs.read / fs.write", Partly("WASI `path_open` with the flags translated; the one directory")),
+    e("fs_close", "i:i", "fs.read", Shim("WASI `fd_close`")),
     e("fs_read", "iii:i", "fs.read", Shim("as `storage_read`: WASI `fd_read`")),
     e("fs_write", "iii:i", "fs.write", Shim("as `storage_write`: WASI `fd_write`")),
-    e("fs_seek", "iii:i", "fs.read", FS_CALL),
-    e("fs_tell", "i:i", "fs.read", FS_CALL),
+    e("fs_seek", "iii:i", "fs.read", Shim("WASI `fd_seek`; returns the new position")),
+    e("fs_tell", "i:i", "fs.read", Shim("WASI `fd_tell`")),
     e("fs_stat", "ii:i", "fs.read", FS_CALL),
     e("fs_unlink", "i:i", "fs.write", Shim("as `storage_delete`: WASI `path_unlink_file`")),
     e("fs_mkdir", "i:i", "fs.write", Missing("the app's files are one directory")),

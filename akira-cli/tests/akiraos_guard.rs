@@ -456,7 +456,20 @@ fn families() -> Vec<Family> {
                 (call $expect (call $fs_read (global.get $fd) (i32.const 2000) (i32.const 16)) (i32.const 5) (i32.const 21))
                 (call $storage_close (global.get $fd))
                 (call $expect (call $fs_readdir (i32.const 1029) (i32.const 2100) (i32.const 64)) (i32.const 7) (i32.const 22))
-                (call $expect (call $fs_unlink (i32.const 1040)) (i32.const 0) (i32.const 23))",
+                (call $expect (call $fs_unlink (i32.const 1040)) (i32.const 0) (i32.const 23))
+                (global.set $fd (call $fs_open (i32.const 1040) (i32.const 9)))
+                (call $at_least (global.get $fd) (i32.const 3) (i32.const 24))
+                (call $expect (call $fs_write (global.get $fd) (i32.const 1024) (i32.const 5)) (i32.const 5) (i32.const 25))
+                (call $expect (call $fs_tell (global.get $fd)) (i32.const 5) (i32.const 26))
+                (call $expect (call $fs_seek (global.get $fd) (i32.const 1) (i32.const 0)) (i32.const 1) (i32.const 27))
+                (call $expect (call $fs_close (global.get $fd)) (i32.const 0) (i32.const 28))
+                (global.set $fd (call $fs_open (i32.const 1040) (i32.const 0)))
+                (call $expect (call $fs_seek (global.get $fd) (i32.const -2) (i32.const 2)) (i32.const 3) (i32.const 29))
+                (call $expect (call $fs_read (global.get $fd) (i32.const 2000) (i32.const 16)) (i32.const 2) (i32.const 30))
+                (call $expect (i32.load16_u (i32.const 2000)) (i32.const 0x6f6c) (i32.const 31))
+                (call $expect (call $fs_close (global.get $fd)) (i32.const 0) (i32.const 32))
+                (call $expect (call $fs_open (i32.const 1072) (i32.const 0)) (i32.const -2) (i32.const 33))
+                (call $expect (call $fs_open (i32.const 1072) (i32.const 1)) (i32.const -2) (i32.const 34))",
             // Without `storage.*` the app's store has no quota and WASI no
             // `files` part: opening is denied, nothing is open, and the
             // store can be read (it is empty) but not written.
@@ -470,13 +483,26 @@ fn families() -> Vec<Family> {
                 (call $expect (call $fs_read (i32.const 3) (i32.const 2000) (i32.const 16)) (i32.const -9) (i32.const 21))
                 (call $expect (call $fs_readdir (i32.const 1029) (i32.const 2100) (i32.const 64)) (i32.const -1) (i32.const 22))
                 (call $expect (call $fs_unlink (i32.const 1040)) (i32.const -1) (i32.const 23))
+                (call $expect (call $fs_open (i32.const 1040) (i32.const 9)) (i32.const -1) (i32.const 24))
+                (call $expect (call $fs_tell (i32.const 9)) (i32.const -1) (i32.const 26))
+                (call $expect (call $fs_seek (i32.const 9) (i32.const 0) (i32.const 0)) (i32.const -1) (i32.const 27))
+                (call $expect (call $fs_close (i32.const 9)) (i32.const -1) (i32.const 28))
                 (call $expect (call $settings_set (i32.const 1056) (i32.const 1024)) (i32.const -28) (i32.const 7))
                 (call $expect (call $settings_get (i32.const 1056) (i32.const 2000) (i32.const 16)) (i32.const -2) (i32.const 8))
                 (call $expect (call $settings_delete (i32.const 1056)) (i32.const -2) (i32.const 13))",
-            denials: 5,
+            // Without the `files` part `fs_tell`, `fs_seek` and `fs_close`
+            // are denied too (the reads and writes above name descriptor
+            // 3, the directory: -EBADF comes first).
+            denials: 9,
             bad: "(call $expect (call $storage_open BAD (i32.const 1)) (i32.const -14) (i32.const 1))
                 (call $expect (call $fs_unlink BAD) (i32.const -14) (i32.const 13))
                 (call $expect (call $fs_readdir BAD (i32.const 2100) (i32.const 8)) (i32.const -14) (i32.const 14))
+                (call $expect (call $fs_open BAD (i32.const 0)) (i32.const -14) (i32.const 15))
+                (global.set $fd (call $fs_open (i32.const 1040) (i32.const 9)))
+                (call $expect (call $fs_seek (global.get $fd) (i32.const -100) (i32.const 0)) (i32.const -22) (i32.const 16))
+                (call $expect (call $fs_seek (global.get $fd) (i32.const 0) (i32.const 7)) (i32.const -22) (i32.const 17))
+                (call $expect (call $fs_tell (i32.const 77)) (i32.const -9) (i32.const 18))
+                (drop (call $fs_close (global.get $fd)))
                 (call $expect (call $storage_list BAD (i32.const 2100) (i32.const 8)) (i32.const -14) (i32.const 9))
                 (call $expect (call $storage_list (i32.const 1029) BAD (i32.const 8)) (i32.const -14) (i32.const 10))
                 (call $expect (call $storage_list (i32.const 1029) (i32.const 2100) (i32.const 0)) (i32.const -22) (i32.const 11))

@@ -29,31 +29,99 @@ fn fd_io(g: &mut Gen<'_>, call: &str) {
     g.free(16);
 }
 
+const OPEN: &[(&str, &str)] = &[("wasi_snapshot_preview1", "path_open")];
+
+/// WASI `path_open` of the path at param 0 in the one directory, with
+/// the oflags (i32), rights (i32, widened here) and fdflags (i32) that
+/// `flags` pushes; returns the descriptor or `-errno`.
+fn open(g: &mut Gen<'_>, flags: impl FnOnce(&mut Gen<'_>)) {
+    let len = g.str_len(0);
+    let s = g.alloc(16);
+    let [oflags, rights, fdflags, r] = [(); 4].map(|()| g.local(ValType::I32));
+    flags(g);
+    g.o(I::LocalSet(fdflags)).o(I::LocalSet(rights)).o(I::LocalSet(oflags));
+    g.c(3).c(0).p(0).o(I::LocalGet(len)).o(I::LocalGet(oflags)).o(I::LocalGet(rights)).o(I::I64ExtendI32U);
+    g.o(I::I64Const(0)).o(I::LocalGet(fdflags)).o(I::LocalGet(s));
+    g.call("wasi_snapshot_preview1", "path_open").h(WasiErrno).o(I::LocalSet(r));
+    g.o(I::LocalGet(r)).o(I::I32Eqz).o(I::If(BlockType::Result(ValType::I32)));
+    g.o(I::LocalGet(s)).o(I::I32Load(A4)).o(I::Else).o(I::LocalGet(r)).o(I::End);
+    g.free(16);
+}
+
+/// A WASI call whose last argument is where it writes a 64-bit position
+/// (`args` pushes the others and names the call); returns the position
+/// (its low 32 bits) or `-errno`.
+fn position(g: &mut Gen<'_>, args: impl FnOnce(&mut Gen<'_>) -> &'static str) {
+    let s = g.alloc(8);
+    let r = g.local(ValType::I32);
+    let call = args(g);
+    g.o(I::LocalGet(s)).call("wasi_snapshot_preview1", call).h(WasiErrno).o(I::LocalSet(r));
+    g.o(I::LocalGet(r)).o(I::I32Eqz).o(I::If(BlockType::Result(ValType::I32)));
+    g.o(I::LocalGet(s)).o(I::I32Load(A4)).o(I::Else).o(I::LocalGet(r)).o(I::End);
+    g.free(8);
+}
+
 /// The storage shim for `name`, if Akira translates it.
 pub(super) fn shim(name: &str) -> Option<Spec> {
     Some(match name {
         "storage_open" => Spec {
             scratch: true,
-            ..spec(&[("wasi_snapshot_preview1", "path_open")], &[Strlen, WasiErrno], &[Files], |g| {
+            ..spec(OPEN, &[Strlen, WasiErrno], &[Files], |g| {
                 // STORAGE_O_READ 0, WRITE 1 (create, truncate), APPEND 2
                 // (create), RDWR 3 (create, truncate).
-                let len = g.str_len(0);
-                let s = g.alloc(16);
-                let r = g.local(ValType::I32);
                 let mode = g.local(ValType::I32);
                 g.p(1).c(3).o(I::I32And).o(I::LocalSet(mode));
-                g.c(3).c(0).p(0).o(I::LocalGet(len));
-                // oflags: CREAT (1) unless read-only; TRUNC (8) for WRITE and RDWR.
-                g.o(I::LocalGet(mode)).c(0).o(I::I32Ne);
-                g.o(I::LocalGet(mode)).c(1).o(I::I32And).c(8).o(I::I32Mul).o(I::I32Or);
-                // rights: read (2) unless write-only, write (64) unless read-only.
-                g.o(I::LocalGet(mode)).c(1).o(I::I32Ne).c(2).o(I::I32Mul);
-                g.o(I::LocalGet(mode)).c(0).o(I::I32Ne).c(64).o(I::I32Mul).o(I::I32Or).o(I::I64ExtendI32U);
-                g.o(I::I64Const(0)).o(I::LocalGet(mode)).c(2).o(I::I32Eq).o(I::LocalGet(s));
-                g.call("wasi_snapshot_preview1", "path_open").h(WasiErrno).o(I::LocalSet(r));
-                g.o(I::LocalGet(r)).o(I::I32Eqz).o(I::If(BlockType::Result(ValType::I32)));
-                g.o(I::LocalGet(s)).o(I::I32Load(A4)).o(I::Else).o(I::LocalGet(r)).o(I::End);
-                g.free(16);
+                open(g, |g| {
+                    // oflags: CREAT (1) unless read-only; TRUNC (8) for
+                    // WRITE and RDWR.
+                    g.o(I::LocalGet(mode)).c(0).o(I::I32Ne);
+                    g.o(I::LocalGet(mode)).c(1).o(I::I32And).c(8).o(I::I32Mul).o(I::I32Or);
+                    // rights: read (2) unless write-only, write (64) unless
+                    // read-only.
+                    g.o(I::LocalGet(mode)).c(1).o(I::I32Ne).c(2).o(I::I32Mul);
+                    g.o(I::LocalGet(mode)).c(0).o(I::I32Ne).c(64).o(I::I32Mul).o(I::I32Or);
+                    // fdflags: APPEND for APPEND.
+                    g.o(I::LocalGet(mode)).c(2).o(I::I32Eq);
+                });
+            })
+        },
+        "fs_open" => Spec {
+            scratch: true,
+            ..spec(OPEN, &[Strlen, WasiErrno], &[Files], |g| {
+                // AKIRA_FS_O_READ 0, WRITE 1 (must exist), APPEND 2, RDWR
+                // 4, CREATE 8, TRUNC 16.
+                open(g, |g| {
+                    g.p(1).c(8).o(I::I32And).c(3).o(I::I32ShrU);
+                    g.p(1).c(16).o(I::I32And).c(1).o(I::I32ShrU).o(I::I32Or);
+                    // Read unless WRITE or APPEND alone; write with any of
+                    // WRITE, APPEND, RDWR.
+                    g.p(1).c(3).o(I::I32And).o(I::I32Eqz).p(1).c(4).o(I::I32And).o(I::I32Or).c(0).o(I::I32Ne);
+                    g.c(2).o(I::I32Mul);
+                    g.p(1).c(7).o(I::I32And).c(0).o(I::I32Ne).c(64).o(I::I32Mul).o(I::I32Or);
+                    g.p(1).c(2).o(I::I32And).c(1).o(I::I32ShrU);
+                });
+            })
+        },
+        "fs_close" => spec(&[("wasi_snapshot_preview1", "fd_close")], &[WasiErrno], &[Files], |g| {
+            g.p(0).call("wasi_snapshot_preview1", "fd_close").h(WasiErrno);
+        }),
+        "fs_seek" => Spec {
+            scratch: true,
+            ..spec(&[("wasi_snapshot_preview1", "fd_seek")], &[WasiErrno], &[Files], |g| {
+                // (fd, offset, whence): the new position.
+                position(g, |g| {
+                    g.p(0).p(1).o(I::I64ExtendI32S).p(2);
+                    "fd_seek"
+                });
+            })
+        },
+        "fs_tell" => Spec {
+            scratch: true,
+            ..spec(&[("wasi_snapshot_preview1", "fd_tell")], &[WasiErrno], &[Files], |g| {
+                position(g, |g| {
+                    g.p(0);
+                    "fd_tell"
+                });
             })
         },
         "storage_read" | "fs_read" => Spec {
