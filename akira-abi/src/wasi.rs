@@ -98,12 +98,16 @@ pub static WASI: Module = Module {
         f(
             "args_get",
             &[p("argv", BUF), p("argv_buf", BUF)],
-            "No part needed: `argv[0]` is the app's name, then the manifest's `wasi.args`.",
+            "No part needed: `argv[0]` is the app's name, then the manifest's `wasi.args`. Pays for the bytes it writes (strings and pointers).",
         )
-        .costing(Cost::fixed(10)),
+        .costing(Cost::bytes(10, 1, 16)),
         f("args_sizes_get", &[p("argc", BUF), p("argv_buf_size", BUF)], "No part needed."),
-        f("environ_get", &[p("environ", BUF), p("environ_buf", BUF)], "No part needed: the manifest's `wasi.env`.")
-        .costing(Cost::fixed(10)),
+        f(
+            "environ_get",
+            &[p("environ", BUF), p("environ_buf", BUF)],
+            "No part needed: the manifest's `wasi.env`. Pays for the bytes it writes (strings and pointers).",
+        )
+        .costing(Cost::bytes(10, 1, 16)),
         f("environ_sizes_get", &[p("count", BUF), p("buf_size", BUF)], "No part needed."),
         f(
             "clock_res_get",
@@ -146,15 +150,15 @@ pub static WASI: Module = Module {
         f(
             "fd_read",
             &[p("fd", U32), p("iovs", IN), p("iovs_len", U32), p("nread", BUF)],
-            "fd 0: part `stdin`, bytes from the manifest's UART port; waits (suspending the app) until at least one byte arrives. Files: part `files`.",
+            "fd 0: part `stdin`, bytes from the manifest's UART port; waits (suspending the app) until at least one byte arrives (and then pays for the whole buffer, as `akira:uart.read`). Files: part `files`. Pays for the bytes it moves.",
         )
-        .costing(Cost::fixed(50)),
+        .costing(Cost::bytes(50, 1, 8)),
         f(
             "fd_readdir",
             &[p("fd", U32), p("buf", BUF), p("buf_len", U32), p("cookie", I64), p("bufused", BUF)],
-            "Part `files`: the app's files, in creation order.",
+            "Part `files`: the app's files, in creation order. Pays for the bytes it writes.",
         )
-        .costing(Cost::fixed(2000)),
+        .costing(Cost::bytes(2000, 1, 16)),
         nosys("fd_renumber", &[p("fd", U32), p("to", U32)]),
         f(
             "fd_seek",
@@ -166,9 +170,9 @@ pub static WASI: Module = Module {
         f(
             "fd_write",
             &[p("fd", U32), p("iovs", IN), p("iovs_len", U32), p("nwritten", BUF)],
-            "fd 1 and 2: part `console`, each line to the app console (stderr at level error). Files: part `files`, within the `storage` quota.",
+            "fd 1 and 2: part `console`, each line to the app console (stderr at level error). Files: part `files`, within the `storage` quota. Pays for the bytes it moves; a byte written to a file is a byte written to flash and pays what `akira:storage.set` charges for one (256 of this call's bytes: 32 fuel).",
         )
-        .costing(Cost::fixed(50)),
+        .costing(Cost::bytes(50, 1, 8)),
         nosys("path_create_directory", &[p("fd", U32), p("path", PATH), p("path_len", U32)]),
         f(
             "path_filestat_get",
@@ -249,9 +253,9 @@ pub static WASI: Module = Module {
         f(
             "random_get",
             &[p("buf", BUF), p("buf_len", U32)],
-            "Part `random` (and the `rng` capability): at most 4096 bytes a call.",
+            "Part `random` (and the `rng` capability): at most 4096 bytes a call. Pays for the bytes it fills, as `akira:rng.fill`.",
         )
-        .costing(Cost::fixed(20)),
+        .costing(Cost::bytes(20, 1, 4)),
         nosys("sock_accept", &[p("fd", U32), p("flags", U32), p("fd_out", BUF)]),
         nosys("sock_recv",
             &[

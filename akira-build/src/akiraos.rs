@@ -19,7 +19,7 @@ mod profile;
 mod shims;
 
 pub use profile::Profile;
-use shims::{Cx, Gen, Helper, Need, Spec};
+use shims::{Cx, Gen, Helper, Need, Spec, State};
 
 /// The custom section AkiraOS keeps its JSON manifest in.
 pub const AKIRAOS_MANIFEST: &str = ".akira.manifest";
@@ -225,7 +225,7 @@ fn import_type(module: &str, name: &str) -> (Vec<ValType>, Vec<ValType>) {
 /// Grants what the shims call into: with an empty scope where the app's
 /// manifest grants nothing of it (its calls are then denied, counted, and
 /// answered `-EPERM`, as AkiraOS answers a call without its capability).
-fn grant_needs(caps: &mut CapabilitySet, needs: &[Need]) {
+fn grant_needs<'a>(caps: &mut CapabilitySet, needs: impl Iterator<Item = &'a Need>) {
     for need in needs {
         match need {
             Need::Log => caps.log = true,
@@ -256,6 +256,13 @@ fn grant_needs(caps: &mut CapabilitySet, needs: &[Need]) {
             Need::Adc => {
                 caps.adc.get_or_insert_with(Default::default);
             }
+            Need::Sensor => {
+                caps.sensor.get_or_insert_with(Default::default);
+            }
+            Need::Rf => {
+                caps.rf.get_or_insert_with(Default::default);
+            }
+            Need::Rng => caps.rng = true,
             Need::Hid => {
                 caps.hid.get_or_insert_with(Default::default);
             }
@@ -294,11 +301,14 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
             Support::Shim(_) | Support::Partly(_) => {}
         }
         let (params, results) = &before.types[*ty as usize];
-        let want: Vec<_> = entry.params().map(val).collect();
-        let want_results: Vec<_> = entry.results().map(val).collect();
         let got: Vec<ValType> = params.iter().map(|t| plain(*t)).collect();
         let got_results: Vec<ValType> = results.iter().map(|t| plain(*t)).collect();
-        if got != want || got_results != want_results {
+        let sdk = |sig| {
+            let want: Vec<_> = akiraos::params(sig).map(val).collect();
+            let want_results: Vec<_> = akiraos::results(sig).map(val).collect();
+            got == want && got_results == want_results
+        };
+        if !entry.signatures().any(sdk) {
             return Err(refuse("its signature is not the AkiraOS SDK's"));
         }
         let spec = shims::shim(name).ok_or_else(|| refuse("translated in the table but without a shim (a bug)"))?;
@@ -312,7 +322,7 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
     })?;
     let mut needs = CapabilitySet::default();
     for (_, spec) in &specs {
-        grant_needs(&mut needs, spec.needs);
+        grant_needs(&mut needs, spec.capabilities());
     }
     let mut manifest = profile::manifest(json, profile, &needs)?;
     // WASI only where a shim uses its files (`settings.*` is the
@@ -322,6 +332,7 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
     }
     // Memory first: the shims bound their scans by its final size.
     let (shrunk, memory) = shrink_memory(wasm, manifest.heap_size)?;
+    let (shrunk, _) = crate::fix_select_conditions(&shrunk)?;
     let facts = gather(&shrunk)?;
     let out = rewrite(&shrunk, &facts, &specs, profile)?;
     Ok(Translated { wasm: out, manifest, memory, shims: specs.into_iter().map(|(n, _)| n).collect() })
@@ -354,7 +365,8 @@ struct Layout<'a> {
     imports: u32,
     shims: u32,
     wrapper: u32,
-    timers: Option<u32>,
+    /// The first global of each state the shims keep.
+    states: BTreeMap<State, u32>,
     /// Type indices of the new akira imports, helpers and wrapper, in
     /// append order, with their types.
     new_types: Vec<(Vec<ValType>, Vec<ValType>)>,
@@ -384,11 +396,18 @@ impl Cx for Layout<'_> {
     fn stack_pointer(&self) -> u32 {
         self.facts.stack_pointer.unwrap_or(0)
     }
-    fn timers(&self) -> u32 {
-        self.timers.unwrap_or(0)
+    fn state(&self, state: State) -> u32 {
+        self.states[&state]
     }
     fn buttons(&self) -> Vec<(u32, u32)> {
         self.profile.buttons().collect()
+    }
+    fn sensors(&self) -> Vec<(u32, u32)> {
+        // Checked when the profile was read.
+        self.profile.sensors().unwrap_or_default()
+    }
+    fn radio(&self) -> profile::Radio {
+        self.profile.rf.clone().unwrap_or(profile::Radio::NONE)
     }
     fn uart_port(&self, n: u32) -> Option<u32> {
         self.profile.uart.ports.get(n as usize).copied()
@@ -406,7 +425,7 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
         imports: 0,
         shims: specs.len() as u32,
         wrapper: 0,
-        timers: None,
+        states: BTreeMap::new(),
         new_types: Vec::new(),
     };
     let mut next = 0;
@@ -419,7 +438,7 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
     for (s, (name, spec)) in specs.iter().enumerate() {
         let old = facts.func_imports.iter().position(|(m, n, _)| m == "env" && n == name).unwrap_or(0);
         layout.shim_of.insert(old as u32, s as u32);
-        for (m, f) in spec.uses {
+        for (m, f) in spec.imports() {
             if let std::collections::btree_map::Entry::Vacant(slot) = layout.akira.entry((m.to_string(), f.to_string()))
             {
                 slot.insert(next);
@@ -445,8 +464,12 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
     }
     layout.wrapper = first_helper + helpers.len() as u32;
     layout.new_types.push((Vec::new(), vec![ValType::I32]));
-    if specs.iter().any(|(_, s)| s.timers) {
-        layout.timers = Some(facts.globals);
+    let mut added = facts.globals;
+    for state in specs.iter().filter_map(|(_, s)| s.state) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = layout.states.entry(state) {
+            slot.insert(added);
+            added += state.globals().len() as u32;
+        }
     }
     let main = wrapper_body(facts, &layout)?;
     let pins: Vec<(u32, u32)> =
@@ -455,7 +478,7 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
     for (name, spec) in specs {
         let ty = facts.func_imports.iter().find(|(m, n, _)| m == "env" && n == name).map_or(0, |i| i.2);
         let mut g = Gen::new(facts.types[ty as usize].0.len() as u32, &layout);
-        (spec.write)(&mut g);
+        spec.body(&mut g);
         g.ins.push(I::End);
         bodies.push((g.locals, g.ins));
     }
@@ -587,11 +610,16 @@ impl Reencode for Rewriter<'_> {
         section: wasmparser::GlobalSectionReader<'_>,
     ) -> Result<(), ReencodeError<Self::Error>> {
         utils::parse_global_section(self, globals, section)?;
-        if self.layout.timers.is_some() {
-            let ty = |val_type| GlobalType { val_type, mutable: true, shared: false };
-            globals.global(ty(ValType::I32), &ConstExpr::i32_const(0));
-            for _ in 0..8 {
-                globals.global(ty(ValType::I64), &ConstExpr::i64_const(-1));
+        // In the order `rewrite` numbered them.
+        let mut states: Vec<_> = self.layout.states.iter().map(|(state, at)| (*at, *state)).collect();
+        states.sort();
+        for (_, state) in states {
+            for (val_type, init) in state.globals() {
+                let init = match val_type {
+                    ValType::I64 => ConstExpr::i64_const(init),
+                    _ => ConstExpr::i32_const(init as i32),
+                };
+                globals.global(GlobalType { val_type, mutable: true, shared: false }, &init);
             }
         }
         Ok(())
@@ -651,9 +679,50 @@ mod tests {
     #[test]
     fn every_shim_uses_only_abi_functions() {
         for i in akiraos::IMPORTS.iter().filter(|i| i.support.translated()) {
-            for (m, f) in shims::shim(i.name).map(|s| s.uses).unwrap_or(&[]) {
+            for (m, f) in shims::shim(i.name).iter().flat_map(|s| s.imports()) {
                 let _ = import_type(m, f);
             }
+        }
+    }
+
+    /// Reads of inputs and clocks yield first, and the table says so.
+    #[test]
+    fn polling_shims_yield_and_the_table_says_which() {
+        let polling: Vec<&str> =
+            akiraos::IMPORTS.iter().filter(|i| shims::shim(i.name).is_some_and(|s| s.polls)).map(|i| i.name).collect();
+        assert_eq!(
+            polling,
+            [
+                "gpio_read",
+                "sensor_read",
+                "rf_get_rssi",
+                "timer_elapsed",
+                "uart_read",
+                "i2c_read_reg",
+                "adc_read",
+                "adc_read_mv",
+                "input_get_buttons",
+                "input_poll_event"
+            ]
+        );
+        for i in akiraos::IMPORTS {
+            let says = matches!(i.support, Support::Shim(d) | Support::Partly(d) if d.contains("yield_now"));
+            assert_eq!(says, polling.contains(&i.name), "{}: the table's text", i.name);
+        }
+        for name in polling {
+            let spec = shims::shim(name).unwrap();
+            assert!(spec.imports().any(|i| *i == shims::YIELD), "{name}");
+            assert!(spec.capabilities().any(|n| *n == Need::Sys), "{name}");
+        }
+    }
+
+    #[test]
+    fn sensor_maps_with_bad_numbers_are_refused() {
+        let profile = |sensor: &str| Profile::from_toml(&format!("[board]\nname = \"b\"\n[sensor]\n{sensor}"));
+        assert!(profile("channels = { 13 = 0 }").is_ok());
+        for bad in ["channels = { temp = 0 }", "channels = { 13 = 32 }"] {
+            let e = profile(bad).unwrap_err().to_string();
+            assert!(e.contains("sensor.channels"), "{bad}: {e}");
         }
     }
 

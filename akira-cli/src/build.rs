@@ -77,11 +77,20 @@ fn package_version(cargo_toml: &Path) -> Result<Version, Failure> {
     })
 }
 
-/// Exports a WASI command's `_start` as `akira_main`, embeds `manifest`
-/// and shrinks memory to what the app needs.
+/// Exports a WASI command's `_start` as `akira_main`, works around
+/// wasmi 2.0.0's `select` bug, embeds `manifest` and shrinks memory to
+/// what the app needs.
 fn finish(wasm: &[u8], manifest: Manifest) -> Result<(Vec<u8>, MemoryReport), Failure> {
     let (wasm, _) =
         akira_build::export_wasi_entry(wasm).map_err(|e| Failure::Refused(format!("reading the module: {e}")))?;
+    let (wasm, fixed) =
+        akira_build::fix_select_conditions(&wasm).map_err(|e| Failure::Refused(format!("reading the module: {e}")))?;
+    if fixed > 0 {
+        eprintln!(
+            "akira: {}: {fixed} `select` conditions rewritten around a wasmi 2.0.0 bug (see akira-build's README)",
+            manifest.name
+        );
+    }
     let with_manifest = akira_build::embed_manifest(&wasm, &manifest)
         .map_err(|e| Failure::Refused(format!("embedding the manifest: {e}")))?;
     akira_build::shrink_memory(&with_manifest, manifest.heap_size)

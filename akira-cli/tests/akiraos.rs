@@ -1,6 +1,7 @@
-//! The AkiraOS test app (`examples/apps/akiraos-blink`), built the way
-//! AkiraOS's SDK builds apps, run unchanged: `akira run` and `akira pack`
-//! translate it on the host; `akira inspect` names its ABI; an app that
+//! The AkiraOS test apps (`examples/apps/akiraos-blink`, `akiraos-edge`),
+//! built the way AkiraOS's SDK builds apps, run unchanged: `akira run` and
+//! `akira pack` translate them on the host; `akira inspect` names their
+//! ABI; a busy-polling app shares the CPU on virtual time; an app that
 //! imports a call Akira lacks, or asks for a capability it cannot
 //! translate, is refused by name.
 
@@ -19,9 +20,10 @@ fn text(o: &Output) -> String {
     format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-/// Builds the app with its `build.sh` into a fresh directory; `None` (the
-/// test says it is skipped) without clang. CI installs clang and lld.
-fn build_blink(name: &str) -> Option<(PathBuf, PathBuf)> {
+/// Builds `examples/apps/akiraos-<app>` with its `build.sh` into a fresh
+/// directory `name`; `None` (the test says it is skipped) without clang.
+/// CI installs clang and lld.
+fn build(app: &str, name: &str) -> Option<(PathBuf, PathBuf)> {
     if Command::new("clang").arg("--version").output().is_err() {
         eprintln!("skipped: apt-get install clang lld");
         return None;
@@ -29,10 +31,75 @@ fn build_blink(name: &str) -> Option<(PathBuf, PathBuf)> {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let o = Command::new("sh").arg(root().join("examples/apps/akiraos-blink/build.sh")).arg(&dir).output().unwrap();
+    let script = root().join(format!("examples/apps/akiraos-{app}/build.sh"));
+    let o = Command::new("sh").arg(script).arg(&dir).output().unwrap();
     assert!(o.status.success(), "build.sh: {}", text(&o));
-    let wasm = dir.join("blink.wasm");
+    let wasm = dir.join(format!("{app}.wasm"));
     Some((dir, wasm))
+}
+
+fn build_blink(name: &str) -> Option<(PathBuf, PathBuf)> {
+    build("blink", name)
+}
+
+/// The board time of a record line (`[   1.500017s] ...`), in microseconds.
+fn at_us(line: &str) -> u64 {
+    let t = line.trim_start_matches('[').split('s').next().unwrap().trim();
+    let (s, us) = t.split_once('.').unwrap();
+    s.parse::<u64>().unwrap() * 1_000_000 + us.parse::<u64>().unwrap()
+}
+
+#[test]
+fn a_busy_polling_app_shares_the_cpu_on_virtual_time_and_blinky_keeps_its_timing() {
+    let Some((dir, _)) = build("edge", "akiraos-edge") else { return };
+    // The app never sleeps: it polls gpio_read for two press-and-release
+    // edges, then polls timer_elapsed for a whole second (twice what its
+    // CPU budget allows without waiting, were the polls not yields).
+    let blinky = root().join("examples/apps/blinky");
+    let o = akira(
+        &dir,
+        &[
+            "run",
+            "edge.wasm",
+            blinky.to_str().unwrap(),
+            "--virtual-time",
+            "--press",
+            "0@500ms",
+            "--press",
+            "0@1500ms",
+            "--for",
+            "3s",
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    // A press is held 50 ms: each edge completes at its release. Polls
+    // take CPU time, so the app sees it a few microseconds later.
+    let seen = |what: &str| out.lines().find(|l| l.contains(what)).map(at_us);
+    for (what, due) in [("info: edge 1", 550_000), ("info: edge 2", 1_550_000)] {
+        let t = seen(what).unwrap_or_else(|| panic!("{what:?} in:\n{out}"));
+        assert!((due..due + 1_000).contains(&t), "{what} at {t} us, due at {due}:\n{out}");
+    }
+    for line in [
+        "akiraos-edge info:   at ms 550",
+        "akiraos-edge info:   at ms 1550",
+        "akiraos-edge info: waited ms 1000",
+        "akiraos-edge info: clock polls > 0: 1",
+        "akiraos-edge exited with code 0",
+        "akira: time limit reached at 3.000000s",
+    ] {
+        assert!(out.contains(line), "{line:?} in:\n{out}");
+    }
+    assert!(!out.contains("FAULT"), "{out}");
+    // Blinky toggles every 500 ms, each less than a millisecond late
+    // although the other app never waits.
+    let toggles: Vec<u64> =
+        out.lines().filter(|l| l.contains("blinky") && l.contains("gpio 2 ->")).map(at_us).collect();
+    assert_eq!(toggles.len(), 6, "{out}");
+    for (n, t) in toggles.iter().enumerate() {
+        let due = n as u64 * 500_000;
+        assert!((due..due + 1_000).contains(t), "toggle {n} at {t} us, due at {due}:\n{out}");
+    }
 }
 
 #[test]

@@ -70,8 +70,10 @@ fn c_app_prints_allocates_keeps_time_and_a_file_in_a_few_kib() {
     }
     // The sleep suspended the app for 20 ms of virtual time (the clock
     // also moves with the CPU time the app uses).
-    let slept = stamp(&out, "info: slept 20 ms") - stamp(&out, "info: sum of 64 squares");
-    assert!((0.020..0.025).contains(&slept), "slept {slept} s:\n{out}");
+    // (In whole microseconds: the difference of two decimal stamps as
+    // floats can fall just short of 0.020.)
+    let slept = ((stamp(&out, "info: slept 20 ms") - stamp(&out, "info: sum of 64 squares")) * 1e6).round() as i64;
+    assert!((20_000..25_000).contains(&slept), "slept {slept} us:\n{out}");
     // wasi-libc's malloc would keep 128 KiB; with the fixed heap the
     // memory is shrunk to what the app needs.
     let memory = out.lines().find(|l| l.contains("memory 64.0 KiB -> ")).unwrap_or_else(|| panic!("{out}"));

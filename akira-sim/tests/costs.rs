@@ -49,6 +49,17 @@ const fn w(
     Work { import, name, prelude, args, units }
 }
 
+/// WASI iovecs: 64 bytes at `DATA` (to write), 64 bytes at `OUT` (to
+/// read into).
+const IOV_IN: i64 = DATA as i64 + 304;
+const IOV_OUT: i64 = DATA as i64 + 312;
+/// Where WASI calls write their counts.
+const COUNT: i64 = OUT + 512;
+
+const WASI: &str = "wasi_snapshot_preview1";
+/// Creates file `a` (fd 4) in WASI's preopened directory (fd 3).
+const CREATE: (&str, Args) = ("path_open", &[3, 0, DATA as i64, 1, 1, 2 | 64, 0, 0, COUNT]);
+
 /// RFC 8032's first test key (a valid curve point).
 const ED25519_KEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
@@ -107,6 +118,22 @@ const WORK: &[Work] = &[
     w("akira:ipc", "receive", &[("subscribe", &[0]), ("publish", &[0, DATA as i64, 8])], &[OUT, 64, 0], 64),
     w("akira:net", "send", &[CONNECT], &[0, DATA as i64, 8, -1], 8),
     w("akira:net", "receive", &[CONNECT], &[0, OUT, 16, -1], 16),
+    // A file write pays for flash: 256 units a byte (see `fd_write`).
+    w(WASI, "fd_write", &[CREATE], &[4, IOV_IN, 1, COUNT], 64 * 256),
+    w(
+        WASI,
+        "fd_read",
+        &[CREATE, ("fd_write", &[4, IOV_IN, 1, COUNT]), ("fd_seek", &[4, 0, 0, COUNT])],
+        &[4, IOV_OUT, 1, COUNT],
+        64,
+    ),
+    // One entry: 24 bytes and the name.
+    w(WASI, "fd_readdir", &[CREATE], &[3, OUT, 256, 0, COUNT], 25),
+    w(WASI, "random_get", &[], &[OUT, 64], 64),
+    // `probe` and `x`, and two pointers.
+    w(WASI, "args_get", &[], &[OUT, OUT + 64], 6 + 2 + 8),
+    // `K=v` and its pointer.
+    w(WASI, "environ_get", &[], &[OUT, OUT + 64], 4 + 4),
 ];
 
 /// The manifest of every probe: every capability, a storage quota and a
@@ -121,6 +148,10 @@ fn manifest(port: u16) -> Manifest {
     let mut net = NetScope::default();
     net.endpoints.push(Endpoint { host: HostName::try_from("127.0.0.1").unwrap(), port }).unwrap();
     caps.net = Some(Box::new(net));
+    if let Some(wasi) = caps.wasi.as_mut() {
+        wasi.args.extend_from_slice(b"x\0").unwrap();
+        wasi.env.extend_from_slice(b"K=v\0").unwrap();
+    }
     m.capabilities = caps;
     m
 }
@@ -167,6 +198,9 @@ fn app(import: &str, f: &FnSpec, prelude: &[(&FnSpec, Args)], args: Args, host: 
     write!(text, " (data (i32.const {DATA}) \"{printable}\")").unwrap();
     let key: String = hex::decode(ED25519_KEY).unwrap().iter().map(|b| format!("\\{b:02x}")).collect();
     write!(text, " (data (i32.const {}) \"{key}\")", DATA + 256).unwrap();
+    let iovecs: String =
+        [DATA, 64, OUT as u32, 64].iter().flat_map(|v| v.to_le_bytes()).map(|b| format!("\\{b:02x}")).collect();
+    write!(text, " (data (i32.const {IOV_IN}) \"{iovecs}\")").unwrap();
     text.push_str(" (func (export \"akira_main\")");
     for (i, (p, a)) in prelude.iter().enumerate() {
         call(&mut text, &format!("$p{i}"), p, a);

@@ -65,18 +65,30 @@ fn akiraos_markdown(out: &mut dyn Write) -> fmt::Result {
             Support::Missing(why) => ("**missing**", why),
             Support::Refused(why) => ("**refused**", why),
         };
-        write!(out, "| `{}` | `(", i.name)?;
-        for (n, t) in i.params().enumerate() {
-            write!(out, "{}{}", if n == 0 { "" } else { ", " }, t.name())?;
+        write!(out, "| `{}` | ", i.name)?;
+        for (n, sig) in i.signatures().enumerate() {
+            out.write_str(if n == 0 { "" } else { " (later header: " })?;
+            env_signature(out, sig)?;
+            out.write_str(if n == 0 { "" } else { ")" })?;
         }
-        out.write_str(") -> ")?;
-        match i.results().next() {
-            Some(t) => out.write_str(t.name())?,
-            None => out.write_str("()")?,
-        }
-        writeln!(out, "` | {} | {what}: {how} |", i.capability)?;
+        writeln!(out, " | {} | {what}: {how} |", i.capability)?;
     }
     Ok(())
+}
+
+/// An `env` signature (`ii:i`) as `` `(i32, i32) -> i32` ``.
+fn env_signature(out: &mut dyn Write, sig: &str) -> fmt::Result {
+    use crate::akiraos::{params, results};
+    out.write_str("`(")?;
+    for (n, t) in params(sig).enumerate() {
+        write!(out, "{}{}", if n == 0 { "" } else { ", " }, t.name())?;
+    }
+    out.write_str(") -> ")?;
+    match results(sig).next() {
+        Some(t) => out.write_str(t.name())?,
+        None => out.write_str("()")?,
+    }
+    out.write_str("`")
 }
 
 /// The WASI section of `docs/abi.md`: what the firmware provides of WASI

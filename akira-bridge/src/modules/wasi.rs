@@ -192,7 +192,14 @@ fn read_u64(mem: &GuestMemory<'_>, ptr: u32) -> Result<u64, Fail> {
 /// `args_get` / `environ_get`: the pointers to each NUL-terminated string
 /// at `list`, the strings at `buf`. `first` (argv[0]) comes before
 /// `strings`.
-fn strings_get(mem: &mut GuestMemory<'_>, first: Option<&[u8]>, strings: &[u8], list: u32, buf: u32) -> Outcome {
+/// Writes the strings and their pointers; returns how many bytes.
+fn strings_get(
+    mem: &mut GuestMemory<'_>,
+    first: Option<&[u8]>,
+    strings: &[u8],
+    list: u32,
+    buf: u32,
+) -> Result<u64, Fail> {
     let total = first.map_or(0, |f| f.len() + 1) + strings.len();
     let count = first.is_some() as usize + strings.iter().filter(|b| **b == 0).count();
     // Check both areas before writing either.
@@ -214,7 +221,7 @@ fn strings_get(mem: &mut GuestMemory<'_>, first: Option<&[u8]>, strings: &[u8], 
     for s in strings.split(|b| *b == 0).take(count - first.is_some() as usize) {
         put(mem, s)?;
     }
-    Ok(())
+    Ok(total as u64 + 4 * count as u64)
 }
 
 fn strings_sizes(mem: &mut GuestMemory<'_>, first: Option<&[u8]>, strings: &[u8], count: u32, size: u32) -> Outcome {
@@ -350,11 +357,11 @@ type C<'a, B> = Caller<'a, AppState<B>>;
 fn link_env<B: WasiHost>(linker: &mut Linker<AppState<B>>, app: &Arc<AppWasi>) -> Result<(), LinkError> {
     let a = app.clone();
     crate::host_fn!(linker, SPEC, "args_get", move |c: C<'_, B>, list: u32, buf: u32| {
-        reply(
-            memory_and_state(&mut c).map_err(Fail::from).and_then(|(mut mem, s)| {
-                strings_get(&mut mem, Some(s.info().name.as_bytes()), &a.scope.args, list, buf)
-            }),
-        )
+        reply(memory_and_state(&mut c).map_err(Fail::from).and_then(|(mut mem, s)| {
+            let n = strings_get(&mut mem, Some(s.info().name.as_bytes()), &a.scope.args, list, buf)?;
+            s.work(n);
+            Ok(())
+        }))
     })?;
     let a = app.clone();
     crate::host_fn!(linker, SPEC, "args_sizes_get", move |c: C<'_, B>, count: u32, size: u32| {
@@ -364,11 +371,11 @@ fn link_env<B: WasiHost>(linker: &mut Linker<AppState<B>>, app: &Arc<AppWasi>) -
     })?;
     let a = app.clone();
     crate::host_fn!(linker, SPEC, "environ_get", move |c: C<'_, B>, list: u32, buf: u32| {
-        reply(
-            memory_and_state(&mut c)
-                .map_err(Fail::from)
-                .and_then(|(mut mem, _)| strings_get(&mut mem, None, &a.scope.env, list, buf)),
-        )
+        reply(memory_and_state(&mut c).map_err(Fail::from).and_then(|(mut mem, s)| {
+            let n = strings_get(&mut mem, None, &a.scope.env, list, buf)?;
+            s.work(n);
+            Ok(())
+        }))
     })?;
     let a = app.clone();
     crate::host_fn!(linker, SPEC, "environ_sizes_get", move |c: C<'_, B>, count: u32, size: u32| {

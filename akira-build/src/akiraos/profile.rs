@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use akira_caps::manifest::{AppName, Version, is_app_name};
-use akira_caps::scope::{DisplayScope, GpioScope, I2cScope, MAX_I2C_BUSES, StorageScope, WasiScope, hid, wasi};
+use akira_caps::scope::{
+    Band, DisplayScope, GpioScope, I2cScope, MAX_I2C_BUSES, RfScope, StorageScope, WasiScope, hid, wasi,
+};
 use akira_caps::sets::{AddrSet, IdSet, PinSet};
 use akira_caps::{CapabilitySet, Manifest};
 use serde::Deserialize;
@@ -35,6 +37,13 @@ pub struct Profile {
     /// ADC channels.
     #[serde(default)]
     pub adc: Channels,
+    /// Sensor channels: Zephyr's channel numbers (`sensor_read`'s) to
+    /// Akira's.
+    #[serde(default)]
+    pub sensor: Sensors,
+    /// The LoRa radio: what `rf.transceive` grants, and the settings the
+    /// `rf_*` calls do not name.
+    pub rf: Option<Radio>,
     /// The key-value store.
     #[serde(default)]
     pub storage: Storage,
@@ -89,6 +98,53 @@ pub struct Channels {
     /// The channels the capability grants (the same numbers on both).
     #[serde(default)]
     pub channels: Vec<u32>,
+}
+
+/// `[sensor]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sensors {
+    /// Zephyr sensor channel (a string key: 13 is the ambient
+    /// temperature, 0–2 the acceleration's axes) to the Akira sensor
+    /// channel that measures it; `sensor.read` grants these.
+    #[serde(default)]
+    pub channels: BTreeMap<String, u32>,
+}
+
+/// `[rf]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Radio {
+    /// Bands `rf.transceive` grants: `[from_hz, to_hz]` each.
+    pub bands: Vec<[u32; 2]>,
+    /// Highest transmit power `rf.transceive` grants, in dBm.
+    pub max_power_dbm: i8,
+    /// Airtime an app may use, in thousandths of any rolling hour.
+    pub duty_cycle_permille: u16,
+    /// The frequency until the app sets one, in Hz.
+    pub frequency_hz: u32,
+    /// The power until the app sets one, in dBm.
+    pub power_dbm: i8,
+    /// LoRa settings AkiraOS's calls do not name.
+    pub spreading_factor: u32,
+    /// In Hz.
+    pub bandwidth_hz: u32,
+    /// 5 to 8 (4/5 to 4/8).
+    pub coding_rate: u32,
+}
+
+impl Radio {
+    /// No radio: every setting zero (`akira:rf.configure` refuses them).
+    pub const NONE: Radio = Radio {
+        bands: Vec::new(),
+        max_power_dbm: 0,
+        duty_cycle_permille: 0,
+        frequency_hz: 0,
+        power_dbm: 0,
+        spreading_factor: 0,
+        bandwidth_hz: 0,
+        coding_rate: 0,
+    };
 }
 
 /// `[storage]`.
@@ -149,6 +205,7 @@ impl Profile {
         }
         bytes(&profile.storage.quota, "storage.quota")?;
         bytes(&profile.memory.heap, "memory.heap")?;
+        profile.sensors()?;
         Ok(profile)
     }
 
@@ -166,6 +223,26 @@ impl Profile {
     /// AkiraOS button ids and their Akira input pins.
     pub fn buttons(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.gpio.buttons.iter().filter_map(|(id, pin)| Some((id.parse().ok()?, *pin)))
+    }
+
+    /// Zephyr sensor channels and the Akira channels that measure them.
+    ///
+    /// # Errors
+    ///
+    /// [`TranslateError::Profile`] for a key that is not a channel number
+    /// or an Akira channel past 31.
+    pub fn sensors(&self) -> Result<Vec<(u32, u32)>, TranslateError> {
+        let mut out = Vec::new();
+        for (zephyr, channel) in &self.sensor.channels {
+            let z = zephyr.parse::<u32>().map_err(|_| {
+                TranslateError::Profile(format!("sensor.channels: `{zephyr}` is not a Zephyr channel number"))
+            })?;
+            if *channel >= IdSet::CAPACITY {
+                return Err(TranslateError::Profile(format!("sensor.channels.{zephyr}: no Akira channel {channel}")));
+            }
+            out.push((z, *channel));
+        }
+        Ok(out)
     }
 
     fn pins(&self, raw: &[u32]) -> PinSet {
@@ -200,11 +277,17 @@ const KNOWN: &[&str] = &[
     "storage.write",
     "storage.*",
     "settings.*",
+    "fs.read",
+    "fs.write",
+    "crypto",
+    "rtc.read",
     "timer",
     "uart",
     "i2c",
     "pwm",
     "adc",
+    "sensor.read",
+    "rf.transceive",
     "hid",
     "input.read",
     "wdt",
@@ -265,7 +348,7 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
     if has(&["display.write", "display.*"]) {
         caps.display = Some(DisplayScope::WHOLE);
     }
-    if has(&["storage.read", "storage.write", "storage.*", "settings.*"]) {
+    if has(&["storage.read", "storage.write", "storage.*", "settings.*", "fs.read", "fs.write"]) {
         let quota = bytes(&profile.storage.quota, "storage.quota")?;
         caps.storage = Some(StorageScope::with_quota(quota));
         let mut w = caps.wasi.take().unwrap_or_default();
@@ -293,6 +376,23 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
     }
     if has(&["adc"]) {
         caps.adc = Some(profile.adc.channels.iter().copied().collect());
+    }
+    if has(&["sensor.read"]) {
+        caps.sensor = Some(profile.sensors()?.into_iter().map(|(_, channel)| channel).collect());
+    }
+    if has(&["rf.transceive"]) {
+        let radio = profile.rf.as_ref().ok_or_else(|| TranslateError::Capability("rf.transceive".into()))?;
+        let mut rf = RfScope {
+            max_power_dbm: radio.max_power_dbm,
+            duty_cycle_permille: radio.duty_cycle_permille,
+            ..RfScope::default()
+        };
+        for [from_hz, to_hz] in &radio.bands {
+            rf.bands
+                .push(Band { from_hz: *from_hz, to_hz: *to_hz })
+                .map_err(|_| TranslateError::Profile("rf.bands: too many bands".into()))?;
+        }
+        caps.rf = Some(rf);
     }
     if has(&["hid"]) {
         caps.hid = Some((0..hid::NAMES.len() as u32).collect());

@@ -3,6 +3,13 @@
 
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
+mod crypto;
+mod display;
+mod hid;
+mod rf;
+mod sensor;
+mod storage;
+
 /// An Akira capability a shim calls into (granted with an empty scope when
 /// the app's manifest does not grant it, so a call is denied and counted,
 /// as AkiraOS answers a call without its capability).
@@ -19,6 +26,9 @@ pub(super) enum Need {
     I2c,
     Pwm,
     Adc,
+    Sensor,
+    Rf,
+    Rng,
     Hid,
     Ble,
 }
@@ -46,17 +56,53 @@ pub(super) trait Cx {
     fn helper(&self, h: Helper) -> u32;
     /// The stack pointer global (`__stack_pointer`), for scratch memory.
     fn stack_pointer(&self) -> u32;
-    /// The first of the timers' globals: used mask (i32), then four
-    /// starts and four stops (i64).
-    fn timers(&self) -> u32;
+    /// The first of the globals the shims keep `state` in.
+    fn state(&self, state: State) -> u32;
     /// AkiraOS button ids and their Akira pins.
     fn buttons(&self) -> Vec<(u32, u32)>;
+    /// Zephyr sensor channels and the Akira channels that measure them.
+    fn sensors(&self) -> Vec<(u32, u32)>;
+    /// The board's radio settings (only asked by the RF shims, which
+    /// translate only with a radio in the profile).
+    fn radio(&self) -> super::profile::Radio;
     /// AkiraOS UART port `n`'s Akira port.
     fn uart_port(&self, n: u32) -> Option<u32>;
 }
 
+/// What the shims of one module keep between calls, in globals added to
+/// the app (one set per app, zero or -1 at start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum State {
+    /// The timers: used mask (i32), then four starts and four stops (i64,
+    /// -1: not yet).
+    Timers,
+    /// HID: held mouse buttons, gamepad buttons, four sticks, keyboard
+    /// modifiers and six held keys (all i32).
+    Hid,
+    /// Input: the buttons held at the last `input_poll_event` (i32).
+    Input,
+    /// RF: the frequency and the power the app set (i32, 0: not yet).
+    Rf,
+}
+
+impl State {
+    /// The globals' types and start values.
+    pub fn globals(self) -> Vec<(ValType, i64)> {
+        match self {
+            State::Timers => {
+                let mut g = vec![(ValType::I32, 0)];
+                g.extend([(ValType::I64, -1); 8]);
+                g
+            }
+            State::Hid => vec![(ValType::I32, 0); 13],
+            State::Input => vec![(ValType::I32, 0)],
+            State::Rf => vec![(ValType::I32, 0); 2],
+        }
+    }
+}
+
 /// A shim body being written.
-pub(super) struct Gen<'a> {
+pub(in crate::akiraos) struct Gen<'a> {
     pub ins: Vec<I<'static>>,
     pub locals: Vec<ValType>,
     params: u32,
@@ -132,8 +178,21 @@ impl<'a> Gen<'a> {
         self.p(i).h(Helper::Pin).o(I::LocalTee(pin)).c(0).o(I::I32GeS).or_fail(ENODEV);
         pin
     }
-    /// Yields first: a polling call is a scheduling point.
-    fn yield_now(&mut self) -> &mut Self {
+    /// The board profile's buttons held now, as AkiraOS's mask (bit n:
+    /// button id n), in a new local. Buttons are pulled up: pressed
+    /// reads low (as on the simulator and most boards); a pin the app may
+    /// not read counts as released.
+    fn buttons(&mut self) -> u32 {
+        let mask = self.local(ValType::I32);
+        for (id, pin) in self.cx.buttons() {
+            self.c(pin as i32).call("akira:gpio", "read").o(I::I32Eqz).c(id as i32).o(I::I32Shl);
+            self.o(I::LocalGet(mask)).o(I::I32Or).o(I::LocalSet(mask));
+        }
+        mask
+    }
+
+    /// Yields: a polling call is a scheduling point.
+    pub fn yield_now(&mut self) -> &mut Self {
         self.call("akira:sys", "yield_now").o(I::Drop)
     }
 }
@@ -148,8 +207,12 @@ pub(super) struct Spec {
     pub needs: &'static [Need],
     /// Whether it uses the stack pointer.
     pub scratch: bool,
-    /// Whether it uses the timers' globals.
-    pub timers: bool,
+    /// The globals it keeps state in, if any.
+    pub state: Option<State>,
+    /// Whether apps call it in a busy loop (reads of inputs and clocks):
+    /// the shim yields (`akira:sys.yield_now`) before its work, so such a
+    /// loop shares the CPU and waits count against no CPU budget.
+    pub polls: bool,
     /// Writes the body (the function's params are the import's).
     pub write: fn(&mut Gen<'_>),
 }
@@ -160,32 +223,47 @@ const fn spec(
     needs: &'static [Need],
     write: fn(&mut Gen<'_>),
 ) -> Spec {
-    Spec { uses, helpers, needs, scratch: false, timers: false, write }
+    Spec { uses, helpers, needs, scratch: false, state: None, polls: false, write }
 }
 
-use Helper::{Errno, Fits, Pin, Strlen, WasiErrno};
+/// The import every polling shim calls first.
+pub(super) const YIELD: (&str, &str) = ("akira:sys", "yield_now");
+
+impl Spec {
+    /// A polling shim (see [`Spec::polls`]).
+    const fn polling(self) -> Spec {
+        Spec { polls: true, ..self }
+    }
+
+    /// Every Akira import the shim calls.
+    pub fn imports(&self) -> impl Iterator<Item = &(&'static str, &'static str)> {
+        self.uses.iter().chain(self.polls.then_some(&YIELD))
+    }
+
+    /// Every capability the shim calls into.
+    pub fn capabilities(&self) -> impl Iterator<Item = &Need> {
+        self.needs.iter().chain(self.polls.then_some(&Need::Sys))
+    }
+
+    /// Writes the body: the yield of a polling shim, then its work.
+    pub fn body(&self, g: &mut Gen<'_>) {
+        if self.polls {
+            g.yield_now();
+        }
+        (self.write)(g);
+    }
+}
+
+use Helper::{Errno, Fits, Pin, Strlen};
 
 const LOG: &[(&str, &str)] = &[("akira:log", "write")];
 const SLEEP: &[(&str, &str)] = &[("akira:timer", "sleep_us")];
 const NOW: &[(&str, &str)] = &[("akira:timer", "now_us")];
 
-/// `(x, y, w, h, color, filled)` for `akira:display.rect`.
-fn rect(g: &mut Gen<'_>, filled: i32) {
-    g.p(0).p(1).p(2).p(3).p(4).c(filled).call("akira:display", "rect").errno();
-}
-
-/// One side of a triangle; the first failure is kept in local `first`.
-fn line3(g: &mut Gen<'_>, first: u32, (a, b): (u32, u32), (c, d): (u32, u32)) {
-    let r = g.local(ValType::I32);
-    g.p(a).p(b).p(c).p(d).p(6).call("akira:display", "line").o(I::LocalSet(r));
-    g.o(I::LocalGet(first)).o(I::I32Eqz).o(I::If(BlockType::Empty));
-    g.o(I::LocalGet(r)).o(I::LocalSet(first)).o(I::End);
-}
-
 /// A timer handle's slot check: `0 <= h < 4` and allocated, else
 /// `-EINVAL`.
 fn timer_slot(g: &mut Gen<'_>) {
-    let t = g.cx.timers();
+    let t = g.cx.state(State::Timers);
     g.p(0).c(4).o(I::I32LtU).or_fail(EINVAL);
     g.o(I::GlobalGet(t)).c(1).p(0).o(I::I32Shl).o(I::I32And).or_fail(EINVAL);
 }
@@ -193,7 +271,7 @@ fn timer_slot(g: &mut Gen<'_>) {
 /// `global.set` of timer field `base + h` (four globals per field) from
 /// the i64 on the stack, by handle param 0 (a branch per slot).
 fn timer_set(g: &mut Gen<'_>, field: u32) {
-    let t = g.cx.timers();
+    let t = g.cx.state(State::Timers);
     let v = g.local(ValType::I64);
     g.o(I::LocalSet(v));
     for slot in 0..4 {
@@ -203,29 +281,13 @@ fn timer_set(g: &mut Gen<'_>, field: u32) {
 }
 
 fn timer_get(g: &mut Gen<'_>, field: u32) {
-    let t = g.cx.timers();
+    let t = g.cx.state(State::Timers);
     let v = g.local(ValType::I64);
     for slot in 0..4 {
         g.p(0).c(slot as i32).o(I::I32Eq).o(I::If(BlockType::Empty));
         g.o(I::GlobalGet(t + 1 + field * 4 + slot)).o(I::LocalSet(v)).o(I::End);
     }
     g.o(I::LocalGet(v));
-}
-
-/// An iovec `(buf, len)` in 12 bytes of scratch (the count after it),
-/// then the WASI call on fd param 0, returning the count or `-errno`.
-fn fd_io(g: &mut Gen<'_>, call: &str) {
-    let s = g.alloc(16);
-    g.o(I::LocalGet(s)).p(1).o(I::I32Store(A4));
-    g.o(I::LocalGet(s)).p(2).o(I::I32Store(MemArg { offset: 4, ..A4 }));
-    let r = g.local(ValType::I32);
-    g.p(0).o(I::LocalGet(s)).c(1).o(I::LocalGet(s)).c(8).o(I::I32Add).call("wasi_snapshot_preview1", call);
-    g.h(WasiErrno).o(I::LocalSet(r));
-    // The count, or the error (an `if`: wasmi 2.0.0 miscompiles a
-    // `select` whose condition is an `i32.eqz`).
-    g.o(I::LocalGet(r)).o(I::I32Eqz).o(I::If(BlockType::Result(ValType::I32)));
-    g.o(I::LocalGet(s)).o(I::I32Load(MemArg { offset: 8, ..A4 })).o(I::Else).o(I::LocalGet(r)).o(I::End);
-    g.free(16);
 }
 
 /// The shim for AkiraOS import `name`, if Akira translates it.
@@ -239,65 +301,6 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         "delay" => spec(SLEEP, &[Errno], &[Timer], |g| {
             g.p(0).o(I::I64ExtendI32U).call("akira:timer", "sleep_us").errno();
         }),
-        "display_clear" => spec(&[("akira:display", "size"), ("akira:display", "rect")], &[Errno], &[Display], |g| {
-            // The whole screen, as AkiraOS clears it: `fill` would clear
-            // the app's region, and an app without `display.write` has an
-            // empty one (no denial to count).
-            let size = g.local(ValType::I32);
-            g.call("akira:display", "size").o(I::LocalTee(size)).c(0).o(I::I32LtS);
-            g.o(I::If(BlockType::Empty)).o(I::LocalGet(size)).errno().o(I::Return).o(I::End);
-            g.c(0).c(0).o(I::LocalGet(size)).c(16).o(I::I32ShrU).o(I::LocalGet(size)).c(0xffff).o(I::I32And);
-            g.p(0).c(1).call("akira:display", "rect").errno();
-        }),
-        "display_pixel" => spec(&[("akira:display", "pixel")], &[Errno], &[Display], |g| {
-            g.p(0).p(1).p(2).call("akira:display", "pixel").errno();
-        }),
-        "display_rect" => spec(&[("akira:display", "rect")], &[Errno], &[Display], |g| rect(g, 1)),
-        "display_rect_outline" => spec(&[("akira:display", "rect")], &[Errno], &[Display], |g| rect(g, 0)),
-        "display_hline" => spec(&[("akira:display", "rect")], &[Errno], &[Display], |g| {
-            g.p(0).p(1).p(2).c(1).p(3).c(1).call("akira:display", "rect").errno();
-        }),
-        "display_vline" => spec(&[("akira:display", "rect")], &[Errno], &[Display], |g| {
-            g.p(0).p(1).c(1).p(2).p(3).c(1).call("akira:display", "rect").errno();
-        }),
-        "display_text" | "display_text_large" => {
-            spec(&[("akira:display", "text")], &[Strlen, Errno], &[Display], |g| {
-                let len = g.str_len(2);
-                g.p(0).p(1).p(2).o(I::LocalGet(len)).p(3).call("akira:display", "text").errno();
-            })
-        }
-        "display_flush" => spec(&[("akira:display", "flush")], &[Errno], &[Display], |g| {
-            g.call("akira:display", "flush").errno();
-        }),
-        "display_get_size" => spec(&[("akira:display", "size")], &[Fits, Errno], &[Display], |g| {
-            g.p(0).c(4).h(Fits).or_fail(EFAULT).p(1).c(4).h(Fits).or_fail(EFAULT);
-            let size = g.local(ValType::I32);
-            g.call("akira:display", "size").o(I::LocalTee(size)).c(0).o(I::I32LtS);
-            g.o(I::If(BlockType::Empty)).o(I::LocalGet(size)).errno().o(I::Return).o(I::End);
-            g.p(0).o(I::LocalGet(size)).c(16).o(I::I32ShrU).o(I::I32Store(A4));
-            g.p(1).o(I::LocalGet(size)).c(0xffff).o(I::I32And).o(I::I32Store(A4)).c(0);
-        }),
-        "display_line" => spec(&[("akira:display", "line")], &[Errno], &[Display], |g| {
-            g.p(0).p(1).p(2).p(3).p(4).call("akira:display", "line").errno();
-        }),
-        "display_triangle" => spec(&[("akira:display", "line")], &[Errno], &[Display], |g| {
-            let first = g.local(ValType::I32);
-            line3(g, first, (0, 1), (2, 3));
-            line3(g, first, (2, 3), (4, 5));
-            line3(g, first, (4, 5), (0, 1));
-            g.o(I::LocalGet(first)).errno();
-        }),
-        "display_bitmap" => spec(&[("akira:display", "blit")], &[Errno], &[Display], |g| {
-            g.p(0).p(1).p(2).p(3).p(4).p(5).call("akira:display", "blit").errno();
-        }),
-        "display_raw_write" => {
-            spec(&[("akira:display", "blit"), ("akira:display", "flush")], &[Errno], &[Display], |g| {
-                let r = g.local(ValType::I32);
-                g.p(0).p(1).p(2).p(3).p(4).p(5).call("akira:display", "blit").o(I::LocalTee(r));
-                g.o(I::I32Eqz).o(I::If(BlockType::Empty)).call("akira:display", "flush").o(I::LocalSet(r)).o(I::End);
-                g.o(I::LocalGet(r)).errno();
-            })
-        }
         "gpio_configure" => {
             spec(&[("akira:gpio", "configure"), ("akira:gpio", "write")], &[Pin, Errno], &[Gpio], |g| {
                 // GPIO_OUTPUT is bit 1; GPIO_OUTPUT_INIT_HIGH bit 3.
@@ -309,69 +312,46 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                 g.o(I::End).o(I::LocalGet(r)).errno();
             })
         }
-        "gpio_read" => spec(&[("akira:gpio", "read"), ("akira:sys", "yield_now")], &[Pin, Errno], &[Gpio, Sys], |g| {
+        "gpio_read" => spec(&[("akira:gpio", "read")], &[Pin, Errno], &[Gpio], |g| {
             let pin = g.pin(0);
-            g.yield_now().o(I::LocalGet(pin)).call("akira:gpio", "read").errno();
-        }),
+            g.o(I::LocalGet(pin)).call("akira:gpio", "read").errno();
+        })
+        .polling(),
         "gpio_write" => spec(&[("akira:gpio", "write")], &[Pin, Errno], &[Gpio], |g| {
             let pin = g.pin(0);
             g.o(I::LocalGet(pin)).p(1).call("akira:gpio", "write").errno();
         }),
-        "input_get_buttons" => spec(&[("akira:gpio", "read"), ("akira:sys", "yield_now")], &[], &[Gpio, Sys], |g| {
-            let mask = g.local(ValType::I32);
-            g.yield_now();
-            for (id, pin) in g.cx.buttons() {
-                // Buttons are pulled up: pressed reads low (as on the
-                // simulator and most boards).
-                g.c(pin as i32).call("akira:gpio", "read").o(I::I32Eqz).c(id as i32).o(I::I32Shl);
-                g.o(I::LocalGet(mask)).o(I::I32Or).o(I::LocalSet(mask));
-            }
+        "input_get_buttons" => spec(&[("akira:gpio", "read")], &[], &[Gpio], |g| {
+            let mask = g.buttons();
             g.o(I::LocalGet(mask));
-        }),
-        "ble_stop_advertise" => spec(&[("akira:ble", "advertise_stop")], &[Errno], &[Ble], |g| {
-            g.call("akira:ble", "advertise_stop").errno();
-        }),
-        "hid_enable" | "hid_disable" | "hid_set_transport" | "hid_set_device_types" | "hid_init" => {
-            spec(&[], &[], &[Hid], |g| {
-                g.c(0);
+        })
+        .polling(),
+        "input_poll_event" => Spec {
+            state: Some(State::Input),
+            ..spec(&[("akira:gpio", "read")], &[Fits], &[Gpio], |g| {
+                // The lowest button whose state changed since the last
+                // poll: `{button_id, pressed}` at the pointer, 1; 0 when
+                // none did.
+                let last = g.cx.state(State::Input);
+                if g.params == 2 {
+                    // The later header's `(evt, evt_len)`.
+                    g.p(1).c(8).o(I::I32GeU).or_fail(EINVAL);
+                }
+                g.p(0).c(8).h(Fits).or_fail(EFAULT);
+                let now = g.buttons();
+                let [changed, bit] = [(); 2].map(|()| g.local(ValType::I32));
+                g.o(I::LocalGet(now)).o(I::GlobalGet(last)).o(I::I32Xor).o(I::LocalTee(changed));
+                g.o(I::I32Eqz).o(I::If(BlockType::Empty)).c(0).o(I::Return).o(I::End);
+                g.o(I::LocalGet(changed)).o(I::I32Ctz).o(I::LocalSet(bit));
+                g.p(0).o(I::LocalGet(bit)).o(I::I32Store(A4));
+                g.p(0).o(I::LocalGet(now)).o(I::LocalGet(bit)).o(I::I32ShrU).c(1).o(I::I32And);
+                g.o(I::I32Store(MemArg { offset: 4, ..A4 }));
+                g.o(I::GlobalGet(last)).c(1).o(I::LocalGet(bit)).o(I::I32Shl).o(I::I32Xor).o(I::GlobalSet(last)).c(1);
             })
         }
-        "hid_is_connected" => spec(&[], &[], &[Hid], |g| {
-            g.c(1);
-        }),
-        "hid_key_release_all" => spec(&[("akira:hid", "keyboard")], &[Errno], &[Hid], |g| {
-            g.c(0).c(0).c(0).call("akira:hid", "keyboard").errno();
-        }),
-        "hid_type_string" => spec(&[("akira:hid", "type_text")], &[Strlen, Errno], &[Hid], |g| {
-            // `type_text` types what it can at once: call again for the
-            // rest, and return 0 once all of it is typed.
-            let len = g.str_len(0);
-            let done = g.local(ValType::I32);
-            let r = g.local(ValType::I32);
-            g.o(I::Block(BlockType::Empty)).o(I::Loop(BlockType::Empty));
-            g.o(I::LocalGet(done)).o(I::LocalGet(len)).o(I::I32GeU).o(I::BrIf(1));
-            g.p(0).o(I::LocalGet(done)).o(I::I32Add).o(I::LocalGet(len)).o(I::LocalGet(done)).o(I::I32Sub);
-            g.call("akira:hid", "type_text").o(I::LocalTee(r)).c(0).o(I::I32LeS);
-            g.o(I::If(BlockType::Empty)).o(I::LocalGet(r)).errno().o(I::Return).o(I::End);
-            g.o(I::LocalGet(done)).o(I::LocalGet(r)).o(I::I32Add).o(I::LocalSet(done)).o(I::Br(0));
-            g.o(I::End).o(I::End).c(0);
-        }),
-        "hid_gamepad_reset" => spec(&[("akira:hid", "gamepad")], &[Errno], &[Hid], |g| {
-            g.c(0).c(0).c(0).c(0).c(0).call("akira:hid", "gamepad").errno();
-        }),
-        "hid_mouse_move" => spec(&[("akira:hid", "mouse")], &[Errno], &[Hid], |g| {
-            g.c(0).p(0).p(1).c(0).call("akira:hid", "mouse").errno();
-        }),
-        "hid_mouse_scroll" => spec(&[("akira:hid", "mouse")], &[Errno], &[Hid], |g| {
-            g.c(0).c(0).c(0).p(0).call("akira:hid", "mouse").errno();
-        }),
-        "hid_consumer_send" => spec(&[("akira:hid", "consumer")], &[Errno], &[Hid], |g| {
-            let r = g.local(ValType::I32);
-            g.p(0).call("akira:hid", "consumer").o(I::LocalSet(r)).c(0).call("akira:hid", "consumer").o(I::Drop);
-            g.o(I::LocalGet(r)).errno();
-        }),
-        "hid_send_raw_report" => spec(&[("akira:hid", "raw")], &[Errno], &[Hid], |g| {
-            g.p(1).p(2).call("akira:hid", "raw").errno();
+        .polling(),
+        "ble_stop_advertise" => spec(&[("akira:ble", "advertise_stop")], &[Errno], &[Ble], |g| {
+            g.call("akira:ble", "advertise_stop").errno();
         }),
         "app_get_self_name" => spec(&[("akira:sys", "app_name")], &[Fits], &[Sys], |g| {
             // The name, NUL-terminated when it fits; its length.
@@ -382,9 +362,9 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.o(I::LocalGet(n));
         }),
         "timer_create" => Spec {
-            timers: true,
+            state: Some(State::Timers),
             ..spec(&[], &[], &[Timer], |g| {
-                let t = g.cx.timers();
+                let t = g.cx.state(State::Timers);
                 for slot in 0..4 {
                     g.o(I::GlobalGet(t)).c(1 << slot).o(I::I32And).o(I::I32Eqz).o(I::If(BlockType::Empty));
                     g.o(I::GlobalGet(t)).c(1 << slot).o(I::I32Or).o(I::GlobalSet(t)).c(slot).o(I::Return).o(I::End);
@@ -393,7 +373,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_start" => Spec {
-            timers: true,
+            state: Some(State::Timers),
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 g.call("akira:timer", "now_us");
@@ -404,7 +384,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_stop" => Spec {
-            timers: true,
+            state: Some(State::Timers),
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 g.call("akira:timer", "now_us");
@@ -413,7 +393,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_elapsed" => Spec {
-            timers: true,
+            state: Some(State::Timers),
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 let end = g.local(ValType::I64);
@@ -424,11 +404,12 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                 timer_get(g, 0);
                 g.o(I::I64Sub).o(I::I64Const(1000)).o(I::I64DivU).o(I::I32WrapI64);
             })
-        },
+        }
+        .polling(),
         "timer_free" => Spec {
-            timers: true,
+            state: Some(State::Timers),
             ..spec(&[], &[], &[Timer], |g| {
-                let t = g.cx.timers();
+                let t = g.cx.state(State::Timers);
                 timer_slot(g);
                 g.o(I::GlobalGet(t)).c(1).p(0).o(I::I32Shl).c(-1).o(I::I32Xor).o(I::I32And).o(I::GlobalSet(t)).c(0);
             })
@@ -447,11 +428,12 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             // Nothing fit: 0 bytes written, as AkiraOS says it.
             g.c(-7).o(I::I32Eq).o(I::If(BlockType::Empty)).c(0).o(I::Return).o(I::End).o(I::LocalGet(r)).errno();
         }),
-        "uart_read" => spec(&[("akira:uart", "read"), ("akira:sys", "yield_now")], &[Errno], &[Uart, Sys], |g| {
+        "uart_read" => spec(&[("akira:uart", "read")], &[Errno], &[Uart], |g| {
             let r = g.local(ValType::I32);
-            g.yield_now().p(0).p(1).p(2).o(I::I64Const(0)).call("akira:uart", "read").o(I::LocalTee(r));
+            g.p(0).p(1).p(2).o(I::I64Const(0)).call("akira:uart", "read").o(I::LocalTee(r));
             g.c(-7).o(I::I32Eq).o(I::If(BlockType::Empty)).c(0).o(I::Return).o(I::End).o(I::LocalGet(r)).errno();
-        }),
+        })
+        .polling(),
         "uart_close" => spec(&[], &[], &[Uart], |g| {
             g.c(0);
         }),
@@ -462,7 +444,8 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             let r = g.local(ValType::I32);
             g.p(0).p(1).p(2).p(3).p(4).call("akira:i2c", "read_reg").o(I::LocalTee(r));
             g.o(I::I32Eqz).o(I::If(BlockType::Empty)).p(4).o(I::Return).o(I::End).o(I::LocalGet(r)).errno();
-        }),
+        })
+        .polling(),
         "pwm_set" => spec(
             &[("akira:pwm", "set_frequency"), ("akira:pwm", "max_duty"), ("akira:pwm", "set_duty")],
             &[Errno],
@@ -483,10 +466,12 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         }),
         "adc_read" => spec(&[("akira:adc", "read_raw")], &[Errno], &[Adc], |g| {
             g.p(0).call("akira:adc", "read_raw").errno();
-        }),
+        })
+        .polling(),
         "adc_read_mv" => spec(&[("akira:adc", "read_mv")], &[Errno], &[Adc], |g| {
             g.p(0).call("akira:adc", "read_mv").errno();
-        }),
+        })
+        .polling(),
         "wdt_pet" | "power_get_mode" => spec(&[], &[], &[], |g| {
             g.c(0);
         }),
@@ -496,67 +481,11 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         "power_set_low_power" => spec(&[("akira:sys", "sleep_hint")], &[Errno], &[Sys], |g| {
             g.p(0).c(0).o(I::I32Ne).call("akira:sys", "sleep_hint").errno();
         }),
-        "storage_open" => Spec {
-            scratch: true,
-            ..spec(&[("wasi_snapshot_preview1", "path_open")], &[Strlen, WasiErrno], &[Files], |g| {
-                // STORAGE_O_READ 0, WRITE 1 (create, truncate), APPEND 2
-                // (create), RDWR 3 (create, truncate).
-                let len = g.str_len(0);
-                let s = g.alloc(16);
-                let r = g.local(ValType::I32);
-                let mode = g.local(ValType::I32);
-                g.p(1).c(3).o(I::I32And).o(I::LocalSet(mode));
-                g.c(3).c(0).p(0).o(I::LocalGet(len));
-                // oflags: CREAT (1) unless read-only; TRUNC (8) for WRITE and RDWR.
-                g.o(I::LocalGet(mode)).c(0).o(I::I32Ne);
-                g.o(I::LocalGet(mode)).c(1).o(I::I32And).c(8).o(I::I32Mul).o(I::I32Or);
-                // rights: read (2) unless write-only, write (64) unless read-only.
-                g.o(I::LocalGet(mode)).c(1).o(I::I32Ne).c(2).o(I::I32Mul);
-                g.o(I::LocalGet(mode)).c(0).o(I::I32Ne).c(64).o(I::I32Mul).o(I::I32Or).o(I::I64ExtendI32U);
-                g.o(I::I64Const(0)).o(I::LocalGet(mode)).c(2).o(I::I32Eq).o(I::LocalGet(s));
-                g.call("wasi_snapshot_preview1", "path_open").h(WasiErrno).o(I::LocalSet(r));
-                g.o(I::LocalGet(r)).o(I::I32Eqz).o(I::If(BlockType::Result(ValType::I32)));
-                g.o(I::LocalGet(s)).o(I::I32Load(A4)).o(I::Else).o(I::LocalGet(r)).o(I::End);
-                g.free(16);
-            })
-        },
-        "storage_read" => Spec {
-            scratch: true,
-            ..spec(&[("wasi_snapshot_preview1", "fd_read")], &[WasiErrno], &[Files], |g| fd_io(g, "fd_read"))
-        },
-        "storage_write" => Spec {
-            scratch: true,
-            ..spec(&[("wasi_snapshot_preview1", "fd_write")], &[WasiErrno], &[Files], |g| fd_io(g, "fd_write"))
-        },
-        "storage_close" => spec(&[("wasi_snapshot_preview1", "fd_close")], &[], &[Files], |g| {
-            g.p(0).call("wasi_snapshot_preview1", "fd_close").o(I::Drop);
-        }),
-        "storage_delete" => {
-            spec(&[("wasi_snapshot_preview1", "path_unlink_file")], &[Strlen, WasiErrno], &[Files], |g| {
-                let len = g.str_len(0);
-                g.c(3).p(0).o(I::LocalGet(len)).call("wasi_snapshot_preview1", "path_unlink_file").h(WasiErrno);
-            })
+        _ => {
+            let families: [fn(&str) -> Option<Spec>; 6] =
+                [hid::shim, display::shim, storage::shim, sensor::shim, rf::shim, crypto::shim];
+            return families.iter().find_map(|family| family(name));
         }
-        "settings_get" => spec(&[("akira:storage", "get")], &[Strlen, Errno], &[Storage], |g| {
-            // The value, NUL-terminated (cut to fit); 0 or -errno.
-            let len = g.str_len(0);
-            let r = g.local(ValType::I32);
-            g.p(2).c(1).o(I::I32GeS).or_fail(EINVAL);
-            g.p(0).o(I::LocalGet(len)).p(1).p(2).c(1).o(I::I32Sub).call("akira:storage", "get").o(I::LocalTee(r));
-            g.c(0).o(I::I32LtS).o(I::If(BlockType::Empty)).o(I::LocalGet(r)).errno().o(I::Return).o(I::End);
-            g.p(1).o(I::LocalGet(r)).p(2).c(1).o(I::I32Sub).o(I::LocalGet(r)).p(2).c(1).o(I::I32Sub);
-            g.o(I::I32LtS).o(I::Select).o(I::I32Add).c(0).o(I::I32Store8(A1)).c(0);
-        }),
-        "settings_set" => spec(&[("akira:storage", "set")], &[Strlen, Errno], &[Storage], |g| {
-            let key = g.str_len(0);
-            let value = g.str_len(1);
-            g.p(0).o(I::LocalGet(key)).p(1).o(I::LocalGet(value)).call("akira:storage", "set").errno();
-        }),
-        "settings_delete" => spec(&[("akira:storage", "remove")], &[Strlen, Errno], &[Storage], |g| {
-            let key = g.str_len(0);
-            g.p(0).o(I::LocalGet(key)).call("akira:storage", "remove").errno();
-        }),
-        _ => return None,
     })
 }
 

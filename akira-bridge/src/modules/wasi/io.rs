@@ -46,6 +46,15 @@ const LINE: usize = 160;
 /// Longest path a call takes.
 const MAX_PATH: u32 = 255;
 
+/// What `fd_write` counts for a byte written to a file: a byte written
+/// to flash costs what `akira:storage.set` charges for one, in units of
+/// `fd_write`'s own rate (32 fuel a byte at 1 fuel per 8 bytes: 256).
+const FLASH_BYTE: u64 = {
+    let flash = crate::charge::cost_of(akira_abi::STORAGE.functions, "set");
+    let write = crate::charge::cost_of(super::SPEC.functions, "fd_write");
+    (flash.fuel_per() / flash.per() * write.per() / write.fuel_per()) as u64
+};
+
 /// WASI file types.
 const CHARACTER_DEVICE: u8 = 2;
 const DIRECTORY: u8 = 3;
@@ -162,13 +171,15 @@ fn fd_write<B: WasiHost>(c: &mut C<'_, B>, app: &AppWasi, fd: u32, iovs: u32, n:
     let written = match fd {
         STDOUT | STDERR => {
             part(s, wasi::CONSOLE)?;
-            console(&mem, s, app, (fd - STDOUT) as usize, (iovs, n))?
+            let taken = console(&mem, s, app, (fd - STDOUT) as usize, (iovs, n))?;
+            s.work(taken.into());
+            taken
         }
         STDIN | DIR_FD => return Err(BADF.into()),
         _ => {
             check_iovecs(&mem, iovs, n)?;
             let mem = &mem;
-            with_files(s, app, |files, store| {
+            let written = with_files(s, app, |files, store| {
                 files.node(fd)?;
                 let mut left = MAX_TRANSFER;
                 let mut total = 0u32;
@@ -179,7 +190,9 @@ fn fd_write<B: WasiHost>(c: &mut C<'_, B>, app: &AppWasi, fd: u32, iovs: u32, n:
                     left -= data.len() as u32;
                 }
                 Ok(total)
-            })?
+            })?;
+            s.work(u64::from(written) * FLASH_BYTE);
+            written
         }
     };
     write_u32(&mut mem, out, written)
@@ -208,7 +221,11 @@ fn fd_read<B: WasiHost>(
             let len = len.min(MAX_TRANSFER);
             match stdin_read(s, port, mem.bytes_mut(ptr, len)?)? {
                 Some(got) => got as u32,
-                None => return Err(stdin_wait(s, module, port, (ptr, len), out)),
+                None => {
+                    // The wait moves the bytes: the buffer is paid now.
+                    s.work(len.into());
+                    return Err(stdin_wait(s, module, port, (ptr, len), out));
+                }
             }
         }
         STDOUT | STDERR | DIR_FD => return Err(BADF.into()),
@@ -233,6 +250,7 @@ fn fd_read<B: WasiHost>(
             })?
         }
     };
+    s.work(read.into());
     write_u32(&mut mem, out, read)
 }
 
@@ -388,6 +406,7 @@ fn readdir<B: WasiHost>(
         }
         Ok(used)
     })?;
+    s.work(used.into());
     write_u32(mem, out, used)
 }
 
@@ -399,7 +418,9 @@ fn random<B: WasiHost>(c: &mut C<'_, B>, buf: u32, len: u32) -> Outcome {
     }
     let out = mem.bytes_mut(buf, len)?;
     let rng = s.board_mut().wasi_random().ok_or(Fail::Errno(NOSYS))?;
-    Ok(rng.fill(out)?)
+    rng.fill(out)?;
+    s.work(len.into());
+    Ok(())
 }
 
 /// The descriptor calls that move a position or sync: stdio has none.
