@@ -19,9 +19,13 @@ use akira_sandbox::Event;
 use akira_sim::SimBoard;
 use clap::Args;
 use embedded_io_adapters::tokio_1::FromTokio;
+use rustls::pki_types::ServerName;
 use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsConnector;
 
 use crate::Failure;
+use crate::fleet::TlsArgs;
 use crate::sim_device::{SimDeviceArgs, device_config, sectors, trust_args, trust_policy};
 
 /// `akira sim-device`'s fleet arguments.
@@ -49,6 +53,10 @@ pub struct FleetArgs {
     /// MQTT keep-alive: the broker marks a silent device offline after 1.5 times this.
     #[arg(long, value_name = "DURATION", value_parser = crate::parse_duration, default_value = "10s")]
     pub keep_alive: Duration,
+    /// TLS to the broker (with `--mqtt`): every simulated device presents
+    /// the same client certificate (a product gives each its own).
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// Simulated device `n`'s id.
@@ -103,6 +111,15 @@ pub fn run(args: &SimDeviceArgs, broker: &str) -> Result<u8, Failure> {
         fleet.count, fleet.group, fleet.id_seed
     );
     let sectors = sectors(args);
+    let tls = match fleet.tls.client_config()? {
+        Some(config) => {
+            let host = broker.rsplit_once(':').map_or(&*broker, |(host, _)| host);
+            let name = ServerName::try_from(host.to_string())
+                .map_err(|_| Failure::Usage(format!("--mqtt {broker}: not a host name or address for TLS")))?;
+            Some((TlsConnector::from(config), name))
+        }
+        None => None,
+    };
     for n in 0..fleet.count {
         let id = sim_device_id(&fleet.id_seed, n);
         let config = device_config(args, id);
@@ -113,6 +130,7 @@ pub fn run(args: &SimDeviceArgs, broker: &str) -> Result<u8, Failure> {
             user: fleet.mqtt_user.clone(),
             password: fleet.mqtt_password.clone(),
             keep_alive: fleet.keep_alive,
+            tls: tls.clone(),
             slots: args.slots,
             sectors,
         };
@@ -130,9 +148,15 @@ struct SimDevice {
     user: Option<String>,
     password: Option<String>,
     keep_alive: Duration,
+    /// TLS over the TCP connection, checked against this server name.
+    tls: Option<(TlsConnector, ServerName<'static>)>,
     slots: u32,
     sectors: u32,
 }
+
+/// A connection to the broker, plain or TLS.
+trait Stream: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Stream for T {}
 
 impl SimDevice {
     async fn run(
@@ -164,9 +188,8 @@ impl SimDevice {
         let jitter = Duration::from_millis(u64::from(self.id[0]) * 4);
         tokio::time::sleep(jitter).await;
         loop {
-            match tokio::net::TcpStream::connect(&*self.broker).await {
+            match self.connect().await {
                 Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
                     let idle = |wake: Option<akira_bridge::Instant>| {
                         let now = board.now();
                         let wait = wake.map_or(Duration::from_millis(100), |w| w.saturating_since(now));
@@ -182,5 +205,15 @@ impl SimDevice {
             }
             tokio::time::sleep(Duration::from_millis(500) + jitter).await;
         }
+    }
+
+    /// A TCP connection to the broker, with TLS over it if asked for.
+    async fn connect(&self) -> std::io::Result<Box<dyn Stream>> {
+        let stream = tokio::net::TcpStream::connect(&*self.broker).await?;
+        let _ = stream.set_nodelay(true);
+        Ok(match &self.tls {
+            Some((connector, name)) => Box::new(connector.connect(name.clone(), stream).await?),
+            None => Box::new(stream),
+        })
     }
 }

@@ -119,3 +119,68 @@ fn a_tampered_package_is_refused_by_every_device_and_changes_nothing() {
         .filter(|l| l.contains("sensor 1.0.0") && l.contains("refused: chunk does not match its signed hash"));
     assert_eq!(refused.count(), failed, "{devices}");
 }
+
+/// The broker's certificate, the devices' and the operator's, signed by a
+/// test CA, written under `dir/tls`.
+fn certificates(dir: &std::path::Path) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let tls = dir.join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "akira test CA");
+    let ca = ca.self_signed(&ca_key).unwrap();
+    std::fs::write(tls.join("ca.pem"), ca.pem()).unwrap();
+    for (name, names) in [("broker", vec!["127.0.0.1".to_string()]), ("devices", vec![]), ("operator", vec![])] {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+        std::fs::write(tls.join(format!("{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(tls.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+    }
+}
+
+#[test]
+#[ignore = "needs Mosquitto (this test starts its own, with TLS; .ci/run passes its path)"]
+fn over_tls_with_client_certificates_a_rollout_reaches_every_device_and_a_client_without_one_is_turned_away() {
+    let dir = setup("tls");
+    certificates(&dir);
+    let tls = dir.join("tls");
+    let listener = format!(
+        "cafile {0}/ca.pem\ncertfile {0}/broker.pem\nkeyfile {0}/broker.key\nrequire_certificate true\n\
+         use_identity_as_username true\n",
+        tls.display()
+    );
+    let broker = Mosquitto::start_with(&dir, &listener);
+    let v1 = pack(&dir, HEALTHY, "1.0.0");
+
+    let device_tls = ["--mqtt-ca", "tls/ca.pem", "--mqtt-cert", "tls/devices.pem", "--mqtt-key", "tls/devices.key"];
+    let trust = [&["--trust-key", "release.pub"][..], &device_tls[..]].concat();
+    let mut fleet = Fleet::spawn(&dir, "tls", "tls", 3, &trust, &broker.address());
+    fleet.cli = ["--mqtt-ca", "tls/ca.pem", "--mqtt-cert", "tls/operator.pem", "--mqtt-key", "tls/operator.key"]
+        .map(String::from)
+        .to_vec();
+    fleet.wait_online(&dir, 3);
+    // Devices that trust the CA but present no certificate, and a CLI
+    // without TLS: the broker turns both away.
+    let strangers = Fleet::spawn(
+        &dir,
+        "tls",
+        "strangers",
+        2,
+        &["--trust-key", "release.pub", "--mqtt-ca", "tls/ca.pem"],
+        &broker.address(),
+    );
+    let plain = akira(&dir, &["fleet", "devices", "--mqtt", &broker.address()]);
+    assert_ne!(plain.status.code(), Some(0), "a CLI without TLS: {}", text(&plain));
+
+    let out = ok(&fleet.rollout(&dir, &v1, &["--waves", "1,100%"]));
+    assert!(out.contains("3 confirmed, 0 failed, 0 missed"), "{out}");
+    assert_eq!(fleet.count("installed sensor 1.0.0"), 3, "each device installed it once");
+    let devices = ok(&fleet.fleet(&dir, "devices", &[]));
+    assert_eq!(devices.lines().filter(|l| l.split_whitespace().nth(2) == Some("yes")).count(), 3, "{devices}");
+    assert!(strangers.count("reconnecting") + strangers.count("cannot reach") > 0, "{:?}", strangers.lines());
+    assert_eq!(strangers.count("installed"), 0);
+}

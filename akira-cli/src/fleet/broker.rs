@@ -5,9 +5,10 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use clap::Args;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
 use tokio::sync::mpsc;
 
+use super::TlsArgs;
 use crate::Failure;
 
 /// Where the broker is.
@@ -22,6 +23,9 @@ pub struct BrokerArgs {
     /// The broker's password.
     #[arg(long, requires = "mqtt_user")]
     pub mqtt_password: Option<String>,
+    /// TLS to the broker.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// What the event loop's task passes on.
@@ -61,6 +65,9 @@ impl Broker {
         options.set_max_packet_size(64 * 1024, 64 * 1024);
         if let Some(user) = &args.mqtt_user {
             options.set_credentials(user, args.mqtt_password.clone().unwrap_or_default());
+        }
+        if let Some(config) = args.tls.client_config()? {
+            options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(config)));
         }
         let (client, mut events) = AsyncClient::new(options, 1024);
         let (tx, rx) = mpsc::unbounded_channel();

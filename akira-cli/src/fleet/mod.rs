@@ -9,6 +9,7 @@ mod owner;
 mod record;
 mod restore;
 mod rollout;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ use sha2::{Digest, Sha256};
 use crate::Failure;
 pub use broker::{Broker, BrokerArgs};
 use record::Command;
+pub use tls::TlsArgs;
 
 /// `akira fleet` subcommands.
 #[derive(Subcommand)]

@@ -59,6 +59,9 @@ pub struct Fleet {
     pub group: String,
     /// The broker the devices use.
     pub broker: String,
+    /// Arguments every `akira fleet` command of the test takes besides
+    /// `--mqtt` (TLS files).
+    pub cli: Vec<String>,
 }
 
 impl Fleet {
@@ -96,14 +99,14 @@ impl Fleet {
                 sink.lock().unwrap().push(line);
             }
         });
-        Fleet { child, lines, group: group.into(), broker: broker.into() }
+        Fleet { child, lines, group: group.into(), broker: broker.into(), cli: Vec::new() }
     }
 
     /// Waits until the broker lists `count` online devices of the group.
     pub fn wait_online(&self, dir: &Path, count: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let out = ok(&akira(dir, &["fleet", "devices", "--mqtt", &self.broker, "--group", &self.group]));
+            let out = ok(&self.fleet(dir, "devices", &[]));
             let online = out.lines().filter(|l| l.split_whitespace().nth(2) == Some("yes")).count();
             if online == count {
                 return;
@@ -129,13 +132,15 @@ impl Fleet {
     pub fn spawn_rollout(&self, dir: &Path, package: &str, extra: &[&str]) -> Child {
         let args = ["fleet", "rollout", package, "--mqtt", &self.broker, "--group", &self.group];
         let timeout = if extra.contains(&"--wave-timeout") { &[][..] } else { &["--wave-timeout", "60s"][..] };
-        spawn_akira(dir, &[&args[..], timeout, extra].concat())
+        let cli: Vec<&str> = self.cli.iter().map(String::as_str).collect();
+        spawn_akira(dir, &[&args[..], &cli, timeout, extra].concat())
     }
 
     /// `akira fleet <command> --mqtt <its broker> --group <its group> <extra>`.
     pub fn fleet(&self, dir: &Path, command: &str, extra: &[&str]) -> Output {
         let args = ["fleet", command, "--mqtt", &self.broker, "--group", &self.group];
-        akira(dir, &[&args[..], extra].concat())
+        let cli: Vec<&str> = self.cli.iter().map(String::as_str).collect();
+        akira(dir, &[&args[..], &cli, extra].concat())
     }
 
     /// Waits until `akira fleet status` shows `what`; returns it.
@@ -210,4 +215,88 @@ pub fn wave_counts(out: &str) -> (usize, usize, usize) {
             .unwrap_or(0)
     };
     (count(" confirmed"), count(" failed"), count(" missed"))
+}
+
+/// A Mosquitto of this test's own (it is killed and started again), on a
+/// free loopback port, its retained messages persisted in `dir` as a
+/// production broker keeps them, its log (`-v`) in `dir/mosquitto.log`.
+pub struct Mosquitto {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl Mosquitto {
+    pub fn start(dir: &std::path::Path) -> Mosquitto {
+        Mosquitto::start_with(dir, "")
+    }
+
+    /// With `listener` settings added to its listener (TLS files...).
+    pub fn start_with(dir: &std::path::Path, listener: &str) -> Mosquitto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = dir.join("broker");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Started as root, mosquitto runs as its own user: let it write here.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let conf = format!(
+            "listener {port} 127.0.0.1\n{listener}allow_anonymous true\npersistence true\npersistence_location {}/\n\
+             autosave_interval 1\nmax_queued_messages 10000\nlog_dest stderr\nlog_type all\n",
+            dir.display()
+        );
+        std::fs::write(dir.join("mosquitto.conf"), conf).unwrap();
+        let child = Mosquitto::spawn(&dir);
+        let broker = Mosquitto { child, dir, port };
+        broker.wait_listening();
+        broker
+    }
+
+    fn spawn(dir: &std::path::Path) -> std::process::Child {
+        let bin = std::env::var("AKIRA_TEST_MOSQUITTO").unwrap_or_else(|_| {
+            ["/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/bin/mosquitto"]
+                .into_iter()
+                .find(|p| std::path::Path::new(p).exists())
+                .unwrap_or("mosquitto")
+                .into()
+        });
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("mosquitto.log")).unwrap();
+        std::process::Command::new(bin).arg("-c").arg(dir.join("mosquitto.conf")).stderr(log).spawn().unwrap()
+    }
+
+    fn wait_listening(&self) {
+        wait_for("mosquitto to listen", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        });
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("mosquitto.log")).unwrap_or_default()
+    }
+
+    /// How many messages on topics containing `topic` it sent to clients.
+    pub fn sent(&self, topic: &str) -> usize {
+        self.log().lines().filter(|l| l.contains("Sending PUBLISH to") && l.contains(topic)).count()
+    }
+
+    /// SIGKILL: no clean shutdown, only what it saved.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn restart(&mut self) {
+        self.child = Mosquitto::spawn(&self.dir);
+        self.wait_listening();
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
