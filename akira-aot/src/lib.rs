@@ -1,0 +1,11 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![deny(missing_docs)]
+
+pub mod format;
+pub mod link;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+mod run;
+
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+pub use run::{AotError, Limits, Module, Trap};
