@@ -24,6 +24,8 @@ static BUSY: AtomicBool = AtomicBool::new(false);
 // registers `enter` saved (the AAPCS ones: r4-r11, d8-d15). r3 is pushed
 // only to keep the stack 8-byte aligned.
 core::arch::global_asm!(
+    // The eabihf targets have the FPU; the assembler is told so explicitly.
+    ".fpu fpv4-sp-d16",
     ".section .text.akira_aot_enter,\"ax\",%progbits",
     ".global akira_aot_enter",
     ".type akira_aot_enter,%function",
