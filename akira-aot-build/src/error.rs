@@ -12,6 +12,8 @@ pub enum AotBuildError {
     Reencode(String),
     /// The module already exports the fuel counter's name.
     ReservedExport(&'static str),
+    /// The module already carries an AOT blob section.
+    AlreadyCarriesBlob,
     /// Phase 1 runs only function imports (no imported memory, table or global).
     UnsupportedImport(String),
     /// A function takes or returns f32, f64, a reference or several values.
@@ -45,6 +47,9 @@ impl fmt::Display for AotBuildError {
             AotBuildError::Reencode(e) => write!(f, "re-encoding the instrumented wasm: {e}"),
             AotBuildError::ReservedExport(name) => {
                 write!(f, "the module exports `{name}`, which the AOT tier reserves")
+            }
+            AotBuildError::AlreadyCarriesBlob => {
+                write!(f, "the module already carries an `{}` section", akira_aot::format::SECTION_NAME)
             }
             AotBuildError::UnsupportedImport(name) => {
                 write!(f, "import `{name}` is not a function (the AOT tier imports only functions)")

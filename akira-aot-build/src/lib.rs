@@ -137,6 +137,23 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
     Ok(Compiled { blob: spec.to_bytes(), report, stack_bound, max_frame: frame })
 }
 
+/// `wasm` with `blob` appended as its [`akira_aot::format::SECTION_NAME`]
+/// custom section, ready for `akira_ota::package::build`: the package's
+/// hash chain and signature then cover the native code. A module that
+/// already carries a blob is refused.
+pub fn embed(wasm: &[u8], blob: &[u8]) -> Result<Vec<u8>, AotBuildError> {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(wasm)?;
+    match akira_aot::format::find_in_wasm(wasm) {
+        Ok(None) => {}
+        _ => return Err(AotBuildError::AlreadyCarriesBlob),
+    }
+    let mut out = wasm.to_vec();
+    let section = wasm_encoder::CustomSection { name: akira_aot::format::SECTION_NAME.into(), data: blob.into() };
+    out.push(wasm_encoder::Section::id(&section));
+    wasm_encoder::Encode::encode(&section, &mut out);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,3 +128,22 @@ fn a_truncated_or_altered_blob_is_refused() {
     bad[relocs_at] = 0x7f;
     assert!(Blob::parse(&bad).is_err());
 }
+
+#[test]
+fn a_blob_travels_in_the_wasm_the_interpreter_still_runs() {
+    let wasm = kernels_wasm();
+    assert_eq!(akira_aot::format::find_in_wasm(&wasm), Ok(None));
+    let compiled = compile(&wasm, &Options::default()).unwrap();
+    let carried = akira_aot_build::embed(&wasm, &compiled.blob).unwrap();
+    assert_eq!(akira_aot::format::find_in_wasm(&carried), Ok(Some(&compiled.blob[..])));
+    assert!(matches!(akira_aot_build::embed(&carried, &compiled.blob), Err(AotBuildError::AlreadyCarriesBlob)));
+    // wasmi skips the section: the interpreted path runs the same module.
+    let engine = wasmi::Engine::default();
+    let module = wasmi::Module::new(&engine, &carried[..]).unwrap();
+    let mut store = wasmi::Store::new(&engine, ());
+    let instance = wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module).unwrap();
+    let crc = instance.get_typed_func::<i32, i32>(&store, "crc32").unwrap();
+    assert_eq!(crc.call(&mut store, 4096).unwrap() as u32, 0x5e4e_1995, "the value the QEMU run prints");
+    // A truncated module is refused, not read past its end.
+    assert!(akira_aot::format::find_in_wasm(&carried[..carried.len() - 1]).is_err());
+}

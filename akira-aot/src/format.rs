@@ -35,6 +35,49 @@
 
 use core::fmt;
 
+/// The wasm custom section a blob travels in: inside the module, the
+/// package's hash chain and signature cover it, and the interpreter skips
+/// it.
+pub const SECTION_NAME: &str = "akira.aot";
+
+/// Reads a LEB128 `u32` at the start of `bytes`: the value and its length.
+fn leb_u32(bytes: &[u8]) -> Option<(u32, usize)> {
+    let mut value = 0u32;
+    for (i, &b) in bytes.iter().enumerate().take(5) {
+        value |= u32::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+/// The blob carried in `wasm`'s [`SECTION_NAME`] custom section, if any.
+/// Walks the section headers only (no validation of the module); a
+/// malformed header, or two blob sections, is [`FormatError::Truncated`] /
+/// [`FormatError::TrailingBytes`].
+pub fn find_in_wasm(wasm: &[u8]) -> Result<Option<&[u8]>, FormatError> {
+    let mut rest = wasm.get(8..).ok_or(FormatError::Truncated)?;
+    let mut found = None;
+    while let Some((&id, after_id)) = rest.split_first() {
+        let (len, n) = leb_u32(after_id).ok_or(FormatError::Truncated)?;
+        let body = after_id.get(n..n + len as usize).ok_or(FormatError::Truncated)?;
+        rest = &after_id[n + len as usize..];
+        if id != 0 {
+            continue;
+        }
+        let (name_len, m) = leb_u32(body).ok_or(FormatError::Truncated)?;
+        let name = body.get(m..m + name_len as usize).ok_or(FormatError::Truncated)?;
+        if name == SECTION_NAME.as_bytes() {
+            if found.is_some() {
+                return Err(FormatError::TrailingBytes);
+            }
+            found = Some(&body[m + name_len as usize..]);
+        }
+    }
+    Ok(found)
+}
+
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"AKAO";
 /// The format this crate reads and writes.

@@ -155,7 +155,10 @@ mod aot {
         let wasm = std::fs::read(out.join("kernels.wasm")).expect("kernels.wasm");
         let compiled = akira_aot_build::compile(&wasm, &akira_aot_build::Options::default())
             .unwrap_or_else(|e| panic!("AOT compile of the kernels: {e}"));
-        std::fs::write(out.join("kernels.aot"), &compiled.blob).expect("write blob");
+        // The blob travels inside the wasm, as in a package (whose chain
+        // and signature then cover it); the interpreter runs the same bytes.
+        let carried = akira_aot_build::embed(&wasm, &compiled.blob).expect("embed the blob");
+        std::fs::write(out.join("kernels_aot.wasm"), carried).expect("write wasm");
         let denied = wat::parse_str(DENIED).expect("WAT");
         let denied = akira_aot_build::compile(&denied, &akira_aot_build::Options::default()).expect("AOT compile");
         std::fs::write(out.join("gpio.aot"), &denied.blob).expect("write blob");

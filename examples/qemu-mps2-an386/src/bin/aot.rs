@@ -27,8 +27,8 @@ use cortex_m_rt::entry;
 use critical_section::Mutex;
 use defmt::{error, info, println};
 
-const KERNELS_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kernels.wasm"));
-const KERNELS_AOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kernels.aot"));
+/// The kernels' wasm with their AOT blob in its `akira.aot` section.
+const KERNELS_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kernels_aot.wasm"));
 const GPIO_AOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gpio.aot"));
 
 unsafe extern "C" {
@@ -143,7 +143,8 @@ fn main() -> ! {
 
     // Load: check, copy into RAM, relocate, bind (this module imports no
     // host function), instantiate.
-    let Ok(blob) = Blob::parse(KERNELS_AOT) else { fail("kernels blob refused") };
+    let Ok(Some(carried)) = akira_aot::format::find_in_wasm(KERNELS_WASM) else { fail("no AOT section") };
+    let Ok(blob) = Blob::parse(carried) else { fail("kernels blob refused") };
     // SAFETY: the region is used by this module only, from here on.
     let region = unsafe { &mut (*core::ptr::addr_of_mut!(REGION)).0 };
     let start = clock::micros();
