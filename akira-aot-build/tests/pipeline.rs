@@ -147,3 +147,53 @@ fn a_blob_travels_in_the_wasm_the_interpreter_still_runs() {
     // A truncated module is refused, not read past its end.
     assert!(akira_aot::format::find_in_wasm(&carried[..carried.len() - 1]).is_err());
 }
+
+mod properties {
+    use std::sync::OnceLock;
+
+    use akira_aot::format::Blob;
+    use akira_aot::link::link;
+    use proptest::prelude::*;
+
+    /// The kernels' blob, compiled once for every case.
+    fn blob() -> &'static [u8] {
+        static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+        BLOB.get_or_init(|| akira_aot_build::compile(&super::kernels_wasm(), &Default::default()).unwrap().blob)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A blob altered anywhere is refused with an error, or parses and
+        /// links within its region (never a panic, never a write outside).
+        #[test]
+        fn altered_blobs_are_refused_or_stay_in_their_region(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = blob().to_vec();
+            for (at, value) in edits {
+                let at = at.index(bytes.len());
+                bytes[at] = value;
+            }
+            let len = if cut.index(4) == 0 { cut.index(bytes.len()) } else { bytes.len() };
+            if let Ok(parsed) = Blob::parse(&bytes[..len]) {
+                let mut region = vec![0u8; 80_000];
+                let guard = region.len();
+                region.extend_from_slice(&[0xee; 64]);
+                let (inside, canary) = region.split_at_mut(guard);
+                let _ = link(&parsed, inside, 0x2000_0000, 1024, |_| Some(0x101));
+                prop_assert!(canary.iter().all(|&b| b == 0xee));
+            }
+        }
+
+        /// Random bytes behind a valid magic and version are refused or
+        /// parsed without a panic.
+        #[test]
+        fn random_blobs_do_not_panic(tail in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let mut bytes = b"AKAO\x01\x01\0\0".to_vec();
+            bytes.extend(tail);
+            let _ = Blob::parse(&bytes);
+        }
+    }
+}
