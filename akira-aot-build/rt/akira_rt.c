@@ -22,8 +22,18 @@ static void *akira_alloc_zeroed(uint64_t size, uint32_t align) {
   return p;
 }
 
+/* A memory with a custom page size (one-byte pages, as Akira apps have)
+   reaches wasm2c declared in 64 KiB pages; the glue defines its exact size
+   and its own page counts, which memory.size reports and bounds checks
+   use. */
 void wasm_rt_allocate_memory(wasm_rt_memory_t *memory, uint32_t initial_pages, uint32_t max_pages) {
+#ifdef AKIRA_MEMORY_BYTES
+  uint64_t size = AKIRA_MEMORY_BYTES;
+  initial_pages = AKIRA_MEMORY_PAGES;
+  max_pages = AKIRA_MEMORY_MAX_PAGES;
+#else
   uint64_t size = (uint64_t)initial_pages * AKIRA_PAGE_SIZE;
+#endif
   memory->data = akira_alloc_zeroed(size, 8);
   memory->pages = initial_pages;
   memory->max_pages = max_pages;

@@ -16,6 +16,9 @@ pub enum AotBuildError {
     AlreadyCarriesBlob,
     /// Phase 1 runs only function imports (no imported memory, table or global).
     UnsupportedImport(String),
+    /// A memory phase 1 cannot give (several memories beside custom pages,
+    /// more than 2 GiB).
+    UnsupportedMemory(&'static str),
     /// A function takes or returns f32, f64, a reference or several values.
     UnsupportedSignature(String),
     /// The compiled code calls a function the device runtime does not
@@ -51,6 +54,7 @@ impl fmt::Display for AotBuildError {
             AotBuildError::AlreadyCarriesBlob => {
                 write!(f, "the module already carries an `{}` section", akira_aot::format::SECTION_NAME)
             }
+            AotBuildError::UnsupportedMemory(what) => write!(f, "unsupported memory: {what}"),
             AotBuildError::UnsupportedImport(name) => {
                 write!(f, "import `{name}` is not a function (the AOT tier imports only functions)")
             }

@@ -47,10 +47,26 @@ fn rank(id: SectionId) -> u8 {
     }
 }
 
+/// A memory declared with a custom page size (Akira apps' one-byte pages),
+/// which wasm2c 1.0.32 does not read: the instrumented module declares it
+/// in 64 KiB pages, and the runtime sizes it to the exact bytes (bounds
+/// checks against them) and reports `memory.size` in the original unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CustomPages {
+    /// Bytes of memory (initial size).
+    pub bytes: u64,
+    /// Initial size in the module's own pages.
+    pub initial: u64,
+    /// Maximum size in the module's own pages.
+    pub maximum: u64,
+}
+
 struct Instrument {
     fuel_global: u32,
     globals_written: bool,
     exports_written: bool,
+    custom_pages: Option<CustomPages>,
+    memories: u32,
 }
 
 impl Instrument {
@@ -76,6 +92,21 @@ impl Instrument {
 
 impl Reencode for Instrument {
     type Error = std::convert::Infallible;
+
+    fn memory_type(&mut self, ty: wasmparser::MemoryType) -> wasm_encoder::MemoryType {
+        self.memories += 1;
+        let mut out = reencode::utils::memory_type(self, ty);
+        if let Some(log2) = ty.page_size_log2.filter(|&l| l != 16) {
+            let bytes = ty.initial << log2;
+            let maximum = ty.maximum.unwrap_or(ty.initial);
+            self.custom_pages = Some(CustomPages { bytes, initial: ty.initial, maximum });
+            let pages = bytes.div_ceil(65_536);
+            out.minimum = pages;
+            out.maximum = Some(pages);
+            out.page_size_log2 = None;
+        }
+        out
+    }
 
     fn parse_global_section(
         &mut self,
@@ -148,6 +179,12 @@ impl Reencode for Instrument {
 
 /// Adds the fuel counter and its checks to `wasm`.
 pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, AotBuildError> {
+    instrument_for_wasm2c(wasm).map(|(wasm, _)| wasm)
+}
+
+/// [`instrument`], with a custom-page-size memory declared in 64 KiB
+/// pages for wasm2c (see [`CustomPages`]).
+pub(crate) fn instrument_for_wasm2c(wasm: &[u8]) -> Result<(Vec<u8>, Option<CustomPages>), AotBuildError> {
     let mut globals = 0u32;
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
@@ -169,11 +206,20 @@ pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, AotBuildError> {
             _ => {}
         }
     }
-    let mut instrument = Instrument { fuel_global: globals, globals_written: false, exports_written: false };
+    let mut instrument = Instrument {
+        fuel_global: globals,
+        globals_written: false,
+        exports_written: false,
+        custom_pages: None,
+        memories: 0,
+    };
     let mut module = Module::new();
     instrument.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| match e {
         reencode::Error::ParseError(e) => AotBuildError::Wasm(e),
         other => AotBuildError::Reencode(other.to_string()),
     })?;
-    Ok(module.finish())
+    if instrument.custom_pages.is_some() && instrument.memories > 1 {
+        return Err(AotBuildError::UnsupportedMemory("a second memory beside one with custom pages"));
+    }
+    Ok((module.finish(), instrument.custom_pages))
 }

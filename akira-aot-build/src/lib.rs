@@ -103,7 +103,10 @@ fn max_frame(stack_usage: &str) -> Result<u32, AotBuildError> {
 /// code, no guard pages), compiles it with clang freestanding, and links it
 /// into a blob.
 pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError> {
-    let instrumented = fuel::instrument(wasm)?;
+    let (instrumented, custom_pages) = fuel::instrument_for_wasm2c(wasm)?;
+    if custom_pages.is_some_and(|p| p.bytes > 0x7fff_0000 || p.maximum > u64::from(u32::MAX)) {
+        return Err(AotBuildError::UnsupportedMemory("larger than 2 GiB"));
+    }
     let iface = cgen::interface(&instrumented)?;
     let dir = tempfile::tempdir()?;
     let dir = dir.path();
@@ -118,7 +121,7 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
         message: e.to_string(),
     })?;
     std::fs::write(dir.join("wasm-rt.h"), wasm_rt_h)?;
-    std::fs::write(dir.join("glue.c"), cgen::glue(&iface, &names))?;
+    std::fs::write(dir.join("glue.c"), cgen::glue(&iface, &names, custom_pages))?;
     let mut cmd = Command::new(&options.clang);
     cmd.current_dir(dir)
         .args(THUMBV7EM_FLAGS)

@@ -197,3 +197,16 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn one_byte_pages_compile_for_wasm2c() {
+    // wabt 1.0.32 cannot read custom page sizes; the instrumented module
+    // declares 64 KiB pages and the runtime gets the exact size.
+    let wasm = wat::parse_str(
+        r#"(module (memory (export "memory") 4096 4096 (pagesize 1))
+             (func (export "size") (param i32) (result i32) (memory.size)))"#,
+    )
+    .unwrap();
+    let compiled = compile(&wasm, &Options::default()).unwrap();
+    assert!(Blob::parse(&compiled.blob).unwrap().export("size").is_some());
+}

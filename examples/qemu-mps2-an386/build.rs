@@ -174,9 +174,13 @@ mod aot {
         println!("cargo:rerun-if-changed={KERNELS}/build.sh");
     }
 
-    /// An app calling a guarded host function: LED 2 is granted, LED 7 is not.
+    /// An app calling a guarded host function: LED 2 is granted, LED 7 is
+    /// not. Its memory has one-byte pages, as `akira build` gives apps.
     const DENIED: &str = r#"(module
         (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
+        (memory (export "memory") 4096 4096 (pagesize 1))
+        (func (export "size") (param i32) (result i32) (memory.size))
+        (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0)))
         (func (export "blink") (param $n i32) (result i32)
             (local $i i32) (local $sum i32)
             (loop $l

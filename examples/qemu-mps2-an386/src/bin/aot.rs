@@ -251,6 +251,18 @@ fn main() -> ! {
         fail("the guard let pin 7 through");
     }
     info!("guarded host calls: pin 2 written 9 times, pin 7 refused");
+
+    // One-byte pages: 4 096 bytes exactly, bounds checked at the last byte.
+    let size = aot_call(&mut gpio, "size", 0, &mut fuel);
+    let last = aot_call(&mut gpio, "peek", 4095, &mut fuel);
+    let past = aot_call(&mut gpio, "peek", 4096, &mut fuel);
+    if size != Ok(4096) || last != Ok(0) || past != Err(AotError::Trap(Trap::OutOfBounds)) {
+        fail("a memory of one-byte pages");
+    }
+    info!(
+        "one-byte pages: memory.size 4096, byte 4096 out of bounds, {=usize} B of the region free",
+        gpio.free_bytes()
+    );
     info!("AOT checks passed");
     exit(true)
 }
