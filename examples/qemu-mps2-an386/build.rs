@@ -141,6 +141,9 @@ fn main() {
 #[cfg(feature = "aot")]
 mod aot {
     use std::path::Path;
+
+    use akira_caps::manifest::AppName;
+    use akira_caps::{Manifest, Version};
     use std::process::Command;
 
     const KERNELS: &str = "../apps/aot-kernels";
@@ -158,7 +161,20 @@ mod aot {
         // The blob travels inside the wasm, as in a package (whose chain
         // and signature then cover it); the interpreter runs the same bytes.
         let carried = akira_aot_build::embed(&wasm, &compiled.blob).expect("embed the blob");
-        std::fs::write(out.join("kernels_aot.wasm"), carried).expect("write wasm");
+        // Signed with the test key, as `akira pack --aot thumbv7em` would.
+        let hex = std::fs::read_to_string("test-signer.key").expect("test-signer.key");
+        let hex = hex.trim().as_bytes();
+        let mut seed = [0u8; 32];
+        for (i, byte) in seed.iter_mut().enumerate() {
+            let digit = |c: u8| (c as char).to_digit(16).expect("hex key") as u8;
+            *byte = digit(hex[2 * i]) << 4 | digit(hex[2 * i + 1]);
+        }
+        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let mut m = Manifest::new(AppName::try_from("kernels").expect("app name"), Version::new(1, 0, 0));
+        m.memory_limit = 65_536;
+        m.cpu_budget = 1_000_000_000;
+        let pkg = akira_ota::package::build(&m, &carried, Some(&key));
+        std::fs::write(out.join("kernels.akpkg"), pkg).expect("write package");
         let denied = wat::parse_str(DENIED).expect("WAT");
         let denied = akira_aot_build::compile(&denied, &akira_aot_build::Options::default()).expect("AOT compile");
         std::fs::write(out.join("gpio.aot"), &denied.blob).expect("write blob");
@@ -172,6 +188,7 @@ mod aot {
         println!("cargo:rustc-link-arg-bin=aot={}", object.display());
         println!("cargo:rerun-if-changed={KERNELS}/kernels.c");
         println!("cargo:rerun-if-changed={KERNELS}/build.sh");
+        println!("cargo:rerun-if-changed=test-signer.key");
     }
 
     /// An app calling a guarded host function: LED 2 is granted, LED 7 is

@@ -12,23 +12,30 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use akira_aot::format::{Blob, Import, ImportKind};
 use akira_aot::link::LinkError;
+use akira_aot::trust::{TrustError, blob_from_package};
 use akira_aot::{AotError, Limits, Module, Trap};
 use akira_bridge::wasmi;
 use akira_caps::scope::GpioScope;
-use akira_caps::{CapabilitySet, Grants, Guard, PinAccess};
+use akira_caps::{CapabilitySet, Grants, Guard, PinAccess, Policy};
+use akira_ota::package::{Accepted, Event, PackageReader, Rights, TrustPolicy, TrustedKey, public_key_from_hex};
 use akira_qemu_mps2_an386::{clock, exit, init_heap};
 use cortex_m_rt::entry;
 use critical_section::Mutex;
 use defmt::{error, info, println};
 
-/// The kernels' wasm with their AOT blob in its `akira.aot` section.
-const KERNELS_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kernels_aot.wasm"));
+/// The kernels' package, signed by the test key: their wasm, with the AOT
+/// blob in its `akira.aot` section.
+const KERNELS_PKG: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kernels.akpkg"));
+const TEST_SIGNER: [u8; 32] = public_key_from_hex(include_str!("../../test-signer.pub"));
 const GPIO_AOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gpio.aot"));
 
 unsafe extern "C" {
@@ -95,18 +102,46 @@ fn timed(f: impl FnOnce() -> u32) -> (u32, u64) {
     (r, (clock::micros() - start) * 1000)
 }
 
+/// Reads the kernels' package as the device's installer does, with the
+/// test key trusted with `rights`: the accepted header and the verified wasm.
+fn read_package(rights: Rights) -> (Accepted, Vec<u8>) {
+    let mut policy = Policy::deny_all();
+    policy.max_memory = 65_536;
+    policy.max_cpu_budget = 1_000_000_000;
+    let keys = [TrustedKey { name: "test-signer", public_key: TEST_SIGNER, policy: &policy, rights }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
+    let mut reader = PackageReader::new(&trust, 64 * 1024);
+    let (mut wasm, mut rest) = (Vec::new(), KERNELS_PKG);
+    while !reader.is_done() {
+        match reader.next(rest) {
+            Ok((used, event)) => {
+                if let Some(Event::Wasm(bytes)) = event {
+                    wasm.extend_from_slice(bytes);
+                }
+                rest = &rest[used..];
+            }
+            Err(e) => {
+                error!("package: {}", e);
+                fail("the kernels' package was refused")
+            }
+        }
+    }
+    let Some(accepted) = reader.accepted().cloned() else { fail("no accepted header") };
+    (accepted, wasm)
+}
+
 struct Interpreter {
     store: wasmi::Store<()>,
     instance: wasmi::Instance,
 }
 
 impl Interpreter {
-    fn new() -> Interpreter {
+    fn new(wasm: &[u8]) -> Interpreter {
         let mut config = wasmi::Config::default();
         // Apps run with fuel under the sandbox; so does this baseline.
         config.consume_fuel(true);
         let engine = wasmi::Engine::new(&config);
-        let Ok(module) = wasmi::Module::new(&engine, KERNELS_WASM) else { fail("wasmi module") };
+        let Ok(module) = wasmi::Module::new(&engine, wasm) else { fail("wasmi module") };
         let mut store = wasmi::Store::new(&engine, ());
         let _ = store.set_fuel(u64::MAX / 2);
         let linker = wasmi::Linker::<()>::new(&engine);
@@ -143,8 +178,20 @@ fn main() -> ! {
 
     // Load: check, copy into RAM, relocate, bind (this module imports no
     // host function), instantiate.
-    let Ok(Some(carried)) = akira_aot::format::find_in_wasm(KERNELS_WASM) else { fail("no AOT section") };
-    let Ok(blob) = Blob::parse(carried) else { fail("kernels blob refused") };
+    // Trust: a key without the native-code right gets the interpreter only.
+    let (accepted, wasm) = read_package(Rights::INSTALL);
+    if blob_from_package(&accepted, &wasm).err() != Some(TrustError::NotTrusted) {
+        fail("native code from a key without the right");
+    }
+    info!("signer without native-code: AOT refused, the app runs interpreted");
+    let (accepted, wasm) = read_package(Rights::INSTALL | Rights::NATIVE_CODE);
+    let blob = match blob_from_package(&accepted, &wasm) {
+        Ok(blob) => blob,
+        Err(e) => {
+            error!("{}", e);
+            fail("kernels blob refused")
+        }
+    };
     // SAFETY: the region is used by this module only, from here on.
     let region = unsafe { &mut (*core::ptr::addr_of_mut!(REGION)).0 };
     let start = clock::micros();
@@ -159,7 +206,7 @@ fn main() -> ! {
     info!("kernels loaded: {=usize} B image, {=usize} B free", blob.image.len(), module.free_bytes());
 
     // Same results AOT, interpreted and native; instruction counts.
-    let mut interp = Interpreter::new();
+    let mut interp = Interpreter::new(&wasm);
     type Native = unsafe extern "C" fn(u32) -> u32;
     let kernels: [(&str, u32, Native); 4] = [
         ("crc32", 4096, kernel_crc32),
