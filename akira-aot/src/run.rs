@@ -219,10 +219,11 @@ pub struct Module<'r, 'b> {
     _region: core::marker::PhantomData<&'r mut [u8]>,
 }
 
-/// Runs `f(a, b)` in compiled code; a trap comes back as `Err`.
-fn enter(f: usize, a: usize, b: usize, arena: &mut (usize, usize)) -> Result<u64, Trap> {
+/// Runs `f(a, b)` in compiled code; a trap comes back as `Err`, and so does
+/// a call while another runs (a host function calling back).
+fn enter(f: usize, a: usize, b: usize, arena: &mut (usize, usize)) -> Result<u64, AotError> {
     if BUSY.swap(true, Ordering::Acquire) {
-        return Err(Trap::Other(0));
+        return Err(AotError::Busy);
     }
     TRAP_CODE.store(0, Ordering::Relaxed);
     ARENA_NEXT.store(arena.0, Ordering::Relaxed);
@@ -235,7 +236,7 @@ fn enter(f: usize, a: usize, b: usize, arena: &mut (usize, usize)) -> Result<u64
     BUSY.store(false, Ordering::Release);
     match TRAP_CODE.load(Ordering::Relaxed) {
         0 => Ok(result),
-        code => Err(Trap::from_code(code)),
+        code => Err(AotError::Trap(Trap::from_code(code))),
     }
 }
 
@@ -268,7 +269,7 @@ impl<'r, 'b> Module<'r, 'b> {
         let base = addr + placement.start;
         let mut arena = (addr + placement.end, addr + region.len());
         let instantiate = base + blob.header.instantiate as usize;
-        enter(instantiate, 0, 0, &mut arena).map_err(AotError::Trap)?;
+        enter(instantiate, 0, 0, &mut arena)?;
         Ok(Module { blob, base, arena, _region: core::marker::PhantomData })
     }
 
@@ -282,10 +283,7 @@ impl<'r, 'b> Module<'r, 'b> {
             return Err(AotError::ArgumentCount);
         }
         let entry = self.base + export.entry as usize;
-        enter(entry, args.as_ptr() as usize, fuel as *mut i32 as usize, &mut self.arena).map_err(|t| match t {
-            Trap::Other(0) => AotError::Busy,
-            t => AotError::Trap(t),
-        })
+        enter(entry, args.as_ptr() as usize, fuel as *mut i32 as usize, &mut self.arena)
     }
 
     /// Bytes of the region still free (after linear memory and tables).
