@@ -125,6 +125,35 @@ pub struct PackArgs {
     /// Where to write the package (default: `<name>-<version>.akpkg`).
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Also compile the app ahead of time for this target (akira-aot-build:
+    /// needs `wasm2c` and `clang`) and carry the native code in the wasm's
+    /// `akira.aot` section, which the signature covers. A device runs it
+    /// only for a signer with the `native-code` right.
+    #[arg(long, value_name = "TARGET")]
+    aot: Option<AotTarget>,
+}
+
+/// Targets of `akira pack --aot`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AotTarget {
+    /// Cortex-M4F and M7 (Armv7E-M, Thumb-2, hard float).
+    Thumbv7em,
+}
+
+/// `wasm` with its native code for `target` in an `akira.aot` section.
+fn with_native_code(wasm: &[u8], target: AotTarget) -> Result<Vec<u8>, Failure> {
+    let AotTarget::Thumbv7em = target;
+    let compiled = akira_aot_build::compile(wasm, &akira_aot_build::Options::default())
+        .map_err(|e| Failure::Refused(format!("AOT compilation for thumbv7em: {e}")))?;
+    let r = &compiled.report;
+    println!(
+        "AOT thumbv7em: {} of code, {} of data, {} relocations, stack bound {}",
+        describe::bytes(u64::from(r.code_len)),
+        describe::bytes(u64::from(r.rodata_len + r.data_len + r.bss_len)),
+        r.relocs.values().sum::<u32>(),
+        describe::bytes(u64::from(compiled.stack_bound)),
+    );
+    akira_aot_build::embed(wasm, &compiled.blob).map_err(|e| Failure::Refused(format!("AOT: {e}")))
 }
 
 /// `akira pack`.
@@ -138,16 +167,20 @@ pub fn pack(args: PackArgs) -> Result<u8, Failure> {
     // The same checks a device makes at install: wasmi's validation, grant,
     // imports. A device that trusts this key to skip validation relies on
     // it: the signature covers exactly the validated bytes.
+    let wasm = match args.aot {
+        Some(target) => with_native_code(&prepared.wasm, target)?,
+        None => prepared.wasm.clone(),
+    };
     let policy = load_policy(args.policy.as_deref())?;
     let runtime = akira_sim::runtime(policy.clone());
     runtime
-        .load_with_policy(&prepared.wasm, &policy)
+        .load_with_policy(&wasm, &policy)
         .map_err(|e| Failure::Refused(format!("a device would refuse this app: {e}")))?;
     let key = match &args.key {
         Some(path) => Some(SigningKey::from_bytes(&read_key(path)?)),
         None => None,
     };
-    let pkg = package::build(&manifest, &prepared.wasm, key.as_ref());
+    let pkg = package::build(&manifest, &wasm, key.as_ref());
     let out = args.out.unwrap_or_else(|| PathBuf::from(format!("{}-{}.akpkg", manifest.name, manifest.version)));
     std::fs::write(&out, &pkg).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", out.display())))?;
     let signer = key.map_or("unsigned".to_string(), |k| {

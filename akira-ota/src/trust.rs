@@ -36,8 +36,9 @@ pub fn key_id(public_key: &[u8; 32]) -> KeyId {
 /// | [`LIST`](Self::LIST) | sign a request for the app list, on devices whose list is not open |
 /// | [`SKIP_VALIDATION`](Self::SKIP_VALIDATION) | have its packages installed without validating the wasm (trusted-signer mode) |
 ///
-/// Bit 9 is kept for a future "run native code" (AOT) right; bits 10–15
-/// are free. [`SKIP_VALIDATION`](Self::SKIP_VALIDATION) makes the key as
+/// | [`NATIVE_CODE`](Self::NATIVE_CODE) | ship native code (an `akira.aot` blob in the wasm, compiled by `akira-aot-build`) that the device may run |
+///
+/// Bits 10–15 are free. [`SKIP_VALIDATION`](Self::SKIP_VALIDATION) makes the key as
 /// trusted as the firmware's own signing key: whoever holds it can run
 /// malformed wasm, which the interpreter is not hardened against.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -65,6 +66,12 @@ impl Rights {
     pub const LIST: Rights = Rights(1 << 7);
     /// Packages from this key are installed without validating the wasm.
     pub const SKIP_VALIDATION: Rights = Rights(1 << 8);
+    /// This key's packages may carry native code the device runs (the AOT
+    /// tier, crate `akira-aot`). A device runs native code only from a
+    /// package whose signer has this right ([`Accepted::rights`](crate::package::Accepted::rights));
+    /// like [`SKIP_VALIDATION`](Self::SKIP_VALIDATION), it trusts the key
+    /// as much as the firmware's own.
+    pub const NATIVE_CODE: Rights = Rights(1 << 9);
 
     /// Install and every management command: what a device owner's key
     /// usually has. Neither [`TAKE_OVER`](Self::TAKE_OVER) nor
@@ -81,10 +88,10 @@ impl Rights {
     );
 
     /// Every right this crate knows.
-    pub const ALL: Rights = Rights(Self::OWNER.0 | Self::TAKE_OVER.0 | Self::SKIP_VALIDATION.0);
+    pub const ALL: Rights = Rights(Self::OWNER.0 | Self::TAKE_OVER.0 | Self::SKIP_VALIDATION.0 | Self::NATIVE_CODE.0);
 
     /// The names [`Rights::parse`] reads and `Display` writes, one per right.
-    pub const NAMES: [(&'static str, Rights); 9] = [
+    pub const NAMES: [(&'static str, Rights); 10] = [
         ("install", Self::INSTALL),
         ("take-over", Self::TAKE_OVER),
         ("remove", Self::REMOVE),
@@ -94,6 +101,7 @@ impl Rights {
         ("policy", Self::POLICY),
         ("list", Self::LIST),
         ("skip-validation", Self::SKIP_VALIDATION),
+        ("native-code", Self::NATIVE_CODE),
     ];
 
     /// The rights in `bits`; `None` if a bit this crate does not know is set.

@@ -202,7 +202,10 @@ fn rights_parse_and_print() {
     assert_eq!(Rights::NONE.to_string(), "none");
     assert!(!Rights::OWNER.contains(Rights::SKIP_VALIDATION) && !Rights::OWNER.contains(Rights::TAKE_OVER));
     assert_eq!(Rights::from_bits(Rights::ALL.bits()), Some(Rights::ALL));
-    assert_eq!(Rights::from_bits(1 << 9), None, "bit 9 is reserved for native code");
+    assert_eq!(Rights::from_bits(1 << 9), Some(Rights::NATIVE_CODE));
+    assert_eq!(Rights::parse("install,native-code"), Ok(Rights::INSTALL | Rights::NATIVE_CODE));
+    assert!(!Rights::OWNER.contains(Rights::NATIVE_CODE), "native code is given explicitly");
+    assert_eq!(Rights::from_bits(1 << 10), None, "bits 10-15 are unknown");
 }
 
 // ------------------------------------------------------------- properties
@@ -286,4 +289,50 @@ fn public_keys_parse_from_hex_at_compile_time() {
     assert_eq!(KEY[1], 0x11);
     assert_eq!(KEY[15], 0xff);
     assert_eq!(KEY[31], 0xff);
+}
+
+/// A module carrying `blob` in an `akira.aot` custom section, as
+/// `akira_aot_build::embed` writes it.
+fn wasm_with_native_code(blob: &[u8]) -> Vec<u8> {
+    let mut wasm = wat::parse_str(r#"(module (func (export "f") (result i32) (i32.const 7)))"#).unwrap();
+    let name = akira_aot::format::SECTION_NAME.as_bytes();
+    let len = 1 + name.len() + blob.len();
+    wasm.push(0);
+    wasm.extend([(len & 0x7f) as u8 | 0x80, (len >> 7) as u8]);
+    wasm.push(name.len() as u8);
+    wasm.extend_from_slice(name);
+    wasm.extend_from_slice(blob);
+    wasm
+}
+
+#[test]
+fn native_code_arrives_through_the_chain_and_only_its_right_may_run_it() {
+    let w = World::new();
+    let blob: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+    let wasm = wasm_with_native_code(&blob);
+    let pkg = akira_ota::package::build_chunked(&manifest(), &wasm, Some(&w.a), LOG2);
+    let owner = [TrustedKey { name: "release", public_key: public(&w.a), policy: &w.policy, rights: Rights::OWNER }];
+    let native = [TrustedKey {
+        name: "release",
+        public_key: public(&w.a),
+        policy: &w.policy,
+        rights: Rights::OWNER | Rights::NATIVE_CODE,
+    }];
+    for (keys, may_run) in [(&owner, false), (&native, true)] {
+        let out = run(&pkg, &w.trust(keys, None), 1 << 16);
+        assert!(out.error.is_none(), "{:?}", out.error);
+        // The blob is in the verified wasm, byte for byte.
+        assert_eq!(out.wasm, wasm);
+        assert_eq!(akira_aot::format::find_in_wasm(&out.wasm), Ok(Some(&blob[..])));
+        let rights = out.accepted.unwrap().rights;
+        assert_eq!(rights.contains(Rights::NATIVE_CODE), may_run);
+    }
+    // One byte of the blob altered in transit: the chunk is refused before
+    // anything of it is handed out.
+    let mut tampered = pkg.clone();
+    let at = tampered.len() - 10;
+    tampered[at] ^= 1;
+    let out = run(&tampered, &w.trust(&native, None), 1 << 16);
+    assert!(out.error.is_some());
+    assert!(out.wasm.len() < wasm.len(), "the altered chunk was not handed out");
 }

@@ -132,4 +132,80 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
     println!("cargo:rerun-if-changed=memory.x");
     println!("cargo:rerun-if-changed=build.rs");
+    #[cfg(feature = "aot")]
+    aot::build(&out);
+}
+
+/// The AOT bin's kernels: wasm for the interpreter, a blob for the AOT
+/// tier, and a native object linked into the `aot` bin only.
+#[cfg(feature = "aot")]
+mod aot {
+    use std::path::Path;
+
+    use akira_caps::manifest::AppName;
+    use akira_caps::{Manifest, Version};
+    use std::process::Command;
+
+    const KERNELS: &str = "../apps/aot-kernels";
+
+    fn run(cmd: &mut Command) {
+        let status = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        assert!(status.success(), "{cmd:?} failed");
+    }
+
+    pub fn build(out: &Path) {
+        run(Command::new("sh").arg(format!("{KERNELS}/build.sh")).arg(out));
+        let wasm = std::fs::read(out.join("kernels.wasm")).expect("kernels.wasm");
+        let compiled = akira_aot_build::compile(&wasm, &akira_aot_build::Options::default())
+            .unwrap_or_else(|e| panic!("AOT compile of the kernels: {e}"));
+        // The blob travels inside the wasm, as in a package (whose chain
+        // and signature then cover it); the interpreter runs the same bytes.
+        let carried = akira_aot_build::embed(&wasm, &compiled.blob).expect("embed the blob");
+        // Signed with the test key, as `akira pack --aot thumbv7em` would.
+        let hex = std::fs::read_to_string("test-signer.key").expect("test-signer.key");
+        let hex = hex.trim().as_bytes();
+        let mut seed = [0u8; 32];
+        for (i, byte) in seed.iter_mut().enumerate() {
+            let digit = |c: u8| (c as char).to_digit(16).expect("hex key") as u8;
+            *byte = digit(hex[2 * i]) << 4 | digit(hex[2 * i + 1]);
+        }
+        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let mut m = Manifest::new(AppName::try_from("kernels").expect("app name"), Version::new(1, 0, 0));
+        m.memory_limit = 65_536;
+        m.cpu_budget = 1_000_000_000;
+        let pkg = akira_ota::package::build(&m, &carried, Some(&key));
+        std::fs::write(out.join("kernels.akpkg"), pkg).expect("write package");
+        let denied = wat::parse_str(DENIED).expect("WAT");
+        let denied = akira_aot_build::compile(&denied, &akira_aot_build::Options::default()).expect("AOT compile");
+        std::fs::write(out.join("gpio.aot"), &denied.blob).expect("write blob");
+        // Native: the same C, the same clang, -Os (what the AOT tier uses).
+        let object = out.join("kernels_native.o");
+        run(Command::new("clang")
+            .args(akira_aot_build::THUMBV7EM_FLAGS)
+            .args(["-Os", "-ffreestanding", "-c", "-o"])
+            .arg(&object)
+            .arg(format!("{KERNELS}/kernels.c")));
+        println!("cargo:rustc-link-arg-bin=aot={}", object.display());
+        println!("cargo:rerun-if-changed={KERNELS}/kernels.c");
+        println!("cargo:rerun-if-changed={KERNELS}/build.sh");
+        println!("cargo:rerun-if-changed=test-signer.key");
+    }
+
+    /// An app calling a guarded host function: LED 2 is granted, LED 7 is
+    /// not. Its memory has one-byte pages, as `akira build` gives apps.
+    const DENIED: &str = r#"(module
+        (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
+        (memory (export "memory") 4096 4096 (pagesize 1))
+        (func (export "size") (param i32) (result i32) (memory.size))
+        (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0)))
+        (func (export "blink") (param $n i32) (result i32)
+            (local $i i32) (local $sum i32)
+            (loop $l
+                (local.set $sum (i32.add (local.get $sum)
+                    (call $write (i32.const 2) (i32.and (local.get $i) (i32.const 1)))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+            (local.get $sum))
+        (func (export "forbidden") (param i32) (result i32)
+            (call $write (i32.const 7) (local.get 0))))"#;
 }

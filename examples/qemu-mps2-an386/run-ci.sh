@@ -9,7 +9,11 @@
 # 3. builds the product firmware with feature `wasi` and runs the WASI C
 #    and Rust std apps pushed to it the same way;
 # 4. runs the measurements (src/bin/bench.rs), which exit through
-#    semihosting with 0 when the built-in app behaved, and prints them.
+#    semihosting with 0 when the built-in app behaved, and prints them;
+# 5. builds and runs the AOT tier's checks (src/bin/aot.rs, feature `aot`:
+#    kernels compiled ahead of time by akira-aot-build, which needs wasm2c
+#    and clang), which exit with 0 when every result matched the
+#    interpreter's and every fault was contained, and prints the figures.
 # Needs qemu-system-arm, flip-link and defmt-print (see the README).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -96,3 +100,12 @@ echo "QEMU mps2-an386: the WASI firmware ran the wasi-libc C app and the Rust st
 timeout 120 ./run.sh "$target/thumbv7em-none-eabihf/release/bench" | tee "$target/bench.log"
 grep "^figure " "$target/bench.log"
 echo "QEMU mps2-an386: benchmarks ran"
+
+# The AOT tier: only the package's own crate, akira-aot and the host
+# compiler's few dependencies are built again (the reference firmware's
+# build is untouched: the bin needs the feature).
+cargo build --release --features aot --bin aot
+timeout 120 ./run.sh "$target/thumbv7em-none-eabihf/release/aot" | tee "$target/aot.log"
+grep "^figure aot-" "$target/aot.log"
+grep -q "AOT checks passed" "$target/aot.log"
+echo "QEMU mps2-an386: AOT kernels matched the interpreter, faults were contained"

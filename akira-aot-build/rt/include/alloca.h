@@ -1,0 +1,3 @@
+/* Freestanding <alloca.h> for wasm2c output (akira-aot-build). */
+#pragma once
+#define alloca __builtin_alloca

@@ -1,0 +1,233 @@
+//! From wasm to C: the module's interface, wasm2c, and the glue that gives
+//! the blob fixed entry points.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use akira_aot::format::ValType;
+use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
+
+use crate::AotBuildError;
+use crate::fuel::{CustomPages, FUEL_EXPORT};
+
+/// The module name given to wasm2c: every generated symbol starts `Z_app`.
+pub(crate) const MODULE_NAME: &str = "app";
+
+/// A wasm function import or export with its signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FuncSig {
+    pub module: String,
+    pub name: String,
+    pub params: Vec<ValType>,
+    pub results: Vec<ValType>,
+}
+
+/// What the blob needs to know of the module.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Interface {
+    pub imports: Vec<FuncSig>,
+    pub exports: Vec<FuncSig>,
+}
+
+fn val_type(t: wasmparser::ValType, func: &str) -> Result<ValType, AotBuildError> {
+    match t {
+        wasmparser::ValType::I32 => Ok(ValType::I32),
+        wasmparser::ValType::I64 => Ok(ValType::I64),
+        _ => Err(AotBuildError::UnsupportedSignature(func.to_string())),
+    }
+}
+
+/// Reads the function imports and exports of `wasm` (the instrumented
+/// module), with their signatures; refuses what phase 1 does not run.
+pub(crate) fn interface(wasm: &[u8]) -> Result<Interface, AotBuildError> {
+    let mut types = Vec::new();
+    let mut func_types = Vec::new();
+    let mut iface = Interface::default();
+    let mut import_types = Vec::new();
+    let mut exports = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload? {
+            Payload::TypeSection(section) => {
+                for ty in section.into_iter_err_on_gc_types() {
+                    types.push(ty?);
+                }
+            }
+            Payload::ImportSection(section) => {
+                for import in section {
+                    let import = import?;
+                    let TypeRef::Func(ty) = import.ty else {
+                        return Err(AotBuildError::UnsupportedImport(format!("{}.{}", import.module, import.name)));
+                    };
+                    func_types.push(ty);
+                    import_types.push((import.module.to_string(), import.name.to_string(), ty));
+                }
+            }
+            Payload::FunctionSection(section) => {
+                for ty in section {
+                    func_types.push(ty?);
+                }
+            }
+            Payload::ExportSection(section) => {
+                for export in section {
+                    let export = export?;
+                    if export.kind == ExternalKind::Func {
+                        exports.push((export.name.to_string(), export.index));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let sig = |module: &str, name: &str, ty: u32| -> Result<FuncSig, AotBuildError> {
+        let func = types.get(ty as usize).ok_or_else(|| AotBuildError::UnsupportedSignature(name.to_string()))?;
+        let params = func.params().iter().map(|&t| val_type(t, name)).collect::<Result<Vec<_>, _>>()?;
+        let results = func.results().iter().map(|&t| val_type(t, name)).collect::<Result<Vec<_>, _>>()?;
+        if results.len() > 1 || params.len() > 16 || name.len() > 255 || module.len() > 255 {
+            return Err(AotBuildError::UnsupportedSignature(name.to_string()));
+        }
+        Ok(FuncSig { module: module.to_string(), name: name.to_string(), params, results })
+    };
+    for (module, name, ty) in &import_types {
+        iface.imports.push(sig(module, name, *ty)?);
+    }
+    for (name, index) in &exports {
+        let ty = *func_types.get(*index as usize).ok_or(AotBuildError::UnsupportedSignature(name.clone()))?;
+        iface.exports.push(sig("", name, ty)?);
+    }
+    Ok(iface)
+}
+
+/// Runs wasm2c on `wasm` in `dir`, giving `app.c` and `app.h`.
+pub(crate) fn wasm2c(wasm2c: &Path, wasm: &[u8], dir: &Path) -> Result<(), AotBuildError> {
+    let input = dir.join("app.wasm");
+    std::fs::write(&input, wasm)?;
+    let mut cmd = Command::new(wasm2c);
+    cmd.arg(&input).arg("-n").arg(MODULE_NAME).arg("-o").arg(dir.join("app.c"));
+    crate::run_tool(cmd)
+}
+
+/// The C names wasm2c gave the module's imports and exports, in the order
+/// of `iface`, and the number of imported modules `instantiate` takes.
+pub(crate) struct CNames {
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+    pub fuel_accessor: String,
+    pub imported_modules: usize,
+}
+
+/// The function name in a prototype line like `u32 Z_appZ_run(Z_app_instance_t*, u32);`.
+fn prototype_name(line: &str) -> Option<&str> {
+    let before_paren = &line[..line.find('(')?];
+    before_paren.rsplit([' ', '*']).next().filter(|n| !n.is_empty())
+}
+
+/// Finds the C names in wasm2c's header: each import and export is
+/// announced by a comment (`/* import: 'mod' 'name' */`,
+/// `/* export: 'name' */`) followed by its prototype.
+pub(crate) fn c_names(header: &str, iface: &Interface) -> Result<CNames, AotBuildError> {
+    let lines: Vec<&str> = header.lines().collect();
+    let after = |marker: &str| -> Option<String> {
+        let at = lines.iter().position(|l| l.trim() == marker)?;
+        prototype_name(lines.get(at + 1)?).map(str::to_string)
+    };
+    let missing = |what: &str| AotBuildError::Wasm2cOutput(format!("no declaration for {what} in wasm2c's header"));
+    let mut names =
+        CNames { imports: Vec::new(), exports: Vec::new(), fuel_accessor: String::new(), imported_modules: 0 };
+    for import in &iface.imports {
+        let marker = format!("/* import: '{}' '{}' */", import.module, import.name);
+        names.imports.push(after(&marker).ok_or_else(|| missing(&marker))?);
+    }
+    for export in &iface.exports {
+        let marker = format!("/* export: '{}' */", export.name);
+        names.exports.push(after(&marker).ok_or_else(|| missing(&marker))?);
+    }
+    let marker = format!("/* export: '{FUEL_EXPORT}' */");
+    names.fuel_accessor = after(&marker).ok_or_else(|| missing(&marker))?;
+    let instantiate = format!("void Z_{MODULE_NAME}_instantiate(");
+    let line = lines.iter().find(|l| l.starts_with(&instantiate)).ok_or_else(|| missing("instantiate"))?;
+    names.imported_modules = line.matches(',').count();
+    Ok(names)
+}
+
+fn c_type(t: ValType) -> &'static str {
+    match t {
+        ValType::I32 => "u32",
+        _ => "u64",
+    }
+}
+
+/// Symbol of the instantiation entry point in the glue.
+pub(crate) const INSTANTIATE_SYMBOL: &str = "akira_aot_instantiate";
+
+/// Symbol of export `i`'s entry point in the glue.
+pub(crate) fn export_symbol(i: usize) -> String {
+    format!("akira_aot_export_{i}")
+}
+
+/// The translation unit the blob is compiled from: the module, the
+/// runtime, and entry points with one C signature each.
+pub(crate) fn glue(iface: &Interface, names: &CNames, custom_pages: Option<CustomPages>) -> String {
+    let m = MODULE_NAME;
+    let mut c = String::new();
+    c.push_str("/* Generated by akira-aot-build: the module, the runtime and the entry points. */\n");
+    c.push_str("#include \"app.c\"\n");
+    if let Some(p) = custom_pages {
+        let _ = writeln!(
+            c,
+            "#define AKIRA_MEMORY_BYTES {}u\n#define AKIRA_MEMORY_PAGES {}u\n#define AKIRA_MEMORY_MAX_PAGES {}u",
+            p.bytes, p.initial, p.maximum
+        );
+    }
+    c.push_str("#include \"akira_rt.c\"\n\n");
+    let _ = writeln!(c, "static Z_{m}_instance_t akira_instance;");
+    c.push_str("static int32_t *akira_fuel_out;\n");
+    c.push_str("WASM_RT_NO_RETURN void akira_aot_trap(uint32_t code);\n\n");
+    // A trap hands the remaining fuel back, and tells an exhausted counter
+    // (it went below zero) from a genuine `unreachable`.
+    let _ = writeln!(
+        c,
+        "void wasm_rt_trap(wasm_rt_trap_t code) {{\n  int32_t left = (int32_t)*{fuel}(&akira_instance);\n  \
+         if (akira_fuel_out) *akira_fuel_out = left;\n  \
+         if (code == WASM_RT_TRAP_UNREACHABLE && left < 0) akira_aot_trap(100);\n  \
+         akira_aot_trap((uint32_t)code);\n}}\n",
+        fuel = names.fuel_accessor
+    );
+    let nulls: String = (0..names.imported_modules).map(|_| ", NULL").collect();
+    let _ = writeln!(
+        c,
+        "void {INSTANTIATE_SYMBOL}(void) {{\n  akira_fuel_out = NULL;\n  wasm_rt_call_stack_depth = 0;\n  \
+         Z_{m}_init_module();\n  Z_{m}_instantiate(&akira_instance{nulls});\n}}\n"
+    );
+    for (i, (export, cname)) in iface.exports.iter().zip(&names.exports).enumerate() {
+        let args: String =
+            export.params.iter().enumerate().map(|(j, &t)| format!(", ({})args[{j}]", c_type(t))).collect();
+        let call = format!("{cname}(&akira_instance{args})");
+        let (store, value) = if export.results.is_empty() {
+            (format!("{call};"), "0")
+        } else {
+            (format!("uint64_t result = (uint64_t){call};"), "result")
+        };
+        let _ = writeln!(
+            c,
+            "uint64_t {sym}(const uint64_t *args, int32_t *fuel) {{\n  (void)args;\n  akira_fuel_out = fuel;\n  \
+             *{fuel_fn}(&akira_instance) = (u32)*fuel;\n  wasm_rt_call_stack_depth = 0;\n  {store}\n  \
+             *fuel = (int32_t)*{fuel_fn}(&akira_instance);\n  akira_fuel_out = NULL;\n  return {value};\n}}\n",
+            sym = export_symbol(i),
+            fuel_fn = names.fuel_accessor,
+        );
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prototype_names_are_found() {
+        assert_eq!(prototype_name("u32 Z_appZ_run(Z_app_instance_t*, u32);"), Some("Z_appZ_run"));
+        assert_eq!(prototype_name("u32* Z_appZ_akira_fuel(Z_app_instance_t* instance);"), Some("Z_appZ_akira_fuel"));
+        assert_eq!(prototype_name("void Z_appZ_go(Z_app_instance_t*);"), Some("Z_appZ_go"));
+    }
+}

@@ -1,0 +1,225 @@
+//! Fuel instrumentation: a counter the compiled code decrements at every
+//! function entry and loop head, trapping when it goes below zero.
+//!
+//! The counter is a new mutable `i32` global, exported as [`FUEL_EXPORT`]
+//! so that the generated glue can set it before a call and read it after.
+//! A check is
+//!
+//! ```wat
+//! global.get $fuel  i32.const 1  i32.sub  global.set $fuel
+//! global.get $fuel  i32.const 0  i32.lt_s  if  unreachable  end
+//! ```
+//!
+//! so a module given `n` units of fuel makes at most `n` calls and loop
+//! iterations. The runtime tells an exhausted counter from a genuine
+//! `unreachable` by the counter's sign.
+
+use wasm_encoder::reencode::{self, Reencode};
+use wasm_encoder::{
+    BlockType, ConstExpr, ExportKind, ExportSection, Function, GlobalSection, GlobalType, Instruction, Module,
+    SectionId, ValType,
+};
+use wasmparser::{Operator, Parser, Payload};
+
+use crate::AotBuildError;
+
+/// The export name of the fuel counter the instrumentation adds.
+pub const FUEL_EXPORT: &str = "akira_fuel";
+
+/// Where a section sits in a module, by wasm's section order (tags sit
+/// between memories and globals, data count between elements and code).
+fn rank(id: SectionId) -> u8 {
+    match id {
+        SectionId::Custom => 0,
+        SectionId::Type => 1,
+        SectionId::Import => 2,
+        SectionId::Function => 3,
+        SectionId::Table => 4,
+        SectionId::Memory => 5,
+        SectionId::Tag => 6,
+        SectionId::Global => 7,
+        SectionId::Export => 8,
+        SectionId::Start => 9,
+        SectionId::Element => 10,
+        SectionId::DataCount => 11,
+        SectionId::Code => 12,
+        SectionId::Data => 13,
+    }
+}
+
+/// A memory declared with a custom page size (Akira apps' one-byte pages),
+/// which wasm2c 1.0.32 does not read: the instrumented module declares it
+/// in 64 KiB pages, and the runtime sizes it to the exact bytes (bounds
+/// checks against them) and reports `memory.size` in the original unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CustomPages {
+    /// Bytes of memory (initial size).
+    pub bytes: u64,
+    /// Initial size in the module's own pages.
+    pub initial: u64,
+    /// Maximum size in the module's own pages.
+    pub maximum: u64,
+}
+
+struct Instrument {
+    fuel_global: u32,
+    globals_written: bool,
+    exports_written: bool,
+    custom_pages: Option<CustomPages>,
+    memories: u32,
+}
+
+impl Instrument {
+    fn fuel_global_entry(globals: &mut GlobalSection) {
+        let ty = GlobalType { val_type: ValType::I32, mutable: true, shared: false };
+        globals.global(ty, &ConstExpr::i32_const(0));
+    }
+
+    fn check(&self, f: &mut Function) {
+        let g = self.fuel_global;
+        f.instruction(&Instruction::GlobalGet(g))
+            .instruction(&Instruction::I32Const(1))
+            .instruction(&Instruction::I32Sub)
+            .instruction(&Instruction::GlobalSet(g))
+            .instruction(&Instruction::GlobalGet(g))
+            .instruction(&Instruction::I32Const(0))
+            .instruction(&Instruction::I32LtS)
+            .instruction(&Instruction::If(BlockType::Empty))
+            .instruction(&Instruction::Unreachable)
+            .instruction(&Instruction::End);
+    }
+}
+
+impl Reencode for Instrument {
+    type Error = std::convert::Infallible;
+
+    fn memory_type(&mut self, ty: wasmparser::MemoryType) -> wasm_encoder::MemoryType {
+        self.memories += 1;
+        let mut out = reencode::utils::memory_type(self, ty);
+        if let Some(log2) = ty.page_size_log2.filter(|&l| l != 16) {
+            let bytes = ty.initial << log2;
+            let maximum = ty.maximum.unwrap_or(ty.initial);
+            self.custom_pages = Some(CustomPages { bytes, initial: ty.initial, maximum });
+            let pages = bytes.div_ceil(65_536);
+            out.minimum = pages;
+            out.maximum = Some(pages);
+            out.page_size_log2 = None;
+        }
+        out
+    }
+
+    fn parse_global_section(
+        &mut self,
+        globals: &mut GlobalSection,
+        section: wasmparser::GlobalSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_global_section(self, globals, section)?;
+        Self::fuel_global_entry(globals);
+        self.globals_written = true;
+        Ok(())
+    }
+
+    fn parse_export_section(
+        &mut self,
+        exports: &mut ExportSection,
+        section: wasmparser::ExportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_export_section(self, exports, section)?;
+        exports.export(FUEL_EXPORT, ExportKind::Global, self.fuel_global);
+        self.exports_written = true;
+        Ok(())
+    }
+
+    fn intersperse_section_hook(
+        &mut self,
+        module: &mut Module,
+        _after: Option<SectionId>,
+        before: Option<SectionId>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let next = match before {
+            Some(SectionId::Custom) => return Ok(()),
+            Some(id) => rank(id),
+            None => u8::MAX,
+        };
+        if !self.globals_written && next > rank(SectionId::Global) {
+            let mut globals = GlobalSection::new();
+            Self::fuel_global_entry(&mut globals);
+            module.section(&globals);
+            self.globals_written = true;
+        }
+        if !self.exports_written && next > rank(SectionId::Export) {
+            let mut exports = ExportSection::new();
+            exports.export(FUEL_EXPORT, ExportKind::Global, self.fuel_global);
+            module.section(&exports);
+            self.exports_written = true;
+        }
+        Ok(())
+    }
+
+    fn parse_function_body(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        func: wasmparser::FunctionBody<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let mut f = self.new_function_with_parsed_locals(&func)?;
+        self.check(&mut f);
+        let mut reader = func.get_operators_reader()?;
+        while !reader.eof() {
+            let op = reader.read()?;
+            let is_loop = matches!(op, Operator::Loop { .. });
+            f.instruction(&self.instruction(op)?);
+            if is_loop {
+                self.check(&mut f);
+            }
+        }
+        code.function(&f);
+        Ok(())
+    }
+}
+
+/// Adds the fuel counter and its checks to `wasm`.
+pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, AotBuildError> {
+    instrument_for_wasm2c(wasm).map(|(wasm, _)| wasm)
+}
+
+/// [`instrument`], with a custom-page-size memory declared in 64 KiB
+/// pages for wasm2c (see [`CustomPages`]).
+pub(crate) fn instrument_for_wasm2c(wasm: &[u8]) -> Result<(Vec<u8>, Option<CustomPages>), AotBuildError> {
+    let mut globals = 0u32;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload? {
+            Payload::ImportSection(imports) => {
+                for import in imports {
+                    if matches!(import?.ty, wasmparser::TypeRef::Global(_)) {
+                        globals += 1;
+                    }
+                }
+            }
+            Payload::GlobalSection(section) => globals += section.count(),
+            Payload::ExportSection(exports) => {
+                for export in exports {
+                    if export?.name == FUEL_EXPORT {
+                        return Err(AotBuildError::ReservedExport(FUEL_EXPORT));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut instrument = Instrument {
+        fuel_global: globals,
+        globals_written: false,
+        exports_written: false,
+        custom_pages: None,
+        memories: 0,
+    };
+    let mut module = Module::new();
+    instrument.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| match e {
+        reencode::Error::ParseError(e) => AotBuildError::Wasm(e),
+        other => AotBuildError::Reencode(other.to_string()),
+    })?;
+    if instrument.custom_pages.is_some() && instrument.memories > 1 {
+        return Err(AotBuildError::UnsupportedMemory("a second memory beside one with custom pages"));
+    }
+    Ok((module.finish(), instrument.custom_pages))
+}

@@ -1,0 +1,170 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+mod cgen;
+mod error;
+pub mod fuel;
+mod link;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+pub use error::AotBuildError;
+pub use link::{LinkReport, RUNTIME_IMPORTS};
+
+/// The freestanding headers and the runtime compiled into every blob.
+const RT_FILES: [(&str, &str); 7] = [
+    ("akira_rt.c", include_str!("../rt/akira_rt.c")),
+    ("assert.h", include_str!("../rt/include/assert.h")),
+    ("alloca.h", include_str!("../rt/include/alloca.h")),
+    ("math.h", include_str!("../rt/include/math.h")),
+    ("setjmp.h", include_str!("../rt/include/setjmp.h")),
+    ("stdlib.h", include_str!("../rt/include/stdlib.h")),
+    ("string.h", include_str!("../rt/include/string.h")),
+];
+
+/// The clang flags for Cortex-M4F code (Thumb-2, hard-float ABI).
+pub const THUMBV7EM_FLAGS: [&str; 5] =
+    ["--target=thumbv7em-none-eabihf", "-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-mthumb"];
+
+/// How to compile. [`Options::default`] finds the tools on `PATH` (Debian:
+/// `apt-get install wabt clang`) or in `AKIRA_WASM2C`, `AKIRA_CLANG` and
+/// `AKIRA_WASM_RT_H`.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The `wasm2c` executable (wabt 1.0.32 or later).
+    pub wasm2c: PathBuf,
+    /// The `clang` executable (any with the ARM backend).
+    pub clang: PathBuf,
+    /// wabt's `wasm-rt.h`, the runtime interface wasm2c's output includes.
+    pub wasm_rt_h: PathBuf,
+    /// Optimisation flag for clang (`-Os` by default; `-O2` is faster and larger).
+    pub opt_level: String,
+    /// Nested wasm calls before a call traps (bounds the native stack).
+    pub max_call_depth: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let env =
+            |name: &str, default: &str| PathBuf::from(std::env::var(name).unwrap_or_else(|_| default.to_string()));
+        Options {
+            wasm2c: env("AKIRA_WASM2C", "wasm2c"),
+            clang: env("AKIRA_CLANG", "clang"),
+            wasm_rt_h: env("AKIRA_WASM_RT_H", "/usr/include/wasm-rt.h"),
+            opt_level: "-Os".to_string(),
+            max_call_depth: 64,
+        }
+    }
+}
+
+/// A compiled app.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// The blob (`akira_aot::format`), for the package and the device.
+    pub blob: Vec<u8>,
+    /// Sizes and relocations.
+    pub report: LinkReport,
+    /// The native stack one call may use at most, in bytes.
+    pub stack_bound: u32,
+    /// The largest stack frame of any compiled function, in bytes.
+    pub max_frame: u32,
+}
+
+pub(crate) fn run_tool(mut cmd: Command) -> Result<(), AotBuildError> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let output = cmd.output().map_err(|e| AotBuildError::Tool { program: program.clone(), message: e.to_string() })?;
+    if !output.status.success() {
+        let message = String::from_utf8_lossy(&output.stderr).into_owned();
+        return Err(AotBuildError::Tool { program, message });
+    }
+    Ok(())
+}
+
+/// The largest frame in clang's `-fstack-usage` report; a frame of
+/// unbounded size (`dynamic`) is an error.
+fn max_frame(stack_usage: &str) -> Result<u32, AotBuildError> {
+    let mut max = 0;
+    for line in stack_usage.lines() {
+        let mut fields = line.rsplit('\t');
+        let (Some(qualifier), Some(bytes)) = (fields.next(), fields.next()) else { continue };
+        if qualifier.trim() == "dynamic" {
+            return Err(AotBuildError::UnboundedStack(line.to_string()));
+        }
+        let bytes: u32 =
+            bytes.trim().parse().map_err(|_| AotBuildError::Link(format!("bad stack usage line {line:?}")))?;
+        max = max.max(bytes);
+    }
+    Ok(max)
+}
+
+/// Compiles `wasm` for Cortex-M4F (thumbv7em, hard float): instruments it
+/// with fuel ([`fuel`]), translates it with wasm2c (bounds checks in the
+/// code, no guard pages), compiles it with clang freestanding, and links it
+/// into a blob.
+pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError> {
+    let (instrumented, custom_pages) = fuel::instrument_for_wasm2c(wasm)?;
+    if custom_pages.is_some_and(|p| p.bytes > 0x7fff_0000 || p.maximum > u64::from(u32::MAX)) {
+        return Err(AotBuildError::UnsupportedMemory("larger than 2 GiB"));
+    }
+    let iface = cgen::interface(&instrumented)?;
+    let dir = tempfile::tempdir()?;
+    let dir = dir.path();
+    cgen::wasm2c(&options.wasm2c, &instrumented, dir)?;
+    let header = std::fs::read_to_string(dir.join("app.h"))?;
+    let names = cgen::c_names(&header, &iface)?;
+    for (name, text) in RT_FILES {
+        std::fs::write(dir.join(name), text)?;
+    }
+    let wasm_rt_h = std::fs::read(&options.wasm_rt_h).map_err(|e| AotBuildError::Tool {
+        program: options.wasm_rt_h.display().to_string(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(dir.join("wasm-rt.h"), wasm_rt_h)?;
+    std::fs::write(dir.join("glue.c"), cgen::glue(&iface, &names, custom_pages))?;
+    let mut cmd = Command::new(&options.clang);
+    cmd.current_dir(dir)
+        .args(THUMBV7EM_FLAGS)
+        .arg(&options.opt_level)
+        .args(["-ffreestanding", "-nostdlibinc", "-I.", "-fno-common", "-fstack-usage"])
+        .args(["-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-w"])
+        .args(["-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", "-DWASM_RT_USE_STACK_DEPTH_COUNT=1"])
+        .arg(format!("-DWASM_RT_MAX_CALL_STACK_DEPTH={}", options.max_call_depth))
+        .args(["-c", "glue.c", "-o", "glue.o"]);
+    run_tool(cmd)?;
+    let frame = max_frame(&std::fs::read_to_string(dir.join("glue.su"))?)?;
+    // Every nested wasm call may take the largest frame; one more for the entry.
+    let stack_bound = frame.saturating_mul(options.max_call_depth.saturating_add(1));
+    let object = std::fs::read(dir.join("glue.o"))?;
+    let (spec, report) = link::link(&object, &iface, &names.imports, stack_bound, options.max_call_depth)?;
+    Ok(Compiled { blob: spec.to_bytes(), report, stack_bound, max_frame: frame })
+}
+
+/// `wasm` with `blob` appended as its [`akira_aot::format::SECTION_NAME`]
+/// custom section, ready for `akira_ota::package::build`: the package's
+/// hash chain and signature then cover the native code. A module that
+/// already carries a blob is refused.
+pub fn embed(wasm: &[u8], blob: &[u8]) -> Result<Vec<u8>, AotBuildError> {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(wasm)?;
+    match akira_aot::format::find_in_wasm(wasm) {
+        Ok(None) => {}
+        _ => return Err(AotBuildError::AlreadyCarriesBlob),
+    }
+    let mut out = wasm.to_vec();
+    let section = wasm_encoder::CustomSection { name: akira_aot::format::SECTION_NAME.into(), data: blob.into() };
+    out.push(wasm_encoder::Section::id(&section));
+    wasm_encoder::Encode::encode(&section, &mut out);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_usage_lines_are_read() {
+        let su = "glue.c:10:5:w2c_f\t48\tstatic\nglue.c:20:5:akira_aot_export_0\t120\tstatic\n";
+        assert_eq!(max_frame(su).unwrap(), 120);
+        assert!(matches!(max_frame("glue.c:1:1:f\t8\tdynamic\n"), Err(AotBuildError::UnboundedStack(_))));
+    }
+}
