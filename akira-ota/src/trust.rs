@@ -35,12 +35,12 @@ pub fn key_id(public_key: &[u8; 32]) -> KeyId {
 /// | [`POLICY`](Self::POLICY) | sign trust-policy changes: revoke or restore a key |
 /// | [`LIST`](Self::LIST) | sign a request for the app list, on devices whose list is not open |
 /// | [`SKIP_VALIDATION`](Self::SKIP_VALIDATION) | have its packages installed without validating the wasm (trusted-signer mode) |
-///
 /// | [`NATIVE_CODE`](Self::NATIVE_CODE) | ship native code (an `akira.aot` blob in the wasm, compiled by `akira-aot-build`) that the device may run |
 ///
-/// Bits 10–15 are free. [`SKIP_VALIDATION`](Self::SKIP_VALIDATION) makes the key as
-/// trusted as the firmware's own signing key: whoever holds it can run
-/// malformed wasm, which the interpreter is not hardened against.
+/// Bits 10–15 are free. [`SKIP_VALIDATION`](Self::SKIP_VALIDATION) and
+/// [`NATIVE_CODE`](Self::NATIVE_CODE) make the key as trusted as the
+/// firmware's own signing key: whoever holds it can run malformed wasm,
+/// which the interpreter is not hardened against, or native code.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Rights(u16);
