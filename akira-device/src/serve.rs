@@ -1,5 +1,7 @@
 //! The receive-and-run loop every board firmware runs the device in.
 
+use core::pin::pin;
+
 use akira_bridge::{Board, Instant};
 use embassy_futures::select::{Either, select};
 use embedded_io_async::{Read, Write};
@@ -65,9 +67,44 @@ impl<B: Board + Clone, F: NorFlash> Device<'_, B, F> {
                     }
                 }
             }
-            let now = self.board.now();
-            let round = self.round_with(now, &mut notes).await;
-            wake = if round.busy { Some(now) } else { round.next_wake };
+            wake = self.step(&mut notes).await;
         }
+    }
+
+    /// Runs the apps until `until` completes, and returns its output: for
+    /// the times a firmware has no link to serve (joining a network,
+    /// reaching a broker, waiting to reconnect) and the apps must keep
+    /// running. Between rounds it waits in `idle(wake)` as
+    /// [`Device::serve`] does, or until `until` is ready; `until` is polled
+    /// to its end, never dropped half-way.
+    ///
+    /// ```ignore
+    /// // The ESP32-C6 example's fleet link: apps run while it connects.
+    /// let connected = device.run_until(socket.connect(broker), akira_hal_esp::idle, note).await;
+    /// ```
+    pub async fn run_until<T, I>(
+        &mut self,
+        until: impl Future<Output = T>,
+        mut idle: impl FnMut(Option<Instant>) -> I,
+        mut notes: impl FnMut(Note<'_>),
+    ) -> T
+    where
+        I: Future<Output = ()>,
+    {
+        let mut until = pin!(until);
+        loop {
+            let wake = self.step(&mut notes).await;
+            if let Either::First(done) = select(&mut until, idle(wake)).await {
+                return done;
+            }
+        }
+    }
+
+    /// One scheduler round now; returns when the apps want the CPU again
+    /// (now if one can run at once, `None` if only an input wakes them).
+    async fn step(&mut self, notes: &mut impl FnMut(Note<'_>)) -> Option<Instant> {
+        let now = self.board.now();
+        let round = self.round_with(now, notes).await;
+        if round.busy { Some(now) } else { round.next_wake }
     }
 }

@@ -118,8 +118,9 @@ fn key() -> SigningKey {
     SigningKey::from_bytes(&[5; 32])
 }
 
-/// A signed package of an app that toggles pin 2 every 100 ms.
-fn blink_package() -> Vec<u8> {
+/// An app that toggles pin 2 every 100 ms: its manifest, and its wasm with
+/// the manifest embedded.
+fn blink() -> (Manifest, Vec<u8>) {
     let mut m = Manifest::new(AppName::try_from("led").unwrap(), Version::new(1, 0, 0));
     m.capabilities.gpio = Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default()));
     m.capabilities.timer = true;
@@ -131,6 +132,12 @@ fn blink_package() -> Vec<u8> {
     )
     .unwrap();
     wasm.extend(m.custom_section());
+    (m, wasm)
+}
+
+/// A signed package of [`blink`].
+fn blink_package() -> Vec<u8> {
+    let (m, wasm) = blink();
     package::build(&m, &wasm, Some(&key()))
 }
 
@@ -223,4 +230,30 @@ fn a_failed_link_ends_serve_and_the_next_serve_starts_from_a_clean_frame() {
     let mut link = Link::new([Step::Bytes(hello)]);
     link.fail_writes = true;
     assert_eq!(block_on(device.serve(&mut link, idle(&board), |_| {})), Err(LinkError));
+}
+
+#[test]
+fn run_until_runs_the_apps_while_the_firmware_waits_and_returns_what_it_waited_for() {
+    let policy = Policy::development();
+    let trust = TrustPolicy::default();
+    let board = SimBoard::virtual_time();
+    let mut device = device(&trust, &policy, &board);
+    device.run_builtin(&blink().1, &policy).unwrap();
+    // What the firmware waits for: ready at its tenth poll (a network
+    // that comes up), with a value.
+    let mut polls = 0;
+    let link_up = std::future::poll_fn(|cx| {
+        polls += 1;
+        if polls < 10 {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready("connected")
+        }
+    });
+    let start = board.now();
+    assert_eq!(block_on(device.run_until(link_up, idle(&board), |_| {})), "connected");
+    // Each wait let virtual time run to the app's next wake-up: it blinked.
+    assert!(toggles(&board) >= 9, "{} toggles", toggles(&board));
+    assert!(board.now().saturating_since(start) >= Duration::from_millis(800), "idle let virtual time pass");
 }

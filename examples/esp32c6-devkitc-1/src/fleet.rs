@@ -21,13 +21,11 @@
 //! TLS terminator on the local network.
 
 use core::net::SocketAddrV4;
-use core::pin::pin;
 
 use akira_bridge::Board;
 use akira_device::Device;
 use akira_fleet::{Agent, AgentConfig};
 use embassy_executor::Spawner;
-use embassy_futures::select::{Either, select};
 use embassy_net::dns::DnsQueryType;
 use embassy_net::tcp::TcpSocket;
 use embassy_net::{IpAddress, IpEndpoint, Runner, Stack, StackResources};
@@ -96,7 +94,9 @@ where
             };
             socket.connect(endpoint).await.map_err(|_| "cannot reach the broker")
         };
-        match apps_until(device, connect).await {
+        // The apps run while Wi-Fi, DHCP or the broker are away (the agent
+        // drives the device loop only while it is connected).
+        match device.run_until(connect, akira_hal_esp::idle, crate::note).await {
             Ok(()) => {
                 println!("fleet: connected to {}", broker);
                 if let Err(e) = agent.run(device, &mut socket, &config, akira_hal_esp::idle, crate::note).await {
@@ -108,26 +108,7 @@ where
             Err(why) => println!("fleet: {} ({})", why, broker),
         }
         drop(socket);
-        apps_until(device, Timer::after(Duration::from_secs(2))).await;
-    }
-}
-
-/// Runs the device's apps until `link` completes: while Wi-Fi, DHCP or the
-/// broker are not there, apps keep running (the agent drives the device
-/// loop only while it is connected).
-async fn apps_until<B, F, T>(device: &mut Device<'_, B, F>, link: impl Future<Output = T>) -> T
-where
-    B: Board + Clone,
-    F: NorFlash,
-{
-    let mut link = pin!(link);
-    loop {
-        let now = device.board().now();
-        let round = device.round(now, crate::note).await;
-        let wake = if round.busy { Some(now) } else { round.next_wake };
-        if let Either::First(done) = select(&mut link, akira_hal_esp::idle(wake)).await {
-            return done;
-        }
+        device.run_until(Timer::after(Duration::from_secs(2)), akira_hal_esp::idle, crate::note).await;
     }
 }
 
