@@ -30,6 +30,24 @@ impl Board for Recorder {
     }
 }
 
+/// A firmware task's timer on virtual time (microseconds the test sets):
+/// a delay ends once the clock has passed it (poll the task again after
+/// moving the clock).
+pub struct VirtualDelay(pub std::rc::Rc<core::cell::Cell<u64>>);
+
+impl embedded_hal_async::delay::DelayNs for VirtualDelay {
+    async fn delay_ns(&mut self, ns: u32) {
+        self.delay_us(ns.div_ceil(1000)).await
+    }
+    async fn delay_us(&mut self, us: u32) {
+        let until = self.0.get() + u64::from(us);
+        core::future::poll_fn(|_| {
+            if self.0.get() >= until { core::task::Poll::Ready(()) } else { core::task::Poll::Pending }
+        })
+        .await
+    }
+}
+
 /// App state for `board` with the grants of `caps`.
 pub fn state<B: Board>(board: B, caps: &CapabilitySet) -> AppState<B> {
     let info = AppInfo { id: 1, name: AppName::try_from("test").unwrap(), version: Version::new(1, 0, 0) };

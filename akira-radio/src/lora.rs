@@ -10,7 +10,7 @@
 //! let iv = GenericSx126xInterfaceVariant::new(reset, dio1, busy, None, None)?;
 //! let config = sx126x::Config { chip: Sx1262, tcxo_ctrl: Some(TcxoCtrlVoltage::Ctrl1V7), use_dcdc: true, rx_boost: false };
 //! let lora = LoRa::new(Sx126x::new(spi, iv, config), false, delay).await?;
-//! RADIO.serve(LoraPhyRadio::new(lora)).await
+//! RADIO.serve(LoraPhyRadio::new(lora), embassy_time::Delay).await
 //! ```
 //!
 //! Every job sets the app's modulation, packet format (explicit header,

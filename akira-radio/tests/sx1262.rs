@@ -355,7 +355,8 @@ fn an_app_out_of_band_over_power_or_out_of_airtime_never_reaches_the_bus() {
     script.init().send(0x0c, 0x01, b"ping", true);
     let chip = Chip::new(&script, 1);
     let radio = block_on(chip.radio());
-    let mut task = Box::pin(RADIO.serve(radio));
+    // The job is a send: no listening window to time.
+    let mut task = Box::pin(RADIO.serve(radio, NoopDelay));
 
     scheduler.poll(Instant::ZERO, &mut on_event);
     assert_eq!(scheduler.status(id), Some(&Status::Waiting), "suspended in send");

@@ -19,10 +19,12 @@
 //! boards implement [`Rf`], which queues a job and reports when it is
 //! done. [`RfMailbox`] is that queue for one radio, shared fairly: one
 //! slot per app (an app cannot take more), jobs in queue order, and a
-//! receive gives the radio up to a send queued meanwhile (listening again
-//! after it), so an app listening without end cannot keep the others from
-//! sending. It is a `static` a firmware
-//! task serves ([`RfMailbox::serve`]) with any [`Radio`], the Akira trait a
+//! receive gives the radio up to a send queued meanwhile, and to another
+//! app's receive once it has listened for its window ([`LISTEN_WINDOW`]
+//! plus one packet's time on air), listening again after it, so an app
+//! listening without end cannot keep the others from sending or
+//! listening. It is a `static` a firmware task serves
+//! ([`RfMailbox::serve`], with a timer for the windows) with any [`Radio`], the Akira trait a
 //! radio driver implements (the `akira-radio` crate implements it over
 //! `lora-phy` for SX126x and SX127x chips). The scheduler's idle future
 //! awaits [`RfMailbox::changed`] beside its timer.
@@ -46,7 +48,7 @@ mod radio;
 #[cfg(test)]
 mod tests;
 
-pub use mailbox::RfMailbox;
+pub use mailbox::{LISTEN_WINDOW, RfMailbox};
 pub use radio::{
     BANDWIDTHS_HZ, Job, LoraConfig, MAX_PACKET, Outcome, PREAMBLE_SYMBOLS, PacketInfo, Radio, Rf, SEND_MARGIN,
 };

@@ -422,7 +422,8 @@ fn the_lora_radio_is_routed_through_the_board_and_wakes_the_idle_future() {
 
     let sent = std::rc::Rc::new(core::cell::RefCell::new(std::vec::Vec::new()));
     {
-        let mut task = pin!(RADIO.serve(Loopback(sent.clone())));
+        let delay = crate::testing::VirtualDelay(std::rc::Rc::default());
+        let mut task = pin!(RADIO.serve(Loopback(sent.clone()), delay));
         assert!(task.as_mut().poll(&mut cx).is_pending(), "served, then waiting for more");
         assert!(idle.as_mut().poll(&mut cx).is_ready(), "the finished send wakes the board");
         assert_eq!(Rf::poll(&mut board, 1, Instant::ZERO, &mut buf), Some(Ok(Outcome::Sent)));

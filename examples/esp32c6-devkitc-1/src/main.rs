@@ -278,7 +278,7 @@ async fn lora(device: Spi2Device, reset: AnyPin<'static>, busy: AnyPin<'static>,
     let config =
         sx126x::Config { chip: Sx1262, tcxo_ctrl: Some(TcxoCtrlVoltage::Ctrl1V8), use_dcdc: true, rx_boost: false };
     match LoRa::new(Sx126x::new(device, iv, config), false, embassy_time::Delay).await {
-        Ok(radio) => RADIO.serve(akira_radio::lora::LoraPhyRadio::new(radio)).await,
+        Ok(radio) => RADIO.serve(akira_radio::lora::LoraPhyRadio::new(radio), embassy_time::Delay).await,
         Err(e) => println!("SX1262 not found or not answering: {e:?}"),
     }
 }

@@ -2,11 +2,13 @@
 //! a firmware task over a [`Radio`].
 
 use core::cell::RefCell;
-use core::future::{Future, poll_fn};
-use core::pin::pin;
+use core::future::{Future, pending, poll_fn};
+use core::pin::{Pin, pin};
 use core::task::Poll;
+use core::time::Duration;
 
 use critical_section::Mutex;
+use embedded_hal_async::delay::DelayNs;
 
 use super::radio::{Job, LoraConfig, MAX_PACKET, Outcome, PacketInfo, Radio, Rf};
 use crate::errno::Errno;
@@ -62,9 +64,18 @@ impl<const SLOTS: usize, const BUF: usize> Slots<SLOTS, BUF> {
     }
 }
 
+/// How long a receive holds the radio, beyond the time on air of a packet
+/// of its length, while another app's receive waits: then it stands aside
+/// and listens again behind that one. A second listener gets the radio
+/// within this plus one packet's time on air (and the sends queued before
+/// it).
+pub const LISTEN_WINDOW: Duration = Duration::from_secs(1);
+
 /// One radio's jobs, served by a firmware task: up to `SLOTS` apps with
 /// one job each, packets of up to `BUF` bytes (at most [`MAX_PACKET`]).
-/// Jobs run one at a time in the order they were queued.
+/// Jobs run one at a time in the order they were queued; a receive stands
+/// aside for a send at once, and for another receive after its listening
+/// window ([`LISTEN_WINDOW`]).
 pub struct RfMailbox<const SLOTS: usize, const BUF: usize> {
     slots: Mutex<RefCell<Slots<SLOTS, BUF>>>,
     /// Bumped when a job finishes, so `changed` can tell new from old.
@@ -139,15 +150,18 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
     }
 
     /// Resolves when slot `i`'s app stops waiting for its job, or (with
-    /// `to_sends`) when another app queues a send: a receive gives the
-    /// radio up to it.
-    async fn cancelled(&self, i: usize, to_sends: bool) {
+    /// `to_sends`, for a receive) when another app queues a send, or a
+    /// receive once `window` has elapsed: the receive gives the radio up
+    /// to it.
+    async fn cancelled(&self, i: usize, to_sends: bool, mut window: Pin<&mut impl Future<Output = ()>>) {
+        let mut elapsed = false;
         poll_fn(|cx| {
+            elapsed = elapsed || window.as_mut().poll(cx).is_ready();
             let gone = || {
                 critical_section::with(|cs| {
                     let s = self.slots.borrow_ref(cs);
                     s.slots[i].phase == Phase::Cancelling
-                        || to_sends && s.slots.iter().any(|t| t.phase == Phase::Queued && t.send)
+                        || to_sends && s.slots.iter().any(|t| t.phase == Phase::Queued && (t.send || elapsed))
                 })
             };
             if gone() {
@@ -160,9 +174,10 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
     }
 
     /// Runs the queued jobs on `radio` forever: run it as a firmware task
-    /// owning the radio driver. A job whose app stopped waiting is dropped
-    /// and the radio put in standby.
-    pub async fn serve<R: Radio>(&self, mut radio: R) -> ! {
+    /// owning the radio driver, with `delay` (the firmware's timer, e.g.
+    /// `embassy_time::Delay`) timing the listening windows. A job whose
+    /// app stopped waiting is dropped and the radio put in standby.
+    pub async fn serve<R: Radio, D: DelayNs>(&self, mut radio: R, mut delay: D) -> ! {
         let mut data = [0u8; BUF];
         loop {
             let (i, config, send, len) = poll_fn(|cx| {
@@ -178,13 +193,23 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
             .await;
             // A send is short (its time on air, within its app's duty
             // cycle); a receive may listen for as long as its app likes,
-            // so it gives the radio up to any send queued meanwhile and
-            // listens again after it: one app listening cannot keep the
-            // others from transmitting.
+            // so it gives the radio up to any send queued meanwhile, and
+            // to another app's receive after its window, and listens
+            // again after it: one app listening cannot keep the others
+            // from transmitting or listening.
             let result = if send {
-                unless(radio.transmit(&config, &data[..len]), self.cancelled(i, false)).await.map(|r| r.map(|()| None))
+                let never = pin!(pending());
+                unless(radio.transmit(&config, &data[..len]), self.cancelled(i, false, never))
+                    .await
+                    .map(|r| r.map(|()| None))
             } else {
-                unless(radio.receive(&config, &mut data[..len]), self.cancelled(i, true)).await.map(|r| r.map(Some))
+                let window_us = u64::from(config.time_on_air_us(len))
+                    .saturating_add(LISTEN_WINDOW.as_micros() as u64)
+                    .min(u64::from(u32::MAX));
+                let window = pin!(delay.delay_us(window_us as u32));
+                unless(radio.receive(&config, &mut data[..len]), self.cancelled(i, true, window))
+                    .await
+                    .map(|r| r.map(Some))
             };
             let Some(result) = result else {
                 // Nobody waits for an error here; the next job starts
@@ -197,8 +222,9 @@ impl<const SLOTS: usize, const BUF: usize> RfMailbox<SLOTS, BUF> {
                     if slot.phase == Phase::Cancelling {
                         slot.phase = Phase::Idle;
                     } else {
-                        // Given up to a send: queued again behind it, its
-                        // deadline unchanged.
+                        // Given up to a send or another listener: queued
+                        // again behind it, its deadline unchanged (it
+                        // counts from when the app queued the receive).
                         slot.phase = Phase::Queued;
                         slot.seq = seq;
                         s.next_seq = seq.wrapping_add(1);

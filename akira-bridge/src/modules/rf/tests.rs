@@ -1,11 +1,11 @@
 use super::*;
-use crate::testing::{Recorder, code, recorder_board, state};
+use crate::testing::{Recorder, VirtualDelay, code, recorder_board, state};
 use akira_caps::CapabilitySet;
 use akira_caps::scope::{Band, RfScope};
 use core::future::poll_fn;
 use core::task::Poll;
 use core::task::{Context, Waker};
-use std::cell::RefCell as StdRefCell;
+use std::cell::{Cell, RefCell as StdRefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -44,17 +44,27 @@ impl Radio for LogRadio {
     }
 }
 
-/// The firmware task serving `mailbox`, and the air its radio sees.
+/// The firmware task serving `mailbox`, the air its radio sees, and its
+/// clock.
 struct Task {
     serve: core::pin::Pin<Box<dyn Future<Output = core::convert::Infallible>>>,
     air: Rc<StdRefCell<Air>>,
+    clock: Rc<Cell<u64>>,
 }
 
 impl Task {
     fn new<const S: usize, const B: usize>(mailbox: &'static RfMailbox<S, B>) -> Task {
         let air = Rc::new(StdRefCell::new(Air::default()));
+        let clock = Rc::new(Cell::new(0));
         let radio = LogRadio(air.clone());
-        Task { serve: Box::pin(async move { mailbox.serve(radio).await }), air }
+        let delay = VirtualDelay(clock.clone());
+        Task { serve: Box::pin(async move { mailbox.serve(radio, delay).await }), air, clock }
+    }
+
+    /// Moves the task's clock to `us` and lets it run.
+    fn at(&mut self, us: u64) {
+        self.clock.set(us);
+        self.step();
     }
 
     /// Lets the task run queued jobs as far as they go.
@@ -314,10 +324,75 @@ fn an_app_listening_forever_gives_the_radio_up_to_another_apps_send() {
     task.step();
     assert_eq!(RfModule.poll_wait_with_memory(&mut mem, &mut listener, OP_RECEIVE, pack(8, 8)), Some(4));
     assert_eq!(mem.bytes(8, 4).unwrap(), b"pong", "the listener still got its packet");
-    // Two receives take turns in queue order: a receive does not stand
-    // aside for another receive.
+    // A receive does not stand aside for another receive before its
+    // listening window ends.
     let Err(Refusal::Trap(_)) = receive(&mut mem, &mut listener, M, 8, 8, -1) else { panic!() };
     let Err(Refusal::Trap(_)) = receive(&mut mem, &mut sender, M, 12, 4, -1) else { panic!() };
     task.step();
     assert_eq!(task.log().len(), 5, "only the first receive runs: {:?}", task.log());
+}
+
+#[test]
+fn two_listeners_take_turns_within_the_listening_window_and_both_receive() {
+    static RADIO: RfMailbox<2, 64> = RfMailbox::new();
+    let mut task = Task::new(&RADIO);
+    let mut first = app(&RADIO);
+    let mut second = other_app(&RADIO);
+    let mut backing = [0u8; 16];
+    let mut mem = GuestMemory::new(&mut backing);
+    assert_eq!(code(configure(&mut first, [EU868, 7, 125_000, 5, 14])), 0);
+    assert_eq!(code(configure(&mut second, [EU868, 9, 125_000, 5, 14])), 0);
+    // Both listen without a timeout.
+    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut first, M, 0, 8, -1) else { panic!() };
+    task.step();
+    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut second, M, 8, 8, -1) else { panic!() };
+    let window = |sf| {
+        let airtime = LoraConfig::new(EU868, sf, 125_000, 5, 14).unwrap().time_on_air_us(8);
+        LISTEN_WINDOW.as_micros() as u64 + u64::from(airtime)
+    };
+    task.at(window(7) - 1);
+    assert_eq!(task.log(), ["rx 868100000 max 8"], "the first listener keeps its window");
+    // The first listener's window ends: the second gets the radio.
+    task.at(window(7));
+    assert_eq!(task.log(), ["rx 868100000 max 8", "standby", "rx 868100000 max 8"]);
+    task.air.borrow_mut().incoming.push_back((b"to-2".to_vec(), PacketInfo { rssi_dbm: -70, snr_db: 8 }));
+    task.step();
+    assert_eq!(RfModule.poll_wait_with_memory(&mut mem, &mut second, OP_RECEIVE, pack(8, 8)), Some(4));
+    assert_eq!(RfModule.poll_wait_with_memory(&mut mem, &mut first, OP_RECEIVE, pack(0, 8)), None);
+    // The first listens again at once (nobody else waits) and gets its
+    // packet too.
+    assert_eq!(task.log().len(), 4, "{:?}", task.log());
+    task.air.borrow_mut().incoming.push_back((b"to-1!".to_vec(), PacketInfo { rssi_dbm: -70, snr_db: 8 }));
+    task.step();
+    assert_eq!(RfModule.poll_wait_with_memory(&mut mem, &mut first, OP_RECEIVE, pack(0, 8)), Some(5));
+    assert_eq!((mem.bytes(0, 5).unwrap(), mem.bytes(8, 4).unwrap()), (&b"to-1!"[..], &b"to-2"[..]));
+    // Alone on the radio, a listener keeps it past any window.
+    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut first, M, 0, 8, -1) else { panic!() };
+    task.at(10 * window(9));
+    task.at(20 * window(9));
+    assert_eq!(task.log().len(), 5, "{:?}", task.log());
+}
+
+#[test]
+fn a_listener_that_stops_gives_its_turn_back() {
+    static RADIO: RfMailbox<2, 64> = RfMailbox::new();
+    let mut task = Task::new(&RADIO);
+    let mut first = app(&RADIO);
+    let mut second = other_app(&RADIO);
+    let mut backing = [0u8; 16];
+    let mut mem = GuestMemory::new(&mut backing);
+    assert_eq!(code(configure(&mut first, [EU868, 7, 125_000, 5, 14])), 0);
+    assert_eq!(code(configure(&mut second, [EU868, 7, 125_000, 5, 14])), 0);
+    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut first, M, 0, 8, -1) else { panic!() };
+    task.step();
+    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut second, M, 8, 8, -1) else { panic!() };
+    // The second stops while it waits for its turn: the first keeps
+    // listening past its window, with nobody to stand aside for.
+    let id = second.info().id;
+    RfModule.app_stopped(second.board_mut(), id);
+    task.at(60_000_000);
+    assert_eq!(task.log(), ["rx 868100000 max 8"]);
+    task.air.borrow_mut().incoming.push_back((b"hi".to_vec(), PacketInfo { rssi_dbm: -70, snr_db: 8 }));
+    task.step();
+    assert_eq!(RfModule.poll_wait_with_memory(&mut mem, &mut first, OP_RECEIVE, pack(0, 8)), Some(2));
 }
