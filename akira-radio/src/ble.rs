@@ -9,7 +9,7 @@
 //!
 //! ```rust,ignore
 //! let controller: ExternalController<_, 4> = ExternalController::new(transport);
-//! BLE.serve(HciBle::new(controller, AddrKind::PUBLIC)).await
+//! BLE.serve(HciBle::new(controller, AddrKind::PUBLIC), embassy_time::Delay).await
 //! ```
 //!
 //! The serving task reads the controller's events while it awaits a

@@ -18,7 +18,7 @@
 //!     // One central, the signalling and ATT channels.
 //!     let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
 //!     let stack = trouble_host::new(controller, &mut resources).build();
-//!     TroubleBle::new(stack).serve(&BLE).await
+//!     TroubleBle::new(stack).serve(&BLE, embassy_time::Delay).await
 //! }
 //! ```
 //!
@@ -288,9 +288,14 @@ impl<'d, C: Controller, P: PacketPool> TroubleBle<'d, C, P> {
     }
 
     /// Runs the host, the requests and both sides of `mailbox` (its
-    /// [`BleMailbox::serve`] and [`BleMailbox::serve_gatt`]), forever.
-    /// Call it once: trouble-host hands out one runner per stack.
-    pub async fn serve<const SLOTS: usize, const QUEUE: usize>(&self, mailbox: &BleMailbox<SLOTS, QUEUE>) -> !
+    /// [`BleMailbox::serve`], with `delay` timing the advertisers' turns,
+    /// and [`BleMailbox::serve_gatt`]), forever. Call it once:
+    /// trouble-host hands out one runner per stack.
+    pub async fn serve<const SLOTS: usize, const QUEUE: usize>(
+        &self,
+        mailbox: &BleMailbox<SLOTS, QUEUE>,
+        delay: impl embedded_hal_async::delay::DelayNs,
+    ) -> !
     where
         C: bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvData>
             + bt_hci::controller::ControllerCmdSync<bt_hci::cmd::le::LeSetAdvParams>
@@ -308,7 +313,7 @@ impl<'d, C: Controller, P: PacketPool> TroubleBle<'d, C, P> {
                 }
             }
         };
-        match select4(run, self.host(), mailbox.serve(self), mailbox.serve_gatt(self)).await {
+        match select4(run, self.host(), mailbox.serve(self, delay), mailbox.serve_gatt(self)).await {
             Either4::First(n) | Either4::Second(n) => n,
             Either4::Third(n) | Either4::Fourth(n) => n,
         }

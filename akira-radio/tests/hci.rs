@@ -26,6 +26,7 @@ use bt_hci::controller::{Controller, ControllerCmdSync};
 use bt_hci::data::{AclPacket, IsoPacket, SyncPacket};
 use bt_hci::param::{AddrKind, Status as HciStatus};
 use bt_hci::{ControllerToHostPacket, FromHciBytes, WriteHci};
+use embedded_hal_mock::eh1::delay::NoopDelay;
 
 /// What the controller saw and will say.
 #[derive(Default)]
@@ -292,7 +293,8 @@ fn an_app_without_the_role_below_the_floor_or_over_the_change_rate_sends_nothing
         }
     };
     let controller = TestController::default();
-    let mut task = Box::pin(BLE.serve(HciBle::new(controller.clone(), AddrKind::PUBLIC)));
+    // One advertiser: no turns to time.
+    let mut task = Box::pin(BLE.serve(HciBle::new(controller.clone(), AddrKind::PUBLIC), NoopDelay));
 
     scheduler.poll(Instant::ZERO, &mut on_event);
     assert_eq!(scheduler.status(id), Some(&Status::Waiting), "suspended in advertise");

@@ -254,7 +254,8 @@ fn an_app_serves_its_table_to_a_central_through_trouble_host() {
         assert_eq!(until("stop", || board.gatt_poll(APP, now)).await, Ok(()));
         until("advertising off", || air.commands().last().filter(|c| **c == (0x200a, vec![0])).map(|_| ())).await;
     };
-    let serve = Box::pin(host.serve(mailbox));
+    // One advertiser: no turns to time.
+    let serve = Box::pin(host.serve(mailbox, embedded_hal_mock::eh1::delay::NoopDelay));
     match embassy_futures::block_on(select(serve, Box::pin(app))) {
         Either::First(never) => never,
         Either::Second(()) => {}
@@ -327,7 +328,8 @@ fn apps_advertise_and_scan_through_trouble_host() {
         assert_eq!(until("stop advertising", || board.poll(APP, now)).await, Ok(()));
         until("advertising off", || air.commands().contains(&(0x200a, vec![0])).then_some(())).await;
     };
-    let serve = Box::pin(host.serve(mailbox));
+    // One advertiser: no turns to time.
+    let serve = Box::pin(host.serve(mailbox, embedded_hal_mock::eh1::delay::NoopDelay));
     match embassy_futures::block_on(select(serve, Box::pin(app))) {
         Either::First(never) => never,
         Either::Second(()) => {}

@@ -2,7 +2,11 @@
 //! in range of the others', so two apps are two devices side by side.
 //!
 //! An advertising app sends an advertising event at its start and then
-//! every interval; each event reaches every other app scanning at that
+//! every interval, while its data is on air: the apps of one device share
+//! its one advertising set by turns, as [`akira_bridge::BleMailbox`]
+//! shares a controller's ([`AdvConfig::turn`]: `advertise` puts an app's
+//! data on air at once, then every advertiser's turn comes in app order).
+//! Each event reaches every other app scanning at that
 //! moment as a report (at [`RSSI_DBM`], from the advertiser's address
 //! [`address`]), followed by its scan response when the scanner scans
 //! actively. Commands complete at once. Reports wait in each scanner's
@@ -155,6 +159,11 @@ struct AppController {
 #[derive(Default)]
 pub struct SimBle {
     apps: BTreeMap<RadioId, AppController>,
+    /// Each device's advertising set: whose advertising is on air, and
+    /// when its turn ends.
+    sets: BTreeMap<u16, (RadioId, Instant)>,
+    /// The latest time settled.
+    now: Instant,
     servers: BTreeMap<RadioId, AppServer>,
     phone: Phone,
     /// Bumped when a report reaches a scanner or a job completes.
@@ -168,26 +177,80 @@ impl SimBle {
         self.deliveries
     }
 
-    /// The next advertising event, if some app advertises and another
-    /// scans.
+    /// The next advertising event, or the next turn of a shared
+    /// advertising set, if some app advertises and another scans.
     pub fn next_event(&self) -> Option<Instant> {
         let scanners = self.apps.iter().filter(|(_, a)| a.scanning.is_some()).count();
         let scans = |id: &RadioId| self.apps.get(id).is_some_and(|a| a.scanning.is_some());
-        let legacy = self.apps.iter().filter_map(|(id, a)| Some((id, a.advertising?.1)));
+        let legacy = self.sets.values().filter_map(|(id, _)| Some((id, self.apps.get(id)?.advertising?.1)));
         let gatt = self.servers.iter().filter_map(|(id, s)| Some((id, s.advertising?.1?)));
-        legacy.chain(gatt).filter(|(id, _)| scanners > usize::from(scans(id))).map(|(_, next)| next).min()
+        let event = legacy.chain(gatt).filter(|(id, _)| scanners > usize::from(scans(id))).map(|(_, next)| next);
+        let turns = self.shared_sets().map(|(_, end)| end).filter(|_| scanners > 0);
+        event.chain(turns).min()
+    }
+
+    /// The apps of `device` that advertise, in app order.
+    fn advertisers(&self, device: u16) -> impl Iterator<Item = RadioId> + '_ {
+        self.apps.iter().filter(move |(id, a)| device_of(**id) == device && a.advertising.is_some()).map(|(id, _)| *id)
+    }
+
+    /// The advertising sets several apps share, with when their turn ends.
+    fn shared_sets(&self) -> impl Iterator<Item = (u16, Instant)> + '_ {
+        self.sets.iter().filter(|(d, _)| self.advertisers(**d).nth(1).is_some()).map(|(d, (_, end))| (*d, *end))
+    }
+
+    /// Puts the advertiser after `from` (in app order, wrapping) on
+    /// `device`'s set at `at`, or takes the set off the air when nobody
+    /// advertises.
+    fn hand_on(&mut self, device: u16, from: RadioId, at: Instant) {
+        let next = self.advertisers(device).find(|id| *id > from).or_else(|| self.advertisers(device).next());
+        let Some(next) = next else {
+            self.sets.remove(&device);
+            return;
+        };
+        let Some((config, event)) = self.apps.get_mut(&next).and_then(|a| a.advertising.as_mut()) else { return };
+        *event = at;
+        let end = at.saturating_add(config.turn());
+        self.sets.insert(device, (next, end));
+    }
+
+    /// App `app` stops advertising at `at`: its set goes to the next
+    /// advertiser if its data was on air.
+    fn leave_set(&mut self, app: RadioId, at: Instant) {
+        let device = device_of(app);
+        if self.sets.get(&device).is_some_and(|(on_air, _)| *on_air == app) {
+            self.hand_on(device, app, at);
+        }
     }
 
     /// Takes radio `radio`'s controller off the air (a device that left).
     pub fn remove(&mut self, radio: RadioId) {
         self.apps.remove(&radio);
+        self.leave_set(radio, self.now);
     }
 
-    /// Delivers the advertising events due by `now`.
+    /// Delivers the advertising events due by `now`, and hands shared
+    /// advertising sets on at the end of each turn.
     pub fn settle(&mut self, now: Instant) {
+        loop {
+            let turn = self.shared_sets().map(|(d, end)| (end, d)).filter(|(end, _)| *end <= now).min();
+            // The turn's last event is before its end: the next one's
+            // first is at it.
+            self.deliver(turn.map_or(now, |(end, _)| Instant::from_micros(end.as_micros().saturating_sub(1))));
+            let Some((end, device)) = turn else { break };
+            let from = self.sets[&device].0;
+            self.hand_on(device, from, end);
+        }
+        self.now = self.now.max(now);
+    }
+
+    /// Delivers the advertising events due by `now` of the advertising on
+    /// air.
+    fn deliver(&mut self, now: Instant) {
         let mut events = Vec::new();
         for (id, a) in &mut self.apps {
-            if let Some((config, next)) = &mut a.advertising {
+            let on_air = self.sets.get(&device_of(*id)).is_some_and(|(on_air, _)| on_air == id);
+            if let (Some((config, next)), true) = (&mut a.advertising, on_air) {
                 due(*id, config, next, now, false, &mut events);
             }
         }
@@ -227,22 +290,26 @@ impl SimBle {
     /// Carries out app `app`'s job at `now`.
     pub fn start(&mut self, app: RadioId, now: Instant, job: BleJob) -> Result<(), Errno> {
         self.settle(now);
-        if let BleJob::Advertise(_) = job
-            && self.apps.iter().any(|(id, a)| *id != app && a.advertising.is_some())
-        {
-            return Err(Errno::Busy);
-        }
         let a = self.apps.entry(app).or_default();
         match job {
-            BleJob::Advertise(config) => a.advertising = Some((config, now)),
-            BleJob::StopAdvertising => a.advertising = None,
+            BleJob::Advertise(config) => {
+                // On air at once: its turn starts.
+                a.advertising = Some((config, now));
+                self.sets.insert(device_of(app), (app, now.saturating_add(config.turn())));
+            }
+            BleJob::StopAdvertising => {
+                a.advertising = None;
+                self.leave_set(app, now);
+            }
             BleJob::Scan(config) => a.scanning = Some(config),
             BleJob::StopScanning => {
                 a.scanning = None;
                 a.queue.clear();
             }
         }
-        a.done = Some(Ok(()));
+        if let Some(a) = self.apps.get_mut(&app) {
+            a.done = Some(Ok(()));
+        }
         self.deliveries += 1;
         // An advertising event due now reaches the scanners at once.
         self.settle(now);
@@ -326,6 +393,7 @@ impl SimBle {
     /// advertising, scanning and GATT server; returns what the phone saw.
     pub fn forget(&mut self, app: RadioId) -> Option<String> {
         self.apps.remove(&app);
+        self.leave_set(app, self.now);
         self.servers.remove(&app);
         if self.phone.connected_to == Some(app) {
             self.phone = Phone::default();
@@ -421,6 +489,11 @@ impl SimBle {
     }
 }
 
+/// The device of radio `radio` ([`crate::rf::radio_id`]).
+fn device_of(radio: RadioId) -> u16 {
+    (radio >> 16) as u16
+}
+
 /// Collects the advertising events of `app` due by `now` (at most the
 /// last [`QUEUE`], which is all a queue can hold) and moves `next` on.
 fn due(
@@ -443,112 +516,4 @@ fn due(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use akira_bridge::modules::ble::AdvData;
-
-    fn beacon(interval_ms: u16, rsp: Option<&[u8]>) -> BleJob {
-        BleJob::Advertise(AdvConfig {
-            interval_ms,
-            data: AdvData::new(b"\x02\x01\x06").unwrap(),
-            scan_response: rsp.map(|r| AdvData::new(r).unwrap()),
-        })
-    }
-
-    fn at(ms: u64) -> Instant {
-        Instant::from_micros(ms * 1000)
-    }
-
-    #[test]
-    fn advertisements_reach_other_scanners_each_interval() {
-        let mut air = SimBle::default();
-        air.start(2, at(0), BleJob::Scan(ScanConfig::new(1, 100, 100).unwrap())).unwrap();
-        assert_eq!(air.next_event(), None, "nobody advertises");
-        air.start(1, at(10), beacon(100, Some(b"\x02\x09x"))).unwrap();
-        assert_eq!(air.poll(1), Some(Ok(())));
-        // The first event at once: the advertisement and, scanning
-        // actively, the scan response.
-        let r = air.next_report(2, at(10)).unwrap().unwrap();
-        assert_eq!((r.address, r.rssi_dbm, r.kind), (address(1), -50, ReportKind::AdvScanInd));
-        assert_eq!(air.next_report(2, at(10)).unwrap().unwrap().kind, ReportKind::ScanRsp);
-        assert_eq!(air.next_report(2, at(109)).unwrap(), None);
-        assert_eq!(air.next_event(), Some(at(110)));
-        assert!(air.next_report(2, at(110)).unwrap().is_some());
-        assert_eq!(air.next_report(1, at(110)), Err(Errno::Invalid), "not scanning");
-        assert_eq!(air.start(3, at(110), beacon(100, None)), Err(Errno::Busy));
-        // An hour later the queue holds the newest QUEUE reports.
-        air.next_report(2, at(3_600_000)).unwrap();
-        let left = std::iter::from_fn(|| air.next_report(2, at(3_600_000)).unwrap()).count();
-        assert_eq!(left, QUEUE - 1);
-        air.start(2, at(3_600_000), BleJob::StopScanning).unwrap();
-        assert_eq!(air.next_event(), None, "nobody scans");
-    }
-
-    impl SimBle {
-        fn central_at(&mut self, op: &CentralOp) -> Result<String, String> {
-            self.central(op, at(0))
-        }
-    }
-
-    #[test]
-    fn the_phone_connects_writes_reads_and_is_notified() {
-        use akira_bridge::modules::gatt::Characteristic;
-        let mut air = SimBle::default();
-        let op = |t: &str| t.parse::<CentralOp>().unwrap();
-        assert_eq!(air.central_at(&op("connect")), Err("no app serves GATT".into()));
-        air.gatt_declare(1, GattDeclaration::Service(Uuid::Short(0x181a))).unwrap();
-        let chr = |uuid, properties| {
-            GattDeclaration::Characteristic(Characteristic {
-                service: 0,
-                uuid: Uuid::Short(uuid),
-                properties,
-                max_len: 2,
-            })
-        };
-        assert_eq!(air.gatt_declare(1, chr(0x2a6e, property::READ | property::NOTIFY)), Ok(0));
-        assert_eq!(air.gatt_declare(1, chr(0x2a1f, property::WRITE)), Ok(1));
-        let adv = AdvConfig { interval_ms: 100, data: AdvData::EMPTY, scan_response: None };
-        assert_eq!(air.gatt_start(1, at(0), GattJob::Start(adv), &[]), Ok((true, None)));
-        assert_eq!(air.gatt_poll(1), Some(Ok(())));
-        air.gatt_start(1, at(0), GattJob::SetValue(0), &[0x66, 0x08]).unwrap();
-        assert_eq!(air.central_at(&op("connect")), Ok("connected to c0:de:00:00:00:01".into()));
-        assert_eq!(air.central_at(&op("read:2a6e")), Ok("read 2a6e [66 08]".into()));
-        assert_eq!(air.central_at(&op("read:2a1f")), Err("2a1f: not permitted".into()));
-        assert_eq!(air.central_at(&op("write:2a1f=e80300")), Err("write 2a1f: 3 bytes, at most 2".into()));
-        assert_eq!(air.central_at(&op("write:2a1f=e803")), Ok("wrote 2a1f [e8 03]".into()));
-        // Not subscribed yet: a notification reaches nobody.
-        assert_eq!(air.gatt_start(1, at(0), GattJob::Notify(0), &[1, 2]), Ok((true, None)));
-        assert_eq!(air.central_at(&op("subscribe:2a6e")), Ok("subscribed to 2a6e".into()));
-        assert_eq!(
-            air.gatt_start(1, at(0), GattJob::Notify(0), &[3, 4]),
-            Ok((true, Some("notified 2a6e [03 04]".into())))
-        );
-        assert_eq!(air.central_at(&op("disconnect")), Ok("disconnected".into()));
-        let events: Vec<u8> = std::iter::from_fn(|| air.gatt_next_event(1).unwrap()).map(|e| e.kind()).collect();
-        assert_eq!(events, [1, 3, 4, 2]);
-        assert_eq!(air.gatt_next_event(2), Err(Errno::Invalid), "not serving");
-        assert!("write:2a1f".parse::<CentralOp>().is_err());
-        assert!("fly".parse::<CentralOp>().is_err());
-        let long = "12345678-9abc-def0-1234-56789abcdef0";
-        assert_eq!(parse_uuid(long).unwrap().to_string(), long);
-    }
-
-    #[test]
-    fn a_gatt_server_advertises_connectable_until_the_phone_connects() {
-        let mut air = SimBle::default();
-        air.start(2, at(0), BleJob::Scan(ScanConfig::new(0, 100, 100).unwrap())).unwrap();
-        air.gatt_declare(1, GattDeclaration::Service(Uuid::Short(0x181a))).unwrap();
-        let adv = AdvConfig { interval_ms: 200, data: AdvData::new(b"\x02\x01\x06").unwrap(), scan_response: None };
-        air.gatt_start(1, at(0), GattJob::Start(adv), &[]).unwrap();
-        let r = air.next_report(2, at(0)).unwrap().unwrap();
-        assert_eq!((r.address, r.kind), (address(1), ReportKind::AdvInd));
-        assert_eq!(air.next_event(), Some(at(200)));
-        air.central(&"connect".parse().unwrap(), at(250)).unwrap();
-        assert!(air.next_report(2, at(250)).unwrap().is_some(), "the 200 ms event");
-        assert_eq!(air.next_event(), None, "connected: no more advertising");
-        assert_eq!(air.next_report(2, at(1000)).unwrap(), None);
-        air.central(&"disconnect".parse().unwrap(), at(1000)).unwrap();
-        assert!(air.next_report(2, at(1000)).unwrap().is_some(), "advertising again at once");
-        assert_eq!(air.next_event(), Some(at(1200)));
-    }
-}
+mod tests;

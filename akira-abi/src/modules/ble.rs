@@ -25,9 +25,12 @@ moment later). A refused call never reaches the controller.
 
 Advertising is legacy advertising on the three advertising channels:
 non-connectable, and scannable when the app gives a scan response. The
-controller has one advertising set, so one app advertises at a time
-(another gets `AKIRA_EBUSY`); calling `advertise` again updates the data
-and interval. Scanning is shared: the first scanning app's interval and
+controller has one advertising set, shared by time: when several apps
+advertise, each app's data is on air in turn for 500 ms (or one of its
+intervals plus 10 ms, if longer), in app order, so each is on air again
+within the other advertisers' turns. `advertise` puts the app's data on
+air at once (its turn starts); calling it again updates the data and
+interval. The firmware's table holds one entry per app. Scanning is shared: the first scanning app's interval and
 window apply, later ones join, every scanning app receives every report,
 and the controller stops when the last one calls `scan_stop`. Each app's
 reports wait in a bounded queue (the firmware chooses its length); when
@@ -88,7 +91,7 @@ the simulator keeps 8); when it is full the oldest is dropped."#,
             stability: Experimental,
             cost: Cost::bytes(100, 1, 16),
             #[cfg(feature = "docs")]
-            doc: r#"`advertise(data_ptr, data_len, rsp_ptr, rsp_len, interval_ms)`: advertises the `data_len <= 31` bytes at `data_ptr` (AD structures), with the `rsp_len <= 31` bytes at `rsp_ptr` as scan response (`rsp_len` 0: none), every `interval_ms` (20–10240, else `AKIRA_EINVAL`; longer than 31 bytes `AKIRA_E2BIG`). Returns 0 once advertising."#,
+            doc: r#"`advertise(data_ptr, data_len, rsp_ptr, rsp_len, interval_ms)`: advertises the `data_len <= 31` bytes at `data_ptr` (AD structures), with the `rsp_len <= 31` bytes at `rsp_ptr` as scan response (`rsp_len` 0: none), every `interval_ms` (20–10240, else `AKIRA_EINVAL`; longer than 31 bytes `AKIRA_E2BIG`). Returns 0 once the app's data is on air (its turn; then in turn with other advertising apps)."#,
             #[cfg(feature = "docs")]
             c_doc: r#"Legacy advertising: up to 31 bytes of AD structures, an optional scan
 response (rsp_len 0: none), interval 20-10240 ms. Suspends until the

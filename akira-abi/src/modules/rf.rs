@@ -25,8 +25,12 @@ call never reaches the radio. Packets carry an explicit header and a CRC
 after an 8-symbol preamble; payloads are at most 255 bytes (`AKIRA_E2BIG`).
 `send` and `receive` suspend the app while the radio works (it is shared:
 apps' jobs run one after the other, and a `receive` listening when another
-app sends stands aside for the send and then listens again, so an app
-listening without a timeout never keeps the others from sending); a
+app sends stands aside for the send and then listens again; while another
+app's `receive` waits, a listening `receive` keeps the radio for a window
+of one second plus the time on air of a packet of its length, then stands
+aside and listens again after it. So an app listening without a timeout
+never keeps the others from sending or listening; a `receive`'s timeout
+counts from the call, waiting turns included); a
 `send` not done within its time on
 air plus one second ends with `AKIRA_ETIMEDOUT`. `send` or `receive`
 before `configure` is `AKIRA_EINVAL`; driver errors are `AKIRA_EIO`."#,

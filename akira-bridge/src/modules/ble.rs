@@ -23,8 +23,13 @@
 //! traits, so any HCI controller works; no `bt-hci` type appears here).
 //! The scheduler's idle future awaits [`BleMailbox::changed`].
 //!
-//! The controller has one legacy advertising set: one app advertises at a
-//! time (another gets [`Errno::Busy`]). Scanning is shared: the first
+//! The controller has one legacy advertising set, shared by time: every
+//! advertising app's data goes on air in turn, for [`ADV_TURN`] (or one
+//! of its intervals if longer) each, so with `n` advertisers each one is
+//! on air again within `n - 1` turns. An app's `advertise` puts its data
+//! on air at once (its turn starts); the number of changes an app may make
+//! is capped per second, so it cannot keep the set by re-advertising. The
+//! rotation holds one entry per app (the mailbox's slot). Scanning is shared: the first
 //! scanning app sets the scan parameters, later ones join, every scanning
 //! app gets every report, and the controller stops scanning when the last
 //! one stops.
@@ -57,7 +62,7 @@ mod radio;
 #[cfg(test)]
 mod tests;
 
-pub use adv::{ADV_INTERVAL_MS, AdvConfig, AdvData, MAX_ADV_DATA};
+pub use adv::{ADV_INTERVAL_MS, ADV_TURN, AdvConfig, AdvData, MAX_ADV_DATA};
 pub use mailbox::BleMailbox;
 pub use radio::{
     Ble, BleJob, BleRadio, COMMAND_TIMEOUT, MAX_REPORT, REPORT_HEADER, ReportKind, SCAN_MS, ScanConfig, ScanReport,

@@ -494,7 +494,8 @@ fn the_ble_controller_is_routed_through_the_board_and_wakes_the_idle_future() {
     Ble::start(&mut board, 1, BleJob::Advertise(config), deadline).unwrap();
     assert_eq!(Ble::poll(&mut board, 1, Instant::ZERO), None, "not served yet");
     let advertised = std::rc::Rc::new(core::cell::RefCell::new(std::vec::Vec::new()));
-    let mut task = pin!(CONTROLLER.serve(Recorder(advertised.clone())));
+    let delay = crate::testing::VirtualDelay(std::rc::Rc::default());
+    let mut task = pin!(CONTROLLER.serve(Recorder(advertised.clone()), delay));
     assert!(task.as_mut().poll(&mut cx).is_pending(), "served, then waiting for more");
     assert!(idle.as_mut().poll(&mut cx).is_ready(), "the finished job wakes the board");
     assert_eq!(Ble::poll(&mut board, 1, Instant::ZERO), Some(Ok(())));

@@ -295,7 +295,7 @@ async fn ble(connector: esp_radio::ble::controller::BleConnector<'static>) {
     // One connection; its signalling and ATT channels.
     let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
     let stack = trouble_host::new(controller, &mut resources).build();
-    akira_radio::trouble::TroubleBle::new(stack).serve(&BLE).await
+    akira_radio::trouble::TroubleBle::new(stack).serve(&BLE, embassy_time::Delay).await
 }
 
 /// Brings the chip's BLE controller up over HCI (reset, the LE
@@ -329,7 +329,7 @@ async fn ble(connector: esp_radio::ble::controller::BleConnector<'static>) {
         select(commands, events).await
     };
     match setup {
-        Either::First(Ok(())) => BLE.serve(akira_radio::ble::HciBle::new(controller, AddrKind::PUBLIC)).await,
+        Either::First(Ok(())) => BLE.serve(akira_radio::ble::HciBle::new(controller, AddrKind::PUBLIC), embassy_time::Delay).await,
         Either::First(Err(e)) => println!("BLE controller set-up: {e:?}"),
     }
 }

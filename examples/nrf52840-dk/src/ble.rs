@@ -89,7 +89,7 @@ async fn ble_task(sdc: SoftdeviceController<'static>) -> ! {
     let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
     let stack = trouble_host::new(sdc, &mut resources).set_random_address(Address::random(static_address())).build();
     info!("BLE host ready");
-    akira_radio::trouble::TroubleBle::new(stack).serve(&BLE).await
+    akira_radio::trouble::TroubleBle::new(stack).serve(&BLE, embassy_time::Delay).await
 }
 
 /// Configures the controller (events, a random static address from the
@@ -106,7 +106,7 @@ async fn ble_task(sdc: SoftdeviceController<'static>) -> ! {
         warn!("BLE controller setup: {}", defmt::Debug2Format(&e));
     }
     info!("BLE controller ready");
-    BLE.serve(HciBle::new(sdc, AddrKind::RANDOM)).await
+    BLE.serve(HciBle::new(sdc, AddrKind::RANDOM), embassy_time::Delay).await
 }
 
 /// The chip's random static address (FICR DEVICEADDR, the two top bits

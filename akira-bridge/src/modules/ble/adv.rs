@@ -2,6 +2,8 @@
 //! shared by advertising ([`super::BleJob::Advertise`]) and the GATT
 //! server's connectable advertising ([`crate::modules::gatt::GattJob`]).
 
+use core::time::Duration;
+
 use crate::errno::Errno;
 
 /// Longest legacy advertising data or scan response, in bytes.
@@ -10,6 +12,13 @@ pub const MAX_ADV_DATA: usize = 31;
 /// Shortest and longest advertising interval, in milliseconds (HCI: 20 ms
 /// to 10.24 s).
 pub const ADV_INTERVAL_MS: core::ops::RangeInclusive<u32> = 20..=10_240;
+
+/// How long an app's advertising stays on air, at least, while other apps
+/// share the controller's one advertising set: each advertiser's turn
+/// lasts this, or one of its intervals and 10 ms (the most the
+/// controller's random advertising delay adds) if longer, so every turn
+/// has an advertising event ([`AdvConfig::turn`]).
+pub const ADV_TURN: Duration = Duration::from_millis(500);
 
 /// Up to [`MAX_ADV_DATA`] bytes of advertising data (AD structures).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -65,4 +74,12 @@ pub struct AdvConfig {
     pub data: AdvData,
     /// Scan response data; `None` advertises non-scannable.
     pub scan_response: Option<AdvData>,
+}
+
+impl AdvConfig {
+    /// This advertising's turn on a shared advertising set (see
+    /// [`ADV_TURN`]).
+    pub fn turn(&self) -> Duration {
+        ADV_TURN.max(Duration::from_millis(u64::from(self.interval_ms) + 10))
+    }
 }

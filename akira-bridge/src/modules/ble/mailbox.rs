@@ -7,8 +7,9 @@ use core::pin::pin;
 use core::task::Poll;
 
 use critical_section::Mutex;
+use embedded_hal_async::delay::DelayNs;
 
-use super::adv::AdvData;
+use super::adv::{ADV_TURN, AdvConfig, AdvData};
 use super::radio::{Ble, BleJob, BleRadio, ReportKind, ScanReport};
 use crate::errno::Errno;
 use crate::modules::gatt::{self, GattDeclaration, GattEvent, GattJob, GattMailbox, GattServer};
@@ -43,6 +44,9 @@ struct Slot<const QUEUE: usize> {
     dropped: u32,
     /// Its app stopped running: the slot is freed when its job ends.
     orphan: bool,
+    /// Its app's advertising, while it advertises: its entry in the
+    /// rotation of the controller's one advertising set.
+    advertising: Option<AdvConfig>,
 }
 
 impl<const QUEUE: usize> Slot<QUEUE> {
@@ -58,6 +62,7 @@ impl<const QUEUE: usize> Slot<QUEUE> {
         len: 0,
         dropped: 0,
         orphan: false,
+        advertising: None,
     };
 
     /// Queues a report, dropping the oldest when full (the newest tells
@@ -86,13 +91,64 @@ impl<const QUEUE: usize> Slot<QUEUE> {
 struct Slots<const SLOTS: usize, const QUEUE: usize> {
     slots: [Slot<QUEUE>; SLOTS],
     next_seq: u32,
-    advertiser: Option<u16>,
+    /// Whose advertising the controller sends: its app and slot.
+    on_air: Option<(u16, usize)>,
     /// Clean-up jobs after apps that stopped running, by queue order:
-    /// stop advertising, stop scanning.
+    /// hand the advertising set on (or stop it), stop scanning.
     cleanup: [Option<u32>; 2],
 }
 
+/// What the task serving a [`BleMailbox`] tells the controller about the
+/// advertising set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AdvAction {
+    /// Nothing to change.
+    Keep,
+    /// Send this slot's app's advertising.
+    Send(u16, usize, AdvConfig),
+    /// Nobody advertises any more.
+    Stop,
+}
+
 impl<const SLOTS: usize, const QUEUE: usize> Slots<SLOTS, QUEUE> {
+    /// Apps advertising, in the rotation.
+    fn advertisers(&self) -> usize {
+        self.slots.iter().filter(|s| s.advertising.is_some()).count()
+    }
+
+    /// The advertiser after slot `after` in slot order (wrapping round,
+    /// ending at `after` itself), if any.
+    fn next_advertiser(&self, after: usize) -> Option<(u16, usize, AdvConfig)> {
+        (1..=SLOTS).map(|k| (after + k) % SLOTS).find_map(|i| {
+            let slot = &self.slots[i];
+            Some((slot.app?, i, slot.advertising?))
+        })
+    }
+
+    /// What the controller must do after an advertiser left: nothing
+    /// while the one on air still advertises, else the next one's
+    /// advertising, or stop.
+    fn hand_on(&self) -> AdvAction {
+        let Some((app, i)) = self.on_air else { return AdvAction::Keep };
+        if self.slots[i].app == Some(app) && self.slots[i].advertising.is_some() {
+            return AdvAction::Keep;
+        }
+        match self.next_advertiser(i) {
+            Some((app, i, config)) => AdvAction::Send(app, i, config),
+            None => AdvAction::Stop,
+        }
+    }
+
+    /// The next advertiser's turn, when several share the set (the first
+    /// one's if none is on air).
+    fn rotate(&self) -> AdvAction {
+        let i = self.on_air.map_or(SLOTS - 1, |(_, i)| i);
+        match self.next_advertiser(i) {
+            Some((app, j, config)) if j != i => AdvAction::Send(app, j, config),
+            _ => AdvAction::Keep,
+        }
+    }
+
     fn find(&mut self, app: u16) -> Option<&mut Slot<QUEUE>> {
         self.slots.iter_mut().find(|s| s.app == Some(app))
     }
@@ -107,9 +163,16 @@ impl<const SLOTS: usize, const QUEUE: usize> Slots<SLOTS, QUEUE> {
     }
 }
 
+/// An advertiser's turn with `config`, in milliseconds.
+fn turn_ms(config: Option<AdvConfig>) -> u32 {
+    config.map_or(ADV_TURN, |c| c.turn()).as_millis() as u32
+}
+
 /// One BLE controller's jobs and scan reports, served by a firmware task:
 /// up to `SLOTS` apps, each with one job at a time and a queue of up to
 /// `QUEUE` reports. Jobs run one at a time in the order they were queued.
+/// The one legacy advertising set is shared by time: every advertising
+/// app's data goes on air in turn ([`ADV_TURN`](super::ADV_TURN)).
 pub struct BleMailbox<const SLOTS: usize, const QUEUE: usize> {
     slots: Mutex<RefCell<Slots<SLOTS, QUEUE>>>,
     /// Bumped when a job finishes or a report arrives.
@@ -135,7 +198,7 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
             slots: Mutex::new(RefCell::new(Slots {
                 slots: [Slot::FREE; SLOTS],
                 next_seq: 0,
-                advertiser: None,
+                on_air: None,
                 cleanup: [None; 2],
             })),
             changes: Changes::new(),
@@ -180,7 +243,7 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
     }
 
     /// Takes the oldest queued job: its slot (`None` for a clean-up) and
-    /// the job.
+    /// the job (a clean-up's `StopAdvertising` hands the set on).
     fn next(&self) -> Option<(Option<usize>, BleJob)> {
         critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
@@ -211,15 +274,15 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
         };
         critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
-            let app = s.slots[i].app;
             if result.is_err() {
                 // Undo what `start` assumed.
                 match job {
-                    BleJob::Advertise(_) if s.advertiser == app => s.advertiser = None,
+                    BleJob::Advertise(_) => s.slots[i].advertising = None,
                     BleJob::Scan(_) => s.slots[i].scanning = false,
                     _ => {}
                 }
             }
+
             let slot = &mut s.slots[i];
             if slot.orphan {
                 *slot = Slot::FREE;
@@ -237,12 +300,12 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
         let queued = critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
             let others_scanning = s.slots.iter().filter(|t| t.scanning && t.app != Some(app)).count();
+            let on_air = s.on_air.is_some_and(|(a, _)| a == app);
             let mut stop = [false; 2];
-            if s.advertiser == Some(app) {
-                s.advertiser = None;
-                stop[0] = true;
-            }
             if let Some(slot) = s.find(app) {
+                // On air, or about to be: the set goes to the next
+                // advertiser, or stops.
+                stop[0] = on_air || slot.advertising.take().is_some();
                 stop[1] = slot.scanning && others_scanning == 0;
                 match slot.phase {
                     Phase::Queued | Phase::Running | Phase::Abandoned => {
@@ -276,30 +339,78 @@ impl<const SLOTS: usize, const QUEUE: usize> BleMailbox<SLOTS, QUEUE> {
         self.changed_now();
     }
 
+    /// Tells the controller what `action` says about the advertising set,
+    /// and records whose advertising is on air.
+    async fn advertise_as<R: BleRadio>(&self, radio: &R, action: AdvAction) -> Result<(), Errno> {
+        let on_air = match action {
+            AdvAction::Keep => return Ok(()),
+            AdvAction::Send(app, i, config) => {
+                radio.advertise(&config).await?;
+                Some((app, i))
+            }
+            AdvAction::Stop => {
+                radio.stop_advertising().await?;
+                None
+            }
+        };
+        critical_section::with(|cs| self.slots.borrow_ref_mut(cs).on_air = on_air);
+        Ok(())
+    }
+
     /// Runs the queued jobs on `radio` and reads its reports, forever:
-    /// run it as a firmware task owning the controller driver.
-    pub async fn serve<R: BleRadio>(&self, radio: R) -> ! {
+    /// run it as a firmware task owning the controller driver, with
+    /// `delay` (the firmware's timer, e.g. `embassy_time::Delay`) timing
+    /// the advertisers' turns.
+    pub async fn serve<R: BleRadio, D: DelayNs>(&self, radio: R, mut delay: D) -> ! {
         let radio = &radio;
+        let with =
+            |f: &dyn Fn(&Slots<SLOTS, QUEUE>) -> AdvAction| critical_section::with(|cs| f(&self.slots.borrow_ref(cs)));
         let commands = async {
             loop {
-                let (i, job) = poll_fn(|cx| {
-                    if let Some(job) = self.next() {
-                        return Poll::Ready(job);
+                // One turn of the advertising set: until the data on air
+                // changes (a job), or its time is up while others wait.
+                let turn = critical_section::with(|cs| {
+                    let s = self.slots.borrow_ref(cs);
+                    turn_ms(s.on_air.and_then(|(_, i)| s.slots[i].advertising))
+                });
+                let mut turn_over = pin!(delay.delay_ms(turn));
+                loop {
+                    let job = poll_fn(|cx| {
+                        if let Some(job) = self.next() {
+                            return Poll::Ready(Some(job));
+                        }
+                        let shared = critical_section::with(|cs| self.slots.borrow_ref(cs).advertisers() > 1);
+                        if shared && turn_over.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(None);
+                        }
+                        self.serve_waker.register(cx.waker());
+                        self.next().map_or(Poll::Pending, |job| Poll::Ready(Some(job)))
+                    })
+                    .await;
+                    let Some((i, job)) = job else {
+                        // Nobody waits for an error here; the next turn
+                        // tries again.
+                        let _ = self.advertise_as(radio, with(&|s| s.rotate())).await;
+                        break;
+                    };
+                    let result = match &job {
+                        BleJob::Advertise(c) => {
+                            let app =
+                                critical_section::with(|cs| i.and_then(|i| self.slots.borrow_ref(cs).slots[i].app));
+                            match (app, i) {
+                                (Some(app), Some(i)) => self.advertise_as(radio, AdvAction::Send(app, i, *c)).await,
+                                _ => Ok(()),
+                            }
+                        }
+                        BleJob::StopAdvertising => self.advertise_as(radio, with(&|s| s.hand_on())).await,
+                        BleJob::Scan(c) => radio.scan(c).await,
+                        BleJob::StopScanning => radio.stop_scanning().await,
+                    };
+                    self.finish(i, job, result);
+                    if matches!(job, BleJob::Advertise(_) | BleJob::StopAdvertising) {
+                        break;
                     }
-                    self.serve_waker.register(cx.waker());
-                    match self.next() {
-                        Some(job) => Poll::Ready(job),
-                        None => Poll::Pending,
-                    }
-                })
-                .await;
-                let result = match &job {
-                    BleJob::Advertise(c) => radio.advertise(c).await,
-                    BleJob::StopAdvertising => radio.stop_advertising().await,
-                    BleJob::Scan(c) => radio.scan(c).await,
-                    BleJob::StopScanning => radio.stop_scanning().await,
-                };
-                self.finish(i, job, result);
+                }
             }
         };
         let reports = async {
@@ -327,7 +438,7 @@ impl<const SLOTS: usize, const QUEUE: usize> Ble for &'static BleMailbox<SLOTS, 
         let queued = critical_section::with(|cs| {
             let mut s = self.slots.borrow_ref_mut(cs);
             let seq = s.next_seq;
-            let advertiser = s.advertiser;
+            let on_air = s.on_air.is_some_and(|(a, _)| a == app);
             let others_scanning = s.slots.iter().filter(|t| t.scanning && t.app != Some(app)).count();
             let slot = s.find_or_claim(app)?;
             match slot.phase {
@@ -336,9 +447,13 @@ impl<const SLOTS: usize, const QUEUE: usize> Ble for &'static BleMailbox<SLOTS, 
             }
             // Jobs with nothing to do at the controller end at once.
             let queue = match job {
-                BleJob::Advertise(_) if advertiser.is_some_and(|a| a != app) => return Err(Errno::Busy),
-                BleJob::Advertise(_) => true,
-                BleJob::StopAdvertising => advertiser == Some(app),
+                // Into the rotation (on air at once, for its turn).
+                BleJob::Advertise(config) => {
+                    slot.advertising = Some(config);
+                    true
+                }
+                // Out of it; the controller hears of it if it is on air.
+                BleJob::StopAdvertising => slot.advertising.take().is_some() && on_air,
                 BleJob::Scan(_) => {
                     slot.scanning = true;
                     others_scanning == 0
@@ -356,11 +471,6 @@ impl<const SLOTS: usize, const QUEUE: usize> Ble for &'static BleMailbox<SLOTS, 
             if queue {
                 slot.seq = seq;
                 s.next_seq = seq.wrapping_add(1);
-            }
-            match job {
-                BleJob::Advertise(_) => s.advertiser = Some(app),
-                BleJob::StopAdvertising if advertiser == Some(app) => s.advertiser = None,
-                _ => {}
             }
             Ok(queue)
         })?;

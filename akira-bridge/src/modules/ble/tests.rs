@@ -1,13 +1,13 @@
 use super::*;
 use crate::modules::gatt::GattServer;
 use crate::state::AppLimits;
-use crate::testing::{Recorder, code, recorder_board};
+use crate::testing::{Recorder, VirtualDelay, code, recorder_board};
 use akira_caps::manifest::{AppName, Version};
 use akira_caps::scope::BleScope;
 use akira_caps::{CapabilitySet, Grants, Guard};
 use core::future::poll_fn;
 use core::task::{Context, Poll, Waker};
-use std::cell::RefCell as StdRefCell;
+use std::cell::{Cell, RefCell as StdRefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -58,13 +58,21 @@ impl BleRadio for LogRadio {
 struct Task {
     serve: core::pin::Pin<Box<dyn Future<Output = core::convert::Infallible>>>,
     air: Rc<StdRefCell<Air>>,
+    clock: Rc<Cell<u64>>,
 }
 
 impl Task {
     fn new<const S: usize, const Q: usize>(mailbox: &'static BleMailbox<S, Q>) -> Task {
         let air = Rc::new(StdRefCell::new(Air::default()));
-        let radio = LogRadio(air.clone());
-        Task { serve: Box::pin(async move { mailbox.serve(radio).await }), air }
+        let clock = Rc::new(Cell::new(0));
+        let (radio, delay) = (LogRadio(air.clone()), VirtualDelay(clock.clone()));
+        Task { serve: Box::pin(async move { mailbox.serve(radio, delay).await }), air, clock }
+    }
+
+    /// Moves the task's clock to `ms` and lets it run.
+    fn at_ms(&mut self, ms: u64) {
+        self.clock.set(ms * 1000);
+        self.step();
     }
 
     fn step(&mut self) {
@@ -158,9 +166,6 @@ fn advertise_suspends_until_the_controller_advertises() {
     assert_eq!(task.log(), ["advertise 250 ms [02, 01, 06, 05, 09, 61, 6b, 69, 72] rsp Some([72, 73, 70])"]);
     assert_eq!(done(&mut s, &mut mem), Some(0));
     assert!(s.board().rec.events[0].starts_with("BleAdvertising { interval_ms: 250"));
-    // Another app cannot take the advertising set meanwhile.
-    let mut other = app(2, &BLE, &[role::ADVERTISE]);
-    assert_eq!(code(advertise(&mut mem, &mut other, M, [0, 9, 0, 0, 250])), Errno::Busy.code());
     // Stopping frees it; stopping again has nothing to tell the controller.
     let Err(Refusal::Trap(_)) = run(&mut s, M, BleJob::StopAdvertising) else { panic!() };
     task.step();
@@ -170,6 +175,52 @@ fn advertise_suspends_until_the_controller_advertises() {
     task.step();
     assert_eq!(task.log().len(), 2);
     assert_eq!(task.log()[1], "stop advertising");
+}
+
+#[test]
+fn advertisers_take_turns_on_the_one_advertising_set() {
+    static BLE: BleMailbox<2, 3> = BleMailbox::new();
+    let mut task = Task::new(&BLE);
+    let mut a = app(1, &BLE, &[role::ADVERTISE]);
+    let mut b = app(2, &BLE, &[role::ADVERTISE]);
+    let mut backing = [0u8; 64];
+    backing[..2].copy_from_slice(b"AB");
+    let mut mem = GuestMemory::new(&mut backing);
+    let on_air = |data: &str| format!("advertise 250 ms {data} rsp None");
+    let (data_a, data_b) = ("[41]", "[42]");
+    // Both advertise: the second's data goes on air at once, no EBUSY.
+    let Err(Refusal::Trap(_)) = advertise(&mut mem, &mut a, M, [0, 1, 0, 0, 250]) else { panic!() };
+    task.at_ms(0);
+    let Err(Refusal::Trap(_)) = advertise(&mut mem, &mut b, M, [1, 1, 0, 0, 250]) else { panic!("not shared") };
+    task.at_ms(100);
+    assert_eq!((done(&mut a, &mut mem), done(&mut b, &mut mem)), (Some(0), Some(0)));
+    assert_eq!(task.log(), [on_air(data_a), on_air(data_b)]);
+    // Then they take turns of ADV_TURN (500 ms; an interval of 250 ms
+    // fits).
+    task.at_ms(599);
+    assert_eq!(task.log().len(), 2, "b's turn is not over");
+    task.at_ms(600);
+    task.at_ms(1100);
+    task.at_ms(1600);
+    assert_eq!(task.log()[2..], [on_air(data_a), on_air(data_b), on_air(data_a)]);
+    // b leaves while not on air: nothing to tell the controller; a
+    // alone keeps the set past its turn.
+    let Err(Refusal::Trap(_)) = run(&mut b, M, BleJob::StopAdvertising) else { panic!() };
+    assert_eq!(done(&mut b, &mut mem), Some(0));
+    task.at_ms(5_000);
+    assert_eq!(task.log().len(), 5);
+    // b back, on air; when its app stops, the set goes back to a.
+    let Err(Refusal::Trap(_)) = advertise(&mut mem, &mut b, M, [1, 1, 0, 0, 250]) else { panic!() };
+    task.at_ms(5_100);
+    BleModule.app_stopped(b.board_mut(), 2);
+    task.at_ms(5_200);
+    assert_eq!(task.log()[5..], [on_air(data_b), on_air(data_a)]);
+    task.at_ms(10_000);
+    // The last advertiser stops: the controller stops advertising.
+    let Err(Refusal::Trap(_)) = run(&mut a, M, BleJob::StopAdvertising) else { panic!() };
+    task.step();
+    assert_eq!(done(&mut a, &mut mem), Some(0));
+    assert_eq!(task.log()[7..], ["stop advertising"]);
 }
 
 #[test]
