@@ -26,10 +26,11 @@
 //! ([`GattTable`]) are built into a trouble-host attribute table when an
 //! app starts serving, with value storage in the serving task's frame
 //! ([`VALUE_BYTES`]) and at most [`ATTRIBUTES`] attributes; nothing is
-//! allocated. The controller has one legacy advertising set: while an app
-//! serves GATT (connectable `ADV_IND`, again after each disconnection),
-//! another app's advertising gets [`Errno::Busy`], and the other way
-//! round. One central at a time.
+//! allocated. The controller has one legacy advertising set: apps that
+//! advertise share it by turns (the [`BleMailbox`]'s rotation, each turn
+//! an `advertise` here); while an app serves GATT (connectable `ADV_IND`,
+//! again after each disconnection), another app's advertising gets
+//! [`Errno::Busy`], and the other way round. One central at a time.
 
 use core::pin::pin;
 

@@ -244,7 +244,8 @@ fn an_app_serves_its_table_to_a_central_through_trouble_host() {
         })
         .await;
 
-        // Another app cannot advertise meanwhile: one advertising set.
+        // Another app cannot advertise while one serves GATT: the set is
+        // the server's.
         let other = akira_bridge::BleJob::Advertise(adv);
         match board.start(2, other, Instant::from_micros(1_000_000)) {
             Ok(()) => assert_eq!(until("advertise", || board.poll(2, now)).await, Err(Errno::Busy)),
