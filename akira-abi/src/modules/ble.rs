@@ -55,9 +55,19 @@ are the Bluetooth bits: `0x02` read, `0x04` write without response,
 `0x08` write, `0x10` notify (others, or none, `AKIRA_EINVAL`). An app's
 table holds at most 2 services, 8 characteristics and 256 value bytes (the
 sum of the characteristics' `max_len`, each 1–64; beyond 64 `AKIRA_E2BIG`);
-beyond the bounds `AKIRA_ENOSPC`. The controller serves one table: the
-first app to declare owns the GATT server until `gatt_stop` (another app
-gets `AKIRA_EBUSY`), and a serving app cannot declare more (`AKIRA_EBUSY`).
+beyond the bounds `AKIRA_ENOSPC`. The controller serves one attribute
+table, shared: two apps may hold tables at once (a third app's declaration
+gets `AKIRA_EBUSY` until one calls `gatt_stop` or stops running), and the
+serving apps' tables are merged into the one the controller serves (the
+same bounds in all: a table that does not fit beside the others' makes
+`gatt_start` answer `AKIRA_ENOSPC`). Each app keeps its own handles; a
+central's writes and subscriptions reach the app whose characteristic it
+used, connections and disconnections reach every serving app. The merged
+server advertises with the first serving app's data. When an app starts
+or stops serving, the server restarts with the new table: a connected
+central is disconnected (each serving app gets a disconnection with reason
+`0x16`) and finds the new table when it reconnects. A serving app cannot
+declare more (`AKIRA_EBUSY`).
 `gatt_start` advertises connectable (checked like `advertise`: the floor,
 and one data change against the cap) and advertises again after each
 disconnection. A board without a GATT server answers `AKIRA_ENOTSUP`.

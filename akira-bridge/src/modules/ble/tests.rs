@@ -452,11 +452,10 @@ fn a_gatt_server_starts_sets_notifies_and_hears_centrals() {
     let mut mem = GuestMemory::new(&mut backing);
     thermometer(&mut mem, &mut s, &mut task);
     assert_eq!(task.log(), ["start [\"181a\"] [\"2a6e/0x12/2\", \"2a1f/0x08/2\"] every 200 ms"]);
-    // Declaring while serving, or another app serving, is refused.
+    // Declaring while serving is refused; an app that does not serve has
+    // no values to set.
     assert_eq!(service(&mut mem, &mut s, 0, 2), Errno::Busy.code());
     let mut other = app(2, &BLE, &[role::PERIPHERAL]);
-    assert_eq!(service(&mut mem, &mut other, 0, 2), Errno::Busy.code());
-    assert_eq!(code(gatt_start(&mut mem, &mut other, M, [0, 3, 200])), Errno::Busy.code());
     assert_eq!(code(gatt_value(&mut mem, &mut other, M, false, [0, 40, 2])), Errno::Invalid.code());
     // Values go to the server; notify needs a notifiable characteristic.
     let Err(Refusal::Trap(_)) = gatt_value(&mut mem, &mut s, M, false, [0, 40, 2]) else { panic!() };
@@ -553,6 +552,70 @@ fn gatt_bad_pointers_lengths_and_a_full_table() {
     assert_eq!(task.log().len(), 1, "only the start reached the server");
 }
 
+/// The app's next GATT event, as it reads it.
+fn next(mem: &mut GuestMemory<'_>, s: &mut AppState<Board1>) -> Vec<u8> {
+    let n = code(gatt_next_event(mem, s, M, 64, 64, 0));
+    mem.bytes(64, n as u32).unwrap().to_vec()
+}
+
+#[test]
+fn two_apps_serve_one_merged_table_each_with_its_own_handles() {
+    static BLE: BleMailbox<2, 3> = BleMailbox::new();
+    let mut task = GattTask::new(&BLE);
+    let mut a = app(1, &BLE, &[role::PERIPHERAL]);
+    let mut b = app(2, &BLE, &[role::PERIPHERAL]);
+    let mut backing = gatt_memory();
+    let mut mem = GuestMemory::new(&mut backing);
+    thermometer(&mut mem, &mut a, &mut task);
+    // b declares a 128-bit service with one writable characteristic: its
+    // handle 0, merged after a's two.
+    assert_eq!(service(&mut mem, &mut b, 16, 16), 0);
+    assert_eq!(characteristic(&mut mem, &mut b, 4, gatt::property::WRITE, 2), 0);
+    let Err(Refusal::Trap(_)) = gatt_start(&mut mem, &mut b, M, [0, 3, 300]) else { panic!("not shared") };
+    task.step();
+    assert_eq!(gatt_done(&mut b, &mut mem), Some(0));
+    let long = "abababab-abab-abab-abab-abababababab";
+    assert_eq!(
+        task.log()[1..],
+        [
+            "stop".to_string(),
+            format!(r#"start ["181a", "{long}"] ["2a6e/0x12/2", "2a1f/0x08/2", "2a1f/0x08/2"] every 200 ms"#)
+        ]
+    );
+    // A third app finds the table of apps full.
+    let mut third = app(3, &BLE, &[role::PERIPHERAL]);
+    assert_eq!(service(&mut mem, &mut third, 0, 2), Errno::Busy.code());
+    // Each app's values go to its own characteristics.
+    let Err(Refusal::Trap(_)) = gatt_value(&mut mem, &mut b, M, false, [0, 40, 2]) else { panic!() };
+    task.step();
+    let Err(Refusal::Trap(_)) = gatt_value(&mut mem, &mut a, M, true, [0, 40, 2]) else { panic!() };
+    task.step();
+    assert_eq!(task.log()[3..], ["set 2 [34, 08]", "notify 0 [34, 08]"]);
+    // A central's connection reaches both; each write reaches its owner
+    // in the owner's handles.
+    let written = |c, v: &[u8]| GattEvent::Written { characteristic: c, value: gatt::Value::new(v).unwrap() };
+    task.central(&[GattEvent::Connected { address: [9; 6], address_kind: 0 }, written(2, b"bb"), written(1, b"aa")]);
+    assert_eq!(next(&mut mem, &mut a)[..2], [1, 0], "a: connected");
+    assert_eq!(next(&mut mem, &mut a), [3, 1, 2, 0, b'a', b'a'], "a: its setpoint, handle 1");
+    assert_eq!(next(&mut mem, &mut b)[..2], [1, 0], "b: connected");
+    assert_eq!(next(&mut mem, &mut b), [3, 0, 2, 0, b'b', b'b'], "b: its handle 0");
+    // a stops serving: the server restarts with b's table alone; the
+    // central was disconnected by the change.
+    let Err(Refusal::Trap(_)) = gatt_run(&mut a, M, GattJob::Stop, &[]) else { panic!() };
+    task.step();
+    assert_eq!(gatt_done(&mut a, &mut mem), Some(0));
+    assert_eq!(task.log()[5..], ["stop".to_string(), format!("start [\"{long}\"] [\"2a1f/0x08/2\"] every 300 ms")]);
+    assert_eq!(next(&mut mem, &mut b), [2, 0, 1, 0, gatt::TABLE_CHANGED]);
+    let Err(Refusal::Trap(_)) = gatt_value(&mut mem, &mut b, M, false, [0, 40, 2]) else { panic!() };
+    task.step();
+    assert_eq!(task.log()[7], "set 0 [34, 08]", "b's handle 0 is merged handle 0 now");
+    // b stops running: nobody serves, the server stops.
+    BleModule.app_stopped(b.board_mut(), 2);
+    task.step();
+    assert_eq!(task.log()[8..], ["stop"]);
+    assert_eq!(service(&mut mem, &mut third, 0, 2), 0, "its entry was freed");
+}
+
 #[test]
 fn gatt_events_queue_is_bounded_and_unserved_gatt_is_unsupported() {
     static BLE: BleMailbox<2, 3> = BleMailbox::new();
@@ -563,9 +626,9 @@ fn gatt_events_queue_is_bounded_and_unserved_gatt_is_unsupported() {
     let mut task = GattTask::new(&BLE);
     thermometer(&mut mem, &mut s, &mut task);
     let sub = |c| GattEvent::Subscribed { characteristic: c };
-    task.central(&[GattEvent::Connected { address: [9; 6], address_kind: 0 }, sub(0), sub(1), sub(2)]);
+    task.central(&[GattEvent::Connected { address: [9; 6], address_kind: 0 }, sub(0), sub(1), sub(1)]);
     assert_eq!(BLE.dropped_gatt_events(), 1, "three places: the oldest went");
-    for c in 0..3 {
+    for c in [0, 1, 1] {
         assert_eq!(code(gatt_next_event(&mut mem, &mut s, M, 64, 64, 0)), 4);
         assert_eq!(mem.bytes(64, 2).unwrap(), &[4, c]);
     }

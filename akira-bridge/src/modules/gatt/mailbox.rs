@@ -1,5 +1,18 @@
-//! The GATT side of a [`crate::BleMailbox`]: the server's owner, table
-//! and event queue, and the jobs a firmware task runs on a [`GattServer`].
+//! The GATT side of a [`crate::BleMailbox`]: the apps' tables, merged into
+//! the one table the host stack serves, their event queues, and the jobs
+//! a firmware task runs on a [`GattServer`].
+//!
+//! Each serving app keeps its own handles (0, 1, ... in the order it
+//! declared); the merged table puts the serving apps' services and
+//! characteristics one app after the other (in the order of their
+//! entries), so an app's handle `h` is `h` plus the characteristics of
+//! the apps before it. Jobs are mapped when the task runs them and
+//! events when they arrive, so the offsets are always those of the table
+//! being served. When an app starts or stops serving, the server is
+//! restarted with the new merged table: a connected central is
+//! disconnected (every serving app gets `Disconnected`, reason 0x16) and
+//! finds the new table when it connects again (no bonding: centrals
+//! discover the table at each connection).
 
 use core::cell::RefCell;
 use core::future::{Future, poll_fn};
@@ -9,30 +22,140 @@ use core::task::Poll;
 use critical_section::Mutex;
 
 use super::event::{GattEvent, GattServer};
-use super::table::{GattDeclaration, GattJob, GattTable, MAX_VALUE};
+use super::table::{GattDeclaration, GattJob, GattTable, MAX_SERVICES, MAX_VALUE};
 use crate::errno::Errno;
 use crate::mailbox::Mailbox;
+use crate::modules::ble::AdvConfig;
 use crate::wake::Changes;
 
-/// The GATT server's owner, table and event queue.
-struct Server<const QUEUE: usize> {
-    owner: Option<u16>,
+/// Apps that may hold a GATT table at once: the merged table has room
+/// for one service each at least ([`MAX_SERVICES`]).
+pub const GATT_APPS: usize = MAX_SERVICES;
+
+/// The HCI reason given to serving apps when a table change ends a
+/// connection: connection terminated by the local host.
+pub const TABLE_CHANGED: u8 = 0x16;
+
+const NO_EVENT: GattEvent = GattEvent::Disconnected { reason: 0 };
+
+/// One app's table, advertising and event queue.
+#[derive(Clone, Copy)]
+struct Entry<const QUEUE: usize> {
+    app: Option<u16>,
     table: GattTable,
+    /// Its table is in the merged one (from its `gatt_start`).
     serving: bool,
-    /// A task serves the GATT side ([`crate::BleMailbox::serve_gatt`]).
-    served: bool,
+    /// Its connectable advertising (the merged server uses the first
+    /// serving app's).
+    adv: Option<AdvConfig>,
     events: [GattEvent; QUEUE],
     head: usize,
     len: usize,
+}
+
+impl<const QUEUE: usize> Entry<QUEUE> {
+    const FREE: Entry<QUEUE> = Entry {
+        app: None,
+        table: GattTable::EMPTY,
+        serving: false,
+        adv: None,
+        events: [NO_EVENT; QUEUE],
+        head: 0,
+        len: 0,
+    };
+}
+
+/// The apps' tables and what the host stack serves.
+struct Server<const QUEUE: usize> {
+    entries: [Entry<QUEUE>; GATT_APPS],
+    /// A task serves the GATT side ([`crate::BleMailbox::serve_gatt`]).
+    served: bool,
+    /// The host stack serves a merged table.
+    running: bool,
+    /// A central is connected.
+    connected: bool,
     dropped: u32,
 }
 
-/// The GATT side of a [`crate::BleMailbox`]: one table and one event
-/// queue of `QUEUE`, and a job queue: the owner's job, one its previous
-/// owner stopped waiting for, and the stop after an owner that went away.
+impl<const QUEUE: usize> Server<QUEUE> {
+    fn find(&self, app: u16) -> Option<usize> {
+        self.entries.iter().position(|e| e.app == Some(app))
+    }
+
+    /// The serving apps' tables merged, and the first one's advertising;
+    /// [`Errno::NoSpace`] when they do not fit one table.
+    fn merged(&self) -> Result<(GattTable, Option<AdvConfig>), Errno> {
+        let mut merged = GattTable::EMPTY;
+        let mut adv = None;
+        for e in self.entries.iter().filter(|e| e.serving) {
+            merged.append(&e.table)?;
+            adv = adv.or(e.adv);
+        }
+        Ok((merged, adv))
+    }
+
+    /// Entry `i`'s first characteristic in the merged table.
+    fn offset(&self, i: usize) -> u8 {
+        self.entries[..i].iter().filter(|e| e.serving).map(|e| e.table.characteristics().len() as u8).sum()
+    }
+
+    /// Queues `event` for entry `i`, dropping the oldest when full.
+    fn push(&mut self, i: usize, event: GattEvent) {
+        let e = &mut self.entries[i];
+        if e.len == QUEUE {
+            e.head = (e.head + 1) % QUEUE;
+            e.len -= 1;
+            self.dropped = self.dropped.saturating_add(1);
+        }
+        e.events[(e.head + e.len) % QUEUE] = event;
+        e.len += 1;
+    }
+
+    /// Hands a central's event to its app: connections to every serving
+    /// app, the rest to the owner of the merged handle, in its own
+    /// handles.
+    fn deliver(&mut self, event: GattEvent) {
+        let merged = match event {
+            GattEvent::Connected { .. } | GattEvent::Disconnected { .. } => {
+                self.connected = matches!(event, GattEvent::Connected { .. });
+                for i in 0..GATT_APPS {
+                    if self.entries[i].serving {
+                        self.push(i, event);
+                    }
+                }
+                return;
+            }
+            GattEvent::Written { characteristic, .. }
+            | GattEvent::Subscribed { characteristic }
+            | GattEvent::Unsubscribed { characteristic } => characteristic,
+        };
+        let mut offset = 0;
+        for i in 0..GATT_APPS {
+            let e = &self.entries[i];
+            if !e.serving {
+                continue;
+            }
+            let n = e.table.characteristics().len() as u8;
+            if merged < offset + n {
+                let local = merged - offset;
+                let event = match event {
+                    GattEvent::Written { value, .. } => GattEvent::Written { characteristic: local, value },
+                    GattEvent::Subscribed { .. } => GattEvent::Subscribed { characteristic: local },
+                    _ => GattEvent::Unsubscribed { characteristic: local },
+                };
+                return self.push(i, event);
+            }
+            offset += n;
+        }
+    }
+}
+
+/// The GATT side of a [`crate::BleMailbox`]: up to [`GATT_APPS`] apps'
+/// tables with an event queue of `QUEUE` each, and a job queue: each
+/// app's job, and the restarts after apps that went away.
 pub(crate) struct GattMailbox<const QUEUE: usize> {
     server: Mutex<RefCell<Server<QUEUE>>>,
-    jobs: Mailbox<GattJob, 3, MAX_VALUE>,
+    jobs: Mailbox<(u16, GattJob), { GATT_APPS + 2 }, MAX_VALUE>,
 }
 
 /// Lets other tasks run once.
@@ -54,16 +177,13 @@ impl<const QUEUE: usize> GattMailbox<QUEUE> {
     pub(crate) const fn new() -> Self {
         GattMailbox {
             server: Mutex::new(RefCell::new(Server {
-                owner: None,
-                table: GattTable::EMPTY,
-                serving: false,
+                entries: [Entry::FREE; GATT_APPS],
                 served: false,
-                events: [GattEvent::Disconnected { reason: 0 }; QUEUE],
-                head: 0,
-                len: 0,
+                running: false,
+                connected: false,
                 dropped: 0,
             })),
-            jobs: Mailbox::new(GattJob::Stop),
+            jobs: Mailbox::new((0, GattJob::Stop)),
         }
     }
 
@@ -72,92 +192,93 @@ impl<const QUEUE: usize> GattMailbox<QUEUE> {
         self.jobs.finished()
     }
 
-    /// Events the owner lost because its queue was full.
+    /// Events the serving apps lost because their queue was full.
     pub(crate) fn dropped(&self) -> u32 {
         critical_section::with(|cs| self.server.borrow_ref(cs).dropped)
     }
 
-    /// Adds to app `app`'s table, making it the owner.
+    /// Adds to app `app`'s table ([`Errno::Busy`] while it serves, or when
+    /// [`GATT_APPS`] other apps hold tables).
     pub(crate) fn declare(&self, app: u16, declaration: GattDeclaration) -> Result<u8, Errno> {
         critical_section::with(|cs| {
             let mut s = self.server.borrow_ref_mut(cs);
             if !s.served {
                 return Err(Errno::Unsupported);
             }
-            match s.owner {
-                Some(owner) if owner != app => return Err(Errno::Busy),
-                _ if s.serving => return Err(Errno::Busy),
-                _ => {}
+            let i = match s.find(app) {
+                Some(i) => i,
+                None => s.entries.iter().position(|e| e.app.is_none()).ok_or(Errno::Busy)?,
+            };
+            let e = &mut s.entries[i];
+            if e.serving {
+                return Err(Errno::Busy);
             }
-            let handle = s.table.declare(declaration)?;
-            s.owner = Some(app);
+            let handle = e.table.declare(declaration)?;
+            e.app = Some(app);
             Ok(handle)
         })
     }
 
     /// Queues app `app`'s job with `value`; `Ok(false)` when there is
-    /// nothing to do (stopping a server the app does not own).
+    /// nothing to do (stopping a server the app does not have).
     pub(crate) fn start(&self, app: u16, job: GattJob, value: &[u8]) -> Result<bool, Errno> {
-        let check = critical_section::with(|cs| {
-            let s = self.server.borrow_ref(cs);
+        critical_section::with(|cs| {
+            let mut s = self.server.borrow_ref_mut(cs);
             if !s.served {
                 return Err(Errno::Unsupported);
             }
-            match (s.owner, job) {
-                (Some(owner), _) if owner == app => {}
-                (_, GattJob::Stop) => return Ok(false),
-                (Some(_), GattJob::Start(_)) => return Err(Errno::Busy),
-                _ => return Err(Errno::Invalid),
-            }
-            s.table.check(&job, value.len())?;
+            let Some(i) = s.find(app) else {
+                return if job == GattJob::Stop { Ok(false) } else { Err(Errno::Invalid) };
+            };
+            s.entries[i].table.check(&job, value.len())?;
             match job {
-                GattJob::Start(_) if s.serving => Err(Errno::Busy),
-                GattJob::SetValue(_) | GattJob::Notify(_) if !s.serving => Err(Errno::Invalid),
-                _ => Ok(true),
-            }
-        })?;
-        if !check {
-            return Ok(false);
-        }
-        // Only the owner queues jobs, and only from its own host calls: the
-        // state checked above cannot change before this.
-        self.jobs.start(app, job, [value, &[]], 0)?;
-        critical_section::with(|cs| {
-            let mut s = self.server.borrow_ref_mut(cs);
-            match job {
-                GattJob::Start(_) => s.serving = true,
-                GattJob::Stop => {
-                    s.owner = None;
-                    s.serving = false;
-                    s.table = GattTable::EMPTY;
-                    s.len = 0;
+                GattJob::Start(_) if s.entries[i].serving => return Err(Errno::Busy),
+                GattJob::Start(_) => {
+                    // Its table must fit beside the others'.
+                    s.entries[i].serving = true;
+                    let fits = s.merged().map(|_| ());
+                    s.entries[i].serving = false;
+                    fits?;
+                }
+                GattJob::SetValue(_) | GattJob::Notify(_) if !s.entries[i].serving => return Err(Errno::Invalid),
+                // Declared, not served: nothing for the server to do.
+                GattJob::Stop if !s.entries[i].serving => {
+                    s.entries[i] = Entry::FREE;
+                    return Ok(false);
                 }
                 _ => {}
             }
-        });
-        Ok(true)
+            // Checked and queued in one critical section: the state
+            // cannot change in between.
+            self.jobs.start(app, (app, job), [value, &[]], 0)?;
+            match job {
+                GattJob::Start(adv) => {
+                    s.entries[i].serving = true;
+                    s.entries[i].adv = Some(adv);
+                }
+                GattJob::Stop => s.entries[i] = Entry::FREE,
+                _ => {}
+            }
+            Ok(true)
+        })
     }
 
-    /// App `app` stopped running: if it owned the server, the server is
-    /// stopped (after its pending job) and freed for other apps.
+    /// App `app` stopped running: its table leaves the merged one (the
+    /// server restarts without it, after its pending job) and its entry
+    /// is freed.
     pub(crate) fn release(&self, app: u16) {
         self.jobs.forget(app);
         let was_serving = critical_section::with(|cs| {
             let mut s = self.server.borrow_ref_mut(cs);
-            if s.owner != Some(app) {
-                return false;
-            }
-            let serving = s.serving;
-            s.owner = None;
-            s.serving = false;
-            s.table = GattTable::EMPTY;
-            s.len = 0;
+            let Some(i) = s.find(app) else { return false };
+            let serving = s.entries[i].serving;
+            s.entries[i] = Entry::FREE;
             serving
         });
         if was_serving {
-            // Every slot taken by jobs of apps that went away: the stop is
-            // dropped and the server runs until the next owner's `gatt_stop`.
-            let _ = self.jobs.start_detached(app, GattJob::Stop, &[]);
+            // Every slot taken by jobs of apps that went away: the restart
+            // is dropped and the old table served until the next change.
+            let _ = self.jobs.start_detached(app, (app, GattJob::Stop), &[]);
         }
     }
 
@@ -170,58 +291,76 @@ impl<const QUEUE: usize> GattMailbox<QUEUE> {
     pub(crate) fn next_event(&self, app: u16) -> Result<Option<GattEvent>, Errno> {
         critical_section::with(|cs| {
             let mut s = self.server.borrow_ref_mut(cs);
-            if s.owner != Some(app) || !s.serving {
-                return Err(Errno::Invalid);
-            }
-            if s.len == 0 {
+            let e = s.find(app).map(|i| &mut s.entries[i]).filter(|e| e.serving).ok_or(Errno::Invalid)?;
+            if e.len == 0 {
                 return Ok(None);
             }
-            let e = s.events[s.head];
-            s.head = (s.head + 1) % QUEUE;
-            s.len -= 1;
-            Ok(Some(e))
+            let event = e.events[e.head];
+            e.head = (e.head + 1) % QUEUE;
+            e.len -= 1;
+            Ok(Some(event))
         })
     }
 
-    /// Queues an event for the serving app, dropping the oldest when full.
+    /// Queues a central's event for its app.
     fn deliver(&self, event: GattEvent) {
-        critical_section::with(|cs| {
-            let mut s = self.server.borrow_ref_mut(cs);
-            if !s.serving {
-                return;
-            }
-            if s.len == QUEUE {
-                s.head = (s.head + 1) % QUEUE;
-                s.len -= 1;
-                s.dropped = s.dropped.saturating_add(1);
-            }
-            let at = (s.head + s.len) % QUEUE;
-            s.events[at] = event;
-            s.len += 1;
-        });
+        critical_section::with(|cs| self.server.borrow_ref_mut(cs).deliver(event));
         self.changes().bump();
+    }
+
+    /// Serves the serving apps' merged table on `server`: stops the old
+    /// one (telling the apps if a central was connected), then starts the
+    /// new one, unless nobody serves any more.
+    async fn restart<S: GattServer>(&self, server: &S) -> Result<(), Errno> {
+        let (running, connected) = critical_section::with(|cs| {
+            let s = self.server.borrow_ref(cs);
+            (s.running, s.connected)
+        });
+        if running {
+            server.stop().await?;
+            critical_section::with(|cs| self.server.borrow_ref_mut(cs).running = false);
+            if connected {
+                self.deliver(GattEvent::Disconnected { reason: TABLE_CHANGED });
+            }
+        }
+        let (table, adv) = critical_section::with(|cs| self.server.borrow_ref(cs).merged())?;
+        let Some(adv) = adv.filter(|_| !table.services().is_empty()) else { return Ok(()) };
+        server.start(&table, &adv).await?;
+        critical_section::with(|cs| self.server.borrow_ref_mut(cs).running = true);
+        Ok(())
+    }
+
+    /// App `app`'s handle `h` in the merged table, if it serves.
+    fn merged_handle(&self, app: u16, h: u8) -> Result<u8, Errno> {
+        critical_section::with(|cs| {
+            let s = self.server.borrow_ref(cs);
+            let i = s.find(app).filter(|i| s.entries[*i].serving).ok_or(Errno::Invalid)?;
+            Ok(s.offset(i) + h)
+        })
     }
 
     /// Runs the queued jobs on `server` and reads its events, forever.
     pub(crate) async fn serve<S: GattServer>(&self, server: S) -> ! {
         critical_section::with(|cs| self.server.borrow_ref_mut(cs).served = true);
         let server = &server;
-        let jobs = self.jobs.serve(async |job, value: &[u8], _read: &mut [u8]| match job {
-            GattJob::Start(adv) => {
-                let table = critical_section::with(|cs| self.server.borrow_ref(cs).table);
-                if table.services().is_empty() {
-                    // Its app went away before the server got to it.
-                    return Err(Errno::Invalid);
-                }
-                let result = server.start(&table, &adv).await;
+        let jobs = self.jobs.serve(async |(app, job), value: &[u8], _read: &mut [u8]| match job {
+            GattJob::Start(_) => {
+                let result = self.restart(server).await;
                 if result.is_err() {
-                    critical_section::with(|cs| self.server.borrow_ref_mut(cs).serving = false);
+                    // Served without it, as before.
+                    critical_section::with(|cs| {
+                        let mut s = self.server.borrow_ref_mut(cs);
+                        if let Some(i) = s.find(app) {
+                            s.entries[i].serving = false;
+                        }
+                    });
+                    let _ = self.restart(server).await;
                 }
                 result
             }
-            GattJob::Stop => server.stop().await,
-            GattJob::SetValue(h) => server.set_value(h, value).await,
-            GattJob::Notify(h) => server.notify(h, value).await,
+            GattJob::Stop => self.restart(server).await,
+            GattJob::SetValue(h) => server.set_value(self.merged_handle(app, h)?, value).await,
+            GattJob::Notify(h) => server.notify(self.merged_handle(app, h)?, value).await,
         });
         let events = async {
             loop {

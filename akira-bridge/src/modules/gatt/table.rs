@@ -187,6 +187,22 @@ impl GattTable {
         self.characteristics().iter().position(|c| c.uuid == *uuid).map(|i| i as u8)
     }
 
+    /// Adds `other`'s services and characteristics after this table's
+    /// (its handle `h` becomes `h` plus this table's characteristics), as
+    /// several apps' tables are merged into the one a controller serves;
+    /// [`Errno::NoSpace`] when they do not fit, this table then partly
+    /// extended.
+    pub fn append(&mut self, other: &GattTable) -> Result<(), Errno> {
+        let services = self.service_count;
+        for uuid in other.services() {
+            self.declare(GattDeclaration::Service(*uuid))?;
+        }
+        for c in other.characteristics() {
+            self.declare(GattDeclaration::Characteristic(Characteristic { service: c.service + services, ..*c }))?;
+        }
+        Ok(())
+    }
+
     /// Whether `job` with a value of `value_len` bytes fits the table:
     /// [`Errno::Invalid`] for an empty table or a characteristic that is
     /// not there (or cannot notify, for [`GattJob::Notify`]),
