@@ -14,13 +14,19 @@
 //! wakes at each advertising event while someone scans
 //! ([`SimBle::next_event`]).
 //!
-//! GATT: every app may serve its own table; a serving app advertises
-//! connectable (`ADV_IND` reports to scanners) while no central is
-//! connected to it. One simulated central, "the
-//! phone" at [`PHONE`], is driven by the script ([`CentralOp`], `akira run
-//! --gatt-client 500ms:connect`): it connects to the lowest-numbered app
+//! GATT: as on a device ([`akira_bridge::BleMailbox`]), up to
+//! [`GATT_APPS`] apps of a device hold tables, and the tables of those
+//! serving are merged into the one the device serves, each app keeping its
+//! own handles; the device advertises connectable (`ADV_IND` reports to
+//! scanners, with the first serving app's data) while no central is
+//! connected. One simulated central, "the phone" at [`PHONE`], is driven
+//! by the script ([`CentralOp`], `akira run --gatt-client
+//! 500ms:connect`): it connects to the device of the lowest-numbered app
 //! serving, reads, writes, subscribes and disconnects, naming
-//! characteristics by UUID. What it sees (values read, notifications) is
+//! characteristics by UUID in the merged table (its writes reach the app
+//! that declared the characteristic). An app starting or stopping serving
+//! changes the table: the phone is disconnected and the other serving apps
+//! get `Disconnected` with reason [`TABLE_CHANGED`]. What it sees (values read, notifications) is
 //! returned for the board to record. Events wait in each server's queue of
 //! [`QUEUE`]; beyond it the oldest is dropped.
 
@@ -28,7 +34,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use akira_bridge::modules::ble::ReportKind;
-use akira_bridge::modules::gatt::{Uuid, Value, property};
+use akira_bridge::modules::gatt::{GATT_APPS, TABLE_CHANGED, Uuid, Value, property};
 use akira_bridge::{
     AdvConfig, BleJob, Errno, GattDeclaration, GattEvent, GattJob, GattTable, Instant, ScanConfig, ScanReport,
 };
@@ -138,11 +144,12 @@ struct AppServer {
     done: Option<Result<(), Errno>>,
 }
 
-/// The phone's connection.
+/// The phone's connection: the device it is connected to, and the
+/// characteristics it subscribed to (app, handle).
 #[derive(Default)]
 struct Phone {
-    connected_to: Option<RadioId>,
-    subscribed: Vec<u8>,
+    connected_to: Option<u16>,
+    subscribed: Vec<(RadioId, u8)>,
 }
 
 #[derive(Default)]
@@ -321,164 +328,12 @@ impl SimBle {
         Some(self.apps.get_mut(&app).and_then(|a| a.done.take()).unwrap_or(Err(Errno::Invalid)))
     }
 
-    /// Adds to app `app`'s GATT table.
-    pub fn gatt_declare(&mut self, app: RadioId, declaration: GattDeclaration) -> Result<u8, Errno> {
-        let server = self.servers.entry(app).or_default();
-        if server.serving {
-            return Err(Errno::Busy);
-        }
-        let handle = server.table.declare(declaration)?;
-        server.values.resize(server.table.characteristics().len(), Vec::new());
-        Ok(handle)
-    }
-
-    /// Carries out app `app`'s GATT job; returns what the phone saw (a
-    /// notification, a disconnection), if anything, and `false` when
-    /// there was nothing to do.
-    pub fn gatt_start(
-        &mut self,
-        app: RadioId,
-        now: Instant,
-        job: GattJob,
-        value: &[u8],
-    ) -> Result<(bool, Option<String>), Errno> {
-        self.settle(now);
-        let Some(server) = self.servers.get_mut(&app) else {
-            return if job == GattJob::Stop { Ok((false, None)) } else { Err(Errno::Invalid) };
-        };
-        server.table.check(&job, value.len())?;
-        let mut seen = None;
-        match job {
-            GattJob::Start(_) if server.serving => return Err(Errno::Busy),
-            GattJob::Start(config) => {
-                server.serving = true;
-                server.advertising = Some((config, Some(now)));
-            }
-            GattJob::SetValue(_) | GattJob::Notify(_) if !server.serving => return Err(Errno::Invalid),
-            GattJob::SetValue(h) => server.values[usize::from(h)] = value.to_vec(),
-            GattJob::Notify(h) => {
-                server.values[usize::from(h)] = value.to_vec();
-                if self.phone.connected_to == Some(app) && self.phone.subscribed.contains(&h) {
-                    let uuid = server.table.characteristic(h).map(|c| c.uuid.to_string()).unwrap_or_default();
-                    seen = Some(format!("notified {uuid} {}", Hex(value)));
-                }
-            }
-            GattJob::Stop => {
-                *server = AppServer { done: Some(Ok(())), ..AppServer::default() };
-                if self.phone.connected_to == Some(app) {
-                    self.phone = Phone::default();
-                    seen = Some("disconnected by the peripheral".into());
-                }
-            }
-        }
-        server.done = Some(Ok(()));
-        self.deliveries += 1;
-        // An advertising event due now reaches the scanners at once.
-        self.settle(now);
-        Ok((true, seen))
-    }
-
-    /// App `app`'s GATT job result.
-    pub fn gatt_poll(&mut self, app: RadioId) -> Option<Result<(), Errno>> {
-        Some(self.servers.get_mut(&app).and_then(|s| s.done.take()).unwrap_or(Err(Errno::Invalid)))
-    }
-
-    /// The oldest GATT event queued for app `app`.
-    pub fn gatt_next_event(&mut self, app: RadioId) -> Result<Option<GattEvent>, Errno> {
-        let server = self.servers.get_mut(&app).filter(|s| s.serving).ok_or(Errno::Invalid)?;
-        Ok(server.events.pop_front())
-    }
-
     /// Forgets app `app`'s controller (it stopped running): its
     /// advertising, scanning and GATT server; returns what the phone saw.
     pub fn forget(&mut self, app: RadioId) -> Option<String> {
         self.apps.remove(&app);
         self.leave_set(app, self.now);
-        self.servers.remove(&app);
-        if self.phone.connected_to == Some(app) {
-            self.phone = Phone::default();
-            return Some("disconnected: the peripheral went away".into());
-        }
-        None
-    }
-
-    /// Queues `event` for app `app`'s server.
-    fn event(&mut self, app: RadioId, event: GattEvent) {
-        if let Some(server) = self.servers.get_mut(&app) {
-            if server.events.len() == QUEUE {
-                server.events.pop_front();
-            }
-            server.events.push_back(event);
-            self.deliveries += 1;
-        }
-    }
-
-    /// The phone does `op`: returns what it saw, or why it could not.
-    pub fn central(&mut self, op: &CentralOp, now: Instant) -> Result<String, String> {
-        self.settle(now);
-        if let CentralOp::Connect = op {
-            if self.phone.connected_to.is_some() {
-                return Err("already connected".into());
-            }
-            // The map is ordered: the first serving is the lowest-numbered.
-            let app = self.servers.iter().find(|(_, s)| s.serving).map(|(id, _)| *id).ok_or("no app serves GATT")?;
-            self.phone.connected_to = Some(app);
-            // Connected: it stops advertising.
-            if let Some((_, next)) = self.servers.get_mut(&app).and_then(|s| s.advertising.as_mut()) {
-                *next = None;
-            }
-            self.event(app, GattEvent::Connected { address: PHONE, address_kind: 1 });
-            let a = address(app).iter().rev().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
-            return Ok(format!("connected to {a}"));
-        }
-        let app = self.phone.connected_to.ok_or("not connected")?;
-        let server = self.servers.get_mut(&app).ok_or("not connected")?;
-        let find = |uuid: &Uuid, needs: u8| -> Result<u8, String> {
-            let h = server.table.find(uuid).ok_or_else(|| format!("no characteristic {uuid}"))?;
-            match server.table.characteristic(h) {
-                Some(c) if c.properties & needs != 0 => Ok(h),
-                _ => Err(format!("{uuid}: not permitted")),
-            }
-        };
-        let (event, seen) = match op {
-            CentralOp::Connect => unreachable!("handled above"),
-            CentralOp::Disconnect => {
-                self.phone = Phone::default();
-                // Advertising again from now.
-                if let Some((_, next)) = server.advertising.as_mut() {
-                    *next = Some(now);
-                }
-                (GattEvent::Disconnected { reason: PHONE_DISCONNECTED }, "disconnected".to_string())
-            }
-            CentralOp::Read(uuid) => {
-                let h = find(uuid, property::READ)?;
-                return Ok(format!("read {uuid} {}", Hex(&server.values[usize::from(h)])));
-            }
-            CentralOp::Write(uuid, bytes) => {
-                let h = find(uuid, property::WRITE | property::WRITE_WITHOUT_RESPONSE)?;
-                let max = server.table.characteristic(h).map_or(0, |c| usize::from(c.max_len));
-                if bytes.len() > max {
-                    return Err(format!("write {uuid}: {} bytes, at most {max}", bytes.len()));
-                }
-                server.values[usize::from(h)] = bytes.clone();
-                let value = Value::new(bytes).map_err(|e| e.to_string())?;
-                (GattEvent::Written { characteristic: h, value }, format!("wrote {uuid} {}", Hex(bytes)))
-            }
-            CentralOp::Subscribe(uuid) => {
-                let h = find(uuid, property::NOTIFY)?;
-                if !self.phone.subscribed.contains(&h) {
-                    self.phone.subscribed.push(h);
-                }
-                (GattEvent::Subscribed { characteristic: h }, format!("subscribed to {uuid}"))
-            }
-            CentralOp::Unsubscribe(uuid) => {
-                let h = find(uuid, property::NOTIFY)?;
-                self.phone.subscribed.retain(|s| *s != h);
-                (GattEvent::Unsubscribed { characteristic: h }, format!("unsubscribed from {uuid}"))
-            }
-        };
-        self.event(app, event);
-        Ok(seen)
+        self.forget_server(app)
     }
 
     /// The oldest report queued for app `app` at `now`.
@@ -515,5 +370,6 @@ fn due(
     }
 }
 
+mod gatt;
 #[cfg(test)]
 mod tests;

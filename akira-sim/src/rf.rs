@@ -156,3 +156,29 @@ impl SimAir {
         self.radios.get(&app).and_then(|r| r.last)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_apps_listening_without_a_timeout_both_receive() {
+        // Every simulated app has a radio of its own: listeners never wait
+        // for each other (the turns of a shared radio are the bridge's
+        // `RfMailbox`'s, tested there).
+        let config = LoraConfig::new(868_100_000, 7, 125_000, 5, 14).unwrap();
+        let mut air = SimAir::default();
+        for app in 1..=3 {
+            air.configure(app, &config);
+        }
+        for app in [1, 2] {
+            air.start(app, Instant::ZERO, Job::Receive { max_len: 8 }, Instant::MAX).unwrap();
+        }
+        air.start(3, Instant::ZERO, Job::Send(b"hi"), Instant::MAX).unwrap();
+        let end = air.next_event().unwrap();
+        let mut buf = [0u8; 8];
+        for app in [1, 2] {
+            assert_eq!(air.poll(app, end, &mut buf), Some(Ok(Outcome::Received { len: 2, packet: QUALITY })));
+        }
+    }
+}

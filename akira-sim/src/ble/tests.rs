@@ -118,6 +118,46 @@ fn the_phone_connects_writes_reads_and_is_notified() {
 }
 
 #[test]
+fn two_apps_serve_one_merged_table_and_the_phone_reaches_both() {
+    use akira_bridge::modules::gatt::Characteristic;
+    let mut air = SimBle::default();
+    let op = |t: &str| t.parse::<CentralOp>().unwrap();
+    let chr = |uuid, properties| {
+        GattDeclaration::Characteristic(Characteristic { service: 0, uuid: Uuid::Short(uuid), properties, max_len: 2 })
+    };
+    let adv = AdvConfig { interval_ms: 100, data: AdvData::EMPTY, scan_response: None };
+    // App 1: a thermometer (2a6e notify at its handle 0); app 2: a
+    // setpoint (2a1f write at its handle 0) in a service of its own.
+    for (app, service, c) in
+        [(1, 0x181a, chr(0x2a6e, property::READ | property::NOTIFY)), (2, 0x1815, chr(0x2a1f, property::WRITE))]
+    {
+        air.gatt_declare(app, GattDeclaration::Service(Uuid::Short(service))).unwrap();
+        assert_eq!(air.gatt_declare(app, c), Ok(0), "each app has its own handles");
+        assert_eq!(air.gatt_start(app, at(0), GattJob::Start(adv), &[]), Ok((true, None)), "no EBUSY");
+    }
+    assert_eq!(air.gatt_declare(3, GattDeclaration::Service(Uuid::Short(1))), Err(Errno::Busy), "two tables at most");
+    assert_eq!(air.central_at(&op("connect")), Ok("connected to c0:de:00:00:00:01".into()));
+    // The write reaches app 2, the subscription app 1.
+    assert_eq!(air.central_at(&op("write:2a1f=e803")), Ok("wrote 2a1f [e8 03]".into()));
+    assert_eq!(air.central_at(&op("subscribe:2a6e")), Ok("subscribed to 2a6e".into()));
+    assert_eq!(air.gatt_start(1, at(0), GattJob::Notify(0), &[3, 4]), Ok((true, Some("notified 2a6e [03 04]".into()))));
+    let events = |air: &mut SimBle, app| std::iter::from_fn(|| air.gatt_next_event(app).unwrap()).collect::<Vec<_>>();
+    assert_eq!(
+        events(&mut air, 1),
+        [GattEvent::Connected { address: PHONE, address_kind: 1 }, GattEvent::Subscribed { characteristic: 0 }]
+    );
+    let written = GattEvent::Written { characteristic: 0, value: Value::new(&[0xe8, 3]).unwrap() };
+    assert_eq!(events(&mut air, 2), [GattEvent::Connected { address: PHONE, address_kind: 1 }, written]);
+    // App 1 stops running: the table changes, the phone is disconnected
+    // and app 2 told; reconnected, it finds app 2's characteristic only.
+    assert_eq!(air.forget(1), Some("disconnected by the peripheral: its table changed".into()));
+    assert_eq!(events(&mut air, 2), [GattEvent::Disconnected { reason: TABLE_CHANGED }]);
+    assert_eq!(air.central_at(&op("connect")), Ok("connected to c0:de:00:00:00:02".into()));
+    assert_eq!(air.central_at(&op("read:2a6e")), Err("no characteristic 2a6e".into()));
+    assert_eq!(air.gatt_declare(3, GattDeclaration::Service(Uuid::Short(1))), Ok(0), "app 1's place is free");
+}
+
+#[test]
 fn a_gatt_server_advertises_connectable_until_the_phone_connects() {
     let mut air = SimBle::default();
     air.start(2, at(0), BleJob::Scan(ScanConfig::new(0, 100, 100).unwrap())).unwrap();
