@@ -38,7 +38,9 @@
 //! ([`super::gatt`]): it declares services and characteristics, starts
 //! serving them with connectable advertising (`gatt_start`), sets and
 //! notifies values, and reads what centrals do from a bounded event queue
-//! with `gatt_next_event` (suspending like `next_report`).
+//! with `gatt_next_event` (suspending like `next_report`). Two apps may
+//! serve at once: their tables are merged into the one the controller
+//! serves, each app keeping its own handles ([`super::gatt`]).
 
 use core::time::Duration;
 

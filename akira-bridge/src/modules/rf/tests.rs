@@ -332,20 +332,29 @@ fn an_app_listening_forever_gives_the_radio_up_to_another_apps_send() {
     assert_eq!(task.log().len(), 5, "only the first receive runs: {:?}", task.log());
 }
 
+/// Two apps on `radio` listening without a timeout (the first at SF7
+/// into memory 0..8, listening; the second at SF`sf` into 8..16, queued).
+fn two_listeners(
+    radio: &'static RfMailbox<2, 64>,
+    mem: &mut GuestMemory<'_>,
+    sf: u32,
+) -> (Task, AppState<Board1>, AppState<Board1>) {
+    let mut task = Task::new(radio);
+    let (mut first, mut second) = (app(radio), other_app(radio));
+    assert_eq!(code(configure(&mut first, [EU868, 7, 125_000, 5, 14])), 0);
+    assert_eq!(code(configure(&mut second, [EU868, sf, 125_000, 5, 14])), 0);
+    let Err(Refusal::Trap(_)) = receive(mem, &mut first, M, 0, 8, -1) else { panic!() };
+    task.step();
+    let Err(Refusal::Trap(_)) = receive(mem, &mut second, M, 8, 8, -1) else { panic!() };
+    (task, first, second)
+}
+
 #[test]
 fn two_listeners_take_turns_within_the_listening_window_and_both_receive() {
     static RADIO: RfMailbox<2, 64> = RfMailbox::new();
-    let mut task = Task::new(&RADIO);
-    let mut first = app(&RADIO);
-    let mut second = other_app(&RADIO);
     let mut backing = [0u8; 16];
     let mut mem = GuestMemory::new(&mut backing);
-    assert_eq!(code(configure(&mut first, [EU868, 7, 125_000, 5, 14])), 0);
-    assert_eq!(code(configure(&mut second, [EU868, 9, 125_000, 5, 14])), 0);
-    // Both listen without a timeout.
-    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut first, M, 0, 8, -1) else { panic!() };
-    task.step();
-    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut second, M, 8, 8, -1) else { panic!() };
+    let (mut task, mut first, mut second) = two_listeners(&RADIO, &mut mem, 9);
     let window = |sf| {
         let airtime = LoraConfig::new(EU868, sf, 125_000, 5, 14).unwrap().time_on_air_us(8);
         LISTEN_WINDOW.as_micros() as u64 + u64::from(airtime)
@@ -376,16 +385,9 @@ fn two_listeners_take_turns_within_the_listening_window_and_both_receive() {
 #[test]
 fn a_listener_that_stops_gives_its_turn_back() {
     static RADIO: RfMailbox<2, 64> = RfMailbox::new();
-    let mut task = Task::new(&RADIO);
-    let mut first = app(&RADIO);
-    let mut second = other_app(&RADIO);
     let mut backing = [0u8; 16];
     let mut mem = GuestMemory::new(&mut backing);
-    assert_eq!(code(configure(&mut first, [EU868, 7, 125_000, 5, 14])), 0);
-    assert_eq!(code(configure(&mut second, [EU868, 7, 125_000, 5, 14])), 0);
-    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut first, M, 0, 8, -1) else { panic!() };
-    task.step();
-    let Err(Refusal::Trap(_)) = receive(&mut mem, &mut second, M, 8, 8, -1) else { panic!() };
+    let (mut task, mut first, mut second) = two_listeners(&RADIO, &mut mem, 7);
     // The second stops while it waits for its turn: the first keeps
     // listening past its window, with nobody to stand aside for.
     let id = second.info().id;
