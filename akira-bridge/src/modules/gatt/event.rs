@@ -142,7 +142,10 @@ impl GattEvent {
 pub trait GattServer {
     /// Builds the attribute table from `table` (characteristic values
     /// empty until set) and advertises connectable with `adv`, again after
-    /// each disconnection, until [`GattServer::stop`].
+    /// each disconnection, until [`GattServer::stop`]. `table` is the
+    /// serving apps' tables merged: handles in [`GattServer::set_value`],
+    /// [`GattServer::notify`] and events are its handles (the mailbox maps
+    /// them to each app's). A change of table is a stop, then a start.
     /// The controller's advertising set is shared with
     /// [`crate::BleRadio::advertise`]: an adapter that cannot advertise
     /// both at once answers [`Errno::Busy`].
