@@ -336,3 +336,70 @@ fn apps_advertise_and_scan_through_trouble_host() {
         Either::Second(()) => {}
     }
 }
+
+#[test]
+fn two_apps_serve_one_merged_table_through_trouble_host() {
+    let air = Rc::new(Air::default());
+    let controller: ExternalController<_, 4> = ExternalController::new(Scripted(air.clone()));
+    let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
+    let stack = trouble_host::new(controller, &mut resources).build();
+    let host = TroubleBle::new(stack);
+    let mailbox: &'static BleMailbox<2, 4> = Box::leak(Box::new(BleMailbox::new()));
+    let mut board = mailbox;
+    const OTHER: u16 = 2;
+
+    let app = async {
+        let now = Instant::ZERO;
+        let chr = |uuid, properties| {
+            GattDeclaration::Characteristic(Characteristic {
+                service: 0,
+                uuid: Uuid::Short(uuid),
+                properties,
+                max_len: 2,
+            })
+        };
+        let adv = AdvConfig { interval_ms: 100, data: AdvData::new(&[2, 1, 6]).unwrap(), scan_response: None };
+        // The first app: a readable temperature; the second: a writable
+        // setpoint, each at its handle 0.
+        until("GATT server", || board.gatt_declare(APP, GattDeclaration::Service(Uuid::Short(0x181a))).ok()).await;
+        assert_eq!(board.gatt_declare(APP, chr(0x2a6e, property::READ)), Ok(0));
+        assert_eq!(board.gatt_start(APP, GattJob::Start(adv), &[], now), Ok(true));
+        assert_eq!(until("first start", || board.gatt_poll(APP, now)).await, Ok(()));
+        assert_eq!(board.gatt_declare(OTHER, GattDeclaration::Service(Uuid::Short(0x1815))), Ok(0));
+        assert_eq!(board.gatt_declare(OTHER, chr(0x2a1f, property::WRITE)), Ok(0));
+        assert_eq!(board.gatt_start(OTHER, GattJob::Start(adv), &[], now), Ok(true));
+        assert_eq!(until("second start", || board.gatt_poll(OTHER, now)).await, Ok(()));
+        // The server restarted with both tables: advertising off, then on.
+        let enables: Vec<_> = air.commands().into_iter().filter(|(op, _)| *op == 0x200a).map(|(_, p)| p).collect();
+        assert_eq!(enables, [vec![1], vec![0], vec![1]]);
+
+        // A central connects; both apps hear of it.
+        let h = CONN.to_le_bytes();
+        let peer = [0x11, 0x22, 0x33, 0x44, 0x55, 0xc6];
+        let mut complete = vec![4, 0x3e, 19, 0x01, 0, h[0], h[1], 1, 1];
+        complete.extend_from_slice(&peer);
+        complete.extend_from_slice(&[24, 0, 0, 0, 0x48, 0, 0]);
+        air.push(complete);
+        for app in [APP, OTHER] {
+            let connected = until("connection", || board.gatt_next_event(app, now).ok().flatten()).await;
+            assert_eq!(connected, GattEvent::Connected { address: peer, address_kind: 1 });
+        }
+        // The first app's value (attribute handle 3) reads back; the
+        // write to the second app's setpoint (handle 6) reaches the second
+        // app as its handle 0.
+        assert_eq!(board.gatt_start(APP, GattJob::SetValue(0), &[0x10, 0x09], now), Ok(true));
+        assert_eq!(until("set", || board.gatt_poll(APP, now)).await, Ok(()));
+        air.push(att_from_central(&[0x0a, 3, 0]));
+        until("read response", || air.att().contains(&vec![0x0b, 0x10, 0x09]).then_some(())).await;
+        air.push(att_from_central(&[0x12, 6, 0, 0xe8, 0x03]));
+        let written = until("write", || board.gatt_next_event(OTHER, now).ok().flatten()).await;
+        assert_eq!(written, GattEvent::Written { characteristic: 0, value: Value::new(&[0xe8, 0x03]).unwrap() });
+        assert_eq!(board.gatt_next_event(APP, now), Ok(None), "not the first app's");
+    };
+    // No legacy advertisers: no turns to time.
+    let serve = Box::pin(host.serve(mailbox, embedded_hal_mock::eh1::delay::NoopDelay));
+    match embassy_futures::block_on(select(serve, Box::pin(app))) {
+        Either::First(never) => never,
+        Either::Second(()) => {}
+    }
+}
