@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
@@ -165,17 +165,26 @@ async fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 
 const APP: u16 = 1;
 
-#[test]
-fn an_app_serves_its_table_to_a_central_through_trouble_host() {
+/// Runs `app` (given the scripted air and the board's mailbox) beside a
+/// TroubleBle host over that air, serving the mailbox, until it ends. The
+/// tests have one legacy advertiser at most: no turns to time.
+fn with_host<F: Future<Output = ()>>(app: impl FnOnce(Rc<Air>, &'static BleMailbox<2, 4>) -> F) {
     let air = Rc::new(Air::default());
     let controller: ExternalController<_, 4> = ExternalController::new(Scripted(air.clone()));
     let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
     let stack = trouble_host::new(controller, &mut resources).build();
     let host = TroubleBle::new(stack);
     let mailbox: &'static BleMailbox<2, 4> = Box::leak(Box::new(BleMailbox::new()));
-    let mut board = mailbox;
+    let serve = Box::pin(host.serve(mailbox, embedded_hal_mock::eh1::delay::NoopDelay));
+    match embassy_futures::block_on(select(serve, Box::pin(app(air, mailbox)))) {
+        Either::First(never) => never,
+        Either::Second(()) => {}
+    }
+}
 
-    let app = async {
+#[test]
+fn an_app_serves_its_table_to_a_central_through_trouble_host() {
+    with_host(|air, mut board| async move {
         let now = Instant::ZERO;
         // The GATT side is served once the task runs.
         let service =
@@ -254,13 +263,7 @@ fn an_app_serves_its_table_to_a_central_through_trouble_host() {
         assert_eq!(board.gatt_start(APP, GattJob::Stop, &[], now), Ok(true));
         assert_eq!(until("stop", || board.gatt_poll(APP, now)).await, Ok(()));
         until("advertising off", || air.commands().last().filter(|c| **c == (0x200a, vec![0])).map(|_| ())).await;
-    };
-    // One advertiser: no turns to time.
-    let serve = Box::pin(host.serve(mailbox, embedded_hal_mock::eh1::delay::NoopDelay));
-    match embassy_futures::block_on(select(serve, Box::pin(app))) {
-        Either::First(never) => never,
-        Either::Second(()) => {}
-    }
+    });
 }
 
 #[test]
@@ -268,15 +271,7 @@ fn apps_advertise_and_scan_through_trouble_host() {
     use akira_bridge::modules::ble::ReportKind;
     use akira_bridge::{BleJob, ScanConfig};
 
-    let air = Rc::new(Air::default());
-    let controller: ExternalController<_, 4> = ExternalController::new(Scripted(air.clone()));
-    let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
-    let stack = trouble_host::new(controller, &mut resources).build();
-    let host = TroubleBle::new(stack);
-    let mailbox: &'static BleMailbox<2, 4> = Box::leak(Box::new(BleMailbox::new()));
-    let mut board = mailbox;
-
-    let app = async {
+    with_host(|air, mut board| async move {
         let now = Instant::ZERO;
         let deadline = Instant::from_micros(1_000_000);
         // A beacon with a scan response: scannable, not connectable
@@ -328,27 +323,14 @@ fn apps_advertise_and_scan_through_trouble_host() {
         assert_eq!(board.start(APP, BleJob::StopAdvertising, deadline), Ok(()));
         assert_eq!(until("stop advertising", || board.poll(APP, now)).await, Ok(()));
         until("advertising off", || air.commands().contains(&(0x200a, vec![0])).then_some(())).await;
-    };
-    // One advertiser: no turns to time.
-    let serve = Box::pin(host.serve(mailbox, embedded_hal_mock::eh1::delay::NoopDelay));
-    match embassy_futures::block_on(select(serve, Box::pin(app))) {
-        Either::First(never) => never,
-        Either::Second(()) => {}
-    }
+    });
 }
 
 #[test]
 fn two_apps_serve_one_merged_table_through_trouble_host() {
-    let air = Rc::new(Air::default());
-    let controller: ExternalController<_, 4> = ExternalController::new(Scripted(air.clone()));
-    let mut resources: HostResources<DefaultPacketPool, 1, 2> = HostResources::new();
-    let stack = trouble_host::new(controller, &mut resources).build();
-    let host = TroubleBle::new(stack);
-    let mailbox: &'static BleMailbox<2, 4> = Box::leak(Box::new(BleMailbox::new()));
-    let mut board = mailbox;
-    const OTHER: u16 = 2;
+    with_host(|air, mut board| async move {
+        const OTHER: u16 = 2;
 
-    let app = async {
         let now = Instant::ZERO;
         let chr = |uuid, properties| {
             GattDeclaration::Characteristic(Characteristic {
@@ -395,11 +377,5 @@ fn two_apps_serve_one_merged_table_through_trouble_host() {
         let written = until("write", || board.gatt_next_event(OTHER, now).ok().flatten()).await;
         assert_eq!(written, GattEvent::Written { characteristic: 0, value: Value::new(&[0xe8, 0x03]).unwrap() });
         assert_eq!(board.gatt_next_event(APP, now), Ok(None), "not the first app's");
-    };
-    // No legacy advertisers: no turns to time.
-    let serve = Box::pin(host.serve(mailbox, embedded_hal_mock::eh1::delay::NoopDelay));
-    match embassy_futures::block_on(select(serve, Box::pin(app))) {
-        Either::First(never) => never,
-        Either::Second(()) => {}
-    }
+    });
 }
