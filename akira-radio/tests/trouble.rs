@@ -143,6 +143,18 @@ impl Transport for Scripted {
 }
 
 /// An ATT PDU from the central on the link.
+/// The central's address, least significant byte first.
+const PEER: [u8; 6] = [0x11, 0x22, 0x33, 0x44, 0x55, 0xc6];
+
+/// LE Connection Complete from `peer`, the device in the peripheral role.
+fn connection_complete(peer: [u8; 6]) -> Vec<u8> {
+    let h = CONN.to_le_bytes();
+    let mut complete = vec![4, 0x3e, 19, 0x01, 0, h[0], h[1], 1, 1];
+    complete.extend_from_slice(&peer);
+    complete.extend_from_slice(&[24, 0, 0, 0, 0x48, 0, 0]);
+    complete
+}
+
 fn att_from_central(pdu: &[u8]) -> Vec<u8> {
     let h = (CONN | 0x2000).to_le_bytes();
     let l2cap_len = (pdu.len() as u16).to_le_bytes();
@@ -210,14 +222,9 @@ fn an_app_serves_its_table_to_a_central_through_trouble_host() {
         assert_eq!(*tail[1], (0x200a, vec![1]), "LE Set Advertising Enable");
 
         // A central connects: LE Connection Complete, peripheral role.
-        let h = CONN.to_le_bytes();
-        let peer = [0x11, 0x22, 0x33, 0x44, 0x55, 0xc6];
-        let mut complete = vec![4, 0x3e, 19, 0x01, 0, h[0], h[1], 1, 1];
-        complete.extend_from_slice(&peer);
-        complete.extend_from_slice(&[24, 0, 0, 0, 0x48, 0, 0]);
-        air.push(complete);
+        air.push(connection_complete(PEER));
         let connected = until("connection", || board.gatt_next_event(APP, now).ok().flatten()).await;
-        assert_eq!(connected, GattEvent::Connected { address: peer, address_kind: 1 });
+        assert_eq!(connected, GattEvent::Connected { address: PEER, address_kind: 1 });
 
         // The app sets a value; the central reads it (handle 3).
         assert_eq!(board.gatt_start(APP, GattJob::SetValue(0), &[0x10, 0x09], now), Ok(true));
@@ -244,6 +251,7 @@ fn an_app_serves_its_table_to_a_central_through_trouble_host() {
         until("notification", || air.att().contains(&vec![0x1b, 3, 0, 0x11, 0x09]).then_some(())).await;
 
         // The central leaves (0x13: remote user terminated).
+        let h = CONN.to_le_bytes();
         air.push(vec![4, 0x05, 4, 0, h[0], h[1], 0x13]);
         let left = until("disconnection", || board.gatt_next_event(APP, now).ok().flatten()).await;
         assert_eq!(left, GattEvent::Disconnected { reason: 0x13 });
@@ -356,15 +364,10 @@ fn two_apps_serve_one_merged_table_through_trouble_host() {
         assert_eq!(enables, [vec![1], vec![0], vec![1]]);
 
         // A central connects; both apps hear of it.
-        let h = CONN.to_le_bytes();
-        let peer = [0x11, 0x22, 0x33, 0x44, 0x55, 0xc6];
-        let mut complete = vec![4, 0x3e, 19, 0x01, 0, h[0], h[1], 1, 1];
-        complete.extend_from_slice(&peer);
-        complete.extend_from_slice(&[24, 0, 0, 0, 0x48, 0, 0]);
-        air.push(complete);
+        air.push(connection_complete(PEER));
         for app in [APP, OTHER] {
             let connected = until("connection", || board.gatt_next_event(app, now).ok().flatten()).await;
-            assert_eq!(connected, GattEvent::Connected { address: peer, address_kind: 1 });
+            assert_eq!(connected, GattEvent::Connected { address: PEER, address_kind: 1 });
         }
         // The first app's value (attribute handle 3) reads back; the
         // write to the second app's setpoint (handle 6) reaches the second
