@@ -110,7 +110,9 @@ const BLE_SCAN: Support =
     Missing("AkiraOS pops fixed-layout scan reports; `akira:ble.scan` / `next_report` are not shimmed yet");
 const BLE_SPAM: Support =
     Refused("floods pairing pop-ups on nearby phones (BLE pairing spam): traffic aimed at other people's devices");
-const RF_OTHER: Support = Missing("`akira:rf` is LoRa with its settings in one `configure`: not shimmed yet");
+const RF_KEPT: Support = Shim(
+    "kept by the shim and applied with `akira:rf.configure`, as `rf_set_frequency`; a value `configure` refuses is `-EINVAL` and not kept",
+);
 const RF_CARRIER: Support =
     Refused("keys a continuous carrier (jamming): `akira:rf` sends packets within a granted band and airtime");
 const RF_RAW: Support = Refused("captures and replays raw radio signals (replay attacks on keys and remotes)");
@@ -123,7 +125,6 @@ const CRYPTO_HMAC: Support = Shim("`akira:crypto.hmac_sha256` (pure computation:
 const CRYPTO_RANDOM: Support =
     Shim("`akira:rng.fill` (granted to the shim: random bytes need no AkiraOS grant in Akira)");
 const RTC_UPTIME: Support = Shim("`akira:sys.uptime_us` in milliseconds, wrapping as AkiraOS's");
-const FS_CALL: Support = Missing("no file metadata in the shims yet");
 const CRYPTO_MISSING: Support = Missing("`akira:crypto` has SHA-256, HMAC-SHA256 and Ed25519 verification only");
 
 /// Every import of the AkiraOS SDK header (`akira_api.h`), in its order.
@@ -207,8 +208,15 @@ pub static IMPORTS: &[EnvImport] = &[
             "`akira:sensor.read` of the board profile's channel for the Zephyr one, after `akira:sys.yield_now` (a polling loop yields), in Zephyr's units × 1000; `INT32_MIN` for a channel the profile does not map",
         ),
     ),
-    e("mem_alloc", "i:i", "-", Missing("no allocator in the shims: link one into the app")),
-    e("mem_free", "i:", "-", Missing("no allocator in the shims: link one into the app")),
+    e(
+        "mem_alloc",
+        "i:i",
+        "-",
+        Shim(
+            "a first-fit allocator written in wasm over the app's own heap (past its static data and stack, sized by the board profile's `memory.heap`): 8-byte aligned blocks; `NULL` when none fits",
+        ),
+    ),
+    e("mem_free", "i:", "-", Shim("the same allocator: frees the block; any other pointer changes nothing")),
     // BLE.
     e("ble_init", ":i", "ble", BLE_GATT),
     e("ble_deinit", ":i", "ble", BLE_GATT),
@@ -245,7 +253,14 @@ pub static IMPORTS: &[EnvImport] = &[
         "hid",
         Partly("`akira:hid.gamepad`; axes 0–3 are x, y, rx, ry, in 8 bits (-127..127) instead of 16"),
     ),
-    e("hid_gamepad_set_dpad", "i:i", "hid", Missing("`akira:hid`'s gamepad report has no hat switch")),
+    e(
+        "hid_gamepad_set_dpad",
+        "i:i",
+        "hid",
+        Partly(
+            "`akira:hid.gamepad` with the d-pad as the left stick at full deflection (x, y ±127; the centre 0), replacing axes 0 and 1: the report has no hat switch; a direction above 8 is `-EINVAL`",
+        ),
+    ),
     e("hid_gamepad_reset", ":i", "hid", Shim("`akira:hid.gamepad` all zero; forgets the held buttons")),
     e("hid_mouse_move", "ii:i", "hid", Shim("`akira:hid.mouse` with the held buttons (a drag)")),
     e("hid_mouse_btn_press", "i:i", "hid", Shim("`akira:hid.mouse` with the held buttons")),
@@ -400,13 +415,44 @@ pub static IMPORTS: &[EnvImport] = &[
         "app.control",
         Missing("updates come from the fleet's signed rollouts, not on an app's request"),
     ),
-    e("rf_select", "i:i", "rf.transceive", RF_OTHER),
-    e("rf_recv_pop", "iii:i", "rf.transceive", RF_OTHER),
-    e("rf_receive", "iii:i", "rf.transceive", RF_OTHER),
-    e("rf_set_modulation", "i:i", "rf.transceive", RF_OTHER),
-    e("rf_set_spreading_factor", "i:i", "rf.transceive", RF_OTHER),
-    e("rf_set_bandwidth", "i:i", "rf.transceive", RF_OTHER),
-    e("rf_set_coding_rate", "i:i", "rf.transceive", RF_OTHER),
+    e(
+        "rf_select",
+        "i:i",
+        "rf.transceive",
+        Missing("the board's radio is the firmware's: `akira:rf` has no choice of chip"),
+    ),
+    e(
+        "rf_recv_pop",
+        "iii:i",
+        "rf.transceive",
+        Partly(
+            "as `rf_receive`, after `akira:sys.yield_now` (a polling loop yields): it listens only during the call (AkiraOS queues packets in the background); `-ENOMSG` when nothing came within the timeout",
+        ),
+    ),
+    e(
+        "rf_receive",
+        "iii:i",
+        "rf.transceive",
+        Shim(
+            "`akira:rf.configure` with the kept settings, then `akira:rf.receive` (the app waits, others run); `-ETIMEDOUT` when nothing came in time",
+        ),
+    ),
+    e(
+        "rf_set_modulation",
+        "i:i",
+        "rf.transceive",
+        Partly("LoRa (5) returns 0; any other modulation is `-ENOTSUP`: `akira:rf` is LoRa only"),
+    ),
+    e(
+        "rf_set_spreading_factor",
+        "i:i",
+        "rf.transceive",
+        Partly(
+            "kept by the shim and applied with `akira:rf.configure`, as `rf_set_frequency`: SF 7–12 (SF6, which Akira's radios do not take, is `-EINVAL`)",
+        ),
+    ),
+    e("rf_set_bandwidth", "i:i", "rf.transceive", RF_KEPT),
+    e("rf_set_coding_rate", "i:i", "rf.transceive", RF_KEPT),
     e("rf_set_bitrate", "i:i", "rf.transceive", Missing("`akira:rf` is LoRa only: no FSK bitrate")),
     e("rf_tx_cw_start", ":i", "rf.transceive", RF_CARRIER),
     e("rf_tx_cw_stop", ":i", "rf.transceive", RF_CARRIER),
@@ -457,7 +503,14 @@ pub static IMPORTS: &[EnvImport] = &[
     e("fs_write", "iii:i", "fs.write", Shim("as `storage_write`: WASI `fd_write`")),
     e("fs_seek", "iii:i", "fs.read", Shim("WASI `fd_seek`; returns the new position")),
     e("fs_tell", "i:i", "fs.read", Shim("WASI `fd_tell`")),
-    e("fs_stat", "ii:i", "fs.read", FS_CALL),
+    e(
+        "fs_stat",
+        "ii:i",
+        "fs.read",
+        Partly(
+            "WASI `path_filestat_get` in the one directory: the size and whether a file or the directory; the modification time is 0 (unknown): the key-value store keeps none",
+        ),
+    ),
     e("fs_unlink", "i:i", "fs.write", Shim("as `storage_delete`: WASI `path_unlink_file`")),
     e("fs_mkdir", "i:i", "fs.write", Missing("the app's files are one directory")),
     e("fs_readdir", "iii:i", "fs.read", Partly("as `storage_list`: the one directory")),
@@ -465,7 +518,9 @@ pub static IMPORTS: &[EnvImport] = &[
         "rtc_get_unix_time",
         ":i",
         "rtc.read",
-        Missing("no wall clock in the shims yet (WASI's realtime clock is the board's)"),
+        Shim(
+            "WASI `clock_time_get` of the realtime clock (part `clock`, which `rtc.read` grants), in seconds; -1 where the board has no wall clock, as AkiraOS answers an RTC not set",
+        ),
     ),
     e("rtc_get_uptime_ms", ":i", "rtc.read", RTC_UPTIME),
     e("aiinfer_load", "ii:i", "ai.infer", NO_MODULE),

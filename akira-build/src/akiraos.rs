@@ -244,6 +244,9 @@ fn grant_needs<'a>(caps: &mut CapabilitySet, needs: impl Iterator<Item = &'a Nee
                 caps.storage.get_or_insert(StorageScope::with_quota(0));
                 caps.wasi.get_or_insert_with(|| profile::wasi_parts(&[]));
             }
+            Need::Clock => {
+                caps.wasi.get_or_insert_with(|| profile::wasi_parts(&[]));
+            }
             Need::Uart => {
                 caps.uart.get_or_insert_with(Default::default);
             }
@@ -325,16 +328,28 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
         grant_needs(&mut needs, spec.capabilities());
     }
     let mut manifest = profile::manifest(json, profile, &needs)?;
-    // WASI only where a shim uses its files (`settings.*` is the
-    // key-value store itself, without WASI).
-    if !specs.iter().any(|(_, s)| s.needs.contains(&Need::Files)) {
+    // WASI only where a shim uses its files or clocks (`settings.*` is
+    // the key-value store itself, without WASI).
+    if !specs.iter().any(|(_, s)| s.needs.iter().any(|n| matches!(n, Need::Files | Need::Clock))) {
         manifest.capabilities.wasi = None;
     }
     // Memory first: the shims bound their scans by its final size.
     let (shrunk, memory) = shrink_memory(wasm, manifest.heap_size)?;
-    let (shrunk, _) = crate::fix_select_conditions(&shrunk)?;
     let facts = gather(&shrunk)?;
-    let out = rewrite(&shrunk, &facts, &specs, profile)?;
+    // The allocator's heap starts past what the app lays out itself.
+    let heap_start = u32::try_from(memory.static_bytes).unwrap_or(u32::MAX);
+    if let Some((name, _)) = specs.iter().find(|(_, s)| s.state == Some(State::Heap))
+        && memory.static_bytes == 0
+    {
+        let why = memory.reason.clone().unwrap_or_default();
+        return Err(TranslateError::Import {
+            name: name.clone(),
+            why: format!("the allocator needs the app's memory layout, which could not be read: {why}"),
+        });
+    }
+    let out = rewrite(&shrunk, &facts, &specs, profile, heap_start)?;
+    // After the rewrite, so the shims are covered too.
+    let (out, _) = crate::fix_select_conditions(&out)?;
     Ok(Translated { wasm: out, manifest, memory, shims: specs.into_iter().map(|(n, _)| n).collect() })
 }
 
@@ -367,6 +382,8 @@ struct Layout<'a> {
     wrapper: u32,
     /// The first global of each state the shims keep.
     states: BTreeMap<State, u32>,
+    /// Where the app's heap starts (for the allocator).
+    heap_start: u32,
     /// Type indices of the new akira imports, helpers and wrapper, in
     /// append order, with their types.
     new_types: Vec<(Vec<ValType>, Vec<ValType>)>,
@@ -412,9 +429,21 @@ impl Cx for Layout<'_> {
     fn uart_port(&self, n: u32) -> Option<u32> {
         self.profile.uart.ports.get(n as usize).copied()
     }
+    fn heap_start(&self) -> u32 {
+        self.heap_start
+    }
+    fn page_log2(&self) -> u32 {
+        self.facts.page_log2
+    }
 }
 
-fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profile) -> Result<Vec<u8>, TranslateError> {
+fn rewrite(
+    wasm: &[u8],
+    facts: &Facts,
+    specs: &[(String, Spec)],
+    profile: &Profile,
+    heap_start: u32,
+) -> Result<Vec<u8>, TranslateError> {
     let mut layout = Layout {
         facts,
         profile,
@@ -427,6 +456,7 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
         wrapper: 0,
         states: BTreeMap::new(),
         new_types: Vec::new(),
+        heap_start,
     };
     let mut next = 0;
     for (old, (module, _, _)) in facts.func_imports.iter().enumerate() {
@@ -702,7 +732,8 @@ mod tests {
                 "adc_read",
                 "adc_read_mv",
                 "input_get_buttons",
-                "input_poll_event"
+                "input_poll_event",
+                "rf_recv_pop"
             ]
         );
         for i in akiraos::IMPORTS {

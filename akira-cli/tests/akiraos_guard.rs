@@ -13,6 +13,9 @@ use akira_build::akiraos::{Profile, translate};
 use akira_caps::Policy;
 use akira_sim::{End, SimBoard, Simulation, What};
 
+#[path = "akiraos_guard/adapters.rs"]
+mod adapters;
+
 /// Data every test app has: strings at fixed addresses.
 const DATA: &str = r#"(data (i32.const 1024) "hello\00")
     (data (i32.const 1040) "f.txt\00")
@@ -137,6 +140,12 @@ struct Family {
 const EPERM: i32 = -1;
 
 fn families() -> Vec<Family> {
+    let mut all = core_families();
+    all.extend(adapters::families());
+    all
+}
+
+fn core_families() -> Vec<Family> {
     vec![
         Family {
             caps: "",

@@ -355,6 +355,11 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
         w.parts.insert(wasi::FILES);
         caps.wasi = Some(w);
     }
+    if has(&["rtc.read"]) {
+        let mut w = caps.wasi.take().unwrap_or_default();
+        w.parts.insert(wasi::CLOCK);
+        caps.wasi = Some(w);
+    }
     if has(&["timer"]) {
         caps.timer = true;
     }

@@ -6,6 +6,7 @@ use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 mod crypto;
 mod display;
 mod hid;
+mod mem;
 mod rf;
 mod sensor;
 mod storage;
@@ -22,6 +23,8 @@ pub(super) enum Need {
     Display,
     Storage,
     Files,
+    /// WASI's clocks (part `clock`).
+    Clock,
     Uart,
     I2c,
     Pwm,
@@ -67,6 +70,10 @@ pub(super) trait Cx {
     fn radio(&self) -> super::profile::Radio;
     /// AkiraOS UART port `n`'s Akira port.
     fn uart_port(&self, n: u32) -> Option<u32>;
+    /// Where the app's heap starts: past its static data and stack.
+    fn heap_start(&self) -> u32;
+    /// The log2 of the memory's page size.
+    fn page_log2(&self) -> u32;
 }
 
 /// What the shims of one module keep between calls, in globals added to
@@ -81,8 +88,11 @@ pub(super) enum State {
     Hid,
     /// Input: the buttons held at the last `input_poll_event` (i32).
     Input,
-    /// RF: the frequency and the power the app set (i32, 0: not yet).
+    /// RF: the frequency, power, spreading factor, bandwidth and coding
+    /// rate the app set (i32, 0: not yet).
     Rf,
+    /// The allocator: whether its heap is laid out (i32).
+    Heap,
 }
 
 impl State {
@@ -96,7 +106,8 @@ impl State {
             }
             State::Hid => vec![(ValType::I32, 0); 13],
             State::Input => vec![(ValType::I32, 0)],
-            State::Rf => vec![(ValType::I32, 0); 2],
+            State::Rf => vec![(ValType::I32, 0); 5],
+            State::Heap => vec![(ValType::I32, 0)],
         }
     }
 }
@@ -482,8 +493,8 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.p(0).c(0).o(I::I32Ne).call("akira:sys", "sleep_hint").errno();
         }),
         _ => {
-            let families: [fn(&str) -> Option<Spec>; 6] =
-                [hid::shim, display::shim, storage::shim, sensor::shim, rf::shim, crypto::shim];
+            let families: [fn(&str) -> Option<Spec>; 7] =
+                [hid::shim, display::shim, storage::shim, sensor::shim, rf::shim, crypto::shim, mem::shim];
             return families.iter().find_map(|family| family(name));
         }
     })

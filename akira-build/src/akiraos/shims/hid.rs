@@ -15,6 +15,10 @@ const MOUSE: u32 = 0;
 const PAD: u32 = 1;
 /// The sticks x, y, rx, ry (-127..127).
 const STICKS: u32 = 2;
+/// The left stick's x and y for each d-pad direction (centre, then N
+/// clockwise to NW; y grows downwards, as HID's does).
+const DPAD_X: [i32; 9] = [0, 0, 127, 127, 127, 0, -127, -127, -127];
+const DPAD_Y: [i32; 9] = [0, -127, -127, 0, 127, 127, 127, 0, -127];
 /// Keyboard modifier bits (left ctrl, shift, alt, gui, then right).
 const MODS: u32 = 6;
 /// Six held key usage ids (0: a free slot).
@@ -155,6 +159,18 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             for stick in 0..4 {
                 g.p(0).c(stick as i32).o(I::I32Eq).o(I::If(BlockType::Empty));
                 g.o(I::LocalGet(v)).set_state(STICKS + stick).o(I::End);
+            }
+            g.pad_report();
+        }),
+        "hid_gamepad_set_dpad" => stateful(PAD_REPORT, |g| {
+            // 0 centre, 1-8 N, NE, E, SE, S, SW, W, NW: the report has no
+            // hat switch, so the left stick (x, y) at full deflection.
+            g.p(0).c(9).o(I::I32LtU).or_fail(EINVAL);
+            for (stick, axis) in [(0, DPAD_X), (1, DPAD_Y)] {
+                for (direction, value) in axis.iter().enumerate() {
+                    g.p(0).c(direction as i32).o(I::I32Eq).o(I::If(BlockType::Empty));
+                    g.c(*value).set_state(STICKS + stick).o(I::End);
+                }
             }
             g.pad_report();
         }),

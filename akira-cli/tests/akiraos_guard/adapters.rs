@@ -1,0 +1,170 @@
+//! The adapters over Akira modules that serve AkiraOS calls with another
+//! shape: the allocator over the app's own heap, Unix time over WASI's
+//! realtime clock, file metadata over WASI's files, the LoRa settings and
+//! receiving over `akira:rf`, the d-pad over `akira:hid`'s gamepad.
+
+use super::{Family, run};
+
+/// The simulator's wall clock starts at 2026-01-01 00:00 UTC.
+const NEW_YEAR_2026: &str = "1767225600";
+
+pub(super) fn families() -> Vec<Family> {
+    vec![
+        Family {
+            caps: "",
+            // The test apps' stack ends at 8192: the heap is past it.
+            granted: "(global.set $fd (call $mem_alloc (i32.const 100)))
+                (call $at_least (global.get $fd) (i32.const 8200) (i32.const 1))
+                (call $expect (i32.and (global.get $fd) (i32.const 7)) (i32.const 0) (i32.const 2))
+                (i32.store (global.get $fd) (i32.const 0x12345678))
+                (local.set 0 (call $mem_alloc (i32.const 100)))
+                (call $at_least (local.get 0) (i32.add (global.get $fd) (i32.const 100)) (i32.const 3))
+                (call $expect (i32.load (global.get $fd)) (i32.const 0x12345678) (i32.const 4))
+                (call $mem_free (global.get $fd))
+                (call $expect (call $mem_alloc (i32.const 50)) (global.get $fd) (i32.const 5))
+                (call $expect (call $mem_alloc (i32.const 100000)) (i32.const 0) (i32.const 6))
+                (call $expect (call $mem_alloc (i32.const 0)) (i32.const 0) (i32.const 7))
+                (call $mem_free (global.get $fd))
+                (call $mem_free (local.get 0))
+                (call $expect (call $mem_alloc (i32.const 3000)) (global.get $fd) (i32.const 8))",
+            denied: "",
+            denials: 0,
+            // Pointers the allocator did not return change nothing; a
+            // header the app overwrote ends the walk.
+            bad: "(call $mem_free BAD)
+                (call $mem_free (i32.const 0))
+                (call $mem_free (i32.const 1024))
+                (call $expect (call $mem_alloc (i32.const -1)) (i32.const 0) (i32.const 1))
+                (call $expect (call $mem_alloc (i32.const 0x7fffffff)) (i32.const 0) (i32.const 2))
+                (global.set $fd (call $mem_alloc (i32.const 16)))
+                (call $at_least (global.get $fd) (i32.const 8200) (i32.const 3))
+                (i32.store (i32.sub (global.get $fd) (i32.const 8)) (i32.const 3))
+                (call $expect (call $mem_alloc (i32.const 16)) (i32.const 0) (i32.const 4))
+                (call $mem_free (global.get $fd))",
+        },
+        Family {
+            caps: r#""rtc.read""#,
+            granted: "(call $at_least (call $rtc_get_unix_time) (i32.const NEW_YEAR) (i32.const 1))",
+            denied: "(call $expect (call $rtc_get_unix_time) (i32.const -1) (i32.const 1))",
+            denials: 1,
+            bad: "",
+        },
+        Family {
+            caps: r#""fs.read", "fs.write""#,
+            granted: "(global.set $fd (call $fs_open (i32.const 1040) (i32.const 9)))
+                (drop (call $fs_write (global.get $fd) (i32.const 1024) (i32.const 5)))
+                (drop (call $fs_close (global.get $fd)))
+                (i64.store (i32.const 2008) (i64.const -1))
+                (call $expect (call $fs_stat (i32.const 1040) (i32.const 2000)) (i32.const 0) (i32.const 1))
+                (call $expect (i32.load (i32.const 2000)) (i32.const 5) (i32.const 2))
+                (call $expect (i32.load (i32.const 2004)) (i32.const 0) (i32.const 3))
+                (call $expect (i32.wrap_i64 (i64.load (i32.const 2008))) (i32.const 0) (i32.const 4))
+                (i32.store16 (i32.const 2100) (i32.const 0x2e))
+                (call $expect (call $fs_stat (i32.const 2100) (i32.const 2000)) (i32.const 0) (i32.const 5))
+                (call $expect (i32.load (i32.const 2004)) (i32.const 1) (i32.const 6))
+                (call $expect (call $fs_stat (i32.const 1072) (i32.const 2000)) (i32.const -2) (i32.const 7))",
+            denied: "(call $expect (call $fs_stat (i32.const 1040) (i32.const 2000)) (i32.const -1) (i32.const 1))",
+            denials: 1,
+            bad: "(call $expect (call $fs_stat BAD (i32.const 2000)) (i32.const -14) (i32.const 1))
+                (call $expect (call $fs_stat (i32.const 1040) BAD) (i32.const -14) (i32.const 2))",
+        },
+        Family {
+            caps: r#""rf.transceive""#,
+            // Nothing is on the air: receiving times out.
+            granted: "(call $expect (call $rf_set_spreading_factor (i32.const 9)) (i32.const 0) (i32.const 1))
+                (call $expect (call $rf_set_bandwidth (i32.const 250000)) (i32.const 0) (i32.const 2))
+                (call $expect (call $rf_set_coding_rate (i32.const 8)) (i32.const 0) (i32.const 3))
+                (call $expect (call $rf_set_modulation (i32.const 5)) (i32.const 0) (i32.const 4))
+                (call $expect (call $rf_receive (i32.const 2000) (i32.const 64) (i32.const 0)) (i32.const -110) (i32.const 5))
+                (call $expect (call $rf_recv_pop (i32.const 2000) (i32.const 64) (i32.const 0)) (i32.const -42) (i32.const 6))
+                (call $expect (call $rf_send (i32.const 1024) (i32.const 5)) (i32.const 0) (i32.const 7))",
+            // Choosing LoRa touches no radio.
+            denied: "(call $expect (call $rf_set_spreading_factor (i32.const 9)) (i32.const -1) (i32.const 1))
+                (call $expect (call $rf_set_bandwidth (i32.const 250000)) (i32.const -1) (i32.const 2))
+                (call $expect (call $rf_set_coding_rate (i32.const 8)) (i32.const -1) (i32.const 3))
+                (call $expect (call $rf_set_modulation (i32.const 5)) (i32.const 0) (i32.const 4))
+                (call $expect (call $rf_receive (i32.const 2000) (i32.const 64) (i32.const 0)) (i32.const -1) (i32.const 5))
+                (call $expect (call $rf_recv_pop (i32.const 2000) (i32.const 64) (i32.const 0)) (i32.const -1) (i32.const 6))",
+            denials: 5,
+            // Settings the radio refuses are not kept: a send after them
+            // still goes out.
+            bad: "(call $expect (call $rf_set_spreading_factor (i32.const 6)) (i32.const -22) (i32.const 1))
+                (call $expect (call $rf_set_spreading_factor (i32.const 0)) (i32.const -22) (i32.const 2))
+                (call $expect (call $rf_set_bandwidth (i32.const 123)) (i32.const -22) (i32.const 3))
+                (call $expect (call $rf_set_coding_rate (i32.const 9)) (i32.const -22) (i32.const 4))
+                (call $expect (call $rf_set_modulation (i32.const 2)) (i32.const -134) (i32.const 5))
+                (call $expect (call $rf_receive BAD (i32.const 64) (i32.const 0)) (i32.const -14) (i32.const 6))
+                (call $expect (call $rf_recv_pop BAD (i32.const 64) (i32.const 0)) (i32.const -14) (i32.const 7))
+                (call $expect (call $rf_send (i32.const 1024) (i32.const 5)) (i32.const 0) (i32.const 8))",
+        },
+        Family {
+            caps: r#""hid""#,
+            granted: "(call $expect (call $hid_gamepad_set_dpad (i32.const 3)) (i32.const 0) (i32.const 1))
+                (call $expect (call $hid_gamepad_set_dpad (i32.const 0)) (i32.const 0) (i32.const 2))",
+            denied: "(call $expect (call $hid_gamepad_set_dpad (i32.const 3)) (i32.const -1) (i32.const 1))",
+            denials: 1,
+            bad: "(call $expect (call $hid_gamepad_set_dpad (i32.const 9)) (i32.const -22) (i32.const 1))
+                (call $expect (call $hid_gamepad_set_dpad (i32.const -1)) (i32.const -22) (i32.const 2))",
+        },
+    ]
+    .into_iter()
+    .map(|f| Family { granted: leak(f.granted.replace("NEW_YEAR", NEW_YEAR_2026)), ..f })
+    .collect()
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// The d-pad moves the left stick to full deflection, N clockwise to NW.
+#[test]
+fn dpad_directions_move_the_left_stick() {
+    let body = "(drop (call $hid_gamepad_set_dpad (i32.const 2)))
+        (drop (call $hid_gamepad_set_dpad (i32.const 7)))
+        (drop (call $hid_gamepad_set_dpad (i32.const 0)))";
+    let (code, denied, out) = run(body, r#""hid""#);
+    assert_eq!((code, denied), (0, 0), "{out}");
+    let reports: Vec<&str> = out.lines().filter_map(|l| l.split_once(" hid ").map(|(_, r)| r)).collect();
+    assert_eq!(reports, ["gamepad [00 00 7f 81 00 00]", "gamepad [00 00 81 00 00 00]", "gamepad [00 00 00 00 00 00]"]);
+}
+
+/// The allocator hands out blocks until the heap is full, never two that
+/// overlap, and as many again once they are all freed.
+#[test]
+fn the_allocator_fills_and_empties_the_heap() {
+    // Blocks of 40 bytes into a 4 KiB heap: their pointers at 4096 (below
+    // the stack), each block holding its number. `$fd` counts them, local
+    // 0 walks them, local 1 is the newest.
+    let fill = "(global.set $fd (i32.const 0))
+        (block (loop
+            (local.set 1 (call $mem_alloc (i32.const 40)))
+            (br_if 1 (i32.eqz (local.get 1)))
+            (i32.store (local.get 1) (global.get $fd))
+            (i32.store (i32.add (i32.const 4096) (i32.shl (global.get $fd) (i32.const 2))) (local.get 1))
+            (global.set $fd (i32.add (global.get $fd) (i32.const 1)))
+            (br 0)))";
+    let walk = |each: &str| {
+        format!(
+            "(local.set 0 (i32.const 0))
+            (block (loop
+                (br_if 1 (i32.ge_u (local.get 0) (global.get $fd)))
+                (local.set 1 (i32.load (i32.add (i32.const 4096) (i32.shl (local.get 0) (i32.const 2)))))
+                {each}
+                (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+                (br 0)))"
+        )
+    };
+    let body = format!(
+        "{fill}
+        (call $at_least (global.get $fd) (i32.const 80) (i32.const 1))
+        {}
+        (i32.store (i32.const 4000) (global.get $fd))
+        {}
+        {fill}
+        (call $expect (global.get $fd) (i32.load (i32.const 4000)) (i32.const 3))",
+        walk("(call $expect (i32.load (local.get 1)) (local.get 0) (i32.const 2))"),
+        walk("(call $mem_free (local.get 1))"),
+    );
+    let (code, denied, out) = run(&body, "");
+    assert_eq!((code, denied), (0, 0), "check {code} failed:\n{out}");
+}
