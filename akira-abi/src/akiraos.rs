@@ -101,8 +101,12 @@ const fn e(name: &'static str, sig: &'static str, capability: &'static str, supp
 const BLE_GATT: Support = Missing("AkiraOS builds GATT tables call by call; `akira:ble` takes a declared table");
 const NET_RINGS: Support =
     Missing("AkiraOS sockets share ring buffers in app memory; `akira:net` moves bytes by call, to granted endpoints");
-const BY_NAME: Support =
-    Missing("names another app or topic at run time; Akira grants them by index from the manifest's lists");
+const APP_BY_NAME: Support = Partly(
+    "`akira:app.start`, by the index of the name in the board profile's `[app] names` (what `app.control` grants): an app the profile does not name is `-EPERM`, counted",
+);
+const SUBSCRIBE_BY_NAME: Support = Partly(
+    "`akira:ipc.subscribe` or `unsubscribe`, by the index of the name in the board profile's `[ipc] names` (what `ipc` grants): a topic the profile does not name is `-EPERM`, counted",
+);
 const SD_INSTALL: Support =
     Refused("installs or runs unsigned code from an SD card, outside the signed OTA path and the device policy");
 const NO_MODULE: Support = Missing("no Akira module for this yet");
@@ -274,19 +278,62 @@ pub static IMPORTS: &[EnvImport] = &[
     e("hid_set_device_types", "i:i", "hid", Partly("the manifest's `hid` kinds decide; returns 0")),
     e("hid_init", "ii:i", "hid", Partly("as `hid_set_transport` and `hid_enable`; returns 0")),
     // App lifecycle.
-    e("app_get_status", "i:i", "app.control", BY_NAME),
+    e(
+        "app_get_status",
+        "i:i",
+        "app.control",
+        Partly(
+            "`akira:app.status` of an app the board profile's `[app] names` lists (another is `-EPERM`, counted), as `APP_STATE_*`: running or waiting is RUNNING, stopped or exited STOPPED, stopped by a fault FAILED, restarting ERROR",
+        ),
+    ),
     e("app_list", "ii:i", "app.control", Missing("no listing of other apps in `akira:app`")),
     e("app_get_self_name", "ii:i", "-", Shim("`akira:sys.app_name`")),
-    e("app_start", "i:i", "app.control", BY_NAME),
-    e("app_stop", "i:i", "app.control", BY_NAME),
-    e("app_switch", "i:i", "app.control", BY_NAME),
+    e("app_start", "i:i", "app.control", APP_BY_NAME),
+    e(
+        "app_stop",
+        "i:i",
+        "app.control",
+        Partly("`akira:app.stop`, of an app the board profile's `[app] names` lists, as `app_start`"),
+    ),
+    e(
+        "app_switch",
+        "i:i",
+        "app.control",
+        Partly("as `app_start` (the caller then returns from `main`, as AkiraOS asks)"),
+    ),
     // IPC.
-    e("msg_subscribe", "i:i", "ipc", BY_NAME),
-    e("msg_unsubscribe", "i:i", "ipc", BY_NAME),
-    e("msg_publish", "iii:i", "ipc", BY_NAME),
-    e("msg_recv", "iiii:i", "ipc", BY_NAME),
-    e("msg_try_recv", "iii:i", "ipc", BY_NAME),
-    e("msg_pending", "i:i", "ipc", BY_NAME),
+    e("msg_subscribe", "i:i", "ipc", SUBSCRIBE_BY_NAME),
+    e("msg_unsubscribe", "i:i", "ipc", SUBSCRIBE_BY_NAME),
+    e(
+        "msg_publish",
+        "iii:i",
+        "ipc",
+        Partly(
+            "`akira:ipc.publish` by the index of the name in the board profile's `[ipc] names` (what `ipc` grants): a topic the profile does not name is `-EPERM`, counted; a message longer than the firmware's slots (64 bytes on the simulator; AkiraOS takes 256) is `-E2BIG`",
+        ),
+    ),
+    e(
+        "msg_recv",
+        "iiii:i",
+        "ipc",
+        Partly(
+            "`akira:ipc.receive` (the app waits, others run): the oldest message of any topic the app subscribed to, not only the one named (which must be one the profile lists); `-EAGAIN` on the timeout",
+        ),
+    ),
+    e(
+        "msg_try_recv",
+        "iii:i",
+        "ipc",
+        Partly("as `msg_recv` without waiting, after `akira:sys.yield_now` (a polling loop yields)"),
+    ),
+    e(
+        "msg_pending",
+        "i:i",
+        "ipc",
+        Partly(
+            "`akira:ipc.pending` after `akira:sys.yield_now` (a polling loop yields): the messages waiting of every topic, not only the one named",
+        ),
+    ),
     // RF.
     e(
         "rf_set_frequency",

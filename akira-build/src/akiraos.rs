@@ -272,6 +272,12 @@ fn grant_needs<'a>(caps: &mut CapabilitySet, needs: impl Iterator<Item = &'a Nee
             Need::Ble => {
                 caps.ble.get_or_insert_with(Default::default);
             }
+            Need::Ipc => {
+                caps.ipc.get_or_insert_with(Default::default);
+            }
+            Need::App => {
+                caps.app.get_or_insert_with(Default::default);
+            }
         }
     }
 }
@@ -336,8 +342,13 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
     // Memory first: the shims bound their scans by its final size.
     let (shrunk, memory) = shrink_memory(wasm, manifest.heap_size)?;
     let facts = gather(&shrunk)?;
-    // The allocator's heap starts past what the app lays out itself.
-    let heap_start = u32::try_from(memory.static_bytes).unwrap_or(u32::MAX);
+    let caps = &manifest.capabilities;
+    let app = AppFacts {
+        // The allocator's heap starts past what the app lays out itself.
+        heap_start: u32::try_from(memory.static_bytes).unwrap_or(u32::MAX),
+        topics: caps.ipc.iter().flat_map(|i| i.subscribe.iter().map(|t| t.to_string())).collect(),
+        apps: caps.app.iter().flat_map(|a| a.apps.iter().map(|a| a.to_string())).collect(),
+    };
     if let Some((name, _)) = specs.iter().find(|(_, s)| s.state == Some(State::Heap))
         && memory.static_bytes == 0
     {
@@ -347,7 +358,7 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
             why: format!("the allocator needs the app's memory layout, which could not be read: {why}"),
         });
     }
-    let out = rewrite(&shrunk, &facts, &specs, profile, heap_start)?;
+    let out = rewrite(&shrunk, &facts, &specs, profile, app)?;
     // After the rewrite, so the shims are covered too.
     let (out, _) = crate::fix_select_conditions(&out)?;
     Ok(Translated { wasm: out, manifest, memory, shims: specs.into_iter().map(|(n, _)| n).collect() })
@@ -363,6 +374,17 @@ fn plain(t: wasmparser::ValType) -> ValType {
         wasmparser::ValType::F64 => ValType::F64,
         _ => ValType::V128,
     }
+}
+
+/// What the shims know of the app beyond its module.
+struct AppFacts {
+    /// Where its heap starts (for the allocator).
+    heap_start: u32,
+    /// The IPC topics it is granted, in its grant's order (publish and
+    /// subscribe list the same).
+    topics: Vec<String>,
+    /// The apps it may control, in its grant's order.
+    apps: Vec<String>,
 }
 
 /// Where everything lands in the rewritten module.
@@ -382,8 +404,8 @@ struct Layout<'a> {
     wrapper: u32,
     /// The first global of each state the shims keep.
     states: BTreeMap<State, u32>,
-    /// Where the app's heap starts (for the allocator).
-    heap_start: u32,
+    /// What the shims need to know of the app beyond its module.
+    app: AppFacts,
     /// Type indices of the new akira imports, helpers and wrapper, in
     /// append order, with their types.
     new_types: Vec<(Vec<ValType>, Vec<ValType>)>,
@@ -429,8 +451,14 @@ impl Cx for Layout<'_> {
     fn uart_port(&self, n: u32) -> Option<u32> {
         self.profile.uart.ports.get(n as usize).copied()
     }
+    fn topics(&self) -> Vec<String> {
+        self.app.topics.clone()
+    }
+    fn apps(&self) -> Vec<String> {
+        self.app.apps.clone()
+    }
     fn heap_start(&self) -> u32 {
-        self.heap_start
+        self.app.heap_start
     }
     fn page_log2(&self) -> u32 {
         self.facts.page_log2
@@ -442,7 +470,7 @@ fn rewrite(
     facts: &Facts,
     specs: &[(String, Spec)],
     profile: &Profile,
-    heap_start: u32,
+    app: AppFacts,
 ) -> Result<Vec<u8>, TranslateError> {
     let mut layout = Layout {
         facts,
@@ -456,7 +484,7 @@ fn rewrite(
         wrapper: 0,
         states: BTreeMap::new(),
         new_types: Vec::new(),
-        heap_start,
+        app,
     };
     let mut next = 0;
     for (old, (module, _, _)) in facts.func_imports.iter().enumerate() {
@@ -725,6 +753,8 @@ mod tests {
             [
                 "gpio_read",
                 "sensor_read",
+                "msg_try_recv",
+                "msg_pending",
                 "rf_get_rssi",
                 "timer_elapsed",
                 "uart_read",

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use akira_caps::manifest::{AppName, Version, is_app_name};
 use akira_caps::scope::{
-    Band, DisplayScope, GpioScope, I2cScope, MAX_I2C_BUSES, RfScope, StorageScope, WasiScope, hid, wasi,
+    AppScope, Band, DisplayScope, GpioScope, I2cScope, IpcScope, MAX_CONTROLLED_APPS, MAX_I2C_BUSES, MAX_IPC_TOPICS,
+    MAX_TOPIC_LEN, RfScope, StorageScope, Topic, WasiScope, hid, wasi,
 };
 use akira_caps::sets::{AddrSet, IdSet, PinSet};
 use akira_caps::{CapabilitySet, Manifest};
@@ -50,6 +51,23 @@ pub struct Profile {
     /// Memory beyond static data and stack.
     #[serde(default)]
     pub memory: Memory,
+    /// The IPC topics AkiraOS apps on this device may name: `ipc` grants
+    /// publishing and subscribing to each.
+    #[serde(default)]
+    pub ipc: Names,
+    /// The apps AkiraOS apps on this device may name: `app.control`
+    /// grants querying, starting and stopping each.
+    #[serde(default)]
+    pub app: Names,
+}
+
+/// `[ipc]` and `[app]`: names, in the order the grant lists them.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Names {
+    /// The names.
+    #[serde(default)]
+    pub names: Vec<String>,
 }
 
 /// `[board]`.
@@ -206,6 +224,8 @@ impl Profile {
         bytes(&profile.storage.quota, "storage.quota")?;
         bytes(&profile.memory.heap, "memory.heap")?;
         profile.sensors()?;
+        profile.ipc_scope()?;
+        profile.app_scope()?;
         Ok(profile)
     }
 
@@ -247,6 +267,46 @@ impl Profile {
 
     fn pins(&self, raw: &[u32]) -> PinSet {
         raw.iter().filter_map(|p| self.pin(*p)).collect()
+    }
+
+    /// `[ipc] names` as an IPC grant: publishing and subscribing to each.
+    ///
+    /// # Errors
+    ///
+    /// [`TranslateError::Profile`] for an empty or too long name, or too
+    /// many.
+    pub fn ipc_scope(&self) -> Result<IpcScope, TranslateError> {
+        let bad = |what: &str| TranslateError::Profile(format!("ipc.names: {what}"));
+        let mut scope = IpcScope::default();
+        for name in &self.ipc.names {
+            let topic = Topic::try_from(name.as_str())
+                .ok()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| bad(&format!("`{name}` is not a topic of 1 to {MAX_TOPIC_LEN} bytes")))?;
+            let too_many = || bad(&format!("more than {MAX_IPC_TOPICS} topics"));
+            scope.publish.push(topic.clone()).map_err(|_| too_many())?;
+            scope.subscribe.push(topic).map_err(|_| too_many())?;
+        }
+        Ok(scope)
+    }
+
+    /// `[app] names` as an app-control grant.
+    ///
+    /// # Errors
+    ///
+    /// [`TranslateError::Profile`] for a name that is no app name, or too
+    /// many.
+    pub fn app_scope(&self) -> Result<AppScope, TranslateError> {
+        let bad = |what: &str| TranslateError::Profile(format!("app.names: {what}"));
+        let mut scope = AppScope::default();
+        for name in &self.app.names {
+            let app = AppName::try_from(name.as_str())
+                .ok()
+                .filter(|a| is_app_name(a))
+                .ok_or_else(|| bad(&format!("`{name}` is not an app name")))?;
+            scope.apps.push(app).map_err(|_| bad(&format!("more than {MAX_CONTROLLED_APPS} apps")))?;
+        }
+        Ok(scope)
     }
 
     /// The heap the app gets beyond its static data and stack.
@@ -293,6 +353,8 @@ const KNOWN: &[&str] = &[
     "wdt",
     "power.read",
     "power.control",
+    "ipc",
+    "app.control",
     "*",
 ];
 
@@ -404,6 +466,12 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
     }
     if has(&["power.control"]) {
         caps.sys = true;
+    }
+    if has(&["ipc"]) {
+        caps.ipc = Some(Box::new(profile.ipc_scope()?));
+    }
+    if has(&["app.control"]) {
+        caps.app = Some(Box::new(profile.app_scope()?));
     }
     out.capabilities = caps;
     Ok(out)

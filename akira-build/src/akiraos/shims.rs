@@ -7,6 +7,7 @@ mod crypto;
 mod display;
 mod hid;
 mod mem;
+mod names;
 mod rf;
 mod sensor;
 mod storage;
@@ -34,6 +35,8 @@ pub(super) enum Need {
     Rng,
     Hid,
     Ble,
+    Ipc,
+    App,
 }
 
 /// The helper functions shims call (generated once per module).
@@ -70,6 +73,12 @@ pub(super) trait Cx {
     fn radio(&self) -> super::profile::Radio;
     /// AkiraOS UART port `n`'s Akira port.
     fn uart_port(&self, n: u32) -> Option<u32>;
+    /// The IPC topics the app is granted (the board profile's `[ipc]
+    /// names` with `ipc`, else none), in its grant's order.
+    fn topics(&self) -> Vec<String>;
+    /// The apps the app may control (the profile's `[app] names` with
+    /// `app.control`, else none), in its grant's order.
+    fn apps(&self) -> Vec<String>;
     /// Where the app's heap starts: past its static data and stack.
     fn heap_start(&self) -> u32;
     /// The log2 of the memory's page size.
@@ -493,8 +502,8 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.p(0).c(0).o(I::I32Ne).call("akira:sys", "sleep_hint").errno();
         }),
         _ => {
-            let families: [fn(&str) -> Option<Spec>; 7] =
-                [hid::shim, display::shim, storage::shim, sensor::shim, rf::shim, crypto::shim, mem::shim];
+            let families: [fn(&str) -> Option<Spec>; 8] =
+                [hid::shim, display::shim, storage::shim, sensor::shim, rf::shim, crypto::shim, mem::shim, names::shim];
             return families.iter().find_map(|family| family(name));
         }
     })

@@ -1,9 +1,12 @@
 //! The adapters over Akira modules that serve AkiraOS calls with another
 //! shape: the allocator over the app's own heap, Unix time over WASI's
 //! realtime clock, file metadata over WASI's files, the LoRa settings and
-//! receiving over `akira:rf`, the d-pad over `akira:hid`'s gamepad.
+//! receiving over `akira:rf`, the d-pad over `akira:hid`'s gamepad, IPC
+//! topics and other apps named by string over `akira:ipc` and `akira:app`
+//! (the simulator's profile names the topics `ping` and `pong`, at 1120
+//! and 1136 in the test apps, and the app `blinky`, at 1152).
 
-use super::{Family, run};
+use super::{Family, run, run_beside};
 
 /// The simulator's wall clock starts at 2026-01-01 00:00 UTC.
 const NEW_YEAR_2026: &str = "1767225600";
@@ -98,6 +101,52 @@ pub(super) fn families() -> Vec<Family> {
                 (call $expect (call $rf_send (i32.const 1024) (i32.const 5)) (i32.const 0) (i32.const 8))",
         },
         Family {
+            caps: r#""ipc", "app.control""#,
+            // The app hears its own messages; `blinky` is not installed.
+            granted: "(call $expect (call $msg_subscribe (i32.const 1120)) (i32.const 0) (i32.const 1))
+                (call $expect (call $msg_publish (i32.const 1120) (i32.const 1024) (i32.const 5)) (i32.const 1) (i32.const 2))
+                (call $expect (call $msg_pending (i32.const 1120)) (i32.const 1) (i32.const 3))
+                (call $expect (call $msg_try_recv (i32.const 1120) (i32.const 2000) (i32.const 64)) (i32.const 5) (i32.const 4))
+                (call $expect (i32.load (i32.const 2000)) (i32.const 0x6c6c6568) (i32.const 5))
+                (call $expect (call $msg_try_recv (i32.const 1120) (i32.const 2000) (i32.const 64)) (i32.const -11) (i32.const 6))
+                (call $expect (call $msg_recv (i32.const 1120) (i32.const 2000) (i32.const 64) (i32.const 10)) (i32.const -11) (i32.const 7))
+                (call $expect (call $msg_publish (i32.const 1120) (i32.const 1056) (i32.const 8)) (i32.const 1) (i32.const 8))
+                (call $expect (call $msg_recv (i32.const 1120) (i32.const 2000) (i32.const 64) (i32.const -1)) (i32.const 8) (i32.const 9))
+                (call $expect (call $msg_unsubscribe (i32.const 1120)) (i32.const 0) (i32.const 10))
+                (call $expect (call $msg_publish (i32.const 1120) (i32.const 1024) (i32.const 5)) (i32.const 0) (i32.const 11))
+                (call $expect (call $msg_publish (i32.const 1136) (i32.const 1024) (i32.const 5)) (i32.const 0) (i32.const 12))
+                (call $expect (call $msg_pending (i32.const 1136)) (i32.const 0) (i32.const 13))
+                (call $expect (call $app_get_status (i32.const 1152)) (i32.const -2) (i32.const 14))
+                (call $expect (call $app_start (i32.const 1152)) (i32.const -2) (i32.const 15))
+                (call $expect (call $app_stop (i32.const 1152)) (i32.const -2) (i32.const 16))
+                (call $expect (call $app_switch (i32.const 1152)) (i32.const -2) (i32.const 17))",
+            denied: "(call $expect (call $msg_subscribe (i32.const 1120)) (i32.const -1) (i32.const 1))
+                (call $expect (call $msg_unsubscribe (i32.const 1120)) (i32.const -1) (i32.const 2))
+                (call $expect (call $msg_publish (i32.const 1120) (i32.const 1024) (i32.const 5)) (i32.const -1) (i32.const 3))
+                (call $expect (call $msg_recv (i32.const 1120) (i32.const 2000) (i32.const 64) (i32.const 0)) (i32.const -1) (i32.const 4))
+                (call $expect (call $msg_try_recv (i32.const 1120) (i32.const 2000) (i32.const 64)) (i32.const -1) (i32.const 5))
+                (call $expect (call $msg_pending (i32.const 1120)) (i32.const -1) (i32.const 6))
+                (call $expect (call $app_get_status (i32.const 1152)) (i32.const -1) (i32.const 7))
+                (call $expect (call $app_start (i32.const 1152)) (i32.const -1) (i32.const 8))
+                (call $expect (call $app_stop (i32.const 1152)) (i32.const -1) (i32.const 9))
+                (call $expect (call $app_switch (i32.const 1152)) (i32.const -1) (i32.const 10))",
+            denials: 10,
+            // Names the profile does not list are denied as outside the
+            // grant; a message beyond the simulator's 64-byte slots.
+            bad: "(call $expect (call $msg_subscribe BAD) (i32.const -14) (i32.const 1))
+                (call $expect (call $msg_publish BAD (i32.const 1024) (i32.const 5)) (i32.const -14) (i32.const 2))
+                (call $expect (call $msg_publish (i32.const 1120) BAD (i32.const 5)) (i32.const -14) (i32.const 3))
+                (call $expect (call $msg_publish (i32.const 1120) (i32.const 1024) (i32.const 65)) (i32.const -7) (i32.const 4))
+                (call $expect (call $msg_recv BAD (i32.const 2000) (i32.const 64) (i32.const 0)) (i32.const -14) (i32.const 5))
+                (call $expect (call $msg_try_recv (i32.const 1120) BAD (i32.const 64)) (i32.const -14) (i32.const 6))
+                (call $expect (call $msg_pending BAD) (i32.const -14) (i32.const 7))
+                (call $expect (call $app_start BAD) (i32.const -14) (i32.const 8))
+                (call $expect (call $app_get_status BAD) (i32.const -14) (i32.const 9))
+                (call $expect (call $msg_subscribe (i32.const 1072)) (i32.const -1) (i32.const 10))
+                (call $expect (call $msg_recv (i32.const 1072) (i32.const 2000) (i32.const 64) (i32.const 0)) (i32.const -1) (i32.const 11))
+                (call $expect (call $app_stop (i32.const 1072)) (i32.const -1) (i32.const 12))",
+        },
+        Family {
             caps: r#""hid""#,
             granted: "(call $expect (call $hid_gamepad_set_dpad (i32.const 3)) (i32.const 0) (i32.const 1))
                 (call $expect (call $hid_gamepad_set_dpad (i32.const 0)) (i32.const 0) (i32.const 2))",
@@ -167,4 +216,30 @@ fn the_allocator_fills_and_empties_the_heap() {
     );
     let (code, denied, out) = run(&body, "");
     assert_eq!((code, denied), (0, 0), "check {code} failed:\n{out}");
+}
+
+/// `app.control` over the app the profile names: its status, stopped and
+/// started again by name while it runs beside the test app; an app the
+/// profile does not name is denied.
+#[test]
+fn apps_named_by_the_profile_are_queried_stopped_and_started() {
+    let blinky = wat::parse_str(
+        r#"(module (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+            (func (export "akira_main") (drop (call $sleep (i64.const 1000000)))))"#,
+    )
+    .unwrap();
+    let manifest = akira_caps::toml_source::manifest_from_toml(
+        "[app]\nname = \"blinky\"\nversion = \"1.0.0\"\n[capabilities]\ntimer = true\n",
+    )
+    .unwrap();
+    let blinky = akira_build::embed_manifest(&blinky, &manifest).unwrap();
+    let body = "(call $expect (call $app_get_status (i32.const 1152)) (i32.const 2) (i32.const 1))
+        (call $expect (call $app_stop (i32.const 1152)) (i32.const 0) (i32.const 2))
+        (call $expect (call $app_get_status (i32.const 1152)) (i32.const 3) (i32.const 3))
+        (call $expect (call $app_switch (i32.const 1152)) (i32.const 0) (i32.const 4))
+        (call $expect (call $app_get_status (i32.const 1152)) (i32.const 2) (i32.const 5))
+        (call $expect (call $app_start (i32.const 1072)) (i32.const -1) (i32.const 6))";
+    let (code, denied, out) = run_beside(body, r#""app.control""#, &[], false, &[blinky]);
+    assert_eq!((code, denied), (0, 1), "check {code} failed:\n{out}");
+    assert!(out.contains("blinky"), "{out}");
 }
