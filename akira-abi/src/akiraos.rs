@@ -272,8 +272,22 @@ pub static IMPORTS: &[EnvImport] = &[
     e("hid_mouse_scroll", "i:i", "hid", Shim("`akira:hid.mouse` with the wheel and the held buttons")),
     e("hid_consumer_send", "i:i", "hid", Shim("`akira:hid.consumer`, then release")),
     e("hid_send_raw_report", "iii:i", "hid", Partly("`akira:hid.raw` (the report id is the board's)")),
-    e("hid_action_register", "iii:i", "hid", Missing("named shortcuts: a table of names the shims do not keep")),
-    e("hid_action_trigger", "i:i", "hid", Missing("named shortcuts: a table of names the shims do not keep")),
+    e(
+        "hid_action_register",
+        "iii:i",
+        "hid",
+        Shim(
+            "kept by the shim in wasm globals: eight named shortcuts (names of 1–15 bytes; a ninth is `-ENOMEM`), a name again replaces its shortcut; nothing is sent",
+        ),
+    ),
+    e(
+        "hid_action_trigger",
+        "i:i",
+        "hid",
+        Shim(
+            "`akira:hid.keyboard` with the shortcut's modifiers and key, then the report of what the app holds; `-ENOENT` for a name not registered",
+        ),
+    ),
     e("hid_set_transport", "i:i", "hid", Partly("the transport is the firmware's; returns 0")),
     e("hid_set_device_types", "i:i", "hid", Partly("the manifest's `hid` kinds decide; returns 0")),
     e("hid_init", "ii:i", "hid", Partly("as `hid_set_transport` and `hid_enable`; returns 0")),

@@ -349,7 +349,7 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
         topics: caps.ipc.iter().flat_map(|i| i.subscribe.iter().map(|t| t.to_string())).collect(),
         apps: caps.app.iter().flat_map(|a| a.apps.iter().map(|a| a.to_string())).collect(),
     };
-    if let Some((name, _)) = specs.iter().find(|(_, s)| s.state == Some(State::Heap))
+    if let Some((name, _)) = specs.iter().find(|(_, s)| s.states.contains(&State::Heap))
         && memory.static_bytes == 0
     {
         let why = memory.reason.clone().unwrap_or_default();
@@ -523,7 +523,7 @@ fn rewrite(
     layout.wrapper = first_helper + helpers.len() as u32;
     layout.new_types.push((Vec::new(), vec![ValType::I32]));
     let mut added = facts.globals;
-    for state in specs.iter().filter_map(|(_, s)| s.state) {
+    for state in specs.iter().flat_map(|(_, s)| s.states.iter().copied()) {
         if let std::collections::btree_map::Entry::Vacant(slot) = layout.states.entry(state) {
             slot.insert(added);
             added += state.globals().len() as u32;
@@ -784,6 +784,17 @@ mod tests {
         for bad in ["channels = { temp = 0 }", "channels = { 13 = 32 }"] {
             let e = profile(bad).unwrap_err().to_string();
             assert!(e.contains("sensor.channels"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn profile_app_and_topic_names_are_checked() {
+        let profile = |t: &str| Profile::from_toml(&format!("[board]\nname = \"b\"\n{t}"));
+        assert!(profile("[ipc]\nnames = [\"ping\"]\n[app]\nnames = [\"blinky\"]").is_ok());
+        let nine = "[ipc]\nnames = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\"]";
+        for bad in ["[ipc]\nnames = [\"\"]", "[app]\nnames = [\"Not An App\"]", nine] {
+            let e = profile(bad).unwrap_err().to_string();
+            assert!(e.contains(".names: "), "{bad}: {e}");
         }
     }
 

@@ -276,16 +276,12 @@ impl Profile {
     /// [`TranslateError::Profile`] for an empty or too long name, or too
     /// many.
     pub fn ipc_scope(&self) -> Result<IpcScope, TranslateError> {
-        let bad = |what: &str| TranslateError::Profile(format!("ipc.names: {what}"));
         let mut scope = IpcScope::default();
-        for name in &self.ipc.names {
-            let topic = Topic::try_from(name.as_str())
-                .ok()
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| bad(&format!("`{name}` is not a topic of 1 to {MAX_TOPIC_LEN} bytes")))?;
-            let too_many = || bad(&format!("more than {MAX_IPC_TOPICS} topics"));
-            scope.publish.push(topic.clone()).map_err(|_| too_many())?;
-            scope.subscribe.push(topic).map_err(|_| too_many())?;
+        let what = format!("a topic of 1 to {MAX_TOPIC_LEN} bytes");
+        for topic in checked_names(&self.ipc.names, "ipc", &what, MAX_IPC_TOPICS, |t: &Topic| !t.is_empty())? {
+            // Within capacity: `checked_names` counted them.
+            let _ = scope.publish.push(topic.clone());
+            let _ = scope.subscribe.push(topic);
         }
         Ok(scope)
     }
@@ -297,14 +293,11 @@ impl Profile {
     /// [`TranslateError::Profile`] for a name that is no app name, or too
     /// many.
     pub fn app_scope(&self) -> Result<AppScope, TranslateError> {
-        let bad = |what: &str| TranslateError::Profile(format!("app.names: {what}"));
         let mut scope = AppScope::default();
-        for name in &self.app.names {
-            let app = AppName::try_from(name.as_str())
-                .ok()
-                .filter(|a| is_app_name(a))
-                .ok_or_else(|| bad(&format!("`{name}` is not an app name")))?;
-            scope.apps.push(app).map_err(|_| bad(&format!("more than {MAX_CONTROLLED_APPS} apps")))?;
+        for app in
+            checked_names(&self.app.names, "app", "an app name", MAX_CONTROLLED_APPS, |a: &AppName| is_app_name(a))?
+        {
+            let _ = scope.apps.push(app);
         }
         Ok(scope)
     }
@@ -313,6 +306,29 @@ impl Profile {
     pub fn heap(&self) -> u32 {
         bytes(&self.memory.heap, "memory.heap").unwrap_or(0)
     }
+}
+
+/// The names of `[section] names`, each converted and checked by `ok`,
+/// at most `max`.
+fn checked_names<T: for<'a> TryFrom<&'a str>>(
+    names: &[String],
+    section: &str,
+    what: &str,
+    max: usize,
+    ok: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, TranslateError> {
+    if names.len() > max {
+        return Err(TranslateError::Profile(format!("{section}.names: more than {max}")));
+    }
+    names
+        .iter()
+        .map(|name| {
+            T::try_from(name.as_str())
+                .ok()
+                .filter(&ok)
+                .ok_or_else(|| TranslateError::Profile(format!("{section}.names: `{name}` is not {what}")))
+        })
+        .collect()
 }
 
 /// AkiraOS's manifest (JSON in `.akira.manifest`).

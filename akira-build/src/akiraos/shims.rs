@@ -102,6 +102,9 @@ pub(super) enum State {
     Rf,
     /// The allocator: whether its heap is laid out (i32).
     Heap,
+    /// HID's named shortcuts: eight slots of a name (up to 15 bytes, NUL
+    /// padded, in two i64), modifiers and key (i32, key 0: a free slot).
+    Actions,
 }
 
 impl State {
@@ -117,6 +120,7 @@ impl State {
             State::Input => vec![(ValType::I32, 0)],
             State::Rf => vec![(ValType::I32, 0); 5],
             State::Heap => vec![(ValType::I32, 0)],
+            State::Actions => [(ValType::I64, 0), (ValType::I64, 0), (ValType::I32, 0), (ValType::I32, 0)].repeat(8),
         }
     }
 }
@@ -227,8 +231,8 @@ pub(super) struct Spec {
     pub needs: &'static [Need],
     /// Whether it uses the stack pointer.
     pub scratch: bool,
-    /// The globals it keeps state in, if any.
-    pub state: Option<State>,
+    /// The sets of globals it keeps state in.
+    pub states: &'static [State],
     /// Whether apps call it in a busy loop (reads of inputs and clocks):
     /// the shim yields (`akira:sys.yield_now`) before its work, so such a
     /// loop shares the CPU and waits count against no CPU budget.
@@ -243,7 +247,7 @@ const fn spec(
     needs: &'static [Need],
     write: fn(&mut Gen<'_>),
 ) -> Spec {
-    Spec { uses, helpers, needs, scratch: false, state: None, polls: false, write }
+    Spec { uses, helpers, needs, scratch: false, states: &[], polls: false, write }
 }
 
 /// The import every polling shim calls first.
@@ -347,7 +351,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         })
         .polling(),
         "input_poll_event" => Spec {
-            state: Some(State::Input),
+            states: &[State::Input],
             ..spec(&[("akira:gpio", "read")], &[Fits], &[Gpio], |g| {
                 // The lowest button whose state changed since the last
                 // poll: `{button_id, pressed}` at the pointer, 1; 0 when
@@ -382,7 +386,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.o(I::LocalGet(n));
         }),
         "timer_create" => Spec {
-            state: Some(State::Timers),
+            states: &[State::Timers],
             ..spec(&[], &[], &[Timer], |g| {
                 let t = g.cx.state(State::Timers);
                 for slot in 0..4 {
@@ -393,7 +397,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_start" => Spec {
-            state: Some(State::Timers),
+            states: &[State::Timers],
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 g.call("akira:timer", "now_us");
@@ -404,7 +408,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_stop" => Spec {
-            state: Some(State::Timers),
+            states: &[State::Timers],
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 g.call("akira:timer", "now_us");
@@ -413,7 +417,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_elapsed" => Spec {
-            state: Some(State::Timers),
+            states: &[State::Timers],
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 let end = g.local(ValType::I64);
@@ -427,7 +431,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         }
         .polling(),
         "timer_free" => Spec {
-            state: Some(State::Timers),
+            states: &[State::Timers],
             ..spec(&[], &[], &[Timer], |g| {
                 let t = g.cx.state(State::Timers);
                 timer_slot(g);

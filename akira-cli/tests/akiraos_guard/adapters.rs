@@ -148,12 +148,33 @@ pub(super) fn families() -> Vec<Family> {
         },
         Family {
             caps: r#""hid""#,
+            // Shortcuts named `ping` (Ctrl+C) and not `pong`.
             granted: "(call $expect (call $hid_gamepad_set_dpad (i32.const 3)) (i32.const 0) (i32.const 1))
-                (call $expect (call $hid_gamepad_set_dpad (i32.const 0)) (i32.const 0) (i32.const 2))",
-            denied: "(call $expect (call $hid_gamepad_set_dpad (i32.const 3)) (i32.const -1) (i32.const 1))",
-            denials: 1,
+                (call $expect (call $hid_gamepad_set_dpad (i32.const 0)) (i32.const 0) (i32.const 2))
+                (call $expect (call $hid_action_register (i32.const 1120) (i32.const 1) (i32.const 6)) (i32.const 0) (i32.const 3))
+                (call $expect (call $hid_action_trigger (i32.const 1120)) (i32.const 0) (i32.const 4))
+                (call $expect (call $hid_action_trigger (i32.const 1136)) (i32.const -2) (i32.const 5))",
+            // Registering sends nothing: only the trigger reaches the guard.
+            denied: "(call $expect (call $hid_gamepad_set_dpad (i32.const 3)) (i32.const -1) (i32.const 1))
+                (call $expect (call $hid_action_register (i32.const 1120) (i32.const 1) (i32.const 6)) (i32.const 0) (i32.const 2))
+                (call $expect (call $hid_action_trigger (i32.const 1120)) (i32.const -1) (i32.const 3))",
+            denials: 2,
+            // Nine names (the tails of `missing.txt`): eight slots.
             bad: "(call $expect (call $hid_gamepad_set_dpad (i32.const 9)) (i32.const -22) (i32.const 1))
-                (call $expect (call $hid_gamepad_set_dpad (i32.const -1)) (i32.const -22) (i32.const 2))",
+                (call $expect (call $hid_gamepad_set_dpad (i32.const -1)) (i32.const -22) (i32.const 2))
+                (call $expect (call $hid_action_register BAD (i32.const 1) (i32.const 6)) (i32.const -14) (i32.const 3))
+                (call $expect (call $hid_action_register (i32.const 1120) (i32.const 0x100) (i32.const 6)) (i32.const -22) (i32.const 4))
+                (call $expect (call $hid_action_register (i32.const 1120) (i32.const 1) (i32.const 0)) (i32.const -22) (i32.const 5))
+                (call $expect (call $hid_action_register (i32.const 1029) (i32.const 1) (i32.const 6)) (i32.const -22) (i32.const 6))
+                (call $expect (call $hid_action_trigger BAD) (i32.const -14) (i32.const 7))
+                (local.set 0 (i32.const 1072))
+                (block (loop
+                    (br_if 1 (i32.ge_u (local.get 0) (i32.const 1080)))
+                    (call $expect (call $hid_action_register (local.get 0) (i32.const 0) (i32.const 4)) (i32.const 0) (i32.const 8))
+                    (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+                    (br 0)))
+                (call $expect (call $hid_action_register (i32.const 1080) (i32.const 0) (i32.const 4)) (i32.const -12) (i32.const 9))
+                (call $expect (call $hid_action_register (i32.const 1072) (i32.const 0) (i32.const 5)) (i32.const 0) (i32.const 10))",
         },
     ]
     .into_iter()
@@ -175,6 +196,21 @@ fn dpad_directions_move_the_left_stick() {
     assert_eq!((code, denied), (0, 0), "{out}");
     let reports: Vec<&str> = out.lines().filter_map(|l| l.split_once(" hid ").map(|(_, r)| r)).collect();
     assert_eq!(reports, ["gamepad [00 00 7f 81 00 00]", "gamepad [00 00 81 00 00 00]", "gamepad [00 00 00 00 00 00]"]);
+}
+
+/// A named shortcut presses its modifiers and key, then releases them.
+#[test]
+fn hid_shortcuts_press_and_release_their_keys() {
+    let body = "(drop (call $hid_action_register (i32.const 1120) (i32.const 1) (i32.const 6)))
+        (drop (call $hid_key_press (i32.const 4)))
+        (drop (call $hid_action_trigger (i32.const 1120)))";
+    let (code, denied, out) = run(body, r#""hid""#);
+    assert_eq!((code, denied), (0, 0), "{out}");
+    let reports: Vec<&str> = out.lines().filter_map(|l| l.split_once(" hid ").map(|(_, r)| r)).collect();
+    // Ctrl+C, then back to the A the app holds.
+    assert_eq!(reports.len(), 3, "{out}");
+    assert!(reports[1].starts_with("keyboard [01 00 06 00 00 00 00 00]"), "{out}");
+    assert!(reports[2].starts_with("keyboard [00 00 04 00 00 00 00 00]"), "{out}");
 }
 
 /// The allocator hands out blocks until the heap is full, never two that

@@ -114,5 +114,5 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         _ => return None,
     };
     const NONE: &[Need] = &[];
-    Some(Spec { state: Some(State::Heap), ..spec(&[], &[], NONE, write) })
+    Some(Spec { states: &[State::Heap], ..spec(&[], &[], NONE, write) })
 }

@@ -81,7 +81,7 @@ fn receive(g: &mut Gen<'_>, empty: i32) {
 }
 
 const fn stateful(uses: &'static [(&'static str, &'static str)], write: fn(&mut Gen<'_>)) -> Spec {
-    Spec { state: Some(State::Rf), ..spec(uses, &[Errno], &[Need::Rf], write) }
+    Spec { states: &[State::Rf], ..spec(uses, &[Errno], &[Need::Rf], write) }
 }
 
 /// The RF shim for `name`, if Akira translates it.
