@@ -110,8 +110,6 @@ const SUBSCRIBE_BY_NAME: Support = Partly(
 const SD_INSTALL: Support =
     Refused("installs or runs unsigned code from an SD card, outside the signed OTA path and the device policy");
 const NO_MODULE: Support = Missing("no Akira module for this yet");
-const BLE_SCAN: Support =
-    Missing("AkiraOS pops fixed-layout scan reports; `akira:ble.scan` / `next_report` are not shimmed yet");
 const BLE_SPAM: Support =
     Refused("floods pairing pop-ups on nearby phones (BLE pairing spam): traffic aimed at other people's devices");
 const RF_KEPT: Support = Shim(
@@ -461,9 +459,16 @@ pub static IMPORTS: &[EnvImport] = &[
     e("settings_delete", "i:i", "settings.*", Shim("`akira:storage.remove`")),
     // Added by the SDK's later header (commit 671c72b, 2026).
     e("display_text_huge", "iiii:i", "display.write", Partly("`akira:display.text` in the one (6 x 10) font")),
-    e("ble_scan_start", "i:i", "ble.scan", BLE_SCAN),
-    e("ble_scan_stop", ":i", "ble.scan", BLE_SCAN),
-    e("ble_scan_pop", "ii:i", "ble.scan", BLE_SCAN),
+    e("ble_scan_start", "i:i", "ble.scan", Shim("`akira:ble.scan`, active or passive, in 100 ms windows back to back")),
+    e("ble_scan_stop", ":i", "ble.scan", Shim("`akira:ble.scan_stop` (the reports still queued are dropped)")),
+    e(
+        "ble_scan_pop",
+        "ii:i",
+        "ble.scan",
+        Partly(
+            "`akira:ble.next_report` without waiting, after `akira:sys.yield_now` (a polling loop yields), rewritten in AkiraOS's layout, the local name from the report's own AD structures: a scan response is a report of its own, not merged into its advertisement's",
+        ),
+    ),
     e("ble_spam_start", "i:i", "ble.spam", BLE_SPAM),
     e("ble_spam_stop", ":i", "ble.spam", BLE_SPAM),
     e("ble_spam_packet_count", ":i", "ble.spam", BLE_SPAM),

@@ -763,6 +763,7 @@ mod tests {
                 "adc_read_mv",
                 "input_get_buttons",
                 "input_poll_event",
+                "ble_scan_pop",
                 "rf_recv_pop"
             ]
         );

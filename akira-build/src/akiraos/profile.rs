@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use akira_caps::manifest::{AppName, Version, is_app_name};
 use akira_caps::scope::{
     AppScope, Band, DisplayScope, GpioScope, I2cScope, IpcScope, MAX_CONTROLLED_APPS, MAX_I2C_BUSES, MAX_IPC_TOPICS,
-    MAX_TOPIC_LEN, RfScope, StorageScope, Topic, WasiScope, hid, wasi,
+    MAX_TOPIC_LEN, RfScope, StorageScope, Topic, WasiScope, ble, hid, wasi,
 };
 use akira_caps::sets::{AddrSet, IdSet, PinSet};
 use akira_caps::{CapabilitySet, Manifest};
@@ -371,6 +371,7 @@ const KNOWN: &[&str] = &[
     "power.control",
     "ipc",
     "app.control",
+    "ble.scan",
     "*",
 ];
 
@@ -482,6 +483,11 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
     }
     if has(&["power.control"]) {
         caps.sys = true;
+    }
+    if has(&["ble.scan"]) {
+        let mut scope = caps.ble.take().unwrap_or_default();
+        scope.roles.insert(ble::SCAN);
+        caps.ble = Some(scope);
     }
     if has(&["ipc"]) {
         caps.ipc = Some(Box::new(profile.ipc_scope()?));

@@ -3,6 +3,7 @@
 
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
+mod ble;
 mod crypto;
 mod display;
 mod hid;
@@ -506,8 +507,17 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.p(0).c(0).o(I::I32Ne).call("akira:sys", "sleep_hint").errno();
         }),
         _ => {
-            let families: [fn(&str) -> Option<Spec>; 8] =
-                [hid::shim, display::shim, storage::shim, sensor::shim, rf::shim, crypto::shim, mem::shim, names::shim];
+            let families: [fn(&str) -> Option<Spec>; 9] = [
+                hid::shim,
+                display::shim,
+                storage::shim,
+                sensor::shim,
+                rf::shim,
+                crypto::shim,
+                mem::shim,
+                names::shim,
+                ble::shim,
+            ];
             return families.iter().find_map(|family| family(name));
         }
     })

@@ -147,6 +147,21 @@ pub(super) fn families() -> Vec<Family> {
                 (call $expect (call $app_stop (i32.const 1072)) (i32.const -1) (i32.const 12))",
         },
         Family {
+            caps: r#""ble.scan""#,
+            // Nothing advertises: no report.
+            granted: "(call $expect (call $ble_scan_start (i32.const 1)) (i32.const 0) (i32.const 1))
+                (call $expect (call $ble_scan_pop (i32.const 2000) (i32.const 59)) (i32.const 0) (i32.const 2))
+                (call $expect (call $ble_scan_stop) (i32.const 0) (i32.const 3))",
+            denied: "(call $expect (call $ble_scan_start (i32.const 1)) (i32.const -1) (i32.const 1))
+                (call $expect (call $ble_scan_pop (i32.const 2000) (i32.const 59)) (i32.const -1) (i32.const 2))
+                (call $expect (call $ble_scan_stop) (i32.const -1) (i32.const 3))",
+            denials: 3,
+            // Popping while not scanning is invalid.
+            bad: "(call $expect (call $ble_scan_pop BAD (i32.const 59)) (i32.const -14) (i32.const 1))
+                (call $expect (call $ble_scan_pop (i32.const 2000) (i32.const 58)) (i32.const -22) (i32.const 2))
+                (call $expect (call $ble_scan_pop (i32.const 2000) (i32.const 59)) (i32.const -22) (i32.const 3))",
+        },
+        Family {
             caps: r#""hid""#,
             // Shortcuts named `ping` (Ctrl+C) and not `pong`.
             granted: "(call $expect (call $hid_gamepad_set_dpad (i32.const 3)) (i32.const 0) (i32.const 1))
@@ -278,4 +293,41 @@ fn apps_named_by_the_profile_are_queried_stopped_and_started() {
     let (code, denied, out) = run_beside(body, r#""app.control""#, &[], false, &[blinky]);
     assert_eq!((code, denied), (0, 1), "check {code} failed:\n{out}");
     assert!(out.contains("blinky"), "{out}");
+}
+
+/// An AkiraOS scanner pops the advertisements of an Akira beacon beside it
+/// in AkiraOS's report layout, its local name found in the data.
+#[test]
+fn ble_scan_reports_come_in_akiraos_layout() {
+    let beacon = wat::parse_str(
+        r#"(module
+            (import "akira:ble" "advertise" (func $adv (param i32 i32 i32 i32 i32) (result i32)))
+            (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "\02\01\06\05\09akir\03\ff\01\02")
+            (func (export "akira_main")
+                (drop (call $adv (i32.const 0) (i32.const 13) (i32.const 0) (i32.const 0) (i32.const 100)))
+                (drop (call $sleep (i64.const 1000000)))))"#,
+    )
+    .unwrap();
+    let manifest = akira_caps::toml_source::manifest_from_toml(
+        "[app]\nname = \"beacon\"\nversion = \"1.0.0\"\n[capabilities]\ntimer = true\nble = [\"advertise\"]\n",
+    )
+    .unwrap();
+    let beacon = akira_build::embed_manifest(&beacon, &manifest).unwrap();
+    // RSSI -50 dBm (0xce); the name `akir`, NUL-terminated; 13 bytes of
+    // data, the last (2) at 28 + 12.
+    // It polls, as AkiraOS apps do (each poll yields).
+    let body = "(call $expect (call $ble_scan_start (i32.const 0)) (i32.const 0) (i32.const 1))
+        (block (loop
+            (br_if 1 (call $ble_scan_pop (i32.const 2000) (i32.const 64)))
+            (br 0)))
+        (call $expect (i32.load8_u (i32.const 2006)) (i32.const 0xce) (i32.const 3))
+        (call $expect (i32.load (i32.const 2007)) (i32.const 0x72696b61) (i32.const 4))
+        (call $expect (i32.load8_u (i32.const 2011)) (i32.const 0) (i32.const 5))
+        (call $expect (i32.load8_u (i32.const 2027)) (i32.const 13) (i32.const 6))
+        (call $expect (i32.load8_u (i32.const 2040)) (i32.const 2) (i32.const 7))
+        (call $expect (call $ble_scan_stop) (i32.const 0) (i32.const 8))";
+    let (code, denied, out) = run_beside(body, r#""ble.scan""#, &[], false, &[beacon]);
+    assert_eq!((code, denied), (0, 0), "check {code} failed:\n{out}");
 }
