@@ -269,21 +269,26 @@ fn the_allocator_fills_and_empties_the_heap() {
     assert_eq!((code, denied), (0, 0), "check {code} failed:\n{out}");
 }
 
+/// An Akira app (to run beside the test app): `wat` with a manifest
+/// naming it `name` and granting `capabilities` (TOML lines).
+fn akira_app(wat: &str, name: &str, capabilities: &str) -> Vec<u8> {
+    let wasm = wat::parse_str(wat).unwrap();
+    let toml = format!("[app]\nname = \"{name}\"\nversion = \"1.0.0\"\n[capabilities]\n{capabilities}\n");
+    let manifest = akira_caps::toml_source::manifest_from_toml(&toml).unwrap();
+    akira_build::embed_manifest(&wasm, &manifest).unwrap()
+}
+
 /// `app.control` over the app the profile names: its status, stopped and
 /// started again by name while it runs beside the test app; an app the
 /// profile does not name is denied.
 #[test]
 fn apps_named_by_the_profile_are_queried_stopped_and_started() {
-    let blinky = wat::parse_str(
+    let blinky = akira_app(
         r#"(module (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
             (func (export "akira_main") (drop (call $sleep (i64.const 1000000)))))"#,
-    )
-    .unwrap();
-    let manifest = akira_caps::toml_source::manifest_from_toml(
-        "[app]\nname = \"blinky\"\nversion = \"1.0.0\"\n[capabilities]\ntimer = true\n",
-    )
-    .unwrap();
-    let blinky = akira_build::embed_manifest(&blinky, &manifest).unwrap();
+        "blinky",
+        "timer = true",
+    );
     let body = "(call $expect (call $app_get_status (i32.const 1152)) (i32.const 2) (i32.const 1))
         (call $expect (call $app_stop (i32.const 1152)) (i32.const 0) (i32.const 2))
         (call $expect (call $app_get_status (i32.const 1152)) (i32.const 3) (i32.const 3))
@@ -299,7 +304,7 @@ fn apps_named_by_the_profile_are_queried_stopped_and_started() {
 /// in AkiraOS's report layout, its local name found in the data.
 #[test]
 fn ble_scan_reports_come_in_akiraos_layout() {
-    let beacon = wat::parse_str(
+    let beacon = akira_app(
         r#"(module
             (import "akira:ble" "advertise" (func $adv (param i32 i32 i32 i32 i32) (result i32)))
             (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
@@ -308,13 +313,9 @@ fn ble_scan_reports_come_in_akiraos_layout() {
             (func (export "akira_main")
                 (drop (call $adv (i32.const 0) (i32.const 13) (i32.const 0) (i32.const 0) (i32.const 100)))
                 (drop (call $sleep (i64.const 1000000)))))"#,
-    )
-    .unwrap();
-    let manifest = akira_caps::toml_source::manifest_from_toml(
-        "[app]\nname = \"beacon\"\nversion = \"1.0.0\"\n[capabilities]\ntimer = true\nble = [\"advertise\"]\n",
-    )
-    .unwrap();
-    let beacon = akira_build::embed_manifest(&beacon, &manifest).unwrap();
+        "beacon",
+        "timer = true\nble = [\"advertise\"]",
+    );
     // RSSI -50 dBm (0xce); the name `akir`, NUL-terminated; 13 bytes of
     // data, the last (2) at 28 + 12.
     // It polls, as AkiraOS apps do (each poll yields).
