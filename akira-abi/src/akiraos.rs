@@ -298,7 +298,14 @@ pub static IMPORTS: &[EnvImport] = &[
             "`akira:app.status` of an app the board profile's `[app] names` lists (another is `-EPERM`, counted), as `APP_STATE_*`: running or waiting is RUNNING, stopped or exited STOPPED, stopped by a fault FAILED, restarting ERROR",
         ),
     ),
-    e("app_list", "ii:i", "app.control", Missing("no listing of other apps in `akira:app`")),
+    e(
+        "app_list",
+        "ii:i",
+        "app.control",
+        Partly(
+            "`akira:app.status` of each app the board profile's `[app] names` lists (not every installed app) that is installed, as `name:STATE` lines while they fit (a ready app reads RUNNING: Akira has no INSTALLED state); without `app.control`, `-EPERM`, counted",
+        ),
+    ),
     e("app_get_self_name", "ii:i", "-", Shim("`akira:sys.app_name`")),
     e("app_start", "i:i", "app.control", APP_BY_NAME),
     e(

@@ -119,7 +119,10 @@ pub(super) fn families() -> Vec<Family> {
                 (call $expect (call $app_get_status (i32.const 1152)) (i32.const -2) (i32.const 14))
                 (call $expect (call $app_start (i32.const 1152)) (i32.const -2) (i32.const 15))
                 (call $expect (call $app_stop (i32.const 1152)) (i32.const -2) (i32.const 16))
-                (call $expect (call $app_switch (i32.const 1152)) (i32.const -2) (i32.const 17))",
+                (call $expect (call $app_switch (i32.const 1152)) (i32.const -2) (i32.const 17))
+                (i32.store8 (i32.const 2000) (i32.const 7))
+                (call $expect (call $app_list (i32.const 2000) (i32.const 64)) (i32.const 0) (i32.const 18))
+                (call $expect (i32.load8_u (i32.const 2000)) (i32.const 0) (i32.const 19))",
             denied: "(call $expect (call $msg_subscribe (i32.const 1120)) (i32.const -1) (i32.const 1))
                 (call $expect (call $msg_unsubscribe (i32.const 1120)) (i32.const -1) (i32.const 2))
                 (call $expect (call $msg_publish (i32.const 1120) (i32.const 1024) (i32.const 5)) (i32.const -1) (i32.const 3))
@@ -129,8 +132,9 @@ pub(super) fn families() -> Vec<Family> {
                 (call $expect (call $app_get_status (i32.const 1152)) (i32.const -1) (i32.const 7))
                 (call $expect (call $app_start (i32.const 1152)) (i32.const -1) (i32.const 8))
                 (call $expect (call $app_stop (i32.const 1152)) (i32.const -1) (i32.const 9))
-                (call $expect (call $app_switch (i32.const 1152)) (i32.const -1) (i32.const 10))",
-            denials: 10,
+                (call $expect (call $app_switch (i32.const 1152)) (i32.const -1) (i32.const 10))
+                (call $expect (call $app_list (i32.const 2000) (i32.const 64)) (i32.const -1) (i32.const 11))",
+            denials: 11,
             // Names the profile does not list are denied as outside the
             // grant; a message beyond the simulator's 64-byte slots.
             bad: "(call $expect (call $msg_subscribe BAD) (i32.const -14) (i32.const 1))
@@ -144,7 +148,9 @@ pub(super) fn families() -> Vec<Family> {
                 (call $expect (call $app_get_status BAD) (i32.const -14) (i32.const 9))
                 (call $expect (call $msg_subscribe (i32.const 1072)) (i32.const -1) (i32.const 10))
                 (call $expect (call $msg_recv (i32.const 1072) (i32.const 2000) (i32.const 64) (i32.const 0)) (i32.const -1) (i32.const 11))
-                (call $expect (call $app_stop (i32.const 1072)) (i32.const -1) (i32.const 12))",
+                (call $expect (call $app_stop (i32.const 1072)) (i32.const -1) (i32.const 12))
+                (call $expect (call $app_list BAD (i32.const 64)) (i32.const -14) (i32.const 13))
+                (call $expect (call $app_list (i32.const 2000) (i32.const 0x7fffffff)) (i32.const -14) (i32.const 14))",
         },
         Family {
             caps: r#""ble.scan""#,
@@ -279,8 +285,8 @@ fn akira_app(wat: &str, name: &str, capabilities: &str) -> Vec<u8> {
 }
 
 /// `app.control` over the app the profile names: its status, stopped and
-/// started again by name while it runs beside the test app; an app the
-/// profile does not name is denied.
+/// started again by name while it runs beside the test app, and listed
+/// (`blinky:RUNNING`); an app the profile does not name is denied.
 #[test]
 fn apps_named_by_the_profile_are_queried_stopped_and_started() {
     let blinky = akira_app(
@@ -294,7 +300,13 @@ fn apps_named_by_the_profile_are_queried_stopped_and_started() {
         (call $expect (call $app_get_status (i32.const 1152)) (i32.const 3) (i32.const 3))
         (call $expect (call $app_switch (i32.const 1152)) (i32.const 0) (i32.const 4))
         (call $expect (call $app_get_status (i32.const 1152)) (i32.const 2) (i32.const 5))
-        (call $expect (call $app_start (i32.const 1072)) (i32.const -1) (i32.const 6))";
+        (call $expect (call $app_start (i32.const 1072)) (i32.const -1) (i32.const 6))
+        (call $expect (call $app_list (i32.const 2000) (i32.const 64)) (i32.const 1) (i32.const 7))
+        (call $expect (i32.load (i32.const 2000)) (i32.const 0x6e696c62) (i32.const 8))
+        (call $expect (i32.load8_u (i32.const 2007)) (i32.const 82) (i32.const 9))
+        (call $expect (i32.load8_u (i32.const 2014)) (i32.const 10) (i32.const 10))
+        (call $expect (i32.load8_u (i32.const 2015)) (i32.const 0) (i32.const 11))
+        (call $expect (call $app_list (i32.const 2000) (i32.const 10)) (i32.const 0) (i32.const 12))";
     let (code, denied, out) = run_beside(body, r#""app.control""#, &[], false, &[blinky]);
     assert_eq!((code, denied), (0, 1), "check {code} failed:\n{out}");
     assert!(out.contains("blinky"), "{out}");

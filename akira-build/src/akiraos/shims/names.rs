@@ -11,8 +11,8 @@
 
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
-use super::{A1, Gen, Helper, Need, Spec, spec};
-use Helper::{Errno, Strlen};
+use super::{A1, EFAULT, Gen, Helper, Need, Spec, spec};
+use Helper::{Errno, Fits, Strlen};
 
 /// Zephyr's `EAGAIN`: nothing received in time.
 const EAGAIN: i32 = 11;
@@ -22,6 +22,8 @@ const AKIRA_ETIMEDOUT: i32 = -7;
 /// 1 waiting, 2 stopped, 3 exited, 4 stopped by a fault, 5 restarting):
 /// RUNNING 2, STOPPED 3, FAILED 5, ERROR 4.
 const APP_STATE: [i32; 6] = [2, 2, 3, 3, 5, 4];
+/// The same states as `app_list` writes them, by Akira status.
+const APP_STATE_WORD: [&str; 6] = ["RUNNING", "RUNNING", "STOPPED", "STOPPED", "FAILED", "ERROR"];
 
 impl Gen<'_> {
     /// The index of the NUL-terminated name at param `i` in `names`, in a
@@ -88,6 +90,37 @@ fn app(uses: &'static [(&'static str, &'static str)], write: fn(&mut Gen<'_>)) -
     spec(uses, &[Strlen, Errno], &[Need::App], write)
 }
 
+/// `app_list(buf, len)`: `name:STATE` and a newline for each app the app
+/// may control that is installed, while they fit, then a NUL if it fits;
+/// the number listed. Without any app granted, the guard's denial.
+fn list(g: &mut Gen<'_>) {
+    let apps = g.cx.apps();
+    if apps.is_empty() {
+        g.c(0).call("akira:app", "status").errno();
+        return;
+    }
+    g.p(0).p(1).h(Fits).or_fail(EFAULT);
+    let [out, count, status] = [(); 3].map(|()| g.local(ValType::I32));
+    for (index, name) in apps.iter().enumerate() {
+        g.c(index as i32).call("akira:app", "status").o(I::LocalSet(status));
+        for (akira, word) in APP_STATE_WORD.iter().enumerate() {
+            let entry = format!("{name}:{word}\n");
+            let n = entry.len() as i32;
+            g.o(I::LocalGet(status)).c(akira as i32).o(I::I32Eq);
+            g.o(I::LocalGet(out)).c(n).o(I::I32Add).p(1).o(I::I32LeU).o(I::I32And).o(I::If(BlockType::Empty));
+            for (at, byte) in entry.bytes().enumerate() {
+                g.p(0).o(I::LocalGet(out)).o(I::I32Add).c(i32::from(byte));
+                g.o(I::I32Store8(MemArg { offset: at as u64, ..A1 }));
+            }
+            g.o(I::LocalGet(out)).c(n).o(I::I32Add).o(I::LocalSet(out));
+            g.o(I::LocalGet(count)).c(1).o(I::I32Add).o(I::LocalSet(count)).o(I::End);
+        }
+    }
+    g.o(I::LocalGet(out)).p(1).o(I::I32LtU).o(I::If(BlockType::Empty));
+    g.p(0).o(I::LocalGet(out)).o(I::I32Add).c(0).o(I::I32Store8(A1)).o(I::End);
+    g.o(I::LocalGet(count));
+}
+
 /// The shim for `name`, if Akira translates it.
 pub(super) fn shim(name: &str) -> Option<Spec> {
     Some(match name {
@@ -135,6 +168,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             let index = g.app(0);
             g.o(I::LocalGet(index)).call("akira:app", "start").errno();
         }),
+        "app_list" => spec(&[("akira:app", "status")], &[Fits, Errno], &[Need::App], list),
         "app_stop" => app(&[("akira:app", "stop")], |g| {
             let index = g.app(0);
             g.o(I::LocalGet(index)).call("akira:app", "stop").errno();
