@@ -98,7 +98,9 @@ const fn e(name: &'static str, sig: &'static str, capability: &'static str, supp
     EnvImport { name, sig, capability, support, later_sig: None }
 }
 
-const BLE_GATT: Support = Missing("AkiraOS builds GATT tables call by call; `akira:ble` takes a declared table");
+const BLE_GATT: Support = Missing(
+    "AkiraOS creates characteristics apart from their service, names UUIDs as strings and reads written values back by handle; `akira:ble` declares each characteristic on its service and reports writes as events: an adapter needs a handle table and a UUID parser in the shims, not written yet",
+);
 const NET_RINGS: Support =
     Missing("AkiraOS sockets share ring buffers in app memory; `akira:net` moves bytes by call, to granted endpoints");
 const APP_BY_NAME: Support = Partly(
@@ -481,7 +483,7 @@ pub static IMPORTS: &[EnvImport] = &[
     e("ble_spam_packet_count", ":i", "ble.spam", BLE_SPAM),
     e("hid_set_modifiers", "i:i", "hid", HID_MODIFIERS),
     e("hid_gamepad_send_report", "iiiiiiii:i", "hid", HID_PAD_REPORT),
-    e("app_check_update", "ii:i", "app.control", Missing("an app's own updates are `akira:ota`'s; not shimmed yet")),
+    e("app_check_update", "ii:i", "app.control", Missing("`akira:ota` tells an app its own version and trial state, not whether a newer one is available")),
     e(
         "app_request_update",
         ":i",
