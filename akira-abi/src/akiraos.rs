@@ -98,19 +98,25 @@ const fn e(name: &'static str, sig: &'static str, capability: &'static str, supp
     EnvImport { name, sig, capability, support, later_sig: None }
 }
 
-const BLE_GATT: Support = Missing("AkiraOS builds GATT tables call by call; `akira:ble` takes a declared table");
+const BLE_GATT: Support = Missing(
+    "AkiraOS creates characteristics apart from their service, names UUIDs as strings and reads written values back by handle; `akira:ble` declares each characteristic on its service and reports writes as events: an adapter needs a handle table and a UUID parser in the shims, not written yet",
+);
 const NET_RINGS: Support =
     Missing("AkiraOS sockets share ring buffers in app memory; `akira:net` moves bytes by call, to granted endpoints");
-const BY_NAME: Support =
-    Missing("names another app or topic at run time; Akira grants them by index from the manifest's lists");
+const APP_BY_NAME: Support = Partly(
+    "`akira:app.start`, by the index of the name in the board profile's `[app] names` (what `app.control` grants): an app the profile does not name is `-EPERM`, counted",
+);
+const SUBSCRIBE_BY_NAME: Support = Partly(
+    "`akira:ipc.subscribe` or `unsubscribe`, by the index of the name in the board profile's `[ipc] names` (what `ipc` grants): a topic the profile does not name is `-EPERM`, counted",
+);
 const SD_INSTALL: Support =
     Refused("installs or runs unsigned code from an SD card, outside the signed OTA path and the device policy");
 const NO_MODULE: Support = Missing("no Akira module for this yet");
-const BLE_SCAN: Support =
-    Missing("AkiraOS pops fixed-layout scan reports; `akira:ble.scan` / `next_report` are not shimmed yet");
 const BLE_SPAM: Support =
     Refused("floods pairing pop-ups on nearby phones (BLE pairing spam): traffic aimed at other people's devices");
-const RF_OTHER: Support = Missing("`akira:rf` is LoRa with its settings in one `configure`: not shimmed yet");
+const RF_KEPT: Support = Shim(
+    "kept by the shim and applied with `akira:rf.configure`, as `rf_set_frequency`; a value `configure` refuses is `-EINVAL` and not kept",
+);
 const RF_CARRIER: Support =
     Refused("keys a continuous carrier (jamming): `akira:rf` sends packets within a granted band and airtime");
 const RF_RAW: Support = Refused("captures and replays raw radio signals (replay attacks on keys and remotes)");
@@ -123,7 +129,6 @@ const CRYPTO_HMAC: Support = Shim("`akira:crypto.hmac_sha256` (pure computation:
 const CRYPTO_RANDOM: Support =
     Shim("`akira:rng.fill` (granted to the shim: random bytes need no AkiraOS grant in Akira)");
 const RTC_UPTIME: Support = Shim("`akira:sys.uptime_us` in milliseconds, wrapping as AkiraOS's");
-const FS_CALL: Support = Missing("no file metadata in the shims yet");
 const CRYPTO_MISSING: Support = Missing("`akira:crypto` has SHA-256, HMAC-SHA256 and Ed25519 verification only");
 
 /// Every import of the AkiraOS SDK header (`akira_api.h`), in its order.
@@ -207,8 +212,15 @@ pub static IMPORTS: &[EnvImport] = &[
             "`akira:sensor.read` of the board profile's channel for the Zephyr one, after `akira:sys.yield_now` (a polling loop yields), in Zephyr's units × 1000; `INT32_MIN` for a channel the profile does not map",
         ),
     ),
-    e("mem_alloc", "i:i", "-", Missing("no allocator in the shims: link one into the app")),
-    e("mem_free", "i:", "-", Missing("no allocator in the shims: link one into the app")),
+    e(
+        "mem_alloc",
+        "i:i",
+        "-",
+        Shim(
+            "a first-fit allocator written in wasm over the app's own heap (past its static data and stack, sized by the board profile's `memory.heap`): 8-byte aligned blocks; `NULL` when none fits",
+        ),
+    ),
+    e("mem_free", "i:", "-", Shim("the same allocator: frees the block; any other pointer changes nothing")),
     // BLE.
     e("ble_init", ":i", "ble", BLE_GATT),
     e("ble_deinit", ":i", "ble", BLE_GATT),
@@ -245,7 +257,14 @@ pub static IMPORTS: &[EnvImport] = &[
         "hid",
         Partly("`akira:hid.gamepad`; axes 0–3 are x, y, rx, ry, in 8 bits (-127..127) instead of 16"),
     ),
-    e("hid_gamepad_set_dpad", "i:i", "hid", Missing("`akira:hid`'s gamepad report has no hat switch")),
+    e(
+        "hid_gamepad_set_dpad",
+        "i:i",
+        "hid",
+        Partly(
+            "`akira:hid.gamepad` with the d-pad as the left stick at full deflection (x, y ±127; the centre 0), replacing axes 0 and 1: the report has no hat switch; a direction above 8 is `-EINVAL`",
+        ),
+    ),
     e("hid_gamepad_reset", ":i", "hid", Shim("`akira:hid.gamepad` all zero; forgets the held buttons")),
     e("hid_mouse_move", "ii:i", "hid", Shim("`akira:hid.mouse` with the held buttons (a drag)")),
     e("hid_mouse_btn_press", "i:i", "hid", Shim("`akira:hid.mouse` with the held buttons")),
@@ -253,25 +272,89 @@ pub static IMPORTS: &[EnvImport] = &[
     e("hid_mouse_scroll", "i:i", "hid", Shim("`akira:hid.mouse` with the wheel and the held buttons")),
     e("hid_consumer_send", "i:i", "hid", Shim("`akira:hid.consumer`, then release")),
     e("hid_send_raw_report", "iii:i", "hid", Partly("`akira:hid.raw` (the report id is the board's)")),
-    e("hid_action_register", "iii:i", "hid", Missing("named shortcuts: a table of names the shims do not keep")),
-    e("hid_action_trigger", "i:i", "hid", Missing("named shortcuts: a table of names the shims do not keep")),
+    e(
+        "hid_action_register",
+        "iii:i",
+        "hid",
+        Shim(
+            "kept by the shim in wasm globals: eight named shortcuts (names of 1–15 bytes; a ninth is `-ENOMEM`), a name again replaces its shortcut; nothing is sent",
+        ),
+    ),
+    e(
+        "hid_action_trigger",
+        "i:i",
+        "hid",
+        Shim(
+            "`akira:hid.keyboard` with the shortcut's modifiers and key, then the report of what the app holds; `-ENOENT` for a name not registered",
+        ),
+    ),
     e("hid_set_transport", "i:i", "hid", Partly("the transport is the firmware's; returns 0")),
     e("hid_set_device_types", "i:i", "hid", Partly("the manifest's `hid` kinds decide; returns 0")),
     e("hid_init", "ii:i", "hid", Partly("as `hid_set_transport` and `hid_enable`; returns 0")),
     // App lifecycle.
-    e("app_get_status", "i:i", "app.control", BY_NAME),
-    e("app_list", "ii:i", "app.control", Missing("no listing of other apps in `akira:app`")),
+    e(
+        "app_get_status",
+        "i:i",
+        "app.control",
+        Partly(
+            "`akira:app.status` of an app the board profile's `[app] names` lists (another is `-EPERM`, counted), as `APP_STATE_*`: running or waiting is RUNNING, stopped or exited STOPPED, stopped by a fault FAILED, restarting ERROR",
+        ),
+    ),
+    e(
+        "app_list",
+        "ii:i",
+        "app.control",
+        Partly(
+            "`akira:app.status` of each app the board profile's `[app] names` lists (not every installed app) that is installed, as `name:STATE` lines while they fit (a ready app reads RUNNING: Akira has no INSTALLED state); without `app.control`, `-EPERM`, counted",
+        ),
+    ),
     e("app_get_self_name", "ii:i", "-", Shim("`akira:sys.app_name`")),
-    e("app_start", "i:i", "app.control", BY_NAME),
-    e("app_stop", "i:i", "app.control", BY_NAME),
-    e("app_switch", "i:i", "app.control", BY_NAME),
+    e("app_start", "i:i", "app.control", APP_BY_NAME),
+    e(
+        "app_stop",
+        "i:i",
+        "app.control",
+        Partly("`akira:app.stop`, of an app the board profile's `[app] names` lists, as `app_start`"),
+    ),
+    e(
+        "app_switch",
+        "i:i",
+        "app.control",
+        Partly("as `app_start` (the caller then returns from `main`, as AkiraOS asks)"),
+    ),
     // IPC.
-    e("msg_subscribe", "i:i", "ipc", BY_NAME),
-    e("msg_unsubscribe", "i:i", "ipc", BY_NAME),
-    e("msg_publish", "iii:i", "ipc", BY_NAME),
-    e("msg_recv", "iiii:i", "ipc", BY_NAME),
-    e("msg_try_recv", "iii:i", "ipc", BY_NAME),
-    e("msg_pending", "i:i", "ipc", BY_NAME),
+    e("msg_subscribe", "i:i", "ipc", SUBSCRIBE_BY_NAME),
+    e("msg_unsubscribe", "i:i", "ipc", SUBSCRIBE_BY_NAME),
+    e(
+        "msg_publish",
+        "iii:i",
+        "ipc",
+        Partly(
+            "`akira:ipc.publish` by the index of the name in the board profile's `[ipc] names` (what `ipc` grants): a topic the profile does not name is `-EPERM`, counted; a message longer than the firmware's slots (64 bytes on the simulator; AkiraOS takes 256) is `-E2BIG`",
+        ),
+    ),
+    e(
+        "msg_recv",
+        "iiii:i",
+        "ipc",
+        Partly(
+            "`akira:ipc.receive` (the app waits, others run): the oldest message of any topic the app subscribed to, not only the one named (which must be one the profile lists); `-EAGAIN` on the timeout",
+        ),
+    ),
+    e(
+        "msg_try_recv",
+        "iii:i",
+        "ipc",
+        Partly("as `msg_recv` without waiting, after `akira:sys.yield_now` (a polling loop yields)"),
+    ),
+    e(
+        "msg_pending",
+        "i:i",
+        "ipc",
+        Partly(
+            "`akira:ipc.pending` after `akira:sys.yield_now` (a polling loop yields): the messages waiting of every topic, not only the one named",
+        ),
+    ),
     // RF.
     e(
         "rf_set_frequency",
@@ -385,28 +468,66 @@ pub static IMPORTS: &[EnvImport] = &[
     e("settings_delete", "i:i", "settings.*", Shim("`akira:storage.remove`")),
     // Added by the SDK's later header (commit 671c72b, 2026).
     e("display_text_huge", "iiii:i", "display.write", Partly("`akira:display.text` in the one (6 x 10) font")),
-    e("ble_scan_start", "i:i", "ble.scan", BLE_SCAN),
-    e("ble_scan_stop", ":i", "ble.scan", BLE_SCAN),
-    e("ble_scan_pop", "ii:i", "ble.scan", BLE_SCAN),
+    e("ble_scan_start", "i:i", "ble.scan", Shim("`akira:ble.scan`, active or passive, in 100 ms windows back to back")),
+    e("ble_scan_stop", ":i", "ble.scan", Shim("`akira:ble.scan_stop` (the reports still queued are dropped)")),
+    e(
+        "ble_scan_pop",
+        "ii:i",
+        "ble.scan",
+        Partly(
+            "`akira:ble.next_report` without waiting, after `akira:sys.yield_now` (a polling loop yields), rewritten in AkiraOS's layout, the local name from the report's own AD structures: a scan response is a report of its own, not merged into its advertisement's",
+        ),
+    ),
     e("ble_spam_start", "i:i", "ble.spam", BLE_SPAM),
     e("ble_spam_stop", ":i", "ble.spam", BLE_SPAM),
     e("ble_spam_packet_count", ":i", "ble.spam", BLE_SPAM),
     e("hid_set_modifiers", "i:i", "hid", HID_MODIFIERS),
     e("hid_gamepad_send_report", "iiiiiiii:i", "hid", HID_PAD_REPORT),
-    e("app_check_update", "ii:i", "app.control", Missing("an app's own updates are `akira:ota`'s; not shimmed yet")),
+    e("app_check_update", "ii:i", "app.control", Missing("`akira:ota` tells an app its own version and trial state, not whether a newer one is available")),
     e(
         "app_request_update",
         ":i",
         "app.control",
         Missing("updates come from the fleet's signed rollouts, not on an app's request"),
     ),
-    e("rf_select", "i:i", "rf.transceive", RF_OTHER),
-    e("rf_recv_pop", "iii:i", "rf.transceive", RF_OTHER),
-    e("rf_receive", "iii:i", "rf.transceive", RF_OTHER),
-    e("rf_set_modulation", "i:i", "rf.transceive", RF_OTHER),
-    e("rf_set_spreading_factor", "i:i", "rf.transceive", RF_OTHER),
-    e("rf_set_bandwidth", "i:i", "rf.transceive", RF_OTHER),
-    e("rf_set_coding_rate", "i:i", "rf.transceive", RF_OTHER),
+    e(
+        "rf_select",
+        "i:i",
+        "rf.transceive",
+        Missing("the board's radio is the firmware's: `akira:rf` has no choice of chip"),
+    ),
+    e(
+        "rf_recv_pop",
+        "iii:i",
+        "rf.transceive",
+        Partly(
+            "as `rf_receive`, after `akira:sys.yield_now` (a polling loop yields): it listens only during the call (AkiraOS queues packets in the background); `-ENOMSG` when nothing came within the timeout",
+        ),
+    ),
+    e(
+        "rf_receive",
+        "iii:i",
+        "rf.transceive",
+        Shim(
+            "`akira:rf.configure` with the kept settings, then `akira:rf.receive` (the app waits, others run); `-ETIMEDOUT` when nothing came in time",
+        ),
+    ),
+    e(
+        "rf_set_modulation",
+        "i:i",
+        "rf.transceive",
+        Partly("LoRa (5) returns 0; any other modulation is `-ENOTSUP`: `akira:rf` is LoRa only"),
+    ),
+    e(
+        "rf_set_spreading_factor",
+        "i:i",
+        "rf.transceive",
+        Partly(
+            "kept by the shim and applied with `akira:rf.configure`, as `rf_set_frequency`: SF 7–12 (SF6, which Akira's radios do not take, is `-EINVAL`)",
+        ),
+    ),
+    e("rf_set_bandwidth", "i:i", "rf.transceive", RF_KEPT),
+    e("rf_set_coding_rate", "i:i", "rf.transceive", RF_KEPT),
     e("rf_set_bitrate", "i:i", "rf.transceive", Missing("`akira:rf` is LoRa only: no FSK bitrate")),
     e("rf_tx_cw_start", ":i", "rf.transceive", RF_CARRIER),
     e("rf_tx_cw_stop", ":i", "rf.transceive", RF_CARRIER),
@@ -457,7 +578,14 @@ pub static IMPORTS: &[EnvImport] = &[
     e("fs_write", "iii:i", "fs.write", Shim("as `storage_write`: WASI `fd_write`")),
     e("fs_seek", "iii:i", "fs.read", Shim("WASI `fd_seek`; returns the new position")),
     e("fs_tell", "i:i", "fs.read", Shim("WASI `fd_tell`")),
-    e("fs_stat", "ii:i", "fs.read", FS_CALL),
+    e(
+        "fs_stat",
+        "ii:i",
+        "fs.read",
+        Partly(
+            "WASI `path_filestat_get` in the one directory: the size and whether a file or the directory; the modification time is 0 (unknown): the key-value store keeps none",
+        ),
+    ),
     e("fs_unlink", "i:i", "fs.write", Shim("as `storage_delete`: WASI `path_unlink_file`")),
     e("fs_mkdir", "i:i", "fs.write", Missing("the app's files are one directory")),
     e("fs_readdir", "iii:i", "fs.read", Partly("as `storage_list`: the one directory")),
@@ -465,7 +593,9 @@ pub static IMPORTS: &[EnvImport] = &[
         "rtc_get_unix_time",
         ":i",
         "rtc.read",
-        Missing("no wall clock in the shims yet (WASI's realtime clock is the board's)"),
+        Shim(
+            "WASI `clock_time_get` of the realtime clock (part `clock`, which `rtc.read` grants), in seconds; -1 where the board has no wall clock, as AkiraOS answers an RTC not set",
+        ),
     ),
     e("rtc_get_uptime_ms", ":i", "rtc.read", RTC_UPTIME),
     e("aiinfer_load", "ii:i", "ai.infer", NO_MODULE),

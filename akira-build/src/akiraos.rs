@@ -244,6 +244,9 @@ fn grant_needs<'a>(caps: &mut CapabilitySet, needs: impl Iterator<Item = &'a Nee
                 caps.storage.get_or_insert(StorageScope::with_quota(0));
                 caps.wasi.get_or_insert_with(|| profile::wasi_parts(&[]));
             }
+            Need::Clock => {
+                caps.wasi.get_or_insert_with(|| profile::wasi_parts(&[]));
+            }
             Need::Uart => {
                 caps.uart.get_or_insert_with(Default::default);
             }
@@ -268,6 +271,12 @@ fn grant_needs<'a>(caps: &mut CapabilitySet, needs: impl Iterator<Item = &'a Nee
             }
             Need::Ble => {
                 caps.ble.get_or_insert_with(Default::default);
+            }
+            Need::Ipc => {
+                caps.ipc.get_or_insert_with(Default::default);
+            }
+            Need::App => {
+                caps.app.get_or_insert_with(Default::default);
             }
         }
     }
@@ -325,16 +334,33 @@ pub fn translate(wasm: &[u8], profile: &Profile) -> Result<Translated, Translate
         grant_needs(&mut needs, spec.capabilities());
     }
     let mut manifest = profile::manifest(json, profile, &needs)?;
-    // WASI only where a shim uses its files (`settings.*` is the
-    // key-value store itself, without WASI).
-    if !specs.iter().any(|(_, s)| s.needs.contains(&Need::Files)) {
+    // WASI only where a shim uses its files or clocks (`settings.*` is
+    // the key-value store itself, without WASI).
+    if !specs.iter().any(|(_, s)| s.needs.iter().any(|n| matches!(n, Need::Files | Need::Clock))) {
         manifest.capabilities.wasi = None;
     }
     // Memory first: the shims bound their scans by its final size.
     let (shrunk, memory) = shrink_memory(wasm, manifest.heap_size)?;
-    let (shrunk, _) = crate::fix_select_conditions(&shrunk)?;
     let facts = gather(&shrunk)?;
-    let out = rewrite(&shrunk, &facts, &specs, profile)?;
+    let caps = &manifest.capabilities;
+    let app = AppFacts {
+        // The allocator's heap starts past what the app lays out itself.
+        heap_start: u32::try_from(memory.static_bytes).unwrap_or(u32::MAX),
+        topics: caps.ipc.iter().flat_map(|i| i.subscribe.iter().map(|t| t.to_string())).collect(),
+        apps: caps.app.iter().flat_map(|a| a.apps.iter().map(|a| a.to_string())).collect(),
+    };
+    if let Some((name, _)) = specs.iter().find(|(_, s)| s.states.contains(&State::Heap))
+        && memory.static_bytes == 0
+    {
+        let why = memory.reason.clone().unwrap_or_default();
+        return Err(TranslateError::Import {
+            name: name.clone(),
+            why: format!("the allocator needs the app's memory layout, which could not be read: {why}"),
+        });
+    }
+    let out = rewrite(&shrunk, &facts, &specs, profile, app)?;
+    // After the rewrite, so the shims are covered too.
+    let (out, _) = crate::fix_select_conditions(&out)?;
     Ok(Translated { wasm: out, manifest, memory, shims: specs.into_iter().map(|(n, _)| n).collect() })
 }
 
@@ -348,6 +374,17 @@ fn plain(t: wasmparser::ValType) -> ValType {
         wasmparser::ValType::F64 => ValType::F64,
         _ => ValType::V128,
     }
+}
+
+/// What the shims know of the app beyond its module.
+struct AppFacts {
+    /// Where its heap starts (for the allocator).
+    heap_start: u32,
+    /// The IPC topics it is granted, in its grant's order (publish and
+    /// subscribe list the same).
+    topics: Vec<String>,
+    /// The apps it may control, in its grant's order.
+    apps: Vec<String>,
 }
 
 /// Where everything lands in the rewritten module.
@@ -367,6 +404,8 @@ struct Layout<'a> {
     wrapper: u32,
     /// The first global of each state the shims keep.
     states: BTreeMap<State, u32>,
+    /// What the shims need to know of the app beyond its module.
+    app: AppFacts,
     /// Type indices of the new akira imports, helpers and wrapper, in
     /// append order, with their types.
     new_types: Vec<(Vec<ValType>, Vec<ValType>)>,
@@ -412,9 +451,27 @@ impl Cx for Layout<'_> {
     fn uart_port(&self, n: u32) -> Option<u32> {
         self.profile.uart.ports.get(n as usize).copied()
     }
+    fn topics(&self) -> Vec<String> {
+        self.app.topics.clone()
+    }
+    fn apps(&self) -> Vec<String> {
+        self.app.apps.clone()
+    }
+    fn heap_start(&self) -> u32 {
+        self.app.heap_start
+    }
+    fn page_log2(&self) -> u32 {
+        self.facts.page_log2
+    }
 }
 
-fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profile) -> Result<Vec<u8>, TranslateError> {
+fn rewrite(
+    wasm: &[u8],
+    facts: &Facts,
+    specs: &[(String, Spec)],
+    profile: &Profile,
+    app: AppFacts,
+) -> Result<Vec<u8>, TranslateError> {
     let mut layout = Layout {
         facts,
         profile,
@@ -427,6 +484,7 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
         wrapper: 0,
         states: BTreeMap::new(),
         new_types: Vec::new(),
+        app,
     };
     let mut next = 0;
     for (old, (module, _, _)) in facts.func_imports.iter().enumerate() {
@@ -465,7 +523,7 @@ fn rewrite(wasm: &[u8], facts: &Facts, specs: &[(String, Spec)], profile: &Profi
     layout.wrapper = first_helper + helpers.len() as u32;
     layout.new_types.push((Vec::new(), vec![ValType::I32]));
     let mut added = facts.globals;
-    for state in specs.iter().filter_map(|(_, s)| s.state) {
+    for state in specs.iter().flat_map(|(_, s)| s.states.iter().copied()) {
         if let std::collections::btree_map::Entry::Vacant(slot) = layout.states.entry(state) {
             slot.insert(added);
             added += state.globals().len() as u32;
@@ -695,6 +753,8 @@ mod tests {
             [
                 "gpio_read",
                 "sensor_read",
+                "msg_try_recv",
+                "msg_pending",
                 "rf_get_rssi",
                 "timer_elapsed",
                 "uart_read",
@@ -702,7 +762,9 @@ mod tests {
                 "adc_read",
                 "adc_read_mv",
                 "input_get_buttons",
-                "input_poll_event"
+                "input_poll_event",
+                "ble_scan_pop",
+                "rf_recv_pop"
             ]
         );
         for i in akiraos::IMPORTS {
@@ -723,6 +785,17 @@ mod tests {
         for bad in ["channels = { temp = 0 }", "channels = { 13 = 32 }"] {
             let e = profile(bad).unwrap_err().to_string();
             assert!(e.contains("sensor.channels"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn profile_app_and_topic_names_are_checked() {
+        let profile = |t: &str| Profile::from_toml(&format!("[board]\nname = \"b\"\n{t}"));
+        assert!(profile("[ipc]\nnames = [\"ping\"]\n[app]\nnames = [\"blinky\"]").is_ok());
+        let nine = "[ipc]\nnames = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\"]";
+        for bad in ["[ipc]\nnames = [\"\"]", "[app]\nnames = [\"Not An App\"]", nine] {
+            let e = profile(bad).unwrap_err().to_string();
+            assert!(e.contains(".names: "), "{bad}: {e}");
         }
     }
 

@@ -77,20 +77,28 @@ fn package_version(cargo_toml: &Path) -> Result<Version, Failure> {
     })
 }
 
+/// Works around wasmi 2.0.0's `select` bug (see
+/// [`akira_build::fix_select_conditions`]) in every module an app is
+/// run or packed from; a module without the pattern is kept byte for byte.
+fn fix_selects(wasm: Vec<u8>, app: &str) -> Result<Vec<u8>, Failure> {
+    let (fixed_wasm, fixed) =
+        akira_build::fix_select_conditions(&wasm).map_err(|e| Failure::Refused(format!("reading the module: {e}")))?;
+    if fixed == 0 {
+        return Ok(wasm);
+    }
+    eprintln!(
+        "akira: {app}: {fixed} `select` conditions rewritten around a wasmi 2.0.0 bug (see akira-build's README)"
+    );
+    Ok(fixed_wasm)
+}
+
 /// Exports a WASI command's `_start` as `akira_main`, works around
 /// wasmi 2.0.0's `select` bug, embeds `manifest` and shrinks memory to
 /// what the app needs.
 fn finish(wasm: &[u8], manifest: Manifest) -> Result<(Vec<u8>, MemoryReport), Failure> {
     let (wasm, _) =
         akira_build::export_wasi_entry(wasm).map_err(|e| Failure::Refused(format!("reading the module: {e}")))?;
-    let (wasm, fixed) =
-        akira_build::fix_select_conditions(&wasm).map_err(|e| Failure::Refused(format!("reading the module: {e}")))?;
-    if fixed > 0 {
-        eprintln!(
-            "akira: {}: {fixed} `select` conditions rewritten around a wasmi 2.0.0 bug (see akira-build's README)",
-            manifest.name
-        );
-    }
+    let wasm = fix_selects(wasm, &manifest.name)?;
     let with_manifest = akira_build::embed_manifest(&wasm, &manifest)
         .map_err(|e| Failure::Refused(format!("embedding the manifest: {e}")))?;
     akira_build::shrink_memory(&with_manifest, manifest.heap_size)
@@ -125,8 +133,13 @@ pub fn prepare(path: &Path, manifest: Option<&Path>, profile: Option<&Path>) -> 
             Ok(Prepared { wasm, output: None, manifest: Some(m), memory: Some(report) })
         }
         None => {
+            // A prebuilt module (its manifest embedded, or none): used as
+            // it is, but for the `select` work-around, which keeps the
+            // embedded manifest (custom sections are copied).
             let m =
                 akira_build::read_manifest(&wasm).map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))?;
+            let name = m.as_ref().map_or_else(|| path.display().to_string(), |m| m.name.to_string());
+            let wasm = fix_selects(wasm, &name)?;
             Ok(Prepared { wasm, output: None, manifest: m, memory: None })
         }
     }

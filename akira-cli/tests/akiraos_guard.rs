@@ -13,12 +13,18 @@ use akira_build::akiraos::{Profile, translate};
 use akira_caps::Policy;
 use akira_sim::{End, SimBoard, Simulation, What};
 
+#[path = "akiraos_guard/adapters.rs"]
+mod adapters;
+
 /// Data every test app has: strings at fixed addresses.
 const DATA: &str = r#"(data (i32.const 1024) "hello\00")
     (data (i32.const 1040) "f.txt\00")
     (data (i32.const 1056) "greeting\00")
     (data (i32.const 1072) "missing.txt\00")
-    (data (i32.const 1100) "\00\f8\00\f8\00\f8\00\f8")"#;
+    (data (i32.const 1100) "\00\f8\00\f8\00\f8\00\f8")
+    (data (i32.const 1120) "ping\00")
+    (data (i32.const 1136) "pong\00")
+    (data (i32.const 1152) "blinky\00")"#;
 /// A pointer past the end of the translated app's memory.
 const BAD: &str = "(i32.const 0x7fff0000)";
 
@@ -97,13 +103,26 @@ fn run(body: &str, caps: &str) -> (i32, usize, String) {
 /// As [`run`], pressing the simulator's button on Akira pin 0 (AkiraOS
 /// button 6) at each of `presses`.
 fn run_pressing(body: &str, caps: &str, presses: &[Duration], later: bool) -> (i32, usize, String) {
+    run_beside(body, caps, presses, later, &[])
+}
+
+/// As [`run_pressing`], with the Akira apps `others` (modules with their
+/// manifests) installed and started beside the test app.
+fn run_beside(body: &str, caps: &str, presses: &[Duration], later: bool, others: &[Vec<u8>]) -> (i32, usize, String) {
     let t = translate(&app(body, caps, later), &Profile::simulator()).unwrap_or_else(|e| panic!("translate: {e}"));
     let wasm = akira_build::embed_manifest(&t.wasm, &t.manifest).unwrap();
-    let runtime = akira_sim::runtime(Policy::development());
+    let (bridge, apps) = akira_sim::bridge_with_apps();
+    let runtime = akira_sandbox::Runtime::new(akira_sim::config(), bridge, Policy::development());
     let loaded = runtime.load(&wasm).unwrap_or_else(|e| panic!("load: {e}"));
+    let others: Vec<_> = others.iter().map(|o| runtime.load(o).unwrap_or_else(|e| panic!("load: {e}"))).collect();
     let board = SimBoard::virtual_time();
     board.set_temperature(Some(25_000));
     let mut sim = Simulation::new(runtime, board.clone());
+    sim.serve_apps(apps);
+    // The others first: an app's grant names the apps installed before it.
+    for other in others {
+        sim.spawn(other, Default::default()).unwrap();
+    }
     sim.spawn(loaded, Default::default()).unwrap();
     for at in presses {
         sim.press(0, *at);
@@ -113,13 +132,14 @@ fn run_pressing(body: &str, caps: &str, presses: &[Duration], later: bool) -> (i
     let text: Vec<String> = records.iter().map(|r| r.to_string()).collect();
     let code = records
         .iter()
+        .filter(|r| r.app.as_deref() == Some("t"))
         .find_map(|r| match &r.what {
             What::Exited(c) => Some(*c),
             What::Faulted(f) => panic!("the app faulted: {f}\n{}", text.join("\n")),
             _ => None,
         })
         .expect("the app exited");
-    let denied = records.iter().filter(|r| matches!(r.what, What::Denied(_))).count();
+    let denied = records.iter().filter(|r| r.app.as_deref() == Some("t") && matches!(r.what, What::Denied(_))).count();
     (code, denied, text.join("\n"))
 }
 
@@ -137,6 +157,12 @@ struct Family {
 const EPERM: i32 = -1;
 
 fn families() -> Vec<Family> {
+    let mut all = core_families();
+    all.extend(adapters::families());
+    all
+}
+
+fn core_families() -> Vec<Family> {
     vec![
         Family {
             caps: "",

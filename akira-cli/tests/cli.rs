@@ -633,3 +633,65 @@ fn a_supervisor_app_stops_and_restarts_blinky() {
     // Stopped, blinky drove nothing between 1.2 s and 2.2 s.
     assert!(!out.contains("[   1.500000s] blinky"), "{out}");
 }
+
+/// A prebuilt `.wasm` that carries its manifest goes through the build
+/// step's work-around of wasmi 2.0.0's `select` bug too, when run and when
+/// packed: it computes what the wasm spec says (5; the bug picks 4).
+#[test]
+fn a_prebuilt_wasm_with_its_manifest_gets_the_select_work_around() {
+    let dir = tmp("select");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wasm = wat::parse_str(
+        r#"(module (func (export "akira_main") (result i32) (local i32)
+            (local.set 0 (i32.const 1))
+            (select (i32.const 4) (i32.const 5) (i32.eqz (local.get 0)))))"#,
+    )
+    .unwrap();
+    let manifest =
+        akira_caps::toml_source::manifest_from_toml("[app]\nname = \"chooser\"\nversion = \"1.0.0\"\n").unwrap();
+    let path = dir.join("chooser.wasm");
+    std::fs::write(&path, akira_build::embed_manifest(&wasm, &manifest).unwrap()).unwrap();
+    let o = akira(&["run", path.to_str().unwrap(), "--virtual-time"]);
+    let (out, err) = text(&o);
+    assert!(out.contains("chooser      exited with code 5"), "{out}\n{err}");
+    assert!(err.contains("chooser: 1 `select` conditions rewritten"), "{err}");
+
+    let pkg = dir.join("chooser.akpkg");
+    let o = akira(&["pack", path.to_str().unwrap(), "--unsigned", "-o", pkg.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let packed = packed_wasm(&std::fs::read(&pkg).unwrap());
+    assert_eq!(akira_build::read_manifest(&packed).unwrap(), Some(manifest), "the manifest travels");
+    let runtime = akira_sim::runtime(akira_caps::Policy::development());
+    let loaded = runtime.load(&packed).unwrap();
+    let board = akira_sim::SimBoard::virtual_time();
+    let mut sim = akira_sim::Simulation::new(runtime, board.clone());
+    sim.spawn(loaded, Default::default()).unwrap();
+    sim.run(Some(std::time::Duration::from_secs(1)));
+    let exits: Vec<_> = board
+        .records()
+        .iter()
+        .filter_map(|r| match r.what {
+            akira_sim::What::Exited(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(exits, [5], "the packed module, installed as a device would");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The wasm module an unsigned package carries.
+fn packed_wasm(pkg: &[u8]) -> Vec<u8> {
+    use akira_ota::package::{Event, PackageReader, TrustPolicy};
+    let policy = akira_caps::Policy::development();
+    let trust = TrustPolicy { keys: &[], unsigned: Some(&policy), accept_v1: false, list_needs_signature: false };
+    let mut reader = PackageReader::new(&trust, 1 << 20);
+    let (mut wasm, mut rest) = (Vec::new(), pkg);
+    while !reader.is_done() {
+        let (used, event) = reader.next(rest).unwrap();
+        if let Some(Event::Wasm(bytes)) = event {
+            wasm.extend_from_slice(bytes);
+        }
+        rest = &rest[used..];
+    }
+    wasm
+}

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use akira_caps::manifest::{AppName, Version, is_app_name};
 use akira_caps::scope::{
-    Band, DisplayScope, GpioScope, I2cScope, MAX_I2C_BUSES, RfScope, StorageScope, WasiScope, hid, wasi,
+    AppScope, Band, DisplayScope, GpioScope, I2cScope, IpcScope, MAX_CONTROLLED_APPS, MAX_I2C_BUSES, MAX_IPC_TOPICS,
+    MAX_TOPIC_LEN, RfScope, StorageScope, Topic, WasiScope, ble, hid, wasi,
 };
 use akira_caps::sets::{AddrSet, IdSet, PinSet};
 use akira_caps::{CapabilitySet, Manifest};
@@ -50,6 +51,23 @@ pub struct Profile {
     /// Memory beyond static data and stack.
     #[serde(default)]
     pub memory: Memory,
+    /// The IPC topics AkiraOS apps on this device may name: `ipc` grants
+    /// publishing and subscribing to each.
+    #[serde(default)]
+    pub ipc: Names,
+    /// The apps AkiraOS apps on this device may name: `app.control`
+    /// grants querying, starting and stopping each.
+    #[serde(default)]
+    pub app: Names,
+}
+
+/// `[ipc]` and `[app]`: names, in the order the grant lists them.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Names {
+    /// The names.
+    #[serde(default)]
+    pub names: Vec<String>,
 }
 
 /// `[board]`.
@@ -206,6 +224,8 @@ impl Profile {
         bytes(&profile.storage.quota, "storage.quota")?;
         bytes(&profile.memory.heap, "memory.heap")?;
         profile.sensors()?;
+        profile.ipc_scope()?;
+        profile.app_scope()?;
         Ok(profile)
     }
 
@@ -249,10 +269,66 @@ impl Profile {
         raw.iter().filter_map(|p| self.pin(*p)).collect()
     }
 
+    /// `[ipc] names` as an IPC grant: publishing and subscribing to each.
+    ///
+    /// # Errors
+    ///
+    /// [`TranslateError::Profile`] for an empty or too long name, or too
+    /// many.
+    pub fn ipc_scope(&self) -> Result<IpcScope, TranslateError> {
+        let mut scope = IpcScope::default();
+        let what = format!("a topic of 1 to {MAX_TOPIC_LEN} bytes");
+        for topic in checked_names(&self.ipc.names, "ipc", &what, MAX_IPC_TOPICS, |t: &Topic| !t.is_empty())? {
+            // Within capacity: `checked_names` counted them.
+            let _ = scope.publish.push(topic.clone());
+            let _ = scope.subscribe.push(topic);
+        }
+        Ok(scope)
+    }
+
+    /// `[app] names` as an app-control grant.
+    ///
+    /// # Errors
+    ///
+    /// [`TranslateError::Profile`] for a name that is no app name, or too
+    /// many.
+    pub fn app_scope(&self) -> Result<AppScope, TranslateError> {
+        let mut scope = AppScope::default();
+        for app in
+            checked_names(&self.app.names, "app", "an app name", MAX_CONTROLLED_APPS, |a: &AppName| is_app_name(a))?
+        {
+            let _ = scope.apps.push(app);
+        }
+        Ok(scope)
+    }
+
     /// The heap the app gets beyond its static data and stack.
     pub fn heap(&self) -> u32 {
         bytes(&self.memory.heap, "memory.heap").unwrap_or(0)
     }
+}
+
+/// The names of `[section] names`, each converted and checked by `ok`,
+/// at most `max`.
+fn checked_names<T: for<'a> TryFrom<&'a str>>(
+    names: &[String],
+    section: &str,
+    what: &str,
+    max: usize,
+    ok: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, TranslateError> {
+    if names.len() > max {
+        return Err(TranslateError::Profile(format!("{section}.names: more than {max}")));
+    }
+    names
+        .iter()
+        .map(|name| {
+            T::try_from(name.as_str())
+                .ok()
+                .filter(&ok)
+                .ok_or_else(|| TranslateError::Profile(format!("{section}.names: `{name}` is not {what}")))
+        })
+        .collect()
 }
 
 /// AkiraOS's manifest (JSON in `.akira.manifest`).
@@ -293,6 +369,9 @@ const KNOWN: &[&str] = &[
     "wdt",
     "power.read",
     "power.control",
+    "ipc",
+    "app.control",
+    "ble.scan",
     "*",
 ];
 
@@ -355,6 +434,11 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
         w.parts.insert(wasi::FILES);
         caps.wasi = Some(w);
     }
+    if has(&["rtc.read"]) {
+        let mut w = caps.wasi.take().unwrap_or_default();
+        w.parts.insert(wasi::CLOCK);
+        caps.wasi = Some(w);
+    }
     if has(&["timer"]) {
         caps.timer = true;
     }
@@ -399,6 +483,17 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
     }
     if has(&["power.control"]) {
         caps.sys = true;
+    }
+    if has(&["ble.scan"]) {
+        let mut scope = caps.ble.take().unwrap_or_default();
+        scope.roles.insert(ble::SCAN);
+        caps.ble = Some(scope);
+    }
+    if has(&["ipc"]) {
+        caps.ipc = Some(Box::new(profile.ipc_scope()?));
+    }
+    if has(&["app.control"]) {
+        caps.app = Some(Box::new(profile.app_scope()?));
     }
     out.capabilities = caps;
     Ok(out)

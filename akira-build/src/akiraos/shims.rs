@@ -3,9 +3,12 @@
 
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
+mod ble;
 mod crypto;
 mod display;
 mod hid;
+mod mem;
+mod names;
 mod rf;
 mod sensor;
 mod storage;
@@ -22,6 +25,8 @@ pub(super) enum Need {
     Display,
     Storage,
     Files,
+    /// WASI's clocks (part `clock`).
+    Clock,
     Uart,
     I2c,
     Pwm,
@@ -31,6 +36,8 @@ pub(super) enum Need {
     Rng,
     Hid,
     Ble,
+    Ipc,
+    App,
 }
 
 /// The helper functions shims call (generated once per module).
@@ -67,6 +74,16 @@ pub(super) trait Cx {
     fn radio(&self) -> super::profile::Radio;
     /// AkiraOS UART port `n`'s Akira port.
     fn uart_port(&self, n: u32) -> Option<u32>;
+    /// The IPC topics the app is granted (the board profile's `[ipc]
+    /// names` with `ipc`, else none), in its grant's order.
+    fn topics(&self) -> Vec<String>;
+    /// The apps the app may control (the profile's `[app] names` with
+    /// `app.control`, else none), in its grant's order.
+    fn apps(&self) -> Vec<String>;
+    /// Where the app's heap starts: past its static data and stack.
+    fn heap_start(&self) -> u32;
+    /// The log2 of the memory's page size.
+    fn page_log2(&self) -> u32;
 }
 
 /// What the shims of one module keep between calls, in globals added to
@@ -81,8 +98,14 @@ pub(super) enum State {
     Hid,
     /// Input: the buttons held at the last `input_poll_event` (i32).
     Input,
-    /// RF: the frequency and the power the app set (i32, 0: not yet).
+    /// RF: the frequency, power, spreading factor, bandwidth and coding
+    /// rate the app set (i32, 0: not yet).
     Rf,
+    /// The allocator: whether its heap is laid out (i32).
+    Heap,
+    /// HID's named shortcuts: eight slots of a name (up to 15 bytes, NUL
+    /// padded, in two i64), modifiers and key (i32, key 0: a free slot).
+    Actions,
 }
 
 impl State {
@@ -96,7 +119,9 @@ impl State {
             }
             State::Hid => vec![(ValType::I32, 0); 13],
             State::Input => vec![(ValType::I32, 0)],
-            State::Rf => vec![(ValType::I32, 0); 2],
+            State::Rf => vec![(ValType::I32, 0); 5],
+            State::Heap => vec![(ValType::I32, 0)],
+            State::Actions => [(ValType::I64, 0), (ValType::I64, 0), (ValType::I32, 0), (ValType::I32, 0)].repeat(8),
         }
     }
 }
@@ -207,8 +232,8 @@ pub(super) struct Spec {
     pub needs: &'static [Need],
     /// Whether it uses the stack pointer.
     pub scratch: bool,
-    /// The globals it keeps state in, if any.
-    pub state: Option<State>,
+    /// The sets of globals it keeps state in.
+    pub states: &'static [State],
     /// Whether apps call it in a busy loop (reads of inputs and clocks):
     /// the shim yields (`akira:sys.yield_now`) before its work, so such a
     /// loop shares the CPU and waits count against no CPU budget.
@@ -223,7 +248,7 @@ const fn spec(
     needs: &'static [Need],
     write: fn(&mut Gen<'_>),
 ) -> Spec {
-    Spec { uses, helpers, needs, scratch: false, state: None, polls: false, write }
+    Spec { uses, helpers, needs, scratch: false, states: &[], polls: false, write }
 }
 
 /// The import every polling shim calls first.
@@ -327,7 +352,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         })
         .polling(),
         "input_poll_event" => Spec {
-            state: Some(State::Input),
+            states: &[State::Input],
             ..spec(&[("akira:gpio", "read")], &[Fits], &[Gpio], |g| {
                 // The lowest button whose state changed since the last
                 // poll: `{button_id, pressed}` at the pointer, 1; 0 when
@@ -362,7 +387,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.o(I::LocalGet(n));
         }),
         "timer_create" => Spec {
-            state: Some(State::Timers),
+            states: &[State::Timers],
             ..spec(&[], &[], &[Timer], |g| {
                 let t = g.cx.state(State::Timers);
                 for slot in 0..4 {
@@ -373,7 +398,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_start" => Spec {
-            state: Some(State::Timers),
+            states: &[State::Timers],
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 g.call("akira:timer", "now_us");
@@ -384,7 +409,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_stop" => Spec {
-            state: Some(State::Timers),
+            states: &[State::Timers],
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 g.call("akira:timer", "now_us");
@@ -393,7 +418,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             })
         },
         "timer_elapsed" => Spec {
-            state: Some(State::Timers),
+            states: &[State::Timers],
             ..spec(NOW, &[], &[Timer], |g| {
                 timer_slot(g);
                 let end = g.local(ValType::I64);
@@ -407,7 +432,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
         }
         .polling(),
         "timer_free" => Spec {
-            state: Some(State::Timers),
+            states: &[State::Timers],
             ..spec(&[], &[], &[Timer], |g| {
                 let t = g.cx.state(State::Timers);
                 timer_slot(g);
@@ -482,8 +507,17 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.p(0).c(0).o(I::I32Ne).call("akira:sys", "sleep_hint").errno();
         }),
         _ => {
-            let families: [fn(&str) -> Option<Spec>; 6] =
-                [hid::shim, display::shim, storage::shim, sensor::shim, rf::shim, crypto::shim];
+            let families: [fn(&str) -> Option<Spec>; 9] = [
+                hid::shim,
+                display::shim,
+                storage::shim,
+                sensor::shim,
+                rf::shim,
+                crypto::shim,
+                mem::shim,
+                names::shim,
+                ble::shim,
+            ];
             return families.iter().find_map(|family| family(name));
         }
     })

@@ -15,6 +15,10 @@ const MOUSE: u32 = 0;
 const PAD: u32 = 1;
 /// The sticks x, y, rx, ry (-127..127).
 const STICKS: u32 = 2;
+/// The left stick's x and y for each d-pad direction (centre, then N
+/// clockwise to NW; y grows downwards, as HID's does).
+const DPAD_X: [i32; 9] = [0, 0, 127, 127, 127, 0, -127, -127, -127];
+const DPAD_Y: [i32; 9] = [0, -127, -127, 0, 127, 127, 127, 0, -127];
 /// Keyboard modifier bits (left ctrl, shift, alt, gui, then right).
 const MODS: u32 = 6;
 /// Six held key usage ids (0: a free slot).
@@ -26,7 +30,7 @@ const KEY_REPORT: &[(&str, &str)] = &[("akira:hid", "keyboard")];
 
 /// A shim that keeps HID state.
 const fn stateful(uses: &'static [(&'static str, &'static str)], write: fn(&mut Gen<'_>)) -> Spec {
-    Spec { state: Some(State::Hid), ..spec(uses, &[Errno], &[Hid], write) }
+    Spec { states: &[State::Hid], ..spec(uses, &[Errno], &[Hid], write) }
 }
 
 impl Gen<'_> {
@@ -78,6 +82,53 @@ impl Gen<'_> {
     /// The modifier bit of key param 0, on the stack.
     fn modifier_bit(&mut self) -> &mut Self {
         self.c(1).p(0).c(0xE0).o(I::I32Sub).o(I::I32Shl)
+    }
+}
+
+/// Named shortcuts kept: slots of four globals (name low and high 8
+/// bytes, modifiers, key).
+const ACTIONS: u32 = 8;
+/// Zephyr's `ENOENT`: no shortcut by that name.
+const ENOENT: i32 = 2;
+
+impl Gen<'_> {
+    /// The shortcut name at param 0 (1 to 15 bytes, else `-EINVAL`) as two
+    /// i64 locals, NUL padded, through 16 bytes of scratch.
+    fn action_name(&mut self) -> [u32; 2] {
+        let len = self.str_len(0);
+        self.o(I::LocalGet(len)).c(1).o(I::I32Sub).c(15).o(I::I32LtU).or_fail(EINVAL);
+        let s = self.alloc(16);
+        let i = self.local(ValType::I32);
+        let name = [self.local(ValType::I64), self.local(ValType::I64)];
+        let wide = MemArg { offset: 0, align: 3, memory_index: 0 };
+        self.o(I::LocalGet(s)).o(I::I64Const(0)).o(I::I64Store(wide));
+        self.o(I::LocalGet(s)).o(I::I64Const(0)).o(I::I64Store(MemArg { offset: 8, ..wide }));
+        self.o(I::Block(BlockType::Empty)).o(I::Loop(BlockType::Empty));
+        self.o(I::LocalGet(i)).o(I::LocalGet(len)).o(I::I32GeU).o(I::BrIf(1));
+        self.o(I::LocalGet(s)).o(I::LocalGet(i)).o(I::I32Add).p(0).o(I::LocalGet(i)).o(I::I32Add);
+        let byte = MemArg { offset: 0, align: 0, memory_index: 0 };
+        self.o(I::I32Load8U(byte)).o(I::I32Store8(byte));
+        self.o(I::LocalGet(i)).c(1).o(I::I32Add).o(I::LocalSet(i)).o(I::Br(0));
+        self.o(I::End).o(I::End);
+        self.o(I::LocalGet(s)).o(I::I64Load(wide)).o(I::LocalSet(name[0]));
+        self.o(I::LocalGet(s)).o(I::I64Load(MemArg { offset: 8, ..wide })).o(I::LocalSet(name[1]));
+        self.free(16);
+        name
+    }
+
+    /// The slot holding shortcut `name`, in a new local (-1: none).
+    fn action_slot(&mut self, name: [u32; 2]) -> u32 {
+        let base = self.cx.state(State::Actions);
+        let slot = self.local(ValType::I32);
+        self.c(-1).o(I::LocalSet(slot));
+        for k in 0..ACTIONS {
+            let g = base + k * 4;
+            self.o(I::GlobalGet(g + 3)).c(0).o(I::I32Ne);
+            self.o(I::GlobalGet(g)).o(I::LocalGet(name[0])).o(I::I64Eq).o(I::I32And);
+            self.o(I::GlobalGet(g + 1)).o(I::LocalGet(name[1])).o(I::I64Eq).o(I::I32And);
+            self.o(I::If(BlockType::Empty)).c(k as i32).o(I::LocalSet(slot)).o(I::End);
+        }
+        slot
     }
 }
 
@@ -158,6 +209,18 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             }
             g.pad_report();
         }),
+        "hid_gamepad_set_dpad" => stateful(PAD_REPORT, |g| {
+            // 0 centre, 1-8 N, NE, E, SE, S, SW, W, NW: the report has no
+            // hat switch, so the left stick (x, y) at full deflection.
+            g.p(0).c(9).o(I::I32LtU).or_fail(EINVAL);
+            for (stick, axis) in [(0, DPAD_X), (1, DPAD_Y)] {
+                for (direction, value) in axis.iter().enumerate() {
+                    g.p(0).c(direction as i32).o(I::I32Eq).o(I::If(BlockType::Empty));
+                    g.c(*value).set_state(STICKS + stick).o(I::End);
+                }
+            }
+            g.pad_report();
+        }),
         "hid_gamepad_reset" => stateful(PAD_REPORT, |g| {
             for at in PAD..STICKS + 4 {
                 g.c(0).set_state(at);
@@ -220,6 +283,65 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             }
             g.pad_report();
         }),
+        // (name, modifiers, key): kept in the shim's slots; a name again
+        // replaces its shortcut. No report is sent.
+        "hid_action_register" => Spec {
+            scratch: true,
+            states: &[State::Actions],
+            ..spec(&[], &[Strlen], &[Hid], |g| {
+                let base = g.cx.state(State::Actions);
+                g.only_bits(1, 0xff).p(2).c(1).o(I::I32Sub).c(0xff).o(I::I32LtU).or_fail(EINVAL);
+                let name = g.action_name();
+                let slot = g.action_slot(name);
+                // Else the first free slot.
+                for k in 0..ACTIONS {
+                    g.o(I::LocalGet(slot))
+                        .c(0)
+                        .o(I::I32LtS)
+                        .o(I::GlobalGet(base + k * 4 + 3))
+                        .o(I::I32Eqz)
+                        .o(I::I32And);
+                    g.o(I::If(BlockType::Empty)).c(k as i32).o(I::LocalSet(slot)).o(I::End);
+                }
+                g.o(I::LocalGet(slot)).c(0).o(I::I32GeS).or_fail(ENOMEM);
+                for k in 0..ACTIONS {
+                    let at = base + k * 4;
+                    g.o(I::LocalGet(slot)).c(k as i32).o(I::I32Eq).o(I::If(BlockType::Empty));
+                    g.o(I::LocalGet(name[0])).o(I::GlobalSet(at)).o(I::LocalGet(name[1])).o(I::GlobalSet(at + 1));
+                    g.p(1).o(I::GlobalSet(at + 2)).p(2).o(I::GlobalSet(at + 3)).o(I::End);
+                }
+                g.c(0);
+            })
+        },
+        // Presses the shortcut (its modifiers and key), then releases it:
+        // the report goes back to what the app holds.
+        "hid_action_trigger" => Spec {
+            scratch: true,
+            states: &[State::Actions, State::Hid],
+            ..spec(KEY_REPORT, &[Strlen, Errno], &[Hid], |g| {
+                let base = g.cx.state(State::Actions);
+                let name = g.action_name();
+                let slot = g.action_slot(name);
+                g.o(I::LocalGet(slot)).c(0).o(I::I32GeS).or_fail(ENOENT);
+                let [modifiers, r] = [g.local(ValType::I32), g.local(ValType::I32)];
+                let s = g.alloc(8);
+                for k in 0..ACTIONS {
+                    let at = base + k * 4;
+                    g.o(I::LocalGet(slot)).c(k as i32).o(I::I32Eq).o(I::If(BlockType::Empty));
+                    g.o(I::GlobalGet(at + 2)).o(I::LocalSet(modifiers));
+                    g.o(I::LocalGet(s)).o(I::GlobalGet(at + 3)).o(I::I32Store8(MemArg {
+                        offset: 0,
+                        align: 0,
+                        memory_index: 0,
+                    }));
+                    g.o(I::End);
+                }
+                g.o(I::LocalGet(modifiers)).o(I::LocalGet(s)).c(1).call("akira:hid", "keyboard").o(I::LocalSet(r));
+                g.free(8);
+                g.o(I::LocalGet(r)).o(I::If(BlockType::Empty)).o(I::LocalGet(r)).errno().o(I::Return).o(I::End);
+                g.key_report();
+            })
+        },
         "hid_key_release_all" => stateful(KEY_REPORT, |g| {
             for at in MODS..KEYS + 6 {
                 g.c(0).set_state(at);

@@ -61,6 +61,31 @@ fn position(g: &mut Gen<'_>, args: impl FnOnce(&mut Gen<'_>) -> &'static str) {
     g.free(8);
 }
 
+/// WASI's file type of a directory.
+const DIRECTORY: i32 = 3;
+
+/// `fs_stat(path, out)`: WASI `path_filestat_get` in the one directory,
+/// written as AkiraOS's packed 16-byte `akira_stat_t` (size, type 0 file
+/// or 1 directory, three pad bytes, modification time in ms: 0, unknown,
+/// as the key-value store keeps none). 0 or `-errno`.
+fn stat(g: &mut Gen<'_>) {
+    let len = g.str_len(0);
+    g.p(1).c(16).h(Fits).or_fail(EFAULT);
+    let s = g.alloc(64);
+    let r = g.local(ValType::I32);
+    g.c(3).c(0).p(0).o(I::LocalGet(len)).o(I::LocalGet(s));
+    g.call("wasi_snapshot_preview1", "path_filestat_get").h(WasiErrno).o(I::LocalTee(r));
+    g.o(I::I32Eqz).o(I::If(BlockType::Empty));
+    let packed = MemArg { offset: 0, align: 0, memory_index: 0 };
+    g.p(1).o(I::LocalGet(s)).o(I::I32Load(MemArg { offset: 32, ..A4 })).o(I::I32Store(packed));
+    g.p(1).o(I::LocalGet(s)).o(I::I32Load8U(MemArg { offset: 16, ..A1 })).c(DIRECTORY).o(I::I32Eq);
+    g.o(I::I32Store(MemArg { offset: 4, ..packed }));
+    g.p(1).o(I::I64Const(0)).o(I::I64Store(MemArg { offset: 8, ..packed }));
+    g.o(I::End);
+    g.free(64);
+    g.o(I::LocalGet(r));
+}
+
 /// The storage shim for `name`, if Akira translates it.
 pub(super) fn shim(name: &str) -> Option<Spec> {
     Some(match name {
@@ -123,6 +148,10 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                     "fd_tell"
                 });
             })
+        },
+        "fs_stat" => Spec {
+            scratch: true,
+            ..spec(&[("wasi_snapshot_preview1", "path_filestat_get")], &[Strlen, Fits, WasiErrno], &[Files], stat)
         },
         "storage_read" | "fs_read" => Spec {
             scratch: true,
