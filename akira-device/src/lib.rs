@@ -21,7 +21,7 @@ use akira_caps::manifest::AppName;
 use akira_caps::{Policy, Version};
 use akira_ota::command::DeviceId;
 use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
-use akira_ota::package::{Accepted, KeyId, TrustPolicy, Vouched};
+use akira_ota::package::{Accepted, KeyId, Rights, TrustPolicy, Vouched};
 use akira_ota::protocol::{Detail, ErrorCode, Request, Response, detail};
 use akira_ota::server::{Backoff, Outcome, Session, SessionConfig, Verifier};
 use akira_ota::store::{Boot, Staging, Store, StoreError};
@@ -139,6 +139,13 @@ pub enum Note<'a> {
         /// The corrupt version.
         version: Version,
     },
+    /// An app's native code (its package's `akira.aot` section) runs
+    /// rather than the interpreter: its signer has `Rights::NATIVE_CODE`
+    /// (feature `aot`). Comes before [`Note::Started`].
+    NativeCode {
+        /// The app.
+        name: &'a AppName,
+    },
     /// An installed app could not be started.
     NotStarted {
         /// The app.
@@ -193,7 +200,8 @@ impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
         let policy = policy_for(self.trust, app.signer).ok_or_else(|| detail("no policy for this signer"))?;
         let mut wasm = vec![0u8; staging.len() as usize];
         store.read_staged(staging, 0, &mut wasm).await.map_err(detail)?;
-        let loaded = load(self.runtime, &wasm, vouched, policy).map_err(detail)?;
+        let rights = app.signer.map(|_| app.rights);
+        let loaded = load(self.runtime, &wasm, vouched, policy, rights).map_err(detail)?;
         if loaded.manifest() != &app.manifest {
             return Err(detail("the manifest inside the wasm differs from the package's"));
         }
@@ -206,24 +214,42 @@ impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
 /// every app, trusted signers' included; one without it loads only what a
 /// trusted signer vouched for (its session refuses other packages at the
 /// header), without validation.
+///
+/// With the `aot` feature, the app's native code comes with it if its
+/// signer's `rights` include `Rights::NATIVE_CODE` (and the package has
+/// any); a key without the right never gets native code run.
 fn load<B: Board>(
     runtime: &Runtime<B>,
     wasm: &[u8],
     vouched: Option<&Vouched>,
     policy: &Policy,
+    rights: Option<Rights>,
 ) -> Result<LoadedApp, LoadError> {
     #[cfg(feature = "validate")]
-    {
+    let loaded = {
         let _ = vouched;
-        runtime.load_with_policy(wasm, policy)
-    }
+        runtime.load_with_policy(wasm, policy)?
+    };
     #[cfg(not(feature = "validate"))]
-    match vouched {
-        Some(proof) => runtime.load_vouched(wasm, proof, policy),
-        None => Err(LoadError::Instantiate(
-            "this firmware has no wasm validator; the app's signer is not trusted to skip it".into(),
-        )),
+    let loaded = match vouched {
+        Some(proof) => runtime.load_vouched(wasm, proof, policy)?,
+        None => {
+            return Err(LoadError::Instantiate(
+                "this firmware has no wasm validator; the app's signer is not trusted to skip it".into(),
+            ));
+        }
+    };
+    #[cfg(feature = "aot")]
+    match akira_aot::trust::blob_for_signer(rights, wasm) {
+        Ok(blob) => return loaded.with_native_code(blob.bytes()),
+        Err(akira_aot::trust::TrustError::Format(e)) => {
+            return Err(LoadError::Instantiate(alloc::format!("native code: {e}")));
+        }
+        // Not trusted with native code, or none: interpreted.
+        Err(_) => {}
     }
+    let _ = rights;
+    Ok(loaded)
 }
 
 /// A device: the OTA store, a protocol session and the apps running on a
@@ -435,11 +461,15 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
 
     fn spawn(&mut self, name: &AppName, app: LoadedApp, trial: bool, notes: &mut impl FnMut(Note<'_>)) {
         let version = app.manifest().version;
+        let native = app.has_native_code();
         match self.sched.spawn(app, self.board.clone(), self.config.restart) {
             Ok(id) => {
                 let now = self.board.now();
                 self.running.push(Running { name: name.clone(), id, healthy_since: Some(now) });
                 self.publish(name);
+                if native {
+                    notes(Note::NativeCode { name });
+                }
                 notes(Note::Started { name, version, trial });
             }
             Err(error) => notes(Note::NotStarted { name, error: &error }),
@@ -477,7 +507,8 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
                 Ok(v) => v,
                 Err(e) => return notes(Note::Store(&e)),
             };
-            match load(self.sched.runtime(), &wasm, vouched.as_ref(), policy) {
+            let rights = app.active.signer.and_then(|id| self.trust.find(&id)).map(|k| k.rights);
+            match load(self.sched.runtime(), &wasm, vouched.as_ref(), policy, rights) {
                 Ok(loaded) => self.spawn(name, loaded, !app.confirmed, notes),
                 Err(error) => notes(Note::NotStarted { name, error: &error }),
             }
