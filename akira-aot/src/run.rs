@@ -263,6 +263,10 @@ pub struct Limits {
 /// A loaded, instantiated module: its code lives in the borrowed region.
 pub struct Module<'r, 'b> {
     blob: Blob<'b>,
+    /// Per import (at most 64): its parameter count and which parameters
+    /// are i64 (bit i), read once at load: a task's host call decodes its
+    /// arguments without parsing the import table.
+    signatures: [(u8, u16); 64],
     base: usize,
     arena: (usize, usize),
     _region: core::marker::PhantomData<&'r mut [u8]>,
@@ -319,7 +323,12 @@ impl<'r, 'b> Module<'r, 'b> {
         let mut arena = (addr + placement.end, addr + region.len());
         let instantiate = base + blob.header.instantiate as usize;
         enter(instantiate, 0, 0, &mut arena)?;
-        Ok(Module { blob, base, arena, _region: core::marker::PhantomData })
+        let mut signatures = [(0u8, 0u16); 64];
+        for (slot, import) in signatures.iter_mut().zip(blob.imports()) {
+            let wide = import.params.iter().enumerate().filter(|(_, t)| *t == crate::format::ValType::I64);
+            *slot = (import.params.len() as u8, wide.fold(0, |m, (i, _)| m | 1 << i));
+        }
+        Ok(Module { blob, signatures, base, arena, _region: core::marker::PhantomData })
     }
 
     /// [`Module::load`] with the module's linear memory given rather than
@@ -351,6 +360,11 @@ impl<'r, 'b> Module<'r, 'b> {
         let module = Self::load(blob, region, limits, bind);
         SHARED_MEMORY_LEN.store(0, Ordering::Relaxed);
         module
+    }
+
+    /// Parameter count and i64 mask of each import.
+    pub(crate) fn import_signatures(&self) -> &[(u8, u16)] {
+        &self.signatures[..self.blob.import_count().min(64)]
     }
 
     /// The blob this module was loaded from.

@@ -12,7 +12,6 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::format::ValType;
 use crate::run::{AotError, Module, Trap};
 
 /// What the task stopped for (`Context::event`).
@@ -286,7 +285,7 @@ impl<'s> Task<'s> {
             }
             EVENT_HOST_CALL => {
                 let index = import as u16;
-                let Some(spec) = module.blob().imports().nth(usize::from(index)) else {
+                let Some(&(count, wide)) = module.import_signatures().get(usize::from(index)) else {
                     self.done = true;
                     return Err(AotError::Trap(Trap::Other(TRAP_NO_TASK)));
                 };
@@ -294,29 +293,24 @@ impl<'s> Task<'s> {
                 // Word 0 is wasm2c's instance pointer for the import.
                 let mut word = 1usize;
                 let words = args as *const u32;
-                let mut count = 0;
-                for (slot, ty) in values.iter_mut().zip(spec.params.iter()) {
+                for (i, slot) in values.iter_mut().enumerate().take(usize::from(count)) {
                     // SAFETY: the stub's saved r0-r3 followed by the
                     // caller's stacked arguments, which the blob's import
                     // signature describes (the compiled caller passed them).
                     *slot = unsafe {
-                        match ty {
-                            ValType::I64 => {
-                                word = word.next_multiple_of(2);
-                                let v = u64::from(words.add(word).read()) | u64::from(words.add(word + 1).read()) << 32;
-                                word += 2;
-                                v
-                            }
-                            _ => {
-                                let v = u64::from(words.add(word).read());
-                                word += 1;
-                                v
-                            }
+                        if wide & (1 << i) != 0 {
+                            word = word.next_multiple_of(2);
+                            let v = u64::from(words.add(word).read()) | u64::from(words.add(word + 1).read()) << 32;
+                            word += 2;
+                            v
+                        } else {
+                            let v = u64::from(words.add(word).read());
+                            word += 1;
+                            v
                         }
                     };
-                    count += 1;
                 }
-                Ok(Run::HostCall { import: index, args: values, count })
+                Ok(Run::HostCall { import: index, args: values, count: usize::from(count) })
             }
             _ => {
                 self.done = true;

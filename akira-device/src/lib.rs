@@ -21,7 +21,7 @@ use akira_caps::manifest::AppName;
 use akira_caps::{Policy, Version};
 use akira_ota::command::DeviceId;
 use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
-use akira_ota::package::{Accepted, KeyId, Rights, TrustPolicy, Vouched};
+use akira_ota::package::{Accepted, KeyId, TrustPolicy, Vouched};
 use akira_ota::protocol::{Detail, ErrorCode, Request, Response, detail};
 use akira_ota::server::{Backoff, Outcome, Session, SessionConfig, Verifier};
 use akira_ota::store::{Boot, Staging, Store, StoreError};
@@ -142,6 +142,7 @@ pub enum Note<'a> {
     /// An app's native code (its package's `akira.aot` section) runs
     /// rather than the interpreter: its signer has `Rights::NATIVE_CODE`
     /// (feature `aot`). Comes before [`Note::Started`].
+    #[cfg(feature = "aot")]
     NativeCode {
         /// The app.
         name: &'a AppName,
@@ -200,8 +201,15 @@ impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
         let policy = policy_for(self.trust, app.signer).ok_or_else(|| detail("no policy for this signer"))?;
         let mut wasm = vec![0u8; staging.len() as usize];
         store.read_staged(staging, 0, &mut wasm).await.map_err(detail)?;
-        let rights = app.signer.map(|_| app.rights);
-        let loaded = load(self.runtime, &wasm, vouched, policy, rights).map_err(detail)?;
+        let loaded = load(
+            self.runtime,
+            &wasm,
+            vouched,
+            policy,
+            #[cfg(feature = "aot")]
+            app.signer.map(|_| app.rights),
+        )
+        .map_err(detail)?;
         if loaded.manifest() != &app.manifest {
             return Err(detail("the manifest inside the wasm differs from the package's"));
         }
@@ -223,7 +231,7 @@ fn load<B: Board>(
     wasm: &[u8],
     vouched: Option<&Vouched>,
     policy: &Policy,
-    rights: Option<Rights>,
+    #[cfg(feature = "aot")] rights: Option<akira_ota::package::Rights>,
 ) -> Result<LoadedApp, LoadError> {
     #[cfg(feature = "validate")]
     let loaded = {
@@ -248,7 +256,6 @@ fn load<B: Board>(
         // Not trusted with native code, or none: interpreted.
         Err(_) => {}
     }
-    let _ = rights;
     Ok(loaded)
 }
 
@@ -461,12 +468,14 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
 
     fn spawn(&mut self, name: &AppName, app: LoadedApp, trial: bool, notes: &mut impl FnMut(Note<'_>)) {
         let version = app.manifest().version;
+        #[cfg(feature = "aot")]
         let native = app.has_native_code();
         match self.sched.spawn(app, self.board.clone(), self.config.restart) {
             Ok(id) => {
                 let now = self.board.now();
                 self.running.push(Running { name: name.clone(), id, healthy_since: Some(now) });
                 self.publish(name);
+                #[cfg(feature = "aot")]
                 if native {
                     notes(Note::NativeCode { name });
                 }
@@ -507,8 +516,15 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
                 Ok(v) => v,
                 Err(e) => return notes(Note::Store(&e)),
             };
-            let rights = app.active.signer.and_then(|id| self.trust.find(&id)).map(|k| k.rights);
-            match load(self.sched.runtime(), &wasm, vouched.as_ref(), policy, rights) {
+            let loaded = load(
+                self.sched.runtime(),
+                &wasm,
+                vouched.as_ref(),
+                policy,
+                #[cfg(feature = "aot")]
+                app.active.signer.and_then(|id| self.trust.find(&id)).map(|k| k.rights),
+            );
+            match loaded {
                 Ok(loaded) => self.spawn(name, loaded, !app.confirmed, notes),
                 Err(error) => notes(Note::NotStarted { name, error: &error }),
             }

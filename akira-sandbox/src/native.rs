@@ -104,9 +104,10 @@ fn decimal(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
 pub(crate) struct NativeRun {
     task: akira_aot::task::Task<'static>,
     module: akira_aot::Module<'static, 'static>,
-    /// Per wasm import (blob order): the bridge function and whether it
-    /// returns a value.
-    funcs: Vec<(Func, Option<ValType>)>,
+    /// Per blob import: for a wasm import, the bridge function, its
+    /// result type and which parameters are i64 (bit i); `None` for the
+    /// runtime's own imports.
+    funcs: Vec<Option<(Func, Option<ValType>, u16)>>,
     /// The wait a host call suspended the task on; `resume_with` its result.
     wait: Option<Wait>,
     resume_with: Option<i32>,
@@ -142,10 +143,17 @@ impl NativeRun {
         let shim = linker.instantiate_and_start(&mut *store, &shim).map_err(|e| err(&e))?;
         let mut funcs = Vec::new();
         let mut digits = [0u8; 10];
-        for (i, import) in blob.imports().filter(|i| i.kind == ImportKind::WasmFunction).enumerate() {
-            let export = core::str::from_utf8(decimal(i as u32, &mut digits)).unwrap_or("");
+        let mut wasm_index = 0;
+        for import in blob.imports() {
+            if import.kind != ImportKind::WasmFunction {
+                funcs.push(None);
+                continue;
+            }
+            let export = core::str::from_utf8(decimal(wasm_index, &mut digits)).unwrap_or("");
+            wasm_index += 1;
             let func = shim.get_func(&*store, export).ok_or_else(|| err(&"an import is not linked"))?;
-            funcs.push((func, import.results.iter().next()));
+            let wide = import.params.iter().enumerate().filter(|(_, t)| *t == ValType::I64);
+            funcs.push(Some((func, import.results.iter().next(), wide.fold(0, |m, (i, _)| m | 1 << i))));
         }
         let memory = store.data().memory().ok_or_else(|| err(&"the app exports no memory"))?;
         let data = memory.data_mut(&mut *store);
@@ -257,17 +265,12 @@ impl NativeRun {
         index: usize,
         args: &[u64],
     ) -> Result<u64, HostOutcome> {
-        let wasm_index =
-            self.module.blob().imports().take(index).filter(|i| i.kind == ImportKind::WasmFunction).count();
-        let Some(&(func, result)) = self.funcs.get(wasm_index) else {
+        let Some(&Some((func, result, wide))) = self.funcs.get(index) else {
             return Err(HostOutcome::Stop(Step::Faulted(Fault::Host("native code called an unbound import".into()))));
         };
-        let Some(spec) = self.module.blob().imports().nth(index) else {
-            return Err(HostOutcome::Stop(Step::Faulted(Fault::Host("no such import".into()))));
-        };
         let mut params = [const { Val::I32(0) }; 16];
-        for ((param, ty), &arg) in params.iter_mut().zip(spec.params.iter()).zip(args) {
-            *param = if ty == ValType::I64 { Val::I64(arg as i64) } else { Val::I32(arg as u32 as i32) };
+        for (i, (param, &arg)) in params.iter_mut().zip(args).enumerate() {
+            *param = if wide & (1 << i) != 0 { Val::I64(arg as i64) } else { Val::I32(arg as u32 as i32) };
         }
         let mut results = [match result {
             Some(ValType::I64) => Val::I64(0),

@@ -207,7 +207,7 @@ mod aot {
 
     /// Apps for the containment checks of whole apps (phase 2): each ends
     /// the same way natively and interpreted.
-    const APPS: [(&str, &str); 5] = [
+    const APPS: [(&str, &str); 6] = [
         // Blinks three times, sleeping between toggles, exits with the
         // sum of the write results (0).
         (
@@ -258,6 +258,21 @@ mod aot {
                 (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
                 (memory (export "memory") 4096 4096 (pagesize 1))
                 (func (export "akira_main") (result i32) (call $write (i32.const 7) (i32.const 1))))"#,
+        ),
+        // The figure of whole apps: 10 000 guarded host calls, then exit 0.
+        (
+            "aot-calls",
+            r#"(module
+                (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
+                (memory (export "memory") 4096 4096 (pagesize 1))
+                (func (export "akira_main") (result i32)
+                    (local $i i32) (local $sum i32)
+                    (loop $l
+                        (local.set $sum (i32.or (local.get $sum)
+                            (call $write (i32.const 2) (i32.and (local.get $i) (i32.const 1)))))
+                        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                        (br_if $l (i32.lt_u (local.get $i) (i32.const 10000))))
+                    (local.get $sum)))"#,
         ),
     ];
 

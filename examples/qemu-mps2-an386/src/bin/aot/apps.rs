@@ -28,6 +28,9 @@ macro_rules! app {
 const APPS: [(&str, &[u8]); 5] =
     [app!("aot-sleeper"), app!("aot-runaway"), app!("aot-oob"), app!("aot-recurse"), app!("aot-denied")];
 
+/// 10 000 guarded `akira:gpio.write` calls in a loop, then exit 0.
+const CALLS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-calls.wasm"));
+
 /// What the apps may have: LED 2, the timer, the console.
 fn policy() -> Policy {
     let mut allow = CapabilitySet::default();
@@ -109,6 +112,45 @@ pub fn containment(board: Mps2) {
         info!("{=str}: native and interpreted both ended with {}", name, want);
     }
     info!("whole apps: 5 natively beside their interpreted copies in {=u64} us", clock::micros() - start);
+}
+
+/// Runs `wasm` alone (natively or interpreted) on a fresh scheduler until
+/// it ends; its last event and the virtual nanoseconds (= instructions)
+/// from spawn to end.
+fn run_alone(wasm: &[u8], native: bool, board: Mps2) -> (Option<Event>, u64) {
+    let runtime = Runtime::new(Default::default(), Bridge::with_builtins(), policy());
+    let Ok(mut app) = runtime.load(wasm) else { fail("the calls app did not load") };
+    if native {
+        let Ok(Some(blob)) = find_in_wasm(wasm) else { fail("no native code in the calls app") };
+        let Ok(with_native) = app.with_native_code(blob) else { fail("native code refused") };
+        app = with_native;
+    }
+    let mut sched = Scheduler::new(runtime);
+    let never = RestartPolicy { restart: Restart::Never, ..RestartPolicy::default() };
+    let start = clock::micros();
+    if sched.spawn(app, board, never).is_err() {
+        fail("the calls app did not start");
+    }
+    let mut last = None;
+    while sched.poll(now(), |_, event| last = Some(event.clone())).live > 0 {}
+    (last, (clock::micros() - start) * 1000)
+}
+
+/// Whole-app figure: the same app (a loop of guarded host calls), native
+/// and interpreted, from spawn (the native code's load included) to exit.
+pub fn host_call_figure(board: Mps2) {
+    board.set_quiet(true);
+    let (native_end, native_ns) = run_alone(CALLS, true, board);
+    let (interpreted_end, interpreted_ns) = run_alone(CALLS, false, board);
+    board.set_quiet(false);
+    if native_end != Some(Event::Exited(0)) || interpreted_end != Some(Event::Exited(0)) {
+        fail("the calls app ended differently");
+    }
+    defmt::println!(
+        "figure aot-app-10k-calls-ns {=u64} interp {=u64} (spawn to exit, 10 000 guarded gpio.write)",
+        native_ns,
+        interpreted_ns
+    );
 }
 
 /// The device loop on UART1: the test key may ship native code, so the

@@ -320,6 +320,7 @@ fn main() -> ! {
     // Phase 2: whole apps on their own stacks, suspending in host calls.
     let board = akira_qemu_mps2_an386::board::Mps2::init(None);
     apps::containment(board);
+    apps::host_call_figure(board);
     info!("AOT checks passed");
     apps::serve(board)
 }
