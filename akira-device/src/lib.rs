@@ -218,14 +218,10 @@ impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
     }
 }
 
-/// Loads `wasm` under `policy`. A firmware with the validator validates
-/// every app, trusted signers' included; one without it loads only what a
-/// trusted signer vouched for (its session refuses other packages at the
-/// header), without validation.
-///
-/// With the `aot` feature, the app's native code comes with it if its
-/// signer's `rights` include `Rights::NATIVE_CODE` (and the package has
-/// any); a key without the right never gets native code run.
+/// Loads `wasm` under `policy`, with its native code (feature `aot`) if
+/// its signer's `rights` include `Rights::NATIVE_CODE` and the package has
+/// any: a key without the right never gets native code run. Malformed
+/// native code from a trusted signer refuses the app.
 fn load<B: Board>(
     runtime: &Runtime<B>,
     wasm: &[u8],
@@ -233,30 +229,39 @@ fn load<B: Board>(
     policy: &Policy,
     #[cfg(feature = "aot")] rights: Option<akira_ota::package::Rights>,
 ) -> Result<LoadedApp, LoadError> {
-    #[cfg(feature = "validate")]
-    let loaded = {
-        let _ = vouched;
-        runtime.load_with_policy(wasm, policy)?
-    };
-    #[cfg(not(feature = "validate"))]
-    let loaded = match vouched {
-        Some(proof) => runtime.load_vouched(wasm, proof, policy)?,
-        None => {
-            return Err(LoadError::Instantiate(
-                "this firmware has no wasm validator; the app's signer is not trusted to skip it".into(),
-            ));
-        }
-    };
+    let loaded = load_wasm(runtime, wasm, vouched, policy);
     #[cfg(feature = "aot")]
-    match akira_aot::trust::blob_for_signer(rights, wasm) {
-        Ok(blob) => return loaded.with_native_code(blob.bytes()),
-        Err(akira_aot::trust::TrustError::Format(e)) => {
-            return Err(LoadError::Instantiate(alloc::format!("native code: {e}")));
-        }
+    let loaded = loaded.and_then(|app| match akira_aot::trust::blob_for_signer(rights, wasm) {
+        Ok(blob) => app.with_native_code(blob.bytes()),
+        Err(akira_aot::trust::TrustError::Format(e)) => Err(LoadError::Instantiate(alloc::format!("native code: {e}"))),
         // Not trusted with native code, or none: interpreted.
-        Err(_) => {}
+        Err(_) => Ok(app),
+    });
+    loaded
+}
+
+/// Loads `wasm` under `policy`. A firmware with the validator validates
+/// every app, trusted signers' included; one without it loads only what a
+/// trusted signer vouched for (its session refuses other packages at the
+/// header), without validation.
+fn load_wasm<B: Board>(
+    runtime: &Runtime<B>,
+    wasm: &[u8],
+    vouched: Option<&Vouched>,
+    policy: &Policy,
+) -> Result<LoadedApp, LoadError> {
+    #[cfg(feature = "validate")]
+    {
+        let _ = vouched;
+        runtime.load_with_policy(wasm, policy)
     }
-    Ok(loaded)
+    #[cfg(not(feature = "validate"))]
+    match vouched {
+        Some(proof) => runtime.load_vouched(wasm, proof, policy),
+        None => Err(LoadError::Instantiate(
+            "this firmware has no wasm validator; the app's signer is not trusted to skip it".into(),
+        )),
+    }
 }
 
 /// A device: the OTA store, a protocol session and the apps running on a
