@@ -8,8 +8,8 @@
 
 mod common;
 
+use akira_aot::format::Arch;
 use akira_aot::format::write::{BlobSpec, ExportSpec};
-use akira_aot::format::{Arch, SECTION_NAME};
 use akira_caps::manifest::AppName;
 use akira_caps::scope::GpioScope;
 use akira_caps::{Manifest, Policy, Version};
@@ -43,25 +43,6 @@ fn blob() -> Vec<u8> {
     .to_bytes()
 }
 
-/// A custom section: id 0, size, name, data (sizes below 128).
-fn custom_section(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut body = vec![name.len() as u8];
-    body.extend_from_slice(name.as_bytes());
-    body.extend_from_slice(data);
-    let mut out = vec![0u8];
-    let mut n = body.len();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        out.push(if n == 0 { byte } else { byte | 0x80 });
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(body);
-    out
-}
-
 /// The blinking app with `native` in its `akira.aot` section.
 fn package_with_native(native: &[u8]) -> Vec<u8> {
     let mut m = Manifest::new(AppName::try_from("fast").unwrap(), Version::new(1, 0, 0));
@@ -69,7 +50,7 @@ fn package_with_native(native: &[u8]) -> Vec<u8> {
     m.capabilities.timer = true;
     let mut wasm = wat::parse_str(BLINK).unwrap();
     wasm.extend(m.custom_section());
-    wasm.extend(custom_section(SECTION_NAME, native));
+    let wasm = akira_aot_build::embed(&wasm, native).unwrap();
     package::build(&m, &wasm, Some(&key()))
 }
 
