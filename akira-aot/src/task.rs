@@ -242,10 +242,20 @@ pub struct Task<'s> {
 }
 
 impl<'s> Task<'s> {
-    /// The fuel left (updated at every trap and when the export returns).
+    /// The fuel left (updated at every host call, trap and return).
     pub fn fuel(&self) -> i32 {
         // SAFETY: `top` points into the stack buffer this task borrows.
         unsafe { (*self.top).fuel }
+    }
+
+    /// Sets the fuel the task has left; the code takes it up when its host
+    /// call returns (blobs whose imports hand the counter out: every blob
+    /// akira-aot-build writes). The sandbox refuels a task at the end of
+    /// each wait, so its CPU budget counts from its last wait.
+    pub fn set_fuel(&mut self, fuel: i32) {
+        // SAFETY: `top` points into the stack buffer this task borrows; the
+        // task is parked (it only reads this while it runs).
+        unsafe { (*self.top).fuel = fuel }
     }
 
     /// Whether the task finished or trapped.

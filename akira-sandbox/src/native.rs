@@ -226,7 +226,10 @@ impl NativeRun {
             (Some(wait), None) => return Step::Waiting(wait),
             (Some(_), Some(result)) => {
                 self.wait = None;
+                // The wait ended: the CPU budget starts afresh, as the
+                // interpreter's does.
                 usage.fuel_since_wait = 0;
+                self.task.set_fuel(native_fuel(budget));
                 u64::from(result as u32)
             }
             (None, _) => 0,
@@ -237,6 +240,7 @@ impl NativeRun {
             let run = self.task.resume(&self.module, value);
             let used = u64::from(before.saturating_sub(self.task.fuel()).max(0) as u32);
             usage.fuel = usage.fuel.saturating_add(used);
+            usage.fuel_since_wait = usage.fuel_since_wait.saturating_add(used);
             match run {
                 Ok(akira_aot::task::Run::Finished(v)) => break Step::Exited(if returns_code { v as i32 } else { 0 }),
                 Ok(akira_aot::task::Run::HostCall { import, args, count }) => {

@@ -209,7 +209,7 @@ mod aot {
 
     /// Apps for the containment checks of whole apps (phase 2): each ends
     /// the same way natively and interpreted.
-    const APPS: [(&str, &str); 5] = [
+    const APPS: [(&str, &str); 6] = [
         // Blinks three times, sleeping between toggles, exits with the
         // sum of the write results (0).
         (
@@ -227,6 +227,28 @@ mod aot {
                         (local.set $i (i32.add (local.get $i) (i32.const 1)))
                         (br_if $l (i32.lt_u (local.get $i) (i32.const 6))))
                     (local.get $sum)))"#,
+        ),
+        // Forty bursts of 40 000 iterations with a 1 ms sleep after each:
+        // every burst fits the CPU budget (1 000 000, natively and
+        // interpreted), all of them together do not; the budget counts
+        // from the last wait, so it exits with 0.
+        (
+            "aot-bursts",
+            r#"(module
+                (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+                (memory (export "memory") 4096 4096 (pagesize 1))
+                (func (export "akira_main") (result i32)
+                    (local $i i32) (local $n i32) (local $sum i32)
+                    (loop $bursts
+                        (local.set $i (i32.const 0))
+                        (loop $l
+                            (local.set $sum (i32.add (local.get $sum) (local.get $i)))
+                            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                            (br_if $l (i32.lt_u (local.get $i) (i32.const 40000))))
+                        (drop (call $sleep (i64.const 1000)))
+                        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                        (br_if $bursts (i32.lt_u (local.get $n) (i32.const 40))))
+                    (i32.and (local.get $sum) (i32.const 0))))"#,
         ),
         // A runaway loop: the CPU budget stops it.
         (

@@ -25,8 +25,14 @@ macro_rules! app {
 }
 
 /// Built by build.rs: WAT apps with their native code in `akira.aot`.
-const APPS: [(&str, &[u8]); 5] =
-    [app!("aot-sleeper"), app!("aot-runaway"), app!("aot-oob"), app!("aot-recurse"), app!("aot-denied")];
+const APPS: [(&str, &[u8]); 6] = [
+    app!("aot-sleeper"),
+    app!("aot-bursts"),
+    app!("aot-runaway"),
+    app!("aot-oob"),
+    app!("aot-recurse"),
+    app!("aot-denied"),
+];
 
 /// 10 000 guarded `akira:gpio.write` calls in a loop, then exit 0.
 const CALLS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-calls.wasm"));
@@ -98,6 +104,7 @@ pub fn containment(board: Mps2) {
     let budget = 1_000_000;
     let expected = [
         Event::Exited(0),
+        Event::Exited(0),
         Event::Faulted(Fault::CpuBudget { budget }),
         Event::Faulted(Fault::Trap(Trap::MemoryOutOfBounds)),
         Event::Faulted(Fault::Trap(Trap::StackOverflow)),
@@ -111,7 +118,7 @@ pub fn containment(board: Mps2) {
         }
         info!("{=str}: native and interpreted both ended with {}", name, want);
     }
-    info!("whole apps: 5 natively beside their interpreted copies in {=u64} us", clock::micros() - start);
+    info!("whole apps: 6 natively beside their interpreted copies in {=u64} us", clock::micros() - start);
 }
 
 /// Runs `wasm` alone (natively or interpreted) on a fresh scheduler until
