@@ -39,9 +39,12 @@ const CALLS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-calls.wasm"))
 
 /// What the apps may have: LED 2, the timer, the console.
 fn policy() -> Policy {
-    let mut allow = CapabilitySet::default();
-    allow.gpio = Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default()));
-    (allow.timer, allow.log) = (true, true);
+    let allow = CapabilitySet {
+        gpio: Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default())),
+        timer: true,
+        log: true,
+        ..CapabilitySet::default()
+    };
     Policy { allow, max_memory: 64 * 1024, max_cpu_budget: 10_000_000, ..Policy::deny_all() }
 }
 
