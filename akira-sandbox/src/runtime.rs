@@ -74,7 +74,9 @@ impl LoadedApp {
         Ok(self)
     }
 
-    /// Whether the app carries native code it will run (feature `aot`).
+    /// Whether the app carries native code from a trusted signer (feature
+    /// `aot`): its instances run it on the CPU it was compiled for
+    /// ([`crate::AppInstance::is_native`]), and interpret it elsewhere.
     pub fn has_native_code(&self) -> bool {
         #[cfg(feature = "aot")]
         return self.native.is_some();
