@@ -9,6 +9,10 @@
 #define AKIRA_PAGE_SIZE 65536u
 
 void *akira_aot_alloc(uint32_t size, uint32_t align);
+/* Linear memory, zeroed: the device's choice of where (its region, or the
+   memory of the app's interpreter instance, shared so that host functions
+   see the same bytes). NULL if it cannot give `size` bytes. */
+void *akira_aot_memory(uint32_t size);
 
 uint32_t wasm_rt_call_stack_depth;
 
@@ -34,7 +38,9 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *memory, uint32_t initial_pages, u
 #else
   uint64_t size = (uint64_t)initial_pages * AKIRA_PAGE_SIZE;
 #endif
-  memory->data = akira_alloc_zeroed(size, 8);
+  if (size > 0x7fffffffu) wasm_rt_trap((wasm_rt_trap_t)AKIRA_TRAP_OUT_OF_MEMORY);
+  memory->data = akira_aot_memory((uint32_t)size);
+  if (memory->data == NULL && size != 0) wasm_rt_trap((wasm_rt_trap_t)AKIRA_TRAP_OUT_OF_MEMORY);
   memory->pages = initial_pages;
   memory->max_pages = max_pages;
   memory->size = (uint32_t)size;

@@ -308,6 +308,7 @@ pub struct Blob<'a> {
     imports: &'a [u8],
     import_count: u32,
     exports: &'a [u8],
+    bytes: &'a [u8],
     export_count: u32,
 }
 
@@ -415,7 +416,7 @@ impl<'a> Blob<'a> {
             return Err(FormatError::TrailingBytes);
         }
         let header = Header { arch, image_len, bss_len, image_align, stack_bound, max_call_depth, instantiate };
-        let blob = Blob { header, image, relocs, imports, import_count, exports, export_count };
+        let blob = Blob { header, image, relocs, imports, import_count, exports, bytes, export_count };
         for reloc in blob.relocs() {
             let reloc = reloc?;
             let fits = reloc.offset.checked_add(4).is_some_and(|end| end <= image_len) && reloc.offset % 2 == 0;
@@ -426,6 +427,11 @@ impl<'a> Blob<'a> {
             }
         }
         Ok(blob)
+    }
+
+    /// The whole blob, as parsed.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
     }
 
     /// The relocations, in order.

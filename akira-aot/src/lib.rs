@@ -6,6 +6,8 @@ pub mod format;
 pub mod link;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 mod run;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+pub mod task;
 #[cfg(feature = "ota")]
 pub mod trust;
 

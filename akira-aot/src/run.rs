@@ -17,6 +17,11 @@ static ARENA_NEXT: AtomicUsize = AtomicUsize::new(0);
 static ARENA_END: AtomicUsize = AtomicUsize::new(0);
 /// One AOT call at a time (the unwind point is global).
 static BUSY: AtomicBool = AtomicBool::new(false);
+/// Linear memory given by the caller of `Module::load_with_memory`
+/// (address, length; length 0: none): the memory the interpreter's
+/// instance of the same app has, so host functions see the app's bytes.
+static SHARED_MEMORY: AtomicUsize = AtomicUsize::new(0);
+static SHARED_MEMORY_LEN: AtomicUsize = AtomicUsize::new(0);
 
 // `enter(f, a, b)` calls `f(a, b)` and returns its 64-bit result, keeping
 // the stack pointer where `trap` can find it. `trap(code)` records the code
@@ -49,6 +54,12 @@ core::arch::global_asm!(
     ".type akira_aot_trap,%function",
     ".thumb_func",
     "akira_aot_trap:",
+    // Inside a task (phase 2) a trap switches back to the host instead.
+    "ldr r3, ={current}",
+    "ldr r3, [r3]",
+    "cbz r3, 1f",
+    "b.w akira_aot_task_trap",
+    "1:",
     "ldr r3, ={code}",
     "str r0, [r3]",
     "ldr r3, ={unwind}",
@@ -62,6 +73,7 @@ core::arch::global_asm!(
     ".size akira_aot_trap, . - akira_aot_trap",
     unwind = sym UNWIND_SP,
     code = sym TRAP_CODE,
+    current = sym crate::task::CURRENT,
 );
 
 unsafe extern "C" {
@@ -89,10 +101,33 @@ extern "C" fn akira_aot_alloc(size: u32, align: u32) -> *mut c_void {
     }
 }
 
+/// The linear memory the compiled runtime imports: the shared memory if
+/// the loader was given one (zeroed; null if it is smaller than `size`),
+/// else bump-allocated and zeroed like tables.
+extern "C" fn akira_aot_memory(size: u32) -> *mut c_void {
+    let len = SHARED_MEMORY_LEN.load(Ordering::Relaxed);
+    if len == 0 {
+        let p = akira_aot_alloc(size, 8);
+        if !p.is_null() {
+            // SAFETY: `size` bytes just taken from the region.
+            unsafe { memset(p, 0, size as usize) };
+        }
+        return p;
+    }
+    if size as usize > len {
+        return core::ptr::null_mut();
+    }
+    let p = SHARED_MEMORY.load(Ordering::Relaxed) as *mut c_void;
+    // SAFETY: the caller of `load_with_memory` lent these `len` bytes.
+    unsafe { memset(p, 0, size as usize) };
+    p
+}
+
 fn runtime_function(name: &str) -> Option<usize> {
     Some(match name {
         "akira_aot_trap" => akira_aot_trap as *const () as usize,
         "akira_aot_alloc" => akira_aot_alloc as *const () as usize,
+        "akira_aot_memory" => akira_aot_memory as *const () as usize,
         "memcpy" => memcpy as *const () as usize,
         "memmove" => memmove as *const () as usize,
         "memset" => memset as *const () as usize,
@@ -124,12 +159,14 @@ pub enum Trap {
     OutOfFuel,
     /// Linear memory or tables do not fit the region.
     OutOfMemory,
+    /// A task's stack canary was overwritten.
+    StackOverflow,
     /// Another trap code of the runtime.
     Other(u32),
 }
 
 impl Trap {
-    fn from_code(code: u32) -> Trap {
+    pub(crate) fn from_code(code: u32) -> Trap {
         match code {
             1 => Trap::OutOfBounds,
             2 => Trap::IntegerOverflow,
@@ -157,6 +194,7 @@ impl fmt::Display for Trap {
             Trap::CallDepth => f.write_str("call depth exhausted"),
             Trap::OutOfFuel => f.write_str("out of fuel"),
             Trap::OutOfMemory => f.write_str("memory does not fit the region"),
+            Trap::StackOverflow => f.write_str("the task's stack overflowed"),
             Trap::Other(code) => write!(f, "runtime trap {code}"),
         }
     }
@@ -179,6 +217,14 @@ pub enum AotError {
     ArgumentCount,
     /// Another AOT call is running (a host function called back).
     Busy,
+    /// The task already finished or trapped.
+    Finished,
+    /// The stack given to a task is smaller than the blob's bound plus
+    /// what switching takes.
+    StackTooSmall,
+    /// The blob allocates its linear memory the phase-1 way (built before
+    /// `akira_aot_memory`): it cannot share the interpreter's memory.
+    MemoryNotShared,
 }
 
 impl From<LinkError> for AotError {
@@ -195,6 +241,9 @@ impl fmt::Display for AotError {
             AotError::NoSuchExport => f.write_str("no such export"),
             AotError::ArgumentCount => f.write_str("wrong number of arguments"),
             AotError::Busy => f.write_str("another AOT call is running"),
+            AotError::Finished => f.write_str("the task has finished"),
+            AotError::StackTooSmall => f.write_str("the task's stack is smaller than the module's bound"),
+            AotError::MemoryNotShared => f.write_str("the blob cannot take its linear memory from the device"),
         }
     }
 }
@@ -214,6 +263,10 @@ pub struct Limits {
 /// A loaded, instantiated module: its code lives in the borrowed region.
 pub struct Module<'r, 'b> {
     blob: Blob<'b>,
+    /// Per import (at most 64): its parameter count and which parameters
+    /// are i64 (bit i), read once at load: a task's host call decodes its
+    /// arguments without parsing the import table.
+    signatures: [(u8, u16); 64],
     base: usize,
     arena: (usize, usize),
     _region: core::marker::PhantomData<&'r mut [u8]>,
@@ -270,7 +323,58 @@ impl<'r, 'b> Module<'r, 'b> {
         let mut arena = (addr + placement.end, addr + region.len());
         let instantiate = base + blob.header.instantiate as usize;
         enter(instantiate, 0, 0, &mut arena)?;
-        Ok(Module { blob, base, arena, _region: core::marker::PhantomData })
+        let mut signatures = [(0u8, 0u16); 64];
+        for (slot, import) in signatures.iter_mut().zip(blob.imports()) {
+            let wide = import.params.iter().enumerate().filter(|(_, t)| *t == crate::format::ValType::I64);
+            *slot = (import.params.len() as u8, wide.fold(0, |m, (i, _)| m | 1 << i));
+        }
+        Ok(Module { blob, signatures, base, arena, _region: core::marker::PhantomData })
+    }
+
+    /// [`Module::load`] with the module's linear memory given rather than
+    /// taken from the region: `memory` (zeroed, then the module's data
+    /// segments written) must stay valid and not be moved while the module
+    /// lives. The sandbox gives the memory of the app's interpreter
+    /// instance, so the bridge's host functions read and write the bytes
+    /// the native code uses. A blob whose memory is larger than `memory`
+    /// traps with [`Trap::OutOfMemory`]; one built before the memory hook
+    /// is refused ([`AotError::MemoryNotShared`]).
+    ///
+    /// # Safety
+    ///
+    /// `memory` must point to `memory_len` writable bytes that outlive the
+    /// module and that nothing else accesses while its code runs.
+    pub unsafe fn load_with_memory(
+        blob: Blob<'b>,
+        region: &'r mut [u8],
+        limits: Limits,
+        memory: *mut u8,
+        memory_len: usize,
+        bind: impl FnMut(&Import<'_>) -> Option<usize>,
+    ) -> Result<Module<'r, 'b>, AotError> {
+        if !blob.imports().any(|i| i.kind == ImportKind::Runtime && i.name == "akira_aot_memory") {
+            return Err(AotError::MemoryNotShared);
+        }
+        SHARED_MEMORY.store(memory as usize, Ordering::Relaxed);
+        SHARED_MEMORY_LEN.store(memory_len, Ordering::Relaxed);
+        let module = Self::load(blob, region, limits, bind);
+        SHARED_MEMORY_LEN.store(0, Ordering::Relaxed);
+        module
+    }
+
+    /// Parameter count and i64 mask of each import.
+    pub(crate) fn import_signatures(&self) -> &[(u8, u16)] {
+        &self.signatures[..self.blob.import_count().min(64)]
+    }
+
+    /// The blob this module was loaded from.
+    pub fn blob(&self) -> &Blob<'b> {
+        &self.blob
+    }
+
+    /// The address of an export's entry point.
+    pub(crate) fn entry_address(&self, export: &crate::format::Export<'_>) -> usize {
+        self.base + export.entry as usize
     }
 
     /// Calls export `name` with `args` (i32 arguments in the low 32 bits),
@@ -282,7 +386,7 @@ impl<'r, 'b> Module<'r, 'b> {
         if export.params.len() != args.len() {
             return Err(AotError::ArgumentCount);
         }
-        let entry = self.base + export.entry as usize;
+        let entry = self.entry_address(&export);
         enter(entry, args.as_ptr() as usize, fuel as *mut i32 as usize, &mut self.arena)
     }
 

@@ -36,7 +36,15 @@ impl core::error::Error for TrustError {}
 /// describes, if that package's signer may ship native code. The right is
 /// checked first: nothing of the blob is read for any other signer.
 pub fn blob_from_package<'w>(accepted: &Accepted, wasm: &'w [u8]) -> Result<Blob<'w>, TrustError> {
-    if accepted.signer.is_none() || !accepted.rights.contains(Rights::NATIVE_CODE) {
+    blob_for_signer(accepted.signer.map(|_| accepted.rights), wasm)
+}
+
+/// The native code in `wasm`, the verified wasm of an installed app whose
+/// signer has `rights` in the device's trust policy (`None`: unsigned, or
+/// a signer the policy no longer lists), if those rights include
+/// [`Rights::NATIVE_CODE`]. The right is checked first.
+pub fn blob_for_signer(rights: Option<Rights>, wasm: &[u8]) -> Result<Blob<'_>, TrustError> {
+    if !rights.is_some_and(|r| r.contains(Rights::NATIVE_CODE)) {
         return Err(TrustError::NotTrusted);
     }
     let bytes = find_in_wasm(wasm).map_err(TrustError::Format)?.ok_or(TrustError::NoNativeCode)?;

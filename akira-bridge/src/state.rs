@@ -352,7 +352,10 @@ impl ResourceLimiter for AppLimits {
     }
 
     fn instances(&self) -> usize {
-        1
+        // The app's module, and the sandbox's import shim when the app's
+        // native code runs (akira-sandbox's `aot`): apps cannot
+        // instantiate anything themselves.
+        2
     }
 
     fn tables(&self) -> usize {

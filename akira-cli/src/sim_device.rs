@@ -96,6 +96,9 @@ pub(crate) fn record(board: &SimBoard, note: Note<'_>) {
         Note::Removed { name } => note_text(format!("removed {name}")),
         Note::Corrupt { name, version } => note_text(format!("{name} {version}: image corrupt in flash")),
         Note::NotStarted { name, error } => note_text(format!("{name}: not started: {error}")),
+        Note::NativeCode { name } => note_text(format!(
+            "{name}: native code from a signer trusted with it (a Cortex-M device runs it; here it runs interpreted)"
+        )),
         Note::Store(e) => note_text(format!("store: {e}")),
         Note::App { app, event } => {
             let what = match event {

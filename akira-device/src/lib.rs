@@ -139,6 +139,14 @@ pub enum Note<'a> {
         /// The corrupt version.
         version: Version,
     },
+    /// An app's native code (its package's `akira.aot` section) runs
+    /// rather than the interpreter: its signer has `Rights::NATIVE_CODE`
+    /// (feature `aot`). Comes before [`Note::Started`].
+    #[cfg(feature = "aot")]
+    NativeCode {
+        /// The app.
+        name: &'a AppName,
+    },
     /// An installed app could not be started.
     NotStarted {
         /// The app.
@@ -193,7 +201,15 @@ impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
         let policy = policy_for(self.trust, app.signer).ok_or_else(|| detail("no policy for this signer"))?;
         let mut wasm = vec![0u8; staging.len() as usize];
         store.read_staged(staging, 0, &mut wasm).await.map_err(detail)?;
-        let loaded = load(self.runtime, &wasm, vouched, policy).map_err(detail)?;
+        let loaded = load(
+            self.runtime,
+            &wasm,
+            vouched,
+            policy,
+            #[cfg(feature = "aot")]
+            app.signer.map(|_| app.rights),
+        )
+        .map_err(detail)?;
         if loaded.manifest() != &app.manifest {
             return Err(detail("the manifest inside the wasm differs from the package's"));
         }
@@ -202,11 +218,33 @@ impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
     }
 }
 
+/// Loads `wasm` under `policy`, with its native code (feature `aot`) if
+/// its signer's `rights` include `Rights::NATIVE_CODE` and the package has
+/// any: a key without the right never gets native code run. Malformed
+/// native code from a trusted signer refuses the app.
+fn load<B: Board>(
+    runtime: &Runtime<B>,
+    wasm: &[u8],
+    vouched: Option<&Vouched>,
+    policy: &Policy,
+    #[cfg(feature = "aot")] rights: Option<akira_ota::package::Rights>,
+) -> Result<LoadedApp, LoadError> {
+    let loaded = load_wasm(runtime, wasm, vouched, policy);
+    #[cfg(feature = "aot")]
+    let loaded = loaded.and_then(|app| match akira_aot::trust::blob_for_signer(rights, wasm) {
+        Ok(blob) => app.with_native_code(blob.bytes()),
+        Err(akira_aot::trust::TrustError::Format(e)) => Err(LoadError::Instantiate(alloc::format!("native code: {e}"))),
+        // Not trusted with native code, or none: interpreted.
+        Err(_) => Ok(app),
+    });
+    loaded
+}
+
 /// Loads `wasm` under `policy`. A firmware with the validator validates
 /// every app, trusted signers' included; one without it loads only what a
 /// trusted signer vouched for (its session refuses other packages at the
 /// header), without validation.
-fn load<B: Board>(
+fn load_wasm<B: Board>(
     runtime: &Runtime<B>,
     wasm: &[u8],
     vouched: Option<&Vouched>,
@@ -435,11 +473,17 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
 
     fn spawn(&mut self, name: &AppName, app: LoadedApp, trial: bool, notes: &mut impl FnMut(Note<'_>)) {
         let version = app.manifest().version;
+        #[cfg(feature = "aot")]
+        let native = app.has_native_code();
         match self.sched.spawn(app, self.board.clone(), self.config.restart) {
             Ok(id) => {
                 let now = self.board.now();
                 self.running.push(Running { name: name.clone(), id, healthy_since: Some(now) });
                 self.publish(name);
+                #[cfg(feature = "aot")]
+                if native {
+                    notes(Note::NativeCode { name });
+                }
                 notes(Note::Started { name, version, trial });
             }
             Err(error) => notes(Note::NotStarted { name, error: &error }),
@@ -477,7 +521,15 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
                 Ok(v) => v,
                 Err(e) => return notes(Note::Store(&e)),
             };
-            match load(self.sched.runtime(), &wasm, vouched.as_ref(), policy) {
+            let loaded = load(
+                self.sched.runtime(),
+                &wasm,
+                vouched.as_ref(),
+                policy,
+                #[cfg(feature = "aot")]
+                app.active.signer.and_then(|id| self.trust.find(&id)).map(|k| k.rights),
+            );
+            match loaded {
                 Ok(loaded) => self.spawn(name, loaded, !app.confirmed, notes),
                 Err(error) => notes(Note::NotStarted { name, error: &error }),
             }

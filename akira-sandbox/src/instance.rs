@@ -69,6 +69,9 @@ pub struct AppInstance<B: Board> {
     /// fixed cost, work past a slice's end): taken out of the next
     /// slices, so an app's share of the CPU counts its host calls.
     owed: u64,
+    /// The app's native code, run instead of interpreting it (feature `aot`).
+    #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+    native: Option<alloc::boxed::Box<crate::native::NativeRun>>,
 }
 
 impl<B: Board> AppInstance<B> {
@@ -88,7 +91,24 @@ impl<B: Board> AppInstance<B> {
             slice: slice.max(1),
             usage: Usage::default(),
             owed: 0,
+            #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+            native: None,
         }
+    }
+
+    #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+    pub(crate) fn with_native(mut self, native: crate::native::NativeRun) -> Self {
+        self.native = Some(alloc::boxed::Box::new(native));
+        self
+    }
+
+    /// Whether the app's native code runs (feature `aot`, on the CPU the
+    /// code was compiled for) rather than the interpreter.
+    pub fn is_native(&self) -> bool {
+        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        return self.native.is_some();
+        #[cfg(not(all(feature = "aot", target_arch = "arm", target_abi = "eabihf")))]
+        false
     }
 
     /// The app's store data: identity, guard (with denial counts), board
@@ -124,6 +144,10 @@ impl<B: Board> AppInstance<B> {
 
     /// The wait the app is suspended on, if any.
     pub fn wait(&self) -> Option<&Wait> {
+        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        if let Some(native) = &self.native {
+            return native.wait();
+        }
         match &self.run {
             Run::Waiting { wait, result: None, .. } => Some(wait),
             _ => None,
@@ -132,12 +156,20 @@ impl<B: Board> AppInstance<B> {
 
     /// Whether the app exited or faulted.
     pub fn is_done(&self) -> bool {
+        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        if let Some(native) = &self.native {
+            return native.is_done();
+        }
         matches!(self.run, Run::Done(_))
     }
 
     /// Ends the app's current wait: its host call returns `result`. Does
     /// nothing unless the app is waiting.
     pub fn resume(&mut self, result: i32) {
+        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        if let Some(native) = &mut self.native {
+            return native.resume(result);
+        }
         if let Run::Waiting { result: slot @ None, .. } = &mut self.run {
             *slot = Some(result);
         }
@@ -145,6 +177,10 @@ impl<B: Board> AppInstance<B> {
 
     /// Runs the app for at most one slice of fuel.
     pub fn step(&mut self) -> Step {
+        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        if let Some(native) = &mut self.native {
+            return native.step(&mut self.store, &mut self.usage, self.entry_returns_code, self.budget);
+        }
         match mem::replace(&mut self.run, Run::Running) {
             Run::Done(step) => {
                 self.run = Run::Done(step.clone());

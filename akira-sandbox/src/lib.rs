@@ -7,6 +7,8 @@ extern crate alloc;
 mod config;
 mod error;
 mod instance;
+#[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+mod native;
 mod restart;
 mod runtime;
 mod scheduler;

@@ -38,6 +38,10 @@ pub struct LoadedApp {
     manifest: Manifest,
     grants: Grants,
     entry_returns_code: bool,
+    /// The app's native code (an akira-aot blob), if its signer may ship
+    /// it (feature `aot`).
+    #[cfg(feature = "aot")]
+    native: Option<alloc::sync::Arc<[u8]>>,
 }
 
 impl LoadedApp {
@@ -54,6 +58,30 @@ impl LoadedApp {
     /// The compiled module.
     pub fn module(&self) -> &Module {
         &self.module
+    }
+
+    /// Runs the app's native code rather than interpreting it (feature
+    /// `aot`): `blob` is the akira-aot blob of the app's `akira.aot`
+    /// section. The caller vouches that its signer may ship native code:
+    /// take it from `akira_aot::trust::blob_from_package`, which hands it
+    /// out only for a signer with `Rights::NATIVE_CODE`. The blob's
+    /// structure is checked here; on a CPU it was not compiled for (a host
+    /// build) the app runs interpreted.
+    #[cfg(feature = "aot")]
+    pub fn with_native_code(mut self, blob: &[u8]) -> Result<LoadedApp, LoadError> {
+        akira_aot::format::Blob::parse(blob).map_err(|e| LoadError::Instantiate(alloc::format!("native code: {e}")))?;
+        self.native = Some(alloc::sync::Arc::from(blob));
+        Ok(self)
+    }
+
+    /// Whether the app carries native code from a trusted signer (feature
+    /// `aot`): its instances run it on the CPU it was compiled for
+    /// ([`crate::AppInstance::is_native`]), and interpret it elsewhere.
+    pub fn has_native_code(&self) -> bool {
+        #[cfg(feature = "aot")]
+        return self.native.is_some();
+        #[cfg(not(feature = "aot"))]
+        false
     }
 }
 
@@ -212,7 +240,14 @@ impl<B: Board> Runtime<B> {
             },
             _ => return Err(LoadError::NoEntry),
         };
-        Ok(LoadedApp { module, manifest, grants, entry_returns_code })
+        Ok(LoadedApp {
+            module,
+            manifest,
+            grants,
+            entry_returns_code,
+            #[cfg(feature = "aot")]
+            native: None,
+        })
     }
 
     /// Makes a fresh instance of `app` with its own store, limits and
@@ -242,6 +277,25 @@ impl<B: Board> Runtime<B> {
         let memory = instance.get_memory(&store, "memory");
         store.data_mut().set_memory(memory);
         let entry = instance.get_func(&store, ENTRY_POINT).ok_or(LoadError::NoEntry)?;
+        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        if let Some(blob) = &app.native {
+            let native = crate::native::NativeRun::load(
+                blob.clone(),
+                &mut store,
+                &linker,
+                ENTRY_POINT,
+                manifest.cpu_budget,
+                self.config.max_table_elements,
+            )?;
+            return Ok(AppInstance::new(
+                store,
+                entry,
+                app.entry_returns_code,
+                manifest.cpu_budget,
+                self.config.slice_fuel,
+            )
+            .with_native(native));
+        }
         Ok(AppInstance::new(store, entry, app.entry_returns_code, manifest.cpu_budget, self.config.slice_fuel))
     }
 }

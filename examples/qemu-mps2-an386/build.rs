@@ -178,6 +178,22 @@ mod aot {
         let denied = wat::parse_str(DENIED).expect("WAT");
         let denied = akira_aot_build::compile(&denied, &akira_aot_build::Options::default()).expect("AOT compile");
         std::fs::write(out.join("gpio.aot"), &denied.blob).expect("write blob");
+        // Phase 2: whole apps with native code in their `akira.aot`
+        // section, run by the sandbox's scheduler natively and interpreted.
+        // And the figure of whole apps: 10 000 guarded host calls, exit 0.
+        let calls = super::bench("(call $write (i32.const 2) (i32.and (local.get $i) (i32.const 1)))", 10_000);
+        for (name, wat) in APPS.into_iter().chain([("aot-calls", calls.as_str())]) {
+            let wasm = super::app(name, wat, |m| {
+                super::gpio(m);
+                m.cpu_budget = 1_000_000;
+                m.capabilities.timer = true;
+                m.capabilities.log = true;
+            });
+            let compiled = akira_aot_build::compile(&wasm, &akira_aot_build::Options::default())
+                .unwrap_or_else(|e| panic!("AOT compile of {name}: {e}"));
+            let carried = akira_aot_build::embed(&wasm, &compiled.blob).expect("embed the blob");
+            std::fs::write(out.join(format!("{name}.wasm")), carried).expect("write app");
+        }
         // Native: the same C, the same clang, -Os (what the AOT tier uses).
         let object = out.join("kernels_native.o");
         run(Command::new("clang")
@@ -190,6 +206,84 @@ mod aot {
         println!("cargo:rerun-if-changed={KERNELS}/build.sh");
         println!("cargo:rerun-if-changed=test-signer.key");
     }
+
+    /// Apps for the containment checks of whole apps (phase 2): each ends
+    /// the same way natively and interpreted.
+    const APPS: [(&str, &str); 6] = [
+        // Blinks three times, sleeping between toggles, exits with the
+        // sum of the write results (0).
+        (
+            "aot-sleeper",
+            r#"(module
+                (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
+                (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+                (memory (export "memory") 4096 4096 (pagesize 1))
+                (func (export "akira_main") (result i32)
+                    (local $i i32) (local $sum i32)
+                    (loop $l
+                        (local.set $sum (i32.add (local.get $sum)
+                            (call $write (i32.const 2) (i32.and (local.get $i) (i32.const 1)))))
+                        (local.set $sum (i32.add (local.get $sum) (call $sleep (i64.const 20000))))
+                        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                        (br_if $l (i32.lt_u (local.get $i) (i32.const 6))))
+                    (local.get $sum)))"#,
+        ),
+        // Forty bursts of 40 000 iterations with a 1 ms sleep after each:
+        // every burst fits the CPU budget (1 000 000, natively and
+        // interpreted), all of them together do not; the budget counts
+        // from the last wait, so it exits with 0.
+        (
+            "aot-bursts",
+            r#"(module
+                (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+                (memory (export "memory") 4096 4096 (pagesize 1))
+                (func (export "akira_main") (result i32)
+                    (local $i i32) (local $n i32) (local $sum i32)
+                    (loop $bursts
+                        (local.set $i (i32.const 0))
+                        (loop $l
+                            (local.set $sum (i32.add (local.get $sum) (local.get $i)))
+                            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                            (br_if $l (i32.lt_u (local.get $i) (i32.const 40000))))
+                        (drop (call $sleep (i64.const 1000)))
+                        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                        (br_if $bursts (i32.lt_u (local.get $n) (i32.const 40))))
+                    (i32.and (local.get $sum) (i32.const 0))))"#,
+        ),
+        // A runaway loop: the CPU budget stops it.
+        (
+            "aot-runaway",
+            r#"(module
+                (memory (export "memory") 4096 4096 (pagesize 1))
+                (func (export "akira_main") (loop $l (br $l))))"#,
+        ),
+        // A load past the last byte of its 4 096-byte memory.
+        (
+            "aot-oob",
+            r#"(module
+                (memory (export "memory") 4096 4096 (pagesize 1))
+                (func (export "akira_main") (result i32) (i32.load (i32.const 4094))))"#,
+        ),
+        // Unbounded recursion: the call-depth bound (natively) and
+        // wasmi's stack limit both report a stack overflow.
+        (
+            "aot-recurse",
+            r#"(module
+                (memory (export "memory") 4096 4096 (pagesize 1))
+                (func $down (param i32) (result i32)
+                    (i32.add (call $down (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+                (func (export "akira_main") (result i32) (call $down (i32.const 0))))"#,
+        ),
+        // A call the guard refuses (pin 7 is not granted): -1, and the
+        // app exits with it.
+        (
+            "aot-denied",
+            r#"(module
+                (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
+                (memory (export "memory") 4096 4096 (pagesize 1))
+                (func (export "akira_main") (result i32) (call $write (i32.const 7) (i32.const 1))))"#,
+        ),
+    ];
 
     /// An app calling a guarded host function: LED 2 is granted, LED 7 is
     /// not. Its memory has one-byte pages, as `akira build` gives apps.

@@ -10,10 +10,12 @@
 #    and Rust std apps pushed to it the same way;
 # 4. runs the measurements (src/bin/bench.rs), which exit through
 #    semihosting with 0 when the built-in app behaved, and prints them;
-# 5. builds and runs the AOT tier's checks (src/bin/aot.rs, feature `aot`:
+# 5. builds and runs the AOT tier's checks (src/bin/aot, feature `aot`:
 #    kernels compiled ahead of time by akira-aot-build, which needs wasm2c
-#    and clang), which exit with 0 when every result matched the
-#    interpreter's and every fault was contained, and prints the figures.
+#    and clang; whole apps run natively on their own stacks beside
+#    interpreted copies), prints the figures, then pushes a blinky packed
+#    with `akira pack --aot thumbv7em` and the same blinky without native
+#    code, and checks that both print the same lines.
 # Needs qemu-system-arm, flip-link and defmt-print (see the README).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -104,8 +106,38 @@ echo "QEMU mps2-an386: benchmarks ran"
 # The AOT tier: only the package's own crate, akira-aot and the host
 # compiler's few dependencies are built again (the reference firmware's
 # build is untouched: the bin needs the feature).
+# After its checks the bin serves UART1 as a device whose trust policy
+# lets the test key ship native code: the blinky of examples/apps/aot-blinky
+# is pushed twice, with native code (aot-blinky) and without (wasm-blinky),
+# runs side by side, and must print the same lines.
 cargo build --release --features aot --bin aot
-timeout 120 ./run.sh "$target/thumbv7em-none-eabihf/release/aot" | tee "$target/aot.log"
-grep "^figure aot-" "$target/aot.log"
-grep -q "AOT checks passed" "$target/aot.log"
-echo "QEMU mps2-an386: AOT kernels matched the interpreter, faults were contained"
+aot_target=$target/aot
+mkdir -p "$aot_target"
+sh "$root/examples/apps/aot-blinky/build.sh" "$aot_target" >/dev/null
+akira pack "$aot_target/blinky.wasm" --manifest "$root/examples/apps/aot-blinky/Akira.toml" --aot thumbv7em \
+    --key "$here/test-signer.key" -o "$aot_target/aot-blinky.akpkg"
+akira pack "$aot_target/blinky.wasm" --manifest "$root/examples/apps/aot-blinky/interpreted.toml" \
+    --key "$here/test-signer.key" -o "$aot_target/wasm-blinky.akpkg"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log=$target/aot.log
+AKIRA_OTA_PORT=$port timeout 120 ./run.sh "$target/thumbv7em-none-eabihf/release/aot" > "$log" 2>&1 &
+wait_for "aot: waiting for packages"
+akira push "$aot_target/aot-blinky.akpkg" --tcp "127.0.0.1:$port"
+akira push "$aot_target/wasm-blinky.akpkg" --tcp "127.0.0.1:$port"
+wait_for 'name: "aot-blinky".*event: Exited(0)'
+wait_for 'name: "wasm-blinky".*event: Exited(0)'
+stop
+cat "$log"
+grep "^figure aot-" "$log"
+grep -q "AOT checks passed" "$log"
+grep -q 'NativeCode { name: "aot-blinky" }' "$log"
+if grep -q 'NativeCode { name: "wasm-blinky" }' "$log"; then
+    echo "wasm-blinky has no native code, yet it ran natively" >&2
+    exit 1
+fi
+sed -n 's/^aot-blinky //p' "$log" > "$aot_target/native.txt"
+sed -n 's/^wasm-blinky //p' "$log" > "$aot_target/interpreted.txt"
+grep -q "info: done" "$aot_target/native.txt"
+diff "$aot_target/native.txt" "$aot_target/interpreted.txt"
+echo "QEMU mps2-an386: AOT kernels matched the interpreter, faults were contained; whole apps ran natively"
+echo "beside interpreted copies; a blinky pushed with native code ran it and printed what the interpreter did"

@@ -4,8 +4,12 @@
 //! the same results; containment (out-of-bounds access, runaway loop,
 //! runaway recursion, a call the guard refuses, an import never granted)
 //! is checked; instruction counts (`-icount shift=0`: virtual ns) are
-//! printed as `figure NAME VALUE`. Exits through semihosting with 0 when
-//! every check passed.
+//! printed as `figure NAME VALUE`. Then whole apps (phase 2, `apps.rs`):
+//! native code on its own stack, suspending in host calls, beside
+//! interpreted copies, and the same faults; then the device loop takes
+//! packages on UART1 and runs the native code of `akira pack --aot`
+//! packages (run-ci.sh pushes one). A failed check exits through
+//! semihosting with 1.
 //!
 //! `cargo run --release --features aot --bin aot`
 
@@ -13,6 +17,8 @@
 #![no_main]
 
 extern crate alloc;
+
+mod apps;
 
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -35,7 +41,7 @@ use defmt::{error, info, println};
 /// The kernels' package, signed by the test key: their wasm, with the AOT
 /// blob in its `akira.aot` section.
 const KERNELS_PKG: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kernels.akpkg"));
-const TEST_SIGNER: [u8; 32] = public_key_from_hex(include_str!("../../test-signer.pub"));
+const TEST_SIGNER: [u8; 32] = public_key_from_hex(include_str!("../../../test-signer.pub"));
 const GPIO_AOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gpio.aot"));
 
 unsafe extern "C" {
@@ -46,8 +52,9 @@ unsafe extern "C" {
     fn kernel_sort(n: u32) -> u32;
 }
 
-/// Heap for wasmi (module, store, its 64 KiB linear memory).
-const HEAP_SIZE: usize = 256 * 1024;
+/// Heap for wasmi (module, store, its 64 KiB linear memory) and the
+/// whole apps of `apps.rs` (ten instances, native regions and stacks).
+const HEAP_SIZE: usize = 1024 * 1024;
 /// Linear memory and tables of an AOT module (one 64 KiB page here).
 const AOT_MEMORY: u32 = 80 * 1024;
 /// Native stack an AOT call may take.
@@ -310,6 +317,10 @@ fn main() -> ! {
         "one-byte pages: memory.size 4096, byte 4096 out of bounds, {=usize} B of the region free",
         gpio.free_bytes()
     );
+    // Phase 2: whole apps on their own stacks, suspending in host calls.
+    let board = akira_qemu_mps2_an386::board::Mps2::init(None);
+    apps::containment(board);
+    apps::host_call_figure(board);
     info!("AOT checks passed");
-    exit(true)
+    apps::serve(board)
 }

@@ -1,0 +1,379 @@
+//! Phase 2: a whole app on its own stack. A [`Task`] runs one export of a
+//! loaded [`Module`] on a stack the caller gives it; every host call the
+//! compiled code makes switches back to the caller ([`Run::HostCall`]),
+//! which carries it out (on its own stack, with the app's guard) and
+//! resumes the task with the result, now or after a wait (a sleep, an
+//! edge). A trap switches back too and ends the task.
+//!
+//! Imports are bound to [`host_call_stub`]s: one per import index, each
+//! records its index and the argument registers and switches stacks. The
+//! switch saves the AAPCS callee-saved registers (r4-r11, d8-d15) and lr on
+//! the stack it leaves and restores them from the one it enters.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::run::{AotError, Module, Trap};
+
+/// What the task stopped for (`Context::event`).
+const EVENT_FINISHED: u32 = 1;
+const EVENT_HOST_CALL: u32 = 2;
+const EVENT_TRAP: u32 = 3;
+/// Trap code of a host call made outside a task (an import bound to a
+/// stub, called during instantiation).
+const TRAP_NO_TASK: u32 = 102;
+/// Written at the lowest word of a task's stack; checked at every switch.
+const CANARY: u32 = 0x5a5a_a5a5;
+/// Bytes a switch and a host-call stub take on the task's stack, beyond
+/// the module's own bound.
+pub const SWITCH_BYTES: u32 = 256;
+/// Imports a module run as a task may have (one stub each).
+pub const MAX_IMPORTS: usize = 64;
+
+/// The running task's context (null while the host side runs).
+pub(crate) static CURRENT: AtomicUsize = AtomicUsize::new(0);
+
+/// Shared with the assembly below: keep the field offsets in step.
+#[repr(C)]
+struct Context {
+    /// 0: the task's stack pointer while the host runs.
+    task_sp: usize,
+    /// 4: the host's stack pointer while the task runs.
+    host_sp: usize,
+    /// 8: why the task switched back.
+    event: u32,
+    /// 12: the import a host call is for.
+    import: u32,
+    /// 16: a host call's argument words (r0-r3, then the stacked ones).
+    args: usize,
+    /// 20: a trap's code.
+    trap: u32,
+}
+
+core::arch::global_asm!(
+    ".fpu fpv4-sp-d16",
+    // akira_aot_switch_to_task(ctx, lo, hi) -> u64: saves the host's
+    // registers, enters the task, which gets (lo, hi) in r0:r1 as the
+    // result of the switch that left it; returns what the task passes
+    // when it switches back.
+    ".section .text.akira_aot_switch_to_task,\"ax\",%progbits",
+    ".global akira_aot_switch_to_task",
+    ".type akira_aot_switch_to_task,%function",
+    ".thumb_func",
+    "akira_aot_switch_to_task:",
+    "push {{r3-r11, lr}}",
+    "vpush {{d8-d15}}",
+    "mov r12, sp",
+    "str r12, [r0, #4]",
+    "ldr r3, ={current}",
+    "str r0, [r3]",
+    "ldr r12, [r0, #0]",
+    "mov sp, r12",
+    "mov r0, r1",
+    "mov r1, r2",
+    "vpop {{d8-d15}}",
+    "pop {{r3-r11, pc}}",
+    ".ltorg",
+    ".size akira_aot_switch_to_task, . - akira_aot_switch_to_task",
+    // akira_aot_switch_to_host(lo, hi) -> u64: the task side of the same
+    // switch.
+    ".section .text.akira_aot_switch_to_host,\"ax\",%progbits",
+    ".global akira_aot_switch_to_host",
+    ".type akira_aot_switch_to_host,%function",
+    ".thumb_func",
+    "akira_aot_switch_to_host:",
+    "push {{r3-r11, lr}}",
+    "vpush {{d8-d15}}",
+    "ldr r3, ={current}",
+    "ldr r2, [r3]",
+    "movs r12, #0",
+    "str r12, [r3]",
+    "mov r12, sp",
+    "str r12, [r2, #0]",
+    "ldr r12, [r2, #4]",
+    "mov sp, r12",
+    "vpop {{d8-d15}}",
+    "pop {{r3-r11, pc}}",
+    ".ltorg",
+    ".size akira_aot_switch_to_host, . - akira_aot_switch_to_host",
+    // A new task's first switch lands here: r4 = entry, r5 = args, r6 =
+    // fuel (from the frame `Task::new` built). The entry's result goes
+    // back as a finished event; a finished task resumed again finishes
+    // again.
+    ".section .text.akira_aot_task_start,\"ax\",%progbits",
+    ".global akira_aot_task_start",
+    ".type akira_aot_task_start,%function",
+    ".thumb_func",
+    "akira_aot_task_start:",
+    "mov r0, r5",
+    "mov r1, r6",
+    "blx r4",
+    "mov r4, r0",
+    "mov r5, r1",
+    "2:",
+    "ldr r3, ={current}",
+    "ldr r3, [r3]",
+    "movs r2, #{finished}",
+    "str r2, [r3, #8]",
+    "mov r0, r4",
+    "mov r1, r5",
+    "bl akira_aot_switch_to_host",
+    "b 2b",
+    ".ltorg",
+    ".size akira_aot_task_start, . - akira_aot_task_start",
+    // A trap inside a task: record it and switch back for good.
+    ".section .text.akira_aot_task_trap,\"ax\",%progbits",
+    ".global akira_aot_task_trap",
+    ".type akira_aot_task_trap,%function",
+    ".thumb_func",
+    "akira_aot_task_trap:",
+    "ldr r3, ={current}",
+    "ldr r2, [r3]",
+    "str r0, [r2, #20]",
+    "movs r1, #{trap}",
+    "str r1, [r2, #8]",
+    "3:",
+    "movs r0, #0",
+    "movs r1, #0",
+    "bl akira_aot_switch_to_host",
+    "b 3b",
+    ".ltorg",
+    ".size akira_aot_task_trap, . - akira_aot_task_trap",
+    // The host-call path: r12 = import index; r0-r3 and the caller's
+    // stacked arguments become one word array (AAPCS: an i64 takes an
+    // even-numbered word, in registers or on the stack alike).
+    ".section .text.akira_aot_host_call,\"ax\",%progbits",
+    ".global akira_aot_host_call",
+    ".type akira_aot_host_call,%function",
+    ".thumb_func",
+    "akira_aot_host_call:",
+    "push {{r0-r3}}",
+    "push {{r4, lr}}",
+    "ldr r4, ={current}",
+    "ldr r4, [r4]",
+    "cbz r4, 4f",
+    "str r12, [r4, #12]",
+    "add r0, sp, #8",
+    "str r0, [r4, #16]",
+    "movs r0, #{host_call}",
+    "str r0, [r4, #8]",
+    "bl akira_aot_switch_to_host",
+    "pop {{r4, lr}}",
+    "add sp, #16",
+    "bx lr",
+    "4:",
+    "movs r0, #{no_task}",
+    "bl akira_aot_trap",
+    ".ltorg",
+    ".size akira_aot_host_call, . - akira_aot_host_call",
+    // One stub per import index, 8 bytes each.
+    ".section .text.akira_aot_host_call_stubs,\"ax\",%progbits",
+    ".p2align 3",
+    ".global akira_aot_host_call_stubs",
+    ".type akira_aot_host_call_stubs,%function",
+    ".thumb_func",
+    "akira_aot_host_call_stubs:",
+    ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63",
+    "mov.w r12, #\\i",
+    "b.w akira_aot_host_call",
+    ".endr",
+    ".size akira_aot_host_call_stubs, . - akira_aot_host_call_stubs",
+    current = sym CURRENT,
+    finished = const EVENT_FINISHED,
+    trap = const EVENT_TRAP,
+    host_call = const EVENT_HOST_CALL,
+    no_task = const TRAP_NO_TASK,
+);
+
+unsafe extern "C" {
+    fn akira_aot_switch_to_task(ctx: *mut Context, lo: u32, hi: u32) -> u64;
+    fn akira_aot_task_start();
+    fn akira_aot_host_call_stubs();
+}
+
+/// Whether compiled code is running as a task (its traps switch back
+/// rather than unwind).
+pub(crate) fn in_task() -> bool {
+    CURRENT.load(Ordering::Relaxed) != 0
+}
+
+/// The address to bind import `index` to for a module run as a task:
+/// calling it switches back to the host as [`Run::HostCall`]. `None` past
+/// [`MAX_IMPORTS`].
+pub fn host_call_stub(index: usize) -> Option<usize> {
+    (index < MAX_IMPORTS).then(|| akira_aot_host_call_stubs as *const () as usize + 8 * index)
+}
+
+/// Why [`Task::resume`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Run {
+    /// The export returned this (0 for a function without a result).
+    Finished(u64),
+    /// The code called import `import` with these arguments (i32 ones in
+    /// the low 32 bits, `count` of them): carry it out and resume the task
+    /// with its result, now or later.
+    HostCall {
+        /// The import's index in the blob's import table.
+        import: u16,
+        /// The arguments.
+        args: [u64; 16],
+        /// How many of `args` there are.
+        count: usize,
+    },
+}
+
+/// The part of a task's stack buffer the host side keeps: its context,
+/// the export's arguments and the fuel (at the buffer's top end; the
+/// stack grows down below it).
+#[repr(C, align(8))]
+struct Top {
+    ctx: Context,
+    args: [u64; 16],
+    fuel: i32,
+}
+
+/// An export running on its own stack. Dropping a suspended task abandons
+/// its stack (nothing on it owns anything).
+pub struct Task<'s> {
+    top: *mut Top,
+    stack_low: *mut u32,
+    done: bool,
+    _stack: core::marker::PhantomData<&'s mut [u8]>,
+}
+
+impl<'s> Task<'s> {
+    /// The fuel left (updated at every host call, trap and return).
+    pub fn fuel(&self) -> i32 {
+        // SAFETY: `top` points into the stack buffer this task borrows.
+        unsafe { (*self.top).fuel }
+    }
+
+    /// Sets the fuel the task has left; the code takes it up when its host
+    /// call returns (blobs whose imports hand the counter out: every blob
+    /// akira-aot-build writes). The sandbox refuels a task at the end of
+    /// each wait, so its CPU budget counts from its last wait.
+    pub fn set_fuel(&mut self, fuel: i32) {
+        // SAFETY: `top` points into the stack buffer this task borrows; the
+        // task is parked (it only reads this while it runs).
+        unsafe { (*self.top).fuel = fuel }
+    }
+
+    /// Whether the task finished or trapped.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Runs the task until it finishes, traps or makes a host call;
+    /// `value` is the result of the host call it is suspended in (ignored
+    /// at the first run). A trap (or a finished task run again) is an
+    /// error; so is an overwritten stack canary ([`Trap::StackOverflow`]).
+    pub fn resume(&mut self, module: &Module<'_, '_>, value: u64) -> Result<Run, AotError> {
+        if self.done {
+            return Err(AotError::Finished);
+        }
+        if in_task() {
+            return Err(AotError::Busy);
+        }
+        let top = self.top;
+        // SAFETY: the context was set up by `Module::task` on a stack
+        // buffer this task borrows; the switch saves and restores the
+        // callee-saved registers on both sides, and the task's code only
+        // touches its own stack, the module's region and its memory.
+        let out = unsafe { akira_aot_switch_to_task(&raw mut (*top).ctx, value as u32, (value >> 32) as u32) };
+        // SAFETY: as above; the task is parked, nothing else writes these.
+        let (event, import, args, trap) =
+            unsafe { ((*top).ctx.event, (*top).ctx.import, (*top).ctx.args, (*top).ctx.trap) };
+        // SAFETY: the lowest word of the stack buffer.
+        if unsafe { self.stack_low.read_volatile() } != CANARY {
+            self.done = true;
+            return Err(AotError::Trap(Trap::StackOverflow));
+        }
+        match event {
+            EVENT_FINISHED => {
+                self.done = true;
+                Ok(Run::Finished(out))
+            }
+            EVENT_HOST_CALL => {
+                let index = import as u16;
+                let Some(&(count, wide)) = module.import_signatures().get(usize::from(index)) else {
+                    self.done = true;
+                    return Err(AotError::Trap(Trap::Other(TRAP_NO_TASK)));
+                };
+                let mut values = [0u64; 16];
+                // Word 0 is wasm2c's instance pointer for the import.
+                let mut word = 1usize;
+                let words = args as *const u32;
+                for (i, slot) in values.iter_mut().enumerate().take(usize::from(count)) {
+                    // SAFETY: the stub's saved r0-r3 followed by the
+                    // caller's stacked arguments, which the blob's import
+                    // signature describes (the compiled caller passed them).
+                    *slot = unsafe {
+                        if wide & (1 << i) != 0 {
+                            word = word.next_multiple_of(2);
+                            let v = u64::from(words.add(word).read()) | u64::from(words.add(word + 1).read()) << 32;
+                            word += 2;
+                            v
+                        } else {
+                            let v = u64::from(words.add(word).read());
+                            word += 1;
+                            v
+                        }
+                    };
+                }
+                Ok(Run::HostCall { import: index, args: values, count: usize::from(count) })
+            }
+            _ => {
+                self.done = true;
+                Err(AotError::Trap(Trap::from_code(trap)))
+            }
+        }
+    }
+}
+
+impl<'r, 'b> Module<'r, 'b> {
+    /// Prepares export `name` to run as a [`Task`] on `stack` with `args`
+    /// and `fuel`; nothing runs until [`Task::resume`]. The stack must hold
+    /// the blob's stack bound plus [`SWITCH_BYTES`] and the task's own
+    /// context (about 160 bytes at its top). The module's imports must
+    /// have been bound to [`host_call_stub`]s.
+    pub fn task<'s>(&self, name: &str, args: &[u64], fuel: i32, stack: &'s mut [u8]) -> Result<Task<'s>, AotError> {
+        let export = self.blob().export(name).ok_or(AotError::NoSuchExport)?;
+        if export.params.len() != args.len() || args.len() > 16 {
+            return Err(AotError::ArgumentCount);
+        }
+        let low = (stack.as_mut_ptr() as usize).next_multiple_of(8);
+        let high = (stack.as_mut_ptr() as usize + stack.len()) & !7;
+        let top_at = high.saturating_sub(core::mem::size_of::<Top>()) & !7;
+        // Below the context: the first switch's frame (d8-d15, r3-r11, pc).
+        let frame_words = 16 + 10;
+        let needed = self.blob().header.stack_bound as usize + SWITCH_BYTES as usize + frame_words * 4 + 8;
+        if top_at < low || top_at - low < needed {
+            return Err(AotError::StackTooSmall);
+        }
+        let top = top_at as *mut Top;
+        let sp = top_at - frame_words * 4;
+        let entry = self.entry_address(&export);
+        // SAFETY: every address written is inside `stack`, 8-byte aligned
+        // (checked above); the task borrows `stack` for its lifetime.
+        unsafe {
+            let mut values = [0u64; 16];
+            values[..args.len()].copy_from_slice(args);
+            top.write(Top {
+                ctx: Context { task_sp: sp, host_sp: 0, event: 0, import: 0, args: 0, trap: 0 },
+                args: values,
+                fuel,
+            });
+            let frame = sp as *mut u32;
+            for i in 0..frame_words {
+                frame.add(i).write(0);
+            }
+            // r3 is word 16; r4 = entry, r5 = args, r6 = fuel; pc last.
+            frame.add(17).write(entry as u32);
+            frame.add(18).write(&raw const (*top).args as u32);
+            frame.add(19).write(&raw mut (*top).fuel as u32);
+            frame.add(25).write(akira_aot_task_start as *const () as u32);
+            (low as *mut u32).write_volatile(CANARY);
+        }
+        Ok(Task { top, stack_low: low as *mut u32, done: false, _stack: core::marker::PhantomData })
+    }
+}

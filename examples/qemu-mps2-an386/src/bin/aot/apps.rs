@@ -1,0 +1,193 @@
+//! Phase 2 on the device: whole apps whose native code the sandbox's
+//! scheduler runs on their own stacks, beside interpreted copies of the
+//! same apps; then the device loop, which installs packages from UART1
+//! and runs the native code of those signed by a key trusted with it.
+
+use akira_aot::format::find_in_wasm;
+use akira_bridge::Bridge;
+use akira_caps::Policy;
+use akira_caps::scope::{CapabilitySet, GpioScope};
+use akira_device::{Device, DeviceConfig, log};
+use akira_ota::package::{Rights, TrustPolicy, TrustedKey};
+use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
+use akira_qemu_mps2_an386::uart::{UART1, Uart};
+use akira_qemu_mps2_an386::{block_on, board::Mps2, clock, idle, ram_flash};
+use akira_sandbox::{AppId, Event, Fault, LoadedApp, Restart, RestartPolicy, Runtime, Scheduler, Trap};
+use alloc::vec::Vec;
+use defmt::{error, info};
+
+use crate::{TEST_SIGNER, fail};
+
+macro_rules! app {
+    ($name:literal) => {
+        ($name, include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".wasm")).as_slice())
+    };
+}
+
+/// Built by build.rs: WAT apps with their native code in `akira.aot`.
+const APPS: [(&str, &[u8]); 6] = [
+    app!("aot-sleeper"),
+    app!("aot-bursts"),
+    app!("aot-runaway"),
+    app!("aot-oob"),
+    app!("aot-recurse"),
+    app!("aot-denied"),
+];
+
+/// 10 000 guarded `akira:gpio.write` calls in a loop, then exit 0.
+const CALLS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-calls.wasm"));
+
+/// What the apps may have: LED 2, the timer, the console.
+fn policy() -> Policy {
+    let allow = CapabilitySet {
+        gpio: Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default())),
+        timer: true,
+        log: true,
+        ..CapabilitySet::default()
+    };
+    Policy { allow, max_memory: 64 * 1024, max_cpu_budget: 10_000_000, ..Policy::deny_all() }
+}
+
+fn now() -> akira_bridge::Instant {
+    akira_bridge::Instant::from_micros(clock::micros())
+}
+
+/// Each app of [`APPS`] twice on one scheduler, natively and interpreted,
+/// until all have ended: each pair must end the same way (the expected
+/// exit or fault), the native one with its native code running.
+pub fn containment(board: Mps2) {
+    let runtime = Runtime::new(Default::default(), Bridge::with_builtins(), policy());
+    let mut sched = Scheduler::new(runtime);
+    let never = RestartPolicy { restart: Restart::Never, ..RestartPolicy::default() };
+    let mut ids: Vec<(&str, AppId, AppId)> = Vec::new();
+    for (name, wasm) in APPS {
+        let load = || match sched.runtime().load(wasm) {
+            Ok(app) => app,
+            Err(e) => {
+                error!("{=str}: {}", name, e);
+                fail("an app did not load")
+            }
+        };
+        let interpreted = load();
+        let Ok(Some(blob)) = find_in_wasm(wasm) else { fail("no native code in the app") };
+        let Ok(native) = load().with_native_code(blob) else { fail("native code refused") };
+        let spawn = |sched: &mut Scheduler<Mps2>, app: LoadedApp| match sched.spawn(app, board, never) {
+            Ok(id) => id,
+            Err(e) => {
+                error!("{=str}: {}", name, e);
+                fail("an app did not start")
+            }
+        };
+        let n = spawn(&mut sched, native);
+        let i = spawn(&mut sched, interpreted);
+        if !sched.instance(n).is_some_and(|x| x.is_native()) || sched.instance(i).is_some_and(|x| x.is_native()) {
+            fail("the native copy does not run native code");
+        }
+        ids.push((name, n, i));
+    }
+    let start = clock::micros();
+    let mut ends: Vec<(AppId, Event)> = Vec::new();
+    loop {
+        let round = sched.poll(now(), |info, event| {
+            if matches!(event, Event::Exited(_) | Event::Faulted(_)) {
+                ends.push((AppId(info.id), event.clone()));
+            }
+        });
+        if round.live == 0 {
+            break;
+        }
+        if !round.busy {
+            let wake = round.next_wake.unwrap_or(now());
+            while now() < wake {
+                cortex_m::asm::wfi();
+            }
+        }
+    }
+    let end = |id| ends.iter().find(|(i, _)| *i == id).map(|(_, e)| e.clone());
+    let budget = 1_000_000;
+    let expected = [
+        Event::Exited(0),
+        Event::Exited(0),
+        Event::Faulted(Fault::CpuBudget { budget }),
+        Event::Faulted(Fault::Trap(Trap::MemoryOutOfBounds)),
+        Event::Faulted(Fault::Trap(Trap::StackOverflow)),
+        Event::Exited(-1),
+    ];
+    for ((name, n, i), want) in ids.into_iter().zip(expected) {
+        let (native, interpreted) = (end(n), end(i));
+        if native.as_ref() != Some(&want) || interpreted.as_ref() != Some(&want) {
+            error!("{=str}: native {}, interpreted {}, expected {}", name, native, interpreted, want);
+            fail("a whole app ended differently natively");
+        }
+        info!("{=str}: native and interpreted both ended with {}", name, want);
+    }
+    info!("whole apps: 6 natively beside their interpreted copies in {=u64} us", clock::micros() - start);
+}
+
+/// Runs `wasm` alone (natively or interpreted) on a fresh scheduler until
+/// it ends; its last event and the virtual nanoseconds (= instructions)
+/// from spawn to end.
+fn run_alone(wasm: &[u8], native: bool, board: Mps2) -> (Option<Event>, u64) {
+    let runtime = Runtime::new(Default::default(), Bridge::with_builtins(), policy());
+    let Ok(mut app) = runtime.load(wasm) else { fail("the calls app did not load") };
+    if native {
+        let Ok(Some(blob)) = find_in_wasm(wasm) else { fail("no native code in the calls app") };
+        let Ok(with_native) = app.with_native_code(blob) else { fail("native code refused") };
+        app = with_native;
+    }
+    let mut sched = Scheduler::new(runtime);
+    let never = RestartPolicy { restart: Restart::Never, ..RestartPolicy::default() };
+    let start = clock::micros();
+    if sched.spawn(app, board, never).is_err() {
+        fail("the calls app did not start");
+    }
+    let mut last = None;
+    while sched.poll(now(), |_, event| last = Some(event.clone())).live > 0 {}
+    (last, (clock::micros() - start) * 1000)
+}
+
+/// Whole-app figure: the same app (a loop of guarded host calls), native
+/// and interpreted, from spawn (the native code's load included) to exit.
+pub fn host_call_figure(board: Mps2) {
+    board.set_quiet(true);
+    let (native_end, native_ns) = run_alone(CALLS, true, board);
+    let (interpreted_end, interpreted_ns) = run_alone(CALLS, false, board);
+    board.set_quiet(false);
+    if native_end != Some(Event::Exited(0)) || interpreted_end != Some(Event::Exited(0)) {
+        fail("the calls app ended differently");
+    }
+    defmt::println!(
+        "figure aot-app-10k-calls-ns {=u64} interp {=u64} (spawn to exit, 10 000 guarded gpio.write)",
+        native_ns,
+        interpreted_ns
+    );
+}
+
+/// The device loop on UART1: the test key may ship native code, so the
+/// native code of its `akira pack --aot` packages runs; packages without
+/// it run interpreted. Never returns.
+pub fn serve(board: Mps2) -> ! {
+    let policy = policy();
+    let keys = [TrustedKey {
+        name: "test-signer",
+        public_key: TEST_SIGNER,
+        policy: &policy,
+        rights: Rights::OWNER | Rights::NATIVE_CODE,
+    }];
+    let trust = TrustPolicy { keys: &keys, ..TrustPolicy::default() };
+    let region = Region { offset: 0, size: 64 * 1024 };
+    let runtime = Runtime::new(Default::default(), Bridge::with_builtins(), policy.clone());
+    block_on(async {
+        let flash = BlockingFlash(ram_flash!(64 * 1024));
+        let Ok(store) = Store::open(flash, region, StoreConfig { meta_sectors: 2, slots: 4 }).await else {
+            fail("store")
+        };
+        let mut device = Device::new(store, runtime, board, &trust, DeviceConfig::default(), log::note).await;
+        let mut uart = Uart::new(UART1);
+        uart.wake_on_receive();
+        info!("aot: waiting for packages on UART1");
+        loop {
+            let _ = device.serve(&mut uart, idle, log::note).await;
+        }
+    })
+}
