@@ -180,12 +180,25 @@ fn the_hub_time_limit_ends_every_device() {
 fn bad_peers_are_refused_with_typed_errors_and_the_hub_waits_on() {
     let (addr, hub) = hub(1, None);
     // Not a device: garbage, then a hello of another version.
+    // Each hello is read on a thread of its own; the hub closes a refused
+    // connection after logging it, so each peer waits for that close
+    // before the next one comes (the log's order is then the test's).
+    let closed_by_hub = |mut stream: TcpStream| {
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut rest = Vec::new();
+        // A close with the junk unread arrives as a reset.
+        if let Err(e) = stream.read_to_end(&mut rest) {
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "the hub closes a refused connection");
+        }
+    };
     let mut junk = TcpStream::connect(&addr).unwrap();
     junk.write_all(&[0xff; 16]).unwrap();
-    drop(junk);
+    junk.shutdown(std::net::Shutdown::Write).unwrap();
+    closed_by_hub(junk);
     let mut old = TcpStream::connect(&addr).unwrap();
     send(&mut old, &Up::Hello { magic: MAGIC, version: PROTOCOL + 1, device: None }).unwrap();
     assert!(matches!(recv::<Down>(&mut old), Ok(Down::Refused { why: Refusal::Version, .. })));
+    closed_by_hub(old);
     // A device on the hub's version takes number 5; a second asking
     // for it would be refused, but the hub starts with the first.
     let mut link = Link::connect(&addr, Some(5)).unwrap();
