@@ -218,7 +218,11 @@ impl SimBoard {
     }
 
     /// Moves virtual time forward to `t` (never back); waits for real time
-    /// to reach `t`.
+    /// to reach `t`. What the air carried by then (advertising events,
+    /// packets whose transmission ended) reaches the apps' queues, whether
+    /// or not an app is calling the radio: an app asleep in a timer while
+    /// it scans would otherwise leave a past event at the head of the
+    /// air's schedule, and the simulation would spin at that instant.
     pub fn advance_to(&self, t: Instant) {
         let clock = self.0.borrow().clock;
         match clock {
@@ -232,6 +236,10 @@ impl SimBoard {
                 }
             }
         }
+        let now = self.now();
+        let mut s = self.0.borrow_mut();
+        s.air.settle(now);
+        s.ble.settle(now);
     }
 
     /// Sets an input pin's level, latching the edge if it changed.

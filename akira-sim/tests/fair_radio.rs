@@ -153,3 +153,51 @@ fn two_apps_serve_gatt_at_once_and_a_central_writes_to_each() {
         .collect();
     assert_eq!(central[1..3], ["wrote 2a1f [11]", "wrote 2a55 [22]"], "{central:?}");
 }
+
+/// Scans, sleeps 2 s in a timer without reading, then takes one queued
+/// report at once: exits with its length (0 if none was queued).
+const SLEEPING_SCANNER: &str = r#"(module
+    (import "akira:ble" "scan" (func $scan (param i32 i32 i32) (result i32)))
+    (import "akira:ble" "next_report" (func $next (param i32 i32 i64) (result i32)))
+    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "akira_main") (result i32) (local $r i32)
+        (drop (call $scan (i32.const 0) (i32.const 100) (i32.const 100)))
+        (drop (call $sleep (i64.const 2000000)))
+        (local.set $r (call $next (i32.const 64) (i32.const 41) (i64.const 0)))
+        (select (local.get $r) (i32.const 0) (i32.gt_s (local.get $r) (i32.const 0)))))"#;
+
+#[test]
+fn a_scanner_asleep_in_a_timer_beside_a_beacon_lets_virtual_time_move() {
+    // Before the fix the simulation spun at the first advertising event
+    // nobody collected: run it on a thread and give it a generous bound.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = akira_sim::runtime(Policy::development());
+        let apps = [
+            load(&runtime, "scanner", &[ble::SCAN], SLEEPING_SCANNER),
+            load(&runtime, "a", &[ble::ADVERTISE], &beacon('A')),
+        ];
+        let board = SimBoard::virtual_time();
+        let mut sim = Simulation::new(runtime, board.clone());
+        for app in apps {
+            sim.spawn(app, RestartPolicy::never()).unwrap();
+        }
+        let end = sim.run(Some(Duration::from_secs(10)));
+        let exits: Vec<_> = board
+            .records()
+            .iter()
+            .filter_map(|r| match r.what {
+                What::Exited(code) => Some((r.app.clone().unwrap_or_default(), code, r.at.as_micros() / 1000)),
+                _ => None,
+            })
+            .collect();
+        let _ = done.send((end, exits));
+    });
+    let (end, exits) = finished.recv_timeout(Duration::from_secs(60)).expect("the simulation ends");
+    assert_eq!(end, End::AllStopped);
+    let scanner = exits.iter().find(|(app, ..)| app == "scanner").expect("the scanner exits");
+    assert!(scanner.1 > 0, "a report was queued while the scanner slept: {exits:?}");
+    assert_eq!(scanner.2, 2000, "the scanner woke on time: {exits:?}");
+    assert!(exits.iter().any(|(app, code, at)| app == "a" && *code == 0 && *at == 3000), "{exits:?}");
+}
