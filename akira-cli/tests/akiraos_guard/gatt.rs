@@ -45,8 +45,9 @@ pub(super) fn families() -> Vec<Family> {
             (call $expect (call $ble_char_create (i32.const 1168) (i32.const 2) (i32.const 1)) (i32.const 0) (i32.const 2))
             (call $expect (call $ble_service_add_char (i32.const 0) (i32.const 0)) (i32.const -1) (i32.const 3))
             (call $expect (call $ble_advertise) (i32.const -1) (i32.const 4))
-            (call $expect (call $ble_deinit) (i32.const -1) (i32.const 5))",
-        denials: 4,
+            (call $expect (call $ble_stop_advertise) (i32.const -1) (i32.const 5))
+            (call $expect (call $ble_deinit) (i32.const -1) (i32.const 6))",
+        denials: 5,
         bad: "(call $expect (call $ble_service_create BAD) (i32.const -14) (i32.const 1))
             (call $expect (call $ble_service_create (i32.const 1264)) (i32.const -22) (i32.const 2))
             (call $expect (call $ble_service_create (i32.const 1268)) (i32.const -22) (i32.const 3))
