@@ -39,7 +39,8 @@ pub(super) fn families() -> Vec<Family> {
             (call $expect (call $ble_event_pop (i32.const 2000) (i32.const 16)) (i32.const 0) (i32.const 21))
             (call $expect (call $ble_stop_advertise) (i32.const 0) (i32.const 22))
             (call $expect (call $ble_deinit) (i32.const 0) (i32.const 23))
-            (call $expect (call $ble_char_read (i32.const 0) (i32.const 2000) (i32.const 16)) (i32.const -22) (i32.const 24))",
+            (call $expect (call $ble_char_read (i32.const 0) (i32.const 2000) (i32.const 16)) (i32.const -22) (i32.const 24))
+            (call $expect (call $ble_set_local_name (i32.const 1024)) (i32.const 0) (i32.const 25))",
         // Creating a characteristic touches no radio; declaring it does.
         denied: "(call $expect (call $ble_service_create (i32.const 1184)) (i32.const -1) (i32.const 1))
             (call $expect (call $ble_char_create (i32.const 1168) (i32.const 2) (i32.const 1)) (i32.const 0) (i32.const 2))
@@ -66,11 +67,14 @@ pub(super) fn families() -> Vec<Family> {
             (call $expect (call $ble_set_advertised_service (i32.const 5)) (i32.const -22) (i32.const 16))
             (call $expect (call $ble_advertise) (i32.const 0) (i32.const 17))
             (call $expect (call $ble_event_pop BAD (i32.const 16)) (i32.const -14) (i32.const 18))
-            (call $expect (call $ble_event_pop (i32.const 2000) (i32.const 3)) (i32.const -22) (i32.const 19))",
+            (call $expect (call $ble_event_pop (i32.const 2000) (i32.const 3)) (i32.const -22) (i32.const 19))
+            (call $expect (call $ble_set_local_name BAD) (i32.const -14) (i32.const 20))
+            (call $expect (call $ble_set_local_name (i32.const 1184)) (i32.const -22) (i32.const 21))",
     }]
 }
 
-/// An AkiraOS app serves a characteristic; `akira run --gatt-client`'s
+/// An AkiraOS app serves a characteristic, advertising its service and
+/// name; `akira run --gatt-client`'s
 /// simulated central connects and writes `2a` to it; the app pops the
 /// events until the write, reads the value back by its AkiraOS handle and
 /// exits with it (42).
@@ -82,6 +86,8 @@ fn a_central_writes_what_an_akiraos_app_reads_back() {
         (call $expect (call $ble_service_add_char (i32.const 0) (i32.const 1)) (i32.const 0) (i32.const 4))
         (call $expect (call $ble_service_add_char (i32.const 0) (i32.const 0)) (i32.const 0) (i32.const 5))
         (call $expect (call $ble_add_service (i32.const 0)) (i32.const 0) (i32.const 6))
+        (call $expect (call $ble_set_local_name (i32.const 1024)) (i32.const 0) (i32.const 12))
+        (call $expect (call $ble_set_advertised_service (i32.const 0)) (i32.const 0) (i32.const 13))
         (call $expect (call $ble_advertise) (i32.const 0) (i32.const 7))
         (block (loop
             (br_if 1 (i32.eq (call $ble_event_pop (i32.const 2000) (i32.const 16)) (i32.const 3)))
@@ -104,4 +110,8 @@ fn a_central_writes_what_an_akiraos_app_reads_back() {
     let out = format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("gatt central: wrote 12345678-1234-5678-1234-56789abcdef1 [2a]"), "{out}");
     assert!(out.contains("exited with code 42"), "{out}");
+    // The flags, the service's 128-bit UUID and the name `hello`.
+    let uuid = "f0 de bc 9a 78 56 34 12 78 56 34 12 78 56 34 12";
+    let advertised = format!("ble advertising every 100 ms [02 01 06 11 07 {uuid} 06 09 68 65 6c 6c 6f]");
+    assert!(out.contains(&advertised), "{out}");
 }

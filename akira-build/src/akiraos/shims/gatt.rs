@@ -6,7 +6,7 @@
 //! bytes, declares each characteristic on its service and reports writes
 //! as events. So the shims parse each UUID string (helper
 //! [`Helper::Uuid`]) and keep a table in wasm globals ([`State::Gatt`]):
-//! each service's UUID, and for each of up to 8 characteristics AkiraOS
+//! the local name, each service's UUID, and for each of up to 8 characteristics AkiraOS
 //! created its UUID, properties, maximum length, the Akira handle once
 //! `ble_service_add_char` declared it on its service (`gatt_characteristic`
 //! needs the service, so declaring waits for that call) and its last value
@@ -16,7 +16,7 @@
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
 use super::{A1, EFAULT, EINVAL, ENOMEM, Gen, Helper, Need, Spec, State, spec};
-use Helper::{Errno, Fits, Uuid};
+use Helper::{Errno, Fits, Strlen, Uuid};
 
 const A8: MemArg = MemArg { offset: 0, align: 3, memory_index: 0 };
 /// Zephyr's `E2BIG`.
@@ -43,8 +43,13 @@ const FLAGS: u32 = 1;
 const ADVERTISED: u32 = 2;
 /// Characteristics created (i32).
 const CHARS: u32 = 3;
+/// The local name's length, then its bytes (four i64).
+const NAME_LEN: u32 = 4;
+const NAME: u32 = 5;
+/// The longest local name AkiraOS takes.
+const NAME_MAX: i32 = 29;
 /// The services' UUIDs: two i64 and the length (2 or 16), per service.
-const SERVICE0: u32 = 4;
+const SERVICE0: u32 = 9;
 const SERVICE_SLOTS: u32 = 2;
 /// Per characteristic: its UUID (two i64), `INFO` (properties, maximum
 /// length << 8, 1 << 16 for a 16-bit UUID, the Akira handle + 1 << 24, 0
@@ -58,7 +63,8 @@ const VALUE: u32 = 4;
 
 /// The globals' types and start values.
 pub(super) fn globals() -> Vec<(ValType, i64)> {
-    let mut g = vec![(ValType::I32, 0), (ValType::I32, 0), (ValType::I32, -1), (ValType::I32, 0)];
+    let mut g = vec![(ValType::I32, 0), (ValType::I32, 0), (ValType::I32, -1), (ValType::I32, 0), (ValType::I32, 0)];
+    g.extend([(ValType::I64, 0); 4]);
     g.extend([(ValType::I64, 0), (ValType::I64, 0), (ValType::I32, 0)].repeat(SERVICE_SLOTS as usize));
     let mut slot = vec![(ValType::I64, 0), (ValType::I64, 0), (ValType::I32, 0), (ValType::I32, 0)];
     slot.extend([(ValType::I64, 0); 8]);
@@ -262,6 +268,20 @@ fn advertise(g: &mut Gen<'_>) {
         g.o(I::LocalGet(s)).o(I::GlobalGet(at + 1)).o(I::I64Store(MemArg { offset: 13, align: 0, memory_index: 0 }));
         g.o(I::LocalGet(len)).c(5).o(I::I32Add).o(I::LocalSet(n));
     });
+    // The local name in what is left: complete (9) if it fits, else
+    // shortened (8) and cut.
+    g.c(31 - 2).o(I::LocalGet(n)).o(I::I32Sub).o(I::LocalSet(r)).get_gatt(NAME_LEN).o(I::LocalSet(len));
+    g.o(I::LocalGet(len)).o(I::If(BlockType::Empty));
+    g.o(I::LocalGet(s)).o(I::LocalGet(n)).o(I::I32Add).o(I::LocalSet(slot));
+    for j in 0..4 {
+        g.o(I::LocalGet(slot)).get_gatt(NAME + j);
+        g.o(I::I64Store(MemArg { offset: 2 + 8 * u64::from(j), align: 0, memory_index: 0 }));
+    }
+    g.o(I::LocalGet(slot)).c(8).c(9).o(I::LocalGet(len)).o(I::LocalGet(r)).o(I::I32GtS).o(I::Select);
+    g.o(I::I32Store8(MemArg { offset: 1, ..A1 })).at_most(len, r);
+    g.o(I::LocalGet(slot)).o(I::LocalGet(len)).c(1).o(I::I32Add).o(I::I32Store8(A1));
+    g.o(I::LocalGet(n)).o(I::LocalGet(len)).o(I::I32Add).c(2).o(I::I32Add).o(I::LocalSet(n));
+    g.o(I::End);
     g.o(I::LocalGet(s)).o(I::LocalGet(n)).c(ADV_INTERVAL_MS).call("akira:ble", "gatt_start").o(I::LocalSet(r));
     g.o(I::Block(BlockType::Empty)).o(I::LocalGet(r)).c(0).o(I::I32LtS).o(I::BrIf(0));
     let flags = g.gatt(FLAGS);
@@ -354,6 +374,20 @@ fn event_pop(g: &mut Gen<'_>) {
     g.free(EVENT + 4).o(I::LocalGet(r));
 }
 
+/// `ble_set_local_name(name)`: kept (at most 29 bytes, else `-EINVAL`)
+/// for `ble_advertise`.
+fn set_local_name(g: &mut Gen<'_>) {
+    let len = g.str_len(0);
+    g.o(I::LocalGet(len)).c(NAME_MAX).o(I::I32LeS).or_fail(EINVAL);
+    let zero = g.local(ValType::I32);
+    let s = g.alloc(32);
+    g.copy_bytes([s, zero], [0, zero], len);
+    for j in 0..4 {
+        g.o(I::LocalGet(s)).o(I::I64Load(MemArg { offset: 8 * u64::from(j), ..A8 })).set_gatt(NAME + j);
+    }
+    g.free(32).o(I::LocalGet(len)).set_gatt(NAME_LEN).c(0);
+}
+
 /// `ble_deinit()`: `gatt_stop`, and the table forgotten.
 fn deinit(g: &mut Gen<'_>) {
     g.call("akira:ble", "gatt_stop");
@@ -376,6 +410,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.c(0);
         }),
         "ble_deinit" => gatt(&[("akira:ble", "gatt_stop")], &[Errno], deinit),
+        "ble_set_local_name" => gatt(&[], &[Strlen], set_local_name),
         "ble_service_create" => gatt(&[("akira:ble", "gatt_service")], &[Uuid, Errno], service_create),
         "ble_char_create" => gatt(&[], &[Uuid], char_create),
         "ble_service_add_char" => gatt(&[("akira:ble", "gatt_characteristic")], &[Errno], add_char),
