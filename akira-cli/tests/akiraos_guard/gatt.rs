@@ -49,6 +49,9 @@ pub(super) fn families() -> Vec<Family> {
             (call $expect (call $ble_stop_advertise) (i32.const -1) (i32.const 5))
             (call $expect (call $ble_deinit) (i32.const -1) (i32.const 6))",
         denials: 5,
+        // The last: a UUID string running past the end of memory (12 KiB
+        // once translated: 8 KiB of data and stack, the simulator
+        // profile's 4 KiB heap).
         bad: "(call $expect (call $ble_service_create BAD) (i32.const -14) (i32.const 1))
             (call $expect (call $ble_service_create (i32.const 1264)) (i32.const -22) (i32.const 2))
             (call $expect (call $ble_service_create (i32.const 1268)) (i32.const -22) (i32.const 3))
@@ -69,7 +72,9 @@ pub(super) fn families() -> Vec<Family> {
             (call $expect (call $ble_event_pop BAD (i32.const 16)) (i32.const -14) (i32.const 18))
             (call $expect (call $ble_event_pop (i32.const 2000) (i32.const 3)) (i32.const -22) (i32.const 19))
             (call $expect (call $ble_set_local_name BAD) (i32.const -14) (i32.const 20))
-            (call $expect (call $ble_set_local_name (i32.const 1184)) (i32.const -22) (i32.const 21))",
+            (call $expect (call $ble_set_local_name (i32.const 1184)) (i32.const -22) (i32.const 21))
+            (i32.store8 (i32.const 12287) (i32.const 0x31))
+            (call $expect (call $ble_service_create (i32.const 12287)) (i32.const -14) (i32.const 22))",
     }]
 }
 
