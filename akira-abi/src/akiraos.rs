@@ -98,9 +98,6 @@ const fn e(name: &'static str, sig: &'static str, capability: &'static str, supp
     EnvImport { name, sig, capability, support, later_sig: None }
 }
 
-const BLE_GATT: Support = Missing(
-    "AkiraOS creates characteristics apart from their service, names UUIDs as strings and reads written values back by handle; `akira:ble` declares each characteristic on its service and reports writes as events: an adapter needs a handle table and a UUID parser in the shims, not written yet",
-);
 const NET_RINGS: Support =
     Missing("AkiraOS sockets share ring buffers in app memory; `akira:net` moves bytes by call, to granted endpoints");
 const APP_BY_NAME: Support = Partly(
@@ -222,20 +219,20 @@ pub static IMPORTS: &[EnvImport] = &[
     ),
     e("mem_free", "i:", "-", Shim("the same allocator: frees the block; any other pointer changes nothing")),
     // BLE.
-    e("ble_init", ":i", "ble", BLE_GATT),
-    e("ble_deinit", ":i", "ble", BLE_GATT),
-    e("ble_set_local_name", "i:i", "ble", BLE_GATT),
-    e("ble_service_create", "i:i", "ble", BLE_GATT),
-    e("ble_char_create", "iii:i", "ble", BLE_GATT),
-    e("ble_service_add_char", "ii:i", "ble", BLE_GATT),
-    e("ble_add_service", "i:i", "ble", BLE_GATT),
-    e("ble_set_advertised_service", "i:i", "ble", BLE_GATT),
-    e("ble_advertise", ":i", "ble", BLE_GATT),
+    e("ble_init", ":i", "ble", Shim("nothing to do: `akira:ble` is ready when granted; returns 0")),
+    e("ble_deinit", ":i", "ble", Shim("`akira:ble.gatt_stop`; the shim's table of services and characteristics is forgotten")),
+    e("ble_set_local_name", "i:i", "ble", Partly("kept (at most 29 bytes, else `-EINVAL`) and put by `ble_advertise` in the advertisement after the flags and the service UUID, as a shortened name cut to what fits when the whole does not: `akira:ble.gatt_start` has no scan response")),
+    e("ble_service_create", "i:i", "ble", Shim("`akira:ble.gatt_service` with the UUID string parsed by the shim (`180d`, `0x180D` or 128-bit `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`; another string `-EINVAL`); its handle is Akira's (at most 2 services)")),
+    e("ble_char_create", "iii:i", "ble", Partly("kept in the shim's table (at most 8, else `-ENOMEM`) until `ble_service_add_char` declares it: its UUID string parsed as `ble_service_create`'s; properties read, write without response, write and notify (indicate `0x20` is `-EINVAL`), `max_len` 1-64 (else `-EINVAL`)")),
+    e("ble_service_add_char", "ii:i", "ble", Shim("`akira:ble.gatt_characteristic` on the service, with what `ble_char_create` kept; once per characteristic (again: `-EINVAL`)")),
+    e("ble_add_service", "i:i", "ble", Shim("nothing to do (`ble_service_add_char` declared the service whole): 0 for a service the app created, else `-EINVAL`")),
+    e("ble_set_advertised_service", "i:i", "ble", Shim("kept: `ble_advertise` puts the service's UUID in the advertisement (its complete 16- or 128-bit list)")),
+    e("ble_advertise", ":i", "ble", Partly("`akira:ble.gatt_start` every 100 ms with the flags, the chosen service's UUID and the local name, then `gatt_set_value` of the values the app wrote before")),
     e("ble_stop_advertise", ":i", "ble", Shim("`akira:ble.advertise_stop`")),
-    e("ble_is_connected", ":i", "ble", BLE_GATT),
-    e("ble_char_write", "iii:i", "ble", BLE_GATT),
-    e("ble_char_read", "iii:i", "ble", BLE_GATT),
-    e("ble_event_pop", "ii:i", "ble", BLE_GATT),
+    e("ble_is_connected", ":i", "ble", Partly("as the connection events the app popped with `ble_event_pop` tell (Akira reports connections only as events)")),
+    e("ble_char_write", "iii:i", "ble", Shim("`akira:ble.gatt_notify` for a notify characteristic, else `gatt_set_value` (kept until `ble_advertise` when not serving yet); more than its `max_len` is `-E2BIG`")),
+    e("ble_char_read", "iii:i", "ble", Partly("the value last written by the app or by a central whose write the app popped with `ble_event_pop` (Akira reports writes only as events), cut to the buffer")),
+    e("ble_event_pop", "ii:i", "ble", Partly("`akira:ble.gatt_next_event` without waiting, after `akira:sys.yield_now`, in AkiraOS's layout (type, characteristic, length LE, data cut to the buffer): connected, disconnected, written; subscriptions are skipped; a write is kept for `ble_char_read`; 0 while not serving")),
     // HID.
     e("hid_enable", ":i", "hid", Shim("nothing to do: `akira:hid` is ready when granted; returns 0")),
     e("hid_disable", ":i", "hid", Shim("nothing to do; returns 0")),

@@ -8,13 +8,15 @@
 
 use std::time::Duration;
 
-use akira_abi::akiraos::{IMPORTS, import};
+use akira_abi::akiraos::IMPORTS;
 use akira_build::akiraos::{Profile, translate};
 use akira_caps::Policy;
 use akira_sim::{End, SimBoard, Simulation, What};
 
 #[path = "akiraos_guard/adapters.rs"]
 mod adapters;
+#[path = "akiraos_guard/gatt.rs"]
+mod gatt;
 
 /// Data every test app has: strings at fixed addresses.
 const DATA: &str = r#"(data (i32.const 1024) "hello\00")
@@ -24,7 +26,14 @@ const DATA: &str = r#"(data (i32.const 1024) "hello\00")
     (data (i32.const 1100) "\00\f8\00\f8\00\f8\00\f8")
     (data (i32.const 1120) "ping\00")
     (data (i32.const 1136) "pong\00")
-    (data (i32.const 1152) "blinky\00")"#;
+    (data (i32.const 1152) "blinky\00")
+    (data (i32.const 1168) "180d\00")
+    (data (i32.const 1176) "0x2A37\00")
+    (data (i32.const 1184) "12345678-1234-5678-1234-56789abcdef0\00")
+    (data (i32.const 1224) "12345678-1234-5678-1234-56789abcdef1\00")
+    (data (i32.const 1264) "xyz\00")
+    (data (i32.const 1268) "12345678-1234-5678-1234-56789abcdefg\00")
+    (data (i32.const 1308) "123456789-234-5678-1234-56789abcdef0\00")"#;
 /// A pointer past the end of the translated app's memory.
 const BAD: &str = "(i32.const 0x7fff0000)";
 
@@ -159,6 +168,7 @@ const EPERM: i32 = -1;
 fn families() -> Vec<Family> {
     let mut all = core_families();
     all.extend(adapters::families());
+    all.extend(gatt::families());
     all
 }
 
@@ -584,11 +594,7 @@ fn every_translated_import_is_checked_here() {
         .map(|i| i.name)
         .filter(|n| !all.contains(&format!("${n} ")) && !all.contains(&format!("${n})")))
         .collect();
-    // `ble_stop_advertise` needs `ble`, which the JSON manifest cannot
-    // grant yet (see docs/abi.md); its denial is checked in
-    // `calls_without_a_translatable_grant_are_denied`.
-    assert_eq!(unchecked, ["ble_stop_advertise"], "add checks for these");
-    assert!(import("ble_stop_advertise").is_some_and(|i| i.support.translated()));
+    assert!(unchecked.is_empty(), "add checks for these: {unchecked:?}");
 }
 
 /// `input_poll_event` reports a scripted press and its release to an app
@@ -772,10 +778,4 @@ fn hid_reports_carry_what_the_app_holds() {
         ],
         "{out}"
     );
-}
-
-#[test]
-fn calls_without_a_translatable_grant_are_denied() {
-    let (code, denied, out) = run("(call $expect (call $ble_stop_advertise) (i32.const -1) (i32.const 1))", "");
-    assert_eq!((code, denied), (0, 1), "{out}");
 }

@@ -371,6 +371,7 @@ const KNOWN: &[&str] = &[
     "power.control",
     "ipc",
     "app.control",
+    "ble",
     "ble.scan",
     "*",
 ];
@@ -483,6 +484,13 @@ pub(super) fn manifest(json: &[u8], profile: &Profile, needs: &CapabilitySet) ->
     }
     if has(&["power.control"]) {
         caps.sys = true;
+    }
+    if has(&["ble"]) {
+        // AkiraOS's GATT server: advertising connectable and serving.
+        let mut scope = caps.ble.take().unwrap_or_default();
+        scope.roles.insert(ble::ADVERTISE);
+        scope.roles.insert(ble::PERIPHERAL);
+        caps.ble = Some(scope);
     }
     if has(&["ble.scan"]) {
         let mut scope = caps.ble.take().unwrap_or_default();

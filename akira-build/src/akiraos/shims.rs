@@ -6,6 +6,7 @@ use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 mod ble;
 mod crypto;
 mod display;
+mod gatt;
 mod hid;
 mod mem;
 mod names;
@@ -52,6 +53,9 @@ pub(super) enum Helper {
     Strlen,
     /// `(ptr, len) -> bool`: whether the range lies inside memory.
     Fits,
+    /// `(str, out) -> len`: a UUID string's bytes at `out`, least
+    /// significant first; 2 or 16, or `-EINVAL` / `-EFAULT`.
+    Uuid,
     /// `(raw pin) -> pin`: the board profile's Akira pin, -1 if unmapped.
     Pin,
 }
@@ -106,6 +110,8 @@ pub(super) enum State {
     /// HID's named shortcuts: eight slots of a name (up to 15 bytes, NUL
     /// padded, in two i64), modifiers and key (i32, key 0: a free slot).
     Actions,
+    /// The BLE GATT table AkiraOS apps build (see `shims/gatt.rs`).
+    Gatt,
 }
 
 impl State {
@@ -122,6 +128,7 @@ impl State {
             State::Rf => vec![(ValType::I32, 0); 5],
             State::Heap => vec![(ValType::I32, 0)],
             State::Actions => [(ValType::I64, 0), (ValType::I64, 0), (ValType::I32, 0), (ValType::I32, 0)].repeat(8),
+            State::Gatt => gatt::globals(),
         }
     }
 }
@@ -507,7 +514,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
             g.p(0).c(0).o(I::I32Ne).call("akira:sys", "sleep_hint").errno();
         }),
         _ => {
-            let families: [fn(&str) -> Option<Spec>; 9] = [
+            let families: [fn(&str) -> Option<Spec>; 10] = [
                 hid::shim,
                 display::shim,
                 storage::shim,
@@ -517,6 +524,7 @@ pub(super) fn shim(name: &str) -> Option<Spec> {
                 mem::shim,
                 names::shim,
                 ble::shim,
+                gatt::shim,
             ];
             return families.iter().find_map(|family| family(name));
         }
@@ -528,7 +536,7 @@ pub(super) fn helper_type(h: Helper) -> (&'static [ValType], &'static [ValType])
     const I32: ValType = ValType::I32;
     match h {
         Helper::Errno | Helper::WasiErrno | Helper::Strlen | Helper::Pin => (&[I32], &[I32]),
-        Helper::Fits => (&[I32, I32], &[I32]),
+        Helper::Fits | Helper::Uuid => (&[I32, I32], &[I32]),
     }
 }
 
@@ -600,6 +608,7 @@ pub(super) fn helper_body(h: Helper, page_log2: u32, pins: &[(u32, u32)]) -> (Ve
             f.extend([I::LocalGet(i), I::I32Const(1), I::I32Add, I::LocalSet(i), I::Br(0), I::End, I::End]);
             f.push(I::I32Const(-1));
         }
+        Helper::Uuid => (locals, f) = gatt::uuid_helper(page_log2),
         Helper::Pin => {
             for (raw, pin) in pins {
                 f.extend([I::LocalGet(0), I::I32Const(*raw as i32), I::I32Eq, I::If(BlockType::Empty)]);

@@ -26,6 +26,7 @@ fn polling_shims_yield_and_the_table_says_which() {
         [
             "gpio_read",
             "sensor_read",
+            "ble_event_pop",
             "msg_try_recv",
             "msg_pending",
             "rf_get_rssi",

@@ -35,7 +35,7 @@ const fn byte(offset: u64) -> MemArg {
 impl Gen<'_> {
     /// Copies `len` (a local) bytes from `from + from_at` to `to + to_at`
     /// (locals), one at a time.
-    fn copy_bytes(&mut self, [to, to_at]: [u32; 2], [from, from_at]: [u32; 2], len: u32) -> &mut Self {
+    pub(super) fn copy_bytes(&mut self, [to, to_at]: [u32; 2], [from, from_at]: [u32; 2], len: u32) -> &mut Self {
         let i = self.local(ValType::I32);
         self.o(I::Block(BlockType::Empty)).o(I::Loop(BlockType::Empty));
         self.o(I::LocalGet(i)).o(I::LocalGet(len)).o(I::I32GeU).o(I::BrIf(1));

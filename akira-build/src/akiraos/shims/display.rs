@@ -78,7 +78,7 @@ impl Gen<'_> {
     }
 
     /// `local = min(local, limit)` (signed).
-    fn at_most(&mut self, l: u32, limit: u32) -> &mut Self {
+    pub(super) fn at_most(&mut self, l: u32, limit: u32) -> &mut Self {
         self.o(I::LocalGet(l)).o(I::LocalGet(limit)).o(I::I32GtS);
         self.o(I::If(BlockType::Empty)).o(I::LocalGet(limit)).o(I::LocalSet(l)).o(I::End)
     }
