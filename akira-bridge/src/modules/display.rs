@@ -39,9 +39,7 @@ use embedded_graphics::draw_target::{DrawTarget, DrawTargetExt};
 use embedded_graphics::geometry::{Dimensions, OriginDimensions, Point, Size};
 use embedded_graphics::mono_font::{MonoTextStyle, ascii::FONT_6X10};
 use embedded_graphics::pixelcolor::{Rgb565, raw::RawU16};
-use embedded_graphics::primitives::{
-    Line, Primitive, PrimitiveStyle, PrimitiveStyleBuilder, Rectangle, StrokeAlignment,
-};
+use embedded_graphics::primitives::{Primitive, PrimitiveStyleBuilder, Rectangle, StrokeAlignment};
 use embedded_graphics::text::{Baseline, Text};
 use embedded_graphics::{Drawable, Pixel};
 use wasmi::{Caller, Linker};
@@ -214,10 +212,43 @@ fn line<B: Board + Display>(state: &mut AppState<B>, (x0, y0): (u32, u32), (x1, 
     let c = color(c)?;
     let (w, h) = (x0.abs_diff(x1).saturating_add(1), y0.abs_diff(y1).saturating_add(1));
     let bbox = (x0.min(x1), y0.min(y1), w, h);
-    guarded_draw(state, "line", bbox, |t| {
-        Line::new(point(x0, y0), point(x1, y1)).into_styled(PrimitiveStyle::with_stroke(c, 1)).draw(t).is_ok()
-    })?;
+    guarded_draw(state, "line", bbox, |t| t.draw_iter(line_pixels(point(x0, y0), point(x1, y1), c)).is_ok())?;
     Ok((0, u64::from(w.max(h))))
+}
+
+/// The pixels of the one-pixel line from `p0` to `p1`, both ends
+/// included: `max(|dx|, |dy|) + 1` of them, the count the call is charged
+/// for, the same pixels embedded-graphics' `Line` draws (its Bresenham:
+/// the major axis is y on a tie, the minor step taken once the error
+/// passes the major length). Not `Line` itself: from a length of about
+/// 16 384 pixels its thick-line iterator yields billions of points (a
+/// region may be up to 131 070 pixels wide), so one call could hold the
+/// firmware for minutes (found by the `host_calls` fuzz target).
+fn line_pixels(p0: Point, p1: Point, c: Rgb565) -> impl Iterator<Item = Pixel<Rgb565>> {
+    // Coordinates are below 2^17 (checked by the guard): no overflow in i32.
+    let d = p1 - p0;
+    let dir = Point::new(if d.x >= 0 { 1 } else { -1 }, if d.y >= 0 { 1 } else { -1 });
+    let d = d.abs();
+    let (major, minor, long, short) = if d.y >= d.x {
+        (Point::new(0, dir.y), Point::new(dir.x, 0), d.y, d.x)
+    } else {
+        (Point::new(dir.x, 0), Point::new(0, dir.y), d.x, d.y)
+    };
+    let (mut p, mut error, mut left) = (p0, 0, long + 1);
+    core::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        left -= 1;
+        if error > long {
+            p += minor;
+            error -= 2 * long;
+        }
+        let here = p;
+        p += major;
+        error += 2 * short;
+        Some(Pixel(here, c))
+    })
 }
 
 fn rect<B: Board + Display>(
@@ -348,6 +379,34 @@ mod tests {
     use akira_caps::CapabilitySet;
     use embedded_graphics::mock_display::MockDisplay;
     use embedded_graphics::pixelcolor::RgbColor;
+
+    #[test]
+    fn lines_have_their_charged_pixel_count_at_any_length() {
+        use embedded_graphics::primitives::{Line, PrimitiveStyle};
+        let c = Rgb565::RED;
+        // Short lines: the same pixels as embedded-graphics' `Line`.
+        for (x0, y0, x1, y1) in (0..144).flat_map(|a| (0..144).map(move |b| (a % 12, a / 12, b % 12, b / 12))) {
+            let (p0, p1) = (Point::new(x0, y0), Point::new(x1, y1));
+            let ours: Vec<_> = line_pixels(p0, p1, c).map(|Pixel(p, _)| p).collect();
+            let theirs: Vec<_> = Line::new(p0, p1)
+                .into_styled(PrimitiveStyle::with_stroke(c, 1))
+                .pixels()
+                .map(|Pixel(p, _)| p)
+                .collect();
+            assert_eq!(ours, theirs, "({x0}, {y0}) to ({x1}, {y1})");
+        }
+        // The longest a region allows, where embedded-graphics' `Line`
+        // yields billions of points: exactly the charged count.
+        for (p0, p1) in
+            [((0, 0), (0, 131_070)), ((131_070, 5), (0, 0)), ((0, 0), (131_070, 131_070)), ((7, 0), (16_384, 99))]
+        {
+            let (p0, p1) = (Point::new(p0.0, p0.1), Point::new(p1.0, p1.1));
+            let n = line_pixels(p0, p1, c).count();
+            let expect = (p1.x - p0.x).abs().max((p1.y - p0.y).abs()) + 1;
+            assert_eq!(n, expect as usize, "{p0:?} to {p1:?}");
+            assert_eq!(line_pixels(p0, p1, c).last().map(|Pixel(p, _)| p), Some(p1));
+        }
+    }
 
     /// A 64 x 64 mock screen (embedded-graphics' test display: it records
     /// every pixel and panics on drawing outside itself) whose flush
