@@ -24,7 +24,7 @@ use shims::{Need, Spec, State};
 
 /// The custom section AkiraOS keeps its JSON manifest in.
 pub const AKIRAOS_MANIFEST: &str = ".akira.manifest";
-/// What [`ORIGIN_SECTION`] says of a translated app.
+/// What [`ORIGIN_SECTION`](crate::ORIGIN_SECTION) says of a translated app.
 pub const AKIRAOS_ORIGIN: &str = "AkiraOS env";
 
 /// Why an AkiraOS app could not be translated.
