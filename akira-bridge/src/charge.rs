@@ -20,8 +20,8 @@
 //! `akira-sim`'s `every_host_function_pays_its_declared_cost` calls every
 //! function of every module with the fuel it declares.
 
+use crate::host::Caller;
 pub use akira_abi::{Cost, Unit, cost_of};
-use wasmi::Caller;
 
 use crate::board::Board;
 use crate::state::{AppState, Refusal, charge_fuel};
@@ -46,7 +46,7 @@ pub fn counted<B: Board, T>(state: &mut AppState<B>, units: u64, result: Result<
     result
 }
 
-/// Defines a module's function in a wasmi `Linker` and charges its
+/// Defines a module's function in the engine's [`Linker`](crate::host::Linker) and charges its
 /// declared [`Cost`] on every call (see the [module docs](crate::charge)):
 ///
 /// ```rust,ignore

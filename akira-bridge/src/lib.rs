@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod board;
 pub mod charge;
 pub mod errno;
+pub mod host;
 pub mod latch;
 #[cfg(any(feature = "i2c", feature = "spi", feature = "ble"))]
 mod mailbox;
@@ -26,6 +27,7 @@ pub use akira_caps;
 pub use embedded_graphics;
 pub use embedded_hal;
 pub use embedded_hal_async;
+#[cfg(feature = "wasmi")]
 pub use wasmi;
 
 pub use board::{AppInfo, Board, Level, PowerHint, ResetReason, StorageOp, Trace};

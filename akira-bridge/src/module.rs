@@ -4,8 +4,8 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::host::Linker;
 use akira_caps::{CapabilitySet, Grants, ModuleCapability, ModuleSpec, VendorSlot};
-use wasmi::Linker;
 
 use crate::board::{AppInfo, Board};
 use crate::memory::GuestMemory;
@@ -107,7 +107,7 @@ pub enum LinkError {
     /// A module was linked for an app not granted its capability.
     NotGranted,
     /// wasmi refused a definition (a module defined a function twice).
-    Linker(wasmi::errors::LinkerError),
+    Linker(crate::host::LinkerError),
     /// A firmware object the module keeps per-app state in is full (the
     /// IPC broker's app slots or topic table); names the object.
     Exhausted(&'static str),
@@ -127,8 +127,8 @@ impl fmt::Display for LinkError {
 
 impl core::error::Error for LinkError {}
 
-impl From<wasmi::errors::LinkerError> for LinkError {
-    fn from(e: wasmi::errors::LinkerError) -> Self {
+impl From<crate::host::LinkerError> for LinkError {
+    fn from(e: crate::host::LinkerError) -> Self {
         LinkError::Linker(e)
     }
 }

@@ -3,11 +3,14 @@
 use core::fmt;
 
 use akira_caps::{Denial, Guard};
-use wasmi::{Caller, Memory, ResourceLimiter};
+#[cfg(feature = "wasmi")]
+use wasmi::{Memory, ResourceLimiter};
+#[cfg(feature = "wasmi")]
 use wasmi_core::LimiterError;
 
 use crate::board::{AppInfo, Board, Trace};
 use crate::errno::Errno;
+use crate::host::Caller;
 use crate::memory::GuestMemory;
 use crate::time::Instant;
 
@@ -63,6 +66,7 @@ impl fmt::Display for Suspend {
     }
 }
 
+#[cfg(feature = "wasmi")]
 impl wasmi::errors::HostError for Suspend {}
 
 /// The host error a denied call returns in strict mode: the app is stopped
@@ -76,6 +80,7 @@ impl fmt::Display for DeniedFault {
     }
 }
 
+#[cfg(feature = "wasmi")]
 impl wasmi::errors::HostError for DeniedFault {}
 
 /// Why a host function did not return a value: an error code for the app,
@@ -85,7 +90,7 @@ pub enum Refusal {
     /// Return this code to the app.
     Errno(Errno),
     /// Unwind the app's call with this error.
-    Trap(wasmi::Error),
+    Trap(crate::host::Error),
 }
 
 impl From<Errno> for Refusal {
@@ -94,10 +99,10 @@ impl From<Errno> for Refusal {
     }
 }
 
-/// Turns a host function's outcome into what wasmi expects: codes go back
+/// Turns a host function's outcome into what the engine expects: codes go back
 /// to the app, traps unwind it.
 #[inline]
-pub fn reply(result: Result<i32, Refusal>) -> Result<i32, wasmi::Error> {
+pub fn reply(result: Result<i32, Refusal>) -> Result<i32, crate::host::Error> {
     match result {
         Ok(v) => Ok(v),
         Err(Refusal::Errno(e)) => Ok(e.code()),
@@ -111,6 +116,7 @@ pub struct AppState<B> {
     info: AppInfo,
     guard: Guard,
     board: B,
+    #[cfg(feature = "wasmi")]
     memory: Option<Memory>,
     wait: Option<Wait>,
     limits: AppLimits,
@@ -122,7 +128,18 @@ pub struct AppState<B> {
 impl<B: Board> AppState<B> {
     /// State for a new app instance.
     pub fn new(info: AppInfo, guard: Guard, board: B, limits: AppLimits) -> Self {
-        AppState { info, guard, board, memory: None, wait: None, limits, strict: false, fuel_debt: 0, work: 0 }
+        AppState {
+            info,
+            guard,
+            board,
+            #[cfg(feature = "wasmi")]
+            memory: None,
+            wait: None,
+            limits,
+            strict: false,
+            fuel_debt: 0,
+            work: 0,
+        }
     }
 
     /// The app's identity.
@@ -154,12 +171,14 @@ impl<B: Board> AppState<B> {
     }
 
     /// The app's exported linear memory, once instantiated.
+    #[cfg(feature = "wasmi")]
     pub fn memory(&self) -> Option<Memory> {
         self.memory
     }
 
     /// Records the app's exported linear memory (the sandbox does this once
     /// after instantiation, so host calls never look it up by name).
+    #[cfg(feature = "wasmi")]
     pub fn set_memory(&mut self, memory: Option<Memory>) {
         self.memory = memory;
     }
@@ -247,7 +266,7 @@ impl<B: Board> AppState<B> {
     #[cold]
     fn denied(&mut self, denial: Denial) -> Refusal {
         self.board.trace(&self.info, Trace::Denied(&denial));
-        if self.strict { Refusal::Trap(wasmi::Error::host(DeniedFault(denial))) } else { Refusal::Errno(Errno::Denied) }
+        if self.strict { Refusal::Trap(crate::host::denied(denial)) } else { Refusal::Errno(Errno::Denied) }
     }
 
     /// Reports a module event to the board.
@@ -261,7 +280,7 @@ impl<B: Board> AppState<B> {
     /// wait completes with as the host function's result.
     pub fn suspend(&mut self, wait: Wait) -> Refusal {
         self.wait = Some(wait);
-        Refusal::Trap(wasmi::Error::host(Suspend))
+        Refusal::Trap(crate::host::suspended())
     }
 }
 
@@ -271,8 +290,10 @@ impl<B: Board> AppState<B> {
 pub fn memory_and_state<'a, B: Board>(
     caller: &'a mut Caller<'_, AppState<B>>,
 ) -> Result<(GuestMemory<'a>, &'a mut AppState<B>), Refusal> {
-    let memory = caller.data().memory.ok_or(Errno::Fault)?;
-    let (bytes, state) = memory.data_and_store_mut(caller);
+    #[cfg(feature = "wasmi")]
+    let (bytes, state) = caller.data().memory.ok_or(Errno::Fault)?.data_and_store_mut(caller);
+    #[cfg(not(feature = "wasmi"))]
+    let (bytes, state) = caller.memory_and_data();
     Ok((GuestMemory::new(bytes), state))
 }
 
@@ -330,6 +351,7 @@ impl AppLimits {
     }
 }
 
+#[cfg(feature = "wasmi")]
 impl ResourceLimiter for AppLimits {
     fn memory_growing(
         &mut self,

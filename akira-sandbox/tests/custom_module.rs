@@ -6,7 +6,7 @@ mod common;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use akira_sandbox::akira_bridge::wasmi::{Caller, Linker};
+use akira_sandbox::akira_bridge::host::{Caller, Linker};
 use akira_sandbox::akira_bridge::{
     AppInfo, AppState, Board, Bridge, Errno, HostModule, Instant, Level, LinkContext, LinkError, Log, reply,
 };

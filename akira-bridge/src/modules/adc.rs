@@ -9,8 +9,8 @@
 //! ([`akira_caps::Guard::id`]) before converting. A conversion takes
 //! microseconds: calls block, like register reads.
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;

@@ -22,12 +22,12 @@ use core::fmt;
 use core::sync::atomic::{AtomicU32, Ordering};
 use core::time::Duration;
 
+use crate::host::{Caller, Linker};
 use akira_caps::manifest::AppName;
 use akira_caps::scope::MAX_CONTROLLED_APPS;
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use alloc::sync::Arc;
 use critical_section::Mutex;
-use wasmi::{Caller, Linker};
 
 use crate::board::Board;
 use crate::errno::Errno;

@@ -44,9 +44,9 @@
 
 use core::time::Duration;
 
+use crate::host::{Caller, Linker};
 use akira_caps::scope::ble as role;
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use super::gatt::{self, Characteristic, GattDeclaration, GattEvent, GattJob, Uuid};
 use crate::board::{Board, Trace};

@@ -17,11 +17,11 @@
 //!
 //! Built with the `crypto` feature (on by default).
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use ed25519_dalek::{Signature, VerifyingKey};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
-use wasmi::{Caller, Linker};
 
 use crate::board::Board;
 use crate::errno::Errno;
@@ -94,7 +94,7 @@ fn verify(memory: &mut GuestMemory<'_>, key: u32, msg: (u32, u32), signature: u3
 fn charged<B: Board>(
     c: &mut Caller<'_, AppState<B>>,
     f: impl FnOnce(&mut GuestMemory<'_>) -> Charged,
-) -> Result<i32, wasmi::Error> {
+) -> Result<i32, crate::host::Error> {
     reply(memory_and_state(c).and_then(|(mut mem, state)| {
         let (value, bytes) = f(&mut mem)?;
         state.work(bytes);

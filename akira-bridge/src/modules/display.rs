@@ -34,6 +34,7 @@
 //! rate for each pixel the primitive can cover (a filled area, a line's
 //! length, a rectangle's outline, a text's or image's bounding box).
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec, scope::DisplayScope};
 use embedded_graphics::draw_target::{DrawTarget, DrawTargetExt};
 use embedded_graphics::geometry::{Dimensions, OriginDimensions, Point, Size};
@@ -42,7 +43,6 @@ use embedded_graphics::pixelcolor::{Rgb565, raw::RawU16};
 use embedded_graphics::primitives::{Primitive, PrimitiveStyleBuilder, Rectangle, StrokeAlignment};
 use embedded_graphics::text::{Baseline, Text};
 use embedded_graphics::{Drawable, Pixel};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;
@@ -322,7 +322,7 @@ fn flush<B: Board + Display>(state: &mut AppState<B>) -> Charged {
 }
 
 /// Counts a call's pixels and replies.
-fn charged<B: Board>(c: &mut Caller<'_, AppState<B>>, result: Charged) -> Result<i32, wasmi::Error> {
+fn charged<B: Board>(c: &mut Caller<'_, AppState<B>>, result: Charged) -> Result<i32, crate::host::Error> {
     reply(result.map(|(value, pixels)| {
         c.data_mut().work(pixels);
         value

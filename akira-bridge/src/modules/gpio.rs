@@ -10,9 +10,9 @@
 //! latched since the pin was configured or since the last `wait_edge`, and
 //! otherwise suspends the app until one is.
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec, PinAccess};
 use embedded_hal::digital::{InputPin, OutputPin, PinState, StatefulOutputPin};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;

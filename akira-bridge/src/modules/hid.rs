@@ -21,9 +21,9 @@
 //! needs only the `hid` capability (any kind); with several apps, each
 //! event goes to whichever asks first.
 
+use crate::host::{Caller, Linker};
 use akira_caps::scope::hid::{CONSUMER, GAMEPAD, KEYBOARD, MOUSE, RAW};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::charge::counted;

@@ -31,9 +31,9 @@
 //! acknowledges is [`Errno::NoSuchResource`] (no such device on this bus),
 //! a lost arbitration [`Errno::Busy`], everything else [`Errno::Io`].
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use embedded_hal::i2c::{self as hal, ErrorKind, NoAcknowledgeSource, Operation};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::charge::counted;

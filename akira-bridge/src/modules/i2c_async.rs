@@ -22,9 +22,9 @@
 
 use core::time::Duration;
 
+use crate::host::Linker;
 use akira_caps::ModuleSpec;
 use embedded_hal::i2c::Error as _;
-use wasmi::Linker;
 
 use super::i2c::{Call, Request, SPEC, check, errno, link_calls};
 use crate::board::{Board, Trace};

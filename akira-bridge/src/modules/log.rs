@@ -3,8 +3,8 @@
 //! [`akira_caps::guard::CONSOLE_LINES_PER_S`] over a rolling second are
 //! dropped, answered `AKIRA_EBUSY` and counted).
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Level};
 use crate::errno::Errno;

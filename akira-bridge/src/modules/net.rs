@@ -27,10 +27,10 @@
 
 use core::fmt;
 
+use crate::host::{Caller, Linker};
 use akira_caps::scope::{Endpoint, MAX_NET_ENDPOINTS};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec, Table};
 use alloc::sync::Arc;
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::charge::counted;

@@ -21,10 +21,10 @@
 
 use core::cell::RefCell;
 
+use crate::host::{Caller, Linker};
 use akira_caps::manifest::{AppName, Version};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use critical_section::Mutex;
-use wasmi::{Caller, Linker};
 
 use crate::board::Board;
 use crate::errno::Errno;

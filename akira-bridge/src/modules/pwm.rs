@@ -7,9 +7,9 @@
 //! board implements it). Every call checks its channel with one bit test
 //! ([`akira_caps::Guard::id`]) before touching it.
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use embedded_hal::pwm::SetDutyCycle;
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;

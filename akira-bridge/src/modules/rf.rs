@@ -31,8 +31,8 @@
 
 use core::time::Duration;
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::charge::counted;

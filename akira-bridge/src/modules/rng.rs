@@ -5,8 +5,8 @@
 //! ask for bytes, one without it cannot import the module at all, so a
 //! call needs no per-call check.
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;

@@ -25,8 +25,8 @@
 //! negative, so `read` returns them through the app's memory, never as
 //! the call's result.
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;

@@ -23,9 +23,9 @@
 //! until it is done. Both issue the same embedded-hal operations per call
 //! ([`SpiOp`]).
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
 use embedded_hal::spi::{self as hal, Operation};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::charge::counted;

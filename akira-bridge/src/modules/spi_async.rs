@@ -24,8 +24,8 @@
 
 use core::time::Duration;
 
+use crate::host::Linker;
 use akira_caps::ModuleSpec;
-use wasmi::Linker;
 
 use super::spi::{Call, SPEC, SpiOp, check, link_calls};
 use crate::board::{Board, Trace};

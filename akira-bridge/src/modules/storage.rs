@@ -20,8 +20,8 @@
 //! Limits: keys are 1 to [`MAX_KEY`] bytes, values 0 to [`MAX_VALUE`]
 //! bytes, both arbitrary bytes.
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::errno::Errno;

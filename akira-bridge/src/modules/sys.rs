@@ -3,8 +3,8 @@
 //! low-power hint (through [`Board`]'s default methods, so every board
 //! has them).
 
+use crate::host::{Caller, Linker};
 use akira_caps::{ABI_VERSION, Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, PowerHint};
 use crate::errno::Errno;
@@ -47,8 +47,8 @@ impl<B: Board> HostModule<B> for Sys {
 
     fn link(&self, linker: &mut Linker<AppState<B>>, _: &LinkContext<'_>) -> Result<(), LinkError> {
         type C<'a, B> = Caller<'a, AppState<B>>;
-        host_fn!(linker, SPEC, "exit", |c: C<'_, B>, code: i32| -> Result<(), wasmi::Error> {
-            Err(wasmi::Error::i32_exit(code))
+        host_fn!(linker, SPEC, "exit", |c: C<'_, B>, code: i32| -> Result<(), crate::host::Error> {
+            Err(crate::host::exit(code))
         })?;
         host_fn!(linker, SPEC, "yield_now", |c: C<'_, B>| {
             let state = c.data_mut();

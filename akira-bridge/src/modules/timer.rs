@@ -3,8 +3,8 @@
 //! A sleep suspends the app; the scheduler resumes it when the deadline
 //! passes, running other apps and firmware tasks meanwhile.
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use crate::board::Board;
 use crate::errno::Errno;

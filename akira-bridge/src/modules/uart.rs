@@ -24,8 +24,8 @@
 //! Every call checks its port with one bit test
 //! ([`akira_caps::Guard::id`]) before touching it.
 
+use crate::host::{Caller, Linker};
 use akira_caps::{Capability, ModuleCapability, ModuleSpec};
-use wasmi::{Caller, Linker};
 
 use crate::board::{Board, Trace};
 use crate::charge::counted;

@@ -23,7 +23,7 @@
 #![no_std]
 
 use akira_bridge::akira_caps::{FnSpec, ModuleCapability, ModuleSpec, Param, Ret, Type};
-use akira_bridge::wasmi::{Caller, Linker};
+use akira_bridge::host::{Caller, Linker};
 use akira_bridge::{AppState, Board, Cost, Errno, HostModule, LinkContext, LinkError, host_fn, reply};
 
 /// The capability and import module name.
