@@ -57,18 +57,50 @@ fn leb_u32(bytes: &[u8]) -> Option<(u32, usize)> {
 /// malformed header, or two blob sections, is [`FormatError::Truncated`] /
 /// [`FormatError::TrailingBytes`].
 pub fn find_in_wasm(wasm: &[u8]) -> Result<Option<&[u8]>, FormatError> {
-    let mut rest = wasm.get(8..).ok_or(FormatError::Truncated)?;
+    custom_section(wasm, SECTION_NAME)
+}
+
+/// Each section of `wasm` as (id, body), walking the headers only; a
+/// header that runs past the end is [`FormatError::Truncated`].
+fn sections(wasm: &[u8]) -> impl Iterator<Item = Result<(u8, &[u8]), FormatError>> {
+    let mut rest = wasm.get(8..).ok_or(FormatError::Truncated);
+    core::iter::from_fn(move || {
+        let bytes = match &mut rest {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let e = *e;
+                rest = Ok(&[]);
+                return Some(Err(e));
+            }
+        };
+        let (&id, after_id) = bytes.split_first()?;
+        let Some((len, n)) = leb_u32(after_id) else {
+            rest = Ok(&[]);
+            return Some(Err(FormatError::Truncated));
+        };
+        let Some(body) = after_id.get(n..n + len as usize) else {
+            rest = Ok(&[]);
+            return Some(Err(FormatError::Truncated));
+        };
+        *bytes = &after_id[n + len as usize..];
+        Some(Ok((id, body)))
+    })
+}
+
+/// The contents of `wasm`'s custom section `name`, if any (a firmware
+/// without the interpreter reads the app's manifest this way). Walks the
+/// section headers only; two sections of that name are
+/// [`FormatError::TrailingBytes`].
+pub fn custom_section<'w>(wasm: &'w [u8], name: &str) -> Result<Option<&'w [u8]>, FormatError> {
     let mut found = None;
-    while let Some((&id, after_id)) = rest.split_first() {
-        let (len, n) = leb_u32(after_id).ok_or(FormatError::Truncated)?;
-        let body = after_id.get(n..n + len as usize).ok_or(FormatError::Truncated)?;
-        rest = &after_id[n + len as usize..];
+    for section in sections(wasm) {
+        let (id, body) = section?;
         if id != 0 {
             continue;
         }
         let (name_len, m) = leb_u32(body).ok_or(FormatError::Truncated)?;
-        let name = body.get(m..m + name_len as usize).ok_or(FormatError::Truncated)?;
-        if name == SECTION_NAME.as_bytes() {
+        let section_name = body.get(m..m + name_len as usize).ok_or(FormatError::Truncated)?;
+        if section_name == name.as_bytes() {
             if found.is_some() {
                 return Err(FormatError::TrailingBytes);
             }
@@ -76,6 +108,43 @@ pub fn find_in_wasm(wasm: &[u8]) -> Result<Option<&[u8]>, FormatError> {
         }
     }
     Ok(found)
+}
+
+/// The initial size in bytes of the linear memory `wasm` defines (its
+/// memory section: minimum pages times the page size, 64 KiB or a custom
+/// page size), `None` if it defines none. A firmware without the
+/// interpreter allocates this much for the app's native code. A module
+/// with more than one memory, a 64-bit memory or a size past `u32` is
+/// [`FormatError::UnsupportedMemory`].
+pub fn initial_memory_bytes(wasm: &[u8]) -> Result<Option<u32>, FormatError> {
+    for section in sections(wasm) {
+        let (id, body) = section?;
+        if id != 5 {
+            continue;
+        }
+        let (count, n) = leb_u32(body).ok_or(FormatError::Truncated)?;
+        match count {
+            0 => return Ok(None),
+            1 => {}
+            _ => return Err(FormatError::UnsupportedMemory),
+        }
+        let limits = body.get(n..).ok_or(FormatError::Truncated)?;
+        let (&flags, rest) = limits.split_first().ok_or(FormatError::Truncated)?;
+        // Flags: bit 0 a maximum follows, bit 2 64-bit memory (refused),
+        // bit 3 a custom page size (its log2) follows the limits.
+        if flags & !0b1001 != 0 {
+            return Err(FormatError::UnsupportedMemory);
+        }
+        let (min, a) = leb_u32(rest).ok_or(FormatError::Truncated)?;
+        let mut at = a;
+        if flags & 1 != 0 {
+            at += leb_u32(&rest[at..]).ok_or(FormatError::Truncated)?.1;
+        }
+        let page_log2 = if flags & 0b1000 != 0 { leb_u32(&rest[at..]).ok_or(FormatError::Truncated)?.0 } else { 16 };
+        let page = 1u64.checked_shl(page_log2).filter(|_| page_log2 <= 16).ok_or(FormatError::UnsupportedMemory)?;
+        return u32::try_from(u64::from(min) * page).map(Some).map_err(|_| FormatError::UnsupportedMemory);
+    }
+    Ok(None)
 }
 
 /// The first four bytes of every blob.
@@ -254,6 +323,10 @@ pub enum FormatError {
     UnknownValType(u8),
     /// A name is not UTF-8.
     BadName,
+    /// The wasm module's memory is not one 32-bit memory whose initial
+    /// size fits 4 GiB (several memories, a 64-bit memory, a page size
+    /// above 64 KiB).
+    UnsupportedMemory,
 }
 
 impl fmt::Display for FormatError {
@@ -271,6 +344,9 @@ impl fmt::Display for FormatError {
             FormatError::UnknownImportKind(k) => write!(f, "unknown import kind {k}"),
             FormatError::UnknownValType(t) => write!(f, "unsupported value type 0x{t:02x}"),
             FormatError::BadName => f.write_str("a name is not UTF-8"),
+            FormatError::UnsupportedMemory => f.write_str(
+                "the module's memory is not one 32-bit memory of at most 4 GiB with pages of at most 64 KiB",
+            ),
         }
     }
 }

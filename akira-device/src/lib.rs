@@ -221,7 +221,8 @@ impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
 /// Loads `wasm` under `policy`, with its native code (feature `aot`) if
 /// its signer's `rights` include `Rights::NATIVE_CODE` and the package has
 /// any: a key without the right never gets native code run. Malformed
-/// native code from a trusted signer refuses the app.
+/// native code from a trusted signer refuses the app, and so does a
+/// firmware without the interpreter an app without native code.
 fn load<B: Board>(
     runtime: &Runtime<B>,
     wasm: &[u8],
@@ -237,7 +238,11 @@ fn load<B: Board>(
         // Not trusted with native code, or none: interpreted.
         Err(_) => Ok(app),
     });
-    loaded
+    // A firmware without the interpreter runs native code only: an app
+    // without any from a signer trusted with it is refused at install.
+    loaded.and_then(|app| {
+        if app.has_native_code() || Runtime::<B>::INTERPRETS { Ok(app) } else { Err(LoadError::NeedsNativeCode) }
+    })
 }
 
 /// Loads `wasm` under `policy`. A firmware with the validator validates

@@ -1,7 +1,9 @@
 //! Why an app was not loaded, and why a running app stopped.
 
 use alloc::boxed::Box;
-use alloc::string::{String, ToString};
+use alloc::string::String;
+#[cfg(feature = "wasmi")]
+use alloc::string::ToString;
 use core::fmt;
 
 use akira_caps::{Denial, GrantError, ImportError, ManifestError};
@@ -57,6 +59,10 @@ pub enum LoadError {
     },
     /// [`crate::Runtime::load_vouched`]: the proof is not for these bytes.
     NotVouched,
+    /// A firmware without the interpreter (no `wasmi` feature) runs apps
+    /// only as native code: this one carries none, or none from a signer
+    /// trusted with native code ([`crate::LoadedApp::with_native_code`]).
+    NeedsNativeCode,
 }
 
 impl fmt::Display for LoadError {
@@ -82,6 +88,9 @@ impl fmt::Display for LoadError {
                 "storage quota of {asked} bytes does not fit: the other apps' quotas leave {free} bytes of the store"
             ),
             LoadError::NotVouched => f.write_str("the trusted signer's proof is not for these bytes"),
+            LoadError::NeedsNativeCode => f.write_str(
+                "this firmware has no interpreter: the app needs native code from a signer trusted with it (akira pack --aot)",
+            ),
         }
     }
 }
@@ -136,6 +145,7 @@ pub enum Trap {
 }
 
 impl Trap {
+    #[cfg(feature = "wasmi")]
     pub(crate) fn from_code(code: wasmi::TrapCode) -> Option<Trap> {
         use wasmi::TrapCode as C;
         Some(match code {
@@ -193,6 +203,7 @@ pub enum Fault {
     Host(String),
 }
 
+#[cfg(feature = "wasmi")]
 impl Fault {
     pub(crate) fn from_error(error: &wasmi::Error) -> Fault {
         match error.as_trap_code().and_then(Trap::from_code) {

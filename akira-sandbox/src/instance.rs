@@ -8,12 +8,25 @@
 //! and its async wrapper lets a firmware executor run them beside its own
 //! tasks.
 
+#[cfg(feature = "wasmi")]
 use core::mem;
 
-use akira_bridge::{AppState, Board, Bridge, DeniedFault, GuestMemory, Instant, Suspend, Wait};
+use akira_bridge::{AppState, Board, Bridge, GuestMemory, Instant, Wait};
+#[cfg(feature = "wasmi")]
+use akira_bridge::{DeniedFault, Suspend};
+#[cfg(feature = "wasmi")]
 use wasmi::{Func, ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, Store, Val};
 
 use crate::error::Fault;
+
+/// What a native run's host calls work on: the app's wasmi store, or
+/// (a firmware without the interpreter) its state alone.
+#[cfg(feature = "wasmi")]
+pub(crate) type Context<B> = Store<AppState<B>>;
+/// What a native run's host calls work on: the app's wasmi store, or
+/// (a firmware without the interpreter) its state alone.
+#[cfg(not(feature = "wasmi"))]
+pub(crate) type Context<B> = AppState<B>;
 
 /// Why [`AppInstance::step`] returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +42,7 @@ pub enum Step {
     Faulted(Fault),
 }
 
+#[cfg(feature = "wasmi")]
 enum Run {
     /// Not started yet.
     Ready,
@@ -57,10 +71,16 @@ pub struct Usage {
 }
 
 /// A running app.
+// Without the interpreter, native code runs until it waits (no slices),
+// and on a CPU akira-aot does not compile for nothing is instantiated.
+#[cfg_attr(not(feature = "wasmi"), allow(dead_code))]
 pub struct AppInstance<B: Board> {
-    store: Store<AppState<B>>,
+    /// The app's store (wasmi), or its state (without the interpreter).
+    context: Context<B>,
+    #[cfg(feature = "wasmi")]
     entry: Func,
     entry_returns_code: bool,
+    #[cfg(feature = "wasmi")]
     run: Run,
     budget: u64,
     slice: u64,
@@ -71,21 +91,24 @@ pub struct AppInstance<B: Board> {
     owed: u64,
     /// The app's native code, run instead of interpreting it (feature `aot`).
     #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
-    native: Option<alloc::boxed::Box<crate::native::NativeRun>>,
+    native: Option<alloc::boxed::Box<crate::native::NativeRun<B>>>,
 }
 
 impl<B: Board> AppInstance<B> {
+    #[cfg_attr(not(feature = "wasmi"), allow(dead_code))]
     pub(crate) fn new(
-        store: Store<AppState<B>>,
-        entry: Func,
+        context: Context<B>,
+        #[cfg(feature = "wasmi")] entry: Func,
         entry_returns_code: bool,
         budget: u64,
         slice: u64,
     ) -> Self {
         AppInstance {
-            store,
+            context,
+            #[cfg(feature = "wasmi")]
             entry,
             entry_returns_code,
+            #[cfg(feature = "wasmi")]
             run: Run::Ready,
             budget,
             slice: slice.max(1),
@@ -97,7 +120,7 @@ impl<B: Board> AppInstance<B> {
     }
 
     #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
-    pub(crate) fn with_native(mut self, native: crate::native::NativeRun) -> Self {
+    pub(crate) fn with_native(mut self, native: crate::native::NativeRun<B>) -> Self {
         self.native = Some(alloc::boxed::Box::new(native));
         self
     }
@@ -114,12 +137,18 @@ impl<B: Board> AppInstance<B> {
     /// The app's store data: identity, guard (with denial counts), board
     /// handle, limits.
     pub fn state(&self) -> &AppState<B> {
-        self.store.data()
+        #[cfg(feature = "wasmi")]
+        return self.context.data();
+        #[cfg(not(feature = "wasmi"))]
+        &self.context
     }
 
     /// The app's store data, mutably.
     pub fn state_mut(&mut self) -> &mut AppState<B> {
-        self.store.data_mut()
+        #[cfg(feature = "wasmi")]
+        return self.context.data_mut();
+        #[cfg(not(feature = "wasmi"))]
+        &mut self.context
     }
 
     /// Polls the app's wait (if it is suspended) through `bridge` at time
@@ -128,12 +157,21 @@ impl<B: Board> AppInstance<B> {
     /// to complete a wait (a UART read).
     pub fn poll_wait(&mut self, bridge: &Bridge<B>, now: Instant) -> Option<i32> {
         let wait = *self.wait()?;
-        match self.store.data().memory() {
+        #[cfg(feature = "wasmi")]
+        return match self.context.data().memory() {
             Some(memory) => {
-                let (bytes, state) = memory.data_and_store_mut(&mut self.store);
+                let (bytes, state) = memory.data_and_store_mut(&mut self.context);
                 bridge.poll_wait(&mut GuestMemory::new(bytes), state, &wait, now)
             }
-            None => bridge.poll_wait(&mut GuestMemory::new(&mut []), self.store.data_mut(), &wait, now),
+            None => bridge.poll_wait(&mut GuestMemory::new(&mut []), self.context.data_mut(), &wait, now),
+        };
+        #[cfg(not(feature = "wasmi"))]
+        {
+            #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+            if let Some(native) = &mut self.native {
+                return bridge.poll_wait(&mut GuestMemory::new(native.memory()), &mut self.context, &wait, now);
+            }
+            bridge.poll_wait(&mut GuestMemory::new(&mut []), &mut self.context, &wait, now)
         }
     }
 
@@ -148,10 +186,13 @@ impl<B: Board> AppInstance<B> {
         if let Some(native) = &self.native {
             return native.wait();
         }
-        match &self.run {
+        #[cfg(feature = "wasmi")]
+        return match &self.run {
             Run::Waiting { wait, result: None, .. } => Some(wait),
             _ => None,
-        }
+        };
+        #[cfg(not(feature = "wasmi"))]
+        None
     }
 
     /// Whether the app exited or faulted.
@@ -160,7 +201,10 @@ impl<B: Board> AppInstance<B> {
         if let Some(native) = &self.native {
             return native.is_done();
         }
-        matches!(self.run, Run::Done(_))
+        #[cfg(feature = "wasmi")]
+        return matches!(self.run, Run::Done(_));
+        #[cfg(not(feature = "wasmi"))]
+        true
     }
 
     /// Ends the app's current wait: its host call returns `result`. Does
@@ -170,17 +214,29 @@ impl<B: Board> AppInstance<B> {
         if let Some(native) = &mut self.native {
             return native.resume(result);
         }
+        #[cfg(feature = "wasmi")]
         if let Run::Waiting { result: slot @ None, .. } = &mut self.run {
             *slot = Some(result);
         }
+        #[cfg(not(feature = "wasmi"))]
+        let _ = result;
     }
 
     /// Runs the app for at most one slice of fuel.
     pub fn step(&mut self) -> Step {
         #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
         if let Some(native) = &mut self.native {
-            return native.step(&mut self.store, &mut self.usage, self.entry_returns_code, self.budget);
+            return native.step(&mut self.context, &mut self.usage, self.entry_returns_code, self.budget);
         }
+        #[cfg(not(feature = "wasmi"))]
+        return Step::Faulted(Fault::Host("no native code to run and no interpreter".into()));
+        #[cfg(feature = "wasmi")]
+        self.interpret()
+    }
+
+    /// Interprets the app for at most one slice of fuel.
+    #[cfg(feature = "wasmi")]
+    fn interpret(&mut self) -> Step {
         match mem::replace(&mut self.run, Run::Running) {
             Run::Done(step) => {
                 self.run = Run::Done(step.clone());
@@ -196,36 +252,39 @@ impl<B: Board> AppInstance<B> {
                 let fuel = self.arm(0);
                 let mut out = self.outputs();
                 let n = self.results();
-                let r = call.resume(&mut self.store, &[Val::I32(value)], &mut out[..n]);
+                let r = call.resume(&mut self.context, &[Val::I32(value)], &mut out[..n]);
                 self.finish(fuel, r, out)
             }
             Run::Paused(call) => {
                 let fuel = self.arm(call.required_fuel());
                 let mut out = self.outputs();
                 let n = self.results();
-                let r = call.resume(&mut self.store, &mut out[..n]);
+                let r = call.resume(&mut self.context, &mut out[..n]);
                 self.finish(fuel, r, out)
             }
             Run::Ready => {
                 let fuel = self.arm(0);
                 let mut out = self.outputs();
                 let n = self.results();
-                let r = self.entry.call_resumable(&mut self.store, &[], &mut out[..n]);
+                let r = self.entry.call_resumable(&mut self.context, &[], &mut out[..n]);
                 self.finish(fuel, r, out)
             }
             Run::Running => Step::Faulted(Fault::Host("re-entered step".into())),
         }
     }
 
+    #[cfg(feature = "wasmi")]
     fn outputs(&self) -> [Val; 1] {
         [Val::I32(0)]
     }
 
+    #[cfg(feature = "wasmi")]
     /// How many of [`Self::outputs`] the entry function fills.
     fn results(&self) -> usize {
         usize::from(self.entry_returns_code)
     }
 
+    #[cfg(feature = "wasmi")]
     /// Gives the store fuel for one slice, less what the app owes (at
     /// most three quarters of the slice, so it always gets on), within
     /// what is left of the budget; returns the fuel given.
@@ -235,16 +294,17 @@ impl<B: Board> AppInstance<B> {
         self.owed -= pay;
         let fuel = (self.slice - pay).max(required).min(left);
         // Fuel metering is always on in the runtime's engine.
-        let _ = self.store.set_fuel(fuel);
+        let _ = self.context.set_fuel(fuel);
         fuel
     }
 
+    #[cfg(feature = "wasmi")]
     fn finish(&mut self, fuel: u64, result: Result<ResumableCall, wasmi::Error>, out: [Val; 1]) -> Step {
         // Fuel burnt by instructions, plus what host calls charged that
         // the slice did not pay (see `owed`).
-        let debt = self.store.data_mut().take_fuel_debt();
+        let debt = self.context.data_mut().take_fuel_debt();
         self.owed = self.owed.saturating_add(debt);
-        let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0)).saturating_add(debt);
+        let used = fuel.saturating_sub(self.context.get_fuel().unwrap_or(0)).saturating_add(debt);
         self.usage.fuel = self.usage.fuel.saturating_add(used);
         self.usage.fuel_since_wait = self.usage.fuel_since_wait.saturating_add(used);
         self.usage.slices += 1;
@@ -270,7 +330,7 @@ impl<B: Board> AppInstance<B> {
                 if let Some(code) = error.i32_exit_status() {
                     Step::Exited(code)
                 } else if error.downcast_ref::<Suspend>().is_some() {
-                    match self.store.data_mut().take_wait() {
+                    match self.context.data_mut().take_wait() {
                         Some(wait) => {
                             self.usage.waits += 1;
                             self.run = Run::Waiting { call, wait, result: None };

@@ -4,11 +4,13 @@
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
+use akira_bridge::host::Linker;
 use akira_bridge::{AppInfo, AppLimits, AppState, Board, Bridge};
 use akira_caps::imports::{ImportKind, check_import};
 use akira_caps::manifest::{AppName, SECTION_NAME};
 use akira_caps::{Grants, Guard, Manifest, Policy, ValType, Version, VouchedWasm, grant};
-use wasmi::{Engine, ExternType, Linker, Module, Store};
+#[cfg(feature = "wasmi")]
+use wasmi::{Engine, ExternType, Module, Store};
 
 use crate::config::RuntimeConfig;
 use crate::error::LoadError;
@@ -20,9 +22,11 @@ pub const ENTRY_POINT: &str = "akira_main";
 /// The name given to an app whose module has no manifest.
 pub const UNNAMED_APP: &str = "unnamed";
 
-/// A wasmi engine configured for Akira apps, the bridge and the device
-/// policy. One runtime serves every app of a firmware.
+/// A wasmi engine configured for Akira apps (without the `wasmi`
+/// feature: native code only), the bridge and the device policy. One
+/// runtime serves every app of a firmware.
 pub struct Runtime<B: Board> {
+    #[cfg(feature = "wasmi")]
     engine: Engine,
     bridge: Bridge<B>,
     policy: Policy,
@@ -33,8 +37,19 @@ pub struct Runtime<B: Board> {
 /// manifest and grants. Cheap to clone; instantiate it as often as needed
 /// (restarts make a fresh instance).
 #[derive(Clone, Debug)]
+// Without the interpreter, on a CPU akira-aot does not compile for, apps
+// load (every check runs) but never instantiate.
+#[cfg_attr(not(feature = "wasmi"), allow(dead_code))]
 pub struct LoadedApp {
+    #[cfg(feature = "wasmi")]
     module: Module,
+    /// Without the interpreter: the blob the wasm carries, whose imports
+    /// and entry were checked at load, and the linear memory's initial
+    /// size.
+    #[cfg(not(feature = "wasmi"))]
+    checked: alloc::sync::Arc<[u8]>,
+    #[cfg(not(feature = "wasmi"))]
+    memory_bytes: u32,
     manifest: Manifest,
     grants: Grants,
     entry_returns_code: bool,
@@ -56,6 +71,7 @@ impl LoadedApp {
     }
 
     /// The compiled module.
+    #[cfg(feature = "wasmi")]
     pub fn module(&self) -> &Module {
         &self.module
     }
@@ -67,10 +83,22 @@ impl LoadedApp {
     /// out only for a signer with `Rights::NATIVE_CODE`. The blob's
     /// structure is checked here; on a CPU it was not compiled for (a host
     /// build) the app runs interpreted.
+    ///
+    /// Without the interpreter (no `wasmi` feature) this is what lets the
+    /// app run at all: `blob` must be the one its wasm carries, checked at
+    /// load.
     #[cfg(feature = "aot")]
     pub fn with_native_code(mut self, blob: &[u8]) -> Result<LoadedApp, LoadError> {
         akira_aot::format::Blob::parse(blob).map_err(|e| LoadError::Instantiate(alloc::format!("native code: {e}")))?;
-        self.native = Some(alloc::sync::Arc::from(blob));
+        #[cfg(feature = "wasmi")]
+        let native = alloc::sync::Arc::from(blob);
+        #[cfg(not(feature = "wasmi"))]
+        let native = if *blob == *self.checked {
+            self.checked.clone()
+        } else {
+            return Err(LoadError::Instantiate("native code: not the blob the app carries".into()));
+        };
+        self.native = Some(native);
         Ok(self)
     }
 
@@ -88,6 +116,7 @@ impl LoadedApp {
 /// A wasmi signature in the bridge's terms, for comparing an import with a
 /// [`akira_caps::FnSpec`]. Reference and vector types (which no bridge
 /// function uses) map to `F64`, so they compare as a mismatch.
+#[cfg(feature = "wasmi")]
 pub fn bridge_types(types: &[wasmi::ValType]) -> Vec<ValType> {
     types
         .iter()
@@ -103,29 +132,23 @@ pub fn bridge_types(types: &[wasmi::ValType]) -> Vec<ValType> {
 impl<B: Board> Runtime<B> {
     /// A runtime for `bridge`'s modules under `policy`.
     pub fn new(config: RuntimeConfig, bridge: Bridge<B>, policy: Policy) -> Self {
-        let mut wasmi_config = wasmi::Config::default();
-        wasmi_config
-            .consume_fuel(true)
-            // A start function would run during instantiation, outside the
-            // scheduler's time slices.
-            .allow_start_fn(false)
-            // Compile every function at load time. With lazy translation
-            // wasmi compiles a function on its first call and charges fuel
-            // for it; running out of fuel there is not resumable (wasmi
-            // 2.0), so a slice boundary would kill the app. Eager
-            // compilation also keeps run-time latency and heap use
-            // predictable, and refuses bad code before the app starts.
-            .compilation_mode(wasmi::CompilationMode::Eager)
-            .set_max_recursion_depth(config.max_recursion_depth)
-            .set_min_stack_height(config.max_stack_bytes.min(256))
-            .set_max_stack_height(config.max_stack_bytes)
-            .set_max_cached_stacks(1);
-        #[cfg(feature = "validate")]
-        wasmi_config.wasm_custom_page_sizes(true);
-        Runtime { engine: Engine::new(&wasmi_config), bridge, policy, config }
+        Runtime {
+            #[cfg(feature = "wasmi")]
+            engine: engine(&config),
+            bridge,
+            policy,
+            config,
+        }
     }
 
+    /// Whether this runtime interprets apps (feature `wasmi`); without it
+    /// an app runs only with native code from a signer trusted with it
+    /// ([`LoadedApp::with_native_code`]), and one without is refused
+    /// ([`LoadError::NeedsNativeCode`]).
+    pub const INTERPRETS: bool = cfg!(feature = "wasmi");
+
     /// The engine (shared by all apps).
+    #[cfg(feature = "wasmi")]
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -178,9 +201,10 @@ impl<B: Board> Runtime<B> {
             return Err(LoadError::TooLarge { bytes: wasm.len(), limit: self.config.max_module_bytes });
         }
         // SAFETY: the caller guarantees `wasm` is valid.
-        let module =
+        #[cfg(feature = "wasmi")]
+        let wasm =
             unsafe { Module::new_unchecked(&self.engine, wasm) }.map_err(|e| LoadError::InvalidWasm(e.to_string()))?;
-        self.check(module, &self.policy)
+        self.check(wasm, &self.policy)
     }
 
     /// Compiles `wasm` without validating it, because a signer the device
@@ -213,11 +237,13 @@ impl<B: Board> Runtime<B> {
         // signer validated and signed (akira-ota's `Vouched`: checked chunk
         // by chunk under a key with the skip-validation right, then by
         // SHA-256 against these bytes).
-        let module =
+        #[cfg(feature = "wasmi")]
+        let wasm =
             unsafe { Module::new_unchecked(&self.engine, wasm) }.map_err(|e| LoadError::InvalidWasm(e.to_string()))?;
-        self.check(module, policy)
+        self.check(wasm, policy)
     }
 
+    #[cfg(feature = "wasmi")]
     fn check(&self, module: Module, policy: &Policy) -> Result<LoadedApp, LoadError> {
         let manifest = read_manifest(&module)?;
         let grants = grant(&manifest, policy)?;
@@ -250,10 +276,56 @@ impl<B: Board> Runtime<B> {
         })
     }
 
+    /// Without the interpreter: the manifest from its custom section, the
+    /// blob the wasm carries (its imports checked as the interpreter
+    /// checks the wasm's, its entry point) and the memory's initial size.
+    /// Nothing is compiled: the blob runs once a trusted signer's is given
+    /// ([`LoadedApp::with_native_code`]).
+    #[cfg(not(feature = "wasmi"))]
+    fn check(&self, wasm: &[u8], policy: &Policy) -> Result<LoadedApp, LoadError> {
+        use akira_aot::format::{self, Blob};
+        let invalid = |e: format::FormatError| LoadError::InvalidWasm(e.to_string());
+        let manifest = match format::custom_section(wasm, SECTION_NAME) {
+            Err(format::FormatError::TrailingBytes) => return Err(LoadError::DuplicateManifest),
+            Err(e) => return Err(invalid(e)),
+            Ok(Some(section)) => Manifest::decode(section)?,
+            Ok(None) => unnamed_manifest(),
+        };
+        let grants = grant(&manifest, policy)?;
+        let blob_bytes = format::find_in_wasm(wasm).map_err(invalid)?.ok_or(LoadError::NeedsNativeCode)?;
+        let blob = Blob::parse(blob_bytes).map_err(invalid)?;
+        for import in blob.imports().filter(|i| i.kind == format::ImportKind::WasmFunction) {
+            let (params, results) = (caps_types(import.params.iter()), caps_types(import.results.iter()));
+            let kind = ImportKind::Func { params: &params, results: &results };
+            check_import(self.bridge.specs(), &manifest.capabilities, import.module, import.name, kind)?;
+        }
+        let entry_returns_code = match blob.export(ENTRY_POINT) {
+            Some(entry) if entry.params.is_empty() => match caps_types(entry.results.iter())[..] {
+                [] => false,
+                [ValType::I32] => true,
+                _ => return Err(LoadError::NoEntry),
+            },
+            _ => return Err(LoadError::NoEntry),
+        };
+        let memory_bytes = format::initial_memory_bytes(wasm).map_err(invalid)?.unwrap_or(0);
+        if memory_bytes > manifest.memory_limit {
+            return Err(LoadError::MemoryLimit { declared: u64::from(memory_bytes), limit: manifest.memory_limit });
+        }
+        Ok(LoadedApp {
+            checked: alloc::sync::Arc::from(blob_bytes),
+            memory_bytes,
+            manifest,
+            grants,
+            entry_returns_code,
+            native: None,
+        })
+    }
+
     /// Makes a fresh instance of `app` with its own store, limits and
     /// guard, linking only the modules it was granted. `id` is the
     /// firmware's number for the instance; `board` its board handle.
     pub fn instantiate(&self, app: &LoadedApp, id: u16, board: B) -> Result<AppInstance<B>, LoadError> {
+        #[cfg(feature = "wasmi")]
         if !Engine::same(app.module.engine(), &self.engine) {
             return Err(LoadError::WrongRuntime);
         }
@@ -262,12 +334,65 @@ impl<B: Board> Runtime<B> {
         let info = AppInfo { id, name: manifest.name.clone(), version: manifest.version };
         let mut state = AppState::new(info.clone(), Guard::new(app.grants.clone()), board, limits);
         state.set_strict(self.config.strict_denials);
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| state.limits_mut());
+        #[cfg(feature = "wasmi")]
         let mut linker = Linker::new(&self.engine);
+        #[cfg(not(feature = "wasmi"))]
+        let mut linker = Linker::new();
         self.bridge
             .link(&mut linker, &info, &manifest.capabilities, &app.grants)
             .map_err(|e| LoadError::Link(e.to_string()))?;
+        #[cfg(feature = "wasmi")]
+        return self.instantiate_interpreted(app, state, linker);
+        #[cfg(not(feature = "wasmi"))]
+        self.instantiate_native(app, state, linker)
+    }
+
+    /// Without the interpreter: the app's native code on its own stack,
+    /// its imports called directly.
+    #[cfg(not(feature = "wasmi"))]
+    fn instantiate_native(
+        &self,
+        app: &LoadedApp,
+        state: AppState<B>,
+        linker: Linker<AppState<B>>,
+    ) -> Result<AppInstance<B>, LoadError> {
+        let blob = app.native.as_ref().ok_or(LoadError::NeedsNativeCode)?;
+        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+        {
+            let parsed = akira_aot::format::Blob::parse(blob)
+                .map_err(|e| LoadError::Instantiate(alloc::format!("native code: {e}")))?;
+            let mut calls = crate::native::Calls::link(&parsed, linker, app.memory_bytes as usize)?;
+            let memory = calls.memory_at();
+            let budget = app.manifest.cpu_budget;
+            let native = crate::native::NativeRun::load(
+                blob.clone(),
+                calls,
+                memory,
+                ENTRY_POINT,
+                budget,
+                self.config.max_table_elements,
+            )?;
+            Ok(AppInstance::new(state, app.entry_returns_code, budget, self.config.slice_fuel).with_native(native))
+        }
+        #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+        {
+            let _ = (blob, state, linker);
+            Err(LoadError::Instantiate("native code: this CPU cannot run it (Cortex-M4F/M7 only)".into()))
+        }
+    }
+
+    /// With the interpreter: a wasmi store and instance, and the app's
+    /// native code if it carries some (feature `aot`).
+    #[cfg(feature = "wasmi")]
+    fn instantiate_interpreted(
+        &self,
+        app: &LoadedApp,
+        state: AppState<B>,
+        linker: Linker<AppState<B>>,
+    ) -> Result<AppInstance<B>, LoadError> {
+        let manifest = &app.manifest;
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| state.limits_mut());
         let instance = linker.instantiate_and_start(&mut store, &app.module).map_err(|e| {
             match store.data().limits().refused_memory() {
                 Some(declared) => LoadError::MemoryLimit { declared: declared as u64, limit: manifest.memory_limit },
@@ -279,10 +404,17 @@ impl<B: Board> Runtime<B> {
         let entry = instance.get_func(&store, ENTRY_POINT).ok_or(LoadError::NoEntry)?;
         #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
         if let Some(blob) = &app.native {
+            let parsed = akira_aot::format::Blob::parse(blob)
+                .map_err(|e| LoadError::Instantiate(alloc::format!("native code: {e}")))?;
+            let calls = crate::native::Calls::link(&parsed, &mut store, &linker)?;
+            let memory =
+                store.data().memory().ok_or(LoadError::Instantiate("native code: the app exports no memory".into()))?;
+            let data = memory.data_mut(&mut store);
+            let memory = (data.as_mut_ptr(), data.len());
             let native = crate::native::NativeRun::load(
                 blob.clone(),
-                &mut store,
-                &linker,
+                calls,
+                memory,
                 ENTRY_POINT,
                 manifest.cpu_budget,
                 self.config.max_table_elements,
@@ -302,14 +434,59 @@ impl<B: Board> Runtime<B> {
 
 /// Reads the `akira.manifest` section; a module without one gets an empty
 /// manifest (nothing granted).
+#[cfg(feature = "wasmi")]
 fn read_manifest(module: &Module) -> Result<Manifest, LoadError> {
     let mut sections = module.custom_sections().filter(|s| s.name() == SECTION_NAME);
     let manifest = match sections.next() {
         Some(section) => Manifest::decode(section.data())?,
-        None => Manifest::new(AppName::try_from(UNNAMED_APP).unwrap_or_default(), Version::new(0, 0, 0)),
+        None => unnamed_manifest(),
     };
     if sections.next().is_some() {
         return Err(LoadError::DuplicateManifest);
     }
     Ok(manifest)
+}
+
+/// The wasmi engine every app of a runtime shares.
+#[cfg(feature = "wasmi")]
+fn engine(config: &RuntimeConfig) -> Engine {
+    let mut wasmi_config = wasmi::Config::default();
+    wasmi_config
+        .consume_fuel(true)
+        // A start function would run during instantiation, outside the
+        // scheduler's time slices.
+        .allow_start_fn(false)
+        // Compile every function at load time. With lazy translation
+        // wasmi compiles a function on its first call and charges fuel
+        // for it; running out of fuel there is not resumable (wasmi
+        // 2.0), so a slice boundary would kill the app. Eager
+        // compilation also keeps run-time latency and heap use
+        // predictable, and refuses bad code before the app starts.
+        .compilation_mode(wasmi::CompilationMode::Eager)
+        .set_max_recursion_depth(config.max_recursion_depth)
+        .set_min_stack_height(config.max_stack_bytes.min(256))
+        .set_max_stack_height(config.max_stack_bytes)
+        .set_max_cached_stacks(1);
+    #[cfg(feature = "validate")]
+    wasmi_config.wasm_custom_page_sizes(true);
+    Engine::new(&wasmi_config)
+}
+
+/// The manifest of a module without one: nothing granted.
+fn unnamed_manifest() -> Manifest {
+    Manifest::new(AppName::try_from(UNNAMED_APP).unwrap_or_default(), Version::new(0, 0, 0))
+}
+
+/// An AOT blob's value types in the bridge's terms.
+#[cfg(all(feature = "aot", not(feature = "wasmi")))]
+pub(crate) fn caps_types(types: impl Iterator<Item = akira_aot::format::ValType>) -> Vec<ValType> {
+    use akira_aot::format::ValType as V;
+    types
+        .map(|t| match t {
+            V::I32 => ValType::I32,
+            V::I64 => ValType::I64,
+            // Types a bridge function never has: a mismatch.
+            _ => ValType::F64,
+        })
+        .collect()
 }
