@@ -147,6 +147,33 @@ pub fn initial_memory_bytes(wasm: &[u8]) -> Result<Option<u32>, FormatError> {
     Ok(None)
 }
 
+/// The initial number of elements of the table `wasm` defines (its table
+/// section), 0 if it defines none: the native code allocates this many
+/// (16 bytes each) when it starts. A module with more than one table is
+/// [`FormatError::UnsupportedMemory`] (tables are memory of the app's too).
+pub fn initial_table_elements(wasm: &[u8]) -> Result<u32, FormatError> {
+    for section in sections(wasm) {
+        let (id, body) = section?;
+        if id != 4 {
+            continue;
+        }
+        let (count, n) = leb_u32(body).ok_or(FormatError::Truncated)?;
+        match count {
+            0 => return Ok(0),
+            1 => {}
+            _ => return Err(FormatError::UnsupportedMemory),
+        }
+        // The element type (one byte: funcref or externref), then limits.
+        let limits = body.get(n + 1..).ok_or(FormatError::Truncated)?;
+        let (&flags, rest) = limits.split_first().ok_or(FormatError::Truncated)?;
+        if flags & !1 != 0 {
+            return Err(FormatError::UnsupportedMemory);
+        }
+        return leb_u32(rest).map(|(min, _)| min).ok_or(FormatError::Truncated);
+    }
+    Ok(0)
+}
+
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"AKAO";
 /// The format this crate reads and writes.

@@ -2,7 +2,7 @@
 //! wasm: a custom section (the manifest, the blob) and the linear
 //! memory's initial size, walking section headers only.
 
-use akira_aot::format::{FormatError, custom_section, find_in_wasm, initial_memory_bytes};
+use akira_aot::format::{FormatError, custom_section, find_in_wasm, initial_memory_bytes, initial_table_elements};
 
 fn wasm(text: &str) -> Vec<u8> {
     wat::parse_str(text).unwrap()
@@ -44,4 +44,13 @@ fn the_initial_memory_size_counts_pages_of_the_modules_size() {
     assert_eq!(initial_memory_bytes(&wasm("(module (memory 65536))")), Err(FormatError::UnsupportedMemory));
     let memory = wasm("(module (memory 1))");
     assert_eq!(initial_memory_bytes(&memory[..memory.len() - 1]), Err(FormatError::Truncated));
+}
+
+#[test]
+fn the_initial_table_size_is_read_from_the_table_section() {
+    assert_eq!(initial_table_elements(&wasm("(module (table 3 funcref))")), Ok(3));
+    assert_eq!(initial_table_elements(&wasm("(module (table 2 10 funcref))")), Ok(2));
+    assert_eq!(initial_table_elements(&wasm("(module (memory 1))")), Ok(0));
+    let table = wasm("(module (table 3 funcref))");
+    assert_eq!(initial_table_elements(&table[..table.len() - 1]), Err(FormatError::Truncated));
 }

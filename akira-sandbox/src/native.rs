@@ -21,7 +21,7 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use akira_aot::format::Blob;
+use akira_aot::format::{Blob, ImportKind};
 use akira_bridge::{Board, Wait};
 
 use crate::error::{Fault, LoadError, Trap};
@@ -103,15 +103,20 @@ impl<B: Board> NativeRun<B> {
         let region_bytes: &'static mut [u8] =
             unsafe { core::slice::from_raw_parts_mut(region.as_mut_ptr().cast::<u8>(), region.len() * 8) };
         let limits = akira_aot::Limits { max_stack: h.stack_bound, memory: tables };
-        // SAFETY: the memory does not move or grow while the app runs
-        // (the native code's memory.grow fails; the bridge never grows
-        // it); only the native code and the host functions it calls
-        // (while it is parked) touch it.
-        let module = unsafe {
-            akira_aot::Module::load_with_memory(blob, region_bytes, limits, memory.0, memory.1, |import| {
-                let index = blob.imports().position(|i| i.module == import.module && i.name == import.name)?;
-                akira_aot::task::host_call_stub(index)
-            })
+        let bind = |import: &akira_aot::format::Import<'_>| {
+            let index = blob.imports().position(|i| i.module == import.module && i.name == import.name)?;
+            akira_aot::task::host_call_stub(index)
+        };
+        // A module without a linear memory takes none from the device.
+        let takes_memory = blob.imports().any(|i| i.kind == ImportKind::Runtime && i.name == "akira_aot_memory");
+        let module = if takes_memory || memory.1 > 0 {
+            // SAFETY: the memory does not move or grow while the app runs
+            // (the native code's memory.grow fails; the bridge never grows
+            // it); only the native code and the host functions it calls
+            // (while it is parked) touch it.
+            unsafe { akira_aot::Module::load_with_memory(blob, region_bytes, limits, memory.0, memory.1, bind) }
+        } else {
+            akira_aot::Module::load(blob, region_bytes, limits, bind)
         }
         .map_err(|e| load_error(&e))?;
         let stack_len = h.stack_bound as usize + akira_aot::task::SWITCH_BYTES as usize + 512;

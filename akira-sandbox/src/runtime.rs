@@ -50,6 +50,8 @@ pub struct LoadedApp {
     checked: alloc::sync::Arc<[u8]>,
     #[cfg(not(feature = "wasmi"))]
     memory_bytes: u32,
+    #[cfg(not(feature = "wasmi"))]
+    table_elements: u32,
     manifest: Manifest,
     grants: Grants,
     entry_returns_code: bool,
@@ -311,9 +313,18 @@ impl<B: Board> Runtime<B> {
         if memory_bytes > manifest.memory_limit {
             return Err(LoadError::MemoryLimit { declared: u64::from(memory_bytes), limit: manifest.memory_limit });
         }
+        // The native code allocates its table at start, in room kept for it.
+        let table_elements = format::initial_table_elements(wasm).map_err(invalid)?;
+        if table_elements as usize > self.config.max_table_elements {
+            return Err(LoadError::Instantiate(alloc::format!(
+                "a table of {table_elements} elements, the limit is {}",
+                self.config.max_table_elements
+            )));
+        }
         Ok(LoadedApp {
             checked: alloc::sync::Arc::from(blob_bytes),
             memory_bytes,
+            table_elements,
             manifest,
             grants,
             entry_returns_code,
@@ -370,7 +381,7 @@ impl<B: Board> Runtime<B> {
                 memory,
                 ENTRY_POINT,
                 budget,
-                self.config.max_table_elements,
+                app.table_elements as usize,
             )?;
             Ok(AppInstance::new(state, app.entry_returns_code, budget, self.config.slice_fuel).with_native(native))
         }

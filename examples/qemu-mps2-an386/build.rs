@@ -116,6 +116,10 @@ fn main() {
         ("bench_fib.wasm", app("bench-fib", FIB, |_| {})),
     ];
     for (file, wasm) in apps {
+        // Without the interpreter the preinstalled blinky runs as native
+        // code, carried in its wasm as `akira pack --aot thumbv7em` does.
+        #[cfg(feature = "native")]
+        let wasm = if file == "blinky.wasm" { with_native_code(&wasm) } else { wasm };
         std::fs::write(out.join(file), wasm).expect("write app");
     }
     std::fs::write(out.join("calls.rs"), format!("pub const CALLS: u32 = {CALLS};\n")).expect("write");
@@ -134,6 +138,14 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     #[cfg(feature = "aot")]
     aot::build(&out);
+}
+
+/// `wasm` with its native code (akira-aot-build) in its `akira.aot` section.
+#[cfg(feature = "native")]
+fn with_native_code(wasm: &[u8]) -> Vec<u8> {
+    let compiled = akira_aot_build::compile(wasm, &akira_aot_build::Options::default())
+        .unwrap_or_else(|e| panic!("AOT compile of the preinstalled blinky: {e}"));
+    akira_aot_build::embed(wasm, &compiled.blob).expect("embed the blob")
 }
 
 /// The AOT bin's kernels: wasm for the interpreter, a blob for the AOT

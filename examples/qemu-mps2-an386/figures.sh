@@ -19,7 +19,7 @@ for validation in on off; do
         features=()
         [ "$dispatch" = indirect ] && features=(--features indirect-dispatch)
         # Without validation the firmware runs only its built-in apps.
-        [ "$validation" = off ] && features+=(--no-default-features)
+        [ "$validation" = off ] && features+=(--no-default-features --features interpreter)
         CARGO_PROFILE_RELEASE_OPT_LEVEL=$opt cargo build --release -q --bin bench "${features[@]}"
         read -r text rodata data bss < <("$size" -A "$firmware" | awk '$1==".text"{t=$2} $1==".rodata"{r=$2} $1==".data"{d=$2} $1==".bss"{b=$2} END{print t, r, d, b}')
         log=$(timeout 60 ./run.sh "$firmware" 2>&1)

@@ -39,6 +39,11 @@ pub struct Firmware {
     /// ESP bootloader leaves `.eh_frame` out, for instance).
     #[serde(default)]
     pub not_in_flash: Vec<String>,
+    /// Crates whose code must not be in the firmware at all (the
+    /// interpreter, in a firmware that runs native code only): the report
+    /// fails when any of their bytes are.
+    #[serde(default)]
+    pub without: Vec<String>,
     /// Boot it under QEMU, push an app over the air and read the stack and
     /// heap figures it logs.
     pub qemu: Option<Qemu>,
@@ -59,9 +64,17 @@ pub struct Qemu {
     pub app: String,
     /// The key to sign it with (from the package directory).
     pub key: String,
+    /// Arguments `akira pack` gets beside the app, the key and the output
+    /// (`["--aot", "thumbv7em"]` for a firmware without the interpreter).
+    #[serde(default)]
+    pub pack: Vec<String>,
     /// A key (from the package directory) whose package of the same app the
-    /// firmware must refuse: pushed after the app ran, the push must fail.
+    /// firmware must refuse: pushed before the app, the push must fail.
     pub refused_key: Option<String>,
+    /// The `akira pack` arguments of the refused package, if not `pack`'s
+    /// (`[]`: the same app without native code, which a firmware without
+    /// the interpreter must refuse).
+    pub refused_pack: Option<Vec<String>>,
 }
 
 /// Limits, in bytes. Absent ones are not checked.

@@ -39,15 +39,19 @@ impl Drop for Running {
     }
 }
 
-/// Boots `elf` with `qemu.runner` in `dir`, pushes `qemu.app` signed with
-/// `qemu.key` using the `akira` binary, waits for the app to stop and
-/// returns the figures. The firmware's log is left in `log`.
+/// Boots `elf` with `qemu.runner` in `dir`, pushes the package the
+/// firmware must refuse (if any: it must be refused), then `qemu.app`
+/// signed with `qemu.key` using the `akira` binary, waits for the app to
+/// stop and returns the figures. The firmware's log is left in `log`.
 pub fn measure(root: &Path, dir: &Path, elf: &Path, qemu: &Qemu, akira: &Path, log: &Path) -> Result<Memory, String> {
     let app_dir = root.join(&qemu.app);
     let app = app_dir.file_name().and_then(|n| n.to_str()).ok_or("the app needs a directory name")?.to_string();
     let package = log.with_extension("akpkg");
     let key = dir.join(&qemu.key);
-    run(Command::new(akira).arg("pack").arg(&app_dir).arg("--key").arg(&key).arg("-o").arg(&package))?;
+    let pack = |key: &Path, args: &[String], out: &Path| {
+        run(Command::new(akira).arg("pack").arg(&app_dir).args(args).arg("--key").arg(key).arg("-o").arg(out))
+    };
+    pack(&key, &qemu.pack, &package)?;
 
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -67,23 +71,26 @@ pub fn measure(root: &Path, dir: &Path, elf: &Path, qemu: &Qemu, akira: &Path, l
     let running = Running(child);
     wait_for(log, "waiting for packages", Duration::from_secs(60))?;
     let address = format!("127.0.0.1:{port}");
-    run(Command::new(akira).arg("push").arg(&package).arg("--tcp").arg(&address))?;
-    wait_for(log, &format!("memory after {app} stopped"), Duration::from_secs(60))?;
+    // The refused package first: after the app, the same version would be
+    // refused by anti-rollback whatever else was wrong with it.
     if let Some(refused) = &qemu.refused_key {
-        let package = log.with_extension("refused.akpkg");
-        run(Command::new(akira).arg("pack").arg(&app_dir).arg("--key").arg(dir.join(refused)).arg("-o").arg(&package))?;
+        let refused_package = log.with_extension("refused.akpkg");
+        let args = qemu.refused_pack.as_ref().unwrap_or(&qemu.pack);
+        pack(&dir.join(refused), args, &refused_package)?;
         let status = Command::new(akira)
             .arg("push")
-            .arg(&package)
+            .arg(&refused_package)
             .arg("--tcp")
             .arg(&address)
             .status()
             .map_err(|e| format!("akira push: {e}"))?;
         if status.success() {
-            return Err(format!("the firmware took a package signed by {refused}, which it must refuse"));
+            return Err(format!("the firmware took a package it must refuse ({refused}, packed with {args:?})"));
         }
-        eprintln!("==> the package signed by {refused} was refused, as it must be");
+        eprintln!("==> the package signed by {refused}, packed with {args:?}, was refused, as it must be");
     }
+    run(Command::new(akira).arg("push").arg(&package).arg("--tcp").arg(&address))?;
+    wait_for(log, &format!("memory after {app} stopped"), Duration::from_secs(60))?;
     drop(running);
     let text = std::fs::read_to_string(log).map_err(|e| e.to_string())?;
     let memory = parse(&text);

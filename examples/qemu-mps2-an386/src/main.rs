@@ -131,8 +131,11 @@ fn main() -> ! {
     let policy: &'static Policy = Box::leak(Box::new(policy()));
     // The first test key may do everything an owner may, and skip
     // validation: a firmware built without the validator takes its packages
-    // only.
+    // only. Without the interpreter it is trusted with native code too: its
+    // packages' native code is all that runs.
     let skip = Rights::OWNER.union(Rights::SKIP_VALIDATION);
+    #[cfg(feature = "native")]
+    let skip = skip.union(Rights::NATIVE_CODE);
     let keys: &'static [TrustedKey<'static>] = Box::leak(Box::new([
         TrustedKey { name: "test-signer", public_key: TRUSTED_KEY, policy, rights: skip },
         TrustedKey { name: "test-validated", public_key: VALIDATED_KEY, policy, rights: Rights::OWNER },
@@ -157,7 +160,8 @@ fn main() -> ! {
 }
 
 /// The preinstalled blinky, loaded: validated when the firmware has the
-/// validator, as it is otherwise (it was built with the firmware).
+/// validator, as it is otherwise (it was built with the firmware); without
+/// the interpreter, with the native code build.rs compiled for it.
 fn preinstalled(device: &QemuDevice, policy: &Policy) -> Result<LoadedApp, LoadError> {
     let runtime = device.scheduler().runtime();
     #[cfg(feature = "validate")]
@@ -167,7 +171,14 @@ fn preinstalled(device: &QemuDevice, policy: &Policy) -> Result<LoadedApp, LoadE
     #[cfg(not(feature = "validate"))]
     {
         let _ = policy;
-        unsafe { runtime.load_unchecked(BLINKY) }
+        let app = unsafe { runtime.load_unchecked(BLINKY) }?;
+        // Built with the firmware: as trusted with native code as it.
+        #[cfg(feature = "native")]
+        let app = match akira_aot::format::find_in_wasm(BLINKY) {
+            Ok(Some(blob)) => app.with_native_code(blob)?,
+            _ => return Err(LoadError::NeedsNativeCode),
+        };
+        Ok(app)
     }
 }
 
