@@ -78,7 +78,11 @@ pub fn print(results: &[Measured<'_>], top: usize, markdown: bool) -> bool {
         ok &= cells.iter().all(|c| c.1);
         rows.push((m.firmware.name.as_str(), cells.map(|c| c.0)));
         for (name, size) in m.footprint.crates.iter().filter(|(name, _)| m.firmware.without.contains(name)) {
-            println!("\n{}: {} B of `{name}`, which this firmware must not link: OVER BUDGET", m.firmware.name, bytes(*size));
+            println!(
+                "\n{}: {} B of `{name}`, which this firmware must not link: OVER BUDGET",
+                m.firmware.name,
+                bytes(*size)
+            );
             ok = false;
         }
     }
