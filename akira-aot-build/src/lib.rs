@@ -24,8 +24,22 @@ const RT_FILES: [(&str, &str); 7] = [
 ];
 
 /// The clang flags for Cortex-M4F code (Thumb-2, hard-float ABI).
-pub const THUMBV7EM_FLAGS: [&str; 5] =
-    ["--target=thumbv7em-none-eabihf", "-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-mthumb"];
+///
+/// `-munaligned-access`: clang assumes strict alignment for bare-metal
+/// ARM, so each wasm load and store (a `memcpy` from a byte address) became
+/// four byte accesses and three ORs. ARMv7-M does unaligned `LDR`/`STR`/
+/// `LDRH`/`STRH` in hardware (as Rust's `thumbv7em` targets assume);
+/// clang still keeps `LDRD`, `LDM` and `VLDR`, which fault on unaligned
+/// addresses, to accesses it knows aligned. A device must leave
+/// `CCR.UNALIGN_TRP` clear (its reset value).
+pub const THUMBV7EM_FLAGS: [&str; 6] = [
+    "--target=thumbv7em-none-eabihf",
+    "-mcpu=cortex-m4",
+    "-mfloat-abi=hard",
+    "-mfpu=fpv4-sp-d16",
+    "-mthumb",
+    "-munaligned-access",
+];
 
 /// How to compile. [`Options::default`] finds the tools on `PATH` (Debian:
 /// `apt-get install wabt clang`) or in `AKIRA_WASM2C`, `AKIRA_CLANG` and
