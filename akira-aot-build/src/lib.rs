@@ -13,8 +13,9 @@ pub use error::AotBuildError;
 pub use link::{LinkReport, RUNTIME_IMPORTS};
 
 /// The freestanding headers and the runtime compiled into every blob.
-const RT_FILES: [(&str, &str); 7] = [
+const RT_FILES: [(&str, &str); 8] = [
     ("akira_rt.c", include_str!("../rt/akira_rt.c")),
+    ("akira_bounds.h", include_str!("../rt/akira_bounds.h")),
     ("assert.h", include_str!("../rt/include/assert.h")),
     ("alloca.h", include_str!("../rt/include/alloca.h")),
     ("math.h", include_str!("../rt/include/math.h")),
@@ -117,8 +118,12 @@ fn max_frame(stack_usage: &str) -> Result<u32, AotBuildError> {
 /// code, no guard pages), compiles it with clang freestanding, and links it
 /// into a blob.
 pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError> {
-    let (instrumented, custom_pages) = fuel::instrument_for_wasm2c(wasm)?;
-    if custom_pages.is_some_and(|p| p.bytes > 0x7fff_0000 || p.maximum > u64::from(u32::MAX)) {
+    let fuel::Instrumented { wasm: instrumented, custom_pages, memory_bytes, memories } =
+        fuel::instrument_for_wasm2c(wasm)?;
+    if memories > 1 {
+        return Err(AotBuildError::UnsupportedMemory("more than one memory"));
+    }
+    if memory_bytes.is_some_and(|b| b > 0x7fff_0000) || custom_pages.is_some_and(|p| p.maximum > u64::from(u32::MAX)) {
         return Err(AotBuildError::UnsupportedMemory("larger than 2 GiB"));
     }
     let iface = cgen::interface(&instrumented)?;
@@ -135,7 +140,7 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
         message: e.to_string(),
     })?;
     std::fs::write(dir.join("wasm-rt.h"), wasm_rt_h)?;
-    std::fs::write(dir.join("glue.c"), cgen::glue(&iface, &names, custom_pages))?;
+    std::fs::write(dir.join("glue.c"), cgen::glue(&iface, &names, custom_pages, memory_bytes.unwrap_or(0)))?;
     let mut cmd = Command::new(&options.clang);
     cmd.current_dir(dir)
         .args(THUMBV7EM_FLAGS)
