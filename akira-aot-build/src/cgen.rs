@@ -306,4 +306,16 @@ mod tests {
         assert_eq!(prototype_name("u32* Z_appZ_akira_fuel(Z_app_instance_t* instance);"), Some("Z_appZ_akira_fuel"));
         assert_eq!(prototype_name("void Z_appZ_go(Z_app_instance_t*);"), Some("Z_appZ_go"));
     }
+
+    #[test]
+    fn range_check_is_pointed_at_the_constant_bound() {
+        let c = "#define TRAP(x) x\n#define RANGE_CHECK(mem, offset, len)   \\\n  if (UNLIKELY(offset + (uint64_t)len > mem->size)) \\\n    TRAP(OOB);\n\n#define MEMCHECK(mem, a, t) RANGE_CHECK(mem, a, sizeof(t))\n";
+        let out = constant_bounds(c).unwrap();
+        assert_eq!(
+            out,
+            "#define TRAP(x) x\n#define RANGE_CHECK(mem, offset, len) AKIRA_RANGE_CHECK(mem, offset, len)\n\n\
+             #define MEMCHECK(mem, a, t) RANGE_CHECK(mem, a, sizeof(t))\n"
+        );
+        assert!(matches!(constant_bounds("#define MEMCHECK(mem, a, t)\n"), Err(AotBuildError::Wasm2cOutput(_))));
+    }
 }

@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod bounds_tests;
 mod cgen;
 mod error;
 pub mod fuel;
 mod link;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use error::AotBuildError;
@@ -113,11 +115,10 @@ fn max_frame(stack_usage: &str) -> Result<u32, AotBuildError> {
     Ok(max)
 }
 
-/// Compiles `wasm` for Cortex-M4F (thumbv7em, hard float): instruments it
-/// with fuel ([`fuel`]), translates it with wasm2c (bounds checks in the
-/// code, no guard pages), compiles it with clang freestanding, and links it
-/// into a blob.
-pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError> {
+/// The C of the blob in `dir`: instruments `wasm`, translates it with
+/// wasm2c, writes the runtime and `glue.c` (the translation unit to
+/// compile, with [`runtime_defines`]).
+fn translate(wasm: &[u8], options: &Options, dir: &Path) -> Result<(cgen::Interface, cgen::CNames), AotBuildError> {
     let fuel::Instrumented { wasm: instrumented, custom_pages, memory_bytes, memories } =
         fuel::instrument_for_wasm2c(wasm)?;
     if memories > 1 {
@@ -127,8 +128,6 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
         return Err(AotBuildError::UnsupportedMemory("larger than 2 GiB"));
     }
     let iface = cgen::interface(&instrumented)?;
-    let dir = tempfile::tempdir()?;
-    let dir = dir.path();
     cgen::wasm2c(&options.wasm2c, &instrumented, dir)?;
     let header = std::fs::read_to_string(dir.join("app.h"))?;
     let names = cgen::c_names(&header, &iface)?;
@@ -141,14 +140,34 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
     })?;
     std::fs::write(dir.join("wasm-rt.h"), wasm_rt_h)?;
     std::fs::write(dir.join("glue.c"), cgen::glue(&iface, &names, custom_pages, memory_bytes.unwrap_or(0)))?;
+    Ok((iface, names))
+}
+
+/// The preprocessor settings of wasm2c's runtime: bounds checks in the
+/// code (no guard pages), calls counted up to the depth bound.
+fn runtime_defines(options: &Options) -> [String; 3] {
+    [
+        "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0".into(),
+        "-DWASM_RT_USE_STACK_DEPTH_COUNT=1".into(),
+        format!("-DWASM_RT_MAX_CALL_STACK_DEPTH={}", options.max_call_depth),
+    ]
+}
+
+/// Compiles `wasm` for Cortex-M4F (thumbv7em, hard float): instruments it
+/// with fuel ([`fuel`]), translates it with wasm2c (bounds checks in the
+/// code, no guard pages), compiles it with clang freestanding, and links it
+/// into a blob.
+pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError> {
+    let dir = tempfile::tempdir()?;
+    let dir = dir.path();
+    let (iface, names) = translate(wasm, options, dir)?;
     let mut cmd = Command::new(&options.clang);
     cmd.current_dir(dir)
         .args(THUMBV7EM_FLAGS)
         .arg(&options.opt_level)
         .args(["-ffreestanding", "-nostdlibinc", "-I.", "-fno-common", "-fstack-usage"])
         .args(["-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-w"])
-        .args(["-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", "-DWASM_RT_USE_STACK_DEPTH_COUNT=1"])
-        .arg(format!("-DWASM_RT_MAX_CALL_STACK_DEPTH={}", options.max_call_depth))
+        .args(runtime_defines(options))
         .args(["-c", "glue.c", "-o", "glue.o"]);
     run_tool(cmd)?;
     let frame = max_frame(&std::fs::read_to_string(dir.join("glue.su"))?)?;
