@@ -38,7 +38,9 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *memory, uint32_t initial_pages, u
 #else
   uint64_t size = (uint64_t)initial_pages * AKIRA_PAGE_SIZE;
 #endif
-  if (size > 0x7fffffffu) wasm_rt_trap((wasm_rt_trap_t)AKIRA_TRAP_OUT_OF_MEMORY);
+  /* The bounds checks compare against AKIRA_MEMORY_BOUND (akira_bounds.h):
+     a memory of any other size would make them wrong. */
+  if (size > 0x7fffffffu || size != AKIRA_MEMORY_BOUND) wasm_rt_trap((wasm_rt_trap_t)AKIRA_TRAP_OUT_OF_MEMORY);
   memory->data = akira_aot_memory((uint32_t)size);
   if (memory->data == NULL && size != 0) wasm_rt_trap((wasm_rt_trap_t)AKIRA_TRAP_OUT_OF_MEMORY);
   memory->pages = initial_pages;
@@ -47,7 +49,9 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *memory, uint32_t initial_pages, u
 }
 
 /* Phase 1: linear memory does not grow (memory.grow returns -1, as wasm
-   allows); a module declares what it needs up front. */
+   allows); a module declares what it needs up front. The bounds checks
+   rely on it (akira_bounds.h): growing memory needs them back on
+   mem->size. */
 uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *memory, uint32_t pages) {
   return pages == 0 ? memory->pages : UINT32_MAX;
 }

@@ -16,8 +16,8 @@ pub enum AotBuildError {
     AlreadyCarriesBlob,
     /// Phase 1 runs only function imports (no imported memory, table or global).
     UnsupportedImport(String),
-    /// A memory phase 1 cannot give (several memories beside custom pages,
-    /// more than 2 GiB).
+    /// A memory phase 1 cannot give (more than one memory, more than
+    /// 2 GiB).
     UnsupportedMemory(&'static str),
     /// A function takes or returns f32, f64, a reference or several values.
     UnsupportedSignature(String),

@@ -61,11 +61,25 @@ pub(crate) struct CustomPages {
     pub maximum: u64,
 }
 
+/// What wasm2c and the glue need besides the instrumented module.
+pub(crate) struct Instrumented {
+    /// The module with its fuel counter and checks.
+    pub wasm: Vec<u8>,
+    /// The memory's custom page size, if it has one.
+    pub custom_pages: Option<CustomPages>,
+    /// The bytes of the module's memory (its initial size, which it keeps:
+    /// phase 1 does not grow memories), if it has one.
+    pub memory_bytes: Option<u64>,
+    /// How many memories the module defines.
+    pub memories: u32,
+}
+
 struct Instrument {
     fuel_global: u32,
     globals_written: bool,
     exports_written: bool,
     custom_pages: Option<CustomPages>,
+    memory_bytes: Option<u64>,
     memories: u32,
 }
 
@@ -96,6 +110,8 @@ impl Reencode for Instrument {
     fn memory_type(&mut self, ty: wasmparser::MemoryType) -> wasm_encoder::MemoryType {
         self.memories += 1;
         let mut out = reencode::utils::memory_type(self, ty);
+        let log2 = ty.page_size_log2.unwrap_or(16);
+        self.memory_bytes = Some(ty.initial.checked_shl(log2).filter(|b| b >> log2 == ty.initial).unwrap_or(u64::MAX));
         if let Some(log2) = ty.page_size_log2.filter(|&l| l != 16) {
             let bytes = ty.initial << log2;
             let maximum = ty.maximum.unwrap_or(ty.initial);
@@ -179,12 +195,12 @@ impl Reencode for Instrument {
 
 /// Adds the fuel counter and its checks to `wasm`.
 pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, AotBuildError> {
-    instrument_for_wasm2c(wasm).map(|(wasm, _)| wasm)
+    instrument_for_wasm2c(wasm).map(|i| i.wasm)
 }
 
 /// [`instrument`], with a custom-page-size memory declared in 64 KiB
 /// pages for wasm2c (see [`CustomPages`]).
-pub(crate) fn instrument_for_wasm2c(wasm: &[u8]) -> Result<(Vec<u8>, Option<CustomPages>), AotBuildError> {
+pub(crate) fn instrument_for_wasm2c(wasm: &[u8]) -> Result<Instrumented, AotBuildError> {
     let mut globals = 0u32;
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
@@ -211,6 +227,7 @@ pub(crate) fn instrument_for_wasm2c(wasm: &[u8]) -> Result<(Vec<u8>, Option<Cust
         globals_written: false,
         exports_written: false,
         custom_pages: None,
+        memory_bytes: None,
         memories: 0,
     };
     let mut module = Module::new();
@@ -221,5 +238,10 @@ pub(crate) fn instrument_for_wasm2c(wasm: &[u8]) -> Result<(Vec<u8>, Option<Cust
     if instrument.custom_pages.is_some() && instrument.memories > 1 {
         return Err(AotBuildError::UnsupportedMemory("a second memory beside one with custom pages"));
     }
-    Ok((module.finish(), instrument.custom_pages))
+    Ok(Instrumented {
+        wasm: module.finish(),
+        custom_pages: instrument.custom_pages,
+        memory_bytes: instrument.memory_bytes,
+        memories: instrument.memories,
+    })
 }

@@ -1,20 +1,23 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod bounds_tests;
 mod cgen;
 mod error;
 pub mod fuel;
 mod link;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use error::AotBuildError;
 pub use link::{LinkReport, RUNTIME_IMPORTS};
 
 /// The freestanding headers and the runtime compiled into every blob.
-const RT_FILES: [(&str, &str); 7] = [
+const RT_FILES: [(&str, &str); 8] = [
     ("akira_rt.c", include_str!("../rt/akira_rt.c")),
+    ("akira_bounds.h", include_str!("../rt/akira_bounds.h")),
     ("assert.h", include_str!("../rt/include/assert.h")),
     ("alloca.h", include_str!("../rt/include/alloca.h")),
     ("math.h", include_str!("../rt/include/math.h")),
@@ -24,8 +27,22 @@ const RT_FILES: [(&str, &str); 7] = [
 ];
 
 /// The clang flags for Cortex-M4F code (Thumb-2, hard-float ABI).
-pub const THUMBV7EM_FLAGS: [&str; 5] =
-    ["--target=thumbv7em-none-eabihf", "-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-mthumb"];
+///
+/// `-munaligned-access`: clang assumes strict alignment for bare-metal
+/// ARM, so each wasm load and store (a `memcpy` from a byte address) became
+/// four byte accesses and three ORs. ARMv7-M does unaligned `LDR`/`STR`/
+/// `LDRH`/`STRH` in hardware (as Rust's `thumbv7em` targets assume);
+/// clang still keeps `LDRD`, `LDM` and `VLDR`, which fault on unaligned
+/// addresses, to accesses it knows aligned. A device must leave
+/// `CCR.UNALIGN_TRP` clear (its reset value).
+pub const THUMBV7EM_FLAGS: [&str; 6] = [
+    "--target=thumbv7em-none-eabihf",
+    "-mcpu=cortex-m4",
+    "-mfloat-abi=hard",
+    "-mfpu=fpv4-sp-d16",
+    "-mthumb",
+    "-munaligned-access",
+];
 
 /// How to compile. [`Options::default`] finds the tools on `PATH` (Debian:
 /// `apt-get install wabt clang`) or in `AKIRA_WASM2C`, `AKIRA_CLANG` and
@@ -98,18 +115,19 @@ fn max_frame(stack_usage: &str) -> Result<u32, AotBuildError> {
     Ok(max)
 }
 
-/// Compiles `wasm` for Cortex-M4F (thumbv7em, hard float): instruments it
-/// with fuel ([`fuel`]), translates it with wasm2c (bounds checks in the
-/// code, no guard pages), compiles it with clang freestanding, and links it
-/// into a blob.
-pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError> {
-    let (instrumented, custom_pages) = fuel::instrument_for_wasm2c(wasm)?;
-    if custom_pages.is_some_and(|p| p.bytes > 0x7fff_0000 || p.maximum > u64::from(u32::MAX)) {
+/// The C of the blob in `dir`: instruments `wasm`, translates it with
+/// wasm2c, writes the runtime and `glue.c` (the translation unit to
+/// compile, with [`runtime_defines`]).
+fn translate(wasm: &[u8], options: &Options, dir: &Path) -> Result<(cgen::Interface, cgen::CNames), AotBuildError> {
+    let fuel::Instrumented { wasm: instrumented, custom_pages, memory_bytes, memories } =
+        fuel::instrument_for_wasm2c(wasm)?;
+    if memories > 1 {
+        return Err(AotBuildError::UnsupportedMemory("more than one memory"));
+    }
+    if memory_bytes.is_some_and(|b| b > 0x7fff_0000) || custom_pages.is_some_and(|p| p.maximum > u64::from(u32::MAX)) {
         return Err(AotBuildError::UnsupportedMemory("larger than 2 GiB"));
     }
     let iface = cgen::interface(&instrumented)?;
-    let dir = tempfile::tempdir()?;
-    let dir = dir.path();
     cgen::wasm2c(&options.wasm2c, &instrumented, dir)?;
     let header = std::fs::read_to_string(dir.join("app.h"))?;
     let names = cgen::c_names(&header, &iface)?;
@@ -121,15 +139,35 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
         message: e.to_string(),
     })?;
     std::fs::write(dir.join("wasm-rt.h"), wasm_rt_h)?;
-    std::fs::write(dir.join("glue.c"), cgen::glue(&iface, &names, custom_pages))?;
+    std::fs::write(dir.join("glue.c"), cgen::glue(&iface, &names, custom_pages, memory_bytes.unwrap_or(0)))?;
+    Ok((iface, names))
+}
+
+/// The preprocessor settings of wasm2c's runtime: bounds checks in the
+/// code (no guard pages), calls counted up to the depth bound.
+fn runtime_defines(options: &Options) -> [String; 3] {
+    [
+        "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0".into(),
+        "-DWASM_RT_USE_STACK_DEPTH_COUNT=1".into(),
+        format!("-DWASM_RT_MAX_CALL_STACK_DEPTH={}", options.max_call_depth),
+    ]
+}
+
+/// Compiles `wasm` for Cortex-M4F (thumbv7em, hard float): instruments it
+/// with fuel ([`fuel`]), translates it with wasm2c (bounds checks in the
+/// code, no guard pages), compiles it with clang freestanding, and links it
+/// into a blob.
+pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError> {
+    let dir = tempfile::tempdir()?;
+    let dir = dir.path();
+    let (iface, names) = translate(wasm, options, dir)?;
     let mut cmd = Command::new(&options.clang);
     cmd.current_dir(dir)
         .args(THUMBV7EM_FLAGS)
         .arg(&options.opt_level)
         .args(["-ffreestanding", "-nostdlibinc", "-I.", "-fno-common", "-fstack-usage"])
         .args(["-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-w"])
-        .args(["-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", "-DWASM_RT_USE_STACK_DEPTH_COUNT=1"])
-        .arg(format!("-DWASM_RT_MAX_CALL_STACK_DEPTH={}", options.max_call_depth))
+        .args(runtime_defines(options))
         .args(["-c", "glue.c", "-o", "glue.o"]);
     run_tool(cmd)?;
     let frame = max_frame(&std::fs::read_to_string(dir.join("glue.su"))?)?;

@@ -110,6 +110,14 @@ fn what_phase_one_cannot_run_is_refused_by_name() {
     );
     let reserved = wat::parse_str(r#"(module (global (export "akira_fuel") i32 (i32.const 0)))"#).unwrap();
     assert!(matches!(compile(&reserved, &Options::default()), Err(AotBuildError::ReservedExport(_))));
+    // The bounds checks compare against the one memory's size.
+    let two = wat::parse_str(r#"(module (memory 1) (memory 2))"#).unwrap();
+    assert!(matches!(
+        compile(&two, &Options::default()),
+        Err(AotBuildError::UnsupportedMemory(m)) if m == "more than one memory"
+    ));
+    let huge = wat::parse_str(r#"(module (memory 32768))"#).unwrap();
+    assert!(matches!(compile(&huge, &Options::default()), Err(AotBuildError::UnsupportedMemory(_))));
 }
 
 #[test]

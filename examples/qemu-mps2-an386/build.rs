@@ -304,6 +304,13 @@ mod aot {
         (memory (export "memory") 4096 4096 (pagesize 1))
         (func (export "size") (param i32) (result i32) (memory.size))
         (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0)))
+        ;; Bounds checks at their edges: offsets that wrap a 32-bit sum.
+        (func (export "last_word") (param i32) (result i32) (i32.load offset=4092 (local.get 0)))
+        (func (export "wrapping_load") (param i32) (result i32) (i32.load offset=4294967292 (local.get 0)))
+        (func (export "wrapping_store") (param i32) (result i32)
+            (i64.store offset=4294967288 (local.get 0) (i64.const -1)) (i32.const 0))
+        (func (export "fill16") (param i32) (result i32)
+            (memory.fill (local.get 0) (i32.const 7) (i32.const 16)) (i32.const 0))
         (func (export "blink") (param $n i32) (result i32)
             (local $i i32) (local $sum i32)
             (loop $l

@@ -175,6 +175,38 @@ fn free_stack() -> u32 {
     (cortex_m::register::msp::read() - 0x2000_0000).saturating_sub(1024)
 }
 
+/// Loads and stores whose address and offset sum past 2^32 (a 32-bit sum
+/// would wrap into the memory), the last word, one byte past it, and a
+/// bulk fill over the end: each traps or runs as the wasm spec says, in a
+/// memory of 4 096 one-byte pages, and a trapped store writes nothing.
+fn bounds_at_the_edges(m: &mut Module<'_, '_>) {
+    let oob = Err(AotError::Trap(Trap::OutOfBounds));
+    let mut fuel = 1_000_000;
+    let cases: [(&str, u32, Result<u32, AotError>); 11] = [
+        ("last_word", 0, Ok(0)),
+        ("last_word", 1, oob),
+        ("last_word", u32::MAX, oob),
+        ("wrapping_load", 0, oob),
+        ("wrapping_load", 4, oob),
+        ("wrapping_store", 8, oob),
+        ("wrapping_store", 0, oob),
+        ("fill16", 4080, Ok(0)),
+        ("fill16", 4081, oob),
+        ("fill16", 0xffff_fff8, oob),
+        ("fill16", 0xffff_fff0, oob),
+    ];
+    for (name, arg, expected) in cases {
+        if aot_call(m, name, arg, &mut fuel) != expected {
+            error!("{=str}({=u32:x})", name, arg);
+            fail("a bounds check at its edge");
+        }
+    }
+    if aot_call(m, "peek", 0, &mut fuel) != Ok(0) || aot_call(m, "peek", 4095, &mut fuel) != Ok(7) {
+        fail("a trapped store wrote, or the fill did not");
+    }
+    info!("bounds checks at the edges: 11 cases, offsets wrapping 2^32 trapped");
+}
+
 #[entry]
 fn main() -> ! {
     init_heap!(HEAP_SIZE);
@@ -277,6 +309,17 @@ fn main() -> ! {
     if in_bounds.is_err() {
         fail("the last word of memory is in bounds");
     }
+    // The bounds checks at their edges (64 KiB, 4-byte loads): a word
+    // straddling the end, addresses near u32::MAX; an unaligned word
+    // inside reads as the interpreter reads it.
+    for addr in [0xfffd, 0xffff, 0xffff_fffc, u32::MAX] {
+        if aot_call(&mut module, "peek", addr, &mut fuel) != Err(AotError::Trap(Trap::OutOfBounds)) {
+            fail("a word past the end of memory");
+        }
+    }
+    if aot_call(&mut module, "peek", 0xfffb, &mut fuel).ok() != Some(interp.call("peek", 0xfffb)) {
+        fail("an unaligned word");
+    }
 
     // Guarded host calls from AOT code: granted pin 2 works, pin 7 is
     // refused by the guard; without the grant the module does not load.
@@ -317,6 +360,7 @@ fn main() -> ! {
         "one-byte pages: memory.size 4096, byte 4096 out of bounds, {=usize} B of the region free",
         gpio.free_bytes()
     );
+    bounds_at_the_edges(&mut gpio);
     // Phase 2: whole apps on their own stacks, suspending in host calls.
     let board = akira_qemu_mps2_an386::board::Mps2::init(None);
     apps::containment(board);
