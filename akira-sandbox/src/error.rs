@@ -61,7 +61,7 @@ pub enum LoadError {
     NotVouched,
     /// A firmware without the interpreter (no `wasmi` feature) runs apps
     /// only as native code: this one carries none, or none from a signer
-    /// trusted with native code ([`crate::LoadedApp::with_native_code`]).
+    /// trusted with native code (`LoadedApp::with_native_code`, feature `aot`).
     NeedsNativeCode,
 }
 

@@ -145,7 +145,7 @@ impl<B: Board> Runtime<B> {
 
     /// Whether this runtime interprets apps (feature `wasmi`); without it
     /// an app runs only with native code from a signer trusted with it
-    /// ([`LoadedApp::with_native_code`]), and one without is refused
+    /// (`LoadedApp::with_native_code`, feature `aot`), and one without is refused
     /// ([`LoadError::NeedsNativeCode`]).
     pub const INTERPRETS: bool = cfg!(feature = "wasmi");
 
@@ -282,7 +282,7 @@ impl<B: Board> Runtime<B> {
     /// blob the wasm carries (its imports checked as the interpreter
     /// checks the wasm's, its entry point) and the memory's initial size.
     /// Nothing is compiled: the blob runs once a trusted signer's is given
-    /// ([`LoadedApp::with_native_code`]).
+    /// (`LoadedApp::with_native_code`, feature `aot`).
     #[cfg(not(feature = "wasmi"))]
     fn check(&self, wasm: &[u8], policy: &Policy) -> Result<LoadedApp, LoadError> {
         use akira_aot::format::{self, Blob};
