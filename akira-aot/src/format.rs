@@ -110,6 +110,25 @@ pub fn custom_section<'w>(wasm: &'w [u8], name: &str) -> Result<Option<&'w [u8]>
     Ok(found)
 }
 
+/// The one entry of `wasm`'s section `id` (a memory or a table: a module
+/// may define at most one of each here), `None` if it defines none; a
+/// second entry is [`FormatError::UnsupportedMemory`].
+fn only_entry(wasm: &[u8], id: u8) -> Result<Option<&[u8]>, FormatError> {
+    for section in sections(wasm) {
+        let (section_id, body) = section?;
+        if section_id != id {
+            continue;
+        }
+        let (count, n) = leb_u32(body).ok_or(FormatError::Truncated)?;
+        return match count {
+            0 => Ok(None),
+            1 => body.get(n..).map(Some).ok_or(FormatError::Truncated),
+            _ => Err(FormatError::UnsupportedMemory),
+        };
+    }
+    Ok(None)
+}
+
 /// The initial size in bytes of the linear memory `wasm` defines (its
 /// memory section: minimum pages times the page size, 64 KiB or a custom
 /// page size), `None` if it defines none. A firmware without the
@@ -117,34 +136,20 @@ pub fn custom_section<'w>(wasm: &'w [u8], name: &str) -> Result<Option<&'w [u8]>
 /// with more than one memory, a 64-bit memory or a size past `u32` is
 /// [`FormatError::UnsupportedMemory`].
 pub fn initial_memory_bytes(wasm: &[u8]) -> Result<Option<u32>, FormatError> {
-    for section in sections(wasm) {
-        let (id, body) = section?;
-        if id != 5 {
-            continue;
-        }
-        let (count, n) = leb_u32(body).ok_or(FormatError::Truncated)?;
-        match count {
-            0 => return Ok(None),
-            1 => {}
-            _ => return Err(FormatError::UnsupportedMemory),
-        }
-        let limits = body.get(n..).ok_or(FormatError::Truncated)?;
-        let (&flags, rest) = limits.split_first().ok_or(FormatError::Truncated)?;
-        // Flags: bit 0 a maximum follows, bit 2 64-bit memory (refused),
-        // bit 3 a custom page size (its log2) follows the limits.
-        if flags & !0b1001 != 0 {
-            return Err(FormatError::UnsupportedMemory);
-        }
-        let (min, a) = leb_u32(rest).ok_or(FormatError::Truncated)?;
-        let mut at = a;
-        if flags & 1 != 0 {
-            at += leb_u32(&rest[at..]).ok_or(FormatError::Truncated)?.1;
-        }
-        let page_log2 = if flags & 0b1000 != 0 { leb_u32(&rest[at..]).ok_or(FormatError::Truncated)?.0 } else { 16 };
-        let page = 1u64.checked_shl(page_log2).filter(|_| page_log2 <= 16).ok_or(FormatError::UnsupportedMemory)?;
-        return u32::try_from(u64::from(min) * page).map(Some).map_err(|_| FormatError::UnsupportedMemory);
+    let Some(limits) = only_entry(wasm, 5)? else { return Ok(None) };
+    let (&flags, rest) = limits.split_first().ok_or(FormatError::Truncated)?;
+    // Flags: bit 0 a maximum follows, bit 2 64-bit memory (refused),
+    // bit 3 a custom page size (its log2) follows the limits.
+    if flags & !0b1001 != 0 {
+        return Err(FormatError::UnsupportedMemory);
     }
-    Ok(None)
+    let (min, mut at) = leb_u32(rest).ok_or(FormatError::Truncated)?;
+    if flags & 1 != 0 {
+        at += leb_u32(&rest[at..]).ok_or(FormatError::Truncated)?.1;
+    }
+    let page_log2 = if flags & 0b1000 != 0 { leb_u32(&rest[at..]).ok_or(FormatError::Truncated)?.0 } else { 16 };
+    let page = 1u64.checked_shl(page_log2).filter(|_| page_log2 <= 16).ok_or(FormatError::UnsupportedMemory)?;
+    u32::try_from(u64::from(min) * page).map(Some).map_err(|_| FormatError::UnsupportedMemory)
 }
 
 /// The initial number of elements of the table `wasm` defines (its table
@@ -152,26 +157,13 @@ pub fn initial_memory_bytes(wasm: &[u8]) -> Result<Option<u32>, FormatError> {
 /// (16 bytes each) when it starts. A module with more than one table is
 /// [`FormatError::UnsupportedMemory`] (tables are memory of the app's too).
 pub fn initial_table_elements(wasm: &[u8]) -> Result<u32, FormatError> {
-    for section in sections(wasm) {
-        let (id, body) = section?;
-        if id != 4 {
-            continue;
-        }
-        let (count, n) = leb_u32(body).ok_or(FormatError::Truncated)?;
-        match count {
-            0 => return Ok(0),
-            1 => {}
-            _ => return Err(FormatError::UnsupportedMemory),
-        }
-        // The element type (one byte: funcref or externref), then limits.
-        let limits = body.get(n + 1..).ok_or(FormatError::Truncated)?;
-        let (&flags, rest) = limits.split_first().ok_or(FormatError::Truncated)?;
-        if flags & !1 != 0 {
-            return Err(FormatError::UnsupportedMemory);
-        }
-        return leb_u32(rest).map(|(min, _)| min).ok_or(FormatError::Truncated);
+    let Some(table) = only_entry(wasm, 4)? else { return Ok(0) };
+    // The element type (one byte: funcref or externref), then limits.
+    let (&flags, rest) = table.get(1..).and_then(<[u8]>::split_first).ok_or(FormatError::Truncated)?;
+    if flags & !1 != 0 {
+        return Err(FormatError::UnsupportedMemory);
     }
-    Ok(0)
+    leb_u32(rest).map(|(min, _)| min).ok_or(FormatError::Truncated)
 }
 
 /// The first four bytes of every blob.
