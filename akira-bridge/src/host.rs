@@ -24,7 +24,37 @@ pub mod native;
 #[cfg(not(feature = "wasmi"))]
 pub use native::{Caller, Error, Func, HostResult, IntoFunc, Linker, LinkerError, Param};
 
+use core::fmt;
+
 use akira_caps::Denial;
+
+/// The host error a suspending host function returns; the sandbox turns it
+/// into a suspended app. Carries nothing: the wait is in [`AppState`].
+#[derive(Clone, Copy, Debug)]
+pub struct Suspend;
+
+impl fmt::Display for Suspend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("app suspended by a host call")
+    }
+}
+
+#[cfg(feature = "wasmi")]
+impl wasmi::errors::HostError for Suspend {}
+
+/// The host error a denied call returns in strict mode: the app is stopped
+/// with a fault instead of getting [`Errno::Denied`].
+#[derive(Clone, Copy, Debug)]
+pub struct DeniedFault(pub Denial);
+
+impl fmt::Display for DeniedFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(feature = "wasmi")]
+impl wasmi::errors::HostError for DeniedFault {}
 
 /// The trap `sys.exit(code)` (and WASI's `proc_exit`) ends the app with.
 pub(crate) fn exit(code: i32) -> Error {
@@ -38,7 +68,7 @@ pub(crate) fn exit(code: i32) -> Error {
 /// is in the app's state.
 pub(crate) fn suspended() -> Error {
     #[cfg(feature = "wasmi")]
-    return Error::host(crate::state::Suspend);
+    return Error::host(Suspend);
     #[cfg(not(feature = "wasmi"))]
     Error::Suspended
 }
@@ -46,7 +76,7 @@ pub(crate) fn suspended() -> Error {
 /// The trap a denied call stops the app with in strict mode.
 pub(crate) fn denied(denial: Denial) -> Error {
     #[cfg(feature = "wasmi")]
-    return Error::host(crate::state::DeniedFault(denial));
+    return Error::host(DeniedFault(denial));
     #[cfg(not(feature = "wasmi"))]
     Error::Denied(denial)
 }

@@ -1,7 +1,5 @@
 //! Per-app state in the wasmi `Store`, waits, and how host functions answer.
 
-use core::fmt;
-
 use akira_caps::{Denial, Guard};
 #[cfg(feature = "wasmi")]
 use wasmi::{Memory, ResourceLimiter};
@@ -55,33 +53,7 @@ pub enum WaitKind {
     },
 }
 
-/// The host error a suspending host function returns; the sandbox turns it
-/// into a suspended app. Carries nothing: the wait is in [`AppState`].
-#[derive(Clone, Copy, Debug)]
-pub struct Suspend;
-
-impl fmt::Display for Suspend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("app suspended by a host call")
-    }
-}
-
-#[cfg(feature = "wasmi")]
-impl wasmi::errors::HostError for Suspend {}
-
-/// The host error a denied call returns in strict mode: the app is stopped
-/// with a fault instead of getting [`Errno::Denied`].
-#[derive(Clone, Copy, Debug)]
-pub struct DeniedFault(pub Denial);
-
-impl fmt::Display for DeniedFault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-#[cfg(feature = "wasmi")]
-impl wasmi::errors::HostError for DeniedFault {}
+pub use crate::host::{DeniedFault, Suspend};
 
 /// Why a host function did not return a value: an error code for the app,
 /// or a trap that stops it (exit, suspension, strict denial).
