@@ -123,6 +123,16 @@ fn main() {
         std::fs::write(out.join(file), wasm).expect("write app");
     }
     std::fs::write(out.join("calls.rs"), format!("pub const CALLS: u32 = {CALLS};\n")).expect("write");
+    // The native-calls bin's app: the guarded-call loop with native code.
+    #[cfg(feature = "native")]
+    {
+        let calls = bench("(call $write (i32.const 2) (i32.and (local.get $i) (i32.const 1)))", CALLS);
+        let wasm = app("native-calls", &calls, |m| {
+            gpio(m);
+            m.cpu_budget = 1_000_000;
+        });
+        std::fs::write(out.join("native-calls.wasm"), with_native_code(&wasm)).expect("write app");
+    }
 
     // memory.x for cortex-m-rt.
     std::fs::copy("memory.x", out.join("memory.x")).expect("memory.x");
@@ -144,7 +154,7 @@ fn main() {
 #[cfg(feature = "native")]
 fn with_native_code(wasm: &[u8]) -> Vec<u8> {
     let compiled = akira_aot_build::compile(wasm, &akira_aot_build::Options::default())
-        .unwrap_or_else(|e| panic!("AOT compile of the preinstalled blinky: {e}"));
+        .unwrap_or_else(|e| panic!("AOT compile of a built-in app: {e}"));
     akira_aot_build::embed(wasm, &compiled.blob).expect("embed the blob")
 }
 

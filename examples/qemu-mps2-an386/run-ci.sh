@@ -15,7 +15,9 @@
 #    and clang; whole apps run natively on their own stacks beside
 #    interpreted copies), prints the figures, then pushes a blinky packed
 #    with `akira pack --aot thumbv7em` and the same blinky without native
-#    code, and checks that both print the same lines.
+#    code, and checks that both print the same lines;
+# 6. builds the firmware without the interpreter (feature `native`) and
+#    prints what a native app's direct host calls cost (src/bin/native-calls.rs).
 # Needs qemu-system-arm, flip-link and defmt-print (see the README).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -144,3 +146,13 @@ grep -q "info: done" "$aot_target/native.txt"
 diff "$aot_target/native.txt" "$aot_target/interpreted.txt"
 echo "QEMU mps2-an386: AOT kernels matched the interpreter, faults were contained; whole apps ran natively"
 echo "beside interpreted copies; a blinky pushed with native code ran it and printed what the interpreter did"
+
+# Without the interpreter (feature `native`, the 512 KiB class's build):
+# the guarded-call loop as native code, its host calls made directly. The
+# size report boots the product firmware in this configuration
+# (`ota-native`); this prints what a native host call costs there.
+cargo build --release --no-default-features --features native --bin native-calls
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+AKIRA_OTA_PORT=$port timeout 120 ./run.sh "$target/thumbv7em-none-eabihf/release/native-calls" | tee "$target/native-calls.log"
+grep "^figure native-only-" "$target/native-calls.log"
+echo "QEMU mps2-an386: without the interpreter, a native app's 10 000 guarded calls went straight to the bridge"
