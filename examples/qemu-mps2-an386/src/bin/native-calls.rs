@@ -66,6 +66,9 @@ fn main() -> ! {
     if last != Some(Event::Exited(0)) {
         fail("the app did not exit with 0");
     }
-    println!("figure native-only-10k-calls-ns {=u64} (spawn to exit, 10 000 guarded gpio.write, direct host calls)", ns);
+    println!(
+        "figure native-only-10k-calls-ns {=u64} (spawn to exit, 10 000 guarded gpio.write, direct host calls)",
+        ns
+    );
     exit(true)
 }
