@@ -29,7 +29,7 @@ use core::fmt;
 use akira_caps::Denial;
 
 /// The host error a suspending host function returns; the sandbox turns it
-/// into a suspended app. Carries nothing: the wait is in [`AppState`].
+/// into a suspended app. Carries nothing: the wait is in [`AppState`](crate::AppState).
 #[derive(Clone, Copy, Debug)]
 pub struct Suspend;
 
@@ -43,7 +43,7 @@ impl fmt::Display for Suspend {
 impl wasmi::errors::HostError for Suspend {}
 
 /// The host error a denied call returns in strict mode: the app is stopped
-/// with a fault instead of getting [`Errno::Denied`].
+/// with a fault instead of getting [`Errno::Denied`](crate::Errno::Denied).
 #[derive(Clone, Copy, Debug)]
 pub struct DeniedFault(pub Denial);
 
