@@ -9,7 +9,7 @@ use akira_aot::format::ValType;
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 
 use crate::AotBuildError;
-use crate::fuel::{CustomPages, FUEL_EXPORT};
+use crate::fuel::{CustomPages, FUEL_EXPORT, OUT_OF_FUEL_IMPORT};
 
 /// The module name given to wasm2c: every generated symbol starts `Z_app`.
 pub(crate) const MODULE_NAME: &str = "app";
@@ -60,7 +60,11 @@ pub(crate) fn interface(wasm: &[u8]) -> Result<Interface, AotBuildError> {
                         return Err(AotBuildError::UnsupportedImport(format!("{}.{}", import.module, import.name)));
                     };
                     func_types.push(ty);
-                    import_types.push((import.module.to_string(), import.name.to_string(), ty));
+                    // The fuel checks' call is defined by the glue, not
+                    // by the device's host functions.
+                    if (import.module, import.name) != OUT_OF_FUEL_IMPORT {
+                        import_types.push((import.module.to_string(), import.name.to_string(), ty));
+                    }
                 }
             }
             Payload::FunctionSection(section) => {
@@ -146,6 +150,8 @@ pub(crate) struct CNames {
     pub import_prototypes: Vec<String>,
     pub exports: Vec<String>,
     pub fuel_accessor: String,
+    /// The prototype line of the fuel checks' out-of-fuel import.
+    pub out_of_fuel_prototype: String,
     pub imported_modules: usize,
 }
 
@@ -170,14 +176,21 @@ pub(crate) fn c_names(header: &str, iface: &Interface) -> Result<CNames, AotBuil
         import_prototypes: Vec::new(),
         exports: Vec::new(),
         fuel_accessor: String::new(),
+        out_of_fuel_prototype: String::new(),
         imported_modules: 0,
+    };
+    let prototype = |marker: &str| -> Option<String> {
+        let at = lines.iter().position(|l| l.trim() == marker)?;
+        lines.get(at + 1).map(|l| l.trim().to_string())
     };
     for import in &iface.imports {
         let marker = format!("/* import: '{}' '{}' */", import.module, import.name);
         names.imports.push(after(&marker).ok_or_else(|| missing(&marker))?);
-        let at = lines.iter().position(|l| l.trim() == marker).unwrap_or(0);
-        names.import_prototypes.push(lines.get(at + 1).map_or(String::new(), |l| l.trim().to_string()));
+        names.import_prototypes.push(prototype(&marker).unwrap_or_default());
     }
+    let (module, name) = OUT_OF_FUEL_IMPORT;
+    let marker = format!("/* import: '{module}' '{name}' */");
+    names.out_of_fuel_prototype = prototype(&marker).ok_or_else(|| missing(&marker))?;
     for export in &iface.exports {
         let marker = format!("/* export: '{}' */", export.name);
         names.exports.push(after(&marker).ok_or_else(|| missing(&marker))?);
@@ -230,15 +243,16 @@ pub(crate) fn glue(iface: &Interface, names: &CNames, custom_pages: Option<Custo
     c.push_str("#include \"akira_rt.c\"\n\n");
     let _ = writeln!(c, "static Z_{m}_instance_t akira_instance;");
     c.push_str("static int32_t *akira_fuel_out;\n");
-    c.push_str("WASM_RT_NO_RETURN void akira_aot_trap(uint32_t code);\n\n");
+    c.push_str("WASM_RT_NO_RETURN void akira_aot_trap(uint32_t code);\n");
+    c.push_str("void akira_aot_out_of_fuel(void);\n\n");
     import_wrappers(&mut c, names);
-    // A trap hands the remaining fuel back, and tells an exhausted counter
-    // (it went below zero) from a genuine `unreachable`.
+    out_of_fuel(&mut c, names);
+    // A trap hands the remaining fuel back (running out of fuel is not a
+    // trap here: the checks call `out_of_fuel`).
     let _ = writeln!(
         c,
-        "void wasm_rt_trap(wasm_rt_trap_t code) {{\n  int32_t left = (int32_t)*{fuel}(&akira_instance);\n  \
-         if (akira_fuel_out) *akira_fuel_out = left;\n  \
-         if (code == WASM_RT_TRAP_UNREACHABLE && left < 0) akira_aot_trap(100);\n  \
+        "void wasm_rt_trap(wasm_rt_trap_t code) {{\n  \
+         if (akira_fuel_out) *akira_fuel_out = (int32_t)*{fuel}(&akira_instance);\n  \
          akira_aot_trap((uint32_t)code);\n}}\n",
         fuel = names.fuel_accessor
     );
@@ -294,6 +308,25 @@ fn import_wrappers(c: &mut String, names: &CNames) {
             decl.join(", "),
         );
     }
+}
+
+/// The fuel checks' out-of-fuel call: the counter (below zero) goes out to
+/// the device's counter, and the device's `akira_aot_out_of_fuel` either
+/// traps (a compute call: [`akira_aot::Trap::OutOfFuel`]) or ends the
+/// task's time slice and returns when the task runs again, with the next
+/// slice's fuel in the device's counter, which the code takes up.
+fn out_of_fuel(c: &mut String, names: &CNames) {
+    let proto = names.out_of_fuel_prototype.trim_end_matches(';');
+    let (Some(open), Some(close)) = (proto.find('('), proto.rfind(')')) else { return };
+    let params = &proto[open + 1..close];
+    let _ = writeln!(
+        c,
+        "{head}({params} unused) {{\n  (void)unused;\n  \
+         if (akira_fuel_out) *akira_fuel_out = (int32_t)*{fuel}(&akira_instance);\n  akira_aot_out_of_fuel();\n  \
+         if (akira_fuel_out) *{fuel}(&akira_instance) = (u32)*akira_fuel_out;\n}}\n",
+        head = &proto[..open],
+        fuel = names.fuel_accessor,
+    );
 }
 
 #[cfg(test)]

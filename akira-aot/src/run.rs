@@ -126,6 +126,7 @@ extern "C" fn akira_aot_memory(size: u32) -> *mut c_void {
 fn runtime_function(name: &str) -> Option<usize> {
     Some(match name {
         "akira_aot_trap" => akira_aot_trap as *const () as usize,
+        "akira_aot_out_of_fuel" => crate::task::akira_aot_out_of_fuel as *const () as usize,
         "akira_aot_alloc" => akira_aot_alloc as *const () as usize,
         "akira_aot_memory" => akira_aot_memory as *const () as usize,
         "memcpy" => memcpy as *const () as usize,

@@ -9,6 +9,13 @@
 //! records its index and the argument registers and switches stacks. The
 //! switch saves the AAPCS callee-saved registers (r4-r11, d8-d15) and lr on
 //! the stack it leaves and restores them from the one it enters.
+//!
+//! Time slices: when the task's fuel runs out, the compiled code calls
+//! `akira_aot_out_of_fuel`, which switches back the same way
+//! ([`Run::OutOfFuel`]); the caller gives the task more fuel
+//! ([`Task::set_fuel`]) and resumes it when it is its turn again, or drops
+//! it when its CPU budget is spent. Outside a task (a call through
+//! [`Module::call`]) running out of fuel traps ([`Trap::OutOfFuel`]).
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -18,6 +25,9 @@ use crate::run::{AotError, Module, Trap};
 const EVENT_FINISHED: u32 = 1;
 const EVENT_HOST_CALL: u32 = 2;
 const EVENT_TRAP: u32 = 3;
+const EVENT_OUT_OF_FUEL: u32 = 4;
+/// Trap code of running out of fuel ([`Trap::OutOfFuel`]).
+const TRAP_OUT_OF_FUEL: u32 = 100;
 /// Trap code of a host call made outside a task (an import bound to a
 /// stub, called during instantiation).
 const TRAP_NO_TASK: u32 = 102;
@@ -138,6 +148,29 @@ core::arch::global_asm!(
     "b 3b",
     ".ltorg",
     ".size akira_aot_task_trap, . - akira_aot_task_trap",
+    // The fuel checks' out-of-fuel call: inside a task, an out-of-fuel
+    // event (the code takes up its new fuel when this returns); outside
+    // one, the out-of-fuel trap.
+    ".section .text.akira_aot_out_of_fuel,\"ax\",%progbits",
+    ".global akira_aot_out_of_fuel",
+    ".type akira_aot_out_of_fuel,%function",
+    ".thumb_func",
+    "akira_aot_out_of_fuel:",
+    "ldr r3, ={current}",
+    "ldr r2, [r3]",
+    "cbz r2, 5f",
+    "movs r1, #{out_of_fuel}",
+    "str r1, [r2, #8]",
+    "push {{r4, lr}}",
+    "movs r0, #0",
+    "movs r1, #0",
+    "bl akira_aot_switch_to_host",
+    "pop {{r4, pc}}",
+    "5:",
+    "movs r0, #{trap_out_of_fuel}",
+    "b.w akira_aot_trap",
+    ".ltorg",
+    ".size akira_aot_out_of_fuel, . - akira_aot_out_of_fuel",
     // The host-call path: r12 = import index; r0-r3 and the caller's
     // stacked arguments become one word array (AAPCS: an i64 takes an
     // even-numbered word, in registers or on the stack alike).
@@ -181,6 +214,8 @@ core::arch::global_asm!(
     finished = const EVENT_FINISHED,
     trap = const EVENT_TRAP,
     host_call = const EVENT_HOST_CALL,
+    out_of_fuel = const EVENT_OUT_OF_FUEL,
+    trap_out_of_fuel = const TRAP_OUT_OF_FUEL,
     no_task = const TRAP_NO_TASK,
 );
 
@@ -188,6 +223,9 @@ unsafe extern "C" {
     fn akira_aot_switch_to_task(ctx: *mut Context, lo: u32, hi: u32) -> u64;
     fn akira_aot_task_start();
     fn akira_aot_host_call_stubs();
+    /// The fuel checks' out-of-fuel call (a runtime import of every blob
+    /// akira-aot-build writes).
+    pub(crate) fn akira_aot_out_of_fuel();
 }
 
 /// Whether compiled code is running as a task (its traps switch back
@@ -206,6 +244,7 @@ pub fn host_call_stub(index: usize) -> Option<usize> {
 /// Why [`Task::resume`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Run {
     /// The export returned this (0 for a function without a result).
     Finished(u64),
@@ -220,6 +259,10 @@ pub enum Run {
         /// How many of `args` there are.
         count: usize,
     },
+    /// The task's fuel ran out (its counter is below zero): its time
+    /// slice is over. Give it fuel ([`Task::set_fuel`]) and resume it (the
+    /// value is ignored) when it may run again, or drop it.
+    OutOfFuel,
 }
 
 /// The part of a task's stack buffer the host side keeps: its context,
@@ -293,6 +336,7 @@ impl<'s> Task<'s> {
                 self.done = true;
                 Ok(Run::Finished(out))
             }
+            EVENT_OUT_OF_FUEL => Ok(Run::OutOfFuel),
             EVENT_HOST_CALL => {
                 let index = import as u16;
                 let Some(&(count, wide)) = module.import_signatures().get(usize::from(index)) else {
