@@ -87,6 +87,7 @@ pub(crate) struct Meter {
 #[cfg_attr(not(feature = "wasmi"), allow(dead_code))]
 impl Meter {
     /// The app's CPU budget (fuel between two waits).
+    #[cfg_attr(not(all(feature = "aot", target_arch = "arm", target_abi = "eabihf")), allow(dead_code))]
     pub(crate) fn budget(&self) -> u64 {
         self.budget
     }
