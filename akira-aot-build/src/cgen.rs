@@ -150,9 +150,18 @@ pub(crate) struct CNames {
     pub import_prototypes: Vec<String>,
     pub exports: Vec<String>,
     pub fuel_accessor: String,
-    /// The prototype line of the fuel checks' out-of-fuel import.
-    pub out_of_fuel_prototype: String,
-    pub imported_modules: usize,
+    /// The C name of the fuel checks' out-of-fuel import.
+    pub out_of_fuel: String,
+    /// The type of the imported-module instance pointer that import takes.
+    pub out_of_fuel_instance: String,
+    /// The types of `instantiate`'s imported-module instance parameters.
+    pub imported_modules: Vec<String>,
+}
+
+/// The parameter types in a prototype line (`void f(A*, B*);`: `A*`, `B*`).
+fn parameters(line: &str) -> Vec<String> {
+    let (Some(open), Some(close)) = (line.find('('), line.rfind(')')) else { return Vec::new() };
+    line[open + 1..close].split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
 }
 
 /// The function name in a prototype line like `u32 Z_appZ_run(Z_app_instance_t*, u32);`.
@@ -176,8 +185,9 @@ pub(crate) fn c_names(header: &str, iface: &Interface) -> Result<CNames, AotBuil
         import_prototypes: Vec::new(),
         exports: Vec::new(),
         fuel_accessor: String::new(),
-        out_of_fuel_prototype: String::new(),
-        imported_modules: 0,
+        out_of_fuel: String::new(),
+        out_of_fuel_instance: String::new(),
+        imported_modules: Vec::new(),
     };
     let prototype = |marker: &str| -> Option<String> {
         let at = lines.iter().position(|l| l.trim() == marker)?;
@@ -190,7 +200,9 @@ pub(crate) fn c_names(header: &str, iface: &Interface) -> Result<CNames, AotBuil
     }
     let (module, name) = OUT_OF_FUEL_IMPORT;
     let marker = format!("/* import: '{module}' '{name}' */");
-    names.out_of_fuel_prototype = prototype(&marker).ok_or_else(|| missing(&marker))?;
+    let proto = prototype(&marker).ok_or_else(|| missing(&marker))?;
+    names.out_of_fuel = prototype_name(&proto).ok_or_else(|| missing(&marker))?.to_string();
+    names.out_of_fuel_instance = parameters(&proto).into_iter().next().ok_or_else(|| missing(&marker))?;
     for export in &iface.exports {
         let marker = format!("/* export: '{}' */", export.name);
         names.exports.push(after(&marker).ok_or_else(|| missing(&marker))?);
@@ -199,7 +211,7 @@ pub(crate) fn c_names(header: &str, iface: &Interface) -> Result<CNames, AotBuil
     names.fuel_accessor = after(&marker).ok_or_else(|| missing(&marker))?;
     let instantiate = format!("void Z_{MODULE_NAME}_instantiate(");
     let line = lines.iter().find(|l| l.starts_with(&instantiate)).ok_or_else(|| missing("instantiate"))?;
-    names.imported_modules = line.matches(',').count();
+    names.imported_modules = parameters(line).into_iter().skip(1).collect();
     Ok(names)
 }
 
@@ -232,6 +244,13 @@ pub(crate) fn glue(iface: &Interface, names: &CNames, custom_pages: Option<Custo
     for (i, name) in names.imports.iter().enumerate() {
         let _ = writeln!(c, "#define {name} akira_import_{i}");
     }
+    // The fuel checks' out-of-fuel call goes straight to the device's
+    // `akira_aot_out_of_fuel`, with the counter's address as the
+    // "instance" of the imported module (set at instantiation below): it
+    // traps in a compute call (`akira_aot::Trap::OutOfFuel`), or ends the
+    // task's time slice and returns with the next slice's fuel in the
+    // counter.
+    let _ = writeln!(c, "#define {} akira_aot_out_of_fuel", names.out_of_fuel);
     c.push_str("#include \"app.c\"\n");
     if let Some(p) = custom_pages {
         let _ = writeln!(
@@ -243,10 +262,8 @@ pub(crate) fn glue(iface: &Interface, names: &CNames, custom_pages: Option<Custo
     c.push_str("#include \"akira_rt.c\"\n\n");
     let _ = writeln!(c, "static Z_{m}_instance_t akira_instance;");
     c.push_str("static int32_t *akira_fuel_out;\n");
-    c.push_str("WASM_RT_NO_RETURN void akira_aot_trap(uint32_t code);\n");
-    c.push_str("void akira_aot_out_of_fuel(void);\n\n");
+    c.push_str("WASM_RT_NO_RETURN void akira_aot_trap(uint32_t code);\n\n");
     import_wrappers(&mut c, names);
-    out_of_fuel(&mut c, names);
     // A trap hands the remaining fuel back (running out of fuel is not a
     // trap here: the checks call `out_of_fuel`).
     let _ = writeln!(
@@ -256,7 +273,18 @@ pub(crate) fn glue(iface: &Interface, names: &CNames, custom_pages: Option<Custo
          akira_aot_trap((uint32_t)code);\n}}\n",
         fuel = names.fuel_accessor
     );
-    let nulls: String = (0..names.imported_modules).map(|_| ", NULL").collect();
+    let fuel_fn = &names.fuel_accessor;
+    let nulls: String = names
+        .imported_modules
+        .iter()
+        .map(|t| {
+            if *t == names.out_of_fuel_instance {
+                format!(", ({t}){fuel_fn}(&akira_instance)")
+            } else {
+                ", NULL".into()
+            }
+        })
+        .collect();
     let _ = writeln!(
         c,
         "void {INSTANTIATE_SYMBOL}(void) {{\n  akira_fuel_out = NULL;\n  wasm_rt_call_stack_depth = 0;\n  \
@@ -308,25 +336,6 @@ fn import_wrappers(c: &mut String, names: &CNames) {
             decl.join(", "),
         );
     }
-}
-
-/// The fuel checks' out-of-fuel call: the counter (below zero) goes out to
-/// the device's counter, and the device's `akira_aot_out_of_fuel` either
-/// traps (a compute call: [`akira_aot::Trap::OutOfFuel`]) or ends the
-/// task's time slice and returns when the task runs again, with the next
-/// slice's fuel in the device's counter, which the code takes up.
-fn out_of_fuel(c: &mut String, names: &CNames) {
-    let proto = names.out_of_fuel_prototype.trim_end_matches(';');
-    let (Some(open), Some(close)) = (proto.find('('), proto.rfind(')')) else { return };
-    let params = &proto[open + 1..close];
-    let _ = writeln!(
-        c,
-        "{head}({params} unused) {{\n  (void)unused;\n  \
-         if (akira_fuel_out) *akira_fuel_out = (int32_t)*{fuel}(&akira_instance);\n  akira_aot_out_of_fuel();\n  \
-         if (akira_fuel_out) *{fuel}(&akira_instance) = (u32)*akira_fuel_out;\n}}\n",
-        head = &proto[..open],
-        fuel = names.fuel_accessor,
-    );
 }
 
 #[cfg(test)]

@@ -26,8 +26,6 @@ const EVENT_FINISHED: u32 = 1;
 const EVENT_HOST_CALL: u32 = 2;
 const EVENT_TRAP: u32 = 3;
 const EVENT_OUT_OF_FUEL: u32 = 4;
-/// Trap code of running out of fuel ([`Trap::OutOfFuel`]).
-const TRAP_OUT_OF_FUEL: u32 = 100;
 /// Trap code of a host call made outside a task (an import bound to a
 /// stub, called during instantiation).
 const TRAP_NO_TASK: u32 = 102;
@@ -148,29 +146,6 @@ core::arch::global_asm!(
     "b 3b",
     ".ltorg",
     ".size akira_aot_task_trap, . - akira_aot_task_trap",
-    // The fuel checks' out-of-fuel call: inside a task, an out-of-fuel
-    // event (the code takes up its new fuel when this returns); outside
-    // one, the out-of-fuel trap.
-    ".section .text.akira_aot_out_of_fuel,\"ax\",%progbits",
-    ".global akira_aot_out_of_fuel",
-    ".type akira_aot_out_of_fuel,%function",
-    ".thumb_func",
-    "akira_aot_out_of_fuel:",
-    "ldr r3, ={current}",
-    "ldr r2, [r3]",
-    "cbz r2, 5f",
-    "movs r1, #{out_of_fuel}",
-    "str r1, [r2, #8]",
-    "push {{r4, lr}}",
-    "movs r0, #0",
-    "movs r1, #0",
-    "bl akira_aot_switch_to_host",
-    "pop {{r4, pc}}",
-    "5:",
-    "movs r0, #{trap_out_of_fuel}",
-    "b.w akira_aot_trap",
-    ".ltorg",
-    ".size akira_aot_out_of_fuel, . - akira_aot_out_of_fuel",
     // The host-call path: r12 = import index; r0-r3 and the caller's
     // stacked arguments become one word array (AAPCS: an i64 takes an
     // even-numbered word, in registers or on the stack alike).
@@ -214,8 +189,6 @@ core::arch::global_asm!(
     finished = const EVENT_FINISHED,
     trap = const EVENT_TRAP,
     host_call = const EVENT_HOST_CALL,
-    out_of_fuel = const EVENT_OUT_OF_FUEL,
-    trap_out_of_fuel = const TRAP_OUT_OF_FUEL,
     no_task = const TRAP_NO_TASK,
 );
 
@@ -223,9 +196,30 @@ unsafe extern "C" {
     fn akira_aot_switch_to_task(ctx: *mut Context, lo: u32, hi: u32) -> u64;
     fn akira_aot_task_start();
     fn akira_aot_host_call_stubs();
-    /// The fuel checks' out-of-fuel call (a runtime import of every blob
-    /// akira-aot-build writes).
-    pub(crate) fn akira_aot_out_of_fuel();
+    fn akira_aot_switch_to_host(lo: u32, hi: u32) -> u64;
+}
+
+/// The fuel checks' out-of-fuel call (a runtime import of the blobs
+/// akira-aot-build writes), with the code's fuel counter (below zero).
+/// Inside a task: an out-of-fuel event; the counter goes out to the task's
+/// fuel and comes back from it when the task is resumed (its next slice).
+/// Outside one: the out-of-fuel trap.
+pub(crate) extern "C" fn akira_aot_out_of_fuel(counter: *mut i32) {
+    let ctx = CURRENT.load(Ordering::Relaxed) as *mut Context;
+    if ctx.is_null() {
+        crate::run::out_of_fuel_trap(counter);
+    }
+    let top = ctx.cast::<Top>();
+    // SAFETY: a task runs: `ctx` is its context, the first field of its
+    // `Top` (repr(C)), in the stack buffer the task borrows; `counter` is
+    // the compiled code's fuel global. The switch saves and restores the
+    // callee-saved registers; the host writes the fuel while parked.
+    unsafe {
+        (*top).fuel = counter.read();
+        (*ctx).event = EVENT_OUT_OF_FUEL;
+        akira_aot_switch_to_host(0, 0);
+        counter.write((*top).fuel);
+    }
 }
 
 /// Whether compiled code is running as a task (its traps switch back
@@ -273,6 +267,17 @@ struct Top {
     ctx: Context,
     args: [u64; 16],
     fuel: i32,
+}
+
+/// The first switch's frame below a new task's context: d8-d15, r3-r11, pc.
+const FRAME_WORDS: usize = 16 + 10;
+
+/// The bytes of stack buffer a task of a blob with `stack_bound` needs
+/// ([`Module::task`] refuses a smaller one): the bound, [`SWITCH_BYTES`],
+/// the first switch's frame and the task's context at the top, with room
+/// to align both ends to 8 bytes.
+pub const fn stack_len(stack_bound: u32) -> usize {
+    stack_bound as usize + SWITCH_BYTES as usize + FRAME_WORDS * 4 + 8 + core::mem::size_of::<Top>() + 16
 }
 
 /// An export running on its own stack. Dropping a suspended task abandons
@@ -377,8 +382,9 @@ impl<'s> Task<'s> {
 impl<'r, 'b> Module<'r, 'b> {
     /// Prepares export `name` to run as a [`Task`] on `stack` with `args`
     /// and `fuel`; nothing runs until [`Task::resume`]. The stack must hold
-    /// the blob's stack bound plus [`SWITCH_BYTES`] and the task's own
-    /// context (about 160 bytes at its top). The module's imports must
+    /// the blob's stack bound plus [`SWITCH_BYTES`], the first switch's
+    /// frame and the task's own context (about 160 bytes at its top):
+    /// [`stack_len`] bytes. The module's imports must
     /// have been bound to [`host_call_stub`]s.
     pub fn task<'s>(&self, name: &str, args: &[u64], fuel: i32, stack: &'s mut [u8]) -> Result<Task<'s>, AotError> {
         let export = self.blob().export(name).ok_or(AotError::NoSuchExport)?;
@@ -388,8 +394,8 @@ impl<'r, 'b> Module<'r, 'b> {
         let low = (stack.as_mut_ptr() as usize).next_multiple_of(8);
         let high = (stack.as_mut_ptr() as usize + stack.len()) & !7;
         let top_at = high.saturating_sub(core::mem::size_of::<Top>()) & !7;
-        // Below the context: the first switch's frame (d8-d15, r3-r11, pc).
-        let frame_words = 16 + 10;
+        // Below the context: the first switch's frame.
+        let frame_words = FRAME_WORDS;
         let needed = self.blob().header.stack_bound as usize + SWITCH_BYTES as usize + frame_words * 4 + 8;
         if top_at < low || top_at - low < needed {
             return Err(AotError::StackTooSmall);

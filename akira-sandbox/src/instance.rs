@@ -92,14 +92,19 @@ impl Meter {
         self.budget
     }
 
+    /// What is left of the budget since the app's last wait.
+    #[cfg_attr(not(all(feature = "aot", target_arch = "arm", target_abi = "eabihf")), allow(dead_code))]
+    pub(crate) fn left(&self) -> u64 {
+        self.budget.saturating_sub(self.usage.fuel_since_wait)
+    }
+
     /// Fuel for one slice, less what the app owes (at most three quarters
     /// of the slice, so it always gets on), at least `required`, within
     /// what is left of the budget.
     pub(crate) fn arm(&mut self, required: u64) -> u64 {
-        let left = self.budget.saturating_sub(self.usage.fuel_since_wait);
         let pay = self.owed.min(self.slice - self.slice / 4);
         self.owed -= pay;
-        (self.slice - pay).max(required).min(left)
+        (self.slice - pay).max(required).min(self.left())
     }
 
     /// Counts `burnt` fuel and the `debt` host calls charged (owed to the
@@ -120,8 +125,7 @@ impl Meter {
     /// out (it needs `required` fuel to get on): yes while its budget has
     /// that much left; otherwise its fault.
     pub(crate) fn slice_over(&self, required: u64) -> Result<(), Fault> {
-        let left = self.budget.saturating_sub(self.usage.fuel_since_wait);
-        if left < required.max(1) { Err(Fault::CpuBudget { budget: self.budget }) } else { Ok(()) }
+        if self.left() < required.max(1) { Err(Fault::CpuBudget { budget: self.budget }) } else { Ok(()) }
     }
 }
 

@@ -91,6 +91,10 @@ pub(crate) struct NativeRun<B: Board> {
     wait: Option<Wait>,
     resume_with: Option<i32>,
     done: Option<Step>,
+    /// Whether the blob's fuel checks end time slices (it imports
+    /// `akira_aot_out_of_fuel`); blobs built before run on their whole
+    /// budget, running out of it being a trap.
+    sliced: bool,
     _stack: Vec<u64>,
     _region: Vec<u64>,
     _blob: Arc<[u8]>,
@@ -126,6 +130,7 @@ impl<B: Board> NativeRun<B> {
             let index = blob.imports().position(|i| i.module == import.module && i.name == import.name)?;
             akira_aot::task::host_call_stub(index)
         };
+        let sliced = blob.imports().any(|i| i.kind == ImportKind::Runtime && i.name == "akira_aot_out_of_fuel");
         // A module without a linear memory takes none from the device.
         let takes_memory = blob.imports().any(|i| i.kind == ImportKind::Runtime && i.name == "akira_aot_memory");
         let module = if takes_memory || memory.1 > 0 {
@@ -138,7 +143,7 @@ impl<B: Board> NativeRun<B> {
             akira_aot::Module::load(blob, region_bytes, limits, bind)
         }
         .map_err(|e| load_error(&e))?;
-        let stack_len = h.stack_bound as usize + akira_aot::task::SWITCH_BYTES as usize + 512;
+        let stack_len = akira_aot::task::stack_len(h.stack_bound);
         let mut stack = vec![0u64; stack_len.div_ceil(8)];
         // SAFETY: see above.
         let stack_bytes: &'static mut [u8] =
@@ -152,6 +157,7 @@ impl<B: Board> NativeRun<B> {
             wait: None,
             resume_with: None,
             done: None,
+            sliced,
             _stack: stack,
             _region: region,
             _blob: bytes,
@@ -198,7 +204,8 @@ impl<B: Board> NativeRun<B> {
             // out-of-fuel call, which returns nothing).
             (None, _) => 0,
         };
-        self.task.set_fuel(native_fuel(meter.arm(0)));
+        let fuel = if self.sliced { meter.arm(0) } else { meter.left() };
+        self.task.set_fuel(native_fuel(fuel));
         meter.usage.slices += 1;
         let step = loop {
             let before = self.task.fuel();
