@@ -13,10 +13,11 @@
 //!
 //! where `$out_of_fuel` is a new function import, [`OUT_OF_FUEL_IMPORT`]
 //! (the module's own functions move up one index). The generated glue
-//! defines it: it hands the counter to the device, which either ends the
-//! call (a compute call: the fuel ran out, a trap) or, for a whole app
-//! running as a task, ends the app's time slice, and gives the counter
-//! the next slice's fuel when the app runs again. So a module given `n`
+//! binds it to the device's `akira_aot_out_of_fuel`, with the counter's
+//! address, which either ends the call (a compute call: the fuel ran out,
+//! a trap) or, for a whole app running as a task, ends the app's time
+//! slice, and gives the counter the next slice's fuel when the app runs
+//! again. So a module given `n`
 //! units of fuel makes at most `n` calls and loop iterations before the
 //! device decides.
 
