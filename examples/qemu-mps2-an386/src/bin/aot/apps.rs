@@ -64,6 +64,29 @@ fn now() -> akira_bridge::Instant {
     akira_bridge::Instant::from_micros(clock::micros())
 }
 
+/// Polls `sched` until no app is left to run, sleeping (`wfi`) until the
+/// next deadline when none can run; each app's end (exit or fault) in the
+/// order they came, with the microseconds since `start`.
+fn run_to_end(sched: &mut Scheduler<Mps2>, start: u64) -> Vec<(AppId, Event, u64)> {
+    let mut ends = Vec::new();
+    loop {
+        let round = sched.poll(now(), |info, event| {
+            if matches!(event, Event::Exited(_) | Event::Faulted(_)) {
+                ends.push((AppId(info.id), event.clone(), clock::micros() - start));
+            }
+        });
+        if round.live == 0 {
+            return ends;
+        }
+        if !round.busy {
+            let wake = round.next_wake.unwrap_or(now());
+            while now() < wake {
+                cortex_m::asm::wfi();
+            }
+        }
+    }
+}
+
 /// Each app of [`APPS`] twice on one scheduler, natively and interpreted,
 /// until all have ended: each pair must end the same way (the expected
 /// exit or fault), the native one with its native code running.
@@ -98,24 +121,8 @@ pub fn containment(board: Mps2) {
         ids.push((name, n, i));
     }
     let start = clock::micros();
-    let mut ends: Vec<(AppId, Event)> = Vec::new();
-    loop {
-        let round = sched.poll(now(), |info, event| {
-            if matches!(event, Event::Exited(_) | Event::Faulted(_)) {
-                ends.push((AppId(info.id), event.clone()));
-            }
-        });
-        if round.live == 0 {
-            break;
-        }
-        if !round.busy {
-            let wake = round.next_wake.unwrap_or(now());
-            while now() < wake {
-                cortex_m::asm::wfi();
-            }
-        }
-    }
-    let end = |id| ends.iter().find(|(i, _)| *i == id).map(|(_, e)| e.clone());
+    let ends = run_to_end(&mut sched, start);
+    let end = |id| ends.iter().find(|(i, ..)| *i == id).map(|(_, e, _)| e.clone());
     let budget = 1_000_000;
     let expected = [
         Event::Exited(0),
@@ -185,24 +192,7 @@ pub fn time_slices(board: Mps2) {
     if !(sched.instance(c).is_some_and(|x| x.is_native()) && sched.instance(t).is_some_and(|x| x.is_native())) {
         fail("the time-slice apps do not run native code");
     }
-    let start = clock::micros();
-    let mut ends: Vec<(AppId, Event, u64)> = Vec::new();
-    loop {
-        let round = sched.poll(now(), |info, event| {
-            if matches!(event, Event::Exited(_) | Event::Faulted(_)) {
-                ends.push((AppId(info.id), event.clone(), clock::micros() - start));
-            }
-        });
-        if round.live == 0 {
-            break;
-        }
-        if !round.busy {
-            let wake = round.next_wake.unwrap_or(now());
-            while now() < wake {
-                cortex_m::asm::wfi();
-            }
-        }
-    }
+    let ends = run_to_end(&mut sched, clock::micros());
     let usage = |id| sched.instance(id).map(|x| x.usage()).unwrap_or_default();
     let (compute_usage, ticker_usage) = (usage(c), usage(t));
     let [(first, ticker_end, ticker_us), (second, compute_end, compute_us)] = &ends[..] else {
