@@ -298,8 +298,10 @@ impl<'s> Task<'s> {
 
     /// Sets the fuel the task has left; the code takes it up when its host
     /// call returns (blobs whose imports hand the counter out: every blob
-    /// akira-aot-build writes). The sandbox refuels a task at the end of
-    /// each wait, so its CPU budget counts from its last wait.
+    /// akira-aot-build writes), or when it is resumed after
+    /// [`Run::OutOfFuel`]. The sandbox gives a task one time slice of fuel
+    /// at each step, after a wait or a slice's end; its CPU budget counts
+    /// from its last wait.
     pub fn set_fuel(&mut self, fuel: i32) {
         // SAFETY: `top` points into the stack buffer this task borrows; the
         // task is parked (it only reads this while it runs).
