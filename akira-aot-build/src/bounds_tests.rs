@@ -64,6 +64,7 @@ static jmp_buf trapped;
 void *akira_aot_alloc(uint32_t size, uint32_t align) { (void)align; return calloc(size ? size : 1, 1); }
 void *akira_aot_memory(uint32_t size) { return calloc(size ? size : 1, 1); }
 void akira_aot_trap(uint32_t code) { longjmp(trapped, (int)code + 1); }
+void akira_aot_out_of_fuel(int32_t *counter) { (void)counter; akira_aot_trap(100); }
 void akira_aot_instantiate(void);
 typedef uint64_t (*entry_t)(const uint64_t *, int32_t *);
 ENTRIES

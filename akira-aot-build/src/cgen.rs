@@ -9,7 +9,7 @@ use akira_aot::format::ValType;
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 
 use crate::AotBuildError;
-use crate::fuel::{CustomPages, FUEL_EXPORT};
+use crate::fuel::{CustomPages, FUEL_EXPORT, OUT_OF_FUEL_IMPORT};
 
 /// The module name given to wasm2c: every generated symbol starts `Z_app`.
 pub(crate) const MODULE_NAME: &str = "app";
@@ -60,7 +60,11 @@ pub(crate) fn interface(wasm: &[u8]) -> Result<Interface, AotBuildError> {
                         return Err(AotBuildError::UnsupportedImport(format!("{}.{}", import.module, import.name)));
                     };
                     func_types.push(ty);
-                    import_types.push((import.module.to_string(), import.name.to_string(), ty));
+                    // The fuel checks' call is defined by the glue, not
+                    // by the device's host functions.
+                    if (import.module, import.name) != OUT_OF_FUEL_IMPORT {
+                        import_types.push((import.module.to_string(), import.name.to_string(), ty));
+                    }
                 }
             }
             Payload::FunctionSection(section) => {
@@ -146,7 +150,18 @@ pub(crate) struct CNames {
     pub import_prototypes: Vec<String>,
     pub exports: Vec<String>,
     pub fuel_accessor: String,
-    pub imported_modules: usize,
+    /// The C name of the fuel checks' out-of-fuel import.
+    pub out_of_fuel: String,
+    /// The type of the imported-module instance pointer that import takes.
+    pub out_of_fuel_instance: String,
+    /// The types of `instantiate`'s imported-module instance parameters.
+    pub imported_modules: Vec<String>,
+}
+
+/// The parameter types in a prototype line (`void f(A*, B*);`: `A*`, `B*`).
+fn parameters(line: &str) -> Vec<String> {
+    let (Some(open), Some(close)) = (line.find('('), line.rfind(')')) else { return Vec::new() };
+    line[open + 1..close].split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
 }
 
 /// The function name in a prototype line like `u32 Z_appZ_run(Z_app_instance_t*, u32);`.
@@ -170,14 +185,24 @@ pub(crate) fn c_names(header: &str, iface: &Interface) -> Result<CNames, AotBuil
         import_prototypes: Vec::new(),
         exports: Vec::new(),
         fuel_accessor: String::new(),
-        imported_modules: 0,
+        out_of_fuel: String::new(),
+        out_of_fuel_instance: String::new(),
+        imported_modules: Vec::new(),
+    };
+    let prototype = |marker: &str| -> Option<String> {
+        let at = lines.iter().position(|l| l.trim() == marker)?;
+        lines.get(at + 1).map(|l| l.trim().to_string())
     };
     for import in &iface.imports {
         let marker = format!("/* import: '{}' '{}' */", import.module, import.name);
         names.imports.push(after(&marker).ok_or_else(|| missing(&marker))?);
-        let at = lines.iter().position(|l| l.trim() == marker).unwrap_or(0);
-        names.import_prototypes.push(lines.get(at + 1).map_or(String::new(), |l| l.trim().to_string()));
+        names.import_prototypes.push(prototype(&marker).unwrap_or_default());
     }
+    let (module, name) = OUT_OF_FUEL_IMPORT;
+    let marker = format!("/* import: '{module}' '{name}' */");
+    let proto = prototype(&marker).ok_or_else(|| missing(&marker))?;
+    names.out_of_fuel = prototype_name(&proto).ok_or_else(|| missing(&marker))?.to_string();
+    names.out_of_fuel_instance = parameters(&proto).into_iter().next().ok_or_else(|| missing(&marker))?;
     for export in &iface.exports {
         let marker = format!("/* export: '{}' */", export.name);
         names.exports.push(after(&marker).ok_or_else(|| missing(&marker))?);
@@ -186,7 +211,7 @@ pub(crate) fn c_names(header: &str, iface: &Interface) -> Result<CNames, AotBuil
     names.fuel_accessor = after(&marker).ok_or_else(|| missing(&marker))?;
     let instantiate = format!("void Z_{MODULE_NAME}_instantiate(");
     let line = lines.iter().find(|l| l.starts_with(&instantiate)).ok_or_else(|| missing("instantiate"))?;
-    names.imported_modules = line.matches(',').count();
+    names.imported_modules = parameters(line).into_iter().skip(1).collect();
     Ok(names)
 }
 
@@ -219,6 +244,13 @@ pub(crate) fn glue(iface: &Interface, names: &CNames, custom_pages: Option<Custo
     for (i, name) in names.imports.iter().enumerate() {
         let _ = writeln!(c, "#define {name} akira_import_{i}");
     }
+    // The fuel checks' out-of-fuel call goes straight to the device's
+    // `akira_aot_out_of_fuel`, with the counter's address as the
+    // "instance" of the imported module (set at instantiation below): it
+    // traps in a compute call (`akira_aot::Trap::OutOfFuel`), or ends the
+    // task's time slice and returns with the next slice's fuel in the
+    // counter.
+    let _ = writeln!(c, "#define {} akira_aot_out_of_fuel", names.out_of_fuel);
     c.push_str("#include \"app.c\"\n");
     if let Some(p) = custom_pages {
         let _ = writeln!(
@@ -232,17 +264,27 @@ pub(crate) fn glue(iface: &Interface, names: &CNames, custom_pages: Option<Custo
     c.push_str("static int32_t *akira_fuel_out;\n");
     c.push_str("WASM_RT_NO_RETURN void akira_aot_trap(uint32_t code);\n\n");
     import_wrappers(&mut c, names);
-    // A trap hands the remaining fuel back, and tells an exhausted counter
-    // (it went below zero) from a genuine `unreachable`.
+    // A trap hands the remaining fuel back (running out of fuel is not a
+    // trap here: the checks call `out_of_fuel`).
     let _ = writeln!(
         c,
-        "void wasm_rt_trap(wasm_rt_trap_t code) {{\n  int32_t left = (int32_t)*{fuel}(&akira_instance);\n  \
-         if (akira_fuel_out) *akira_fuel_out = left;\n  \
-         if (code == WASM_RT_TRAP_UNREACHABLE && left < 0) akira_aot_trap(100);\n  \
+        "void wasm_rt_trap(wasm_rt_trap_t code) {{\n  \
+         if (akira_fuel_out) *akira_fuel_out = (int32_t)*{fuel}(&akira_instance);\n  \
          akira_aot_trap((uint32_t)code);\n}}\n",
         fuel = names.fuel_accessor
     );
-    let nulls: String = (0..names.imported_modules).map(|_| ", NULL").collect();
+    let fuel_fn = &names.fuel_accessor;
+    let nulls: String = names
+        .imported_modules
+        .iter()
+        .map(|t| {
+            if *t == names.out_of_fuel_instance {
+                format!(", ({t}){fuel_fn}(&akira_instance)")
+            } else {
+                ", NULL".into()
+            }
+        })
+        .collect();
     let _ = writeln!(
         c,
         "void {INSTANTIATE_SYMBOL}(void) {{\n  akira_fuel_out = NULL;\n  wasm_rt_call_stack_depth = 0;\n  \

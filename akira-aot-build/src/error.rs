@@ -12,6 +12,9 @@ pub enum AotBuildError {
     Reencode(String),
     /// The module already exports the fuel counter's name.
     ReservedExport(&'static str),
+    /// The module imports from a module name the AOT tier reserves (its
+    /// out-of-fuel call).
+    ReservedImport(&'static str),
     /// The module already carries an AOT blob section.
     AlreadyCarriesBlob,
     /// Phase 1 runs only function imports (no imported memory, table or global).
@@ -50,6 +53,9 @@ impl fmt::Display for AotBuildError {
             AotBuildError::Reencode(e) => write!(f, "re-encoding the instrumented wasm: {e}"),
             AotBuildError::ReservedExport(name) => {
                 write!(f, "the module exports `{name}`, which the AOT tier reserves")
+            }
+            AotBuildError::ReservedImport(module) => {
+                write!(f, "the module imports from `{module}`, which the AOT tier reserves")
             }
             AotBuildError::AlreadyCarriesBlob => {
                 write!(f, "the module already carries an `{}` section", akira_aot::format::SECTION_NAME)

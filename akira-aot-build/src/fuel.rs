@@ -1,5 +1,6 @@
 //! Fuel instrumentation: a counter the compiled code decrements at every
-//! function entry and loop head, trapping when it goes below zero.
+//! function entry and loop head, calling out to the device when it goes
+//! below zero.
 //!
 //! The counter is a new mutable `i32` global, exported as [`FUEL_EXPORT`]
 //! so that the generated glue can set it before a call and read it after.
@@ -7,17 +8,23 @@
 //!
 //! ```wat
 //! global.get $fuel  i32.const 1  i32.sub  global.set $fuel
-//! global.get $fuel  i32.const 0  i32.lt_s  if  unreachable  end
+//! global.get $fuel  i32.const 0  i32.lt_s  if  call $out_of_fuel  end
 //! ```
 //!
-//! so a module given `n` units of fuel makes at most `n` calls and loop
-//! iterations. The runtime tells an exhausted counter from a genuine
-//! `unreachable` by the counter's sign.
+//! where `$out_of_fuel` is a new function import, [`OUT_OF_FUEL_IMPORT`]
+//! (the module's own functions move up one index). The generated glue
+//! binds it to the device's `akira_aot_out_of_fuel`, with the counter's
+//! address, which either ends the call (a compute call: the fuel ran out,
+//! a trap) or, for a whole app running as a task, ends the app's time
+//! slice, and gives the counter the next slice's fuel when the app runs
+//! again. So a module given `n`
+//! units of fuel makes at most `n` calls and loop iterations before the
+//! device decides.
 
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
-    BlockType, ConstExpr, ExportKind, ExportSection, Function, GlobalSection, GlobalType, Instruction, Module,
-    SectionId, ValType,
+    BlockType, ConstExpr, EntityType, ExportKind, ExportSection, Function, GlobalSection, GlobalType, ImportSection,
+    Instruction, Module, SectionId, TypeSection, ValType,
 };
 use wasmparser::{Operator, Parser, Payload};
 
@@ -25,6 +32,11 @@ use crate::AotBuildError;
 
 /// The export name of the fuel counter the instrumentation adds.
 pub const FUEL_EXPORT: &str = "akira_fuel";
+
+/// The function import (module, name) a check calls when the counter goes
+/// below zero: `() -> ()`; on return the counter holds the fuel to go on
+/// with. A module may not import anything else from this module name.
+pub const OUT_OF_FUEL_IMPORT: (&str, &str) = ("akira_aot", "out_of_fuel");
 
 /// Where a section sits in a module, by wasm's section order (tags sit
 /// between memories and globals, data count between elements and code).
@@ -76,6 +88,13 @@ pub(crate) struct Instrumented {
 
 struct Instrument {
     fuel_global: u32,
+    /// The module's function imports: the out-of-fuel import comes after
+    /// them, the module's own functions one index up.
+    imported_functions: u32,
+    /// The type index of `() -> ()`, appended to the type section.
+    out_of_fuel_type: u32,
+    types_written: bool,
+    imports_written: bool,
     globals_written: bool,
     exports_written: bool,
     custom_pages: Option<CustomPages>,
@@ -89,6 +108,11 @@ impl Instrument {
         globals.global(ty, &ConstExpr::i32_const(0));
     }
 
+    fn out_of_fuel_import(&self, imports: &mut ImportSection) {
+        let (module, name) = OUT_OF_FUEL_IMPORT;
+        imports.import(module, name, EntityType::Function(self.out_of_fuel_type));
+    }
+
     fn check(&self, f: &mut Function) {
         let g = self.fuel_global;
         f.instruction(&Instruction::GlobalGet(g))
@@ -99,13 +123,39 @@ impl Instrument {
             .instruction(&Instruction::I32Const(0))
             .instruction(&Instruction::I32LtS)
             .instruction(&Instruction::If(BlockType::Empty))
-            .instruction(&Instruction::Unreachable)
+            .instruction(&Instruction::Call(self.imported_functions))
             .instruction(&Instruction::End);
     }
 }
 
 impl Reencode for Instrument {
     type Error = std::convert::Infallible;
+
+    fn function_index(&mut self, func: u32) -> u32 {
+        if func < self.imported_functions { func } else { func + 1 }
+    }
+
+    fn parse_type_section(
+        &mut self,
+        types: &mut TypeSection,
+        section: wasmparser::TypeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_type_section(self, types, section)?;
+        types.ty().function([], []);
+        self.types_written = true;
+        Ok(())
+    }
+
+    fn parse_import_section(
+        &mut self,
+        imports: &mut ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_import_section(self, imports, section)?;
+        self.out_of_fuel_import(imports);
+        self.imports_written = true;
+        Ok(())
+    }
 
     fn memory_type(&mut self, ty: wasmparser::MemoryType) -> wasm_encoder::MemoryType {
         self.memories += 1;
@@ -157,6 +207,18 @@ impl Reencode for Instrument {
             Some(id) => rank(id),
             None => u8::MAX,
         };
+        if !self.types_written && next > rank(SectionId::Type) {
+            let mut types = TypeSection::new();
+            types.ty().function([], []);
+            module.section(&types);
+            self.types_written = true;
+        }
+        if !self.imports_written && next > rank(SectionId::Import) {
+            let mut imports = ImportSection::new();
+            self.out_of_fuel_import(&mut imports);
+            module.section(&imports);
+            self.imports_written = true;
+        }
         if !self.globals_written && next > rank(SectionId::Global) {
             let mut globals = GlobalSection::new();
             Self::fuel_global_entry(&mut globals);
@@ -201,13 +263,24 @@ pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, AotBuildError> {
 /// [`instrument`], with a custom-page-size memory declared in 64 KiB
 /// pages for wasm2c (see [`CustomPages`]).
 pub(crate) fn instrument_for_wasm2c(wasm: &[u8]) -> Result<Instrumented, AotBuildError> {
-    let mut globals = 0u32;
+    let (mut globals, mut functions, mut types) = (0u32, 0u32, 0u32);
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
+            Payload::TypeSection(section) => {
+                for group in section {
+                    types += group?.types().len() as u32;
+                }
+            }
             Payload::ImportSection(imports) => {
                 for import in imports {
-                    if matches!(import?.ty, wasmparser::TypeRef::Global(_)) {
-                        globals += 1;
+                    let import = import?;
+                    if import.module == OUT_OF_FUEL_IMPORT.0 {
+                        return Err(AotBuildError::ReservedImport(OUT_OF_FUEL_IMPORT.0));
+                    }
+                    match import.ty {
+                        wasmparser::TypeRef::Global(_) => globals += 1,
+                        wasmparser::TypeRef::Func(_) => functions += 1,
+                        _ => {}
                     }
                 }
             }
@@ -224,6 +297,10 @@ pub(crate) fn instrument_for_wasm2c(wasm: &[u8]) -> Result<Instrumented, AotBuil
     }
     let mut instrument = Instrument {
         fuel_global: globals,
+        imported_functions: functions,
+        out_of_fuel_type: types,
+        types_written: false,
+        imports_written: false,
         globals_written: false,
         exports_written: false,
         custom_pages: None,

@@ -14,10 +14,18 @@ use crate::AotBuildError;
 use crate::cgen::{INSTANTIATE_SYMBOL, Interface, export_symbol};
 
 /// Functions of the device runtime a blob may import (besides the wasm
-/// imports): the trap exit, the region allocator, and four libc functions
-/// clang emits for block copies.
-pub const RUNTIME_IMPORTS: [&str; 7] =
-    ["akira_aot_trap", "akira_aot_alloc", "akira_aot_memory", "memcpy", "memmove", "memset", "memcmp"];
+/// imports): the trap exit, the fuel checks' out-of-fuel call, the region
+/// allocator, and four libc functions clang emits for block copies.
+pub const RUNTIME_IMPORTS: [&str; 8] = [
+    "akira_aot_trap",
+    "akira_aot_out_of_fuel",
+    "akira_aot_alloc",
+    "akira_aot_memory",
+    "memcpy",
+    "memmove",
+    "memset",
+    "memcmp",
+];
 
 /// `ldr.w pc, [pc, #0]` followed by the target's address: a veneer that
 /// reaches any address from a `bl` in the image.

@@ -22,6 +22,9 @@ static BUSY: AtomicBool = AtomicBool::new(false);
 /// instance of the same app has, so host functions see the app's bytes.
 static SHARED_MEMORY: AtomicUsize = AtomicUsize::new(0);
 static SHARED_MEMORY_LEN: AtomicUsize = AtomicUsize::new(0);
+/// The fuel counter of the running `Module::call` (0: none), where an
+/// out-of-fuel trap leaves what the code's counter holds.
+static FUEL_OUT: AtomicUsize = AtomicUsize::new(0);
 
 // `enter(f, a, b)` calls `f(a, b)` and returns its 64-bit result, keeping
 // the stack pointer where `trap` can find it. `trap(code)` records the code
@@ -123,9 +126,23 @@ extern "C" fn akira_aot_memory(size: u32) -> *mut c_void {
     p
 }
 
+/// Running out of fuel outside a task: the counter goes to the caller's
+/// fuel (if a `Module::call` runs), then the out-of-fuel trap.
+pub(crate) fn out_of_fuel_trap(counter: *const i32) -> ! {
+    let out = FUEL_OUT.load(Ordering::Relaxed) as *mut i32;
+    if !out.is_null() {
+        // SAFETY: `out` is the `&mut i32` the running `Module::call` was
+        // given; `counter` the compiled code's fuel global.
+        unsafe { out.write(counter.read()) };
+    }
+    // SAFETY: compiled code runs (it called us), inside `enter`.
+    unsafe { akira_aot_trap(100) }
+}
+
 fn runtime_function(name: &str) -> Option<usize> {
     Some(match name {
         "akira_aot_trap" => akira_aot_trap as *const () as usize,
+        "akira_aot_out_of_fuel" => crate::task::akira_aot_out_of_fuel as *const () as usize,
         "akira_aot_alloc" => akira_aot_alloc as *const () as usize,
         "akira_aot_memory" => akira_aot_memory as *const () as usize,
         "memcpy" => memcpy as *const () as usize,
@@ -387,7 +404,11 @@ impl<'r, 'b> Module<'r, 'b> {
             return Err(AotError::ArgumentCount);
         }
         let entry = self.entry_address(&export);
-        enter(entry, args.as_ptr() as usize, fuel as *mut i32 as usize, &mut self.arena)
+        let fuel = fuel as *mut i32 as usize;
+        FUEL_OUT.store(fuel, Ordering::Relaxed);
+        let result = enter(entry, args.as_ptr() as usize, fuel, &mut self.arena);
+        FUEL_OUT.store(0, Ordering::Relaxed);
+        result
     }
 
     /// Bytes of the region still free (after linear memory and tables).

@@ -9,6 +9,13 @@
 //! records its index and the argument registers and switches stacks. The
 //! switch saves the AAPCS callee-saved registers (r4-r11, d8-d15) and lr on
 //! the stack it leaves and restores them from the one it enters.
+//!
+//! Time slices: when the task's fuel runs out, the compiled code calls
+//! `akira_aot_out_of_fuel`, which switches back the same way
+//! ([`Run::OutOfFuel`]); the caller gives the task more fuel
+//! ([`Task::set_fuel`]) and resumes it when it is its turn again, or drops
+//! it when its CPU budget is spent. Outside a task (a call through
+//! [`Module::call`]) running out of fuel traps ([`Trap::OutOfFuel`]).
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -18,6 +25,7 @@ use crate::run::{AotError, Module, Trap};
 const EVENT_FINISHED: u32 = 1;
 const EVENT_HOST_CALL: u32 = 2;
 const EVENT_TRAP: u32 = 3;
+const EVENT_OUT_OF_FUEL: u32 = 4;
 /// Trap code of a host call made outside a task (an import bound to a
 /// stub, called during instantiation).
 const TRAP_NO_TASK: u32 = 102;
@@ -188,6 +196,30 @@ unsafe extern "C" {
     fn akira_aot_switch_to_task(ctx: *mut Context, lo: u32, hi: u32) -> u64;
     fn akira_aot_task_start();
     fn akira_aot_host_call_stubs();
+    fn akira_aot_switch_to_host(lo: u32, hi: u32) -> u64;
+}
+
+/// The fuel checks' out-of-fuel call (a runtime import of the blobs
+/// akira-aot-build writes), with the code's fuel counter (below zero).
+/// Inside a task: an out-of-fuel event; the counter goes out to the task's
+/// fuel and comes back from it when the task is resumed (its next slice).
+/// Outside one: the out-of-fuel trap.
+pub(crate) extern "C" fn akira_aot_out_of_fuel(counter: *mut i32) {
+    let ctx = CURRENT.load(Ordering::Relaxed) as *mut Context;
+    if ctx.is_null() {
+        crate::run::out_of_fuel_trap(counter);
+    }
+    let top = ctx.cast::<Top>();
+    // SAFETY: a task runs: `ctx` is its context, the first field of its
+    // `Top` (repr(C)), in the stack buffer the task borrows; `counter` is
+    // the compiled code's fuel global. The switch saves and restores the
+    // callee-saved registers; the host writes the fuel while parked.
+    unsafe {
+        (*top).fuel = counter.read();
+        (*ctx).event = EVENT_OUT_OF_FUEL;
+        akira_aot_switch_to_host(0, 0);
+        counter.write((*top).fuel);
+    }
 }
 
 /// Whether compiled code is running as a task (its traps switch back
@@ -206,6 +238,7 @@ pub fn host_call_stub(index: usize) -> Option<usize> {
 /// Why [`Task::resume`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Run {
     /// The export returned this (0 for a function without a result).
     Finished(u64),
@@ -220,6 +253,10 @@ pub enum Run {
         /// How many of `args` there are.
         count: usize,
     },
+    /// The task's fuel ran out (its counter is below zero): its time
+    /// slice is over. Give it fuel ([`Task::set_fuel`]) and resume it (the
+    /// value is ignored) when it may run again, or drop it.
+    OutOfFuel,
 }
 
 /// The part of a task's stack buffer the host side keeps: its context,
@@ -230,6 +267,17 @@ struct Top {
     ctx: Context,
     args: [u64; 16],
     fuel: i32,
+}
+
+/// The first switch's frame below a new task's context: d8-d15, r3-r11, pc.
+const FRAME_WORDS: usize = 16 + 10;
+
+/// The bytes of stack buffer a task of a blob with `stack_bound` needs
+/// ([`Module::task`] refuses a smaller one): the bound, [`SWITCH_BYTES`],
+/// the first switch's frame and the task's context at the top, with room
+/// to align both ends to 8 bytes.
+pub const fn stack_len(stack_bound: u32) -> usize {
+    stack_bound as usize + SWITCH_BYTES as usize + FRAME_WORDS * 4 + 8 + core::mem::size_of::<Top>() + 16
 }
 
 /// An export running on its own stack. Dropping a suspended task abandons
@@ -250,8 +298,10 @@ impl<'s> Task<'s> {
 
     /// Sets the fuel the task has left; the code takes it up when its host
     /// call returns (blobs whose imports hand the counter out: every blob
-    /// akira-aot-build writes). The sandbox refuels a task at the end of
-    /// each wait, so its CPU budget counts from its last wait.
+    /// akira-aot-build writes), or when it is resumed after
+    /// [`Run::OutOfFuel`]. The sandbox gives a task one time slice of fuel
+    /// at each step, after a wait or a slice's end; its CPU budget counts
+    /// from its last wait.
     pub fn set_fuel(&mut self, fuel: i32) {
         // SAFETY: `top` points into the stack buffer this task borrows; the
         // task is parked (it only reads this while it runs).
@@ -293,6 +343,7 @@ impl<'s> Task<'s> {
                 self.done = true;
                 Ok(Run::Finished(out))
             }
+            EVENT_OUT_OF_FUEL => Ok(Run::OutOfFuel),
             EVENT_HOST_CALL => {
                 let index = import as u16;
                 let Some(&(count, wide)) = module.import_signatures().get(usize::from(index)) else {
@@ -333,8 +384,9 @@ impl<'s> Task<'s> {
 impl<'r, 'b> Module<'r, 'b> {
     /// Prepares export `name` to run as a [`Task`] on `stack` with `args`
     /// and `fuel`; nothing runs until [`Task::resume`]. The stack must hold
-    /// the blob's stack bound plus [`SWITCH_BYTES`] and the task's own
-    /// context (about 160 bytes at its top). The module's imports must
+    /// the blob's stack bound plus [`SWITCH_BYTES`], the first switch's
+    /// frame and the task's own context (about 160 bytes at its top):
+    /// [`stack_len`] bytes. The module's imports must
     /// have been bound to [`host_call_stub`]s.
     pub fn task<'s>(&self, name: &str, args: &[u64], fuel: i32, stack: &'s mut [u8]) -> Result<Task<'s>, AotError> {
         let export = self.blob().export(name).ok_or(AotError::NoSuchExport)?;
@@ -344,8 +396,8 @@ impl<'r, 'b> Module<'r, 'b> {
         let low = (stack.as_mut_ptr() as usize).next_multiple_of(8);
         let high = (stack.as_mut_ptr() as usize + stack.len()) & !7;
         let top_at = high.saturating_sub(core::mem::size_of::<Top>()) & !7;
-        // Below the context: the first switch's frame (d8-d15, r3-r11, pc).
-        let frame_words = 16 + 10;
+        // Below the context: the first switch's frame.
+        let frame_words = FRAME_WORDS;
         let needed = self.blob().header.stack_bound as usize + SWITCH_BYTES as usize + frame_words * 4 + 8;
         if top_at < low || top_at - low < needed {
             return Err(AotError::StackTooSmall);

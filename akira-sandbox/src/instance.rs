@@ -70,9 +70,68 @@ pub struct Usage {
     pub waits: u64,
 }
 
+/// An app's share of the CPU, kept the same way whichever tier runs it:
+/// slices of `slice` fuel, at most `budget` since its last wait, and the
+/// fuel its host calls charged beyond the slices they ran in.
+#[cfg_attr(not(feature = "wasmi"), allow(dead_code))]
+pub(crate) struct Meter {
+    budget: u64,
+    slice: u64,
+    pub(crate) usage: Usage,
+    /// Fuel host calls charged beyond the slices they ran in (each call's
+    /// fixed cost, work past a slice's end): taken out of the next
+    /// slices, so an app's share of the CPU counts its host calls.
+    owed: u64,
+}
+
+#[cfg_attr(not(feature = "wasmi"), allow(dead_code))]
+impl Meter {
+    /// The app's CPU budget (fuel between two waits).
+    #[cfg_attr(not(all(feature = "aot", target_arch = "arm", target_abi = "eabihf")), allow(dead_code))]
+    pub(crate) fn budget(&self) -> u64 {
+        self.budget
+    }
+
+    /// What is left of the budget since the app's last wait.
+    #[cfg_attr(not(all(feature = "aot", target_arch = "arm", target_abi = "eabihf")), allow(dead_code))]
+    pub(crate) fn left(&self) -> u64 {
+        self.budget.saturating_sub(self.usage.fuel_since_wait)
+    }
+
+    /// Fuel for one slice, less what the app owes (at most three quarters
+    /// of the slice, so it always gets on), at least `required`, within
+    /// what is left of the budget.
+    pub(crate) fn arm(&mut self, required: u64) -> u64 {
+        let pay = self.owed.min(self.slice - self.slice / 4);
+        self.owed -= pay;
+        (self.slice - pay).max(required).min(self.left())
+    }
+
+    /// Counts `burnt` fuel and the `debt` host calls charged (owed to the
+    /// next slices).
+    pub(crate) fn charge(&mut self, burnt: u64, debt: u64) {
+        self.owed = self.owed.saturating_add(debt);
+        let used = burnt.saturating_add(debt);
+        self.usage.fuel = self.usage.fuel.saturating_add(used);
+        self.usage.fuel_since_wait = self.usage.fuel_since_wait.saturating_add(used);
+    }
+
+    /// The app's wait ended: its budget starts afresh.
+    pub(crate) fn waited(&mut self) {
+        self.usage.fuel_since_wait = 0;
+    }
+
+    /// Whether the app may run another slice now that its slice's fuel ran
+    /// out (it needs `required` fuel to get on): yes while its budget has
+    /// that much left; otherwise its fault.
+    pub(crate) fn slice_over(&self, required: u64) -> Result<(), Fault> {
+        if self.left() < required.max(1) { Err(Fault::CpuBudget { budget: self.budget }) } else { Ok(()) }
+    }
+}
+
 /// A running app.
-// Without the interpreter, native code runs until it waits (no slices),
-// and on a CPU akira-aot does not compile for nothing is instantiated.
+// On a CPU akira-aot does not compile for, without the interpreter,
+// nothing is instantiated.
 #[cfg_attr(not(feature = "wasmi"), allow(dead_code))]
 pub struct AppInstance<B: Board> {
     /// The app's store (wasmi), or its state (without the interpreter).
@@ -82,13 +141,7 @@ pub struct AppInstance<B: Board> {
     entry_returns_code: bool,
     #[cfg(feature = "wasmi")]
     run: Run,
-    budget: u64,
-    slice: u64,
-    usage: Usage,
-    /// Fuel host calls charged beyond the slices they ran in (each call's
-    /// fixed cost, work past a slice's end): taken out of the next
-    /// slices, so an app's share of the CPU counts its host calls.
-    owed: u64,
+    meter: Meter,
     /// The app's native code, run instead of interpreting it (feature `aot`).
     #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
     native: Option<alloc::boxed::Box<crate::native::NativeRun<B>>>,
@@ -110,10 +163,7 @@ impl<B: Board> AppInstance<B> {
             entry_returns_code,
             #[cfg(feature = "wasmi")]
             run: Run::Ready,
-            budget,
-            slice: slice.max(1),
-            usage: Usage::default(),
-            owed: 0,
+            meter: Meter { budget, slice: slice.max(1), usage: Usage::default(), owed: 0 },
             #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
             native: None,
         }
@@ -177,7 +227,7 @@ impl<B: Board> AppInstance<B> {
 
     /// Fuel and wait counts.
     pub fn usage(&self) -> Usage {
-        self.usage
+        self.meter.usage
     }
 
     /// The wait the app is suspended on, if any.
@@ -226,7 +276,7 @@ impl<B: Board> AppInstance<B> {
     pub fn step(&mut self) -> Step {
         #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
         if let Some(native) = &mut self.native {
-            return native.step(&mut self.context, &mut self.usage, self.entry_returns_code, self.budget);
+            return native.step(&mut self.context, &mut self.meter, self.entry_returns_code);
         }
         #[cfg(not(feature = "wasmi"))]
         return Step::Faulted(Fault::Host("no native code to run and no interpreter".into()));
@@ -248,7 +298,7 @@ impl<B: Board> AppInstance<B> {
             }
             Run::Waiting { call, result: Some(value), .. } => {
                 // The app waited: its budget starts afresh.
-                self.usage.fuel_since_wait = 0;
+                self.meter.waited();
                 let fuel = self.arm(0);
                 let mut out = self.outputs();
                 let n = self.results();
@@ -285,14 +335,10 @@ impl<B: Board> AppInstance<B> {
     }
 
     #[cfg(feature = "wasmi")]
-    /// Gives the store fuel for one slice, less what the app owes (at
-    /// most three quarters of the slice, so it always gets on), within
-    /// what is left of the budget; returns the fuel given.
+    /// Gives the store fuel for one slice ([`Meter::arm`]); returns the
+    /// fuel given.
     fn arm(&mut self, required: u64) -> u64 {
-        let left = self.budget.saturating_sub(self.usage.fuel_since_wait);
-        let pay = self.owed.min(self.slice - self.slice / 4);
-        self.owed -= pay;
-        let fuel = (self.slice - pay).max(required).min(left);
+        let fuel = self.meter.arm(required);
         // Fuel metering is always on in the runtime's engine.
         let _ = self.context.set_fuel(fuel);
         fuel
@@ -301,13 +347,11 @@ impl<B: Board> AppInstance<B> {
     #[cfg(feature = "wasmi")]
     fn finish(&mut self, fuel: u64, result: Result<ResumableCall, wasmi::Error>, out: [Val; 1]) -> Step {
         // Fuel burnt by instructions, plus what host calls charged that
-        // the slice did not pay (see `owed`).
+        // the slice did not pay (see `Meter`).
         let debt = self.context.data_mut().take_fuel_debt();
-        self.owed = self.owed.saturating_add(debt);
-        let used = fuel.saturating_sub(self.context.get_fuel().unwrap_or(0)).saturating_add(debt);
-        self.usage.fuel = self.usage.fuel.saturating_add(used);
-        self.usage.fuel_since_wait = self.usage.fuel_since_wait.saturating_add(used);
-        self.usage.slices += 1;
+        let burnt = fuel.saturating_sub(self.context.get_fuel().unwrap_or(0));
+        self.meter.charge(burnt, debt);
+        self.meter.usage.slices += 1;
         let step = match result {
             Ok(ResumableCall::Finished) => {
                 let code = match (self.entry_returns_code, &out[0]) {
@@ -316,15 +360,13 @@ impl<B: Board> AppInstance<B> {
                 };
                 Step::Exited(code)
             }
-            Ok(ResumableCall::OutOfFuel(call)) => {
-                let left = self.budget.saturating_sub(self.usage.fuel_since_wait);
-                if left < call.required_fuel().max(1) {
-                    Step::Faulted(Fault::CpuBudget { budget: self.budget })
-                } else {
+            Ok(ResumableCall::OutOfFuel(call)) => match self.meter.slice_over(call.required_fuel()) {
+                Err(fault) => Step::Faulted(fault),
+                Ok(()) => {
                     self.run = Run::Paused(call);
                     return Step::Yielded;
                 }
-            }
+            },
             Ok(ResumableCall::HostTrap(call)) => {
                 let error = call.host_error();
                 if let Some(code) = error.i32_exit_status() {
@@ -332,7 +374,7 @@ impl<B: Board> AppInstance<B> {
                 } else if error.downcast_ref::<Suspend>().is_some() {
                     match self.context.data_mut().take_wait() {
                         Some(wait) => {
-                            self.usage.waits += 1;
+                            self.meter.usage.waits += 1;
                             self.run = Run::Waiting { call, wait, result: None };
                             return Step::Waiting(wait);
                         }

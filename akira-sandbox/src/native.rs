@@ -16,6 +16,16 @@
 //!
 //! A host call that suspends parks the task; the scheduler resumes it
 //! when the wait is over.
+//!
+//! Native code runs in time slices as interpreted code does: each step
+//! gives the task one slice of fuel ([`Meter::arm`]); when it runs out,
+//! the compiled code's fuel check switches back to the host
+//! (`akira_aot::task::Run::OutOfFuel`) and the step yields while the app's
+//! CPU budget since its last wait lasts, and faults with
+//! [`Fault::CpuBudget`] once it is spent. Native fuel counts function
+//! entries and loop iterations (one unit each), not instructions: a unit
+//! is worth several of wasmi's, so the same `slice_fuel` and CPU budget
+//! give native code more work per slice (see `BENCHMARKS.md`).
 
 use alloc::sync::Arc;
 use alloc::vec;
@@ -25,7 +35,7 @@ use akira_aot::format::{Blob, ImportKind};
 use akira_bridge::{Board, Wait};
 
 use crate::error::{Fault, LoadError, Trap};
-use crate::instance::{Context, Step, Usage};
+use crate::instance::{Context, Meter, Step};
 
 #[cfg(not(feature = "wasmi"))]
 mod direct;
@@ -42,11 +52,21 @@ fn table_bytes(max_table_elements: usize) -> u32 {
     (max_table_elements as u32).saturating_mul(16).saturating_add(256)
 }
 
-/// Fuel a native run gets: the manifest's CPU budget, counted in the
-/// native code's units (function entries and loop iterations, fewer than
-/// wasmi's per instruction), capped to what the counter holds.
-fn native_fuel(budget: u64) -> i32 {
-    i32::try_from(budget).unwrap_or(i32::MAX)
+/// Fuel for the native code's counter, capped to what it holds.
+fn native_fuel(fuel: u64) -> i32 {
+    i32::try_from(fuel).unwrap_or(i32::MAX)
+}
+
+/// The app's state, which host calls charge their fuel to.
+#[cfg(feature = "wasmi")]
+fn state<B: Board>(context: &mut Context<B>) -> &mut akira_bridge::AppState<B> {
+    context.data_mut()
+}
+
+/// The app's state, which host calls charge their fuel to.
+#[cfg(not(feature = "wasmi"))]
+fn state<B: Board>(context: &mut Context<B>) -> &mut akira_bridge::AppState<B> {
+    context
 }
 
 /// A load failure, in the sandbox's terms.
@@ -71,6 +91,10 @@ pub(crate) struct NativeRun<B: Board> {
     wait: Option<Wait>,
     resume_with: Option<i32>,
     done: Option<Step>,
+    /// Whether the blob's fuel checks end time slices (it imports
+    /// `akira_aot_out_of_fuel`); blobs built before run on their whole
+    /// budget, running out of it being a trap.
+    sliced: bool,
     _stack: Vec<u64>,
     _region: Vec<u64>,
     _blob: Arc<[u8]>,
@@ -87,7 +111,6 @@ impl<B: Board> NativeRun<B> {
         calls: Calls<B>,
         memory: (*mut u8, usize),
         entry: &str,
-        budget: u64,
         max_table_elements: usize,
     ) -> Result<NativeRun<B>, LoadError> {
         // SAFETY (lifetimes below): `bytes`, `region` and `stack` are heap
@@ -107,6 +130,7 @@ impl<B: Board> NativeRun<B> {
             let index = blob.imports().position(|i| i.module == import.module && i.name == import.name)?;
             akira_aot::task::host_call_stub(index)
         };
+        let sliced = blob.imports().any(|i| i.kind == ImportKind::Runtime && i.name == "akira_aot_out_of_fuel");
         // A module without a linear memory takes none from the device.
         let takes_memory = blob.imports().any(|i| i.kind == ImportKind::Runtime && i.name == "akira_aot_memory");
         let module = if takes_memory || memory.1 > 0 {
@@ -119,12 +143,13 @@ impl<B: Board> NativeRun<B> {
             akira_aot::Module::load(blob, region_bytes, limits, bind)
         }
         .map_err(|e| load_error(&e))?;
-        let stack_len = h.stack_bound as usize + akira_aot::task::SWITCH_BYTES as usize + 512;
+        let stack_len = akira_aot::task::stack_len(h.stack_bound);
         let mut stack = vec![0u64; stack_len.div_ceil(8)];
         // SAFETY: see above.
         let stack_bytes: &'static mut [u8] =
             unsafe { core::slice::from_raw_parts_mut(stack.as_mut_ptr().cast::<u8>(), stack.len() * 8) };
-        let task = module.task(entry, &[], native_fuel(budget), stack_bytes).map_err(|e| load_error(&e))?;
+        // Each step gives the task its slice's fuel.
+        let task = module.task(entry, &[], 0, stack_bytes).map_err(|e| load_error(&e))?;
         Ok(NativeRun {
             task,
             module,
@@ -132,6 +157,7 @@ impl<B: Board> NativeRun<B> {
             wait: None,
             resume_with: None,
             done: None,
+            sliced,
             _stack: stack,
             _region: region,
             _blob: bytes,
@@ -158,15 +184,10 @@ impl<B: Board> NativeRun<B> {
         self.calls.memory()
     }
 
-    /// Runs the native code until it waits, exits or faults; host calls
-    /// that return at once are carried out on the way.
-    pub(crate) fn step(
-        &mut self,
-        context: &mut Context<B>,
-        usage: &mut Usage,
-        returns_code: bool,
-        budget: u64,
-    ) -> Step {
+    /// Runs the native code for at most one slice of fuel: until the slice
+    /// ends, it waits, exits or faults; host calls that return at once
+    /// are carried out on the way.
+    pub(crate) fn step(&mut self, context: &mut Context<B>, meter: &mut Meter, returns_code: bool) -> Step {
         if let Some(step) = &self.done {
             return step.clone();
         }
@@ -176,33 +197,42 @@ impl<B: Board> NativeRun<B> {
                 self.wait = None;
                 // The wait ended: the CPU budget starts afresh, as the
                 // interpreter's does.
-                usage.fuel_since_wait = 0;
-                self.task.set_fuel(native_fuel(budget));
+                meter.waited();
                 u64::from(result as u32)
             }
+            // The first step, or the next slice (the task is parked in its
+            // out-of-fuel call, which returns nothing).
             (None, _) => 0,
         };
-        usage.slices += 1;
+        let fuel = if self.sliced { meter.arm(0) } else { meter.left() };
+        self.task.set_fuel(native_fuel(fuel));
+        meter.usage.slices += 1;
         let step = loop {
             let before = self.task.fuel();
             let run = self.task.resume(&self.module, value);
-            let used = u64::from(before.saturating_sub(self.task.fuel()).max(0) as u32);
-            usage.fuel = usage.fuel.saturating_add(used);
-            usage.fuel_since_wait = usage.fuel_since_wait.saturating_add(used);
+            // The counter ends at -1 when the slice ran out: the check that
+            // found it empty counts too (the code got past it).
+            let burnt = u64::from(before.saturating_sub(self.task.fuel()).max(0) as u32);
+            meter.charge(burnt, state(context).take_fuel_debt());
             match run {
                 Ok(akira_aot::task::Run::Finished(v)) => break Step::Exited(if returns_code { v as i32 } else { 0 }),
                 Ok(akira_aot::task::Run::HostCall { import, args, count }) => {
                     match self.calls.call(context, usize::from(import), &args[..count]) {
                         Ok(v) => value = v,
                         Err(HostOutcome::Wait(wait)) => {
-                            usage.waits += 1;
+                            meter.usage.waits += 1;
                             self.wait = Some(wait);
                             return Step::Waiting(wait);
                         }
                         Err(HostOutcome::Stop(step)) => break step,
                     }
                 }
-                Err(akira_aot::AotError::Trap(trap)) => break Step::Faulted(fault(trap, budget)),
+                Ok(akira_aot::task::Run::OutOfFuel) => match meter.slice_over(1) {
+                    Ok(()) => return Step::Yielded,
+                    Err(fault) => break Step::Faulted(fault),
+                },
+                Ok(_) => break Step::Faulted(Fault::Host("native code stopped for an unknown reason".into())),
+                Err(akira_aot::AotError::Trap(trap)) => break Step::Faulted(fault(trap, meter.budget())),
                 Err(e) => break Step::Faulted(Fault::Host(alloc::format!("native code: {e}"))),
             }
         };

@@ -374,15 +374,9 @@ impl<B: Board> Runtime<B> {
                 .map_err(|e| LoadError::Instantiate(alloc::format!("native code: {e}")))?;
             let mut calls = crate::native::Calls::link(&parsed, linker, app.memory_bytes as usize)?;
             let memory = calls.memory_at();
+            let native =
+                crate::native::NativeRun::load(blob.clone(), calls, memory, ENTRY_POINT, app.table_elements as usize)?;
             let budget = app.manifest.cpu_budget;
-            let native = crate::native::NativeRun::load(
-                blob.clone(),
-                calls,
-                memory,
-                ENTRY_POINT,
-                budget,
-                app.table_elements as usize,
-            )?;
             Ok(AppInstance::new(state, app.entry_returns_code, budget, self.config.slice_fuel).with_native(native))
         }
         #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
@@ -427,7 +421,6 @@ impl<B: Board> Runtime<B> {
                 calls,
                 memory,
                 ENTRY_POINT,
-                manifest.cpu_budget,
                 self.config.max_table_elements,
             )?;
             return Ok(AppInstance::new(

@@ -204,10 +204,11 @@ mod aot {
         // section, run by the sandbox's scheduler natively and interpreted.
         // And the figure of whole apps: 10 000 guarded host calls, exit 0.
         let calls = super::bench("(call $write (i32.const 2) (i32.and (local.get $i) (i32.const 1)))", 10_000);
-        for (name, wat) in APPS.into_iter().chain([("aot-calls", calls.as_str())]) {
+        for (name, wat) in APPS.into_iter().chain(SLICES).chain([("aot-calls", calls.as_str())]) {
             let wasm = super::app(name, wat, |m| {
                 super::gpio(m);
-                m.cpu_budget = 1_000_000;
+                // The compute-bound app runs longer than the sleeper.
+                m.cpu_budget = if name == "aot-compute" { 5_000_000 } else { 1_000_000 };
                 m.capabilities.timer = true;
                 m.capabilities.log = true;
             });
@@ -304,6 +305,49 @@ mod aot {
                 (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
                 (memory (export "memory") 4096 4096 (pagesize 1))
                 (func (export "akira_main") (result i32) (call $write (i32.const 7) (i32.const 1))))"#,
+        ),
+    ];
+
+    /// Apps for the time-slice checks of whole apps: a compute-bound app
+    /// beside one that sleeps, both native.
+    const SLICES: [(&str, &str); 2] = [
+        // 4 000 000 iterations without a wait (within its CPU budget of
+        // 5 000 000 native units, set below); exits with the low 15 bits
+        // of the sum of 0..4 000 000.
+        (
+            "aot-compute",
+            r#"(module
+                (memory (export "memory") 4096 4096 (pagesize 1))
+                (func (export "akira_main") (result i32)
+                    (local $i i32) (local $sum i32)
+                    (loop $l
+                        (local.set $sum (i32.add (local.get $sum) (local.get $i)))
+                        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                        (br_if $l (i32.lt_u (local.get $i) (i32.const 4000000))))
+                    (i32.and (local.get $sum) (i32.const 0x7fff))))"#,
+        ),
+        // Ten times: logs "tick", sleeps 1 ms; exits with the latest it
+        // woke up after a sleep (microseconds past the 1 ms).
+        (
+            "aot-ticker",
+            r#"(module
+                (import "akira:timer" "now_us" (func $now (result i64)))
+                (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+                (import "akira:log" "write" (func $log (param i32 i32 i32) (result i32)))
+                (memory (export "memory") 4096 4096 (pagesize 1))
+                (data (i32.const 0) "tick")
+                (func (export "akira_main") (result i32)
+                    (local $n i32) (local $t i64) (local $late i64) (local $worst i64)
+                    (loop $l
+                        (drop (call $log (i32.const 2) (i32.const 0) (i32.const 4)))
+                        (local.set $t (call $now))
+                        (drop (call $sleep (i64.const 1000)))
+                        (local.set $late (i64.sub (i64.sub (call $now) (local.get $t)) (i64.const 1000)))
+                        (if (i64.gt_s (local.get $late) (local.get $worst))
+                            (then (local.set $worst (local.get $late))))
+                        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                        (br_if $l (i32.lt_u (local.get $n) (i32.const 10))))
+                    (i32.wrap_i64 (local.get $worst))))"#,
         ),
     ];
 

@@ -12,7 +12,9 @@ use akira_ota::package::{Rights, TrustPolicy, TrustedKey};
 use akira_ota::store::{BlockingFlash, Region, Store, StoreConfig};
 use akira_qemu_mps2_an386::uart::{UART1, Uart};
 use akira_qemu_mps2_an386::{block_on, board::Mps2, clock, idle, ram_flash};
-use akira_sandbox::{AppId, Event, Fault, LoadedApp, Restart, RestartPolicy, Runtime, Scheduler, Trap};
+use akira_sandbox::{
+    AppId, Event, Fault, LoadedApp, Restart, RestartPolicy, Runtime, RuntimeConfig, Scheduler, Trap, Usage,
+};
 use alloc::vec::Vec;
 use defmt::{error, info};
 
@@ -36,6 +38,16 @@ const APPS: [(&str, &[u8]); 6] = [
 
 /// 10 000 guarded `akira:gpio.write` calls in a loop, then exit 0.
 const CALLS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-calls.wasm"));
+/// 4 000 000 loop iterations without a wait (CPU budget 5 000 000);
+/// exits with the low 15 bits of the sum of 0..4 000 000.
+const COMPUTE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-compute.wasm"));
+/// Logs and sleeps 1 ms ten times; exits with its worst lateness (us).
+const TICKER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-ticker.wasm"));
+
+/// What [`COMPUTE`] exits with.
+fn compute_result() -> i32 {
+    ((0..4_000_000u32).fold(0u32, u32::wrapping_add) & 0x7fff) as i32
+}
 
 /// What the apps may have: LED 2, the timer, the console.
 fn policy() -> Policy {
@@ -50,6 +62,29 @@ fn policy() -> Policy {
 
 fn now() -> akira_bridge::Instant {
     akira_bridge::Instant::from_micros(clock::micros())
+}
+
+/// Polls `sched` until no app is left to run, sleeping (`wfi`) until the
+/// next deadline when none can run; each app's end (exit or fault) in the
+/// order they came, with the microseconds since `start`.
+fn run_to_end(sched: &mut Scheduler<Mps2>, start: u64) -> Vec<(AppId, Event, u64)> {
+    let mut ends = Vec::new();
+    loop {
+        let round = sched.poll(now(), |info, event| {
+            if matches!(event, Event::Exited(_) | Event::Faulted(_)) {
+                ends.push((AppId(info.id), event.clone(), clock::micros() - start));
+            }
+        });
+        if round.live == 0 {
+            return ends;
+        }
+        if !round.busy {
+            let wake = round.next_wake.unwrap_or(now());
+            while now() < wake {
+                cortex_m::asm::wfi();
+            }
+        }
+    }
 }
 
 /// Each app of [`APPS`] twice on one scheduler, natively and interpreted,
@@ -86,24 +121,8 @@ pub fn containment(board: Mps2) {
         ids.push((name, n, i));
     }
     let start = clock::micros();
-    let mut ends: Vec<(AppId, Event)> = Vec::new();
-    loop {
-        let round = sched.poll(now(), |info, event| {
-            if matches!(event, Event::Exited(_) | Event::Faulted(_)) {
-                ends.push((AppId(info.id), event.clone()));
-            }
-        });
-        if round.live == 0 {
-            break;
-        }
-        if !round.busy {
-            let wake = round.next_wake.unwrap_or(now());
-            while now() < wake {
-                cortex_m::asm::wfi();
-            }
-        }
-    }
-    let end = |id| ends.iter().find(|(i, _)| *i == id).map(|(_, e)| e.clone());
+    let ends = run_to_end(&mut sched, start);
+    let end = |id| ends.iter().find(|(i, ..)| *i == id).map(|(_, e, _)| e.clone());
     let budget = 1_000_000;
     let expected = [
         Event::Exited(0),
@@ -124,34 +143,111 @@ pub fn containment(board: Mps2) {
     info!("whole apps: 6 natively beside their interpreted copies in {=u64} us", clock::micros() - start);
 }
 
-/// Runs `wasm` alone (natively or interpreted) on a fresh scheduler until
-/// it ends; its last event and the virtual nanoseconds (= instructions)
-/// from spawn to end.
-fn run_alone(wasm: &[u8], native: bool, board: Mps2) -> (Option<Event>, u64) {
-    let runtime = Runtime::new(Default::default(), Bridge::with_builtins(), policy());
-    let Ok(mut app) = runtime.load(wasm) else { fail("the calls app did not load") };
-    if native {
-        let Ok(Some(blob)) = find_in_wasm(wasm) else { fail("no native code in the calls app") };
-        let Ok(with_native) = app.with_native_code(blob) else { fail("native code refused") };
-        app = with_native;
+/// Loads `wasm` into `runtime`, with its native code if `native`.
+fn load(runtime: &Runtime<Mps2>, wasm: &[u8], native: bool) -> LoadedApp {
+    let Ok(app) = runtime.load(wasm) else { fail("an app did not load") };
+    if !native {
+        return app;
     }
+    let Ok(Some(blob)) = find_in_wasm(wasm) else { fail("no native code in the app") };
+    let Ok(with_native) = app.with_native_code(blob) else { fail("native code refused") };
+    with_native
+}
+
+/// Runs `wasm` alone (natively or interpreted) on a fresh scheduler with
+/// `config` until it ends; its last event, its usage and the virtual
+/// nanoseconds (= instructions) from spawn to end.
+fn run_alone(wasm: &[u8], native: bool, config: RuntimeConfig, board: Mps2) -> (Option<Event>, Usage, u64) {
+    let runtime = Runtime::new(config, Bridge::with_builtins(), policy());
+    let app = load(&runtime, wasm, native);
     let mut sched = Scheduler::new(runtime);
     let never = RestartPolicy { restart: Restart::Never, ..RestartPolicy::default() };
     let start = clock::micros();
-    if sched.spawn(app, board, never).is_err() {
-        fail("the calls app did not start");
-    }
+    let Ok(id) = sched.spawn(app, board, never) else { fail("an app did not start") };
     let mut last = None;
     while sched.poll(now(), |_, event| last = Some(event.clone())).live > 0 {}
-    (last, (clock::micros() - start) * 1000)
+    let ns = (clock::micros() - start) * 1000;
+    let usage = sched.instance(id).map(|x| x.usage()).unwrap_or_default();
+    (last, usage, ns)
+}
+
+/// Time slices of native code: a compute-bound native app (4 000 000
+/// iterations, no wait) beside a native app that logs and sleeps 1 ms ten
+/// times. The compute app must yield at its slices' ends (more than one
+/// slice), so the sleeper ends first and wakes on time: at most 1 ms later
+/// than alone (SysTick's 1 ms makes it up to 1 ms late even then;
+/// holding the CPU to the end would make it tens of ms late); the compute
+/// app still finishes with its result.
+pub fn time_slices(board: Mps2) {
+    let (alone, _, _) = run_alone(TICKER, true, RuntimeConfig::default(), board);
+    let Some(Event::Exited(late_alone_us)) = alone else { fail("the ticker alone did not exit") };
+    let runtime = Runtime::new(Default::default(), Bridge::with_builtins(), policy());
+    let compute = load(&runtime, COMPUTE, true);
+    let ticker = load(&runtime, TICKER, true);
+    let mut sched = Scheduler::new(runtime);
+    let never = RestartPolicy { restart: Restart::Never, ..RestartPolicy::default() };
+    let (Ok(c), Ok(t)) = (sched.spawn(compute, board, never), sched.spawn(ticker, board, never)) else {
+        fail("the time-slice apps did not start")
+    };
+    if !(sched.instance(c).is_some_and(|x| x.is_native()) && sched.instance(t).is_some_and(|x| x.is_native())) {
+        fail("the time-slice apps do not run native code");
+    }
+    let ends = run_to_end(&mut sched, clock::micros());
+    let usage = |id| sched.instance(id).map(|x| x.usage()).unwrap_or_default();
+    let (compute_usage, ticker_usage) = (usage(c), usage(t));
+    let [(first, ticker_end, ticker_us), (second, compute_end, compute_us)] = &ends[..] else {
+        fail("the time-slice apps did not both end")
+    };
+    let &Event::Exited(late_us) = ticker_end else { fail("the ticker did not exit") };
+    info!(
+        "time slices: compute app {} after {=u64} us in {=u64} slices; ticker {} after {=u64} us, at most {=i32} us late ({=i32} us alone)",
+        compute_end, compute_us, compute_usage.slices, ticker_end, ticker_us, late_us, late_alone_us
+    );
+    if *first != t || *second != c {
+        fail("the sleeping app did not end before the compute-bound one");
+    }
+    if *compute_end != Event::Exited(compute_result()) {
+        fail("the compute-bound app did not finish with its result");
+    }
+    if compute_usage.slices < 2 || ticker_usage.waits != 10 {
+        fail("the compute-bound app did not yield");
+    }
+    if late_us > late_alone_us + 1000 {
+        fail("the sleeping app woke late beside a compute-bound native app");
+    }
+}
+
+/// Figure: what a slice boundary of native code costs (switching to the
+/// host at the fuel check, the scheduler's round, switching back): the
+/// compute app alone in slices of 1 000 native units against one slice
+/// (its whole budget).
+pub fn slice_figure(board: Mps2) {
+    let one = RuntimeConfig { slice_fuel: 10_000_000, ..RuntimeConfig::default() };
+    let small = RuntimeConfig { slice_fuel: 1_000, ..RuntimeConfig::default() };
+    let (one_end, one_usage, one_ns) = run_alone(COMPUTE, true, one, board);
+    let (small_end, small_usage, small_ns) = run_alone(COMPUTE, true, small, board);
+    let want = Some(Event::Exited(compute_result()));
+    // Each slice spends its 1 000 units and the check that found it empty.
+    if one_end != want || small_end != want || one_usage.slices != 1 || small_usage.slices < 3_990 {
+        error!("one slice: {}, {}; small slices: {}, {}", one_end, one_usage, small_end, small_usage);
+        fail("the compute app in slices");
+    }
+    let boundaries = small_usage.slices - one_usage.slices;
+    defmt::println!(
+        "figure aot-slice-boundary-ns {=u64} ({=u64} slices of 1 000 units: {=u64} ns; one slice: {=u64} ns)",
+        small_ns.saturating_sub(one_ns) / boundaries,
+        small_usage.slices,
+        small_ns,
+        one_ns
+    );
 }
 
 /// Whole-app figure: the same app (a loop of guarded host calls), native
 /// and interpreted, from spawn (the native code's load included) to exit.
 pub fn host_call_figure(board: Mps2) {
     board.set_quiet(true);
-    let (native_end, native_ns) = run_alone(CALLS, true, board);
-    let (interpreted_end, interpreted_ns) = run_alone(CALLS, false, board);
+    let (native_end, _, native_ns) = run_alone(CALLS, true, RuntimeConfig::default(), board);
+    let (interpreted_end, _, interpreted_ns) = run_alone(CALLS, false, RuntimeConfig::default(), board);
     board.set_quiet(false);
     if native_end != Some(Event::Exited(0)) || interpreted_end != Some(Event::Exited(0)) {
         fail("the calls app ended differently");

@@ -6,7 +6,8 @@
 //! is checked; instruction counts (`-icount shift=0`: virtual ns) are
 //! printed as `figure NAME VALUE`. Then whole apps (phase 2, `apps.rs`):
 //! native code on its own stack, suspending in host calls, beside
-//! interpreted copies, and the same faults; then the device loop takes
+//! interpreted copies, and the same faults; a compute-bound native app
+//! sharing the CPU in time slices with a sleeping one; then the device loop takes
 //! packages on UART1 and runs the native code of `akira pack --aot`
 //! packages (run-ci.sh pushes one). A failed check exits through
 //! semihosting with 1.
@@ -364,7 +365,9 @@ fn main() -> ! {
     // Phase 2: whole apps on their own stacks, suspending in host calls.
     let board = akira_qemu_mps2_an386::board::Mps2::init(None);
     apps::containment(board);
+    apps::time_slices(board);
     apps::host_call_figure(board);
+    apps::slice_figure(board);
     info!("AOT checks passed");
     apps::serve(board)
 }
