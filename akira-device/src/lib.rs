@@ -7,24 +7,29 @@ extern crate alloc;
 
 #[cfg(feature = "heap")]
 pub mod heap;
+mod install;
 #[cfg(feature = "defmt")]
 pub mod log;
+mod note;
 mod serve;
+
+pub use note::Note;
+
+use install::{Check, load, policy_for};
 
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use akira_bridge::{AppInfo, Board, Instant, OtaRequest, OtaRequests, OtaStatus};
+use akira_bridge::{Board, Instant, OtaRequest, OtaRequests, OtaStatus};
 use akira_caps::manifest::AppName;
-use akira_caps::{Policy, Version};
 use akira_ota::command::DeviceId;
 use akira_ota::frame::{self, FrameDecoder, MAX_FRAME};
-use akira_ota::package::{Accepted, KeyId, TrustPolicy, Vouched};
-use akira_ota::protocol::{Detail, ErrorCode, Request, Response, detail};
-use akira_ota::server::{Backoff, Outcome, Session, SessionConfig, Verifier};
-use akira_ota::store::{Boot, Staging, Store, StoreError};
+use akira_ota::package::TrustPolicy;
+use akira_ota::protocol::{ErrorCode, Request, Response};
+use akira_ota::server::{Backoff, Outcome, Session, SessionConfig};
+use akira_ota::store::{Boot, Store};
 use akira_sandbox::{AppId, Event, LoadError, LoadedApp, RestartPolicy, Round, Runtime, Scheduler};
 use embedded_storage_async::nor_flash::NorFlash;
 
@@ -77,196 +82,11 @@ impl Default for DeviceConfig {
 /// packages only from keys trusted to skip validation.
 pub const VALIDATES: bool = cfg!(feature = "validate");
 
-/// What the device did, for the firmware's log or display.
-#[derive(Debug)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum Note<'a> {
-    /// An app version started.
-    Started {
-        /// The app.
-        name: &'a AppName,
-        /// Its version.
-        version: Version,
-        /// Whether it is on trial.
-        trial: bool,
-    },
-    /// A package was installed.
-    Installed {
-        /// The app.
-        name: &'a AppName,
-        /// Its new version.
-        version: Version,
-        /// Bytes of wasm.
-        bytes: u32,
-        /// Whether the wasm was validated; `false` for a package from a
-        /// trusted signer (trusted-signer mode).
-        validated: bool,
-    },
-    /// A version on trial was confirmed.
-    Confirmed {
-        /// The app.
-        name: &'a AppName,
-    },
-    /// An app went back to its previous version (on request, or because
-    /// the version on trial crash-looped or was found corrupt).
-    RolledBack {
-        /// The app.
-        name: &'a AppName,
-        /// The version now active.
-        to: Version,
-    },
-    /// A version on trial was still unconfirmed at the boot after its
-    /// last trial boot ([`DeviceConfig::max_trial_boots`]): it is reverted
-    /// before it runs again ([`Note::RolledBack`] or [`Note::Removed`]
-    /// follows).
-    TrialExpired {
-        /// The app.
-        name: &'a AppName,
-        /// The version dropped.
-        version: Version,
-    },
-    /// An app was uninstalled (on request, or its first version's trial
-    /// expired).
-    Removed {
-        /// The app.
-        name: &'a AppName,
-    },
-    /// An installed image no longer matches its digest (flash corruption).
-    Corrupt {
-        /// The app.
-        name: &'a AppName,
-        /// The corrupt version.
-        version: Version,
-    },
-    /// An app's native code (its package's `akira.aot` section) runs
-    /// rather than the interpreter: its signer has `Rights::NATIVE_CODE`
-    /// (feature `aot`). Comes before [`Note::Started`].
-    #[cfg(feature = "aot")]
-    NativeCode {
-        /// The app.
-        name: &'a AppName,
-    },
-    /// An installed app could not be started.
-    NotStarted {
-        /// The app.
-        name: &'a AppName,
-        /// Why.
-        error: &'a LoadError,
-    },
-    /// The store failed (flash error).
-    Store(&'a StoreError),
-    /// Something happened to a running app (started, exited, faulted, ...).
-    App {
-        /// The app.
-        app: &'a AppInfo,
-        /// What.
-        event: &'a Event,
-    },
-}
-
 struct Running {
     name: AppName,
     id: AppId,
     /// Since when it has run without a fault; `None` after a fault.
     healthy_since: Option<Instant>,
-}
-
-/// The policy a signer's apps are granted under.
-fn policy_for<'a>(trust: &'a TrustPolicy<'a>, signer: Option<KeyId>) -> Option<&'a Policy> {
-    match signer {
-        Some(id) => trust.find(&id).map(|k| k.policy),
-        None => trust.unsigned,
-    }
-}
-
-/// The install check: the sandbox's full load of the staged image under
-/// its signer's policy, without validation when a trusted signer vouched
-/// for it. The loaded app is kept, so the device starts it without
-/// compiling it again.
-struct Check<'a, B: Board> {
-    runtime: &'a Runtime<B>,
-    trust: &'a TrustPolicy<'a>,
-    loaded: &'a mut Option<(LoadedApp, bool)>,
-}
-
-impl<B: Board, F: NorFlash> Verifier<F> for Check<'_, B> {
-    async fn verify(
-        &mut self,
-        store: &mut Store<F>,
-        staging: &mut Staging,
-        app: &Accepted,
-        vouched: Option<&Vouched>,
-    ) -> Result<(), Detail> {
-        let policy = policy_for(self.trust, app.signer).ok_or_else(|| detail("no policy for this signer"))?;
-        let mut wasm = vec![0u8; staging.len() as usize];
-        store.read_staged(staging, 0, &mut wasm).await.map_err(detail)?;
-        let loaded = load(
-            self.runtime,
-            &wasm,
-            vouched,
-            policy,
-            #[cfg(feature = "aot")]
-            app.signer.map(|_| app.rights),
-        )
-        .map_err(detail)?;
-        if loaded.manifest() != &app.manifest {
-            return Err(detail("the manifest inside the wasm differs from the package's"));
-        }
-        *self.loaded = Some((loaded, vouched.is_none()));
-        Ok(())
-    }
-}
-
-/// Loads `wasm` under `policy`, with its native code (feature `aot`) if
-/// its signer's `rights` include `Rights::NATIVE_CODE` and the package has
-/// any: a key without the right never gets native code run. Malformed
-/// native code from a trusted signer refuses the app, and so does a
-/// firmware without the interpreter an app without native code.
-fn load<B: Board>(
-    runtime: &Runtime<B>,
-    wasm: &[u8],
-    vouched: Option<&Vouched>,
-    policy: &Policy,
-    #[cfg(feature = "aot")] rights: Option<akira_ota::package::Rights>,
-) -> Result<LoadedApp, LoadError> {
-    let loaded = load_wasm(runtime, wasm, vouched, policy);
-    #[cfg(feature = "aot")]
-    let loaded = loaded.and_then(|app| match akira_aot::trust::blob_for_signer(rights, wasm) {
-        Ok(blob) => app.with_native_code(blob.bytes()),
-        Err(akira_aot::trust::TrustError::Format(e)) => Err(LoadError::Instantiate(alloc::format!("native code: {e}"))),
-        // Not trusted with native code, or none: interpreted.
-        Err(_) => Ok(app),
-    });
-    // A firmware without the interpreter runs native code only: an app
-    // without any from a signer trusted with it is refused at install.
-    loaded.and_then(|app| {
-        if app.has_native_code() || Runtime::<B>::INTERPRETS { Ok(app) } else { Err(LoadError::NeedsNativeCode) }
-    })
-}
-
-/// Loads `wasm` under `policy`. A firmware with the validator validates
-/// every app, trusted signers' included; one without it loads only what a
-/// trusted signer vouched for (its session refuses other packages at the
-/// header), without validation.
-fn load_wasm<B: Board>(
-    runtime: &Runtime<B>,
-    wasm: &[u8],
-    vouched: Option<&Vouched>,
-    policy: &Policy,
-) -> Result<LoadedApp, LoadError> {
-    #[cfg(feature = "validate")]
-    {
-        let _ = vouched;
-        runtime.load_with_policy(wasm, policy)
-    }
-    #[cfg(not(feature = "validate"))]
-    match vouched {
-        Some(proof) => runtime.load_vouched(wasm, proof, policy),
-        None => Err(LoadError::Instantiate(
-            "this firmware has no wasm validator; the app's signer is not trusted to skip it".into(),
-        )),
-    }
 }
 
 /// A device: the OTA store, a protocol session and the apps running on a
@@ -374,7 +194,7 @@ impl<'t, B: Board + Clone, F: NorFlash> Device<'t, B, F> {
     /// its built-in apps with `Runtime::load_unchecked` and spawns them on
     /// [`Device::scheduler_mut`].)
     #[cfg(feature = "validate")]
-    pub fn run_builtin(&mut self, wasm: &[u8], policy: &Policy) -> Result<AppId, LoadError> {
+    pub fn run_builtin(&mut self, wasm: &[u8], policy: &akira_caps::Policy) -> Result<AppId, LoadError> {
         let app = self.sched.runtime().load_with_policy(wasm, policy)?;
         self.sched.spawn(app, self.board.clone(), self.config.restart)
     }
