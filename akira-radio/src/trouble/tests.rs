@@ -1,5 +1,8 @@
 use akira_bridge::GattDeclaration;
 use akira_bridge::modules::gatt::Characteristic as AppCharacteristic;
+use akira_bridge::modules::gatt::{Uuid as AppUuid, property};
+use trouble_host::att::AttErrorCode;
+use trouble_host::prelude::Uuid as HostUuid;
 
 use super::*;
 
