@@ -122,7 +122,7 @@ fn load(wasm: &[u8]) -> Result<LoadedApp, LoadError> {
 
 #[test]
 fn apps_load_from_their_native_code_and_run_only_with_a_trusted_signers() {
-    assert!(!Runtime::<Pins>::INTERPRETS);
+    const { assert!(!Runtime::<Pins>::INTERPRETS) };
     let native = blob(vec![gpio_write(vec![ValType::I32, ValType::I32])], "akira_main");
     let app = load(&app_wasm(1, &manifest(true, 65536), Some(&native))).unwrap();
     assert_eq!(app.manifest().name.as_str(), "native");

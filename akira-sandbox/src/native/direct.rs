@@ -62,7 +62,7 @@ impl<B: Board> Calls<B> {
     /// Calls the bridge function bound to blob import `index`.
     pub(crate) fn call(&mut self, state: &mut AppState<B>, index: usize, args: &[u64]) -> Result<u64, HostOutcome> {
         let Some(&Some(position)) = self.positions.get(index) else {
-            return Err(HostOutcome::Stop(Step::Faulted(Fault::Host("native code called an unbound import".into()))));
+            return Err(unbound());
         };
         // Host functions may take fuel from the slice for work they did
         // for the app (they record it as debt too); the native code's own
@@ -80,9 +80,16 @@ impl<B: Board> Calls<B> {
             }),
             Some(Err(Error::Denied(denial))) => Err(HostOutcome::Stop(Step::Faulted(Fault::Denied(denial)))),
             Some(Err(e)) => Err(HostOutcome::Stop(Step::Faulted(Fault::Host(alloc::format!("{e}"))))),
-            None => Err(HostOutcome::Stop(Step::Faulted(Fault::Host("native code called an unbound import".into())))),
+            None => Err(unbound()),
         }
     }
+}
+
+/// Native code called an import nothing is bound to: its blob was linked
+/// against other specs than this firmware's (the loader refuses such a
+/// blob; this is the guard behind it).
+fn unbound() -> HostOutcome {
+    HostOutcome::Stop(Step::Faulted(Fault::Host("native code called an unbound import".into())))
 }
 
 /// The first `len` bytes of `words` (`len` at most 8 per word).
