@@ -1,5 +1,5 @@
-//! `akira pack --aot thumbv7em`: the native code travels in the signed
-//! wasm. Needs wasm2c and clang (`.ci/run` installs them).
+//! `akira pack --aot thumbv7em|riscv32imac`: the native code travels in
+//! the signed wasm. Needs wasm2c and clang (`.ci/run` installs them).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -73,5 +73,42 @@ fn pack_aot_carries_native_code_that_an_unsigned_package_may_not_run() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("wasm2c"), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!dir.join("no.akpkg").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn pack_aot_riscv32imac_carries_a_riscv_blob() {
+    let dir = std::env::temp_dir().join(format!("akira-aot-pack-rv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app.wasm"), wat::parse_str(APP).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("app.toml"),
+        "[app]\nname = \"ticker\"\nversion = \"1.0.0\"\n[capabilities]\ntimer = true\n",
+    )
+    .unwrap();
+    let args = ["pack", "app.wasm", "--manifest", "app.toml", "--unsigned", "--aot", "riscv32imac", "-o", "app.akpkg"];
+    let out = ok(&akira(&dir, &args));
+    assert!(out.contains("AOT riscv32imac:"), "{out}");
+    let pkg = std::fs::read(dir.join("app.akpkg")).unwrap();
+    let policy = Policy::development();
+    let trust = TrustPolicy { keys: &[], unsigned: Some(&policy), accept_v1: false, list_needs_signature: false };
+    let mut reader = PackageReader::new(&trust, 1 << 20);
+    let (mut wasm, mut rest) = (Vec::new(), &pkg[..]);
+    while !reader.is_done() {
+        let (used, event) = reader.next(rest).unwrap();
+        if let Some(Event::Wasm(bytes)) = event {
+            wasm.extend_from_slice(bytes);
+        }
+        rest = &rest[used..];
+    }
+    let blob = akira_aot::format::find_in_wasm(&wasm).unwrap().expect("an akira.aot section");
+    let blob = akira_aot::format::Blob::parse(blob).unwrap();
+    assert_eq!(blob.header.arch, akira_aot::format::Arch::Riscv32imac);
+    assert!(blob.export("akira_main").is_some_and(|e| e.entry % 2 == 0));
+    assert!(blob.imports().any(|i| i.module == "akira:timer" && i.name == "sleep_us"));
+    // A target the compiler does not have is refused by the argument parser.
+    let o = akira(&dir, &["pack", "app.wasm", "--manifest", "app.toml", "--unsigned", "--aot", "riscv64", "-o", "x"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("riscv32imac"), "{}", String::from_utf8_lossy(&o.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
