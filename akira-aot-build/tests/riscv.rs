@@ -4,16 +4,11 @@
 //! backends (Debian's clang has both).
 
 use akira_aot::format::{Arch, Blob, ImportKind, RelocKind};
-use akira_aot::link::link;
 use akira_aot_build::{AotBuildError, Options, RUNTIME_IMPORTS, Target, compile};
 
-fn kernels_wasm() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/apps/aot-kernels/build.sh");
-    let status = std::process::Command::new("sh").arg(script).arg(dir.path()).status().unwrap();
-    assert!(status.success(), "building the kernels with clang --target=wasm32");
-    std::fs::read(dir.path().join("kernels.wasm")).unwrap()
-}
+mod common;
+
+use common::{kernels_wasm, linked};
 
 fn riscv() -> Options {
     Options { target: Target::Riscv32imac, ..Options::default() }
@@ -68,14 +63,8 @@ fn kernels_compile_for_riscv_with_data_words_the_only_device_relocations() {
 fn linked_calls_land_in_the_code_or_on_a_veneer() {
     let compiled = compile(&kernels_wasm(), &riscv()).unwrap();
     let blob = Blob::parse(&compiled.blob).unwrap();
-    let mut region = vec![0u8; 200_000];
-    let addr = 0x8000_1000;
     let fake = |i: usize| 0x2000_0000 + 0x100 * i;
-    let names: Vec<_> = blob.imports().map(|i| i.name).collect();
-    let placed = link(&blob, &mut region, addr, 65_536, |import| {
-        Some(fake(names.iter().position(|n| *n == import.name).unwrap()))
-    })
-    .unwrap();
+    let (region, placed) = linked(&blob, 0x8000_1000, fake);
     let image = &region[placed.start..placed.start + blob.header.image_len as usize];
     // Veneers: auipc t1, 0; lw t1, 12(t1); jr t1; the import's address.
     let mut veneers = Vec::new();

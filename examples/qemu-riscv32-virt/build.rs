@@ -70,51 +70,12 @@ const APPS: [(&str, &str); 7] = [
                     (call $split (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5)
                         (i32.const 6) (i64.const 0x1122334455667788) (i32.const 7)))))"#,
     ),
-    // 4 000 000 iterations without a wait: many time slices; exits with
-    // the low 15 bits of the sum of 0..4 000 000.
-    (
-        "app-compute",
-        r#"(module
-            (memory (export "memory") 4096 4096 (pagesize 1))
-            (func (export "akira_main") (result i32)
-                (local $i i32) (local $sum i32)
-                (loop $l
-                    (local.set $sum (i32.add (local.get $sum) (local.get $i)))
-                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                    (br_if $l (i32.lt_u (local.get $i) (i32.const 4000000))))
-                (i32.and (local.get $sum) (i32.const 0x7fff))))"#,
-    ),
-    // A runaway loop: only its CPU budget stops it.
-    (
-        "app-runaway",
-        r#"(module
-            (memory (export "memory") 4096 4096 (pagesize 1))
-            (func (export "akira_main") (loop $l (br $l))))"#,
-    ),
-    // A load past the last byte of its 4 096-byte memory.
-    (
-        "app-oob",
-        r#"(module
-            (memory (export "memory") 4096 4096 (pagesize 1))
-            (func (export "akira_main") (result i32) (i32.load (i32.const 4094))))"#,
-    ),
-    // Unbounded recursion: the call-depth bound stops it before the stack.
-    (
-        "app-recurse",
-        r#"(module
-            (memory (export "memory") 4096 4096 (pagesize 1))
-            (func $down (param i32) (result i32)
-                (i32.add (call $down (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
-            (func (export "akira_main") (result i32) (call $down (i32.const 0))))"#,
-    ),
-    // A call the guard refuses (pin 7 is not granted): -1, its exit code.
-    (
-        "app-denied",
-        r#"(module
-            (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
-            (memory (export "memory") 4096 4096 (pagesize 1))
-            (func (export "akira_main") (result i32) (call $write (i32.const 7) (i32.const 1))))"#,
-    ),
+    // examples/apps/aot-containment (shared with qemu-mps2-an386's aot bin).
+    ("app-compute", include_str!("../apps/aot-containment/compute.wat")),
+    ("app-runaway", include_str!("../apps/aot-containment/runaway.wat")),
+    ("app-oob", include_str!("../apps/aot-containment/oob.wat")),
+    ("app-recurse", include_str!("../apps/aot-containment/recurse.wat")),
+    ("app-denied", include_str!("../apps/aot-containment/denied.wat")),
     // An import the app is not granted at all: the module is refused at load.
     (
         "app-ungranted",
