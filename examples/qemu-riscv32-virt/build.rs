@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use akira_aot_build::{Options, RISCV32IMAC_FLAGS, Target, compile};
+use akira_aot_build::{Options, RISCV32IMAC_FLAGS, Target, compile, embed};
+use akira_caps::manifest::AppName;
+use akira_caps::scope::GpioScope;
+use akira_caps::{Manifest, Version};
 
 const KERNELS: &str = "../apps/aot-kernels";
 
@@ -16,11 +19,50 @@ fn run(cmd: &mut Command) {
     assert!(status.success(), "{cmd:?} failed");
 }
 
-fn blob(wasm: &[u8], target: Target, out: &Path, name: &str) {
+fn blob(wasm: &[u8], target: Target, out: &Path, name: &str) -> Vec<u8> {
     let options = Options { target, ..Options::default() };
     let compiled = compile(wasm, &options).unwrap_or_else(|e| panic!("AOT compile of {name}: {e}"));
     std::fs::write(out.join(format!("{name}.aot")), &compiled.blob).expect("write blob");
+    compiled.blob
 }
+
+/// The sandbox's app: its manifest (GPIO pin 2, the timer, the log) in
+/// its custom section and its native code for riscv32imac in `akira.aot`,
+/// as `akira pack --aot riscv32imac` carries them.
+fn sandbox_app(out: &Path) {
+    let mut m = Manifest::new(AppName::try_from("rv-blinky").expect("app name"), Version::new(1, 0, 0));
+    m.memory_limit = 4096;
+    m.cpu_budget = 1_000_000;
+    m.capabilities.gpio = Some(GpioScope::new(Default::default(), [2].into_iter().collect(), Default::default()));
+    m.capabilities.timer = true;
+    m.capabilities.log = true;
+    let mut wasm = wat::parse_str(SANDBOX_APP).expect("sandbox app WAT");
+    wasm.extend(m.custom_section());
+    let native = blob(&wasm, Target::Riscv32imac, out, "sandbox-app");
+    let carried = embed(&wasm, &native).expect("embed the blob");
+    std::fs::write(out.join("sandbox-app.wasm"), carried).expect("write app");
+}
+
+/// Blinks pin 2 three times (six writes, a 1 ms sleep after each), logs
+/// "done", then tries pin 7, which its manifest does not grant: exits with
+/// the sum of the granted writes' results (0) minus the refused one's (-1),
+/// so 1.
+const SANDBOX_APP: &str = r#"(module
+    (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
+    (import "akira:timer" "sleep_us" (func $sleep (param i64) (result i32)))
+    (import "akira:log" "write" (func $log (param i32 i32 i32) (result i32)))
+    (memory (export "memory") 4096 4096 (pagesize 1))
+    (data (i32.const 0) "done")
+    (func (export "akira_main") (result i32)
+        (local $i i32) (local $sum i32)
+        (loop $l
+            (local.set $sum (i32.add (local.get $sum)
+                (call $write (i32.const 2) (i32.and (i32.add (local.get $i) (i32.const 1)) (i32.const 1)))))
+            (drop (call $sleep (i64.const 1000)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (i32.const 6))))
+        (drop (call $log (i32.const 2) (i32.const 0) (i32.const 4)))
+        (i32.sub (local.get $sum) (call $write (i32.const 7) (i32.const 1)))))"#;
 
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
@@ -32,6 +74,7 @@ fn main() {
         let wasm = wat::parse_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
         blob(&wasm, Target::Riscv32imac, &out, name);
     }
+    sandbox_app(&out);
     // Native: the same C, the same clang, -Os (what the AOT tier uses).
     let object = out.join("kernels_native.o");
     run(Command::new("clang")

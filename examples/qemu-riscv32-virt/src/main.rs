@@ -13,9 +13,12 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
 mod apps;
 #[macro_use]
 mod rt;
+mod sandbox;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -177,9 +180,11 @@ fn kernels() {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn main() -> ! {
+    rt::init_heap();
     println!("akira AOT tier on QEMU virt (RISC-V rv32imac)");
     kernels();
     apps::tasks();
+    sandbox::whole_app();
     println!("AOT checks passed");
     rt::exit(true)
 }

@@ -93,11 +93,59 @@ pub fn instret() -> u64 {
     }
 }
 
+/// The CLINT's machine timer (10 MHz on QEMU virt; with `-icount
+/// shift=0`, one tick per 100 instructions).
+pub fn mtime() -> u64 {
+    const MTIME: *const u32 = 0x0200_bff8 as *const u32;
+    loop {
+        // SAFETY: the CLINT's mtime registers (read-only here).
+        let (hi, lo, hi2) =
+            unsafe { (MTIME.add(1).read_volatile(), MTIME.read_volatile(), MTIME.add(1).read_volatile()) };
+        if hi == hi2 {
+            return u64::from(hi) << 32 | u64::from(lo);
+        }
+    }
+}
+
 /// Runs `f`, giving its result and the instructions it took.
 pub fn counted<T>(f: impl FnOnce() -> T) -> (T, u64) {
     let start = instret();
     let r = f();
     (r, instret() - start)
+}
+
+/// The heap the sandbox allocates from (apps' regions, stacks, state).
+#[global_allocator]
+static HEAP: embedded_alloc::LlffHeap = embedded_alloc::LlffHeap::empty();
+
+/// Gives the heap its memory (once, at start).
+pub fn init_heap() {
+    const SIZE: usize = 256 * 1024;
+    static mut MEMORY: [u8; SIZE] = [0; SIZE];
+    // SAFETY: called once, before any allocation; the static is the heap's only.
+    unsafe { HEAP.init(core::ptr::addr_of_mut!(MEMORY) as usize, SIZE) }
+}
+
+/// Critical sections: machine interrupts off (this firmware never turns
+/// them on, but the allocator and the sandbox's statics rely on it).
+struct MachineInterrupts;
+critical_section::set_impl!(MachineInterrupts);
+
+// SAFETY: single hart; MIE saved and cleared on entry, restored on release.
+unsafe impl critical_section::Impl for MachineInterrupts {
+    unsafe fn acquire() -> bool {
+        let mstatus: u32;
+        // SAFETY: clears mstatus.MIE, returning the old value.
+        unsafe { core::arch::asm!("csrrci {0}, mstatus, 8", out(reg) mstatus) };
+        mstatus & 8 != 0
+    }
+
+    unsafe fn release(was_enabled: bool) {
+        if was_enabled {
+            // SAFETY: sets mstatus.MIE back.
+            unsafe { core::arch::asm!("csrsi mstatus, 8") };
+        }
+    }
 }
 
 #[panic_handler]
