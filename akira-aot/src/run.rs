@@ -225,7 +225,11 @@ impl fmt::Display for AotError {
             AotError::Finished => f.write_str("the task has finished"),
             AotError::StackTooSmall => f.write_str("the task's stack is smaller than the module's bound"),
             AotError::MemoryNotShared => f.write_str("the blob cannot take its linear memory from the device"),
-            AotError::WrongArch { blob, cpu } => write!(f, "the blob is compiled for {blob}, this CPU runs {cpu}"),
+            // No formatting of the arches: firmware formats these errors
+            // (the sandbox's faults), and the fields are there for a caller.
+            AotError::WrongArch { .. } => {
+                f.write_str("the blob is compiled for another instruction set than this CPU's")
+            }
         }
     }
 }
