@@ -134,8 +134,18 @@ fn kernels() {
             fail("results differ");
         }
     }
-    if aot_call(&mut module, "crc32", 4096, &mut i32::MAX.clone()) != Ok(0x5e4e_1995) {
+    // The figures are instructions: minstret agrees with virtual time
+    // (the CLINT's 10 MHz clock, 100 instructions a tick under -icount
+    // shift=0) within two ticks.
+    let (t0, i0) = (rt::mtime(), rt::instret());
+    let crc = aot_call(&mut module, "crc32", 4096, &mut i32::MAX.clone());
+    let (ticks, instructions) = (rt::mtime() - t0, rt::instret() - i0);
+    if crc != Ok(0x5e4e_1995) {
         fail("crc32 of the kernels' buffer is not the reference value");
+    }
+    if (ticks * 100).abs_diff(instructions) > 200 {
+        println!("crc32: {instructions} instructions retired, {ticks} ticks of 100 ns");
+        fail("minstret does not count instructions (is QEMU run with -icount shift=0?)");
     }
     println!("figure aot-load-instructions {load} (image {} B)", blob.image.len());
 
