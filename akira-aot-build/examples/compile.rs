@@ -1,20 +1,24 @@
 //! Compiles a wasm module into an AOT blob and prints what it holds.
 //!
-//! `cargo run -p akira-aot-build --example compile -- app.wasm app.aot`
+//! `cargo run -p akira-aot-build --example compile -- app.wasm app.aot [thumbv7em|riscv32imac]`
 
 use akira_aot::format::Blob;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(input), Some(output)) = (args.next(), args.next()) else {
-        return Err("usage: compile <app.wasm> <app.aot>".into());
+        return Err("usage: compile <app.wasm> <app.aot> [thumbv7em|riscv32imac]".into());
     };
+    let mut options = akira_aot_build::Options::default();
+    if let Some(target) = args.next() {
+        options.target = target.parse()?;
+    }
     let wasm = std::fs::read(&input)?;
-    let compiled = akira_aot_build::compile(&wasm, &akira_aot_build::Options::default())?;
+    let compiled = akira_aot_build::compile(&wasm, &options)?;
     std::fs::write(&output, &compiled.blob)?;
     let blob = Blob::parse(&compiled.blob)?;
     let r = &compiled.report;
-    println!("{input}: {} bytes of wasm -> {} bytes of blob", wasm.len(), compiled.blob.len());
+    println!("{input}: {} bytes of wasm -> {} bytes of {} blob", wasm.len(), compiled.blob.len(), blob.header.arch);
     println!(
         "image {} B (code {} B, rodata {} B, data {} B), bss {} B, stack bound {} B (frame {} B x {} calls)",
         blob.header.image_len,

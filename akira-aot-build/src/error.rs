@@ -27,8 +27,11 @@ pub enum AotBuildError {
     /// The compiled code calls a function the device runtime does not
     /// provide (a libm call for a float operation, for example).
     UnsupportedRuntimeCall(String),
-    /// The object has an ELF relocation type the linker does not handle.
-    UnsupportedRelocation(u32),
+    /// The object has an ELF relocation type the linker does not handle:
+    /// the target's name and the type's number.
+    UnsupportedRelocation(&'static str, u32),
+    /// A target name no compiler target has (`thumbv7em`, `riscv32imac`).
+    UnknownTarget(String),
     /// A function's stack frame has no bound (alloca).
     UnboundedStack(String),
     /// wasm2c's output was not as expected.
@@ -70,7 +73,13 @@ impl fmt::Display for AotBuildError {
             AotBuildError::UnsupportedRuntimeCall(name) => {
                 write!(f, "the compiled code calls `{name}`, which the device runtime does not provide")
             }
-            AotBuildError::UnsupportedRelocation(t) => write!(f, "unsupported ARM relocation type {t}"),
+            AotBuildError::UnsupportedRelocation(target, t) => match relocation_name(target, *t) {
+                Some(name) => write!(f, "unsupported {target} ELF relocation {name} (type {t})"),
+                None => write!(f, "unsupported {target} ELF relocation type {t}"),
+            },
+            AotBuildError::UnknownTarget(name) => {
+                write!(f, "unknown AOT target `{name}` (known: thumbv7em, riscv32imac)")
+            }
             AotBuildError::UnboundedStack(line) => write!(f, "a stack frame has no bound: {line}"),
             AotBuildError::Wasm2cOutput(e) => write!(f, "unexpected wasm2c output: {e}"),
             AotBuildError::Link(e) => write!(f, "linking the object: {e}"),
@@ -78,6 +87,30 @@ impl fmt::Display for AotBuildError {
             AotBuildError::Io(e) => write!(f, "temporary files: {e}"),
         }
     }
+}
+
+/// The name of a relocation type clang may emit that the linker refuses
+/// (the ones a wrong code model or PIC setting bring).
+fn relocation_name(target: &str, r_type: u32) -> Option<&'static str> {
+    use object::elf;
+    Some(match (target, r_type) {
+        ("RISC-V", elf::R_RISCV_HI20) => "R_RISCV_HI20",
+        ("RISC-V", elf::R_RISCV_LO12_I) => "R_RISCV_LO12_I",
+        ("RISC-V", elf::R_RISCV_LO12_S) => "R_RISCV_LO12_S",
+        ("RISC-V", elf::R_RISCV_GOT_HI20) => "R_RISCV_GOT_HI20",
+        ("RISC-V", elf::R_RISCV_TLS_GOT_HI20) => "R_RISCV_TLS_GOT_HI20",
+        ("RISC-V", elf::R_RISCV_TLS_GD_HI20) => "R_RISCV_TLS_GD_HI20",
+        ("RISC-V", elf::R_RISCV_TPREL_HI20) => "R_RISCV_TPREL_HI20",
+        ("RISC-V", elf::R_RISCV_64) => "R_RISCV_64",
+        ("RISC-V", elf::R_RISCV_ADD32) => "R_RISCV_ADD32",
+        ("RISC-V", elf::R_RISCV_SUB32) => "R_RISCV_SUB32",
+        ("RISC-V", elf::R_RISCV_32_PCREL) => "R_RISCV_32_PCREL",
+        ("RISC-V", elf::R_RISCV_GPREL_I) => "R_RISCV_GPREL_I",
+        ("RISC-V", elf::R_RISCV_GPREL_S) => "R_RISCV_GPREL_S",
+        ("ARM", elf::R_ARM_TARGET1) => "R_ARM_TARGET1",
+        ("ARM", elf::R_ARM_PREL31) => "R_ARM_PREL31",
+        _ => return None,
+    })
 }
 
 impl std::error::Error for AotBuildError {

@@ -44,6 +44,77 @@ pub const THUMBV7EM_FLAGS: [&str; 6] = [
     "-munaligned-access",
 ];
 
+/// The clang flags for RISC-V RV32IMAC code (ilp32, soft float).
+///
+/// `-mcmodel=medany`: every reference inside the image is PC-relative
+/// (`auipc` pairs), so the link resolves it at build time and only data
+/// words holding addresses stay for the device. `-mno-relax`: the linker
+/// never shrinks code, so the object's offsets are final.
+/// `-msmall-data-limit=0`: no small-data sections, nothing reached through
+/// `gp` (the firmware owns that register).
+pub const RISCV32IMAC_FLAGS: [&str; 6] = [
+    "--target=riscv32-unknown-elf",
+    "-march=rv32imac",
+    "-mabi=ilp32",
+    "-mcmodel=medany",
+    "-mno-relax",
+    "-msmall-data-limit=0",
+];
+
+/// The instruction set a blob is compiled for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Target {
+    /// Cortex-M4F/M7: Thumb-2, hard-float AAPCS ([`THUMBV7EM_FLAGS`]).
+    #[default]
+    Thumbv7em,
+    /// RISC-V RV32IMAC, ilp32 ([`RISCV32IMAC_FLAGS`]).
+    Riscv32imac,
+}
+
+impl Target {
+    /// Every target, in the order `akira pack --aot` lists them.
+    pub const ALL: [Target; 2] = [Target::Thumbv7em, Target::Riscv32imac];
+
+    /// The name tools use for it (`thumbv7em`, `riscv32imac`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Thumbv7em => "thumbv7em",
+            Target::Riscv32imac => "riscv32imac",
+        }
+    }
+
+    /// clang's flags for it.
+    pub fn clang_flags(self) -> &'static [&'static str] {
+        match self {
+            Target::Thumbv7em => &THUMBV7EM_FLAGS,
+            Target::Riscv32imac => &RISCV32IMAC_FLAGS,
+        }
+    }
+
+    /// The blob's architecture byte.
+    pub fn arch(self) -> akira_aot::format::Arch {
+        match self {
+            Target::Thumbv7em => akira_aot::format::Arch::ThumbV7em,
+            Target::Riscv32imac => akira_aot::format::Arch::Riscv32imac,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = AotBuildError;
+
+    fn from_str(s: &str) -> Result<Target, AotBuildError> {
+        Target::ALL.into_iter().find(|t| t.name() == s).ok_or_else(|| AotBuildError::UnknownTarget(s.to_string()))
+    }
+}
+
 /// How to compile. [`Options::default`] finds the tools on `PATH` (Debian:
 /// `apt-get install wabt clang`) or in `AKIRA_WASM2C`, `AKIRA_CLANG` and
 /// `AKIRA_WASM_RT_H`.
@@ -59,6 +130,8 @@ pub struct Options {
     pub opt_level: String,
     /// Nested wasm calls before a call traps (bounds the native stack).
     pub max_call_depth: u32,
+    /// The instruction set to compile for ([`Target::Thumbv7em`] by default).
+    pub target: Target,
 }
 
 impl Default for Options {
@@ -71,6 +144,7 @@ impl Default for Options {
             wasm_rt_h: env("AKIRA_WASM_RT_H", "/usr/include/wasm-rt.h"),
             opt_level: "-Os".to_string(),
             max_call_depth: 64,
+            target: Target::default(),
         }
     }
 }
@@ -153,7 +227,8 @@ fn runtime_defines(options: &Options) -> [String; 3] {
     ]
 }
 
-/// Compiles `wasm` for Cortex-M4F (thumbv7em, hard float): instruments it
+/// Compiles `wasm` for [`Options::target`] (Cortex-M4F by default, or
+/// RISC-V RV32IMAC): instruments it
 /// with fuel ([`fuel`]), translates it with wasm2c (bounds checks in the
 /// code, no guard pages), compiles it with clang freestanding, and links it
 /// into a blob.
@@ -163,7 +238,7 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
     let (iface, names) = translate(wasm, options, dir)?;
     let mut cmd = Command::new(&options.clang);
     cmd.current_dir(dir)
-        .args(THUMBV7EM_FLAGS)
+        .args(options.target.clang_flags())
         .arg(&options.opt_level)
         .args(["-ffreestanding", "-nostdlibinc", "-I.", "-fno-common", "-fstack-usage"])
         .args(["-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-w"])
@@ -174,7 +249,8 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
     // Every nested wasm call may take the largest frame; one more for the entry.
     let stack_bound = frame.saturating_mul(options.max_call_depth.saturating_add(1));
     let object = std::fs::read(dir.join("glue.o"))?;
-    let (spec, report) = link::link(&object, &iface, &names.imports, stack_bound, options.max_call_depth)?;
+    let (spec, report) =
+        link::link(&object, options.target, &iface, &names.imports, stack_bound, options.max_call_depth)?;
     Ok(Compiled { blob: spec.to_bytes(), report, stack_bound, max_frame: frame })
 }
 

@@ -6,13 +6,9 @@ use akira_aot::format::{Blob, ImportKind, RelocKind, ValType};
 use akira_aot::link::{LinkError, link};
 use akira_aot_build::{AotBuildError, Options, RUNTIME_IMPORTS, compile};
 
-fn kernels_wasm() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/apps/aot-kernels/build.sh");
-    let status = std::process::Command::new("sh").arg(script).arg(dir.path()).status().unwrap();
-    assert!(status.success(), "building the kernels with clang --target=wasm32");
-    std::fs::read(dir.path().join("kernels.wasm")).unwrap()
-}
+mod common;
+
+use common::{kernels_wasm, linked};
 
 #[test]
 fn kernels_compile_to_a_blob_with_four_relocation_kinds_at_most() {
@@ -46,14 +42,9 @@ fn kernels_compile_to_a_blob_with_four_relocation_kinds_at_most() {
 fn linking_patches_veneers_and_movw_movt_pairs_for_the_load_address() {
     let compiled = compile(&kernels_wasm(), &Options::default()).unwrap();
     let blob = Blob::parse(&compiled.blob).unwrap();
-    let mut region = vec![0u8; 200_000];
     let addr = 0x2000_1000;
     let fake = |i: usize| 0x1000_0001 + 0x100 * i;
-    let names: Vec<_> = blob.imports().map(|i| i.name).collect();
-    let placed = link(&blob, &mut region, addr, 65_536, |import| {
-        Some(fake(names.iter().position(|n| *n == import.name).unwrap()))
-    })
-    .unwrap();
+    let (region, placed) = linked(&blob, addr, fake);
     let image = &region[placed.start..];
     let word = |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().unwrap());
     let half = |at: usize| u32::from(u16::from_le_bytes(image[at..at + 2].try_into().unwrap()));

@@ -5,14 +5,16 @@
 //! offset size
 //! 0      4   magic "AKAO"
 //! 4      1   format version = 1
-//! 5      1   arch: 1 = thumbv7em (Thumb-2, AAPCS hard-float)
+//! 5      1   arch: 1 = thumbv7em (Thumb-2, AAPCS hard-float),
+//!                  2 = riscv32imac (RV32IMAC, ilp32)
 //! 6      2   reserved, zero
 //! 8      4   image_len: bytes of code and initialised data
 //! 12     4   bss_len: zero-filled bytes after the image
 //! 16     4   image_align: the image's alignment (a power of two, 4..=4096)
 //! 20     4   stack_bound: bytes of native stack a call may use at most
 //! 24     4   max_call_depth: nested wasm calls before a call traps
-//! 28     4   instantiate: image offset of `void instantiate(void)` (Thumb bit set)
+//! 28     4   instantiate: image offset of `void instantiate(void)` (Thumb
+//!            bit set on thumbv7em; even on riscv32imac)
 //! 32     4   reloc_count
 //! 36     4   import_count
 //! 40     4   export_count
@@ -22,7 +24,7 @@
 //!                        offset u32 (in the image), value u32
 //! ..     imports: kind u8 (0 runtime, 1 wasm function), module (u8 length + UTF-8),
 //!        name (u8 length + UTF-8), params (u8 count + value types), results (likewise)
-//! ..     exports: name (u8 length + UTF-8), entry u32 (image offset, Thumb bit set),
+//! ..     exports: name (u8 length + UTF-8), entry u32 (image offset, as instantiate's),
 //!        params, results
 //! ```
 //!
@@ -31,7 +33,8 @@
 //! `uint64_t entry(const uint64_t *args, int32_t *fuel)`.
 //! Relocation kinds ([`RelocKind`]): the image was laid out at address 0;
 //! the loader adds its load address (or an import's address) to a word or
-//! to a `movw`/`movt` pair's immediate.
+//! to a `movw`/`movt` pair's immediate (thumbv7em only: RISC-V code is
+//! PC-relative but for data words).
 
 use core::fmt;
 
@@ -182,6 +185,40 @@ pub const RELOC_LEN: usize = 12;
 pub enum Arch {
     /// Armv7E-M, Thumb-2, hard-float AAPCS (Cortex-M4F, M7).
     ThumbV7em = 1,
+    /// RISC-V RV32IMAC, ilp32 (soft float) calling convention.
+    Riscv32imac = 2,
+}
+
+impl Arch {
+    /// The architecture of the CPU this code runs on, if blobs exist for it.
+    pub const fn running() -> Option<Arch> {
+        if cfg!(all(target_arch = "arm", target_abi = "eabihf")) {
+            Some(Arch::ThumbV7em)
+        } else if cfg!(target_arch = "riscv32") {
+            Some(Arch::Riscv32imac)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `entry` can be an entry point of this architecture's code:
+    /// Thumb entry points carry bit 0 (the Thumb state), RISC-V ones are
+    /// 2-byte aligned.
+    fn entry_ok(self, entry: u32) -> bool {
+        match self {
+            Arch::ThumbV7em => entry & 1 == 1,
+            Arch::Riscv32imac => entry & 1 == 0,
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Arch::ThumbV7em => "thumbv7em",
+            Arch::Riscv32imac => "riscv32imac",
+        })
+    }
 }
 
 /// How a relocation patches the image.
@@ -304,7 +341,7 @@ pub struct Import<'a> {
 pub struct Export<'a> {
     /// The wasm export name.
     pub name: &'a str,
-    /// Image offset of its entry (Thumb bit set).
+    /// Image offset of its entry (Thumb bit set on thumbv7em).
     pub entry: u32,
     /// Parameter types.
     pub params: Types<'a>,
@@ -388,7 +425,7 @@ pub struct Header {
     pub stack_bound: u32,
     /// Nested wasm calls before a call traps.
     pub max_call_depth: u32,
-    /// Image offset of the instantiation function (Thumb bit set).
+    /// Image offset of the instantiation function (Thumb bit set on thumbv7em).
     pub instantiate: u32,
 }
 
@@ -468,6 +505,7 @@ impl<'a> Blob<'a> {
         }
         let arch = match r.u8()? {
             1 => Arch::ThumbV7em,
+            2 => Arch::Riscv32imac,
             other => return Err(FormatError::UnknownArch(other)),
         };
         if r.take(2)? != [0, 0] {
@@ -491,7 +529,7 @@ impl<'a> Blob<'a> {
         let image = r.take(usize_of(image_len))?;
         let relocs_len = usize_of(reloc_count).checked_mul(RELOC_LEN).ok_or(FormatError::Truncated)?;
         let relocs = r.take(relocs_len)?;
-        let in_code = |entry: u32| entry & 1 == 1 && entry < image_len;
+        let in_code = |entry: u32| arch.entry_ok(entry) && entry < image_len;
         if !in_code(instantiate) {
             return Err(FormatError::OutOfRange);
         }
@@ -517,7 +555,8 @@ impl<'a> Blob<'a> {
             let fits = reloc.offset.checked_add(4).is_some_and(|end| end <= image_len) && reloc.offset % 2 == 0;
             let import_ok = reloc.kind != RelocKind::Abs32Import || u32::from(reloc.import) < import_count;
             let value_ok = reloc.value <= image_len.saturating_add(bss_len);
-            if !fits || !import_ok || !value_ok {
+            let kind_ok = arch == Arch::ThumbV7em || matches!(reloc.kind, RelocKind::Abs32 | RelocKind::Abs32Import);
+            if !fits || !import_ok || !value_ok || !kind_ok {
                 return Err(FormatError::OutOfRange);
             }
         }
@@ -597,7 +636,7 @@ pub mod write {
     pub struct ExportSpec {
         /// The wasm export name.
         pub name: alloc::string::String,
-        /// Image offset of the entry (Thumb bit set).
+        /// Image offset of the entry (Thumb bit set on thumbv7em).
         pub entry: u32,
         /// Parameter types.
         pub params: Vec<ValType>,
@@ -633,7 +672,7 @@ pub mod write {
         pub stack_bound: u32,
         /// Call-depth bound.
         pub max_call_depth: u32,
-        /// Image offset of the instantiation function (Thumb bit set).
+        /// Image offset of the instantiation function (Thumb bit set on thumbv7em).
         pub instantiate: u32,
         /// Relocations.
         pub relocs: Vec<RelocSpec>,

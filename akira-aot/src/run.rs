@@ -1,17 +1,26 @@
-//! Running a linked module on a Cortex-M4F: the entry trampoline, the trap
-//! exit and the region allocator the compiled code imports.
+//! Running a linked module on the device (Cortex-M4F or RISC-V rv32imac):
+//! loading, calls with their traps, and the region allocator the compiled
+//! code imports. The entry trampoline and the trap exit are assembly, per
+//! instruction set ([`crate::arch`]).
 
 use core::ffi::c_void;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
-use crate::format::{Blob, Import, ImportKind};
+use crate::format::{Arch, Blob, Import, ImportKind};
 use crate::link::{LinkError, link};
 
+/// The instruction set of the CPU this runs on: a blob for another is
+/// refused at load.
+const CPU_ARCH: Arch = match Arch::running() {
+    Some(arch) => arch,
+    None => panic!("akira-aot runs code on thumbv7em and riscv32 only"),
+};
+
 /// Stack pointer to return to when the compiled code traps.
-static UNWIND_SP: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static UNWIND_SP: AtomicUsize = AtomicUsize::new(0);
 /// The trap code `akira_aot_trap` leaves (0: none).
-static TRAP_CODE: AtomicU32 = AtomicU32::new(0);
+pub(crate) static TRAP_CODE: AtomicU32 = AtomicU32::new(0);
 /// The free part of the running module's region: next byte, end.
 static ARENA_NEXT: AtomicUsize = AtomicUsize::new(0);
 static ARENA_END: AtomicUsize = AtomicUsize::new(0);
@@ -25,59 +34,6 @@ static SHARED_MEMORY_LEN: AtomicUsize = AtomicUsize::new(0);
 /// The fuel counter of the running `Module::call` (0: none), where an
 /// out-of-fuel trap leaves what the code's counter holds.
 static FUEL_OUT: AtomicUsize = AtomicUsize::new(0);
-
-// `enter(f, a, b)` calls `f(a, b)` and returns its 64-bit result, keeping
-// the stack pointer where `trap` can find it. `trap(code)` records the code
-// and returns from `enter` with 0, restoring the callee-saved core and FPU
-// registers `enter` saved (the AAPCS ones: r4-r11, d8-d15). r3 is pushed
-// only to keep the stack 8-byte aligned.
-core::arch::global_asm!(
-    // The eabihf targets have the FPU; the assembler is told so explicitly.
-    ".fpu fpv4-sp-d16",
-    ".section .text.akira_aot_enter,\"ax\",%progbits",
-    ".global akira_aot_enter",
-    ".type akira_aot_enter,%function",
-    ".thumb_func",
-    "akira_aot_enter:",
-    "push {{r3-r11, lr}}",
-    "vpush {{d8-d15}}",
-    "ldr r3, ={unwind}",
-    "mov r12, sp",
-    "str r12, [r3]",
-    "mov r3, r0",
-    "mov r0, r1",
-    "mov r1, r2",
-    "blx r3",
-    "vpop {{d8-d15}}",
-    "pop {{r3-r11, pc}}",
-    ".ltorg",
-    ".size akira_aot_enter, . - akira_aot_enter",
-    ".section .text.akira_aot_trap,\"ax\",%progbits",
-    ".global akira_aot_trap",
-    ".type akira_aot_trap,%function",
-    ".thumb_func",
-    "akira_aot_trap:",
-    // Inside a task (phase 2) a trap switches back to the host instead.
-    "ldr r3, ={current}",
-    "ldr r3, [r3]",
-    "cbz r3, 1f",
-    "b.w akira_aot_task_trap",
-    "1:",
-    "ldr r3, ={code}",
-    "str r0, [r3]",
-    "ldr r3, ={unwind}",
-    "ldr r12, [r3]",
-    "mov sp, r12",
-    "movs r0, #0",
-    "movs r1, #0",
-    "vpop {{d8-d15}}",
-    "pop {{r3-r11, pc}}",
-    ".ltorg",
-    ".size akira_aot_trap, . - akira_aot_trap",
-    unwind = sym UNWIND_SP,
-    code = sym TRAP_CODE,
-    current = sym crate::task::CURRENT,
-);
 
 unsafe extern "C" {
     fn akira_aot_enter(f: usize, a: usize, b: usize) -> u64;
@@ -242,6 +198,14 @@ pub enum AotError {
     /// The blob allocates its linear memory the phase-1 way (built before
     /// `akira_aot_memory`): it cannot share the interpreter's memory.
     MemoryNotShared,
+    /// The blob is compiled for another instruction set than this CPU's
+    /// (a thumbv7em blob on a RISC-V device, or the reverse).
+    WrongArch {
+        /// The blob's instruction set.
+        blob: Arch,
+        /// This CPU's.
+        cpu: Arch,
+    },
 }
 
 impl From<LinkError> for AotError {
@@ -261,6 +225,11 @@ impl fmt::Display for AotError {
             AotError::Finished => f.write_str("the task has finished"),
             AotError::StackTooSmall => f.write_str("the task's stack is smaller than the module's bound"),
             AotError::MemoryNotShared => f.write_str("the blob cannot take its linear memory from the device"),
+            // No formatting of the arches: firmware formats these errors
+            // (the sandbox's faults), and the fields are there for a caller.
+            AotError::WrongArch { .. } => {
+                f.write_str("the blob is compiled for another instruction set than this CPU's")
+            }
         }
     }
 }
@@ -300,7 +269,7 @@ fn enter(f: usize, a: usize, b: usize, arena: &mut (usize, usize)) -> Result<u64
     ARENA_END.store(arena.1, Ordering::Relaxed);
     // SAFETY: `f` is an entry of a linked image (checked in range by the
     // blob's parser), called with its C signature; `akira_aot_enter`
-    // preserves the AAPCS callee-saved registers on both exits.
+    // preserves the callee-saved registers on both exits.
     let result = unsafe { akira_aot_enter(f, a, b) };
     arena.0 = ARENA_NEXT.load(Ordering::Relaxed);
     BUSY.store(false, Ordering::Release);
@@ -325,6 +294,10 @@ impl<'r, 'b> Module<'r, 'b> {
         limits: Limits,
         mut bind: impl FnMut(&Import<'_>) -> Option<usize>,
     ) -> Result<Module<'r, 'b>, AotError> {
+        let cpu = CPU_ARCH;
+        if blob.header.arch != cpu {
+            return Err(AotError::WrongArch { blob: blob.header.arch, cpu });
+        }
         if blob.header.stack_bound > limits.max_stack {
             return Err(LinkError::StackTooLarge { needed: blob.header.stack_bound, limit: limits.max_stack }.into());
         }
@@ -334,8 +307,7 @@ impl<'r, 'b> Module<'r, 'b> {
             _ => bind(import),
         })?;
         // The image was written as data: make it visible to instruction fetch.
-        // SAFETY: barrier instructions only.
-        unsafe { core::arch::asm!("dsb", "isb", options(nostack, preserves_flags)) };
+        crate::arch::code_written();
         let base = addr + placement.start;
         let mut arena = (addr + placement.end, addr + region.len());
         let instantiate = base + blob.header.instantiate as usize;

@@ -7,8 +7,9 @@
 //!
 //! Imports are bound to [`host_call_stub`]s: one per import index, each
 //! records its index and the argument registers and switches stacks. The
-//! switch saves the AAPCS callee-saved registers (r4-r11, d8-d15) and lr on
-//! the stack it leaves and restores them from the one it enters.
+//! switch saves the callee-saved registers (Thumb: r4-r11, d8-d15 and lr;
+//! RISC-V: s0-s11 and ra) on the stack it leaves and restores them from
+//! the one it enters.
 //!
 //! Time slices: when the task's fuel runs out, the compiled code calls
 //! `akira_aot_out_of_fuel`, which switches back the same way
@@ -19,16 +20,17 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::arch::{self, FRAME_WORDS};
 use crate::run::{AotError, Module, Trap};
 
 /// What the task stopped for (`Context::event`).
-const EVENT_FINISHED: u32 = 1;
-const EVENT_HOST_CALL: u32 = 2;
-const EVENT_TRAP: u32 = 3;
+pub(crate) const EVENT_FINISHED: u32 = 1;
+pub(crate) const EVENT_HOST_CALL: u32 = 2;
+pub(crate) const EVENT_TRAP: u32 = 3;
 const EVENT_OUT_OF_FUEL: u32 = 4;
 /// Trap code of a host call made outside a task (an import bound to a
 /// stub, called during instantiation).
-const TRAP_NO_TASK: u32 = 102;
+pub(crate) const TRAP_NO_TASK: u32 = 102;
 /// Written at the lowest word of a task's stack; checked at every switch.
 const CANARY: u32 = 0x5a5a_a5a5;
 /// Bytes a switch and a host-call stub take on the task's stack, beyond
@@ -40,7 +42,8 @@ pub const MAX_IMPORTS: usize = 64;
 /// The running task's context (null while the host side runs).
 pub(crate) static CURRENT: AtomicUsize = AtomicUsize::new(0);
 
-/// Shared with the assembly below: keep the field offsets in step.
+/// Shared with the assembly of each instruction set (`crate::arch`): keep
+/// the field offsets in step.
 #[repr(C)]
 struct Context {
     /// 0: the task's stack pointer while the host runs.
@@ -51,146 +54,12 @@ struct Context {
     event: u32,
     /// 12: the import a host call is for.
     import: u32,
-    /// 16: a host call's argument words (r0-r3, then the stacked ones).
+    /// 16: a host call's argument words (the argument registers, then the
+    /// stacked ones).
     args: usize,
     /// 20: a trap's code.
     trap: u32,
 }
-
-core::arch::global_asm!(
-    ".fpu fpv4-sp-d16",
-    // akira_aot_switch_to_task(ctx, lo, hi) -> u64: saves the host's
-    // registers, enters the task, which gets (lo, hi) in r0:r1 as the
-    // result of the switch that left it; returns what the task passes
-    // when it switches back.
-    ".section .text.akira_aot_switch_to_task,\"ax\",%progbits",
-    ".global akira_aot_switch_to_task",
-    ".type akira_aot_switch_to_task,%function",
-    ".thumb_func",
-    "akira_aot_switch_to_task:",
-    "push {{r3-r11, lr}}",
-    "vpush {{d8-d15}}",
-    "mov r12, sp",
-    "str r12, [r0, #4]",
-    "ldr r3, ={current}",
-    "str r0, [r3]",
-    "ldr r12, [r0, #0]",
-    "mov sp, r12",
-    "mov r0, r1",
-    "mov r1, r2",
-    "vpop {{d8-d15}}",
-    "pop {{r3-r11, pc}}",
-    ".ltorg",
-    ".size akira_aot_switch_to_task, . - akira_aot_switch_to_task",
-    // akira_aot_switch_to_host(lo, hi) -> u64: the task side of the same
-    // switch.
-    ".section .text.akira_aot_switch_to_host,\"ax\",%progbits",
-    ".global akira_aot_switch_to_host",
-    ".type akira_aot_switch_to_host,%function",
-    ".thumb_func",
-    "akira_aot_switch_to_host:",
-    "push {{r3-r11, lr}}",
-    "vpush {{d8-d15}}",
-    "ldr r3, ={current}",
-    "ldr r2, [r3]",
-    "movs r12, #0",
-    "str r12, [r3]",
-    "mov r12, sp",
-    "str r12, [r2, #0]",
-    "ldr r12, [r2, #4]",
-    "mov sp, r12",
-    "vpop {{d8-d15}}",
-    "pop {{r3-r11, pc}}",
-    ".ltorg",
-    ".size akira_aot_switch_to_host, . - akira_aot_switch_to_host",
-    // A new task's first switch lands here: r4 = entry, r5 = args, r6 =
-    // fuel (from the frame `Task::new` built). The entry's result goes
-    // back as a finished event; a finished task resumed again finishes
-    // again.
-    ".section .text.akira_aot_task_start,\"ax\",%progbits",
-    ".global akira_aot_task_start",
-    ".type akira_aot_task_start,%function",
-    ".thumb_func",
-    "akira_aot_task_start:",
-    "mov r0, r5",
-    "mov r1, r6",
-    "blx r4",
-    "mov r4, r0",
-    "mov r5, r1",
-    "2:",
-    "ldr r3, ={current}",
-    "ldr r3, [r3]",
-    "movs r2, #{finished}",
-    "str r2, [r3, #8]",
-    "mov r0, r4",
-    "mov r1, r5",
-    "bl akira_aot_switch_to_host",
-    "b 2b",
-    ".ltorg",
-    ".size akira_aot_task_start, . - akira_aot_task_start",
-    // A trap inside a task: record it and switch back for good.
-    ".section .text.akira_aot_task_trap,\"ax\",%progbits",
-    ".global akira_aot_task_trap",
-    ".type akira_aot_task_trap,%function",
-    ".thumb_func",
-    "akira_aot_task_trap:",
-    "ldr r3, ={current}",
-    "ldr r2, [r3]",
-    "str r0, [r2, #20]",
-    "movs r1, #{trap}",
-    "str r1, [r2, #8]",
-    "3:",
-    "movs r0, #0",
-    "movs r1, #0",
-    "bl akira_aot_switch_to_host",
-    "b 3b",
-    ".ltorg",
-    ".size akira_aot_task_trap, . - akira_aot_task_trap",
-    // The host-call path: r12 = import index; r0-r3 and the caller's
-    // stacked arguments become one word array (AAPCS: an i64 takes an
-    // even-numbered word, in registers or on the stack alike).
-    ".section .text.akira_aot_host_call,\"ax\",%progbits",
-    ".global akira_aot_host_call",
-    ".type akira_aot_host_call,%function",
-    ".thumb_func",
-    "akira_aot_host_call:",
-    "push {{r0-r3}}",
-    "push {{r4, lr}}",
-    "ldr r4, ={current}",
-    "ldr r4, [r4]",
-    "cbz r4, 4f",
-    "str r12, [r4, #12]",
-    "add r0, sp, #8",
-    "str r0, [r4, #16]",
-    "movs r0, #{host_call}",
-    "str r0, [r4, #8]",
-    "bl akira_aot_switch_to_host",
-    "pop {{r4, lr}}",
-    "add sp, #16",
-    "bx lr",
-    "4:",
-    "movs r0, #{no_task}",
-    "bl akira_aot_trap",
-    ".ltorg",
-    ".size akira_aot_host_call, . - akira_aot_host_call",
-    // One stub per import index, 8 bytes each.
-    ".section .text.akira_aot_host_call_stubs,\"ax\",%progbits",
-    ".p2align 3",
-    ".global akira_aot_host_call_stubs",
-    ".type akira_aot_host_call_stubs,%function",
-    ".thumb_func",
-    "akira_aot_host_call_stubs:",
-    ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63",
-    "mov.w r12, #\\i",
-    "b.w akira_aot_host_call",
-    ".endr",
-    ".size akira_aot_host_call_stubs, . - akira_aot_host_call_stubs",
-    current = sym CURRENT,
-    finished = const EVENT_FINISHED,
-    trap = const EVENT_TRAP,
-    host_call = const EVENT_HOST_CALL,
-    no_task = const TRAP_NO_TASK,
-);
 
 unsafe extern "C" {
     fn akira_aot_switch_to_task(ctx: *mut Context, lo: u32, hi: u32) -> u64;
@@ -268,9 +137,6 @@ struct Top {
     args: [u64; 16],
     fuel: i32,
 }
-
-/// The first switch's frame below a new task's context: d8-d15, r3-r11, pc.
-const FRAME_WORDS: usize = 16 + 10;
 
 /// The bytes of stack buffer a task of a blob with `stack_bound` needs
 /// ([`Module::task`] refuses a smaller one): the bound, [`SWITCH_BYTES`],
@@ -355,12 +221,12 @@ impl<'s> Task<'s> {
                 let mut word = 1usize;
                 let words = args as *const u32;
                 for (i, slot) in values.iter_mut().enumerate().take(usize::from(count)) {
-                    // SAFETY: the stub's saved r0-r3 followed by the
+                    // SAFETY: the stub's saved argument registers followed by the
                     // caller's stacked arguments, which the blob's import
                     // signature describes (the compiled caller passed them).
                     *slot = unsafe {
                         if wide & (1 << i) != 0 {
-                            word = word.next_multiple_of(2);
+                            word = arch::wide_arg_word(word);
                             let v = u64::from(words.add(word).read()) | u64::from(words.add(word + 1).read()) << 32;
                             word += 2;
                             v
@@ -395,7 +261,7 @@ impl<'r, 'b> Module<'r, 'b> {
         }
         let low = (stack.as_mut_ptr() as usize).next_multiple_of(8);
         let high = (stack.as_mut_ptr() as usize + stack.len()) & !7;
-        let top_at = high.saturating_sub(core::mem::size_of::<Top>()) & !7;
+        let top_at = high.saturating_sub(core::mem::size_of::<Top>()) & !(arch::STACK_ALIGN - 1);
         // Below the context: the first switch's frame.
         let frame_words = FRAME_WORDS;
         let needed = self.blob().header.stack_bound as usize + SWITCH_BYTES as usize + frame_words * 4 + 8;
@@ -405,8 +271,9 @@ impl<'r, 'b> Module<'r, 'b> {
         let top = top_at as *mut Top;
         let sp = top_at - frame_words * 4;
         let entry = self.entry_address(&export);
-        // SAFETY: every address written is inside `stack`, 8-byte aligned
-        // (checked above); the task borrows `stack` for its lifetime.
+        // SAFETY: every address written is inside `stack`, aligned for the
+        // instruction set's stack (checked above); the task borrows `stack`
+        // for its lifetime.
         unsafe {
             let mut values = [0u64; 16];
             values[..args.len()].copy_from_slice(args);
@@ -419,11 +286,12 @@ impl<'r, 'b> Module<'r, 'b> {
             for i in 0..frame_words {
                 frame.add(i).write(0);
             }
-            // r3 is word 16; r4 = entry, r5 = args, r6 = fuel; pc last.
-            frame.add(17).write(entry as u32);
-            frame.add(18).write(&raw const (*top).args as u32);
-            frame.add(19).write(&raw mut (*top).fuel as u32);
-            frame.add(25).write(akira_aot_task_start as *const () as u32);
+            // Callee-saved registers the start routine reads, and the
+            // address the first switch returns to.
+            frame.add(arch::FRAME_ENTRY).write(entry as u32);
+            frame.add(arch::FRAME_ARGS).write(&raw const (*top).args as u32);
+            frame.add(arch::FRAME_FUEL).write(&raw mut (*top).fuel as u32);
+            frame.add(arch::FRAME_RETURN).write(akira_aot_task_start as *const () as u32);
             (low as *mut u32).write_volatile(CANARY);
         }
         Ok(Task { top, stack_low: low as *mut u32, done: false, _stack: core::marker::PhantomData })

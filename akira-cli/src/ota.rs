@@ -138,16 +138,29 @@ pub struct PackArgs {
 pub enum AotTarget {
     /// Cortex-M4F and M7 (Armv7E-M, Thumb-2, hard float).
     Thumbv7em,
+    /// RISC-V RV32IMAC (ilp32, soft float): ESP32-C3/C6-class cores.
+    Riscv32imac,
+}
+
+impl AotTarget {
+    /// The compiler's target.
+    fn target(self) -> akira_aot_build::Target {
+        match self {
+            AotTarget::Thumbv7em => akira_aot_build::Target::Thumbv7em,
+            AotTarget::Riscv32imac => akira_aot_build::Target::Riscv32imac,
+        }
+    }
 }
 
 /// `wasm` with its native code for `target` in an `akira.aot` section.
 fn with_native_code(wasm: &[u8], target: AotTarget) -> Result<Vec<u8>, Failure> {
-    let AotTarget::Thumbv7em = target;
-    let compiled = akira_aot_build::compile(wasm, &akira_aot_build::Options::default())
-        .map_err(|e| Failure::Refused(format!("AOT compilation for thumbv7em: {e}")))?;
+    let target = target.target();
+    let options = akira_aot_build::Options { target, ..akira_aot_build::Options::default() };
+    let compiled = akira_aot_build::compile(wasm, &options)
+        .map_err(|e| Failure::Refused(format!("AOT compilation for {target}: {e}")))?;
     let r = &compiled.report;
     println!(
-        "AOT thumbv7em: {} of code, {} of data, {} relocations, stack bound {}",
+        "AOT {target}: {} of code, {} of data, {} relocations, stack bound {}",
         describe::bytes(u64::from(r.code_len)),
         describe::bytes(u64::from(r.rodata_len + r.data_len + r.bss_len)),
         r.relocs.values().sum::<u32>(),

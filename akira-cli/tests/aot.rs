@@ -1,5 +1,5 @@
-//! `akira pack --aot thumbv7em`: the native code travels in the signed
-//! wasm. Needs wasm2c and clang (`.ci/run` installs them).
+//! `akira pack --aot thumbv7em|riscv32imac`: the native code travels in
+//! the signed wasm. Needs wasm2c and clang (`.ci/run` installs them).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -27,9 +27,9 @@ const APP: &str = r#"(module
             (br_if $l (i32.lt_u (local.get $i) (i32.const 3))))
         (i32.const 0)))"#;
 
-#[test]
-fn pack_aot_carries_native_code_that_an_unsigned_package_may_not_run() {
-    let dir = std::env::temp_dir().join(format!("akira-aot-pack-{}", std::process::id()));
+/// A directory with the app's wasm and manifest (`app.wasm`, `app.toml`).
+fn app_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("akira-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("app.wasm"), wat::parse_str(APP).unwrap()).unwrap();
     std::fs::write(
@@ -37,15 +37,15 @@ fn pack_aot_carries_native_code_that_an_unsigned_package_may_not_run() {
         "[app]\nname = \"ticker\"\nversion = \"1.0.0\"\n[capabilities]\ntimer = true\n",
     )
     .unwrap();
-    let args = ["pack", "app.wasm", "--manifest", "app.toml", "--unsigned", "--aot", "thumbv7em", "-o", "app.akpkg"];
-    let out = ok(&akira(&dir, &args));
-    assert!(out.contains("AOT thumbv7em:") && out.contains("relocations"), "{out}");
+    dir
+}
 
-    let pkg = std::fs::read(dir.join("app.akpkg")).unwrap();
+/// The wasm an unsigned package carries, and the rights it was accepted with.
+fn unpack(pkg: &[u8]) -> (Vec<u8>, Rights) {
     let policy = Policy::development();
     let trust = TrustPolicy { keys: &[], unsigned: Some(&policy), accept_v1: false, list_needs_signature: false };
     let mut reader = PackageReader::new(&trust, 1 << 20);
-    let (mut wasm, mut rights, mut rest) = (Vec::new(), None, &pkg[..]);
+    let (mut wasm, mut rights, mut rest) = (Vec::new(), None, pkg);
     while !reader.is_done() {
         let (used, event) = reader.next(rest).unwrap();
         match event {
@@ -55,13 +55,24 @@ fn pack_aot_carries_native_code_that_an_unsigned_package_may_not_run() {
         }
         rest = &rest[used..];
     }
+    (wasm, rights.expect("an accepted header"))
+}
+
+#[test]
+fn pack_aot_carries_native_code_that_an_unsigned_package_may_not_run() {
+    let dir = app_dir("aot-pack");
+    let args = ["pack", "app.wasm", "--manifest", "app.toml", "--unsigned", "--aot", "thumbv7em", "-o", "app.akpkg"];
+    let out = ok(&akira(&dir, &args));
+    assert!(out.contains("AOT thumbv7em:") && out.contains("relocations"), "{out}");
+
+    let (wasm, rights) = unpack(&std::fs::read(dir.join("app.akpkg")).unwrap());
     let blob = akira_aot::format::find_in_wasm(&wasm).unwrap().expect("an akira.aot section");
     let blob = akira_aot::format::Blob::parse(blob).unwrap();
     let import = blob.imports().find(|i| i.module == "akira:timer").expect("the timer import");
     assert_eq!(import.name, "sleep_us");
     assert!(blob.export("akira_main").is_some());
     // Unsigned: installable under the development policy, never native.
-    assert!(!rights.unwrap().contains(Rights::NATIVE_CODE));
+    assert!(!rights.contains(Rights::NATIVE_CODE));
 
     // Without wasm2c the command fails with the tool named, and writes nothing.
     let o = Command::new(env!("CARGO_BIN_EXE_akira"))
@@ -73,5 +84,24 @@ fn pack_aot_carries_native_code_that_an_unsigned_package_may_not_run() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("wasm2c"), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!dir.join("no.akpkg").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn pack_aot_riscv32imac_carries_a_riscv_blob() {
+    let dir = app_dir("aot-pack-rv");
+    let args = ["pack", "app.wasm", "--manifest", "app.toml", "--unsigned", "--aot", "riscv32imac", "-o", "app.akpkg"];
+    let out = ok(&akira(&dir, &args));
+    assert!(out.contains("AOT riscv32imac:"), "{out}");
+    let (wasm, _) = unpack(&std::fs::read(dir.join("app.akpkg")).unwrap());
+    let blob = akira_aot::format::find_in_wasm(&wasm).unwrap().expect("an akira.aot section");
+    let blob = akira_aot::format::Blob::parse(blob).unwrap();
+    assert_eq!(blob.header.arch, akira_aot::format::Arch::Riscv32imac);
+    assert!(blob.export("akira_main").is_some_and(|e| e.entry % 2 == 0));
+    assert!(blob.imports().any(|i| i.module == "akira:timer" && i.name == "sleep_us"));
+    // A target the compiler does not have is refused by the argument parser.
+    let o = akira(&dir, &["pack", "app.wasm", "--manifest", "app.toml", "--unsigned", "--aot", "riscv64", "-o", "x"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("riscv32imac"), "{}", String::from_utf8_lossy(&o.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -87,13 +87,13 @@ pub(crate) struct Meter {
 #[cfg_attr(not(feature = "wasmi"), allow(dead_code))]
 impl Meter {
     /// The app's CPU budget (fuel between two waits).
-    #[cfg_attr(not(all(feature = "aot", target_arch = "arm", target_abi = "eabihf")), allow(dead_code))]
+    #[cfg_attr(not(all(feature = "aot", native_code)), allow(dead_code))]
     pub(crate) fn budget(&self) -> u64 {
         self.budget
     }
 
     /// What is left of the budget since the app's last wait.
-    #[cfg_attr(not(all(feature = "aot", target_arch = "arm", target_abi = "eabihf")), allow(dead_code))]
+    #[cfg_attr(not(all(feature = "aot", native_code)), allow(dead_code))]
     pub(crate) fn left(&self) -> u64 {
         self.budget.saturating_sub(self.usage.fuel_since_wait)
     }
@@ -143,7 +143,7 @@ pub struct AppInstance<B: Board> {
     run: Run,
     meter: Meter,
     /// The app's native code, run instead of interpreting it (feature `aot`).
-    #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+    #[cfg(all(feature = "aot", native_code))]
     native: Option<alloc::boxed::Box<crate::native::NativeRun<B>>>,
 }
 
@@ -164,12 +164,12 @@ impl<B: Board> AppInstance<B> {
             #[cfg(feature = "wasmi")]
             run: Run::Ready,
             meter: Meter { budget, slice: slice.max(1), usage: Usage::default(), owed: 0 },
-            #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+            #[cfg(all(feature = "aot", native_code))]
             native: None,
         }
     }
 
-    #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+    #[cfg(all(feature = "aot", native_code))]
     pub(crate) fn with_native(mut self, native: crate::native::NativeRun<B>) -> Self {
         self.native = Some(alloc::boxed::Box::new(native));
         self
@@ -178,9 +178,9 @@ impl<B: Board> AppInstance<B> {
     /// Whether the app's native code runs (feature `aot`, on the CPU the
     /// code was compiled for) rather than the interpreter.
     pub fn is_native(&self) -> bool {
-        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        #[cfg(all(feature = "aot", native_code))]
         return self.native.is_some();
-        #[cfg(not(all(feature = "aot", target_arch = "arm", target_abi = "eabihf")))]
+        #[cfg(not(all(feature = "aot", native_code)))]
         false
     }
 
@@ -217,7 +217,7 @@ impl<B: Board> AppInstance<B> {
         };
         #[cfg(not(feature = "wasmi"))]
         {
-            #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+            #[cfg(all(feature = "aot", native_code))]
             if let Some(native) = &mut self.native {
                 return bridge.poll_wait(&mut GuestMemory::new(native.memory()), &mut self.context, &wait, now);
             }
@@ -232,7 +232,7 @@ impl<B: Board> AppInstance<B> {
 
     /// The wait the app is suspended on, if any.
     pub fn wait(&self) -> Option<&Wait> {
-        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        #[cfg(all(feature = "aot", native_code))]
         if let Some(native) = &self.native {
             return native.wait();
         }
@@ -247,7 +247,7 @@ impl<B: Board> AppInstance<B> {
 
     /// Whether the app exited or faulted.
     pub fn is_done(&self) -> bool {
-        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        #[cfg(all(feature = "aot", native_code))]
         if let Some(native) = &self.native {
             return native.is_done();
         }
@@ -260,7 +260,7 @@ impl<B: Board> AppInstance<B> {
     /// Ends the app's current wait: its host call returns `result`. Does
     /// nothing unless the app is waiting.
     pub fn resume(&mut self, result: i32) {
-        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        #[cfg(all(feature = "aot", native_code))]
         if let Some(native) = &mut self.native {
             return native.resume(result);
         }
@@ -274,7 +274,7 @@ impl<B: Board> AppInstance<B> {
 
     /// Runs the app for at most one slice of fuel.
     pub fn step(&mut self) -> Step {
-        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        #[cfg(all(feature = "aot", native_code))]
         if let Some(native) = &mut self.native {
             return native.step(&mut self.context, &mut self.meter, self.entry_returns_code);
         }

@@ -13,7 +13,7 @@ compile_error!(
 mod config;
 mod error;
 mod instance;
-#[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+#[cfg(all(feature = "aot", native_code))]
 mod native;
 mod restart;
 mod runtime;

@@ -368,7 +368,7 @@ impl<B: Board> Runtime<B> {
         linker: Linker<AppState<B>>,
     ) -> Result<AppInstance<B>, LoadError> {
         let blob = app.native.as_ref().ok_or(LoadError::NeedsNativeCode)?;
-        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+        #[cfg(native_code)]
         {
             let parsed = akira_aot::format::Blob::parse(blob)
                 .map_err(|e| LoadError::Instantiate(alloc::format!("native code: {e}")))?;
@@ -379,10 +379,12 @@ impl<B: Board> Runtime<B> {
             let budget = app.manifest.cpu_budget;
             Ok(AppInstance::new(state, app.entry_returns_code, budget, self.config.slice_fuel).with_native(native))
         }
-        #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+        #[cfg(not(native_code))]
         {
             let _ = (blob, state, linker);
-            Err(LoadError::Instantiate("native code: this CPU cannot run it (Cortex-M4F/M7 only)".into()))
+            Err(LoadError::Instantiate(
+                "native code: this CPU cannot run it (Cortex-M4F/M7 and RISC-V rv32 only)".into(),
+            ))
         }
     }
 
@@ -407,7 +409,7 @@ impl<B: Board> Runtime<B> {
         let memory = instance.get_memory(&store, "memory");
         store.data_mut().set_memory(memory);
         let entry = instance.get_func(&store, ENTRY_POINT).ok_or(LoadError::NoEntry)?;
-        #[cfg(all(feature = "aot", target_arch = "arm", target_abi = "eabihf"))]
+        #[cfg(all(feature = "aot", native_code))]
         if let Some(blob) = &app.native {
             let parsed = akira_aot::format::Blob::parse(blob)
                 .map_err(|e| LoadError::Instantiate(alloc::format!("native code: {e}")))?;

@@ -274,38 +274,15 @@ mod aot {
                     (i32.and (local.get $sum) (i32.const 0))))"#,
         ),
         // A runaway loop: the CPU budget stops it.
-        (
-            "aot-runaway",
-            r#"(module
-                (memory (export "memory") 4096 4096 (pagesize 1))
-                (func (export "akira_main") (loop $l (br $l))))"#,
-        ),
+        ("aot-runaway", include_str!("../apps/aot-containment/runaway.wat")),
         // A load past the last byte of its 4 096-byte memory.
-        (
-            "aot-oob",
-            r#"(module
-                (memory (export "memory") 4096 4096 (pagesize 1))
-                (func (export "akira_main") (result i32) (i32.load (i32.const 4094))))"#,
-        ),
+        ("aot-oob", include_str!("../apps/aot-containment/oob.wat")),
         // Unbounded recursion: the call-depth bound (natively) and
         // wasmi's stack limit both report a stack overflow.
-        (
-            "aot-recurse",
-            r#"(module
-                (memory (export "memory") 4096 4096 (pagesize 1))
-                (func $down (param i32) (result i32)
-                    (i32.add (call $down (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
-                (func (export "akira_main") (result i32) (call $down (i32.const 0))))"#,
-        ),
+        ("aot-recurse", include_str!("../apps/aot-containment/recurse.wat")),
         // A call the guard refuses (pin 7 is not granted): -1, and the
         // app exits with it.
-        (
-            "aot-denied",
-            r#"(module
-                (import "akira:gpio" "write" (func $write (param i32 i32) (result i32)))
-                (memory (export "memory") 4096 4096 (pagesize 1))
-                (func (export "akira_main") (result i32) (call $write (i32.const 7) (i32.const 1))))"#,
-        ),
+        ("aot-denied", include_str!("../apps/aot-containment/denied.wat")),
     ];
 
     /// Apps for the time-slice checks of whole apps: a compute-bound app
@@ -314,18 +291,7 @@ mod aot {
         // 4 000 000 iterations without a wait (within its CPU budget of
         // 5 000 000 native units, set below); exits with the low 15 bits
         // of the sum of 0..4 000 000.
-        (
-            "aot-compute",
-            r#"(module
-                (memory (export "memory") 4096 4096 (pagesize 1))
-                (func (export "akira_main") (result i32)
-                    (local $i i32) (local $sum i32)
-                    (loop $l
-                        (local.set $sum (i32.add (local.get $sum) (local.get $i)))
-                        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                        (br_if $l (i32.lt_u (local.get $i) (i32.const 4000000))))
-                    (i32.and (local.get $sum) (i32.const 0x7fff))))"#,
-        ),
+        ("aot-compute", include_str!("../apps/aot-containment/compute.wat")),
         // Ten times: logs "tick", sleeps 1 ms; exits with the latest it
         // woke up after a sleep (microseconds past the 1 ms).
         (

@@ -1,17 +1,22 @@
 //! From clang's relocatable object to a blob: lays the allocated sections
 //! out from address 0, resolves what is position-independent (branches,
 //! PC-relative words), adds a veneer per imported function, and keeps the
-//! rest as the four relocation kinds the device applies.
+//! rest as the relocation kinds the device applies. What differs per
+//! instruction set (the veneer, the relocation types, entry points) is in
+//! [`arm`] and [`riscv`].
+
+mod arm;
+mod riscv;
 
 use std::collections::BTreeMap;
 
 use akira_aot::format::write::{BlobSpec, ExportSpec, ImportSpec, RelocSpec};
-use akira_aot::format::{Arch, ImportKind, RelocKind};
+use akira_aot::format::{ImportKind, RelocKind};
 use object::elf;
 use object::{Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionFlags, SectionKind};
 
-use crate::AotBuildError;
 use crate::cgen::{INSTANTIATE_SYMBOL, Interface, export_symbol};
+use crate::{AotBuildError, Target};
 
 /// Functions of the device runtime a blob may import (besides the wasm
 /// imports): the trap exit, the fuel checks' out-of-fuel call, the region
@@ -26,54 +31,6 @@ pub const RUNTIME_IMPORTS: [&str; 8] = [
     "memset",
     "memcmp",
 ];
-
-/// `ldr.w pc, [pc, #0]` followed by the target's address: a veneer that
-/// reaches any address from a `bl` in the image.
-const VENEER: [u8; 4] = [0xdf, 0xf8, 0x00, 0xf0];
-const VENEER_LEN: u32 = 8;
-
-fn read_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-/// The branch offset of a Thumb-2 `bl`/`b.w` (T1/T4 encodings).
-fn decode_branch(b: &[u8], at: usize) -> i32 {
-    let hw1 = u32::from(u16::from_le_bytes([b[at], b[at + 1]]));
-    let hw2 = u32::from(u16::from_le_bytes([b[at + 2], b[at + 3]]));
-    let s = (hw1 >> 10) & 1;
-    let j1 = (hw2 >> 13) & 1;
-    let j2 = (hw2 >> 11) & 1;
-    let i1 = !(j1 ^ s) & 1;
-    let i2 = !(j2 ^ s) & 1;
-    let imm = (s << 24) | (i1 << 23) | (i2 << 22) | ((hw1 & 0x3ff) << 12) | ((hw2 & 0x7ff) << 1);
-    ((imm << 7) as i32) >> 7
-}
-
-fn encode_branch(b: &mut [u8], at: usize, offset: i32) -> Result<(), AotBuildError> {
-    if !(-(1 << 24)..(1 << 24)).contains(&offset) {
-        return Err(AotBuildError::Link(format!("branch at 0x{at:x} out of range")));
-    }
-    let imm = offset as u32;
-    let s = (imm >> 24) & 1;
-    let i1 = (imm >> 23) & 1;
-    let i2 = (imm >> 22) & 1;
-    let j1 = (!(i1 ^ s)) & 1;
-    let j2 = (!(i2 ^ s)) & 1;
-    let hw1 = u16::from_le_bytes([b[at], b[at + 1]]) as u32;
-    let hw2 = u16::from_le_bytes([b[at + 2], b[at + 3]]) as u32;
-    let hw1 = (hw1 & 0xf800) | (s << 10) | ((imm >> 12) & 0x3ff);
-    let hw2 = (hw2 & 0xd000) | (j1 << 13) | (j2 << 11) | ((imm >> 1) & 0x7ff);
-    b[at..at + 2].copy_from_slice(&(hw1 as u16).to_le_bytes());
-    b[at + 2..at + 4].copy_from_slice(&(hw2 as u16).to_le_bytes());
-    Ok(())
-}
-
-/// The 16-bit immediate of a Thumb-2 `movw`/`movt` (the implicit addend).
-fn decode_mov(b: &[u8], at: usize) -> u32 {
-    let hw1 = u32::from(u16::from_le_bytes([b[at], b[at + 1]]));
-    let hw2 = u32::from(u16::from_le_bytes([b[at + 2], b[at + 3]]));
-    ((hw1 & 0xf) << 12) | (((hw1 >> 10) & 1) << 11) | (((hw2 >> 12) & 7) << 8) | (hw2 & 0xff)
-}
 
 /// What a link produced, beside the blob.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -92,14 +49,68 @@ pub struct LinkReport {
     pub resolved: BTreeMap<u32, u32>,
 }
 
-enum Target {
+/// What a relocation refers to.
+#[derive(Clone, Copy)]
+enum Resolved {
+    /// An offset in the image (a Thumb function's with bit 0 set).
     Image(u32),
+    /// An import, reached through its veneer.
     Import(u16),
 }
 
-/// Links `obj` (one relocatable Thumb object) into a blob.
+/// What a target's relocations patch, and what they leave for the device.
+struct Patcher<'a> {
+    image: &'a mut [u8],
+    relocs: &'a mut Vec<RelocSpec>,
+    report: &'a mut LinkReport,
+    /// Image offset of the first import's veneer.
+    veneers: u32,
+    /// Bytes of one veneer.
+    veneer_len: u32,
+    /// RISC-V: the PC-relative value of each `auipc` (by its image
+    /// offset), for the `%pcrel_lo` relocations that point at it.
+    pcrel_hi: BTreeMap<u32, i64>,
+}
+
+impl Patcher<'_> {
+    /// The image offset a branch or PC-relative reference to `target`
+    /// lands at: an import's veneer for an import.
+    fn address(&self, target: Resolved) -> u32 {
+        match target {
+            Resolved::Image(t) => t,
+            Resolved::Import(i) => self.veneers + u32::from(i) * self.veneer_len,
+        }
+    }
+
+    fn word(&self, at: usize) -> u32 {
+        u32::from_le_bytes([self.image[at], self.image[at + 1], self.image[at + 2], self.image[at + 3]])
+    }
+
+    fn set_word(&mut self, at: usize, value: u32) {
+        self.image[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// A data word holding `target`'s address plus `addend`: left for the
+    /// device, which adds the load address or the import's address.
+    fn abs32(&mut self, at: usize, target: Resolved, addend: u32) {
+        let (kind, import, base) = match target {
+            Resolved::Image(t) => (RelocKind::Abs32, 0, t),
+            Resolved::Import(i) => (RelocKind::Abs32Import, i, 0),
+        };
+        self.set_word(at, base.wrapping_add(addend));
+        self.relocs.push(RelocSpec { kind, import, offset: at as u32, value: 0 });
+    }
+
+    /// Counts a relocation resolved at build time.
+    fn resolved(&mut self, r_type: u32) {
+        *self.report.resolved.entry(r_type).or_default() += 1;
+    }
+}
+
+/// Links `obj` (one relocatable object for `target`) into a blob.
 pub(crate) fn link(
     obj_bytes: &[u8],
+    target: Target,
     iface: &Interface,
     c_imports: &[String],
     stack_bound: u32,
@@ -182,14 +193,19 @@ pub(crate) fn link(
     }
     image.resize(image.len().next_multiple_of(4), 0);
     let veneers = image.len() as u32;
+    let (veneer, veneer_len) = match target {
+        Target::Thumbv7em => (&arm::VENEER[..], arm::VENEER_LEN),
+        Target::Riscv32imac => (&riscv::VENEER[..], riscv::VENEER_LEN),
+    };
     let mut relocs: Vec<RelocSpec> = Vec::new();
     for i in 0..imports.len() as u32 {
-        image.extend_from_slice(&VENEER);
+        // The code, then the import's address in the veneer's last word.
+        image.extend_from_slice(veneer);
         image.extend_from_slice(&0u32.to_le_bytes());
         relocs.push(RelocSpec {
             kind: RelocKind::Abs32Import,
             import: i as u16,
-            offset: veneers + i * VENEER_LEN + 4,
+            offset: veneers + (i + 1) * veneer_len - 4,
             value: 0,
         });
     }
@@ -205,7 +221,7 @@ pub(crate) fn link(
     }
     report.bss_len = bss_len;
 
-    let symbol_target = |target: RelocationTarget| -> Result<Target, AotBuildError> {
+    let symbol_target = |target: RelocationTarget| -> Result<Resolved, AotBuildError> {
         let RelocationTarget::Symbol(index) = target else {
             return Err(AotBuildError::Link("relocation without a symbol".into()));
         };
@@ -214,55 +230,39 @@ pub(crate) fn link(
             let name = symbol.name().unwrap_or("");
             return import_index
                 .get(name)
-                .map(|&i| Target::Import(i))
+                .map(|&i| Resolved::Import(i))
                 .ok_or_else(|| AotBuildError::UnsupportedRuntimeCall(name.into()));
         }
         let section = symbol.section_index().ok_or_else(|| AotBuildError::Link("symbol outside any section".into()))?;
         let base = placed
             .get(&section.0)
             .ok_or_else(|| AotBuildError::Link(format!("symbol {:?} in an unplaced section", symbol.name())))?;
-        Ok(Target::Image(base + symbol.address() as u32))
+        Ok(Resolved::Image(base + symbol.address() as u32))
     };
 
-    for section in obj.sections() {
-        let Some(&place) = placed.get(&section.index().0) else { continue };
-        for (offset, reloc) in section.relocations() {
-            let RelocationFlags::Elf { r_type } = reloc.flags() else { continue };
-            let at = (place + offset as u32) as usize;
-            let target = symbol_target(reloc.target())?;
-            match (r_type, target) {
-                (elf::R_ARM_ABS32, Target::Image(t)) => {
-                    let v = read_u32(&image, at).wrapping_add(t);
-                    image[at..at + 4].copy_from_slice(&v.to_le_bytes());
-                    relocs.push(RelocSpec { kind: RelocKind::Abs32, import: 0, offset: at as u32, value: 0 });
+    let mut patcher = Patcher {
+        image: &mut image,
+        relocs: &mut relocs,
+        report: &mut report,
+        veneers,
+        veneer_len,
+        pcrel_hi: BTreeMap::new(),
+    };
+    // RISC-V's `%pcrel_lo` refers to its `auipc`'s relocation: those go first.
+    for first_pass in [true, false] {
+        for section in obj.sections() {
+            let Some(&place) = placed.get(&section.index().0) else { continue };
+            for (offset, reloc) in section.relocations() {
+                let RelocationFlags::Elf { r_type } = reloc.flags() else { continue };
+                let at = (place + offset as u32) as usize;
+                let resolved = symbol_target(reloc.target())?;
+                match target {
+                    Target::Thumbv7em if !first_pass => arm::apply(&mut patcher, r_type, at, resolved)?,
+                    Target::Riscv32imac if riscv::first_pass(r_type) == first_pass => {
+                        riscv::apply(&mut patcher, r_type, at, resolved, reloc.addend())?
+                    }
+                    _ => {}
                 }
-                (elf::R_ARM_ABS32, Target::Import(i)) => {
-                    relocs.push(RelocSpec { kind: RelocKind::Abs32Import, import: i, offset: at as u32, value: 0 });
-                }
-                (elf::R_ARM_REL32, Target::Image(t)) => {
-                    let v = read_u32(&image, at).wrapping_add(t).wrapping_sub(at as u32);
-                    image[at..at + 4].copy_from_slice(&v.to_le_bytes());
-                    *report.resolved.entry(r_type).or_default() += 1;
-                }
-                (elf::R_ARM_THM_PC22 | elf::R_ARM_THM_JUMP24, target) => {
-                    let t = match target {
-                        Target::Image(t) => t & !1,
-                        Target::Import(i) => veneers + u32::from(i) * VENEER_LEN,
-                    };
-                    let addend = decode_branch(&image, at);
-                    let offset = (t as i64 + i64::from(addend) - at as i64) as i32;
-                    encode_branch(&mut image, at, offset)?;
-                    *report.resolved.entry(r_type).or_default() += 1;
-                }
-                (elf::R_ARM_THM_MOVW_ABS_NC | elf::R_ARM_THM_MOVT_ABS, Target::Image(t)) => {
-                    let addend = decode_mov(&image, at) as u16 as i16;
-                    let value = t.wrapping_add(addend as i32 as u32);
-                    let kind =
-                        if r_type == elf::R_ARM_THM_MOVW_ABS_NC { RelocKind::MovwAbs } else { RelocKind::MovtAbs };
-                    relocs.push(RelocSpec { kind, import: 0, offset: at as u32, value });
-                }
-                (elf::R_ARM_V4BX, _) => {}
-                (other, _) => return Err(AotBuildError::UnsupportedRelocation(other)),
             }
         }
     }
@@ -282,9 +282,13 @@ pub(crate) fn link(
             .find(|s| s.name() == Ok(name) && !s.is_undefined())
             .ok_or_else(|| AotBuildError::Link(format!("entry point {name} missing")))?;
         match symbol_target(RelocationTarget::Symbol(symbol.index()))? {
-            // Thumb functions carry bit 0 in their ELF value already.
-            Target::Image(t) => Ok(t | 1),
-            Target::Import(_) => Err(AotBuildError::Link(format!("entry point {name} undefined"))),
+            // Thumb entry points carry bit 0 (the Thumb state); RISC-V's
+            // are plain (at least 2-byte aligned) offsets.
+            Resolved::Image(t) => Ok(match target {
+                Target::Thumbv7em => t | 1,
+                Target::Riscv32imac => t,
+            }),
+            Resolved::Import(_) => Err(AotBuildError::Link(format!("entry point {name} undefined"))),
         }
     };
     let mut exports = Vec::new();
@@ -297,7 +301,7 @@ pub(crate) fn link(
         });
     }
     let spec = BlobSpec {
-        arch: Arch::ThumbV7em,
+        arch: target.arch(),
         image,
         bss_len,
         image_align: align.max(4),
@@ -309,26 +313,4 @@ pub(crate) fn link(
         exports,
     };
     Ok((spec, report))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn branch_offsets_round_trip() {
-        // bl with offset 0 (what clang writes before relocation: addend -4).
-        for offset in [-4, 0, 2, 0x1234, -0x10_0000, 0xff_fffe] {
-            let mut code = [0x00, 0xf0, 0x00, 0xf8];
-            encode_branch(&mut code, 0, offset).unwrap();
-            assert_eq!(decode_branch(&code, 0), offset);
-            assert_eq!(code[3] & 0xd0, 0xd0, "still a bl");
-        }
-    }
-
-    #[test]
-    fn far_branches_are_refused() {
-        let mut code = [0x00, 0xf0, 0x00, 0xf8];
-        assert!(encode_branch(&mut code, 0, 1 << 24).is_err());
-    }
 }
