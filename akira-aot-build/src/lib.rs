@@ -235,16 +235,12 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
     run_tool(cmd)?;
     let frames = stack::frames(&std::fs::read_to_string(dir.join("glue.su"))?)?;
     let object = std::fs::read(dir.join("glue.o"))?;
-    let (stack_bound, stack_bound_method) = stack_bound(wasm, &object, &frames, options)?;
+    let (stack_bound, stack_bound_method) = stack_bound(wasm, dir, &object, &frames, options)?;
     let (spec, report) =
         link::link(&object, options.target, &iface, &names.imports, stack_bound, options.max_call_depth)?;
     let max_frame = frames.values().copied().max().unwrap_or(0);
     Ok(Compiled { blob: spec.to_bytes(), report, stack_bound, stack_bound_method, max_frame })
 }
-
-/// Functions of the runtime and the glue (`rt/akira_rt.c`, [`cgen`]) that
-/// hold no wasm code, so make no indirect call: by name prefix.
-const RUNTIME_FUNCTIONS: [&str; 3] = ["wasm_rt_", "akira_import_", "akira_alloc_zeroed"];
 
 /// The blob's stack bound and how it was found: the deepest path of
 /// frames through the object's call graph ([`stack`]) when the module
@@ -253,6 +249,7 @@ const RUNTIME_FUNCTIONS: [&str; 3] = ["wasm_rt_", "akira_import_", "akira_alloc_
 /// entry) otherwise.
 fn stack_bound(
     wasm: &[u8],
+    dir: &Path,
     object: &[u8],
     frames: &std::collections::BTreeMap<String, u32>,
     options: &Options,
@@ -277,17 +274,31 @@ fn stack_bound(
             None => return fallback(format!("no stack usage for function {}", function.name)),
         }
     }
+    // Who may call indirectly, from the C (inlining moves wasm2c's
+    // `CALL_INDIRECT` into callers): a function the C does not define by
+    // that name is taken to.
+    let callers = if wasm_calls.indirect {
+        let mut sources = Vec::new();
+        for file in ["app.c", "akira_rt.c", "glue.c"] {
+            sources.push(std::fs::read_to_string(dir.join(file))?);
+        }
+        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+        match stack::indirect_callers(&sources) {
+            Some(found) if !found.callers.is_empty() => Some(found),
+            _ => return fallback("indirect calls not found where wasm2c 1.0.32 writes them".into()),
+        }
+    } else {
+        None
+    };
     let edges: Vec<Vec<u32>> = graph
         .functions
         .iter()
         .zip(&graph.calls)
         .map(|(function, calls)| {
             let mut callees = calls.clone();
-            // An indirect call may sit in any function holding wasm code
-            // (inlining moves it) and reach any function whose address is
+            // An indirect call may reach any function whose address is
             // taken: a superset of the targets of the called type.
-            let holds_wasm = !RUNTIME_FUNCTIONS.iter().any(|p| function.name.starts_with(p));
-            if wasm_calls.indirect && holds_wasm {
+            if callers.as_ref().is_some_and(|c| c.may_call(&function.name)) {
                 callees.extend(&graph.address_taken);
             }
             callees.into_iter().collect()

@@ -147,6 +147,95 @@ pub(crate) fn wasm_calls(wasm: &[u8]) -> Result<WasmCalls, AotBuildError> {
     Ok(WasmCalls { recursion, indirect })
 }
 
+/// The functions of the C translation unit `sources` (wasm2c's output,
+/// the runtime, the glue) that may make an indirect call once clang has
+/// inlined what it likes: those whose body holds wasm2c's
+/// `CALL_INDIRECT(`, and those whose body names one of them (a call that
+/// may be inlined). `None` if the text holds indirect calls outside any
+/// function definition it recognises (output not as expected).
+pub(crate) fn indirect_callers(sources: &[&str]) -> Option<IndirectCallers> {
+    // wasm2c's functions start at column 0 (`type name(params) {`) and end
+    // with a `}` line; preprocessor lines are skipped.
+    let mut bodies: BTreeMap<String, String> = BTreeMap::new();
+    let mut outside = 0usize;
+    for text in sources {
+        let mut current: Option<(String, String)> = None;
+        for line in text.lines() {
+            if line.starts_with('#') {
+                continue;
+            }
+            match &mut current {
+                Some((name, body)) => {
+                    if line == "}" {
+                        bodies.entry(std::mem::take(name)).or_default().push_str(body);
+                        current = None;
+                    } else {
+                        body.push_str(line);
+                        body.push('\n');
+                    }
+                }
+                None => {
+                    let head = !line.starts_with([' ', '\t', '/', '*', '}']) && line.trim_end().ends_with('{');
+                    match head.then(|| function_name(line)).flatten() {
+                        Some(name) => current = Some((name.to_string(), String::new())),
+                        None => outside += line.matches(CALL_INDIRECT).count(),
+                    }
+                }
+            }
+        }
+    }
+    if outside > 0 {
+        return None;
+    }
+    let mut callers: BTreeSet<String> =
+        bodies.iter().filter(|(_, body)| body.contains(CALL_INDIRECT)).map(|(name, _)| name.clone()).collect();
+    // Whoever names a caller may have it inlined: to a fixed point.
+    loop {
+        let more: Vec<String> = bodies
+            .iter()
+            .filter(|(name, body)| !callers.contains(*name) && identifiers(body).any(|id| callers.contains(id)))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if more.is_empty() {
+            return Some(IndirectCallers { callers, defined: bodies.into_keys().collect() });
+        }
+        callers.extend(more);
+    }
+}
+
+/// The functions of a C translation unit that may call indirectly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct IndirectCallers {
+    /// Those whose code may hold an indirect call.
+    pub callers: BTreeSet<String>,
+    /// Every function the text defines (one it does not, clang made).
+    pub defined: BTreeSet<String>,
+}
+
+impl IndirectCallers {
+    /// Whether the compiled function `name` may call indirectly: one of
+    /// [`Self::callers`], or a function the text does not define.
+    pub fn may_call(&self, name: &str) -> bool {
+        self.callers.contains(name) || !self.defined.contains(name)
+    }
+}
+
+/// How wasm2c 1.0.32 spells an indirect call (a macro calling the
+/// table entry's function pointer).
+const CALL_INDIRECT: &str = "CALL_INDIRECT(";
+
+/// The name in a definition's first line (`static u32 w2c_f(T* i) {`).
+fn function_name(line: &str) -> Option<&str> {
+    let before = line[..line.find('(')?].trim_end();
+    let name = before.rsplit([' ', '*']).next()?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(name)
+}
+
+/// The C identifiers in `text`.
+fn identifiers(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty())
+}
+
 /// A node on a cycle of `graph` (`graph[n]`: the nodes `n` calls), if any.
 pub(crate) fn find_cycle(graph: &[Vec<u32>]) -> Option<usize> {
     // 0: unvisited, 1: on the current path, 2: done. Iterative: a deep
@@ -257,6 +346,20 @@ mod tests {
         assert_eq!(frames["w2c_f"], 48);
         assert_eq!(frames["akira_aot_export_0"], 120);
         assert!(matches!(super::frames("glue.c:1:1:f\t8\tdynamic\n"), Err(AotBuildError::UnboundedStack(_))));
+    }
+
+    #[test]
+    fn indirect_callers_include_whoever_may_inline_them() {
+        let app = "#define CALL_INDIRECT(t, x) t(x)\nstatic u32 w2c_a(T* i, u32 p) {\n  return p;\n}\n\
+                   static u32 w2c_run(T* i, u32 p) {\n  return CALL_INDIRECT(i->w2c_T0, p);\n}\n\
+                   u32 Z_appZ_run(T* i, u32 p) {\n  return w2c_run(i, p);\n}\n";
+        let glue = "uint64_t akira_aot_export_0(const uint64_t *args) {\n  return Z_appZ_run(0, 1);\n}\n\
+                    void wasm_rt_trap(int code) {\n  akira_aot_trap(code);\n}\n";
+        let found = indirect_callers(&[app, glue]).unwrap();
+        assert_eq!(found.callers, ["Z_appZ_run", "akira_aot_export_0", "w2c_run"].map(String::from).into());
+        assert!(found.may_call("w2c_run") && found.may_call("made_by_clang"));
+        assert!(!found.may_call("w2c_a") && !found.may_call("wasm_rt_trap"));
+        assert_eq!(indirect_callers(&["int x = CALL_INDIRECT(t, 1);\n"]), None);
     }
 
     fn calls(wat: &str) -> WasmCalls {
