@@ -94,6 +94,12 @@ pub(crate) fn call_graph(obj: &object::File<'_>, target: Target) -> Result<CallG
         let name = symbol.name().map_err(|e| e.to_string())?.to_string();
         graph.functions.push(Function { name, section, start, end: start + symbol.size() });
     }
+    // Two functions in one section could call each other with no
+    // relocation (the assembler resolves a branch inside its section).
+    let mut sections = BTreeSet::new();
+    if let Some(f) = graph.functions.iter().find(|f| !sections.insert(f.section.0)) {
+        return Err(format!("function {} shares its section with another", f.name));
+    }
     graph.calls = vec![BTreeSet::new(); graph.functions.len()];
     // Only what the image holds: unwind tables refer to every function
     // without calling or taking the address of any.
