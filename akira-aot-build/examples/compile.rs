@@ -20,18 +20,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let r = &compiled.report;
     println!("{input}: {} bytes of wasm -> {} bytes of {} blob", wasm.len(), compiled.blob.len(), blob.header.arch);
     println!(
-        "image {} B (code {} B, rodata {} B, data {} B), bss {} B, stack bound {} B ({}; largest frame {} B, depth bound {})",
+        "image {} B (code {} B, rodata {} B, data {} B), bss {} B, stack bound {} B ({}; largest frame {} B, call depth bound {})",
         blob.header.image_len,
         r.code_len,
         r.rodata_len,
         r.data_len,
         r.bss_len,
         compiled.stack_bound,
-        match &compiled.stack_bound_method {
-            akira_aot_build::StackBoundMethod::CallGraph => "deepest path of the call graph".to_string(),
-            akira_aot_build::StackBoundMethod::LargestFrameTimesDepth(why) => format!("largest frame x depth: {why}"),
-            other => format!("{other:?}"),
-        },
+        compiled.stack_bound_method,
         compiled.max_frame,
         blob.header.max_call_depth
     );

@@ -30,6 +30,15 @@ pub enum StackBoundMethod {
     LargestFrameTimesDepth(String),
 }
 
+impl std::fmt::Display for StackBoundMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StackBoundMethod::CallGraph => f.write_str("deepest path of the call graph"),
+            StackBoundMethod::LargestFrameTimesDepth(why) => write!(f, "largest frame x (call depth + 1): {why}"),
+        }
+    }
+}
+
 /// The module's calls at the wasm level: whether it may recurse, and
 /// whether it calls through a table.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
