@@ -341,6 +341,53 @@ mod tests {
         assert_eq!(deepest_path(&[], &[]), Some(0));
     }
 
+    /// Every path's frames, enumerated (small acyclic graphs only).
+    fn brute_force(graph: &[Vec<u32>], frames: &[u32], node: usize) -> u32 {
+        frames[node] + graph[node].iter().map(|&c| brute_force(graph, frames, c as usize)).max().unwrap_or(0)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn deepest_path_is_the_heaviest_path_and_cycles_have_none(
+            n in 1usize..9,
+            edges in proptest::collection::vec((0usize..9, 0usize..9), 0..20),
+            frames in proptest::collection::vec(0u32..500, 9),
+            back in proptest::option::of((0usize..9, 0usize..9)),
+        ) {
+            // Forward edges only: acyclic.
+            let mut graph = vec![Vec::new(); n];
+            for (a, b) in edges {
+                let (a, b) = (a % n, b % n);
+                if a < b && !graph[a].contains(&(b as u32)) {
+                    graph[a].push(b as u32);
+                }
+            }
+            let frames = &frames[..n];
+            let expected = (0..n).map(|i| brute_force(&graph, frames, i)).max();
+            proptest::prop_assert_eq!(deepest_path(&graph, frames), expected);
+            // A backward (or self) edge closes a cycle when its target
+            // reaches its source.
+            if let Some((a, b)) = back {
+                let (a, b) = (a % n, b % n);
+                let (from, to) = (a.max(b), a.min(b));
+                let reaches = |start: usize| {
+                    let mut seen = vec![false; n];
+                    let mut todo = vec![start];
+                    while let Some(x) = todo.pop() {
+                        if !std::mem::replace(&mut seen[x], true) {
+                            todo.extend(graph[x].iter().map(|&c| c as usize));
+                        }
+                    }
+                    seen[from]
+                };
+                let cyclic = reaches(to);
+                graph[from].push(to as u32);
+                proptest::prop_assert_eq!(deepest_path(&graph, frames).is_none(), cyclic);
+                proptest::prop_assert_eq!(find_cycle(&graph).is_some(), cyclic);
+            }
+        }
+    }
+
     #[test]
     fn deep_chains_do_not_overflow_the_analysis() {
         let n = 100_000;
