@@ -20,15 +20,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let r = &compiled.report;
     println!("{input}: {} bytes of wasm -> {} bytes of {} blob", wasm.len(), compiled.blob.len(), blob.header.arch);
     println!(
-        "image {} B (code {} B, rodata {} B, data {} B), bss {} B, stack bound {} B (frame {} B x {} calls)",
+        "image {} B (code {} B, rodata {} B, data {} B), bss {} B, stack bound {} B ({}; largest frame {} B, call depth bound {})",
         blob.header.image_len,
         r.code_len,
         r.rodata_len,
         r.data_len,
         r.bss_len,
         compiled.stack_bound,
+        compiled.stack_bound_method,
         compiled.max_frame,
-        blob.header.max_call_depth + 1
+        blob.header.max_call_depth
     );
     println!("device relocations: {:?}; resolved at build time (ELF type: count): {:?}", r.relocs, r.resolved);
     for import in blob.imports() {

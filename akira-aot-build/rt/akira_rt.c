@@ -85,9 +85,15 @@ uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *table, uint32_t
 }
 
 /* Function types, for call_indirect's check: the same signature gets the
-   same index. A signature is its parameter and result types in order. */
+   same index. A signature is its parameter and result types in order. The
+   glue sizes the table to the module (its type section's entries and their
+   largest arity); registering more traps. */
+#ifndef AKIRA_MAX_FUNC_TYPES
 #define AKIRA_MAX_FUNC_TYPES 64
+#endif
+#ifndef AKIRA_MAX_TYPE_ARITY
 #define AKIRA_MAX_TYPE_ARITY 16
+#endif
 static struct {
   uint8_t params, results;
   uint8_t types[AKIRA_MAX_TYPE_ARITY];

@@ -28,6 +28,11 @@ pub(crate) struct FuncSig {
 pub(crate) struct Interface {
     pub imports: Vec<FuncSig>,
     pub exports: Vec<FuncSig>,
+    /// Entries of the type section: wasm2c registers one function type
+    /// per entry, the most the runtime's type table has to hold.
+    pub func_types: usize,
+    /// The most parameters and results of any of those types.
+    pub max_type_arity: usize,
 }
 
 fn val_type(t: wasmparser::ValType, func: &str) -> Result<ValType, AotBuildError> {
@@ -92,6 +97,8 @@ pub(crate) fn interface(wasm: &[u8]) -> Result<Interface, AotBuildError> {
         }
         Ok(FuncSig { module: module.to_string(), name: name.to_string(), params, results })
     };
+    iface.func_types = types.len();
+    iface.max_type_arity = types.iter().map(|t| t.params().len() + t.results().len()).max().unwrap_or(0);
     for (module, name, ty) in &import_types {
         iface.imports.push(sig(module, name, *ty)?);
     }
@@ -259,6 +266,14 @@ pub(crate) fn glue(iface: &Interface, names: &CNames, custom_pages: Option<Custo
             p.bytes, p.initial, p.maximum
         );
     }
+    // The runtime's function-type table holds the module's types, no more
+    // (it traps at instantiation if wasm2c registered more).
+    let _ = writeln!(
+        c,
+        "#define AKIRA_MAX_FUNC_TYPES {}\n#define AKIRA_MAX_TYPE_ARITY {}",
+        iface.func_types.max(1),
+        iface.max_type_arity.max(1)
+    );
     c.push_str("#include \"akira_rt.c\"\n\n");
     let _ = writeln!(c, "static Z_{m}_instance_t akira_instance;");
     c.push_str("static int32_t *akira_fuel_out;\n");

@@ -7,12 +7,14 @@ mod cgen;
 mod error;
 pub mod fuel;
 mod link;
+mod stack;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use error::AotBuildError;
 pub use link::{LinkReport, RUNTIME_IMPORTS};
+pub use stack::StackBoundMethod;
 
 /// The freestanding headers and the runtime compiled into every blob.
 const RT_FILES: [(&str, &str); 8] = [
@@ -156,8 +158,11 @@ pub struct Compiled {
     pub blob: Vec<u8>,
     /// Sizes and relocations.
     pub report: LinkReport,
-    /// The native stack one call may use at most, in bytes.
+    /// The native stack one call may use at most, in bytes (beyond what
+    /// the device's switch to the host takes: `akira_aot::task::SWITCH_BYTES`).
     pub stack_bound: u32,
+    /// How [`Compiled::stack_bound`] was found.
+    pub stack_bound_method: StackBoundMethod,
     /// The largest stack frame of any compiled function, in bytes.
     pub max_frame: u32,
 }
@@ -170,23 +175,6 @@ pub(crate) fn run_tool(mut cmd: Command) -> Result<(), AotBuildError> {
         return Err(AotBuildError::Tool { program, message });
     }
     Ok(())
-}
-
-/// The largest frame in clang's `-fstack-usage` report; a frame of
-/// unbounded size (`dynamic`) is an error.
-fn max_frame(stack_usage: &str) -> Result<u32, AotBuildError> {
-    let mut max = 0;
-    for line in stack_usage.lines() {
-        let mut fields = line.rsplit('\t');
-        let (Some(qualifier), Some(bytes)) = (fields.next(), fields.next()) else { continue };
-        if qualifier.trim() == "dynamic" {
-            return Err(AotBuildError::UnboundedStack(line.to_string()));
-        }
-        let bytes: u32 =
-            bytes.trim().parse().map_err(|_| AotBuildError::Link(format!("bad stack usage line {line:?}")))?;
-        max = max.max(bytes);
-    }
-    Ok(max)
 }
 
 /// The C of the blob in `dir`: instruments `wasm`, translates it with
@@ -240,18 +228,90 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
     cmd.current_dir(dir)
         .args(options.target.clang_flags())
         .arg(&options.opt_level)
-        .args(["-ffreestanding", "-nostdlibinc", "-I.", "-fno-common", "-fstack-usage"])
+        .args(["-ffreestanding", "-nostdlibinc", "-I.", "-fno-common", "-fstack-usage", "-ffunction-sections"])
         .args(["-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-w"])
         .args(runtime_defines(options))
         .args(["-c", "glue.c", "-o", "glue.o"]);
     run_tool(cmd)?;
-    let frame = max_frame(&std::fs::read_to_string(dir.join("glue.su"))?)?;
-    // Every nested wasm call may take the largest frame; one more for the entry.
-    let stack_bound = frame.saturating_mul(options.max_call_depth.saturating_add(1));
+    let frames = stack::frames(&std::fs::read_to_string(dir.join("glue.su"))?)?;
     let object = std::fs::read(dir.join("glue.o"))?;
+    let (stack_bound, stack_bound_method) = stack_bound(wasm, dir, &object, &frames, options)?;
     let (spec, report) =
         link::link(&object, options.target, &iface, &names.imports, stack_bound, options.max_call_depth)?;
-    Ok(Compiled { blob: spec.to_bytes(), report, stack_bound, max_frame: frame })
+    let max_frame = frames.values().copied().max().unwrap_or(0);
+    Ok(Compiled { blob: spec.to_bytes(), report, stack_bound, stack_bound_method, max_frame })
+}
+
+/// The blob's stack bound and how it was found: the deepest path of
+/// frames through the object's call graph ([`stack`]) when the module
+/// cannot recurse and the graph, with every possible indirect call, has
+/// no cycle; the largest frame times the call-depth bound plus one (the
+/// entry) otherwise.
+fn stack_bound(
+    wasm: &[u8],
+    dir: &Path,
+    object: &[u8],
+    frames: &std::collections::BTreeMap<String, u32>,
+    options: &Options,
+) -> Result<(u32, StackBoundMethod), AotBuildError> {
+    let largest = frames.values().copied().max().unwrap_or(0);
+    let fallback = |reason: String| {
+        let bound = largest.saturating_mul(options.max_call_depth.saturating_add(1));
+        Ok((bound, StackBoundMethod::LargestFrameTimesDepth(reason)))
+    };
+    let wasm_calls = stack::wasm_calls(wasm)?;
+    if let Some(recursion) = wasm_calls.recursion {
+        return fallback(recursion);
+    }
+    let graph = match link::call_graph(object, options.target) {
+        Ok(graph) => graph,
+        Err(reason) => return fallback(reason),
+    };
+    let mut sizes = Vec::with_capacity(graph.functions.len());
+    for function in &graph.functions {
+        match frames.get(&function.name) {
+            Some(&bytes) => sizes.push(bytes),
+            None => return fallback(format!("no stack usage for function {}", function.name)),
+        }
+    }
+    // Who may call indirectly, from the C (inlining moves wasm2c's
+    // `CALL_INDIRECT` into callers): a function the C does not define by
+    // that name is taken to.
+    let callers = if wasm_calls.indirect {
+        let mut sources = Vec::new();
+        for file in ["app.c", "akira_rt.c", "glue.c"] {
+            sources.push(std::fs::read_to_string(dir.join(file))?);
+        }
+        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+        match stack::indirect_callers(&sources) {
+            Some(found) if !found.callers.is_empty() => Some(found),
+            _ => return fallback("indirect calls not found where wasm2c 1.0.32 writes them".into()),
+        }
+    } else {
+        None
+    };
+    let edges: Vec<Vec<u32>> = graph
+        .functions
+        .iter()
+        .zip(&graph.calls)
+        .map(|(function, calls)| {
+            let mut callees = calls.clone();
+            // An indirect call may reach any function whose address is
+            // taken: a superset of the targets of the called type.
+            if callers.as_ref().is_some_and(|c| c.may_call(&function.name)) {
+                callees.extend(&graph.address_taken);
+            }
+            callees.into_iter().collect()
+        })
+        .collect();
+    match stack::deepest_path(&edges, &sizes) {
+        Some(bound) => Ok((bound, StackBoundMethod::CallGraph)),
+        None => fallback(
+            "a cycle through indirect calls (any function holding wasm code may call any function whose \
+             address is taken)"
+                .into(),
+        ),
+    }
 }
 
 /// `wasm` with `blob` appended as its [`akira_aot::format::SECTION_NAME`]
@@ -269,16 +329,4 @@ pub fn embed(wasm: &[u8], blob: &[u8]) -> Result<Vec<u8>, AotBuildError> {
     out.push(wasm_encoder::Section::id(&section));
     wasm_encoder::Encode::encode(&section, &mut out);
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stack_usage_lines_are_read() {
-        let su = "glue.c:10:5:w2c_f\t48\tstatic\nglue.c:20:5:akira_aot_export_0\t120\tstatic\n";
-        assert_eq!(max_frame(su).unwrap(), 120);
-        assert!(matches!(max_frame("glue.c:1:1:f\t8\tdynamic\n"), Err(AotBuildError::UnboundedStack(_))));
-    }
 }

@@ -31,9 +31,11 @@ fn kernels_compile_to_a_blob_with_four_relocation_kinds_at_most() {
             RelocKind::Abs32 | RelocKind::Abs32Import | RelocKind::MovwAbs | RelocKind::MovtAbs
         ));
     }
-    // A few KiB of code for 3 KiB of wasm; the stack bound covers 65 frames.
+    // A few KiB of code for 3 KiB of wasm; `recurse` recurses, so the stack
+    // bound covers 65 frames.
     let code = compiled.report.code_len;
     assert!((2_000..16_000).contains(&code), "{code} bytes of code");
+    assert!(matches!(compiled.stack_bound_method, akira_aot_build::StackBoundMethod::LargestFrameTimesDepth(_)));
     assert_eq!(compiled.stack_bound, compiled.max_frame * 65);
     assert_eq!(blob.header.max_call_depth, 64);
 }

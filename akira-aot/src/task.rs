@@ -33,9 +33,19 @@ const EVENT_OUT_OF_FUEL: u32 = 4;
 pub(crate) const TRAP_NO_TASK: u32 = 102;
 /// Written at the lowest word of a task's stack; checked at every switch.
 const CANARY: u32 = 0x5a5a_a5a5;
-/// Bytes a switch and a host-call stub take on the task's stack, beyond
-/// the module's own bound.
+/// Bytes what the compiled code calls out of its image takes on the
+/// task's stack, beyond the module's own bound: a host-call stub and the
+/// switch (Thumb 128 B, RISC-V 112 B), the trap exit (104 B, 64 B), the
+/// out-of-fuel hook and its switch, or `memcpy` and its kin (leaf
+/// functions with small frames).
 pub const SWITCH_BYTES: u32 = 256;
+/// Bytes kept on the task's stack for interrupts taken while it runs: an
+/// interrupt stacks its frame on the stack it interrupts (Cortex-M4F: up to
+/// 104 B with the FPU's registers) and, on firmware whose handlers run on
+/// the stack they interrupt (cortex-m-rt's single stack, riscv-rt), its
+/// handlers' frames. Blobs since akira-aot-build's call-graph bound carry a
+/// tight bound with no slack below it, so the room is kept explicitly.
+pub const INTERRUPT_BYTES: u32 = 1024;
 /// Imports a module run as a task may have (one stub each).
 pub const MAX_IMPORTS: usize = 64;
 
@@ -140,10 +150,16 @@ struct Top {
 
 /// The bytes of stack buffer a task of a blob with `stack_bound` needs
 /// ([`Module::task`] refuses a smaller one): the bound, [`SWITCH_BYTES`],
-/// the first switch's frame and the task's context at the top, with room
+/// [`INTERRUPT_BYTES`], the first switch's frame and the task's context at the top, with room
 /// to align both ends to 8 bytes.
 pub const fn stack_len(stack_bound: u32) -> usize {
-    stack_bound as usize + SWITCH_BYTES as usize + FRAME_WORDS * 4 + 8 + core::mem::size_of::<Top>() + 16
+    below_top(stack_bound) + core::mem::size_of::<Top>() + 16
+}
+
+/// The bytes a task needs below its context: the bound, [`SWITCH_BYTES`],
+/// [`INTERRUPT_BYTES`], the first switch's frame and 8 for alignment.
+const fn below_top(stack_bound: u32) -> usize {
+    stack_bound as usize + SWITCH_BYTES as usize + INTERRUPT_BYTES as usize + FRAME_WORDS * 4 + 8
 }
 
 /// An export running on its own stack. Dropping a suspended task abandons
@@ -250,7 +266,7 @@ impl<'s> Task<'s> {
 impl<'r, 'b> Module<'r, 'b> {
     /// Prepares export `name` to run as a [`Task`] on `stack` with `args`
     /// and `fuel`; nothing runs until [`Task::resume`]. The stack must hold
-    /// the blob's stack bound plus [`SWITCH_BYTES`], the first switch's
+    /// the blob's stack bound plus [`SWITCH_BYTES`], [`INTERRUPT_BYTES`], the first switch's
     /// frame and the task's own context (about 160 bytes at its top):
     /// [`stack_len`] bytes. The module's imports must
     /// have been bound to [`host_call_stub`]s.
@@ -264,7 +280,7 @@ impl<'r, 'b> Module<'r, 'b> {
         let top_at = high.saturating_sub(core::mem::size_of::<Top>()) & !(arch::STACK_ALIGN - 1);
         // Below the context: the first switch's frame.
         let frame_words = FRAME_WORDS;
-        let needed = self.blob().header.stack_bound as usize + SWITCH_BYTES as usize + frame_words * 4 + 8;
+        let needed = below_top(self.blob().header.stack_bound);
         if top_at < low || top_at - low < needed {
             return Err(AotError::StackTooSmall);
         }

@@ -160,11 +160,12 @@ fn with_native_code(wasm: &[u8], target: AotTarget) -> Result<Vec<u8>, Failure> 
         .map_err(|e| Failure::Refused(format!("AOT compilation for {target}: {e}")))?;
     let r = &compiled.report;
     println!(
-        "AOT {target}: {} of code, {} of data, {} relocations, stack bound {}",
+        "AOT {target}: {} of code, {} of data, {} relocations, stack bound {} ({})",
         describe::bytes(u64::from(r.code_len)),
         describe::bytes(u64::from(r.rodata_len + r.data_len + r.bss_len)),
         r.relocs.values().sum::<u32>(),
         describe::bytes(u64::from(compiled.stack_bound)),
+        compiled.stack_bound_method,
     );
     akira_aot_build::embed(wasm, &compiled.blob).map_err(|e| Failure::Refused(format!("AOT: {e}")))
 }

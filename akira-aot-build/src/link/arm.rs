@@ -14,7 +14,7 @@ pub(super) const VENEER: [u8; 4] = [0xdf, 0xf8, 0x00, 0xf0];
 pub(super) const VENEER_LEN: u32 = 8;
 
 /// The branch offset of a Thumb-2 `bl`/`b.w` (T1/T4 encodings).
-fn decode_branch(b: &[u8], at: usize) -> i32 {
+pub(super) fn decode_branch(b: &[u8], at: usize) -> i32 {
     let hw1 = u32::from(u16::from_le_bytes([b[at], b[at + 1]]));
     let hw2 = u32::from(u16::from_le_bytes([b[at + 2], b[at + 3]]));
     let s = (hw1 >> 10) & 1;

@@ -6,6 +6,7 @@
 //! [`arm`] and [`riscv`].
 
 mod arm;
+mod calls;
 mod riscv;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,15 @@ use object::{Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTar
 
 use crate::cgen::{INSTANTIATE_SYMBOL, Interface, export_symbol};
 use crate::{AotBuildError, Target};
+
+pub(crate) use calls::CallGraph;
+
+/// The call graph of `obj_bytes` (an object clang compiled with
+/// `-ffunction-sections`), or why it cannot be read soundly.
+pub(crate) fn call_graph(obj_bytes: &[u8], target: Target) -> Result<CallGraph, String> {
+    let obj = object::File::parse(obj_bytes).map_err(|e| e.to_string())?;
+    calls::call_graph(&obj, target)
+}
 
 /// Functions of the device runtime a blob may import (besides the wasm
 /// imports): the trap exit, the fuel checks' out-of-fuel call, the region
@@ -107,6 +117,15 @@ impl Patcher<'_> {
     }
 }
 
+/// Whether the image holds `section`: allocated, not empty, and not an
+/// unwind table (never used: a trap returns by the stack pointer saved on
+/// entry).
+fn is_placed(section: &object::Section<'_, '_>) -> bool {
+    let SectionFlags::Elf { sh_flags } = section.flags() else { return false };
+    let unwind = section.name().is_ok_and(|n| n.starts_with(".ARM.exidx") || n.starts_with(".ARM.extab"));
+    sh_flags & u64::from(elf::SHF_ALLOC) != 0 && section.size() != 0 && !unwind
+}
+
 /// Links `obj` (one relocatable object for `target`) into a blob.
 pub(crate) fn link(
     obj_bytes: &[u8],
@@ -125,11 +144,7 @@ pub(crate) fn link(
     let mut bss_sections = Vec::new();
     for kind_pass in [0, 1, 2] {
         for section in obj.sections() {
-            let SectionFlags::Elf { sh_flags } = section.flags() else { continue };
-            // Unwind tables are never used: a trap returns by the stack
-            // pointer saved on entry.
-            let unwind = section.name().is_ok_and(|n| n.starts_with(".ARM.exidx") || n.starts_with(".ARM.extab"));
-            if sh_flags & u64::from(elf::SHF_ALLOC) == 0 || section.size() == 0 || unwind {
+            if !is_placed(&section) {
                 continue;
             }
             let pass = match section.kind() {

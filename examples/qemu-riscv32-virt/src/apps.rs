@@ -93,15 +93,46 @@ fn run_app(bytes: &[u8], budget: u32) -> Result<(End, Seen), AotError> {
         fail("the task stack is smaller than the blob needs");
     }
     let mut app = module.task("akira_main", &[], SLICE, stack)?;
+    drive(&mut app, &module, &blob, budget)
+}
+
+/// What an untouched byte of the task's stack holds.
+const PAINT: u8 = 0xa5;
+
+/// The task's deepest stack use (from the buffer's end down to the lowest
+/// byte it changed; the canary word at the bottom excluded) must fit in
+/// what `task::stack_len` gives it without the interrupt allowance (no
+/// interrupts are enabled here): the blob's bound, the switch's bytes,
+/// the first frame and the context. A bound too small fails here.
+fn check_stack_use(bytes: &[u8]) {
+    let Ok(blob) = Blob::parse(bytes) else { fail("an app's blob") };
+    let bound = blob.header.stack_bound;
+    // SAFETY: the task that used the stack is gone.
+    let stack = unsafe { &(*core::ptr::addr_of!(STACK)).0 };
+    let lowest = stack[8..].iter().position(|&b| b != PAINT).map_or(stack.len(), |i| i + 8);
+    let used = stack.len() - lowest;
+    let allowed = task::stack_len(bound) - task::INTERRUPT_BYTES as usize;
+    println!("  task stack: {used} B used, {allowed} B allowed (bound {bound} B)");
+    if used > allowed {
+        fail("a task used more stack than its blob's bound allows");
+    }
+}
+
+fn drive(
+    app: &mut task::Task<'_>,
+    module: &Module<'_, '_>,
+    blob: &Blob<'_>,
+    budget: u32,
+) -> Result<(End, Seen), AotError> {
     let mut seen = Seen::default();
     let (mut value, mut spent) = (0, 0u32);
     loop {
         let before = app.fuel();
-        let run = app.resume(&module, value);
+        let run = app.resume(module, value);
         spent = spent.saturating_add(before.saturating_sub(app.fuel()).max(0) as u32);
         match run {
             Ok(Run::Finished(v)) => return Ok((End::Exited(v as i32), seen)),
-            Ok(Run::HostCall { import, args, count }) => value = host_call(&blob, import, &args[..count], &mut seen),
+            Ok(Run::HostCall { import, args, count }) => value = host_call(blob, import, &args[..count], &mut seen),
             Ok(Run::OutOfFuel) if spent >= budget => return Ok((End::OverBudget, seen)),
             Ok(Run::OutOfFuel) => {
                 seen.slices += 1;
@@ -116,7 +147,10 @@ fn run_app(bytes: &[u8], budget: u32) -> Result<(End, Seen), AotError> {
 }
 
 fn check(name: &str, bytes: &[u8], budget: u32, expected: End) -> Seen {
+    // SAFETY: no task holds the stack between runs.
+    unsafe { (*core::ptr::addr_of_mut!(STACK)).0.fill(PAINT) };
     let (result, instructions) = rt::counted(|| run_app(bytes, budget));
+    check_stack_use(bytes);
     match result {
         Ok((end, seen)) if end == expected => {
             println!(

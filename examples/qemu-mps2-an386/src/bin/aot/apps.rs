@@ -27,7 +27,7 @@ macro_rules! app {
 }
 
 /// Built by build.rs: WAT apps with their native code in `akira.aot`.
-const APPS: [(&str, &[u8]); 6] = [
+pub(crate) const APPS: [(&str, &[u8]); 6] = [
     app!("aot-sleeper"),
     app!("aot-bursts"),
     app!("aot-runaway"),
@@ -37,12 +37,12 @@ const APPS: [(&str, &[u8]); 6] = [
 ];
 
 /// 10 000 guarded `akira:gpio.write` calls in a loop, then exit 0.
-const CALLS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-calls.wasm"));
+pub(crate) const CALLS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-calls.wasm"));
 /// 4 000 000 loop iterations without a wait (CPU budget 5 000 000);
 /// exits with the low 15 bits of the sum of 0..4 000 000.
-const COMPUTE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-compute.wasm"));
+pub(crate) const COMPUTE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-compute.wasm"));
 /// Logs and sleeps 1 ms ten times; exits with its worst lateness (us).
-const TICKER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-ticker.wasm"));
+pub(crate) const TICKER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aot-ticker.wasm"));
 
 /// What [`COMPUTE`] exits with.
 fn compute_result() -> i32 {

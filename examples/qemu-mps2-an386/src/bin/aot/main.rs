@@ -6,7 +6,8 @@
 //! is checked; instruction counts (`-icount shift=0`: virtual ns) are
 //! printed as `figure NAME VALUE`. Then whole apps (phase 2, `apps.rs`):
 //! native code on its own stack, suspending in host calls, beside
-//! interpreted copies, and the same faults; a compute-bound native app
+//! interpreted copies, and the same faults (and, `stack.rs`, each app's
+//! stack use against its blob's bound); a compute-bound native app
 //! sharing the CPU in time slices with a sleeping one; then the device loop takes
 //! packages on UART1 and runs the native code of `akira pack --aot`
 //! packages (run-ci.sh pushes one). A failed check exits through
@@ -20,6 +21,7 @@
 extern crate alloc;
 
 mod apps;
+mod stack;
 
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -368,6 +370,13 @@ fn main() -> ! {
     apps::time_slices(board);
     apps::host_call_figure(board);
     apps::slice_figure(board);
+    for (name, wasm) in apps::APPS.into_iter().chain([
+        ("aot-calls", apps::CALLS),
+        ("aot-compute", apps::COMPUTE),
+        ("aot-ticker", apps::TICKER),
+    ]) {
+        stack::check(name, wasm);
+    }
     info!("AOT checks passed");
     apps::serve(board)
 }
