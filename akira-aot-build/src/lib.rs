@@ -245,8 +245,14 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
 /// The blob's stack bound and how it was found: the deepest path of
 /// frames through the object's call graph ([`stack`]) when the module
 /// cannot recurse and the graph, with every possible indirect call, has
-/// no cycle; the largest frame times the call-depth bound plus one (the
-/// entry) otherwise.
+/// no cycle; otherwise the largest frame times the number of C frames the
+/// stack can hold at the call-depth bound (the bound plus
+/// [`FRAMES_BESIDE_WASM`]).
+/// C frames beside the wasm functions' at the call-depth bound: the
+/// entry, an export wrapper clang kept, the function whose prologue finds
+/// the depth exhausted, a bulk-memory helper and `wasm_rt_trap` below it.
+const FRAMES_BESIDE_WASM: u32 = 5;
+
 fn stack_bound(
     wasm: &[u8],
     dir: &Path,
@@ -256,7 +262,7 @@ fn stack_bound(
 ) -> Result<(u32, StackBoundMethod), AotBuildError> {
     let largest = frames.values().copied().max().unwrap_or(0);
     let fallback = |reason: String| {
-        let bound = largest.saturating_mul(options.max_call_depth.saturating_add(1));
+        let bound = largest.saturating_mul(options.max_call_depth.saturating_add(FRAMES_BESIDE_WASM));
         Ok((bound, StackBoundMethod::LargestFrameTimesDepth(reason)))
     };
     let wasm_calls = stack::wasm_calls(wasm)?;

@@ -25,8 +25,11 @@ use crate::AotBuildError;
 pub enum StackBoundMethod {
     /// The deepest path of frames through the call graph.
     CallGraph,
-    /// The largest frame times the call-depth bound plus one, because
-    /// the call graph could not bound the stack (the reason).
+    /// The largest frame times the number of C frames the stack can hold
+    /// at the call-depth bound (the bound plus 5: the entry, an export
+    /// wrapper, the frame that finds the depth exhausted, a bulk-memory
+    /// helper and the trap), because the call graph could not bound the
+    /// stack (the reason).
     LargestFrameTimesDepth(String),
 }
 
@@ -34,7 +37,7 @@ impl std::fmt::Display for StackBoundMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StackBoundMethod::CallGraph => f.write_str("deepest path of the call graph"),
-            StackBoundMethod::LargestFrameTimesDepth(why) => write!(f, "largest frame x (call depth + 1): {why}"),
+            StackBoundMethod::LargestFrameTimesDepth(why) => write!(f, "largest frame x (call depth + 5): {why}"),
         }
     }
 }

@@ -34,7 +34,7 @@ fn assert_fallback(wat: &str, what: &str) {
             "{what} ({target}): {:?}",
             c.stack_bound_method
         );
-        assert_eq!(c.stack_bound, c.max_frame * 65, "{what} ({target})");
+        assert_eq!(c.stack_bound, c.max_frame * 69, "{what} ({target})");
         assert_eq!(Blob::parse(&c.blob).unwrap().header.stack_bound, c.stack_bound);
     }
 }
