@@ -235,32 +235,32 @@ pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, AotBuildError
     run_tool(cmd)?;
     let frames = stack::frames(&std::fs::read_to_string(dir.join("glue.su"))?)?;
     let object = std::fs::read(dir.join("glue.o"))?;
-    let (stack_bound, stack_bound_method) = stack_bound(wasm, dir, &object, &frames, options)?;
+    let max_frame = frames.values().copied().max().unwrap_or(0);
+    let (stack_bound, stack_bound_method) = stack_bound(wasm, dir, &object, &frames, max_frame, options)?;
     let (spec, report) =
         link::link(&object, options.target, &iface, &names.imports, stack_bound, options.max_call_depth)?;
-    let max_frame = frames.values().copied().max().unwrap_or(0);
     Ok(Compiled { blob: spec.to_bytes(), report, stack_bound, stack_bound_method, max_frame })
 }
 
-/// The blob's stack bound and how it was found: the deepest path of
-/// frames through the object's call graph ([`stack`]) when the module
-/// cannot recurse and the graph, with every possible indirect call, has
-/// no cycle; otherwise the largest frame times the number of C frames the
-/// stack can hold at the call-depth bound (the bound plus
-/// [`FRAMES_BESIDE_WASM`]).
 /// C frames beside the wasm functions' at the call-depth bound: the
 /// entry, an export wrapper clang kept, the function whose prologue finds
 /// the depth exhausted, a bulk-memory helper and `wasm_rt_trap` below it.
 const FRAMES_BESIDE_WASM: u32 = 5;
 
+/// The blob's stack bound and how it was found: the deepest path of
+/// frames through the object's call graph ([`stack`]) when the module
+/// cannot recurse and the graph, with every possible indirect call, has
+/// no cycle; otherwise the `largest` frame times the number of C frames
+/// the stack can hold at the call-depth bound (the bound plus
+/// [`FRAMES_BESIDE_WASM`]).
 fn stack_bound(
     wasm: &[u8],
     dir: &Path,
     object: &[u8],
     frames: &std::collections::BTreeMap<String, u32>,
+    largest: u32,
     options: &Options,
 ) -> Result<(u32, StackBoundMethod), AotBuildError> {
-    let largest = frames.values().copied().max().unwrap_or(0);
     let fallback = |reason: String| {
         let bound = largest.saturating_mul(options.max_call_depth.saturating_add(FRAMES_BESIDE_WASM));
         Ok((bound, StackBoundMethod::LargestFrameTimesDepth(reason)))
